@@ -1,0 +1,208 @@
+/**
+ * `DataStream` and `KeyedStream`: Flink's fluent API. Each call adds a node to the
+ * environment's job graph; nothing runs until `execute()` or `executeAndCollect()`.
+ */
+import { ConfigurationError } from './errors.ts';
+import type {
+  FilterFunction,
+  FlatMapFunction,
+  KeyedProcessFunctionLike,
+  MapFunction,
+  ProcessFunctionLike,
+  ReduceFn,
+  Sink,
+  SinkFunction,
+} from './functions.ts';
+import type { WatermarkStrategy } from './watermarks.ts';
+import type { GraphEdge, GraphNode, OperatorFactoryContext, Partitioning } from '../core/graph.ts';
+import type { Key } from '../core/keys.ts';
+import type { StreamOperator } from '../core/operators/operator.ts';
+import { instantiate } from '../core/operators/base.ts';
+import { FilterOperator, FlatMapOperator, MapOperator } from '../core/operators/simple.ts';
+import { KeyedProcessOperator, ProcessOperator } from '../core/operators/process.ts';
+import { KeyedReduceOperator } from '../core/operators/reduce.ts';
+import { CollectSinkOperator, SinkFunctionOperator, SinkWriterOperator } from '../core/operators/sinks.ts';
+import { TimestampsAndWatermarksOperator } from '../core/operators/timestamps.ts';
+
+/** What a stream needs from its environment (implemented by `StreamExecutionEnvironment`). */
+export interface StreamGraphBuilder {
+  /** Adds a node and returns it. */
+  addNode(spec: Omit<GraphNode, 'id'>): GraphNode;
+  /** Runs the job built so far. */
+  execute(jobName?: string): Promise<unknown>;
+}
+
+type FunctionKind = 'map' | 'flatMap' | 'filter' | 'process' | 'reduce' | 'sink';
+
+function checkFunction(fn: unknown, method: FunctionKind, allowPlain: boolean): void {
+  if (typeof fn === 'function' && allowPlain) return;
+  if (typeof fn === 'object' && fn !== null && typeof (fn as Record<string, unknown>)[method === 'sink' ? 'invoke' : method === 'process' ? 'processElement' : method] === 'function') return;
+  const expected = method === 'sink' ? 'invoke(value, ctx)' : method === 'process' ? 'processElement(value, ctx, out)' : `${method}(…)`;
+  throw new ConfigurationError(`${method}() needs ${allowPlain ? 'a function or ' : ''}an object with ${expected}, got ${fn === null ? 'null' : typeof fn}`, { component: 'datastream' });
+}
+
+/** A stream of records of type `T`. */
+export class DataStream<T> {
+  /** @internal */
+  constructor(
+    protected readonly env: StreamGraphBuilder,
+    /** The nodes this stream's records come from (several after `union`). */
+    protected readonly sources: readonly GraphNode[],
+  ) {}
+
+  /** The node that produced this stream; streams made by `union` have none. */
+  protected get node(): GraphNode {
+    if (this.sources.length !== 1) throw new ConfigurationError('a union of streams has no single operator to configure', { component: 'datastream' });
+    return this.sources[0];
+  }
+
+  /** Sets the parallelism of the operator that produced this stream. */
+  setParallelism(parallelism: number): this {
+    if (!Number.isInteger(parallelism) || parallelism < 1) {
+      throw new ConfigurationError(`setParallelism() needs a positive integer, got ${parallelism}`, { operator: this.node.name });
+    }
+    this.node.parallelism = parallelism;
+    return this;
+  }
+
+  /** Names the operator that produced this stream (shown in errors). */
+  name(name: string): this {
+    this.node.name = name;
+    return this;
+  }
+
+  /** Gives the operator a stable id, so its state is found again after the job changes. */
+  uid(uid: string): this {
+    this.node.uid = uid;
+    return this;
+  }
+
+  /** @internal Adds an operator fed by this stream. */
+  protected transform<R>(name: string, partitioning: Partitioning, keyed: boolean, create: (ctx: OperatorFactoryContext) => StreamOperator): DataStream<R> {
+    const inputs: GraphEdge[] = this.sources.map((s) => ({ from: s.id, partitioning }));
+    return new DataStream<R>(this.env, [this.env.addNode({ name, inputs, keyed, createOperator: create })]);
+  }
+
+  map<R>(fn: MapFunction<T, R>): DataStream<R> {
+    checkFunction(fn, 'map', true);
+    return this.transform('Map', { type: 'forward' }, false, () => new MapOperator(instantiate(fn)));
+  }
+
+  flatMap<R>(fn: FlatMapFunction<T, R>): DataStream<R> {
+    checkFunction(fn, 'flatMap', true);
+    return this.transform('FlatMap', { type: 'forward' }, false, () => new FlatMapOperator(instantiate(fn)));
+  }
+
+  filter(fn: FilterFunction<T>): DataStream<T> {
+    checkFunction(fn, 'filter', true);
+    return this.transform('Filter', { type: 'forward' }, false, () => new FilterOperator(instantiate(fn)));
+  }
+
+  /** Runs a `ProcessFunction` (no keyed state, no timers: use `keyBy(...).process` for those). */
+  process<R>(fn: ProcessFunctionLike<T, R>): DataStream<R> {
+    checkFunction(fn, 'process', false);
+    return this.transform(fn.constructor?.name && fn.constructor !== Object ? fn.constructor.name : 'Process', { type: 'forward' }, false, () => new ProcessOperator(instantiate(fn)));
+  }
+
+  /** Partitions the stream by key: records with the same key go to the same subtask and state. */
+  keyBy<K extends Key>(keySelector: (value: T) => K): KeyedStream<T, K> {
+    if (typeof keySelector !== 'function') throw new ConfigurationError('keyBy() needs a key selector function', { component: 'datastream' });
+    return new KeyedStream<T, K>(this.env, this.sources, keySelector);
+  }
+
+  /** Distributes records round-robin over the next operator's subtasks. */
+  rebalance(): DataStream<T> {
+    return this.transform('Rebalance', { type: 'rebalance' }, false, () => new MapOperator((v: T) => v));
+  }
+
+  /** Merges streams of the same type. */
+  union(...others: DataStream<T>[]): DataStream<T> {
+    return new DataStream<T>(this.env, [...this.sources, ...others.flatMap((o) => o.sources)]);
+  }
+
+  /** Assigns event-time timestamps and generates watermarks. */
+  assignTimestampsAndWatermarks(strategy: WatermarkStrategy<T>): DataStream<T> {
+    return this.transform('Timestamps/Watermarks', { type: 'forward' }, false, () => new TimestampsAndWatermarksOperator(strategy));
+  }
+
+  /** Sends every record to a sink function (a function, or an object with `invoke`). */
+  addSink(fn: SinkFunction<T>): DataStreamSink {
+    checkFunction(fn, 'sink', true);
+    return new DataStreamSink(this.transform('Sink', { type: 'forward' }, false, () => new SinkFunctionOperator(instantiate(fn))));
+  }
+
+  /** Writes every record through a Sink V2 (`createWriter` per subtask). */
+  sinkTo(sink: Sink<T>): DataStreamSink {
+    if (!sink || typeof sink.createWriter !== 'function') throw new ConfigurationError('sinkTo() needs a Sink with createWriter(ctx)', { component: 'datastream' });
+    return new DataStreamSink(this.transform('Sink', { type: 'forward' }, false, () => new SinkWriterOperator(sink)));
+  }
+
+  /** Runs the job and resolves to every record of this stream (bounded jobs). */
+  async executeAndCollect(jobName = 'collect'): Promise<T[]> {
+    const results: T[] = [];
+    this.transform('Collect', { type: 'rebalance' }, false, () => new CollectSinkOperator(results)).setParallelism(1);
+    await this.env.execute(jobName);
+    return results;
+  }
+}
+
+/** The end of a stream in a sink; only its parallelism and name can be set. */
+export class DataStreamSink {
+  constructor(private readonly stream: DataStream<unknown>) {}
+  setParallelism(parallelism: number): this {
+    this.stream.setParallelism(parallelism);
+    return this;
+  }
+  name(name: string): this {
+    this.stream.name(name);
+    return this;
+  }
+  uid(uid: string): this {
+    this.stream.uid(uid);
+    return this;
+  }
+}
+
+/** A stream partitioned by key; its operators may use keyed state (and timers in `process`). */
+export class KeyedStream<T, K extends Key> extends DataStream<T> {
+  /** @internal */
+  constructor(
+    env: StreamGraphBuilder,
+    sources: readonly GraphNode[],
+    private readonly keySelector: (value: T) => K,
+  ) {
+    super(env, sources);
+  }
+
+  private keyed<R>(name: string, create: () => StreamOperator): DataStream<R> {
+    return this.transform<R>(name, { type: 'hash', keySelector: this.keySelector as (v: unknown) => Key }, true, create);
+  }
+
+  /** Runs a `KeyedProcessFunction`: keyed state, timers and `onTimer`. */
+  override process<R>(fn: KeyedProcessFunctionLike<K, T, R> | ProcessFunctionLike<T, R>): DataStream<R> {
+    checkFunction(fn, 'process', false);
+    const name = fn.constructor?.name && fn.constructor !== Object ? fn.constructor.name : 'KeyedProcess';
+    return this.keyed(name, () => new KeyedProcessOperator(instantiate(fn as KeyedProcessFunctionLike<K, T, R>)));
+  }
+
+  override map<R>(fn: MapFunction<T, R>): DataStream<R> {
+    checkFunction(fn, 'map', true);
+    return this.keyed('Map', () => new MapOperator(instantiate(fn)));
+  }
+
+  override flatMap<R>(fn: FlatMapFunction<T, R>): DataStream<R> {
+    checkFunction(fn, 'flatMap', true);
+    return this.keyed('FlatMap', () => new FlatMapOperator(instantiate(fn)));
+  }
+
+  override filter(fn: FilterFunction<T>): DataStream<T> {
+    checkFunction(fn, 'filter', true);
+    return this.keyed('Filter', () => new FilterOperator(instantiate(fn)));
+  }
+
+  /** Folds the records of each key, emitting the running result for every record. */
+  reduce(fn: ReduceFn<T>): DataStream<T> {
+    checkFunction(fn, 'reduce', true);
+    return this.keyed('Reduce', () => new KeyedReduceOperator(instantiate(fn)));
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * eddy's one error family. Every error eddy throws on bad input or a failed job is an
+ * {@link EddyError} (or a subclass) with a stable `code`, and a message that names the
+ * component, operator and state involved: `[eddy] [operator:Counter] [state:count] …`.
+ */
+
+/** Stable machine-readable error codes. */
+export type EddyErrorCode =
+  | 'INVALID_KEY'
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_CONFIG'
+  | 'STATE_KIND_MISMATCH'
+  | 'NO_KEY_CONTEXT'
+  | 'UNSERIALIZABLE_VALUE'
+  | 'USER_FUNCTION_FAILED'
+  | 'SNAPSHOT_CORRUPT'
+  | 'SNAPSHOT_INCOMPATIBLE'
+  | 'BACKEND_FAILURE'
+  | 'JOB_FAILED';
+
+/** Where an error happened; every field is optional and shows up in the message. */
+export interface ErrorContext {
+  /** The component, e.g. `backend:hashmap`, `executor:local`, `codec`. */
+  component?: string;
+  /** The operator's name as shown in the job graph, with the subtask index. */
+  operator?: string;
+  /** The state's descriptor name. */
+  state?: string;
+  /** The key of the record being processed, when there is one. */
+  key?: unknown;
+}
+
+function describeKey(key: unknown): string {
+  if (typeof key === 'string') return JSON.stringify(key);
+  if (typeof key === 'bigint') return `${key}n`;
+  if (Array.isArray(key)) return `[${key.map(describeKey).join(', ')}]`;
+  return String(key);
+}
+
+function prefix(ctx: ErrorContext): string {
+  let p = '[eddy]';
+  if (ctx.component) p += ` [${ctx.component}]`;
+  if (ctx.operator) p += ` [operator:${ctx.operator}]`;
+  if (ctx.state) p += ` [state:${ctx.state}]`;
+  if ('key' in ctx && ctx.key !== undefined) p += ` [key:${describeKey(ctx.key)}]`;
+  return p;
+}
+
+/** Base class of every error eddy throws. */
+export class EddyError extends Error {
+  /** Stable code, safe to branch on. */
+  readonly code: EddyErrorCode;
+  /** Where it happened. */
+  readonly context: ErrorContext;
+
+  constructor(code: EddyErrorCode, message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super(`${prefix(context)} ${message}`, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.context = context;
+  }
+}
+
+/** A key that cannot be hashed into a key group (undefined, null, NaN, object, function …). */
+export class InvalidKeyError extends EddyError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super('INVALID_KEY', message, context);
+  }
+}
+
+/** Misuse of state: wrong kind for a name, keyed state without a key, unserialisable values. */
+export class StateError extends EddyError {}
+
+/** A configuration value that cannot work (parallelism 0, parallelism above max …). */
+export class ConfigurationError extends EddyError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super('INVALID_CONFIG', message, context);
+  }
+}
+
+/** A user function threw; `cause` is the original error. */
+export class UserFunctionError extends EddyError {
+  constructor(message: string, context: ErrorContext, cause: unknown) {
+    super('USER_FUNCTION_FAILED', message, context, { cause });
+  }
+}
+
+/** A snapshot that cannot be read: bad checksum, truncated, unknown version, wrong kind. */
+export class SnapshotError extends EddyError {}

@@ -1,0 +1,56 @@
+/**
+ * Sources (in the spirit of Flink's FLIP-27 `Source`, without its ceremony): a source
+ * creates one reader per parallel subtask; a reader hands out records in batches and
+ * can report its position, which the runtime keeps as operator state so that a restored
+ * job resumes exactly where its checkpoint was taken.
+ */
+import type { Awaitable } from './functions.ts';
+
+/** Bounded sources end; unbounded ones run until cancelled. */
+export type Boundedness = 'bounded' | 'unbounded';
+
+/** What a reader is created with. */
+export interface SourceReaderContext {
+  /** Index of the reader's subtask. */
+  subtaskIndex: number;
+  /** Number of parallel readers. */
+  parallelism: number;
+}
+
+/** Reads records for one subtask. */
+export interface SourceReader<T> {
+  /**
+   * Up to `max` next records, or `null` when the input is finished. An empty array means
+   * "nothing right now": better, return a Promise that resolves once records exist.
+   */
+  poll(max: number): Awaitable<readonly T[] | null>;
+  /** The reader's position after the records handed out so far (structured data). */
+  snapshotPosition?(): unknown;
+  /** Moves the reader to a position it reported earlier (called before the first poll). */
+  restorePosition?(position: unknown): Awaitable<void>;
+  close?(): Awaitable<void>;
+}
+
+/** A source of records (Flink's `Source`). */
+export interface Source<T> {
+  readonly boundedness: Boundedness;
+  /**
+   * How many parallel readers the source supports; `1` for a non-parallel source such as
+   * a collection. Undefined means any.
+   */
+  readonly maxParallelism?: number;
+  /**
+   * Whether the source can replay from a position (needed for exactly-once results after
+   * a restore). Sources with `snapshotPosition`/`restorePosition` readers set this.
+   */
+  readonly replayable?: boolean;
+  createReader(ctx: SourceReaderContext): Awaitable<SourceReader<T>>;
+}
+
+/** Options of `env.fromGenerator`. */
+export interface GeneratorOptions {
+  /** How many records to generate in total (across all subtasks). */
+  count: number;
+  /** Total records per second across all subtasks; unlimited when absent. */
+  ratePerSecond?: number;
+}

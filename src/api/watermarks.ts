@@ -1,0 +1,80 @@
+/**
+ * Event time: where records get their timestamps and how watermarks are generated.
+ * A watermark `w` says no record with timestamp ≤ `w` is still to come; event-time timers
+ * with a time ≤ `w` fire. Generators are asked for a watermark after every batch of
+ * records (the batch plays the part of Flink's periodic emit interval).
+ */
+import { ConfigurationError } from './errors.ts';
+
+/** The watermark a finished bounded input emits: fires every pending event-time timer. */
+export const MAX_WATERMARK = Number.MAX_SAFE_INTEGER;
+
+/** Receives watermarks from a generator. */
+export interface WatermarkOutput {
+  emitWatermark(timestamp: number): void;
+}
+
+/** Generates watermarks from events (Flink's `WatermarkGenerator`). */
+export interface WatermarkGenerator<T> {
+  onEvent(event: T, timestamp: number, output: WatermarkOutput): void;
+  onPeriodicEmit(output: WatermarkOutput): void;
+}
+
+/** Extracts a record's event-time timestamp. */
+export type TimestampAssigner<T> = (event: T, recordTimestamp: number | undefined) => number;
+
+/** How a stream gets timestamps and watermarks (Flink's `WatermarkStrategy`). */
+export class WatermarkStrategy<T> {
+  private constructor(
+    private readonly generatorFactory: () => WatermarkGenerator<T>,
+    /** The timestamp assigner; without one, records keep the timestamp they have. */
+    readonly timestampAssigner?: TimestampAssigner<T>,
+  ) {}
+
+  /** Watermarks trail the largest timestamp seen by `maxOutOfOrdernessMs` (minus 1 ms, as in Flink). */
+  static forBoundedOutOfOrderness<T>(maxOutOfOrdernessMs: number): WatermarkStrategy<T> {
+    if (!(typeof maxOutOfOrdernessMs === 'number' && maxOutOfOrdernessMs >= 0 && Number.isFinite(maxOutOfOrdernessMs))) {
+      throw new ConfigurationError(`forBoundedOutOfOrderness() takes a non-negative number of ms, got ${String(maxOutOfOrdernessMs)}`, { component: 'watermarks' });
+    }
+    return new WatermarkStrategy<T>(() => new BoundedOutOfOrdernessWatermarks<T>(maxOutOfOrdernessMs));
+  }
+
+  /** For timestamps that never decrease: the watermark is the largest timestamp minus 1. */
+  static forMonotonousTimestamps<T>(): WatermarkStrategy<T> {
+    return new WatermarkStrategy<T>(() => new BoundedOutOfOrdernessWatermarks<T>(0));
+  }
+
+  /** No watermarks (only the final one at the end of a bounded input). */
+  static noWatermarks<T>(): WatermarkStrategy<T> {
+    return new WatermarkStrategy<T>(() => ({ onEvent() {}, onPeriodicEmit() {} }));
+  }
+
+  /** A strategy from a custom generator factory. */
+  static forGenerator<T>(factory: () => WatermarkGenerator<T>): WatermarkStrategy<T> {
+    return new WatermarkStrategy<T>(factory);
+  }
+
+  /** The same strategy, taking timestamps from `assigner`. */
+  withTimestampAssigner(assigner: TimestampAssigner<T>): WatermarkStrategy<T> {
+    if (typeof assigner !== 'function') {
+      throw new ConfigurationError('withTimestampAssigner() takes a function (event, recordTimestamp) => number', { component: 'watermarks' });
+    }
+    return new WatermarkStrategy<T>(this.generatorFactory, assigner);
+  }
+
+  /** A fresh generator, one per parallel subtask. */
+  createWatermarkGenerator(): WatermarkGenerator<T> {
+    return this.generatorFactory();
+  }
+}
+
+class BoundedOutOfOrdernessWatermarks<T> implements WatermarkGenerator<T> {
+  private maxTimestamp = -Infinity;
+  constructor(private readonly outOfOrderness: number) {}
+  onEvent(_event: T, timestamp: number): void {
+    if (timestamp > this.maxTimestamp) this.maxTimestamp = timestamp;
+  }
+  onPeriodicEmit(output: WatermarkOutput): void {
+    if (this.maxTimestamp !== -Infinity) output.emitWatermark(this.maxTimestamp - this.outOfOrderness - 1);
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The job graph the DataStream API builds and executors run: nodes (sources, operators,
+ * sinks) with their parallelism, and edges that say how records move between them.
+ */
+import type { Source } from '../api/sources.ts';
+import type { WatermarkStrategy } from '../api/watermarks.ts';
+import type { Key } from './keys.ts';
+import type { StreamOperator } from './operators/operator.ts';
+
+/** How records travel along an edge. */
+export type Partitioning =
+  /** Subtask i feeds subtask i (same parallelism); such edges are chained. */
+  | { readonly type: 'forward' }
+  /** Round-robin over the consumer's subtasks. */
+  | { readonly type: 'rebalance' }
+  /** By key group of the key the selector returns (`keyBy`). */
+  | { readonly type: 'hash'; readonly keySelector: (value: unknown) => Key };
+
+/** An edge into a node. */
+export interface GraphEdge {
+  readonly from: number;
+  readonly partitioning: Partitioning;
+}
+
+/** What an operator factory is told about the subtask it creates an operator for. */
+export interface OperatorFactoryContext {
+  subtaskIndex: number;
+  parallelism: number;
+}
+
+/** One node of the job graph. */
+export interface GraphNode {
+  readonly id: number;
+  /** Display name, used in error messages (`Counter (2/4)`). */
+  name: string;
+  /** Stable id for state matching across job versions; defaults to a generated one. */
+  uid?: string;
+  /** Explicit parallelism, or undefined for the environment's default. */
+  parallelism?: number;
+  readonly inputs: GraphEdge[];
+  /** True when the node's input is partitioned by key and it may use keyed state. */
+  readonly keyed: boolean;
+  /** For sources: the source and how its records get timestamps and watermarks. */
+  readonly source?: { source: Source<unknown>; watermarkStrategy?: WatermarkStrategy<unknown> };
+  /** For every other node: makes the operator of one subtask. */
+  readonly createOperator?: (ctx: OperatorFactoryContext) => StreamOperator;
+}
+
+/** The nodes of a job, in the order they were added (inputs always come first). */
+export interface JobGraph {
+  readonly jobName: string;
+  readonly nodes: readonly GraphNode[];
+  readonly defaultParallelism: number;
+  readonly maxParallelism: number;
+}
+
+/** The stable id of a node for state: its uid, or one derived from its position. */
+export function operatorIdOf(node: GraphNode): string {
+  return node.uid ?? `node-${node.id}`;
+}

@@ -1,0 +1,58 @@
+/**
+ * MurmurHash3, x86 32-bit variant.
+ *
+ * Key groups are derived from this hash, so its output is part of the snapshot format:
+ * every runtime must produce the same number for the same bytes, forever. The
+ * implementation therefore uses only 32-bit integer arithmetic (`Math.imul`, shifts),
+ * which is exact in every JavaScript engine.
+ */
+
+const C1 = 0xcc9e2d51;
+const C2 = 0x1b873593;
+
+/**
+ * Hashes `length` bytes of `bytes` (from offset 0) with MurmurHash3 x86_32.
+ *
+ * `length` exists so that callers can hash the front of a reusable scratch buffer
+ * without slicing it (slicing would allocate on the per-record hot path).
+ *
+ * @param bytes the input; only `bytes[0 .. length)` is read.
+ * @param seed 32-bit seed (default 0).
+ * @param length how many bytes to hash (default: all of `bytes`).
+ * @returns the hash as an unsigned 32-bit integer (0 … 2^32-1).
+ */
+export function murmur3_32(bytes: Uint8Array, seed = 0, length: number = bytes.length): number {
+  let h = seed | 0;
+  const blockEnd = length & ~3;
+  let i = 0;
+  for (; i < blockEnd; i += 4) {
+    // Blocks are read little-endian: the reference implementation reads native
+    // uint32s on x86, and the published test vectors depend on that order.
+    let k = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
+    k = Math.imul(k, C1);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, C2);
+    h ^= k;
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  const rest = length & 3;
+  if (rest !== 0) {
+    let k = 0;
+    if (rest === 3) k ^= bytes[i + 2]! << 16;
+    if (rest >= 2) k ^= bytes[i + 1]! << 8;
+    k ^= bytes[i]!;
+    k = Math.imul(k, C1);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, C2);
+    h ^= k;
+  }
+  // Only the low 32 bits of the length take part, as in the reference (uint32 len).
+  h ^= length;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}

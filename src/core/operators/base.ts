@@ -1,0 +1,202 @@
+/**
+ * What every operator shares: the state of its subtask (keyed backend, timers, operator
+ * state), the lifecycle of its user function, and the per-record loop that sets the
+ * current key and names the operator and key in every error a user function throws.
+ */
+import { EddyError, StateError, UserFunctionError } from '../../api/errors.ts';
+import type { CheckpointedFunction, CheckpointListener, RuntimeContext, TimeDomain } from '../../api/functions.ts';
+import type { Key } from '../keys.ts';
+import type { KeyedStateBackend } from '../state/backend.ts';
+import { KeyedStateStore } from '../state/keyed-state-store.ts';
+import { DefaultOperatorStateStore } from '../state/operator-state.ts';
+import { InternalTimerService, type Timer } from '../timers.ts';
+import type { OperatorContext, OperatorRestore, OperatorSnapshot, OutputBuffer, RecordBatch, StreamOperator } from './operator.ts';
+import { StreamingRuntimeContext } from './runtime-context.ts';
+
+/** A thenable check that is cheaper than awaiting every result. */
+export function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && typeof v === 'object' && typeof (v as PromiseLike<unknown>).then === 'function';
+}
+
+/** Makes the per-subtask copy of a user function: own fields copied, prototype shared. */
+export function instantiate<F>(fn: F): F {
+  if (typeof fn !== 'object' || fn === null) return fn;
+  return Object.assign(Object.create(Object.getPrototypeOf(fn)), fn) as F;
+}
+
+function hasMethod<K extends string>(o: unknown, name: K): o is Record<K, (...args: unknown[]) => unknown> {
+  return typeof o === 'object' && o !== null && typeof (o as Record<string, unknown>)[name] === 'function';
+}
+
+/** Base of every operator; `F` is the user function object (or undefined). */
+export abstract class AbstractStreamOperator<F = unknown> implements StreamOperator {
+  protected ctx!: OperatorContext;
+  protected backend: KeyedStateBackend | undefined;
+  protected timers: InternalTimerService | undefined;
+  protected operatorState!: DefaultOperatorStateStore;
+  protected runtimeContext!: RuntimeContext;
+  /** Key group of the current key (the backend only keeps the key). */
+  protected currentKeyGroup = -1;
+
+  constructor(protected readonly fn: F) {}
+
+  async initializeState(ctx: OperatorContext, restore?: OperatorRestore): Promise<void> {
+    this.ctx = ctx;
+    let keyedStore: KeyedStateStore | undefined;
+    if (ctx.keyed) {
+      this.backend = await ctx.stateBackend.createKeyedStateBackend({
+        jobId: ctx.jobId,
+        operatorId: ctx.operatorId,
+        operatorName: ctx.displayName,
+        subtaskIndex: ctx.subtaskIndex,
+        parallelism: ctx.parallelism,
+        maxParallelism: ctx.maxParallelism,
+        keyGroupRange: ctx.keyGroupRange,
+      });
+      if (restore && restore.keyed.length > 0) await this.backend.restore(restore.keyed);
+      keyedStore = new KeyedStateStore(this.backend, ctx.displayName);
+      this.timers = new InternalTimerService(ctx.keyGroupRange);
+      for (const t of restore?.timers ?? []) this.timers.restore(t);
+      const next = this.timers.nextProcessingTime();
+      if (next !== undefined) ctx.scheduleProcessingTime(next);
+    }
+    this.operatorState = new DefaultOperatorStateStore(ctx.displayName, restore?.operatorState);
+    this.runtimeContext = new StreamingRuntimeContext(ctx, keyedStore);
+    const fn = this.fn;
+    if (hasMethod(fn, 'setRuntimeContext')) fn.setRuntimeContext(this.runtimeContext);
+    if (hasMethod(fn, 'initializeState')) {
+      const restored = restore !== undefined;
+      await this.callUser('initializeState', () =>
+        (fn as unknown as CheckpointedFunction).initializeState({
+          isRestored: () => restored,
+          getOperatorStateStore: () => this.operatorState,
+          getKeyedStateStore: () => (keyedStore ? this.runtimeContext : undefined),
+        }),
+      );
+    }
+  }
+
+  async open(): Promise<void> {
+    const fn = this.fn;
+    if (hasMethod(fn, 'open')) await this.callUser('open', () => fn.open(this.runtimeContext));
+  }
+
+  abstract processBatch(batch: RecordBatch, out: OutputBuffer): void | Promise<void>;
+
+  async processWatermark(watermark: number, out: OutputBuffer): Promise<void> {
+    if (this.timers) {
+      this.timers.watermark = watermark;
+      await this.fireTimers('EVENT_TIME', watermark, out);
+    }
+    out.emitWatermark(watermark);
+  }
+
+  async onProcessingTime(now: number, out: OutputBuffer): Promise<void> {
+    if (!this.timers) return;
+    await this.fireTimers('PROCESSING_TIME', now, out);
+    const next = this.timers.nextProcessingTime();
+    if (next !== undefined) this.ctx.scheduleProcessingTime(next);
+  }
+
+  finish(_out: OutputBuffer): void | Promise<void> {}
+
+  async close(): Promise<void> {
+    const fn = this.fn;
+    try {
+      if (hasMethod(fn, 'close')) await this.callUser('close', () => fn.close());
+    } finally {
+      await this.backend?.dispose();
+    }
+  }
+
+  async snapshotState(checkpointId: number, timestamp: number): Promise<OperatorSnapshot> {
+    const fn = this.fn;
+    if (hasMethod(fn, 'snapshotState')) {
+      await this.callUser('snapshotState', () =>
+        (fn as unknown as CheckpointedFunction).snapshotState({ getCheckpointId: () => checkpointId, getCheckpointTimestamp: () => timestamp }),
+      );
+    }
+    // Capture everything synchronously (no await between), then let the keyed encoding finish.
+    const operatorState = this.operatorState.snapshot();
+    const timers = this.timers?.snapshot();
+    const keyed = this.backend?.snapshot();
+    return { operatorState, timers, keyed: keyed ? await keyed : undefined };
+  }
+
+  async notifyCheckpointComplete(checkpointId: number): Promise<void> {
+    const fn = this.fn;
+    if (hasMethod(fn, 'notifyCheckpointComplete')) {
+      await this.callUser('notifyCheckpointComplete', () => (fn as unknown as CheckpointListener).notifyCheckpointComplete(checkpointId));
+    }
+  }
+
+  /** Sets the key that state and timers refer to. */
+  protected setCurrentKey(key: Key, keyGroup: number): void {
+    this.backend!.setCurrentKey(key, keyGroup);
+    this.currentKeyGroup = keyGroup;
+  }
+
+  /**
+   * Runs `invoke` for every record of the batch, with the record's key set on keyed
+   * operators and its timestamp on `out`; awaits only results that are Promises.
+   */
+  protected async forEachRecord(batch: RecordBatch, out: OutputBuffer, what: string, invoke: (value: unknown, out: OutputBuffer) => unknown): Promise<void> {
+    const { values, timestamps, keys, keyGroups } = batch;
+    const backend = this.backend;
+    if (backend !== undefined && keys === undefined) {
+      throw new StateError('NO_KEY_CONTEXT', 'a keyed operator received records without keys', { component: 'runtime', operator: this.ctx.displayName });
+    }
+    if (backend?.prefetch && keys) await backend.prefetch(keys, keyGroups!);
+    let i = 0;
+    try {
+      for (; i < values.length; i++) {
+        if (backend !== undefined) this.setCurrentKey(keys![i], keyGroups![i]);
+        out.timestamp = timestamps === undefined ? NaN : timestamps[i];
+        const r = invoke(values[i], out);
+        if (isThenable(r)) await r;
+      }
+    } catch (e) {
+      throw this.userError(e, what, keys?.[i]);
+    } finally {
+      backend?.clearCurrentKey();
+    }
+  }
+
+  /** Fires the due timers of a domain, each with its key set, via {@link onTimer}. */
+  protected async fireTimers(domain: TimeDomain, time: number, out: OutputBuffer): Promise<void> {
+    const timers = this.timers!;
+    let timer: Timer | undefined;
+    while ((timer = timers.pollDue(domain, time)) !== undefined) {
+      this.setCurrentKey(timer.key, timer.keyGroup);
+      out.timestamp = domain === 'EVENT_TIME' ? timer.timestamp : NaN;
+      try {
+        await this.onTimer(timer, out);
+      } catch (e) {
+        throw this.userError(e, 'onTimer', timer.key);
+      } finally {
+        this.backend!.clearCurrentKey();
+      }
+    }
+  }
+
+  /** Called for every due timer; operators with user timers override it. */
+  protected onTimer(_timer: Timer, _out: OutputBuffer): unknown {
+    return undefined;
+  }
+
+  /** Calls a user lifecycle method, naming the operator when it throws. */
+  protected async callUser(what: string, call: () => unknown): Promise<void> {
+    try {
+      await call();
+    } catch (e) {
+      throw this.userError(e, what, undefined);
+    }
+  }
+
+  /** Wraps what a user function threw so that it names the operator and key; eddy's own errors pass through. */
+  protected userError(e: unknown, what: string, key: Key | undefined): Error {
+    if (e instanceof EddyError) return e;
+    const message = e instanceof Error ? e.message : String(e);
+    return new UserFunctionError(`${what} threw: ${message}`, { operator: this.ctx.displayName, key }, e);
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The operator contract executors drive. Records move in batches (parallel arrays of
+ * values, timestamps and, after a `keyBy`, keys and key groups); watermarks and
+ * processing-time wake-ups arrive between batches. An operator writes what it emits into
+ * an {@link OutputBuffer}, which the task hands to the next operator or the network.
+ */
+import type { Clock } from '../../api/clock.ts';
+import type { Collector } from '../../api/functions.ts';
+import type { Key, KeyGroupRange } from '../keys.ts';
+import type { StateBackend } from '../state/backend.ts';
+import type { OperatorStateSnapshot } from '../state/operator-state.ts';
+import type { KeyedStateSnapshot } from '../state/snapshot-format.ts';
+
+/** A batch of records. `NaN` in `timestamps` means "no timestamp". */
+export interface RecordBatch {
+  readonly values: unknown[];
+  /** Per record event time, or undefined when no record of the batch has one. */
+  readonly timestamps: number[] | undefined;
+  /** Per record key, set on batches that crossed a `keyBy`. */
+  readonly keys?: Key[];
+  /** Per record key group, alongside `keys`. */
+  readonly keyGroups?: number[];
+}
+
+/** Collects what an operator emits, stamping each record with the current timestamp. */
+export class OutputBuffer implements Collector<unknown> {
+  private values: unknown[] = [];
+  private timestamps: number[] | undefined = undefined;
+  /** The timestamp given to collected records (NaN: none). */
+  timestamp = NaN;
+
+  collect(value: unknown): void {
+    const ts = this.timestamp;
+    if (this.timestamps !== undefined) this.timestamps.push(ts);
+    else if (ts === ts) {
+      // First timestamped record: earlier ones had none.
+      this.timestamps = new Array<number>(this.values.length).fill(NaN);
+      this.timestamps.push(ts);
+    }
+    this.values.push(value);
+  }
+
+  get size(): number {
+    return this.values.length;
+  }
+
+  private watermark: number | undefined = undefined;
+
+  /** Emits a watermark after the records collected so far; a lower one than pending is ignored. */
+  emitWatermark(timestamp: number): void {
+    if (this.watermark === undefined || timestamp > this.watermark) this.watermark = timestamp;
+  }
+
+  /** The pending watermark, if any, which is then forgotten. */
+  takeWatermark(): number | undefined {
+    const w = this.watermark;
+    this.watermark = undefined;
+    return w;
+  }
+
+  /** Hands out what was collected and starts over. */
+  take(): RecordBatch {
+    const batch = { values: this.values, timestamps: this.timestamps };
+    this.values = [];
+    this.timestamps = undefined;
+    return batch;
+  }
+}
+
+/** What an operator knows about where it runs. */
+export interface OperatorContext {
+  readonly jobName: string;
+  readonly jobId: string;
+  /** Stable id of the operator (its uid or a generated one). */
+  readonly operatorId: string;
+  /** The operator's name without subtask. */
+  readonly name: string;
+  /** `name (i+1/p)`, used in every error message. */
+  readonly displayName: string;
+  readonly subtaskIndex: number;
+  readonly parallelism: number;
+  readonly maxParallelism: number;
+  /** Key groups owned by this subtask (keyed operators only). */
+  readonly keyGroupRange: KeyGroupRange;
+  /** Whether the operator's input is keyed (it may then use keyed state and timers). */
+  readonly keyed: boolean;
+  readonly clock: Clock;
+  readonly stateBackend: StateBackend;
+  /** Asks the task to call `onProcessingTime` once the clock reaches `time`. */
+  scheduleProcessingTime(time: number): void;
+}
+
+/** Everything an operator subtask has to checkpoint. */
+export interface OperatorSnapshot {
+  readonly keyed?: KeyedStateSnapshot;
+  /** Pending timers by key group. */
+  readonly timers?: ReadonlyMap<number, Uint8Array>;
+  readonly operatorState?: OperatorStateSnapshot;
+  /** A source reader's position. */
+  readonly sourcePosition?: unknown;
+}
+
+/** State an operator subtask starts from after a restore (already redistributed). */
+export interface OperatorRestore {
+  /** Keyed snapshots of every old subtask whose key groups overlap this one. */
+  readonly keyed: readonly KeyedStateSnapshot[];
+  readonly timers: ReadonlyArray<ReadonlyMap<number, Uint8Array>>;
+  readonly operatorState?: OperatorStateSnapshot;
+  readonly sourcePosition?: unknown;
+}
+
+/** One parallel instance of an operator. */
+export interface StreamOperator {
+  /** Creates the state (restored when `restore` is given) and calls `initializeState` of the function. */
+  initializeState(ctx: OperatorContext, restore?: OperatorRestore): Promise<void>;
+  /** Calls the function's `open`. */
+  open(): Promise<void>;
+  processBatch(batch: RecordBatch, out: OutputBuffer): void | Promise<void>;
+  /** The input watermark advanced: fires event-time timers, then emits the watermark to forward it. */
+  processWatermark(watermark: number, out: OutputBuffer): void | Promise<void>;
+  /** The clock reached a scheduled time; fires processing-time timers. */
+  onProcessingTime(now: number, out: OutputBuffer): void | Promise<void>;
+  /** The input is finished (after the final watermark). */
+  finish(out: OutputBuffer): void | Promise<void>;
+  /** Calls the function's `close` and releases the state. */
+  close(): Promise<void>;
+  /** Captures the operator's state (synchronously within the call) for checkpoint `checkpointId`. */
+  snapshotState(checkpointId: number, timestamp: number): Promise<OperatorSnapshot>;
+  notifyCheckpointComplete(checkpointId: number): Promise<void>;
+}

@@ -1,0 +1,101 @@
+/** `process`: Flink's `ProcessOperator` and `KeyedProcessOperator`, with timers. */
+import { StateError } from '../../api/errors.ts';
+import type {
+  Collector,
+  KeyedProcessContext,
+  KeyedProcessFunctionLike,
+  OnTimerContext,
+  ProcessContext,
+  ProcessFunctionLike,
+  TimeDomain,
+  TimerService,
+} from '../../api/functions.ts';
+import type { Key } from '../keys.ts';
+import type { Timer } from '../timers.ts';
+import { AbstractStreamOperator } from './base.ts';
+import type { OutputBuffer, RecordBatch } from './operator.ts';
+
+/** Runs a `ProcessFunction` on a non-keyed stream; timers are refused. */
+export class ProcessOperator<IN, OUT> extends AbstractStreamOperator<ProcessFunctionLike<IN, OUT>> {
+  private timestamp = NaN;
+  private readonly context: ProcessContext = {
+    timestamp: () => (this.timestamp === this.timestamp ? this.timestamp : undefined),
+    timerService: () => this.noTimers,
+  };
+  private readonly noTimers: TimerService = {
+    currentProcessingTime: () => this.ctx.clock.now(),
+    currentWatermark: () => this.watermark,
+    registerEventTimeTimer: () => this.refuse(),
+    registerProcessingTimeTimer: () => this.refuse(),
+    deleteEventTimeTimer: () => this.refuse(),
+    deleteProcessingTimeTimer: () => this.refuse(),
+  };
+  private watermark = -Infinity;
+
+  processBatch(batch: RecordBatch, out: OutputBuffer): Promise<void> {
+    return this.forEachRecord(batch, out, 'processElement', (v, o) => {
+      this.timestamp = o.timestamp;
+      return this.fn.processElement(v as IN, this.context, o as Collector<OUT>);
+    });
+  }
+
+  override processWatermark(watermark: number, out: OutputBuffer): Promise<void> {
+    this.watermark = watermark;
+    return super.processWatermark(watermark, out);
+  }
+
+  private refuse(): never {
+    throw new StateError('NO_KEY_CONTEXT', 'timers can only be used on a keyed stream: call keyBy() before process()', { component: 'timers', operator: this.ctx.displayName });
+  }
+}
+
+/** Runs a `KeyedProcessFunction`: keyed state, timers, `onTimer`. */
+export class KeyedProcessOperator<K extends Key, IN, OUT> extends AbstractStreamOperator<KeyedProcessFunctionLike<K, IN, OUT>> {
+  private timestamp = NaN;
+  private domain: TimeDomain = 'EVENT_TIME';
+  private readonly timerService: TimerService = {
+    currentProcessingTime: () => this.ctx.clock.now(),
+    currentWatermark: () => this.timers!.watermark,
+    registerEventTimeTimer: (t) => this.register('EVENT_TIME', t),
+    registerProcessingTimeTimer: (t) => {
+      if (this.register('PROCESSING_TIME', t)) this.ctx.scheduleProcessingTime(t);
+    },
+    deleteEventTimeTimer: (t) => this.timers!.delete('EVENT_TIME', this.currentKey(), t),
+    deleteProcessingTimeTimer: (t) => this.timers!.delete('PROCESSING_TIME', this.currentKey(), t),
+  };
+  private readonly context: OnTimerContext<K> = {
+    timestamp: () => (this.timestamp === this.timestamp ? this.timestamp : undefined),
+    timerService: () => this.timerService,
+    getCurrentKey: () => this.currentKey() as K,
+    timeDomain: () => this.domain,
+  };
+
+  processBatch(batch: RecordBatch, out: OutputBuffer): Promise<void> {
+    return this.forEachRecord(batch, out, 'processElement', (v, o) => {
+      this.timestamp = o.timestamp;
+      return this.fn.processElement(v as IN, this.context as KeyedProcessContext<K>, o as Collector<OUT>);
+    });
+  }
+
+  protected override onTimer(timer: Timer, out: OutputBuffer): unknown {
+    this.timestamp = timer.timestamp;
+    this.domain = timer.domain;
+    return this.fn.onTimer?.(timer.timestamp, this.context, out as Collector<OUT>);
+  }
+
+  private currentKey(): Key {
+    const key = this.backend!.getCurrentKey();
+    if (key === undefined) {
+      throw new StateError('NO_KEY_CONTEXT', 'timers can only be registered or deleted while a record or timer is processed (not in open() or close())', { component: 'timers', operator: this.ctx.displayName });
+    }
+    return key;
+  }
+
+  private register(domain: TimeDomain, time: number): boolean {
+    if (typeof time !== 'number' || Number.isNaN(time)) {
+      throw new StateError('INVALID_ARGUMENT', `a timer needs a numeric timestamp, got ${String(time)}`, { component: 'timers', operator: this.ctx.displayName, key: this.backend!.getCurrentKey() });
+    }
+    const key = this.currentKey();
+    return this.timers!.register(domain, key, this.currentKeyGroup, time);
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The input side of a task: the channels from upstream subtasks merged into one FIFO
+ * (order per channel is kept), a mailbox for work that must run between records
+ * (processing-time timers), and bounded per-channel capacity so that a slow consumer
+ * makes its producers wait instead of buffering without bound.
+ */
+import type { RecordBatch } from '../operators/operator.ts';
+
+/** What travels on a channel. */
+export type StreamElement =
+  | { readonly kind: 'records'; readonly batch: RecordBatch }
+  | { readonly kind: 'watermark'; readonly timestamp: number }
+  | { readonly kind: 'end' };
+
+/** What a task takes next: a mail, or an element from a channel. */
+export type GateItem = { readonly mail: () => Promise<void> } | { readonly channel: number; readonly element: StreamElement };
+
+export class InputGate {
+  private items: Array<{ channel: number; element: StreamElement }> = [];
+  private head = 0;
+  private readonly queuedBatches: number[];
+  private readonly spaceWaiters: Array<Array<() => void>>;
+  private readonly mails: Array<() => Promise<void>> = [];
+  private wake: (() => void) | undefined;
+  private failure: unknown = undefined;
+
+  constructor(
+    readonly channelCount: number,
+    /** Record batches a channel may hold before its producer waits. */
+    private readonly capacity = 8,
+  ) {
+    this.queuedBatches = new Array(channelCount).fill(0);
+    this.spaceWaiters = Array.from({ length: channelCount }, () => []);
+  }
+
+  /** Adds an element; resolves once the channel has room (back-pressure). */
+  async put(channel: number, element: StreamElement): Promise<void> {
+    if (element.kind === 'records') {
+      while (this.queuedBatches[channel] >= this.capacity) {
+        if (this.failure !== undefined) throw this.failure;
+        await new Promise<void>((resolve) => this.spaceWaiters[channel].push(resolve));
+      }
+      this.queuedBatches[channel]++;
+    }
+    if (this.failure !== undefined) throw this.failure;
+    this.items.push({ channel, element });
+    this.signal();
+  }
+
+  /** Queues work to run in the task's turn, before the next element. */
+  addMail(mail: () => Promise<void>): void {
+    this.mails.push(mail);
+    this.signal();
+  }
+
+  /** Runs queued mails (used by source tasks, which never block on the gate). */
+  takeMail(): (() => Promise<void>) | undefined {
+    return this.mails.shift();
+  }
+
+  /** The next mail or element, waiting until there is one. */
+  async take(): Promise<GateItem> {
+    for (;;) {
+      if (this.failure !== undefined) throw this.failure;
+      const mail = this.mails.shift();
+      if (mail) return { mail };
+      if (this.head < this.items.length) {
+        const item = this.items[this.head++];
+        if (this.head > 1024 && this.head * 2 > this.items.length) {
+          this.items = this.items.slice(this.head);
+          this.head = 0;
+        }
+        if (item.element.kind === 'records') this.release(item.channel);
+        return item;
+      }
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  /** Wakes every waiter with `error`: the job is failing or cancelled. */
+  fail(error: unknown): void {
+    if (this.failure !== undefined) return;
+    this.failure = error;
+    this.signal();
+    for (const waiters of this.spaceWaiters) waiters.splice(0).forEach((w) => w());
+  }
+
+  private release(channel: number): void {
+    this.queuedBatches[channel]--;
+    this.spaceWaiters[channel].shift()?.();
+  }
+
+  private signal(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * Runs a job graph in the current thread: `p` subtasks per operator, operators chained
+ * where no exchange is needed, `keyBy` edges routed by key group. Tasks run as
+ * concurrent async loops; bounded channels give back-pressure.
+ */
+import type { Clock } from '../../api/clock.ts';
+import { ConfigurationError, EddyError } from '../../api/errors.ts';
+import { operatorIdOf, type GraphNode, type JobGraph } from '../graph.ts';
+import { keyGroupRangeForSubtask } from '../keys.ts';
+import { OutputBuffer, type OperatorContext, type OperatorRestore, type StreamOperator } from '../operators/operator.ts';
+import { SourceOperator } from '../operators/source.ts';
+import type { StateBackend } from '../state/backend.ts';
+import { InputGate } from './input-gate.ts';
+import { NetworkOutput } from './network-output.ts';
+import { ProcessingTimeScheduler } from './processing-time.ts';
+import { StreamTask, type ChainMember } from './task.ts';
+
+/** What the executor needs besides the graph. */
+export interface ExecutionOptions {
+  readonly jobId: string;
+  readonly stateBackend: StateBackend;
+  readonly clock: Clock;
+  /** Restored state per operator id and subtask index (already redistributed). */
+  readonly restore?: (operatorId: string, subtaskIndex: number, parallelism: number) => OperatorRestore | undefined;
+}
+
+/** A running instance of a node: its operator and chain member per subtask. */
+interface Deployed {
+  readonly node: GraphNode;
+  readonly parallelism: number;
+  /** The node this one is chained to, if any. */
+  readonly chainedTo: number | undefined;
+  readonly members: ChainMember[];
+}
+
+/** Resolves each node's parallelism and checks it against the max parallelism. */
+export function resolveParallelism(graph: JobGraph, node: GraphNode): number {
+  const sourceMax = node.source?.source.maxParallelism;
+  const p = node.parallelism ?? Math.min(graph.defaultParallelism, sourceMax ?? Infinity);
+  if (!Number.isInteger(p) || p < 1) throw new ConfigurationError(`parallelism must be a positive integer, got ${p}`, { operator: node.name });
+  if (p > graph.maxParallelism) throw new ConfigurationError(`parallelism ${p} is above the max parallelism ${graph.maxParallelism}`, { operator: node.name });
+  if (sourceMax !== undefined && p > sourceMax) throw new ConfigurationError(`this source supports a parallelism of at most ${sourceMax}, got ${p}`, { operator: node.name });
+  return p;
+}
+
+/** Runs the job to completion (bounded inputs) and rejects with the first error. */
+export async function executeLocally(graph: JobGraph, options: ExecutionOptions): Promise<void> {
+  const deployed = new Map<number, Deployed>();
+  const tasks: StreamTask[] = [];
+  const taskOf = new Map<ChainMember, StreamTask>();
+
+  // 1. Operators and chains.
+  for (const node of graph.nodes) {
+    const parallelism = resolveParallelism(graph, node);
+    const input = node.inputs.length === 1 ? node.inputs[0] : undefined;
+    const upstream = input ? deployed.get(input.from) : undefined;
+    const chained = input?.partitioning.type === 'forward' && upstream?.parallelism === parallelism ? input.from : undefined;
+    const members: ChainMember[] = [];
+    for (let i = 0; i < parallelism; i++) {
+      const op: StreamOperator = node.source
+        ? new SourceOperator(node.source.source, node.source.watermarkStrategy)
+        : node.createOperator!({ subtaskIndex: i, parallelism });
+      const member: ChainMember = { op, out: new OutputBuffer(), next: [], network: [] };
+      members.push(member);
+      if (chained !== undefined) {
+        const parent = deployed.get(chained)!.members[i];
+        parent.next.push(member);
+        const task = taskOf.get(parent)!;
+        (task.members as ChainMember[]).push(member);
+        taskOf.set(member, task);
+      }
+    }
+    deployed.set(node.id, { node, parallelism, chainedTo: chained, members });
+    if (chained === undefined) {
+      const channels = node.inputs.reduce((n, e) => n + channelCount(e.partitioning.type, deployed.get(e.from)!.parallelism, parallelism), 0);
+      members.forEach((m, i) => {
+        const task = new StreamTask(`${node.name} (${i + 1}/${parallelism})`, [m], new InputGate(channels), node.source ? (m.op as SourceOperator<unknown>) : undefined);
+        tasks.push(task);
+        taskOf.set(m, task);
+      });
+    }
+  }
+
+  // 2. Network edges: every producer subtask gets a NetworkOutput over the consumer subtasks it feeds.
+  for (const d of deployed.values()) {
+    if (d.chainedTo !== undefined) continue;
+    const nextChannel = new Array<number>(d.parallelism).fill(0);
+    for (const edge of d.node.inputs) {
+      const up = deployed.get(edge.from)!;
+      const forward = edge.partitioning.type === 'forward' && up.parallelism === d.parallelism;
+      const partitioning = edge.partitioning.type === 'forward' && !forward ? ({ type: 'rebalance' } as const) : edge.partitioning;
+      const base = nextChannel.slice();
+      up.members.forEach((producer, s) => {
+        const consumers = forward ? [s] : d.members.map((_, j) => j);
+        const targets = consumers.map((j) => ({ gate: taskOf.get(d.members[j])!.gate, channel: base[j] + (forward ? 0 : s) }));
+        producer.network.push(new NetworkOutput(partitioning, targets, graph.maxParallelism, `${d.node.name} (${consumers.length === 1 ? consumers[0] + 1 : '*'}/${d.parallelism})`, s));
+      });
+      for (let j = 0; j < d.parallelism; j++) nextChannel[j] += forward ? 1 : up.parallelism;
+    }
+  }
+
+  // 3. State, timers, processing time.
+  const scheduler = new ProcessingTimeScheduler(options.clock);
+  for (const d of deployed.values()) {
+    for (let i = 0; i < d.parallelism; i++) {
+      const member = d.members[i];
+      const task = taskOf.get(member)!;
+      const ctx = operatorContext(graph, d, i, options, (time) => scheduler.schedule(task, member, time));
+      await member.op.initializeState(ctx, options.restore?.(ctx.operatorId, i, d.parallelism));
+    }
+  }
+
+  // 4. Run; the first failure cancels every task.
+  let failure: unknown = undefined;
+  const fail = (e: unknown) => {
+    if (failure !== undefined) return;
+    failure = e;
+    for (const t of tasks) t.gate.fail(e);
+  };
+  await Promise.all(tasks.map((t) => t.run().catch(fail)));
+  scheduler.cancelAll();
+  for (const t of tasks) {
+    const closeError = await t.close();
+    if (closeError !== undefined && failure === undefined) failure = closeError;
+  }
+  if (failure !== undefined) throw failure instanceof Error ? failure : new EddyError('JOB_FAILED', String(failure), { component: 'executor:local' });
+}
+
+/** Channels a consumer subtask gets from one input edge: one when forward, else one per producer. */
+function channelCount(type: string, upstreamParallelism: number, parallelism: number): number {
+  return type === 'forward' && upstreamParallelism === parallelism ? 1 : upstreamParallelism;
+}
+
+function operatorContext(graph: JobGraph, d: Deployed, i: number, options: ExecutionOptions, schedule: (time: number) => void): OperatorContext {
+  const { node, parallelism } = d;
+  return {
+    jobName: graph.jobName,
+    jobId: options.jobId,
+    operatorId: operatorIdOf(node),
+    name: node.name,
+    displayName: `${node.name} (${i + 1}/${parallelism})`,
+    subtaskIndex: i,
+    parallelism,
+    maxParallelism: graph.maxParallelism,
+    keyGroupRange: keyGroupRangeForSubtask(graph.maxParallelism, parallelism, i),
+    keyed: node.keyed,
+    clock: options.clock,
+    stateBackend: options.stateBackend,
+    scheduleProcessingTime: schedule,
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * The sending side of a non-chained edge: partitions each output batch over the
+ * consumer's subtasks (forward, round-robin, or by key group after `keyBy`) and puts
+ * the parts on their channels. Keyed batches carry their keys and key groups along so
+ * the consumer does not compute them again.
+ */
+import { EddyError, InvalidKeyError, UserFunctionError } from '../../api/errors.ts';
+import type { Partitioning } from '../graph.ts';
+import { keyGroupForKey, keyProblem, subtaskForKeyGroup, type Key } from '../keys.ts';
+import type { RecordBatch } from '../operators/operator.ts';
+import type { InputGate, StreamElement } from './input-gate.ts';
+
+/** A consumer subtask's gate and the channel index this producer writes to. */
+export interface ChannelTarget {
+  readonly gate: InputGate;
+  readonly channel: number;
+}
+
+export class NetworkOutput {
+  private nextTarget: number;
+
+  constructor(
+    private readonly partitioning: Partitioning,
+    /** One per consumer subtask, by subtask index (a single one for forward edges). */
+    private readonly targets: readonly ChannelTarget[],
+    private readonly maxParallelism: number,
+    /** The consuming operator's name, for errors of the key selector. */
+    private readonly consumerName: string,
+    producerIndex: number,
+  ) {
+    this.nextTarget = producerIndex % targets.length;
+  }
+
+  async emitRecords(batch: RecordBatch): Promise<void> {
+    const p = this.partitioning;
+    if (p.type === 'hash') return this.hash(batch, p.keySelector);
+    if (this.targets.length === 1) return this.send(0, { kind: 'records', batch });
+    return this.rebalance(batch);
+  }
+
+  async emitWatermark(timestamp: number): Promise<void> {
+    await this.broadcast({ kind: 'watermark', timestamp });
+  }
+
+  async end(): Promise<void> {
+    await this.broadcast({ kind: 'end' });
+  }
+
+  private async broadcast(element: StreamElement): Promise<void> {
+    for (let i = 0; i < this.targets.length; i++) await this.send(i, element);
+  }
+
+  private send(target: number, element: StreamElement): Promise<void> {
+    const t = this.targets[target];
+    return t.gate.put(t.channel, element);
+  }
+
+  private async rebalance(batch: RecordBatch): Promise<void> {
+    const n = this.targets.length;
+    const parts = Array.from({ length: n }, () => ({ values: [] as unknown[], timestamps: batch.timestamps ? ([] as number[]) : undefined }));
+    for (let i = 0; i < batch.values.length; i++) {
+      const p = parts[this.nextTarget];
+      this.nextTarget = this.nextTarget + 1 === n ? 0 : this.nextTarget + 1;
+      p.values.push(batch.values[i]);
+      p.timestamps?.push(batch.timestamps![i]);
+    }
+    for (let t = 0; t < n; t++) if (parts[t].values.length > 0) await this.send(t, { kind: 'records', batch: parts[t] });
+  }
+
+  private async hash(batch: RecordBatch, selector: (value: unknown) => Key): Promise<void> {
+    const n = this.targets.length;
+    const maxP = this.maxParallelism;
+    const parts = Array.from({ length: n }, () => ({ values: [] as unknown[], timestamps: batch.timestamps ? ([] as number[]) : undefined, keys: [] as Key[], keyGroups: [] as number[] }));
+    const { values, timestamps } = batch;
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i];
+      const key = this.selectKey(selector, value);
+      const keyGroup = keyGroupForKey(key, maxP);
+      const p = parts[n === 1 ? 0 : subtaskForKeyGroup(maxP, n, keyGroup)];
+      p.values.push(value);
+      p.keys.push(key);
+      p.keyGroups.push(keyGroup);
+      if (timestamps !== undefined) p.timestamps!.push(timestamps[i]);
+    }
+    for (let t = 0; t < n; t++) if (parts[t].values.length > 0) await this.send(t, { kind: 'records', batch: parts[t] });
+  }
+
+  private selectKey(selector: (value: unknown) => Key, value: unknown): Key {
+    let key: Key;
+    try {
+      key = selector(value);
+    } catch (e) {
+      if (e instanceof EddyError) throw e;
+      throw new UserFunctionError(`the keyBy key selector threw: ${e instanceof Error ? e.message : String(e)}`, { operator: this.consumerName }, e);
+    }
+    // Finite numbers cannot be wrong; everything else (even a string: lone surrogates) is checked.
+    if (typeof key !== 'number' || !Number.isFinite(key)) {
+      const problem = keyProblem(key);
+      if (problem !== undefined) {
+        throw new InvalidKeyError(`the keyBy key selector returned an invalid key: ${problem}`, { component: 'keyBy', operator: this.consumerName });
+      }
+    }
+    return key;
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * The state backend contract: the one plug-in point through which operators reach keyed
+ * state. A backend stores three shapes of data (a value, a list, a map) per
+ * (state, key, namespace); the five user-facing state kinds and TTL are built on top of
+ * these shapes once, in core, for every backend.
+ *
+ * The contract is batch-friendly underneath: the operator sets the current key per record
+ * (cheap), may announce the keys of a whole input batch with `prefetch()` before it
+ * processes them (a persistent backend loads them in one query), and every table method
+ * may answer synchronously (in-memory) or with a Promise (IndexedDB, SQLite).
+ *
+ * Keyed state is organised by key group: a backend snapshots and restores whole key-group
+ * ranges, which is what makes restore at another parallelism (rescaling) possible.
+ */
+import type { StateKind } from '../../api/descriptors.ts';
+import type { Key, KeyGroupRange } from '../keys.ts';
+import type { KeyedStateSnapshot } from './snapshot-format.ts';
+
+/** A value or a Promise of it: in-memory backends answer at once, persistent ones later. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/** The namespace used when a state has none (Flink's `VoidNamespace`). */
+export const VOID_NAMESPACE = '';
+
+/** What a backend needs to know about the operator subtask it serves. */
+export interface KeyedStateBackendOptions {
+  /** Stable id of the job; persistent backends name their database after it. */
+  jobId: string;
+  /** Stable id of the operator within the job. */
+  operatorId: string;
+  /** Human-readable operator name with subtask, used in error messages. */
+  operatorName: string;
+  subtaskIndex: number;
+  parallelism: number;
+  maxParallelism: number;
+  /** The key groups this subtask owns; state of other key groups is never stored here. */
+  keyGroupRange: KeyGroupRange;
+}
+
+/** A factory of keyed state backends, one per keyed operator subtask (Flink's `StateBackend`). */
+export interface StateBackend {
+  /** Short name used in error messages: `[backend:NAME]`. */
+  readonly name: string;
+  createKeyedStateBackend(options: KeyedStateBackendOptions): MaybePromise<KeyedStateBackend>;
+}
+
+/** A single value per (key, namespace): backs ValueState, ReducingState, AggregatingState. */
+export interface ValueTable<T> {
+  get(namespace: string): MaybePromise<T | undefined>;
+  put(namespace: string, value: T): MaybePromise<void>;
+  remove(namespace: string): MaybePromise<void>;
+}
+
+/** A list per (key, namespace); `add` appends without rewriting the list. */
+export interface ListTable<T> {
+  /** A fresh array the caller may keep, or `undefined` when the list is empty. */
+  get(namespace: string): MaybePromise<T[] | undefined>;
+  add(namespace: string, value: T): MaybePromise<void>;
+  addAll(namespace: string, values: readonly T[]): MaybePromise<void>;
+  /** Replaces the list; an empty array removes it. */
+  update(namespace: string, values: readonly T[]): MaybePromise<void>;
+  remove(namespace: string): MaybePromise<void>;
+}
+
+/** A map of user keys to values per (key, namespace), one entry per user key. */
+export interface MapTable<V> {
+  get(namespace: string, userKey: Key): MaybePromise<V | undefined>;
+  put(namespace: string, userKey: Key, value: V): MaybePromise<void>;
+  putAll(namespace: string, entries: ReadonlyArray<readonly [Key, V]>): MaybePromise<void>;
+  delete(namespace: string, userKey: Key): MaybePromise<void>;
+  contains(namespace: string, userKey: Key): MaybePromise<boolean>;
+  isEmpty(namespace: string): MaybePromise<boolean>;
+  /** Streams the entries; a large map is never loaded whole. */
+  entries(namespace: string): AsyncIterable<[Key, V]>;
+  remove(namespace: string): MaybePromise<void>;
+}
+
+/**
+ * The keyed state of one operator subtask. Implementations: `HashMapStateBackend`
+ * (in memory) and the persistent backends. Every implementation passes
+ * `test/conformance/state-backend.suite.ts` unchanged.
+ */
+export interface KeyedStateBackend {
+  /** The backend's short name, as in {@link StateBackend.name}. */
+  readonly name: string;
+  readonly keyGroupRange: KeyGroupRange;
+  readonly maxParallelism: number;
+
+  /** Sets the key (and its precomputed key group) that every table access refers to. */
+  setCurrentKey(key: Key, keyGroup: number): void;
+  /** Forgets the current key: state access then fails with `NO_KEY_CONTEXT`. */
+  clearCurrentKey(): void;
+  /** The current key, or `undefined` outside of a keyed context. */
+  getCurrentKey(): Key | undefined;
+
+  /**
+   * The table that stores a state. The first call creates it; a later call with the same
+   * name and another kind throws `STATE_KIND_MISMATCH`.
+   */
+  valueTable<T>(name: string, kind: 'value' | 'reducing' | 'aggregating'): ValueTable<T>;
+  listTable<T>(name: string): ListTable<T>;
+  mapTable<V>(name: string): MapTable<V>;
+
+  /**
+   * A hint that the given keys are about to be accessed (one input batch). Persistent
+   * backends load them in one query; in-memory backends need not implement it.
+   */
+  prefetch?(keys: readonly Key[], keyGroups: ArrayLike<number>): MaybePromise<void>;
+
+  /**
+   * Takes a snapshot of every state in canonical form. The state is captured
+   * synchronously within this call (later writes do not show up in the result); encoding
+   * and I/O may finish later. Pending writes are part of the snapshot.
+   */
+  snapshot(): Promise<KeyedStateSnapshot>;
+
+  /**
+   * Loads snapshots (of any backend) into this empty backend: every key group of each
+   * snapshot that falls in this backend's range; the rest is ignored. Several snapshots
+   * are given when restoring at a smaller parallelism.
+   */
+  restore(snapshots: readonly KeyedStateSnapshot[]): Promise<void>;
+
+  /** The keys that have state under a name and namespace (Flink's `getKeys`). */
+  keys(stateName: string, namespace: string): AsyncIterable<Key>;
+
+  /** The registered states with their kinds. */
+  states(): ReadonlyArray<{ name: string; kind: StateKind }>;
+
+  /** Writes out what is buffered (write-behind caches); in-memory backends do nothing. */
+  flush?(): Promise<void>;
+
+  /** Releases every resource; the backend is unusable afterwards. */
+  dispose(): Promise<void>;
+}

@@ -1,0 +1,121 @@
+/**
+ * The canonical, backend-independent form of keyed state: per key group, one byte
+ * string holding every entry of every state in that group. Every backend writes this
+ * form and reads it back, so a snapshot of one backend restores into any other, and a
+ * key-group range of it restores at another parallelism.
+ *
+ * Entry layout (all integers unsigned LEB128 varints):
+ *   stateIndex · keyLength · canonicalKeyBytes · namespace (string) · payload
+ * where payload is, by storage shape,
+ *   value: one encoded value
+ *   list:  count · count encoded values
+ *   map:   count · count × (userKeyLength · canonicalUserKeyBytes · encoded value)
+ */
+import type { StateKind } from '../../api/descriptors.ts';
+import { SnapshotError } from '../../api/errors.ts';
+import { ByteReader, ByteWriter, decodeValue, encodeValue } from '../codec.ts';
+import { canonicalKeyBytes, keyFromCanonicalBytes, type Key } from '../keys.ts';
+
+/** Version of the key-group entry layout above. */
+export const KEYED_SNAPSHOT_FORMAT_VERSION = 1;
+
+/** The shape a state kind is stored as. */
+export type StorageShape = 'value' | 'list' | 'map';
+
+/** Maps the five state kinds onto the three stored shapes. */
+export function storageShapeOf(kind: StateKind): StorageShape {
+  return kind === 'list' ? 'list' : kind === 'map' ? 'map' : 'value';
+}
+
+/** Name and kind of a state in a snapshot. */
+export interface StateMetaInfo {
+  readonly name: string;
+  readonly kind: StateKind;
+}
+
+/** A snapshot of one operator subtask's keyed state, in canonical form. */
+export interface KeyedStateSnapshot {
+  readonly formatVersion: number;
+  readonly maxParallelism: number;
+  readonly states: readonly StateMetaInfo[];
+  /** Key group → entries; key groups without state are absent. */
+  readonly keyGroups: ReadonlyMap<number, Uint8Array>;
+}
+
+/** One decoded entry of a key group. */
+export type SnapshotEntry =
+  | { stateIndex: number; key: Key; namespace: string; shape: 'value'; value: unknown }
+  | { stateIndex: number; key: Key; namespace: string; shape: 'list'; values: unknown[] }
+  | { stateIndex: number; key: Key; namespace: string; shape: 'map'; entries: Array<[Key, unknown]> };
+
+/** Accumulates the entries of one key group. */
+export class KeyGroupWriter {
+  private readonly w = new ByteWriter();
+
+  /** Number of bytes written so far. */
+  get length(): number {
+    return this.w.length;
+  }
+
+  private head(stateIndex: number, keyBytes: Uint8Array, namespace: string): void {
+    this.w.varint(stateIndex);
+    this.w.lenBytes(keyBytes);
+    this.w.string(namespace);
+  }
+
+  /** Writes a value entry; `keyBytes` are the canonical bytes of the key. */
+  value(stateIndex: number, keyBytes: Uint8Array, namespace: string, value: unknown): void {
+    this.head(stateIndex, keyBytes, namespace);
+    encodeValue(this.w, value);
+  }
+
+  /** Writes a list entry. */
+  list(stateIndex: number, keyBytes: Uint8Array, namespace: string, values: readonly unknown[]): void {
+    this.head(stateIndex, keyBytes, namespace);
+    this.w.varint(values.length);
+    for (const v of values) encodeValue(this.w, v);
+  }
+
+  /** Writes a map entry from user keys and values. */
+  map(stateIndex: number, keyBytes: Uint8Array, namespace: string, entries: Iterable<readonly [Key, unknown]>, size: number): void {
+    this.head(stateIndex, keyBytes, namespace);
+    this.w.varint(size);
+    let n = 0;
+    for (const [k, v] of entries) {
+      this.w.lenBytes(canonicalKeyBytes(k));
+      encodeValue(this.w, v);
+      n++;
+    }
+    if (n !== size) throw new SnapshotError('SNAPSHOT_CORRUPT', `a map changed size while it was written (${n} entries, ${size} announced)`, { component: 'snapshot' });
+  }
+
+  finish(): Uint8Array {
+    return this.w.finish();
+  }
+}
+
+/** Decodes the entries of one key group, in the order they were written. */
+export function* readKeyGroup(bytes: Uint8Array, states: readonly StateMetaInfo[]): Generator<SnapshotEntry> {
+  const r = new ByteReader(bytes);
+  while (!r.done) {
+    const stateIndex = r.varint();
+    const meta = states[stateIndex];
+    if (!meta) throw new SnapshotError('SNAPSHOT_CORRUPT', `a key-group entry refers to state #${stateIndex}, but the snapshot lists ${states.length} states`, { component: 'snapshot' });
+    const key = keyFromCanonicalBytes(r.lenBytes());
+    const namespace = r.string();
+    const shape = storageShapeOf(meta.kind);
+    if (shape === 'value') {
+      yield { stateIndex, key, namespace, shape, value: decodeValue(r) };
+    } else if (shape === 'list') {
+      const n = r.varint();
+      const values = new Array<unknown>(n);
+      for (let i = 0; i < n; i++) values[i] = decodeValue(r);
+      yield { stateIndex, key, namespace, shape, values };
+    } else {
+      const n = r.varint();
+      const entries = new Array<[Key, unknown]>(n);
+      for (let i = 0; i < n; i++) entries[i] = [keyFromCanonicalBytes(r.lenBytes()), decodeValue(r)];
+      yield { stateIndex, key, namespace, shape, entries };
+    }
+  }
+}

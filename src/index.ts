@@ -1,0 +1,91 @@
+/**
+ * eddy: Apache Flink's state management — keyed state, operator state, timers,
+ * watermarks — in TypeScript, for browsers, Node, Deno and the edge.
+ */
+export { StreamExecutionEnvironment, DEFAULT_MAX_PARALLELISM, UPPER_BOUND_MAX_PARALLELISM, type JobExecutionResult } from './api/environment.ts';
+export { DataStream, DataStreamSink, KeyedStream } from './api/datastream.ts';
+export {
+  AbstractRichFunction,
+  KeyedProcessFunction,
+  ProcessFunction,
+  RichFilterFunction,
+  RichFlatMapFunction,
+  RichMapFunction,
+  type Awaitable,
+  type CheckpointedFunction,
+  type CheckpointListener,
+  type Collector,
+  type FilterFunction,
+  type FlatMapFunction,
+  type FunctionInitializationContext,
+  type FunctionSnapshotContext,
+  type KeyedProcessContext,
+  type KeyedProcessFunctionLike,
+  type MapFunction,
+  type OnTimerContext,
+  type OperatorStateStore,
+  type ProcessContext,
+  type ProcessFunctionLike,
+  type ReduceFn,
+  type RichFunction,
+  type RuntimeContext,
+  type Sink,
+  type SinkContext,
+  type SinkFunction,
+  type SinkInitContext,
+  type SinkWriter,
+  type TimeDomain,
+  type TimerService,
+} from './api/functions.ts';
+export {
+  AggregatingStateDescriptor,
+  ListStateDescriptor,
+  MapStateDescriptor,
+  ReducingStateDescriptor,
+  StateDescriptor,
+  ValueStateDescriptor,
+  type StateKind,
+  type ValueStateOptions,
+} from './api/descriptors.ts';
+export type {
+  AggregateFunction,
+  AggregatingState,
+  BroadcastState,
+  ListState,
+  MapState,
+  MapStateKey,
+  ReduceFunction,
+  ReducingState,
+  State,
+  ValueState,
+} from './api/state.ts';
+export { ManualClock, SystemClock, type Clock, type ObservableClock } from './api/clock.ts';
+export {
+  MAX_WATERMARK,
+  WatermarkStrategy,
+  type TimestampAssigner,
+  type WatermarkGenerator,
+  type WatermarkOutput,
+} from './api/watermarks.ts';
+export type { Boundedness, GeneratorOptions, Source, SourceReader, SourceReaderContext } from './api/sources.ts';
+export {
+  ConfigurationError,
+  EddyError,
+  InvalidKeyError,
+  SnapshotError,
+  StateError,
+  UserFunctionError,
+  type EddyErrorCode,
+  type ErrorContext,
+} from './api/errors.ts';
+export { HashMapStateBackend } from './backends/memory.ts';
+export type {
+  KeyedStateBackend,
+  KeyedStateBackendOptions,
+  ListTable,
+  MapTable,
+  StateBackend,
+  ValueTable,
+} from './core/state/backend.ts';
+export type { KeyedStateSnapshot, StateMetaInfo } from './core/state/snapshot-format.ts';
+export { KeyGroupRange, keyGroupForKey, keyGroupRangeForSubtask, subtaskForKeyGroup, type Key } from './core/keys.ts';
