@@ -4,6 +4,7 @@
  */
 import { ConfigurationError } from './errors.ts';
 import type {
+  Collector,
   FilterFunction,
   FlatMapFunction,
   KeyedProcessFunctionLike,
@@ -31,6 +32,15 @@ export interface StreamGraphBuilder {
   /** Runs the job built so far. */
   execute(jobName?: string): Promise<unknown>;
 }
+
+/** The output type of a map function (plain or object). */
+type MapOutput<F> = F extends (value: never) => infer R ? Awaited<R> : F extends { map(value: never): infer R } ? Awaited<R> : unknown;
+/** The output type of a function that emits through a `Collector<R>` argument. */
+type CollectedOutput<F, M extends string> = F extends (value: never, out: Collector<infer R>) => unknown
+  ? R
+  : F extends { [m in M]: (value: never, ...rest: infer A) => unknown }
+    ? A extends [...unknown[], Collector<infer R>] ? R : unknown
+    : unknown;
 
 type FunctionKind = 'map' | 'flatMap' | 'filter' | 'process' | 'reduce' | 'sink';
 
@@ -83,23 +93,26 @@ export class DataStream<T> {
     return new DataStream<R>(this.env, [this.env.addNode({ name, inputs, keyed, createOperator: create })]);
   }
 
-  map<R>(fn: MapFunction<T, R>): DataStream<R> {
+  /** One output record per input record. Object functions may carry their own fields. */
+  map<F extends MapFunction<T, unknown>>(fn: F): DataStream<MapOutput<F>> {
     checkFunction(fn, 'map', true);
     return this.transform('Map', { type: 'forward' }, false, () => new MapOperator(instantiate(fn)));
   }
 
-  flatMap<R>(fn: FlatMapFunction<T, R>): DataStream<R> {
+  /** Any number of output records per input record, emitted through `out.collect`. */
+  flatMap<F extends FlatMapFunction<T, never>>(fn: F): DataStream<CollectedOutput<F, 'flatMap'>> {
     checkFunction(fn, 'flatMap', true);
-    return this.transform('FlatMap', { type: 'forward' }, false, () => new FlatMapOperator(instantiate(fn)));
+    return this.transform('FlatMap', { type: 'forward' }, false, () => new FlatMapOperator(instantiate(fn as FlatMapFunction<T, unknown>)));
   }
 
-  filter(fn: FilterFunction<T>): DataStream<T> {
+  /** Keeps the records for which `fn` returns true. */
+  filter<F extends FilterFunction<T>>(fn: F): DataStream<T> {
     checkFunction(fn, 'filter', true);
     return this.transform('Filter', { type: 'forward' }, false, () => new FilterOperator(instantiate(fn)));
   }
 
   /** Runs a `ProcessFunction` (no keyed state, no timers: use `keyBy(...).process` for those). */
-  process<R>(fn: ProcessFunctionLike<T, R>): DataStream<R> {
+  process<F extends ProcessFunctionLike<T, never>>(fn: F): DataStream<CollectedOutput<F, 'processElement'>> {
     checkFunction(fn, 'process', false);
     return this.transform(fn.constructor?.name && fn.constructor !== Object ? fn.constructor.name : 'Process', { type: 'forward' }, false, () => new ProcessOperator(instantiate(fn)));
   }
@@ -126,7 +139,7 @@ export class DataStream<T> {
   }
 
   /** Sends every record to a sink function (a function, or an object with `invoke`). */
-  addSink(fn: SinkFunction<T>): DataStreamSink {
+  addSink<F extends SinkFunction<T>>(fn: F): DataStreamSink {
     checkFunction(fn, 'sink', true);
     return new DataStreamSink(this.transform('Sink', { type: 'forward' }, false, () => new SinkFunctionOperator(instantiate(fn))));
   }
@@ -179,23 +192,23 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
   }
 
   /** Runs a `KeyedProcessFunction`: keyed state, timers and `onTimer`. */
-  override process<R>(fn: KeyedProcessFunctionLike<K, T, R> | ProcessFunctionLike<T, R>): DataStream<R> {
+  override process<F extends KeyedProcessFunctionLike<K, T, never>>(fn: F): DataStream<CollectedOutput<F, 'processElement'>> {
     checkFunction(fn, 'process', false);
     const name = fn.constructor?.name && fn.constructor !== Object ? fn.constructor.name : 'KeyedProcess';
-    return this.keyed(name, () => new KeyedProcessOperator(instantiate(fn as KeyedProcessFunctionLike<K, T, R>)));
+    return this.keyed(name, () => new KeyedProcessOperator(instantiate(fn as KeyedProcessFunctionLike<K, T, unknown>)));
   }
 
-  override map<R>(fn: MapFunction<T, R>): DataStream<R> {
+  override map<F extends MapFunction<T, unknown>>(fn: F): DataStream<MapOutput<F>> {
     checkFunction(fn, 'map', true);
     return this.keyed('Map', () => new MapOperator(instantiate(fn)));
   }
 
-  override flatMap<R>(fn: FlatMapFunction<T, R>): DataStream<R> {
+  override flatMap<F extends FlatMapFunction<T, never>>(fn: F): DataStream<CollectedOutput<F, 'flatMap'>> {
     checkFunction(fn, 'flatMap', true);
-    return this.keyed('FlatMap', () => new FlatMapOperator(instantiate(fn)));
+    return this.keyed('FlatMap', () => new FlatMapOperator(instantiate(fn as FlatMapFunction<T, unknown>)));
   }
 
-  override filter(fn: FilterFunction<T>): DataStream<T> {
+  override filter<F extends FilterFunction<T>>(fn: F): DataStream<T> {
     checkFunction(fn, 'filter', true);
     return this.keyed('Filter', () => new FilterOperator(instantiate(fn)));
   }

@@ -74,7 +74,11 @@ const BAD_SYMBOL_KEYS = -2;
 
 /** Zigzag keeps `2·|n|` below 2^53, so integers up to this size stay exact varints. */
 const MAX_ZIGZAG = 2 ** 52 - 1;
-/** Containers nested deeper than this are refused; it keeps recursion off the stack limit. */
+/**
+ * Containers nested deeper than this are refused. The walkers recurse, and a snapshot
+ * written where the stack is deep must still decode where it is shallow (browsers and
+ * workerd differ), so the limit sits far below any engine's stack.
+ */
 const MAX_DEPTH = 256;
 /** Past this many bytes a finished writer's buffer is dropped rather than kept for reuse. */
 const RETAIN_LIMIT = 1 << 20;
@@ -105,6 +109,22 @@ function varintSize(n: number): number {
   let size = 1;
   for (; n >= 0x80; size++) n = Math.floor(n / 0x80);
   return size;
+}
+
+/** Writes `n` (a non-negative safe integer) as LEB128 at `p`; returns the end. */
+function writeVarintAt(buf: Uint8Array, p: number, n: number): number {
+  // Above 2^31 shifts would truncate, and `%` on doubles is slow; divide exactly instead.
+  while (n > 0x7fffffff) {
+    const q = Math.floor(n / 0x80);
+    buf[p++] = (n - q * 0x80) | 0x80;
+    n = q;
+  }
+  while (n >= 0x80) {
+    buf[p++] = (n & 0x7f) | 0x80;
+    n >>>= 7;
+  }
+  buf[p++] = n;
+  return p;
 }
 
 /** Writes UTF-8 at `p`; returns the end, or -1 if `strict` and `s` has a lone surrogate. */
@@ -180,16 +200,8 @@ export class ByteWriter {
     if (!(n >= 0 && n <= Number.MAX_SAFE_INTEGER && Math.floor(n) === n)) {
       throw new EddyError('INVALID_ARGUMENT', `varint must be a non-negative safe integer, got ${n}`, { component: 'codec' });
     }
-    this.reserve(8);
-    const buf = this.buf;
-    let p = this.pos;
-    // Division, not shifts: shifts would truncate values above 2^31.
-    while (n >= 0x80) {
-      buf[p++] = (n % 0x80) | 0x80;
-      n = Math.floor(n / 0x80);
-    }
-    buf[p++] = n;
-    this.pos = p;
+    if (this.pos + 8 > this.buf.length) this.reserve(8);
+    this.pos = writeVarintAt(this.buf, this.pos, n);
   }
 
   /** A float64, big-endian; -0 and infinities are kept, every NaN is written as 0x7FF8…0. */
@@ -234,6 +246,16 @@ export class ByteWriter {
   }
 
   private utf8(s: string, strict: boolean): boolean {
+    if (s.length < 43) {
+      // At most 126 bytes, so the length is one varint byte: the common case, kept lean.
+      if (this.pos + 127 > this.buf.length) this.reserve(127);
+      const start = this.pos + 1;
+      const end = utf8Loop(this.buf, start, s, strict);
+      if (end < 0) return false;
+      this.buf[this.pos] = end - start;
+      this.pos = end;
+      return true;
+    }
     const max = s.length * 3;
     const k = varintSize(max);
     this.reserve(k + max);
@@ -245,20 +267,14 @@ export class ByteWriter {
       end = utf8Loop(this.buf, start, s, strict);
       if (end < 0) return false;
     } else {
+      // Long strings: the native encoder is faster than a JS loop.
       if (strict && !isWellFormed(s)) return false;
       end = start + textEncoder.encodeInto(s, this.buf.subarray(start)).written;
     }
     const len = end - start;
     const actual = varintSize(len);
     if (actual !== k) this.buf.copyWithin(this.pos + actual, start, end);
-    let p = this.pos;
-    let n = len;
-    while (n >= 0x80) {
-      this.buf[p++] = (n % 0x80) | 0x80;
-      n = Math.floor(n / 0x80);
-    }
-    this.buf[p++] = n;
-    this.pos = p + len;
+    this.pos = writeVarintAt(this.buf, this.pos, len) + len;
     return true;
   }
 

@@ -53,16 +53,11 @@ function isWellFormed(s: string): boolean {
   // Native isWellFormed (ES2024) is much faster where it exists; the loop is the fallback.
   const native = (s as WellFormedString).isWellFormed;
   if (native !== undefined) return native.call(s);
-  return wellFormedFrom(s, 0);
-}
-
-function wellFormedFrom(s: string, start: number): boolean {
-  for (let i = start; i < s.length; i++) {
+  for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if ((c & 0xf800) !== 0xd800) continue;
-    if (c >= 0xdc00) return false;
     const next = s.charCodeAt(i + 1);
-    if (!(next >= 0xdc00 && next <= 0xdfff)) return false;
+    if (c >= 0xdc00 || !(next >= 0xdc00 && next <= 0xdfff)) return false;
     i++;
   }
   return true;
@@ -137,6 +132,7 @@ function invalidKey(root: unknown): never {
 // One module-level buffer serves every encode: hashing happens once per record, and a
 // fresh Uint8Array per record would be the dominant cost for short keys.
 let scratch = new Uint8Array(256);
+const SCRATCH_RETAIN_LIMIT = 1 << 20;
 let scratchView = new DataView(scratch.buffer);
 const textEncoder = new TextEncoder();
 // The key being encoded, so that an error deep inside an array can name the full path.
@@ -176,15 +172,15 @@ function writeString(s: string, pos: number): number {
   ensure(pos + n);
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 0x80) return writeNonAscii(s, pos, i);
+    if (c >= 0x80) return writeNonAscii(s, pos);
     scratch[pos + i] = c;
   }
   return pos + n;
 }
 
-function writeNonAscii(s: string, pos: number, firstNonAscii: number): number {
+function writeNonAscii(s: string, pos: number): number {
   // encodeInto would silently turn a lone surrogate into U+FFFD, making two keys collide.
-  if (!wellFormedFrom(s, firstNonAscii)) invalidKey(encodingRoot);
+  if (!isWellFormed(s)) invalidKey(encodingRoot);
   ensure(pos + s.length * 3);
   const written = textEncoder.encodeInto(s, scratch.subarray(pos)).written;
   return pos + written;
@@ -265,13 +261,23 @@ function encodeToScratch(key: unknown): number {
   return end;
 }
 
+/** After a freak huge key, give the memory back instead of holding it for good. */
+function trimScratch(): void {
+  if (scratch.length > SCRATCH_RETAIN_LIMIT) {
+    scratch = new Uint8Array(256);
+    scratchView = new DataView(scratch.buffer);
+  }
+}
+
 /**
  * The canonical, runtime-independent bytes of a key (see the module comment for the
  * format). Throws {@link InvalidKeyError} for anything that is not a valid key.
  */
 export function canonicalKeyBytes(key: Key): Uint8Array {
   const end = encodeToScratch(key);
-  return scratch.slice(0, end);
+  const out = scratch.slice(0, end);
+  trimScratch();
+  return out;
 }
 
 /**
@@ -282,7 +288,9 @@ export function canonicalKeyBytes(key: Key): Uint8Array {
  */
 export function hashKey(key: Key): number {
   const end = encodeToScratch(key);
-  return murmur3_32(scratch, 0, end);
+  const hash = murmur3_32(scratch, 0, end);
+  trimScratch();
+  return hash;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -526,7 +534,9 @@ export function keyId(key: Key): KeyId {
   }
   if (!Array.isArray(key)) invalidKey(key);
   const end = encodeToScratch(key);
-  return ID_ESCAPE + 'a' + latin1(scratch, end);
+  const id = ID_ESCAPE + 'a' + latin1(scratch, end);
+  trimScratch();
+  return id;
 }
 
 function badId(message: string): never {

@@ -631,3 +631,18 @@ function randomValue(r: () => number, depth = 0): unknown {
       return { id: Math.floor(r() * 1e6), name: randomString(r), at: Math.floor(r() * 2 ** 41), tags: [randomString(r)] };
   }
 }
+
+describe('runtimes without String.prototype.isWellFormed', () => {
+  it('still keeps long strings with lone surrogates exactly', () => {
+    const proto = String.prototype as { isWellFormed?: unknown };
+    const native = proto.isWellFormed;
+    delete proto.isWellFormed;
+    try {
+      for (const s of ['z'.repeat(100) + '\ud800', '😀'.repeat(40) + '\udc00x', '\ud83d' + 'é'.repeat(70), '😀'.repeat(100)]) {
+        expect(roundTrip(s)).toBe(s);
+      }
+    } finally {
+      proto.isWellFormed = native;
+    }
+  });
+});

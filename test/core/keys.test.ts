@@ -504,3 +504,21 @@ describe('keyId', () => {
     }
   });
 });
+
+describe('runtimes without String.prototype.isWellFormed', () => {
+  it('still finds lone surrogates in keys', () => {
+    const proto = String.prototype as { isWellFormed?: unknown };
+    const native = proto.isWellFormed;
+    delete proto.isWellFormed;
+    try {
+      expect(keyProblem('a\ud800b')).toBe('key is a string with a lone surrogate');
+      expect(keyProblem('\udc00')).toBe('key is a string with a lone surrogate');
+      expect(keyProblem(['ok', 'end\ud83d'])).toBe('key[1] is a string with a lone surrogate');
+      expect(keyProblem('a😀b')).toBeUndefined();
+      expect(() => hashKey('x\ud800')).toThrow(InvalidKeyError);
+      expect(hashKey('😀')).toBe(0xede8778c);
+    } finally {
+      proto.isWellFormed = native;
+    }
+  });
+});

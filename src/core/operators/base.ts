@@ -154,6 +154,10 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
         out.timestamp = timestamps === undefined ? NaN : timestamps[i];
         const r = invoke(values[i], out);
         if (isThenable(r)) await r;
+        if (this.ctx.hasMail()) {
+          backend?.clearCurrentKey();
+          await this.ctx.runMail();
+        }
       }
     } catch (e) {
       throw this.userError(e, what, keys?.[i]);

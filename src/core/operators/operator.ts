@@ -88,6 +88,10 @@ export interface OperatorContext {
   readonly stateBackend: StateBackend;
   /** Asks the task to call `onProcessingTime` once the clock reaches `time`. */
   scheduleProcessingTime(time: number): void;
+  /** True when mail (a due processing-time timer) waits; operators check it between records. */
+  hasMail(): boolean;
+  /** Runs the waiting mail, so that timers fire between records as in Flink's mailbox model. */
+  runMail(): Promise<void>;
 }
 
 /** Everything an operator subtask has to checkpoint. */

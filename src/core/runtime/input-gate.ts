@@ -53,6 +53,11 @@ export class InputGate {
     this.signal();
   }
 
+  /** True when mail waits. */
+  get hasMail(): boolean {
+    return this.mails.length > 0;
+  }
+
   /** Runs queued mails (used by source tasks, which never block on the gate). */
   takeMail(): (() => Promise<void>) | undefined {
     return this.mails.shift();

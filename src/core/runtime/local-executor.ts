@@ -105,7 +105,7 @@ export async function executeLocally(graph: JobGraph, options: ExecutionOptions)
     for (let i = 0; i < d.parallelism; i++) {
       const member = d.members[i];
       const task = taskOf.get(member)!;
-      const ctx = operatorContext(graph, d, i, options, (time) => scheduler.schedule(task, member, time));
+      const ctx = operatorContext(graph, d, i, options, task, (time) => scheduler.schedule(task, member, time));
       await member.op.initializeState(ctx, options.restore?.(ctx.operatorId, i, d.parallelism));
     }
   }
@@ -131,7 +131,7 @@ function channelCount(type: string, upstreamParallelism: number, parallelism: nu
   return type === 'forward' && upstreamParallelism === parallelism ? 1 : upstreamParallelism;
 }
 
-function operatorContext(graph: JobGraph, d: Deployed, i: number, options: ExecutionOptions, schedule: (time: number) => void): OperatorContext {
+function operatorContext(graph: JobGraph, d: Deployed, i: number, options: ExecutionOptions, task: StreamTask, schedule: (time: number) => void): OperatorContext {
   const { node, parallelism } = d;
   return {
     jobName: graph.jobName,
@@ -147,5 +147,7 @@ function operatorContext(graph: JobGraph, d: Deployed, i: number, options: Execu
     clock: options.clock,
     stateBackend: options.stateBackend,
     scheduleProcessingTime: schedule,
+    hasMail: () => task.gate.hasMail,
+    runMail: () => task.runMail(),
   };
 }

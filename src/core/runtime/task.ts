@@ -68,13 +68,18 @@ export class StreamTask {
     });
   }
 
+  /** Runs every waiting mail. */
+  async runMail(): Promise<void> {
+    let mail;
+    while ((mail = this.gate.takeMail()) !== undefined) await mail();
+  }
+
   private async runSource(): Promise<void> {
     const head = this.members[0];
     const source = this.source!;
     let lastYield = Date.now();
     for (;;) {
-      let mail;
-      while ((mail = this.gate.takeMail()) !== undefined) await mail();
+      await this.runMail();
       const before = head.out.size;
       const more = await source.emitNext(head.out, SOURCE_BATCH_SIZE);
       const idle = head.out.size === before;
