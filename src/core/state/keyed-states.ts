@@ -13,7 +13,7 @@ import type {
   ValueState,
 } from '../../api/state.ts';
 import { InvalidKeyError, StateError } from '../../api/errors.ts';
-import { unserializableProblem } from '../codec.ts';
+import { cloneValue, unserializableProblem } from '../codec.ts';
 import { keyProblem, type Key } from '../keys.ts';
 import { VOID_NAMESPACE, type KeyedStateBackend, type ListTable, type MapTable, type MaybePromise, type ValueTable } from './backend.ts';
 
@@ -63,6 +63,7 @@ abstract class KvState implements InternalKvState {
   protected checkValue(value: unknown): void {
     const t = typeof value;
     if (t === 'number' || t === 'string' || t === 'boolean' || value === null) return;
+    if (value === undefined) throw new StateError('INVALID_ARGUMENT', 'undefined cannot be stored as state (a reduce or aggregate function must return its result; to remove state, call clear())', { component: `backend:${this.backend.name}`, operator: this.operator, state: this.name, key: this.backend.getCurrentKey() });
     const problem = unserializableProblem(value);
     if (problem !== undefined) {
       throw new StateError('UNSERIALIZABLE_VALUE', problem, { component: `backend:${this.backend.name}`, operator: this.operator, state: this.name, key: this.backend.getCurrentKey() });
@@ -87,9 +88,15 @@ export class ValueStateImpl<T> extends KvState implements ValueState<T> {
     return guarded(() => {
       this.checkKey();
       const v = this.table.get(this.namespace);
-      if (isPromise(v)) return v.then((x) => (x === undefined ? this.defaultValue : x));
-      return Promise.resolve(v === undefined ? this.defaultValue : v);
+      if (isPromise(v)) return v.then((x) => (x === undefined ? this.freshDefault() : x));
+      return Promise.resolve(v === undefined ? this.freshDefault() : v);
     });
+  }
+
+  /** A copy of the default per read, so that mutating it for one key cannot change it for others (as in Flink). */
+  private freshDefault(): T | undefined {
+    const d = this.defaultValue;
+    return d !== null && typeof d === 'object' ? cloneValue(d) : d;
   }
 
   update(value: T | undefined): Promise<void> {

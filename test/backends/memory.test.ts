@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor } from '../../src/api/descriptors.ts';
+import { HashMapStateBackend } from '../../src/backends/memory.ts';
+import { keyGroupForKey, keyGroupRangeForSubtask, type Key } from '../../src/core/keys.ts';
+import { KeyedStateStore } from '../../src/core/state/keyed-state-store.ts';
+import type { KeyedStateSnapshot } from '../../src/core/state/snapshot-format.ts';
+import { stateBackendSuite } from '../conformance/state-backend.suite.ts';
+
+stateBackendSuite('hashmap', () => new HashMapStateBackend());
+
+/** A HashMap keyed backend owning every key group, with a store on top. */
+function heap() {
+  const kb = new HashMapStateBackend().createKeyedStateBackend({
+    jobId: 'hashmap-specific',
+    operatorId: 'op',
+    operatorName: 'Op (1/1)',
+    subtaskIndex: 0,
+    parallelism: 1,
+    maxParallelism: 128,
+    keyGroupRange: keyGroupRangeForSubtask(128, 1, 0),
+  });
+  return { kb, store: new KeyedStateStore(kb, 'Op (1/1)'), key: (k: Key) => kb.setCurrentKey(k, keyGroupForKey(k, 128)) };
+}
+
+/** Restores a snapshot into a fresh HashMap backend. */
+async function restoredFrom(snapshot: KeyedStateSnapshot) {
+  const h = heap();
+  await h.kb.restore([snapshot]);
+  return h;
+}
+
+describe('HashMapStateBackend (live objects)', () => {
+  it('captures a snapshot inside the snapshot() call: mutating stored objects right after it does not change the snapshot', async () => {
+    const h = heap();
+    const v = h.store.getState(new ValueStateDescriptor<{ n: number; tags: string[] }>('v'));
+    const l = h.store.getListState(new ListStateDescriptor<{ n: number }>('l'));
+    const m = h.store.getMapState(new MapStateDescriptor<string, Map<string, number>>('m'));
+    const value = { n: 1, tags: ['a'] };
+    const element = { n: 1 };
+    const inner = new Map([['x', 1]]);
+    h.key('k');
+    await v.update(value);
+    await l.add(element);
+    await m.put('inner', inner);
+
+    const pending = h.kb.snapshot();
+    value.n = 2;
+    value.tags.push('b');
+    element.n = 2;
+    inner.set('y', 2);
+    const snapshot = await pending;
+
+    const r = await restoredFrom(snapshot);
+    r.key('k');
+    expect(await r.store.getState(new ValueStateDescriptor<unknown>('v')).value()).toEqual({ n: 1, tags: ['a'] });
+    expect(await r.store.getListState(new ListStateDescriptor<unknown>('l')).get()).toEqual([{ n: 1 }]);
+    expect(await r.store.getMapState(new MapStateDescriptor<string, unknown>('m')).get('inner')).toEqual(new Map([['x', 1]]));
+  });
+
+  it('keeps live objects: a mutation made after update() and before snapshot() is in the snapshot (Flink heap-backend semantics)', async () => {
+    const h = heap();
+    const v = h.store.getState(new ValueStateDescriptor<{ n: number }>('v'));
+    const value = { n: 1 };
+    h.key('k');
+    await v.update(value);
+    value.n = 2;
+    expect(await v.value()).toBe(value);
+    const r = await restoredFrom(await h.kb.snapshot());
+    r.key('k');
+    expect(await r.store.getState(new ValueStateDescriptor<unknown>('v')).value()).toEqual({ n: 2 });
+  });
+
+  it('answers table reads synchronously (no Promise on the hot path)', () => {
+    const h = heap();
+    h.key('k');
+    const table = h.kb.valueTable<number>('v', 'value');
+    expect(table.put('', 1)).toBeUndefined();
+    expect(table.get('')).toBe(1);
+    expect(h.kb.listTable<number>('l').get('')).toBeUndefined();
+    expect(h.kb.mapTable<number>('m').contains('', 'x')).toBe(false);
+  });
+});
