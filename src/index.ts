@@ -3,6 +3,10 @@
  * watermarks — in TypeScript, for browsers, Node, Deno and the edge.
  */
 export { StreamExecutionEnvironment, DEFAULT_MAX_PARALLELISM, UPPER_BOUND_MAX_PARALLELISM, type JobExecutionResult } from './api/environment.ts';
+export { CheckpointConfig, CheckpointingMode, RestartStrategies, type RestartStrategy } from './api/checkpointing.ts';
+export { JobClient, type JobStatus } from './api/job-client.ts';
+export { TwoPhaseCommitSink } from './api/two-phase-commit.ts';
+export type { CheckpointStorage, StorageLock } from './core/checkpoint/storage.ts';
 export { DataStream, DataStreamSink, KeyedStream } from './api/datastream.ts';
 export {
   AbstractRichFunction,
@@ -69,6 +73,8 @@ export {
 } from './api/watermarks.ts';
 export type { Boundedness, GeneratorOptions, Source, SourceReader, SourceReaderContext } from './api/sources.ts';
 export {
+  CheckpointError,
+  CheckpointStorageError,
   ConfigurationError,
   EddyError,
   InvalidKeyError,

@@ -15,6 +15,7 @@ import type {
   SinkFunction,
 } from './functions.ts';
 import type { WatermarkStrategy } from './watermarks.ts';
+import { TwoPhaseCommitSink } from './two-phase-commit.ts';
 import type { GraphEdge, GraphNode, OperatorFactoryContext, Partitioning } from '../core/graph.ts';
 import type { Key } from '../core/keys.ts';
 import type { StreamOperator } from '../core/operators/operator.ts';
@@ -22,7 +23,7 @@ import { instantiate } from '../core/operators/base.ts';
 import { FilterOperator, FlatMapOperator, MapOperator } from '../core/operators/simple.ts';
 import { KeyedProcessOperator, ProcessOperator } from '../core/operators/process.ts';
 import { KeyedReduceOperator } from '../core/operators/reduce.ts';
-import { CollectSinkOperator, SinkFunctionOperator, SinkWriterOperator } from '../core/operators/sinks.ts';
+import { CollectResults, CollectSink, SinkFunctionOperator, SinkWriterOperator } from '../core/operators/sinks.ts';
 import { TimestampsAndWatermarksOperator } from '../core/operators/timestamps.ts';
 
 /** What a stream needs from its environment (implemented by `StreamExecutionEnvironment`). */
@@ -139,8 +140,8 @@ export class DataStream<T> {
   }
 
   /** Sends every record to a sink function (a function, or an object with `invoke`). */
-  addSink<F extends SinkFunction<T>>(fn: F): DataStreamSink {
-    checkFunction(fn, 'sink', true);
+  addSink<F extends SinkFunction<T> | TwoPhaseCommitSink<T, unknown>>(fn: F): DataStreamSink {
+    if (!(fn instanceof TwoPhaseCommitSink)) checkFunction(fn, 'sink', true);
     return new DataStreamSink(this.transform('Sink', { type: 'forward' }, false, () => new SinkFunctionOperator(instantiate(fn))));
   }
 
@@ -152,10 +153,11 @@ export class DataStream<T> {
 
   /** Runs the job and resolves to every record of this stream (bounded jobs). */
   async executeAndCollect(jobName = 'collect'): Promise<T[]> {
-    const results: T[] = [];
-    this.transform('Collect', { type: 'rebalance' }, false, () => new CollectSinkOperator(results)).setParallelism(1);
+    const results = new CollectResults<T>();
+    const sink = new CollectSink<T>(results);
+    this.transform('Collect', { type: 'rebalance' }, false, () => new SinkFunctionOperator(instantiate(sink))).setParallelism(1);
     await this.env.execute(jobName);
-    return results;
+    return results.records;
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import type { AggregateFunction, ReduceFunction } from './state.ts';
 import { StateError } from './errors.ts';
+import { StateTtlConfig } from './ttl.ts';
 
 /** The five kinds of keyed state. */
 export type StateKind = 'value' | 'list' | 'map' | 'reducing' | 'aggregating';
@@ -14,8 +15,8 @@ export abstract class StateDescriptor<T = unknown> {
   readonly name: string;
   /** Which of the five kinds this describes. */
   abstract readonly kind: StateKind;
-  /** Time-to-live settings, when enabled. */
-  ttlConfig: unknown = undefined;
+  /** Time-to-live settings, when enabled with {@link StateDescriptor.enableTimeToLive}. */
+  ttlConfig: StateTtlConfig | undefined = undefined;
   /** Phantom field so that descriptors of different value types stay distinct to TypeScript. */
   declare readonly __type?: T;
 
@@ -24,6 +25,19 @@ export abstract class StateDescriptor<T = unknown> {
       throw new StateError('INVALID_ARGUMENT', `a state descriptor needs a non-empty string name, got ${String(name)}`, { component: 'descriptor' });
     }
     this.name = name;
+  }
+
+  /**
+   * Lets the state's values expire (Flink's `enableTimeToLive`); see `src/api/ttl.ts` for
+   * the semantics. Call it before the descriptor is used: a state keeps the config it was
+   * registered with. A state cannot switch TTL on or off across a restore.
+   */
+  enableTimeToLive(ttlConfig: StateTtlConfig): this {
+    if (!(ttlConfig instanceof StateTtlConfig)) {
+      throw new StateError('INVALID_ARGUMENT', `enableTimeToLive() needs a StateTtlConfig (StateTtlConfig.newBuilder(ms).build()), got ${ttlConfig === null ? 'null' : typeof ttlConfig}`, { component: 'descriptor', state: this.name });
+    }
+    this.ttlConfig = ttlConfig;
+    return this;
   }
 }
 

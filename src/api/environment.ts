@@ -2,6 +2,7 @@
  * `StreamExecutionEnvironment`: where a job is configured (parallelism, state backend,
  * clock), its sources are created, and it is executed.
  */
+import { CheckpointConfig, CheckpointingMode, RestartStrategies, type RestartStrategy } from './checkpointing.ts';
 import { SystemClock, type Clock } from './clock.ts';
 import { DataStream, type StreamGraphBuilder } from './datastream.ts';
 import { ConfigurationError } from './errors.ts';
@@ -10,7 +11,9 @@ import type { WatermarkStrategy } from './watermarks.ts';
 import type { GraphNode, JobGraph } from '../core/graph.ts';
 import { CollectionSource } from '../core/sources/collection.ts';
 import { GeneratorSource } from '../core/sources/generator.ts';
-import { executeLocally } from '../core/runtime/local-executor.ts';
+import { JobRun } from '../core/runtime/job-runner.ts';
+import { AsyncIterableSource } from '../core/sources/async-iterable.ts';
+import { JobClient, type JobExecutionResult } from './job-client.ts';
 import type { StateBackend } from '../core/state/backend.ts';
 import { HashMapStateBackend } from '../backends/memory.ts';
 
@@ -19,15 +22,13 @@ export const UPPER_BOUND_MAX_PARALLELISM = 1 << 15;
 /** The default number of key groups. */
 export const DEFAULT_MAX_PARALLELISM = 128;
 
-/** What `execute()` resolves to. */
-export interface JobExecutionResult {
-  readonly jobName: string;
-  readonly jobId: string;
-  /** Wall-clock run time in ms. */
-  readonly netRuntime: number;
-}
+export type { JobExecutionResult };
 
-let jobCounter = 0;
+/** A job id from its name: stable, so a restarted program finds its checkpoints (and locks them). */
+function jobIdOf(jobName: string): string {
+  const slug = jobName.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '');
+  return slug.length > 0 ? slug.slice(0, 100) : 'job';
+}
 
 /** The entry point of every job. */
 export class StreamExecutionEnvironment implements StreamGraphBuilder {
@@ -36,6 +37,9 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
   private stateBackend: StateBackend = new HashMapStateBackend();
   private clock: Clock = new SystemClock();
   private nodes: GraphNode[] = [];
+  private readonly checkpointConfig = new CheckpointConfig();
+  private restartStrategy: RestartStrategy | undefined;
+  private savepointPath: string | undefined;
 
   /** A new environment (one per job); the default parallelism is 1. */
   static getExecutionEnvironment(): StreamExecutionEnvironment {
@@ -98,6 +102,49 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
     return this.clock;
   }
 
+  /**
+   * Takes a checkpoint every `intervalMs` (Flink's `enableCheckpointing`); exactly-once
+   * (aligned barriers) unless `AT_LEAST_ONCE` is given.
+   */
+  enableCheckpointing(intervalMs: number, mode: CheckpointingMode = CheckpointingMode.EXACTLY_ONCE): this {
+    this.checkpointConfig.setCheckpointInterval(intervalMs).setCheckpointingMode(mode);
+    return this;
+  }
+
+  /** Storage, timeouts, tolerance, retention and incremental checkpoints. */
+  getCheckpointConfig(): CheckpointConfig {
+    return this.checkpointConfig;
+  }
+
+  /**
+   * What happens after a failure. Default, as in Flink: with checkpointing enabled,
+   * unlimited restarts after 1 s (`fixedDelayRestart(Infinity, 1000)`); without, none.
+   */
+  setRestartStrategy(strategy: RestartStrategy): this {
+    if (!strategy || typeof strategy.maxAttempts !== 'number') throw new ConfigurationError('setRestartStrategy() needs a RestartStrategies.* value', { component: 'environment' });
+    this.restartStrategy = strategy;
+    return this;
+  }
+
+  /**
+   * Starts the next job from a savepoint or retained checkpoint directory in the
+   * configured checkpoint storage (what `triggerSavepoint()` resolved to, or a `chk-<n>`
+   * directory). Operators are matched by `uid()` (or by position when they have none).
+   */
+  fromSavepoint(path: string): this {
+    if (typeof path !== 'string' || path.length === 0) throw new ConfigurationError('fromSavepoint() needs the path of a savepoint or checkpoint directory', { component: 'environment' });
+    this.savepointPath = path.replace(/\/_metadata$/, '').replace(/\/+$/, '');
+    return this;
+  }
+
+  /**
+   * A stream of an async iterable's values. It cannot replay, so a job that reads it is
+   * not exactly-once after a failure (the job says so once when checkpointing is on).
+   */
+  fromAsyncIterable<T>(iterable: AsyncIterable<T> | Iterable<T>, sourceName = 'Async Iterable Source'): DataStream<T> {
+    return this.fromSource(new AsyncIterableSource(iterable), undefined, sourceName);
+  }
+
   /** A bounded stream of the collection's elements, in order (a non-parallel source). */
   fromCollection<T>(collection: Iterable<T>): DataStream<T> {
     if (collection == null || typeof (collection as Iterable<T>)[Symbol.iterator] !== 'function') {
@@ -144,17 +191,43 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
 
   /**
    * Runs every stream built on this environment until its bounded inputs are exhausted.
-   * Rejects with the first error (a user function's error names the operator and key).
-   * The built graph is consumed: a second `execute()` needs new streams.
+   * Rejects with the first error that the restart strategy does not absorb (a user
+   * function's error names the operator and key). The built graph is consumed: a second
+   * `execute()` needs new streams.
    */
   async execute(jobName = 'eddy job'): Promise<JobExecutionResult> {
+    return (await this.executeAsync(jobName)).result;
+  }
+
+  /** Starts the job and returns at once with a {@link JobClient} (cancel, savepoints, status, result). */
+  async executeAsync(jobName = 'eddy job'): Promise<JobClient> {
     const nodes = this.nodes;
     if (nodes.length === 0) throw new ConfigurationError('no operators defined: add sources and sinks before execute()', { component: 'environment' });
     this.nodes = [];
     const graph: JobGraph = { jobName, nodes, defaultParallelism: this.parallelism, maxParallelism: this.maxParallelism };
-    const jobId = `job-${Date.now().toString(36)}-${(jobCounter++).toString(36)}`;
-    const started = Date.now();
-    await executeLocally(graph, { jobId, stateBackend: this.stateBackend, clock: this.clock });
-    return { jobName, jobId, netRuntime: Date.now() - started };
+    const jobId = jobIdOf(jobName);
+    const cfg = this.checkpointConfig;
+    const checkpointing = cfg.isCheckpointingEnabled();
+    const restart = this.restartStrategy ?? (checkpointing ? RestartStrategies.fixedDelayRestart(Infinity, 1000) : RestartStrategies.noRestart());
+    const run = new JobRun(graph, {
+      jobId,
+      stateBackend: this.stateBackend,
+      clock: this.clock,
+      restart,
+      warn: (m) => console.warn(m),
+      initialState: this.savepointPath ? { storage: cfg.getCheckpointStorage(), path: this.savepointPath } : undefined,
+      checkpointing: checkpointing
+        ? {
+            storage: cfg.getCheckpointStorage(),
+            intervalMs: cfg.getCheckpointInterval(),
+            aligned: cfg.getCheckpointingMode() === CheckpointingMode.EXACTLY_ONCE,
+            minPauseMs: cfg.getMinPauseBetweenCheckpoints(),
+            timeoutMs: cfg.getCheckpointTimeout(),
+            tolerableFailures: cfg.getTolerableCheckpointFailureNumber(),
+            maxRetained: cfg.getMaxRetainedCheckpoints(),
+          }
+        : undefined,
+    });
+    return new JobClient(jobId, jobName, run, Date.now());
   }
 }

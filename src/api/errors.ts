@@ -16,7 +16,12 @@ export type EddyErrorCode =
   | 'SNAPSHOT_CORRUPT'
   | 'SNAPSHOT_INCOMPATIBLE'
   | 'BACKEND_FAILURE'
-  | 'JOB_FAILED';
+  | 'STORAGE_FAILURE'
+  | 'STORAGE_LOCKED'
+  | 'STORAGE_FULL'
+  | 'CHECKPOINT_FAILED'
+  | 'JOB_FAILED'
+  | 'JOB_CANCELLED';
 
 /** Where an error happened; every field is optional and shows up in the message. */
 export interface ErrorContext {
@@ -87,3 +92,9 @@ export class UserFunctionError extends EddyError {
 
 /** A snapshot that cannot be read: bad checksum, truncated, unknown version, wrong kind. */
 export class SnapshotError extends EddyError {}
+
+/** A checkpoint storage that cannot do what was asked: locked by another writer, full, failing I/O, bad path. */
+export class CheckpointStorageError extends EddyError {}
+
+/** A checkpoint that could not be completed (a part failed to write, a timeout, a decline). */
+export class CheckpointError extends EddyError {}

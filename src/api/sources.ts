@@ -1,7 +1,9 @@
 /**
  * Sources (in the spirit of Flink's FLIP-27 `Source`, without its ceremony): a source
- * creates one reader per parallel subtask; a reader hands out records in batches and
- * can report its position, which the runtime keeps as operator state so that a restored
+ * creates one reader per parallel subtask; a reader hands out records in batches. A
+ * replayable reader describes its work as *splits* (structured data, e.g. `{ next, end }`
+ * of a range) with their positions; the runtime checkpoints them, and on restore — at
+ * any parallelism — hands them back, spread evenly over the new readers, so a restored
  * job resumes exactly where its checkpoint was taken.
  */
 import type { Awaitable } from './functions.ts';
@@ -24,10 +26,13 @@ export interface SourceReader<T> {
    * "nothing right now": better, return a Promise that resolves once records exist.
    */
   poll(max: number): Awaitable<readonly T[] | null>;
-  /** The reader's position after the records handed out so far (structured data). */
-  snapshotPosition?(): unknown;
-  /** Moves the reader to a position it reported earlier (called before the first poll). */
-  restorePosition?(position: unknown): Awaitable<void>;
+  /** The reader's unfinished splits, positioned after the records handed out so far. */
+  snapshotSplits?(): unknown[];
+  /**
+   * Replaces the reader's work with splits reported earlier by any reader of the same
+   * source (called before the first poll of a restored job; may be empty).
+   */
+  restoreSplits?(splits: unknown[]): Awaitable<void>;
   close?(): Awaitable<void>;
 }
 
@@ -40,8 +45,9 @@ export interface Source<T> {
    */
   readonly maxParallelism?: number;
   /**
-   * Whether the source can replay from a position (needed for exactly-once results after
-   * a restore). Sources with `snapshotPosition`/`restorePosition` readers set this.
+   * Whether the source can replay from a checkpointed position (needed for exactly-once
+   * results after a restore). Sources whose readers implement `snapshotSplits` and
+   * `restoreSplits` set this.
    */
   readonly replayable?: boolean;
   createReader(ctx: SourceReaderContext): Awaitable<SourceReader<T>>;

@@ -11,6 +11,7 @@ import type {
   ListTable,
   MapTable,
   StateBackend,
+  StateTableOptions,
   ValueTable,
 } from '../core/state/backend.ts';
 import { canonicalKeyBytes, keyFromId, keyId, type Key, type KeyGroupRange, type KeyId } from '../core/keys.ts';
@@ -39,6 +40,10 @@ type KeyGroupMaps = Array<Map<KeyId, unknown> | undefined>;
 
 class HeapTable {
   readonly byNamespace = new Map<string, KeyGroupMaps>();
+  /** TTL and snapshot filter, set when the table is requested with options. */
+  options: StateTableOptions = {};
+  /** The incremental-cleanup cursor: the maps of this round, and the live iterator of one of them. */
+  private round: { maps: Array<Map<KeyId, unknown>>; index: number; map?: Map<KeyId, unknown>; entries?: Iterator<[KeyId, unknown]> } | undefined;
   constructor(
     readonly name: string,
     readonly kind: StateKind,
@@ -61,6 +66,60 @@ class HeapTable {
     const index = this.backend.keyGroupIndex();
     return (maps[index] ??= new Map());
   }
+
+  /** See `KeyedStateBackend.pruneEntries`. Maps created during a round are walked in the next one. */
+  prune(limit: number, isStale: (stored: unknown) => boolean): number {
+    // Live Map iterators tolerate deletes and sets of existing keys, so no copying is needed.
+    const r = (this.round ??= { maps: [...this.byNamespace.values()].flatMap((kg) => kg.filter((m) => m !== undefined)), index: 0 });
+    const shape = storageShapeOf(this.kind);
+    let visited = 0;
+    while (visited < limit) {
+      if (r.entries === undefined) {
+        if (r.index >= r.maps.length) {
+          this.round = undefined;
+          break;
+        }
+        r.map = r.maps[r.index++];
+        r.entries = r.map.entries();
+      }
+      const next = r.entries.next();
+      if (next.done) {
+        r.entries = undefined;
+        continue;
+      }
+      visited++;
+      const [id, stored] = next.value;
+      const kept = keptElements(shape, stored, isStale);
+      if (kept === undefined) r.map!.delete(id);
+      else if (kept !== stored) r.map!.set(id, kept);
+    }
+    return visited;
+  }
+}
+
+/**
+ * What remains of a stored value once the elements `drop` selects are gone: the value
+ * itself when nothing is dropped, a new list or map when some are, undefined when none remain.
+ */
+function keptElements(shape: string, stored: unknown, drop: (stored: unknown) => boolean): unknown {
+  if (shape === 'value') return drop(stored) ? undefined : stored;
+  if (shape === 'list') {
+    const list = stored as unknown[];
+    let kept: unknown[] | undefined;
+    for (let i = 0; i < list.length; i++) {
+      if (drop(list[i])) kept ??= list.slice(0, i);
+      else kept?.push(list[i]);
+    }
+    return kept === undefined ? list : kept.length === 0 ? undefined : kept;
+  }
+  const inner = stored as Map<KeyId, unknown>;
+  let kept: Map<KeyId, unknown> | undefined;
+  for (const [k, v] of inner) {
+    if (!drop(v)) continue;
+    kept ??= new Map(inner);
+    kept.delete(k);
+  }
+  return kept === undefined ? inner : kept.size === 0 ? undefined : kept;
 }
 
 class HeapKeyedStateBackend implements KeyedStateBackend {
@@ -102,21 +161,23 @@ class HeapKeyedStateBackend implements KeyedStateBackend {
     return this.currentIndex;
   }
 
-  private table(name: string, kind: StateKind): HeapTable {
+  private table(name: string, kind: StateKind, options?: StateTableOptions): HeapTable {
     const existing = this.tables.get(name);
     if (existing) {
       if (existing.kind !== kind) {
         throw new StateError('STATE_KIND_MISMATCH', `state "${name}" is already registered as ${existing.kind} state and cannot be used as ${kind} state`, { component: 'backend:hashmap', operator: this.options.operatorName, state: name });
       }
+      if (options !== undefined) existing.options = options;
       return existing;
     }
     const table = new HeapTable(name, kind, this);
+    if (options !== undefined) table.options = options;
     this.tables.set(name, table);
     return table;
   }
 
-  valueTable<T>(name: string, kind: 'value' | 'reducing' | 'aggregating'): ValueTable<T> {
-    const t = this.table(name, kind);
+  valueTable<T>(name: string, kind: 'value' | 'reducing' | 'aggregating', options?: StateTableOptions): ValueTable<T> {
+    const t = this.table(name, kind, options);
     return {
       get: (ns) => t.readMap(ns)?.get(this.currentKeyId) as T | undefined,
       put: (ns, value) => {
@@ -128,8 +189,8 @@ class HeapKeyedStateBackend implements KeyedStateBackend {
     };
   }
 
-  listTable<T>(name: string): ListTable<T> {
-    const t = this.table(name, 'list');
+  listTable<T>(name: string, options?: StateTableOptions): ListTable<T> {
+    const t = this.table(name, 'list', options);
     const live = (ns: string) => t.readMap(ns)?.get(this.currentKeyId) as T[] | undefined;
     const append = (ns: string, values: readonly T[]) => {
       const map = t.writeMap(ns);
@@ -157,8 +218,8 @@ class HeapKeyedStateBackend implements KeyedStateBackend {
     };
   }
 
-  mapTable<V>(name: string): MapTable<V> {
-    const t = this.table(name, 'map');
+  mapTable<V>(name: string, options?: StateTableOptions): MapTable<V> {
+    const t = this.table(name, 'map', options);
     const inner = (ns: string) => t.readMap(ns)?.get(this.currentKeyId) as Map<KeyId, V> | undefined;
     const innerForWrite = (ns: string) => {
       const outer = t.writeMap(ns);
@@ -192,31 +253,43 @@ class HeapKeyedStateBackend implements KeyedStateBackend {
   }
 
   states(): StateMetaInfo[] {
-    return [...this.tables.values()].map((t) => ({ name: t.name, kind: t.kind }));
+    return [...this.tables.values()].map(metaOf);
+  }
+
+  /** Incremental TTL cleanup over live objects; synchronous, as everything here. */
+  pruneEntries(stateName: string, limit: number, isStale: (stored: unknown) => boolean): number {
+    return this.tables.get(stateName)?.prune(limit, isStale) ?? 0;
   }
 
   async snapshot(): Promise<KeyedStateSnapshot> {
     // Encoding happens right here, synchronously, so later writes cannot leak in.
     const tables = [...this.tables.values()];
+    // Full-snapshot cleanup: one filter per state, fixed for this snapshot.
+    const drops = tables.map((t) => t.options.snapshotFilter?.());
     const keyGroups = new Map<number, Uint8Array>();
     const { start, size } = this.keyGroupRange;
     for (let index = 0; index < size; index++) {
       const writer = new KeyGroupWriter();
-      tables.forEach((table, stateIndex) => writeTableGroup(writer, table, stateIndex, index));
+      tables.forEach((table, stateIndex) => writeTableGroup(writer, table, stateIndex, index, drops[stateIndex]));
       if (writer.length > 0) keyGroups.set(start + index, writer.finish());
     }
     return {
       formatVersion: KEYED_SNAPSHOT_FORMAT_VERSION,
       maxParallelism: this.maxParallelism,
-      states: tables.map((t) => ({ name: t.name, kind: t.kind })),
+      states: tables.map(metaOf),
       keyGroups,
     };
   }
 
   async restore(snapshots: readonly KeyedStateSnapshot[]): Promise<void> {
+    // Check every snapshot before loading any, so a refused restore leaves the backend empty.
+    for (const snapshot of snapshots) checkRestorable(snapshot, this.maxParallelism, 'backend:hashmap', this.options.operatorName);
     for (const snapshot of snapshots) {
-      checkRestorable(snapshot, this.maxParallelism, 'backend:hashmap', this.options.operatorName);
       const tables = snapshot.states.map((s) => this.table(s.name, s.kind));
+      // A restored state keeps saying it has TTL until it is registered anew.
+      snapshot.states.forEach((s, i) => {
+        if (s.ttl !== undefined && tables[i].options.ttl === undefined) tables[i].options = { ...tables[i].options, ttl: s.ttl };
+      });
       for (const [keyGroup, bytes] of snapshot.keyGroups) {
         if (!this.keyGroupRange.contains(keyGroup)) continue;
         const index = keyGroup - this.keyGroupRange.start;
@@ -249,12 +322,18 @@ class HeapKeyedStateBackend implements KeyedStateBackend {
   }
 }
 
-function writeTableGroup(writer: KeyGroupWriter, table: HeapTable, stateIndex: number, index: number): void {
+function metaOf(t: HeapTable): StateMetaInfo {
+  return t.options.ttl === undefined ? { name: t.name, kind: t.kind } : { name: t.name, kind: t.kind, ttl: t.options.ttl };
+}
+
+function writeTableGroup(writer: KeyGroupWriter, table: HeapTable, stateIndex: number, index: number, drop: ((stored: unknown) => boolean) | undefined): void {
   const shape = storageShapeOf(table.kind);
   for (const [namespace, kgMaps] of table.byNamespace) {
     const map = kgMaps[index];
     if (map === undefined) continue;
-    for (const [id, stored] of map) {
+    for (const [id, live] of map) {
+      const stored = drop === undefined ? live : keptElements(shape, live, drop);
+      if (stored === undefined) continue;
       const keyBytes = canonicalKeyBytes(keyFromId(id));
       if (shape === 'value') writer.value(stateIndex, keyBytes, namespace, stored);
       else if (shape === 'list') writer.list(stateIndex, keyBytes, namespace, stored as unknown[]);

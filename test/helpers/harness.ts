@@ -76,8 +76,8 @@ export class OperatorHarness {
     return this.out.take().values;
   }
 
-  snapshot(checkpointId = 1): Promise<OperatorSnapshot> {
-    return this.op.snapshotState(checkpointId, 0);
+  async snapshot(checkpointId = 1): Promise<OperatorSnapshot> {
+    return (await this.op.snapshotState(checkpointId, 0)).snapshot;
   }
 
   close(): Promise<void> {

@@ -10,7 +10,7 @@ import type { KeyedStateBackend } from '../state/backend.ts';
 import { KeyedStateStore } from '../state/keyed-state-store.ts';
 import { DefaultOperatorStateStore } from '../state/operator-state.ts';
 import { InternalTimerService, type Timer } from '../timers.ts';
-import type { OperatorContext, OperatorRestore, OperatorSnapshot, OutputBuffer, RecordBatch, StreamOperator } from './operator.ts';
+import type { OperatorContext, OperatorRestore, OperatorSnapshot, OutputBuffer, PendingSnapshot, RecordBatch, StreamOperator } from './operator.ts';
 import { StreamingRuntimeContext } from './runtime-context.ts';
 
 /** A thenable check that is cheaper than awaiting every result. */
@@ -37,6 +37,8 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
   protected runtimeContext!: RuntimeContext;
   /** Key group of the current key (the backend only keeps the key). */
   protected currentKeyGroup = -1;
+  /** The keyed states (keyed operators only); its per-record hook runs TTL cleanup. */
+  protected keyedStore: KeyedStateStore | undefined;
 
   constructor(protected readonly fn: F) {}
 
@@ -54,7 +56,7 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
         keyGroupRange: ctx.keyGroupRange,
       });
       if (restore && restore.keyed.length > 0) await this.backend.restore(restore.keyed);
-      keyedStore = new KeyedStateStore(this.backend, ctx.displayName);
+      keyedStore = this.keyedStore = new KeyedStateStore(this.backend, ctx.displayName, ctx.clock);
       this.timers = new InternalTimerService(ctx.keyGroupRange);
       for (const t of restore?.timers ?? []) this.timers.restore(t);
       const next = this.timers.nextProcessingTime();
@@ -109,7 +111,7 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
     }
   }
 
-  async snapshotState(checkpointId: number, timestamp: number): Promise<OperatorSnapshot> {
+  async snapshotState(checkpointId: number, timestamp: number): Promise<PendingSnapshot> {
     const fn = this.fn;
     if (hasMethod(fn, 'snapshotState')) {
       await this.callUser('snapshotState', () =>
@@ -120,7 +122,8 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
     const operatorState = this.operatorState.snapshot();
     const timers = this.timers?.snapshot();
     const keyed = this.backend?.snapshot();
-    return { operatorState, timers, keyed: keyed ? await keyed : undefined };
+    const extra = this.snapshotExtra();
+    return { snapshot: (async () => ({ ...extra, operatorState, timers, keyed: keyed ? await keyed : undefined }))() };
   }
 
   async notifyCheckpointComplete(checkpointId: number): Promise<void> {
@@ -128,6 +131,11 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
     if (hasMethod(fn, 'notifyCheckpointComplete')) {
       await this.callUser('notifyCheckpointComplete', () => (fn as unknown as CheckpointListener).notifyCheckpointComplete(checkpointId));
     }
+  }
+
+  /** Operator-specific parts of a snapshot, captured with the rest (sources: their splits). */
+  protected snapshotExtra(): Partial<OperatorSnapshot> {
+    return {};
   }
 
   /** Sets the key that state and timers refer to. */
@@ -143,6 +151,7 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
   protected async forEachRecord(batch: RecordBatch, out: OutputBuffer, what: string, invoke: (value: unknown, out: OutputBuffer) => unknown): Promise<void> {
     const { values, timestamps, keys, keyGroups } = batch;
     const backend = this.backend;
+    const store = this.keyedStore;
     if (backend !== undefined && keys === undefined) {
       throw new StateError('NO_KEY_CONTEXT', 'a keyed operator received records without keys', { component: 'runtime', operator: this.ctx.displayName });
     }
@@ -150,7 +159,12 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
     let i = 0;
     try {
       for (; i < values.length; i++) {
-        if (backend !== undefined) this.setCurrentKey(keys![i], keyGroups![i]);
+        if (backend !== undefined) {
+          this.setCurrentKey(keys![i], keyGroups![i]);
+          // TTL cleanup asked to run for every record (cleanupIncrementally(n, true)).
+          const cleanup = store?.onRecord();
+          if (cleanup !== undefined) await cleanup;
+        }
         out.timestamp = timestamps === undefined ? NaN : timestamps[i];
         const r = invoke(values[i], out);
         if (isThenable(r)) await r;

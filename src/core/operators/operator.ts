@@ -100,8 +100,13 @@ export interface OperatorSnapshot {
   /** Pending timers by key group. */
   readonly timers?: ReadonlyMap<number, Uint8Array>;
   readonly operatorState?: OperatorStateSnapshot;
-  /** A source reader's position. */
-  readonly sourcePosition?: unknown;
+  /** A source reader's unfinished splits. */
+  readonly sourceSplits?: unknown[];
+}
+
+/** A captured snapshot whose encoding may still be running. */
+export interface PendingSnapshot {
+  readonly snapshot: Promise<OperatorSnapshot>;
 }
 
 /** State an operator subtask starts from after a restore (already redistributed). */
@@ -110,7 +115,8 @@ export interface OperatorRestore {
   readonly keyed: readonly KeyedStateSnapshot[];
   readonly timers: ReadonlyArray<ReadonlyMap<number, Uint8Array>>;
   readonly operatorState?: OperatorStateSnapshot;
-  readonly sourcePosition?: unknown;
+  /** Source splits assigned to this subtask (already redistributed). */
+  readonly sourceSplits?: unknown[];
 }
 
 /** One parallel instance of an operator. */
@@ -128,7 +134,11 @@ export interface StreamOperator {
   finish(out: OutputBuffer): void | Promise<void>;
   /** Calls the function's `close` and releases the state. */
   close(): Promise<void>;
-  /** Captures the operator's state (synchronously within the call) for checkpoint `checkpointId`. */
-  snapshotState(checkpointId: number, timestamp: number): Promise<OperatorSnapshot>;
+  /**
+   * Takes the operator's part of checkpoint `checkpointId`: calls the function's
+   * `snapshotState`, then captures the state synchronously. Resolves once captured (the
+   * task may go on processing); the returned `snapshot` completes the encoding later.
+   */
+  snapshotState(checkpointId: number, timestamp: number): Promise<PendingSnapshot>;
   notifyCheckpointComplete(checkpointId: number): Promise<void>;
 }

@@ -1,5 +1,6 @@
 /** Sinks: a `SinkFunction`, a Sink V2 writer, and the collector behind `executeAndCollect`. */
 import type { Sink, SinkContext, SinkFunction, SinkWriter } from '../../api/functions.ts';
+import { TwoPhaseCommitSink } from '../../api/two-phase-commit.ts';
 import { AbstractStreamOperator } from './base.ts';
 import type { OutputBuffer, RecordBatch } from './operator.ts';
 
@@ -18,12 +19,13 @@ abstract class SinkBase<F> extends AbstractStreamOperator<F> {
   }
 }
 
-/** Calls a `SinkFunction` (a plain function or an object with `invoke`) per record. */
-export class SinkFunctionOperator<T> extends SinkBase<SinkFunction<T>> {
+/** Calls a `SinkFunction` (a plain function, an object with `invoke`, or a `TwoPhaseCommitSink`) per record. */
+export class SinkFunctionOperator<T> extends SinkBase<SinkFunction<T> | TwoPhaseCommitSink<T, unknown>> {
   private readonly call: (value: T, ctx: SinkContext) => void | Promise<void>;
-  constructor(fn: SinkFunction<T>) {
+  constructor(fn: SinkFunction<T> | TwoPhaseCommitSink<T, unknown>) {
     super(fn);
-    this.call = typeof fn === 'function' ? (v) => fn(v) : (v, ctx) => fn.invoke(v, ctx);
+    if (fn instanceof TwoPhaseCommitSink) this.call = (v, ctx) => fn.write(v, ctx);
+    else this.call = typeof fn === 'function' ? (v) => fn(v) : (v, ctx) => fn.invoke(v, ctx);
   }
   processBatch(batch: RecordBatch, out: OutputBuffer): Promise<void> {
     return this.forEachRecord(batch, out, 'invoke', (v, o) => {
@@ -62,12 +64,38 @@ export class SinkWriterOperator<T> extends SinkBase<undefined> {
   }
 }
 
-/** Appends every record to an array owned by the caller of `executeAndCollect`. */
-export class CollectSinkOperator<T> extends AbstractStreamOperator<undefined> {
-  constructor(private readonly results: T[]) {
-    super(undefined);
+/** The records `executeAndCollect` resolves to; committed transactions are applied once. */
+export class CollectResults<T> {
+  readonly records: T[] = [];
+  private readonly committed = new Set<string>();
+  /** Appends a transaction's records unless it was committed before (commits are replayed after a restore). */
+  commit(id: string, records: readonly T[]): void {
+    if (this.committed.has(id)) return;
+    this.committed.add(id);
+    for (const r of records) this.records.push(r);
   }
-  processBatch(batch: RecordBatch): void {
-    for (const v of batch.values) this.results.push(v as T);
+}
+
+/**
+ * The sink behind `executeAndCollect`: a two-phase-commit sink whose transactions are
+ * lists of records, so that what the caller receives is exactly-once across restarts.
+ */
+export class CollectSink<T> extends TwoPhaseCommitSink<T, { id: string; records: T[] }> {
+  private nonce = '';
+  private counter = 0;
+  constructor(private readonly results: CollectResults<T>) {
+    super();
   }
+  beginTransaction(): { id: string; records: T[] } {
+    if (this.nonce === '') this.nonce = Math.random().toString(36).slice(2);
+    return { id: `${this.nonce}-${this.counter++}`, records: [] };
+  }
+  invoke(txn: { id: string; records: T[] }, value: T): void {
+    txn.records.push(value);
+  }
+  preCommit(): void {}
+  commit(txn: { id: string; records: T[] }): void {
+    this.results.commit(txn.id, txn.records);
+  }
+  abort(): void {}
 }

@@ -9,7 +9,7 @@ import { TimestampAssignment } from './timestamps.ts';
 /** The head operator of a source task (Flink's `SourceOperator`). */
 export class SourceOperator<T> extends AbstractStreamOperator<undefined> {
   private reader: SourceReader<T> | undefined;
-  private restoredPosition: unknown = undefined;
+  private restoredSplits: unknown[] | undefined = undefined;
   private readonly assignment: TimestampAssignment<T> | undefined;
 
   constructor(
@@ -22,17 +22,17 @@ export class SourceOperator<T> extends AbstractStreamOperator<undefined> {
 
   override async initializeState(ctx: OperatorContext, restore?: OperatorRestore): Promise<void> {
     await super.initializeState(ctx, restore);
-    this.restoredPosition = restore?.sourcePosition;
+    this.restoredSplits = restore?.sourceSplits;
   }
 
   override async open(): Promise<void> {
     await this.callUser('createReader', async () => {
       this.reader = await this.source.createReader({ subtaskIndex: this.ctx.subtaskIndex, parallelism: this.ctx.parallelism });
-      if (this.restoredPosition !== undefined) {
-        if (!this.reader.restorePosition) {
-          throw new StateError('SNAPSHOT_INCOMPATIBLE', 'the source reader has no restorePosition(), so it cannot resume from a checkpoint', { component: 'source', operator: this.ctx.displayName });
+      if (this.restoredSplits !== undefined) {
+        if (!this.reader.restoreSplits) {
+          throw new StateError('SNAPSHOT_INCOMPATIBLE', 'the source reader has no restoreSplits(), so it cannot resume from a checkpoint', { component: 'source', operator: this.ctx.displayName });
         }
-        await this.reader.restorePosition(this.restoredPosition);
+        await this.reader.restoreSplits(this.restoredSplits);
       }
     });
   }
@@ -58,9 +58,14 @@ export class SourceOperator<T> extends AbstractStreamOperator<undefined> {
     throw new StateError('INVALID_ARGUMENT', 'a source has no input', { component: 'runtime', operator: this.ctx.displayName });
   }
 
-  override async snapshotState(checkpointId: number, timestamp: number): Promise<OperatorSnapshot> {
-    const sourcePosition = this.reader?.snapshotPosition?.();
-    return { ...(await super.snapshotState(checkpointId, timestamp)), sourcePosition };
+  /** Whether the reader can report and restore its position. */
+  get replayable(): boolean {
+    return this.source.replayable === true && typeof this.reader?.snapshotSplits === 'function';
+  }
+
+  protected override snapshotExtra(): Partial<OperatorSnapshot> {
+    const splits = this.reader?.snapshotSplits?.();
+    return splits === undefined ? {} : { sourceSplits: splits };
   }
 
   override async close(): Promise<void> {

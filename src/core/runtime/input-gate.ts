@@ -10,6 +10,7 @@ import type { RecordBatch } from '../operators/operator.ts';
 export type StreamElement =
   | { readonly kind: 'records'; readonly batch: RecordBatch }
   | { readonly kind: 'watermark'; readonly timestamp: number }
+  | { readonly kind: 'barrier'; readonly checkpointId: number; readonly timestamp: number }
   | { readonly kind: 'end' };
 
 /** What a task takes next: a mail, or an element from a channel. */
@@ -21,6 +22,7 @@ export class InputGate {
   private readonly queuedBatches: number[];
   private readonly spaceWaiters: Array<Array<() => void>>;
   private readonly mails: Array<() => Promise<void>> = [];
+  private readonly control: Array<() => Promise<void>> = [];
   private wake: (() => void) | undefined;
   private failure: unknown = undefined;
 
@@ -47,10 +49,21 @@ export class InputGate {
     this.signal();
   }
 
-  /** Queues work to run in the task's turn, before the next element. */
+  /** Queues work that may run between any two records (processing-time timers). */
   addMail(mail: () => Promise<void>): void {
     this.mails.push(mail);
     this.signal();
+  }
+
+  /** Queues work that must run between whole elements (checkpoints, notifications). */
+  addControl(mail: () => Promise<void>): void {
+    this.control.push(mail);
+    this.signal();
+  }
+
+  /** The next control mail, if any (used by source tasks, which never block on the gate). */
+  takeControl(): (() => Promise<void>) | undefined {
+    return this.control.shift();
   }
 
   /** True when mail waits. */
@@ -67,7 +80,7 @@ export class InputGate {
   async take(): Promise<GateItem> {
     for (;;) {
       if (this.failure !== undefined) throw this.failure;
-      const mail = this.mails.shift();
+      const mail = this.control.shift() ?? this.mails.shift();
       if (mail) return { mail };
       if (this.head < this.items.length) {
         const item = this.items[this.head++];

@@ -1,7 +1,8 @@
 /**
- * Runs a job graph in the current thread: `p` subtasks per operator, operators chained
- * where no exchange is needed, `keyBy` edges routed by key group. Tasks run as
- * concurrent async loops; bounded channels give back-pressure.
+ * Deploys a job graph in the current thread: `p` subtasks per operator, operators
+ * chained where no exchange is needed, `keyBy` edges routed by key group. Tasks run as
+ * concurrent async loops; bounded channels give back-pressure. One deployment is one
+ * attempt of a job; the job runner restarts failed attempts from checkpoints.
  */
 import type { Clock } from '../../api/clock.ts';
 import { ConfigurationError, EddyError } from '../../api/errors.ts';
@@ -13,7 +14,7 @@ import type { StateBackend } from '../state/backend.ts';
 import { InputGate } from './input-gate.ts';
 import { NetworkOutput } from './network-output.ts';
 import { ProcessingTimeScheduler } from './processing-time.ts';
-import { StreamTask, type ChainMember } from './task.ts';
+import { StreamTask, type ChainMember, type CheckpointHooks } from './task.ts';
 
 /** What the executor needs besides the graph. */
 export interface ExecutionOptions {
@@ -22,7 +23,29 @@ export interface ExecutionOptions {
   readonly clock: Clock;
   /** Restored state per operator id and subtask index (already redistributed). */
   readonly restore?: (operatorId: string, subtaskIndex: number, parallelism: number) => OperatorRestore | undefined;
+  /** The checkpoint coordinator, when checkpointing is enabled. */
+  readonly checkpointHooks?: CheckpointHooks;
 }
+
+/** A deployed attempt of a job. */
+export interface Deployment {
+  readonly tasks: readonly StreamTask[];
+  /** Operator id → parallelism. */
+  readonly layout: ReadonlyMap<string, number>;
+  /** The sources that cannot replay from a checkpoint (names), for the exactly-once warning. */
+  readonly nonReplayableSources: readonly string[];
+  /** Runs every task to the end of its input; rejects with the first failure. */
+  run(): Promise<void>;
+  /** Fails the attempt from outside (cancel, checkpoint failure past the tolerance). */
+  fail(error: unknown): void;
+  /** After a successful run: the final snapshot and commit of every operator. */
+  finalCheckpoint(): Promise<void>;
+  /** Closes every operator (best effort on failure); returns the first close error. */
+  close(): Promise<unknown>;
+}
+
+/** Id of the final checkpoint taken when a job finishes, after every numbered one. */
+export const FINAL_CHECKPOINT_ID = Number.MAX_SAFE_INTEGER;
 
 /** A running instance of a node: its operator and chain member per subtask. */
 interface Deployed {
@@ -43,8 +66,8 @@ export function resolveParallelism(graph: JobGraph, node: GraphNode): number {
   return p;
 }
 
-/** Runs the job to completion (bounded inputs) and rejects with the first error. */
-export async function executeLocally(graph: JobGraph, options: ExecutionOptions): Promise<void> {
+/** Builds and initialises the tasks of one attempt. */
+export async function deploy(graph: JobGraph, options: ExecutionOptions): Promise<Deployment> {
   const deployed = new Map<number, Deployed>();
   const tasks: StreamTask[] = [];
   const taskOf = new Map<ChainMember, StreamTask>();
@@ -60,13 +83,13 @@ export async function executeLocally(graph: JobGraph, options: ExecutionOptions)
       const op: StreamOperator = node.source
         ? new SourceOperator(node.source.source, node.source.watermarkStrategy)
         : node.createOperator!({ subtaskIndex: i, parallelism });
-      const member: ChainMember = { op, out: new OutputBuffer(), next: [], network: [] };
+      const member: ChainMember = { op, out: new OutputBuffer(), next: [], network: [], operatorId: operatorIdOf(node), subtaskIndex: i };
       members.push(member);
       if (chained !== undefined) {
         const parent = deployed.get(chained)!.members[i];
         parent.next.push(member);
         const task = taskOf.get(parent)!;
-        (task.members as ChainMember[]).push(member);
+        task.members.push(member);
         taskOf.set(member, task);
       }
     }
@@ -74,7 +97,7 @@ export async function executeLocally(graph: JobGraph, options: ExecutionOptions)
     if (chained === undefined) {
       const channels = node.inputs.reduce((n, e) => n + channelCount(e.partitioning.type, deployed.get(e.from)!.parallelism, parallelism), 0);
       members.forEach((m, i) => {
-        const task = new StreamTask(`${node.name} (${i + 1}/${parallelism})`, [m], new InputGate(channels), node.source ? (m.op as SourceOperator<unknown>) : undefined);
+        const task = new StreamTask(`${node.name} (${i + 1}/${parallelism})`, [m], new InputGate(channels), node.source ? (m.op as SourceOperator<unknown>) : undefined, options.checkpointHooks);
         tasks.push(task);
         taskOf.set(m, task);
       });
@@ -110,20 +133,36 @@ export async function executeLocally(graph: JobGraph, options: ExecutionOptions)
     }
   }
 
-  // 4. Run; the first failure cancels every task.
   let failure: unknown = undefined;
   const fail = (e: unknown) => {
     if (failure !== undefined) return;
     failure = e;
     for (const t of tasks) t.gate.fail(e);
   };
-  await Promise.all(tasks.map((t) => t.run().catch(fail)));
-  scheduler.cancelAll();
-  for (const t of tasks) {
-    const closeError = await t.close();
-    if (closeError !== undefined && failure === undefined) failure = closeError;
-  }
-  if (failure !== undefined) throw failure instanceof Error ? failure : new EddyError('JOB_FAILED', String(failure), { component: 'executor:local' });
+  const layout = new Map([...deployed.values()].map((d) => [operatorIdOf(d.node), d.parallelism]));
+  const nonReplayableSources = [...deployed.values()]
+    .filter((d) => d.node.source && !(d.node.source.source.replayable === true))
+    .map((d) => d.node.name);
+  return {
+    tasks,
+    layout,
+    nonReplayableSources,
+    fail,
+    async run() {
+      await Promise.all(tasks.map((t) => t.run().catch(fail)));
+      scheduler.cancelAll();
+      if (failure !== undefined) throw failure instanceof Error ? failure : new EddyError('JOB_FAILED', String(failure), { component: 'executor:local' });
+    },
+    async finalCheckpoint() {
+      for (const t of tasks) await t.finalCheckpoint(FINAL_CHECKPOINT_ID);
+    },
+    async close() {
+      scheduler.cancelAll();
+      let first: unknown = undefined;
+      for (const t of tasks) first ??= await t.close();
+      return first;
+    },
+  };
 }
 
 /** Channels a consumer subtask gets from one input edge: one when forward, else one per producer. */

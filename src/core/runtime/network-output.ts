@@ -42,6 +42,10 @@ export class NetworkOutput {
     await this.broadcast({ kind: 'watermark', timestamp });
   }
 
+  async emitBarrier(checkpointId: number, timestamp: number): Promise<void> {
+    await this.broadcast({ kind: 'barrier', checkpointId, timestamp });
+  }
+
   async end(): Promise<void> {
     await this.broadcast({ kind: 'end' });
   }

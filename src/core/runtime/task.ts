@@ -1,14 +1,15 @@
 /**
  * One parallel subtask of an operator chain: takes elements from its input gate (or its
  * source), pushes them through the chained operators depth-first, and hands what the
- * last ones emit to the network. Mails (processing-time timers) run between elements,
- * never in the middle of one, like Flink's mailbox model.
+ * last ones emit to the network. Mails (processing-time timers) run between records;
+ * control mails (checkpoints, notifications) between whole elements, like Flink's
+ * mailbox model. Checkpoint barriers are aligned across inputs here.
  */
 import { MAX_WATERMARK } from '../../api/watermarks.ts';
 import { isThenable } from '../operators/base.ts';
-import type { OutputBuffer, RecordBatch, StreamOperator } from '../operators/operator.ts';
+import type { OperatorSnapshot, OutputBuffer, RecordBatch, StreamOperator } from '../operators/operator.ts';
 import type { SourceOperator } from '../operators/source.ts';
-import type { InputGate } from './input-gate.ts';
+import type { GateItem, InputGate } from './input-gate.ts';
 import type { NetworkOutput } from './network-output.ts';
 
 /** An operator of the chain with where its output goes. */
@@ -19,6 +20,19 @@ export interface ChainMember {
   readonly next: ChainMember[];
   /** Network edges to other tasks. */
   readonly network: NetworkOutput[];
+  /** The operator's id and this member's subtask, for checkpoint parts. */
+  readonly operatorId: string;
+  readonly subtaskIndex: number;
+}
+
+/** What a task tells the checkpoint coordinator. */
+export interface CheckpointHooks {
+  /** Whether barriers are aligned (exactly-once) or only counted (at-least-once). */
+  readonly aligned: boolean;
+  /** The task captured its chain for checkpoint `id`; `snapshots` finish encoding later. */
+  acknowledge(task: StreamTask, checkpointId: number, snapshots: Promise<OperatorSnapshot[]>): void;
+  /** The task finished its input (it takes part in no later checkpoint). */
+  taskFinished(task: StreamTask): void;
 }
 
 /** Records a source task polls at a time. */
@@ -27,13 +41,21 @@ export const SOURCE_BATCH_SIZE = 1024;
 const YIELD_INTERVAL_MS = 20;
 
 export class StreamTask {
+  private finished = false;
+
   constructor(
     readonly name: string,
     /** Chain members in pre-order: the head first, every member before its successors. */
-    readonly members: readonly ChainMember[],
+    readonly members: ChainMember[],
     readonly gate: InputGate,
     private readonly source: SourceOperator<unknown> | undefined,
+    private readonly hooks: CheckpointHooks | undefined,
   ) {}
+
+  /** True for tasks that start with a source (they inject barriers). */
+  get isSource(): boolean {
+    return this.source !== undefined;
+  }
 
   /** Opens the chain (tail first, so the head's output has somewhere to go), processes all input, finishes. */
   async run(): Promise<void> {
@@ -44,7 +66,15 @@ export class StreamTask {
       await m.op.finish(m.out);
       await drain(m);
     }
+    this.finished = true;
+    this.hooks?.taskFinished(this);
     for (const m of this.members) for (const n of m.network) await n.end();
+  }
+
+  /** The job's last step after every task finished: a final snapshot and commit (Flink's final checkpoint). */
+  async finalCheckpoint(checkpointId: number): Promise<void> {
+    for (const m of this.members) await (await m.op.snapshotState(checkpointId, Date.now())).snapshot;
+    for (const m of this.members) await m.op.notifyCheckpointComplete(checkpointId);
   }
 
   /** Closes every operator; returns the first error instead of throwing. */
@@ -68,10 +98,36 @@ export class StreamTask {
     });
   }
 
-  /** Runs every waiting mail. */
+  /** Runs every waiting timer mail. */
   async runMail(): Promise<void> {
     let mail;
     while ((mail = this.gate.takeMail()) !== undefined) await mail();
+  }
+
+  /** Asks a source task to take checkpoint `id` between two batches and inject its barrier. */
+  triggerCheckpoint(checkpointId: number, timestamp: number): void {
+    this.gate.addControl(() => this.performCheckpoint(checkpointId, timestamp));
+  }
+
+  /** Tells every operator that checkpoint `id` is complete (in the task's turn, or at once if it finished). */
+  notifyCheckpointComplete(checkpointId: number): Promise<void> | void {
+    const notify = async () => {
+      for (const m of this.members) await m.op.notifyCheckpointComplete(checkpointId);
+    };
+    if (this.finished) return notify();
+    this.gate.addControl(notify);
+  }
+
+  /** Captures the whole chain, forwards the barrier, and lets the encoding finish in the background. */
+  private async performCheckpoint(checkpointId: number, timestamp: number): Promise<void> {
+    const pending = [];
+    for (const m of this.members) pending.push(await m.op.snapshotState(checkpointId, timestamp));
+    for (const m of this.members) for (const n of m.network) await n.emitBarrier(checkpointId, timestamp);
+    this.hooks?.acknowledge(
+      this,
+      checkpointId,
+      Promise.all(pending.map((p) => p.snapshot)),
+    );
   }
 
   private async runSource(): Promise<void> {
@@ -80,6 +136,8 @@ export class StreamTask {
     let lastYield = Date.now();
     for (;;) {
       await this.runMail();
+      let control;
+      while ((control = this.gate.takeControl()) !== undefined) await control();
       const before = head.out.size;
       const more = await source.emitNext(head.out, SOURCE_BATCH_SIZE);
       const idle = head.out.size === before;
@@ -97,23 +155,56 @@ export class StreamTask {
   private async runInputs(): Promise<void> {
     const head = this.members[0];
     const gate = this.gate;
-    const watermarks = new Array<number>(gate.channelCount).fill(-Infinity);
-    let ended = 0;
+    const channels = gate.channelCount;
+    const watermarks = new Array<number>(channels).fill(-Infinity);
+    const ended = new Array<boolean>(channels).fill(false);
+    let endedCount = 0;
     let current = -Infinity;
-    while (ended < gate.channelCount) {
-      const item = await gate.take();
+    // Barrier alignment: channels whose barrier arrived are held back until all have it.
+    const aligned = this.hooks?.aligned ?? true;
+    let aligning: { id: number; timestamp: number; seen: boolean[] } | undefined;
+    const held: GateItem[][] = Array.from({ length: channels }, () => []);
+    const replay: GateItem[] = [];
+
+    const completeAlignmentIfReady = async () => {
+      if (aligning === undefined || !aligning.seen.every((s, c) => s || ended[c])) return;
+      const { id, timestamp } = aligning;
+      aligning = undefined;
+      await this.performCheckpoint(id, timestamp);
+      for (const items of held) replay.push(...items.splice(0));
+    };
+
+    while (endedCount < channels || replay.length > 0) {
+      const item = replay.length > 0 ? replay.shift()! : await gate.take();
       if ('mail' in item) {
         await item.mail();
         continue;
       }
       const { element, channel } = item;
+      if (aligning?.seen[channel] && aligned) {
+        held[channel].push(item);
+        continue;
+      }
       if (element.kind === 'records') {
         await pushBatch(head, element.batch);
         continue;
       }
+      if (element.kind === 'barrier') {
+        if (aligning !== undefined && element.checkpointId > aligning.id) {
+          // A newer barrier overtook an alignment that can no longer complete: give it up.
+          for (const items of held) replay.push(...items.splice(0));
+          aligning = undefined;
+        }
+        if (aligning === undefined) aligning = { id: element.checkpointId, timestamp: element.timestamp, seen: new Array<boolean>(channels).fill(false) };
+        if (element.checkpointId === aligning.id) aligning.seen[channel] = true;
+        await completeAlignmentIfReady();
+        continue;
+      }
       if (element.kind === 'end') {
-        ended++;
+        ended[channel] = true;
+        endedCount++;
         watermarks[channel] = MAX_WATERMARK;
+        await completeAlignmentIfReady();
       } else if (element.timestamp > watermarks[channel]) {
         watermarks[channel] = element.timestamp;
       } else continue;

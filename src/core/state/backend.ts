@@ -12,9 +12,8 @@
  * Keyed state is organised by key group: a backend snapshots and restores whole key-group
  * ranges, which is what makes restore at another parallelism (rescaling) possible.
  */
-import type { StateKind } from '../../api/descriptors.ts';
 import type { Key, KeyGroupRange } from '../keys.ts';
-import type { KeyedStateSnapshot } from './snapshot-format.ts';
+import type { KeyedStateSnapshot, StateMetaInfo, TtlMetaInfo } from './snapshot-format.ts';
 
 /** A value or a Promise of it: in-memory backends answer at once, persistent ones later. */
 export type MaybePromise<T> = T | Promise<T>;
@@ -42,6 +41,30 @@ export interface StateBackend {
   /** Short name used in error messages: `[backend:NAME]`. */
   readonly name: string;
   createKeyedStateBackend(options: KeyedStateBackendOptions): MaybePromise<KeyedStateBackend>;
+}
+
+/**
+ * What a backend is told about a state when its table is requested (today: time-to-live,
+ * see `src/api/ttl.ts`). Every field is optional to honour: TTL itself is enforced in core
+ * over any backend; a backend that ignores a field only loses that cleanup. A later request
+ * of the same table with options replaces them (a restored table learns its filter).
+ */
+export interface StateTableOptions {
+  /** The state has TTL: report it as `StateMetaInfo.ttl` in `states()` and in every snapshot. */
+  readonly ttl?: TtlMetaInfo;
+  /**
+   * Full-snapshot cleanup: `snapshot()` calls this once while it captures and leaves out
+   * every stored element (a value; a list element; a map value) for which the returned
+   * predicate is true, dropping lists and maps left empty. The working state is unchanged.
+   */
+  readonly snapshotFilter?: () => (stored: unknown) => boolean;
+  /**
+   * Backend-native TTL cleanup, given only to backends that declare `nativeTtlCleanup`:
+   * `expiryOf(stored)` is a stored element's deadline (expired once `deadline <= now()`),
+   * meant for an index (an SQL column, an IndexedDB index) that expired elements are
+   * deleted by, when the backend likes and at the latest on `flush()`.
+   */
+  readonly expiry?: { expiryOf(stored: unknown): number; now(): number };
 }
 
 /** A single value per (key, namespace): backs ValueState, ReducingState, AggregatingState. */
@@ -97,9 +120,23 @@ export interface KeyedStateBackend {
    * The table that stores a state. The first call creates it; a later call with the same
    * name and another kind throws `STATE_KIND_MISMATCH`.
    */
-  valueTable<T>(name: string, kind: 'value' | 'reducing' | 'aggregating'): ValueTable<T>;
-  listTable<T>(name: string): ListTable<T>;
-  mapTable<V>(name: string): MapTable<V>;
+  valueTable<T>(name: string, kind: 'value' | 'reducing' | 'aggregating', options?: StateTableOptions): ValueTable<T>;
+  listTable<T>(name: string, options?: StateTableOptions): ListTable<T>;
+  mapTable<V>(name: string, options?: StateTableOptions): MapTable<V>;
+
+  /**
+   * Incremental TTL cleanup (optional): walks the stored entries of one state (an entry is
+   * one key and namespace) with a cursor the backend keeps per state, visiting up to
+   * `limit` entries from where the previous call stopped; after the last entry, the next
+   * call starts over. In each visited entry it removes the stored elements (a value; list
+   * elements; map values) for which `isStale` is true; lists and maps left empty vanish.
+   * It neither uses nor changes the current key. Returns the number of entries visited.
+   * Without it a backend gets no incremental cleanup (expired state is still never returned).
+   */
+  pruneEntries?(stateName: string, limit: number, isStale: (stored: unknown) => boolean): MaybePromise<number>;
+
+  /** True when the backend deletes expired TTL state by itself (see {@link StateTableOptions.expiry}). */
+  readonly nativeTtlCleanup?: boolean;
 
   /**
    * A hint that the given keys are about to be accessed (one input batch). Persistent
@@ -117,15 +154,16 @@ export interface KeyedStateBackend {
   /**
    * Loads snapshots (of any backend) into this empty backend: every key group of each
    * snapshot that falls in this backend's range; the rest is ignored. Several snapshots
-   * are given when restoring at a smaller parallelism.
+   * are given when restoring at a smaller parallelism. A restored state keeps its
+   * `StateMetaInfo.ttl` in `states()` (core refuses to register it with TTL switched).
    */
   restore(snapshots: readonly KeyedStateSnapshot[]): Promise<void>;
 
   /** The keys that have state under a name and namespace (Flink's `getKeys`). */
   keys(stateName: string, namespace: string): AsyncIterable<Key>;
 
-  /** The registered states with their kinds. */
-  states(): ReadonlyArray<{ name: string; kind: StateKind }>;
+  /** The registered states with their kinds (and TTL metadata, for states with TTL). */
+  states(): ReadonlyArray<StateMetaInfo>;
 
   /** Writes out what is buffered (write-behind caches); in-memory backends do nothing. */
   flush?(): Promise<void>;

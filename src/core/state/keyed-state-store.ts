@@ -14,17 +14,33 @@ import type {
 } from '../../api/descriptors.ts';
 import { StateError } from '../../api/errors.ts';
 import type { AggregatingState, ListState, MapState, MapStateKey, ReducingState, ValueState } from '../../api/state.ts';
+import { SystemClock, type Clock } from '../../api/clock.ts';
 import type { KeyedStateBackend } from './backend.ts';
 import { AggregatingStateImpl, ListStateImpl, MapStateImpl, ReducingStateImpl, ValueStateImpl } from './keyed-states.ts';
+import { TtlStates } from './ttl-registry.ts';
 
 /** The keyed states of one operator subtask, by name. */
 export class KeyedStateStore {
   private readonly byName = new Map<string, { kind: StateKind; state: unknown }>();
+  /** Tables by descriptor, decorated with TTL where the descriptor enables it. */
+  private readonly tables: TtlStates;
 
+  /** `clock` is the processing time TTL runs on (the environment's clock). */
   constructor(
     readonly backend: KeyedStateBackend,
     private readonly operatorName: string,
-  ) {}
+    clock: Clock = new SystemClock(),
+  ) {
+    this.tables = new TtlStates(backend, operatorName, clock);
+  }
+
+  /**
+   * Called by the operator for every record, after its key is set: runs TTL cleanup that
+   * was asked to run per record. Answers a Promise only when there is something to wait for.
+   */
+  onRecord(): Promise<unknown> | undefined {
+    return this.tables.onRecord();
+  }
 
   private lookup<S>(descriptor: StateDescriptor, expected: StateKind, method: string, create: () => S): S {
     checkDescriptor(descriptor, this.operatorName);
@@ -44,23 +60,23 @@ export class KeyedStateStore {
   }
 
   getState<T>(d: ValueStateDescriptor<T>): ValueState<T> {
-    return this.lookup(d, 'value', 'getState', () => new ValueStateImpl<T>(this.backend, this.operatorName, d.name, this.backend.valueTable<T>(d.name, 'value'), d.defaultValue));
+    return this.lookup(d, 'value', 'getState', () => new ValueStateImpl<T>(this.backend, this.operatorName, d.name, this.tables.valueTable<T>(d, 'value'), d.defaultValue));
   }
 
   getListState<T>(d: ListStateDescriptor<T>): ListState<T> {
-    return this.lookup(d, 'list', 'getListState', () => new ListStateImpl<T>(this.backend, this.operatorName, d.name, this.backend.listTable<T>(d.name)));
+    return this.lookup(d, 'list', 'getListState', () => new ListStateImpl<T>(this.backend, this.operatorName, d.name, this.tables.listTable<T>(d)));
   }
 
   getMapState<K extends MapStateKey, V>(d: MapStateDescriptor<K, V>): MapState<K, V> {
-    return this.lookup(d, 'map', 'getMapState', () => new MapStateImpl<K, V>(this.backend, this.operatorName, d.name, this.backend.mapTable<V>(d.name)));
+    return this.lookup(d, 'map', 'getMapState', () => new MapStateImpl<K, V>(this.backend, this.operatorName, d.name, this.tables.mapTable<V>(d)));
   }
 
   getReducingState<T>(d: ReducingStateDescriptor<T>): ReducingState<T> {
-    return this.lookup(d, 'reducing', 'getReducingState', () => new ReducingStateImpl<T>(this.backend, this.operatorName, d.name, this.backend.valueTable<T>(d.name, 'reducing'), d.reduce));
+    return this.lookup(d, 'reducing', 'getReducingState', () => new ReducingStateImpl<T>(this.backend, this.operatorName, d.name, this.tables.valueTable<T>(d, 'reducing'), d.reduce));
   }
 
   getAggregatingState<IN, ACC, OUT>(d: AggregatingStateDescriptor<IN, ACC, OUT>): AggregatingState<IN, OUT> {
-    return this.lookup(d, 'aggregating', 'getAggregatingState', () => new AggregatingStateImpl<IN, ACC, OUT>(this.backend, this.operatorName, d.name, this.backend.valueTable<ACC>(d.name, 'aggregating'), d.aggregateFunction));
+    return this.lookup(d, 'aggregating', 'getAggregatingState', () => new AggregatingStateImpl<IN, ACC, OUT>(this.backend, this.operatorName, d.name, this.tables.valueTable<ACC>(d, 'aggregating'), d.aggregateFunction));
   }
 }
 

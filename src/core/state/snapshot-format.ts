@@ -27,10 +27,22 @@ export function storageShapeOf(kind: StateKind): StorageShape {
   return kind === 'list' ? 'list' : kind === 'map' ? 'map' : 'value';
 }
 
+/**
+ * How a state with time-to-live is stored: every stored value (of a list, every element;
+ * of a map, every value) is the pair `[userValue, lastAccessTimestamp]` (see
+ * `src/core/state/ttl-tables.ts`). The pairs go through the value codec like any value.
+ */
+export interface TtlMetaInfo {
+  /** The TTL when written; informative, a restore may change it (timestamps are stored, not deadlines). */
+  readonly ttlMs: number;
+}
+
 /** Name and kind of a state in a snapshot. */
 export interface StateMetaInfo {
   readonly name: string;
   readonly kind: StateKind;
+  /** Present only when the state's values are stored with TTL timestamps. */
+  readonly ttl?: TtlMetaInfo;
 }
 
 /** A snapshot of one operator subtask's keyed state, in canonical form. */

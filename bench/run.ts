@@ -1,0 +1,31 @@
+/**
+ * Benchmark runner: `npm run bench [-- name ...]`.
+ * Prints one JSON line per bench, beginning `{"bench":`. Missing a floor never changes
+ * the exit code (benches are not tests); only a crash or a wrong result does.
+ */
+import { keyedCount } from './keyed-count.ts';
+import { keyedCountRxjs } from './keyed-count-rxjs.ts';
+import { stateMemory } from './state-memory.ts';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+
+const benches: Record<string, (runs: number) => Promise<void>> = {
+  'keyed-count': keyedCount,
+  'keyed-count-rxjs': keyedCountRxjs,
+  'state-memory': stateMemory,
+};
+
+const args = process.argv.slice(2).filter((a) => a !== '--');
+const unknown = args.filter((a) => !(a in benches));
+if (unknown.length > 0) {
+  console.error(`unknown bench(es): ${unknown.join(', ')}; available: ${Object.keys(benches).join(', ')}`);
+  process.exit(2);
+}
+if (!(Number.isInteger(RUNS) && RUNS >= 3)) {
+  console.error(`BENCH_RUNS must be an integer >= 3, got ${process.env.BENCH_RUNS}`);
+  process.exit(2);
+}
+
+for (const name of args.length > 0 ? args : Object.keys(benches)) {
+  await benches[name]!(RUNS);
+}

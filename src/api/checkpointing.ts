@@ -1,0 +1,133 @@
+/**
+ * Checkpointing and restart configuration, with Flink's names: `CheckpointingMode`,
+ * `CheckpointConfig`, `RestartStrategies`.
+ */
+import { ConfigurationError } from './errors.ts';
+import type { CheckpointStorage } from '../core/checkpoint/storage.ts';
+import { MemoryCheckpointStorage } from '../storages/memory.ts';
+
+/** Barrier alignment: exactly-once (aligned) or at-least-once (no alignment). */
+export const CheckpointingMode = {
+  EXACTLY_ONCE: 'EXACTLY_ONCE',
+  AT_LEAST_ONCE: 'AT_LEAST_ONCE',
+} as const;
+/** One of {@link CheckpointingMode}'s values. */
+export type CheckpointingMode = (typeof CheckpointingMode)[keyof typeof CheckpointingMode];
+
+function nonNegative(name: string, v: number): number {
+  if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) throw new ConfigurationError(`${name} must be a non-negative number, got ${String(v)}`, { component: 'checkpoint-config' });
+  return v;
+}
+
+/** How and where checkpoints are taken (Flink's `CheckpointConfig`). */
+export class CheckpointConfig {
+  private interval = -1;
+  private mode: CheckpointingMode = CheckpointingMode.EXACTLY_ONCE;
+  private storage: CheckpointStorage = new MemoryCheckpointStorage();
+  private minPause = 0;
+  private timeout = 10 * 60_000;
+  private tolerableFailures = 0;
+  private maxRetained = 1;
+  private incremental = false;
+
+  /** True once `enableCheckpointing` was called with a positive interval. */
+  isCheckpointingEnabled(): boolean {
+    return this.interval > 0;
+  }
+  /** Time between checkpoint triggers in ms (-1: disabled). */
+  getCheckpointInterval(): number {
+    return this.interval;
+  }
+  setCheckpointInterval(ms: number): this {
+    if (!(ms > 0) || !Number.isFinite(ms)) throw new ConfigurationError(`the checkpoint interval must be a positive number of ms, got ${String(ms)}`, { component: 'checkpoint-config' });
+    this.interval = ms;
+    return this;
+  }
+  getCheckpointingMode(): CheckpointingMode {
+    return this.mode;
+  }
+  setCheckpointingMode(mode: CheckpointingMode): this {
+    if (mode !== CheckpointingMode.EXACTLY_ONCE && mode !== CheckpointingMode.AT_LEAST_ONCE) {
+      throw new ConfigurationError(`unknown checkpointing mode ${String(mode)}`, { component: 'checkpoint-config' });
+    }
+    this.mode = mode;
+    return this;
+  }
+  /** Where checkpoints go; default `MemoryCheckpointStorage`. */
+  setCheckpointStorage(storage: CheckpointStorage): this {
+    if (!storage || typeof storage.put !== 'function' || typeof storage.lock !== 'function') {
+      throw new ConfigurationError('setCheckpointStorage() needs a CheckpointStorage (e.g. new FileSystemCheckpointStorage(dir))', { component: 'checkpoint-config' });
+    }
+    this.storage = storage;
+    return this;
+  }
+  getCheckpointStorage(): CheckpointStorage {
+    return this.storage;
+  }
+  /** Minimum time between the end of one checkpoint and the start of the next. */
+  setMinPauseBetweenCheckpoints(ms: number): this {
+    this.minPause = nonNegative('minPauseBetweenCheckpoints', ms);
+    return this;
+  }
+  getMinPauseBetweenCheckpoints(): number {
+    return this.minPause;
+  }
+  /** A checkpoint not complete after this long fails. */
+  setCheckpointTimeout(ms: number): this {
+    if (!(ms > 0)) throw new ConfigurationError(`the checkpoint timeout must be positive, got ${String(ms)}`, { component: 'checkpoint-config' });
+    this.timeout = ms;
+    return this;
+  }
+  getCheckpointTimeout(): number {
+    return this.timeout;
+  }
+  /** How many consecutive checkpoint failures the job tolerates before it fails (default 0). */
+  setTolerableCheckpointFailureNumber(n: number): this {
+    if (!Number.isInteger(n) || n < 0) throw new ConfigurationError(`tolerable checkpoint failures must be a non-negative integer, got ${String(n)}`, { component: 'checkpoint-config' });
+    this.tolerableFailures = n;
+    return this;
+  }
+  getTolerableCheckpointFailureNumber(): number {
+    return this.tolerableFailures;
+  }
+  /** How many completed checkpoints are kept (default 1); older ones are deleted. */
+  setMaxRetainedCheckpoints(n: number): this {
+    if (!Number.isInteger(n) || n < 1) throw new ConfigurationError(`max retained checkpoints must be a positive integer, got ${String(n)}`, { component: 'checkpoint-config' });
+    this.maxRetained = n;
+    return this;
+  }
+  getMaxRetainedCheckpoints(): number {
+    return this.maxRetained;
+  }
+  /** Write only what changed since the previous checkpoint (where the backend supports it). */
+  enableIncrementalCheckpoints(enabled: boolean): this {
+    this.incremental = enabled;
+    return this;
+  }
+  isIncrementalCheckpointsEnabled(): boolean {
+    return this.incremental;
+  }
+}
+
+/** What a failed job does next. */
+export interface RestartStrategy {
+  /** Restarts allowed in total (Infinity: unlimited). */
+  readonly maxAttempts: number;
+  /** Delay before each restart in ms. */
+  readonly delayMs: number;
+}
+
+/** Factories of restart strategies (Flink's `RestartStrategies`). */
+export const RestartStrategies = {
+  /** Restart up to `attempts` times, waiting `delayMs` before each. */
+  fixedDelayRestart(attempts: number, delayMs: number): RestartStrategy {
+    if (!(Number.isInteger(attempts) || attempts === Infinity) || attempts < 0) {
+      throw new ConfigurationError(`restart attempts must be a non-negative integer, got ${String(attempts)}`, { component: 'restart-strategy' });
+    }
+    return { maxAttempts: attempts, delayMs: nonNegative('restart delay', delayMs) };
+  },
+  /** Never restart: the first failure fails the job. */
+  noRestart(): RestartStrategy {
+    return { maxAttempts: 0, delayMs: 0 };
+  },
+};

@@ -1,0 +1,47 @@
+/** `JobClient`: a handle on a job started with `executeAsync` (Flink's `JobClient`). */
+import type { JobRun, JobStatus } from '../core/runtime/job-runner.ts';
+
+export type { JobStatus };
+
+/** What `execute()` and `JobClient.result` resolve to. */
+export interface JobExecutionResult {
+  readonly jobName: string;
+  readonly jobId: string;
+  /** Wall-clock run time in ms. */
+  readonly netRuntime: number;
+}
+
+/** Controls a running job. */
+export class JobClient {
+  /** Resolves when the job finished; rejects with its failure (code JOB_CANCELLED after `cancel()`). */
+  readonly result: Promise<JobExecutionResult>;
+
+  /** @internal */
+  constructor(
+    readonly jobId: string,
+    readonly jobName: string,
+    private readonly run: JobRun,
+    started: number,
+  ) {
+    this.result = run.result.then(() => ({ jobName, jobId, netRuntime: Date.now() - started }));
+    this.result.catch(() => {});
+  }
+
+  /** CREATED, RUNNING, RESTARTING, FINISHED, FAILED or CANCELED. */
+  getJobStatus(): JobStatus {
+    return this.run.status;
+  }
+
+  /** Stops the job; resolves once every task has stopped. */
+  cancel(): Promise<void> {
+    return this.run.cancel();
+  }
+
+  /**
+   * Takes a savepoint: a full checkpoint under `<jobId>/savepoint-<n>` that is never
+   * deleted by retention. Resolves to its path, for `env.fromSavepoint(path)`.
+   */
+  triggerSavepoint(): Promise<string> {
+    return this.run.triggerSavepoint();
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * The checkpoint coordinator (Flink's `CheckpointCoordinator`): triggers checkpoints on
+ * the interval by asking source tasks to inject barriers, collects every task's
+ * acknowledgement, writes one part per operator subtask, and completes the checkpoint
+ * by writing its manifest. Only then are operators notified (sinks commit) and old
+ * checkpoints deleted. Failed checkpoints are counted against the tolerance.
+ */
+import { CheckpointError, type EddyError } from '../../api/errors.ts';
+import type { OperatorSnapshot } from '../operators/operator.ts';
+import type { CheckpointHooks, StreamTask } from '../runtime/task.ts';
+import { encodeManifest, encodePart, partHandle, type Manifest, type PartHandle } from './format.ts';
+import { MANIFEST_NAME } from './restore.ts';
+import type { CheckpointStorage } from './storage.ts';
+
+/** What the coordinator is configured with. */
+export interface CoordinatorSettings {
+  readonly jobId: string;
+  readonly storage: CheckpointStorage;
+  readonly intervalMs: number;
+  readonly aligned: boolean;
+  readonly minPauseMs: number;
+  readonly timeoutMs: number;
+  readonly tolerableFailures: number;
+  readonly maxRetained: number;
+  readonly maxParallelism: number;
+  /** The first checkpoint id to use (after those already in storage). */
+  readonly firstCheckpointId: number;
+}
+
+/** The operators of a running attempt: id → parallelism. */
+export type OperatorLayout = ReadonlyMap<string, number>;
+
+interface PendingCheckpoint {
+  readonly id: number;
+  readonly timestamp: number;
+  readonly savepoint: boolean;
+  readonly dir: string;
+  readonly parts: Map<string, Array<PartHandle | null>>;
+  readonly waiting: Set<StreamTask>;
+  readonly done: { resolve(path: string): void; reject(e: unknown): void };
+  timer?: ReturnType<typeof setTimeout>;
+  failed: boolean;
+}
+
+export class CheckpointCoordinator implements CheckpointHooks {
+  readonly aligned: boolean;
+  private nextId: number;
+  private tasks: readonly StreamTask[] = [];
+  private layout: OperatorLayout = new Map();
+  private pending: PendingCheckpoint | undefined;
+  private triggerTimer: ReturnType<typeof setTimeout> | undefined;
+  private running = false;
+  private anyTaskFinished = false;
+  private consecutiveFailures = 0;
+  private lastCompletedAt = 0;
+  /** Completed checkpoint directories, oldest first. */
+  readonly completed: string[] = [];
+
+  constructor(
+    private readonly settings: CoordinatorSettings,
+    /** Fails the running attempt (a checkpoint failure past the tolerance). */
+    private readonly failJob: (error: EddyError) => void,
+  ) {
+    this.aligned = settings.aligned;
+    this.nextId = settings.firstCheckpointId;
+  }
+
+  /** Starts triggering checkpoints for a new attempt's tasks. */
+  attach(tasks: readonly StreamTask[], layout: OperatorLayout): void {
+    this.tasks = tasks;
+    this.layout = layout;
+    this.running = true;
+    this.anyTaskFinished = false;
+    this.scheduleNext(this.settings.intervalMs);
+  }
+
+  /** Stops triggering; a pending checkpoint of the attempt is abandoned. */
+  detach(): void {
+    this.running = false;
+    clearTimeout(this.triggerTimer);
+    if (this.pending) this.abort(this.pending, new CheckpointError('CHECKPOINT_FAILED', `checkpoint ${this.pending.id} was abandoned: the job attempt ended`, { component: 'checkpoint-coordinator' }), false);
+  }
+
+  /** Takes a savepoint now (waits for a running checkpoint first); resolves to its directory. */
+  async triggerSavepoint(): Promise<string> {
+    while (this.pending) await new Promise((r) => setTimeout(r, 1));
+    return this.trigger(true);
+  }
+
+  /** Starts checkpoint `nextId`: every source task captures its state and injects a barrier. */
+  trigger(savepoint = false): Promise<string> {
+    if (!this.running || this.anyTaskFinished || this.pending) {
+      const why = !this.running ? 'the job is not running' : this.anyTaskFinished ? 'some tasks have already finished' : 'another checkpoint is in progress';
+      return Promise.reject(new CheckpointError('CHECKPOINT_FAILED', `cannot take a ${savepoint ? 'savepoint' : 'checkpoint'}: ${why}`, { component: 'checkpoint-coordinator' }));
+    }
+    const id = this.nextId++;
+    const timestamp = Date.now();
+    const dir = `${this.settings.jobId}/${savepoint ? 'savepoint' : 'chk'}-${id}`;
+    let done!: PendingCheckpoint['done'];
+    const promise = new Promise<string>((resolve, reject) => (done = { resolve, reject }));
+    const parts = new Map<string, Array<PartHandle | null>>();
+    for (const [operatorId, parallelism] of this.layout) parts.set(operatorId, new Array(parallelism).fill(null));
+    const pending: PendingCheckpoint = { id, timestamp, savepoint, dir, parts, waiting: new Set(this.tasks), done, failed: false };
+    this.pending = pending;
+    pending.timer = setTimeout(
+      () => this.abort(pending, new CheckpointError('CHECKPOINT_FAILED', `checkpoint ${id} expired after ${this.settings.timeoutMs} ms`, { component: 'checkpoint-coordinator' }), true),
+      this.settings.timeoutMs,
+    );
+    for (const t of this.tasks) if (t.isSource) t.triggerCheckpoint(id, timestamp);
+    return promise;
+  }
+
+  acknowledge(task: StreamTask, checkpointId: number, snapshots: Promise<OperatorSnapshot[]>): void {
+    const pending = this.pending;
+    if (!pending || pending.id !== checkpointId || pending.failed) return;
+    // Writing happens off the task's path: the task goes on processing records.
+    void this.writeParts(pending, task, snapshots).catch((e) =>
+      this.abort(pending, e instanceof CheckpointError ? e : new CheckpointError('CHECKPOINT_FAILED', `checkpoint ${checkpointId}: writing the state of ${task.name} failed: ${e instanceof Error ? e.message : String(e)}`, { component: 'checkpoint-coordinator' }, { cause: e }), true),
+    );
+  }
+
+  taskFinished(task: StreamTask): void {
+    this.anyTaskFinished = true;
+    const pending = this.pending;
+    // A task that finishes before its barrier can never acknowledge: the checkpoint cannot complete.
+    if (pending && pending.waiting.has(task)) {
+      this.abort(pending, new CheckpointError('CHECKPOINT_FAILED', `checkpoint ${pending.id} was declined: ${task.name} finished before its barrier`, { component: 'checkpoint-coordinator' }), false);
+    }
+  }
+
+  private async writeParts(pending: PendingCheckpoint, task: StreamTask, snapshots: Promise<OperatorSnapshot[]>): Promise<void> {
+    const list = await snapshots;
+    for (let i = 0; i < task.members.length; i++) {
+      const m = task.members[i];
+      const bytes = encodePart(list[i]);
+      const path = `${pending.dir}/${m.operatorId}-${m.subtaskIndex}`;
+      await this.settings.storage.put(path, bytes);
+      pending.parts.get(m.operatorId)![m.subtaskIndex] = partHandle(path, bytes);
+    }
+    if (pending.failed) return;
+    pending.waiting.delete(task);
+    if (pending.waiting.size === 0) await this.complete(pending);
+  }
+
+  private async complete(pending: PendingCheckpoint): Promise<void> {
+    const manifest: Manifest = {
+      jobId: this.settings.jobId,
+      checkpointId: pending.id,
+      timestamp: pending.timestamp,
+      savepoint: pending.savepoint,
+      maxParallelism: this.settings.maxParallelism,
+      operators: [...pending.parts].map(([operatorId, parts]) => ({ operatorId, parallelism: parts.length, parts })),
+    };
+    // The manifest is the commit point: before it lands, the checkpoint does not exist.
+    await this.settings.storage.put(`${pending.dir}/${MANIFEST_NAME}`, encodeManifest(manifest));
+    if (pending.failed) return;
+    clearTimeout(pending.timer);
+    this.pending = undefined;
+    this.consecutiveFailures = 0;
+    this.lastCompletedAt = Date.now();
+    if (!pending.savepoint) this.completed.push(pending.dir);
+    pending.done.resolve(pending.dir);
+    for (const t of this.tasks) await t.notifyCheckpointComplete(pending.id);
+    await this.dropOldCheckpoints();
+    this.scheduleNext(Math.max(this.settings.minPauseMs, this.settings.intervalMs - (Date.now() - pending.timestamp)));
+  }
+
+  private abort(pending: PendingCheckpoint, error: EddyError, countsAsFailure: boolean): void {
+    if (pending.failed || this.pending !== pending) return;
+    pending.failed = true;
+    clearTimeout(pending.timer);
+    this.pending = undefined;
+    pending.done.reject(error);
+    void this.deleteDir(pending.dir);
+    if (countsAsFailure && ++this.consecutiveFailures > this.settings.tolerableFailures) {
+      this.failJob(new CheckpointError('CHECKPOINT_FAILED', `${this.consecutiveFailures} consecutive checkpoint failures exceed the tolerance of ${this.settings.tolerableFailures}: ${error.message}`, { component: 'checkpoint-coordinator' }, { cause: error }));
+      return;
+    }
+    this.scheduleNext(Math.max(this.settings.minPauseMs, this.settings.intervalMs));
+  }
+
+  private scheduleNext(delayMs: number): void {
+    clearTimeout(this.triggerTimer);
+    if (!this.running) return;
+    this.triggerTimer = setTimeout(() => {
+      if (!this.running || this.anyTaskFinished || this.pending) return;
+      this.trigger().catch(() => {
+        // Failures are handled in abort(); the rejection only informs savepoint callers.
+      });
+    }, delayMs);
+  }
+
+  private async dropOldCheckpoints(): Promise<void> {
+    while (this.completed.length > this.settings.maxRetained) await this.deleteDir(this.completed.shift()!);
+  }
+
+  private async deleteDir(dir: string): Promise<void> {
+    try {
+      // The manifest goes first, so that a half-deleted checkpoint is never taken for a complete one.
+      await this.settings.storage.delete(`${dir}/${MANIFEST_NAME}`);
+      for (const p of await this.settings.storage.list(`${dir}/`)) await this.settings.storage.delete(p);
+    } catch {
+      // Leftover files of a dropped checkpoint are harmless: without a manifest nothing restores them.
+    }
+  }
+
+  /** Last completion time, for diagnostics. */
+  get lastCompletedTimestamp(): number {
+    return this.lastCompletedAt;
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The files of a checkpoint, independent of backend and storage:
+ *
+ *   frame := "EDDY" · version u8 · kind u8 · payload length u32 · payload · CRC-32 u32
+ *
+ * A part file holds one operator subtask's snapshot (keyed state by key group, timers,
+ * operator state, source splits); the manifest (`_metadata`) lists every part with its
+ * size and checksum and is written last: a checkpoint exists once its manifest does.
+ * Payloads are encoded with the canonical value codec.
+ */
+import { SnapshotError } from '../../api/errors.ts';
+import { deserializeValue, serializeValue } from '../codec.ts';
+import type { OperatorSnapshot } from '../operators/operator.ts';
+
+/** Version of the frame and of the part/manifest layouts. */
+export const CHECKPOINT_FORMAT_VERSION = 1;
+const MAGIC = [0x45, 0x44, 0x44, 0x59]; // "EDDY"
+const HEADER = 10;
+const TRAILER = 4;
+
+/** What a framed file contains. */
+export const FileKind = { Part: 1, Manifest: 2 } as const;
+/** One of {@link FileKind}'s values. */
+export type FileKind = (typeof FileKind)[keyof typeof FileKind];
+
+const CRC_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+/** CRC-32 (IEEE 802.3, as zlib and PNG use it). */
+export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  let c = 0xffffffff;
+  for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** Wraps a payload into a checksummed frame. */
+export function frame(kind: FileKind, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(HEADER + payload.length + TRAILER);
+  const view = new DataView(out.buffer);
+  out.set(MAGIC, 0);
+  out[4] = CHECKPOINT_FORMAT_VERSION;
+  out[5] = kind;
+  view.setUint32(6, payload.length);
+  out.set(payload, HEADER);
+  view.setUint32(HEADER + payload.length, crc32(payload));
+  return out;
+}
+
+/** The payload of a frame, after checking magic, version, kind, length and checksum. */
+export function unframe(bytes: Uint8Array, kind: FileKind, path: string): Uint8Array {
+  const corrupt = (what: string) => new SnapshotError('SNAPSHOT_CORRUPT', `${path}: ${what}`, { component: 'checkpoint' });
+  if (bytes.length < HEADER + TRAILER) throw corrupt(`file is truncated (${bytes.length} bytes)`);
+  for (let i = 0; i < 4; i++) if (bytes[i] !== MAGIC[i]) throw corrupt('not an eddy checkpoint file (bad magic)');
+  if (bytes[4] !== CHECKPOINT_FORMAT_VERSION) {
+    throw new SnapshotError('SNAPSHOT_INCOMPATIBLE', `${path}: format version ${bytes[4]} is not supported (this build reads ${CHECKPOINT_FORMAT_VERSION})`, { component: 'checkpoint' });
+  }
+  if (bytes[5] !== kind) throw corrupt(`expected file kind ${kind}, found ${bytes[5]}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const length = view.getUint32(6);
+  if (HEADER + length + TRAILER !== bytes.length) throw corrupt(`file is ${bytes.length} bytes, its header announces ${HEADER + length + TRAILER}`);
+  const expected = view.getUint32(HEADER + length);
+  if (crc32(bytes, HEADER, HEADER + length) !== expected) throw corrupt('checksum mismatch');
+  return bytes.subarray(HEADER, HEADER + length);
+}
+
+/** A part file as the manifest refers to it. */
+export interface PartHandle {
+  readonly path: string;
+  readonly size: number;
+  readonly crc: number;
+}
+
+/** One operator of a checkpoint: its parallelism and, per subtask, its part (or none). */
+export interface ManifestOperator {
+  readonly operatorId: string;
+  readonly parallelism: number;
+  readonly parts: ReadonlyArray<PartHandle | null>;
+}
+
+/** The commit record of a checkpoint or savepoint. */
+export interface Manifest {
+  readonly jobId: string;
+  readonly checkpointId: number;
+  readonly timestamp: number;
+  readonly savepoint: boolean;
+  readonly maxParallelism: number;
+  readonly operators: readonly ManifestOperator[];
+}
+
+/** Encodes an operator subtask snapshot as a part file. */
+export function encodePart(snapshot: OperatorSnapshot): Uint8Array {
+  return frame(FileKind.Part, serializeValue(snapshot));
+}
+
+/** Decodes a part file, checking it against its handle first. */
+export function decodePart(bytes: Uint8Array, handle: PartHandle): OperatorSnapshot {
+  if (bytes.length !== handle.size) {
+    throw new SnapshotError('SNAPSHOT_CORRUPT', `${handle.path}: file is ${bytes.length} bytes, the manifest says ${handle.size}`, { component: 'checkpoint' });
+  }
+  const payload = unframe(bytes, FileKind.Part, handle.path);
+  if (crc32(bytes) !== handle.crc) throw new SnapshotError('SNAPSHOT_CORRUPT', `${handle.path}: file checksum differs from the manifest`, { component: 'checkpoint' });
+  return deserializeValue(payload) as OperatorSnapshot;
+}
+
+/** Encodes a manifest. */
+export function encodeManifest(manifest: Manifest): Uint8Array {
+  return frame(FileKind.Manifest, serializeValue(manifest));
+}
+
+/** Decodes a manifest. */
+export function decodeManifest(bytes: Uint8Array, path: string): Manifest {
+  const m = deserializeValue(unframe(bytes, FileKind.Manifest, path)) as Manifest;
+  if (!m || typeof m.checkpointId !== 'number' || !Array.isArray(m.operators)) {
+    throw new SnapshotError('SNAPSHOT_CORRUPT', `${path}: manifest has an unexpected shape`, { component: 'checkpoint' });
+  }
+  return m;
+}
+
+/** The handle of a part written from `bytes` to `path`. */
+export function partHandle(path: string, bytes: Uint8Array): PartHandle {
+  return { path, size: bytes.length, crc: crc32(bytes) };
+}

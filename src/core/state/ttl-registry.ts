@@ -1,0 +1,141 @@
+/**
+ * Where a state's TTL config meets the backend, once per registered state: checks that
+ * the stored state agrees with the descriptor about TTL, tells the backend what it needs
+ * (TTL metadata for snapshots, the full-snapshot filter, native expiry), decorates the
+ * tables, and drives incremental cleanup on every access and, if asked, every record.
+ */
+import type { Clock } from '../../api/clock.ts';
+import type { StateDescriptor } from '../../api/descriptors.ts';
+import { SnapshotError, StateError } from '../../api/errors.ts';
+import { DEFAULT_INCREMENTAL_CLEANUP, StateTtlConfig, StateVisibility, UpdateType } from '../../api/ttl.ts';
+import type { KeyedStateBackend, ListTable, MapTable, StateTableOptions, ValueTable } from './backend.ts';
+import { isExpired, TtlListTable, TtlMapTable, TtlValueTable, type TtlContext, type TtlValue } from './ttl-tables.ts';
+
+/** Moves the backend's cleanup cursor of one state by a fixed number of entries. */
+class IncrementalCleanup {
+  private now = 0;
+  // One predicate for the state's lifetime; `now` is set before every step.
+  private readonly isStale = (stored: unknown): boolean => isExpired(stored as TtlValue<unknown>, this.ttlMs, this.now);
+
+  constructor(
+    private readonly backend: KeyedStateBackend & Required<Pick<KeyedStateBackend, 'pruneEntries'>>,
+    private readonly stateName: string,
+    private readonly ttlMs: number,
+    private readonly size: number,
+    private readonly clock: Clock,
+  ) {}
+
+  /** One step; a Promise only when the backend answers with one. */
+  step(): Promise<unknown> | undefined {
+    this.now = this.clock.now();
+    const r = this.backend.pruneEntries(this.stateName, this.size, this.isStale);
+    return r instanceof Promise ? r : undefined;
+  }
+}
+
+const noAccessHook = (): undefined => undefined;
+
+/** The TTL side of a {@link KeyedStateStore}: tables by descriptor, plus the per-record hook. */
+export class TtlStates {
+  private readonly perRecord: IncrementalCleanup[] = [];
+
+  constructor(
+    private readonly backend: KeyedStateBackend,
+    private readonly operatorName: string,
+    private readonly clock: Clock,
+  ) {}
+
+  /** The value table of a value, reducing or aggregating state; decorated when it has TTL. */
+  valueTable<T>(d: StateDescriptor, kind: 'value' | 'reducing' | 'aggregating'): ValueTable<T> {
+    const ttl = this.prepare(d);
+    if (ttl === undefined) return this.backend.valueTable<T>(d.name, kind);
+    return new TtlValueTable<T>(ttl.ctx, this.backend.valueTable<TtlValue<T>>(d.name, kind, ttl.options));
+  }
+
+  /** The list table of a list state; decorated when it has TTL. */
+  listTable<T>(d: StateDescriptor): ListTable<T> {
+    const ttl = this.prepare(d);
+    if (ttl === undefined) return this.backend.listTable<T>(d.name);
+    return new TtlListTable<T>(ttl.ctx, this.backend.listTable<TtlValue<T>>(d.name, ttl.options));
+  }
+
+  /** The map table of a map state; decorated when it has TTL. */
+  mapTable<V>(d: StateDescriptor): MapTable<V> {
+    const ttl = this.prepare(d);
+    if (ttl === undefined) return this.backend.mapTable<V>(d.name);
+    return new TtlMapTable<V>(ttl.ctx, this.backend.mapTable<TtlValue<V>>(d.name, ttl.options));
+  }
+
+  /**
+   * Runs the cleanup steps that happen for every record
+   * (`cleanupIncrementally(n, true)`); `undefined` when there is nothing to wait for.
+   */
+  onRecord(): Promise<unknown> | undefined {
+    const steps = this.perRecord;
+    if (steps.length === 0) return undefined;
+    let chain: Promise<unknown> | undefined;
+    for (const s of steps) chain = chain === undefined ? s.step() : chain.then(() => s.step());
+    return chain;
+  }
+
+  private prepare(d: StateDescriptor): { ctx: TtlContext; options: StateTableOptions } | undefined {
+    this.checkCompatible(d);
+    const config = d.ttlConfig;
+    if (config === undefined) return undefined;
+    if (!(config instanceof StateTtlConfig)) {
+      throw new StateError('INVALID_ARGUMENT', 'ttlConfig must be a StateTtlConfig: use descriptor.enableTimeToLive(StateTtlConfig.newBuilder(ms).build())', { component: 'state', operator: this.operatorName, state: d.name });
+    }
+    const { ttlMs } = config;
+    const strategies = config.cleanupStrategies;
+    const backend = this.backend;
+    const clock = this.clock;
+    // Background cleanup is the backend's own where it has one, else Flink's heap default.
+    const native = backend.nativeTtlCleanup === true && (strategies.inBackend || strategies.inBackground);
+    const incremental = strategies.incremental ?? (strategies.inBackground && !native ? DEFAULT_INCREMENTAL_CLEANUP : undefined);
+    let onAccess: () => Promise<unknown> | undefined = noAccessHook;
+    if (incremental !== undefined && backend.pruneEntries !== undefined) {
+      const cleanup = new IncrementalCleanup(backend as Required<Pick<KeyedStateBackend, 'pruneEntries'>> & KeyedStateBackend, d.name, ttlMs, incremental.cleanupSize, clock);
+      onAccess = () => cleanup.step();
+      if (incremental.runCleanupForEveryRecord) this.perRecord.push(cleanup);
+    }
+    const ctx: TtlContext = {
+      clock,
+      ttlMs,
+      updateOnRead: config.updateType === UpdateType.OnReadAndWrite,
+      returnExpired: config.stateVisibility === StateVisibility.ReturnExpiredIfNotCleanedUp,
+      backend,
+      onAccess,
+    };
+    return { ctx, options: tableOptions(config, clock, native) };
+  }
+
+  /**
+   * TTL cannot be switched on or off for stored state (Flink: `StateMigrationException`):
+   * the stored values either are `[value, timestamp]` pairs or are not.
+   */
+  private checkCompatible(d: StateDescriptor): void {
+    const stored = this.backend.states().find((s) => s.name === d.name);
+    if (stored === undefined) return;
+    const storedTtl = stored.ttl !== undefined;
+    const wantsTtl = d.ttlConfig !== undefined;
+    if (storedTtl === wantsTtl) return;
+    const message = storedTtl
+      ? `state "${d.name}" is stored with TTL (restored from a snapshot taken while TTL was enabled), but its descriptor has no TTL; TTL cannot be switched off across a restore: enable the same TTL again, or use a new state name`
+      : `state "${d.name}" is stored without TTL (restored from a snapshot taken before TTL was enabled), but its descriptor enables TTL; TTL cannot be switched on across a restore: restore without TTL, or use a new state name`;
+    throw new SnapshotError('SNAPSHOT_INCOMPATIBLE', message, { component: 'state', operator: this.operatorName, state: d.name });
+  }
+}
+
+/** What the backend is told about a state with TTL. */
+function tableOptions(config: StateTtlConfig, clock: Clock, native: boolean): StateTableOptions {
+  const { ttlMs } = config;
+  const options: { -readonly [K in keyof StateTableOptions]: StateTableOptions[K] } = { ttl: { ttlMs } };
+  if (config.cleanupStrategies.fullSnapshot) {
+    options.snapshotFilter = () => {
+      const now = clock.now();
+      return (stored) => isExpired(stored as TtlValue<unknown>, ttlMs, now);
+    };
+  }
+  if (native) options.expiry = { expiryOf: (stored) => (stored as TtlValue<unknown>)[1] + ttlMs, now: () => clock.now() };
+  return options;
+}

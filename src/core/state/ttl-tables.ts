@@ -1,0 +1,263 @@
+/**
+ * TTL as a decorator over the backend's tables (Flink's `TtlStateFactory` idea): the
+ * decorated tables store every value, list element and map value as a {@link TtlValue}
+ * pair and apply expiry, visibility and update type on the way in and out. The five
+ * user-facing states run over them unchanged, on every backend.
+ *
+ * Reads and writes stay synchronous when the backend answers synchronously (the
+ * in-memory hot path allocates one pair per write and nothing else).
+ */
+import type { Clock } from '../../api/clock.ts';
+import { keyId, type Key } from '../keys.ts';
+import type { KeyedStateBackend, ListTable, MapTable, MaybePromise, ValueTable } from './backend.ts';
+
+/** The stored form of a value with TTL: `[userValue, lastAccessTimestamp]`. */
+export type TtlValue<T> = [value: T, lastAccess: number];
+
+/** What the decorated tables of one state share. */
+export interface TtlContext {
+  readonly clock: Clock;
+  readonly ttlMs: number;
+  /** `UpdateType.OnReadAndWrite`. */
+  readonly updateOnRead: boolean;
+  /** `StateVisibility.ReturnExpiredIfNotCleanedUp`. */
+  readonly returnExpired: boolean;
+  readonly backend: KeyedStateBackend;
+  /**
+   * Called on every access of the state (incremental cleanup); answers a Promise only
+   * when the access has to wait for it.
+   */
+  onAccess(): Promise<unknown> | undefined;
+}
+
+/** Whether a stored pair has expired at `now` (Flink: `lastAccess + ttl <= now`). */
+export function isExpired(stored: TtlValue<unknown>, ttlMs: number, now: number): boolean {
+  return stored[1] + ttlMs <= now;
+}
+
+function isPromise<T>(v: MaybePromise<T>): v is Promise<T> {
+  return v instanceof Promise;
+}
+
+/** Applies `f` now, or when `v` resolves. */
+function then<T, R>(v: MaybePromise<T>, f: (t: T) => MaybePromise<R>): MaybePromise<R> {
+  return isPromise(v) ? v.then(f) : f(v);
+}
+
+/** Runs `f` after the access hook, waiting only when the hook answered a Promise. */
+function accessed<R>(ctx: TtlContext, f: () => MaybePromise<R>): MaybePromise<R> {
+  const pending = ctx.onAccess();
+  return pending === undefined ? f() : pending.then(f);
+}
+
+/**
+ * Reads one stored pair of a value or a map entry: `undefined` when absent or (under
+ * NeverReturnExpired) expired — removing it, as Flink's cleanup on read does; the user
+ * value otherwise, renewed under OnReadAndWrite.
+ */
+function readOne<T>(ctx: TtlContext, tv: TtlValue<T> | undefined, remove: () => MaybePromise<void>, renew: (tv: TtlValue<T>) => MaybePromise<void>): MaybePromise<T | undefined> {
+  if (tv === undefined) return undefined;
+  const now = ctx.clock.now();
+  if (isExpired(tv, ctx.ttlMs, now)) {
+    // ReturnExpiredIfNotCleanedUp leaves the value for a cleanup strategy to remove.
+    if (ctx.returnExpired) return tv[0];
+    return then(remove(), () => undefined);
+  }
+  if (ctx.updateOnRead) return then(renew([tv[0], now]), () => tv[0]);
+  return tv[0];
+}
+
+/** A value table with TTL over the backend's table of pairs. */
+export class TtlValueTable<T> implements ValueTable<T> {
+  constructor(
+    private readonly ctx: TtlContext,
+    private readonly inner: ValueTable<TtlValue<T>>,
+  ) {}
+
+  // get and put are the hot path of every counter: written out so that a synchronous
+  // backend costs no closure per call.
+  get(namespace: string): MaybePromise<T | undefined> {
+    const pending = this.ctx.onAccess();
+    if (pending !== undefined) return pending.then(() => this.read(namespace));
+    return this.read(namespace);
+  }
+
+  private read(namespace: string): MaybePromise<T | undefined> {
+    const tv = this.inner.get(namespace);
+    if (isPromise(tv)) return tv.then((x) => this.readStored(namespace, x));
+    return this.readStored(namespace, tv);
+  }
+
+  private readStored(namespace: string, tv: TtlValue<T> | undefined): MaybePromise<T | undefined> {
+    return readOne(this.ctx, tv, () => this.inner.remove(namespace), (fresh) => this.inner.put(namespace, fresh));
+  }
+
+  put(namespace: string, value: T): MaybePromise<void> {
+    const pending = this.ctx.onAccess();
+    if (pending !== undefined) return pending.then(() => this.inner.put(namespace, [value, this.ctx.clock.now()]));
+    return this.inner.put(namespace, [value, this.ctx.clock.now()]);
+  }
+
+  remove(namespace: string): MaybePromise<void> {
+    return accessed(this.ctx, () => this.inner.remove(namespace));
+  }
+}
+
+/** A list table with TTL: every element carries its own timestamp and expires alone. */
+export class TtlListTable<T> implements ListTable<T> {
+  constructor(
+    private readonly ctx: TtlContext,
+    private readonly inner: ListTable<TtlValue<T>>,
+  ) {}
+
+  get(namespace: string): MaybePromise<T[] | undefined> {
+    return accessed(this.ctx, () => then(this.inner.get(namespace), (list) => this.read(namespace, list)));
+  }
+
+  private read(namespace: string, list: TtlValue<T>[] | undefined): MaybePromise<T[] | undefined> {
+    if (list === undefined) return undefined;
+    const { ttlMs, returnExpired, updateOnRead } = this.ctx;
+    const now = this.ctx.clock.now();
+    const out: T[] = [];
+    const kept: TtlValue<T>[] = [];
+    let changed = false;
+    for (const tv of list) {
+      if (isExpired(tv, ttlMs, now)) {
+        if (returnExpired) {
+          out.push(tv[0]);
+          kept.push(tv);
+        } else changed = true;
+      } else {
+        out.push(tv[0]);
+        if (updateOnRead) {
+          kept.push([tv[0], now]);
+          changed = true;
+        } else kept.push(tv);
+      }
+    }
+    const result = out.length === 0 ? undefined : out;
+    // Written back only when something was dropped or renewed; an empty list removes it.
+    return changed ? then(this.inner.update(namespace, kept), () => result) : result;
+  }
+
+  add(namespace: string, value: T): MaybePromise<void> {
+    return accessed(this.ctx, () => this.inner.add(namespace, [value, this.ctx.clock.now()]));
+  }
+
+  addAll(namespace: string, values: readonly T[]): MaybePromise<void> {
+    return accessed(this.ctx, () => this.inner.addAll(namespace, this.wrap(values)));
+  }
+
+  update(namespace: string, values: readonly T[]): MaybePromise<void> {
+    return accessed(this.ctx, () => this.inner.update(namespace, this.wrap(values)));
+  }
+
+  remove(namespace: string): MaybePromise<void> {
+    return accessed(this.ctx, () => this.inner.remove(namespace));
+  }
+
+  private wrap(values: readonly T[]): TtlValue<T>[] {
+    const now = this.ctx.clock.now();
+    return values.map((v): TtlValue<T> => [v, now]);
+  }
+}
+
+/** A map table with TTL: every entry carries its own timestamp and expires alone. */
+export class TtlMapTable<V> implements MapTable<V> {
+  constructor(
+    private readonly ctx: TtlContext,
+    private readonly inner: MapTable<TtlValue<V>>,
+  ) {}
+
+  get(namespace: string, userKey: Key): MaybePromise<V | undefined> {
+    return accessed(this.ctx, () =>
+      then(this.inner.get(namespace, userKey), (tv) =>
+        readOne(this.ctx, tv, () => this.inner.delete(namespace, userKey), (fresh) => this.inner.put(namespace, userKey, fresh)),
+      ),
+    );
+  }
+
+  put(namespace: string, userKey: Key, value: V): MaybePromise<void> {
+    return accessed(this.ctx, () => this.inner.put(namespace, userKey, [value, this.ctx.clock.now()]));
+  }
+
+  putAll(namespace: string, entries: ReadonlyArray<readonly [Key, V]>): MaybePromise<void> {
+    return accessed(this.ctx, () => {
+      const now = this.ctx.clock.now();
+      return this.inner.putAll(namespace, entries.map(([k, v]): [Key, TtlValue<V>] => [k, [v, now]]));
+    });
+  }
+
+  delete(namespace: string, userKey: Key): MaybePromise<void> {
+    return accessed(this.ctx, () => this.inner.delete(namespace, userKey));
+  }
+
+  /** True for a visible entry (Flink: `get(key) != null`), with the same read effects. */
+  contains(namespace: string, userKey: Key): MaybePromise<boolean> {
+    return then(this.get(namespace, userKey), (v) => v !== undefined);
+  }
+
+  /** Empty when no entry is visible, so that it agrees with `entries()`; renews nothing. */
+  isEmpty(namespace: string): MaybePromise<boolean> {
+    if (this.ctx.returnExpired) return accessed(this.ctx, () => this.inner.isEmpty(namespace));
+    const source = this.inner.entries(namespace);
+    const key = this.ctx.backend.getCurrentKey();
+    return (async () => {
+      const pending = this.ctx.onAccess();
+      if (pending !== undefined) await pending;
+      const now = this.ctx.clock.now();
+      const expired: Key[] = [];
+      let empty = true;
+      for await (const [k, tv] of source) {
+        if (!isExpired(tv, this.ctx.ttlMs, now)) {
+          empty = false;
+          break;
+        }
+        expired.push(k);
+      }
+      if (sameKey(this.ctx.backend.getCurrentKey(), key)) for (const k of expired) await this.inner.delete(namespace, k);
+      return empty;
+    })();
+  }
+
+  entries(namespace: string): AsyncIterable<[Key, V]> {
+    // Like the undecorated table, bind the key now: the iteration reads this key's map.
+    const source = this.inner.entries(namespace);
+    return this.iterate(namespace, source, this.ctx.backend.getCurrentKey());
+  }
+
+  private async *iterate(namespace: string, source: AsyncIterable<[Key, TtlValue<V>]>, key: Key | undefined): AsyncGenerator<[Key, V]> {
+    const pending = this.ctx.onAccess();
+    if (pending !== undefined) await pending;
+    const { ttlMs, returnExpired, updateOnRead } = this.ctx;
+    const now = this.ctx.clock.now();
+    const expired: Key[] = [];
+    const renewed: Array<[Key, TtlValue<V>]> = [];
+    try {
+      for await (const [k, tv] of source) {
+        if (isExpired(tv, ttlMs, now)) {
+          if (!returnExpired) {
+            expired.push(k);
+            continue;
+          }
+        } else if (updateOnRead) renewed.push([k, [tv[0], now]]);
+        yield [k, tv[0]];
+      }
+    } finally {
+      // Cleanup and renewal wait for the end (or an early break), and are skipped when the
+      // caller kept iterating after its record: the backend's current key is then another.
+      if ((expired.length > 0 || renewed.length > 0) && sameKey(this.ctx.backend.getCurrentKey(), key)) {
+        for (const k of expired) await this.inner.delete(namespace, k);
+        if (renewed.length > 0) await this.inner.putAll(namespace, renewed);
+      }
+    }
+  }
+
+  remove(namespace: string): MaybePromise<void> {
+    return accessed(this.ctx, () => this.inner.remove(namespace));
+  }
+}
+
+function sameKey(a: Key | undefined, b: Key | undefined): boolean {
+  return a !== undefined && b !== undefined && (a === b || keyId(a) === keyId(b));
+}

@@ -1,0 +1,156 @@
+import { describe, expect, it } from 'vitest';
+import {
+  CheckpointingMode,
+  KeyedProcessFunction,
+  MapStateDescriptor,
+  RestartStrategies,
+  RichMapFunction,
+  StreamExecutionEnvironment,
+  ValueStateDescriptor,
+  WatermarkStrategy,
+  type Collector,
+  type KeyedProcessContext,
+  type MapState,
+  type OnTimerContext,
+  type RuntimeContext,
+  type ValueState,
+} from '../../src/index.ts';
+import { FaultyStorage, type Faults } from '../helpers/faulty-storage.ts';
+import { pacedSource } from '../helpers/sources.ts';
+
+const RECORDS = 600;
+type Ev = { key: string; ts: number; seq: number };
+const event = (i: number): Ev => ({ key: `k${(i * 7) % 11}`, ts: i, seq: i });
+
+/** Throws once, at one chosen record, on the first attempt only. */
+interface Trap {
+  atSeq?: number;
+  sprung: boolean;
+  /** Set by the run: the storage, to count the checkpoints completed before the trap sprang. */
+  storage?: FaultyStorage;
+  checkpointsBefore?: number;
+}
+
+function spring(trap: Trap, seq: number): void {
+  trap.sprung = true;
+  trap.checkpointsBefore = trap.storage?.manifestWrites;
+  throw new Error(`injected failure at record ${seq}`);
+}
+
+class RunningCount extends RichMapFunction<Ev, string> {
+  private count!: ValueState<number>;
+  constructor(private readonly trap: Trap) {
+    super();
+  }
+  override open(ctx: RuntimeContext) {
+    this.count = ctx.getState(new ValueStateDescriptor<number>('count'));
+  }
+  async map(e: Ev): Promise<string> {
+    if (e.seq === this.trap.atSeq && !this.trap.sprung) spring(this.trap, e.seq);
+    const c = ((await this.count.value()) ?? 0) + 1;
+    await this.count.update(c);
+    return `${e.key}:${c}`;
+  }
+}
+
+/** Counts per key and 10-ms window in MapState, emitting each window once its timer fires. */
+class WindowCount extends KeyedProcessFunction<string, Ev, string> {
+  private windows!: MapState<number, number>;
+  constructor(private readonly trap: Trap) {
+    super();
+  }
+  override open(ctx: RuntimeContext) {
+    this.windows = ctx.getMapState(new MapStateDescriptor<number, number>('windows'));
+  }
+  async processElement(e: Ev, ctx: KeyedProcessContext<string>) {
+    if (e.seq === this.trap.atSeq && !this.trap.sprung) spring(this.trap, e.seq);
+    const start = Math.floor(e.ts / 10) * 10;
+    await this.windows.put(start, ((await this.windows.get(start)) ?? 0) + 1);
+    ctx.timerService().registerEventTimeTimer(start + 9);
+  }
+  override async onTimer(ts: number, ctx: OnTimerContext<string>, out: Collector<string>) {
+    const start = ts - 9;
+    out.collect(`${ctx.getCurrentKey()}@${start}:${await this.windows.get(start)}`);
+    await this.windows.remove(start);
+  }
+}
+
+type JobKind = 'running-count' | 'window-timers';
+
+async function run(kind: JobKind, parallelism: number, trap: Trap, faults: Faults = {}, mode: CheckpointingMode = CheckpointingMode.EXACTLY_ONCE): Promise<string[]> {
+  const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(parallelism);
+  env.enableCheckpointing(2, mode).setRestartStrategy(RestartStrategies.fixedDelayRestart(3, 0));
+  const storage = new FaultyStorage(faults);
+  trap.storage = storage;
+  env.getCheckpointConfig().setCheckpointStorage(storage).setMaxRetainedCheckpoints(2);
+  const source = env.fromSource(pacedSource(RECORDS, event, 4), WatermarkStrategy.forMonotonousTimestamps<Ev>().withTimestampAssigner((e) => e.ts), 'events');
+  const keyed = source.keyBy((e) => e.key);
+  const out = kind === 'running-count' ? keyed.map(new RunningCount(trap)) : keyed.process(new WindowCount(trap));
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    return ((await out.executeAndCollect()) as string[]).sort();
+  } finally {
+    console.warn = warn;
+  }
+}
+
+/** 200 failure points: 140 user-code failures, 40 failed part writes, 20 failed manifest commits. */
+function failurePoints(): Array<{ name: string; trap: Trap; faults: Faults }> {
+  const points: Array<{ name: string; trap: Trap; faults: Faults }> = [];
+  for (let i = 0; i < 140; i++) {
+    const seq = Math.floor((i * RECORDS) / 140) + 1;
+    points.push({ name: `user code throws at record ${seq}`, trap: { atSeq: seq, sprung: false }, faults: {} });
+  }
+  for (let n = 1; n <= 40; n++) points.push({ name: `part write #${n} fails`, trap: { sprung: false }, faults: { failPartWrite: n } });
+  for (let n = 1; n <= 20; n++) points.push({ name: `manifest commit #${n} fails`, trap: { sprung: false }, faults: { failManifestWrite: n } });
+  return points;
+}
+
+async function inChunks<T>(items: T[], size: number, each: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(each));
+}
+
+describe('exactly-once under injected failures', () => {
+  for (const kind of ['running-count', 'window-timers'] as const) {
+    for (const parallelism of [1, 3]) {
+      it(`${kind} at parallelism ${parallelism}: 200 failure points give the failure-free output exactly`, { timeout: 240_000 }, async () => {
+        const baseline: Trap = { sprung: false };
+        const expected = await run(kind, parallelism, baseline);
+        // The storage faults below are only real if a failure-free run writes more than that.
+        expect(baseline.storage!.partWrites).toBeGreaterThan(40);
+        expect(baseline.storage!.manifestWrites).toBeGreaterThan(20);
+        expect(expected.length).toBeGreaterThan(0);
+        const points = failurePoints();
+        const mismatches: string[] = [];
+        let failuresHappened = 0;
+        let restoredFromCheckpoint = 0;
+        let storageFaults = 0;
+        await inChunks(points, 20, async (p) => {
+          const storageCountsBefore = p.faults;
+          const got = await run(kind, parallelism, p.trap, storageCountsBefore);
+          if (p.trap.sprung) failuresHappened++;
+          if ((p.trap.checkpointsBefore ?? 0) > 0) restoredFromCheckpoint++;
+          const st = p.trap.storage!;
+          if ((p.faults.failPartWrite ?? Infinity) <= st.partWrites || (p.faults.failManifestWrite ?? Infinity) <= st.manifestWrites) storageFaults++;
+          if (JSON.stringify(got) !== JSON.stringify(expected)) mismatches.push(`${p.name}: ${got.length} records, expected ${expected.length}`);
+        });
+        expect(mismatches).toEqual([]);
+        // Every user-code trap must really have fired.
+        expect(failuresHappened).toBe(140);
+        // And most of them must have restored from a checkpoint, not from scratch.
+        expect(restoredFromCheckpoint).toBeGreaterThan(100);
+        // Every storage fault must really have been hit.
+        expect(storageFaults).toBe(60);
+      });
+    }
+  }
+
+  it('at-least-once mode loses nothing under failures', { timeout: 60_000 }, async () => {
+    const expected = new Set(await run('running-count', 3, { sprung: false }));
+    for (const seq of [50, 220, 410, 590]) {
+      const got = new Set(await run('running-count', 3, { atSeq: seq, sprung: false }, {}, CheckpointingMode.AT_LEAST_ONCE));
+      for (const e of expected) expect(got.has(e), `${e} after a failure at ${seq}`).toBe(true);
+    }
+  });
+});
