@@ -6,6 +6,7 @@
 import { keyedCount } from './keyed-count.ts';
 import { keyedCountRxjs } from './keyed-count-rxjs.ts';
 import { stateMemory } from './state-memory.ts';
+import { ttlOverhead } from './ttl-overhead.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
@@ -13,6 +14,7 @@ const benches: Record<string, (runs: number) => Promise<void>> = {
   'keyed-count': keyedCount,
   'keyed-count-rxjs': keyedCountRxjs,
   'state-memory': stateMemory,
+  'ttl-overhead': ttlOverhead,
 };
 
 const args = process.argv.slice(2).filter((a) => a !== '--');

@@ -7,6 +7,8 @@ export { CheckpointConfig, CheckpointingMode, RestartStrategies, type RestartStr
 export { JobClient, type JobStatus } from './api/job-client.ts';
 export { TwoPhaseCommitSink } from './api/two-phase-commit.ts';
 export type { CheckpointStorage, StorageLock } from './core/checkpoint/storage.ts';
+export { MemoryCheckpointStorage } from './storages/memory.ts';
+export { FileSystemCheckpointStorage } from './storages/fs.ts';
 export { DataStream, DataStreamSink, KeyedStream } from './api/datastream.ts';
 export {
   AbstractRichFunction,
@@ -65,6 +67,15 @@ export type {
 } from './api/state.ts';
 export { ManualClock, SystemClock, type Clock, type ObservableClock } from './api/clock.ts';
 export {
+  DEFAULT_INCREMENTAL_CLEANUP,
+  StateTtlConfig,
+  StateTtlConfigBuilder,
+  StateVisibility,
+  UpdateType,
+  type CleanupStrategies,
+  type IncrementalCleanupStrategy,
+} from './api/ttl.ts';
+export {
   MAX_WATERMARK,
   WatermarkStrategy,
   type TimestampAssigner,
@@ -91,7 +102,8 @@ export type {
   ListTable,
   MapTable,
   StateBackend,
+  StateTableOptions,
   ValueTable,
 } from './core/state/backend.ts';
-export type { KeyedStateSnapshot, StateMetaInfo } from './core/state/snapshot-format.ts';
+export type { KeyedStateSnapshot, StateMetaInfo, TtlMetaInfo } from './core/state/snapshot-format.ts';
 export { KeyGroupRange, keyGroupForKey, keyGroupRangeForSubtask, subtaskForKeyGroup, type Key } from './core/keys.ts';

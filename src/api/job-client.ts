@@ -44,4 +44,13 @@ export class JobClient {
   triggerSavepoint(): Promise<string> {
     return this.run.triggerSavepoint();
   }
+
+  /**
+   * Takes a savepoint and cancels the job right after it, with no checkpoint in between,
+   * so that a job started from the savepoint continues the output with no gap and no
+   * duplicate (Flink's stop-with-savepoint).
+   */
+  stopWithSavepoint(): Promise<string> {
+    return this.run.stopWithSavepoint();
+  }
 }

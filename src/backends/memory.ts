@@ -89,6 +89,11 @@ class HeapTable {
       }
       visited++;
       const [id, stored] = next.value;
+      if (shape === 'value') {
+        // The common case (counters, last-seen values), without the generic helper.
+        if (isStale(stored)) r.map!.delete(id);
+        continue;
+      }
       const kept = keptElements(shape, stored, isStale);
       if (kept === undefined) r.map!.delete(id);
       else if (kept !== stored) r.map!.set(id, kept);

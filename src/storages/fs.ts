@@ -11,7 +11,7 @@
  * so they can never collide with a stored object and `list` never shows them:
  * - `.~tmp-<random>`: a `put` in progress (written, fsynced, then renamed over the target);
  * - `.~lock` in a scope's directory: that scope's write lock;
- * - `.~stale-<random>`: a stale lock being taken over, for an instant.
+ * - `.~takeover` in a scope's directory: held for an instant while a stale lock is removed.
  */
 import type * as NodeFs from 'node:fs/promises';
 import type * as NodePath from 'node:path';
@@ -21,7 +21,9 @@ import { checkPath, type CheckpointStorage, type StorageLock } from '../core/che
 const COMPONENT = 'storage:fs';
 const TEMP_PREFIX = '.~tmp-';
 const LOCK_FILE = '.~lock';
-const STALE_PREFIX = '.~stale-';
+const GUARD_FILE = '.~takeover';
+/** A takeover guard older than this was left by a taker that crashed mid-takeover. */
+const GUARD_EXPIRY_MS = 10_000;
 /** A segment a user's path can contain (mirrors `checkPath`); anything else in the tree is ours or foreign. */
 const OBJECT_SEGMENT = /^[A-Za-z0-9._-]+$/;
 /** A concurrent `delete` may prune a directory between our `mkdir` and our `open`; we retry that many times. */
@@ -57,13 +59,27 @@ function loadPlatform(): Promise<Platform> {
   return platform;
 }
 
-/** Only `lock` needs these, so Deno asks for `--allow-sys` (hostname) only when locks are used. */
+/** Only `lock` needs these, so Deno asks for `--allow-sys=hostname` only when locks are used. */
 function loadIdentity(): Promise<Identity> {
-  identity ??= Promise.all([import('node:os'), import('node:process')]).then(([os, proc]) => {
-    const process = proc.default;
-    return { pid: process.pid, host: os.hostname(), kill: (pid: number, signal: number) => process.kill(pid, signal) };
+  identity ??= Promise.all([import('node:os'), import('node:process')]).then(
+    ([os, proc]) => {
+      const process = proc.default;
+      return { pid: process.pid, host: os.hostname(), kill: (pid: number, signal: number) => process.kill(pid, signal) };
+    },
+    (error: unknown) => {
+      identity = undefined; // not cached: a denied permission may be granted later
+      throw error;
+    },
+  );
+  return identity.catch((error: unknown) => {
+    identity = undefined;
+    throw new CheckpointStorageError(
+      'STORAGE_FAILURE',
+      `a lock records the host name and process id (in Deno: run with --allow-sys=hostname): ${error instanceof Error ? error.message : String(error)}`,
+      { component: COMPONENT },
+      { cause: error },
+    );
   });
-  return identity;
 }
 
 /** Keeps checkpoint objects as files under `directory` (created on first use). */
@@ -88,7 +104,8 @@ export class FileSystemCheckpointStorage implements CheckpointStorage {
    * process included — or that was written on another host, or that cannot be read, is
    * refused with `STORAGE_LOCKED`. A lock of a dead process on this host (a crash) is taken
    * over with one `console.warn`, and the dead writer's half-written temporaries under
-   * the scope are removed.
+   * the scope are removed. In Deno, locks need `--allow-sys=hostname` and, to probe a
+   * holder's pid, `--allow-run`; without it a foreign lock is refused, never guessed at.
    */
   async lock(scope: string): Promise<StorageLock> {
     validPath(scope, 'scope');
@@ -97,6 +114,8 @@ export class FileSystemCheckpointStorage implements CheckpointStorage {
     const root = this.#resolveRoot(path);
     const dir = path.join(root, ...scope.split('/'));
     const lockPath = path.join(dir, LOCK_FILE);
+    /** Set once this call removed a stale lock, for the warning when the lock is then ours. */
+    let staleHolder: string | undefined;
     for (let attempt = 1; ; attempt++) {
       await makeDirectories(fs, path, dir, root, scope);
       const record: LockRecord = { pid: me.pid, host: me.host, createdAt: new Date().toISOString(), token: randomName() };
@@ -127,6 +146,13 @@ export class FileSystemCheckpointStorage implements CheckpointStorage {
           throw fsStorageError(error, 'lock', scope);
         }
         await syncDirectory(fs, dir);
+        if (staleHolder !== undefined) {
+          // Only now that the lock is ours: temporaries under the scope are the dead holder's unfinished puts.
+          await removeTemporaries(fs, path, dir);
+          console.warn(
+            `[eddy] [${COMPONENT}] took over the stale lock of scope "${scope}" left by ${staleHolder}: that process is gone (a crash?); its unfinished writes under the scope were removed`,
+          );
+        }
         return new FileLock(scope, lockPath, text, record.token, root);
       }
       // The lock file exists: judge its holder.
@@ -151,14 +177,19 @@ export class FileSystemCheckpointStorage implements CheckpointStorage {
       }
       // Our own pid but not in heldLocks: a predecessor that crashed and whose pid we
       // inherited (containers restart with the same small pids), so it is stale.
-      if (holder.pid !== me.pid && isAlive(me, holder.pid)) throw locked(scope, `it is held by ${who}, a live process`);
-      if (await takeOver(fs, path, dir, lockPath, held)) {
-        await removeTemporaries(fs, path, dir);
-        console.warn(
-          `[eddy] [${COMPONENT}] took over the stale lock of scope "${scope}" left by ${who}: that process is gone (a crash?); its unfinished writes under the scope were removed`,
-        );
+      if (holder.pid !== me.pid) {
+        const state = probe(me, holder.pid);
+        if (state === 'alive') throw locked(scope, `it is held by ${who}, a live process`);
+        if (state !== 'dead') {
+          const why = state.unknown instanceof Error ? state.unknown.message : String(state.unknown);
+          // Refuse rather than guess: taking over a live writer's lock would interleave checkpoints.
+          throw locked(scope, `it is held by ${who}, and whether that process lives cannot be checked (${why}; in Deno run with --allow-run)`, state.unknown);
+        }
       }
+      const outcome = await takeOver(fs, path, dir, lockPath, held);
+      if (outcome === 'removed') staleHolder = who;
       if (attempt >= MAX_ATTEMPTS) throw locked(scope, `its lock at ${lockPath} keeps changing hands`);
+      if (outcome === 'busy') await sleep(5 * attempt); // another process is removing it: look again shortly
     }
   }
 
@@ -350,8 +381,8 @@ function validPath(path: string, what: 'path' | 'scope'): void {
   }
 }
 
-function locked(scope: string, why: string): CheckpointStorageError {
-  return new CheckpointStorageError('STORAGE_LOCKED', `scope "${scope}" is locked: ${why}`, { component: COMPONENT });
+function locked(scope: string, why: string, cause?: unknown): CheckpointStorageError {
+  return new CheckpointStorageError('STORAGE_LOCKED', `scope "${scope}" is locked: ${why}`, { component: COMPONENT }, cause === undefined ? undefined : { cause });
 }
 
 function conflict(path: string, why: string, cause: unknown): CheckpointStorageError {
@@ -361,6 +392,10 @@ function conflict(path: string, why: string, cause: unknown): CheckpointStorageE
 function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function randomName(): string {
@@ -394,42 +429,60 @@ async function readLock(fs: typeof NodeFs, lockPath: string, scope: string): Pro
       throw fsStorageError(error, 'lock', scope);
     }
     if (text.length > 0 || attempt >= 5) return text;
-    await new Promise((resolve) => setTimeout(resolve, 10 * attempt));
-  }
-}
-
-/** `kill(pid, 0)` probes without signalling: ESRCH means no such process; EPERM means it exists but is not ours. */
-function isAlive(me: Identity, pid: number): boolean {
-  try {
-    me.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errorCode(error) !== 'ESRCH';
+    await sleep(10 * attempt);
   }
 }
 
 /**
- * Moves the stale lock aside (rename is atomic, so of two processes taking over at once
- * only one gets the file), then checks that what it moved is the lock it judged — not a
- * fresh lock another taker created meanwhile, which it puts back. True if it took over.
+ * `kill(pid, 0)` probes without signalling: ESRCH means no such process, EPERM means it
+ * exists but is not ours. Anything else (Deno without `--allow-run`) means we cannot tell.
  */
-async function takeOver(fs: typeof NodeFs, path: typeof NodePath, dir: string, lockPath: string, judged: string): Promise<boolean> {
-  const aside = path.join(dir, STALE_PREFIX + randomName());
+function probe(me: Identity, pid: number): 'alive' | 'dead' | { unknown: unknown } {
   try {
-    await fs.rename(lockPath, aside);
+    me.kill(pid, 0);
+    return 'alive';
   } catch (error) {
-    if (errorCode(error) === 'ENOENT') return false; // someone else took it over first
-    throw fsStorageError(error, 'take over lock', lockPath);
+    const code = errorCode(error);
+    if (code === 'ESRCH') return 'dead';
+    if (code === 'EPERM') return 'alive';
+    return { unknown: error };
   }
-  const moved = await fs.readFile(aside, 'utf8').catch(() => judged);
-  if (moved !== judged) {
-    // link fails if a lock exists again, so we never overwrite one.
-    await fs.link(aside, lockPath).catch(() => {});
-    await fs.rm(aside, { force: true });
-    return false;
+}
+
+/**
+ * Removes a lock judged stale — but only if it is still the one judged. "Unlink if the
+ * content is X" is not atomic, so takers serialise on a guard file (`.~takeover`, created
+ * with 'wx'); without it, a slow taker could remove the fresh lock a faster one just made.
+ * The caller then competes for the lock with open('wx') like any acquirer.
+ */
+async function takeOver(fs: typeof NodeFs, path: typeof NodePath, dir: string, lockPath: string, judged: string): Promise<'removed' | 'busy' | 'changed'> {
+  const guard = path.join(dir, GUARD_FILE);
+  try {
+    await (await fs.open(guard, 'wx')).close();
+  } catch (error) {
+    if (errorCode(error) !== 'EEXIST') return 'changed'; // e.g. the scope directory vanished: just try again
+    // A taker that crashed inside these few lines would block takeovers for good: a guard
+    // older than GUARD_EXPIRY_MS is itself stale.
+    const stat = await fs.stat(guard).catch(() => undefined);
+    if (stat !== undefined && Date.now() - stat.mtimeMs > GUARD_EXPIRY_MS) await fs.rm(guard, { force: true });
+    return 'busy';
   }
-  await fs.rm(aside, { force: true });
-  return true;
+  try {
+    // Under the guard nobody else removes the lock, and nobody creates one while it exists:
+    // if it still holds what we judged, unlinking it removes exactly the stale lock.
+    let now: string;
+    try {
+      now = await fs.readFile(lockPath, 'utf8');
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return 'changed';
+      throw fsStorageError(error, 'take over lock', lockPath);
+    }
+    if (now !== judged) return 'changed';
+    await fs.unlink(lockPath);
+    return 'removed';
+  } finally {
+    await fs.rm(guard, { force: true });
+  }
 }
 
 /** Removes `.~tmp-*` files below `dir`: a dead lock holder's unfinished puts. */

@@ -18,7 +18,7 @@ import {
 import { FaultyStorage, type Faults } from '../helpers/faulty-storage.ts';
 import { pacedSource } from '../helpers/sources.ts';
 
-const RECORDS = 600;
+const RECORDS = 900;
 type Ev = { key: string; ts: number; seq: number };
 const event = (i: number): Ev => ({ key: `k${(i * 7) % 11}`, ts: i, seq: i });
 
@@ -95,15 +95,15 @@ async function run(kind: JobKind, parallelism: number, trap: Trap, faults: Fault
   }
 }
 
-/** 200 failure points: 140 user-code failures, 40 failed part writes, 20 failed manifest commits. */
+/** 200 failure points: 140 user-code failures, 45 failed part writes, 15 failed manifest commits. */
 function failurePoints(): Array<{ name: string; trap: Trap; faults: Faults }> {
   const points: Array<{ name: string; trap: Trap; faults: Faults }> = [];
   for (let i = 0; i < 140; i++) {
     const seq = Math.floor((i * RECORDS) / 140) + 1;
     points.push({ name: `user code throws at record ${seq}`, trap: { atSeq: seq, sprung: false }, faults: {} });
   }
-  for (let n = 1; n <= 40; n++) points.push({ name: `part write #${n} fails`, trap: { sprung: false }, faults: { failPartWrite: n } });
-  for (let n = 1; n <= 20; n++) points.push({ name: `manifest commit #${n} fails`, trap: { sprung: false }, faults: { failManifestWrite: n } });
+  for (let n = 1; n <= 45; n++) points.push({ name: `part write #${n} fails`, trap: { sprung: false }, faults: { failPartWrite: n } });
+  for (let n = 1; n <= 15; n++) points.push({ name: `manifest commit #${n} fails`, trap: { sprung: false }, faults: { failManifestWrite: n } });
   return points;
 }
 
@@ -118,8 +118,8 @@ describe('exactly-once under injected failures', () => {
         const baseline: Trap = { sprung: false };
         const expected = await run(kind, parallelism, baseline);
         // The storage faults below are only real if a failure-free run writes more than that.
-        expect(baseline.storage!.partWrites).toBeGreaterThan(40);
-        expect(baseline.storage!.manifestWrites).toBeGreaterThan(20);
+        expect(baseline.storage!.partWrites).toBeGreaterThan(45);
+        expect(baseline.storage!.manifestWrites).toBeGreaterThan(15);
         expect(expected.length).toBeGreaterThan(0);
         const points = failurePoints();
         const mismatches: string[] = [];
@@ -148,7 +148,7 @@ describe('exactly-once under injected failures', () => {
 
   it('at-least-once mode loses nothing under failures', { timeout: 60_000 }, async () => {
     const expected = new Set(await run('running-count', 3, { sprung: false }));
-    for (const seq of [50, 220, 410, 590]) {
+    for (const seq of [50, 320, 610, 890]) {
       const got = new Set(await run('running-count', 3, { atSeq: seq, sprung: false }, {}, CheckpointingMode.AT_LEAST_ONCE));
       for (const e of expected) expect(got.has(e), `${e} after a failure at ${seq}`).toBe(true);
     }

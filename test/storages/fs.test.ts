@@ -191,6 +191,52 @@ describe('FileSystemCheckpointStorage: locks', () => {
     await lock.release();
   });
 
+  it('six processes racing to take over one stale lock: exactly one wins, the others get STORAGE_LOCKED', async () => {
+    const { dir } = await fresh();
+    await writeLock(dir, 'job', { pid: await deadPid(), host: hostname(), createdAt: '2020-01-01T00:00:00.000Z', token: 'old' });
+    const script = join(base, `locker-${dirCounter}.mts`);
+    // Each child says "ready" once loaded, races on "go", and a winner holds the lock until
+    // its stdin closes — so that no loser can come late and take over a winner that exited.
+    await writeFile(
+      script,
+      `import { FileSystemCheckpointStorage } from ${JSON.stringify(SOURCE)};
+console.warn = () => {};
+const storage = new FileSystemCheckpointStorage(${JSON.stringify(dir)});
+process.stdout.write('ready\\n');
+process.stdin.once('data', async () => {
+  try {
+    await storage.lock('job');
+    process.stdout.write('won\\n');
+    process.stdin.once('end', () => process.exit(0));
+  } catch (e) {
+    process.stdout.write(e.code + '\\n');
+    process.exit(0);
+  }
+});
+`,
+    );
+    const racers = Array.from({ length: 6 }, () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+      children.push(child);
+      const lines: string[] = [];
+      const waiters: Array<() => void> = [];
+      child.stdout!.on('data', (chunk: Buffer) => {
+        lines.push(...chunk.toString().split('\n').filter(Boolean));
+        waiters.splice(0).forEach((w) => w());
+      });
+      const line = async (n: number) => {
+        while (lines.length < n) await new Promise<void>((resolve) => waiters.push(resolve));
+        return lines[n - 1]!;
+      };
+      return { child, line };
+    });
+    await Promise.all(racers.map((r) => r.line(1))); // all loaded
+    racers.forEach((r) => r.child.stdin!.write('go\n'));
+    const outcomes = await Promise.all(racers.map((r) => r.line(2)));
+    racers.forEach((r) => r.child.stdin!.end());
+    expect(outcomes.sort()).toEqual(['STORAGE_LOCKED', 'STORAGE_LOCKED', 'STORAGE_LOCKED', 'STORAGE_LOCKED', 'STORAGE_LOCKED', 'won']);
+  });
+
   it('a lock written on another host is refused (its process cannot be checked), naming that host', async () => {
     const { storage, dir } = await fresh();
     await writeLock(dir, 'job', { pid: 1234, host: 'elsewhere.example', createdAt: new Date().toISOString(), token: 'x' });

@@ -5,7 +5,7 @@
  * by writing its manifest. Only then are operators notified (sinks commit) and old
  * checkpoints deleted. Failed checkpoints are counted against the tolerance.
  */
-import { CheckpointError, type EddyError } from '../../api/errors.ts';
+import { CheckpointError, EddyError } from '../../api/errors.ts';
 import type { OperatorSnapshot } from '../operators/operator.ts';
 import type { CheckpointHooks, StreamTask } from '../runtime/task.ts';
 import { encodeManifest, encodePart, partHandle, type Manifest, type PartHandle } from './format.ts';
@@ -48,11 +48,12 @@ export class CheckpointCoordinator implements CheckpointHooks {
   private tasks: readonly StreamTask[] = [];
   private layout: OperatorLayout = new Map();
   private pending: PendingCheckpoint | undefined;
+  /** The completion of the last checkpoint, while it notifies and drops old ones. */
+  private completing: Promise<void> = Promise.resolve();
   private triggerTimer: ReturnType<typeof setTimeout> | undefined;
   private running = false;
   private anyTaskFinished = false;
   private consecutiveFailures = 0;
-  private lastCompletedAt = 0;
   /** Completed checkpoint directories, oldest first. */
   readonly completed: string[] = [];
 
@@ -74,11 +75,15 @@ export class CheckpointCoordinator implements CheckpointHooks {
     this.scheduleNext(this.settings.intervalMs);
   }
 
-  /** Stops triggering; a pending checkpoint of the attempt is abandoned. */
-  detach(): void {
+  /**
+   * Stops triggering; a pending checkpoint of the attempt is abandoned. Resolves once a
+   * completion already under way (notifications, retention) has finished.
+   */
+  async detach(): Promise<void> {
     this.running = false;
     clearTimeout(this.triggerTimer);
     if (this.pending) this.abort(this.pending, new CheckpointError('CHECKPOINT_FAILED', `checkpoint ${this.pending.id} was abandoned: the job attempt ended`, { component: 'checkpoint-coordinator' }), false);
+    await this.completing;
   }
 
   /** Takes a savepoint now (waits for a running checkpoint first); resolves to its directory. */
@@ -131,6 +136,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
   private async writeParts(pending: PendingCheckpoint, task: StreamTask, snapshots: Promise<OperatorSnapshot[]>): Promise<void> {
     const list = await snapshots;
     for (let i = 0; i < task.members.length; i++) {
+      if (pending.failed) return;
       const m = task.members[i];
       const bytes = encodePart(list[i]);
       const path = `${pending.dir}/${m.operatorId}-${m.subtaskIndex}`;
@@ -139,7 +145,11 @@ export class CheckpointCoordinator implements CheckpointHooks {
     }
     if (pending.failed) return;
     pending.waiting.delete(task);
-    if (pending.waiting.size === 0) await this.complete(pending);
+    if (pending.waiting.size === 0) {
+      const completion = this.complete(pending);
+      this.completing = completion.catch(() => {});
+      await completion;
+    }
   }
 
   private async complete(pending: PendingCheckpoint): Promise<void> {
@@ -152,15 +162,22 @@ export class CheckpointCoordinator implements CheckpointHooks {
       operators: [...pending.parts].map(([operatorId, parts]) => ({ operatorId, parallelism: parts.length, parts })),
     };
     // The manifest is the commit point: before it lands, the checkpoint does not exist.
-    await this.settings.storage.put(`${pending.dir}/${MANIFEST_NAME}`, encodeManifest(manifest));
     if (pending.failed) return;
+    const manifestPath = `${pending.dir}/${MANIFEST_NAME}`;
+    await this.settings.storage.put(manifestPath, encodeManifest(manifest));
+    if (pending.failed) {
+      // Aborted while the manifest was being written: take the commit back.
+      await this.deleteDir(pending.dir);
+      return;
+    }
     clearTimeout(pending.timer);
     this.pending = undefined;
     this.consecutiveFailures = 0;
-    this.lastCompletedAt = Date.now();
     if (!pending.savepoint) this.completed.push(pending.dir);
+    // Sinks commit here; a savepoint's caller learns of it only after they did, so that
+    // stopping the job right after cannot lose output the savepoint covers.
+    await Promise.all(this.tasks.map((t) => t.notifyCheckpointComplete(pending.id).catch((e) => this.failJob(asEddyError(e)))));
     pending.done.resolve(pending.dir);
-    for (const t of this.tasks) await t.notifyCheckpointComplete(pending.id);
     await this.dropOldCheckpoints();
     this.scheduleNext(Math.max(this.settings.minPauseMs, this.settings.intervalMs - (Date.now() - pending.timestamp)));
   }
@@ -204,8 +221,13 @@ export class CheckpointCoordinator implements CheckpointHooks {
     }
   }
 
-  /** Last completion time, for diagnostics. */
-  get lastCompletedTimestamp(): number {
-    return this.lastCompletedAt;
+  /** Stops triggering checkpoints (after a stop-with-savepoint). */
+  suspend(): void {
+    this.running = false;
+    clearTimeout(this.triggerTimer);
   }
+}
+
+function asEddyError(e: unknown): EddyError {
+  return e instanceof EddyError ? e : new CheckpointError('CHECKPOINT_FAILED', `notifyCheckpointComplete failed: ${e instanceof Error ? e.message : String(e)}`, { component: 'checkpoint-coordinator' }, { cause: e });
 }

@@ -67,6 +67,8 @@ export class SinkWriterOperator<T> extends SinkBase<undefined> {
 /** The records `executeAndCollect` resolves to; committed transactions are applied once. */
 export class CollectResults<T> {
   readonly records: T[] = [];
+  /** Tells this execution's transactions from those of the job a savepoint was taken of. */
+  readonly id = Math.random().toString(36).slice(2);
   private readonly committed = new Set<string>();
   /** Appends a transaction's records unless it was committed before (commits are replayed after a restore). */
   commit(id: string, records: readonly T[]): void {
@@ -80,22 +82,37 @@ export class CollectResults<T> {
  * The sink behind `executeAndCollect`: a two-phase-commit sink whose transactions are
  * lists of records, so that what the caller receives is exactly-once across restarts.
  */
-export class CollectSink<T> extends TwoPhaseCommitSink<T, { id: string; records: T[] }> {
+export class CollectSink<T> extends TwoPhaseCommitSink<T, CollectTransaction<T>> {
   private nonce = '';
   private counter = 0;
   constructor(private readonly results: CollectResults<T>) {
     super();
   }
-  beginTransaction(): { id: string; records: T[] } {
+  beginTransaction(): CollectTransaction<T> {
     if (this.nonce === '') this.nonce = Math.random().toString(36).slice(2);
-    return { id: `${this.nonce}-${this.counter++}`, records: [] };
+    return { results: this.results.id, id: `${this.nonce}-${this.counter++}`, records: [] };
   }
-  invoke(txn: { id: string; records: T[] }, value: T): void {
+  invoke(txn: CollectTransaction<T>, value: T): void {
     txn.records.push(value);
   }
   preCommit(): void {}
-  commit(txn: { id: string; records: T[] }): void {
+  commit(txn: CollectTransaction<T>): void {
     this.results.commit(txn.id, txn.records);
   }
+  /**
+   * Transactions restored from a savepoint of another execution went to that
+   * execution's caller (the savepoint's completion committed them there); only this
+   * execution's own are committed again.
+   */
+  override recoverAndCommit(txn: CollectTransaction<T>): void {
+    if (txn.results === this.results.id) this.commit(txn);
+  }
   abort(): void {}
+}
+
+/** A transaction of the collect sink: the records of one checkpoint interval. */
+interface CollectTransaction<T> {
+  readonly results: string;
+  readonly id: string;
+  readonly records: T[];
 }

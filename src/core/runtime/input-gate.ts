@@ -25,6 +25,9 @@ export class InputGate {
   private readonly control: Array<() => Promise<void>> = [];
   private wake: (() => void) | undefined;
   private failure: unknown = undefined;
+  private onFailure!: () => void;
+  /** Resolves once the gate failed (the attempt is going down). */
+  readonly failed: Promise<void> = new Promise((resolve) => (this.onFailure = resolve));
 
   constructor(
     readonly channelCount: number,
@@ -99,6 +102,7 @@ export class InputGate {
   fail(error: unknown): void {
     if (this.failure !== undefined) return;
     this.failure = error;
+    this.onFailure();
     this.signal();
     for (const waiters of this.spaceWaiters) waiters.splice(0).forEach((w) => w());
   }

@@ -60,6 +60,14 @@ export class JobRun {
     await this.result.catch(() => {});
   }
 
+  /** Takes a savepoint, then cancels the job with no checkpoint in between; resolves to the savepoint's directory. */
+  async stopWithSavepoint(): Promise<string> {
+    const path = await this.triggerSavepoint();
+    this.coordinator!.suspend();
+    await this.cancel();
+    return path;
+  }
+
   /** Takes a savepoint of the running job; resolves to its directory in the checkpoint storage. */
   triggerSavepoint(): Promise<string> {
     if (!this.coordinator || this.status !== 'RUNNING') {
@@ -105,14 +113,14 @@ export class JobRun {
         this.coordinator?.attach(deployment.tasks, deployment.layout);
         try {
           await deployment.run();
-          this.coordinator?.detach();
+          await this.coordinator?.detach();
           await deployment.finalCheckpoint();
           const closeError = await deployment.close();
           if (closeError !== undefined) throw closeError;
           this.status = 'FINISHED';
           return;
         } catch (error) {
-          this.coordinator?.detach();
+          await this.coordinator?.detach();
           await deployment.close();
           if (this.cancelled) throw this.cancelled;
           if (attempt >= options.restart.maxAttempts) throw error;

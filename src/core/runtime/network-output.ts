@@ -76,10 +76,17 @@ export class NetworkOutput {
     const maxP = this.maxParallelism;
     const parts = Array.from({ length: n }, () => ({ values: [] as unknown[], timestamps: batch.timestamps ? ([] as number[]) : undefined, keys: [] as Key[], keyGroups: [] as number[] }));
     const { values, timestamps } = batch;
+    const cache = this.keyGroupCache;
     for (let i = 0; i < values.length; i++) {
       const value = values[i];
-      const key = this.selectKey(selector, value);
-      const keyGroup = keyGroupForKey(key, maxP);
+      let key = this.selectKey(selector, value);
+      let keyGroup: number;
+      const cached = typeof key === 'string' || typeof key === 'number' ? cache.get(key) : undefined;
+      if (cached !== undefined) {
+        // The first instance of an equal key: state maps then compare strings by pointer.
+        key = cached.key;
+        keyGroup = cached.keyGroup;
+      } else keyGroup = this.keyGroupOf(key);
       const p = parts[n === 1 ? 0 : subtaskForKeyGroup(maxP, n, keyGroup)];
       p.values.push(value);
       p.keys.push(key);
@@ -89,14 +96,11 @@ export class NetworkOutput {
     for (let t = 0; t < n; t++) if (parts[t].values.length > 0) await this.send(t, { kind: 'records', batch: parts[t] });
   }
 
-  private selectKey(selector: (value: unknown) => Key, value: unknown): Key {
-    let key: Key;
-    try {
-      key = selector(value);
-    } catch (e) {
-      if (e instanceof EddyError) throw e;
-      throw new UserFunctionError(`the keyBy key selector threw: ${e instanceof Error ? e.message : String(e)}`, { operator: this.consumerName }, e);
-    }
+  /** Key groups of recent string and number keys: hashing is the costliest step of a keyBy. */
+  private readonly keyGroupCache = new Map<unknown, { key: Key; keyGroup: number }>();
+
+  /** Checks and hashes a key the cache does not know. */
+  private keyGroupOf(key: Key): number {
     // Finite numbers cannot be wrong; everything else (even a string: lone surrogates) is checked.
     if (typeof key !== 'number' || !Number.isFinite(key)) {
       const problem = keyProblem(key);
@@ -104,6 +108,20 @@ export class NetworkOutput {
         throw new InvalidKeyError(`the keyBy key selector returned an invalid key: ${problem}`, { component: 'keyBy', operator: this.consumerName });
       }
     }
-    return key;
+    const keyGroup = keyGroupForKey(key, this.maxParallelism);
+    if (typeof key === 'string' || typeof key === 'number') {
+      if (this.keyGroupCache.size >= 65_536) this.keyGroupCache.clear();
+      this.keyGroupCache.set(key, { key, keyGroup });
+    }
+    return keyGroup;
+  }
+
+  private selectKey(selector: (value: unknown) => Key, value: unknown): Key {
+    try {
+      return selector(value);
+    } catch (e) {
+      if (e instanceof EddyError) throw e;
+      throw new UserFunctionError(`the keyBy key selector threw: ${e instanceof Error ? e.message : String(e)}`, { operator: this.consumerName }, e);
+    }
   }
 }

@@ -68,6 +68,9 @@ export class StreamTask {
     }
     this.finished = true;
     this.hooks?.taskFinished(this);
+    // Notifications queued while the last elements were processed still have to be delivered.
+    let control;
+    while ((control = this.gate.takeControl()) !== undefined) await control();
     for (const m of this.members) for (const n of m.network) await n.end();
   }
 
@@ -106,16 +109,23 @@ export class StreamTask {
 
   /** Asks a source task to take checkpoint `id` between two batches and inject its barrier. */
   triggerCheckpoint(checkpointId: number, timestamp: number): void {
-    this.gate.addControl(() => this.performCheckpoint(checkpointId, timestamp));
+    this.gate.addControl(async () => {
+      if (!this.finished) await this.performCheckpoint(checkpointId, timestamp);
+    });
   }
 
-  /** Tells every operator that checkpoint `id` is complete (in the task's turn, or at once if it finished). */
-  notifyCheckpointComplete(checkpointId: number): Promise<void> | void {
+  /**
+   * Tells every operator that checkpoint `id` is complete, in the task's turn (or at once
+   * if it finished); resolves once they were told.
+   */
+  notifyCheckpointComplete(checkpointId: number): Promise<void> {
     const notify = async () => {
       for (const m of this.members) await m.op.notifyCheckpointComplete(checkpointId);
     };
     if (this.finished) return notify();
-    this.gate.addControl(notify);
+    const delivered = new Promise<void>((resolve, reject) => this.gate.addControl(() => notify().then(resolve, (e) => (reject(e), Promise.reject(e)))));
+    // A failing attempt never delivers it; the restart restores and commits instead.
+    return Promise.race([delivered, this.gate.failed]);
   }
 
   /** Captures the whole chain, forwards the barrier, and lets the encoding finish in the background. */

@@ -130,7 +130,10 @@ export interface KeyedStateBackend {
    * `limit` entries from where the previous call stopped; after the last entry, the next
    * call starts over. In each visited entry it removes the stored elements (a value; list
    * elements; map values) for which `isStale` is true; lists and maps left empty vanish.
-   * It neither uses nor changes the current key. Returns the number of entries visited.
+   * It neither uses nor changes the current key. Returns the number of entries visited:
+   * fewer than `limit` means this call reached the end. A walk (from a call that starts
+   * over to the one that reaches the end) visits every entry that existed when it began
+   * and was not removed since; core relies on that to skip walks that cannot find anything.
    * Without it a backend gets no incremental cleanup (expired state is still never returned).
    */
   pruneEntries?(stateName: string, limit: number, isStale: (stored: unknown) => boolean): MaybePromise<number>;

@@ -41,6 +41,8 @@ function guarded<R>(body: () => Promise<R>): Promise<R> {
 }
 
 const toVoid = (): void => undefined;
+/** One shared settled Promise for writes that completed synchronously. */
+const RESOLVED: Promise<void> = Promise.resolve();
 
 abstract class KvState implements InternalKvState {
   protected namespace = VOID_NAMESPACE;
@@ -84,13 +86,16 @@ export class ValueStateImpl<T> extends KvState implements ValueState<T> {
     super(backend, operator, name);
   }
 
+  // value() and update() are the hot path of most jobs: no closures, one Promise each.
   value(): Promise<T | undefined> {
-    return guarded(() => {
+    try {
       this.checkKey();
       const v = this.table.get(this.namespace);
       if (isPromise(v)) return v.then((x) => (x === undefined ? this.freshDefault() : x));
       return Promise.resolve(v === undefined ? this.freshDefault() : v);
-    });
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /** A copy of the default per read, so that mutating it for one key cannot change it for others (as in Flink). */
@@ -100,12 +105,13 @@ export class ValueStateImpl<T> extends KvState implements ValueState<T> {
   }
 
   update(value: T | undefined): Promise<void> {
-    return guarded(() => {
+    try {
       this.checkKey();
-      if (value === undefined) return settle(this.table.remove(this.namespace), toVoid);
-      this.checkValue(value);
-      return settle(this.table.put(this.namespace, value), toVoid);
-    });
+      const r = value === undefined ? this.table.remove(this.namespace) : (this.checkValue(value), this.table.put(this.namespace, value));
+      return isPromise(r) ? r.then(toVoid) : RESOLVED;
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   clear(): Promise<void> {

@@ -9,35 +9,12 @@ import type { StateDescriptor } from '../../api/descriptors.ts';
 import { SnapshotError, StateError } from '../../api/errors.ts';
 import { DEFAULT_INCREMENTAL_CLEANUP, StateTtlConfig, StateVisibility, UpdateType } from '../../api/ttl.ts';
 import type { KeyedStateBackend, ListTable, MapTable, StateTableOptions, ValueTable } from './backend.ts';
-import { isExpired, TtlListTable, TtlMapTable, TtlValueTable, type TtlContext, type TtlValue } from './ttl-tables.ts';
-
-/** Moves the backend's cleanup cursor of one state by a fixed number of entries. */
-class IncrementalCleanup {
-  private now = 0;
-  // One predicate for the state's lifetime; `now` is set before every step.
-  private readonly isStale = (stored: unknown): boolean => isExpired(stored as TtlValue<unknown>, this.ttlMs, this.now);
-
-  constructor(
-    private readonly backend: KeyedStateBackend & Required<Pick<KeyedStateBackend, 'pruneEntries'>>,
-    private readonly stateName: string,
-    private readonly ttlMs: number,
-    private readonly size: number,
-    private readonly clock: Clock,
-  ) {}
-
-  /** One step; a Promise only when the backend answers with one. */
-  step(): Promise<unknown> | undefined {
-    this.now = this.clock.now();
-    const r = this.backend.pruneEntries(this.stateName, this.size, this.isStale);
-    return r instanceof Promise ? r : undefined;
-  }
-}
-
-const noAccessHook = (): undefined => undefined;
+import { IncrementalCleanup } from './ttl-cleanup.ts';
+import { isExpired, TtlContext, type AccessHook, TtlListTable, TtlMapTable, TtlValueTable, type TtlValue } from './ttl-tables.ts';
 
 /** The TTL side of a {@link KeyedStateStore}: tables by descriptor, plus the per-record hook. */
 export class TtlStates {
-  private readonly perRecord: IncrementalCleanup[] = [];
+  private readonly perRecord: Array<{ cleanup: IncrementalCleanup; size: number }> = [];
 
   constructor(
     private readonly backend: KeyedStateBackend,
@@ -73,8 +50,9 @@ export class TtlStates {
   onRecord(): Promise<unknown> | undefined {
     const steps = this.perRecord;
     if (steps.length === 0) return undefined;
+    const now = this.clock.now();
     let chain: Promise<unknown> | undefined;
-    for (const s of steps) chain = chain === undefined ? s.step() : chain.then(() => s.step());
+    for (const { cleanup, size } of steps) chain = chain === undefined ? cleanup.step(now, size) : chain.then(() => cleanup.step(now, size));
     return chain;
   }
 
@@ -92,20 +70,21 @@ export class TtlStates {
     // Background cleanup is the backend's own where it has one, else Flink's heap default.
     const native = backend.nativeTtlCleanup === true && (strategies.inBackend || strategies.inBackground);
     const incremental = strategies.incremental ?? (strategies.inBackground && !native ? DEFAULT_INCREMENTAL_CLEANUP : undefined);
-    let onAccess: () => Promise<unknown> | undefined = noAccessHook;
-    if (incremental !== undefined && backend.pruneEntries !== undefined) {
-      const cleanup = new IncrementalCleanup(backend as Required<Pick<KeyedStateBackend, 'pruneEntries'>> & KeyedStateBackend, d.name, ttlMs, incremental.cleanupSize, clock);
-      onAccess = () => cleanup.step();
-      if (incremental.runCleanupForEveryRecord) this.perRecord.push(cleanup);
+    const cleanup = incremental === undefined ? undefined : IncrementalCleanup.of(backend, d.name, ttlMs);
+    let hook: AccessHook | undefined;
+    if (cleanup !== undefined && incremental !== undefined) {
+      const size = incremental.cleanupSize;
+      hook = { step: (now) => cleanup.step(now, size) };
+      if (incremental.runCleanupForEveryRecord) this.perRecord.push({ cleanup, size });
     }
-    const ctx: TtlContext = {
+    const ctx = new TtlContext(
       clock,
       ttlMs,
-      updateOnRead: config.updateType === UpdateType.OnReadAndWrite,
-      returnExpired: config.stateVisibility === StateVisibility.ReturnExpiredIfNotCleanedUp,
+      config.updateType === UpdateType.OnReadAndWrite,
+      config.stateVisibility === StateVisibility.ReturnExpiredIfNotCleanedUp,
       backend,
-      onAccess,
-    };
+      hook,
+    );
     return { ctx, options: tableOptions(config, clock, native) };
   }
 

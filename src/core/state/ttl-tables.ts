@@ -14,20 +14,39 @@ import type { KeyedStateBackend, ListTable, MapTable, MaybePromise, ValueTable }
 /** The stored form of a value with TTL: `[userValue, lastAccessTimestamp]`. */
 export type TtlValue<T> = [value: T, lastAccess: number];
 
-/** What the decorated tables of one state share. */
-export interface TtlContext {
-  readonly clock: Clock;
-  readonly ttlMs: number;
-  /** `UpdateType.OnReadAndWrite`. */
-  readonly updateOnRead: boolean;
-  /** `StateVisibility.ReturnExpiredIfNotCleanedUp`. */
-  readonly returnExpired: boolean;
-  readonly backend: KeyedStateBackend;
-  /**
-   * Called on every access of the state (incremental cleanup); answers a Promise only
-   * when the access has to wait for it.
-   */
-  onAccess(): Promise<unknown> | undefined;
+/** One step of incremental cleanup, run on every access of a state. */
+export interface AccessHook {
+  /** Answers a Promise only when the access has to wait for it. */
+  step(now: number): Promise<unknown> | undefined;
+}
+
+/** What the decorated tables of one state share: its config, and the time of the current access. */
+export class TtlContext {
+  /** Processing time of the current access: the clock is read once per access. */
+  now = 0;
+
+  constructor(
+    readonly clock: Clock,
+    readonly ttlMs: number,
+    /** `UpdateType.OnReadAndWrite`. */
+    readonly updateOnRead: boolean,
+    /** `StateVisibility.ReturnExpiredIfNotCleanedUp`. */
+    readonly returnExpired: boolean,
+    readonly backend: KeyedStateBackend,
+    /** Incremental cleanup, when it runs on access. */
+    private readonly hook: AccessHook | undefined,
+  ) {}
+
+  /** Starts an access: reads the clock and runs the cleanup step. */
+  access(): Promise<unknown> | undefined {
+    const now = (this.now = this.clock.now());
+    return this.hook === undefined ? undefined : this.hook.step(now);
+  }
+
+  /** Whether a stored pair has expired at the current access's time. */
+  expired(tv: TtlValue<unknown>): boolean {
+    return tv[1] + this.ttlMs <= this.now;
+  }
 }
 
 /** Whether a stored pair has expired at `now` (Flink: `lastAccess + ttl <= now`). */
@@ -44,27 +63,10 @@ function then<T, R>(v: MaybePromise<T>, f: (t: T) => MaybePromise<R>): MaybeProm
   return isPromise(v) ? v.then(f) : f(v);
 }
 
-/** Runs `f` after the access hook, waiting only when the hook answered a Promise. */
+/** Runs `f` after the access started, waiting only when its cleanup step answered a Promise. */
 function accessed<R>(ctx: TtlContext, f: () => MaybePromise<R>): MaybePromise<R> {
-  const pending = ctx.onAccess();
+  const pending = ctx.access();
   return pending === undefined ? f() : pending.then(f);
-}
-
-/**
- * Reads one stored pair of a value or a map entry: `undefined` when absent or (under
- * NeverReturnExpired) expired — removing it, as Flink's cleanup on read does; the user
- * value otherwise, renewed under OnReadAndWrite.
- */
-function readOne<T>(ctx: TtlContext, tv: TtlValue<T> | undefined, remove: () => MaybePromise<void>, renew: (tv: TtlValue<T>) => MaybePromise<void>): MaybePromise<T | undefined> {
-  if (tv === undefined) return undefined;
-  const now = ctx.clock.now();
-  if (isExpired(tv, ctx.ttlMs, now)) {
-    // ReturnExpiredIfNotCleanedUp leaves the value for a cleanup strategy to remove.
-    if (ctx.returnExpired) return tv[0];
-    return then(remove(), () => undefined);
-  }
-  if (ctx.updateOnRead) return then(renew([tv[0], now]), () => tv[0]);
-  return tv[0];
 }
 
 /** A value table with TTL over the backend's table of pairs. */
@@ -75,9 +77,9 @@ export class TtlValueTable<T> implements ValueTable<T> {
   ) {}
 
   // get and put are the hot path of every counter: written out so that a synchronous
-  // backend costs no closure per call.
+  // backend costs one pair per write and no closure per call.
   get(namespace: string): MaybePromise<T | undefined> {
-    const pending = this.ctx.onAccess();
+    const pending = this.ctx.access();
     if (pending !== undefined) return pending.then(() => this.read(namespace));
     return this.read(namespace);
   }
@@ -88,14 +90,30 @@ export class TtlValueTable<T> implements ValueTable<T> {
     return this.readStored(namespace, tv);
   }
 
+  /**
+   * `undefined` when absent or (under NeverReturnExpired) expired — removing it, as
+   * Flink's cleanup on read does; the user value otherwise, renewed under OnReadAndWrite.
+   * ReturnExpiredIfNotCleanedUp leaves an expired value for a cleanup strategy to remove.
+   */
   private readStored(namespace: string, tv: TtlValue<T> | undefined): MaybePromise<T | undefined> {
-    return readOne(this.ctx, tv, () => this.inner.remove(namespace), (fresh) => this.inner.put(namespace, fresh));
+    if (tv === undefined) return undefined;
+    const ctx = this.ctx;
+    if (ctx.expired(tv)) {
+      if (ctx.returnExpired) return tv[0];
+      const removed = this.inner.remove(namespace);
+      return isPromise(removed) ? removed.then(() => undefined) : undefined;
+    }
+    if (ctx.updateOnRead) {
+      const renewed = this.inner.put(namespace, [tv[0], ctx.now]);
+      if (isPromise(renewed)) return renewed.then(() => tv[0]);
+    }
+    return tv[0];
   }
 
   put(namespace: string, value: T): MaybePromise<void> {
-    const pending = this.ctx.onAccess();
-    if (pending !== undefined) return pending.then(() => this.inner.put(namespace, [value, this.ctx.clock.now()]));
-    return this.inner.put(namespace, [value, this.ctx.clock.now()]);
+    const pending = this.ctx.access();
+    if (pending !== undefined) return pending.then(() => this.inner.put(namespace, [value, this.ctx.now]));
+    return this.inner.put(namespace, [value, this.ctx.now]);
   }
 
   remove(namespace: string): MaybePromise<void> {
@@ -117,7 +135,7 @@ export class TtlListTable<T> implements ListTable<T> {
   private read(namespace: string, list: TtlValue<T>[] | undefined): MaybePromise<T[] | undefined> {
     if (list === undefined) return undefined;
     const { ttlMs, returnExpired, updateOnRead } = this.ctx;
-    const now = this.ctx.clock.now();
+    const now = this.ctx.now;
     const out: T[] = [];
     const kept: TtlValue<T>[] = [];
     let changed = false;
@@ -141,7 +159,7 @@ export class TtlListTable<T> implements ListTable<T> {
   }
 
   add(namespace: string, value: T): MaybePromise<void> {
-    return accessed(this.ctx, () => this.inner.add(namespace, [value, this.ctx.clock.now()]));
+    return accessed(this.ctx, () => this.inner.add(namespace, [value, this.ctx.now]));
   }
 
   addAll(namespace: string, values: readonly T[]): MaybePromise<void> {
@@ -157,7 +175,7 @@ export class TtlListTable<T> implements ListTable<T> {
   }
 
   private wrap(values: readonly T[]): TtlValue<T>[] {
-    const now = this.ctx.clock.now();
+    const now = this.ctx.now;
     return values.map((v): TtlValue<T> => [v, now]);
   }
 }
@@ -169,21 +187,26 @@ export class TtlMapTable<V> implements MapTable<V> {
     private readonly inner: MapTable<TtlValue<V>>,
   ) {}
 
+  /** As a value's read (see {@link TtlValueTable}), per entry. */
   get(namespace: string, userKey: Key): MaybePromise<V | undefined> {
     return accessed(this.ctx, () =>
-      then(this.inner.get(namespace, userKey), (tv) =>
-        readOne(this.ctx, tv, () => this.inner.delete(namespace, userKey), (fresh) => this.inner.put(namespace, userKey, fresh)),
-      ),
+      then(this.inner.get(namespace, userKey), (tv): MaybePromise<V | undefined> => {
+        const ctx = this.ctx;
+        if (tv === undefined) return undefined;
+        if (ctx.expired(tv)) return ctx.returnExpired ? tv[0] : then(this.inner.delete(namespace, userKey), () => undefined);
+        if (ctx.updateOnRead) return then(this.inner.put(namespace, userKey, [tv[0], ctx.now]), () => tv[0]);
+        return tv[0];
+      }),
     );
   }
 
   put(namespace: string, userKey: Key, value: V): MaybePromise<void> {
-    return accessed(this.ctx, () => this.inner.put(namespace, userKey, [value, this.ctx.clock.now()]));
+    return accessed(this.ctx, () => this.inner.put(namespace, userKey, [value, this.ctx.now]));
   }
 
   putAll(namespace: string, entries: ReadonlyArray<readonly [Key, V]>): MaybePromise<void> {
     return accessed(this.ctx, () => {
-      const now = this.ctx.clock.now();
+      const now = this.ctx.now;
       return this.inner.putAll(namespace, entries.map(([k, v]): [Key, TtlValue<V>] => [k, [v, now]]));
     });
   }
@@ -203,9 +226,9 @@ export class TtlMapTable<V> implements MapTable<V> {
     const source = this.inner.entries(namespace);
     const key = this.ctx.backend.getCurrentKey();
     return (async () => {
-      const pending = this.ctx.onAccess();
+      const pending = this.ctx.access();
       if (pending !== undefined) await pending;
-      const now = this.ctx.clock.now();
+      const now = this.ctx.now;
       const expired: Key[] = [];
       let empty = true;
       for await (const [k, tv] of source) {
@@ -227,10 +250,9 @@ export class TtlMapTable<V> implements MapTable<V> {
   }
 
   private async *iterate(namespace: string, source: AsyncIterable<[Key, TtlValue<V>]>, key: Key | undefined): AsyncGenerator<[Key, V]> {
-    const pending = this.ctx.onAccess();
+    const pending = this.ctx.access();
     if (pending !== undefined) await pending;
-    const { ttlMs, returnExpired, updateOnRead } = this.ctx;
-    const now = this.ctx.clock.now();
+    const { ttlMs, returnExpired, updateOnRead, now } = this.ctx;
     const expired: Key[] = [];
     const renewed: Array<[Key, TtlValue<V>]> = [];
     try {

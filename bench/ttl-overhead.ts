@@ -1,0 +1,73 @@
+/**
+ * ttl-overhead: the keyed-count job (1,000,000 events over 10,000 keys at parallelism 1,
+ * counted per key in ValueState<number> by a KeyedProcessFunction) with state TTL enabled
+ * vs. disabled, on the in-memory backend. The TTL side uses Flink's defaults
+ * (`StateTtlConfig.newBuilder(1 h).build()`): every value carries its timestamp, and the
+ * default background cleanup checks 5 entries on each of the two state accesses per event.
+ * Nothing expires during the run, so both sides produce the same verified counts.
+ * ratio = TTL events/s ÷ plain events/s; floor 0.7.
+ */
+import {
+  HashMapStateBackend,
+  StateTtlConfig,
+  StreamExecutionEnvironment,
+  ValueStateDescriptor,
+  type RuntimeContext,
+  type StateBackend,
+} from '../src/index.ts';
+import { generateEvents, report, round, timeInterleaved, verifyCounts, type Ev } from './common.ts';
+import { Counter } from './engine-count.ts';
+import { EVENTS, KEYS } from './keyed-count.ts';
+
+const FLOOR = 0.7;
+const TTL = StateTtlConfig.newBuilder(3_600_000).build();
+
+/** The keyed-count counter with TTL on its state. */
+class TtlCounter extends Counter {
+  override open(ctx: RuntimeContext): void {
+    this.count = ctx.getState(new ValueStateDescriptor<number>('count').enableTimeToLive(TTL));
+  }
+}
+
+function runCount(events: readonly Ev[], counter: Counter, backend: StateBackend): Promise<[string, number][]> {
+  return StreamExecutionEnvironment.getExecutionEnvironment()
+    .setParallelism(1)
+    .setStateBackend(backend)
+    .fromCollection(events)
+    .keyBy((e) => e.k)
+    .process(counter)
+    .executeAndCollect();
+}
+
+/** Runs the bench and prints its one JSON line (see bench/run.ts). */
+export async function ttlOverhead(runs: number): Promise<void> {
+  const events = generateEvents(EVENTS, KEYS);
+  const perKey = EVENTS / KEYS;
+  const [ttl, plain] = await timeInterleaved(
+    [
+      { name: 'ttl', run: async () => verifyCounts(await runCount(events, new TtlCounter(), new HashMapStateBackend()), KEYS, perKey, 'ttl') },
+      { name: 'plain', run: async () => verifyCounts(await runCount(events, new Counter(), new HashMapStateBackend()), KEYS, perKey, 'plain') },
+    ],
+    runs,
+  );
+  const ttlEps = EVENTS / (ttl!.medianMs / 1000);
+  const plainEps = EVENTS / (plain!.medianMs / 1000);
+  const ratio = ttlEps / plainEps;
+  report({
+    bench: 'ttl-overhead',
+    backend: 'hashmap',
+    events: EVENTS,
+    keys: KEYS,
+    parallelism: 1,
+    ttl: 'StateTtlConfig.newBuilder(3_600_000).build(): OnCreateAndWrite, NeverReturnExpired, background incremental cleanup 5 entries per access',
+    stat: `median of ${runs} interleaved runs after 1 warm-up each`,
+    ttlEventsPerSec: Math.round(ttlEps),
+    plainEventsPerSec: Math.round(plainEps),
+    ratio: round(ratio, 4),
+    bestRatio: round(plain!.bestMs / ttl!.bestMs, 4),
+    ttlMs: ttl!.ms,
+    plainMs: plain!.ms,
+    floor: FLOOR,
+    pass: ratio >= FLOOR,
+  });
+}
