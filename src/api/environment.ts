@@ -225,6 +225,7 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
             timeoutMs: cfg.getCheckpointTimeout(),
             tolerableFailures: cfg.getTolerableCheckpointFailureNumber(),
             maxRetained: cfg.getMaxRetainedCheckpoints(),
+            incremental: cfg.isIncrementalCheckpointsEnabled(),
           }
         : undefined,
     });

@@ -22,6 +22,8 @@ export interface CoordinatorSettings {
   readonly timeoutMs: number;
   readonly tolerableFailures: number;
   readonly maxRetained: number;
+  /** Write deltas over the last completed checkpoint where backends support it. */
+  readonly incremental: boolean;
   readonly maxParallelism: number;
   /** The first checkpoint id to use (after those already in storage). */
   readonly firstCheckpointId: number;
@@ -35,12 +37,16 @@ interface PendingCheckpoint {
   readonly timestamp: number;
   readonly savepoint: boolean;
   readonly dir: string;
-  readonly parts: Map<string, Array<PartHandle | null>>;
+  readonly incremental: boolean;
+  readonly chains: Map<string, Array<PartHandle[] | null>>;
   readonly waiting: Set<StreamTask>;
   readonly done: { resolve(path: string): void; reject(e: unknown): void };
   timer?: ReturnType<typeof setTimeout>;
   failed: boolean;
 }
+
+/** With incremental checkpoints, every this-many-th checkpoint is full, which bounds the chains. */
+export const FULL_CHECKPOINT_EVERY = 8;
 
 export class CheckpointCoordinator implements CheckpointHooks {
   readonly aligned: boolean;
@@ -56,6 +62,13 @@ export class CheckpointCoordinator implements CheckpointHooks {
   private consecutiveFailures = 0;
   /** Completed checkpoint directories, oldest first. */
   readonly completed: string[] = [];
+  /** The manifests of the retained checkpoints, by directory: what their chains reference. */
+  private readonly retained = new Map<string, Manifest>();
+  /** Directories of dropped checkpoints that still hold parts a retained chain references. */
+  private readonly leftovers = new Set<string>();
+  /** The chains of the last completed checkpoint, the base of the next delta. */
+  private lastChains = new Map<string, ReadonlyArray<ReadonlyArray<PartHandle> | null>>();
+  private completedCount = 0;
 
   constructor(
     private readonly settings: CoordinatorSettings,
@@ -66,10 +79,14 @@ export class CheckpointCoordinator implements CheckpointHooks {
     this.nextId = settings.firstCheckpointId;
   }
 
-  /** Starts triggering checkpoints for a new attempt's tasks. */
-  attach(tasks: readonly StreamTask[], layout: OperatorLayout): void {
+  /**
+   * Starts triggering checkpoints for a new attempt's tasks; `restored` is the manifest
+   * the attempt was restored from (its chains are the base of the first deltas).
+   */
+  attach(tasks: readonly StreamTask[], layout: OperatorLayout, restored?: Manifest): void {
     this.tasks = tasks;
     this.layout = layout;
+    if (restored) this.lastChains = new Map(restored.operators.map((o) => [o.operatorId, o.parts]));
     this.running = true;
     this.anyTaskFinished = false;
     this.scheduleNext(this.settings.intervalMs);
@@ -103,15 +120,17 @@ export class CheckpointCoordinator implements CheckpointHooks {
     const dir = `${this.settings.jobId}/${savepoint ? 'savepoint' : 'chk'}-${id}`;
     let done!: PendingCheckpoint['done'];
     const promise = new Promise<string>((resolve, reject) => (done = { resolve, reject }));
-    const parts = new Map<string, Array<PartHandle | null>>();
-    for (const [operatorId, parallelism] of this.layout) parts.set(operatorId, new Array(parallelism).fill(null));
-    const pending: PendingCheckpoint = { id, timestamp, savepoint, dir, parts, waiting: new Set(this.tasks), done, failed: false };
+    const chains = new Map<string, Array<PartHandle[] | null>>();
+    for (const [operatorId, parallelism] of this.layout) chains.set(operatorId, new Array(parallelism).fill(null));
+    // Savepoints are always self-contained; every few checkpoints a full one compacts the chains.
+    const incremental = this.settings.incremental && !savepoint && (this.completedCount + 1) % FULL_CHECKPOINT_EVERY !== 0;
+    const pending: PendingCheckpoint = { id, timestamp, savepoint, dir, incremental, chains, waiting: new Set(this.tasks), done, failed: false };
     this.pending = pending;
     pending.timer = setTimeout(
       () => this.abort(pending, new CheckpointError('CHECKPOINT_FAILED', `checkpoint ${id} expired after ${this.settings.timeoutMs} ms`, { component: 'checkpoint-coordinator' }), true),
       this.settings.timeoutMs,
     );
-    for (const t of this.tasks) if (t.isSource) t.triggerCheckpoint(id, timestamp);
+    for (const t of this.tasks) if (t.isSource) t.triggerCheckpoint(id, timestamp, incremental);
     return promise;
   }
 
@@ -138,10 +157,12 @@ export class CheckpointCoordinator implements CheckpointHooks {
     for (let i = 0; i < task.members.length; i++) {
       if (pending.failed) return;
       const m = task.members[i];
-      const bytes = encodePart(list[i]);
+      const snapshot = list[i];
+      const bytes = encodePart(snapshot);
       const path = `${pending.dir}/${m.operatorId}-${m.subtaskIndex}`;
       await this.settings.storage.put(path, bytes);
-      pending.parts.get(m.operatorId)![m.subtaskIndex] = partHandle(path, bytes);
+      const handle = partHandle(path, bytes);
+      pending.chains.get(m.operatorId)![m.subtaskIndex] = snapshot.keyed?.incremental ? [...this.baseChain(m.operatorId, m.subtaskIndex, pending.id), handle] : [handle];
     }
     if (pending.failed) return;
     pending.waiting.delete(task);
@@ -159,7 +180,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
       timestamp: pending.timestamp,
       savepoint: pending.savepoint,
       maxParallelism: this.settings.maxParallelism,
-      operators: [...pending.parts].map(([operatorId, parts]) => ({ operatorId, parallelism: parts.length, parts })),
+      operators: [...pending.chains].map(([operatorId, parts]) => ({ operatorId, parallelism: parts.length, parts })),
     };
     // The manifest is the commit point: before it lands, the checkpoint does not exist.
     if (pending.failed) return;
@@ -173,7 +194,12 @@ export class CheckpointCoordinator implements CheckpointHooks {
     clearTimeout(pending.timer);
     this.pending = undefined;
     this.consecutiveFailures = 0;
-    if (!pending.savepoint) this.completed.push(pending.dir);
+    if (!pending.savepoint) {
+      this.completed.push(pending.dir);
+      this.retained.set(pending.dir, manifest);
+      this.lastChains = new Map(manifest.operators.map((o) => [o.operatorId, o.parts]));
+      this.completedCount++;
+    }
     // Sinks commit here; a savepoint's caller learns of it only after they did, so that
     // stopping the job right after cannot lose output the savepoint covers.
     await Promise.all(this.tasks.map((t) => t.notifyCheckpointComplete(pending.id).catch((e) => this.failJob(asEddyError(e)))));
@@ -207,8 +233,42 @@ export class CheckpointCoordinator implements CheckpointHooks {
     }, delayMs);
   }
 
+  /** The chain a delta of an operator subtask extends: that of the last completed checkpoint. */
+  private baseChain(operatorId: string, subtask: number, checkpointId: number): readonly PartHandle[] {
+    const chain = this.lastChains.get(operatorId)?.[subtask];
+    if (!chain || chain.length === 0) {
+      throw new CheckpointError('CHECKPOINT_FAILED', `checkpoint ${checkpointId}: ${operatorId}-${subtask} sent a delta, but no completed checkpoint holds its base`, { component: 'checkpoint-coordinator' });
+    }
+    return chain;
+  }
+
+  /**
+   * Deletes checkpoints beyond the retention count. Parts that a retained chain still
+   * references stay (their directory is revisited after later checkpoints).
+   */
   private async dropOldCheckpoints(): Promise<void> {
-    while (this.completed.length > this.settings.maxRetained) await this.deleteDir(this.completed.shift()!);
+    while (this.completed.length > this.settings.maxRetained) {
+      const dir = this.completed.shift()!;
+      this.retained.delete(dir);
+      await this.settings.storage.delete(`${dir}/${MANIFEST_NAME}`).catch(() => {});
+      this.leftovers.add(dir);
+    }
+    if (this.leftovers.size === 0) return;
+    const referenced = new Set<string>();
+    for (const m of this.retained.values()) for (const op of m.operators) for (const chain of op.parts) for (const h of chain ?? []) referenced.add(h.path);
+    for (const dir of [...this.leftovers]) {
+      try {
+        const files = await this.settings.storage.list(`${dir}/`);
+        let kept = 0;
+        for (const f of files) {
+          if (referenced.has(f)) kept++;
+          else await this.settings.storage.delete(f);
+        }
+        if (kept === 0) this.leftovers.delete(dir);
+      } catch {
+        // Retried after the next checkpoint; leftovers without a manifest restore nothing.
+      }
+    }
   }
 
   private async deleteDir(dir: string): Promise<void> {

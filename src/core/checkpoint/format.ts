@@ -77,11 +77,16 @@ export interface PartHandle {
   readonly crc: number;
 }
 
-/** One operator of a checkpoint: its parallelism and, per subtask, its part (or none). */
+/**
+ * One operator of a checkpoint: its parallelism and, per subtask, its chain of parts —
+ * one part for a full snapshot; with incremental checkpoints the full part of an
+ * earlier checkpoint followed by the deltas up to this one (older parts may live in the
+ * directories of older checkpoints).
+ */
 export interface ManifestOperator {
   readonly operatorId: string;
   readonly parallelism: number;
-  readonly parts: ReadonlyArray<PartHandle | null>;
+  readonly parts: ReadonlyArray<ReadonlyArray<PartHandle> | null>;
 }
 
 /** The commit record of a checkpoint or savepoint. */

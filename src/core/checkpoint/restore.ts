@@ -7,6 +7,7 @@
 import { SnapshotError } from '../../api/errors.ts';
 import type { OperatorRestore, OperatorSnapshot } from '../operators/operator.ts';
 import { redistributeOperatorState, type OperatorStateSnapshot } from '../state/operator-state.ts';
+import { mergeKeyedChain } from './chain.ts';
 import { decodeManifest, decodePart, type Manifest } from './format.ts';
 import type { CheckpointStorage } from './storage.ts';
 
@@ -53,14 +54,21 @@ export async function loadCheckpoint(storage: CheckpointStorage, path: string): 
   const snapshots = new Map<string, Array<OperatorSnapshot | undefined>>();
   for (const op of manifest.operators) {
     const list: Array<OperatorSnapshot | undefined> = [];
-    for (const handle of op.parts) {
-      if (handle === null) {
+    for (const chain of op.parts) {
+      if (chain === null || chain.length === 0) {
         list.push(undefined);
         continue;
       }
-      const part = await storage.get(handle.path);
-      if (part === undefined) throw new SnapshotError('SNAPSHOT_CORRUPT', `${handle.path} is listed in ${manifestPath} but missing`, { component: `storage:${storage.name}` });
-      list.push(decodePart(part, handle));
+      const parts: OperatorSnapshot[] = [];
+      for (const handle of chain) {
+        const part = await storage.get(handle.path);
+        if (part === undefined) throw new SnapshotError('SNAPSHOT_CORRUPT', `${handle.path} is listed in ${manifestPath} but missing`, { component: `storage:${storage.name}` });
+        parts.push(decodePart(part, handle));
+      }
+      // Everything but keyed state is whole in the newest part; keyed state folds the chain.
+      const newest = parts[parts.length - 1];
+      const keyedChain = parts.flatMap((p) => (p.keyed ? [p.keyed] : []));
+      list.push({ ...newest, keyed: keyedChain.length > 0 ? mergeKeyedChain(keyedChain) : undefined });
     }
     snapshots.set(op.operatorId, list);
   }

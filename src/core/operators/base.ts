@@ -10,7 +10,7 @@ import type { KeyedStateBackend } from '../state/backend.ts';
 import { KeyedStateStore } from '../state/keyed-state-store.ts';
 import { DefaultOperatorStateStore } from '../state/operator-state.ts';
 import { InternalTimerService, type Timer } from '../timers.ts';
-import type { OperatorContext, OperatorRestore, OperatorSnapshot, OutputBuffer, PendingSnapshot, RecordBatch, StreamOperator } from './operator.ts';
+import type { OperatorContext, OperatorRestore, OperatorSnapshot, OutputBuffer, PendingSnapshot, RecordBatch, SnapshotOptions, StreamOperator } from './operator.ts';
 import { StreamingRuntimeContext } from './runtime-context.ts';
 
 /** A thenable check that is cheaper than awaiting every result. */
@@ -111,7 +111,7 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
     }
   }
 
-  async snapshotState(checkpointId: number, timestamp: number): Promise<PendingSnapshot> {
+  async snapshotState(checkpointId: number, timestamp: number, options: SnapshotOptions = {}): Promise<PendingSnapshot> {
     const fn = this.fn;
     if (hasMethod(fn, 'snapshotState')) {
       await this.callUser('snapshotState', () =>
@@ -121,12 +121,14 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
     // Capture everything synchronously (no await between), then let the keyed encoding finish.
     const operatorState = this.operatorState.snapshot();
     const timers = this.timers?.snapshot();
-    const keyed = this.backend?.snapshot();
+    const keyed = this.backend?.snapshot({ checkpointId, incremental: options.incremental === true });
     const extra = this.snapshotExtra();
     return { snapshot: (async () => ({ ...extra, operatorState, timers, keyed: keyed ? await keyed : undefined }))() };
   }
 
   async notifyCheckpointComplete(checkpointId: number): Promise<void> {
+    // The backend may now write deltas over this checkpoint.
+    this.backend?.notifyCheckpointComplete?.(checkpointId);
     const fn = this.fn;
     if (hasMethod(fn, 'notifyCheckpointComplete')) {
       await this.callUser('notifyCheckpointComplete', () => (fn as unknown as CheckpointListener).notifyCheckpointComplete(checkpointId));

@@ -104,6 +104,12 @@ export interface OperatorSnapshot {
   readonly sourceSplits?: unknown[];
 }
 
+/** How a checkpoint wants operator state captured. */
+export interface SnapshotOptions {
+  /** Keyed state may be a delta over the last completed checkpoint (where the backend supports it). */
+  readonly incremental?: boolean;
+}
+
 /** A captured snapshot whose encoding may still be running. */
 export interface PendingSnapshot {
   readonly snapshot: Promise<OperatorSnapshot>;
@@ -139,6 +145,6 @@ export interface StreamOperator {
    * `snapshotState`, then captures the state synchronously. Resolves once captured (the
    * task may go on processing); the returned `snapshot` completes the encoding later.
    */
-  snapshotState(checkpointId: number, timestamp: number): Promise<PendingSnapshot>;
+  snapshotState(checkpointId: number, timestamp: number, options?: SnapshotOptions): Promise<PendingSnapshot>;
   notifyCheckpointComplete(checkpointId: number): Promise<void>;
 }

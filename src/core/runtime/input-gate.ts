@@ -10,7 +10,7 @@ import type { RecordBatch } from '../operators/operator.ts';
 export type StreamElement =
   | { readonly kind: 'records'; readonly batch: RecordBatch }
   | { readonly kind: 'watermark'; readonly timestamp: number }
-  | { readonly kind: 'barrier'; readonly checkpointId: number; readonly timestamp: number }
+  | { readonly kind: 'barrier'; readonly checkpointId: number; readonly timestamp: number; readonly incremental: boolean }
   | { readonly kind: 'end' };
 
 /** What a task takes next: a mail, or an element from a channel. */

@@ -110,7 +110,7 @@ export class JobRun {
         }
         if (this.cancelled) deployment.fail(this.cancelled);
         this.status = 'RUNNING';
-        this.coordinator?.attach(deployment.tasks, deployment.layout);
+        this.coordinator?.attach(deployment.tasks, deployment.layout, restore?.manifest);
         try {
           await deployment.run();
           await this.coordinator?.detach();

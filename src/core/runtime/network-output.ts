@@ -42,8 +42,8 @@ export class NetworkOutput {
     await this.broadcast({ kind: 'watermark', timestamp });
   }
 
-  async emitBarrier(checkpointId: number, timestamp: number): Promise<void> {
-    await this.broadcast({ kind: 'barrier', checkpointId, timestamp });
+  async emitBarrier(checkpointId: number, timestamp: number, incremental: boolean): Promise<void> {
+    await this.broadcast({ kind: 'barrier', checkpointId, timestamp, incremental });
   }
 
   async end(): Promise<void> {

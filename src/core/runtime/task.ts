@@ -108,9 +108,9 @@ export class StreamTask {
   }
 
   /** Asks a source task to take checkpoint `id` between two batches and inject its barrier. */
-  triggerCheckpoint(checkpointId: number, timestamp: number): void {
+  triggerCheckpoint(checkpointId: number, timestamp: number, incremental: boolean): void {
     this.gate.addControl(async () => {
-      if (!this.finished) await this.performCheckpoint(checkpointId, timestamp);
+      if (!this.finished) await this.performCheckpoint(checkpointId, timestamp, incremental);
     });
   }
 
@@ -129,10 +129,10 @@ export class StreamTask {
   }
 
   /** Captures the whole chain, forwards the barrier, and lets the encoding finish in the background. */
-  private async performCheckpoint(checkpointId: number, timestamp: number): Promise<void> {
+  private async performCheckpoint(checkpointId: number, timestamp: number, incremental: boolean): Promise<void> {
     const pending = [];
-    for (const m of this.members) pending.push(await m.op.snapshotState(checkpointId, timestamp));
-    for (const m of this.members) for (const n of m.network) await n.emitBarrier(checkpointId, timestamp);
+    for (const m of this.members) pending.push(await m.op.snapshotState(checkpointId, timestamp, { incremental }));
+    for (const m of this.members) for (const n of m.network) await n.emitBarrier(checkpointId, timestamp, incremental);
     this.hooks?.acknowledge(
       this,
       checkpointId,
@@ -172,15 +172,15 @@ export class StreamTask {
     let current = -Infinity;
     // Barrier alignment: channels whose barrier arrived are held back until all have it.
     const aligned = this.hooks?.aligned ?? true;
-    let aligning: { id: number; timestamp: number; seen: boolean[] } | undefined;
+    let aligning: { id: number; timestamp: number; incremental: boolean; seen: boolean[] } | undefined;
     const held: GateItem[][] = Array.from({ length: channels }, () => []);
     const replay: GateItem[] = [];
 
     const completeAlignmentIfReady = async () => {
       if (aligning === undefined || !aligning.seen.every((s, c) => s || ended[c])) return;
-      const { id, timestamp } = aligning;
+      const { id, timestamp, incremental } = aligning;
       aligning = undefined;
-      await this.performCheckpoint(id, timestamp);
+      await this.performCheckpoint(id, timestamp, incremental);
       for (const items of held) replay.push(...items.splice(0));
     };
 
@@ -205,7 +205,7 @@ export class StreamTask {
           for (const items of held) replay.push(...items.splice(0));
           aligning = undefined;
         }
-        if (aligning === undefined) aligning = { id: element.checkpointId, timestamp: element.timestamp, seen: new Array<boolean>(channels).fill(false) };
+        if (aligning === undefined) aligning = { id: element.checkpointId, timestamp: element.timestamp, incremental: element.incremental, seen: new Array<boolean>(channels).fill(false) };
         if (element.checkpointId === aligning.id) aligning.seen[channel] = true;
         await completeAlignmentIfReady();
         continue;

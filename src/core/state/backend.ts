@@ -18,6 +18,17 @@ import type { KeyedStateSnapshot, StateMetaInfo, TtlMetaInfo } from './snapshot-
 /** A value or a Promise of it: in-memory backends answer at once, persistent ones later. */
 export type MaybePromise<T> = T | Promise<T>;
 
+/** What a checkpoint asks of a keyed snapshot. */
+export interface KeyedSnapshotOptions {
+  /** The checkpoint the snapshot is for. */
+  readonly checkpointId?: number;
+  /**
+   * A delta is welcome: the backend may answer with an incremental snapshot over a
+   * completed checkpoint it was notified of (or with a full one, always correct).
+   */
+  readonly incremental?: boolean;
+}
+
 /** The namespace used when a state has none (Flink's `VoidNamespace`). */
 export const VOID_NAMESPACE = '';
 
@@ -152,7 +163,13 @@ export interface KeyedStateBackend {
    * synchronously within this call (later writes do not show up in the result); encoding
    * and I/O may finish later. Pending writes are part of the snapshot.
    */
-  snapshot(): Promise<KeyedStateSnapshot>;
+  snapshot(options?: KeyedSnapshotOptions): Promise<KeyedStateSnapshot>;
+
+  /**
+   * Checkpoint `checkpointId` completed: a backend that writes incremental snapshots may
+   * from now on write deltas over the snapshot it took for it.
+   */
+  notifyCheckpointComplete?(checkpointId: number): void;
 
   /**
    * Loads snapshots (of any backend) into this empty backend: every key group of each

@@ -52,6 +52,34 @@ export interface KeyedStateSnapshot {
   readonly states: readonly StateMetaInfo[];
   /** Key group → entries; key groups without state are absent. */
   readonly keyGroups: ReadonlyMap<number, Uint8Array>;
+  /**
+   * Present on an incremental snapshot: `keyGroups` then hold only the entries written
+   * since the completed checkpoint `baseCheckpointId` (or later), and `removed` the
+   * (state, key, namespace) entries removed since then, in the same layout without payload.
+   */
+  readonly incremental?: { readonly baseCheckpointId: number; readonly removed: ReadonlyMap<number, Uint8Array> };
+}
+
+/** Writes removed-entry markers: `stateIndex · keyLength · keyBytes · namespace`. */
+export class RemovedEntryWriter {
+  private readonly w = new ByteWriter();
+  get length(): number {
+    return this.w.length;
+  }
+  add(stateIndex: number, keyBytes: Uint8Array, namespace: string): void {
+    this.w.varint(stateIndex);
+    this.w.lenBytes(keyBytes);
+    this.w.string(namespace);
+  }
+  finish(): Uint8Array {
+    return this.w.finish();
+  }
+}
+
+/** Reads removed-entry markers. */
+export function* readRemovedEntries(bytes: Uint8Array): Generator<{ stateIndex: number; keyBytes: Uint8Array; namespace: string }> {
+  const r = new ByteReader(bytes);
+  while (!r.done) yield { stateIndex: r.varint(), keyBytes: r.lenBytes(), namespace: r.string() };
 }
 
 /** One decoded entry of a key group. */

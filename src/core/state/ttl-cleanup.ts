@@ -11,7 +11,7 @@
  * of them after the first walk).
  */
 import type { KeyedStateBackend } from './backend.ts';
-import type { TtlValue } from './ttl-tables.ts';
+import type { AccessHook, TtlValue } from './ttl-tables.ts';
 
 type Pruning = KeyedStateBackend & Required<Pick<KeyedStateBackend, 'pruneEntries'>>;
 
@@ -19,7 +19,7 @@ type Pruning = KeyedStateBackend & Required<Pick<KeyedStateBackend, 'pruneEntrie
 const trackers = new WeakMap<KeyedStateBackend, Map<string, IncrementalCleanup>>();
 
 /** Moves the backend's cleanup cursor of one state. */
-export class IncrementalCleanup {
+export class IncrementalCleanup implements AccessHook {
   /** Steps before this time cannot find anything expired. */
   private idleUntil = -Infinity;
   /** When the current walk began (undefined: none under way). */

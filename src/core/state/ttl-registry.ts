@@ -10,7 +10,7 @@ import { SnapshotError, StateError } from '../../api/errors.ts';
 import { DEFAULT_INCREMENTAL_CLEANUP, StateTtlConfig, StateVisibility, UpdateType } from '../../api/ttl.ts';
 import type { KeyedStateBackend, ListTable, MapTable, StateTableOptions, ValueTable } from './backend.ts';
 import { IncrementalCleanup } from './ttl-cleanup.ts';
-import { isExpired, TtlContext, type AccessHook, TtlListTable, TtlMapTable, TtlValueTable, type TtlValue } from './ttl-tables.ts';
+import { isExpired, TtlContext, TtlListTable, TtlMapTable, TtlValueTable, type TtlValue } from './ttl-tables.ts';
 
 /** The TTL side of a {@link KeyedStateStore}: tables by descriptor, plus the per-record hook. */
 export class TtlStates {
@@ -71,19 +71,16 @@ export class TtlStates {
     const native = backend.nativeTtlCleanup === true && (strategies.inBackend || strategies.inBackground);
     const incremental = strategies.incremental ?? (strategies.inBackground && !native ? DEFAULT_INCREMENTAL_CLEANUP : undefined);
     const cleanup = incremental === undefined ? undefined : IncrementalCleanup.of(backend, d.name, ttlMs);
-    let hook: AccessHook | undefined;
-    if (cleanup !== undefined && incremental !== undefined) {
-      const size = incremental.cleanupSize;
-      hook = { step: (now) => cleanup.step(now, size) };
-      if (incremental.runCleanupForEveryRecord) this.perRecord.push({ cleanup, size });
-    }
+    const size = cleanup === undefined ? 0 : incremental!.cleanupSize;
+    if (cleanup !== undefined && incremental!.runCleanupForEveryRecord) this.perRecord.push({ cleanup, size });
     const ctx = new TtlContext(
       clock,
       ttlMs,
       config.updateType === UpdateType.OnReadAndWrite,
       config.stateVisibility === StateVisibility.ReturnExpiredIfNotCleanedUp,
       backend,
-      hook,
+      cleanup,
+      size,
     );
     return { ctx, options: tableOptions(config, clock, native) };
   }
