@@ -14,7 +14,10 @@
  * ```
  *
  * Semantics (Flink's, made async):
- * - A value is expired once `lastAccess + ttlMs <= now`. Value, reducing and aggregating
+ * - A value is expired once `lastAccess + ttlMs <= now`. `now` is the clock's time, read
+ *   once per record or timer: all state accesses of one record see the same instant, as
+ *   in Flink's synchronous processing, even when the function awaits in between (a
+ *   `ManualClock` is read on every access, so tests may move it inside a function). Value, reducing and aggregating
  *   state expire as a whole; list state per element; map state per entry.
  * - `NeverReturnExpired`: an expired value reads as absent, with or without any cleanup,
  *   and the read that finds it removes it (Flink's cleanup on read).

@@ -1,11 +1,14 @@
 /**
  * `HashMapStateBackend`: keyed state as live JavaScript objects in memory, one `Map` per
  * (state, namespace, key group). Nothing is serialised on the hot path; values are
- * encoded into the canonical form only when a snapshot is taken.
+ * encoded into the canonical form only when a snapshot is taken — in the background,
+ * copy-on-write, and as a delta when incremental checkpoints are on
+ * (`memory-snapshots.ts`).
  */
 import type { StateKind } from '../api/descriptors.ts';
 import { StateError } from '../api/errors.ts';
 import type {
+  KeyedSnapshotOptions,
   KeyedStateBackend,
   KeyedStateBackendOptions,
   ListTable,
@@ -14,15 +17,10 @@ import type {
   StateTableOptions,
   ValueTable,
 } from '../core/state/backend.ts';
-import { canonicalKeyBytes, keyFromId, keyId, type Key, type KeyGroupRange, type KeyId } from '../core/keys.ts';
-import {
-  KEYED_SNAPSHOT_FORMAT_VERSION,
-  KeyGroupWriter,
-  readKeyGroup,
-  storageShapeOf,
-  type KeyedStateSnapshot,
-  type StateMetaInfo,
-} from '../core/state/snapshot-format.ts';
+import { cloneValue } from '../core/codec.ts';
+import { keyFromId, keyId, type Key, type KeyGroupRange, type KeyId } from '../core/keys.ts';
+import { KEYED_SNAPSHOT_FORMAT_VERSION, readKeyGroup, storageShapeOf, type KeyedStateSnapshot, type StateMetaInfo } from '../core/state/snapshot-format.ts';
+import { ChangeMarks, SnapshotSupport, encodeDelta, encodeFull, keptElements, type KeyGroupMaps } from './memory-snapshots.ts';
 import { checkRestorable } from '../core/state/restore-checks.ts';
 
 /** Keeps keyed state as live objects on the JavaScript heap (Flink's `HashMapStateBackend`). */
@@ -35,15 +33,16 @@ export class HashMapStateBackend implements StateBackend {
   }
 }
 
-/** Per key group (index = key group - range start): key id → stored value. */
-type KeyGroupMaps = Array<Map<KeyId, unknown> | undefined>;
-
 class HeapTable {
   readonly byNamespace = new Map<string, KeyGroupMaps>();
+  /** Writes since the last completed checkpoint, for deltas. */
+  readonly marks = new ChangeMarks();
   /** TTL and snapshot filter, set when the table is requested with options. */
   options: StateTableOptions = {};
   /** The incremental-cleanup cursor: the maps of this round, and the live iterator of one of them. */
-  private round: { maps: Array<Map<KeyId, unknown>>; index: number; map?: Map<KeyId, unknown>; entries?: Iterator<[KeyId, unknown]> } | undefined;
+  private round:
+    | { maps: Array<{ namespace: string; index: number; map: Map<KeyId, unknown> }>; index: number; map?: { namespace: string; index: number; map: Map<KeyId, unknown> }; entries?: Iterator<[KeyId, unknown]> }
+    | undefined;
   constructor(
     readonly name: string,
     readonly kind: StateKind,
@@ -56,7 +55,7 @@ class HeapTable {
     return maps === undefined ? undefined : maps[this.backend.keyGroupIndex()];
   }
 
-  /** The current key group's map, created when missing. */
+  /** The current key group's map for writing (a copy if a snapshot still reads it), created when missing. */
   writeMap(namespace: string): Map<KeyId, unknown> {
     let maps = this.byNamespace.get(namespace);
     if (maps === undefined) {
@@ -64,13 +63,39 @@ class HeapTable {
       this.byNamespace.set(namespace, maps);
     }
     const index = this.backend.keyGroupIndex();
-    return (maps[index] ??= new Map());
+    return this.backend.support.writable(maps, index) ?? (maps[index] = new Map());
+  }
+
+  /** The current key group's map for writing, if it exists. */
+  existingWritable(namespace: string): Map<KeyId, unknown> | undefined {
+    const maps = this.byNamespace.get(namespace);
+    return maps === undefined ? undefined : this.backend.support.writable(maps, this.backend.keyGroupIndex());
+  }
+
+  /** The current key's stored value, safe to hand out or change in place while a snapshot encodes. */
+  readOwned(namespace: string): unknown {
+    const support = this.backend.support;
+    if (!support.busy) return this.readMap(namespace)?.get(this.backend.currentKeyId);
+    const map = this.existingWritable(namespace);
+    const stored = map?.get(this.backend.currentKeyId);
+    return stored === undefined ? undefined : support.ownObject(map!, this.backend.currentKeyId, stored);
+  }
+
+  /** Marks the current key as written, for the next delta. */
+  touched(namespace: string): void {
+    const support = this.backend.support;
+    if (support.tracking) this.marks.mark(namespace, this.backend.keyGroupIndex(), this.backend.currentKeyId, support.epoch);
   }
 
   /** See `KeyedStateBackend.pruneEntries`. Maps created during a round are walked in the next one. */
   prune(limit: number, isStale: (stored: unknown) => boolean): number {
+    // Cleanup waits while a snapshot still reads the maps (it reports no end, so it is asked again).
+    if (this.backend.support.busy) return limit;
     // Live Map iterators tolerate deletes and sets of existing keys, so no copying is needed.
-    const r = (this.round ??= { maps: [...this.byNamespace.values()].flatMap((kg) => kg.filter((m) => m !== undefined)), index: 0 });
+    const r = (this.round ??= {
+      maps: [...this.byNamespace].flatMap(([namespace, kg]) => kg.flatMap((m, index) => (m === undefined ? [] : [{ namespace, index, map: m }]))),
+      index: 0,
+    });
     const shape = storageShapeOf(this.kind);
     let visited = 0;
     while (visited < limit) {
@@ -80,7 +105,7 @@ class HeapTable {
           break;
         }
         r.map = r.maps[r.index++];
-        r.entries = r.map.entries();
+        r.entries = r.map.map.entries();
       }
       const next = r.entries.next();
       if (next.done) {
@@ -89,42 +114,15 @@ class HeapTable {
       }
       visited++;
       const [id, stored] = next.value;
-      if (shape === 'value') {
-        // The common case (counters, last-seen values), without the generic helper.
-        if (isStale(stored)) r.map!.delete(id);
-        continue;
-      }
-      const kept = keptElements(shape, stored, isStale);
-      if (kept === undefined) r.map!.delete(id);
-      else if (kept !== stored) r.map!.set(id, kept);
+      const { map, namespace, index } = r.map!;
+      const kept = shape === 'value' ? (isStale(stored) ? undefined : stored) : keptElements(shape, stored, isStale);
+      if (kept === stored) continue;
+      if (kept === undefined) map.delete(id);
+      else map.set(id, kept);
+      if (this.backend.support.tracking) this.marks.mark(namespace, index, id, this.backend.support.epoch);
     }
     return visited;
   }
-}
-
-/**
- * What remains of a stored value once the elements `drop` selects are gone: the value
- * itself when nothing is dropped, a new list or map when some are, undefined when none remain.
- */
-function keptElements(shape: string, stored: unknown, drop: (stored: unknown) => boolean): unknown {
-  if (shape === 'value') return drop(stored) ? undefined : stored;
-  if (shape === 'list') {
-    const list = stored as unknown[];
-    let kept: unknown[] | undefined;
-    for (let i = 0; i < list.length; i++) {
-      if (drop(list[i])) kept ??= list.slice(0, i);
-      else kept?.push(list[i]);
-    }
-    return kept === undefined ? list : kept.length === 0 ? undefined : kept;
-  }
-  const inner = stored as Map<KeyId, unknown>;
-  let kept: Map<KeyId, unknown> | undefined;
-  for (const [k, v] of inner) {
-    if (!drop(v)) continue;
-    kept ??= new Map(inner);
-    kept.delete(k);
-  }
-  return kept === undefined ? inner : kept.size === 0 ? undefined : kept;
 }
 
 class HeapKeyedStateBackend implements KeyedStateBackend {
@@ -136,6 +134,8 @@ class HeapKeyedStateBackend implements KeyedStateBackend {
   /** The id the current key is stored under. */
   currentKeyId: KeyId = '';
   private currentIndex = -1;
+  /** Copy-on-write and change tracking for snapshots. */
+  readonly support = new SnapshotSupport();
 
   constructor(private readonly options: KeyedStateBackendOptions) {
     this.keyGroupRange = options.keyGroupRange;
@@ -184,75 +184,77 @@ class HeapKeyedStateBackend implements KeyedStateBackend {
   valueTable<T>(name: string, kind: 'value' | 'reducing' | 'aggregating', options?: StateTableOptions): ValueTable<T> {
     const t = this.table(name, kind, options);
     return {
-      get: (ns) => t.readMap(ns)?.get(this.currentKeyId) as T | undefined,
+      get: (ns) => t.readOwned(ns) as T | undefined,
       put: (ns, value) => {
-        t.writeMap(ns).set(this.currentKeyId, value);
+        t.writeMap(ns).set(this.currentKeyId, privateCopy(value));
+        t.touched(ns);
       },
       remove: (ns) => {
-        t.readMap(ns)?.delete(this.currentKeyId);
+        t.existingWritable(ns)?.delete(this.currentKeyId);
+        t.touched(ns);
       },
     };
   }
 
   listTable<T>(name: string, options?: StateTableOptions): ListTable<T> {
     const t = this.table(name, 'list', options);
-    const live = (ns: string) => t.readMap(ns)?.get(this.currentKeyId) as T[] | undefined;
+    const live = (ns: string) => t.readOwned(ns) as T[] | undefined;
     const append = (ns: string, values: readonly T[]) => {
-      const map = t.writeMap(ns);
-      const list = map.get(this.currentKeyId) as T[] | undefined;
-      if (list === undefined) map.set(this.currentKeyId, values.slice());
-      else for (const v of values) list.push(v);
+      const list = live(ns);
+      if (list === undefined) t.writeMap(ns).set(this.currentKeyId, values.map(privateCopy));
+      else for (const v of values) list.push(privateCopy(v));
+      t.touched(ns);
     };
     return {
       get: (ns) => live(ns)?.slice(),
-      add: (ns, value) => {
-        const list = live(ns);
-        if (list === undefined) t.writeMap(ns).set(this.currentKeyId, [value]);
-        else list.push(value);
-      },
+      add: (ns, value) => append(ns, [value]),
       addAll: (ns, values) => {
         if (values.length > 0) append(ns, values);
       },
       update: (ns, values) => {
-        if (values.length === 0) t.readMap(ns)?.delete(this.currentKeyId);
-        else t.writeMap(ns).set(this.currentKeyId, values.slice());
+        if (values.length === 0) t.existingWritable(ns)?.delete(this.currentKeyId);
+        else t.writeMap(ns).set(this.currentKeyId, values.map(privateCopy));
+        t.touched(ns);
       },
       remove: (ns) => {
-        t.readMap(ns)?.delete(this.currentKeyId);
+        t.existingWritable(ns)?.delete(this.currentKeyId);
+        t.touched(ns);
       },
     };
   }
 
   mapTable<V>(name: string, options?: StateTableOptions): MapTable<V> {
     const t = this.table(name, 'map', options);
-    const inner = (ns: string) => t.readMap(ns)?.get(this.currentKeyId) as Map<KeyId, V> | undefined;
+    const inner = (ns: string) => t.readOwned(ns) as Map<KeyId, V> | undefined;
     const innerForWrite = (ns: string) => {
-      const outer = t.writeMap(ns);
-      let m = outer.get(this.currentKeyId) as Map<KeyId, V> | undefined;
-      if (m === undefined) outer.set(this.currentKeyId, (m = new Map()));
+      let m = inner(ns);
+      if (m === undefined) t.writeMap(ns).set(this.currentKeyId, (m = new Map()));
+      t.touched(ns);
       return m;
     };
     return {
       get: (ns, userKey) => inner(ns)?.get(keyId(userKey)),
       put: (ns, userKey, value) => {
-        innerForWrite(ns).set(keyId(userKey), value);
+        innerForWrite(ns).set(keyId(userKey), privateCopy(value));
       },
       putAll: (ns, entries) => {
         if (entries.length === 0) return;
         const m = innerForWrite(ns);
-        for (const [k, v] of entries) m.set(keyId(k), v);
+        for (const [k, v] of entries) m.set(keyId(k), privateCopy(v));
       },
       delete: (ns, userKey) => {
         const m = inner(ns);
         if (m === undefined) return;
         m.delete(keyId(userKey));
-        if (m.size === 0) t.readMap(ns)?.delete(this.currentKeyId);
+        if (m.size === 0) t.existingWritable(ns)?.delete(this.currentKeyId);
+        t.touched(ns);
       },
-      contains: (ns, userKey) => inner(ns)?.has(keyId(userKey)) ?? false,
-      isEmpty: (ns) => (inner(ns)?.size ?? 0) === 0,
+      contains: (ns, userKey) => (t.readMap(ns)?.get(this.currentKeyId) as Map<KeyId, V> | undefined)?.has(keyId(userKey)) ?? false,
+      isEmpty: (ns) => ((t.readMap(ns)?.get(this.currentKeyId) as Map<KeyId, V> | undefined)?.size ?? 0) === 0,
       entries: (ns) => iterateMap(inner(ns)),
       remove: (ns) => {
-        t.readMap(ns)?.delete(this.currentKeyId);
+        t.existingWritable(ns)?.delete(this.currentKeyId);
+        t.touched(ns);
       },
     };
   }
@@ -266,24 +268,37 @@ class HeapKeyedStateBackend implements KeyedStateBackend {
     return this.tables.get(stateName)?.prune(limit, isStale) ?? 0;
   }
 
-  async snapshot(): Promise<KeyedStateSnapshot> {
-    // Encoding happens right here, synchronously, so later writes cannot leak in.
+  async snapshot(options: KeyedSnapshotOptions = {}): Promise<KeyedStateSnapshot> {
+    // Everything up to the first await runs within the call: that is the capture.
     const tables = [...this.tables.values()];
     // Full-snapshot cleanup: one filter per state, fixed for this snapshot.
     const drops = tables.map((t) => t.options.snapshotFilter?.());
-    const keyGroups = new Map<number, Uint8Array>();
+    const states = tables.map(metaOf);
     const { start, size } = this.keyGroupRange;
-    for (let index = 0; index < size; index++) {
-      const writer = new KeyGroupWriter();
-      tables.forEach((table, stateIndex) => writeTableGroup(writer, table, stateIndex, index, drops[stateIndex]));
-      if (writer.length > 0) keyGroups.set(start + index, writer.finish());
+    const head = { formatVersion: KEYED_SNAPSHOT_FORMAT_VERSION, maxParallelism: this.maxParallelism, states };
+    const { delta } = this.support.beginSnapshot(options.checkpointId, options.incremental === true);
+    if (delta) {
+      const { keyGroups, removed } = encodeDelta(tables, drops, start);
+      return { ...head, keyGroups, incremental: { baseCheckpointId: this.support.base!, removed } };
     }
-    return {
-      formatVersion: KEYED_SNAPSHOT_FORMAT_VERSION,
-      maxParallelism: this.maxParallelism,
-      states: tables.map(metaOf),
-      keyGroups,
-    };
+    const captured = tables.map((t, i) => ({
+      shape: storageShapeOf(t.kind),
+      namespaces: [...t.byNamespace].map(([ns, maps]): [string, KeyGroupMaps] => [ns, maps.slice()]),
+      drop: drops[i],
+    }));
+    const release = this.support.freeze(captured.flatMap((c) => c.namespaces.flatMap(([, maps]) => maps.filter((m) => m !== undefined))));
+    try {
+      // Give the records a turn before encoding starts.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      return { ...head, keyGroups: await encodeFull(captured, start, size) };
+    } finally {
+      release();
+    }
+  }
+
+  notifyCheckpointComplete(checkpointId: number): void {
+    const epoch = this.support.complete(checkpointId);
+    if (epoch !== undefined) for (const t of this.tables.values()) t.marks.forget(epoch);
   }
 
   async restore(snapshots: readonly KeyedStateSnapshot[]): Promise<void> {
@@ -327,31 +342,17 @@ class HeapKeyedStateBackend implements KeyedStateBackend {
   }
 }
 
+/**
+ * What is stored of a written value: primitives as they are, objects as a deep copy, so
+ * that the caller changing its object later cannot change the state or a snapshot being
+ * encoded (the same behaviour as every persistent backend).
+ */
+function privateCopy<T>(value: T): T {
+  return value !== null && typeof value === 'object' ? cloneValue(value) : value;
+}
+
 function metaOf(t: HeapTable): StateMetaInfo {
   return t.options.ttl === undefined ? { name: t.name, kind: t.kind } : { name: t.name, kind: t.kind, ttl: t.options.ttl };
-}
-
-function writeTableGroup(writer: KeyGroupWriter, table: HeapTable, stateIndex: number, index: number, drop: ((stored: unknown) => boolean) | undefined): void {
-  const shape = storageShapeOf(table.kind);
-  for (const [namespace, kgMaps] of table.byNamespace) {
-    const map = kgMaps[index];
-    if (map === undefined) continue;
-    for (const [id, live] of map) {
-      const stored = drop === undefined ? live : keptElements(shape, live, drop);
-      if (stored === undefined) continue;
-      const keyBytes = canonicalKeyBytes(keyFromId(id));
-      if (shape === 'value') writer.value(stateIndex, keyBytes, namespace, stored);
-      else if (shape === 'list') writer.list(stateIndex, keyBytes, namespace, stored as unknown[]);
-      else {
-        const inner = stored as Map<KeyId, unknown>;
-        writer.map(stateIndex, keyBytes, namespace, mapEntries(inner), inner.size);
-      }
-    }
-  }
-}
-
-function* mapEntries(inner: Map<KeyId, unknown>): Iterable<[Key, unknown]> {
-  for (const [id, v] of inner) yield [keyFromId(id), v];
 }
 
 async function* iterateMap<V>(inner: Map<KeyId, V> | undefined): AsyncIterable<[Key, V]> {

@@ -56,30 +56,27 @@ const heldLocks = new Map<string, string>();
 
 function loadPlatform(): Promise<Platform> {
   platform ??= Promise.all([import('node:fs/promises'), import('node:path')]).then(([fs, path]) => ({ fs, path }));
-  return platform;
+  return platform.catch((error: unknown) => {
+    platform = undefined;
+    throw unavailable('the filesystem storage needs Node or Deno: node:fs/promises could not be loaded', error);
+  });
 }
 
 /** Only `lock` needs these, so Deno asks for `--allow-sys=hostname` only when locks are used. */
 function loadIdentity(): Promise<Identity> {
-  identity ??= Promise.all([import('node:os'), import('node:process')]).then(
-    ([os, proc]) => {
-      const process = proc.default;
-      return { pid: process.pid, host: os.hostname(), kill: (pid: number, signal: number) => process.kill(pid, signal) };
-    },
-    (error: unknown) => {
-      identity = undefined; // not cached: a denied permission may be granted later
-      throw error;
-    },
-  );
-  return identity.catch((error: unknown) => {
-    identity = undefined;
-    throw new CheckpointStorageError(
-      'STORAGE_FAILURE',
-      `a lock records the host name and process id (in Deno: run with --allow-sys=hostname): ${error instanceof Error ? error.message : String(error)}`,
-      { component: COMPONENT },
-      { cause: error },
-    );
+  identity ??= Promise.all([import('node:os'), import('node:process')]).then(([os, proc]) => {
+    const process = proc.default;
+    return { pid: process.pid, host: os.hostname(), kill: (pid: number, signal: number) => process.kill(pid, signal) };
   });
+  return identity.catch((error: unknown) => {
+    identity = undefined; // not cached: a denied permission may be granted later
+    throw unavailable('a lock records the host name and process id (in Deno: run with --allow-sys=hostname)', error);
+  });
+}
+
+function unavailable(what: string, error: unknown): CheckpointStorageError {
+  const detail = error instanceof Error ? error.message : String(error);
+  return new CheckpointStorageError('STORAGE_FAILURE', `${what}: ${detail}`, { component: COMPONENT }, { cause: error });
 }
 
 /** Keeps checkpoint objects as files under `directory` (created on first use). */

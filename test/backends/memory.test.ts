@@ -57,17 +57,36 @@ describe('HashMapStateBackend (live objects)', () => {
     expect(await r.store.getMapState(new MapStateDescriptor<string, unknown>('m')).get('inner')).toEqual(new Map([['x', 1]]));
   });
 
-  it('keeps live objects: a mutation made after update() and before snapshot() is in the snapshot (Flink heap-backend semantics)', async () => {
+  it('stores a copy of what is written: a mutation after update() does not reach the state or its snapshot (as in every backend)', async () => {
     const h = heap();
     const v = h.store.getState(new ValueStateDescriptor<{ n: number }>('v'));
     const value = { n: 1 };
     h.key('k');
     await v.update(value);
     value.n = 2;
-    expect(await v.value()).toBe(value);
+    expect(await v.value()).toEqual({ n: 1 });
     const r = await restoredFrom(await h.kb.snapshot());
     r.key('k');
-    expect(await r.store.getState(new ValueStateDescriptor<unknown>('v')).value()).toEqual({ n: 2 });
+    expect(await r.store.getState(new ValueStateDescriptor<unknown>('v')).value()).toEqual({ n: 1 });
+  });
+
+  it('while a snapshot encodes, an object read back and changed in place does not reach the snapshot', async () => {
+    const h = heap();
+    const v = h.store.getState(new ValueStateDescriptor<{ n: number }>('v'));
+    const l = h.store.getListState(new ListStateDescriptor<number>('l'));
+    h.key('k');
+    await v.update({ n: 1 });
+    await l.addAll([1, 2]);
+    const pending = h.kb.snapshot();
+    (await v.value())!.n = 99;
+    await l.add(3);
+    await v.update({ n: 5 });
+    const r = await restoredFrom(await pending);
+    r.key('k');
+    expect(await r.store.getState(new ValueStateDescriptor<unknown>('v')).value()).toEqual({ n: 1 });
+    expect(await r.store.getListState(new ListStateDescriptor<number>('l')).get()).toEqual([1, 2]);
+    expect(await v.value()).toEqual({ n: 5 });
+    expect(await l.get()).toEqual([1, 2, 3]);
   });
 
   it('answers table reads synchronously (no Promise on the hot path)', () => {

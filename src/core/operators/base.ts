@@ -190,6 +190,9 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
       this.setCurrentKey(timer.key, timer.keyGroup);
       out.timestamp = domain === 'EVENT_TIME' ? timer.timestamp : NaN;
       try {
+        // For TTL a timer is a record of its own: it samples the time anew, and may clean up.
+        const cleanup = this.keyedStore?.onRecord();
+        if (cleanup !== undefined) await cleanup;
         await this.onTimer(timer, out);
       } catch (e) {
         throw this.userError(e, 'onTimer', timer.key);

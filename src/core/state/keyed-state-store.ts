@@ -35,8 +35,9 @@ export class KeyedStateStore {
   }
 
   /**
-   * Called by the operator for every record, after its key is set: runs TTL cleanup that
-   * was asked to run per record. Answers a Promise only when there is something to wait for.
+   * Called by the operator for every record and timer, after its key is set: TTL samples
+   * the processing time anew, and cleanup asked to run per record runs. Answers a Promise
+   * only when there is something to wait for.
    */
   onRecord(): Promise<unknown> | undefined {
     return this.tables.onRecord();

@@ -4,7 +4,7 @@
  * (TTL metadata for snapshots, the full-snapshot filter, native expiry), decorates the
  * tables, and drives incremental cleanup on every access and, if asked, every record.
  */
-import type { Clock } from '../../api/clock.ts';
+import { isObservableClock, type Clock } from '../../api/clock.ts';
 import type { StateDescriptor } from '../../api/descriptors.ts';
 import { SnapshotError, StateError } from '../../api/errors.ts';
 import { DEFAULT_INCREMENTAL_CLEANUP, StateTtlConfig, StateVisibility, UpdateType } from '../../api/ttl.ts';
@@ -12,15 +12,52 @@ import type { KeyedStateBackend, ListTable, MapTable, StateTableOptions, ValueTa
 import { IncrementalCleanup } from './ttl-cleanup.ts';
 import { isExpired, TtlContext, TtlListTable, TtlMapTable, TtlValueTable, type TtlValue } from './ttl-tables.ts';
 
+/**
+ * The processing time TTL runs on. Once records flow (`nextRecord()`), the clock is read
+ * at most once per record or timer: every state access of a record sees the same time,
+ * as if the record were processed at one instant — which is what Flink's synchronous
+ * processing amounts to, and it halves the clock reads of a read-modify-write. A clock
+ * that announces its changes (ManualClock) is cheap and is read on every access, so a
+ * test may move time inside a function. Without records (a store used directly) every
+ * access reads the clock.
+ */
+class RecordTime implements Clock {
+  /** 0 until records flow; then one number per record. */
+  private record = 0;
+  private sampledIn = 0;
+  private sample = 0;
+  private readonly perAccess: boolean;
+
+  constructor(private readonly clock: Clock) {
+    this.perAccess = isObservableClock(clock);
+  }
+
+  now(): number {
+    if (this.perAccess || this.record === 0) return this.clock.now();
+    if (this.sampledIn !== this.record) {
+      this.sampledIn = this.record;
+      this.sample = this.clock.now();
+    }
+    return this.sample;
+  }
+
+  nextRecord(): void {
+    this.record++;
+  }
+}
+
 /** The TTL side of a {@link KeyedStateStore}: tables by descriptor, plus the per-record hook. */
 export class TtlStates {
   private readonly perRecord: Array<{ cleanup: IncrementalCleanup; size: number }> = [];
+  private readonly time: RecordTime;
 
   constructor(
     private readonly backend: KeyedStateBackend,
     private readonly operatorName: string,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.time = new RecordTime(clock);
+  }
 
   /** The value table of a value, reducing or aggregating state; decorated when it has TTL. */
   valueTable<T>(d: StateDescriptor, kind: 'value' | 'reducing' | 'aggregating'): ValueTable<T> {
@@ -48,9 +85,10 @@ export class TtlStates {
    * (`cleanupIncrementally(n, true)`); `undefined` when there is nothing to wait for.
    */
   onRecord(): Promise<unknown> | undefined {
+    this.time.nextRecord();
     const steps = this.perRecord;
     if (steps.length === 0) return undefined;
-    const now = this.clock.now();
+    const now = this.time.now();
     let chain: Promise<unknown> | undefined;
     for (const { cleanup, size } of steps) chain = chain === undefined ? cleanup.step(now, size) : chain.then(() => cleanup.step(now, size));
     return chain;
@@ -74,7 +112,7 @@ export class TtlStates {
     const size = cleanup === undefined ? 0 : incremental!.cleanupSize;
     if (cleanup !== undefined && incremental!.runCleanupForEveryRecord) this.perRecord.push({ cleanup, size });
     const ctx = new TtlContext(
-      clock,
+      this.time,
       ttlMs,
       config.updateType === UpdateType.OnReadAndWrite,
       config.stateVisibility === StateVisibility.ReturnExpiredIfNotCleanedUp,

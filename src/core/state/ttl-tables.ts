@@ -4,8 +4,8 @@
  * pair and apply expiry, visibility and update type on the way in and out. The five
  * user-facing states run over them unchanged, on every backend.
  *
- * Reads and writes stay synchronous when the backend answers synchronously (the
- * in-memory hot path allocates one pair per write and nothing else).
+ * Reads and writes stay synchronous when the backend answers synchronously, and a
+ * read-modify-write of a value allocates nothing (see `TtlValueTable`).
  */
 import type { Clock } from '../../api/clock.ts';
 import { keyId, type Key } from '../keys.ts';
@@ -22,10 +22,11 @@ export interface AccessHook {
 
 /** What the decorated tables of one state share: its config, and the time of the current access. */
 export class TtlContext {
-  /** Processing time of the current access: the clock is read once per access. */
+  /** Processing time of the current access, taken from `clock` once per access. */
   now = 0;
 
   constructor(
+    /** TTL's time source (per record, see `RecordTime` in ttl-registry.ts). */
     readonly clock: Clock,
     readonly ttlMs: number,
     /** `UpdateType.OnReadAndWrite`. */
@@ -114,23 +115,61 @@ export class TtlValueTable<T> implements ValueTable<T> {
     if (tv === undefined) return undefined;
     const ctx = this.ctx;
     if (ctx.expired(tv)) {
-      if (ctx.returnExpired) return tv[0];
-      return then(this.inner.remove(namespace), toUndefined);
+      if (!ctx.returnExpired) return then(this.inner.remove(namespace), toUndefined);
+      this.remember(namespace, tv);
+      return tv[0];
     }
-    if (ctx.updateOnRead) return resolveTo(this.inner.put(namespace, [tv[0], ctx.now]), tv[0]);
+    this.remember(namespace, tv);
+    if (ctx.updateOnRead) {
+      tv[1] = ctx.now;
+      return resolveTo(this.inner.put(namespace, tv), tv[0]);
+    }
     return tv[0];
+  }
+
+  /*
+   * The pair last read or written (for one key and namespace) is reused by the next write
+   * of the same key and namespace: it is changed in place and put again. A read-modify-
+   * write (every counter) then allocates nothing, which spares the heap a fresh object per
+   * write in a long-lived map (that, not the timestamp, is what TTL costs in memory). It is
+   * safe because the pair never reaches user code, and backends already keep snapshots
+   * consistent when stored objects change after a put. Should the stored pair have been
+   * replaced or removed meanwhile, the put simply stores this one: the write still wins.
+   */
+  private last: TtlValue<T> | undefined = undefined;
+  private lastNamespace = '';
+  private lastKey: unknown = undefined;
+
+  private remember(namespace: string, tv: TtlValue<T>): void {
+    this.last = tv;
+    this.lastNamespace = namespace;
+    this.lastKey = this.ctx.backend.getCurrentKey();
+  }
+
+  /** The pair to write `value` with, at the current access's time. */
+  private pair(namespace: string, value: T): TtlValue<T> {
+    const now = this.ctx.now;
+    let tv = this.last;
+    if (tv !== undefined && this.lastNamespace === namespace && this.lastKey === this.ctx.backend.getCurrentKey()) {
+      tv[0] = value;
+      tv[1] = now;
+      return tv;
+    }
+    this.remember(namespace, (tv = [value, now]));
+    return tv;
   }
 
   put(namespace: string, value: T): MaybePromise<void> {
     const pending = this.ctx.access();
-    return pending === undefined ? this.inner.put(namespace, [value, this.ctx.now]) : this.putLater(pending, namespace, value);
+    return pending === undefined ? this.inner.put(namespace, this.pair(namespace, value)) : this.putLater(pending, namespace, value);
   }
 
   private putLater(pending: Promise<unknown>, namespace: string, value: T): Promise<void> {
-    return pending.then(() => this.inner.put(namespace, [value, this.ctx.now]));
+    return pending.then(() => this.inner.put(namespace, this.pair(namespace, value)));
   }
 
   remove(namespace: string): MaybePromise<void> {
+    this.last = undefined;
     return accessed(this.ctx, () => this.inner.remove(namespace));
   }
 }

@@ -1,0 +1,230 @@
+/**
+ * Snapshots of the in-memory backend without stopping the world:
+ *
+ * - **Copy-on-write.** `snapshot()` only captures references to the per-key-group maps
+ *   (a few hundred at most) and marks them frozen; encoding then runs in slices between
+ *   records. A write to a frozen map copies the map first; a stored object that user code
+ *   may change in place (a value read back, a list appended to) is deep-copied first.
+ * - **Change tracking.** Once incremental snapshots are asked for, every write marks its
+ *   (state, namespace, key group, key) with the current epoch. A delta holds the marked
+ *   entries: present ones as entries, absent ones as removed. When a checkpoint completes,
+ *   marks older than its snapshot are dropped.
+ */
+import { cloneValue } from '../core/codec.ts';
+import { canonicalKeyBytes, keyFromId, type Key, type KeyId } from '../core/keys.ts';
+import { KeyGroupWriter, RemovedEntryWriter, storageShapeOf, type StorageShape } from '../core/state/snapshot-format.ts';
+
+/** Per key group (index = key group - range start): key id → stored value. */
+export type KeyGroupMaps = Array<Map<KeyId, unknown> | undefined>;
+
+/** How long one slice of snapshot encoding may keep the thread before records get a turn. */
+const SLICE_MS = 8;
+
+/** Freezes, copies and tracks; one per keyed backend. */
+export class SnapshotSupport {
+  /** Maps captured by snapshots still encoding, with how many snapshots hold each. */
+  private readonly frozen = new Map<Map<KeyId, unknown>, number>();
+  /** Stored objects created since the running snapshots began: safe to change in place. */
+  private owned = new WeakSet<object>();
+  private running = 0;
+  /** Incremented by every snapshot; writes are marked with it. */
+  epoch = 0;
+  /** Whether writes are tracked (since the first incremental snapshot was asked for). */
+  tracking = false;
+  /** Checkpoint id → epoch of its snapshot, until it completes. */
+  private readonly epochOf = new Map<number, number>();
+  /** The last completed checkpoint whose snapshot a delta may build on. */
+  base: number | undefined;
+
+  /** The map to write into: a frozen one is replaced by a copy first. */
+  writable(maps: KeyGroupMaps, index: number): Map<KeyId, unknown> | undefined {
+    const map = maps[index];
+    if (map === undefined || this.running === 0 || !this.frozen.has(map)) return map;
+    const copy = new Map(map);
+    maps[index] = copy;
+    return copy;
+  }
+
+  /**
+   * The stored object of `id`, deep-copied first if a running snapshot may still read it,
+   * so that changing it in place cannot reach the snapshot.
+   */
+  ownObject<T>(map: Map<KeyId, unknown>, id: KeyId, stored: T): T {
+    if (this.running === 0 || stored === null || typeof stored !== 'object' || this.owned.has(stored)) return stored;
+    const copy = cloneValue(stored);
+    this.owned.add(copy as object);
+    map.set(id, copy);
+    return copy;
+  }
+
+  /** True while a snapshot is still encoding (in-place cleanup waits then). */
+  get busy(): boolean {
+    return this.running > 0;
+  }
+
+  /** Remembers which epoch a checkpoint's snapshot closed; starts tracking on request. */
+  beginSnapshot(checkpointId: number | undefined, incremental: boolean): { delta: boolean; epoch: number } {
+    const delta = incremental && this.tracking && this.base !== undefined;
+    if (incremental) this.tracking = true;
+    const epoch = this.epoch++;
+    if (checkpointId !== undefined && this.tracking) this.epochOf.set(checkpointId, epoch);
+    return { delta, epoch };
+  }
+
+  /** Freezes captured maps for the duration of an asynchronous encoding. */
+  freeze(maps: Iterable<Map<KeyId, unknown>>): () => void {
+    if (this.running++ === 0) this.owned = new WeakSet();
+    const list = [...maps];
+    for (const m of list) this.frozen.set(m, (this.frozen.get(m) ?? 0) + 1);
+    return () => {
+      for (const m of list) {
+        const n = this.frozen.get(m)! - 1;
+        if (n === 0) this.frozen.delete(m);
+        else this.frozen.set(m, n);
+      }
+      this.running--;
+    };
+  }
+
+  /** A checkpoint completed: its snapshot becomes the base of deltas. Returns the epoch to forget marks up to. */
+  complete(checkpointId: number): number | undefined {
+    const epoch = this.epochOf.get(checkpointId);
+    if (epoch === undefined) return undefined;
+    for (const id of [...this.epochOf.keys()]) if (id <= checkpointId) this.epochOf.delete(id);
+    this.base = checkpointId;
+    return epoch;
+  }
+}
+
+/** Change marks of one table: namespace → key-group index → key id → epoch of the last write. */
+export class ChangeMarks {
+  readonly byNamespace = new Map<string, Map<number, Map<KeyId, number>>>();
+
+  mark(namespace: string, index: number, id: KeyId, epoch: number): void {
+    let groups = this.byNamespace.get(namespace);
+    if (!groups) this.byNamespace.set(namespace, (groups = new Map()));
+    let ids = groups.get(index);
+    if (!ids) groups.set(index, (ids = new Map()));
+    ids.set(id, epoch);
+  }
+
+  /** Drops the marks written up to `epoch` (their checkpoint completed). */
+  forget(epoch: number): void {
+    for (const [ns, groups] of this.byNamespace) {
+      for (const [index, ids] of groups) {
+        for (const [id, e] of ids) if (e <= epoch) ids.delete(id);
+        if (ids.size === 0) groups.delete(index);
+      }
+      if (groups.size === 0) this.byNamespace.delete(ns);
+    }
+  }
+}
+
+/** What snapshot encoding needs of a table. */
+export interface EncodableTable {
+  readonly kind: Parameters<typeof storageShapeOf>[0];
+  readonly byNamespace: Map<string, KeyGroupMaps>;
+  readonly marks: ChangeMarks;
+}
+
+/** Writes one stored value as an entry, leaving out what `drop` selects (full-snapshot TTL cleanup). */
+export function writeEntry(writer: KeyGroupWriter, shape: StorageShape, stateIndex: number, id: KeyId, namespace: string, live: unknown, drop: ((stored: unknown) => boolean) | undefined): boolean {
+  const stored = drop === undefined ? live : keptElements(shape, live, drop);
+  if (stored === undefined) return false;
+  const keyBytes = canonicalKeyBytes(keyFromId(id));
+  if (shape === 'value') writer.value(stateIndex, keyBytes, namespace, stored);
+  else if (shape === 'list') writer.list(stateIndex, keyBytes, namespace, stored as unknown[]);
+  else {
+    const inner = stored as Map<KeyId, unknown>;
+    writer.map(stateIndex, keyBytes, namespace, mapEntries(inner), inner.size);
+  }
+  return true;
+}
+
+/**
+ * Encodes captured maps key group by key group, giving records a turn every few
+ * milliseconds; `captured[state]` is the table's namespaces with their map arrays.
+ */
+export async function encodeFull(
+  captured: ReadonlyArray<{ shape: StorageShape; namespaces: Array<[string, KeyGroupMaps]>; drop?: (stored: unknown) => boolean }>,
+  rangeStart: number,
+  rangeSize: number,
+): Promise<Map<number, Uint8Array>> {
+  const keyGroups = new Map<number, Uint8Array>();
+  let sliceStart = Date.now();
+  for (let index = 0; index < rangeSize; index++) {
+    const writer = new KeyGroupWriter();
+    captured.forEach(({ shape, namespaces, drop }, stateIndex) => {
+      for (const [namespace, maps] of namespaces) {
+        const map = maps[index];
+        if (map !== undefined) for (const [id, live] of map) writeEntry(writer, shape, stateIndex, id, namespace, live, drop);
+      }
+    });
+    if (writer.length > 0) keyGroups.set(rangeStart + index, writer.finish());
+    if (Date.now() - sliceStart > SLICE_MS) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      sliceStart = Date.now();
+    }
+  }
+  return keyGroups;
+}
+
+/** Encodes the marked entries of every table as a delta (synchronously: deltas are small). */
+export function encodeDelta(tables: readonly EncodableTable[], drops: ReadonlyArray<((stored: unknown) => boolean) | undefined>, rangeStart: number): { keyGroups: Map<number, Uint8Array>; removed: Map<number, Uint8Array> } {
+  const writers = new Map<number, { entries: KeyGroupWriter; removed: RemovedEntryWriter }>();
+  const writersOf = (index: number) => {
+    let w = writers.get(index);
+    if (!w) writers.set(index, (w = { entries: new KeyGroupWriter(), removed: new RemovedEntryWriter() }));
+    return w;
+  };
+  tables.forEach((table, stateIndex) => {
+    const shape = storageShapeOf(table.kind);
+    for (const [namespace, groups] of table.marks.byNamespace) {
+      const maps = table.byNamespace.get(namespace);
+      for (const [index, ids] of groups) {
+        const w = writersOf(index);
+        for (const id of ids.keys()) {
+          const live = maps?.[index]?.get(id);
+          const written = live !== undefined && writeEntry(w.entries, shape, stateIndex, id, namespace, live, drops[stateIndex]);
+          if (!written) w.removed.add(stateIndex, canonicalKeyBytes(keyFromId(id)), namespace);
+        }
+      }
+    }
+  });
+  const keyGroups = new Map<number, Uint8Array>();
+  const removed = new Map<number, Uint8Array>();
+  for (const [index, w] of writers) {
+    if (w.entries.length > 0) keyGroups.set(rangeStart + index, w.entries.finish());
+    if (w.removed.length > 0) removed.set(rangeStart + index, w.removed.finish());
+  }
+  return { keyGroups, removed };
+}
+
+/**
+ * What remains of a stored value once the elements `drop` selects are gone: the value
+ * itself when nothing is dropped, a new list or map when some are, undefined when none remain.
+ */
+export function keptElements(shape: string, stored: unknown, drop: (stored: unknown) => boolean): unknown {
+  if (shape === 'value') return drop(stored) ? undefined : stored;
+  if (shape === 'list') {
+    const list = stored as unknown[];
+    let kept: unknown[] | undefined;
+    for (let i = 0; i < list.length; i++) {
+      if (drop(list[i])) kept ??= list.slice(0, i);
+      else kept?.push(list[i]);
+    }
+    return kept === undefined ? list : kept.length === 0 ? undefined : kept;
+  }
+  const inner = stored as Map<KeyId, unknown>;
+  let kept: Map<KeyId, unknown> | undefined;
+  for (const [k, v] of inner) {
+    if (!drop(v)) continue;
+    kept ??= new Map(inner);
+    kept.delete(k);
+  }
+  return kept === undefined ? inner : kept.size === 0 ? undefined : kept;
+}
+
+function* mapEntries(inner: Map<KeyId, unknown>): Iterable<[Key, unknown]> {
+  for (const [id, v] of inner) yield [keyFromId(id), v];
+}
