@@ -15,6 +15,7 @@ export interface StorageLock {
   release(): Promise<void>;
 }
 
+/** Storages may refuse a path that is also a directory of other paths. */
 export interface CheckpointStorage {
   /** Short name used in error messages: `[storage:NAME]`. */
   readonly name: string;
@@ -28,7 +29,11 @@ export interface CheckpointStorage {
   put(path: string, data: Uint8Array): Promise<void>;
   /** The object at `path`, or `undefined` when there is none. */
   get(path: string): Promise<Uint8Array | undefined>;
-  /** The paths that start with `prefix`, sorted. */
+  /**
+   * The paths that start with `prefix` — a plain string prefix, not a directory (`'a/b'`
+   * also matches `'a/bc/x'`; end it with `/` for a directory) — sorted by UTF-16 code
+   * unit (= byte order for valid paths). A prefix no valid path can start with gives `[]`.
+   */
   list(prefix: string): Promise<string[]>;
   /** Removes the object at `path`; removing a missing object is not an error. */
   delete(path: string): Promise<void>;
