@@ -7,6 +7,7 @@ import { keyedCount } from './keyed-count.ts';
 import { keyedCountRxjs } from './keyed-count-rxjs.ts';
 import { stateMemory } from './state-memory.ts';
 import { ttlOverhead } from './ttl-overhead.ts';
+import { checkpointPause } from './checkpoint-pause.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
@@ -15,6 +16,7 @@ const benches: Record<string, (runs: number) => Promise<void>> = {
   'keyed-count-rxjs': keyedCountRxjs,
   'state-memory': stateMemory,
   'ttl-overhead': ttlOverhead,
+  'checkpoint-pause': checkpointPause,
 };
 
 const args = process.argv.slice(2).filter((a) => a !== '--');

@@ -39,6 +39,8 @@ class HeapTable {
   readonly marks = new ChangeMarks();
   /** TTL and snapshot filter, set when the table is requested with options. */
   options: StateTableOptions = {};
+  /** How a written value is copied: a TTL pair (`TtlMetaInfo`) is core's own, only its user value needs copying. */
+  copy: <T>(value: T) => T = privateCopy;
   /** The incremental-cleanup cursor: the maps of this round, and the live iterator of one of them. */
   private round:
     | { maps: Array<{ namespace: string; index: number; map: Map<KeyId, unknown> }>; index: number; map?: { namespace: string; index: number; map: Map<KeyId, unknown> }; entries?: Iterator<[KeyId, unknown]> }
@@ -48,6 +50,11 @@ class HeapTable {
     readonly kind: StateKind,
     private readonly backend: HeapKeyedStateBackend,
   ) {}
+
+  configure(options: StateTableOptions): void {
+    this.options = options;
+    this.copy = options.ttl === undefined ? privateCopy : privatePairCopy;
+  }
 
   /** The current key group's map, if it exists. */
   readMap(namespace: string): Map<KeyId, unknown> | undefined {
@@ -172,11 +179,11 @@ class HeapKeyedStateBackend implements KeyedStateBackend {
       if (existing.kind !== kind) {
         throw new StateError('STATE_KIND_MISMATCH', `state "${name}" is already registered as ${existing.kind} state and cannot be used as ${kind} state`, { component: 'backend:hashmap', operator: this.options.operatorName, state: name });
       }
-      if (options !== undefined) existing.options = options;
+      if (options !== undefined) existing.configure(options);
       return existing;
     }
     const table = new HeapTable(name, kind, this);
-    if (options !== undefined) table.options = options;
+    if (options !== undefined) table.configure(options);
     this.tables.set(name, table);
     return table;
   }
@@ -186,7 +193,7 @@ class HeapKeyedStateBackend implements KeyedStateBackend {
     return {
       get: (ns) => t.readOwned(ns) as T | undefined,
       put: (ns, value) => {
-        t.writeMap(ns).set(this.currentKeyId, privateCopy(value));
+        t.writeMap(ns).set(this.currentKeyId, t.copy(value));
         t.touched(ns);
       },
       remove: (ns) => {
@@ -201,8 +208,8 @@ class HeapKeyedStateBackend implements KeyedStateBackend {
     const live = (ns: string) => t.readOwned(ns) as T[] | undefined;
     const append = (ns: string, values: readonly T[]) => {
       const list = live(ns);
-      if (list === undefined) t.writeMap(ns).set(this.currentKeyId, values.map(privateCopy));
-      else for (const v of values) list.push(privateCopy(v));
+      if (list === undefined) t.writeMap(ns).set(this.currentKeyId, values.map(t.copy));
+      else for (const v of values) list.push(t.copy(v));
       t.touched(ns);
     };
     return {
@@ -213,7 +220,7 @@ class HeapKeyedStateBackend implements KeyedStateBackend {
       },
       update: (ns, values) => {
         if (values.length === 0) t.existingWritable(ns)?.delete(this.currentKeyId);
-        else t.writeMap(ns).set(this.currentKeyId, values.map(privateCopy));
+        else t.writeMap(ns).set(this.currentKeyId, values.map(t.copy));
         t.touched(ns);
       },
       remove: (ns) => {
@@ -235,12 +242,12 @@ class HeapKeyedStateBackend implements KeyedStateBackend {
     return {
       get: (ns, userKey) => inner(ns)?.get(keyId(userKey)),
       put: (ns, userKey, value) => {
-        innerForWrite(ns).set(keyId(userKey), privateCopy(value));
+        innerForWrite(ns).set(keyId(userKey), t.copy(value));
       },
       putAll: (ns, entries) => {
         if (entries.length === 0) return;
         const m = innerForWrite(ns);
-        for (const [k, v] of entries) m.set(keyId(k), privateCopy(v));
+        for (const [k, v] of entries) m.set(keyId(k), t.copy(v));
       },
       delete: (ns, userKey) => {
         const m = inner(ns);
@@ -308,7 +315,7 @@ class HeapKeyedStateBackend implements KeyedStateBackend {
       const tables = snapshot.states.map((s) => this.table(s.name, s.kind));
       // A restored state keeps saying it has TTL until it is registered anew.
       snapshot.states.forEach((s, i) => {
-        if (s.ttl !== undefined && tables[i].options.ttl === undefined) tables[i].options = { ...tables[i].options, ttl: s.ttl };
+        if (s.ttl !== undefined && tables[i].options.ttl === undefined) tables[i].configure({ ...tables[i].options, ttl: s.ttl });
       });
       for (const [keyGroup, bytes] of snapshot.keyGroups) {
         if (!this.keyGroupRange.contains(keyGroup)) continue;
@@ -349,6 +356,12 @@ class HeapKeyedStateBackend implements KeyedStateBackend {
  */
 function privateCopy<T>(value: T): T {
   return value !== null && typeof value === 'object' ? cloneValue(value) : value;
+}
+
+/** A TTL pair `[userValue, lastAccess]`: a new pair around a private copy of the user value. */
+function privatePairCopy<T>(pair: T): T {
+  const [value, ts] = pair as unknown as [unknown, number];
+  return [privateCopy(value), ts] as T;
 }
 
 function metaOf(t: HeapTable): StateMetaInfo {

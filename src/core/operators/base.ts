@@ -158,21 +158,24 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
       throw new StateError('NO_KEY_CONTEXT', 'a keyed operator received records without keys', { component: 'runtime', operator: this.ctx.displayName });
     }
     if (backend?.prefetch && keys) await backend.prefetch(keys, keyGroups!);
+    const ctx = this.ctx;
     let i = 0;
     try {
       for (; i < values.length; i++) {
         if (backend !== undefined) {
-          this.setCurrentKey(keys![i], keyGroups![i]);
-          // TTL cleanup asked to run for every record (cleanupIncrementally(n, true)).
+          const keyGroup = keyGroups![i];
+          backend.setCurrentKey(keys![i], keyGroup);
+          this.currentKeyGroup = keyGroup;
+          // TTL: a new time sample, and cleanup asked to run per record (cleanupIncrementally(n, true)).
           const cleanup = store?.onRecord();
           if (cleanup !== undefined) await cleanup;
         }
         out.timestamp = timestamps === undefined ? NaN : timestamps[i];
         const r = invoke(values[i], out);
         if (isThenable(r)) await r;
-        if (this.ctx.hasMail()) {
+        if (ctx.hasMail()) {
           backend?.clearCurrentKey();
-          await this.ctx.runMail();
+          await ctx.runMail();
         }
       }
     } catch (e) {

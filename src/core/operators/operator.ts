@@ -44,6 +44,16 @@ export class OutputBuffer implements Collector<unknown> {
     return this.values.length;
   }
 
+  /** Collects many records without timestamps at once (a source without a watermark strategy). */
+  collectAll(values: readonly unknown[]): void {
+    if (this.timestamps !== undefined || this.timestamp === this.timestamp) {
+      for (const v of values) this.collect(v);
+      return;
+    }
+    const target = this.values;
+    for (let i = 0; i < values.length; i++) target.push(values[i]);
+  }
+
   private watermark: number | undefined = undefined;
 
   /** Emits a watermark after the records collected so far; a lower one than pending is ignored. */

@@ -49,7 +49,7 @@ export class SourceOperator<T> extends AbstractStreamOperator<undefined> {
     if (this.assignment) this.assignment.assign(records, undefined, out, this.ctx.displayName);
     else {
       out.timestamp = NaN;
-      for (const r of records) out.collect(r);
+      out.collectAll(records);
     }
     return true;
   }

@@ -77,21 +77,27 @@ export class NetworkOutput {
     const parts = Array.from({ length: n }, () => ({ values: [] as unknown[], timestamps: batch.timestamps ? ([] as number[]) : undefined, keys: [] as Key[], keyGroups: [] as number[] }));
     const { values, timestamps } = batch;
     const cache = this.keyGroupCache;
-    for (let i = 0; i < values.length; i++) {
-      const value = values[i];
-      let key = this.selectKey(selector, value);
-      let keyGroup: number;
-      const cached = typeof key === 'string' || typeof key === 'number' ? cache.get(key) : undefined;
-      if (cached !== undefined) {
-        // The first instance of an equal key: state maps then compare strings by pointer.
-        key = cached.key;
-        keyGroup = cached.keyGroup;
-      } else keyGroup = this.keyGroupOf(key);
-      const p = parts[n === 1 ? 0 : subtaskForKeyGroup(maxP, n, keyGroup)];
-      p.values.push(value);
-      p.keys.push(key);
-      p.keyGroups.push(keyGroup);
-      if (timestamps !== undefined) p.timestamps!.push(timestamps[i]);
+    let i = 0;
+    try {
+      for (; i < values.length; i++) {
+        const value = values[i];
+        let key = selector(value);
+        let keyGroup: number;
+        const cached = typeof key === 'string' || typeof key === 'number' ? cache.get(key) : undefined;
+        if (cached !== undefined) {
+          // The first instance of an equal key: state maps then compare strings by pointer.
+          key = cached.key;
+          keyGroup = cached.keyGroup;
+        } else keyGroup = this.keyGroupOf(key);
+        const p = parts[n === 1 ? 0 : subtaskForKeyGroup(maxP, n, keyGroup)];
+        p.values.push(value);
+        p.keys.push(key);
+        p.keyGroups.push(keyGroup);
+        if (timestamps !== undefined) p.timestamps!.push(timestamps[i]);
+      }
+    } catch (e) {
+      if (e instanceof EddyError) throw e;
+      throw new UserFunctionError(`the keyBy key selector threw: ${e instanceof Error ? e.message : String(e)}`, { operator: this.consumerName }, e);
     }
     for (let t = 0; t < n; t++) if (parts[t].values.length > 0) await this.send(t, { kind: 'records', batch: parts[t] });
   }
@@ -114,14 +120,5 @@ export class NetworkOutput {
       this.keyGroupCache.set(key, { key, keyGroup });
     }
     return keyGroup;
-  }
-
-  private selectKey(selector: (value: unknown) => Key, value: unknown): Key {
-    try {
-      return selector(value);
-    } catch (e) {
-      if (e instanceof EddyError) throw e;
-      throw new UserFunctionError(`the keyBy key selector threw: ${e instanceof Error ? e.message : String(e)}`, { operator: this.consumerName }, e);
-    }
   }
 }

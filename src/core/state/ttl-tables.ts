@@ -4,8 +4,8 @@
  * pair and apply expiry, visibility and update type on the way in and out. The five
  * user-facing states run over them unchanged, on every backend.
  *
- * Reads and writes stay synchronous when the backend answers synchronously, and a
- * read-modify-write of a value allocates nothing (see `TtlValueTable`).
+ * Reads and writes stay synchronous when the backend answers synchronously. Pairs are
+ * never changed once handed to the backend (a snapshot may still be reading them).
  */
 import type { Clock } from '../../api/clock.ts';
 import { keyId, type Key } from '../keys.ts';
@@ -115,61 +115,24 @@ export class TtlValueTable<T> implements ValueTable<T> {
     if (tv === undefined) return undefined;
     const ctx = this.ctx;
     if (ctx.expired(tv)) {
-      if (!ctx.returnExpired) return then(this.inner.remove(namespace), toUndefined);
-      this.remember(namespace, tv);
-      return tv[0];
+      if (ctx.returnExpired) return tv[0];
+      return then(this.inner.remove(namespace), toUndefined);
     }
-    this.remember(namespace, tv);
-    if (ctx.updateOnRead) {
-      tv[1] = ctx.now;
-      return resolveTo(this.inner.put(namespace, tv), tv[0]);
-    }
+    // A new pair rather than a changed one: the stored pair may be shared with a snapshot.
+    if (ctx.updateOnRead) return resolveTo(this.inner.put(namespace, [tv[0], ctx.now]), tv[0]);
     return tv[0];
-  }
-
-  /*
-   * The pair last read or written (for one key and namespace) is reused by the next write
-   * of the same key and namespace: it is changed in place and put again. A read-modify-
-   * write (every counter) then allocates nothing, which spares the heap a fresh object per
-   * write in a long-lived map (that, not the timestamp, is what TTL costs in memory). It is
-   * safe because the pair never reaches user code, and backends already keep snapshots
-   * consistent when stored objects change after a put. Should the stored pair have been
-   * replaced or removed meanwhile, the put simply stores this one: the write still wins.
-   */
-  private last: TtlValue<T> | undefined = undefined;
-  private lastNamespace = '';
-  private lastKey: unknown = undefined;
-
-  private remember(namespace: string, tv: TtlValue<T>): void {
-    this.last = tv;
-    this.lastNamespace = namespace;
-    this.lastKey = this.ctx.backend.getCurrentKey();
-  }
-
-  /** The pair to write `value` with, at the current access's time. */
-  private pair(namespace: string, value: T): TtlValue<T> {
-    const now = this.ctx.now;
-    let tv = this.last;
-    if (tv !== undefined && this.lastNamespace === namespace && this.lastKey === this.ctx.backend.getCurrentKey()) {
-      tv[0] = value;
-      tv[1] = now;
-      return tv;
-    }
-    this.remember(namespace, (tv = [value, now]));
-    return tv;
   }
 
   put(namespace: string, value: T): MaybePromise<void> {
     const pending = this.ctx.access();
-    return pending === undefined ? this.inner.put(namespace, this.pair(namespace, value)) : this.putLater(pending, namespace, value);
+    return pending === undefined ? this.inner.put(namespace, [value, this.ctx.now]) : this.putLater(pending, namespace, value);
   }
 
   private putLater(pending: Promise<unknown>, namespace: string, value: T): Promise<void> {
-    return pending.then(() => this.inner.put(namespace, this.pair(namespace, value)));
+    return pending.then(() => this.inner.put(namespace, [value, this.ctx.now]));
   }
 
   remove(namespace: string): MaybePromise<void> {
-    this.last = undefined;
     return accessed(this.ctx, () => this.inner.remove(namespace));
   }
 }
