@@ -1,9 +1,43 @@
 import { defineConfig } from 'vitest/config';
+import { playwright } from '@vitest/browser-playwright';
+
+/**
+ * Two projects: `node` runs every test/**\/*.test.ts except the browser ones; `chromium`
+ * runs test/browser/**\/*.test.ts in real headless Chromium. Playwright cannot download
+ * its own browser on our machines, so it drives an installed one: Debian's
+ * /usr/bin/chromium by default, or the executable named by EDDY_CHROMIUM (e.g. your
+ * own Chrome).
+ */
+const chromium = process.env.EDDY_CHROMIUM ?? '/usr/bin/chromium';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'node', include: ['test/**/*.test.ts'], exclude: ['test/browser/**'] },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'chromium',
+          include: ['test/browser/**/*.test.ts'],
+          browser: {
+            enabled: true,
+            headless: true,
+            screenshotFailures: false,
+            provider: playwright({
+              launchOptions: {
+                executablePath: chromium,
+                args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+              },
+            }),
+            instances: [{ browser: 'chromium' }],
+          },
+        },
+      },
+    ],
   },
 });
