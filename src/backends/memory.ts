@@ -358,10 +358,15 @@ function privateCopy<T>(value: T): T {
   return value !== null && typeof value === 'object' ? cloneValue(value) : value;
 }
 
-/** A TTL pair `[userValue, lastAccess]`: a new pair around a private copy of the user value. */
+/**
+ * A TTL pair `[userValue, lastAccess]`. Core builds a new pair for every write and never
+ * changes one it handed over, so only an object user value needs a private copy (then in
+ * a new pair); a pair around a primitive is stored as it is.
+ */
 function privatePairCopy<T>(pair: T): T {
-  const [value, ts] = pair as unknown as [unknown, number];
-  return [privateCopy(value), ts] as T;
+  const value = (pair as unknown as [unknown, number])[0];
+  if (value === null || typeof value !== 'object') return pair;
+  return [cloneValue(value), (pair as unknown as [unknown, number])[1]] as T;
 }
 
 function metaOf(t: HeapTable): StateMetaInfo {

@@ -61,7 +61,11 @@ export interface StateBackend {
  * of the same table with options replaces them (a restored table learns its filter).
  */
 export interface StateTableOptions {
-  /** The state has TTL: report it as `StateMetaInfo.ttl` in `states()` and in every snapshot. */
+  /**
+   * The state has TTL: report it as `StateMetaInfo.ttl` in `states()` and in every snapshot.
+   * Its stored values are then `[userValue, lastAccess]` pairs that core creates anew for
+   * every write and never changes afterwards: a backend need only copy the user value.
+   */
   readonly ttl?: TtlMetaInfo;
   /**
    * Full-snapshot cleanup: `snapshot()` calls this once while it captures and leaves out
