@@ -73,31 +73,36 @@ export class NetworkOutput {
 
   private async hash(batch: RecordBatch, selector: (value: unknown) => Key): Promise<void> {
     const n = this.targets.length;
-    const maxP = this.maxParallelism;
-    const parts = Array.from({ length: n }, () => ({ values: [] as unknown[], timestamps: batch.timestamps ? ([] as number[]) : undefined, keys: [] as Key[], keyGroups: [] as number[] }));
     const { values, timestamps } = batch;
+    const keys: Key[] = new Array(values.length);
+    const keyGroups: number[] = new Array(values.length);
     const cache = this.keyGroupCache;
     let i = 0;
     try {
       for (; i < values.length; i++) {
-        const value = values[i];
-        let key = selector(value);
-        let keyGroup: number;
+        let key = selector(values[i]);
         const cached = typeof key === 'string' || typeof key === 'number' ? cache.get(key) : undefined;
         if (cached !== undefined) {
           // The first instance of an equal key: state maps then compare strings by pointer.
           key = cached.key;
-          keyGroup = cached.keyGroup;
-        } else keyGroup = this.keyGroupOf(key);
-        const p = parts[n === 1 ? 0 : subtaskForKeyGroup(maxP, n, keyGroup)];
-        p.values.push(value);
-        p.keys.push(key);
-        p.keyGroups.push(keyGroup);
-        if (timestamps !== undefined) p.timestamps!.push(timestamps[i]);
+          keyGroups[i] = cached.keyGroup;
+        } else keyGroups[i] = this.keyGroupOf(key);
+        keys[i] = key;
       }
     } catch (e) {
       if (e instanceof EddyError) throw e;
       throw new UserFunctionError(`the keyBy key selector threw: ${e instanceof Error ? e.message : String(e)}`, { operator: this.consumerName }, e);
+    }
+    // One consumer takes the batch as it is; several get it split by their key-group ranges.
+    if (n === 1) return this.send(0, { kind: 'records', batch: { values, timestamps, keys, keyGroups } });
+    const maxP = this.maxParallelism;
+    const parts = Array.from({ length: n }, () => ({ values: [] as unknown[], timestamps: timestamps ? ([] as number[]) : undefined, keys: [] as Key[], keyGroups: [] as number[] }));
+    for (let j = 0; j < values.length; j++) {
+      const p = parts[subtaskForKeyGroup(maxP, n, keyGroups[j])];
+      p.values.push(values[j]);
+      p.keys.push(keys[j]);
+      p.keyGroups.push(keyGroups[j]);
+      if (timestamps !== undefined) p.timestamps!.push(timestamps[j]);
     }
     for (let t = 0; t < n; t++) if (parts[t].values.length > 0) await this.send(t, { kind: 'records', batch: parts[t] });
   }
