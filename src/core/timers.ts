@@ -5,7 +5,7 @@
  * group together with the keyed state.
  */
 import type { TimeDomain } from '../api/functions.ts';
-import { ByteReader, ByteWriter } from './codec.ts';
+import { ByteReader, ByteWriter } from './bytes.ts';
 import { canonicalKeyBytes, keyFromCanonicalBytes, keyId, type Key, type KeyGroupRange, type KeyId } from './keys.ts';
 
 /** A registered timer. */

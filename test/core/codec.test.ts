@@ -1,8 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { EddyError, SnapshotError, StateError } from '../../src/api/errors.ts';
+import { ByteReader, ByteWriter } from '../../src/core/bytes.ts';
 import {
-  ByteReader,
-  ByteWriter,
   cloneValue,
   decodeValue,
   deserializeValue,

@@ -13,7 +13,8 @@
  */
 import type { StateKind } from '../../api/descriptors.ts';
 import { SnapshotError } from '../../api/errors.ts';
-import { ByteReader, ByteWriter, decodeValue, encodeValue } from '../codec.ts';
+import { ByteReader, ByteWriter } from '../bytes.ts';
+import { decodeValue, encodeValue } from '../codec.ts';
 import { canonicalKeyBytes, keyFromCanonicalBytes, type Key } from '../keys.ts';
 
 /** Version of the key-group entry layout above. */

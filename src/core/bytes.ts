@@ -1,0 +1,348 @@
+/**
+ * Growable byte writer and bounds-checked reader: varints, zigzag integers, big-endian
+ * floats, UTF-8 strings. The building blocks of the canonical value codec (`codec.ts`),
+ * the snapshot format and the timer encoding.
+ */
+import { EddyError, SnapshotError } from '../api/errors.ts';
+
+/** Past this many bytes a finished writer's buffer is dropped rather than kept for reuse. */
+const RETAIN_LIMIT = 1 << 20;
+const textEncoder = new TextEncoder();
+// ignoreBOM: a leading U+FEFF is data, not a marker to strip.
+const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+type WellFormedString = string & { isWellFormed?: () => boolean };
+
+function isWellFormed(s: string): boolean {
+  const native = (s as WellFormedString).isWellFormed;
+  if (native !== undefined) return native.call(s);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c & 0xf800) !== 0xd800) continue;
+    const d = s.charCodeAt(i + 1);
+    if (c >= 0xdc00 || !(d >= 0xdc00 && d <= 0xdfff)) return false;
+    i++;
+  }
+  return true;
+}
+
+function varintSize(n: number): number {
+  let size = 1;
+  for (; n >= 0x80; size++) n = Math.floor(n / 0x80);
+  return size;
+}
+
+/** Writes `n` (a non-negative safe integer) as LEB128 at `p`; returns the end. */
+function writeVarintAt(buf: Uint8Array, p: number, n: number): number {
+  // Above 2^31 shifts would truncate, and `%` on doubles is slow; divide exactly instead.
+  while (n > 0x7fffffff) {
+    const q = Math.floor(n / 0x80);
+    buf[p++] = (n - q * 0x80) | 0x80;
+    n = q;
+  }
+  while (n >= 0x80) {
+    buf[p++] = (n & 0x7f) | 0x80;
+    n >>>= 7;
+  }
+  buf[p++] = n;
+  return p;
+}
+
+/** Writes UTF-8 at `p`; returns the end, or -1 if `strict` and `s` has a lone surrogate. */
+function utf8Loop(buf: Uint8Array, p: number, s: string, strict: boolean): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) {
+      buf[p++] = c;
+    } else if (c < 0x800) {
+      buf[p++] = 0xc0 | (c >> 6);
+      buf[p++] = 0x80 | (c & 0x3f);
+    } else if ((c & 0xf800) === 0xd800) {
+      const d = s.charCodeAt(i + 1);
+      if (c < 0xdc00 && d >= 0xdc00 && d <= 0xdfff) {
+        const cp = ((c - 0xd800) << 10) + (d - 0xdc00) + 0x10000;
+        buf[p++] = 0xf0 | (cp >> 18);
+        buf[p++] = 0x80 | ((cp >> 12) & 0x3f);
+        buf[p++] = 0x80 | ((cp >> 6) & 0x3f);
+        buf[p++] = 0x80 | (cp & 0x3f);
+        i++;
+      } else {
+        if (strict) return -1;
+        // U+FFFD, as TextEncoder does, so both paths agree.
+        buf[p++] = 0xef;
+        buf[p++] = 0xbf;
+        buf[p++] = 0xbd;
+      }
+    } else {
+      buf[p++] = 0xe0 | (c >> 12);
+      buf[p++] = 0x80 | ((c >> 6) & 0x3f);
+      buf[p++] = 0x80 | (c & 0x3f);
+    }
+  }
+  return p;
+}
+
+/** A growable byte buffer with the primitive writes of the canonical encoding. */
+export class ByteWriter {
+  private buf: Uint8Array;
+  private view: DataView;
+  private pos = 0;
+  private readonly initialCapacity: number;
+
+  /** @param initialCapacity starting buffer size in bytes; it doubles as needed. */
+  constructor(initialCapacity = 256) {
+    this.initialCapacity = Math.max(16, initialCapacity | 0);
+    this.buf = new Uint8Array(this.initialCapacity);
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  /** Number of bytes written so far. */
+  get length(): number {
+    return this.pos;
+  }
+
+  private reserve(n: number): void {
+    const needed = this.pos + n;
+    if (needed <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(needed, this.buf.length * 2));
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  /** One byte (0–255). */
+  u8(b: number): void {
+    if (this.pos >= this.buf.length) this.reserve(1);
+    this.buf[this.pos++] = b;
+  }
+
+  /** Unsigned LEB128 of a non-negative safe integer (up to 2^53-1). */
+  varint(n: number): void {
+    if (!(n >= 0 && n <= Number.MAX_SAFE_INTEGER && Math.floor(n) === n)) {
+      throw new EddyError('INVALID_ARGUMENT', `varint must be a non-negative safe integer, got ${n}`, { component: 'codec' });
+    }
+    if (this.pos + 8 > this.buf.length) this.reserve(8);
+    this.pos = writeVarintAt(this.buf, this.pos, n);
+  }
+
+  /** A float64, big-endian; -0 and infinities are kept, every NaN is written as 0x7FF8…0. */
+  f64(v: number): void {
+    this.reserve(8);
+    // Engines may store any NaN bit pattern (the spec allows it), so fix one for
+    // byte-identical output everywhere.
+    if (v !== v) {
+      this.buf[this.pos] = 0x7f;
+      this.buf[this.pos + 1] = 0xf8;
+      this.buf.fill(0, this.pos + 2, this.pos + 8);
+    } else {
+      this.view.setFloat64(this.pos, v);
+    }
+    this.pos += 8;
+  }
+
+  /** Raw bytes, without a length. */
+  bytes(b: Uint8Array): void {
+    this.reserve(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  /** Varint length, then the bytes. */
+  lenBytes(b: Uint8Array): void {
+    this.varint(b.length);
+    this.bytes(b);
+  }
+
+  /** Varint byte length, then UTF-8. Lone surrogates become U+FFFD, as with TextEncoder. */
+  string(s: string): void {
+    this.utf8(s, false);
+  }
+
+  /**
+   * Like {@link ByteWriter.string}, but writes nothing and returns false if `s` has a lone
+   * surrogate (which UTF-8 cannot carry), so the caller can choose a lossless form.
+   */
+  tryString(s: string): boolean {
+    return this.utf8(s, true);
+  }
+
+  private utf8(s: string, strict: boolean): boolean {
+    if (s.length < 43) {
+      // At most 126 bytes, so the length is one varint byte: the common case, kept lean.
+      if (this.pos + 127 > this.buf.length) this.reserve(127);
+      const start = this.pos + 1;
+      const end = utf8Loop(this.buf, start, s, strict);
+      if (end < 0) return false;
+      this.buf[this.pos] = end - start;
+      this.pos = end;
+      return true;
+    }
+    const max = s.length * 3;
+    const k = varintSize(max);
+    this.reserve(k + max);
+    // Write the bytes after room for the longest possible length, then close the gap:
+    // measuring the UTF-8 length first would walk the string twice.
+    const start = this.pos + k;
+    let end: number;
+    if (s.length <= 64) {
+      end = utf8Loop(this.buf, start, s, strict);
+      if (end < 0) return false;
+    } else {
+      // Long strings: the native encoder is faster than a JS loop.
+      if (strict && !isWellFormed(s)) return false;
+      end = start + textEncoder.encodeInto(s, this.buf.subarray(start)).written;
+    }
+    const len = end - start;
+    const actual = varintSize(len);
+    if (actual !== k) this.buf.copyWithin(this.pos + actual, start, end);
+    this.pos = writeVarintAt(this.buf, this.pos, len) + len;
+    return true;
+  }
+
+  /** Discards everything written after the first `length` bytes. */
+  truncate(length: number): void {
+    if (!(length >= 0 && length <= this.pos && Math.floor(length) === length)) {
+      throw new EddyError('INVALID_ARGUMENT', `cannot truncate ${this.pos} bytes to ${length}`, { component: 'codec' });
+    }
+    this.pos = length;
+  }
+
+  /**
+   * The bytes written, as an array of exactly that length that later writes never touch.
+   * The writer is empty afterwards and can be reused.
+   */
+  finish(): Uint8Array {
+    const full = this.pos === this.buf.length;
+    const out = full ? this.buf : this.buf.slice(0, this.pos);
+    if (full || this.buf.length > RETAIN_LIMIT) {
+      this.buf = new Uint8Array(this.initialCapacity);
+      this.view = new DataView(this.buf.buffer);
+    }
+    this.pos = 0;
+    return out;
+  }
+}
+
+/** Throws `SNAPSHOT_CORRUPT` for malformed input at `offset`. */
+export function corrupt(message: string, offset: number): never {
+  throw new SnapshotError('SNAPSHOT_CORRUPT', `${message} at byte ${offset}`, { component: 'codec' });
+}
+
+/** Reads what {@link ByteWriter} writes; malformed input throws `SNAPSHOT_CORRUPT`. */
+export class ByteReader {
+  private readonly buf: Uint8Array;
+  private readonly view: DataView;
+  private pos = 0;
+
+  /** @param bytes the input; it is read in place, not copied. */
+  constructor(bytes: Uint8Array) {
+    this.buf = bytes;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  /** Bytes consumed so far. */
+  get offset(): number {
+    return this.pos;
+  }
+
+  /** Bytes left. */
+  get remaining(): number {
+    return this.buf.length - this.pos;
+  }
+
+  /** True once every byte has been read. */
+  get done(): boolean {
+    return this.pos >= this.buf.length;
+  }
+
+  private need(n: number): void {
+    if (n > this.buf.length - this.pos) {
+      corrupt(`unexpected end of data (needed ${n} bytes, ${this.buf.length - this.pos} left)`, this.pos);
+    }
+  }
+
+  /** One byte. */
+  u8(): number {
+    if (this.pos >= this.buf.length) this.need(1);
+    return this.buf[this.pos++]!;
+  }
+
+  /** An unsigned LEB128 safe integer; overlong or out-of-range encodings are corrupt. */
+  varint(): number {
+    const buf = this.buf;
+    let p = this.pos;
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i++) {
+      if (p >= buf.length) {
+        this.pos = p;
+        this.need(1);
+      }
+      const b = buf[p++]!;
+      value += (b & 0x7f) * scale;
+      if (b < 0x80) {
+        if (b === 0 && i > 0) corrupt('non-minimal varint', this.pos);
+        if (value > Number.MAX_SAFE_INTEGER) corrupt('varint exceeds 2^53-1', this.pos);
+        this.pos = p;
+        return value;
+      }
+      scale *= 0x80;
+    }
+    return corrupt('varint longer than 8 bytes', this.pos);
+  }
+
+  /** A float64, big-endian. */
+  f64(): number {
+    this.need(8);
+    const v = this.view.getFloat64(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  /** The next `n` bytes, as a view into the input (copy it to keep it). */
+  bytes(n: number): Uint8Array {
+    this.need(n);
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  /** A varint length, then that many bytes (a view into the input). */
+  lenBytes(): Uint8Array {
+    return this.bytes(this.varint());
+  }
+
+  /** A varint byte length, then UTF-8; invalid UTF-8 is corrupt. */
+  string(): string {
+    const n = this.varint();
+    this.need(n);
+    const buf = this.buf;
+    const start = this.pos;
+    // Short ASCII strings (property names, enum-like values) dominate; decoding them
+    // by hand skips TextDecoder's per-call overhead.
+    if (n <= 32) {
+      let s = '';
+      let i = 0;
+      for (; i < n; i++) {
+        const b = buf[start + i]!;
+        if (b >= 0x80) break;
+        s += String.fromCharCode(b);
+      }
+      if (i === n) {
+        this.pos = start + n;
+        return s;
+      }
+    }
+    let s: string;
+    try {
+      s = textDecoder.decode(buf.subarray(start, start + n));
+    } catch {
+      return corrupt('invalid UTF-8', start);
+    }
+    this.pos = start + n;
+    return s;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// What counts as a value
