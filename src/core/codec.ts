@@ -30,7 +30,7 @@
  * | 0x1B | DataView | varint length, bytes |
  */
 
-import { EddyError, SnapshotError, StateError } from '../api/errors.ts';
+import { StateError } from '../api/errors.ts';
 import { ByteReader, ByteWriter, corrupt } from './bytes.ts';
 
 const T_UNDEFINED = 0x00;

@@ -18,6 +18,7 @@
  */
 
 import { EddyError, ConfigurationError, InvalidKeyError, SnapshotError } from '../api/errors.ts';
+import { isWellFormed } from './bytes.ts';
 import { murmur3_32 } from './murmur3.ts';
 
 /** A key: what `keyBy` selectors may return. Arrays may nest. */
@@ -45,23 +46,6 @@ const KEY_TYPES = 'keys must be string, number, bigint, boolean or arrays of tho
 
 // ---------------------------------------------------------------------------------------
 // Validation
-
-type WellFormedString = string & { isWellFormed?: () => boolean };
-
-/** True if the string contains no unpaired UTF-16 surrogate (UTF-8 could not keep it). */
-function isWellFormed(s: string): boolean {
-  // Native isWellFormed (ES2024) is much faster where it exists; the loop is the fallback.
-  const native = (s as WellFormedString).isWellFormed;
-  if (native !== undefined) return native.call(s);
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if ((c & 0xf800) !== 0xd800) continue;
-    const next = s.charCodeAt(i + 1);
-    if (c >= 0xdc00 || !(next >= 0xdc00 && next <= 0xdfff)) return false;
-    i++;
-  }
-  return true;
-}
 
 function describeObject(v: object): string {
   const proto: unknown = Object.getPrototypeOf(v);
