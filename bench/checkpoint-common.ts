@@ -1,9 +1,25 @@
 /**
  * Helpers shared by the checkpoint benches (checkpoint-pause, checkpoint-incremental,
  * recovery): a keyed in-memory backend filled directly through the backend API (as
- * state-memory does), and a checkpoint storage wrapper that counts what a job writes.
+ * state-memory does), a checkpoint storage wrapper that counts what a job writes, and a
+ * job kit (SumFn, phasedSource) for benches that need a checkpoint holding exactly a
+ * known state.
  */
-import { HashMapStateBackend, ValueStateDescriptor, keyGroupForKey, keyGroupRangeForSubtask, type CheckpointStorage, type KeyedStateBackend, type StorageLock, type ValueState } from '../src/index.ts';
+import {
+  HashMapStateBackend,
+  KeyedProcessFunction,
+  ValueStateDescriptor,
+  keyGroupForKey,
+  keyGroupRangeForSubtask,
+  type CheckpointStorage,
+  type Collector,
+  type KeyedProcessContext,
+  type KeyedStateBackend,
+  type RuntimeContext,
+  type Source,
+  type StorageLock,
+  type ValueState,
+} from '../src/index.ts';
 import { KeyedStateStore } from '../src/core/state/keyed-state-store.ts';
 import { decodeManifest, type Manifest } from '../src/core/checkpoint/format.ts';
 import { MANIFEST_NAME } from '../src/core/checkpoint/restore.ts';
@@ -159,4 +175,111 @@ export class CountingStorage implements CheckpointStorage {
   delete(path: string): Promise<void> {
     return this.inner.delete(path);
   }
+}
+
+/** An event of the checkpoint-incremental and recovery jobs: add `v` to key `k`'s sum. */
+export interface SumEv {
+  k: string;
+  v: number;
+  /** Probes (recovery) ask for the key's sum to be emitted; nothing else is emitted. */
+  probe?: boolean;
+}
+
+/**
+ * Keeps a per-key sum in ValueState<number> named 'count' — the same name as
+ * {@link newCountBackend}'s state, so a snapshot of this job restores into that backend
+ * for verification. With `timers`, every key also registers an event-time timer on its
+ * first event (as keyed-count's Counter does) that emits nothing: it only makes the
+ * operator's checkpoint carry one timer per key.
+ */
+export class SumFn extends KeyedProcessFunction<string, SumEv, [string, number]> {
+  private sum!: ValueState<number>;
+
+  constructor(private readonly timers = false) {
+    super();
+  }
+
+  override open(ctx: RuntimeContext): void {
+    this.sum = ctx.getState(new ValueStateDescriptor<number>('count'));
+  }
+
+  async processElement(e: SumEv, ctx: KeyedProcessContext<string>, out: Collector<[string, number]>): Promise<void> {
+    const old = await this.sum.value();
+    if (old === undefined && this.timers) ctx.timerService().registerEventTimeTimer(Number.MAX_SAFE_INTEGER - 1);
+    const next = (old ?? 0) + e.v;
+    await this.sum.update(next);
+    if (e.probe) out.collect([e.k, next]);
+  }
+}
+
+/** One phase of a {@link phasedSource}. */
+export interface Phase<T> {
+  readonly records: readonly T[];
+  /**
+   * After the phase's last record, the source stays idle until this returns true. It is
+   * given the completed periodic checkpoints that were triggered after that record, i.e.
+   * whose state includes the whole phase.
+   */
+  readonly until: (after: readonly SeenCheckpoint[]) => boolean;
+}
+
+/**
+ * A bounded source (parallelism 1) that emits its phases one after another and, after
+ * each, idles until the phase's `until` holds — so a bench can wait for a checkpoint
+ * that holds exactly "all of phase 1" before phase 2 changes anything. It idles by
+ * returning empty polls (a poll that awaits would keep the source task from taking the
+ * checkpoint it waits for).
+ *
+ * Which checkpoints came after a phase is told by counting `snapshotSplits` calls: with
+ * a fresh storage and job, checkpoint ids are 1, 2, … and each trigger snapshots this
+ * reader once, so the n-th call is checkpoint n. `checkOrdinals` verifies that afterwards.
+ * It is replayable only so that the job does not warn; it is never restored.
+ */
+export function phasedSource<T>(phases: readonly Phase<T>[], storage: CountingStorage): Source<T> {
+  return {
+    boundedness: 'bounded',
+    maxParallelism: 1,
+    replayable: true,
+    createReader() {
+      let phase = 0;
+      let next = 0;
+      let snapshots = 0;
+      /** Snapshot calls made before the current phase's last record went out; set once it did. */
+      let endedAt: number | undefined;
+      return {
+        async poll(max: number) {
+          if (phase >= phases.length) return null;
+          const p = phases[phase]!;
+          if (endedAt === undefined) {
+            const batch = p.records.slice(next, next + max);
+            next += batch.length;
+            if (next >= p.records.length) endedAt = snapshots;
+            if (batch.length > 0) return batch;
+          }
+          if (p.until(storage.checkpoints.slice(endedAt))) {
+            phase++;
+            next = 0;
+            endedAt = undefined;
+            return [];
+          }
+          await new Promise((resolve) => setTimeout(resolve, 2));
+          return [];
+        },
+        snapshotSplits() {
+          snapshots++;
+          return phase >= phases.length ? [] : [{ phase, next }];
+        },
+        restoreSplits() {
+          throw new Error('phasedSource is never restored');
+        },
+      };
+    },
+  };
+}
+
+/** Throws unless the storage saw periodic checkpoints 1, 2, … in order (what phasedSource relies on). */
+export function checkOrdinals(storage: CountingStorage, who: string): void {
+  storage.checkpoints.forEach((c, i) => {
+    if (c.manifest.checkpointId !== i + 1) throw new Error(`${who}: completed checkpoint #${i + 1} has id ${c.manifest.checkpointId}; phasedSource's count of checkpoints is off`);
+  });
 }
