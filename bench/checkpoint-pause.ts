@@ -17,9 +17,15 @@
  *     checkpoint, so this uses a longer job: 5,000,000 events (500 per key) with the 1 s
  *     interval unchanged. Completed checkpoints are counted by a storage wrapper that
  *     watches `_metadata` puts, and printed per run.
+ *
+ * (c) For information: the synchronous part of a timer snapshot with 1,000,000 pending
+ *     event-time timers (one per key, as keyed-count's Counter registers): the call copies
+ *     the timer heaps (as Flink's heap timers do) and encodes them afterwards, in slices.
  */
 import { MemoryCheckpointStorage, StreamExecutionEnvironment } from '../src/index.ts';
+import { keyGroupRangeForSubtask } from '../src/core/keys.ts';
 import { readKeyGroup } from '../src/core/state/snapshot-format.ts';
+import { InternalTimerService } from '../src/core/timers.ts';
 import { gc, generateEvents, median, report, round, timeInterleaved, verifyCounts, type Ev } from './common.ts';
 import { Counter } from './engine-count.ts';
 import { CountingStorage, MAX_PARALLELISM, makeKeys, newCountBackend, writeKeys } from './checkpoint-common.ts';
@@ -131,6 +137,35 @@ async function syncPart(runs: number): Promise<Record<string, unknown>> {
   };
 }
 
+/** (c): the `InternalTimerService.snapshot()` call with 1M pending timers vs its whole encoding. */
+async function timerPause(runs: number): Promise<Record<string, unknown>> {
+  const { keys, keyGroups } = makeKeys(KEYS_A);
+  const timers = new InternalTimerService(keyGroupRangeForSubtask(MAX_PARALLELISM, 1, 0));
+  for (let i = 0; i < KEYS_A; i++) timers.register('EVENT_TIME', keys[i]!, keyGroups[i]!, Number.MAX_SAFE_INTEGER - 1);
+  const sync: number[] = [];
+  const total: number[] = [];
+  for (let r = 0; r <= runs; r++) {
+    gc();
+    const t0 = performance.now();
+    const pending = timers.snapshot();
+    const t1 = performance.now();
+    const groups = await pending;
+    const t2 = performance.now();
+    if (groups.size !== MAX_PARALLELISM) throw new Error(`checkpoint-pause: timer snapshot has ${groups.size} key groups, expected ${MAX_PARALLELISM}`);
+    if (r === 0) continue; // warm-up
+    sync.push(t1 - t0);
+    total.push(t2 - t0);
+  }
+  return {
+    timers: KEYS_A,
+    method: 'InternalTimerService with 1M event-time timers; syncMs = the snapshot() call until it returns its Promise (copies the two heaps); totalMs = until the encoded key groups are ready',
+    stat: `median of ${runs} snapshots after 1 warm-up`,
+    syncMs: round(median(sync), 3),
+    totalMs: round(median(total), 1),
+    syncMsRuns: sync.map((x) => round(x, 3)),
+  };
+}
+
 async function throughput(runs: number): Promise<Record<string, unknown>> {
   const events = generateEvents(EVENTS_B, KEYS_B);
   const perKey = EVENTS_B / KEYS_B;
@@ -185,6 +220,8 @@ async function throughput(runs: number): Promise<Record<string, unknown>> {
 export async function checkpointPause(runs: number): Promise<void> {
   const pause = await syncPart(runs);
   gc();
+  const timers = await timerPause(runs);
+  gc();
   const tp = await throughput(runs);
   report({
     bench: 'checkpoint-pause',
@@ -194,6 +231,7 @@ export async function checkpointPause(runs: number): Promise<void> {
     floor: PAUSE_FLOOR_MS,
     pass: pause.pass === true && tp.pass === true,
     pause,
+    timers,
     throughput: tp,
   });
 }

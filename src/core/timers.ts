@@ -14,14 +14,26 @@ export interface Timer {
   readonly key: Key;
   readonly keyGroup: number;
   readonly domain: TimeDomain;
-  /** Set when the timer was deleted; it is then skipped instead of removed from the heap. */
-  cancelled: boolean;
+  /**
+   * The snapshot epoch in which the timer was deleted or fired (`LIVE` while pending).
+   * A deleted timer stays in the heap and is skipped when it reaches the top; a snapshot
+   * captured in an earlier epoch still counts it as pending (see `captureTimers`).
+   */
+  endedIn: number;
   /** Registration order: breaks ties so firing order is deterministic. */
   readonly seq: number;
 }
 
+/** `Timer.endedIn` of a pending timer. */
+const LIVE = Infinity;
+
+/** How long one slice of timer encoding may keep the thread before records get a turn. */
+const SLICE_MS = 8;
+
 /** A min-heap of timers by (timestamp, registration order) plus a (key, timestamp) index. */
 class TimerQueue {
+  /** The current snapshot epoch, stamped on timers as they end. */
+  epoch = 0;
   private heap: Timer[] = [];
   private readonly index = new Map<KeyId, Map<number, Timer>>();
   private live = 0;
@@ -44,7 +56,7 @@ class TimerQueue {
     const byTime = this.index.get(id);
     const timer = byTime?.get(timestamp);
     if (!byTime || !timer) return;
-    timer.cancelled = true;
+    timer.endedIn = this.epoch;
     byTime.delete(timestamp);
     if (byTime.size === 0) this.index.delete(id);
     this.live--;
@@ -63,17 +75,20 @@ class TimerQueue {
     if (top === undefined || top.timestamp > time) return undefined;
     this.pop();
     this.delete(keyId(top.key), top.timestamp);
-    top.cancelled = false;
     return top;
   }
 
-  /** Every live timer, in no particular order. */
-  *all(): Iterable<Timer> {
-    for (const byTime of this.index.values()) yield* byTime.values();
+  /**
+   * The heap as it is now (a plain array copy: fast even for millions of timers), and
+   * the epoch it belongs to; later epochs begin. Timers that end afterwards are stamped
+   * with a later epoch, so the copy still tells which were pending at capture.
+   */
+  capture(): { heap: Timer[]; epoch: number } {
+    return { heap: this.heap.slice(), epoch: this.epoch++ };
   }
 
   private dropCancelled(): void {
-    while (this.heap.length > 0 && this.heap[0].cancelled) this.pop();
+    while (this.heap.length > 0 && this.heap[0].endedIn !== LIVE) this.pop();
   }
 
   private static less(a: Timer, b: Timer): boolean {
@@ -121,7 +136,7 @@ export class InternalTimerService {
   constructor(private readonly keyGroupRange: KeyGroupRange) {}
 
   register(domain: TimeDomain, key: Key, keyGroup: number, timestamp: number): boolean {
-    const timer: Timer = { timestamp, key, keyGroup, domain, cancelled: false, seq: this.seq++ };
+    const timer: Timer = { timestamp, key, keyGroup, domain, endedIn: LIVE, seq: this.seq++ };
     return this.queue(domain).add(timer, keyId(key));
   }
 
@@ -150,29 +165,12 @@ export class InternalTimerService {
 
   /**
    * The pending timers by key group: per timer a domain byte (0 event, 1 processing),
-   * the canonical key bytes and the timestamp, sorted for deterministic bytes.
+   * the canonical key bytes and the timestamp, sorted for deterministic bytes. What is
+   * pending is captured synchronously, inside this call (two array copies); the encoding
+   * runs in slices afterwards, while records and timers go on.
    */
-  snapshot(): Map<number, Uint8Array> {
-    const byGroup = new Map<number, Timer[]>();
-    for (const queue of [this.eventTime, this.processingTime]) {
-      for (const t of queue.all()) {
-        let list = byGroup.get(t.keyGroup);
-        if (!list) byGroup.set(t.keyGroup, (list = []));
-        list.push(t);
-      }
-    }
-    const out = new Map<number, Uint8Array>();
-    for (const [group, timers] of byGroup) {
-      timers.sort((a, b) => a.timestamp - b.timestamp || a.seq - b.seq);
-      const w = new ByteWriter();
-      for (const t of timers) {
-        w.u8(t.domain === 'EVENT_TIME' ? 0 : 1);
-        w.lenBytes(canonicalKeyBytes(t.key));
-        w.f64(t.timestamp);
-      }
-      out.set(group, w.finish());
-    }
-    return out;
+  snapshot(): Promise<Map<number, Uint8Array>> {
+    return encodeTimers([this.eventTime.capture(), this.processingTime.capture()]);
   }
 
   /** Adds the timers of every key group of `snapshot` that this subtask owns. */
@@ -187,4 +185,49 @@ export class InternalTimerService {
       }
     }
   }
+}
+
+/** Gives records a turn (a macrotask) once a slice of encoding has used its time. */
+class Slicer {
+  private start = Date.now();
+  async pause(): Promise<void> {
+    if (Date.now() - this.start <= SLICE_MS) return;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    this.start = Date.now();
+  }
+}
+
+/** Encodes captured heaps by key group, all of it after the capturing call returned, in slices. */
+async function encodeTimers(captured: ReadonlyArray<{ heap: Timer[]; epoch: number }>): Promise<Map<number, Uint8Array>> {
+  await Promise.resolve(); // nothing of the encoding runs inside the snapshot call
+  const slicer = new Slicer();
+  const byGroup = new Map<number, Timer[]>();
+  for (const { heap, epoch } of captured) {
+    for (let i = 0; i < heap.length; i++) {
+      const t = heap[i];
+      // Pending at capture: still live, or ended in a later epoch.
+      if (t.endedIn > epoch) {
+        let list = byGroup.get(t.keyGroup);
+        if (!list) byGroup.set(t.keyGroup, (list = []));
+        list.push(t);
+      }
+      if ((i & 4095) === 4095) await slicer.pause();
+    }
+  }
+  const out = new Map<number, Uint8Array>();
+  for (const group of [...byGroup.keys()].sort((a, b) => a - b)) {
+    const timers = byGroup.get(group)!;
+    timers.sort((a, b) => a.timestamp - b.timestamp || a.seq - b.seq);
+    await slicer.pause();
+    const w = new ByteWriter();
+    for (let i = 0; i < timers.length; i++) {
+      const t = timers[i];
+      w.u8(t.domain === 'EVENT_TIME' ? 0 : 1);
+      w.lenBytes(canonicalKeyBytes(t.key));
+      w.f64(t.timestamp);
+      if ((i & 4095) === 4095) await slicer.pause();
+    }
+    out.set(group, w.finish());
+  }
+  return out;
 }

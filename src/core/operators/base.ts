@@ -123,7 +123,7 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
     const timers = this.timers?.snapshot();
     const keyed = this.backend?.snapshot({ checkpointId, incremental: options.incremental === true });
     const extra = this.snapshotExtra();
-    return { snapshot: (async () => ({ ...extra, operatorState, timers, keyed: keyed ? await keyed : undefined }))() };
+    return { snapshot: (async () => ({ ...extra, operatorState, timers: await timers, keyed: keyed ? await keyed : undefined }))() };
   }
 
   async notifyCheckpointComplete(checkpointId: number): Promise<void> {
