@@ -22,6 +22,15 @@ import { SqliteKeyedStateBackend } from './keyed.ts';
 import { loadSqlite, wasmMemoryBytes, type Sqlite3Static } from './loader.ts';
 import { chooseVfs, DEFAULT_POOL_DIRECTORY, openDatabase, openError, type SqliteVfs, type SqliteVfsChoice } from './open.ts';
 import { Statements } from './schema.ts';
+import { WasmHeap } from './fast-stmt.ts';
+
+/** One scratch heap per sqlite3 module (one per realm). */
+const heaps = new WeakMap<Sqlite3Static, WasmHeap>();
+function heapOf(sqlite3: Sqlite3Static): WasmHeap {
+  let h = heaps.get(sqlite3);
+  if (h === undefined) heaps.set(sqlite3, (h = new WasmHeap(sqlite3)));
+  return h;
+}
 
 export type { SqliteVfs, SqliteVfsChoice } from './open.ts';
 export { SqliteKeyedStateBackend } from './keyed.ts';
@@ -100,7 +109,7 @@ export class SqliteStateBackend implements StateBackend {
       const persistent = vfs !== 'memory';
       // A working copy: losing the last writes in a crash is fine (the checkpoint is the truth), waiting for fsync is not.
       db.exec(`PRAGMA cache_size=-${this.options.pageCacheKiB ?? 8192}; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY;`);
-      stmts = new Statements(db, this.options.batchRows ?? 20_000);
+      stmts = new Statements(db, heapOf(sqlite3), this.options.batchRows ?? 20_000);
       // Always start from the restored checkpoint, never from what an earlier run left in the file.
       if (persistent) stmts.wipe();
     } catch (e) {

@@ -14,9 +14,10 @@
  * `chg` marks the entries written since the last completed checkpoint (incremental
  * snapshots), `states` names the state numbers, `meta` records what the file holds.
  */
-import type { Database, PreparedStatement } from './loader.ts';
+import { FastStmt, type SqlParam, type WasmHeap } from './fast-stmt.ts';
+import type { Database } from './loader.ts';
 
-type Bind = ReadonlyArray<number | string | Uint8Array | null>;
+type Bind = readonly SqlParam[];
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS kv (st INTEGER NOT NULL, kg INTEGER NOT NULL, k BLOB NOT NULL, ns TEXT NOT NULL, uk NOT NULL, v BLOB NOT NULL, exp INTEGER,
@@ -38,16 +39,17 @@ export type Row = [uk: number | Uint8Array, v: Uint8Array];
  * per-transaction cost once per batch, not once per record.
  */
 export class Statements {
-  private readonly s: Record<string, PreparedStatement> = {};
+  private readonly s: Record<string, FastStmt> = {};
   private inTransaction = false;
   private writes = 0;
 
   constructor(
     readonly db: Database,
+    heap: WasmHeap,
     private readonly batchRows: number,
   ) {
     db.exec(DDL);
-    const prep = (name: string, sql: string) => (this.s[name] = db.prepare(sql));
+    const prep = (name: string, sql: string) => (this.s[name] = new FastStmt(heap, db, db.prepare(sql)));
     prep('getValue', 'SELECT v, exp FROM kv WHERE st=?1 AND kg=?2 AND k=?3 AND ns=?4 AND uk=0');
     prep('putRow', 'INSERT OR REPLACE INTO kv (st, kg, k, ns, uk, v, exp) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)');
     prep('deleteRow', 'DELETE FROM kv WHERE st=?1 AND kg=?2 AND k=?3 AND ns=?4 AND uk=?5');
@@ -96,16 +98,16 @@ export class Statements {
   private run(name: string, bind: Bind): void {
     const st = this.s[name]!;
     try {
-      st.bind(bind as never).step();
+      st.bind(bind).step();
     } finally {
       st.reset();
     }
   }
 
-  private each(name: string, bind: Bind, row: (st: PreparedStatement) => void): void {
+  private each(name: string, bind: Bind, row: (st: FastStmt) => void): void {
     const st = this.s[name]!;
     try {
-      st.bind(bind as never);
+      st.bind(bind);
       while (st.step()) row(st);
     } finally {
       st.reset();
@@ -115,7 +117,7 @@ export class Statements {
   private exists(name: string, bind: Bind): boolean {
     const st = this.s[name]!;
     try {
-      return st.bind(bind as never).step();
+      return st.bind(bind).step();
     } finally {
       st.reset();
     }
@@ -123,7 +125,7 @@ export class Statements {
 
   getValue(st: number, kg: number, k: Uint8Array, ns: string): { v: Uint8Array; exp: number | null } | undefined {
     let out: { v: Uint8Array; exp: number | null } | undefined;
-    this.each('getValue', [st, kg, k, ns], (s) => (out = { v: s.get(0) as Uint8Array, exp: s.get(1) as number | null }));
+    this.each('getValue', [st, kg, k, ns], (s) => (out = { v: s.blob(0), exp: s.num(1) }));
     return out;
   }
 
@@ -144,22 +146,21 @@ export class Statements {
 
   entryRows(st: number, kg: number, k: Uint8Array, ns: string): Row[] {
     const rows: Row[] = [];
-    this.each('entryRows', [st, kg, k, ns], (s) => rows.push([s.get(0) as number | Uint8Array, s.get(1) as Uint8Array]));
+    this.each('entryRows', [st, kg, k, ns], (s) => rows.push([s.intOrBlob(0), s.blob(1)]));
     return rows;
   }
 
   maxUk(st: number, kg: number, k: Uint8Array, ns: string): number | undefined {
     let max: number | undefined;
     this.each('maxUk', [st, kg, k, ns], (s) => {
-      const m = s.get(0);
-      if (m !== null) max = Number(m);
+      if (!s.isNull(0)) max = s.int(0);
     });
     return max;
   }
 
   getRow(st: number, kg: number, k: Uint8Array, ns: string, uk: number | Uint8Array): Uint8Array | undefined {
     let v: Uint8Array | undefined;
-    this.each('getRow', [st, kg, k, ns, uk], (s) => (v = s.get(0) as Uint8Array));
+    this.each('getRow', [st, kg, k, ns, uk], (s) => (v = s.blob(0)));
     return v;
   }
 
@@ -174,25 +175,25 @@ export class Statements {
   /** One page of an entry's rows after `after` (an integer below every row to start): keyset paging, safe under concurrent writes. */
   rowsAfter(st: number, kg: number, k: Uint8Array, ns: string, after: number | Uint8Array, limit: number): Row[] {
     const rows: Row[] = [];
-    this.each('rowsAfter', [st, kg, k, ns, after, limit], (s) => rows.push([s.get(0) as number | Uint8Array, s.get(1) as Uint8Array]));
+    this.each('rowsAfter', [st, kg, k, ns, after, limit], (s) => rows.push([s.intOrBlob(0), s.blob(1)]));
     return rows;
   }
 
   /** One page of the distinct (key group, key) of a state and namespace after the given one. */
   keysAfter(st: number, ns: string, afterKg: number, afterK: Uint8Array | number, limit: number): Array<[number, Uint8Array]> {
     const out: Array<[number, Uint8Array]> = [];
-    this.each('keysAfter', [st, ns, afterKg, afterK, limit], (s) => out.push([s.get(0) as number, s.get(1) as Uint8Array]));
+    this.each('keysAfter', [st, ns, afterKg, afterK, limit], (s) => out.push([s.int(0), s.blob(1)]));
     return out;
   }
 
   /** Every row of one key in one state (all namespaces), for prefetching. */
   keyRows(st: number, kg: number, k: Uint8Array, row: (ns: string, uk: number | Uint8Array, v: Uint8Array, exp: number | null) => void): void {
-    this.each('keyRows', [st, kg, k], (s) => row(s.get(1) as string, s.get(2) as number | Uint8Array, s.get(3) as Uint8Array, s.get(4) as number | null));
+    this.each('keyRows', [st, kg, k], (s) => row(s.text(1), s.intOrBlob(2), s.blob(3), s.num(4)));
   }
 
   /** Every row of a state within a key-group range, in key order. */
   stateRows(st: number, firstKg: number, lastKg: number, row: (kg: number, k: Uint8Array, ns: string, uk: number | Uint8Array, v: Uint8Array) => void): void {
-    this.each('stateRows', [st, firstKg, lastKg], (s) => row(s.get(0) as number, s.get(1) as Uint8Array, s.get(2) as string, s.get(3) as number | Uint8Array, s.get(4) as Uint8Array));
+    this.each('stateRows', [st, firstKg, lastKg], (s) => row(s.int(0), s.blob(1), s.text(2), s.intOrBlob(3), s.blob(4)));
   }
 
   mark(st: number, kg: number, k: Uint8Array, ns: string, epoch: number): void {
@@ -201,7 +202,7 @@ export class Statements {
   }
 
   marks(row: (st: number, kg: number, k: Uint8Array, ns: string) => void): void {
-    this.each('marks', [], (s) => row(s.get(0) as number, s.get(1) as number, s.get(2) as Uint8Array, s.get(3) as string));
+    this.each('marks', [], (s) => row(s.int(0), s.int(1), s.blob(2), s.text(3)));
   }
 
   forget(epoch: number): void {
@@ -219,7 +220,7 @@ export class Statements {
   /** Rows of a state that have no expiry yet (restored before the state was registered with TTL). */
   withoutExpiry(st: number): Array<[number, Uint8Array, string, number | Uint8Array, Uint8Array]> {
     const out: Array<[number, Uint8Array, string, number | Uint8Array, Uint8Array]> = [];
-    this.each('withoutExpiry', [st], (s) => out.push([s.get(0) as number, s.get(1) as Uint8Array, s.get(2) as string, s.get(3) as number | Uint8Array, s.get(4) as Uint8Array]));
+    this.each('withoutExpiry', [st], (s) => out.push([s.int(0), s.blob(1), s.text(2), s.intOrBlob(3), s.blob(4)]));
     return out;
   }
 
