@@ -33,7 +33,7 @@ function heapOf(sqlite3: Sqlite3Static): WasmHeap {
 }
 
 export type { SqliteVfs, SqliteVfsChoice } from './open.ts';
-export { SqliteKeyedStateBackend } from './keyed.ts';
+export { SqliteKeyedStateBackend, type SqliteBackendStats } from './keyed.ts';
 
 /** Options of {@link SqliteStateBackend}; every field has a default. */
 export interface SqliteStateBackendOptions {

@@ -55,7 +55,6 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
     cacheBytes: number,
     readonly vfs: SqliteVfs,
     readonly fileName: string,
-    private readonly onDispose: () => Promise<void> | void = () => {},
   ) {
     this.keyGroupRange = options.keyGroupRange;
     this.maxParallelism = options.maxParallelism;
@@ -275,6 +274,17 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
     }
   }
 
+  /**
+   * What this backend holds where: its VFS and file, the bytes in the JS cache, the rows
+   * in SQLite (after writing the cache back) and SQLite's count of changed rows since
+   * the database was opened. For monitoring, tests and benchmarks.
+   */
+  stats(): SqliteBackendStats {
+    this.flushSync();
+    const { rows, changes } = this.stmts.counts();
+    return { vfs: this.vfs, fileName: this.fileName, cachedBytes: this.cache.size, rows, changes };
+  }
+
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
@@ -282,11 +292,24 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
     this.clearCurrentKey();
     try {
       this.stmts.commit();
+    } catch {
+      // A failed database already reported its failure when it happened; its working copy is discarded anyway.
     } finally {
       this.stmts.close();
-      await this.onDispose();
     }
   }
+}
+
+/** See {@link SqliteKeyedStateBackend.stats}. */
+export interface SqliteBackendStats {
+  readonly vfs: SqliteVfs;
+  readonly fileName: string;
+  /** Bytes held by the write-behind cache (encoded values, keys, bookkeeping estimate). */
+  readonly cachedBytes: number;
+  /** Rows of state in SQLite: one per value, list element and map entry. */
+  readonly rows: number;
+  /** Rows inserted, updated or deleted since the database was opened. */
+  readonly changes: number;
 }
 
 function metaOf(s: SqlState): StateMetaInfo {

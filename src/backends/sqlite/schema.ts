@@ -42,6 +42,13 @@ export class Statements {
   private readonly s: Record<string, FastStmt> = {};
   private inTransaction = false;
   private writes = 0;
+  /**
+   * The first failed statement. SQLite may roll back the whole batch transaction on
+   * SQLITE_FULL, IOERR or NOMEM, taking earlier writes with it, so after any failure every
+   * later call fails too: the job must restart from its checkpoint rather than go on
+   * with state that silently lost writes.
+   */
+  private failure: unknown;
 
   constructor(
     readonly db: Database,
@@ -70,13 +77,14 @@ export class Statements {
     prep('deleteExpired', 'DELETE FROM kv WHERE st=?1 AND exp<=?2');
     prep('withoutExpiry', 'SELECT kg, k, ns, uk, v FROM kv WHERE st=?1 AND exp IS NULL');
     prep('setExpiry', 'UPDATE kv SET exp=?6 WHERE st=?1 AND kg=?2 AND k=?3 AND ns=?4 AND uk=?5');
+    prep('countRows', 'SELECT count(*), total_changes() FROM kv');
     prep('saveState', 'INSERT OR REPLACE INTO states (id, name, kind, ttl_ms) VALUES (?1, ?2, ?3, ?4)');
   }
 
   /** Opens the batch transaction if none is open; counts the row writes it will hold. */
   private write(rows = 1): void {
     if (!this.inTransaction) {
-      this.db.exec('BEGIN');
+      this.guard(() => this.db.exec('BEGIN'));
       this.inTransaction = true;
     }
     this.writes += rows;
@@ -90,37 +98,54 @@ export class Statements {
   /** Commits the open batch, if any. */
   commit(): void {
     if (!this.inTransaction) return;
-    this.db.exec('COMMIT');
+    this.guard(() => this.db.exec('COMMIT'));
     this.inTransaction = false;
     this.writes = 0;
   }
 
+  /** Runs a statement call; a failure poisons this database (see {@link failure}). */
+  private guard<R>(call: () => R): R {
+    if (this.failure !== undefined) throw this.failure;
+    try {
+      return call();
+    } catch (e) {
+      this.failure = e;
+      throw e;
+    }
+  }
+
   private run(name: string, bind: Bind): void {
     const st = this.s[name]!;
-    try {
-      st.bind(bind).step();
-    } finally {
-      st.reset();
-    }
+    this.guard(() => {
+      try {
+        st.bind(bind).step();
+      } finally {
+        st.reset();
+      }
+    });
   }
 
   private each(name: string, bind: Bind, row: (st: FastStmt) => void): void {
     const st = this.s[name]!;
-    try {
-      st.bind(bind);
-      while (st.step()) row(st);
-    } finally {
-      st.reset();
-    }
+    this.guard(() => {
+      try {
+        st.bind(bind);
+        while (st.step()) row(st);
+      } finally {
+        st.reset();
+      }
+    });
   }
 
   private exists(name: string, bind: Bind): boolean {
     const st = this.s[name]!;
-    try {
-      return st.bind(bind).step();
-    } finally {
-      st.reset();
-    }
+    return this.guard(() => {
+      try {
+        return st.bind(bind).step();
+      } finally {
+        st.reset();
+      }
+    });
   }
 
   getValue(st: number, kg: number, k: Uint8Array, ns: string): { v: Uint8Array; exp: number | null } | undefined {
@@ -227,6 +252,13 @@ export class Statements {
   setExpiry(st: number, kg: number, k: Uint8Array, ns: string, uk: number | Uint8Array, exp: number): void {
     this.write();
     this.run('setExpiry', [st, kg, k, ns, uk, exp]);
+  }
+
+  /** Rows stored now, and rows changed by writes since the database was opened (SQLite's `total_changes()`). */
+  counts(): { rows: number; changes: number } {
+    let out = { rows: 0, changes: 0 };
+    this.each('countRows', [], (s) => (out = { rows: s.int(0), changes: s.int(1) }));
+    return out;
   }
 
   saveState(id: number, name: string, kind: string, ttlMs: number | null): void {
