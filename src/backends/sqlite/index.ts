@@ -20,7 +20,7 @@
 import type { KeyedStateBackend, KeyedStateBackendOptions, StateBackend } from '../../core/state/backend.ts';
 import { SqliteKeyedStateBackend } from './keyed.ts';
 import { loadSqlite, wasmMemoryBytes, type Sqlite3Static } from './loader.ts';
-import { chooseVfs, DEFAULT_POOL_DIRECTORY, openDatabase, openError, type SqliteVfs, type SqliteVfsChoice } from './open.ts';
+import { chooseVfs, DEFAULT_POOL_DIRECTORY, openDatabase, openError, sahPool, type SqliteVfs, type SqliteVfsChoice } from './open.ts';
 import { Statements } from './schema.ts';
 import { WasmHeap } from './fast-stmt.ts';
 
@@ -52,6 +52,12 @@ export interface SqliteStateBackendOptions {
   batchRows?: number;
   /** SQLite page cache per database in KiB (`PRAGMA cache_size`). Default 8192 (8 MiB). */
   pageCacheKiB?: number;
+  /**
+   * Delete a subtask's database file when its backend is disposed (opfs-sahpool only).
+   * Default false: the file stays as the working copy of the last run. Short-lived jobs
+   * and tests set it so the pool does not fill up with files nobody reopens.
+   */
+  removeOnDispose?: boolean;
   /** Told once which VFS `auto` chose (e.g. `console.info`). */
   onVfsChosen?: (vfs: SqliteVfs) => void;
 }
@@ -116,6 +122,8 @@ export class SqliteStateBackend implements StateBackend {
       db.close();
       throw openError(e, ctx, `the database "${fileName}" (vfs ${vfs})`);
     }
-    return new SqliteKeyedStateBackend(stmts, o, this.options.cacheBytes ?? 8 << 20, vfs, fileName);
+    const pool = vfs === 'opfs-sahpool' && this.options.removeOnDispose === true ? await sahPool(sqlite3, poolDirectory) : undefined;
+    const remove = pool === undefined ? undefined : () => void pool.unlink(fileName);
+    return new SqliteKeyedStateBackend(stmts, o, this.options.cacheBytes ?? 8 << 20, vfs, fileName, remove);
   }
 }

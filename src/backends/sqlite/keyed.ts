@@ -55,6 +55,7 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
     cacheBytes: number,
     readonly vfs: SqliteVfs,
     readonly fileName: string,
+    private readonly afterClose: () => void = () => {},
   ) {
     this.keyGroupRange = options.keyGroupRange;
     this.maxParallelism = options.maxParallelism;
@@ -296,6 +297,7 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
       // A failed database already reported its failure when it happened; its working copy is discarded anyway.
     } finally {
       this.stmts.close();
+      this.afterClose();
     }
   }
 }
