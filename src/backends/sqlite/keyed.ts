@@ -9,23 +9,17 @@
 import type { StateKind } from '../../api/descriptors.ts';
 import { StateError } from '../../api/errors.ts';
 import { deserializeValue } from '../../core/codec.ts';
-import { canonicalKeyBytes, keyFromCanonicalBytes, keyId, type Key, type KeyGroupRange } from '../../core/keys.ts';
+import { canonicalKeyBytes, keyFromCanonicalBytes, keyId, type Key, type KeyGroupRange, type KeyId } from '../../core/keys.ts';
 import type { KeyedSnapshotOptions, KeyedStateBackend, KeyedStateBackendOptions, ListTable, MapTable, StateTableOptions, ValueTable } from '../../core/state/backend.ts';
 import { checkRestorable } from '../../core/state/restore-checks.ts';
 import { KEYED_SNAPSHOT_FORMAT_VERSION, storageShapeOf, type KeyedStateSnapshot, type StateMetaInfo } from '../../core/state/snapshot-format.ts';
 import type { SqliteVfs } from './open.ts';
 import type { Statements } from './schema.ts';
 import { DeltaTracking, encodeDelta, encodeFull, restoreKeyGroups, type EncodedState } from './snapshots.ts';
-import { listTable, mapTable, PAGE, stateFailure, valueTable, type SqlState, type TableContext } from './tables.ts';
-import { ValueCache, type CachedRow } from './value-cache.ts';
+import { bucketOf, listTable, mapTable, PAGE, primitiveOf, stateFailure, valueTable, type SqlState, type TableContext } from './tables.ts';
+import { CachedRow, rowKeyBytes, ValueCache } from './value-cache.ts';
 
 const COMPONENT = 'backend:sqlite';
-
-/** A cache id fragment per key: typed, so that 1, "1", 1n and true never share a row. */
-function keyTagOf(key: Key): string {
-  const id = keyId(key);
-  return (typeof id)[0] + String(id);
-}
 
 /** The keyed state of one subtask in SQLite; created by `SqliteStateBackend`. */
 export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext {
@@ -36,7 +30,7 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
   readonly operatorName: string;
   readonly cache: ValueCache;
   currentKg = -1;
-  keyTag = '';
+  currentId: KeyId = '';
   private currentKey: Key | undefined;
   private currentKeyBytes: Uint8Array | undefined;
   private readonly registry = new Map<string, SqlState>();
@@ -71,14 +65,19 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
     this.currentKey = key;
     this.currentKg = keyGroup;
     this.currentKeyBytes = undefined;
-    this.keyTag = keyTagOf(key);
+    this.currentId = keyId(key);
+  }
+
+  /** The current key; table methods run only with one set (core checks). */
+  get currentKeyValue(): Key {
+    return this.currentKey!;
   }
 
   clearCurrentKey(): void {
     this.currentKey = undefined;
     this.currentKeyBytes = undefined;
     this.currentKg = -1;
-    this.keyTag = '';
+    this.currentId = '';
   }
 
   getCurrentKey(): Key | undefined {
@@ -99,9 +98,10 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
     const { stmts } = this;
     const epoch = this.tracking.tracking ? this.tracking.epoch : undefined;
     for (const row of dirty) {
-      if (row.bytes === null) stmts.deleteRow(row.st, row.kg, row.k, row.ns, 0);
-      else stmts.putRow(row.st, row.kg, row.k, row.ns, 0, row.bytes, row.exp);
-      if (epoch !== undefined) stmts.mark(row.st, row.kg, row.k, row.ns, epoch);
+      const k = rowKeyBytes(row);
+      if (row.bytes === null) stmts.deleteRow(row.st, row.kg, k, row.ns, 0);
+      else stmts.putRow(row.st, row.kg, k, row.ns, 0, row.bytes, row.exp);
+      if (epoch !== undefined) stmts.mark(row.st, row.kg, k, row.ns, epoch);
     }
     stmts.maybeCommit();
   }
@@ -115,7 +115,7 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
       if (options !== undefined) this.configure(existing, options);
       return existing;
     }
-    const s: SqlState = { id: this.nextStateId++, name, kind, options: {}, needsExpiryBackfill: false };
+    const s: SqlState = { id: this.nextStateId++, name, kind, options: {}, needsExpiryBackfill: false, buckets: new Map() };
     if (options !== undefined) this.configure(s, options);
     this.registry.set(name, s);
     this.stmts.saveState(s.id, name, kind, s.options.ttl?.ttlMs ?? null);
@@ -153,15 +153,17 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
         const key = keys[i]!;
         const kg = keyGroups[i]!;
         if (!this.keyGroupRange.contains(kg)) continue;
-        const tag = keyTagOf(key);
+        const id = keyId(key);
         let k: Uint8Array | undefined;
         for (const s of valueStates) {
           // The void namespace is what keyed functions use; windows' namespaces load on first access.
-          const id = `${s.id}:0:${tag}`;
-          if (this.cache.get(id) !== undefined) continue;
+          const bucket = bucketOf(s, '');
+          if (bucket.has(id)) continue;
           k ??= canonicalKeyBytes(key);
           const found = this.stmts.getValue(s.id, kg, k, '');
-          this.cache.loaded(id, s.id, kg, k, '', found?.v ?? null, found?.exp ?? null);
+          const bytes = found?.v ?? null;
+          const primitive = bytes === null ? undefined : primitiveOf(deserializeValue(bytes));
+          this.cache.loaded(new CachedRow(s.id, kg, key, '', bucket, id, bytes, primitive, found?.exp ?? null, k));
         }
       }
     } catch (e) {

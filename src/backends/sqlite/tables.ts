@@ -7,12 +7,12 @@
 import type { StateKind } from '../../api/descriptors.ts';
 import { EddyError } from '../../api/errors.ts';
 import { deserializeValue, serializeValue } from '../../core/codec.ts';
-import { canonicalKeyBytes, keyFromCanonicalBytes, type Key } from '../../core/keys.ts';
+import { canonicalKeyBytes, keyFromCanonicalBytes, type Key, type KeyId } from '../../core/keys.ts';
 import type { ListTable, MapTable, StateTableOptions, ValueTable } from '../../core/state/backend.ts';
 import type { TtlMetaInfo } from '../../core/state/snapshot-format.ts';
 import { openError } from './open.ts';
 import type { Statements } from './schema.ts';
-import type { ValueCache } from './value-cache.ts';
+import { CachedRow, NOT_DECODED, type Bucket, type ValueCache } from './value-cache.ts';
 
 /** A registered state: its number in the database, kind and table options. */
 export interface SqlState {
@@ -24,6 +24,26 @@ export interface SqlState {
   restoredTtl?: TtlMetaInfo;
   /** Rows restored without an expiry must get one before native cleanup deletes by it. */
   needsExpiryBackfill: boolean;
+  /** Cached value rows by namespace (see `value-cache.ts`). */
+  readonly buckets: Map<string, Bucket>;
+}
+
+/** The cache bucket of a state's namespace, created on first use. */
+export function bucketOf(s: SqlState, ns: string): Bucket {
+  let b = s.buckets.get(ns);
+  if (b === undefined) s.buckets.set(ns, (b = new Map()));
+  return b;
+}
+
+/** A row's value as the reader gets it: a primitive as cached, an object decoded afresh (a private copy). */
+export function readRow(row: CachedRow): unknown {
+  if (row.bytes === null) return undefined;
+  return row.primitive !== NOT_DECODED ? row.primitive : deserializeValue(row.bytes);
+}
+
+/** The cacheable decoded form of a value: itself when primitive, else NOT_DECODED. */
+export function primitiveOf(value: unknown): unknown {
+  return value !== null && typeof value === 'object' ? NOT_DECODED : value;
 }
 
 /** What the tables need of their backend: the current key, the statements, the cache and change marking. */
@@ -33,10 +53,11 @@ export interface TableContext {
   readonly operatorName: string;
   /** Key group of the current key. */
   readonly currentKg: number;
+  /** The current key and its id. */
+  readonly currentKeyValue: Key;
+  readonly currentId: KeyId;
   /** Canonical bytes of the current key (computed once per key). */
   keyBytes(): Uint8Array;
-  /** A string that identifies the current key within the cache. */
-  readonly keyTag: string;
   /** Marks (state, current key, namespace) as written, when deltas are tracked. */
   mark(st: number, ns: string): void;
 }
@@ -55,43 +76,47 @@ function expiryOf(s: SqlState, stored: unknown): number | null {
   return e === undefined ? null : e.expiryOf(stored);
 }
 
-/** The cache id of a value row: state number, namespace (length-prefixed, so no separator can be forged) and key. */
-function rowId(s: SqlState, ns: string, keyTag: string): string {
-  return `${s.id}:${ns.length}:${ns}${keyTag}`;
-}
-
 /** Value rows (ValueState, ReducingState, AggregatingState), through the write-behind cache. */
 export function valueTable<T>(ctx: TableContext, s: SqlState): ValueTable<T> {
   return {
     get: (ns) => {
       try {
-        const id = rowId(s, ns, ctx.keyTag);
-        let row = ctx.cache.get(id);
-        if (row === undefined) {
-          const k = ctx.keyBytes();
-          const found = ctx.stmts.getValue(s.id, ctx.currentKg, k, ns);
-          row = ctx.cache.loaded(id, s.id, ctx.currentKg, k, ns, found?.v ?? null, found?.exp ?? null);
-        }
-        return row.bytes === null ? undefined : (deserializeValue(row.bytes) as T);
+        const bucket = bucketOf(s, ns);
+        const row = bucket.get(ctx.currentId) ?? loadRow(ctx, s, bucket, ns);
+        return readRow(row) as T | undefined;
       } catch (e) {
         throw stateFailure(e, ctx, s.name);
       }
     },
     put: (ns, value) => {
       try {
-        ctx.cache.write(rowId(s, ns, ctx.keyTag), s.id, ctx.currentKg, ctx.keyBytes(), ns, serializeValue(value), expiryOf(s, value));
+        const bytes = serializeValue(value);
+        const primitive = primitiveOf(value);
+        const exp = expiryOf(s, value);
+        const bucket = bucketOf(s, ns);
+        ctx.cache.write(bucket, ctx.currentId, bytes, primitive, exp, () => new CachedRow(s.id, ctx.currentKg, ctx.currentKeyValue, ns, bucket, ctx.currentId, bytes, primitive, exp, undefined));
       } catch (e) {
         throw stateFailure(e, ctx, s.name);
       }
     },
     remove: (ns) => {
       try {
-        ctx.cache.write(rowId(s, ns, ctx.keyTag), s.id, ctx.currentKg, ctx.keyBytes(), ns, null, null);
+        const bucket = bucketOf(s, ns);
+        ctx.cache.write(bucket, ctx.currentId, null, undefined, null, () => new CachedRow(s.id, ctx.currentKg, ctx.currentKeyValue, ns, bucket, ctx.currentId, null, undefined, null, undefined));
       } catch (e) {
         throw stateFailure(e, ctx, s.name);
       }
     },
   };
+}
+
+/** Reads the current key's value row from SQLite into the cache (a miss is cached as absent). */
+function loadRow(ctx: TableContext, s: SqlState, bucket: Bucket, ns: string): CachedRow {
+  const k = ctx.keyBytes();
+  const found = ctx.stmts.getValue(s.id, ctx.currentKg, k, ns);
+  const bytes = found?.v ?? null;
+  const primitive = bytes === null ? undefined : primitiveOf(deserializeValue(bytes));
+  return ctx.cache.loaded(new CachedRow(s.id, ctx.currentKg, ctx.currentKeyValue, ns, bucket, ctx.currentId, bytes, primitive, found?.exp ?? null, k));
 }
 
 /** List rows: one per element, `uk` = its sequence number. */
