@@ -171,6 +171,36 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
     }
   }
 
+  /**
+   * Incremental TTL cleanup (when a state asks for it explicitly; background cleanup is
+   * native): walks the state's entries in key order from a per-state cursor, a page of
+   * `limit` entries per call, and deletes the stale rows of each. Keyset paging makes a
+   * walk visit every entry that existed when it began and was not removed since.
+   */
+  pruneEntries(stateName: string, limit: number, isStale: (stored: unknown) => boolean): number {
+    const s = this.registry.get(stateName);
+    if (s === undefined || limit <= 0) return 0;
+    this.flushSync();
+    try {
+      const entries = this.stmts.entriesAfter(s.id, s.pruneCursor ?? [-1, 0, ''], limit);
+      let removed = false;
+      for (const [kg, k, ns] of entries) {
+        const stale = this.stmts.entryRows(s.id, kg, k, ns).filter(([, v]) => isStale(deserializeValue(v)));
+        if (stale.length === 0) continue;
+        for (const [uk] of stale) this.stmts.deleteRow(s.id, kg, k, ns, uk);
+        if (this.tracking.tracking) this.stmts.mark(s.id, kg, k, ns, this.tracking.epoch);
+        removed = true;
+      }
+      // Value rows were removed behind the cache (which holds no dirty rows after the flush above).
+      if (removed) this.cache.dropState(s.id);
+      this.stmts.maybeCommit();
+      s.pruneCursor = entries.length < limit ? undefined : entries[entries.length - 1];
+      return entries.length;
+    } catch (e) {
+      throw stateFailure(e, this, stateName);
+    }
+  }
+
   /** Writes the cache back, runs native TTL cleanup and commits the batch. */
   async flush(): Promise<void> {
     this.flushSync();

@@ -68,6 +68,7 @@ export class Statements {
     prep('hasEntry', 'SELECT 1 FROM kv WHERE st=?1 AND kg=?2 AND k=?3 AND ns=?4 LIMIT 1');
     prep('rowsAfter', 'SELECT uk, v FROM kv WHERE st=?1 AND kg=?2 AND k=?3 AND ns=?4 AND uk>?5 ORDER BY uk LIMIT ?6');
     prep('keysAfter', 'SELECT DISTINCT kg, k FROM kv WHERE st=?1 AND (kg>?3 OR (kg=?3 AND k>?4)) AND ns=?2 ORDER BY kg, k LIMIT ?5');
+    prep('entriesAfter', 'SELECT DISTINCT kg, k, ns FROM kv WHERE st=?1 AND (kg, k, ns) > (?2, ?3, ?4) ORDER BY kg, k, ns LIMIT ?5');
     prep('keyRows', 'SELECT st, ns, uk, v, exp FROM kv WHERE st=?1 AND kg=?2 AND k=?3');
     prep('stateRows', 'SELECT kg, k, ns, uk, v FROM kv WHERE st=?1 AND kg BETWEEN ?2 AND ?3 ORDER BY kg, k, ns, uk');
     prep('mark', 'INSERT OR REPLACE INTO chg (st, kg, k, ns, epoch) VALUES (?1, ?2, ?3, ?4, ?5)');
@@ -208,6 +209,13 @@ export class Statements {
   keysAfter(st: number, ns: string, afterKg: number, afterK: Uint8Array | number, limit: number): Array<[number, Uint8Array]> {
     const out: Array<[number, Uint8Array]> = [];
     this.each('keysAfter', [st, ns, afterKg, afterK, limit], (s) => out.push([s.int(0), s.blob(1)]));
+    return out;
+  }
+
+  /** One page of the distinct entries (key group, key, namespace) of a state after the given one. */
+  entriesAfter(st: number, after: readonly [number, Uint8Array | number, string], limit: number): Array<[number, Uint8Array, string]> {
+    const out: Array<[number, Uint8Array, string]> = [];
+    this.each('entriesAfter', [st, after[0], after[1], after[2], limit], (s) => out.push([s.int(0), s.blob(1), s.text(2)]));
     return out;
   }
 

@@ -24,6 +24,8 @@ export interface SqlState {
   restoredTtl?: TtlMetaInfo;
   /** Rows restored without an expiry must get one before native cleanup deletes by it. */
   needsExpiryBackfill: boolean;
+  /** Where the incremental-cleanup walk stopped (the last entry it visited); undefined: start over. */
+  pruneCursor?: [number, Uint8Array, string];
   /** Cached value rows by namespace (see `value-cache.ts`). */
   readonly buckets: Map<string, Bucket>;
 }
