@@ -11,6 +11,8 @@ import { playwright } from '@vitest/browser-playwright';
 const chromium = process.env.EDDY_CHROMIUM ?? '/usr/bin/chromium';
 
 export default defineConfig({
+  // sqlite-wasm finds its .wasm file next to its own module (import.meta.url): pre-bundling would move it away.
+  optimizeDeps: { exclude: ['@sqlite.org/sqlite-wasm'] },
   test: {
     testTimeout: 30_000,
     hookTimeout: 30_000,

@@ -10,6 +10,8 @@ import { ttlOverhead } from './ttl-overhead.ts';
 import { checkpointPause } from './checkpoint-pause.ts';
 import { checkpointIncremental } from './checkpoint-incremental.ts';
 import { recovery } from './recovery.ts';
+import { sqliteVsRaw } from './sqlite-vs-raw.ts';
+import { sqliteLargerThanMemory } from './sqlite-larger-than-memory.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
@@ -21,6 +23,8 @@ const benches: Record<string, (runs: number) => Promise<void>> = {
   'checkpoint-pause': checkpointPause,
   'checkpoint-incremental': checkpointIncremental,
   recovery,
+  'sqlite-vs-raw': sqliteVsRaw,
+  'sqlite-larger-than-memory': sqliteLargerThanMemory,
 };
 
 const args = process.argv.slice(2).filter((a) => a !== '--');

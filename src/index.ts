@@ -90,6 +90,7 @@ export {
   EddyError,
   InvalidKeyError,
   SnapshotError,
+  StateBackendError,
   StateError,
   UserFunctionError,
   type EddyErrorCode,

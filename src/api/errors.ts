@@ -90,6 +90,13 @@ export class UserFunctionError extends EddyError {
   }
 }
 
+/**
+ * A state backend that cannot do what was asked of its working copy: a database that
+ * cannot be opened (locked by another tab, quota exceeded, corrupted file) or a write that
+ * failed. The message names the state where one is involved and says what to do.
+ */
+export class StateBackendError extends EddyError {}
+
 /** A snapshot that cannot be read: bad checksum, truncated, unknown version, wrong kind. */
 export class SnapshotError extends EddyError {}
 

@@ -15,6 +15,8 @@ import {
   type RuntimeContext,
   type ValueState,
 } from '../../src/index.ts';
+import type { StateBackend } from '../../src/core/state/backend.ts';
+import { SqliteStateBackend } from '../../src/backends/sqlite/index.ts';
 import { FaultyStorage, type Faults } from '../helpers/faulty-storage.ts';
 import { pacedSource } from '../helpers/sources.ts';
 
@@ -77,8 +79,9 @@ class WindowCount extends KeyedProcessFunction<string, Ev, string> {
 
 type JobKind = 'running-count' | 'window-timers';
 
-async function run(kind: JobKind, parallelism: number, trap: Trap, faults: Faults = {}, mode: CheckpointingMode = CheckpointingMode.EXACTLY_ONCE): Promise<string[]> {
+async function run(kind: JobKind, parallelism: number, trap: Trap, faults: Faults = {}, mode: CheckpointingMode = CheckpointingMode.EXACTLY_ONCE, backend?: () => StateBackend): Promise<string[]> {
   const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(parallelism);
+  if (backend !== undefined) env.setStateBackend(backend());
   env.enableCheckpointing(2, mode).setRestartStrategy(RestartStrategies.fixedDelayRestart(3, 0));
   const storage = new FaultyStorage(faults);
   trap.storage = storage;
@@ -95,15 +98,24 @@ async function run(kind: JobKind, parallelism: number, trap: Trap, faults: Fault
   }
 }
 
-/** 200 failure points: 140 user-code failures, 45 failed part writes, 15 failed manifest commits. */
-function failurePoints(): Array<{ name: string; trap: Trap; faults: Faults }> {
+/** The failure points of one test: user-code failures spread over the records, then the first failed part writes and manifest commits. */
+interface FailurePlan {
+  user: number;
+  parts: number;
+  manifests: number;
+}
+
+/** 200 failure points by default: 140 user-code failures, 45 failed part writes, 15 failed manifest commits. */
+const FULL_PLAN: FailurePlan = { user: 140, parts: 45, manifests: 15 };
+
+function failurePoints(plan: FailurePlan = FULL_PLAN): Array<{ name: string; trap: Trap; faults: Faults }> {
   const points: Array<{ name: string; trap: Trap; faults: Faults }> = [];
-  for (let i = 0; i < 140; i++) {
-    const seq = Math.floor((i * RECORDS) / 140) + 1;
+  for (let i = 0; i < plan.user; i++) {
+    const seq = Math.floor((i * RECORDS) / plan.user) + 1;
     points.push({ name: `user code throws at record ${seq}`, trap: { atSeq: seq, sprung: false }, faults: {} });
   }
-  for (let n = 1; n <= 45; n++) points.push({ name: `part write #${n} fails`, trap: { sprung: false }, faults: { failPartWrite: n } });
-  for (let n = 1; n <= 15; n++) points.push({ name: `manifest commit #${n} fails`, trap: { sprung: false }, faults: { failManifestWrite: n } });
+  for (let n = 1; n <= plan.parts; n++) points.push({ name: `part write #${n} fails`, trap: { sprung: false }, faults: { failPartWrite: n } });
+  for (let n = 1; n <= plan.manifests; n++) points.push({ name: `manifest commit #${n} fails`, trap: { sprung: false }, faults: { failManifestWrite: n } });
   return points;
 }
 
@@ -111,37 +123,44 @@ async function inChunks<T>(items: T[], size: number, each: (item: T) => Promise<
   for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(each));
 }
 
+/**
+ * Runs every failure point of `plan` against the failure-free output of the same job on
+ * the same backend, and checks that each failure really happened.
+ */
+async function expectExactlyOnce(kind: JobKind, parallelism: number, plan: FailurePlan, backend?: () => StateBackend): Promise<void> {
+  const baseline: Trap = { sprung: false };
+  const expected = await run(kind, parallelism, baseline, {}, CheckpointingMode.EXACTLY_ONCE, backend);
+  // The storage faults below are only real if a failure-free run writes more than that.
+  expect(baseline.storage!.partWrites).toBeGreaterThan(plan.parts);
+  expect(baseline.storage!.manifestWrites).toBeGreaterThan(plan.manifests);
+  expect(expected.length).toBeGreaterThan(0);
+  const points = failurePoints(plan);
+  const mismatches: string[] = [];
+  let failuresHappened = 0;
+  let restoredFromCheckpoint = 0;
+  let storageFaults = 0;
+  await inChunks(points, 20, async (p) => {
+    const got = await run(kind, parallelism, p.trap, p.faults, CheckpointingMode.EXACTLY_ONCE, backend);
+    if (p.trap.sprung) failuresHappened++;
+    if ((p.trap.checkpointsBefore ?? 0) > 0) restoredFromCheckpoint++;
+    const st = p.trap.storage!;
+    if ((p.faults.failPartWrite ?? Infinity) <= st.partWrites || (p.faults.failManifestWrite ?? Infinity) <= st.manifestWrites) storageFaults++;
+    if (JSON.stringify(got) !== JSON.stringify(expected)) mismatches.push(`${p.name}: ${got.length} records, expected ${expected.length}`);
+  });
+  expect(mismatches).toEqual([]);
+  // Every user-code trap must really have fired.
+  expect(failuresHappened).toBe(plan.user);
+  // And most of them must have restored from a checkpoint, not from scratch.
+  expect(restoredFromCheckpoint).toBeGreaterThan(plan.user * (5 / 7));
+  // Every storage fault must really have been hit.
+  expect(storageFaults).toBe(plan.parts + plan.manifests);
+}
+
 describe('exactly-once under injected failures', () => {
   for (const kind of ['running-count', 'window-timers'] as const) {
     for (const parallelism of [1, 3]) {
       it(`${kind} at parallelism ${parallelism}: 200 failure points give the failure-free output exactly`, { timeout: 240_000 }, async () => {
-        const baseline: Trap = { sprung: false };
-        const expected = await run(kind, parallelism, baseline);
-        // The storage faults below are only real if a failure-free run writes more than that.
-        expect(baseline.storage!.partWrites).toBeGreaterThan(45);
-        expect(baseline.storage!.manifestWrites).toBeGreaterThan(15);
-        expect(expected.length).toBeGreaterThan(0);
-        const points = failurePoints();
-        const mismatches: string[] = [];
-        let failuresHappened = 0;
-        let restoredFromCheckpoint = 0;
-        let storageFaults = 0;
-        await inChunks(points, 20, async (p) => {
-          const storageCountsBefore = p.faults;
-          const got = await run(kind, parallelism, p.trap, storageCountsBefore);
-          if (p.trap.sprung) failuresHappened++;
-          if ((p.trap.checkpointsBefore ?? 0) > 0) restoredFromCheckpoint++;
-          const st = p.trap.storage!;
-          if ((p.faults.failPartWrite ?? Infinity) <= st.partWrites || (p.faults.failManifestWrite ?? Infinity) <= st.manifestWrites) storageFaults++;
-          if (JSON.stringify(got) !== JSON.stringify(expected)) mismatches.push(`${p.name}: ${got.length} records, expected ${expected.length}`);
-        });
-        expect(mismatches).toEqual([]);
-        // Every user-code trap must really have fired.
-        expect(failuresHappened).toBe(140);
-        // And most of them must have restored from a checkpoint, not from scratch.
-        expect(restoredFromCheckpoint).toBeGreaterThan(100);
-        // Every storage fault must really have been hit.
-        expect(storageFaults).toBe(60);
+        await expectExactlyOnce(kind, parallelism, FULL_PLAN);
       });
     }
   }
@@ -153,4 +172,17 @@ describe('exactly-once under injected failures', () => {
       for (const e of expected) expect(got.has(e), `${e} after a failure at ${seq}`).toBe(true);
     }
   });
+});
+
+describe('exactly-once under injected failures: SqliteStateBackend', () => {
+  // A reduced plan keeps npm test in its time budget: 40 points per test instead of 200.
+  const plan: FailurePlan = { user: 28, parts: 9, manifests: 3 };
+  const sqlite = () => new SqliteStateBackend({ vfs: 'memory', cacheBytes: 16 << 10 });
+  for (const kind of ['running-count', 'window-timers'] as const) {
+    for (const parallelism of [1, 3]) {
+      it(`${kind} at parallelism ${parallelism}: 40 failure points (reduced from 200 for time) give the failure-free output exactly`, { timeout: 240_000 }, async () => {
+        await expectExactlyOnce(kind, parallelism, plan, sqlite);
+      });
+    }
+  }
 });

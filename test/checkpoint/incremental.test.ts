@@ -7,6 +7,8 @@ import { KeyedStateStore } from '../../src/core/state/keyed-state-store.ts';
 import { readKeyGroup, type KeyedStateSnapshot } from '../../src/core/state/snapshot-format.ts';
 import { MemoryCheckpointStorage } from '../../src/storages/memory.ts';
 import { pacedSource } from '../helpers/sources.ts';
+import { SqliteStateBackend } from '../../src/backends/sqlite/index.ts';
+import type { StateBackend } from '../../src/core/state/backend.ts';
 
 function backend() {
   const kb = new HashMapStateBackend().createKeyedStateBackend({ jobId: 'j', operatorId: 'o', operatorName: 'O', subtaskIndex: 0, parallelism: 1, maxParallelism: 128, keyGroupRange: keyGroupRangeForSubtask(128, 1, 0) });
@@ -86,8 +88,9 @@ class Count extends RichMapFunction<number, string> {
   }
 }
 
-async function run(storage: MemoryCheckpointStorage, trap: { at: number; sprung: boolean }) {
+async function run(storage: MemoryCheckpointStorage, trap: { at: number; sprung: boolean }, backend?: () => StateBackend) {
   const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2);
+  if (backend !== undefined) env.setStateBackend(backend());
   env.enableCheckpointing(2).setRestartStrategy(RestartStrategies.fixedDelayRestart(2, 0));
   env.getCheckpointConfig().setCheckpointStorage(storage).setMaxRetainedCheckpoints(3).enableIncrementalCheckpoints(true);
   const warn = console.warn;
@@ -100,12 +103,16 @@ async function run(storage: MemoryCheckpointStorage, trap: { at: number; sprung:
 }
 
 describe('incremental checkpoints in a job', () => {
-  it('chains deltas in the manifest and restores exactly-once from them', async () => {
-    const expected = await run(new MemoryCheckpointStorage(), { at: -1, sprung: true });
+  const backends: Array<[string, (() => StateBackend) | undefined]> = [
+    ['the default (hashmap) backend', undefined],
+    ['SqliteStateBackend', () => new SqliteStateBackend({ vfs: 'memory' })],
+  ];
+  it.each(backends)('chains deltas in the manifest and restores exactly-once from them, on %s', async (_name, backend) => {
+    const expected = await run(new MemoryCheckpointStorage(), { at: -1, sprung: true }, backend);
     for (const at of [250, 500, 800]) {
       const storage = new MemoryCheckpointStorage();
       const trap = { at, sprung: false };
-      expect(await run(storage, trap)).toEqual(expected);
+      expect(await run(storage, trap, backend)).toEqual(expected);
       expect(trap.sprung).toBe(true);
       const dirs = await listCompletedCheckpoints(storage, 'incremental-job');
       const manifests = await Promise.all(dirs.map(async (d) => decodeManifest((await storage.get(`${d}/_metadata`))!, d)));

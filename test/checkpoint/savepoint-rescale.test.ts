@@ -14,6 +14,9 @@ import {
   type JobClient,
 } from '../../src/index.ts';
 import { MemoryCheckpointStorage } from '../../src/storages/memory.ts';
+import { HashMapStateBackend } from '../../src/backends/memory.ts';
+import { SqliteStateBackend } from '../../src/backends/sqlite/index.ts';
+import type { StateBackend } from '../../src/core/state/backend.ts';
 import { pacedSource } from '../helpers/sources.ts';
 
 type Ev = { key: string; ts: number };
@@ -46,14 +49,15 @@ function job(env: StreamExecutionEnvironment) {
     .uid('counter');
 }
 
-function environment(parallelism: number, storage: MemoryCheckpointStorage, intervalMs = 60_000) {
+function environment(parallelism: number, storage: MemoryCheckpointStorage, intervalMs = 60_000, backend?: StateBackend) {
   const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(parallelism);
+  if (backend !== undefined) env.setStateBackend(backend);
   env.enableCheckpointing(intervalMs, CheckpointingMode.EXACTLY_ONCE).getCheckpointConfig().setCheckpointStorage(storage);
   return env;
 }
 
-async function collectFrom(parallelism: number, storage: MemoryCheckpointStorage, savepoint?: string): Promise<string[]> {
-  const env = environment(parallelism, storage, 5);
+async function collectFrom(parallelism: number, storage: MemoryCheckpointStorage, savepoint?: string, backend?: StateBackend): Promise<string[]> {
+  const env = environment(parallelism, storage, 5, backend);
   if (savepoint) env.fromSavepoint(savepoint);
   return (await job(env).executeAndCollect('resumed-job')) as string[];
 }
@@ -108,6 +112,39 @@ describe('savepoints and rescaling', () => {
   });
 });
 
+
+describe('savepoints across state backends', () => {
+  const backends: Record<string, () => StateBackend> = {
+    hashmap: () => new HashMapStateBackend(),
+    sqlite: () => new SqliteStateBackend({ vfs: 'memory', cacheBytes: 16 << 10 }),
+  };
+  it.each([
+    ['hashmap', 'sqlite', 4],
+    ['sqlite', 'hashmap', 1],
+    ['sqlite', 'sqlite', 3],
+  ] as const)('a savepoint taken on %s at parallelism 2 restores into %s at parallelism %i with identical results', async (from, to, p) => {
+    const expected = (await collectFrom(2, new MemoryCheckpointStorage())).sort();
+    const storage = new MemoryCheckpointStorage();
+    const committed: string[] = [];
+    const env = environment(2, storage, 60_000, backends[from]!());
+    let client!: JobClient;
+    let stopping: Promise<string> | undefined;
+    let seen = 0;
+    job(env)
+      .map((v: string) => {
+        if (++seen === 200) stopping = client.stopWithSavepoint();
+        return v;
+      })
+      .uid('stopper')
+      .addSink(new CommittingSink(committed, new Set()))
+      .uid('sink');
+    client = await env.executeAsync(`cross-backend-${from}-${to}`);
+    await client.result.catch(() => {});
+    expect(committed.length).toBeGreaterThan(0);
+    const resumed = await collectFrom(p, storage, await stopping!, backends[to]!());
+    expect([...committed, ...resumed].sort()).toEqual(expected);
+  });
+});
 
 /** An "external system": appends each transaction's records on commit, idempotent by transaction id. */
 class CommittingSink extends TwoPhaseCommitSink<string, { id: string; records: string[] }> {

@@ -1,0 +1,352 @@
+/**
+ * The keyed state of one operator subtask in one SQLite database: state registry,
+ * current key, the write-behind cache, snapshots, restore and native TTL cleanup.
+ *
+ * sqlite-wasm's API is synchronous (in memory and on both OPFS VFSes), so every table
+ * method answers at once, and a snapshot captures its state inside the `snapshot()` call
+ * simply by encoding it there (see the report in `index.ts` on what that costs).
+ */
+import type { StateKind } from '../../api/descriptors.ts';
+import { StateError } from '../../api/errors.ts';
+import { deserializeValue } from '../../core/codec.ts';
+import { canonicalKeyBytes, keyFromCanonicalBytes, keyId, type Key, type KeyGroupRange, type KeyId } from '../../core/keys.ts';
+import type { KeyedSnapshotOptions, KeyedStateBackend, KeyedStateBackendOptions, ListTable, MapTable, StateTableOptions, ValueTable } from '../../core/state/backend.ts';
+import { checkRestorable } from '../../core/state/restore-checks.ts';
+import { KEYED_SNAPSHOT_FORMAT_VERSION, storageShapeOf, type KeyedStateSnapshot, type StateMetaInfo } from '../../core/state/snapshot-format.ts';
+import type { SqliteVfs } from './open.ts';
+import type { Statements } from './schema.ts';
+import { DeltaTracking, encodeDelta, encodeFull, restoreKeyGroups, type EncodedState } from './snapshots.ts';
+import { bucketOf, listTable, mapTable, PAGE, primitiveOf, stateFailure, valueTable, type SqlState, type TableContext } from './tables.ts';
+import { CachedRow, rowKeyBytes, ValueCache } from './value-cache.ts';
+
+const COMPONENT = 'backend:sqlite';
+
+/** The keyed state of one subtask in SQLite; created by `SqliteStateBackend`. */
+export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext {
+  readonly name = 'sqlite';
+  readonly keyGroupRange: KeyGroupRange;
+  readonly maxParallelism: number;
+  readonly nativeTtlCleanup = true;
+  readonly operatorName: string;
+  readonly cache: ValueCache;
+  currentKg = -1;
+  currentId: KeyId = '';
+  private currentKey: Key | undefined;
+  private currentKeyBytes: Uint8Array | undefined;
+  private readonly registry = new Map<string, SqlState>();
+  private nextStateId = 1;
+  private readonly tracking = new DeltaTracking();
+  private disposed = false;
+
+  /**
+   * @param stmts the statements over this subtask's (emptied or verified) database.
+   * @param vfs where the database lives, for `describe()`.
+   * @param fileName the database's file name on its VFS.
+   */
+  constructor(
+    readonly stmts: Statements,
+    options: KeyedStateBackendOptions,
+    cacheBytes: number,
+    readonly vfs: SqliteVfs,
+    readonly fileName: string,
+    private readonly afterClose: () => void = () => {},
+  ) {
+    this.keyGroupRange = options.keyGroupRange;
+    this.maxParallelism = options.maxParallelism;
+    this.operatorName = options.operatorName;
+    this.cache = new ValueCache(cacheBytes, (dirty) => this.writeBack(dirty));
+  }
+
+  setCurrentKey(key: Key, keyGroup: number): void {
+    if (!this.keyGroupRange.contains(keyGroup)) {
+      throw new StateError('BACKEND_FAILURE', `key group ${keyGroup} of key ${String(key)} is outside this subtask's range ${this.keyGroupRange.start}..${this.keyGroupRange.end}`, { component: COMPONENT, operator: this.operatorName });
+    }
+    if (key === this.currentKey && keyGroup === this.currentKg) return;
+    this.currentKey = key;
+    this.currentKg = keyGroup;
+    this.currentKeyBytes = undefined;
+    this.currentId = keyId(key);
+  }
+
+  /** The current key; table methods run only with one set (core checks). */
+  get currentKeyValue(): Key {
+    return this.currentKey!;
+  }
+
+  clearCurrentKey(): void {
+    this.currentKey = undefined;
+    this.currentKeyBytes = undefined;
+    this.currentKg = -1;
+    this.currentId = '';
+  }
+
+  getCurrentKey(): Key | undefined {
+    return this.currentKey;
+  }
+
+  /** Canonical bytes of the current key, computed on first use per key. */
+  keyBytes(): Uint8Array {
+    return (this.currentKeyBytes ??= canonicalKeyBytes(this.currentKey!));
+  }
+
+  mark(st: number, ns: string): void {
+    if (this.tracking.tracking) this.stmts.mark(st, this.currentKg, this.keyBytes(), ns, this.tracking.epoch);
+  }
+
+  /** Writes the cache's dirty value rows into the batch transaction (the cache's write-back). */
+  private writeBack(dirty: CachedRow[]): void {
+    const { stmts } = this;
+    const epoch = this.tracking.tracking ? this.tracking.epoch : undefined;
+    for (const row of dirty) {
+      const k = rowKeyBytes(row);
+      if (row.bytes === null) stmts.deleteRow(row.st, row.kg, k, row.ns, 0);
+      else stmts.putRow(row.st, row.kg, k, row.ns, 0, row.bytes, row.exp);
+      if (epoch !== undefined) stmts.mark(row.st, row.kg, k, row.ns, epoch);
+    }
+    stmts.maybeCommit();
+  }
+
+  private state(name: string, kind: StateKind, options?: StateTableOptions): SqlState {
+    const existing = this.registry.get(name);
+    if (existing !== undefined) {
+      if (existing.kind !== kind) {
+        throw new StateError('STATE_KIND_MISMATCH', `state "${name}" is already registered as ${existing.kind} state and cannot be used as ${kind} state`, { component: COMPONENT, operator: this.operatorName, state: name });
+      }
+      if (options !== undefined) this.configure(existing, options);
+      return existing;
+    }
+    const s: SqlState = { id: this.nextStateId++, name, kind, options: {}, needsExpiryBackfill: false, buckets: new Map() };
+    if (options !== undefined) this.configure(s, options);
+    this.registry.set(name, s);
+    this.stmts.saveState(s.id, name, kind, s.options.ttl?.ttlMs ?? null);
+    return s;
+  }
+
+  private configure(s: SqlState, options: StateTableOptions): void {
+    // Rows written before the state had an expiry (restored ones) get theirs before cleanup deletes by it.
+    if (options.expiry !== undefined && s.options.expiry === undefined) s.needsExpiryBackfill = true;
+    s.options = options;
+  }
+
+  valueTable<T>(name: string, kind: 'value' | 'reducing' | 'aggregating', options?: StateTableOptions): ValueTable<T> {
+    return valueTable<T>(this, this.state(name, kind, options));
+  }
+
+  listTable<T>(name: string, options?: StateTableOptions): ListTable<T> {
+    return listTable<T>(this, this.state(name, 'list', options));
+  }
+
+  mapTable<V>(name: string, options?: StateTableOptions): MapTable<V> {
+    return mapTable<V>(this, this.state(name, 'map', options));
+  }
+
+  states(): StateMetaInfo[] {
+    return [...this.registry.values()].map(metaOf);
+  }
+
+  /** Loads the value rows of a batch's keys that are not cached yet, before the batch runs. */
+  prefetch(keys: readonly Key[], keyGroups: ArrayLike<number>): void {
+    const valueStates = [...this.registry.values()].filter((s) => storageShapeOf(s.kind) === 'value');
+    if (valueStates.length === 0) return;
+    try {
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i]!;
+        const kg = keyGroups[i]!;
+        if (!this.keyGroupRange.contains(kg)) continue;
+        const id = keyId(key);
+        let k: Uint8Array | undefined;
+        for (const s of valueStates) {
+          // The void namespace is what keyed functions use; windows' namespaces load on first access.
+          const bucket = bucketOf(s, '');
+          if (bucket.has(id)) continue;
+          k ??= canonicalKeyBytes(key);
+          const found = this.stmts.getValue(s.id, kg, k, '');
+          const bytes = found?.v ?? null;
+          const primitive = bytes === null ? undefined : primitiveOf(deserializeValue(bytes));
+          this.cache.loaded(new CachedRow(s.id, kg, key, '', bucket, id, bytes, primitive, found?.exp ?? null, k));
+        }
+      }
+    } catch (e) {
+      throw stateFailure(e, this, 'prefetch');
+    }
+  }
+
+  /**
+   * Incremental TTL cleanup (when a state asks for it explicitly; background cleanup is
+   * native): walks the state's entries in key order from a per-state cursor, a page of
+   * `limit` entries per call, and deletes the stale rows of each. Keyset paging makes a
+   * walk visit every entry that existed when it began and was not removed since.
+   */
+  pruneEntries(stateName: string, limit: number, isStale: (stored: unknown) => boolean): number {
+    const s = this.registry.get(stateName);
+    if (s === undefined || limit <= 0) return 0;
+    this.flushSync();
+    try {
+      const entries = this.stmts.entriesAfter(s.id, s.pruneCursor ?? [-1, 0, ''], limit);
+      let removed = false;
+      for (const [kg, k, ns] of entries) {
+        const stale = this.stmts.entryRows(s.id, kg, k, ns).filter(([, v]) => isStale(deserializeValue(v)));
+        if (stale.length === 0) continue;
+        for (const [uk] of stale) this.stmts.deleteRow(s.id, kg, k, ns, uk);
+        if (this.tracking.tracking) this.stmts.mark(s.id, kg, k, ns, this.tracking.epoch);
+        removed = true;
+      }
+      // Value rows were removed behind the cache (which holds no dirty rows after the flush above).
+      if (removed) this.cache.dropState(s.id);
+      this.stmts.maybeCommit();
+      s.pruneCursor = entries.length < limit ? undefined : entries[entries.length - 1];
+      return entries.length;
+    } catch (e) {
+      throw stateFailure(e, this, stateName);
+    }
+  }
+
+  /** Writes the cache back, runs native TTL cleanup and commits the batch. */
+  async flush(): Promise<void> {
+    this.flushSync();
+    this.cleanupExpired();
+    this.stmts.commit();
+  }
+
+  private flushSync(): void {
+    try {
+      this.cache.flush();
+    } catch (e) {
+      throw stateFailure(e, this, [...this.registry.keys()].join(', '));
+    }
+  }
+
+  /** Native TTL cleanup: one indexed DELETE per state with an expiry (expired once `deadline <= now`). */
+  private cleanupExpired(): void {
+    for (const s of this.registry.values()) {
+      const expiry = s.options.expiry;
+      if (expiry === undefined) continue;
+      try {
+        if (s.needsExpiryBackfill) {
+          for (const [kg, k, ns, uk, v] of this.stmts.withoutExpiry(s.id)) this.stmts.setExpiry(s.id, kg, k, ns, uk, expiry.expiryOf(deserializeValue(v)));
+          s.needsExpiryBackfill = false;
+        }
+        this.stmts.deleteExpired(s.id, expiry.now(), this.tracking.tracking ? this.tracking.epoch : undefined);
+        // SQL removed rows behind the cache (whose dirty rows were written back first).
+        this.cache.dropState(s.id);
+      } catch (e) {
+        throw stateFailure(e, this, s.name);
+      }
+    }
+  }
+
+  async snapshot(options: KeyedSnapshotOptions = {}): Promise<KeyedStateSnapshot> {
+    // Everything here runs within the call (sqlite-wasm is synchronous): that is the capture.
+    this.flushSync();
+    const states = [...this.registry.values()];
+    const encoded: EncodedState[] = states.map((s) => ({ id: s.id, shape: storageShapeOf(s.kind), drop: s.options.snapshotFilter?.() }));
+    const head = { formatVersion: KEYED_SNAPSHOT_FORMAT_VERSION, maxParallelism: this.maxParallelism, states: states.map(metaOf) };
+    const { delta } = this.tracking.begin(options.checkpointId, options.incremental === true);
+    try {
+      if (delta) {
+        const { keyGroups, removed } = encodeDelta(this.stmts, encoded);
+        return { ...head, keyGroups, incremental: { baseCheckpointId: this.tracking.base!, removed } };
+      }
+      return { ...head, keyGroups: encodeFull(this.stmts, encoded, this.keyGroupRange.start, this.keyGroupRange.end) };
+    } catch (e) {
+      throw stateFailure(e, this, states.map((s) => s.name).join(', '));
+    } finally {
+      // A persistent working copy is left consistent at every snapshot.
+      this.stmts.commit();
+    }
+  }
+
+  notifyCheckpointComplete(checkpointId: number): void {
+    const epoch = this.tracking.complete(checkpointId);
+    if (epoch !== undefined) this.stmts.forget(epoch);
+  }
+
+  async restore(snapshots: readonly KeyedStateSnapshot[]): Promise<void> {
+    // Check every snapshot before loading any, so a refused restore leaves the backend empty.
+    for (const snapshot of snapshots) checkRestorable(snapshot, this.maxParallelism, COMPONENT, this.operatorName);
+    for (const snapshot of snapshots) {
+      const states = snapshot.states.map((m) => {
+        const s = this.state(m.name, m.kind);
+        if (m.ttl !== undefined && s.options.ttl === undefined) s.restoredTtl = m.ttl;
+        return s;
+      });
+      try {
+        restoreKeyGroups(snapshot.keyGroups, snapshot.states, {
+          states: states.map((s) => ({ id: s.id, shape: storageShapeOf(s.kind) })),
+          inRange: (kg) => this.keyGroupRange.contains(kg),
+          put: (st, kg, k, ns, uk, v) => {
+            this.stmts.putRow(st, kg, k, ns, uk, v, null);
+            this.stmts.maybeCommit();
+          },
+        });
+      } catch (e) {
+        throw stateFailure(e, this, states.map((s) => s.name).join(', '));
+      }
+      for (const s of states) if (s.options.expiry !== undefined) s.needsExpiryBackfill = true;
+    }
+    this.cache.clear();
+    this.stmts.commit();
+  }
+
+  async *keys(stateName: string, namespace: string): AsyncIterable<Key> {
+    const s = this.registry.get(stateName);
+    if (s === undefined) return;
+    this.flushSync();
+    let afterKg = -1;
+    let afterK: Uint8Array | number = 0;
+    for (;;) {
+      let page: Array<[number, Uint8Array]>;
+      try {
+        page = this.stmts.keysAfter(s.id, namespace, afterKg, afterK, PAGE);
+      } catch (e) {
+        throw stateFailure(e, this, stateName);
+      }
+      for (const [, k] of page) yield keyFromCanonicalBytes(k);
+      if (page.length < PAGE) return;
+      [afterKg, afterK] = page[page.length - 1]!;
+    }
+  }
+
+  /**
+   * What this backend holds where: its VFS and file, the bytes in the JS cache, the rows
+   * in SQLite (after writing the cache back) and SQLite's count of changed rows since
+   * the database was opened. For monitoring, tests and benchmarks.
+   */
+  stats(): SqliteBackendStats {
+    this.flushSync();
+    const { rows, changes } = this.stmts.counts();
+    return { vfs: this.vfs, fileName: this.fileName, cachedBytes: this.cache.size, rows, changes };
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.cache.clear();
+    this.clearCurrentKey();
+    try {
+      this.stmts.commit();
+    } catch {
+      // A failed database already reported its failure when it happened; its working copy is discarded anyway.
+    } finally {
+      this.stmts.close();
+      this.afterClose();
+    }
+  }
+}
+
+/** See {@link SqliteKeyedStateBackend.stats}. */
+export interface SqliteBackendStats {
+  readonly vfs: SqliteVfs;
+  readonly fileName: string;
+  /** Bytes held by the write-behind cache (encoded values, keys, bookkeeping estimate). */
+  readonly cachedBytes: number;
+  /** Rows of state in SQLite: one per value, list element and map entry. */
+  readonly rows: number;
+  /** Rows inserted, updated or deleted since the database was opened. */
+  readonly changes: number;
+}
+
+function metaOf(s: SqlState): StateMetaInfo {
+  const ttl = s.options.ttl ?? s.restoredTtl;
+  return ttl === undefined ? { name: s.name, kind: s.kind } : { name: s.name, kind: s.kind, ttl };
+}

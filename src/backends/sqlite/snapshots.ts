@@ -1,0 +1,156 @@
+/**
+ * Snapshots of the SQLite backend in the canonical format (`snapshot-format.ts`), and
+ * restores from any backend's snapshots.
+ *
+ * Rows already hold canonical value bytes, so a snapshot copies them into key-group byte
+ * strings without decoding (only a TTL snapshot filter decodes, to test each element).
+ * A full snapshot walks each state's rows in primary-key order (key group, key,
+ * namespace, row); a delta walks the `chg` marks and writes each marked entry as it is
+ * now, or as removed.
+ */
+import { ByteWriter } from '../../core/bytes.ts';
+import { deserializeValue, serializeValue } from '../../core/codec.ts';
+import { canonicalKeyBytes } from '../../core/keys.ts';
+import { readKeyGroup, RemovedEntryWriter, type StorageShape } from '../../core/state/snapshot-format.ts';
+import type { Row, Statements } from './schema.ts';
+
+/** What encoding needs to know of a state: its number, shape and, for full-snapshot TTL cleanup, a drop predicate. */
+export interface EncodedState {
+  readonly id: number;
+  readonly shape: StorageShape;
+  readonly drop?: (stored: unknown) => boolean;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The rows of an entry that a drop predicate keeps (all of them without one). */
+function keptRows(rows: Row[], drop: ((stored: unknown) => boolean) | undefined): Row[] {
+  return drop === undefined ? rows : rows.filter(([, v]) => !drop(deserializeValue(v)));
+}
+
+/** Appends one entry (state, key, namespace and its rows) in the canonical layout; false if nothing was kept. */
+function writeEntry(w: ByteWriter, stateIndex: number, state: EncodedState, k: Uint8Array, ns: string, all: Row[]): boolean {
+  const rows = keptRows(all, state.drop);
+  if (rows.length === 0) return false;
+  w.varint(stateIndex);
+  w.lenBytes(k);
+  w.string(ns);
+  if (state.shape === 'value') {
+    w.bytes(rows[0]![1]);
+    return true;
+  }
+  w.varint(rows.length);
+  for (const [uk, v] of rows) {
+    if (state.shape === 'map') w.lenBytes(uk as Uint8Array);
+    w.bytes(v);
+  }
+  return true;
+}
+
+/** Encodes every row of the given states within a key-group range: key group → entries. */
+export function encodeFull(stmts: Statements, states: readonly EncodedState[], firstKg: number, lastKg: number): Map<number, Uint8Array> {
+  const writers = new Map<number, ByteWriter>();
+  const writerOf = (kg: number) => {
+    let w = writers.get(kg);
+    if (w === undefined) writers.set(kg, (w = new ByteWriter(4096)));
+    return w;
+  };
+  states.forEach((state, stateIndex) => {
+    let group: { kg: number; k: Uint8Array; ns: string; rows: Row[] } | undefined;
+    const close = () => {
+      if (group !== undefined) writeEntry(writerOf(group.kg), stateIndex, state, group.k, group.ns, group.rows);
+    };
+    stmts.stateRows(state.id, firstKg, lastKg, (kg, k, ns, uk, v) => {
+      if (group === undefined || group.kg !== kg || group.ns !== ns || !sameBytes(group.k, k)) {
+        close();
+        group = { kg, k, ns, rows: [] };
+      }
+      group.rows.push([uk, v]);
+    });
+    close();
+  });
+  const out = new Map<number, Uint8Array>();
+  for (const [kg, w] of writers) if (w.length > 0) out.set(kg, w.finish());
+  return out;
+}
+
+/** Encodes the marked entries as a delta: present ones as entries, absent (or wholly dropped) ones as removed. */
+export function encodeDelta(stmts: Statements, states: readonly EncodedState[]): { keyGroups: Map<number, Uint8Array>; removed: Map<number, Uint8Array> } {
+  const indexOf = new Map(states.map((s, i) => [s.id, i]));
+  const entries = new Map<number, ByteWriter>();
+  const removed = new Map<number, RemovedEntryWriter>();
+  const marked: Array<[number, number, Uint8Array, string]> = [];
+  // Collect first: reading entry rows while the marks statement is stepping would interleave two cursors needlessly.
+  stmts.marks((st, kg, k, ns) => marked.push([st, kg, k, ns]));
+  for (const [st, kg, k, ns] of marked) {
+    const stateIndex = indexOf.get(st);
+    if (stateIndex === undefined) continue;
+    let w = entries.get(kg);
+    if (w === undefined) entries.set(kg, (w = new ByteWriter()));
+    if (!writeEntry(w, stateIndex, states[stateIndex]!, k, ns, stmts.entryRows(st, kg, k, ns))) {
+      let r = removed.get(kg);
+      if (r === undefined) removed.set(kg, (r = new RemovedEntryWriter()));
+      r.add(stateIndex, k, ns);
+    }
+  }
+  const finish = <W extends { length: number; finish(): Uint8Array }>(m: Map<number, W>) => {
+    const out = new Map<number, Uint8Array>();
+    for (const [kg, w] of m) if (w.length > 0) out.set(kg, w.finish());
+    return out;
+  };
+  return { keyGroups: finish(entries), removed: finish(removed) };
+}
+
+/** Which checkpoints a delta may build on (the epoch bookkeeping behind the `chg` marks). */
+export class DeltaTracking {
+  /** Incremented by every snapshot; writes are marked with it. */
+  epoch = 0;
+  /** Whether writes are marked (since the first incremental snapshot was asked for). */
+  tracking = false;
+  /** The last completed checkpoint a delta may build on. */
+  base: number | undefined;
+  private readonly epochOf = new Map<number, number>();
+
+  /** Starts a snapshot: whether it may be a delta, and the epoch its capture closes. */
+  begin(checkpointId: number | undefined, incremental: boolean): { delta: boolean; epoch: number } {
+    const delta = incremental && this.tracking && this.base !== undefined;
+    if (incremental) this.tracking = true;
+    const epoch = this.epoch++;
+    if (checkpointId !== undefined && this.tracking) this.epochOf.set(checkpointId, epoch);
+    return { delta, epoch };
+  }
+
+  /** A checkpoint completed: returns the epoch whose marks may be forgotten, if it was one of ours. */
+  complete(checkpointId: number): number | undefined {
+    const epoch = this.epochOf.get(checkpointId);
+    if (epoch === undefined) return undefined;
+    for (const id of [...this.epochOf.keys()]) if (id <= checkpointId) this.epochOf.delete(id);
+    this.base = checkpointId;
+    return epoch;
+  }
+}
+
+/** Where restored rows go: a state's number and shape per snapshot state index, and the row writer. */
+export interface RestoreTarget {
+  readonly states: ReadonlyArray<{ id: number; shape: StorageShape }>;
+  inRange(kg: number): boolean;
+  put(st: number, kg: number, k: Uint8Array, ns: string, uk: number | Uint8Array, v: Uint8Array): void;
+}
+
+/** Loads the key groups of one (full) snapshot that fall in range. */
+export function restoreKeyGroups(keyGroups: ReadonlyMap<number, Uint8Array>, metas: Parameters<typeof readKeyGroup>[1], target: RestoreTarget): void {
+  for (const [kg, bytes] of keyGroups) {
+    if (!target.inRange(kg)) continue;
+    for (const entry of readKeyGroup(bytes, metas)) {
+      const { id } = target.states[entry.stateIndex]!;
+      const k = canonicalKeyBytes(entry.key);
+      if (entry.shape === 'value') target.put(id, kg, k, entry.namespace, 0, serializeValue(entry.value));
+      else if (entry.shape === 'list') entry.values.forEach((v, i) => target.put(id, kg, k, entry.namespace, i, serializeValue(v)));
+      else for (const [uk, v] of entry.entries) target.put(id, kg, k, entry.namespace, canonicalKeyBytes(uk), serializeValue(v));
+    }
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * The bounded write-behind cache of value rows (ValueState, ReducingState,
+ * AggregatingState: the per-record hot path). A read of a cached row costs a decode (or
+ * nothing, for a primitive), not a SQL query; a write only replaces bytes in the cache.
+ * When the cache outgrows its byte budget, every dirty row is written to SQLite in one
+ * batch, and then the oldest rows are evicted until it is back at three quarters of it.
+ *
+ * Rows are cached as their canonical encoding, not as live objects: the encoded size is
+ * what the budget counts, and every read of an object decodes a private copy, so user
+ * code changing a value it read (or wrote) can never reach the stored state or a
+ * snapshot. Primitives are immutable, so they are also kept decoded.
+ *
+ * Rows live in buckets, one `Map` per (state, namespace) keyed by the key's `KeyId`, so
+ * the hot path never builds a composite string key.
+ */
+import { canonicalKeyBytes, type Key, type KeyId } from '../../core/keys.ts';
+
+/** The rows of one (state, namespace), by key id. */
+export type Bucket = Map<KeyId, CachedRow>;
+
+/** One cached value row; `bytes === null` caches an absent value (a removal, or a miss). A class, so every row has one shape. */
+export class CachedRow {
+  dirty = false;
+  size = 0;
+  constructor(
+    readonly st: number,
+    readonly kg: number,
+    readonly key: Key,
+    readonly ns: string,
+    readonly bucket: Bucket,
+    readonly id: KeyId,
+    public bytes: Uint8Array | null,
+    /** The decoded value when it is a primitive (safe to hand out as is); `NOT_DECODED` otherwise. */
+    public primitive: unknown,
+    public exp: number | null,
+    /** Canonical key bytes, computed when the row is first written back. */
+    public keyBytes: Uint8Array | undefined,
+  ) {
+    this.size = sizeOf(key, ns, bytes);
+  }
+}
+
+/** Marks a row whose value is an object (decoded per read). */
+export const NOT_DECODED: unique symbol = Symbol('not decoded');
+
+/** Bookkeeping per row besides its bytes: the Map entries and the row object. */
+const ROW_OVERHEAD = 128;
+
+/** The canonical key bytes of a row (computed once). */
+export function rowKeyBytes(row: CachedRow): Uint8Array {
+  return (row.keyBytes ??= canonicalKeyBytes(row.key));
+}
+
+/**
+ * The cache; `writeBack` writes dirty rows to SQLite (in one batch). Eviction goes by
+ * load order (a row rewritten in place keeps its place): cheaper than exact LRU on the
+ * per-record path, and a hot row evicted early is simply read again.
+ */
+export class ValueCache {
+  /** Every cached row, oldest first. */
+  private readonly order = new Set<CachedRow>();
+  private bytes = 0;
+  private dirtyRows = 0;
+
+  constructor(
+    private readonly budgetBytes: number,
+    private readonly writeBack: (dirty: CachedRow[]) => void,
+  ) {}
+
+  /** Bytes held now (encoded values, keys and an estimate of the bookkeeping). */
+  get size(): number {
+    return this.bytes;
+  }
+
+  /** Caches a row read from SQLite (clean). */
+  loaded(row: CachedRow): CachedRow {
+    row.bucket.set(row.id, row);
+    this.order.add(row);
+    this.bytes += row.size;
+    this.keepWithinBudget();
+    return row;
+  }
+
+  /** Records a write into the row of `id` (bytes, or null for a removal); `make` creates the row when it is not cached. */
+  write(bucket: Bucket, id: KeyId, bytes: Uint8Array | null, primitive: unknown, exp: number | null, make: () => CachedRow): void {
+    let row = bucket.get(id);
+    if (row === undefined) {
+      row = make();
+      bucket.set(id, row);
+      this.order.add(row);
+    } else {
+      this.bytes -= row.size;
+      row.bytes = bytes;
+      row.primitive = primitive;
+      row.exp = exp;
+      row.size = sizeOf(row.key, row.ns, bytes);
+    }
+    this.bytes += row.size;
+    if (!row.dirty) {
+      row.dirty = true;
+      this.dirtyRows++;
+    }
+    this.keepWithinBudget();
+  }
+
+  /** Writes every dirty row back (one batch); the rows stay cached, clean. */
+  flush(): void {
+    if (this.dirtyRows === 0) return;
+    const dirty: CachedRow[] = [];
+    for (const row of this.order) if (row.dirty) dirty.push(row);
+    this.writeBack(dirty);
+    for (const row of dirty) row.dirty = false;
+    this.dirtyRows = 0;
+  }
+
+  /** Drops every row of state `st` (after SQL changed its rows behind the cache); call {@link flush} first. */
+  dropState(st: number): void {
+    for (const row of this.order) if (row.st === st) this.evict(row);
+  }
+
+  /** Drops everything; call {@link flush} first unless the rows are meant to be lost. */
+  clear(): void {
+    for (const row of this.order) row.bucket.delete(row.id);
+    this.order.clear();
+    this.bytes = 0;
+    this.dirtyRows = 0;
+  }
+
+  private evict(row: CachedRow): void {
+    this.order.delete(row);
+    row.bucket.delete(row.id);
+    this.bytes -= row.size;
+  }
+
+  private keepWithinBudget(): void {
+    if (this.bytes <= this.budgetBytes) return;
+    this.flush();
+    const target = this.budgetBytes * 0.75;
+    for (const row of this.order) {
+      if (this.bytes <= target) break;
+      this.evict(row);
+    }
+  }
+}
+
+function sizeOf(key: Key, ns: string, bytes: Uint8Array | null): number {
+  const keySize = typeof key === 'string' ? 2 * key.length : 16;
+  return ROW_OVERHEAD + keySize + 2 * ns.length + (bytes?.length ?? 0);
+}
