@@ -33,7 +33,9 @@ function heapOf(sqlite3: Sqlite3Static): WasmHeap {
   return h;
 }
 
+/** The VFS names: what to ask for, and what a backend ended up with. */
 export type { SqliteVfs, SqliteVfsChoice } from './open.ts';
+/** The keyed backend of one subtask (what `createKeyedStateBackend` returns), for `stats()`. */
 export { SqliteKeyedStateBackend, type SqliteBackendStats } from './keyed.ts';
 
 /** Options of {@link SqliteStateBackend}; every field has a default. */
