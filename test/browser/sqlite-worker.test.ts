@@ -61,6 +61,21 @@ describe('SqliteStateBackend in a dedicated worker on opfs-sahpool', () => {
     }
   });
 
+  it('a corrupted database file gives a typed error that names the file and says what to do', { timeout: 60_000 }, async () => {
+    const rpc = spawn();
+    try {
+      const e = await rpc.call('scenario.corrupt', `.eddy-corrupt-${Date.now().toString(36)}`).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(EddyError);
+      expect((e as EddyError).code).toBe('BACKEND_FAILURE');
+      expect((e as Error).message).toContain('[backend:sqlite]');
+      expect((e as Error).message).toContain('/corrupt.sqlite3');
+      expect((e as Error).message).toContain('corrupted');
+      expect((e as Error).message).toContain('restore the job from its latest checkpoint');
+    } finally {
+      rpc.worker.terminate();
+    }
+  });
+
   it('a second worker opening a pool another worker holds gets a typed STORAGE_LOCKED error that says what to do', { timeout: 60_000 }, async () => {
     const directory = `.eddy-lock-${Date.now().toString(36)}`;
     const holder = spawn();

@@ -190,6 +190,21 @@ const ops: Record<string, (...args: any[]) => unknown> = {
     return { reused, reloaded, different };
   },
 
+  /** Plants a file with a valid SQLite header and garbage pages in the pool, then opens a backend on it. */
+  async 'scenario.corrupt'(directory: string) {
+    const sqlite3 = await loadSqlite();
+    const pool = await sahPool(sqlite3, directory);
+    const bytes = new Uint8Array(4096 * 4);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919 + 13) & 0xff;
+    bytes.set(new TextEncoder().encode('SQLite format 3\0'), 0);
+    // Page size 4096, file format 1/1 (no WAL), the fixed payload fractions 64/32/32: a header importDb accepts.
+    bytes.set([0x10, 0x00, 1, 1, 0, 64, 32, 32], 16);
+    await pool.importDb('/corrupt.sqlite3', bytes);
+    const backend = new SqliteStateBackend({ vfs: 'opfs-sahpool', poolDirectory: directory, fileName: () => '/corrupt.sqlite3' });
+    await backend.createKeyedStateBackend({ jobId: 'corrupt', operatorId: 'op', operatorName: 'Corrupt (1/1)', subtaskIndex: 0, parallelism: 1, maxParallelism: 128, keyGroupRange: KeyGroupRange.of(0, 127) });
+    return 'opened';
+  },
+
   /** Opens a backend on a pool directory and reports the error, if any (another worker may hold the pool). */
   async 'scenario.open'(directory: string) {
     const backend = new SqliteStateBackend({ vfs: 'opfs-sahpool', poolDirectory: directory });
