@@ -4,7 +4,7 @@
  *
  * sqlite-wasm's API is synchronous (in memory and on both OPFS VFSes), so every table
  * method answers at once, and a snapshot captures its state inside the `snapshot()` call
- * simply by encoding it there (see the report in `index.ts` on what that costs).
+ * simply by encoding it there (the pause this costs is noted in `index.ts`).
  */
 import type { StateKind } from '../../api/descriptors.ts';
 import { StateError } from '../../api/errors.ts';
