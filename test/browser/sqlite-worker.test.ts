@@ -41,6 +41,41 @@ describe('SqliteStateBackend in a dedicated worker on opfs-sahpool', () => {
     }
   });
 
+  it('reuseLocalCopy: a restart at the checkpoint the file holds reuses it without loading; after a later write, or with another snapshot, the file is emptied and loaded', { timeout: 120_000 }, async () => {
+    const rpc = spawn();
+    try {
+      const r = await rpc.call<any>('scenario.reuse', `.eddy-reuse-${Date.now().toString(36)}`);
+      expect(r.reused.reusedLocalCopy).toBe(true);
+      // Nothing was written to load the checkpoint: SQLite counts no changed rows since the file was opened.
+      expect(r.reused.changes).toBe(0);
+      expect(r.reused.values).toEqual({ k0: 0, k499: 499, extra: undefined });
+      expect(r.reused.rows).toBe(500);
+      expect(r.reloaded.reusedLocalCopy).toBe(false);
+      expect(r.reloaded.changes).toBeGreaterThanOrEqual(500);
+      expect(r.reloaded.values).toEqual({ k0: 0, k499: 499, extra: undefined });
+      expect(r.reloaded.keys).toBe(500);
+      expect(r.different.reusedLocalCopy).toBe(false);
+      expect(r.different.rows).toBeLessThan(500);
+    } finally {
+      rpc.worker.terminate();
+    }
+  });
+
+  it('a corrupted database file gives a typed error that names the file and says what to do', { timeout: 60_000 }, async () => {
+    const rpc = spawn();
+    try {
+      const e = await rpc.call('scenario.corrupt', `.eddy-corrupt-${Date.now().toString(36)}`).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(EddyError);
+      expect((e as EddyError).code).toBe('BACKEND_FAILURE');
+      expect((e as Error).message).toContain('[backend:sqlite]');
+      expect((e as Error).message).toContain('/corrupt.sqlite3');
+      expect((e as Error).message).toContain('corrupted');
+      expect((e as Error).message).toContain('restore the job from its latest checkpoint');
+    } finally {
+      rpc.worker.terminate();
+    }
+  });
+
   it('a second worker opening a pool another worker holds gets a typed STORAGE_LOCKED error that says what to do', { timeout: 60_000 }, async () => {
     const directory = `.eddy-lock-${Date.now().toString(36)}`;
     const holder = spawn();

@@ -18,7 +18,7 @@ import { KeyGroupRange, keyGroupForKey, type Key } from '../../src/core/keys.ts'
 import type { KeyedStateBackend, KeyedStateBackendOptions, MapTable } from '../../src/core/state/backend.ts';
 import { KeyedStateStore } from '../../src/core/state/keyed-state-store.ts';
 import { ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor, type StateKind } from '../../src/api/descriptors.ts';
-import type { TtlMetaInfo } from '../../src/core/state/snapshot-format.ts';
+import type { KeyedStateSnapshot, TtlMetaInfo } from '../../src/core/state/snapshot-format.ts';
 
 type Request = { id: number; op: string; args: any[] };
 
@@ -133,6 +133,76 @@ const ops: Record<string, (...args: any[]) => unknown> = {
     const statesOnDisk = db.selectValues('SELECT name FROM states ORDER BY name');
     db.close();
     return { vfs: backend.vfs, fileName: kb.fileName, stats, read, restored, paused, files, rowsOnDisk, statesOnDisk };
+  },
+
+  /**
+   * Restarts on a kept file: a restore of the snapshot the file is at reuses it; after a
+   * write following the snapshot, or with another snapshot, the file is emptied and loaded.
+   */
+  async 'scenario.reuse'(directory: string) {
+    const backend = () => new SqliteStateBackend({ vfs: 'opfs-sahpool', poolDirectory: directory, reuseLocalCopy: true });
+    const options: KeyedStateBackendOptions = { jobId: 'reuse', operatorId: 'op', operatorName: 'Reuse (1/1)', subtaskIndex: 0, parallelism: 1, maxParallelism: 128, keyGroupRange: KeyGroupRange.of(0, 127) };
+    // As an operator does: create, restore, then register states.
+    const open = async (restore?: KeyedStateSnapshot) => {
+      const kb = (await backend().createKeyedStateBackend(options)) as SqliteKeyedStateBackend;
+      if (restore !== undefined) await kb.restore([restore]);
+      const state = new KeyedStateStore(kb, 'Reuse (1/1)').getState(new ValueStateDescriptor<number>('v'));
+      const key = (k: string) => kb.setCurrentKey(k, keyGroupForKey(k, 128));
+      return { kb, state, key };
+    };
+    const read = async (r: Awaited<ReturnType<typeof open>>) => {
+      const out: Record<string, unknown> = {};
+      for (const k of ['k0', 'k499', 'extra']) {
+        r.key(k);
+        out[k] = await r.state.value();
+      }
+      return { values: out, keys: (await collect(r.kb.keys('v', ''))).length, ...r.kb.stats() };
+    };
+
+    const first = await open();
+    for (let i = 0; i < 500; i++) {
+      first.key(`k${i}`);
+      await first.state.update(i);
+    }
+    const checkpoint = await first.kb.snapshot({ checkpointId: 7 });
+    await first.kb.dispose();
+
+    // 1. Restart at that checkpoint: reused, nothing loaded.
+    const second = await open(checkpoint);
+    const reused = await read(second);
+    // A write after the checkpoint: the file is no longer at it.
+    second.key('extra');
+    await second.state.update(-1);
+    await second.kb.flush();
+    await second.kb.dispose();
+
+    // 2. Restart at the same checkpoint again: not reusable any more, loaded from the snapshot.
+    const third = await open(checkpoint);
+    const reloaded = await read(third);
+    const other = await third.kb.snapshot({ checkpointId: 8 });
+    await third.kb.dispose();
+
+    // 3. The file is at checkpoint 8 now; restoring checkpoint 7's snapshot with one key dropped is refused reuse.
+    const trimmed = { ...other, keyGroups: new Map([...other.keyGroups].slice(1)) };
+    const fourth = await open(trimmed);
+    const different = await read(fourth);
+    await fourth.kb.dispose();
+    return { reused, reloaded, different };
+  },
+
+  /** Plants a file with a valid SQLite header and garbage pages in the pool, then opens a backend on it. */
+  async 'scenario.corrupt'(directory: string) {
+    const sqlite3 = await loadSqlite();
+    const pool = await sahPool(sqlite3, directory);
+    const bytes = new Uint8Array(4096 * 4);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919 + 13) & 0xff;
+    bytes.set(new TextEncoder().encode('SQLite format 3\0'), 0);
+    // Page size 4096, file format 1/1 (no WAL), the fixed payload fractions 64/32/32: a header importDb accepts.
+    bytes.set([0x10, 0x00, 1, 1, 0, 64, 32, 32], 16);
+    await pool.importDb('/corrupt.sqlite3', bytes);
+    const backend = new SqliteStateBackend({ vfs: 'opfs-sahpool', poolDirectory: directory, fileName: () => '/corrupt.sqlite3' });
+    await backend.createKeyedStateBackend({ jobId: 'corrupt', operatorId: 'op', operatorName: 'Corrupt (1/1)', subtaskIndex: 0, parallelism: 1, maxParallelism: 128, keyGroupRange: KeyGroupRange.of(0, 127) });
+    return 'opened';
   },
 
   /** Opens a backend on a pool directory and reports the error, if any (another worker may hold the pool). */

@@ -11,8 +11,9 @@
  * dedicated worker (`opfs-sahpool`, or `opfs` when cross-origin isolated), else in memory
  * (Node, Deno, a browser main thread), where it is bounded by WASM memory (2 GiB), not by
  * the JS heap. The JS heap holds only a bounded write-behind cache of value rows. The
- * database is a working copy: it is emptied when a backend opens it, and state comes back
- * from checkpoints (`restore`), never from a file left by an earlier run.
+ * database is a working copy: state comes back from checkpoints (`restore`); a file left
+ * by an earlier run is reused only when it provably holds the restored checkpoint
+ * (`reuseLocalCopy`), else it is emptied.
  *
  * Snapshots are captured synchronously inside `snapshot()` (the rows are encoded there,
  * straight from their stored bytes): simple and exact, but the pause grows with the state.
@@ -32,7 +33,9 @@ function heapOf(sqlite3: Sqlite3Static): WasmHeap {
   return h;
 }
 
+/** The VFS names: what to ask for, and what a backend ended up with. */
 export type { SqliteVfs, SqliteVfsChoice } from './open.ts';
+/** The keyed backend of one subtask (what `createKeyedStateBackend` returns), for `stats()`. */
 export { SqliteKeyedStateBackend, type SqliteBackendStats } from './keyed.ts';
 
 /** Options of {@link SqliteStateBackend}; every field has a default. */
@@ -58,6 +61,14 @@ export interface SqliteStateBackendOptions {
    * and tests set it so the pool does not fill up with files nobody reopens.
    */
   removeOnDispose?: boolean;
+  /**
+   * Reuse a subtask's file after a restart when it provably holds exactly the restored
+   * checkpoint (persistent VFSes only; default false). The backend records a SHA-256
+   * fingerprint of each full snapshot it takes (without TTL filtering) while nothing is
+   * written during it; the first later write of state clears it, in the same transaction.
+   * A restore whose snapshots have the recorded fingerprint skips loading them.
+   */
+  reuseLocalCopy?: boolean;
   /** Told once which VFS `auto` chose (e.g. `console.info`). */
   onVfsChosen?: (vfs: SqliteVfs) => void;
 }
@@ -110,20 +121,22 @@ export class SqliteStateBackend implements StateBackend {
     const poolDirectory = this.options.poolDirectory ?? DEFAULT_POOL_DIRECTORY;
     const ctx = { component: 'backend:sqlite', operator: o.operatorName };
     const db = await openDatabase(sqlite3, vfs, fileName, poolDirectory, ctx);
+    const reuse = vfs !== 'memory' && this.options.reuseLocalCopy === true;
     let stmts: Statements;
     try {
       const persistent = vfs !== 'memory';
       // A working copy: losing the last writes in a crash is fine (the checkpoint is the truth), waiting for fsync is not.
       db.exec(`PRAGMA cache_size=-${this.options.pageCacheKiB ?? 8192}; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY;`);
       stmts = new Statements(db, heapOf(sqlite3), this.options.batchRows ?? 20_000);
-      // Always start from the restored checkpoint, never from what an earlier run left in the file.
-      if (persistent) stmts.wipe();
+      // Start from the restored checkpoint, never from what an earlier run left in the file
+      // (unless a restore proves the file is at that checkpoint: see reuseLocalCopy).
+      if (persistent && !reuse) stmts.wipe();
     } catch (e) {
       db.close();
       throw openError(e, ctx, `the database "${fileName}" (vfs ${vfs})`);
     }
     const pool = vfs === 'opfs-sahpool' && this.options.removeOnDispose === true ? await sahPool(sqlite3, poolDirectory) : undefined;
     const remove = pool === undefined ? undefined : () => void pool.unlink(fileName);
-    return new SqliteKeyedStateBackend(stmts, o, this.options.cacheBytes ?? 8 << 20, vfs, fileName, remove);
+    return new SqliteKeyedStateBackend(stmts, o, this.options.cacheBytes ?? 8 << 20, vfs, fileName, remove, reuse);
   }
 }

@@ -4,7 +4,7 @@
  *
  * sqlite-wasm's API is synchronous (in memory and on both OPFS VFSes), so every table
  * method answers at once, and a snapshot captures its state inside the `snapshot()` call
- * simply by encoding it there (see the report in `index.ts` on what that costs).
+ * simply by encoding it there (the pause this costs is noted in `index.ts`).
  */
 import type { StateKind } from '../../api/descriptors.ts';
 import { StateError } from '../../api/errors.ts';
@@ -15,6 +15,7 @@ import { checkRestorable } from '../../core/state/restore-checks.ts';
 import { KEYED_SNAPSHOT_FORMAT_VERSION, storageShapeOf, type KeyedStateSnapshot, type StateMetaInfo } from '../../core/state/snapshot-format.ts';
 import type { SqliteVfs } from './open.ts';
 import type { Statements } from './schema.ts';
+import { fingerprintOf } from './fingerprint.ts';
 import { DeltaTracking, encodeDelta, encodeFull, restoreKeyGroups, type EncodedState } from './snapshots.ts';
 import { bucketOf, listTable, mapTable, PAGE, primitiveOf, stateFailure, valueTable, type SqlState, type TableContext } from './tables.ts';
 import { CachedRow, rowKeyBytes, ValueCache } from './value-cache.ts';
@@ -37,6 +38,17 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
   private nextStateId = 1;
   private readonly tracking = new DeltaTracking();
   private disposed = false;
+  /** A file opened for possible reuse is emptied on first use, unless a restore proves it is at the restored checkpoint. */
+  private pendingWipe: boolean;
+  /** Whether the last restore reused the local file instead of loading the snapshots. */
+  private reused = false;
+
+  /** Empties a file kept for possible reuse, once it is clear it cannot be reused. */
+  private ensureFresh(): void {
+    if (!this.pendingWipe) return;
+    this.pendingWipe = false;
+    this.stmts.wipe();
+  }
 
   /**
    * @param stmts the statements over this subtask's (emptied or verified) database.
@@ -50,7 +62,9 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
     readonly vfs: SqliteVfs,
     readonly fileName: string,
     private readonly afterClose: () => void = () => {},
+    private readonly reuse = false,
   ) {
+    this.pendingWipe = reuse;
     this.keyGroupRange = options.keyGroupRange;
     this.maxParallelism = options.maxParallelism;
     this.operatorName = options.operatorName;
@@ -107,6 +121,7 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
   }
 
   private state(name: string, kind: StateKind, options?: StateTableOptions): SqlState {
+    this.ensureFresh();
     const existing = this.registry.get(name);
     if (existing !== undefined) {
       if (existing.kind !== kind) {
@@ -146,6 +161,7 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
 
   /** Loads the value rows of a batch's keys that are not cached yet, before the batch runs. */
   prefetch(keys: readonly Key[], keyGroups: ArrayLike<number>): void {
+    this.ensureFresh();
     const valueStates = [...this.registry.values()].filter((s) => storageShapeOf(s.kind) === 'value');
     if (valueStates.length === 0) return;
     try {
@@ -178,6 +194,7 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
    * walk visit every entry that existed when it began and was not removed since.
    */
   pruneEntries(stateName: string, limit: number, isStale: (stored: unknown) => boolean): number {
+    this.ensureFresh();
     const s = this.registry.get(stateName);
     if (s === undefined || limit <= 0) return 0;
     this.flushSync();
@@ -203,6 +220,7 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
 
   /** Writes the cache back, runs native TTL cleanup and commits the batch. */
   async flush(): Promise<void> {
+    this.ensureFresh();
     this.flushSync();
     this.cleanupExpired();
     this.stmts.commit();
@@ -237,6 +255,7 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
 
   async snapshot(options: KeyedSnapshotOptions = {}): Promise<KeyedStateSnapshot> {
     // Everything here runs within the call (sqlite-wasm is synchronous): that is the capture.
+    this.ensureFresh();
     this.flushSync();
     const states = [...this.registry.values()];
     const encoded: EncodedState[] = states.map((s) => ({ id: s.id, shape: storageShapeOf(s.kind), drop: s.options.snapshotFilter?.() }));
@@ -247,7 +266,15 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
         const { keyGroups, removed } = encodeDelta(this.stmts, encoded);
         return { ...head, keyGroups, incremental: { baseCheckpointId: this.tracking.base!, removed } };
       }
-      return { ...head, keyGroups: encodeFull(this.stmts, encoded, this.keyGroupRange.start, this.keyGroupRange.end) };
+      const full: KeyedStateSnapshot = { ...head, keyGroups: encodeFull(this.stmts, encoded, this.keyGroupRange.start, this.keyGroupRange.end) };
+      // A full snapshot without TTL filtering equals the file: record its fingerprint for reuse after a restart.
+      if (this.reuse && encoded.every((e) => e.drop === undefined)) {
+        const writes = this.stmts.stateWrites;
+        this.stmts.commit();
+        const fingerprint = await fingerprintOf([full], this.keyGroupRange);
+        if (fingerprint !== undefined && writes === this.stmts.stateWrites && !this.disposed) this.stmts.recordCheckpoint(fingerprint, options.checkpointId ?? null);
+      }
+      return full;
     } catch (e) {
       throw stateFailure(e, this, states.map((s) => s.name).join(', '));
     } finally {
@@ -264,6 +291,8 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
   async restore(snapshots: readonly KeyedStateSnapshot[]): Promise<void> {
     // Check every snapshot before loading any, so a refused restore leaves the backend empty.
     for (const snapshot of snapshots) checkRestorable(snapshot, this.maxParallelism, COMPONENT, this.operatorName);
+    if (this.pendingWipe && (await this.reuseIfAt(snapshots))) return;
+    this.ensureFresh();
     for (const snapshot of snapshots) {
       const states = snapshot.states.map((m) => {
         const s = this.state(m.name, m.kind);
@@ -288,7 +317,31 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
     this.stmts.commit();
   }
 
+  /**
+   * Reuses the local file when it provably holds exactly what `snapshots` restore: its
+   * recorded fingerprint (written at a full snapshot, cleared by the first write after
+   * it) equals theirs. Returns whether it did.
+   */
+  private async reuseIfAt(snapshots: readonly KeyedStateSnapshot[]): Promise<boolean> {
+    const recorded = this.stmts.recordedFingerprint();
+    if (recorded === undefined || recorded !== (await fingerprintOf(snapshots, this.keyGroupRange))) return false;
+    this.pendingWipe = false;
+    for (const saved of this.stmts.savedStates()) {
+      const s: SqlState = { id: saved.id, name: saved.name, kind: saved.kind as StateKind, options: {}, needsExpiryBackfill: true, buckets: new Map() };
+      if (saved.ttlMs !== null) s.restoredTtl = { ttlMs: saved.ttlMs };
+      this.registry.set(s.name, s);
+      this.nextStateId = Math.max(this.nextStateId, s.id + 1);
+    }
+    // Change marks belong to the run that wrote them; the file stays at the checkpoint until the next write.
+    this.stmts.clearMarks();
+    this.stmts.commit();
+    this.stmts.atCheckpoint = true;
+    this.reused = true;
+    return true;
+  }
+
   async *keys(stateName: string, namespace: string): AsyncIterable<Key> {
+    this.ensureFresh();
     const s = this.registry.get(stateName);
     if (s === undefined) return;
     this.flushSync();
@@ -315,7 +368,7 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
   stats(): SqliteBackendStats {
     this.flushSync();
     const { rows, changes } = this.stmts.counts();
-    return { vfs: this.vfs, fileName: this.fileName, cachedBytes: this.cache.size, rows, changes };
+    return { vfs: this.vfs, fileName: this.fileName, cachedBytes: this.cache.size, rows, changes, reusedLocalCopy: this.reused };
   }
 
   async dispose(): Promise<void> {
@@ -344,6 +397,8 @@ export interface SqliteBackendStats {
   readonly rows: number;
   /** Rows inserted, updated or deleted since the database was opened. */
   readonly changes: number;
+  /** The last restore reused the local file (it was provably at the restored checkpoint) instead of loading the snapshots. */
+  readonly reusedLocalCopy: boolean;
 }
 
 function metaOf(s: SqlState): StateMetaInfo {

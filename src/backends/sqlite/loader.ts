@@ -6,6 +6,7 @@
 import type { Database, PreparedStatement, SAHPoolUtil, Sqlite3Static } from '@sqlite.org/sqlite-wasm';
 import { StateBackendError } from '../../api/errors.ts';
 
+/** sqlite-wasm's types, re-exported so the other files of this folder import the package in one place. */
 export type { Database, PreparedStatement, SAHPoolUtil, Sqlite3Static };
 
 /** One module instance per JavaScript realm: every backend shares its WASM memory. */

@@ -90,7 +90,7 @@ export function openError(e: unknown, ctx: ErrorContext, what: string): StateBac
   if (name === 'NoModificationAllowedError' || name === 'InvalidStateError' || /access handle|locked|NoModificationAllowed/i.test(message)) {
     return new StateBackendError('STORAGE_LOCKED', `${what} is held by another tab or worker (${message}); close it, or give this job another poolDirectory`, ctx, { cause: e });
   }
-  if (code === SQLITE_CORRUPT || code === SQLITE_NOTADB || /SQLITE_(CORRUPT|NOTADB)|malformed|not a database/i.test(message)) {
+  if (code === SQLITE_CORRUPT || code === SQLITE_NOTADB || /SQLITE_(CORRUPT|NOTADB)|malformed|not a database|unsupported file format/i.test(message)) {
     return new StateBackendError('BACKEND_FAILURE', `${what} is corrupted (${message}); it is only a working copy: delete the file (SAHPoolUtil.unlink or the OPFS directory) and restore the job from its latest checkpoint`, ctx, { cause: e });
   }
   return new StateBackendError('BACKEND_FAILURE', `${what} failed: ${message}`, ctx, { cause: e });

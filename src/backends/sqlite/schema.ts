@@ -79,16 +79,68 @@ export class Statements {
     prep('withoutExpiry', 'SELECT kg, k, ns, uk, v FROM kv WHERE st=?1 AND exp IS NULL');
     prep('setExpiry', 'UPDATE kv SET exp=?6 WHERE st=?1 AND kg=?2 AND k=?3 AND ns=?4 AND uk=?5');
     prep('countRows', 'SELECT count(*), total_changes() FROM kv');
+    prep('setMeta', 'INSERT OR REPLACE INTO meta (name, value) VALUES (?1, ?2)');
+    prep('getMeta', 'SELECT value FROM meta WHERE name=?1');
+    prep('savedStates', 'SELECT id, name, kind, ttl_ms FROM states ORDER BY id');
+    prep('clearMarks', 'DELETE FROM chg');
     prep('saveState', 'INSERT OR REPLACE INTO states (id, name, kind, ttl_ms) VALUES (?1, ?2, ?3, ?4)');
   }
 
   /** Opens the batch transaction if none is open; counts the row writes it will hold. */
-  private write(rows = 1): void {
+  /**
+   * Opens the batch transaction if none is open; counts the row writes it will hold.
+   * A write of state (`changesState`) first clears the "at a checkpoint" mark, in the
+   * same transaction, so a file is never reused with writes its checkpoint lacks.
+   */
+  private write(rows = 1, changesState = true): void {
     if (!this.inTransaction) {
       this.guard(() => this.db.exec('BEGIN'));
       this.inTransaction = true;
     }
     this.writes += rows;
+    if (changesState) this.stateWrites++;
+    if (changesState && this.atCheckpoint) {
+      this.atCheckpoint = false;
+      this.run('setMeta', ['fingerprint', null]);
+    }
+  }
+
+  /** Writes of state so far: a snapshot's fingerprint is recorded only if none happened while it was computed. */
+  stateWrites = 0;
+
+  /**
+   * Whether the rows are exactly those of the last recorded checkpoint (see
+   * {@link recordCheckpoint}); cleared by the first write of state after it.
+   */
+  atCheckpoint = false;
+
+  /** Records that the file holds exactly the snapshot with this fingerprint (until the next write of state). */
+  recordCheckpoint(fingerprint: string, checkpointId: number | null): void {
+    this.write(1, false);
+    this.run('setMeta', ['fingerprint', fingerprint]);
+    this.run('setMeta', ['checkpoint', checkpointId]);
+    this.atCheckpoint = true;
+    this.commit();
+  }
+
+  /** The fingerprint of the snapshot the file holds exactly, if it was recorded and nothing was written since. */
+  recordedFingerprint(): string | undefined {
+    let v: string | undefined;
+    this.each('getMeta', ['fingerprint'], (s) => (v = s.isNull(0) ? undefined : s.text(0)));
+    return v;
+  }
+
+  /** The states table, for reusing a file: number, name, kind and TTL of every state. */
+  savedStates(): Array<{ id: number; name: string; kind: string; ttlMs: number | null }> {
+    const out: Array<{ id: number; name: string; kind: string; ttlMs: number | null }> = [];
+    this.each('savedStates', [], (s) => out.push({ id: s.int(0), name: s.text(1), kind: s.text(2), ttlMs: s.num(3) }));
+    return out;
+  }
+
+  /** Drops the change marks (they belong to the run that wrote them). */
+  clearMarks(): void {
+    this.write(1, false);
+    this.run('clearMarks', []);
   }
 
   /** Commits the batch once it is large enough; called after whole operations, never in the middle of one. */
@@ -239,7 +291,7 @@ export class Statements {
   }
 
   forget(epoch: number): void {
-    this.write();
+    this.write(1, false);
     this.run('forget', [epoch]);
   }
 
@@ -277,7 +329,8 @@ export class Statements {
   /** Empties every table: the backend is a working copy and starts from the restored checkpoint. */
   wipe(): void {
     this.commit();
-    this.db.exec('DELETE FROM kv; DELETE FROM chg; DELETE FROM states; DELETE FROM meta;');
+    this.guard(() => this.db.exec('DELETE FROM kv; DELETE FROM chg; DELETE FROM states; DELETE FROM meta;'));
+    this.atCheckpoint = false;
   }
 
   /** Finalizes the statements and closes the database. */
