@@ -96,6 +96,7 @@ export {
   type ErrorContext,
 } from './api/errors.ts';
 export { HashMapStateBackend } from './backends/memory.ts';
+export { IndexedDbStateBackend, type IndexedDbStateBackendOptions } from './backends/indexeddb/index.ts';
 export type {
   KeyedStateBackend,
   KeyedStateBackendOptions,

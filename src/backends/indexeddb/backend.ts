@@ -1,0 +1,523 @@
+/**
+ * The keyed state of one operator subtask in IndexedDB: a write-behind cache
+ * (`cache.ts`) over the job's database, flushed many keys per transaction.
+ *
+ * Why `durability: 'relaxed'` is safe: the database is a working copy, never the source
+ * of truth (DESIGN §2.4). What a crash may lose from it is lost anyway — the job restarts
+ * from its last complete checkpoint, which lives in the checkpoint storage, and a new
+ * backend always starts by clearing its key-group range. Strict durability would buy
+ * nothing but an fsync per flush.
+ *
+ * Consistent snapshots without stopping the world rely on IndexedDB's transaction order:
+ * `snapshot()` synchronously issues the flush of the dirty cells (a readwrite transaction)
+ * and then a readonly transaction reading the whole key-group range. The readonly one runs
+ * after the flush, and every later flush (of writes made after `snapshot()` was called)
+ * waits for it. So the snapshot sees exactly the state at the call.
+ */
+import type { StateKind } from '../../api/descriptors.ts';
+import { StateError, type ErrorContext } from '../../api/errors.ts';
+import { keyId, type Key, type KeyGroupRange, type KeyId } from '../../core/keys.ts';
+import type { KeyedSnapshotOptions, KeyedStateBackend, KeyedStateBackendOptions, ListTable, MapTable, MaybePromise, StateTableOptions, ValueTable } from '../../core/state/backend.ts';
+import { VOID_NAMESPACE } from '../../core/state/backend.ts';
+import { checkRestorable } from '../../core/state/restore-checks.ts';
+import { KEYED_SNAPSHOT_FORMAT_VERSION, type KeyedStateSnapshot, type StateMetaInfo } from '../../core/state/snapshot-format.ts';
+import { Table, type Cell, type Coord, type MapCell } from './cache.ts';
+import { ENTRIES, EXPIRY_INDEX, mapError, transactionDone, type IdbEnvironment, type StoredRecord } from './database.ts';
+import { idOf, keyOfPart, partOf, type KeyPart, type RecordKey } from './layout.ts';
+import { ChangeTracker } from './marks.ts';
+import { KeyGroupWriters, recordsOf, writeRecords, type Drop } from './snapshot.ts';
+import { listTable, mapTable, valueTable } from './tables.ts';
+import { deserializeValue } from '../../core/codec.ts';
+
+/** Sizes of the cache layer (see `IndexedDbStateBackendOptions`). */
+export interface CacheLimits {
+  readonly writeBehind: number;
+  readonly cacheSize: number;
+  readonly restoreBatch: number;
+}
+
+const COMPONENT = 'backend:indexeddb';
+
+/** `IndexedDbStateBackend`'s keyed backend; created (and its range cleared) by the factory. */
+export class IdbKeyedStateBackend implements KeyedStateBackend {
+  readonly name = 'indexeddb';
+  readonly keyGroupRange: KeyGroupRange;
+  readonly maxParallelism: number;
+  /** Expired TTL state is deleted through the `expiry` index on every `flush()`. */
+  readonly nativeTtlCleanup = true;
+  readonly op: string;
+  private readonly tables = new Map<string, Table>();
+  private currentKey: Key | undefined;
+  private at: Coord = { kid: '', kg: -1, part: '' };
+  private readonly dirty = new Set<Cell | MapCell>();
+  private pendingWrites = 0;
+  private cached = 0;
+  /** Incremented whenever clean cells are dropped: a read issued before must not repopulate the cache. */
+  private generation = 0;
+  /** False until something may be in the database (nothing is, right after the range was cleared). */
+  private mayHaveStored = false;
+  private readonly tracker = new ChangeTracker();
+  private pendingReads: Array<{ key: RecordKey; resolve: (r: StoredRecord | undefined) => void; reject: (e: unknown) => void }> = [];
+  /** Set once the database is gone or a flush failed; every later call throws it. */
+  private failure: StateError | undefined;
+  private disposed = false;
+
+  constructor(
+    private readonly db: IDBDatabase,
+    private readonly env: IdbEnvironment,
+    private readonly options: KeyedStateBackendOptions,
+    private readonly limits: CacheLimits,
+    readonly databaseName: string,
+  ) {
+    this.keyGroupRange = options.keyGroupRange;
+    this.maxParallelism = options.maxParallelism;
+    this.op = options.operatorId;
+    const lost = (why: string) => {
+      this.fail(new StateError('BACKEND_FAILURE', `database "${databaseName}" ${why}; the working copy of the state is gone: restart the job so that it restores from its last checkpoint`, this.ctx()));
+      db.close();
+    };
+    // Another tab deleting or upgrading the database: let go at once (never block it), and fail loudly.
+    db.onversionchange = (e) => lost(e.newVersion === null ? 'was deleted by another tab, worker or the user' : `is being upgraded to version ${e.newVersion} by another tab or worker`);
+    db.onclose = () => lost('was closed by the browser (storage cleared or the disk failed)');
+  }
+
+  ctx(state?: string): ErrorContext {
+    return { component: COMPONENT, operator: this.options.operatorName, state };
+  }
+
+  private fail(e: StateError): void {
+    this.failure ??= e;
+  }
+
+  /** Throws the recorded failure, if any: nothing is silently lost after the database went away. */
+  check(): void {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.disposed) throw new StateError('BACKEND_FAILURE', 'the backend was disposed', this.ctx());
+  }
+
+  setCurrentKey(key: Key, keyGroup: number): void {
+    if (!this.keyGroupRange.contains(keyGroup)) {
+      throw new StateError('BACKEND_FAILURE', `key group ${keyGroup} of key ${String(key)} is outside this subtask's range ${this.keyGroupRange.start}..${this.keyGroupRange.end}`, this.ctx());
+    }
+    this.currentKey = key;
+    const kid = keyId(key);
+    this.at = { kid, kg: keyGroup, part: partOf(kid) };
+  }
+
+  clearCurrentKey(): void {
+    this.currentKey = undefined;
+  }
+
+  getCurrentKey(): Key | undefined {
+    return this.currentKey;
+  }
+
+  /** The current key's coordinates, captured by every access (it may await). */
+  coord(): Coord {
+    return this.at;
+  }
+
+  private table(name: string, kind: StateKind, options?: StateTableOptions): Table {
+    let t = this.tables.get(name);
+    if (t !== undefined && t.kind !== kind) {
+      throw new StateError('STATE_KIND_MISMATCH', `state "${name}" is already registered as ${t.kind} state and cannot be used as ${kind} state`, this.ctx(name));
+    }
+    if (t === undefined) this.tables.set(name, (t = new Table(name, kind)));
+    if (options !== undefined) t.options = options;
+    return t;
+  }
+
+  valueTable<T>(name: string, kind: 'value' | 'reducing' | 'aggregating', options?: StateTableOptions): ValueTable<T> {
+    return valueTable<T>(this, this.table(name, kind, options));
+  }
+
+  listTable<T>(name: string, options?: StateTableOptions): ListTable<T> {
+    return listTable<T>(this, this.table(name, 'list', options));
+  }
+
+  mapTable<V>(name: string, options?: StateTableOptions): MapTable<V> {
+    return mapTable<V>(this, this.table(name, 'map', options));
+  }
+
+  states(): StateMetaInfo[] {
+    return [...this.tables.values()].map((t) => t.meta());
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Reads: cache first; misses of one turn go to IndexedDB together
+
+  private recordKey(t: Table, ns: string, at: Coord, userKey?: KeyPart): RecordKey {
+    return userKey === undefined ? [this.op, at.kg, t.name, at.part, ns] : [this.op, at.kg, t.name, at.part, ns, userKey];
+  }
+
+  /** Reads one record; every read requested in the same microtask turn shares one transaction. */
+  private read(key: RecordKey): Promise<StoredRecord | undefined> {
+    return new Promise((resolve, reject) => {
+      if (this.pendingReads.length === 0) queueMicrotask(() => this.runReads());
+      this.pendingReads.push({ key, resolve, reject });
+    });
+  }
+
+  private runReads(): void {
+    const batch = this.pendingReads;
+    this.pendingReads = [];
+    try {
+      this.check();
+      const tx = this.db.transaction(ENTRIES, 'readonly');
+      const store = tx.objectStore(ENTRIES);
+      for (const item of batch) {
+        const request = store.get(item.key);
+        request.onsuccess = () => item.resolve(request.result as StoredRecord | undefined);
+      }
+      transactionDone(tx, this.ctx(), 'read state').catch((e) => batch.forEach((item) => item.reject(e)));
+    } catch (e) {
+      const error = mapError(e, this.ctx(), 'read state');
+      batch.forEach((item) => item.reject(error));
+    }
+  }
+
+  /** The record of a value or list entry. */
+  readCell(t: Table, ns: string, at: Coord): MaybePromise<StoredRecord | undefined> {
+    this.check();
+    const cell = t.cell(ns, at.kid);
+    if (cell !== undefined) return cell.rec;
+    if (!this.mayHaveStored) {
+      // Nothing is stored yet: a miss is known to be absent, and remembering it spares a read later.
+      this.remember(t.addCell(ns, at, undefined, false));
+      return undefined;
+    }
+    const generation = this.generation;
+    return this.read(this.recordKey(t, ns, at)).then((rec) => {
+      const now = t.cell(ns, at.kid);
+      if (now !== undefined) return now.rec;
+      if (generation === this.generation) this.remember(t.addCell(ns, at, rec, false));
+      return rec;
+    });
+  }
+
+  /** Writes (or, with undefined, deletes) a value or list entry into the cache. */
+  writeCell(t: Table, ns: string, at: Coord, rec: StoredRecord | undefined): MaybePromise<void> {
+    this.check();
+    let cell = t.cell(ns, at.kid);
+    if (cell === undefined) this.remember((cell = t.addCell(ns, at, rec, true)));
+    else cell.rec = rec;
+    return this.touched(cell);
+  }
+
+  /** One entry of a map: cached overlay first, then the database. */
+  readMapEntry(t: Table, ns: string, at: Coord, userKey: KeyId): MaybePromise<StoredRecord | undefined> {
+    this.check();
+    const cell = t.mapCell(ns, at.kid);
+    const entry = cell?.entries.get(userKey);
+    if (entry !== undefined) return entry.rec;
+    if (cell?.cleared || !this.mayHaveStored) return undefined;
+    const generation = this.generation;
+    const part = partOf(userKey);
+    return this.read(this.recordKey(t, ns, at, part)).then((rec) => {
+      let now = t.mapCell(ns, at.kid);
+      const known = now?.entries.get(userKey);
+      if (known !== undefined) return known.rec;
+      if (now?.cleared) return undefined;
+      if (generation === this.generation) {
+        if (now === undefined) this.remember((now = t.addMapCell(ns, at)));
+        now.entries.set(userKey, { part, rec });
+        this.remember();
+      }
+      return rec;
+    });
+  }
+
+  /** Writes (or deletes) map entries into the overlay. */
+  writeMapEntries(t: Table, ns: string, at: Coord, entries: ReadonlyArray<readonly [KeyId, StoredRecord | undefined]>): MaybePromise<void> {
+    this.check();
+    const cell = this.mapCellFor(t, ns, at);
+    for (const [userKey, rec] of entries) {
+      cell.entries.set(userKey, { part: partOf(userKey), rec });
+      cell.dirtyKeys.add(userKey);
+      this.remember();
+    }
+    return this.touched(cell, entries.length);
+  }
+
+  /** Removes a whole map: one range delete at flush time. */
+  clearMap(t: Table, ns: string, at: Coord): MaybePromise<void> {
+    this.check();
+    const cell = this.mapCellFor(t, ns, at);
+    cell.cleared = true;
+    cell.entries.clear();
+    cell.dirtyKeys.clear();
+    return this.touched(cell);
+  }
+
+  private mapCellFor(t: Table, ns: string, at: Coord): MapCell {
+    let cell = t.mapCell(ns, at.kid);
+    if (cell === undefined) this.remember((cell = t.addMapCell(ns, at)));
+    return cell;
+  }
+
+  /**
+   * Every entry of a map, as of this call: the overlay captured now over a range read
+   * whose transaction is created now (so it sees every flush issued before).
+   */
+  mapContents(t: Table, ns: string, at: Coord, limit?: number): Promise<Array<[KeyId, StoredRecord]>> {
+    this.check();
+    const cell = t.mapCell(ns, at.kid);
+    const overlay = new Map(cell?.entries ?? []);
+    const merged = (keys: readonly IDBValidKey[], recs: readonly StoredRecord[] | undefined): Array<[KeyId, StoredRecord]> => {
+      const out: Array<[KeyId, StoredRecord]> = [];
+      keys.forEach((k, i) => {
+        const userKey = idOf((k as RecordKey)[5]!);
+        if (overlay.has(userKey)) return;
+        out.push([userKey, recs === undefined ? (undefined as unknown as StoredRecord) : recs[i]]);
+      });
+      for (const [userKey, e] of overlay) if (e.rec !== undefined) out.push([userKey, e.rec]);
+      return out;
+    };
+    if (cell?.cleared || !this.mayHaveStored) return Promise.resolve(merged([], []));
+    const range = this.mapRange(t, ns, at);
+    const tx = this.db.transaction(ENTRIES, 'readonly');
+    const store = tx.objectStore(ENTRIES);
+    // isEmpty needs only to know whether more keys exist than the overlay deletes.
+    const keysRequest = limit === undefined ? store.getAllKeys(range) : store.getAllKeys(range, overlay.size + limit);
+    const valuesRequest = limit === undefined ? store.getAll(range) : undefined;
+    return transactionDone(tx, this.ctx(t.name), 'read a map').then(() => merged(keysRequest.result, valuesRequest?.result as StoredRecord[] | undefined));
+  }
+
+  private mapRange(t: Table, ns: string, at: Coord): IDBKeyRange {
+    return this.env.keyRange.bound([this.op, at.kg, t.name, at.part, ns], [this.op, at.kg, t.name, at.part, ns, []], true, false);
+  }
+
+  /** Counts a cached cell against the cache size. */
+  private remember(_cell?: unknown): void {
+    this.cached++;
+  }
+
+  private touched(cell: Cell | MapCell, writes = 1): MaybePromise<void> {
+    cell.dirty = true;
+    this.dirty.add(cell);
+    this.tracker.mark(cell.table, cell.ns, cell.at);
+    this.pendingWrites += writes;
+    if (this.pendingWrites >= this.limits.writeBehind) return this.flushWrites();
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Flushing
+
+  /**
+   * Writes every dirty cell in one readwrite transaction, issued synchronously (see the
+   * file comment for why snapshots rely on that). Then drops the cache if it grew beyond
+   * its size: every cell is clean at that point and reads are ordered after this flush.
+   */
+  flushWrites(): Promise<void> {
+    this.check();
+    if (this.dirty.size === 0) return Promise.resolve();
+    let tx: IDBTransaction;
+    try {
+      tx = this.db.transaction(ENTRIES, 'readwrite', { durability: 'relaxed' });
+    } catch (e) {
+      const error = mapError(e, this.ctx(), 'flush state');
+      this.fail(error);
+      return Promise.reject(error);
+    }
+    const store = tx.objectStore(ENTRIES);
+    let count = 0;
+    for (const cell of this.dirty) {
+      const t = cell.table;
+      if ('entries' in cell) {
+        if (cell.cleared) store.delete(this.mapRange(t, cell.ns, cell.at));
+        cell.cleared = false;
+        for (const userKey of cell.dirtyKeys) {
+          const e = cell.entries.get(userKey)!;
+          const key = this.recordKey(t, cell.ns, cell.at, e.part);
+          if (e.rec === undefined) store.delete(key);
+          else store.put(e.rec, key);
+          count++;
+        }
+        cell.dirtyKeys.clear();
+      } else {
+        const key = this.recordKey(t, cell.ns, cell.at);
+        if (cell.rec === undefined) store.delete(key);
+        else store.put(cell.rec, key);
+        count++;
+      }
+      cell.dirty = false;
+    }
+    this.dirty.clear();
+    this.pendingWrites = 0;
+    this.mayHaveStored = true;
+    if (this.cached > this.limits.cacheSize) this.evict();
+    return transactionDone(tx, this.ctx(), `flush ${count} entries`).catch((e: StateError) => {
+      this.fail(e);
+      throw e;
+    });
+  }
+
+  private evict(): void {
+    for (const t of this.tables.values()) t.evict();
+    this.cached = 0;
+    this.generation++;
+  }
+
+  async flush(): Promise<void> {
+    await this.flushWrites();
+    if ([...this.tables.values()].some((t) => t.options.expiry !== undefined)) await this.cleanupExpired();
+  }
+
+  /** Native TTL cleanup: deletes expired records found through the `expiry` index. */
+  private async cleanupExpired(): Promise<void> {
+    const now = [...this.tables.values()].find((t) => t.options.expiry !== undefined)!.options.expiry!.now();
+    const tx = this.db.transaction(ENTRIES, 'readwrite', { durability: 'relaxed' });
+    const done = transactionDone(tx, this.ctx(), 'delete expired state');
+    const request = tx.objectStore(ENTRIES).index(EXPIRY_INDEX).openCursor(this.env.keyRange.bound([this.op, -Infinity], [this.op, now]));
+    request.onsuccess = () => {
+      const cursor = request.result;
+      if (cursor === null) return;
+      const key = cursor.primaryKey as RecordKey;
+      const t = this.tables.get(key[2]);
+      const expiry = t?.options.expiry;
+      if (t !== undefined && expiry !== undefined && this.keyGroupRange.contains(key[1])) {
+        const at: Coord = { kid: idOf(key[3]), kg: key[1], part: key[3] };
+        const rec = cursor.value as StoredRecord;
+        if (t.shape === 'list') {
+          const kept = (rec.v as Uint8Array[]).filter((e) => expiry.expiryOf(deserializeValue(e)) > now);
+          if (kept.length === 0) cursor.delete();
+          else if (kept.length < (rec.v as Uint8Array[]).length) {
+            cursor.update({ v: kept, x: [this.op, Math.min(...kept.map((e) => expiry.expiryOf(deserializeValue(e))))] });
+          }
+        } else cursor.delete();
+        this.tracker.mark(t, key[4], at);
+        // The cached copy (clean: everything was flushed first) may hold what was just removed.
+        const cached = t.shape === 'map' ? t.maps.get(key[4]) : t.cells.get(key[4]);
+        if (cached?.get(at.kid)?.dirty === false) cached.delete(at.kid);
+      }
+      cursor.continue();
+    };
+    await done;
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Snapshots
+
+  private rangeOfGroups(): IDBKeyRange {
+    return this.env.keyRange.bound([this.op, this.keyGroupRange.start], [this.op, this.keyGroupRange.end, []]);
+  }
+
+  async snapshot(options: KeyedSnapshotOptions = {}): Promise<KeyedStateSnapshot> {
+    this.check();
+    // Capture, synchronously: the states, their filters, the flush, the reading transaction.
+    const tables = [...this.tables.values()];
+    const states = tables.map((t) => t.meta());
+    const drops: Drop[] = tables.map((t) => t.options.snapshotFilter?.());
+    const index = new Map(tables.map((t, i) => [t.name, i]));
+    const shapes = tables.map((t) => t.shape);
+    const delta = this.tracker.begin(options.checkpointId, options.incremental === true);
+    const marked = delta ? [...this.tracker.marks].flatMap(([t, byNs]) => [...byNs].flatMap(([ns, byKey]) => [...byKey.values()].map((m) => ({ t, ns, at: m.at })))) : [];
+    const flushed = this.flushWrites();
+    const tx = this.db.transaction(ENTRIES, 'readonly');
+    const store = tx.objectStore(ENTRIES);
+    const head = { formatVersion: KEYED_SNAPSHOT_FORMAT_VERSION, maxParallelism: this.maxParallelism, states };
+    const writers = new KeyGroupWriters();
+    if (!delta) {
+      const keys = store.getAllKeys(this.rangeOfGroups());
+      const values = store.getAll(this.rangeOfGroups());
+      await Promise.all([flushed, transactionDone(tx, this.ctx(), 'read a snapshot')]);
+      writeRecords(writers, keys.result, values.result as StoredRecord[], index, shapes, drops);
+      return { ...head, keyGroups: writers.finishEntries() };
+    }
+    const reads = marked.map(({ t, ns, at }) => {
+      if (t.shape === 'map') {
+        const range = this.mapRange(t, ns, at);
+        return { t, ns, at, keys: store.getAllKeys(range), values: store.getAll(range) };
+      }
+      return { t, ns, at, one: store.get(this.recordKey(t, ns, at)) };
+    });
+    await Promise.all([flushed, transactionDone(tx, this.ctx(), 'read a delta snapshot')]);
+    for (const r of reads) {
+      const i = index.get(r.t.name)!;
+      const keys = 'one' in r ? (r.one!.result === undefined ? [] : [this.recordKey(r.t, r.ns, r.at)]) : r.keys!.result;
+      const values = 'one' in r ? (r.one!.result === undefined ? [] : [r.one!.result]) : r.values!.result;
+      if (keys.length === 0) writers.remove(r.at.kg, i, r.at.part, r.ns);
+      for (const [kg, s, part, ns] of writeRecords(writers, keys, values as StoredRecord[], index, shapes, drops)) writers.remove(kg, s, part, ns);
+    }
+    return { ...head, keyGroups: writers.finishEntries(), incremental: { baseCheckpointId: this.tracker.base!, removed: writers.finishRemoved() } };
+  }
+
+  notifyCheckpointComplete(checkpointId: number): void {
+    this.tracker.complete(checkpointId);
+  }
+
+  async restore(snapshots: readonly KeyedStateSnapshot[]): Promise<void> {
+    this.check();
+    for (const s of snapshots) checkRestorable(s, this.maxParallelism, COMPONENT, this.options.operatorName);
+    for (const s of snapshots) {
+      for (const meta of s.states) {
+        const t = this.table(meta.name, meta.kind);
+        // A restored state keeps saying it has TTL until it is registered anew.
+        if (meta.ttl !== undefined && t.options.ttl === undefined) t.options = { ...t.options, ttl: meta.ttl };
+      }
+    }
+    // Bounded batches, each one transaction: a large snapshot never sits in memory twice.
+    let batch: Array<{ key: RecordKey; record: StoredRecord }> = [];
+    const write = async () => {
+      if (batch.length === 0) return;
+      const tx = this.db.transaction(ENTRIES, 'readwrite', { durability: 'relaxed' });
+      const store = tx.objectStore(ENTRIES);
+      for (const { key, record } of batch) store.put(record, key);
+      batch = [];
+      this.mayHaveStored = true;
+      await transactionDone(tx, this.ctx(), 'restore a snapshot');
+    };
+    for (const s of snapshots) {
+      for (const r of recordsOf(s, this.keyGroupRange, this.op)) {
+        batch.push(r);
+        if (batch.length >= this.limits.restoreBatch) await write();
+      }
+    }
+    await write();
+    this.evict();
+  }
+
+  async *keys(stateName: string, namespace: string): AsyncIterable<Key> {
+    await this.flushWrites();
+    if (!this.tables.has(stateName) || !this.mayHaveStored) return;
+    const tx = this.db.transaction(ENTRIES, 'readonly');
+    const store = tx.objectStore(ENTRIES);
+    const requests = [...this.keyGroupRange].map((kg) => store.getAllKeys(this.env.keyRange.bound([this.op, kg, stateName], [this.op, kg, stateName, []])));
+    await transactionDone(tx, this.ctx(stateName), 'list keys');
+    for (const request of requests) {
+      let last: KeyPart | undefined;
+      for (const k of request.result as RecordKey[]) {
+        if (k[4] !== namespace || k[3] === last) continue;
+        last = k[3];
+        yield keyOfPart(k[3]);
+      }
+    }
+  }
+
+  async prefetch(keys: readonly Key[], keyGroups: ArrayLike<number>): Promise<void> {
+    if (this.failure !== undefined) return;
+    const tables = [...this.tables.values()].filter((t) => t.shape !== 'map');
+    if (tables.length === 0) return;
+    // Before anything was stored, readCell() remembers the keys as absent without reading.
+    // Only the void namespace is prefetched: other namespaces (windows) are read on demand.
+    const loads: Array<Promise<unknown>> = [];
+    const seen = new Set<KeyId>();
+    for (let i = 0; i < keys.length; i++) {
+      const kid = keyId(keys[i]);
+      if (seen.has(kid)) continue;
+      seen.add(kid);
+      const at: Coord = { kid, kg: keyGroups[i], part: partOf(kid) };
+      for (const t of tables) if (t.cell(VOID_NAMESPACE, kid) === undefined) loads.push(this.readCell(t, VOID_NAMESPACE, at) as Promise<unknown>);
+    }
+    await Promise.all(loads);
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.db.onclose = null;
+    this.db.onversionchange = null;
+    // The cache is a working copy like the database: nothing to save.
+    this.db.close();
+  }
+}
