@@ -9,8 +9,10 @@ import { vi } from 'vitest';
 import { IndexedDbStateBackend } from '../../src/backends/indexeddb/index.ts';
 import { stateBackendSuite } from '../conformance/state-backend.suite.ts';
 import { ttlSuite } from '../conformance/ttl.suite.ts';
+import { indexedDbSpecifics } from '../backends/indexeddb.specifics.ts';
 
 vi.setConfig({ testTimeout: 120_000 });
 
 stateBackendSuite('indexeddb (chromium)', () => new IndexedDbStateBackend(), { slow: true });
 ttlSuite('indexeddb (chromium)', () => new IndexedDbStateBackend());
+indexedDbSpecifics('chromium');

@@ -7,6 +7,9 @@ import { KeyedStateStore } from '../../src/core/state/keyed-state-store.ts';
 import { readKeyGroup, type KeyedStateSnapshot } from '../../src/core/state/snapshot-format.ts';
 import { MemoryCheckpointStorage } from '../../src/storages/memory.ts';
 import { pacedSource } from '../helpers/sources.ts';
+import { IDBKeyRange as FakeKeyRange, IDBFactory as FakeFactory } from 'fake-indexeddb';
+import { IndexedDbStateBackend } from '../../src/backends/indexeddb/index.ts';
+import type { StateBackend } from '../../src/core/state/backend.ts';
 
 function backend() {
   const kb = new HashMapStateBackend().createKeyedStateBackend({ jobId: 'j', operatorId: 'o', operatorName: 'O', subtaskIndex: 0, parallelism: 1, maxParallelism: 128, keyGroupRange: keyGroupRangeForSubtask(128, 1, 0) });
@@ -86,8 +89,9 @@ class Count extends RichMapFunction<number, string> {
   }
 }
 
-async function run(storage: MemoryCheckpointStorage, trap: { at: number; sprung: boolean }) {
+async function run(storage: MemoryCheckpointStorage, trap: { at: number; sprung: boolean }, backend?: StateBackend) {
   const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2);
+  if (backend) env.setStateBackend(backend);
   env.enableCheckpointing(2).setRestartStrategy(RestartStrategies.fixedDelayRestart(2, 0));
   env.getCheckpointConfig().setCheckpointStorage(storage).setMaxRetainedCheckpoints(3).enableIncrementalCheckpoints(true);
   const warn = console.warn;
@@ -114,5 +118,18 @@ describe('incremental checkpoints in a job', () => {
       // Every part a retained manifest references still exists.
       for (const m of manifests) for (const o of m.operators) for (const c of o.parts) for (const h of c ?? []) expect(await storage.get(h.path), h.path).toBeDefined();
     }
+  });
+
+  it('on the IndexedDB backend (fake-indexeddb) deltas chain too, and a failure restores exactly-once from them', async () => {
+    const expected = await run(new MemoryCheckpointStorage(), { at: -1, sprung: true });
+    const storage = new MemoryCheckpointStorage();
+    const trap = { at: 500, sprung: false };
+    const backend = new IndexedDbStateBackend({ indexedDB: new FakeFactory(), IDBKeyRange: FakeKeyRange, writeBehind: 64 });
+    expect(await run(storage, trap, backend)).toEqual(expected);
+    expect(trap.sprung).toBe(true);
+    const dirs = await listCompletedCheckpoints(storage, 'incremental-job');
+    const manifests = await Promise.all(dirs.map(async (d) => decodeManifest((await storage.get(`${d}/_metadata`))!, d)));
+    const longest = Math.max(...manifests.flatMap((m) => m.operators.filter((o) => o.operatorId === 'count').flatMap((o) => o.parts.map((c) => c?.length ?? 0))));
+    expect(longest).toBeGreaterThan(1);
   });
 });

@@ -34,6 +34,7 @@ export interface CacheLimits {
   readonly writeBehind: number;
   readonly cacheSize: number;
   readonly restoreBatch: number;
+  readonly trackedKeys: number;
 }
 
 const COMPONENT = 'backend:indexeddb';
@@ -56,6 +57,21 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
   private generation = 0;
   /** False until something may be in the database (nothing is, right after the range was cleared). */
   private mayHaveStored = false;
+
+  /**
+   * Whether the database may hold state of `t` for the key: a miss of a key never written
+   * (nor restored) needs no read, since the range was empty when this backend started.
+   */
+  private mayHave(t: Table, kid: KeyId): boolean {
+    return this.mayHaveStored && (t.stored === undefined || t.stored.has(kid));
+  }
+
+  /** Notes that the database now holds state of `t` for the key (until too many keys are tracked). */
+  private stored(t: Table, kid: KeyId): void {
+    if (t.stored === undefined) return;
+    t.stored.add(kid);
+    if (t.stored.size > this.limits.trackedKeys) t.stored = undefined;
+  }
   private readonly tracker = new ChangeTracker();
   private pendingReads: Array<{ key: RecordKey; resolve: (r: StoredRecord | undefined) => void; reject: (e: unknown) => void }> = [];
   /** Set once the database is gone or a flush failed; every later call throws it. */
@@ -181,8 +197,8 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
     this.check();
     const cell = t.cell(ns, at.kid);
     if (cell !== undefined) return cell.rec;
-    if (!this.mayHaveStored) {
-      // Nothing is stored yet: a miss is known to be absent, and remembering it spares a read later.
+    if (!this.mayHave(t, at.kid)) {
+      // Nothing is stored for this key: a miss is known to be absent, and remembering it spares a read later.
       this.remember(t.addCell(ns, at, undefined, false));
       return undefined;
     }
@@ -210,7 +226,7 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
     const cell = t.mapCell(ns, at.kid);
     const entry = cell?.entries.get(userKey);
     if (entry !== undefined) return entry.rec;
-    if (cell?.cleared || !this.mayHaveStored) return undefined;
+    if (cell?.cleared || !this.mayHave(t, at.kid)) return undefined;
     const generation = this.generation;
     const part = partOf(userKey);
     return this.read(this.recordKey(t, ns, at, part)).then((rec) => {
@@ -273,7 +289,7 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
       for (const [userKey, e] of overlay) if (e.rec !== undefined) out.push([userKey, e.rec]);
       return out;
     };
-    if (cell?.cleared || !this.mayHaveStored) return Promise.resolve(merged([], []));
+    if (cell?.cleared || !this.mayHave(t, at.kid)) return Promise.resolve(merged([], []));
     const range = this.mapRange(t, ns, at);
     const tx = this.db.transaction(ENTRIES, 'readonly');
     const store = tx.objectStore(ENTRIES);
@@ -330,14 +346,20 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
           const e = cell.entries.get(userKey)!;
           const key = this.recordKey(t, cell.ns, cell.at, e.part);
           if (e.rec === undefined) store.delete(key);
-          else store.put(e.rec, key);
+          else {
+            store.put(e.rec, key);
+            this.stored(t, cell.at.kid);
+          }
           count++;
         }
         cell.dirtyKeys.clear();
       } else {
         const key = this.recordKey(t, cell.ns, cell.at);
         if (cell.rec === undefined) store.delete(key);
-        else store.put(cell.rec, key);
+        else {
+          store.put(cell.rec, key);
+          this.stored(t, cell.at.kid);
+        }
         count++;
       }
       cell.dirty = false;
@@ -363,34 +385,41 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
     if ([...this.tables.values()].some((t) => t.options.expiry !== undefined)) await this.cleanupExpired();
   }
 
-  /** Native TTL cleanup: deletes expired records found through the `expiry` index. */
+  /**
+   * Native TTL cleanup: deletes expired records found through the `expiry` index. One
+   * `getAll` over the index and then pipelined deletes, not a cursor: a cursor step is a
+   * round trip to the browser's IndexedDB process, and thousands of them took seconds.
+   */
   private async cleanupExpired(): Promise<void> {
     const now = [...this.tables.values()].find((t) => t.options.expiry !== undefined)!.options.expiry!.now();
     const tx = this.db.transaction(ENTRIES, 'readwrite', { durability: 'relaxed' });
     const done = transactionDone(tx, this.ctx(), 'delete expired state');
-    const request = tx.objectStore(ENTRIES).index(EXPIRY_INDEX).openCursor(this.env.keyRange.bound([this.op, -Infinity], [this.op, now]));
-    request.onsuccess = () => {
-      const cursor = request.result;
-      if (cursor === null) return;
-      const key = cursor.primaryKey as RecordKey;
-      const t = this.tables.get(key[2]);
-      const expiry = t?.options.expiry;
-      if (t !== undefined && expiry !== undefined && this.keyGroupRange.contains(key[1])) {
+    const store = tx.objectStore(ENTRIES);
+    const range = this.env.keyRange.bound([this.op, -Infinity], [this.op, now]);
+    const index = store.index(EXPIRY_INDEX);
+    const keysRequest = index.getAllKeys(range);
+    const valuesRequest = index.getAll(range);
+    // Requests complete in order, so the keys are there when the values arrive; the transaction is still active here.
+    valuesRequest.onsuccess = () => {
+      const keys = keysRequest.result as RecordKey[];
+      const records = valuesRequest.result as StoredRecord[];
+      keys.forEach((key, i) => {
+        const t = this.tables.get(key[2]);
+        const expiry = t?.options.expiry;
+        if (t === undefined || expiry === undefined || !this.keyGroupRange.contains(key[1])) return;
         const at: Coord = { kid: idOf(key[3]), kg: key[1], part: key[3] };
-        const rec = cursor.value as StoredRecord;
         if (t.shape === 'list') {
-          const kept = (rec.v as Uint8Array[]).filter((e) => expiry.expiryOf(deserializeValue(e)) > now);
-          if (kept.length === 0) cursor.delete();
-          else if (kept.length < (rec.v as Uint8Array[]).length) {
-            cursor.update({ v: kept, x: [this.op, Math.min(...kept.map((e) => expiry.expiryOf(deserializeValue(e))))] });
-          }
-        } else cursor.delete();
+          const all = records[i].v as Uint8Array[];
+          const deadlines = all.map((e) => expiry.expiryOf(deserializeValue(e)));
+          const kept = all.filter((_, j) => deadlines[j] > now);
+          if (kept.length === 0) store.delete(key);
+          else store.put({ v: kept, x: [this.op, Math.min(...deadlines.filter((d) => d > now))] }, key);
+        } else store.delete(key);
         this.tracker.mark(t, key[4], at);
         // The cached copy (clean: everything was flushed first) may hold what was just removed.
         const cached = t.shape === 'map' ? t.maps.get(key[4]) : t.cells.get(key[4]);
         if (cached?.get(at.kid)?.dirty === false) cached.delete(at.kid);
-      }
-      cursor.continue();
+      });
     };
     await done;
   }
@@ -470,6 +499,7 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
     for (const s of snapshots) {
       for (const r of recordsOf(s, this.keyGroupRange, this.op)) {
         batch.push(r);
+        this.stored(this.tables.get(r.key[2])!, idOf(r.key[3]));
         if (batch.length >= this.limits.restoreBatch) await write();
       }
     }
@@ -481,16 +511,17 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
     await this.flushWrites();
     if (!this.tables.has(stateName) || !this.mayHaveStored) return;
     const tx = this.db.transaction(ENTRIES, 'readonly');
-    const store = tx.objectStore(ENTRIES);
-    const requests = [...this.keyGroupRange].map((kg) => store.getAllKeys(this.env.keyRange.bound([this.op, kg, stateName], [this.op, kg, stateName, []])));
+    // One request over the whole range (other states' keys are skipped here): a request per
+    // key group costs a round trip each, which dominated in Chromium.
+    const request = tx.objectStore(ENTRIES).getAllKeys(this.rangeOfGroups());
     await transactionDone(tx, this.ctx(stateName), 'list keys');
-    for (const request of requests) {
-      let last: KeyPart | undefined;
-      for (const k of request.result as RecordKey[]) {
-        if (k[4] !== namespace || k[3] === last) continue;
-        last = k[3];
-        yield keyOfPart(k[3]);
-      }
+    let last: RecordKey | undefined;
+    for (const k of request.result as RecordKey[]) {
+      if (k[2] !== stateName || k[4] !== namespace) continue;
+      // Map entries of one key are adjacent: yield the key once.
+      if (last !== undefined && last[1] === k[1] && last[3] === k[3]) continue;
+      last = k;
+      yield keyOfPart(k[3]);
     }
   }
 

@@ -54,6 +54,8 @@ export interface MapCell {
 export class Table {
   readonly shape: StorageShape;
   options: StateTableOptions = {};
+  /** The keys the database may hold state of this table for; undefined once there were too many to track. */
+  stored: Set<KeyId> | undefined = new Set();
   /** namespace → key id → cell (value and list state). */
   readonly cells = new Map<string, Map<KeyId, Cell>>();
   /** namespace → key id → overlay (map state). */

@@ -23,6 +23,12 @@ export interface IndexedDbStateBackendOptions {
   readonly writeBehind?: number;
   /** Cached cells (clean and dirty) before the cache is dropped after a flush (default 100,000). */
   readonly cacheSize?: number;
+  /**
+   * Keys per state whose presence in the database is tracked in memory (default 1,000,000),
+   * so that reading a key that was never stored needs no database read; beyond it, every
+   * cache miss is read (batched).
+   */
+  readonly trackedKeys?: number;
   /** Records per transaction when restoring (default 5,000). */
   readonly restoreBatch?: number;
   /** The IndexedDB factory; default the global `indexedDB` (pass fake-indexeddb's in Node). */
@@ -35,7 +41,7 @@ export interface IndexedDbStateBackendOptions {
 export class IndexedDbStateBackend implements StateBackend {
   /** Shows up in error messages as `[backend:indexeddb]`. */
   readonly name = 'indexeddb';
-  private readonly limits: { writeBehind: number; cacheSize: number; restoreBatch: number };
+  private readonly limits: { writeBehind: number; cacheSize: number; restoreBatch: number; trackedKeys: number };
 
   /** Touches no platform global: IndexedDB is looked up when a keyed backend is created. */
   constructor(private readonly options: IndexedDbStateBackendOptions = {}) {
@@ -48,6 +54,7 @@ export class IndexedDbStateBackend implements StateBackend {
       writeBehind: positive('writeBehind', options.writeBehind, 4096),
       cacheSize: positive('cacheSize', options.cacheSize, 100_000),
       restoreBatch: positive('restoreBatch', options.restoreBatch, 5000),
+      trackedKeys: positive('trackedKeys', options.trackedKeys, 1_000_000),
     };
   }
 
