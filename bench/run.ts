@@ -8,6 +8,7 @@ import { keyedCountRxjs } from './keyed-count-rxjs.ts';
 import { stateMemory } from './state-memory.ts';
 import { ttlOverhead } from './ttl-overhead.ts';
 import { checkpointPause } from './checkpoint-pause.ts';
+import { idbVsNaive } from './idb-vs-naive.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
@@ -17,6 +18,7 @@ const benches: Record<string, (runs: number) => Promise<void>> = {
   'state-memory': stateMemory,
   'ttl-overhead': ttlOverhead,
   'checkpoint-pause': checkpointPause,
+  'idb-vs-naive': idbVsNaive,
 };
 
 const args = process.argv.slice(2).filter((a) => a !== '--');

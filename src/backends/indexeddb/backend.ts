@@ -51,6 +51,7 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
   private currentKey: Key | undefined;
   private at: Coord = { kid: '', kg: -1, part: '' };
   private readonly dirty = new Set<Cell | MapCell>();
+  /** Dirty entries (value and list cells, map entries) waiting for the next flush. */
   private pendingWrites = 0;
   private cached = 0;
   /** Incremented whenever clean cells are dropped: a read issued before must not repopulate the cache. */
@@ -247,12 +248,13 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
   writeMapEntries(t: Table, ns: string, at: Coord, entries: ReadonlyArray<readonly [KeyId, StoredRecord | undefined]>): MaybePromise<void> {
     this.check();
     const cell = this.mapCellFor(t, ns, at);
+    const before = cell.dirtyKeys.size;
     for (const [userKey, rec] of entries) {
       cell.entries.set(userKey, { part: partOf(userKey), rec });
       cell.dirtyKeys.add(userKey);
       this.remember();
     }
-    return this.touched(cell, entries.length);
+    return this.touched(cell, cell.dirtyKeys.size - before);
   }
 
   /** Removes a whole map: one range delete at flush time. */
@@ -308,11 +310,17 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
     this.cached++;
   }
 
-  private touched(cell: Cell | MapCell, writes = 1): MaybePromise<void> {
+  /**
+   * Marks a cell dirty. The write-behind bound counts dirty entries, not writes: a key
+   * written a thousand times between flushes is one record to write, which is where the
+   * cache saves transactions and requests.
+   */
+  private touched(cell: Cell | MapCell, newlyDirtyEntries?: number): MaybePromise<void> {
+    const added = newlyDirtyEntries ?? (cell.dirty ? 0 : 1);
     cell.dirty = true;
     this.dirty.add(cell);
     this.tracker.mark(cell.table, cell.ns, cell.at);
-    this.pendingWrites += writes;
+    this.pendingWrites += added;
     if (this.pendingWrites >= this.limits.writeBehind) return this.flushWrites();
   }
 

@@ -19,7 +19,7 @@ import { ENTRIES, openDatabase, resolveEnvironment, SCHEMA_VERSION, transactionD
 export interface IndexedDbStateBackendOptions {
   /** Database name; default `eddy-<jobId>`. All operators and subtasks of a job share it. */
   readonly databaseName?: string;
-  /** Writes buffered before a flush transaction (default 4,096). A flush writes them all at once. */
+  /** Dirty entries buffered before a flush transaction (default 4,096); a flush writes them all at once, and rewrites of a dirty entry cost nothing more. */
   readonly writeBehind?: number;
   /** Cached cells (clean and dirty) before the cache is dropped after a flush (default 100,000). */
   readonly cacheSize?: number;
