@@ -9,6 +9,7 @@ import { stateMemory } from './state-memory.ts';
 import { ttlOverhead } from './ttl-overhead.ts';
 import { checkpointPause } from './checkpoint-pause.ts';
 import { idbVsNaive } from './idb-vs-naive.ts';
+import { opfsCheckpoint } from './opfs-checkpoint.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
@@ -19,6 +20,7 @@ const benches: Record<string, (runs: number) => Promise<void>> = {
   'ttl-overhead': ttlOverhead,
   'checkpoint-pause': checkpointPause,
   'idb-vs-naive': idbVsNaive,
+  'opfs-checkpoint': opfsCheckpoint,
 };
 
 const args = process.argv.slice(2).filter((a) => a !== '--');
