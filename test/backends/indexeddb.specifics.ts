@@ -169,6 +169,23 @@ export function indexedDbSpecifics(label: string): void {
       await expectError(t.kb.snapshot(), 'BACKEND_FAILURE', /was deleted/);
     });
 
+    it('a refused write (QuotaExceededError) fails the write with STORAGE_FULL, and every later access too: nothing is lost quietly', async () => {
+      const t = await subtask({ writeBehind: 1 });
+      const v = t.store.getState(new ValueStateDescriptor<number>('v'));
+      t.key('a');
+      await v.update(1);
+      // A put refused at once; a real quota error aborts the transaction with the same name, which maps the same way.
+      vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(() => {
+        throw new DOMException('quota exceeded (simulated)', 'QuotaExceededError');
+      });
+      t.key('b');
+      await expectError(async () => v.update(2), 'STORAGE_FULL', /\[backend:indexeddb\].*quota exceeded.*restart from its last checkpoint/);
+      vi.restoreAllMocks();
+      t.key('a');
+      await expectError(async () => v.value(), 'STORAGE_FULL', /quota/);
+      await expectError(t.kb.snapshot(), 'STORAGE_FULL', /quota/);
+    });
+
     it('an upgrade blocked by another connection that keeps an older version open fails with BACKEND_FAILURE instead of hanging', async () => {
       const name = `eddy-idb-blocked-${RUN}-${++seq}`;
       const env = resolveEnvironment(undefined, undefined, {});

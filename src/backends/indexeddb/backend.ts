@@ -216,7 +216,7 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
   writeCell(t: Table, ns: string, at: Coord, rec: StoredRecord | undefined): MaybePromise<void> {
     this.check();
     let cell = t.cell(ns, at.kid);
-    if (cell === undefined) this.remember((cell = t.addCell(ns, at, rec, true)));
+    if (cell === undefined) this.remember((cell = t.addCell(ns, at, rec, false)));
     else cell.rec = rec;
     return this.touched(cell);
   }
@@ -344,39 +344,51 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
       return Promise.reject(error);
     }
     const store = tx.objectStore(ENTRIES);
-    let count = 0;
-    for (const cell of this.dirty) {
-      const t = cell.table;
-      if ('entries' in cell) {
-        if (cell.cleared) store.delete(this.mapRange(t, cell.ns, cell.at));
-        cell.cleared = false;
-        for (const userKey of cell.dirtyKeys) {
-          const e = cell.entries.get(userKey)!;
-          const key = this.recordKey(t, cell.ns, cell.at, e.part);
-          if (e.rec === undefined) store.delete(key);
+    const done = transactionDone(tx, this.ctx(), 'flush state');
+    try {
+      for (const cell of this.dirty) {
+        const t = cell.table;
+        if ('entries' in cell) {
+          if (cell.cleared) store.delete(this.mapRange(t, cell.ns, cell.at));
+          cell.cleared = false;
+          for (const userKey of cell.dirtyKeys) {
+            const e = cell.entries.get(userKey)!;
+            const key = this.recordKey(t, cell.ns, cell.at, e.part);
+            if (e.rec === undefined) store.delete(key);
+            else {
+              store.put(e.rec, key);
+              this.stored(t, cell.at.kid);
+            }
+          }
+          cell.dirtyKeys.clear();
+        } else {
+          const key = this.recordKey(t, cell.ns, cell.at);
+          if (cell.rec === undefined) store.delete(key);
           else {
-            store.put(e.rec, key);
+            store.put(cell.rec, key);
             this.stored(t, cell.at.kid);
           }
-          count++;
         }
-        cell.dirtyKeys.clear();
-      } else {
-        const key = this.recordKey(t, cell.ns, cell.at);
-        if (cell.rec === undefined) store.delete(key);
-        else {
-          store.put(cell.rec, key);
-          this.stored(t, cell.at.kid);
-        }
-        count++;
+        cell.dirty = false;
       }
-      cell.dirty = false;
+    } catch (e) {
+      // A put can throw at once (a value the store refuses, a closing database): the whole
+      // flush is void, and the backend refuses further work rather than lose writes quietly.
+      const error = mapError(e, this.ctx(), `flush state`);
+      this.fail(error);
+      try {
+        tx.abort();
+      } catch {
+        // already finished
+      }
+      done.catch(() => undefined);
+      return Promise.reject(error);
     }
     this.dirty.clear();
     this.pendingWrites = 0;
     this.mayHaveStored = true;
     if (this.cached > this.limits.cacheSize) this.evict();
-    return transactionDone(tx, this.ctx(), `flush ${count} entries`).catch((e: StateError) => {
+    return done.catch((e: StateError) => {
       this.fail(e);
       throw e;
     });
