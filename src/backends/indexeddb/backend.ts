@@ -19,15 +19,13 @@ import { StateError, type ErrorContext } from '../../api/errors.ts';
 import { keyId, type Key, type KeyGroupRange, type KeyId } from '../../core/keys.ts';
 import type { KeyedSnapshotOptions, KeyedStateBackend, KeyedStateBackendOptions, ListTable, MapTable, MaybePromise, StateTableOptions, ValueTable } from '../../core/state/backend.ts';
 import { VOID_NAMESPACE } from '../../core/state/backend.ts';
-import { checkRestorable } from '../../core/state/restore-checks.ts';
-import { KEYED_SNAPSHOT_FORMAT_VERSION, type KeyedStateSnapshot, type StateMetaInfo } from '../../core/state/snapshot-format.ts';
+import type { KeyedStateSnapshot, StateMetaInfo } from '../../core/state/snapshot-format.ts';
 import { Table, type Cell, type Coord, type MapCell } from './cache.ts';
-import { ENTRIES, EXPIRY_INDEX, mapError, transactionDone, type IdbEnvironment, type StoredRecord } from './database.ts';
+import { ENTRIES, mapError, transactionDone, type IdbEnvironment, type StoredRecord } from './database.ts';
 import { idOf, keyOfPart, partOf, type KeyPart, type RecordKey } from './layout.ts';
 import { ChangeTracker } from './marks.ts';
-import { KeyGroupWriters, recordsOf, writeRecords, type Drop } from './snapshot.ts';
+import { deleteExpired, restoreSnapshots, takeSnapshot } from './persist.ts';
 import { listTable, mapTable, valueTable } from './tables.ts';
-import { deserializeValue } from '../../core/codec.ts';
 
 /** Sizes of the cache layer (see `IndexedDbStateBackendOptions`). */
 export interface CacheLimits {
@@ -47,7 +45,8 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
   /** Expired TTL state is deleted through the `expiry` index on every `flush()`. */
   readonly nativeTtlCleanup = true;
   readonly op: string;
-  private readonly tables = new Map<string, Table>();
+  /** @internal The registered states (also read by `persist.ts`). */
+  readonly tables = new Map<string, Table>();
   private currentKey: Key | undefined;
   private at: Coord = { kid: '', kg: -1, part: '' };
   private readonly dirty = new Set<Cell | MapCell>();
@@ -57,7 +56,7 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
   /** Incremented whenever clean cells are dropped: a read issued before must not repopulate the cache. */
   private generation = 0;
   /** False until something may be in the database (nothing is, right after the range was cleared). */
-  private mayHaveStored = false;
+  mayHaveStored = false;
 
   /**
    * Whether the database may hold state of `t` for the key: a miss of a key never written
@@ -68,22 +67,23 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
   }
 
   /** Notes that the database now holds state of `t` for the key (until too many keys are tracked). */
-  private stored(t: Table, kid: KeyId): void {
+  stored(t: Table, kid: KeyId): void {
     if (t.stored === undefined) return;
     t.stored.add(kid);
     if (t.stored.size > this.limits.trackedKeys) t.stored = undefined;
   }
-  private readonly tracker = new ChangeTracker();
+  /** @internal Change marks for deltas. */
+  readonly tracker = new ChangeTracker();
   private pendingReads: Array<{ key: RecordKey; resolve: (r: StoredRecord | undefined) => void; reject: (e: unknown) => void }> = [];
   /** Set once the database is gone or a flush failed; every later call throws it. */
   private failure: StateError | undefined;
   private disposed = false;
 
   constructor(
-    private readonly db: IDBDatabase,
-    private readonly env: IdbEnvironment,
-    private readonly options: KeyedStateBackendOptions,
-    private readonly limits: CacheLimits,
+    readonly db: IDBDatabase,
+    readonly env: IdbEnvironment,
+    readonly options: KeyedStateBackendOptions,
+    readonly limits: CacheLimits,
     readonly databaseName: string,
   ) {
     this.keyGroupRange = options.keyGroupRange;
@@ -134,7 +134,8 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
     return this.at;
   }
 
-  private table(name: string, kind: StateKind, options?: StateTableOptions): Table {
+  /** @internal The table of a state, registered on first use. */
+  table(name: string, kind: StateKind, options?: StateTableOptions): Table {
     let t = this.tables.get(name);
     if (t !== undefined && t.kind !== kind) {
       throw new StateError('STATE_KIND_MISMATCH', `state "${name}" is already registered as ${t.kind} state and cannot be used as ${kind} state`, this.ctx(name));
@@ -163,7 +164,8 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
   // ---------------------------------------------------------------------------------
   // Reads: cache first; misses of one turn go to IndexedDB together
 
-  private recordKey(t: Table, ns: string, at: Coord, userKey?: KeyPart): RecordKey {
+  /** @internal */
+  recordKey(t: Table, ns: string, at: Coord, userKey?: KeyPart): RecordKey {
     return userKey === undefined ? [this.op, at.kg, t.name, at.part, ns] : [this.op, at.kg, t.name, at.part, ns, userKey];
   }
 
@@ -301,7 +303,8 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
     return transactionDone(tx, this.ctx(t.name), 'read a map').then(() => merged(keysRequest.result, valuesRequest?.result as StoredRecord[] | undefined));
   }
 
-  private mapRange(t: Table, ns: string, at: Coord): IDBKeyRange {
+  /** @internal The records of one map. */
+  mapRange(t: Table, ns: string, at: Coord): IDBKeyRange {
     return this.env.keyRange.bound([this.op, at.kg, t.name, at.part, ns], [this.op, at.kg, t.name, at.part, ns, []], true, false);
   }
 
@@ -394,7 +397,8 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
     });
   }
 
-  private evict(): void {
+  /** @internal Drops every cached cell (all must be clean). */
+  evict(): void {
     for (const t of this.tables.values()) t.evict();
     this.cached = 0;
     this.generation++;
@@ -405,126 +409,29 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
     if ([...this.tables.values()].some((t) => t.options.expiry !== undefined)) await this.cleanupExpired();
   }
 
-  /**
-   * Native TTL cleanup: deletes expired records found through the `expiry` index. One
-   * `getAll` over the index and then pipelined deletes, not a cursor: a cursor step is a
-   * round trip to the browser's IndexedDB process, and thousands of them took seconds.
-   */
-  private async cleanupExpired(): Promise<void> {
-    const now = [...this.tables.values()].find((t) => t.options.expiry !== undefined)!.options.expiry!.now();
-    const tx = this.db.transaction(ENTRIES, 'readwrite', { durability: 'relaxed' });
-    const done = transactionDone(tx, this.ctx(), 'delete expired state');
-    const store = tx.objectStore(ENTRIES);
-    const range = this.env.keyRange.bound([this.op, -Infinity], [this.op, now]);
-    const index = store.index(EXPIRY_INDEX);
-    const keysRequest = index.getAllKeys(range);
-    const valuesRequest = index.getAll(range);
-    // Requests complete in order, so the keys are there when the values arrive; the transaction is still active here.
-    valuesRequest.onsuccess = () => {
-      const keys = keysRequest.result as RecordKey[];
-      const records = valuesRequest.result as StoredRecord[];
-      keys.forEach((key, i) => {
-        const t = this.tables.get(key[2]);
-        const expiry = t?.options.expiry;
-        if (t === undefined || expiry === undefined || !this.keyGroupRange.contains(key[1])) return;
-        const at: Coord = { kid: idOf(key[3]), kg: key[1], part: key[3] };
-        if (t.shape === 'list') {
-          const all = records[i].v as Uint8Array[];
-          const deadlines = all.map((e) => expiry.expiryOf(deserializeValue(e)));
-          const kept = all.filter((_, j) => deadlines[j] > now);
-          if (kept.length === 0) store.delete(key);
-          else store.put({ v: kept, x: [this.op, Math.min(...deadlines.filter((d) => d > now))] }, key);
-        } else store.delete(key);
-        this.tracker.mark(t, key[4], at);
-        // The cached copy (clean: everything was flushed first) may hold what was just removed.
-        const cached = t.shape === 'map' ? t.maps.get(key[4]) : t.cells.get(key[4]);
-        if (cached?.get(at.kid)?.dirty === false) cached.delete(at.kid);
-      });
-    };
-    await done;
+  /** Native TTL cleanup (see `deleteExpired`). */
+  private cleanupExpired(): Promise<void> {
+    return deleteExpired(this);
   }
 
   // ---------------------------------------------------------------------------------
   // Snapshots
 
-  private rangeOfGroups(): IDBKeyRange {
+  /** @internal This subtask's key-group range as one key range. */
+  rangeOfGroups(): IDBKeyRange {
     return this.env.keyRange.bound([this.op, this.keyGroupRange.start], [this.op, this.keyGroupRange.end, []]);
   }
 
-  async snapshot(options: KeyedSnapshotOptions = {}): Promise<KeyedStateSnapshot> {
-    this.check();
-    // Capture, synchronously: the states, their filters, the flush, the reading transaction.
-    const tables = [...this.tables.values()];
-    const states = tables.map((t) => t.meta());
-    const drops: Drop[] = tables.map((t) => t.options.snapshotFilter?.());
-    const index = new Map(tables.map((t, i) => [t.name, i]));
-    const shapes = tables.map((t) => t.shape);
-    const delta = this.tracker.begin(options.checkpointId, options.incremental === true);
-    const marked = delta ? [...this.tracker.marks].flatMap(([t, byNs]) => [...byNs].flatMap(([ns, byKey]) => [...byKey.values()].map((m) => ({ t, ns, at: m.at })))) : [];
-    const flushed = this.flushWrites();
-    const tx = this.db.transaction(ENTRIES, 'readonly');
-    const store = tx.objectStore(ENTRIES);
-    const head = { formatVersion: KEYED_SNAPSHOT_FORMAT_VERSION, maxParallelism: this.maxParallelism, states };
-    const writers = new KeyGroupWriters();
-    if (!delta) {
-      const keys = store.getAllKeys(this.rangeOfGroups());
-      const values = store.getAll(this.rangeOfGroups());
-      await Promise.all([flushed, transactionDone(tx, this.ctx(), 'read a snapshot')]);
-      writeRecords(writers, keys.result, values.result as StoredRecord[], index, shapes, drops);
-      return { ...head, keyGroups: writers.finishEntries() };
-    }
-    const reads = marked.map(({ t, ns, at }) => {
-      if (t.shape === 'map') {
-        const range = this.mapRange(t, ns, at);
-        return { t, ns, at, keys: store.getAllKeys(range), values: store.getAll(range) };
-      }
-      return { t, ns, at, one: store.get(this.recordKey(t, ns, at)) };
-    });
-    await Promise.all([flushed, transactionDone(tx, this.ctx(), 'read a delta snapshot')]);
-    for (const r of reads) {
-      const i = index.get(r.t.name)!;
-      const keys = 'one' in r ? (r.one!.result === undefined ? [] : [this.recordKey(r.t, r.ns, r.at)]) : r.keys!.result;
-      const values = 'one' in r ? (r.one!.result === undefined ? [] : [r.one!.result]) : r.values!.result;
-      if (keys.length === 0) writers.remove(r.at.kg, i, r.at.part, r.ns);
-      for (const [kg, s, part, ns] of writeRecords(writers, keys, values as StoredRecord[], index, shapes, drops)) writers.remove(kg, s, part, ns);
-    }
-    return { ...head, keyGroups: writers.finishEntries(), incremental: { baseCheckpointId: this.tracker.base!, removed: writers.finishRemoved() } };
+  snapshot(options: KeyedSnapshotOptions = {}): Promise<KeyedStateSnapshot> {
+    return takeSnapshot(this, options);
   }
 
   notifyCheckpointComplete(checkpointId: number): void {
     this.tracker.complete(checkpointId);
   }
 
-  async restore(snapshots: readonly KeyedStateSnapshot[]): Promise<void> {
-    this.check();
-    for (const s of snapshots) checkRestorable(s, this.maxParallelism, COMPONENT, this.options.operatorName);
-    for (const s of snapshots) {
-      for (const meta of s.states) {
-        const t = this.table(meta.name, meta.kind);
-        // A restored state keeps saying it has TTL until it is registered anew.
-        if (meta.ttl !== undefined && t.options.ttl === undefined) t.options = { ...t.options, ttl: meta.ttl };
-      }
-    }
-    // Bounded batches, each one transaction: a large snapshot never sits in memory twice.
-    let batch: Array<{ key: RecordKey; record: StoredRecord }> = [];
-    const write = async () => {
-      if (batch.length === 0) return;
-      const tx = this.db.transaction(ENTRIES, 'readwrite', { durability: 'relaxed' });
-      const store = tx.objectStore(ENTRIES);
-      for (const { key, record } of batch) store.put(record, key);
-      batch = [];
-      this.mayHaveStored = true;
-      await transactionDone(tx, this.ctx(), 'restore a snapshot');
-    };
-    for (const s of snapshots) {
-      for (const r of recordsOf(s, this.keyGroupRange, this.op)) {
-        batch.push(r);
-        this.stored(this.tables.get(r.key[2])!, idOf(r.key[3]));
-        if (batch.length >= this.limits.restoreBatch) await write();
-      }
-    }
-    await write();
-    this.evict();
+  restore(snapshots: readonly KeyedStateSnapshot[]): Promise<void> {
+    return restoreSnapshots(this, snapshots);
   }
 
   async *keys(stateName: string, namespace: string): AsyncIterable<Key> {
