@@ -69,12 +69,16 @@ export function mapTable<V>(b: IdbKeyedStateBackend, t: Table): MapTable<V> {
     delete: (ns, userKey) => b.writeMapEntries(t, ns, b.coord(), [[keyId(userKey), undefined]]),
     contains: (ns, userKey) => then(b.readMapEntry(t, ns, b.coord(), keyId(userKey)), (rec) => rec !== undefined),
     isEmpty: (ns) => b.mapContents(t, ns, b.coord(), 1).then((entries) => entries.length === 0),
-    entries: (ns) => iterate<V>(b.mapContents(t, ns, b.coord())),
+    entries: (ns) => {
+      const at = b.coord();
+      // Read when iteration starts (as the heap backend does), so an unconsumed iterable costs nothing.
+      return iterate<V>(() => b.mapContents(t, ns, at));
+    },
     remove: (ns) => b.clearMap(t, ns, b.coord()),
   };
 }
 
 /** Decodes the entries of a map as they are consumed (values stay encoded until then). */
-async function* iterate<V>(contents: Promise<Array<[ReturnType<typeof keyId>, StoredRecord]>>): AsyncIterable<[Key, V]> {
-  for (const [userKey, rec] of await contents) yield [keyFromId(userKey), deserializeValue(rec.v as Uint8Array) as V];
+async function* iterate<V>(contents: () => Promise<Array<[ReturnType<typeof keyId>, StoredRecord]>>): AsyncIterable<[Key, V]> {
+  for (const [userKey, rec] of await contents()) yield [keyFromId(userKey), deserializeValue(rec.v as Uint8Array) as V];
 }
