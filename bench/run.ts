@@ -12,6 +12,8 @@ import { checkpointIncremental } from './checkpoint-incremental.ts';
 import { recovery } from './recovery.ts';
 import { sqliteVsRaw } from './sqlite-vs-raw.ts';
 import { sqliteLargerThanMemory } from './sqlite-larger-than-memory.ts';
+import { idbVsNaive } from './idb-vs-naive.ts';
+import { opfsCheckpoint } from './opfs-checkpoint.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
@@ -25,6 +27,8 @@ const benches: Record<string, (runs: number) => Promise<void>> = {
   recovery,
   'sqlite-vs-raw': sqliteVsRaw,
   'sqlite-larger-than-memory': sqliteLargerThanMemory,
+  'idb-vs-naive': idbVsNaive,
+  'opfs-checkpoint': opfsCheckpoint,
 };
 
 const args = process.argv.slice(2).filter((a) => a !== '--');

@@ -9,6 +9,7 @@ export { TwoPhaseCommitSink } from './api/two-phase-commit.ts';
 export type { CheckpointStorage, StorageLock } from './core/checkpoint/storage.ts';
 export { MemoryCheckpointStorage } from './storages/memory.ts';
 export { FileSystemCheckpointStorage } from './storages/fs.ts';
+export { OpfsCheckpointStorage, type OpfsCheckpointStorageOptions } from './storages/opfs.ts';
 export { DataStream, DataStreamSink, KeyedStream } from './api/datastream.ts';
 export {
   AbstractRichFunction,
@@ -97,6 +98,7 @@ export {
   type ErrorContext,
 } from './api/errors.ts';
 export { HashMapStateBackend } from './backends/memory.ts';
+export { IndexedDbStateBackend, type IndexedDbStateBackendOptions } from './backends/indexeddb/index.ts';
 export type {
   KeyedStateBackend,
   KeyedStateBackendOptions,

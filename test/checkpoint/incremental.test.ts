@@ -8,6 +8,8 @@ import { readKeyGroup, type KeyedStateSnapshot } from '../../src/core/state/snap
 import { MemoryCheckpointStorage } from '../../src/storages/memory.ts';
 import { pacedSource } from '../helpers/sources.ts';
 import { SqliteStateBackend } from '../../src/backends/sqlite/index.ts';
+import { IDBKeyRange as FakeKeyRange, IDBFactory as FakeFactory } from 'fake-indexeddb';
+import { IndexedDbStateBackend } from '../../src/backends/indexeddb/index.ts';
 import type { StateBackend } from '../../src/core/state/backend.ts';
 
 function backend() {
@@ -106,6 +108,7 @@ describe('incremental checkpoints in a job', () => {
   const backends: Array<[string, (() => StateBackend) | undefined]> = [
     ['the default (hashmap) backend', undefined],
     ['SqliteStateBackend', () => new SqliteStateBackend({ vfs: 'memory' })],
+    ['IndexedDbStateBackend (fake-indexeddb)', () => new IndexedDbStateBackend({ indexedDB: new FakeFactory(), IDBKeyRange: FakeKeyRange, writeBehind: 64 })],
   ];
   it.each(backends)('chains deltas in the manifest and restores exactly-once from them, on %s', async (_name, backend) => {
     const expected = await run(new MemoryCheckpointStorage(), { at: -1, sprung: true }, backend);

@@ -13,10 +13,12 @@ import {
   TwoPhaseCommitSink,
   type JobClient,
 } from '../../src/index.ts';
-import { MemoryCheckpointStorage } from '../../src/storages/memory.ts';
+import { IDBKeyRange as FakeKeyRange, IDBFactory as FakeFactory } from 'fake-indexeddb';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
-import { SqliteStateBackend } from '../../src/backends/sqlite/index.ts';
+import { IndexedDbStateBackend } from '../../src/backends/indexeddb/index.ts';
 import type { StateBackend } from '../../src/core/state/backend.ts';
+import { MemoryCheckpointStorage } from '../../src/storages/memory.ts';
+import { SqliteStateBackend } from '../../src/backends/sqlite/index.ts';
 import { pacedSource } from '../helpers/sources.ts';
 
 type Ev = { key: string; ts: number };
@@ -108,6 +110,35 @@ describe('savepoints and rescaling', () => {
     client = await env.executeAsync('rescale-job');
     await client.result.catch(() => {});
     const resumed = await collectFrom(p, storage, await stopping!);
+    expect([...committed, ...resumed].sort()).toEqual(expected);
+  });
+
+  /** IndexedDB on fake-indexeddb: a private factory, so no other test file sees its databases. */
+  const indexedDb = () => new IndexedDbStateBackend({ indexedDB: new FakeFactory(), IDBKeyRange: FakeKeyRange });
+
+  it.each([
+    ['hashmap', 'indexeddb', () => new HashMapStateBackend(), indexedDb],
+    ['indexeddb', 'hashmap', indexedDb, () => new HashMapStateBackend()],
+  ] as const)('a savepoint of a job on the %s backend (parallelism 2) restores on the %s backend at parallelism 3 with identical results', async (_from, _to, before, after) => {
+    const expected = (await collectFrom(2, new MemoryCheckpointStorage())).sort();
+    const storage = new MemoryCheckpointStorage();
+    const committed: string[] = [];
+    const env = environment(2, storage, 60_000, before());
+    let client!: JobClient;
+    let stopping: Promise<string> | undefined;
+    let seen = 0;
+    job(env)
+      .map((v: string) => {
+        if (++seen === 200) stopping = client.stopWithSavepoint();
+        return v;
+      })
+      .uid('stopper')
+      .addSink(new CommittingSink(committed, new Set()))
+      .uid('sink');
+    client = await env.executeAsync('cross-backend-job');
+    await client.result.catch(() => {});
+    const resumed = await collectFrom(3, storage, await stopping!, after());
+    expect(committed.length).toBeGreaterThan(0);
     expect([...committed, ...resumed].sort()).toEqual(expected);
   });
 });

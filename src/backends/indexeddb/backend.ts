@@ -1,0 +1,481 @@
+/**
+ * The keyed state of one operator subtask in IndexedDB: a write-behind cache
+ * (`cache.ts`) over the job's database, flushed many keys per transaction.
+ *
+ * Why `durability: 'relaxed'` is safe: the database is a working copy, never the source
+ * of truth (DESIGN §2.4). What a crash may lose from it is lost anyway — the job restarts
+ * from its last complete checkpoint, which lives in the checkpoint storage, and a new
+ * backend always starts by clearing its key-group range. Strict durability would buy
+ * nothing but an fsync per flush.
+ *
+ * Consistent snapshots without stopping the world rely on IndexedDB's transaction order:
+ * `snapshot()` synchronously issues the flush of the dirty cells (a readwrite transaction)
+ * and then a readonly transaction reading the whole key-group range. The readonly one runs
+ * after the flush, and every later flush (of writes made after `snapshot()` was called)
+ * waits for it. So the snapshot sees exactly the state at the call.
+ */
+import type { StateKind } from '../../api/descriptors.ts';
+import { StateError, type ErrorContext } from '../../api/errors.ts';
+import { keyId, type Key, type KeyGroupRange, type KeyId } from '../../core/keys.ts';
+import type { KeyedSnapshotOptions, KeyedStateBackend, KeyedStateBackendOptions, ListTable, MapTable, MaybePromise, StateTableOptions, ValueTable } from '../../core/state/backend.ts';
+import { VOID_NAMESPACE } from '../../core/state/backend.ts';
+import type { KeyedStateSnapshot, StateMetaInfo } from '../../core/state/snapshot-format.ts';
+import { Table, type Cell, type Coord, type MapCell } from './cache.ts';
+import { ENTRIES, mapError, transactionDone, type IdbEnvironment, type StoredRecord } from './database.ts';
+import { idOf, keyOfPart, partOf, type KeyPart, type RecordKey } from './layout.ts';
+import { ChangeTracker } from './marks.ts';
+import { deleteExpired, restoreSnapshots, takeSnapshot } from './persist.ts';
+import { listTable, mapTable, valueTable } from './tables.ts';
+
+/** Sizes of the cache layer (see `IndexedDbStateBackendOptions`). */
+export interface CacheLimits {
+  readonly writeBehind: number;
+  readonly cacheSize: number;
+  readonly restoreBatch: number;
+  readonly trackedKeys: number;
+}
+
+const COMPONENT = 'backend:indexeddb';
+
+/** `IndexedDbStateBackend`'s keyed backend; created (and its range cleared) by the factory. */
+export class IdbKeyedStateBackend implements KeyedStateBackend {
+  readonly name = 'indexeddb';
+  readonly keyGroupRange: KeyGroupRange;
+  readonly maxParallelism: number;
+  /** Expired TTL state is deleted through the `expiry` index on every `flush()`. */
+  readonly nativeTtlCleanup = true;
+  readonly op: string;
+  /** @internal The registered states (also read by `persist.ts`). */
+  readonly tables = new Map<string, Table>();
+  private currentKey: Key | undefined;
+  private at: Coord = { kid: '', kg: -1, part: '' };
+  private readonly dirty = new Set<Cell | MapCell>();
+  /** Dirty entries (value and list cells, map entries) waiting for the next flush. */
+  private pendingWrites = 0;
+  private cached = 0;
+  /** Incremented whenever clean cells are dropped: a read issued before must not repopulate the cache. */
+  private generation = 0;
+  /** False until something may be in the database (nothing is, right after the range was cleared). */
+  mayHaveStored = false;
+
+  /**
+   * Whether the database may hold state of `t` for the key: a miss of a key never written
+   * (nor restored) needs no read, since the range was empty when this backend started.
+   */
+  private mayHave(t: Table, kid: KeyId): boolean {
+    return this.mayHaveStored && (t.stored === undefined || t.stored.has(kid));
+  }
+
+  /** Notes that the database now holds state of `t` for the key (until too many keys are tracked). */
+  stored(t: Table, kid: KeyId): void {
+    if (t.stored === undefined) return;
+    t.stored.add(kid);
+    if (t.stored.size > this.limits.trackedKeys) t.stored = undefined;
+  }
+  /** @internal Change marks for deltas. */
+  readonly tracker = new ChangeTracker();
+  private pendingReads: Array<{ key: RecordKey; resolve: (r: StoredRecord | undefined) => void; reject: (e: unknown) => void }> = [];
+  /** Set once the database is gone or a flush failed; every later call throws it. */
+  private failure: StateError | undefined;
+  private disposed = false;
+
+  constructor(
+    readonly db: IDBDatabase,
+    readonly env: IdbEnvironment,
+    readonly options: KeyedStateBackendOptions,
+    readonly limits: CacheLimits,
+    readonly databaseName: string,
+  ) {
+    this.keyGroupRange = options.keyGroupRange;
+    this.maxParallelism = options.maxParallelism;
+    this.op = options.operatorId;
+    const lost = (why: string) => {
+      this.fail(new StateError('BACKEND_FAILURE', `database "${databaseName}" ${why}; the working copy of the state is gone: restart the job so that it restores from its last checkpoint`, this.ctx()));
+      db.close();
+    };
+    // Another tab deleting or upgrading the database: let go at once (never block it), and fail loudly.
+    db.onversionchange = (e) => lost(e.newVersion === null ? 'was deleted by another tab, worker or the user' : `is being upgraded to version ${e.newVersion} by another tab or worker`);
+    db.onclose = () => lost('was closed by the browser (storage cleared or the disk failed)');
+  }
+
+  ctx(state?: string): ErrorContext {
+    return { component: COMPONENT, operator: this.options.operatorName, state };
+  }
+
+  private fail(e: StateError): void {
+    this.failure ??= e;
+  }
+
+  /** Throws the recorded failure, if any: nothing is silently lost after the database went away. */
+  check(): void {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.disposed) throw new StateError('BACKEND_FAILURE', 'the backend was disposed', this.ctx());
+  }
+
+  setCurrentKey(key: Key, keyGroup: number): void {
+    if (!this.keyGroupRange.contains(keyGroup)) {
+      throw new StateError('BACKEND_FAILURE', `key group ${keyGroup} of key ${String(key)} is outside this subtask's range ${this.keyGroupRange.start}..${this.keyGroupRange.end}`, this.ctx());
+    }
+    this.currentKey = key;
+    const kid = keyId(key);
+    this.at = { kid, kg: keyGroup, part: partOf(kid) };
+  }
+
+  clearCurrentKey(): void {
+    this.currentKey = undefined;
+  }
+
+  getCurrentKey(): Key | undefined {
+    return this.currentKey;
+  }
+
+  /** The current key's coordinates, captured by every access (it may await). */
+  coord(): Coord {
+    return this.at;
+  }
+
+  /** @internal The table of a state, registered on first use. */
+  table(name: string, kind: StateKind, options?: StateTableOptions): Table {
+    let t = this.tables.get(name);
+    if (t !== undefined && t.kind !== kind) {
+      throw new StateError('STATE_KIND_MISMATCH', `state "${name}" is already registered as ${t.kind} state and cannot be used as ${kind} state`, this.ctx(name));
+    }
+    if (t === undefined) this.tables.set(name, (t = new Table(name, kind)));
+    if (options !== undefined) t.options = options;
+    return t;
+  }
+
+  valueTable<T>(name: string, kind: 'value' | 'reducing' | 'aggregating', options?: StateTableOptions): ValueTable<T> {
+    return valueTable<T>(this, this.table(name, kind, options));
+  }
+
+  listTable<T>(name: string, options?: StateTableOptions): ListTable<T> {
+    return listTable<T>(this, this.table(name, 'list', options));
+  }
+
+  mapTable<V>(name: string, options?: StateTableOptions): MapTable<V> {
+    return mapTable<V>(this, this.table(name, 'map', options));
+  }
+
+  states(): StateMetaInfo[] {
+    return [...this.tables.values()].map((t) => t.meta());
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Reads: cache first; misses of one turn go to IndexedDB together
+
+  /** @internal */
+  recordKey(t: Table, ns: string, at: Coord, userKey?: KeyPart): RecordKey {
+    return userKey === undefined ? [this.op, at.kg, t.name, at.part, ns] : [this.op, at.kg, t.name, at.part, ns, userKey];
+  }
+
+  /** Reads one record; every read requested in the same microtask turn shares one transaction. */
+  private read(key: RecordKey): Promise<StoredRecord | undefined> {
+    return new Promise((resolve, reject) => {
+      if (this.pendingReads.length === 0) queueMicrotask(() => this.runReads());
+      this.pendingReads.push({ key, resolve, reject });
+    });
+  }
+
+  private runReads(): void {
+    const batch = this.pendingReads;
+    this.pendingReads = [];
+    try {
+      this.check();
+      const tx = this.db.transaction(ENTRIES, 'readonly');
+      const store = tx.objectStore(ENTRIES);
+      for (const item of batch) {
+        const request = store.get(item.key);
+        request.onsuccess = () => item.resolve(request.result as StoredRecord | undefined);
+      }
+      transactionDone(tx, this.ctx(), 'read state').catch((e) => batch.forEach((item) => item.reject(e)));
+    } catch (e) {
+      const error = mapError(e, this.ctx(), 'read state');
+      batch.forEach((item) => item.reject(error));
+    }
+  }
+
+  /** The record of a value or list entry. */
+  readCell(t: Table, ns: string, at: Coord): MaybePromise<StoredRecord | undefined> {
+    this.check();
+    const cell = t.cell(ns, at.kid);
+    if (cell !== undefined) return cell.rec;
+    if (!this.mayHave(t, at.kid)) {
+      // Nothing is stored for this key: a miss is known to be absent, and remembering it spares a read later.
+      this.remember(t.addCell(ns, at, undefined, false));
+      return undefined;
+    }
+    const generation = this.generation;
+    return this.read(this.recordKey(t, ns, at)).then((rec) => {
+      const now = t.cell(ns, at.kid);
+      if (now !== undefined) return now.rec;
+      if (generation === this.generation) this.remember(t.addCell(ns, at, rec, false));
+      return rec;
+    });
+  }
+
+  /** Writes (or, with undefined, deletes) a value or list entry into the cache. */
+  writeCell(t: Table, ns: string, at: Coord, rec: StoredRecord | undefined): MaybePromise<void> {
+    this.check();
+    let cell = t.cell(ns, at.kid);
+    if (cell === undefined) this.remember((cell = t.addCell(ns, at, rec, false)));
+    else cell.rec = rec;
+    return this.touched(cell);
+  }
+
+  /** One entry of a map: cached overlay first, then the database. */
+  readMapEntry(t: Table, ns: string, at: Coord, userKey: KeyId): MaybePromise<StoredRecord | undefined> {
+    this.check();
+    const cell = t.mapCell(ns, at.kid);
+    const entry = cell?.entries.get(userKey);
+    if (entry !== undefined) return entry.rec;
+    if (cell?.cleared || !this.mayHave(t, at.kid)) return undefined;
+    const generation = this.generation;
+    const part = partOf(userKey);
+    return this.read(this.recordKey(t, ns, at, part)).then((rec) => {
+      let now = t.mapCell(ns, at.kid);
+      const known = now?.entries.get(userKey);
+      if (known !== undefined) return known.rec;
+      if (now?.cleared) return undefined;
+      if (generation === this.generation) {
+        if (now === undefined) this.remember((now = t.addMapCell(ns, at)));
+        now.entries.set(userKey, { part, rec });
+        this.remember();
+      }
+      return rec;
+    });
+  }
+
+  /** Writes (or deletes) map entries into the overlay. */
+  writeMapEntries(t: Table, ns: string, at: Coord, entries: ReadonlyArray<readonly [KeyId, StoredRecord | undefined]>): MaybePromise<void> {
+    this.check();
+    const cell = this.mapCellFor(t, ns, at);
+    const before = cell.dirtyKeys.size;
+    for (const [userKey, rec] of entries) {
+      cell.entries.set(userKey, { part: partOf(userKey), rec });
+      cell.dirtyKeys.add(userKey);
+      this.remember();
+    }
+    return this.touched(cell, cell.dirtyKeys.size - before);
+  }
+
+  /** Removes a whole map: one range delete at flush time. */
+  clearMap(t: Table, ns: string, at: Coord): MaybePromise<void> {
+    this.check();
+    const cell = this.mapCellFor(t, ns, at);
+    cell.cleared = true;
+    cell.entries.clear();
+    cell.dirtyKeys.clear();
+    return this.touched(cell);
+  }
+
+  private mapCellFor(t: Table, ns: string, at: Coord): MapCell {
+    let cell = t.mapCell(ns, at.kid);
+    if (cell === undefined) this.remember((cell = t.addMapCell(ns, at)));
+    return cell;
+  }
+
+  /**
+   * Every entry of a map, as of this call: the overlay captured now over a range read
+   * whose transaction is created now (so it sees every flush issued before).
+   */
+  mapContents(t: Table, ns: string, at: Coord, limit?: number): Promise<Array<[KeyId, StoredRecord]>> {
+    this.check();
+    const cell = t.mapCell(ns, at.kid);
+    const overlay = new Map(cell?.entries ?? []);
+    const merged = (keys: readonly IDBValidKey[], recs: readonly StoredRecord[] | undefined): Array<[KeyId, StoredRecord]> => {
+      const out: Array<[KeyId, StoredRecord]> = [];
+      keys.forEach((k, i) => {
+        const userKey = idOf((k as RecordKey)[5]!);
+        if (overlay.has(userKey)) return;
+        out.push([userKey, recs === undefined ? (undefined as unknown as StoredRecord) : recs[i]]);
+      });
+      for (const [userKey, e] of overlay) if (e.rec !== undefined) out.push([userKey, e.rec]);
+      return out;
+    };
+    if (cell?.cleared || !this.mayHave(t, at.kid)) return Promise.resolve(merged([], []));
+    const range = this.mapRange(t, ns, at);
+    const tx = this.db.transaction(ENTRIES, 'readonly');
+    const store = tx.objectStore(ENTRIES);
+    // isEmpty needs only to know whether more keys exist than the overlay deletes.
+    const keysRequest = limit === undefined ? store.getAllKeys(range) : store.getAllKeys(range, overlay.size + limit);
+    const valuesRequest = limit === undefined ? store.getAll(range) : undefined;
+    return transactionDone(tx, this.ctx(t.name), 'read a map').then(() => merged(keysRequest.result, valuesRequest?.result as StoredRecord[] | undefined));
+  }
+
+  /** @internal The records of one map. */
+  mapRange(t: Table, ns: string, at: Coord): IDBKeyRange {
+    return this.env.keyRange.bound([this.op, at.kg, t.name, at.part, ns], [this.op, at.kg, t.name, at.part, ns, []], true, false);
+  }
+
+  /** Counts a cached cell against the cache size. */
+  private remember(_cell?: unknown): void {
+    this.cached++;
+  }
+
+  /**
+   * Marks a cell dirty. The write-behind bound counts dirty entries, not writes: a key
+   * written a thousand times between flushes is one record to write, which is where the
+   * cache saves transactions and requests.
+   */
+  private touched(cell: Cell | MapCell, newlyDirtyEntries?: number): MaybePromise<void> {
+    const added = newlyDirtyEntries ?? (cell.dirty ? 0 : 1);
+    cell.dirty = true;
+    this.dirty.add(cell);
+    this.tracker.mark(cell.table, cell.ns, cell.at);
+    this.pendingWrites += added;
+    if (this.pendingWrites >= this.limits.writeBehind) return this.flushWrites();
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Flushing
+
+  /**
+   * Writes every dirty cell in one readwrite transaction, issued synchronously (see the
+   * file comment for why snapshots rely on that). Then drops the cache if it grew beyond
+   * its size: every cell is clean at that point and reads are ordered after this flush.
+   */
+  flushWrites(): Promise<void> {
+    this.check();
+    if (this.dirty.size === 0) return Promise.resolve();
+    let tx: IDBTransaction;
+    try {
+      tx = this.db.transaction(ENTRIES, 'readwrite', { durability: 'relaxed' });
+    } catch (e) {
+      const error = mapError(e, this.ctx(), 'flush state');
+      this.fail(error);
+      return Promise.reject(error);
+    }
+    const store = tx.objectStore(ENTRIES);
+    const done = transactionDone(tx, this.ctx(), 'flush state');
+    try {
+      for (const cell of this.dirty) {
+        const t = cell.table;
+        if ('entries' in cell) {
+          if (cell.cleared) store.delete(this.mapRange(t, cell.ns, cell.at));
+          cell.cleared = false;
+          for (const userKey of cell.dirtyKeys) {
+            const e = cell.entries.get(userKey)!;
+            const key = this.recordKey(t, cell.ns, cell.at, e.part);
+            if (e.rec === undefined) store.delete(key);
+            else {
+              store.put(e.rec, key);
+              this.stored(t, cell.at.kid);
+            }
+          }
+          cell.dirtyKeys.clear();
+        } else {
+          const key = this.recordKey(t, cell.ns, cell.at);
+          if (cell.rec === undefined) store.delete(key);
+          else {
+            store.put(cell.rec, key);
+            this.stored(t, cell.at.kid);
+          }
+        }
+        cell.dirty = false;
+      }
+    } catch (e) {
+      // A put can throw at once (a value the store refuses, a closing database): the whole
+      // flush is void, and the backend refuses further work rather than lose writes quietly.
+      const error = mapError(e, this.ctx(), `flush state`);
+      this.fail(error);
+      try {
+        tx.abort();
+      } catch {
+        // already finished
+      }
+      done.catch(() => undefined);
+      return Promise.reject(error);
+    }
+    this.dirty.clear();
+    this.pendingWrites = 0;
+    this.mayHaveStored = true;
+    if (this.cached > this.limits.cacheSize) this.evict();
+    return done.catch((e: StateError) => {
+      this.fail(e);
+      throw e;
+    });
+  }
+
+  /** @internal Drops every cached cell (all must be clean). */
+  evict(): void {
+    for (const t of this.tables.values()) t.evict();
+    this.cached = 0;
+    this.generation++;
+  }
+
+  async flush(): Promise<void> {
+    await this.flushWrites();
+    if ([...this.tables.values()].some((t) => t.options.expiry !== undefined)) await this.cleanupExpired();
+  }
+
+  /** Native TTL cleanup (see `deleteExpired`). */
+  private cleanupExpired(): Promise<void> {
+    return deleteExpired(this);
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Snapshots
+
+  /** @internal This subtask's key-group range as one key range. */
+  rangeOfGroups(): IDBKeyRange {
+    return this.env.keyRange.bound([this.op, this.keyGroupRange.start], [this.op, this.keyGroupRange.end, []]);
+  }
+
+  snapshot(options: KeyedSnapshotOptions = {}): Promise<KeyedStateSnapshot> {
+    return takeSnapshot(this, options);
+  }
+
+  notifyCheckpointComplete(checkpointId: number): void {
+    this.tracker.complete(checkpointId);
+  }
+
+  restore(snapshots: readonly KeyedStateSnapshot[]): Promise<void> {
+    return restoreSnapshots(this, snapshots);
+  }
+
+  async *keys(stateName: string, namespace: string): AsyncIterable<Key> {
+    await this.flushWrites();
+    if (!this.tables.has(stateName) || !this.mayHaveStored) return;
+    const tx = this.db.transaction(ENTRIES, 'readonly');
+    // One request over the whole range (other states' keys are skipped here): a request per
+    // key group costs a round trip each, which dominated in Chromium.
+    const request = tx.objectStore(ENTRIES).getAllKeys(this.rangeOfGroups());
+    await transactionDone(tx, this.ctx(stateName), 'list keys');
+    let last: RecordKey | undefined;
+    for (const k of request.result as RecordKey[]) {
+      if (k[2] !== stateName || k[4] !== namespace) continue;
+      // Map entries of one key are adjacent: yield the key once.
+      if (last !== undefined && last[1] === k[1] && last[3] === k[3]) continue;
+      last = k;
+      yield keyOfPart(k[3]);
+    }
+  }
+
+  async prefetch(keys: readonly Key[], keyGroups: ArrayLike<number>): Promise<void> {
+    if (this.failure !== undefined) return;
+    const tables = [...this.tables.values()].filter((t) => t.shape !== 'map');
+    if (tables.length === 0) return;
+    // Before anything was stored, readCell() remembers the keys as absent without reading.
+    // Only the void namespace is prefetched: other namespaces (windows) are read on demand.
+    const loads: Array<Promise<unknown>> = [];
+    const seen = new Set<KeyId>();
+    for (let i = 0; i < keys.length; i++) {
+      const kid = keyId(keys[i]);
+      if (seen.has(kid)) continue;
+      seen.add(kid);
+      const at: Coord = { kid, kg: keyGroups[i], part: partOf(kid) };
+      for (const t of tables) if (t.cell(VOID_NAMESPACE, kid) === undefined) loads.push(this.readCell(t, VOID_NAMESPACE, at) as Promise<unknown>);
+    }
+    await Promise.all(loads);
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.db.onclose = null;
+    this.db.onversionchange = null;
+    // The cache is a working copy like the database: nothing to save.
+    this.db.close();
+  }
+}

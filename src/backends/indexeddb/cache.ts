@@ -1,0 +1,104 @@
+/**
+ * The in-memory layer over IndexedDB: per state, the records of recently used keys (clean,
+ * or dirty = written but not yet flushed). Writes only touch this layer; a flush writes all
+ * dirty cells in one transaction. A cell with `rec === undefined` knows that the entry
+ * is absent (a cached miss, or a pending delete).
+ *
+ * Map state is cached per (key, namespace) as an overlay of entries over what IndexedDB
+ * holds: `cleared` means "everything stored under this map is gone", so a clear() is one
+ * range delete at flush time, never a read.
+ */
+import type { StateKind } from '../../api/descriptors.ts';
+import type { KeyId } from '../../core/keys.ts';
+import type { StateTableOptions } from '../../core/state/backend.ts';
+import { storageShapeOf, type StateMetaInfo, type StorageShape } from '../../core/state/snapshot-format.ts';
+import type { StoredRecord } from './database.ts';
+import type { KeyPart } from './layout.ts';
+
+/** Where the current key lives: its id (cache key), key group and IndexedDB key part. */
+export interface Coord {
+  readonly kid: KeyId;
+  readonly kg: number;
+  readonly part: KeyPart;
+}
+
+/** The cached record of a value or list entry. */
+export interface Cell {
+  readonly table: Table;
+  readonly ns: string;
+  readonly at: Coord;
+  rec: StoredRecord | undefined;
+  dirty: boolean;
+}
+
+/** One cached map entry: its user key part and record (undefined: absent). */
+export interface MapEntryCell {
+  readonly part: KeyPart;
+  rec: StoredRecord | undefined;
+}
+
+/** The cached overlay of one map. */
+export interface MapCell {
+  readonly table: Table;
+  readonly ns: string;
+  readonly at: Coord;
+  /** Everything stored for this map before the entries below is gone. */
+  cleared: boolean;
+  readonly entries: Map<KeyId, MapEntryCell>;
+  /** User keys written since the last flush. */
+  readonly dirtyKeys: Set<KeyId>;
+  dirty: boolean;
+}
+
+/** One registered state: its kind, options and cached cells. */
+export class Table {
+  readonly shape: StorageShape;
+  options: StateTableOptions = {};
+  /** The keys the database may hold state of this table for; undefined once there were too many to track. */
+  stored: Set<KeyId> | undefined = new Set();
+  /** namespace → key id → cell (value and list state). */
+  readonly cells = new Map<string, Map<KeyId, Cell>>();
+  /** namespace → key id → overlay (map state). */
+  readonly maps = new Map<string, Map<KeyId, MapCell>>();
+
+  constructor(
+    readonly name: string,
+    readonly kind: StateKind,
+  ) {
+    this.shape = storageShapeOf(kind);
+  }
+
+  cell(ns: string, kid: KeyId): Cell | undefined {
+    return this.cells.get(ns)?.get(kid);
+  }
+
+  addCell(ns: string, at: Coord, rec: StoredRecord | undefined, dirty: boolean): Cell {
+    let byKey = this.cells.get(ns);
+    if (!byKey) this.cells.set(ns, (byKey = new Map()));
+    const cell: Cell = { table: this, ns, at, rec, dirty };
+    byKey.set(at.kid, cell);
+    return cell;
+  }
+
+  mapCell(ns: string, kid: KeyId): MapCell | undefined {
+    return this.maps.get(ns)?.get(kid);
+  }
+
+  addMapCell(ns: string, at: Coord): MapCell {
+    let byKey = this.maps.get(ns);
+    if (!byKey) this.maps.set(ns, (byKey = new Map()));
+    const cell: MapCell = { table: this, ns, at, cleared: false, entries: new Map(), dirtyKeys: new Set(), dirty: false };
+    byKey.set(at.kid, cell);
+    return cell;
+  }
+
+  /** Forgets every clean cell (dirty ones must have been flushed). */
+  evict(): void {
+    this.cells.clear();
+    this.maps.clear();
+  }
+
+  meta(): StateMetaInfo {
+    return this.options.ttl === undefined ? { name: this.name, kind: this.kind } : { name: this.name, kind: this.kind, ttl: this.options.ttl };
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Change tracking for incremental snapshots: once a delta was asked for, every write
+ * marks its (state, namespace, key) with the current epoch; a snapshot closes an epoch;
+ * when the checkpoint of a snapshot completes, marks up to its epoch are dropped and the
+ * snapshot becomes the base of the next delta. A delta then reads the marked entries
+ * back from IndexedDB: present ones are entries, absent ones removed markers.
+ */
+import type { KeyId } from '../../core/keys.ts';
+import type { Coord, Table } from './cache.ts';
+
+/** Marks of one epoch-tracked backend. */
+export class ChangeTracker {
+  /** Whether writes are marked (since the first incremental snapshot was asked for). */
+  tracking = false;
+  epoch = 0;
+  /** The completed checkpoint deltas build on. */
+  base: number | undefined;
+  private readonly epochOf = new Map<number, number>();
+  /** table → namespace → key id → where, and the epoch of its last write. */
+  readonly marks = new Map<Table, Map<string, Map<KeyId, { at: Coord; epoch: number }>>>();
+
+  mark(table: Table, ns: string, at: Coord): void {
+    if (!this.tracking) return;
+    let byNs = this.marks.get(table);
+    if (!byNs) this.marks.set(table, (byNs = new Map()));
+    let byKey = byNs.get(ns);
+    if (!byKey) byNs.set(ns, (byKey = new Map()));
+    byKey.set(at.kid, { at, epoch: this.epoch });
+  }
+
+  /** Closes an epoch for a snapshot; says whether it may be a delta. */
+  begin(checkpointId: number | undefined, incremental: boolean): boolean {
+    const delta = incremental && this.tracking && this.base !== undefined;
+    if (incremental) this.tracking = true;
+    const epoch = this.epoch++;
+    if (checkpointId !== undefined && this.tracking) this.epochOf.set(checkpointId, epoch);
+    return delta;
+  }
+
+  /** A checkpoint completed: forget the marks its snapshot covered. */
+  complete(checkpointId: number): void {
+    const epoch = this.epochOf.get(checkpointId);
+    if (epoch === undefined) return;
+    for (const id of [...this.epochOf.keys()]) if (id <= checkpointId) this.epochOf.delete(id);
+    this.base = checkpointId;
+    for (const [table, byNs] of this.marks) {
+      for (const [ns, byKey] of byNs) {
+        for (const [kid, m] of byKey) if (m.epoch <= epoch) byKey.delete(kid);
+        if (byKey.size === 0) byNs.delete(ns);
+      }
+      if (byNs.size === 0) this.marks.delete(table);
+    }
+  }
+}
