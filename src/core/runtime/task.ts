@@ -11,6 +11,7 @@ import type { OperatorSnapshot, OutputBuffer, RecordBatch, StreamOperator } from
 import type { SourceOperator } from '../operators/source.ts';
 import type { GateItem, InputGate } from './input-gate.ts';
 import type { NetworkOutput } from './network-output.ts';
+import type { PartSource } from '../checkpoint/coordinator.ts';
 
 /** An operator of the chain with where its output goes. */
 export interface ChainMember {
@@ -25,14 +26,30 @@ export interface ChainMember {
   readonly subtaskIndex: number;
 }
 
+/**
+ * What the checkpoint coordinator drives: a {@link StreamTask} of this thread, or the
+ * main thread's stand-in for a task that runs in a worker.
+ */
+export interface CoordinatedTask {
+  /** `Operator (i/p)`, for error messages. */
+  readonly name: string;
+  /** Source tasks are the ones asked to inject barriers. */
+  readonly isSource: boolean;
+  triggerCheckpoint(checkpointId: number, timestamp: number, incremental: boolean): void;
+  /** Resolves once every operator of the task was told (or the attempt is failing). */
+  notifyCheckpointComplete(checkpointId: number): Promise<void>;
+}
+
 /** What a task tells the checkpoint coordinator. */
 export interface CheckpointHooks {
   /** Whether barriers are aligned (exactly-once) or only counted (at-least-once). */
   readonly aligned: boolean;
   /** The task captured its chain for checkpoint `id`; `snapshots` finish encoding later. */
   acknowledge(task: StreamTask, checkpointId: number, snapshots: Promise<OperatorSnapshot[]>): void;
+  /** A task elsewhere (in a worker) captured its chain and sent its encoded parts (coordinators implement it). */
+  acknowledgeParts?(task: CoordinatedTask, checkpointId: number, parts: Promise<readonly PartSource[]>): void;
   /** The task finished its input (it takes part in no later checkpoint). */
-  taskFinished(task: StreamTask): void;
+  taskFinished(task: CoordinatedTask): void;
 }
 
 /** Records a source task polls at a time. */
@@ -40,7 +57,8 @@ export const SOURCE_BATCH_SIZE = 1024;
 /** How long a task may keep the thread before it lets timers and I/O run. */
 const YIELD_INTERVAL_MS = 20;
 
-export class StreamTask {
+/** One subtask of an operator chain, run as an async loop in the current thread. */
+export class StreamTask implements CoordinatedTask {
   private finished = false;
 
   constructor(

@@ -1,0 +1,69 @@
+/**
+ * Jobs for the worker executor tests. Every worker imports this module to rebuild the
+ * job, so it must not import vitest or do anything on import.
+ */
+import {
+  defineJob,
+  KeyedProcessFunction,
+  MapStateDescriptor,
+  ValueStateDescriptor,
+  WatermarkStrategy,
+  type Collector,
+  type KeyedProcessContext,
+  type MapState,
+  type OnTimerContext,
+  type RuntimeContext,
+  type ValueState,
+} from '../../src/index.ts';
+import { pacedSource } from '../helpers/sources.ts';
+
+/** An event of the test jobs. */
+export type Ev = { key: string; ts: number; seq: number };
+const event = (i: number): Ev => ({ key: `k${(i * 7) % 23}`, ts: i, seq: i });
+
+/** Running count per key plus per-key 10-ms windows in MapState, emitted by event-time timers. */
+export class CountAndWindows extends KeyedProcessFunction<string, Ev, string> {
+  private count!: ValueState<number>;
+  private windows!: MapState<number, number>;
+  override open(ctx: RuntimeContext) {
+    this.count = ctx.getState(new ValueStateDescriptor<number>('count'));
+    this.windows = ctx.getMapState(new MapStateDescriptor<number, number>('windows'));
+  }
+  async processElement(e: Ev, ctx: KeyedProcessContext<string>, out: Collector<string>) {
+    const c = ((await this.count.value()) ?? 0) + 1;
+    await this.count.update(c);
+    out.collect(`${e.key}#${c}`);
+    const start = Math.floor(e.ts / 10) * 10;
+    await this.windows.put(start, ((await this.windows.get(start)) ?? 0) + 1);
+    ctx.timerService().registerEventTimeTimer(start + 9);
+  }
+  override async onTimer(ts: number, ctx: OnTimerContext<string>, out: Collector<string>) {
+    const start = ts - 9;
+    out.collect(`${ctx.getCurrentKey()}@${start}:${await this.windows.get(start)}`);
+    await this.windows.remove(start);
+  }
+}
+
+/** Arguments of {@link countJob}. */
+export interface CountArgs {
+  readonly records: number;
+  /** Records per poll of the paced source (smaller: slower, more checkpoints in between). */
+  readonly perPoll: number;
+}
+
+/** A keyed job with value, map state and timers; collected by the caller. */
+export const countJob = defineJob(import.meta.url, 'countJob', (env, args: CountArgs) =>
+  env
+    .fromSource(pacedSource(args.records, event, args.perPoll), WatermarkStrategy.forMonotonousTimestamps<Ev>().withTimestampAssigner((e) => e.ts), 'events')
+    .uid('events')
+    .keyBy((e) => e.key)
+    .process(new CountAndWindows())
+    .uid('counter'),
+);
+
+/** A job whose graph depends on the thread it is built in: the worker must refuse it. */
+export const unstableJob = defineJob(import.meta.url, 'unstableJob', (env, args: CountArgs) => {
+  const inWorker = typeof (globalThis as { process?: { env?: unknown } }).process === 'object' && !(globalThis as { isMainThreadMarker?: boolean }).isMainThreadMarker;
+  const s = env.fromSource(pacedSource(args.records, event, args.perPoll), undefined, inWorker ? 'events-in-worker' : 'events');
+  return s.keyBy((e) => e.key).process(new CountAndWindows());
+});
