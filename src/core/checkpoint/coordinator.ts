@@ -308,6 +308,42 @@ export class CheckpointCoordinator implements CheckpointHooks {
     }
   }
 
+  /** A fresh checkpoint id (for the final checkpoint of a job run in workers). */
+  reserveCheckpointId(): number {
+    return this.nextId++;
+  }
+
+  /**
+   * Writes the final checkpoint of a finished attempt: every part (all full snapshots)
+   * and the manifest, which makes it the checkpoint a restart restores from. Called
+   * after `detach()`, before any sink is told to commit.
+   */
+  async commitFinalCheckpoint(checkpointId: number, parts: readonly PartSource[]): Promise<void> {
+    const dir = `${this.settings.jobId}/chk-${checkpointId}`;
+    const chains = new Map<string, Array<PartHandle[] | null>>();
+    for (const [operatorId, parallelism] of this.layout) chains.set(operatorId, new Array(parallelism).fill(null));
+    for (const part of parts) {
+      const bytes = part.bytes();
+      const path = `${dir}/${part.operatorId}-${part.subtaskIndex}`;
+      await this.settings.storage.put(path, bytes);
+      chains.get(part.operatorId)![part.subtaskIndex] = [partHandle(path, bytes)];
+    }
+    const manifest: Manifest = {
+      jobId: this.settings.jobId,
+      checkpointId,
+      timestamp: Date.now(),
+      savepoint: false,
+      maxParallelism: this.settings.maxParallelism,
+      operators: [...chains].map(([operatorId, list]) => ({ operatorId, parallelism: list.length, parts: list })),
+    };
+    await this.settings.storage.put(`${dir}/${MANIFEST_NAME}`, encodeManifest(manifest));
+    this.completed.push(dir);
+    this.retained.set(dir, manifest);
+    this.lastChains = new Map(manifest.operators.map((o) => [o.operatorId, o.parts]));
+    this.completedCount++;
+    await this.dropOldCheckpoints();
+  }
+
   /** Stops triggering checkpoints (after a stop-with-savepoint). */
   suspend(): void {
     this.running = false;

@@ -50,6 +50,14 @@ export interface CheckpointHooks {
   acknowledgeParts?(task: CoordinatedTask, checkpointId: number, parts: Promise<readonly PartSource[]>): void;
   /** The task finished its input (it takes part in no later checkpoint). */
   taskFinished(task: CoordinatedTask): void;
+  /**
+   * Executors whose tasks can die independently (workers) make the final checkpoint a
+   * complete one before any sink commits: they take an id here, send every task's final
+   * parts to `commitFinalCheckpoint`, and only then let the tasks commit. A failure
+   * after that restarts from the final checkpoint, so nothing is emitted twice.
+   */
+  reserveCheckpointId?(): number;
+  commitFinalCheckpoint?(checkpointId: number, parts: readonly PartSource[]): Promise<void>;
 }
 
 /** Records a source task polls at a time. */
@@ -94,7 +102,19 @@ export class StreamTask implements CoordinatedTask {
 
   /** The job's last step after every task finished: a final snapshot and commit (Flink's final checkpoint). */
   async finalCheckpoint(checkpointId: number): Promise<void> {
-    for (const m of this.members) await (await m.op.snapshotState(checkpointId, Date.now())).snapshot;
+    await this.finalSnapshot(checkpointId);
+    await this.finalCommit(checkpointId);
+  }
+
+  /** The first half of {@link finalCheckpoint}: every operator's full snapshot (sinks pre-commit). */
+  async finalSnapshot(checkpointId: number): Promise<OperatorSnapshot[]> {
+    const snapshots = [];
+    for (const m of this.members) snapshots.push(await (await m.op.snapshotState(checkpointId, Date.now())).snapshot);
+    return snapshots;
+  }
+
+  /** The second half of {@link finalCheckpoint}: every operator is told it completed (sinks commit). */
+  async finalCommit(checkpointId: number): Promise<void> {
     for (const m of this.members) await m.op.notifyCheckpointComplete(checkpointId);
   }
 

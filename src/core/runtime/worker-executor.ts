@@ -18,7 +18,7 @@ import { ConfigurationError, EddyError } from '../../api/errors.ts';
 import type { PartSource } from '../checkpoint/coordinator.ts';
 import { serializeValue } from '../codec.ts';
 import { operatorIdOf, type JobGraph } from '../graph.ts';
-import type { Deployment, ExecutionOptions, Executor } from './local-executor.ts';
+import { FINAL_CHECKPOINT_ID, type Deployment, type ExecutionOptions, type Executor } from './local-executor.ts';
 import { planJob } from './plan.ts';
 import type { CoordinatedTask } from './task.ts';
 import { isWorkerCrash, WorkerPool, type PooledWorker } from './worker-pool.ts';
@@ -90,11 +90,13 @@ export class WorkerExecutor implements Executor {
     const tasks = new Map<string, RemoteTask>();
     for (const t of placedTasks(graph, W)) tasks.set(t.address, new RemoteTask(t.name, t.isSource, t.address, attempt, t.worker));
 
+    let finalParts: { id: number; parts: PartSource[] } | undefined;
     attempt.onEvent = (worker, m) => {
       switch (m.t) {
         case 'ack': {
           const parts: PartSource[] = m.parts.map((p) => ({ operatorId: p.operatorId, subtaskIndex: p.subtaskIndex, incremental: p.incremental, bytes: () => p.bytes }));
-          hooks?.acknowledgeParts!(tasks.get(m.task)!, m.id, Promise.resolve(parts));
+          if (finalParts?.id === m.id) finalParts.parts.push(...parts);
+          else hooks?.acknowledgeParts!(tasks.get(m.task)!, m.id, Promise.resolve(parts));
           return;
         }
         case 'ack-failed':
@@ -150,7 +152,14 @@ export class WorkerExecutor implements Executor {
       fail: (e) => attempt.fail(e),
       run: () => attempt.run(),
       finalCheckpoint: async () => {
-        await Promise.all(Array.from({ length: W }, (_, w) => attempt.call(w, { op: 'final' })));
+        // Two phases: all final snapshots, persisted as a complete checkpoint, before any sink commits.
+        const id = hooks?.reserveCheckpointId?.() ?? FINAL_CHECKPOINT_ID;
+        const parts: PartSource[] = [];
+        finalParts = { id, parts };
+        await Promise.all(Array.from({ length: W }, (_, w) => attempt.call(w, { op: 'final-snapshot', id })));
+        finalParts = undefined;
+        await hooks?.commitFinalCheckpoint?.(id, parts);
+        await Promise.all(Array.from({ length: W }, (_, w) => attempt.call(w, { op: 'final-commit', id })));
       },
       close: () => attempt.close(),
     };

@@ -11,7 +11,7 @@ import { ConfigurationError } from '../../api/errors.ts';
 import { isJobDefinition } from '../../api/job-definition.ts';
 import { encodePart } from '../checkpoint/format.ts';
 import { deserializeValue } from '../codec.ts';
-import type { OperatorRestore } from '../operators/operator.ts';
+import type { OperatorRestore, OperatorSnapshot } from '../operators/operator.ts';
 import { deploy, type Deployment } from './local-executor.ts';
 import type { Placement } from './plan.ts';
 import { PeerLink } from './remote-channel.ts';
@@ -75,13 +75,22 @@ export function runWorkerHost(endpoint: HostEndpoint): void {
   async function call(message: Extract<ToWorker, { t: 'call' }>): Promise<unknown> {
     try {
       if (message.op === 'notify') await share.tasks.get(message.task!)!.notifyCheckpointComplete(message.id!);
-      else if (message.op === 'final') await share.deployment!.finalCheckpoint();
+      else if (message.op === 'final-snapshot') await finalSnapshot(message.id!);
+      else if (message.op === 'final-commit') for (const task of share.tasks.values()) await task.finalCommit(message.id!);
       else if (message.op === 'close') return await closeShare(share);
       else await reset();
     } catch (e) {
       return e;
     }
     return undefined;
+  }
+
+  /** Every task's final full snapshot, sent to the coordinator as acknowledgements (before the call's reply). */
+  async function finalSnapshot(id: number): Promise<void> {
+    for (const [address, task] of share.tasks) {
+      const parts = wireParts(task, await task.finalSnapshot(id));
+      post({ t: 'ack', task: address, id, parts }, parts.map((p) => p.bytes.buffer as ArrayBuffer));
+    }
   }
 
   async function closeShare(s: Share): Promise<unknown> {
@@ -157,12 +166,7 @@ export function runWorkerHost(endpoint: HostEndpoint): void {
         const address = addresses.get(task)!;
         snapshots.then(
           (list) => {
-            const parts: WirePart[] = list.map((s, i) => ({
-              operatorId: task.members[i].operatorId,
-              subtaskIndex: task.members[i].subtaskIndex,
-              incremental: s.keyed?.incremental !== undefined,
-              bytes: encodePart(s),
-            }));
+            const parts = wireParts(task, list);
             send({ t: 'ack', task: address, id, parts }, parts.map((p) => p.bytes.buffer as ArrayBuffer));
           },
           (e) => send({ t: 'ack-failed', task: address, id, error: toWireError(e) }),
@@ -179,6 +183,16 @@ export function runWorkerHost(endpoint: HostEndpoint): void {
   endpoint.onmessage = (event) => {
     queue = queue.then(() => handle(event.data as ToWorker)).catch(fail);
   };
+}
+
+/** A task's snapshots as encoded parts, one per chain member. */
+function wireParts(task: StreamTask, snapshots: readonly OperatorSnapshot[]): WirePart[] {
+  return snapshots.map((s, i) => ({
+    operatorId: task.members[i].operatorId,
+    subtaskIndex: task.members[i].subtaskIndex,
+    incremental: s.keyed?.incremental !== undefined,
+    bytes: encodePart(s),
+  }));
 }
 
 function newShare(): Share {
