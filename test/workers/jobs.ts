@@ -49,21 +49,24 @@ export interface CountArgs {
   readonly records: number;
   /** Records per poll of the paced source (smaller: slower, more checkpoints in between). */
   readonly perPoll: number;
+  /** The source's own parallelism (default: the job's). */
+  readonly sourceParallelism?: number;
 }
 
 /** A keyed job with value, map state and timers; collected by the caller. */
-export const countJob = defineJob(import.meta.url, 'countJob', (env, args: CountArgs) =>
-  env
+export const countJob = defineJob(import.meta.url, 'countJob', (env, args: CountArgs) => {
+  const source = env
     .fromSource(pacedSource(args.records, event, args.perPoll), WatermarkStrategy.forMonotonousTimestamps<Ev>().withTimestampAssigner((e) => e.ts), 'events')
-    .uid('events')
+    .uid('events');
+  if (args.sourceParallelism !== undefined) source.setParallelism(args.sourceParallelism);
+  return source
     .keyBy((e) => e.key)
     .process(new CountAndWindows())
-    .uid('counter'),
-);
+    .uid('counter');
+});
 
-/** A job whose graph depends on the thread it is built in: the worker must refuse it. */
+/** A job whose graph depends on the thread it is built in (a marker global set only in the test's thread): workers must refuse it. */
 export const unstableJob = defineJob(import.meta.url, 'unstableJob', (env, args: CountArgs) => {
-  const inWorker = typeof (globalThis as { process?: { env?: unknown } }).process === 'object' && !(globalThis as { isMainThreadMarker?: boolean }).isMainThreadMarker;
-  const s = env.fromSource(pacedSource(args.records, event, args.perPoll), undefined, inWorker ? 'events-in-worker' : 'events');
-  return s.keyBy((e) => e.key).process(new CountAndWindows());
+  const inMain = (globalThis as { eddyTestMainThread?: boolean }).eddyTestMainThread === true;
+  return env.fromSource(pacedSource(args.records, event, args.perPoll), undefined, inMain ? 'events' : 'events-in-worker').keyBy((e) => e.key).process(new CountAndWindows());
 });

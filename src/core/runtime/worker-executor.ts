@@ -42,6 +42,11 @@ export interface WorkerExecutorOptions {
   readonly platform: WorkerPlatform;
   /** Elements a channel between workers may have in flight before its sender waits; default 8. */
   readonly credits?: number;
+  /**
+   * Workers kept started beyond `workers` (default 0): a worker that dies is then
+   * replaced by a ready one instead of a thread that still has to load eddy and the job.
+   */
+  readonly spareWorkers?: number;
 }
 
 /** Runs each attempt of a job in a set of workers (kept in a pool between attempts and jobs). */
@@ -54,7 +59,7 @@ export class WorkerExecutor implements Executor {
     if (!Number.isInteger(options?.workers) || options.workers < 1) throw new ConfigurationError(`WorkerExecutor needs { workers } as a positive integer, got ${String(options?.workers)}`, { component: 'executor:workers' });
     if (!options.platform || typeof options.platform.spawn !== 'function') throw new ConfigurationError('WorkerExecutor needs a platform adapter (nodeWorkerThreads() or webWorkers())', { component: 'executor:workers' });
     this.workers = options.workers;
-    this.pool = new WorkerPool(options.platform);
+    this.pool = new WorkerPool(options.platform, options.spareWorkers ?? 0);
   }
 
   /** Deploys an attempt; a worker that dies while deploying (not a job error) costs a retry, not the attempt. */

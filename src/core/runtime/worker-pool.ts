@@ -61,9 +61,13 @@ export class WorkerPool {
   private readonly all = new Set<PooledWorker>();
   private spawned = 0;
 
-  constructor(readonly platform: WorkerPlatform) {}
+  constructor(
+    readonly platform: WorkerPlatform,
+    /** Idle workers to keep started beyond those in use, so a dead one is replaced without waiting for a thread to load. */
+    private readonly spares = 0,
+  ) {}
 
-  /** `count` live workers: idle ones first, new ones for the rest. */
+  /** `count` live workers: idle ones first, new ones for the rest; then the spares are topped up. */
   acquire(count: number): PooledWorker[] {
     const out: PooledWorker[] = [];
     while (out.length < count) {
@@ -72,6 +76,11 @@ export class WorkerPool {
       if (!worker) continue;
       worker.handle.ref?.();
       out.push(worker);
+    }
+    for (let i = this.idle.filter((w) => !w.dead).length; i < this.spares; i++) {
+      const spare = this.spawn();
+      spare.handle.unref?.();
+      this.idle.push(spare);
     }
     return out;
   }
