@@ -8,6 +8,8 @@ import { keyedCountRxjs } from './keyed-count-rxjs.ts';
 import { stateMemory } from './state-memory.ts';
 import { ttlOverhead } from './ttl-overhead.ts';
 import { checkpointPause } from './checkpoint-pause.ts';
+import { workersSpeedup } from './workers-speedup.ts';
+import { exchangeThroughput } from './exchange-throughput.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
@@ -17,6 +19,8 @@ const benches: Record<string, (runs: number) => Promise<void>> = {
   'state-memory': stateMemory,
   'ttl-overhead': ttlOverhead,
   'checkpoint-pause': checkpointPause,
+  'workers-speedup': workersSpeedup,
+  'exchange-throughput': exchangeThroughput,
 };
 
 const args = process.argv.slice(2).filter((a) => a !== '--');
