@@ -70,11 +70,12 @@ export class PeerLink {
   private async send(address: string, channel: number, element: StreamElement): Promise<void> {
     const key = `${address}#${channel}`;
     let left = this.credits.get(key) ?? this.initialCredits;
-    while (left === 0) {
+    while (left === 0 && !this.closed) {
       await new Promise<void>((resolve) => this.creditWaiters.set(key, resolve));
-      if (this.closed) return;
       left = this.credits.get(key)!;
     }
+    // The attempt is over: a producer must stop here, not run on into the void.
+    if (this.closed) throw new Error('[eddy] [executor:workers] the channel was closed (the attempt ended)');
     this.credits.set(key, left - 1);
     this.outData.push([address, channel, element]);
     this.elementsSent++;

@@ -43,10 +43,12 @@ export function runWorkerHost(endpoint: HostEndpoint): void {
     if (forEpoch === epoch) endpoint.postMessage(message, transfer);
   };
   let post = poster(epoch);
-  const fail = (e: unknown) => {
-    post({ t: 'failed', error: toWireError(e) });
-    share.deployment?.fail(e);
+  /** Fails the current attempt's share (reported in its epoch, so a reset share's late failure is dropped). */
+  const failer = (target: Share, send: typeof post) => (e: unknown) => {
+    send({ t: 'failed', error: toWireError(e) });
+    target.deployment?.fail(e);
   };
+  const fail = (e: unknown) => failer(share, post)(e);
 
   const handle = async (message: ToWorker): Promise<void> => {
     switch (message.t) {
@@ -57,7 +59,7 @@ export function runWorkerHost(endpoint: HostEndpoint): void {
       }
       case 'run':
         // The peer links stay open after the run: what this worker sent last may still be in flight.
-        share.running = share.deployment!.run().then(() => post({ t: 'finished' }), fail);
+        share.running = share.deployment!.run().then(() => post({ t: 'finished' }), failer(share, post));
         return;
       case 'trigger':
         share.tasks.get(message.task)!.triggerCheckpoint(message.id, message.timestamp, message.incremental);
@@ -131,7 +133,7 @@ export function runWorkerHost(endpoint: HostEndpoint): void {
     checkFingerprint(msg.fingerprint, graphFingerprint(graph), msg.worker);
 
     for (const peer of msg.peers) {
-      links[peer.worker] = new PeerLink(peer.port, msg.credits, (address) => tasks.get(address)?.gate, fail);
+      links[peer.worker] = new PeerLink(peer.port, msg.credits, (address) => tasks.get(address)?.gate, failer(target, send));
     }
     const placement: Placement = {
       isLocal: (_head, i) => workerOfSubtask(i, msg.workers) === msg.worker,
