@@ -12,12 +12,15 @@ class KillingPlatform implements WorkerPlatform {
   /** Messages received from all workers since `arm()`. */
   received = 0;
   killed = false;
+  /** Whether a worker was deployed with restored state since `arm()` (a restart from a checkpoint, not from scratch). */
+  restored = false;
   private atMessage = 0;
 
   /** Kill at the `atMessage`-th message of the next run (0: never). */
   arm(atMessage: number): void {
     this.received = 0;
     this.killed = false;
+    this.restored = false;
     this.atMessage = atMessage;
   }
 
@@ -25,6 +28,11 @@ class KillingPlatform implements WorkerPlatform {
     const handle = this.base.spawn(index);
     return {
       ...handle,
+      postMessage: (message, transfer) => {
+        const m = message as { t: string; restore?: unknown[] };
+        if (m.t === 'deploy' && (m.restore?.length ?? 0) > 0) this.restored = true;
+        handle.postMessage(message, transfer);
+      },
       listen: (handlers) =>
         handle.listen({
           ...handlers,
@@ -77,14 +85,18 @@ describe('worker executor under killed workers', () => {
     expect(messages).toBeGreaterThan(60);
     const mismatches: string[] = [];
     let kills = 0;
+    let restored = 0;
     for (let k = 0; k < 50; k++) {
       const atMessage = 1 + Math.floor((k * 0.6 * messages) / 50);
       platform.arm(atMessage);
       const got = await run();
       if (platform.killed) kills++;
+      if (platform.restored) restored++;
       if (JSON.stringify(got) !== JSON.stringify(expected)) mismatches.push(`killed at message ${atMessage}: ${got.length} records, expected ${expected.length}`);
     }
     expect(mismatches).toEqual([]);
     expect(kills).toBe(50);
+    // Most restarts restored a checkpoint (the earliest kill points come before the first one).
+    expect(restored).toBeGreaterThan(35);
   });
 });

@@ -13,7 +13,7 @@ import { SourceOperator } from '../operators/source.ts';
 import type { StateBackend } from '../state/backend.ts';
 import { InputGate } from './input-gate.ts';
 import { NetworkOutput, type ChannelSink } from './network-output.ts';
-import { planJob, resolveParallelism, taskAddress, type Placement, type PlannedNode } from './plan.ts';
+import { planJob, taskAddress, type Placement, type PlannedNode } from './plan.ts';
 import { ProcessingTimeScheduler } from './processing-time.ts';
 import { StreamTask, type ChainMember, type CheckpointHooks, type CoordinatedTask } from './task.ts';
 
@@ -73,8 +73,6 @@ export const FINAL_CHECKPOINT_ID = Number.MAX_SAFE_INTEGER;
 interface Deployed extends PlannedNode {
   readonly members: Array<ChainMember | undefined>;
 }
-
-export { resolveParallelism };
 
 /**
  * Builds and initialises the tasks of one attempt. Without `placement` every task runs
