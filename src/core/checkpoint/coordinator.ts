@@ -314,8 +314,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
   }
 
   /**
-   * Writes the final checkpoint of a finished attempt: every part (all full snapshots)
-   * and the manifest, which makes it the checkpoint a restart restores from. Called
+   * Writes the final checkpoint of a finished attempt: every part and the manifest, which makes it the checkpoint a restart restores from. Called
    * after `detach()`, before any sink is told to commit.
    */
   async commitFinalCheckpoint(checkpointId: number, parts: readonly PartSource[]): Promise<void> {
@@ -326,7 +325,8 @@ export class CheckpointCoordinator implements CheckpointHooks {
       const bytes = part.bytes();
       const path = `${dir}/${part.operatorId}-${part.subtaskIndex}`;
       await this.settings.storage.put(path, bytes);
-      chains.get(part.operatorId)![part.subtaskIndex] = [partHandle(path, bytes)];
+      const handle = partHandle(path, bytes);
+      chains.get(part.operatorId)![part.subtaskIndex] = part.incremental ? [...this.baseChain(part.operatorId, part.subtaskIndex, checkpointId), handle] : [handle];
     }
     const manifest: Manifest = {
       jobId: this.settings.jobId,
