@@ -8,7 +8,7 @@
 import { availableParallelism, loadavg } from 'node:os';
 import { LocalExecutor, StreamExecutionEnvironment, WorkerExecutor, type Executor } from '../src/index.ts';
 import { nodeWorkerThreads } from '../src/runtimes/node-workers.ts';
-import { report, round, timeInterleaved } from './common.ts';
+import { median, report, round, timeInterleaved } from './common.ts';
 import { heavyHash, heavyJob, type HeavyArgs } from './workers-jobs.ts';
 
 const ARGS: HeavyArgs = { events: 200_000, keys: 1_000, rounds: Number(process.env.BENCH_ROUNDS ?? 200) };
@@ -47,13 +47,23 @@ export async function workersSpeedup(runs: number): Promise<void> {
   const t0 = performance.now();
   check('workers (cold)')(await runOn(workers));
   const coldStartMs = performance.now() - t0;
+  // CPU time of the whole process (all threads) per run: cpu ÷ wall shows how many cores a side really got.
+  const cpu: Record<string, number[]> = { workers: [], local: [] };
+  const timed = (name: string, executor: Executor) => async () => {
+    const c0 = process.cpuUsage();
+    check(name)(await runOn(executor));
+    const c = process.cpuUsage(c0);
+    cpu[name]!.push((c.user + c.system) / 1000);
+  };
   const [w, l] = await timeInterleaved(
     [
-      { name: 'workers', run: async () => check('workers')(await runOn(workers)) },
-      { name: 'local', run: async () => check('local')(await runOn(local)) },
+      { name: 'workers', run: timed('workers', workers) },
+      { name: 'local', run: timed('local', local) },
     ],
     runs,
   );
+  // The first entry of each side is its warm-up run.
+  const cpuMs = (name: string) => round(median(cpu[name]!.slice(1)), 0);
   await workers.shutdown();
   const ratio = l!.medianMs / w!.medianMs;
   report({
@@ -71,6 +81,10 @@ export async function workersSpeedup(runs: number): Promise<void> {
     bestRatio: round(l!.bestMs / w!.bestMs, 3),
     engineMs: w!.ms,
     baselineMs: l!.ms,
+    engineCpuMs: cpuMs('workers'),
+    baselineCpuMs: cpuMs('local'),
+    engineCoresUsed: round(cpuMs('workers') / w!.medianMs, 2),
+    baselineCoresUsed: round(cpuMs('local') / l!.medianMs, 2),
     coldStartMs: round(coldStartMs, 0),
     cores: availableParallelism(),
     loadAverage: [round(loadBefore, 2), round(loadavg()[0]!, 2)],
