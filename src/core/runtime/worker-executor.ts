@@ -18,6 +18,8 @@ import { ConfigurationError } from '../../api/errors.ts';
 import type { PartSource } from '../checkpoint/coordinator.ts';
 import { serializeValue } from '../codec.ts';
 import { operatorIdOf, type JobGraph } from '../graph.ts';
+import { keyGroupRangeForSubtask, type KeyGroupRange } from '../keys.ts';
+import type { OperatorRestore } from '../operators/operator.ts';
 import { FINAL_CHECKPOINT_ID, type Deployment, type ExecutionOptions, type Executor } from './local-executor.ts';
 import { planJob } from './plan.ts';
 import { isWorkerCrash, WorkerPool } from './worker-pool.ts';
@@ -120,7 +122,9 @@ export class WorkerExecutor implements Executor {
           const operatorId = operatorIdOf(p.node);
           for (let i = 0; i < p.parallelism; i++) {
             const restore = options.restore(operatorId, i, p.parallelism);
-            if (restore) restores[workerOfSubtask(i, W)].push({ operatorId, subtaskIndex: i, bytes: serializeValue(restore) });
+            if (!restore) continue;
+            const own = restrictToKeyGroups(restore, keyGroupRangeForSubtask(graph.maxParallelism, p.parallelism, i));
+            restores[workerOfSubtask(i, W)].push({ operatorId, subtaskIndex: i, bytes: serializeValue(own) });
           }
         }
       }
@@ -166,4 +170,18 @@ export class WorkerExecutor implements Executor {
       close: () => attempt.close(),
     };
   }
+}
+
+/**
+ * The part of a restore a subtask keeps: keyed state and timers of its own key groups
+ * only. The backend would drop the others anyway; not shipping them keeps each worker's
+ * restore message at its share of the state instead of all of it.
+ */
+function restrictToKeyGroups(restore: OperatorRestore, range: KeyGroupRange): OperatorRestore {
+  const inRange = <V>(m: ReadonlyMap<number, V>) => new Map([...m].filter(([kg]) => kg >= range.start && kg <= range.end));
+  return {
+    ...restore,
+    keyed: restore.keyed.map((k) => (k.incremental ? { ...k, keyGroups: inRange(k.keyGroups), incremental: { ...k.incremental, removed: inRange(k.incremental.removed) } } : { ...k, keyGroups: inRange(k.keyGroups) })),
+    timers: restore.timers.map(inRange),
+  };
 }
