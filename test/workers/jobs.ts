@@ -70,3 +70,30 @@ export const unstableJob = defineJob(import.meta.url, 'unstableJob', (env, args:
   const inMain = (globalThis as { eddyTestMainThread?: boolean }).eddyTestMainThread === true;
   return env.fromSource(pacedSource(args.records, event, args.perPoll), undefined, inMain ? 'events' : 'events-in-worker').keyBy((e) => e.key).process(new CountAndWindows());
 });
+
+/** Records at which this thread's {@link throwingJob} already threw: each throws once per thread. */
+const thrownHere = new Set<number>();
+
+/** {@link countJob} whose keyed function throws at record `throwAt` (once per thread). */
+export const throwingJob = defineJob(import.meta.url, 'throwingJob', (env, args: CountArgs & { throwAt: number }) =>
+  env
+    .fromSource(pacedSource(args.records, event, args.perPoll), WatermarkStrategy.forMonotonousTimestamps<Ev>().withTimestampAssigner((e) => e.ts), 'events')
+    .uid('events')
+    .keyBy((e) => e.key)
+    .process(new ThrowOnce(args.throwAt))
+    .uid('counter'),
+);
+
+/** CountAndWindows that throws at one record. */
+class ThrowOnce extends CountAndWindows {
+  constructor(private readonly throwAt: number) {
+    super();
+  }
+  override async processElement(e: Ev, ctx: KeyedProcessContext<string>, out: Collector<string>) {
+    if (e.seq === this.throwAt && !thrownHere.has(e.seq)) {
+      thrownHere.add(e.seq);
+      throw new Error(`injected failure at record ${e.seq}`);
+    }
+    await super.processElement(e, ctx, out);
+  }
+}
