@@ -76,4 +76,13 @@ describe('remote channels between workers', () => {
     p.sender.close();
     await expect(blocked).rejects.toThrow(/closed/);
   });
+
+  it('a record that cannot be structured-cloned fails with UNSERIALIZABLE_VALUE instead of crashing the worker', async () => {
+    const p = pair(4, 4);
+    cleanup.push(p.close);
+    await p.sender.sink('c').put(0, { kind: 'records', batch: { values: [{ f: () => 1 }], timestamps: undefined } });
+    await settle();
+    expect(p.errors).toHaveLength(1);
+    expect(p.errors[0]).toMatchObject({ code: 'UNSERIALIZABLE_VALUE' });
+  });
 });

@@ -11,6 +11,7 @@
  *   input gate (whose own bounded capacity then holds it). So a slow consumer makes
  *   its producers wait instead of letting either side buffer without bound.
  */
+import { EddyError } from '../../api/errors.ts';
 import type { InputGate, StreamElement } from './input-gate.ts';
 import type { ChannelSink } from './network-output.ts';
 import type { MessagePortLike } from './worker-protocol.ts';
@@ -95,7 +96,12 @@ export class PeerLink {
     this.outData = [];
     this.outCredits = [];
     this.messagesSent++;
-    this.port.postMessage(message);
+    try {
+      this.port.postMessage(message);
+    } catch (e) {
+      // A record with a function, a class instance with private state, … cannot cross threads.
+      this.onError(new EddyError('UNSERIALIZABLE_VALUE', `a record sent to another worker cannot be structured-cloned (records crossing workers must be plain data): ${e instanceof Error ? e.message : String(e)}`, { component: 'executor:workers' }, { cause: e }));
+    }
   }
 
   private receive(message: PeerMessage): void {
