@@ -14,6 +14,8 @@ import { sqliteVsRaw } from './sqlite-vs-raw.ts';
 import { sqliteLargerThanMemory } from './sqlite-larger-than-memory.ts';
 import { idbVsNaive } from './idb-vs-naive.ts';
 import { opfsCheckpoint } from './opfs-checkpoint.ts';
+import { workersSpeedup } from './workers-speedup.ts';
+import { exchangeThroughput } from './exchange-throughput.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
@@ -29,6 +31,8 @@ const benches: Record<string, (runs: number) => Promise<void>> = {
   'sqlite-larger-than-memory': sqliteLargerThanMemory,
   'idb-vs-naive': idbVsNaive,
   'opfs-checkpoint': opfsCheckpoint,
+  'workers-speedup': workersSpeedup,
+  'exchange-throughput': exchangeThroughput,
 };
 
 const args = process.argv.slice(2).filter((a) => a !== '--');

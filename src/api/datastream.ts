@@ -16,7 +16,7 @@ import type {
 } from './functions.ts';
 import type { WatermarkStrategy } from './watermarks.ts';
 import { TwoPhaseCommitSink } from './two-phase-commit.ts';
-import type { GraphEdge, GraphNode, OperatorFactoryContext, Partitioning } from '../core/graph.ts';
+import type { CollectTarget, GraphEdge, GraphNode, OperatorFactoryContext, Partitioning } from '../core/graph.ts';
 import type { Key } from '../core/keys.ts';
 import type { StreamOperator } from '../core/operators/operator.ts';
 import { instantiate } from '../core/operators/base.ts';
@@ -154,10 +154,20 @@ export class DataStream<T> {
   /** Runs the job and resolves to every record of this stream (bounded jobs). */
   async executeAndCollect(jobName = 'collect'): Promise<T[]> {
     const results = new CollectResults<T>();
-    const sink = new CollectSink<T>(results);
-    this.transform('Collect', { type: 'rebalance' }, false, () => new SinkFunctionOperator(instantiate(sink))).setParallelism(1);
+    this.collectInto(results);
     await this.env.execute(jobName);
     return results.records;
+  }
+
+  /**
+   * @internal Adds the exactly-once collecting sink (parallelism 1) that commits into
+   * `target`; workers call it on the stream a job function returns.
+   */
+  collectInto(target: CollectTarget): void {
+    const sink = new CollectSink<T>(target);
+    const inputs: GraphEdge[] = this.sources.map((s) => ({ from: s.id, partitioning: { type: 'rebalance' } }));
+    const create = () => new SinkFunctionOperator(instantiate(sink));
+    this.env.addNode({ name: 'Collect', inputs, keyed: false, createOperator: create, collect: target, parallelism: 1 });
   }
 }
 

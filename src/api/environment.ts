@@ -8,7 +8,8 @@ import { DataStream, type StreamGraphBuilder } from './datastream.ts';
 import { ConfigurationError } from './errors.ts';
 import type { GeneratorOptions, Source } from './sources.ts';
 import type { WatermarkStrategy } from './watermarks.ts';
-import type { GraphNode, JobGraph } from '../core/graph.ts';
+import type { GraphNode, JobGraph, JobOrigin } from '../core/graph.ts';
+import type { Executor } from '../core/runtime/local-executor.ts';
 import { CollectionSource } from '../core/sources/collection.ts';
 import { GeneratorSource } from '../core/sources/generator.ts';
 import { JobRun } from '../core/runtime/job-runner.ts';
@@ -40,6 +41,8 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
   private readonly checkpointConfig = new CheckpointConfig();
   private restartStrategy: RestartStrategy | undefined;
   private savepointPath: string | undefined;
+  private executor: Executor | undefined;
+  private origin: JobOrigin | undefined;
 
   /** A new environment (one per job); the default parallelism is 1. */
   static getExecutionEnvironment(): StreamExecutionEnvironment {
@@ -100,6 +103,28 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
 
   getClock(): Clock {
     return this.clock;
+  }
+
+  /**
+   * Who runs the job: the local executor (default: every subtask in this thread) or a
+   * `WorkerExecutor` (subtasks spread over Web Workers / worker_threads). Jobs run in
+   * workers must be built by a `defineJob` job, which the workers import by URL.
+   */
+  setExecutor(executor: Executor): this {
+    if (!executor || typeof executor.deploy !== 'function') throw new ConfigurationError('setExecutor() needs an executor (new LocalExecutor() or new WorkerExecutor(...))', { component: 'environment' });
+    this.executor = executor;
+    return this;
+  }
+
+  /** The executor set with {@link setExecutor}, if any. */
+  getExecutor(): Executor | undefined {
+    return this.executor;
+  }
+
+  /** @internal Records that the graph is being built by a `defineJob` job (see `JobDefinition.build`). */
+  setJobOrigin(origin: JobOrigin): this {
+    this.origin = origin;
+    return this;
   }
 
   /**
@@ -199,12 +224,19 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
     return (await this.executeAsync(jobName)).result;
   }
 
-  /** Starts the job and returns at once with a {@link JobClient} (cancel, savepoints, status, result). */
-  async executeAsync(jobName = 'eddy job'): Promise<JobClient> {
+  /** @internal The graph built so far, which the environment then forgets (execute, or a worker rebuilding a job). */
+  takeGraph(jobName: string): JobGraph {
     const nodes = this.nodes;
     if (nodes.length === 0) throw new ConfigurationError('no operators defined: add sources and sinks before execute()', { component: 'environment' });
     this.nodes = [];
-    const graph: JobGraph = { jobName, nodes, defaultParallelism: this.parallelism, maxParallelism: this.maxParallelism };
+    const graph: JobGraph = { jobName, nodes, defaultParallelism: this.parallelism, maxParallelism: this.maxParallelism, origin: this.origin };
+    this.origin = undefined;
+    return graph;
+  }
+
+  /** Starts the job and returns at once with a {@link JobClient} (cancel, savepoints, status, result). */
+  async executeAsync(jobName = 'eddy job'): Promise<JobClient> {
+    const graph = this.takeGraph(jobName);
     const jobId = jobIdOf(jobName);
     const cfg = this.checkpointConfig;
     const checkpointing = cfg.isCheckpointingEnabled();
@@ -214,6 +246,7 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
       stateBackend: this.stateBackend,
       clock: this.clock,
       restart,
+      executor: this.executor,
       warn: (m) => console.warn(m),
       initialState: this.savepointPath ? { storage: cfg.getCheckpointStorage(), path: this.savepointPath } : undefined,
       checkpointing: checkpointing

@@ -28,6 +28,17 @@ export interface OperatorFactoryContext {
   parallelism: number;
 }
 
+/**
+ * Where `executeAndCollect` delivers committed records: `commit` is called once per
+ * committed transaction id (repeats are ignored). A worker gets a stand-in with the
+ * same `id` that forwards commits to the main thread.
+ */
+export interface CollectTarget {
+  /** Tells this execution's transactions from those of the job a savepoint was taken of. */
+  readonly id: string;
+  commit(transactionId: string, records: readonly unknown[]): void;
+}
+
 /** One node of the job graph. */
 export interface GraphNode {
   readonly id: number;
@@ -44,6 +55,19 @@ export interface GraphNode {
   readonly source?: { source: Source<unknown>; watermarkStrategy?: WatermarkStrategy<unknown> };
   /** For every other node: makes the operator of one subtask. */
   readonly createOperator?: (ctx: OperatorFactoryContext) => StreamOperator;
+  /** For the sink of `executeAndCollect`: where its committed records go. */
+  readonly collect?: CollectTarget;
+}
+
+/**
+ * Where a job's graph can be built again, in another thread: the module that defines
+ * the job (see `defineJob`), the export name, and the argument it was built with.
+ */
+export interface JobOrigin {
+  readonly moduleUrl: string;
+  readonly exportName: string;
+  /** Structured-cloneable data the job function is called with. */
+  readonly args: unknown;
 }
 
 /** The nodes of a job, in the order they were added (inputs always come first). */
@@ -52,6 +76,8 @@ export interface JobGraph {
   readonly nodes: readonly GraphNode[];
   readonly defaultParallelism: number;
   readonly maxParallelism: number;
+  /** Set when the graph was built by a `defineJob` job: workers rebuild it from there. */
+  readonly origin?: JobOrigin;
 }
 
 /** The stable id of a node for state: its uid, or one derived from its position. */

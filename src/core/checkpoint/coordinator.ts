@@ -7,7 +7,7 @@
  */
 import { CheckpointError, EddyError } from '../../api/errors.ts';
 import type { OperatorSnapshot } from '../operators/operator.ts';
-import type { CheckpointHooks, StreamTask } from '../runtime/task.ts';
+import type { CheckpointHooks, CoordinatedTask, StreamTask } from '../runtime/task.ts';
 import { encodeManifest, encodePart, partHandle, type Manifest, type PartHandle } from './format.ts';
 import { MANIFEST_NAME } from './restore.ts';
 import type { CheckpointStorage } from './storage.ts';
@@ -29,6 +29,20 @@ export interface CoordinatorSettings {
   readonly firstCheckpointId: number;
 }
 
+/**
+ * One operator subtask's part of a checkpoint as the coordinator writes it. Local tasks
+ * hand over snapshots encoded on demand; tasks in workers send the bytes they encoded
+ * themselves, so that every storage works (the coordinator is the only writer).
+ */
+export interface PartSource {
+  readonly operatorId: string;
+  readonly subtaskIndex: number;
+  /** True when the part is a delta over the subtask's chain in the last completed checkpoint. */
+  readonly incremental: boolean;
+  /** The part file (see `encodePart`). */
+  bytes(): Uint8Array;
+}
+
 /** The operators of a running attempt: id → parallelism. */
 export type OperatorLayout = ReadonlyMap<string, number>;
 
@@ -39,7 +53,7 @@ interface PendingCheckpoint {
   readonly dir: string;
   readonly incremental: boolean;
   readonly chains: Map<string, Array<PartHandle[] | null>>;
-  readonly waiting: Set<StreamTask>;
+  readonly waiting: Set<CoordinatedTask>;
   readonly done: { resolve(path: string): void; reject(e: unknown): void };
   timer?: ReturnType<typeof setTimeout>;
   failed: boolean;
@@ -51,7 +65,7 @@ export const FULL_CHECKPOINT_EVERY = 8;
 export class CheckpointCoordinator implements CheckpointHooks {
   readonly aligned: boolean;
   private nextId: number;
-  private tasks: readonly StreamTask[] = [];
+  private tasks: readonly CoordinatedTask[] = [];
   private layout: OperatorLayout = new Map();
   private pending: PendingCheckpoint | undefined;
   /** The completion of the last checkpoint, while it notifies and drops old ones. */
@@ -83,7 +97,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
    * Starts triggering checkpoints for a new attempt's tasks; `restored` is the manifest
    * the attempt was restored from (its chains are the base of the first deltas).
    */
-  attach(tasks: readonly StreamTask[], layout: OperatorLayout, restored?: Manifest): void {
+  attach(tasks: readonly CoordinatedTask[], layout: OperatorLayout, restored?: Manifest): void {
     this.tasks = tasks;
     this.layout = layout;
     if (restored) this.lastChains = new Map(restored.operators.map((o) => [o.operatorId, o.parts]));
@@ -135,15 +149,31 @@ export class CheckpointCoordinator implements CheckpointHooks {
   }
 
   acknowledge(task: StreamTask, checkpointId: number, snapshots: Promise<OperatorSnapshot[]>): void {
+    const parts = snapshots.then((list) =>
+      list.map((snapshot, i): PartSource => ({
+        operatorId: task.members[i].operatorId,
+        subtaskIndex: task.members[i].subtaskIndex,
+        incremental: snapshot.keyed?.incremental !== undefined,
+        bytes: () => encodePart(snapshot),
+      })),
+    );
+    this.acknowledgeParts(task, checkpointId, parts);
+  }
+
+  /** A task captured its chain for checkpoint `id`; `parts` resolve to its encoded parts (from a worker, or encoded here). */
+  acknowledgeParts(task: CoordinatedTask, checkpointId: number, parts: Promise<readonly PartSource[]>): void {
     const pending = this.pending;
-    if (!pending || pending.id !== checkpointId || pending.failed) return;
+    if (!pending || pending.id !== checkpointId || pending.failed) {
+      parts.catch(() => {});
+      return;
+    }
     // Writing happens off the task's path: the task goes on processing records.
-    void this.writeParts(pending, task, snapshots).catch((e) =>
+    void this.writeParts(pending, task, parts).catch((e) =>
       this.abort(pending, e instanceof CheckpointError ? e : new CheckpointError('CHECKPOINT_FAILED', `checkpoint ${checkpointId}: writing the state of ${task.name} failed: ${e instanceof Error ? e.message : String(e)}`, { component: 'checkpoint-coordinator' }, { cause: e }), true),
     );
   }
 
-  taskFinished(task: StreamTask): void {
+  taskFinished(task: CoordinatedTask): void {
     this.anyTaskFinished = true;
     const pending = this.pending;
     // A task that finishes before its barrier can never acknowledge: the checkpoint cannot complete.
@@ -152,17 +182,14 @@ export class CheckpointCoordinator implements CheckpointHooks {
     }
   }
 
-  private async writeParts(pending: PendingCheckpoint, task: StreamTask, snapshots: Promise<OperatorSnapshot[]>): Promise<void> {
-    const list = await snapshots;
-    for (let i = 0; i < task.members.length; i++) {
+  private async writeParts(pending: PendingCheckpoint, task: CoordinatedTask, parts: Promise<readonly PartSource[]>): Promise<void> {
+    for (const part of await parts) {
       if (pending.failed) return;
-      const m = task.members[i];
-      const snapshot = list[i];
-      const bytes = encodePart(snapshot);
-      const path = `${pending.dir}/${m.operatorId}-${m.subtaskIndex}`;
+      const bytes = part.bytes();
+      const path = `${pending.dir}/${part.operatorId}-${part.subtaskIndex}`;
       await this.settings.storage.put(path, bytes);
       const handle = partHandle(path, bytes);
-      pending.chains.get(m.operatorId)![m.subtaskIndex] = snapshot.keyed?.incremental ? [...this.baseChain(m.operatorId, m.subtaskIndex, pending.id), handle] : [handle];
+      pending.chains.get(part.operatorId)![part.subtaskIndex] = part.incremental ? [...this.baseChain(part.operatorId, part.subtaskIndex, pending.id), handle] : [handle];
     }
     if (pending.failed) return;
     pending.waiting.delete(task);
@@ -279,6 +306,42 @@ export class CheckpointCoordinator implements CheckpointHooks {
     } catch {
       // Leftover files of a dropped checkpoint are harmless: without a manifest nothing restores them.
     }
+  }
+
+  /** A fresh checkpoint id (for the final checkpoint of a job run in workers). */
+  reserveCheckpointId(): number {
+    return this.nextId++;
+  }
+
+  /**
+   * Writes the final checkpoint of a finished attempt: every part and the manifest, which makes it the checkpoint a restart restores from. Called
+   * after `detach()`, before any sink is told to commit.
+   */
+  async commitFinalCheckpoint(checkpointId: number, parts: readonly PartSource[]): Promise<void> {
+    const dir = `${this.settings.jobId}/chk-${checkpointId}`;
+    const chains = new Map<string, Array<PartHandle[] | null>>();
+    for (const [operatorId, parallelism] of this.layout) chains.set(operatorId, new Array(parallelism).fill(null));
+    for (const part of parts) {
+      const bytes = part.bytes();
+      const path = `${dir}/${part.operatorId}-${part.subtaskIndex}`;
+      await this.settings.storage.put(path, bytes);
+      const handle = partHandle(path, bytes);
+      chains.get(part.operatorId)![part.subtaskIndex] = part.incremental ? [...this.baseChain(part.operatorId, part.subtaskIndex, checkpointId), handle] : [handle];
+    }
+    const manifest: Manifest = {
+      jobId: this.settings.jobId,
+      checkpointId,
+      timestamp: Date.now(),
+      savepoint: false,
+      maxParallelism: this.settings.maxParallelism,
+      operators: [...chains].map(([operatorId, list]) => ({ operatorId, parallelism: list.length, parts: list })),
+    };
+    await this.settings.storage.put(`${dir}/${MANIFEST_NAME}`, encodeManifest(manifest));
+    this.completed.push(dir);
+    this.retained.set(dir, manifest);
+    this.lastChains = new Map(manifest.operators.map((o) => [o.operatorId, o.parts]));
+    this.completedCount++;
+    await this.dropOldCheckpoints();
   }
 
   /** Stops triggering checkpoints (after a stop-with-savepoint). */

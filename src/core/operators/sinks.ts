@@ -1,6 +1,7 @@
 /** Sinks: a `SinkFunction`, a Sink V2 writer, and the collector behind `executeAndCollect`. */
 import type { Sink, SinkContext, SinkFunction, SinkWriter } from '../../api/functions.ts';
 import { TwoPhaseCommitSink } from '../../api/two-phase-commit.ts';
+import type { CollectTarget } from '../graph.ts';
 import { AbstractStreamOperator } from './base.ts';
 import type { OutputBuffer, RecordBatch } from './operator.ts';
 
@@ -65,16 +66,16 @@ export class SinkWriterOperator<T> extends SinkBase<undefined> {
 }
 
 /** The records `executeAndCollect` resolves to; committed transactions are applied once. */
-export class CollectResults<T> {
+export class CollectResults<T> implements CollectTarget {
   readonly records: T[] = [];
   /** Tells this execution's transactions from those of the job a savepoint was taken of. */
   readonly id = Math.random().toString(36).slice(2);
   private readonly committed = new Set<string>();
   /** Appends a transaction's records unless it was committed before (commits are replayed after a restore). */
-  commit(id: string, records: readonly T[]): void {
+  commit(id: string, records: readonly unknown[]): void {
     if (this.committed.has(id)) return;
     this.committed.add(id);
-    for (const r of records) this.records.push(r);
+    for (const r of records) this.records.push(r as T);
   }
 }
 
@@ -85,7 +86,7 @@ export class CollectResults<T> {
 export class CollectSink<T> extends TwoPhaseCommitSink<T, CollectTransaction<T>> {
   private nonce = '';
   private counter = 0;
-  constructor(private readonly results: CollectResults<T>) {
+  constructor(private readonly results: CollectTarget) {
     super();
   }
   beginTransaction(): CollectTransaction<T> {

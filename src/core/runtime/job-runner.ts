@@ -11,7 +11,7 @@ import { listCompletedCheckpoints, loadCheckpoint, loadNewestIntact, type Loaded
 import type { CheckpointStorage, StorageLock } from '../checkpoint/storage.ts';
 import type { JobGraph } from '../graph.ts';
 import type { StateBackend } from '../state/backend.ts';
-import { deploy, type Deployment } from './local-executor.ts';
+import { LocalExecutor, type Deployment, type Executor } from './local-executor.ts';
 
 /** The states of a job, as Flink names them. */
 export type JobStatus = 'CREATED' | 'RUNNING' | 'RESTARTING' | 'FINISHED' | 'FAILED' | 'CANCELED';
@@ -30,6 +30,8 @@ export interface JobRunOptions {
   readonly checkpointing?: CheckpointSettings;
   /** A savepoint or retained checkpoint directory to start from, and the storage it is in. */
   readonly initialState?: { readonly storage: CheckpointStorage; readonly path: string };
+  /** Who deploys the attempts; default the {@link LocalExecutor}. */
+  readonly executor?: Executor;
   /** Where warnings go (non-replayable sources, corrupt checkpoints). */
   readonly warn: (message: string) => void;
 }
@@ -97,7 +99,7 @@ export class JobRun {
       }
       for (let attempt = 0; ; attempt++) {
         this.status = attempt === 0 ? 'CREATED' : 'RESTARTING';
-        const deployment = await deploy(graph, {
+        const deployment = await (options.executor ?? new LocalExecutor()).deploy(graph, {
           jobId: options.jobId,
           stateBackend: options.stateBackend,
           clock: options.clock,

@@ -5,16 +5,17 @@
  * attempt of a job; the job runner restarts failed attempts from checkpoints.
  */
 import type { Clock } from '../../api/clock.ts';
-import { ConfigurationError, EddyError } from '../../api/errors.ts';
-import { operatorIdOf, type GraphNode, type JobGraph } from '../graph.ts';
+import { EddyError } from '../../api/errors.ts';
+import { operatorIdOf, type JobGraph } from '../graph.ts';
 import { keyGroupRangeForSubtask } from '../keys.ts';
 import { OutputBuffer, type OperatorContext, type OperatorRestore, type StreamOperator } from '../operators/operator.ts';
 import { SourceOperator } from '../operators/source.ts';
 import type { StateBackend } from '../state/backend.ts';
 import { InputGate } from './input-gate.ts';
-import { NetworkOutput } from './network-output.ts';
+import { NetworkOutput, type ChannelSink } from './network-output.ts';
+import { planJob, taskAddress, type Placement, type PlannedNode } from './plan.ts';
 import { ProcessingTimeScheduler } from './processing-time.ts';
-import { StreamTask, type ChainMember, type CheckpointHooks } from './task.ts';
+import { StreamTask, type ChainMember, type CheckpointHooks, type CoordinatedTask } from './task.ts';
 
 /** What the executor needs besides the graph. */
 export interface ExecutionOptions {
@@ -29,7 +30,8 @@ export interface ExecutionOptions {
 
 /** A deployed attempt of a job. */
 export interface Deployment {
-  readonly tasks: readonly StreamTask[];
+  /** The tasks the checkpoint coordinator drives (local tasks, or stand-ins for tasks in workers). */
+  readonly tasks: readonly CoordinatedTask[];
   /** Operator id → parallelism. */
   readonly layout: ReadonlyMap<string, number>;
   /** The sources that cannot replay from a checkpoint (names), for the exactly-once warning. */
@@ -44,62 +46,79 @@ export interface Deployment {
   close(): Promise<unknown>;
 }
 
+/**
+ * Runs the attempts of a job: the {@link LocalExecutor} (every task in this thread, the
+ * default) or an executor that spreads the tasks over workers. Set with
+ * `env.setExecutor()`; the job's code does not change.
+ */
+export interface Executor {
+  /** Short name for messages (`executor:local`, `executor:workers`). */
+  readonly name: string;
+  /** Deploys one attempt of the job. */
+  deploy(graph: JobGraph, options: ExecutionOptions): Promise<Deployment>;
+}
+
+/** Every task of the job as an async loop in the current thread (the default executor). */
+export class LocalExecutor implements Executor {
+  readonly name = 'local';
+  deploy(graph: JobGraph, options: ExecutionOptions): Promise<Deployment> {
+    return deploy(graph, options);
+  }
+}
+
 /** Id of the final checkpoint taken when a job finishes, after every numbered one. */
 export const FINAL_CHECKPOINT_ID = Number.MAX_SAFE_INTEGER;
 
-/** A running instance of a node: its operator and chain member per subtask. */
-interface Deployed {
-  readonly node: GraphNode;
-  readonly parallelism: number;
-  /** The node this one is chained to, if any. */
-  readonly chainedTo: number | undefined;
-  readonly members: ChainMember[];
+/** A running instance of a node: its operator and chain member per subtask (only local subtasks are set). */
+interface Deployed extends PlannedNode {
+  readonly members: Array<ChainMember | undefined>;
 }
 
-/** Resolves each node's parallelism and checks it against the max parallelism. */
-export function resolveParallelism(graph: JobGraph, node: GraphNode): number {
-  const sourceMax = node.source?.source.maxParallelism;
-  const p = node.parallelism ?? Math.min(graph.defaultParallelism, sourceMax ?? Infinity);
-  if (!Number.isInteger(p) || p < 1) throw new ConfigurationError(`parallelism must be a positive integer, got ${p}`, { operator: node.name });
-  if (p > graph.maxParallelism) throw new ConfigurationError(`parallelism ${p} is above the max parallelism ${graph.maxParallelism}`, { operator: node.name });
-  if (sourceMax !== undefined && p > sourceMax) throw new ConfigurationError(`this source supports a parallelism of at most ${sourceMax}, got ${p}`, { operator: node.name });
-  return p;
-}
-
-/** Builds and initialises the tasks of one attempt. */
-export async function deploy(graph: JobGraph, options: ExecutionOptions): Promise<Deployment> {
+/**
+ * Builds and initialises the tasks of one attempt. Without `placement` every task runs
+ * here; with one, only the tasks it calls local (a worker's share), and channels to the
+ * others go to its remote sinks. Channel numbers depend only on the graph, so every
+ * thread agrees on them.
+ */
+export async function deploy(graph: JobGraph, options: ExecutionOptions, placement?: Placement): Promise<Deployment> {
+  const plan = planJob(graph);
+  const isLocal = (head: number, i: number) => placement === undefined || placement.isLocal(head, i);
   const deployed = new Map<number, Deployed>();
   const tasks: StreamTask[] = [];
   const taskOf = new Map<ChainMember, StreamTask>();
 
   // 1. Operators and chains.
   for (const node of graph.nodes) {
-    const parallelism = resolveParallelism(graph, node);
-    const input = node.inputs.length === 1 ? node.inputs[0] : undefined;
-    const upstream = input ? deployed.get(input.from) : undefined;
-    const chained = input?.partitioning.type === 'forward' && upstream?.parallelism === parallelism ? input.from : undefined;
-    const members: ChainMember[] = [];
+    const planned = plan.nodes.get(node.id)!;
+    const { parallelism, chainedTo: chained } = planned;
+    const members: Array<ChainMember | undefined> = [];
     for (let i = 0; i < parallelism; i++) {
+      if (!isLocal(planned.head, i)) {
+        members.push(undefined);
+        continue;
+      }
       const op: StreamOperator = node.source
         ? new SourceOperator(node.source.source, node.source.watermarkStrategy)
         : node.createOperator!({ subtaskIndex: i, parallelism });
       const member: ChainMember = { op, out: new OutputBuffer(), next: [], network: [], operatorId: operatorIdOf(node), subtaskIndex: i };
       members.push(member);
       if (chained !== undefined) {
-        const parent = deployed.get(chained)!.members[i];
+        const parent = deployed.get(chained)!.members[i]!;
         parent.next.push(member);
         const task = taskOf.get(parent)!;
         task.members.push(member);
         taskOf.set(member, task);
       }
     }
-    deployed.set(node.id, { node, parallelism, chainedTo: chained, members });
+    deployed.set(node.id, { ...planned, members });
     if (chained === undefined) {
       const channels = node.inputs.reduce((n, e) => n + channelCount(e.partitioning.type, deployed.get(e.from)!.parallelism, parallelism), 0);
       members.forEach((m, i) => {
+        if (m === undefined) return;
         const task = new StreamTask(`${node.name} (${i + 1}/${parallelism})`, [m], new InputGate(channels), node.source ? (m.op as SourceOperator<unknown>) : undefined, options.checkpointHooks);
         tasks.push(task);
         taskOf.set(m, task);
+        placement?.bind?.(taskAddress(node.id, i), task);
       });
     }
   }
@@ -114,8 +133,13 @@ export async function deploy(graph: JobGraph, options: ExecutionOptions): Promis
       const partitioning = edge.partitioning.type === 'forward' && !forward ? ({ type: 'rebalance' } as const) : edge.partitioning;
       const base = nextChannel.slice();
       up.members.forEach((producer, s) => {
+        if (producer === undefined) return;
         const consumers = forward ? [s] : d.members.map((_, j) => j);
-        const targets = consumers.map((j) => ({ gate: taskOf.get(d.members[j])!.gate, channel: base[j] + (forward ? 0 : s) }));
+        const targets = consumers.map((j) => {
+          const consumer = d.members[j];
+          const gate: ChannelSink = consumer !== undefined ? taskOf.get(consumer)!.gate : placement!.remote(taskAddress(d.node.id, j));
+          return { gate, channel: base[j] + (forward ? 0 : s) };
+        });
         producer.network.push(new NetworkOutput(partitioning, targets, graph.maxParallelism, `${d.node.name} (${consumers.length === 1 ? consumers[0] + 1 : '*'}/${d.parallelism})`, s));
       });
       for (let j = 0; j < d.parallelism; j++) nextChannel[j] += forward ? 1 : up.parallelism;
@@ -127,6 +151,7 @@ export async function deploy(graph: JobGraph, options: ExecutionOptions): Promis
   for (const d of deployed.values()) {
     for (let i = 0; i < d.parallelism; i++) {
       const member = d.members[i];
+      if (member === undefined) continue;
       const task = taskOf.get(member)!;
       const ctx = operatorContext(graph, d, i, options, task, (time) => scheduler.schedule(task, member, time));
       await member.op.initializeState(ctx, options.restore?.(ctx.operatorId, i, d.parallelism));

@@ -8,11 +8,20 @@ import { EddyError, InvalidKeyError, UserFunctionError } from '../../api/errors.
 import type { Partitioning } from '../graph.ts';
 import { keyGroupForKey, keyProblem, subtaskForKeyGroup, type Key } from '../keys.ts';
 import type { RecordBatch } from '../operators/operator.ts';
-import type { InputGate, StreamElement } from './input-gate.ts';
+import type { StreamElement } from './input-gate.ts';
 
-/** A consumer subtask's gate and the channel index this producer writes to. */
+/**
+ * Where a channel's elements go: an {@link InputGate} in this thread, or the sending end
+ * of a channel to a task in another worker. `put` resolves once the element may be
+ * followed by the next (back-pressure).
+ */
+export interface ChannelSink {
+  put(channel: number, element: StreamElement): Promise<void>;
+}
+
+/** A consumer subtask's gate (or remote endpoint) and the channel index this producer writes to. */
 export interface ChannelTarget {
-  readonly gate: InputGate;
+  readonly gate: ChannelSink;
   readonly channel: number;
 }
 

@@ -11,6 +11,7 @@ import type { OperatorSnapshot, OutputBuffer, RecordBatch, StreamOperator } from
 import type { SourceOperator } from '../operators/source.ts';
 import type { GateItem, InputGate } from './input-gate.ts';
 import type { NetworkOutput } from './network-output.ts';
+import type { PartSource } from '../checkpoint/coordinator.ts';
 
 /** An operator of the chain with where its output goes. */
 export interface ChainMember {
@@ -25,14 +26,38 @@ export interface ChainMember {
   readonly subtaskIndex: number;
 }
 
+/**
+ * What the checkpoint coordinator drives: a {@link StreamTask} of this thread, or the
+ * main thread's stand-in for a task that runs in a worker.
+ */
+export interface CoordinatedTask {
+  /** `Operator (i/p)`, for error messages. */
+  readonly name: string;
+  /** Source tasks are the ones asked to inject barriers. */
+  readonly isSource: boolean;
+  triggerCheckpoint(checkpointId: number, timestamp: number, incremental: boolean): void;
+  /** Resolves once every operator of the task was told (or the attempt is failing). */
+  notifyCheckpointComplete(checkpointId: number): Promise<void>;
+}
+
 /** What a task tells the checkpoint coordinator. */
 export interface CheckpointHooks {
   /** Whether barriers are aligned (exactly-once) or only counted (at-least-once). */
   readonly aligned: boolean;
   /** The task captured its chain for checkpoint `id`; `snapshots` finish encoding later. */
   acknowledge(task: StreamTask, checkpointId: number, snapshots: Promise<OperatorSnapshot[]>): void;
+  /** A task elsewhere (in a worker) captured its chain and sent its encoded parts (coordinators implement it). */
+  acknowledgeParts?(task: CoordinatedTask, checkpointId: number, parts: Promise<readonly PartSource[]>): void;
   /** The task finished its input (it takes part in no later checkpoint). */
-  taskFinished(task: StreamTask): void;
+  taskFinished(task: CoordinatedTask): void;
+  /**
+   * Executors whose tasks can die independently (workers) make the final checkpoint a
+   * complete one before any sink commits: they take an id here, send every task's final
+   * parts to `commitFinalCheckpoint`, and only then let the tasks commit. A failure
+   * after that restarts from the final checkpoint, so nothing is emitted twice.
+   */
+  reserveCheckpointId?(): number;
+  commitFinalCheckpoint?(checkpointId: number, parts: readonly PartSource[]): Promise<void>;
 }
 
 /** Records a source task polls at a time. */
@@ -40,7 +65,8 @@ export const SOURCE_BATCH_SIZE = 1024;
 /** How long a task may keep the thread before it lets timers and I/O run. */
 const YIELD_INTERVAL_MS = 20;
 
-export class StreamTask {
+/** One subtask of an operator chain, run as an async loop in the current thread. */
+export class StreamTask implements CoordinatedTask {
   private finished = false;
 
   constructor(
@@ -76,7 +102,19 @@ export class StreamTask {
 
   /** The job's last step after every task finished: a final snapshot and commit (Flink's final checkpoint). */
   async finalCheckpoint(checkpointId: number): Promise<void> {
-    for (const m of this.members) await (await m.op.snapshotState(checkpointId, Date.now())).snapshot;
+    await this.finalSnapshot(checkpointId);
+    await this.finalCommit(checkpointId);
+  }
+
+  /** The first half of {@link finalCheckpoint}: every operator's full snapshot (sinks pre-commit). */
+  async finalSnapshot(checkpointId: number): Promise<OperatorSnapshot[]> {
+    const snapshots = [];
+    for (const m of this.members) snapshots.push(await (await m.op.snapshotState(checkpointId, Date.now())).snapshot);
+    return snapshots;
+  }
+
+  /** The second half of {@link finalCheckpoint}: every operator is told it completed (sinks commit). */
+  async finalCommit(checkpointId: number): Promise<void> {
     for (const m of this.members) await m.op.notifyCheckpointComplete(checkpointId);
   }
 

@@ -1,0 +1,60 @@
+/**
+ * exchange-throughput: records per second across one worker boundary vs. within one
+ * thread. The graph: a source of parallelism 2 where only subtask 1 emits, keyed to one
+ * key, counted by a single subtask. On 2 workers, subtask 1 runs in worker 1 and the
+ * counter in worker 0, so every record crosses a MessageChannel (batched, credit-based);
+ * on 1 worker the same graph runs in one thread and records move through the in-thread
+ * input gate. Both sides run in workers, so only the boundary differs.
+ */
+import { StreamExecutionEnvironment, WorkerExecutor } from '../src/index.ts';
+import { SOURCE_BATCH_SIZE } from '../src/core/runtime/task.ts';
+import { nodeWorkerThreads } from '../src/runtimes/node-workers.ts';
+import { report, round, timeInterleaved } from './common.ts';
+import { exchangeJob } from './workers-jobs.ts';
+
+const EVENTS = 1_000_000;
+const CREDITS = 8;
+const FLOOR = 0.3;
+
+async function runOn(executor: WorkerExecutor): Promise<void> {
+  const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2).setExecutor(executor);
+  const out = (await exchangeJob.build(env, { events: EVENTS }).executeAndCollect('exchange-throughput')) as number[];
+  if (out.length !== 1 || out[0] !== EVENTS) throw new Error(`exchange-throughput: counted ${JSON.stringify(out)}, expected [${EVENTS}]`);
+}
+
+/** Runs the bench and prints its JSON line. */
+export async function exchangeThroughput(runs: number): Promise<void> {
+  const platform = nodeWorkerThreads();
+  const across = new WorkerExecutor({ workers: 2, platform, credits: CREDITS });
+  const within = new WorkerExecutor({ workers: 1, platform });
+  const [a, w] = await timeInterleaved(
+    [
+      { name: 'across', run: () => runOn(across) },
+      { name: 'within', run: () => runOn(within) },
+    ],
+    runs,
+  );
+  await Promise.all([across.shutdown(), within.shutdown()]);
+  const acrossRps = EVENTS / (a!.medianMs / 1000);
+  const withinRps = EVENTS / (w!.medianMs / 1000);
+  const ratio = acrossRps / withinRps;
+  report({
+    bench: 'exchange-throughput',
+    records: EVENTS,
+    record: '{ k: string, v: number } (keyed: key and key group travel along)',
+    batchRecords: SOURCE_BATCH_SIZE,
+    creditsPerChannel: CREDITS,
+    transport: 'structured clone of record batches; elements of one microtask coalesced into one postMessage',
+    stat: `median of ${runs} interleaved runs after 1 warm-up each; worker pools warm`,
+    engineRecordsPerSec: Math.round(acrossRps),
+    baselineRecordsPerSec: Math.round(withinRps),
+    baseline: 'same graph on 1 worker (the exchange stays inside one thread)',
+    ratio: round(ratio, 3),
+    bestRatio: round(w!.bestMs / a!.bestMs, 3),
+    engineMs: a!.ms,
+    baselineMs: w!.ms,
+    floor: FLOOR,
+    floorRule: 'ratio >= 0.3 (records/s across a boundary ÷ within one thread)',
+    pass: ratio >= FLOOR,
+  });
+}

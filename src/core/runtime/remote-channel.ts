@@ -1,0 +1,144 @@
+/**
+ * Channels between tasks in different workers, over one MessagePort per pair of workers.
+ *
+ * - Order: every element of a channel (records, watermarks, barriers, end of input)
+ *   goes through the same port in order, so barrier alignment works as in one thread.
+ * - Batching: records already travel as batches (one per producer batch and consumer);
+ *   on top, everything sent to a peer within one microtask goes out as one message.
+ *   Payloads are structured-cloned (records must be plain data).
+ * - Back-pressure is credit-based, per channel: a sender may have `credits` elements in
+ *   flight; the receiver returns a credit once it handed an element to the consumer's
+ *   input gate (whose own bounded capacity then holds it). So a slow consumer makes
+ *   its producers wait instead of letting either side buffer without bound.
+ */
+import { EddyError } from '../../api/errors.ts';
+import type { InputGate, StreamElement } from './input-gate.ts';
+import type { ChannelSink } from './network-output.ts';
+import type { MessagePortLike } from './worker-protocol.ts';
+
+/** One message on a peer port: data elements and returned credits. */
+interface PeerMessage {
+  /** Elements: [consumer task address, channel, element]. */
+  readonly d: Array<[string, number, StreamElement]>;
+  /** Credits returned: [consumer task address, channel], one credit each. */
+  readonly c: Array<[string, number]>;
+}
+
+interface Inbound {
+  readonly queue: StreamElement[];
+  pumping: boolean;
+}
+
+/** The connection from this worker to one other worker. */
+export class PeerLink {
+  private outData: PeerMessage['d'] = [];
+  private outCredits: PeerMessage['c'] = [];
+  private flushScheduled = false;
+  /** Credits left per outgoing channel (`address#channel`). */
+  private readonly credits = new Map<string, number>();
+  private readonly creditWaiters = new Map<string, () => void>();
+  private readonly inbound = new Map<string, Inbound>();
+  private closed = false;
+  /** Messages and elements sent, for statistics and tests. */
+  messagesSent = 0;
+  elementsSent = 0;
+
+  constructor(
+    private readonly port: MessagePortLike,
+    private readonly initialCredits: number,
+    /** The input gate of a task of this worker, by address. */
+    private readonly gateOf: (address: string) => InputGate | undefined,
+    /** Called when an element cannot be delivered (a bug, or the attempt is failing). */
+    private readonly onError: (error: unknown) => void,
+  ) {
+    port.onmessage = (event) => this.receive(event.data as PeerMessage);
+  }
+
+  /** The sending end of the channels into task `address` of the peer. */
+  sink(address: string): ChannelSink {
+    return { put: (channel, element) => this.send(address, channel, element) };
+  }
+
+  /** Stops sending and receiving (the attempt is over). */
+  close(): void {
+    this.closed = true;
+    this.port.onmessage = null;
+    this.port.close();
+    for (const wake of this.creditWaiters.values()) wake();
+    this.creditWaiters.clear();
+  }
+
+  private async send(address: string, channel: number, element: StreamElement): Promise<void> {
+    const key = `${address}#${channel}`;
+    let left = this.credits.get(key) ?? this.initialCredits;
+    while (left === 0 && !this.closed) {
+      await new Promise<void>((resolve) => this.creditWaiters.set(key, resolve));
+      left = this.credits.get(key)!;
+    }
+    // The attempt is over: a producer must stop here, not run on into the void.
+    if (this.closed) throw new Error('[eddy] [executor:workers] the channel was closed (the attempt ended)');
+    this.credits.set(key, left - 1);
+    this.outData.push([address, channel, element]);
+    this.elementsSent++;
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.closed) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.closed || (this.outData.length === 0 && this.outCredits.length === 0)) return;
+    const message: PeerMessage = { d: this.outData, c: this.outCredits };
+    this.outData = [];
+    this.outCredits = [];
+    this.messagesSent++;
+    try {
+      this.port.postMessage(message);
+    } catch (e) {
+      // A record with a function, a class instance with private state, … cannot cross threads.
+      this.onError(new EddyError('UNSERIALIZABLE_VALUE', `a record sent to another worker cannot be structured-cloned (records crossing workers must be plain data): ${e instanceof Error ? e.message : String(e)}`, { component: 'executor:workers' }, { cause: e }));
+    }
+  }
+
+  private receive(message: PeerMessage): void {
+    if (this.closed) return;
+    for (const [address, channel] of message.c) {
+      const key = `${address}#${channel}`;
+      this.credits.set(key, (this.credits.get(key) ?? this.initialCredits) + 1);
+      const wake = this.creditWaiters.get(key);
+      if (wake) {
+        this.creditWaiters.delete(key);
+        wake();
+      }
+    }
+    for (const [address, channel, element] of message.d) {
+      const key = `${address}#${channel}`;
+      let inbound = this.inbound.get(key);
+      if (!inbound) this.inbound.set(key, (inbound = { queue: [], pumping: false }));
+      inbound.queue.push(element);
+      if (!inbound.pumping) void this.pump(address, channel, inbound);
+    }
+  }
+
+  /** Hands a channel's elements to the gate one by one, returning a credit for each. */
+  private async pump(address: string, channel: number, inbound: Inbound): Promise<void> {
+    const gate = this.gateOf(address);
+    if (!gate) return this.onError(new Error(`[eddy] [executor:workers] no task ${address} in this worker`));
+    inbound.pumping = true;
+    try {
+      while (inbound.queue.length > 0 && !this.closed) {
+        await gate.put(channel, inbound.queue.shift()!);
+        this.outCredits.push([address, channel]);
+        this.scheduleFlush();
+      }
+    } catch (e) {
+      this.onError(e);
+    } finally {
+      inbound.pumping = false;
+    }
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * `WorkerExecutor`: runs a job's subtasks in workers (Node worker_threads or Web
+ * Workers, through a {@link WorkerPlatform} adapter from src/runtimes/), so that
+ * `setParallelism(p)` uses real cores. Subtask `i` of every operator chain runs in
+ * worker `i % workers`; each worker rebuilds the graph from the job's module (see
+ * `defineJob`) and runs its share with the local machinery.
+ *
+ * What stays in the main thread: the job runner (attempts, restarts, restore), the
+ * checkpoint coordinator (it triggers checkpoints, receives each task's encoded parts,
+ * writes them to the checkpoint storage and commits the manifest), and the results of
+ * `executeAndCollect`. When a task fails, or a worker throws out or is terminated, the
+ * attempt fails: every surviving worker unwinds its share (`reset`; terminated if it
+ * does not within 5 s), dead workers are replaced, and the job runner restarts from the
+ * latest complete checkpoint with the executor's number of workers (restore
+ * redistributes key groups, so that number may differ from the checkpoint's).
+ */
+import { ConfigurationError } from '../../api/errors.ts';
+import type { PartSource } from '../checkpoint/coordinator.ts';
+import { serializeValue } from '../codec.ts';
+import { operatorIdOf, type JobGraph } from '../graph.ts';
+import { keyGroupRangeForSubtask, type KeyGroupRange } from '../keys.ts';
+import type { OperatorRestore } from '../operators/operator.ts';
+import { FINAL_CHECKPOINT_ID, type Deployment, type ExecutionOptions, type Executor } from './local-executor.ts';
+import { planJob } from './plan.ts';
+import { isWorkerCrash, WorkerPool } from './worker-pool.ts';
+import { Attempt, RemoteTask } from './worker-attempt.ts';
+import {
+  fromWireError,
+  graphFingerprint,
+  placedTasks,
+  workerOfSubtask,
+  type WireRestore,
+  type WorkerPlatform,
+} from './worker-protocol.ts';
+
+/** How a {@link WorkerExecutor} runs jobs. */
+export interface WorkerExecutorOptions {
+  /** Number of workers (threads); subtask `i` runs in worker `i % workers`. */
+  readonly workers: number;
+  /** The platform adapter, e.g. `nodeWorkerThreads()` or `webWorkers()` from src/runtimes/. */
+  readonly platform: WorkerPlatform;
+  /** Elements a channel between workers may have in flight before its sender waits; default 8. */
+  readonly credits?: number;
+  /**
+   * Workers kept started beyond `workers` (default 0): a worker that dies is then
+   * replaced by a ready one instead of a thread that still has to load eddy and the job.
+   */
+  readonly spareWorkers?: number;
+}
+
+/** Runs each attempt of a job in a set of workers (kept in a pool between attempts and jobs). */
+export class WorkerExecutor implements Executor {
+  readonly name = 'workers';
+  readonly workers: number;
+  private readonly pool: WorkerPool;
+
+  constructor(private readonly options: WorkerExecutorOptions) {
+    if (!Number.isInteger(options?.workers) || options.workers < 1) throw new ConfigurationError(`WorkerExecutor needs { workers } as a positive integer, got ${String(options?.workers)}`, { component: 'executor:workers' });
+    if (!options.platform || typeof options.platform.spawn !== 'function') throw new ConfigurationError('WorkerExecutor needs a platform adapter (nodeWorkerThreads() or webWorkers())', { component: 'executor:workers' });
+    this.workers = options.workers;
+    this.pool = new WorkerPool(options.platform, options.spareWorkers ?? 0);
+  }
+
+  /** Deploys an attempt; a worker that dies while deploying (not a job error) costs a retry, not the attempt. */
+  async deploy(graph: JobGraph, options: ExecutionOptions): Promise<Deployment> {
+    for (let retry = 0; ; retry++) {
+      try {
+        return await this.deployOnce(graph, options);
+      } catch (e) {
+        if (!isWorkerCrash(e) || retry >= 2) throw e;
+      }
+    }
+  }
+
+  /** Terminates the idle workers; call when no more jobs will run on this executor (a Node process exits anyway). */
+  shutdown(): Promise<void> {
+    return this.pool.shutdown();
+  }
+
+  private async deployOnce(graph: JobGraph, options: ExecutionOptions): Promise<Deployment> {
+    const origin = graph.origin;
+    if (!origin) {
+      throw new ConfigurationError('a job run by a WorkerExecutor must be built by a defineJob() job (myJob.build(env, args)): workers import its module to build the same functions', { component: 'executor:workers' });
+    }
+    const hooks = options.checkpointHooks;
+    if (hooks && !hooks.acknowledgeParts) throw new ConfigurationError('the checkpoint hooks cannot receive parts from workers', { component: 'executor:workers' });
+    const W = this.workers;
+    const plan = planJob(graph);
+    const layout = new Map([...plan.nodes.values()].map((p) => [operatorIdOf(p.node), p.parallelism]));
+    const collect = graph.nodes.find((n) => n.collect)?.collect;
+    const attempt = new Attempt(this.pool, this.pool.acquire(W));
+
+    // Stand-ins for the tasks, so the coordinator can drive them like local ones.
+    const tasks = new Map<string, RemoteTask>();
+    for (const t of placedTasks(graph, W)) tasks.set(t.address, new RemoteTask(t.name, t.isSource, t.address, attempt, t.worker));
+
+    let finalParts: { id: number; parts: PartSource[] } | undefined;
+    attempt.onEvent = (worker, m) => {
+      switch (m.t) {
+        case 'ack': {
+          const parts: PartSource[] = m.parts.map((p) => ({ operatorId: p.operatorId, subtaskIndex: p.subtaskIndex, incremental: p.incremental, bytes: () => p.bytes }));
+          if (finalParts?.id === m.id) finalParts.parts.push(...parts);
+          else hooks?.acknowledgeParts!(tasks.get(m.task)!, m.id, Promise.resolve(parts));
+          return;
+        }
+        case 'ack-failed':
+          hooks?.acknowledgeParts!(tasks.get(m.task)!, m.id, Promise.reject(fromWireError(m.error, worker)));
+          return;
+        case 'task-finished':
+          hooks?.taskFinished(tasks.get(m.task)!);
+          return;
+        case 'collect':
+          collect?.commit(m.txn, m.records);
+          return;
+      }
+    };
+
+    try {
+      const restores = Array.from({ length: W }, (): WireRestore[] => []);
+      if (options.restore) {
+        for (const p of plan.nodes.values()) {
+          const operatorId = operatorIdOf(p.node);
+          for (let i = 0; i < p.parallelism; i++) {
+            const restore = options.restore(operatorId, i, p.parallelism);
+            if (!restore) continue;
+            const own = restrictToKeyGroups(restore, keyGroupRangeForSubtask(graph.maxParallelism, p.parallelism, i));
+            restores[workerOfSubtask(i, W)].push({ operatorId, subtaskIndex: i, bytes: serializeValue(own) });
+          }
+        }
+      }
+      const fingerprint = graphFingerprint(graph);
+      await attempt.start((w, peers) => ({
+        t: 'deploy',
+        worker: w,
+        workers: W,
+        jobId: options.jobId,
+        jobName: graph.jobName,
+        origin,
+        defaultParallelism: graph.defaultParallelism,
+        maxParallelism: graph.maxParallelism,
+        fingerprint,
+        aligned: hooks?.aligned,
+        restore: restores[w],
+        peers,
+        collectId: collect?.id,
+        credits: this.options.credits ?? 8,
+      }));
+    } catch (e) {
+      await attempt.close();
+      throw e;
+    }
+
+    const nonReplayableSources = graph.nodes.filter((n) => n.source && n.source.source.replayable !== true).map((n) => n.name);
+    return {
+      tasks: [...tasks.values()],
+      layout,
+      nonReplayableSources,
+      fail: (e) => attempt.fail(e),
+      run: () => attempt.run(),
+      finalCheckpoint: async () => {
+        // Two phases: all final snapshots, persisted as a complete checkpoint, before any sink commits.
+        const id = hooks?.reserveCheckpointId?.() ?? FINAL_CHECKPOINT_ID;
+        const parts: PartSource[] = [];
+        finalParts = { id, parts };
+        await Promise.all(Array.from({ length: W }, (_, w) => attempt.call(w, { op: 'final-snapshot', id })));
+        finalParts = undefined;
+        await hooks?.commitFinalCheckpoint?.(id, parts);
+        await Promise.all(Array.from({ length: W }, (_, w) => attempt.call(w, { op: 'final-commit', id })));
+      },
+      close: () => attempt.close(),
+    };
+  }
+}
+
+/**
+ * The part of a restore a subtask keeps: keyed state and timers of its own key groups
+ * only. The backend would drop the others anyway; not shipping them keeps each worker's
+ * restore message at its share of the state instead of all of it.
+ */
+function restrictToKeyGroups(restore: OperatorRestore, range: KeyGroupRange): OperatorRestore {
+  const inRange = <V>(m: ReadonlyMap<number, V>) => new Map([...m].filter(([kg]) => kg >= range.start && kg <= range.end));
+  return {
+    ...restore,
+    keyed: restore.keyed.map((k) => (k.incremental ? { ...k, keyGroups: inRange(k.keyGroups), incremental: { ...k.incremental, removed: inRange(k.incremental.removed) } } : { ...k, keyGroups: inRange(k.keyGroups) })),
+    timers: restore.timers.map(inRange),
+  };
+}

@@ -1,0 +1,214 @@
+/**
+ * The inside of a worker of the {@link WorkerExecutor}: imports the job's module, builds
+ * the graph again, checks it against the main thread's fingerprint, and deploys only
+ * this worker's tasks with the unchanged local machinery (tasks, gates, operators).
+ * Channels to tasks of other workers go through {@link PeerLink}s. Checkpoint parts are
+ * encoded here and sent to the main thread, whose coordinator writes them (so every
+ * checkpoint storage works, also one that lives only in the main thread's memory).
+ */
+import { StreamExecutionEnvironment } from '../../api/environment.ts';
+import { ConfigurationError } from '../../api/errors.ts';
+import { isJobDefinition } from '../../api/job-definition.ts';
+import { encodePart } from '../checkpoint/format.ts';
+import { deserializeValue } from '../codec.ts';
+import type { OperatorRestore, OperatorSnapshot } from '../operators/operator.ts';
+import { deploy, type Deployment } from './local-executor.ts';
+import type { Placement } from './plan.ts';
+import { PeerLink } from './remote-channel.ts';
+import type { CheckpointHooks, StreamTask } from './task.ts';
+import { graphFingerprint, toWireError, workerOfSubtask, type DeployMessage, type FromWorker, type MessagePortLike, type ToWorker, type WirePart } from './worker-protocol.ts';
+
+/** The worker's own endpoint to the main thread (`self` in a Web Worker, `parentPort` in Node). */
+export type HostEndpoint = Pick<MessagePortLike, 'postMessage' | 'onmessage'>;
+
+/** One attempt's share of a job in this worker. */
+interface Share {
+  readonly tasks: Map<string, StreamTask>;
+  readonly addresses: Map<StreamTask, string>;
+  readonly links: PeerLink[];
+  deployment?: Deployment;
+  running?: Promise<void>;
+  closed: boolean;
+}
+
+/**
+ * Serves attempts of jobs on `endpoint`, one at a time: deploy, run, checkpoint calls,
+ * close; `reset` ends an attempt (failed or finished) so the worker can serve the next.
+ */
+export function runWorkerHost(endpoint: HostEndpoint): void {
+  let epoch = 0;
+  let share: Share = newShare();
+  /** A sender bound to the current attempt: a late message of an ended attempt is dropped, not mistaken for the next one's. */
+  const poster = (forEpoch: number) => (message: FromWorker, transfer?: Transferable[]) => {
+    if (forEpoch === epoch) endpoint.postMessage(message, transfer);
+  };
+  let post = poster(epoch);
+  /** Fails the current attempt's share (reported in its epoch, so a reset share's late failure is dropped). */
+  const failer = (target: Share, send: typeof post) => (e: unknown) => {
+    send({ t: 'failed', error: toWireError(e) });
+    target.deployment?.fail(e);
+  };
+  const fail = (e: unknown) => failer(share, post)(e);
+
+  const handle = async (message: ToWorker): Promise<void> => {
+    switch (message.t) {
+      case 'deploy': {
+        const deployment = (share.deployment = await deployShare(message, share));
+        post({ t: 'deployed', tasks: [...share.tasks.keys()], nonReplayable: deployment.nonReplayableSources as string[] });
+        return;
+      }
+      case 'run':
+        // The peer links stay open after the run: what this worker sent last may still be in flight.
+        share.running = share.deployment!.run().then(() => post({ t: 'finished' }), failer(share, post));
+        return;
+      case 'trigger':
+        share.tasks.get(message.task)!.triggerCheckpoint(message.id, message.timestamp, message.incremental);
+        return;
+      case 'call': {
+        // The reply of a reset is the first message of the next epoch; others belong to their attempt.
+        const reply = message.op === 'reset' ? (m: FromWorker) => endpoint.postMessage(m) : post;
+        // Not awaited: a notification waits for its task's turn, which must not hold up other messages.
+        void call(message).then((error) => reply({ t: 'reply', req: message.req, error: error === undefined ? undefined : toWireError(error) }));
+        return;
+      }
+    }
+  };
+
+  async function call(message: Extract<ToWorker, { t: 'call' }>): Promise<unknown> {
+    try {
+      if (message.op === 'notify') await share.tasks.get(message.task!)!.notifyCheckpointComplete(message.id!);
+      else if (message.op === 'final-snapshot') await finalSnapshot(message.id!);
+      else if (message.op === 'final-commit') for (const task of share.tasks.values()) await task.finalCommit(message.id!);
+      else if (message.op === 'close') return await closeShare(share);
+      else await reset();
+    } catch (e) {
+      return e;
+    }
+    return undefined;
+  }
+
+  /** Every task's final full snapshot, sent to the coordinator as acknowledgements (before the call's reply). */
+  async function finalSnapshot(id: number): Promise<void> {
+    for (const [address, task] of share.tasks) {
+      const parts = wireParts(task, await task.finalSnapshot(id));
+      post({ t: 'ack', task: address, id, parts }, parts.map((p) => p.bytes.buffer as ArrayBuffer));
+    }
+  }
+
+  async function closeShare(s: Share): Promise<unknown> {
+    if (s.closed || !s.deployment) return undefined;
+    s.closed = true;
+    return s.deployment.close();
+  }
+
+  /** Ends the attempt: its tasks are failed and unwound, its operators closed, its links dropped. */
+  async function reset(): Promise<void> {
+    const old = share;
+    epoch++;
+    post = poster(epoch);
+    share = newShare();
+    old.deployment?.fail(new Error('[eddy] [executor:workers] the attempt was reset'));
+    for (const link of old.links) link?.close();
+    await old.running?.catch(() => {});
+    await closeShare(old).catch(() => {});
+  }
+
+  async function deployShare(msg: DeployMessage, target: Share): Promise<Deployment> {
+    const { tasks, addresses, links } = target;
+    const send = post;
+    const mod = (await import(/* @vite-ignore */ msg.origin.moduleUrl)) as Record<string, unknown>;
+    const definition = mod[msg.origin.exportName];
+    if (!isJobDefinition(definition)) {
+      throw new ConfigurationError(`${msg.origin.moduleUrl} has no export "${msg.origin.exportName}" made by defineJob(): workers rebuild the job from it`, { component: 'executor:workers' });
+    }
+    const env = StreamExecutionEnvironment.getExecutionEnvironment().setMaxParallelism(msg.maxParallelism).setParallelism(msg.defaultParallelism);
+    const result = definition.build(env, msg.origin.args);
+    if (msg.collectId !== undefined) {
+      if (!result || typeof (result as { collectInto?: unknown }).collectInto !== 'function') {
+        throw new ConfigurationError(`job ${msg.origin.exportName} is run with executeAndCollect(), so its job function must return the collected stream`, { component: 'executor:workers' });
+      }
+      result.collectInto({ id: msg.collectId, commit: (txn, records) => send({ t: 'collect', txn, records: records as unknown[] }) });
+    }
+    const graph = env.takeGraph(msg.jobName);
+    checkFingerprint(msg.fingerprint, graphFingerprint(graph), msg.worker);
+
+    for (const peer of msg.peers) {
+      links[peer.worker] = new PeerLink(peer.port, msg.credits, (address) => tasks.get(address)?.gate, failer(target, send));
+    }
+    const placement: Placement = {
+      isLocal: (_head, i) => workerOfSubtask(i, msg.workers) === msg.worker,
+      remote: (address) => links[workerOfSubtask(Number(address.split('/')[1]), msg.workers)]!.sink(address),
+      bind: (address, task) => {
+        tasks.set(address, task);
+        addresses.set(task, address);
+      },
+    };
+    const restores = new Map(msg.restore.map((r) => [`${r.operatorId}/${r.subtaskIndex}`, r.bytes]));
+    return deploy(
+      graph,
+      {
+        jobId: msg.jobId,
+        stateBackend: env.getStateBackend(),
+        clock: env.getClock(),
+        restore: (operatorId, i) => {
+          const bytes = restores.get(`${operatorId}/${i}`);
+          return bytes === undefined ? undefined : (deserializeValue(bytes) as OperatorRestore);
+        },
+        checkpointHooks: msg.aligned === undefined ? undefined : forwardingHooks(msg.aligned, addresses, send),
+      },
+      placement,
+    );
+  }
+
+  /** Checkpoint hooks that send each task's encoded parts (transferred, not copied) to the coordinator. */
+  function forwardingHooks(aligned: boolean, addresses: ReadonlyMap<StreamTask, string>, send: (m: FromWorker, transfer?: Transferable[]) => void): CheckpointHooks {
+    return {
+      aligned,
+      acknowledge(task, id, snapshots) {
+        const address = addresses.get(task)!;
+        snapshots.then(
+          (list) => {
+            const parts = wireParts(task, list);
+            send({ t: 'ack', task: address, id, parts }, parts.map((p) => p.bytes.buffer as ArrayBuffer));
+          },
+          (e) => send({ t: 'ack-failed', task: address, id, error: toWireError(e) }),
+        );
+      },
+      taskFinished(task) {
+        send({ t: 'task-finished', task: addresses.get(task as StreamTask)! });
+      },
+    };
+  }
+
+  // Messages are handled in order, each after the previous one's synchronous part: nothing overtakes the deploy.
+  let queue = Promise.resolve();
+  endpoint.onmessage = (event) => {
+    queue = queue.then(() => handle(event.data as ToWorker)).catch(fail);
+  };
+}
+
+/** A task's snapshots as encoded parts, one per chain member. */
+function wireParts(task: StreamTask, snapshots: readonly OperatorSnapshot[]): WirePart[] {
+  return snapshots.map((s, i) => ({
+    operatorId: task.members[i].operatorId,
+    subtaskIndex: task.members[i].subtaskIndex,
+    incremental: s.keyed?.incremental !== undefined,
+    bytes: encodePart(s),
+  }));
+}
+
+function newShare(): Share {
+  return { tasks: new Map(), addresses: new Map(), links: [], closed: false };
+}
+
+/** Throws an INVALID_CONFIG error naming the first node where the worker's graph differs. */
+function checkFingerprint(expected: readonly string[], actual: readonly string[], worker: number): void {
+  for (let i = 0; i < Math.max(expected.length, actual.length); i++) {
+    if (expected[i] !== actual[i]) {
+      throw new ConfigurationError(
+        `the job graph built in worker ${worker} differs from the main thread's: main has ${expected[i] ?? '(nothing)'}, the worker has ${actual[i] ?? '(nothing)'}. The job function must build the same graph everywhere (no randomness or thread-dependent branches)`,
+        { component: 'executor:workers' },
+      );
+    }
+  }
+}

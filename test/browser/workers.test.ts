@@ -1,0 +1,76 @@
+/**
+ * The worker executor in real Chromium: dedicated module Web Workers, MessageChannels
+ * between them, the same job module the Node tests use.
+ */
+import { describe, expect, it } from 'vitest';
+import { CheckpointingMode, MemoryCheckpointStorage, RestartStrategies, StreamExecutionEnvironment, WorkerExecutor, type SpawnedWorker, type WorkerPlatform } from '../../src/index.ts';
+import { webWorkers } from '../../src/runtimes/web-workers.ts';
+import { countJob } from '../workers/jobs.ts';
+
+const ARGS = { records: 600, perPoll: 20 };
+
+function environment(workers?: WorkerExecutor) {
+  const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2);
+  if (workers) env.setExecutor(workers);
+  env.enableCheckpointing(20, CheckpointingMode.EXACTLY_ONCE).getCheckpointConfig().setCheckpointStorage(new MemoryCheckpointStorage());
+  return env;
+}
+
+describe('worker executor (chromium web workers)', () => {
+  it('gives the same results as the local executor for the same job', { timeout: 60_000 }, async () => {
+    const expected = ((await countJob.build(environment(), ARGS).executeAndCollect('local')) as string[]).sort();
+    const executor = new WorkerExecutor({ workers: 2, platform: webWorkers() });
+    try {
+      const got = ((await countJob.build(environment(executor), ARGS).executeAndCollect('workers')) as string[]).sort();
+      expect(got.length).toBeGreaterThan(ARGS.records);
+      expect(got).toEqual(expected);
+    } finally {
+      await executor.shutdown();
+    }
+  });
+
+  it('a worker terminated at 3 points mid-run: the job restores and the output is exactly the failure-free one', { timeout: 120_000 }, async () => {
+    const expected = ((await countJob.build(environment(), ARGS).executeAndCollect('local')) as string[]).sort();
+    const base = webWorkers();
+    let received = 0;
+    let killAt = 0;
+    let kills = 0;
+    const platform: WorkerPlatform = {
+      name: 'killing-web-workers',
+      createChannel: () => base.createChannel(),
+      spawn(index): SpawnedWorker {
+        const handle = base.spawn(index);
+        return {
+          ...handle,
+          listen: (handlers) =>
+            handle.listen({
+              ...handlers,
+              message: (data) => {
+                handlers.message(data);
+                if (++received === killAt) {
+                  kills++;
+                  void handle.terminate();
+                }
+              },
+            }),
+        };
+      },
+    };
+    const executor = new WorkerExecutor({ workers: 2, platform });
+    const warn = console.warn;
+    console.warn = () => {};
+    try {
+      for (const at of [5, 15, 25]) {
+        received = 0;
+        killAt = at;
+        const env = environment(executor).setRestartStrategy(RestartStrategies.fixedDelayRestart(3, 0));
+        const got = ((await countJob.build(env, ARGS).executeAndCollect('workers')) as string[]).sort();
+        expect(got, `killed at message ${at}`).toEqual(expected);
+      }
+      expect(kills).toBe(3);
+    } finally {
+      console.warn = warn;
+      await executor.shutdown();
+    }
+  });
+});
