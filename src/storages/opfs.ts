@@ -2,10 +2,14 @@
  * `OpfsCheckpointStorage`: checkpoints in the browser's Origin Private File System, one
  * file per object, path segments as directories under a root directory.
  *
- * Atomic puts: a `FileSystemWritableFileStream` writes into a swap file and replaces the
- * target only on `close()` (the File System spec's semantics, implemented by Chromium as
- * an atomic move), so a reader sees the old object or the new one, never a part. A put
- * that fails (or a tab that dies) mid-write leaves the old object. Together with core's
+ * Atomic puts. Replacing an existing object: a `FileSystemWritableFileStream` writes into
+ * a swap file and replaces the target only on `close()` (the File System spec's
+ * semantics), so a reader sees the old object or the new one, never a part. A new object
+ * cannot be written that way: `getFileHandle(name, { create: true })` makes an empty file
+ * at once, and a tab that dies before `close()` leaves it behind — an empty manifest that
+ * looks like a checkpoint (a reload test caught exactly that). So a new object is written
+ * under a temporary name (`.~tmp-…`, a name `checkPath` forbids, so `list` never shows it)
+ * and then renamed with `FileSystemHandle.move()`. Together with core's
  * protocol — parts first, the manifest last (`src/core/checkpoint/*`) — a checkpoint is
  * complete exactly when its manifest is there, and a reader only trusts what a manifest
  * lists.
@@ -102,16 +106,22 @@ export class OpfsCheckpointStorage implements CheckpointStorage {
     const copy = data.slice();
     if (copy.byteLength >= ESTIMATE_ABOVE) await checkRoom(copy.byteLength, path);
     try {
-      const dir = await this.dirOf(segments, true);
-      const file = await fileHandle(dir!, segments.at(-1)!, path);
-      const writable = await file.createWritable();
-      try {
-        await writable.write(copy);
-        await writable.close();
-      } catch (e) {
-        await writable.abort().catch(() => undefined);
-        throw e;
+      const dir = (await this.dirOf(segments, true))!;
+      const name = segments.at(-1)!;
+      const existing = await existingFile(dir, name, path);
+      if (existing !== undefined) return await writeWhole(existing, copy);
+      const temp = (await dir.getFileHandle(`.~tmp-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`, { create: true })) as Movable;
+      await writeWhole(temp, copy);
+      if (typeof temp.move === 'function') {
+        try {
+          await temp.move(name);
+          return;
+        } catch {
+          // A concurrent put created the target meanwhile (or the move is refused): replace it in place below.
+        }
       }
+      await dir.removeEntry(temp.name).catch(() => undefined);
+      await writeWhole(await dir.getFileHandle(name, { create: true }), copy);
     } catch (e) {
       throw mapError(e, `put "${path}"`);
     }
@@ -193,18 +203,34 @@ export class OpfsCheckpointStorage implements CheckpointStorage {
   }
 }
 
-/** The file handle to write; an empty directory left where the object goes is removed first. */
-async function fileHandle(dir: Dir, name: string, path: string): Promise<FileSystemFileHandle> {
+type Movable = FileSystemFileHandle & { move?(name: string): Promise<void> };
+
+/** The existing object's file, or undefined; an empty directory left where the object goes is removed. */
+async function existingFile(dir: Dir, name: string, path: string): Promise<FileSystemFileHandle | undefined> {
   try {
-    return await dir.getFileHandle(name, { create: true });
+    return await dir.getFileHandle(name);
   } catch (e) {
-    if ((e as Error).name !== 'TypeMismatchError') throw e;
+    const why = (e as Error).name;
+    if (why === 'NotFoundError') return undefined;
+    if (why !== 'TypeMismatchError') throw e;
     try {
       await dir.removeEntry(name); // refuses a directory that still holds objects
     } catch {
       throw fail('INVALID_ARGUMENT', `"${path}" is a directory of other objects, so it cannot be an object too`);
     }
-    return dir.getFileHandle(name, { create: true });
+    return undefined;
+  }
+}
+
+/** Writes a whole file through a writable stream: the file changes only on close(). */
+async function writeWhole(file: FileSystemFileHandle, data: Uint8Array<ArrayBuffer>): Promise<void> {
+  const writable = await file.createWritable();
+  try {
+    await writable.write(data);
+    await writable.close();
+  } catch (e) {
+    await writable.abort().catch(() => undefined);
+    throw e;
   }
 }
 

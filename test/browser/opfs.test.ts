@@ -27,6 +27,24 @@ describe('OpfsCheckpointStorage specifics', () => {
     await second!.release();
   });
 
+  it('a new object whose write dies before close() does not exist afterwards: no empty file is left under its name', async () => {
+    const storage = new OpfsCheckpointStorage({ directory: 'eddy-specific' });
+    const dir = scope();
+    const proto = FileSystemWritableFileStream.prototype;
+    const close = proto.close;
+    proto.close = function () {
+      return Promise.reject(new DOMException('the tab died (simulated)', 'AbortError'));
+    };
+    try {
+      const e = await storage.put(`${dir}/_metadata`, new Uint8Array([1, 2, 3])).catch((x: unknown) => x);
+      expect((e as EddyError).code).toBe('STORAGE_FAILURE');
+    } finally {
+      proto.close = close;
+    }
+    expect(await storage.get(`${dir}/_metadata`)).toBeUndefined();
+    expect(await storage.list(`${dir}/`)).toEqual([]);
+  });
+
   it('a put that cannot fit by navigator.storage.estimate() fails with STORAGE_FULL before writing anything', async () => {
     const storage = new OpfsCheckpointStorage({ directory: 'eddy-specific' });
     const path = `${scope()}/big`;

@@ -9,8 +9,13 @@
  * the operator, a subtask's whole key-group range is one `IDBKeyRange`: snapshot,
  * restore, rescale and clear are single range operations. The index `expiry` on
  * `x = [operatorId, deadline]` serves native TTL cleanup.
+ *
+ * Raw IndexedDB, not the `idb` wrapper: idb recognises requests and transactions by
+ * `instanceof` against the global IndexedDB classes, so it cannot wrap an implementation
+ * passed in by option (fake-indexeddb in Node without polluting globals), and the hot
+ * paths issue thousands of requests per transaction, where a Promise per request is
+ * pure cost. Completion is one event listener per transaction (`transactionDone`).
  */
-import { wrap } from 'idb';
 import { StateError, type ErrorContext } from '../../api/errors.ts';
 
 /** The object store holding every entry of every operator of the job. */
@@ -99,11 +104,6 @@ export function transactionDone(tx: IDBTransaction, ctx: ErrorContext, what: str
     // Every failed request aborts the transaction (none is prevented), so abort is the one place to listen.
     tx.onabort = () => reject(mapError(tx.error, ctx, what));
   });
-}
-
-/** The result of one request, as a Promise (idb's wrapper does the event plumbing). */
-export function requestResult<T>(request: IDBRequest<T>): Promise<T> {
-  return wrap(request) as unknown as Promise<T>;
 }
 
 /** Turns an IndexedDB DOMException into an eddy error that says what to do. */
