@@ -13,6 +13,7 @@
 import { cloneValue } from '../core/codec.ts';
 import { canonicalKeyBytes, keyFromId, type Key, type KeyId } from '../core/keys.ts';
 import { KeyGroupWriter, RemovedEntryWriter, storageShapeOf, type StorageShape } from '../core/state/snapshot-format.ts';
+import { DeltaEpochs } from '../core/state/delta-epochs.ts';
 
 /** Per key group (index = key group - range start): key id → stored value. */
 export type KeyGroupMaps = Array<Map<KeyId, unknown> | undefined>;
@@ -21,20 +22,12 @@ export type KeyGroupMaps = Array<Map<KeyId, unknown> | undefined>;
 const SLICE_MS = 8;
 
 /** Freezes, copies and tracks; one per keyed backend. */
-export class SnapshotSupport {
+export class SnapshotSupport extends DeltaEpochs {
   /** Maps captured by snapshots still encoding, with how many snapshots hold each. */
   private readonly frozen = new Map<Map<KeyId, unknown>, number>();
   /** Stored objects created since the running snapshots began: safe to change in place. */
   private owned = new WeakSet<object>();
   private running = 0;
-  /** Incremented by every snapshot; writes are marked with it. */
-  epoch = 0;
-  /** Whether writes are tracked (since the first incremental snapshot was asked for). */
-  tracking = false;
-  /** Checkpoint id → epoch of its snapshot, until it completes. */
-  private readonly epochOf = new Map<number, number>();
-  /** The last completed checkpoint whose snapshot a delta may build on. */
-  base: number | undefined;
 
   /** The map to write into: a frozen one is replaced by a copy first. */
   writable(maps: KeyGroupMaps, index: number): Map<KeyId, unknown> | undefined {
@@ -62,15 +55,6 @@ export class SnapshotSupport {
     return this.running > 0;
   }
 
-  /** Remembers which epoch a checkpoint's snapshot closed; starts tracking on request. */
-  beginSnapshot(checkpointId: number | undefined, incremental: boolean): { delta: boolean; epoch: number } {
-    const delta = incremental && this.tracking && this.base !== undefined;
-    if (incremental) this.tracking = true;
-    const epoch = this.epoch++;
-    if (checkpointId !== undefined && this.tracking) this.epochOf.set(checkpointId, epoch);
-    return { delta, epoch };
-  }
-
   /** Freezes captured maps for the duration of an asynchronous encoding. */
   freeze(maps: Iterable<Map<KeyId, unknown>>): () => void {
     if (this.running++ === 0) this.owned = new WeakSet();
@@ -84,15 +68,6 @@ export class SnapshotSupport {
       }
       this.running--;
     };
-  }
-
-  /** A checkpoint completed: its snapshot becomes the base of deltas. Returns the epoch to forget marks up to. */
-  complete(checkpointId: number): number | undefined {
-    const epoch = this.epochOf.get(checkpointId);
-    if (epoch === undefined) return undefined;
-    for (const id of [...this.epochOf.keys()]) if (id <= checkpointId) this.epochOf.delete(id);
-    this.base = checkpointId;
-    return epoch;
   }
 }
 

@@ -6,16 +6,11 @@
  * back from IndexedDB: present ones are entries, absent ones removed markers.
  */
 import type { KeyId } from '../../core/keys.ts';
+import { DeltaEpochs } from '../../core/state/delta-epochs.ts';
 import type { Coord, Table } from './cache.ts';
 
 /** Marks of one epoch-tracked backend. */
-export class ChangeTracker {
-  /** Whether writes are marked (since the first incremental snapshot was asked for). */
-  tracking = false;
-  epoch = 0;
-  /** The completed checkpoint deltas build on. */
-  base: number | undefined;
-  private readonly epochOf = new Map<number, number>();
+export class ChangeTracker extends DeltaEpochs {
   /** table → namespace → key id → where, and the epoch of its last write. */
   readonly marks = new Map<Table, Map<string, Map<KeyId, { at: Coord; epoch: number }>>>();
 
@@ -28,21 +23,10 @@ export class ChangeTracker {
     byKey.set(at.kid, { at, epoch: this.epoch });
   }
 
-  /** Closes an epoch for a snapshot; says whether it may be a delta. */
-  begin(checkpointId: number | undefined, incremental: boolean): boolean {
-    const delta = incremental && this.tracking && this.base !== undefined;
-    if (incremental) this.tracking = true;
-    const epoch = this.epoch++;
-    if (checkpointId !== undefined && this.tracking) this.epochOf.set(checkpointId, epoch);
-    return delta;
-  }
-
   /** A checkpoint completed: forget the marks its snapshot covered. */
-  complete(checkpointId: number): void {
-    const epoch = this.epochOf.get(checkpointId);
-    if (epoch === undefined) return;
-    for (const id of [...this.epochOf.keys()]) if (id <= checkpointId) this.epochOf.delete(id);
-    this.base = checkpointId;
+  override complete(checkpointId: number): number | undefined {
+    const epoch = super.complete(checkpointId);
+    if (epoch === undefined) return undefined;
     for (const [table, byNs] of this.marks) {
       for (const [ns, byKey] of byNs) {
         for (const [kid, m] of byKey) if (m.epoch <= epoch) byKey.delete(kid);
@@ -50,5 +34,6 @@ export class ChangeTracker {
       }
       if (byNs.size === 0) this.marks.delete(table);
     }
+    return epoch;
   }
 }

@@ -16,7 +16,8 @@ import { KEYED_SNAPSHOT_FORMAT_VERSION, storageShapeOf, type KeyedStateSnapshot,
 import type { SqliteVfs } from './open.ts';
 import type { Statements } from './schema.ts';
 import { fingerprintOf } from './fingerprint.ts';
-import { DeltaTracking, encodeDelta, encodeFull, restoreKeyGroups, type EncodedState } from './snapshots.ts';
+import { DeltaEpochs } from '../../core/state/delta-epochs.ts';
+import { encodeDelta, encodeFull, restoreKeyGroups, type EncodedState } from './snapshots.ts';
 import { bucketOf, listTable, mapTable, PAGE, primitiveOf, stateFailure, valueTable, type SqlState, type TableContext } from './tables.ts';
 import { CachedRow, rowKeyBytes, ValueCache } from './value-cache.ts';
 
@@ -36,7 +37,7 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
   private currentKeyBytes: Uint8Array | undefined;
   private readonly registry = new Map<string, SqlState>();
   private nextStateId = 1;
-  private readonly tracking = new DeltaTracking();
+  private readonly tracking = new DeltaEpochs();
   private disposed = false;
   /** A file opened for possible reuse is emptied on first use, unless a restore proves it is at the restored checkpoint. */
   private pendingWipe: boolean;

@@ -105,35 +105,6 @@ export function encodeDelta(stmts: Statements, states: readonly EncodedState[]):
   return { keyGroups: finish(entries), removed: finish(removed) };
 }
 
-/** Which checkpoints a delta may build on (the epoch bookkeeping behind the `chg` marks). */
-export class DeltaTracking {
-  /** Incremented by every snapshot; writes are marked with it. */
-  epoch = 0;
-  /** Whether writes are marked (since the first incremental snapshot was asked for). */
-  tracking = false;
-  /** The last completed checkpoint a delta may build on. */
-  base: number | undefined;
-  private readonly epochOf = new Map<number, number>();
-
-  /** Starts a snapshot: whether it may be a delta, and the epoch its capture closes. */
-  begin(checkpointId: number | undefined, incremental: boolean): { delta: boolean; epoch: number } {
-    const delta = incremental && this.tracking && this.base !== undefined;
-    if (incremental) this.tracking = true;
-    const epoch = this.epoch++;
-    if (checkpointId !== undefined && this.tracking) this.epochOf.set(checkpointId, epoch);
-    return { delta, epoch };
-  }
-
-  /** A checkpoint completed: returns the epoch whose marks may be forgotten, if it was one of ours. */
-  complete(checkpointId: number): number | undefined {
-    const epoch = this.epochOf.get(checkpointId);
-    if (epoch === undefined) return undefined;
-    for (const id of [...this.epochOf.keys()]) if (id <= checkpointId) this.epochOf.delete(id);
-    this.base = checkpointId;
-    return epoch;
-  }
-}
-
 /** Where restored rows go: a state's number and shape per snapshot state index, and the row writer. */
 export interface RestoreTarget {
   readonly states: ReadonlyArray<{ id: number; shape: StorageShape }>;
