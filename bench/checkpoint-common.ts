@@ -23,6 +23,7 @@ import {
 import { KeyedStateStore } from '../src/core/state/keyed-state-store.ts';
 import { decodeManifest, type Manifest } from '../src/core/checkpoint/format.ts';
 import { MANIFEST_NAME } from '../src/core/checkpoint/restore.ts';
+import { prng } from './common.ts';
 
 export const MAX_PARALLELISM = 128;
 
@@ -89,17 +90,6 @@ export async function checkKeys(
   backend.clearCurrentKey();
 }
 
-/** A deterministic PRNG (mulberry32), so that "random keys" are the same on every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `count` distinct indices in [0, n), chosen at random (partial Fisher–Yates over a seeded PRNG). */
 export function sampleDistinct(n: number, count: number, seed: number): Uint32Array {

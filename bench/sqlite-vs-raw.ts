@@ -11,7 +11,7 @@
 import { StreamExecutionEnvironment } from '../src/index.ts';
 import { SqliteStateBackend } from '../src/backends/sqlite/index.ts';
 import { loadSqlite } from '../src/backends/sqlite/loader.ts';
-import { report, round, timeInterleaved, type Ev } from './common.ts';
+import { prng, report, round, timeInterleaved, type Ev } from './common.ts';
 import { Counter } from './engine-count.ts';
 
 const EVENTS = Number(process.env.SQLITE_BENCH_EVENTS ?? 200_000);
@@ -19,17 +19,6 @@ const KEYS = 20_000;
 const BATCH = 10_000;
 const FLOOR = 0.5;
 
-/** A deterministic PRNG (mulberry32), so both sides and every run see the same events. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Events over `keys` keys, uniform or Zipf(1), with the count each key must end with. */
 function events(distribution: 'uniform' | 'zipf'): { events: Ev[]; expected: Map<string, number> } {
