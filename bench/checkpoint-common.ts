@@ -90,7 +90,6 @@ export async function checkKeys(
   backend.clearCurrentKey();
 }
 
-
 /** `count` distinct indices in [0, n), chosen at random (partial Fisher–Yates over a seeded PRNG). */
 export function sampleDistinct(n: number, count: number, seed: number): Uint32Array {
   const rnd = prng(seed);
