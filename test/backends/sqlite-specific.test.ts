@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor } from '../../src/api/descriptors.ts';
+import { StateTtlConfig } from '../../src/api/ttl.ts';
 import { EddyError, StateBackendError } from '../../src/api/errors.ts';
 import { SqliteKeyedStateBackend, SqliteStateBackend, type SqliteStateBackendOptions } from '../../src/backends/sqlite/index.ts';
 import { mergeKeyedChain } from '../../src/core/checkpoint/chain.ts';
@@ -60,6 +61,33 @@ describe('SqliteStateBackend (Node, in-memory database)', () => {
     expect(stats.rows).toBe(20_000);
     key('key-7');
     expect(await v.value()).toEqual({ count: 7, last: 'at 7' });
+  });
+
+  it('TTL pairs and primitives cached decoded (encoded only at write-back) still count against the budget and are stored as their canonical encoding', async () => {
+    const { kb, store, key } = await open({ cacheBytes: 64 << 10 });
+    const ttl = StateTtlConfig.newBuilder(3_600_000).build();
+    const t = store.getState(new ValueStateDescriptor<number>('t').enableTimeToLive(ttl));
+    const p = store.getState(new ValueStateDescriptor<string>('p'));
+    let maxCached = 0;
+    for (let i = 0; i < 10_000; i++) {
+      key(`key-${i}`);
+      await t.update(i);
+      await t.update(i + 1);
+      await p.update(`v${i}`);
+      if (i % 500 === 0) maxCached = Math.max(maxCached, kb.stats().cachedBytes);
+    }
+    expect(Math.max(maxCached, kb.stats().cachedBytes)).toBeLessThanOrEqual(64 << 10);
+    expect(kb.stats().rows).toBe(20_000);
+    key('key-3');
+    expect(await t.value()).toBe(4);
+    expect(await p.value()).toBe('v3');
+    // The rows written back decode to the pair core wrote: [value, lastAccess].
+    const snap = await kb.snapshot();
+    const entries = [...snap.keyGroups].flatMap(([, bytes]) => [...readKeyGroup(bytes, snap.states)]);
+    const ti = snap.states.findIndex((s) => s.name === 't');
+    const stored = entries.filter((e) => e.stateIndex === ti).map((e) => (e as { value: unknown }).value as [number, number]);
+    expect(stored).toHaveLength(10_000);
+    expect(stored.every(([v, ts]) => Number.isInteger(v) && v >= 1 && v <= 10_000 && ts > 0)).toBe(true);
   });
 
   it('ListState.add appends one row, whatever the length of the list (no rewrite)', async () => {

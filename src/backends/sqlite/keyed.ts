@@ -18,7 +18,7 @@ import type { Statements } from './schema.ts';
 import { fingerprintOf } from './fingerprint.ts';
 import { DeltaTracking, encodeDelta, encodeFull, restoreKeyGroups, type EncodedState } from './snapshots.ts';
 import { bucketOf, listTable, mapTable, PAGE, primitiveOf, stateFailure, valueTable, type SqlState, type TableContext } from './tables.ts';
-import { CachedRow, rowKeyBytes, ValueCache } from './value-cache.ts';
+import { CachedRow, rowBytes, rowKeyBytes, ValueCache } from './value-cache.ts';
 
 const COMPONENT = 'backend:sqlite';
 
@@ -114,7 +114,7 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
     for (const row of dirty) {
       const k = rowKeyBytes(row);
       if (row.bytes === null) stmts.deleteRow(row.st, row.kg, k, row.ns, 0);
-      else stmts.putRow(row.st, row.kg, k, row.ns, 0, row.bytes, row.exp);
+      else stmts.putRow(row.st, row.kg, k, row.ns, 0, rowBytes(row), row.exp);
       if (epoch !== undefined) stmts.mark(row.st, row.kg, k, row.ns, epoch);
     }
     stmts.maybeCommit();
@@ -178,7 +178,7 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
           k ??= canonicalKeyBytes(key);
           const found = this.stmts.getValue(s.id, kg, k, '');
           const bytes = found?.v ?? null;
-          const primitive = bytes === null ? undefined : primitiveOf(deserializeValue(bytes));
+          const primitive = bytes === null ? undefined : primitiveOf(s, deserializeValue(bytes));
           this.cache.loaded(new CachedRow(s.id, kg, key, '', bucket, id, bytes, primitive, found?.exp ?? null, k));
         }
       }
