@@ -3,8 +3,8 @@
  * current key, the write-behind cache, snapshots, restore and native TTL cleanup.
  *
  * sqlite-wasm's API is synchronous (in memory and on both OPFS VFSes), so every table
- * method answers at once, and a snapshot captures its state inside the `snapshot()` call
- * simply by encoding it there (the pause this costs is noted in `index.ts`).
+ * method answers at once; a snapshot captures a frozen copy of the database inside the
+ * `snapshot()` call and encodes it afterwards (see {@link SqliteKeyedStateBackend.snapshot}).
  */
 import type { StateKind } from '../../api/descriptors.ts';
 import { StateError } from '../../api/errors.ts';
@@ -16,7 +16,8 @@ import { KEYED_SNAPSHOT_FORMAT_VERSION, storageShapeOf, type KeyedStateSnapshot,
 import type { SqliteVfs } from './open.ts';
 import type { Statements } from './schema.ts';
 import { fingerprintOf } from './fingerprint.ts';
-import { DeltaTracking, encodeDelta, encodeFull, restoreKeyGroups, type EncodedState } from './snapshots.ts';
+import { DeltaTracking, encodeDelta, encodeFull, restoreKeyGroups, Slices, type EncodedState } from './snapshots.ts';
+import { SnapshotSource } from './frozen-copy.ts';
 import { bucketOf, listTable, mapTable, PAGE, primitiveOf, stateFailure, valueTable, type SqlState, type TableContext } from './tables.ts';
 import { CachedRow, rowBytes, rowKeyBytes, ValueCache } from './value-cache.ts';
 
@@ -253,33 +254,48 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
     }
   }
 
+  /**
+   * The capture runs inside the call and is small: write the cache back, commit, and take
+   * a frozen page copy of the database (`frozen-copy.ts`). The rows are encoded from the
+   * copy afterwards, in slices, while writes go on in the live database and are marked for
+   * the next delta.
+   */
   async snapshot(options: KeyedSnapshotOptions = {}): Promise<KeyedStateSnapshot> {
-    // Everything here runs within the call (sqlite-wasm is synchronous): that is the capture.
     this.ensureFresh();
-    this.flushSync();
     const states = [...this.registry.values()];
+    const names = () => states.map((s) => s.name).join(', ');
+    this.flushSync();
     const encoded: EncodedState[] = states.map((s) => ({ id: s.id, shape: storageShapeOf(s.kind), drop: s.options.snapshotFilter?.() }));
     const head = { formatVersion: KEYED_SNAPSHOT_FORMAT_VERSION, maxParallelism: this.maxParallelism, states: states.map(metaOf) };
     const { delta } = this.tracking.begin(options.checkpointId, options.incremental === true);
+    let src: SnapshotSource;
+    try {
+      // A persistent working copy is left consistent at every snapshot; the copy holds committed pages only.
+      this.stmts.commit();
+      src = SnapshotSource.capture(this.stmts.heap, this.stmts.db);
+    } catch (e) {
+      throw stateFailure(e, this, names());
+    }
+    const writes = this.stmts.stateWrites;
+    const slices = new Slices(src.frozen);
     try {
       if (delta) {
-        const { keyGroups, removed } = encodeDelta(this.stmts, encoded);
+        const { keyGroups, removed } = await encodeDelta(src, encoded, slices);
         return { ...head, keyGroups, incremental: { baseCheckpointId: this.tracking.base!, removed } };
       }
-      const full: KeyedStateSnapshot = { ...head, keyGroups: encodeFull(this.stmts, encoded, this.keyGroupRange.start, this.keyGroupRange.end) };
-      // A full snapshot without TTL filtering equals the file: record its fingerprint for reuse after a restart.
-      if (this.reuse && encoded.every((e) => e.drop === undefined)) {
-        const writes = this.stmts.stateWrites;
+      const full: KeyedStateSnapshot = { ...head, keyGroups: await encodeFull(src, encoded, this.keyGroupRange.start, this.keyGroupRange.end, slices) };
+      src.close();
+      // A full snapshot without TTL filtering equals the file if nothing was written since the capture: record its fingerprint for reuse after a restart.
+      if (this.reuse && encoded.every((e) => e.drop === undefined) && writes === this.stmts.stateWrites && !this.disposed) {
         this.stmts.commit();
         const fingerprint = await fingerprintOf([full], this.keyGroupRange);
         if (fingerprint !== undefined && writes === this.stmts.stateWrites && !this.disposed) this.stmts.recordCheckpoint(fingerprint, options.checkpointId ?? null);
       }
       return full;
     } catch (e) {
-      throw stateFailure(e, this, states.map((s) => s.name).join(', '));
+      throw stateFailure(e, this, names());
     } finally {
-      // A persistent working copy is left consistent at every snapshot.
-      this.stmts.commit();
+      src.close();
     }
   }
 
