@@ -18,6 +18,7 @@ import type { Statements } from './schema.ts';
 import { fingerprintOf } from './fingerprint.ts';
 import { DeltaTracking, encodeDelta, encodeFull, restoreKeyGroups, Slices, type EncodedState } from './snapshots.ts';
 import { SnapshotSource } from './frozen-copy.ts';
+import { deleteExpired, pruneStep } from './ttl-cleanup.ts';
 import { bucketOf, listTable, mapTable, PAGE, primitiveOf, stateFailure, valueTable, type SqlState, type TableContext } from './tables.ts';
 import { CachedRow, rowBytes, rowKeyBytes, ValueCache } from './value-cache.ts';
 
@@ -188,35 +189,22 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
     }
   }
 
-  /**
-   * Incremental TTL cleanup (when a state asks for it explicitly; background cleanup is
-   * native): walks the state's entries in key order from a per-state cursor, a page of
-   * `limit` entries per call, and deletes the stale rows of each. Keyset paging makes a
-   * walk visit every entry that existed when it began and was not removed since.
-   */
+  /** Incremental TTL cleanup (when a state asks for it explicitly; background cleanup is native): see `ttl-cleanup.ts`. */
   pruneEntries(stateName: string, limit: number, isStale: (stored: unknown) => boolean): number {
     this.ensureFresh();
     const s = this.registry.get(stateName);
     if (s === undefined || limit <= 0) return 0;
     this.flushSync();
     try {
-      const entries = this.stmts.entriesAfter(s.id, s.pruneCursor ?? [-1, 0, ''], limit);
-      let removed = false;
-      for (const [kg, k, ns] of entries) {
-        const stale = this.stmts.entryRows(s.id, kg, k, ns).filter(([, v]) => isStale(deserializeValue(v)));
-        if (stale.length === 0) continue;
-        for (const [uk] of stale) this.stmts.deleteRow(s.id, kg, k, ns, uk);
-        if (this.tracking.tracking) this.stmts.mark(s.id, kg, k, ns, this.tracking.epoch);
-        removed = true;
-      }
-      // Value rows were removed behind the cache (which holds no dirty rows after the flush above).
-      if (removed) this.cache.dropState(s.id);
-      this.stmts.maybeCommit();
-      s.pruneCursor = entries.length < limit ? undefined : entries[entries.length - 1];
-      return entries.length;
+      return pruneStep(this.stmts, this.cache, s, limit, isStale, this.markEpoch());
     } catch (e) {
       throw stateFailure(e, this, stateName);
     }
+  }
+
+  /** The epoch writes are marked with, when deltas are tracked. */
+  private markEpoch(): number | undefined {
+    return this.tracking.tracking ? this.tracking.epoch : undefined;
   }
 
   /** Writes the cache back, runs native TTL cleanup and commits the batch. */
@@ -235,19 +223,11 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
     }
   }
 
-  /** Native TTL cleanup: one indexed DELETE per state with an expiry (expired once `deadline <= now`). */
+  /** Native TTL cleanup of every state with an expiry (see `ttl-cleanup.ts`). */
   private cleanupExpired(): void {
     for (const s of this.registry.values()) {
-      const expiry = s.options.expiry;
-      if (expiry === undefined) continue;
       try {
-        if (s.needsExpiryBackfill) {
-          for (const [kg, k, ns, uk, v] of this.stmts.withoutExpiry(s.id)) this.stmts.setExpiry(s.id, kg, k, ns, uk, expiry.expiryOf(deserializeValue(v)));
-          s.needsExpiryBackfill = false;
-        }
-        this.stmts.deleteExpired(s.id, expiry.now(), this.tracking.tracking ? this.tracking.epoch : undefined);
-        // SQL removed rows behind the cache (whose dirty rows were written back first).
-        this.cache.dropState(s.id);
+        deleteExpired(this.stmts, this.cache, s, this.markEpoch());
       } catch (e) {
         throw stateFailure(e, this, s.name);
       }

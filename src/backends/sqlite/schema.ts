@@ -285,11 +285,12 @@ export class Statements {
     this.run('forget', [epoch]);
   }
 
-  /** Native TTL cleanup of one state: marks the entries it touches (when tracking), then deletes by the expiry index. */
-  deleteExpired(st: number, now: number, markEpoch: number | undefined): void {
+  /** Native TTL cleanup of one state: marks the entries it touches (when tracking), then deletes by the expiry index; returns the rows deleted. */
+  deleteExpired(st: number, now: number, markEpoch: number | undefined): number {
     this.write();
     if (markEpoch !== undefined) this.run('markExpired', [st, now, markEpoch]);
     this.run('deleteExpired', [st, now]);
+    return this.guard(() => this.db.changes());
   }
 
   /** Rows of a state that have no expiry yet (restored before the state was registered with TTL). */

@@ -150,6 +150,11 @@ export class ValueCache {
     for (const row of this.order) if (row.st === st) this.evict(row);
   }
 
+  /** Drops the rows of state `st` whose deadline passed by `now` (after native cleanup deleted exactly those from SQL); call {@link flush} first. */
+  dropExpired(st: number, now: number): void {
+    for (const row of this.order) if (row.st === st && row.exp !== null && row.exp <= now) this.evict(row);
+  }
+
   /** Drops everything; call {@link flush} first unless the rows are meant to be lost. */
   clear(): void {
     for (const row of this.order) row.bucket.delete(row.id);
