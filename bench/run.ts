@@ -8,6 +8,7 @@ import { keyedCountRxjs } from './keyed-count-rxjs.ts';
 import { stateMemory } from './state-memory.ts';
 import { ttlOverhead } from './ttl-overhead.ts';
 import { checkpointPause } from './checkpoint-pause.ts';
+import { checkpointPauseSqlite } from './checkpoint-pause-sqlite.ts';
 import { checkpointIncremental } from './checkpoint-incremental.ts';
 import { recovery } from './recovery.ts';
 import { sqliteVsRaw } from './sqlite-vs-raw.ts';
@@ -25,6 +26,7 @@ const benches: Record<string, (runs: number) => Promise<void>> = {
   'state-memory': stateMemory,
   'ttl-overhead': ttlOverhead,
   'checkpoint-pause': checkpointPause,
+  'checkpoint-pause-sqlite': checkpointPauseSqlite,
   'checkpoint-incremental': checkpointIncremental,
   recovery,
   'sqlite-vs-raw': sqliteVsRaw,

@@ -2,6 +2,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor } from '../../src/api/descriptors.ts';
+import { ManualClock } from '../../src/api/clock.ts';
+import { StateTtlConfig, StateVisibility } from '../../src/api/ttl.ts';
 import { EddyError, StateBackendError } from '../../src/api/errors.ts';
 import { SqliteKeyedStateBackend, SqliteStateBackend, type SqliteStateBackendOptions } from '../../src/backends/sqlite/index.ts';
 import { mergeKeyedChain } from '../../src/core/checkpoint/chain.ts';
@@ -60,6 +62,56 @@ describe('SqliteStateBackend (Node, in-memory database)', () => {
     expect(stats.rows).toBe(20_000);
     key('key-7');
     expect(await v.value()).toEqual({ count: 7, last: 'at 7' });
+  });
+
+  it('TTL pairs and primitives cached decoded (encoded only at write-back) still count against the budget and are stored as their canonical encoding', async () => {
+    const { kb, store, key } = await open({ cacheBytes: 64 << 10 });
+    const ttl = StateTtlConfig.newBuilder(3_600_000).build();
+    const t = store.getState(new ValueStateDescriptor<number>('t').enableTimeToLive(ttl));
+    const p = store.getState(new ValueStateDescriptor<string>('p'));
+    let maxCached = 0;
+    for (let i = 0; i < 10_000; i++) {
+      key(`key-${i}`);
+      await t.update(i);
+      await t.update(i + 1);
+      await p.update(`v${i}`);
+      if (i % 500 === 0) maxCached = Math.max(maxCached, kb.stats().cachedBytes);
+    }
+    expect(Math.max(maxCached, kb.stats().cachedBytes)).toBeLessThanOrEqual(64 << 10);
+    expect(kb.stats().rows).toBe(20_000);
+    key('key-3');
+    expect(await t.value()).toBe(4);
+    expect(await p.value()).toBe('v3');
+    // The rows written back decode to the pair core wrote: [value, lastAccess].
+    const snap = await kb.snapshot();
+    const entries = [...snap.keyGroups].flatMap(([, bytes]) => [...readKeyGroup(bytes, snap.states)]);
+    const ti = snap.states.findIndex((s) => s.name === 't');
+    const stored = entries.filter((e) => e.stateIndex === ti).map((e) => (e as { value: unknown }).value as [number, number]);
+    expect(stored).toHaveLength(10_000);
+    expect(stored.every(([v, ts]) => Number.isInteger(v) && v >= 1 && v <= 10_000 && ts > 0)).toBe(true);
+  });
+
+  it('native TTL cleanup at flush evicts exactly the cached values it deleted: an expired one is gone even under ReturnExpiredIfNotCleanedUp, a live one stays', async () => {
+    const clock = new ManualClock(1_000);
+    const { kb, key } = await open();
+    const store = new KeyedStateStore(kb, 'Op (1/1)', clock);
+    const ttl = StateTtlConfig.newBuilder(1_000).setStateVisibility(StateVisibility.ReturnExpiredIfNotCleanedUp).build();
+    const v = store.getState(new ValueStateDescriptor<string>('v').enableTimeToLive(ttl));
+    key('old');
+    await v.update('old value');
+    clock.set(1_900);
+    key('young');
+    await v.update('young value');
+    await kb.flush();
+    clock.set(2_500);
+    key('old');
+    // Not cleaned up yet: the expired value is still visible.
+    expect(await v.value()).toBe('old value');
+    await kb.flush();
+    expect(await v.value()).toBeUndefined();
+    key('young');
+    expect(await v.value()).toBe('young value');
+    expect(kb.stats().rows).toBe(1);
   });
 
   it('ListState.add appends one row, whatever the length of the list (no rewrite)', async () => {

@@ -3,8 +3,8 @@
  * current key, the write-behind cache, snapshots, restore and native TTL cleanup.
  *
  * sqlite-wasm's API is synchronous (in memory and on both OPFS VFSes), so every table
- * method answers at once, and a snapshot captures its state inside the `snapshot()` call
- * simply by encoding it there (the pause this costs is noted in `index.ts`).
+ * method answers at once; a snapshot captures a frozen copy of the database inside the
+ * `snapshot()` call and encodes it afterwards (see {@link SqliteKeyedStateBackend.snapshot}).
  */
 import type { StateKind } from '../../api/descriptors.ts';
 import { StateError } from '../../api/errors.ts';
@@ -17,9 +17,11 @@ import type { SqliteVfs } from './open.ts';
 import type { Statements } from './schema.ts';
 import { fingerprintOf } from './fingerprint.ts';
 import { DeltaEpochs } from '../../core/state/delta-epochs.ts';
-import { encodeDelta, encodeFull, restoreKeyGroups, type EncodedState } from './snapshots.ts';
+import { encodeDelta, encodeFull, restoreKeyGroups, Slices, type EncodedState } from './snapshots.ts';
+import { SnapshotSource } from './frozen-copy.ts';
+import { deleteExpired, pruneStep } from './ttl-cleanup.ts';
 import { bucketOf, listTable, mapTable, PAGE, primitiveOf, stateFailure, valueTable, type SqlState, type TableContext } from './tables.ts';
-import { CachedRow, rowKeyBytes, ValueCache } from './value-cache.ts';
+import { CachedRow, rowBytes, rowKeyBytes, ValueCache } from './value-cache.ts';
 
 const COMPONENT = 'backend:sqlite';
 
@@ -115,7 +117,7 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
     for (const row of dirty) {
       const k = rowKeyBytes(row);
       if (row.bytes === null) stmts.deleteRow(row.st, row.kg, k, row.ns, 0);
-      else stmts.putRow(row.st, row.kg, k, row.ns, 0, row.bytes, row.exp);
+      else stmts.putRow(row.st, row.kg, k, row.ns, 0, rowBytes(row), row.exp);
       if (epoch !== undefined) stmts.mark(row.st, row.kg, k, row.ns, epoch);
     }
     stmts.maybeCommit();
@@ -179,7 +181,7 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
           k ??= canonicalKeyBytes(key);
           const found = this.stmts.getValue(s.id, kg, k, '');
           const bytes = found?.v ?? null;
-          const primitive = bytes === null ? undefined : primitiveOf(deserializeValue(bytes));
+          const primitive = bytes === null ? undefined : primitiveOf(s, deserializeValue(bytes));
           this.cache.loaded(new CachedRow(s.id, kg, key, '', bucket, id, bytes, primitive, found?.exp ?? null, k));
         }
       }
@@ -188,35 +190,22 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
     }
   }
 
-  /**
-   * Incremental TTL cleanup (when a state asks for it explicitly; background cleanup is
-   * native): walks the state's entries in key order from a per-state cursor, a page of
-   * `limit` entries per call, and deletes the stale rows of each. Keyset paging makes a
-   * walk visit every entry that existed when it began and was not removed since.
-   */
+  /** Incremental TTL cleanup (when a state asks for it explicitly; background cleanup is native): see `ttl-cleanup.ts`. */
   pruneEntries(stateName: string, limit: number, isStale: (stored: unknown) => boolean): number {
     this.ensureFresh();
     const s = this.registry.get(stateName);
     if (s === undefined || limit <= 0) return 0;
     this.flushSync();
     try {
-      const entries = this.stmts.entriesAfter(s.id, s.pruneCursor ?? [-1, 0, ''], limit);
-      let removed = false;
-      for (const [kg, k, ns] of entries) {
-        const stale = this.stmts.entryRows(s.id, kg, k, ns).filter(([, v]) => isStale(deserializeValue(v)));
-        if (stale.length === 0) continue;
-        for (const [uk] of stale) this.stmts.deleteRow(s.id, kg, k, ns, uk);
-        if (this.tracking.tracking) this.stmts.mark(s.id, kg, k, ns, this.tracking.epoch);
-        removed = true;
-      }
-      // Value rows were removed behind the cache (which holds no dirty rows after the flush above).
-      if (removed) this.cache.dropState(s.id);
-      this.stmts.maybeCommit();
-      s.pruneCursor = entries.length < limit ? undefined : entries[entries.length - 1];
-      return entries.length;
+      return pruneStep(this.stmts, this.cache, s, limit, isStale, this.markEpoch());
     } catch (e) {
       throw stateFailure(e, this, stateName);
     }
+  }
+
+  /** The epoch writes are marked with, when deltas are tracked. */
+  private markEpoch(): number | undefined {
+    return this.tracking.tracking ? this.tracking.epoch : undefined;
   }
 
   /** Writes the cache back, runs native TTL cleanup and commits the batch. */
@@ -235,52 +224,59 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
     }
   }
 
-  /** Native TTL cleanup: one indexed DELETE per state with an expiry (expired once `deadline <= now`). */
+  /** Native TTL cleanup of every state with an expiry (see `ttl-cleanup.ts`). */
   private cleanupExpired(): void {
     for (const s of this.registry.values()) {
-      const expiry = s.options.expiry;
-      if (expiry === undefined) continue;
       try {
-        if (s.needsExpiryBackfill) {
-          for (const [kg, k, ns, uk, v] of this.stmts.withoutExpiry(s.id)) this.stmts.setExpiry(s.id, kg, k, ns, uk, expiry.expiryOf(deserializeValue(v)));
-          s.needsExpiryBackfill = false;
-        }
-        this.stmts.deleteExpired(s.id, expiry.now(), this.tracking.tracking ? this.tracking.epoch : undefined);
-        // SQL removed rows behind the cache (whose dirty rows were written back first).
-        this.cache.dropState(s.id);
+        deleteExpired(this.stmts, this.cache, s, this.markEpoch());
       } catch (e) {
         throw stateFailure(e, this, s.name);
       }
     }
   }
 
+  /**
+   * The capture runs inside the call and is small: write the cache back, commit, and take
+   * a frozen page copy of the database (`frozen-copy.ts`). The rows are encoded from the
+   * copy afterwards, in slices, while writes go on in the live database and are marked for
+   * the next delta.
+   */
   async snapshot(options: KeyedSnapshotOptions = {}): Promise<KeyedStateSnapshot> {
-    // Everything here runs within the call (sqlite-wasm is synchronous): that is the capture.
     this.ensureFresh();
-    this.flushSync();
     const states = [...this.registry.values()];
+    const names = () => states.map((s) => s.name).join(', ');
+    this.flushSync();
     const encoded: EncodedState[] = states.map((s) => ({ id: s.id, shape: storageShapeOf(s.kind), drop: s.options.snapshotFilter?.() }));
     const head = { formatVersion: KEYED_SNAPSHOT_FORMAT_VERSION, maxParallelism: this.maxParallelism, states: states.map(metaOf) };
     const { delta } = this.tracking.begin(options.checkpointId, options.incremental === true);
+    let src: SnapshotSource;
+    try {
+      // A persistent working copy is left consistent at every snapshot; the copy holds committed pages only.
+      this.stmts.commit();
+      src = SnapshotSource.capture(this.stmts.heap, this.stmts.db);
+    } catch (e) {
+      throw stateFailure(e, this, names());
+    }
+    const writes = this.stmts.stateWrites;
+    const slices = new Slices(src.frozen);
     try {
       if (delta) {
-        const { keyGroups, removed } = encodeDelta(this.stmts, encoded);
+        const { keyGroups, removed } = await encodeDelta(src, encoded, slices);
         return { ...head, keyGroups, incremental: { baseCheckpointId: this.tracking.base!, removed } };
       }
-      const full: KeyedStateSnapshot = { ...head, keyGroups: encodeFull(this.stmts, encoded, this.keyGroupRange.start, this.keyGroupRange.end) };
-      // A full snapshot without TTL filtering equals the file: record its fingerprint for reuse after a restart.
-      if (this.reuse && encoded.every((e) => e.drop === undefined)) {
-        const writes = this.stmts.stateWrites;
+      const full: KeyedStateSnapshot = { ...head, keyGroups: await encodeFull(src, encoded, this.keyGroupRange.start, this.keyGroupRange.end, slices) };
+      src.close();
+      // A full snapshot without TTL filtering equals the file if nothing was written since the capture: record its fingerprint for reuse after a restart.
+      if (this.reuse && encoded.every((e) => e.drop === undefined) && writes === this.stmts.stateWrites && !this.disposed) {
         this.stmts.commit();
         const fingerprint = await fingerprintOf([full], this.keyGroupRange);
         if (fingerprint !== undefined && writes === this.stmts.stateWrites && !this.disposed) this.stmts.recordCheckpoint(fingerprint, options.checkpointId ?? null);
       }
       return full;
     } catch (e) {
-      throw stateFailure(e, this, states.map((s) => s.name).join(', '));
+      throw stateFailure(e, this, names());
     } finally {
-      // A persistent working copy is left consistent at every snapshot.
-      this.stmts.commit();
+      src.close();
     }
   }
 

@@ -52,7 +52,8 @@ export class Statements {
 
   constructor(
     readonly db: Database,
-    heap: WasmHeap,
+    /** The module's heap access, for statements over other databases (snapshot copies). */
+    readonly heap: WasmHeap,
     private readonly batchRows: number,
   ) {
     db.exec(DDL);
@@ -70,9 +71,7 @@ export class Statements {
     prep('keysAfter', 'SELECT DISTINCT kg, k FROM kv WHERE st=?1 AND (kg>?3 OR (kg=?3 AND k>?4)) AND ns=?2 ORDER BY kg, k LIMIT ?5');
     prep('entriesAfter', 'SELECT DISTINCT kg, k, ns FROM kv WHERE st=?1 AND (kg, k, ns) > (?2, ?3, ?4) ORDER BY kg, k, ns LIMIT ?5');
     prep('keyRows', 'SELECT st, ns, uk, v, exp FROM kv WHERE st=?1 AND kg=?2 AND k=?3');
-    prep('stateRows', 'SELECT kg, k, ns, uk, v FROM kv WHERE st=?1 AND kg BETWEEN ?2 AND ?3 ORDER BY kg, k, ns, uk');
     prep('mark', 'INSERT OR REPLACE INTO chg (st, kg, k, ns, epoch) VALUES (?1, ?2, ?3, ?4, ?5)');
-    prep('marks', 'SELECT st, kg, k, ns FROM chg ORDER BY st, kg, k, ns');
     prep('forget', 'DELETE FROM chg WHERE epoch<=?1');
     prep('markExpired', 'INSERT OR REPLACE INTO chg (st, kg, k, ns, epoch) SELECT st, kg, k, ns, ?3 FROM kv WHERE st=?1 AND exp<=?2');
     prep('deleteExpired', 'DELETE FROM kv WHERE st=?1 AND exp<=?2');
@@ -276,18 +275,9 @@ export class Statements {
     this.each('keyRows', [st, kg, k], (s) => row(s.text(1), s.intOrBlob(2), s.blob(3), s.num(4)));
   }
 
-  /** Every row of a state within a key-group range, in key order. */
-  stateRows(st: number, firstKg: number, lastKg: number, row: (kg: number, k: Uint8Array, ns: string, uk: number | Uint8Array, v: Uint8Array) => void): void {
-    this.each('stateRows', [st, firstKg, lastKg], (s) => row(s.int(0), s.blob(1), s.text(2), s.intOrBlob(3), s.blob(4)));
-  }
-
   mark(st: number, kg: number, k: Uint8Array, ns: string, epoch: number): void {
     this.write();
     this.run('mark', [st, kg, k, ns, epoch]);
-  }
-
-  marks(row: (st: number, kg: number, k: Uint8Array, ns: string) => void): void {
-    this.each('marks', [], (s) => row(s.int(0), s.int(1), s.blob(2), s.text(3)));
   }
 
   forget(epoch: number): void {
@@ -295,11 +285,12 @@ export class Statements {
     this.run('forget', [epoch]);
   }
 
-  /** Native TTL cleanup of one state: marks the entries it touches (when tracking), then deletes by the expiry index. */
-  deleteExpired(st: number, now: number, markEpoch: number | undefined): void {
+  /** Native TTL cleanup of one state: marks the entries it touches (when tracking), then deletes by the expiry index; returns the rows deleted. */
+  deleteExpired(st: number, now: number, markEpoch: number | undefined): number {
     this.write();
     if (markEpoch !== undefined) this.run('markExpired', [st, now, markEpoch]);
     this.run('deleteExpired', [st, now]);
+    return this.guard(() => this.db.changes());
   }
 
   /** Rows of a state that have no expiry yet (restored before the state was registered with TTL). */

@@ -5,14 +5,36 @@
  * Rows already hold canonical value bytes, so a snapshot copies them into key-group byte
  * strings without decoding (only a TTL snapshot filter decodes, to test each element).
  * A full snapshot walks each state's rows in primary-key order (key group, key,
- * namespace, row); a delta walks the `chg` marks and writes each marked entry as it is
- * now, or as removed.
+ * namespace, row); a delta walks the `chg` marks and writes each marked entry as it was
+ * captured, or as removed. Both read a {@link SnapshotSource} (the frozen copy of the
+ * capture) and give other work a turn every {@link SLICE_MS} ms while they do.
  */
 import { ByteWriter } from '../../core/bytes.ts';
 import { deserializeValue, serializeValue } from '../../core/codec.ts';
 import { canonicalKeyBytes } from '../../core/keys.ts';
 import { readKeyGroup, RemovedEntryWriter, type StorageShape } from '../../core/state/snapshot-format.ts';
-import type { Row, Statements } from './schema.ts';
+import type { SnapshotSource } from './frozen-copy.ts';
+import type { Row } from './schema.ts';
+
+/** How long encoding runs before it gives records a turn (as the in-memory backends do). */
+const SLICE_MS = 8;
+
+/** Time slices of an encoding: `due()` says when to `pause()` for a macrotask turn. Never due for `yieldTurns` false (a read of the live database must finish within the call). */
+export class Slices {
+  private start = Date.now();
+
+  constructor(private readonly yieldTurns: boolean) {}
+
+  due(): boolean {
+    return this.yieldTurns && Date.now() - this.start > SLICE_MS;
+  }
+
+  async pause(): Promise<void> {
+    // setTimeout, not a microtask: records, timers and I/O queued meanwhile run first.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    this.start = Date.now();
+  }
+}
 
 /** What encoding needs to know of a state: its number, shape and, for full-snapshot TTL cleanup, a drop predicate. */
 export interface EncodedState {
@@ -52,46 +74,51 @@ function writeEntry(w: ByteWriter, stateIndex: number, state: EncodedState, k: U
 }
 
 /** Encodes every row of the given states within a key-group range: key group → entries. */
-export function encodeFull(stmts: Statements, states: readonly EncodedState[], firstKg: number, lastKg: number): Map<number, Uint8Array> {
+export async function encodeFull(src: SnapshotSource, states: readonly EncodedState[], firstKg: number, lastKg: number, slices: Slices): Promise<Map<number, Uint8Array>> {
   const writers = new Map<number, ByteWriter>();
   const writerOf = (kg: number) => {
     let w = writers.get(kg);
     if (w === undefined) writers.set(kg, (w = new ByteWriter(4096)));
     return w;
   };
-  states.forEach((state, stateIndex) => {
+  for (let stateIndex = 0; stateIndex < states.length; stateIndex++) {
+    const state = states[stateIndex]!;
     let group: { kg: number; k: Uint8Array; ns: string; rows: Row[] } | undefined;
     const close = () => {
       if (group !== undefined) writeEntry(writerOf(group.kg), stateIndex, state, group.k, group.ns, group.rows);
     };
-    stmts.stateRows(state.id, firstKg, lastKg, (kg, k, ns, uk, v) => {
+    let n = 0;
+    for (const [kg, k, ns, uk, v] of src.stateRows(state.id, firstKg, lastKg)) {
       if (group === undefined || group.kg !== kg || group.ns !== ns || !sameBytes(group.k, k)) {
         close();
         group = { kg, k, ns, rows: [] };
       }
       group.rows.push([uk, v]);
-    });
+      // The source's statement stays open across the pause: only this snapshot reads its copy.
+      if ((++n & 1023) === 0 && slices.due()) await slices.pause();
+    }
     close();
-  });
+  }
   const out = new Map<number, Uint8Array>();
   for (const [kg, w] of writers) if (w.length > 0) out.set(kg, w.finish());
   return out;
 }
 
 /** Encodes the marked entries as a delta: present ones as entries, absent (or wholly dropped) ones as removed. */
-export function encodeDelta(stmts: Statements, states: readonly EncodedState[]): { keyGroups: Map<number, Uint8Array>; removed: Map<number, Uint8Array> } {
+export async function encodeDelta(src: SnapshotSource, states: readonly EncodedState[], slices: Slices): Promise<{ keyGroups: Map<number, Uint8Array>; removed: Map<number, Uint8Array> }> {
   const indexOf = new Map(states.map((s, i) => [s.id, i]));
   const entries = new Map<number, ByteWriter>();
   const removed = new Map<number, RemovedEntryWriter>();
-  const marked: Array<[number, number, Uint8Array, string]> = [];
   // Collect first: reading entry rows while the marks statement is stepping would interleave two cursors needlessly.
-  stmts.marks((st, kg, k, ns) => marked.push([st, kg, k, ns]));
+  const marked = src.marks();
+  let n = 0;
   for (const [st, kg, k, ns] of marked) {
+    if ((++n & 255) === 0 && slices.due()) await slices.pause();
     const stateIndex = indexOf.get(st);
     if (stateIndex === undefined) continue;
     let w = entries.get(kg);
     if (w === undefined) entries.set(kg, (w = new ByteWriter()));
-    if (!writeEntry(w, stateIndex, states[stateIndex]!, k, ns, stmts.entryRows(st, kg, k, ns))) {
+    if (!writeEntry(w, stateIndex, states[stateIndex]!, k, ns, src.entryRows(st, kg, k, ns))) {
       let r = removed.get(kg);
       if (r === undefined) removed.set(kg, (r = new RemovedEntryWriter()));
       r.add(stateIndex, k, ns);

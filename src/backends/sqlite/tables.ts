@@ -12,7 +12,7 @@ import type { ListTable, MapTable, StateTableOptions, ValueTable } from '../../c
 import type { TtlMetaInfo } from '../../core/state/snapshot-format.ts';
 import { openError } from './open.ts';
 import type { Statements } from './schema.ts';
-import { CachedRow, NOT_DECODED, type Bucket, type ValueCache } from './value-cache.ts';
+import { CachedRow, NOT_DECODED, shareableOf, type Bucket, type ValueCache } from './value-cache.ts';
 
 /** A registered state: its number in the database, kind and table options. */
 export interface SqlState {
@@ -37,15 +37,15 @@ export function bucketOf(s: SqlState, ns: string): Bucket {
   return b;
 }
 
-/** A row's value as the reader gets it: a primitive as cached, an object decoded afresh (a private copy). */
+/** A row's value as the reader gets it: a shareable value as cached, any other decoded afresh (a private copy). */
 export function readRow(row: CachedRow): unknown {
   if (row.bytes === null) return undefined;
-  return row.primitive !== NOT_DECODED ? row.primitive : deserializeValue(row.bytes);
+  return row.primitive !== NOT_DECODED ? row.primitive : deserializeValue(row.bytes!);
 }
 
-/** The cacheable decoded form of a value: itself when primitive, else NOT_DECODED. */
-export function primitiveOf(value: unknown): unknown {
-  return value !== null && typeof value === 'object' ? NOT_DECODED : value;
+/** The cacheable decoded form of a state's stored value (see `shareableOf`): TTL states store shareable pairs. */
+export function primitiveOf(s: SqlState, value: unknown): unknown {
+  return shareableOf(value, s.options.ttl !== undefined);
 }
 
 /** What the tables need of their backend: the current key, the statements, the cache and change marking. */
@@ -92,8 +92,9 @@ export function valueTable<T>(ctx: TableContext, s: SqlState): ValueTable<T> {
     },
     put: (ns, value) => {
       try {
-        const bytes = serializeValue(value);
-        const primitive = primitiveOf(value);
+        const primitive = primitiveOf(s, value);
+        // A shareable value is encoded only when written back (rowBytes).
+        const bytes = primitive === NOT_DECODED ? serializeValue(value) : undefined;
         const exp = expiryOf(s, value);
         const bucket = bucketOf(s, ns);
         ctx.cache.write(bucket, ctx.currentId, bytes, primitive, exp, () => new CachedRow(s.id, ctx.currentKg, ctx.currentKeyValue, ns, bucket, ctx.currentId, bytes, primitive, exp, undefined));
@@ -117,7 +118,7 @@ function loadRow(ctx: TableContext, s: SqlState, bucket: Bucket, ns: string): Ca
   const k = ctx.keyBytes();
   const found = ctx.stmts.getValue(s.id, ctx.currentKg, k, ns);
   const bytes = found?.v ?? null;
-  const primitive = bytes === null ? undefined : primitiveOf(deserializeValue(bytes));
+  const primitive = bytes === null ? undefined : primitiveOf(s, deserializeValue(bytes));
   return ctx.cache.loaded(new CachedRow(s.id, ctx.currentKg, ctx.currentKeyValue, ns, bucket, ctx.currentId, bytes, primitive, found?.exp ?? null, k));
 }
 

@@ -8,17 +8,24 @@
  * Rows are cached as their canonical encoding, not as live objects: the encoded size is
  * what the budget counts, and every read of an object decodes a private copy, so user
  * code changing a value it read (or wrote) can never reach the stored state or a
- * snapshot. Primitives are immutable, so they are also kept decoded.
+ * snapshot. Values nobody can change are kept decoded instead (see {@link shareableOf}):
+ * a read then costs nothing, and a write encodes nothing until the row is written back
+ * (a counter rewritten 20 times between flushes is encoded once, not 20 times).
  *
  * Rows live in buckets, one `Map` per (state, namespace) keyed by the key's `KeyId`, so
  * the hot path never builds a composite string key.
  */
+import { serializeValue } from '../../core/codec.ts';
 import { canonicalKeyBytes, type Key, type KeyId } from '../../core/keys.ts';
 
 /** The rows of one (state, namespace), by key id. */
 export type Bucket = Map<KeyId, CachedRow>;
 
-/** One cached value row; `bytes === null` caches an absent value (a removal, or a miss). A class, so every row has one shape. */
+/**
+ * One cached value row; `bytes === null` caches an absent value (a removal, or a miss),
+ * `bytes === undefined` a shareable value not encoded yet (see {@link rowBytes}). A
+ * class, so every row has one shape.
+ */
 export class CachedRow {
   dirty = false;
   size = 0;
@@ -29,14 +36,14 @@ export class CachedRow {
     readonly ns: string,
     readonly bucket: Bucket,
     readonly id: KeyId,
-    public bytes: Uint8Array | null,
-    /** The decoded value when it is a primitive (safe to hand out as is); `NOT_DECODED` otherwise. */
+    public bytes: Uint8Array | null | undefined,
+    /** The decoded value when it is shareable (safe to hand out as is, see {@link shareableOf}); `NOT_DECODED` otherwise. */
     public primitive: unknown,
     public exp: number | null,
     /** Canonical key bytes, computed when the row is first written back. */
     public keyBytes: Uint8Array | undefined,
   ) {
-    this.size = sizeOf(key, ns, bytes);
+    this.size = sizeOf(key, ns, bytes, primitive);
   }
 }
 
@@ -45,6 +52,31 @@ export const NOT_DECODED: unique symbol = Symbol('not decoded');
 
 /** Bookkeeping per row besides its bytes: the Map entries and the row object. */
 const ROW_OVERHEAD = 128;
+
+/**
+ * The decoded form of a value that may be cached and handed to every reader as is: the
+ * value itself when nobody can change it, else `NOT_DECODED` (cached as bytes, decoded
+ * per read). That is a primitive the codec encodes (checked here, so that a value it
+ * refuses still fails at the write, not at the later write-back), and, for a state with
+ * TTL (`pairs`), a `[userValue, lastAccess]` pair of such primitives: core creates a new
+ * pair for every write and never changes one afterwards (`StateTableOptions.ttl`), and
+ * hands readers only its primitive user value.
+ */
+export function shareableOf(value: unknown, pairs: boolean): unknown {
+  if (isPlainPrimitive(value)) return value;
+  if (pairs && Array.isArray(value) && value.length === 2 && isPlainPrimitive(value[0]) && typeof value[1] === 'number') return value;
+  return NOT_DECODED;
+}
+
+function isPlainPrimitive(v: unknown): boolean {
+  const t = typeof v;
+  return t === 'number' || t === 'string' || t === 'boolean' || v === null;
+}
+
+/** The encoded value of a present row, encoded now if it was cached decoded only. */
+export function rowBytes(row: CachedRow): Uint8Array {
+  return (row.bytes ??= serializeValue(row.primitive));
+}
 
 /** The canonical key bytes of a row (computed once). */
 export function rowKeyBytes(row: CachedRow): Uint8Array {
@@ -82,7 +114,7 @@ export class ValueCache {
   }
 
   /** Records a write into the row of `id` (bytes, or null for a removal); `make` creates the row when it is not cached. */
-  write(bucket: Bucket, id: KeyId, bytes: Uint8Array | null, primitive: unknown, exp: number | null, make: () => CachedRow): void {
+  write(bucket: Bucket, id: KeyId, bytes: Uint8Array | null | undefined, primitive: unknown, exp: number | null, make: () => CachedRow): void {
     let row = bucket.get(id);
     if (row === undefined) {
       row = make();
@@ -93,7 +125,7 @@ export class ValueCache {
       row.bytes = bytes;
       row.primitive = primitive;
       row.exp = exp;
-      row.size = sizeOf(row.key, row.ns, bytes);
+      row.size = sizeOf(row.key, row.ns, bytes, primitive);
     }
     this.bytes += row.size;
     if (!row.dirty) {
@@ -116,6 +148,11 @@ export class ValueCache {
   /** Drops every row of state `st` (after SQL changed its rows behind the cache); call {@link flush} first. */
   dropState(st: number): void {
     for (const row of this.order) if (row.st === st) this.evict(row);
+  }
+
+  /** Drops the rows of state `st` whose deadline passed by `now` (after native cleanup deleted exactly those from SQL); call {@link flush} first. */
+  dropExpired(st: number, now: number): void {
+    for (const row of this.order) if (row.st === st && row.exp !== null && row.exp <= now) this.evict(row);
   }
 
   /** Drops everything; call {@link flush} first unless the rows are meant to be lost. */
@@ -143,7 +180,14 @@ export class ValueCache {
   }
 }
 
-function sizeOf(key: Key, ns: string, bytes: Uint8Array | null): number {
+function sizeOf(key: Key, ns: string, bytes: Uint8Array | null | undefined, decoded: unknown): number {
   const keySize = typeof key === 'string' ? 2 * key.length : 16;
-  return ROW_OVERHEAD + keySize + 2 * ns.length + (bytes?.length ?? 0);
+  const valueSize = bytes === undefined ? decodedSize(decoded) : (bytes?.length ?? 0);
+  return ROW_OVERHEAD + keySize + 2 * ns.length + valueSize;
+}
+
+/** An estimate (upper bound but for long strings) of the encoded size of a shareable value, which is not encoded until written back. */
+function decodedSize(v: unknown): number {
+  if (Array.isArray(v)) return 2 + decodedSize(v[0]) + decodedSize(v[1]);
+  return typeof v === 'string' ? 5 + 2 * v.length : 9;
 }
