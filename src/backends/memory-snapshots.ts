@@ -14,12 +14,10 @@ import { cloneValue } from '../core/codec.ts';
 import { canonicalKeyBytes, keyFromId, type Key, type KeyId } from '../core/keys.ts';
 import { KeyGroupWriter, RemovedEntryWriter, storageShapeOf, type StorageShape } from '../core/state/snapshot-format.ts';
 import { DeltaEpochs } from '../core/state/delta-epochs.ts';
+import { Slices } from '../core/slices.ts';
 
 /** Per key group (index = key group - range start): key id → stored value. */
 export type KeyGroupMaps = Array<Map<KeyId, unknown> | undefined>;
-
-/** How long one slice of snapshot encoding may keep the thread before records get a turn. */
-const SLICE_MS = 8;
 
 /** Freezes, copies and tracks; one per keyed backend. */
 export class SnapshotSupport extends DeltaEpochs {
@@ -126,7 +124,7 @@ export async function encodeFull(
   rangeSize: number,
 ): Promise<Map<number, Uint8Array>> {
   const keyGroups = new Map<number, Uint8Array>();
-  let sliceStart = Date.now();
+  const slices = new Slices();
   for (let index = 0; index < rangeSize; index++) {
     const writer = new KeyGroupWriter();
     captured.forEach(({ shape, namespaces, drop }, stateIndex) => {
@@ -136,10 +134,7 @@ export async function encodeFull(
       }
     });
     if (writer.length > 0) keyGroups.set(rangeStart + index, writer.finish());
-    if (Date.now() - sliceStart > SLICE_MS) {
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      sliceStart = Date.now();
-    }
+    if (slices.due()) await slices.pause();
   }
   return keyGroups;
 }

@@ -6,6 +6,7 @@
  */
 import type { TimeDomain } from '../api/functions.ts';
 import { ByteReader, ByteWriter } from './bytes.ts';
+import { Slices } from './slices.ts';
 import { canonicalKeyBytes, keyFromCanonicalBytes, keyId, type Key, type KeyGroupRange, type KeyId } from './keys.ts';
 
 /** A registered timer. */
@@ -26,9 +27,6 @@ export interface Timer {
 
 /** `Timer.endedIn` of a pending timer. */
 const LIVE = Infinity;
-
-/** How long one slice of timer encoding may keep the thread before records get a turn. */
-const SLICE_MS = 8;
 
 /** A min-heap of timers by (timestamp, registration order) plus a (key, timestamp) index. */
 class TimerQueue {
@@ -187,20 +185,10 @@ export class InternalTimerService {
   }
 }
 
-/** Gives records a turn (a macrotask) once a slice of encoding has used its time. */
-class Slicer {
-  private start = Date.now();
-  async pause(): Promise<void> {
-    if (Date.now() - this.start <= SLICE_MS) return;
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    this.start = Date.now();
-  }
-}
-
 /** Encodes captured heaps by key group, all of it after the capturing call returned, in slices. */
 async function encodeTimers(captured: ReadonlyArray<{ heap: Timer[]; epoch: number }>): Promise<Map<number, Uint8Array>> {
   await Promise.resolve(); // nothing of the encoding runs inside the snapshot call
-  const slicer = new Slicer();
+  const slices = new Slices();
   const byGroup = new Map<number, Timer[]>();
   for (const { heap, epoch } of captured) {
     for (let i = 0; i < heap.length; i++) {
@@ -211,21 +199,21 @@ async function encodeTimers(captured: ReadonlyArray<{ heap: Timer[]; epoch: numb
         if (!list) byGroup.set(t.keyGroup, (list = []));
         list.push(t);
       }
-      if ((i & 4095) === 4095) await slicer.pause();
+      if ((i & 4095) === 4095 && slices.due()) await slices.pause();
     }
   }
   const out = new Map<number, Uint8Array>();
   for (const group of [...byGroup.keys()].sort((a, b) => a - b)) {
     const timers = byGroup.get(group)!;
     timers.sort((a, b) => a.timestamp - b.timestamp || a.seq - b.seq);
-    await slicer.pause();
+    if (slices.due()) await slices.pause();
     const w = new ByteWriter();
     for (let i = 0; i < timers.length; i++) {
       const t = timers[i];
       w.u8(t.domain === 'EVENT_TIME' ? 0 : 1);
       w.lenBytes(canonicalKeyBytes(t.key));
       w.f64(t.timestamp);
-      if ((i & 4095) === 4095) await slicer.pause();
+      if ((i & 4095) === 4095 && slices.due()) await slices.pause();
     }
     out.set(group, w.finish());
   }

@@ -7,34 +7,15 @@
  * A full snapshot walks each state's rows in primary-key order (key group, key,
  * namespace, row); a delta walks the `chg` marks and writes each marked entry as it was
  * captured, or as removed. Both read a {@link SnapshotSource} (the frozen copy of the
- * capture) and give other work a turn every {@link SLICE_MS} ms while they do.
+ * capture) and give other work a turn between slices (`core/slices.ts`).
  */
 import { ByteWriter } from '../../core/bytes.ts';
+import type { Slices } from '../../core/slices.ts';
 import { deserializeValue, serializeValue } from '../../core/codec.ts';
 import { canonicalKeyBytes } from '../../core/keys.ts';
 import { readKeyGroup, RemovedEntryWriter, type StorageShape } from '../../core/state/snapshot-format.ts';
 import type { SnapshotSource } from './frozen-copy.ts';
 import type { Row } from './schema.ts';
-
-/** How long encoding runs before it gives records a turn (as the in-memory backends do). */
-const SLICE_MS = 8;
-
-/** Time slices of an encoding: `due()` says when to `pause()` for a macrotask turn. Never due for `yieldTurns` false (a read of the live database must finish within the call). */
-export class Slices {
-  private start = Date.now();
-
-  constructor(private readonly yieldTurns: boolean) {}
-
-  due(): boolean {
-    return this.yieldTurns && Date.now() - this.start > SLICE_MS;
-  }
-
-  async pause(): Promise<void> {
-    // setTimeout, not a microtask: records, timers and I/O queued meanwhile run first.
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    this.start = Date.now();
-  }
-}
 
 /** What encoding needs to know of a state: its number, shape and, for full-snapshot TTL cleanup, a drop predicate. */
 export interface EncodedState {

@@ -4,8 +4,8 @@
  * paths. Every `put` is atomic — a reader sees the whole object or none of it — which is
  * what lets a checkpoint become complete by one last `put` of its manifest.
  *
- * Implementations: `MemoryCheckpointStorage` (default), `FileSystemCheckpointStorage`
- * (Node, Deno), and browser/edge storages. Each passes
+ * Implementations live in `src/storages/` (memory, filesystem, OPFS); core knows none of
+ * them. Each passes
  * `test/conformance/checkpoint-storage.suite.ts` unchanged.
  */
 
@@ -20,8 +20,8 @@ export interface CheckpointStorage {
   /** Short name used in error messages: `[storage:NAME]`. */
   readonly name: string;
   /**
-   * Takes the write lock of `scope` (a job id). A second holder — another job, tab or
-   * process — is refused with an EddyError of code `STORAGE_LOCKED` (or waits, where a
+   * Takes the write lock of `scope` (a job id). A second holder — another job or another
+   * writer elsewhere — is refused with an EddyError of code `STORAGE_LOCKED` (or waits, where a
    * storage offers that as an option), so two writers never interleave checkpoints.
    */
   lock(scope: string): Promise<StorageLock>;
