@@ -185,11 +185,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
   private async writeParts(pending: PendingCheckpoint, task: CoordinatedTask, parts: Promise<readonly PartSource[]>): Promise<void> {
     for (const part of await parts) {
       if (pending.failed) return;
-      const bytes = part.bytes();
-      const path = `${pending.dir}/${part.operatorId}-${part.subtaskIndex}`;
-      await this.settings.storage.put(path, bytes);
-      const handle = partHandle(path, bytes);
-      pending.chains.get(part.operatorId)![part.subtaskIndex] = part.incremental ? [...this.baseChain(part.operatorId, part.subtaskIndex, pending.id), handle] : [handle];
+      await this.writePart(pending.dir, pending.chains, pending.id, part);
     }
     if (pending.failed) return;
     pending.waiting.delete(task);
@@ -201,14 +197,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
   }
 
   private async complete(pending: PendingCheckpoint): Promise<void> {
-    const manifest: Manifest = {
-      jobId: this.settings.jobId,
-      checkpointId: pending.id,
-      timestamp: pending.timestamp,
-      savepoint: pending.savepoint,
-      maxParallelism: this.settings.maxParallelism,
-      operators: [...pending.chains].map(([operatorId, parts]) => ({ operatorId, parallelism: parts.length, parts })),
-    };
+    const manifest = this.manifestOf(pending.id, pending.timestamp, pending.savepoint, pending.chains);
     // The manifest is the commit point: before it lands, the checkpoint does not exist.
     if (pending.failed) return;
     const manifestPath = `${pending.dir}/${MANIFEST_NAME}`;
@@ -221,12 +210,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
     clearTimeout(pending.timer);
     this.pending = undefined;
     this.consecutiveFailures = 0;
-    if (!pending.savepoint) {
-      this.completed.push(pending.dir);
-      this.retained.set(pending.dir, manifest);
-      this.lastChains = new Map(manifest.operators.map((o) => [o.operatorId, o.parts]));
-      this.completedCount++;
-    }
+    if (!pending.savepoint) this.recordCompleted(pending.dir, manifest);
     // Sinks commit here; a savepoint's caller learns of it only after they did, so that
     // stopping the job right after cannot lose output the savepoint covers.
     await Promise.all(this.tasks.map((t) => t.notifyCheckpointComplete(pending.id).catch((e) => this.failJob(asEddyError(e)))));
@@ -314,34 +298,47 @@ export class CheckpointCoordinator implements CheckpointHooks {
   }
 
   /**
-   * Writes the final checkpoint of a finished attempt: every part and the manifest, which makes it the checkpoint a restart restores from. Called
-   * after `detach()`, before any sink is told to commit.
+   * Writes the final checkpoint of a finished attempt: every part and the manifest, which
+   * makes it the checkpoint a restart restores from. Called after `detach()`, before any
+   * sink is told to commit.
    */
   async commitFinalCheckpoint(checkpointId: number, parts: readonly PartSource[]): Promise<void> {
     const dir = `${this.settings.jobId}/chk-${checkpointId}`;
     const chains = new Map<string, Array<PartHandle[] | null>>();
     for (const [operatorId, parallelism] of this.layout) chains.set(operatorId, new Array(parallelism).fill(null));
-    for (const part of parts) {
-      const bytes = part.bytes();
-      const path = `${dir}/${part.operatorId}-${part.subtaskIndex}`;
-      await this.settings.storage.put(path, bytes);
-      const handle = partHandle(path, bytes);
-      chains.get(part.operatorId)![part.subtaskIndex] = part.incremental ? [...this.baseChain(part.operatorId, part.subtaskIndex, checkpointId), handle] : [handle];
-    }
-    const manifest: Manifest = {
+    for (const part of parts) await this.writePart(dir, chains, checkpointId, part);
+    const manifest = this.manifestOf(checkpointId, Date.now(), false, chains);
+    await this.settings.storage.put(`${dir}/${MANIFEST_NAME}`, encodeManifest(manifest));
+    this.recordCompleted(dir, manifest);
+    await this.dropOldCheckpoints();
+  }
+
+  /** Writes one subtask's part into checkpoint `dir` and records its chain (a delta extends the base chain). */
+  private async writePart(dir: string, chains: Map<string, Array<PartHandle[] | null>>, checkpointId: number, part: PartSource): Promise<void> {
+    const bytes = part.bytes();
+    const path = `${dir}/${part.operatorId}-${part.subtaskIndex}`;
+    await this.settings.storage.put(path, bytes);
+    const handle = partHandle(path, bytes);
+    chains.get(part.operatorId)![part.subtaskIndex] = part.incremental ? [...this.baseChain(part.operatorId, part.subtaskIndex, checkpointId), handle] : [handle];
+  }
+
+  private manifestOf(checkpointId: number, timestamp: number, savepoint: boolean, chains: Map<string, Array<PartHandle[] | null>>): Manifest {
+    return {
       jobId: this.settings.jobId,
       checkpointId,
-      timestamp: Date.now(),
-      savepoint: false,
+      timestamp,
+      savepoint,
       maxParallelism: this.settings.maxParallelism,
-      operators: [...chains].map(([operatorId, list]) => ({ operatorId, parallelism: list.length, parts: list })),
+      operators: [...chains].map(([operatorId, parts]) => ({ operatorId, parallelism: parts.length, parts })),
     };
-    await this.settings.storage.put(`${dir}/${MANIFEST_NAME}`, encodeManifest(manifest));
+  }
+
+  /** A periodic (or final) checkpoint is complete: it is retained and becomes the base of deltas. */
+  private recordCompleted(dir: string, manifest: Manifest): void {
     this.completed.push(dir);
     this.retained.set(dir, manifest);
     this.lastChains = new Map(manifest.operators.map((o) => [o.operatorId, o.parts]));
     this.completedCount++;
-    await this.dropOldCheckpoints();
   }
 
   /** Stops triggering checkpoints (after a stop-with-savepoint). */

@@ -46,7 +46,7 @@ export class OutputBuffer implements Collector<unknown> {
 
   /** Collects many records without timestamps at once (a source without a watermark strategy). */
   collectAll(values: readonly unknown[]): void {
-    if (this.timestamps !== undefined || this.timestamp === this.timestamp) {
+    if (this.timestamps !== undefined || !Number.isNaN(this.timestamp)) {
       for (const v of values) this.collect(v);
       return;
     }
