@@ -28,7 +28,8 @@ export function isWellFormed(s: string): boolean {
   return true;
 }
 
-function varintSize(n: number): number {
+/** Bytes of `n` as an unsigned varint. */
+export function varintSize(n: number): number {
   let size = 1;
   for (; n >= 0x80; size++) n = Math.floor(n / 0x80);
   return size;

@@ -18,7 +18,7 @@
  */
 
 import { EddyError, ConfigurationError, InvalidKeyError, SnapshotError } from '../api/errors.ts';
-import { isWellFormed } from './bytes.ts';
+import { isWellFormed, varintSize } from './bytes.ts';
 import { murmur3_32 } from './murmur3.ts';
 
 /** A key: what `keyBy` selectors may return. Arrays may nest. */
@@ -131,15 +131,6 @@ function ensure(needed: number): void {
   next.set(scratch);
   scratch = next;
   scratchView = new DataView(next.buffer);
-}
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 0x80);
-    size++;
-  }
-  return size;
 }
 
 function writeVarint(n: number, pos: number): number {

@@ -7,14 +7,10 @@
 import { deserializeValue, serializeValue } from '../../core/codec.ts';
 import { keyFromId, keyId, type Key } from '../../core/keys.ts';
 import type { ListTable, MapTable, MaybePromise, ValueTable } from '../../core/state/backend.ts';
+import { andThen } from '../../core/state/maybe-promise.ts';
 import type { IdbKeyedStateBackend } from './backend.ts';
 import type { Table } from './cache.ts';
 import type { StoredRecord } from './database.ts';
-
-/** Applies `f` to a value or, when it is a Promise, to what it resolves to. */
-function then<T, R>(value: MaybePromise<T>, f: (v: T) => MaybePromise<R>): MaybePromise<R> {
-  return value instanceof Promise ? value.then(f) : f(value);
-}
 
 /** `x` of a record: `[operatorId, deadline]` when native TTL cleanup is on for the table. */
 function expiryField(b: IdbKeyedStateBackend, t: Table, values: readonly unknown[]): Pick<StoredRecord, 'x'> {
@@ -28,7 +24,7 @@ function expiryField(b: IdbKeyedStateBackend, t: Table, values: readonly unknown
 /** The table of a value, reducing or aggregating state. */
 export function valueTable<T>(b: IdbKeyedStateBackend, t: Table): ValueTable<T> {
   return {
-    get: (ns) => then(b.readCell(t, ns, b.coord()), (rec) => (rec === undefined ? undefined : (deserializeValue(rec.v as Uint8Array) as T))),
+    get: (ns) => andThen(b.readCell(t, ns, b.coord()), (rec) => (rec === undefined ? undefined : (deserializeValue(rec.v as Uint8Array) as T))),
     put: (ns, value) => b.writeCell(t, ns, b.coord(), { v: serializeValue(value), ...expiryField(b, t, [value]) }),
     remove: (ns) => b.writeCell(t, ns, b.coord(), undefined),
   };
@@ -41,7 +37,7 @@ export function listTable<T>(b: IdbKeyedStateBackend, t: Table): ListTable<T> {
     if (values.length === 0) return;
     const encoded = values.map((v) => serializeValue(v));
     const at = b.coord();
-    return then(b.readCell(t, ns, at), (rec) => {
+    return andThen(b.readCell(t, ns, at), (rec) => {
       if (rec === undefined) return b.writeCell(t, ns, at, { v: encoded, ...expiryField(b, t, values) });
       // Records are private (IndexedDB clones on put and on read), so appending in place is safe.
       const all = rec.v as Uint8Array[];
@@ -51,7 +47,7 @@ export function listTable<T>(b: IdbKeyedStateBackend, t: Table): ListTable<T> {
     });
   };
   return {
-    get: (ns) => then(b.readCell(t, ns, b.coord()), (rec) => (rec === undefined ? undefined : (decodeAll(rec) as T[]))),
+    get: (ns) => andThen(b.readCell(t, ns, b.coord()), (rec) => (rec === undefined ? undefined : (decodeAll(rec) as T[]))),
     add: (ns, value) => append(ns, [value]),
     addAll: (ns, values) => append(ns, values),
     update: (ns, values) => b.writeCell(t, ns, b.coord(), values.length === 0 ? undefined : { v: values.map((v) => serializeValue(v)), ...expiryField(b, t, values) }),
@@ -63,11 +59,11 @@ export function listTable<T>(b: IdbKeyedStateBackend, t: Table): ListTable<T> {
 export function mapTable<V>(b: IdbKeyedStateBackend, t: Table): MapTable<V> {
   const record = (value: V): StoredRecord => ({ v: serializeValue(value), ...expiryField(b, t, [value]) });
   return {
-    get: (ns, userKey) => then(b.readMapEntry(t, ns, b.coord(), keyId(userKey)), (rec) => (rec === undefined ? undefined : (deserializeValue(rec.v as Uint8Array) as V))),
+    get: (ns, userKey) => andThen(b.readMapEntry(t, ns, b.coord(), keyId(userKey)), (rec) => (rec === undefined ? undefined : (deserializeValue(rec.v as Uint8Array) as V))),
     put: (ns, userKey, value) => b.writeMapEntries(t, ns, b.coord(), [[keyId(userKey), record(value)]]),
     putAll: (ns, entries) => (entries.length === 0 ? undefined : b.writeMapEntries(t, ns, b.coord(), entries.map(([k, v]) => [keyId(k), record(v)] as const))),
     delete: (ns, userKey) => b.writeMapEntries(t, ns, b.coord(), [[keyId(userKey), undefined]]),
-    contains: (ns, userKey) => then(b.readMapEntry(t, ns, b.coord(), keyId(userKey)), (rec) => rec !== undefined),
+    contains: (ns, userKey) => andThen(b.readMapEntry(t, ns, b.coord(), keyId(userKey)), (rec) => rec !== undefined),
     isEmpty: (ns) => b.mapContents(t, ns, b.coord(), 1).then((entries) => entries.length === 0),
     entries: (ns) => {
       const at = b.coord();

@@ -16,14 +16,11 @@ import { InvalidKeyError, StateError } from '../../api/errors.ts';
 import { cloneValue, unserializableProblem } from '../codec.ts';
 import { keyProblem, type Key } from '../keys.ts';
 import { VOID_NAMESPACE, type KeyedStateBackend, type ListTable, type MapTable, type MaybePromise, type ValueTable } from './backend.ts';
+import { isPromise } from './maybe-promise.ts';
 
 /** Internal view of a keyed state: the namespace it reads and writes (Flink's `InternalKvState`). */
 export interface InternalKvState {
   setCurrentNamespace(namespace: string): void;
-}
-
-function isPromise<T>(v: MaybePromise<T>): v is Promise<T> {
-  return v instanceof Promise;
 }
 
 /** Applies `f` now, or when `v` resolves, and always answers with a Promise. */

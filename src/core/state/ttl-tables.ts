@@ -10,6 +10,7 @@
 import type { Clock } from '../../api/clock.ts';
 import { keyId, type Key } from '../keys.ts';
 import type { KeyedStateBackend, ListTable, MapTable, MaybePromise, ValueTable } from './backend.ts';
+import { andThen, isPromise } from './maybe-promise.ts';
 
 /** The stored form of a value with TTL: `[userValue, lastAccessTimestamp]`. */
 export type TtlValue<T> = [value: T, lastAccess: number];
@@ -54,15 +55,6 @@ export class TtlContext {
 /** Whether a stored pair has expired at `now` (Flink: `lastAccess + ttl <= now`). */
 export function isExpired(stored: TtlValue<unknown>, ttlMs: number, now: number): boolean {
   return stored[1] + ttlMs <= now;
-}
-
-function isPromise<T>(v: MaybePromise<T>): v is Promise<T> {
-  return v instanceof Promise;
-}
-
-/** Applies `f` now, or when `v` resolves. */
-function then<T, R>(v: MaybePromise<T>, f: (t: T) => MaybePromise<R>): MaybePromise<R> {
-  return isPromise(v) ? v.then(f) : f(v);
 }
 
 const toUndefined = (): undefined => undefined;
@@ -116,7 +108,7 @@ export class TtlValueTable<T> implements ValueTable<T> {
     const ctx = this.ctx;
     if (ctx.expired(tv)) {
       if (ctx.returnExpired) return tv[0];
-      return then(this.inner.remove(namespace), toUndefined);
+      return andThen(this.inner.remove(namespace), toUndefined);
     }
     // A new pair rather than a changed one: the stored pair may be shared with a snapshot.
     if (ctx.updateOnRead) return resolveTo(this.inner.put(namespace, [tv[0], ctx.now]), tv[0]);
@@ -145,7 +137,7 @@ export class TtlListTable<T> implements ListTable<T> {
   ) {}
 
   get(namespace: string): MaybePromise<T[] | undefined> {
-    return accessed(this.ctx, () => then(this.inner.get(namespace), (list) => this.read(namespace, list)));
+    return accessed(this.ctx, () => andThen(this.inner.get(namespace), (list) => this.read(namespace, list)));
   }
 
   private read(namespace: string, list: TtlValue<T>[] | undefined): MaybePromise<T[] | undefined> {
@@ -171,7 +163,7 @@ export class TtlListTable<T> implements ListTable<T> {
     }
     const result = out.length === 0 ? undefined : out;
     // Written back only when something was dropped or renewed; an empty list removes it.
-    return changed ? then(this.inner.update(namespace, kept), () => result) : result;
+    return changed ? andThen(this.inner.update(namespace, kept), () => result) : result;
   }
 
   add(namespace: string, value: T): MaybePromise<void> {
@@ -206,11 +198,11 @@ export class TtlMapTable<V> implements MapTable<V> {
   /** As a value's read (see {@link TtlValueTable}), per entry. */
   get(namespace: string, userKey: Key): MaybePromise<V | undefined> {
     return accessed(this.ctx, () =>
-      then(this.inner.get(namespace, userKey), (tv): MaybePromise<V | undefined> => {
+      andThen(this.inner.get(namespace, userKey), (tv): MaybePromise<V | undefined> => {
         const ctx = this.ctx;
         if (tv === undefined) return undefined;
-        if (ctx.expired(tv)) return ctx.returnExpired ? tv[0] : then(this.inner.delete(namespace, userKey), () => undefined);
-        if (ctx.updateOnRead) return then(this.inner.put(namespace, userKey, [tv[0], ctx.now]), () => tv[0]);
+        if (ctx.expired(tv)) return ctx.returnExpired ? tv[0] : andThen(this.inner.delete(namespace, userKey), () => undefined);
+        if (ctx.updateOnRead) return andThen(this.inner.put(namespace, userKey, [tv[0], ctx.now]), () => tv[0]);
         return tv[0];
       }),
     );
@@ -233,7 +225,7 @@ export class TtlMapTable<V> implements MapTable<V> {
 
   /** True for a visible entry (Flink: `get(key) != null`), with the same read effects. */
   contains(namespace: string, userKey: Key): MaybePromise<boolean> {
-    return then(this.get(namespace, userKey), (v) => v !== undefined);
+    return andThen(this.get(namespace, userKey), (v) => v !== undefined);
   }
 
   /** Empty when no entry is visible, so that it agrees with `entries()`; renews nothing. */
