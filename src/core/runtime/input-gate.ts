@@ -17,7 +17,8 @@ export type StreamElement =
 export type GateItem = { readonly mail: () => Promise<void> } | { readonly channel: number; readonly element: StreamElement };
 
 export class InputGate {
-  private items: Array<{ channel: number; element: StreamElement }> = [];
+  // A queue: `head` is the next to take; taken slots are cleared, the array is compacted now and then.
+  private items: Array<{ channel: number; element: StreamElement } | undefined> = [];
   private head = 0;
   private readonly queuedBatches: number[];
   private readonly spaceWaiters: Array<Array<() => void>>;
@@ -86,8 +87,13 @@ export class InputGate {
       const mail = this.control.shift() ?? this.mails.shift();
       if (mail) return { mail };
       if (this.head < this.items.length) {
-        const item = this.items[this.head++];
-        if (this.head > 1024 && this.head * 2 > this.items.length) {
+        const item = this.items[this.head]!;
+        // A taken element must not stay reachable: a record batch holds up to a thousand records.
+        this.items[this.head++] = undefined;
+        if (this.head === this.items.length) {
+          this.items.length = 0;
+          this.head = 0;
+        } else if (this.head > 1024 && this.head * 2 > this.items.length) {
           this.items = this.items.slice(this.head);
           this.head = 0;
         }
