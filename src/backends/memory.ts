@@ -7,15 +7,16 @@
  */
 import type { StateKind } from '../api/descriptors.ts';
 import { StateError } from '../api/errors.ts';
-import type {
-  KeyedSnapshotOptions,
-  KeyedStateBackend,
-  KeyedStateBackendOptions,
-  ListTable,
-  MapTable,
-  StateBackend,
-  StateTableOptions,
-  ValueTable,
+import {
+  VOID_NAMESPACE,
+  type KeyedSnapshotOptions,
+  type KeyedStateBackend,
+  type KeyedStateBackendOptions,
+  type ListTable,
+  type MapTable,
+  type StateBackend,
+  type StateTableOptions,
+  type ValueTable,
 } from '../core/state/backend.ts';
 import { cloneValue } from '../core/codec.ts';
 import { keyFromId, keyId, type Key, type KeyGroupRange, type KeyId } from '../core/keys.ts';
@@ -56,15 +57,26 @@ class HeapTable {
     this.copy = options.ttl === undefined ? privateCopy : privatePairCopy;
   }
 
+  /**
+   * The key-group maps of a namespace. Entries of `byNamespace` are only ever added, never
+   * replaced, so the one of the void namespace (most states only have that one) is kept
+   * at hand once it exists: one Map lookup less per read and write.
+   */
+  private mapsOf(namespace: string): KeyGroupMaps | undefined {
+    if (namespace !== VOID_NAMESPACE) return this.byNamespace.get(namespace);
+    return (this.voidMaps ??= this.byNamespace.get(namespace));
+  }
+  private voidMaps: KeyGroupMaps | undefined;
+
   /** The current key group's map, if it exists. */
   readMap(namespace: string): Map<KeyId, unknown> | undefined {
-    const maps = this.byNamespace.get(namespace);
+    const maps = this.mapsOf(namespace);
     return maps === undefined ? undefined : maps[this.backend.keyGroupIndex()];
   }
 
   /** The current key group's map for writing (a copy if a snapshot still reads it), created when missing. */
   writeMap(namespace: string): Map<KeyId, unknown> {
-    let maps = this.byNamespace.get(namespace);
+    let maps = this.mapsOf(namespace);
     if (maps === undefined) {
       maps = new Array(this.backend.keyGroupRange.size);
       this.byNamespace.set(namespace, maps);
@@ -75,7 +87,7 @@ class HeapTable {
 
   /** The current key group's map for writing, if it exists. */
   existingWritable(namespace: string): Map<KeyId, unknown> | undefined {
-    const maps = this.byNamespace.get(namespace);
+    const maps = this.mapsOf(namespace);
     return maps === undefined ? undefined : this.backend.support.writable(maps, this.backend.keyGroupIndex());
   }
 

@@ -51,7 +51,9 @@ export class OutputBuffer implements Collector<unknown> {
       return;
     }
     const target = this.values;
-    for (let i = 0; i < values.length; i++) target.push(values[i]);
+    // A copy in one go when nothing is pending (the usual case: one poll per batch).
+    if (target.length === 0) this.values = values.slice();
+    else for (let i = 0; i < values.length; i++) target.push(values[i]);
   }
 
   private watermark: number | undefined = undefined;
