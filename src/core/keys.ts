@@ -19,7 +19,7 @@
 
 import { EddyError, ConfigurationError, InvalidKeyError, SnapshotError } from '../api/errors.ts';
 import { isWellFormed, varintSize } from './bytes.ts';
-import { murmur3_32 } from './murmur3.ts';
+import { murmur3_32, murmur3_32TaggedAscii } from './murmur3.ts';
 
 /** A key: what `keyBy` selectors may return. Arrays may nest. */
 export type Key = string | number | bigint | boolean | readonly Key[];
@@ -262,6 +262,10 @@ export function canonicalKeyBytes(key: Key): Uint8Array {
  * need not call {@link keyProblem} first.
  */
 export function hashKey(key: Key): number {
+  if (typeof key === 'string') {
+    const ascii = murmur3_32TaggedAscii(TAG_STRING, key);
+    if (ascii >= 0) return ascii;
+  }
   const end = encodeToScratch(key);
   const hash = murmur3_32(scratch, 0, end);
   trimScratch();
@@ -391,6 +395,15 @@ export function keyGroupForKey(key: Key, maxParallelism: number): number {
     checkParallelism(maxParallelism, 1);
   }
   return hashKey(key) % maxParallelism;
+}
+
+/**
+ * The key group of a string key whose chars are all ASCII (such a key is always valid, and
+ * is hashed straight from the string); -1 for any other string.
+ */
+export function asciiStringKeyGroup(key: string, maxParallelism: number): number {
+  const hash = murmur3_32TaggedAscii(TAG_STRING, key);
+  return hash < 0 ? -1 : hash % maxParallelism;
 }
 
 /** An inclusive range of key groups, `start..end`; empty when `end < start`. */

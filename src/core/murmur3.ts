@@ -28,13 +28,7 @@ export function murmur3_32(bytes: Uint8Array, seed = 0, length: number = bytes.l
   for (; i < blockEnd; i += 4) {
     // Blocks are read little-endian: the reference implementation reads native
     // uint32s on x86, and the published test vectors depend on that order.
-    let k = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
-    k = Math.imul(k, C1);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, C2);
-    h ^= k;
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+    h = mixBlock(h, bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
   }
   const rest = length & 3;
   if (rest !== 0) {
@@ -42,11 +36,67 @@ export function murmur3_32(bytes: Uint8Array, seed = 0, length: number = bytes.l
     if (rest === 3) k ^= bytes[i + 2]! << 16;
     if (rest >= 2) k ^= bytes[i + 1]! << 8;
     k ^= bytes[i]!;
-    k = Math.imul(k, C1);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, C2);
-    h ^= k;
+    h ^= scramble(k);
   }
+  return finish(h, length);
+}
+
+/**
+ * {@link murmur3_32} (seed 0) of the bytes `[tag, ...charCodes of s]`, read straight from
+ * the string, when every char of `s` is ASCII (its UTF-8 bytes are then its char codes);
+ * -1 when one is not. Hashing a short key this way is cheaper than encoding it first, and
+ * cheaper than looking its key group up in a cache.
+ */
+export function murmur3_32TaggedAscii(tag: number, s: string): number {
+  const length = s.length + 1;
+  const blockEnd = length & ~3;
+  let h = 0;
+  // Every byte read is ORed in here: one test at the end tells whether all were ASCII.
+  let bits = tag;
+  let i = 0;
+  // Byte i of the input is the tag for i = 0 and char i - 1 of s after it.
+  for (; i < blockEnd; i += 4) {
+    const b0 = i === 0 ? tag : s.charCodeAt(i - 1);
+    const b1 = s.charCodeAt(i);
+    const b2 = s.charCodeAt(i + 1);
+    const b3 = s.charCodeAt(i + 2);
+    bits |= b0 | b1 | b2 | b3;
+    h = mixBlock(h, b0 | (b1 << 8) | (b2 << 16) | (b3 << 24));
+  }
+  const rest = length & 3;
+  if (rest !== 0) {
+    let k = 0;
+    if (rest === 3) {
+      const b = s.charCodeAt(i + 1);
+      bits |= b;
+      k ^= b << 16;
+    }
+    if (rest >= 2) {
+      const b = s.charCodeAt(i);
+      bits |= b;
+      k ^= b << 8;
+    }
+    const b0 = i === 0 ? tag : s.charCodeAt(i - 1);
+    bits |= b0;
+    k ^= b0;
+    h ^= scramble(k);
+  }
+  return bits < 0x80 ? finish(h, length) : -1;
+}
+
+function scramble(k: number): number {
+  k = Math.imul(k, C1);
+  k = (k << 15) | (k >>> 17);
+  return Math.imul(k, C2);
+}
+
+function mixBlock(h: number, k: number): number {
+  h ^= scramble(k);
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+function finish(h: number, length: number): number {
   // Only the low 32 bits of the length take part, as in the reference (uint32 len).
   h ^= length;
   h ^= h >>> 16;

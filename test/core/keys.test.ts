@@ -3,6 +3,7 @@ import { InvalidKeyError, SnapshotError, ConfigurationError, EddyError } from '.
 import { murmur3_32 } from '../../src/core/murmur3.ts';
 import {
   type Key,
+  asciiStringKeyGroup,
   canonicalKeyBytes,
   hashKey,
   keyFromCanonicalBytes,
@@ -185,6 +186,14 @@ describe('canonical key bytes and hashes', () => {
       expect(hashKey(key)).toBe(murmur3_32(bytes, 0));
       expect(keyGroupForKey(key, 128)).toBe(murmur3_32(bytes, 0) % 128);
     }
+  });
+
+  it('gives ASCII string keys the key group of their canonical bytes on the fast path too', () => {
+    for (const key of ['', 'k', 'k1', 'k12', 'k123', 'user-42', 'a'.repeat(1000)]) {
+      expect(asciiStringKeyGroup(key, 128)).toBe(murmur3_32(canonicalKeyBytes(key), 0) % 128);
+      expect(asciiStringKeyGroup(key, 32768)).toBe(keyGroupForKey(key, 32768));
+    }
+    expect(asciiStringKeyGroup('käse', 128)).toBe(-1);
   });
 
   it('hashes long non-ASCII, emoji and > 64 KiB keys like murmur3 of their bytes', () => {

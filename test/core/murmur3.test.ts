@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { murmur3_32 } from '../../src/core/murmur3.ts';
+import { murmur3_32, murmur3_32TaggedAscii } from '../../src/core/murmur3.ts';
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -70,6 +70,28 @@ describe('murmur3_32', () => {
       const flipped = base.slice();
       flipped[i] ^= 1;
       expect(murmur3_32(flipped)).not.toBe(h);
+    }
+  });
+});
+
+describe('murmur3_32TaggedAscii', () => {
+  const tagged = (tag: number, s: string): Uint8Array => Uint8Array.from([tag, ...utf8(s)]);
+
+  it('equals murmur3_32 of [tag, ...bytes] for ASCII strings of every length from 0 to 40', () => {
+    for (let n = 0; n <= 40; n++) {
+      const s = Array.from({ length: n }, (_, i) => String.fromCharCode((i * 31 + n * 7) % 128)).join('');
+      for (const tag of [0x01, 0x7f]) expect(murmur3_32TaggedAscii(tag, s)).toBe(murmur3_32(tagged(tag, s)));
+    }
+  });
+
+  it('answers -1 as soon as one char is not ASCII, wherever it is', () => {
+    for (let n = 1; n <= 9; n++) {
+      for (let at = 0; at < n; at++) {
+        for (const c of ['\u0080', 'é', '日', '\ud83d']) {
+          const s = 'x'.repeat(at) + c + 'y'.repeat(n - at - 1);
+          expect(murmur3_32TaggedAscii(0x01, s)).toBe(-1);
+        }
+      }
     }
   });
 });

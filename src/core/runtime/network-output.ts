@@ -6,7 +6,7 @@
  */
 import { EddyError, InvalidKeyError, UserFunctionError } from '../../api/errors.ts';
 import type { Partitioning } from '../graph.ts';
-import { keyGroupForKey, keyProblem, subtaskForKeyGroup, type Key } from '../keys.ts';
+import { asciiStringKeyGroup, keyGroupForKey, keyProblem, subtaskForKeyGroup, type Key } from '../keys.ts';
 import type { RecordBatch } from '../operators/operator.ts';
 import type { StreamElement } from './input-gate.ts';
 
@@ -86,13 +86,23 @@ export class NetworkOutput {
     const keys: Key[] = new Array(values.length);
     const keyGroups: number[] = new Array(values.length);
     const cache = this.keyGroupCache;
+    const maxP = this.maxParallelism;
     let i = 0;
     try {
       for (; i < values.length; i++) {
         let key = selector(values[i]);
+        if (typeof key === 'string') {
+          // Hashing an ASCII string is cheaper than a cache lookup, which misses the CPU cache once there are many keys.
+          const keyGroup = asciiStringKeyGroup(key, maxP);
+          if (keyGroup >= 0) {
+            keyGroups[i] = keyGroup;
+            keys[i] = key;
+            continue;
+          }
+        }
         const cached = typeof key === 'string' || typeof key === 'number' ? cache.get(key) : undefined;
         if (cached !== undefined) {
-          // The first instance of an equal key: state maps then compare strings by pointer.
+          // The first instance of an equal key: state maps then compare it by pointer.
           key = cached.key;
           keyGroups[i] = cached.keyGroup;
         } else keyGroups[i] = this.keyGroupOf(key);
@@ -104,7 +114,6 @@ export class NetworkOutput {
     }
     // One consumer takes the batch as it is; several get it split by their key-group ranges.
     if (n === 1) return this.send(0, { kind: 'records', batch: { values, timestamps, keys, keyGroups } });
-    const maxP = this.maxParallelism;
     const parts = Array.from({ length: n }, () => ({ values: [] as unknown[], timestamps: timestamps ? ([] as number[]) : undefined, keys: [] as Key[], keyGroups: [] as number[] }));
     for (let j = 0; j < values.length; j++) {
       const p = parts[subtaskForKeyGroup(maxP, n, keyGroups[j])];
@@ -116,7 +125,7 @@ export class NetworkOutput {
     for (let t = 0; t < n; t++) if (parts[t].values.length > 0) await this.send(t, { kind: 'records', batch: parts[t] });
   }
 
-  /** Key groups of recent string and number keys: hashing is the costliest step of a keyBy. */
+  /** Key groups of recent number and non-ASCII string keys: hashing those costs more than a lookup. */
   private readonly keyGroupCache = new Map<unknown, { key: Key; keyGroup: number }>();
 
   /** Checks and hashes a key the cache does not know. */
