@@ -118,6 +118,7 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
         (fn as unknown as CheckpointedFunction).snapshotState({ getCheckpointId: () => checkpointId, getCheckpointTimestamp: () => timestamp }),
       );
     }
+    if (options.hooksOnly === true) return { snapshot: Promise.resolve({}) };
     // Capture everything synchronously (no await between), then let the keyed encoding finish.
     const operatorState = this.operatorState.snapshot();
     const timers = this.timers?.snapshot();

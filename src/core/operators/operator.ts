@@ -120,6 +120,12 @@ export interface OperatorSnapshot {
 export interface SnapshotOptions {
   /** Keyed state may be a delta over the last completed checkpoint (where the backend supports it). */
   readonly incremental?: boolean;
+  /**
+   * Nobody keeps this snapshot (the final checkpoint of a job that has no checkpoint
+   * storage): the function's `snapshotState` still runs (sinks pre-commit), but no state
+   * is captured or encoded.
+   */
+  readonly hooksOnly?: boolean;
 }
 
 /** A captured snapshot whose encoding may still be running. */

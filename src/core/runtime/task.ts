@@ -7,7 +7,7 @@
  */
 import { MAX_WATERMARK } from '../../api/watermarks.ts';
 import { isThenable } from '../operators/base.ts';
-import type { OperatorSnapshot, OutputBuffer, RecordBatch, StreamOperator } from '../operators/operator.ts';
+import type { OperatorSnapshot, OutputBuffer, RecordBatch, SnapshotOptions, StreamOperator } from '../operators/operator.ts';
 import type { SourceOperator } from '../operators/source.ts';
 import type { GateItem, InputGate } from './input-gate.ts';
 import type { NetworkOutput } from './network-output.ts';
@@ -100,16 +100,20 @@ export class StreamTask implements CoordinatedTask {
     for (const m of this.members) for (const n of m.network) await n.end();
   }
 
-  /** The job's last step after every task finished: a final snapshot and commit (Flink's final checkpoint). */
+  /**
+   * The job's last step after every task finished (Flink's final checkpoint): sinks
+   * pre-commit, then commit. Nothing keeps a final snapshot of this executor, so no state
+   * is captured.
+   */
   async finalCheckpoint(checkpointId: number): Promise<void> {
-    await this.finalSnapshot(checkpointId);
+    await this.finalSnapshot(checkpointId, { hooksOnly: true });
     await this.finalCommit(checkpointId);
   }
 
   /** The first half of {@link finalCheckpoint}: every operator's full snapshot (sinks pre-commit). */
-  async finalSnapshot(checkpointId: number): Promise<OperatorSnapshot[]> {
+  async finalSnapshot(checkpointId: number, options?: SnapshotOptions): Promise<OperatorSnapshot[]> {
     const snapshots = [];
-    for (const m of this.members) snapshots.push(await (await m.op.snapshotState(checkpointId, Date.now())).snapshot);
+    for (const m of this.members) snapshots.push(await (await m.op.snapshotState(checkpointId, Date.now(), options)).snapshot);
     return snapshots;
   }
 

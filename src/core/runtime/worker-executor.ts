@@ -162,7 +162,9 @@ export class WorkerExecutor implements Executor {
         const id = hooks?.reserveCheckpointId?.() ?? FINAL_CHECKPOINT_ID;
         const parts: PartSource[] = [];
         finalParts = { id, parts };
-        await Promise.all(Array.from({ length: W }, (_, w) => attempt.call(w, { op: 'final-snapshot', id })));
+        // Without a coordinator to keep them, the snapshots would be encoded for nothing.
+        const hooksOnly = hooks?.commitFinalCheckpoint === undefined;
+        await Promise.all(Array.from({ length: W }, (_, w) => attempt.call(w, { op: 'final-snapshot', id, hooksOnly })));
         finalParts = undefined;
         await hooks?.commitFinalCheckpoint?.(id, parts);
         await Promise.all(Array.from({ length: W }, (_, w) => attempt.call(w, { op: 'final-commit', id })));

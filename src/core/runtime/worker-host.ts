@@ -77,7 +77,7 @@ export function runWorkerHost(endpoint: HostEndpoint): void {
   async function call(message: Extract<ToWorker, { t: 'call' }>): Promise<unknown> {
     try {
       if (message.op === 'notify') await share.tasks.get(message.task!)!.notifyCheckpointComplete(message.id!);
-      else if (message.op === 'final-snapshot') await finalSnapshot(message.id!);
+      else if (message.op === 'final-snapshot') await finalSnapshot(message.id!, message.hooksOnly === true);
       else if (message.op === 'final-commit') for (const task of share.tasks.values()) await task.finalCommit(message.id!);
       else if (message.op === 'close') return await closeShare(share);
       else await reset();
@@ -87,10 +87,15 @@ export function runWorkerHost(endpoint: HostEndpoint): void {
     return undefined;
   }
 
-  /** Every task's final full snapshot, sent to the coordinator as acknowledgements (before the call's reply). */
-  async function finalSnapshot(id: number): Promise<void> {
+  /**
+   * Every task's final full snapshot, sent to the coordinator as acknowledgements (before
+   * the call's reply); with `hooksOnly`, only the functions' snapshot hooks run.
+   */
+  async function finalSnapshot(id: number, hooksOnly: boolean): Promise<void> {
     for (const [address, task] of share.tasks) {
-      const parts = wireParts(task, await task.finalSnapshot(id));
+      const snapshots = await task.finalSnapshot(id, { hooksOnly });
+      if (hooksOnly) continue;
+      const parts = wireParts(task, snapshots);
       post({ t: 'ack', task: address, id, parts }, parts.map((p) => p.bytes.buffer as ArrayBuffer));
     }
   }

@@ -128,7 +128,15 @@ export type ToWorker =
   | DeployMessage
   | { readonly t: 'run' }
   | { readonly t: 'trigger'; readonly task: string; readonly id: number; readonly timestamp: number; readonly incremental: boolean }
-  | { readonly t: 'call'; readonly req: number; readonly op: 'notify' | 'final-snapshot' | 'final-commit' | 'close' | 'reset'; readonly task?: string; readonly id?: number };
+  | {
+      readonly t: 'call';
+      readonly req: number;
+      readonly op: 'notify' | 'final-snapshot' | 'final-commit' | 'close' | 'reset';
+      readonly task?: string;
+      readonly id?: number;
+      /** final-snapshot: no checkpoint keeps it, so only the functions' hooks run (sinks pre-commit). */
+      readonly hooksOnly?: boolean;
+    };
 
 /** An encoded part of a checkpoint, sent from the worker that took it. */
 export interface WirePart {
