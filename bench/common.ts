@@ -3,6 +3,8 @@
  * JSON line each bench prints. Benches never fail the process for a missed floor.
  */
 
+import type { StateBackend } from '../src/core/state/backend.ts';
+
 /** Forces a full GC when node runs with --expose-gc (npm run bench does). */
 export function gc(): void {
   const g = (globalThis as { gc?: () => void }).gc;
@@ -100,5 +102,24 @@ export function prng(seed: number): () => number {
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * `backend` with each keyed backend flushed before it is disposed: a job on it ends with
+ * every value written to its store, as a hand-written baseline that writes everything does.
+ */
+export function flushedOnDispose(backend: StateBackend): StateBackend {
+  return {
+    name: backend.name,
+    async createKeyedStateBackend(options) {
+      const keyed = await backend.createKeyedStateBackend(options);
+      const dispose = keyed.dispose.bind(keyed);
+      keyed.dispose = async () => {
+        await keyed.flush?.();
+        await dispose();
+      };
+      return keyed;
+    },
   };
 }

@@ -11,7 +11,7 @@
 import { StreamExecutionEnvironment } from '../src/index.ts';
 import { SqliteStateBackend } from '../src/backends/sqlite/index.ts';
 import { loadSqlite } from '../src/backends/sqlite/loader.ts';
-import { prng, report, round, timeInterleaved, type Ev } from './common.ts';
+import { flushedOnDispose, prng, report, round, timeInterleaved, type Ev } from './common.ts';
 import { Counter } from './engine-count.ts';
 
 const EVENTS = Number(process.env.SQLITE_BENCH_EVENTS ?? 200_000);
@@ -60,7 +60,8 @@ function verify(got: Iterable<readonly [string, number]>, expected: Map<string, 
 }
 
 async function engineCount(evs: readonly Ev[]): Promise<[string, number][]> {
-  const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1).setStateBackend(new SqliteStateBackend({ vfs: 'memory' }));
+  // Flushed at the end, like the raw side, every count ends up in SQLite.
+  const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1).setStateBackend(flushedOnDispose(new SqliteStateBackend({ vfs: 'memory' })));
   return env
     .fromCollection(evs)
     .keyBy((e) => e.k)

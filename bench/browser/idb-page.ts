@@ -9,7 +9,8 @@
  *   distinct keys issued at once, then the puts).
  * Every side starts from an empty database of its own and its result is verified.
  */
-import { IndexedDbStateBackend, KeyedProcessFunction, type StateBackend, StreamExecutionEnvironment, ValueStateDescriptor, type Collector, type KeyedProcessContext, type OnTimerContext, type RuntimeContext, type ValueState } from '../../src/index.ts';
+import { IndexedDbStateBackend, KeyedProcessFunction, StreamExecutionEnvironment, ValueStateDescriptor, type Collector, type KeyedProcessContext, type OnTimerContext, type RuntimeContext, type ValueState } from '../../src/index.ts';
+import { flushedOnDispose } from '../common.ts';
 
 interface Ev {
   k: string;
@@ -82,21 +83,8 @@ async function verifyEngineDatabase(name: string, keys: number): Promise<void> {
 async function engine(input: Ev[], keys: number, cacheSize: number): Promise<void> {
   const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1);
   const name = unique('engine');
-  const idb = new IndexedDbStateBackend({ databaseName: name, cacheSize });
   // The other sides end with every count in the database; so does this one: flushed before it is disposed.
-  const flushing: StateBackend = {
-    name: idb.name,
-    async createKeyedStateBackend(o) {
-      const kb = await idb.createKeyedStateBackend(o);
-      const dispose = kb.dispose.bind(kb);
-      kb.dispose = async () => {
-        await kb.flush();
-        await dispose();
-      };
-      return kb;
-    },
-  };
-  env.setStateBackend(flushing);
+  env.setStateBackend(flushedOnDispose(new IndexedDbStateBackend({ databaseName: name, cacheSize })));
   const out = (await env.fromCollection(input).keyBy((e) => e.k).process(new Counter()).executeAndCollect()) as [string, number][];
   verify(out, keys, input.length / keys, 'engine');
   await verifyEngineDatabase(name, keys);
