@@ -58,15 +58,16 @@ class HeapTable {
   }
 
   /**
-   * The key-group maps of a namespace. Entries of `byNamespace` are only ever added, never
-   * replaced, so the one of the void namespace (most states only have that one) is kept
-   * at hand once it exists: one Map lookup less per read and write.
+   * The void namespace's entry of `byNamespace`, once it exists. Entries there are only
+   * ever added, never replaced, so most states (which only use that namespace) save one
+   * Map lookup per read and write.
    */
+  private voidMaps: KeyGroupMaps | undefined;
+
   private mapsOf(namespace: string): KeyGroupMaps | undefined {
     if (namespace !== VOID_NAMESPACE) return this.byNamespace.get(namespace);
     return (this.voidMaps ??= this.byNamespace.get(namespace));
   }
-  private voidMaps: KeyGroupMaps | undefined;
 
   /** The current key group's map, if it exists. */
   readMap(namespace: string): Map<KeyId, unknown> | undefined {
