@@ -131,16 +131,24 @@ export class OpfsCheckpointStorage implements CheckpointStorage {
   async get(path: string): Promise<Uint8Array | undefined> {
     const segments = valid(path, 'path');
     for (let attempt = 1; ; attempt++) {
+      let file: FileSystemFileHandle;
       try {
         const dir = await this.dirOf(segments, false);
         if (dir === undefined) return undefined;
-        const file = await dir.getFileHandle(segments.at(-1)!);
-        return new Uint8Array(await (await file.getFile()).arrayBuffer());
+        file = await dir.getFileHandle(segments.at(-1)!);
       } catch (e) {
         const name = (e as Error).name;
         if (name === 'NotFoundError' || name === 'TypeMismatchError') return undefined;
-        // The file was replaced between getFile() and reading it: read the new version.
-        if (name === 'NotReadableError' && attempt < READ_ATTEMPTS) continue;
+        throw mapError(e, `get "${path}"`);
+      }
+      try {
+        return new Uint8Array(await (await file.getFile()).arrayBuffer());
+      } catch (e) {
+        // The file was replaced (or removed) between the lookup and the read: Chromium then
+        // reports NotReadableError or NotFoundError. Look it up again: the new version, or
+        // nothing if it is really gone.
+        const name = (e as Error).name;
+        if ((name === 'NotReadableError' || name === 'NotFoundError') && attempt < READ_ATTEMPTS) continue;
         throw mapError(e, `get "${path}"`);
       }
     }
