@@ -6,6 +6,7 @@ import {
   KeyedProcessFunction,
   ListStateDescriptor,
   RichMapFunction,
+  StateTtlConfig,
   StreamExecutionEnvironment,
   UserFunctionError,
   ValueStateDescriptor,
@@ -14,6 +15,8 @@ import {
   type RuntimeContext,
   type ValueState,
 } from '../../src/index.ts';
+import { HashMapStateBackend } from '../../src/backends/memory.ts';
+import type { KeyedStateBackend, KeyedStateBackendOptions } from '../../src/core/state/backend.ts';
 
 const env = (p = 1) => StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(p);
 
@@ -184,6 +187,47 @@ describe('bad input gets a typed error that names the operator, the state and th
     expect(e.message).toContain('[key:"user-42"]');
     expect(e.message).toContain('boom on purpose');
     expect(e.cause).toBe(boom);
+  });
+
+  it.each([
+    ['throws', (): never => {
+      throw new Error('bad record');
+    }],
+    ['rejects', (): Promise<never> => Promise.reject(new Error('bad record'))],
+  ])('a function that %s after a per-record TTL cleanup step still names the operator and key', async (_how, breakDown) => {
+    // cleanupIncrementally(…, true) on a backend whose cleanup answers asynchronously makes
+    // every record wait for a cleanup step first.
+    class AsyncCleanup extends HashMapStateBackend {
+      override createKeyedStateBackend(options: KeyedStateBackendOptions): KeyedStateBackend {
+        const backend = super.createKeyedStateBackend(options);
+        const prune = backend.pruneEntries!.bind(backend);
+        backend.pruneEntries = (...args) => Promise.resolve(prune(...args));
+        return backend;
+      }
+    }
+    const ttl = StateTtlConfig.newBuilder(60_000).cleanupIncrementally(5, true).build();
+    class Checked extends RichMapFunction<string, string> {
+      seen!: ValueState<number>;
+      override open(ctx: RuntimeContext): void {
+        this.seen = ctx.getState(new ValueStateDescriptor<number>('seen').enableTimeToLive(ttl));
+      }
+      // The first record of a subtask: its cleanup step has not gone idle yet.
+      first = true;
+      map(k: string): Promise<string> {
+        if (this.first) {
+          broken.push(k);
+          return breakDown();
+        }
+        return this.seen.update(1).then(() => k);
+      }
+    }
+    const broken: string[] = [];
+    const backend = new AsyncCleanup();
+    const e = await failure(env(2).setStateBackend(backend).fromGenerator((i) => `k${i}`, { count: 20 }).keyBy((k) => k).map(new Checked()).name('Checked').executeAndCollect());
+    expect(e).toBeInstanceOf(UserFunctionError);
+    expect(e.message).toMatch(/\[operator:Checked \(\d\/2\)\]/);
+    expect(broken.map((k) => `[key:"${k}"]`)).toContain(e.message.match(/\[key:"k\d+"\]/)?.[0]);
+    expect(e.message).toContain('bad record');
   });
 
   it('an error in an async onTimer names the operator and the timer key', async () => {
