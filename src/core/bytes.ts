@@ -1,6 +1,6 @@
 /**
- * Growable byte writer and bounds-checked reader: varints, zigzag integers, big-endian
- * floats, UTF-8 strings. The building blocks of the canonical value codec (`codec.ts`),
+ * Growable byte writer and bounds-checked reader: varints, big-endian floats, UTF-8
+ * strings. The building blocks of the canonical value codec (`codec.ts`),
  * the snapshot format and the timer encoding.
  */
 import { EddyError, SnapshotError } from '../api/errors.ts';
@@ -346,6 +346,3 @@ export class ByteReader {
     return s;
   }
 }
-
-// ---------------------------------------------------------------------------------------
-// What counts as a value

@@ -85,6 +85,8 @@ const MAX_DEPTH = 256;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const RULE = 'state values must be structured data (plain objects, arrays, Map, Set, Date, primitives, bigint, Uint8Array)';
 
+// ---------------------------------------------------------------------------------------
+// What counts as a value
 
 /** A failure deep inside a value; segments are collected while the stack unwinds. */
 class Problem {
