@@ -263,13 +263,21 @@ export function canonicalKeyBytes(key: Key): Uint8Array {
  */
 export function hashKey(key: Key): number {
   if (typeof key === 'string') {
-    const ascii = murmur3_32TaggedAscii(TAG_STRING, key);
+    const ascii = asciiStringHash(key);
     if (ascii >= 0) return ascii;
   }
   const end = encodeToScratch(key);
   const hash = murmur3_32(scratch, 0, end);
   trimScratch();
   return hash;
+}
+
+/**
+ * {@link hashKey} of a string whose chars are all ASCII, read straight from the string
+ * (its canonical bytes are the string tag, then its char codes); -1 for any other string.
+ */
+function asciiStringHash(key: string): number {
+  return murmur3_32TaggedAscii(TAG_STRING, key);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -402,7 +410,7 @@ export function keyGroupForKey(key: Key, maxParallelism: number): number {
  * is hashed straight from the string); -1 for any other string.
  */
 export function asciiStringKeyGroup(key: string, maxParallelism: number): number {
-  const hash = murmur3_32TaggedAscii(TAG_STRING, key);
+  const hash = asciiStringHash(key);
   return hash < 0 ? -1 : hash % maxParallelism;
 }
 
