@@ -88,10 +88,10 @@ export class DataStream<T> {
     return this;
   }
 
-  /** @internal Adds an operator fed by this stream. */
-  protected transform<R>(name: string, partitioning: Partitioning, keyed: boolean, create: (ctx: OperatorFactoryContext) => StreamOperator): DataStream<R> {
+  /** @internal Adds an operator fed by this stream; `collect` marks the collecting sink. */
+  protected transform<R>(name: string, partitioning: Partitioning, keyed: boolean, create: (ctx: OperatorFactoryContext) => StreamOperator, collect?: CollectTarget): DataStream<R> {
     const inputs: GraphEdge[] = this.sources.map((s) => ({ from: s.id, partitioning }));
-    return new DataStream<R>(this.env, [this.env.addNode({ name, inputs, keyed, createOperator: create })]);
+    return new DataStream<R>(this.env, [this.env.addNode({ name, inputs, keyed, createOperator: create, collect })]);
   }
 
   /** One output record per input record. Object functions may carry their own fields. */
@@ -165,9 +165,7 @@ export class DataStream<T> {
    */
   collectInto(target: CollectTarget): void {
     const sink = new CollectSink<T>(target);
-    const inputs: GraphEdge[] = this.sources.map((s) => ({ from: s.id, partitioning: { type: 'rebalance' } }));
-    const create = () => new SinkFunctionOperator(instantiate(sink));
-    this.env.addNode({ name: 'Collect', inputs, keyed: false, createOperator: create, collect: target, parallelism: 1 });
+    this.transform('Collect', { type: 'rebalance' }, false, () => new SinkFunctionOperator(instantiate(sink)), target).setParallelism(1);
   }
 }
 
