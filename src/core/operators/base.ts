@@ -174,11 +174,15 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
         i++;
         loop();
       };
-      // After record i: let mail in (checkpoints, processing time) before the next one.
-      const settled = (): void => {
-        if (!ctx.hasMail()) return next();
+      // Lets mail in (checkpoints, processing time) between record i and the next one.
+      const runMail = (): void => {
         backend?.clearCurrentKey();
         ctx.runMail().then(next, fail);
+      };
+      // After record i.
+      const settled = (): void => {
+        if (ctx.hasMail()) runMail();
+        else next();
       };
       // The rest of record i once its TTL cleanup has finished.
       const invokeCurrent = (): void => {
@@ -205,10 +209,7 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
             out.timestamp = timestamps === undefined ? NaN : timestamps[i];
             const r = invoke(values[i], out);
             if (isThenable(r)) return void r.then(settled, fail);
-            if (ctx.hasMail()) {
-              backend?.clearCurrentKey();
-              return void ctx.runMail().then(next, fail);
-            }
+            if (ctx.hasMail()) return runMail();
           }
           backend?.clearCurrentKey();
           resolve();
