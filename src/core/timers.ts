@@ -18,7 +18,7 @@ export interface Timer {
   /**
    * The snapshot epoch in which the timer was deleted or fired (`LIVE` while pending).
    * A deleted timer stays in the heap and is skipped when it reaches the top; a snapshot
-   * captured in an earlier epoch still counts it as pending (see `captureTimers`).
+   * captured in an earlier epoch still counts it as pending (see `TimerQueue.capture`).
    */
   endedIn: number;
   /** Registration order: breaks ties so firing order is deterministic. */
@@ -31,7 +31,7 @@ const LIVE = Infinity;
 /** A min-heap of timers by (timestamp, registration order) plus a (key, timestamp) index. */
 class TimerQueue {
   /** The current snapshot epoch, stamped on timers as they end. */
-  epoch = 0;
+  private epoch = 0;
   private heap: Timer[] = [];
   private readonly index = new Map<KeyId, Map<number, Timer>>();
   private live = 0;
