@@ -21,7 +21,7 @@ import type { KeyedSnapshotOptions, KeyedStateBackend, KeyedStateBackendOptions,
 import { VOID_NAMESPACE } from '../../core/state/backend.ts';
 import type { KeyedStateSnapshot, StateMetaInfo } from '../../core/state/snapshot-format.ts';
 import { Table, type Cell, type Coord, type MapCell } from './cache.ts';
-import { ENTRIES, mapError, transactionDone, type IdbEnvironment, type StoredRecord } from './database.ts';
+import { COMPONENT, ENTRIES, mapError, transactionDone, type IdbEnvironment, type StoredRecord } from './database.ts';
 import { idOf, keyOfPart, partOf, type KeyPart, type RecordKey } from './layout.ts';
 import { ChangeTracker } from './marks.ts';
 import { deleteExpired, restoreSnapshots, takeSnapshot } from './persist.ts';
@@ -34,8 +34,6 @@ export interface CacheLimits {
   readonly restoreBatch: number;
   readonly trackedKeys: number;
 }
-
-const COMPONENT = 'backend:indexeddb';
 
 /** `IndexedDbStateBackend`'s keyed backend; created (and its range cleared) by the factory. */
 export class IdbKeyedStateBackend implements KeyedStateBackend {

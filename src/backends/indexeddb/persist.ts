@@ -9,11 +9,9 @@ import { checkRestorable } from '../../core/state/restore-checks.ts';
 import { KEYED_SNAPSHOT_FORMAT_VERSION, type KeyedStateSnapshot } from '../../core/state/snapshot-format.ts';
 import type { IdbKeyedStateBackend } from './backend.ts';
 import type { Coord } from './cache.ts';
-import { ENTRIES, EXPIRY_INDEX, transactionDone, type StoredRecord } from './database.ts';
+import { COMPONENT, ENTRIES, EXPIRY_INDEX, transactionDone, type StoredRecord } from './database.ts';
 import { idOf, type RecordKey } from './layout.ts';
 import { KeyGroupWriters, recordsOf, writeRecords, type Drop } from './snapshot.ts';
-
-const COMPONENT = 'backend:indexeddb';
 
 /**
  * A snapshot in canonical form, captured synchronously: the flush of dirty cells and the
