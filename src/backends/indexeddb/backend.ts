@@ -404,12 +404,7 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
 
   async flush(): Promise<void> {
     await this.flushWrites();
-    if ([...this.tables.values()].some((t) => t.options.expiry !== undefined)) await this.cleanupExpired();
-  }
-
-  /** Native TTL cleanup (see `deleteExpired`). */
-  private cleanupExpired(): Promise<void> {
-    return deleteExpired(this);
+    await deleteExpired(this);
   }
 
   // ---------------------------------------------------------------------------------
