@@ -53,23 +53,8 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
   private cached = 0;
   /** Incremented whenever clean cells are dropped: a read issued before must not repopulate the cache. */
   private generation = 0;
-  /** False until something may be in the database (nothing is, right after the range was cleared). */
+  /** @internal False until something may be in the database (nothing is, right after the range was cleared). */
   mayHaveStored = false;
-
-  /**
-   * Whether the database may hold state of `t` for the key: a miss of a key never written
-   * (nor restored) needs no read, since the range was empty when this backend started.
-   */
-  private mayHave(t: Table, kid: KeyId): boolean {
-    return this.mayHaveStored && (t.stored === undefined || t.stored.has(kid));
-  }
-
-  /** Notes that the database now holds state of `t` for the key (until too many keys are tracked). */
-  stored(t: Table, kid: KeyId): void {
-    if (t.stored === undefined) return;
-    t.stored.add(kid);
-    if (t.stored.size > this.limits.trackedKeys) t.stored = undefined;
-  }
   /** @internal Change marks for deltas. */
   readonly tracker = new ChangeTracker();
   private pendingReads: Array<{ key: RecordKey; resolve: (r: StoredRecord | undefined) => void; reject: (e: unknown) => void }> = [];
@@ -304,6 +289,21 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
   /** @internal The records of one map. */
   mapRange(t: Table, ns: string, at: Coord): IDBKeyRange {
     return this.env.keyRange.bound([this.op, at.kg, t.name, at.part, ns], [this.op, at.kg, t.name, at.part, ns, []], true, false);
+  }
+
+  /**
+   * Whether the database may hold state of `t` for the key: a miss of a key never written
+   * (nor restored) needs no read, since the range was empty when this backend started.
+   */
+  private mayHave(t: Table, kid: KeyId): boolean {
+    return this.mayHaveStored && (t.stored === undefined || t.stored.has(kid));
+  }
+
+  /** @internal Notes that the database now holds state of `t` for the key (until too many keys are tracked). */
+  stored(t: Table, kid: KeyId): void {
+    if (t.stored === undefined) return;
+    t.stored.add(kid);
+    if (t.stored.size > this.limits.trackedKeys) t.stored = undefined;
   }
 
   /** Counts a cached cell against the cache size. */
