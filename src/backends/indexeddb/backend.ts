@@ -21,7 +21,7 @@ import type { KeyedSnapshotOptions, KeyedStateBackend, KeyedStateBackendOptions,
 import { VOID_NAMESPACE } from '../../core/state/backend.ts';
 import type { KeyedStateSnapshot, StateMetaInfo } from '../../core/state/snapshot-format.ts';
 import { Table, type Cell, type Coord, type MapCell } from './cache.ts';
-import { ENTRIES, mapError, transactionDone, type IdbEnvironment, type StoredRecord } from './database.ts';
+import { COMPONENT, ENTRIES, mapError, transactionDone, type IdbEnvironment, type StoredRecord } from './database.ts';
 import { idOf, keyOfPart, partOf, type KeyPart, type RecordKey } from './layout.ts';
 import { ChangeTracker } from './marks.ts';
 import { deleteExpired, restoreSnapshots, takeSnapshot } from './persist.ts';
@@ -34,8 +34,6 @@ export interface CacheLimits {
   readonly restoreBatch: number;
   readonly trackedKeys: number;
 }
-
-const COMPONENT = 'backend:indexeddb';
 
 /** `IndexedDbStateBackend`'s keyed backend; created (and its range cleared) by the factory. */
 export class IdbKeyedStateBackend implements KeyedStateBackend {
@@ -55,23 +53,8 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
   private cached = 0;
   /** Incremented whenever clean cells are dropped: a read issued before must not repopulate the cache. */
   private generation = 0;
-  /** False until something may be in the database (nothing is, right after the range was cleared). */
+  /** @internal False until something may be in the database (nothing is, right after the range was cleared). */
   mayHaveStored = false;
-
-  /**
-   * Whether the database may hold state of `t` for the key: a miss of a key never written
-   * (nor restored) needs no read, since the range was empty when this backend started.
-   */
-  private mayHave(t: Table, kid: KeyId): boolean {
-    return this.mayHaveStored && (t.stored === undefined || t.stored.has(kid));
-  }
-
-  /** Notes that the database now holds state of `t` for the key (until too many keys are tracked). */
-  stored(t: Table, kid: KeyId): void {
-    if (t.stored === undefined) return;
-    t.stored.add(kid);
-    if (t.stored.size > this.limits.trackedKeys) t.stored = undefined;
-  }
   /** @internal Change marks for deltas. */
   readonly tracker = new ChangeTracker();
   private pendingReads: Array<{ key: RecordKey; resolve: (r: StoredRecord | undefined) => void; reject: (e: unknown) => void }> = [];
@@ -308,6 +291,21 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
     return this.env.keyRange.bound([this.op, at.kg, t.name, at.part, ns], [this.op, at.kg, t.name, at.part, ns, []], true, false);
   }
 
+  /**
+   * Whether the database may hold state of `t` for the key: a miss of a key never written
+   * (nor restored) needs no read, since the range was empty when this backend started.
+   */
+  private mayHave(t: Table, kid: KeyId): boolean {
+    return this.mayHaveStored && (t.stored === undefined || t.stored.has(kid));
+  }
+
+  /** @internal Notes that the database now holds state of `t` for the key (until too many keys are tracked). */
+  stored(t: Table, kid: KeyId): void {
+    if (t.stored === undefined) return;
+    t.stored.add(kid);
+    if (t.stored.size > this.limits.trackedKeys) t.stored = undefined;
+  }
+
   /** Counts a cached cell against the cache size. */
   private remember(_cell?: unknown): void {
     this.cached++;
@@ -406,12 +404,7 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
 
   async flush(): Promise<void> {
     await this.flushWrites();
-    if ([...this.tables.values()].some((t) => t.options.expiry !== undefined)) await this.cleanupExpired();
-  }
-
-  /** Native TTL cleanup (see `deleteExpired`). */
-  private cleanupExpired(): Promise<void> {
-    return deleteExpired(this);
+    await deleteExpired(this);
   }
 
   // ---------------------------------------------------------------------------------

@@ -18,6 +18,8 @@
  */
 import { StateError, type ErrorContext } from '../../api/errors.ts';
 
+/** Shows up in error messages as `[backend:indexeddb]`. */
+export const COMPONENT = 'backend:indexeddb';
 /** The object store holding every entry of every operator of the job. */
 export const ENTRIES = 'entries';
 /** The index over `x = [operatorId, deadline]` of records with TTL. */

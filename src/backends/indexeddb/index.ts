@@ -13,7 +13,7 @@ import type { ErrorContext } from '../../api/errors.ts';
 import { ConfigurationError } from '../../api/errors.ts';
 import type { KeyedStateBackendOptions, StateBackend } from '../../core/state/backend.ts';
 import { IdbKeyedStateBackend } from './backend.ts';
-import { ENTRIES, openDatabase, resolveEnvironment, SCHEMA_VERSION, transactionDone } from './database.ts';
+import { COMPONENT, ENTRIES, openDatabase, resolveEnvironment, SCHEMA_VERSION, transactionDone } from './database.ts';
 
 /** Options of {@link IndexedDbStateBackend}. */
 export interface IndexedDbStateBackendOptions {
@@ -47,7 +47,7 @@ export class IndexedDbStateBackend implements StateBackend {
   constructor(private readonly options: IndexedDbStateBackendOptions = {}) {
     const positive = (name: string, v: number | undefined, dflt: number) => {
       if (v === undefined) return dflt;
-      if (!Number.isInteger(v) || v < 1) throw new ConfigurationError(`IndexedDbStateBackend option ${name} must be a positive integer, got ${v}`, { component: 'backend:indexeddb' });
+      if (!Number.isInteger(v) || v < 1) throw new ConfigurationError(`IndexedDbStateBackend option ${name} must be a positive integer, got ${v}`, { component: COMPONENT });
       return v;
     };
     this.limits = {
@@ -60,7 +60,7 @@ export class IndexedDbStateBackend implements StateBackend {
 
   /** Opens the job's database and clears this subtask's key-group range (it starts empty, and is then restored). */
   async createKeyedStateBackend(options: KeyedStateBackendOptions): Promise<IdbKeyedStateBackend> {
-    const ctx: ErrorContext = { component: 'backend:indexeddb', operator: options.operatorName };
+    const ctx: ErrorContext = { component: COMPONENT, operator: options.operatorName };
     const env = resolveEnvironment(this.options.indexedDB, this.options.IDBKeyRange, ctx);
     const name = this.options.databaseName ?? `eddy-${options.jobId}`;
     const db = await openDatabase(env, name, SCHEMA_VERSION, ctx);

@@ -9,11 +9,9 @@ import { checkRestorable } from '../../core/state/restore-checks.ts';
 import { KEYED_SNAPSHOT_FORMAT_VERSION, type KeyedStateSnapshot } from '../../core/state/snapshot-format.ts';
 import type { IdbKeyedStateBackend } from './backend.ts';
 import type { Coord } from './cache.ts';
-import { ENTRIES, EXPIRY_INDEX, transactionDone, type StoredRecord } from './database.ts';
+import { COMPONENT, ENTRIES, EXPIRY_INDEX, transactionDone, type StoredRecord } from './database.ts';
 import { idOf, type RecordKey } from './layout.ts';
 import { KeyGroupWriters, recordsOf, writeRecords, type Drop } from './snapshot.ts';
-
-const COMPONENT = 'backend:indexeddb';
 
 /**
  * A snapshot in canonical form, captured synchronously: the flush of dirty cells and the
@@ -93,12 +91,16 @@ export async function restoreSnapshots(b: IdbKeyedStateBackend, snapshots: reado
 }
 
 /**
- * Native TTL cleanup: deletes expired records found through the `expiry` index. One
- * `getAll` over the index and then pipelined deletes, not a cursor: a cursor step is a
- * round trip to the browser's IndexedDB process, and thousands of them took seconds.
+ * Native TTL cleanup: deletes expired records found through the `expiry` index (nothing
+ * to do when no state has TTL). One `getAll` over the index and then pipelined deletes,
+ * not a cursor: a cursor step is a round trip to the browser's IndexedDB process, and
+ * thousands of them took seconds.
  */
 export async function deleteExpired(b: IdbKeyedStateBackend): Promise<void> {
-  const now = [...b.tables.values()].find((t) => t.options.expiry !== undefined)!.options.expiry!.now();
+  let clock: { now(): number } | undefined;
+  for (const t of b.tables.values()) if ((clock = t.options.expiry) !== undefined) break;
+  if (clock === undefined) return; // no state with TTL: nothing can expire
+  const now = clock.now();
   const tx = b.db.transaction(ENTRIES, 'readwrite', { durability: 'relaxed' });
   const done = transactionDone(tx, b.ctx(), 'delete expired state');
   const store = tx.objectStore(ENTRIES);

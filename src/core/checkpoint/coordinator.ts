@@ -131,11 +131,10 @@ export class CheckpointCoordinator implements CheckpointHooks {
     }
     const id = this.nextId++;
     const timestamp = Date.now();
-    const dir = `${this.settings.jobId}/${savepoint ? 'savepoint' : 'chk'}-${id}`;
+    const dir = this.dirOf(id, savepoint);
     let done!: PendingCheckpoint['done'];
     const promise = new Promise<string>((resolve, reject) => (done = { resolve, reject }));
-    const chains = new Map<string, Array<PartHandle[] | null>>();
-    for (const [operatorId, parallelism] of this.layout) chains.set(operatorId, new Array(parallelism).fill(null));
+    const chains = this.emptyChains();
     // Savepoints are always self-contained; every few checkpoints a full one compacts the chains.
     const incremental = this.settings.incremental && !savepoint && (this.completedCount + 1) % FULL_CHECKPOINT_EVERY !== 0;
     const pending: PendingCheckpoint = { id, timestamp, savepoint, dir, incremental, chains, waiting: new Set(this.tasks), done, failed: false };
@@ -303,14 +302,25 @@ export class CheckpointCoordinator implements CheckpointHooks {
    * sink is told to commit.
    */
   async commitFinalCheckpoint(checkpointId: number, parts: readonly PartSource[]): Promise<void> {
-    const dir = `${this.settings.jobId}/chk-${checkpointId}`;
-    const chains = new Map<string, Array<PartHandle[] | null>>();
-    for (const [operatorId, parallelism] of this.layout) chains.set(operatorId, new Array(parallelism).fill(null));
+    const dir = this.dirOf(checkpointId, false);
+    const chains = this.emptyChains();
     for (const part of parts) await this.writePart(dir, chains, checkpointId, part);
     const manifest = this.manifestOf(checkpointId, Date.now(), false, chains);
     await this.settings.storage.put(`${dir}/${MANIFEST_NAME}`, encodeManifest(manifest));
     this.recordCompleted(dir, manifest);
     await this.dropOldCheckpoints();
+  }
+
+  /** The directory of a checkpoint or savepoint. */
+  private dirOf(checkpointId: number, savepoint: boolean): string {
+    return `${this.settings.jobId}/${savepoint ? 'savepoint' : 'chk'}-${checkpointId}`;
+  }
+
+  /** One chain slot per subtask of every operator in the layout, all still missing. */
+  private emptyChains(): Map<string, Array<PartHandle[] | null>> {
+    const chains = new Map<string, Array<PartHandle[] | null>>();
+    for (const [operatorId, parallelism] of this.layout) chains.set(operatorId, new Array(parallelism).fill(null));
+    return chains;
   }
 
   /** Writes one subtask's part into checkpoint `dir` and records its chain (a delta extends the base chain). */
