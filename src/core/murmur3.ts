@@ -51,37 +51,26 @@ export function murmur3_32TaggedAscii(tag: number, s: string): number {
   const length = s.length + 1;
   const blockEnd = length & ~3;
   let h = 0;
-  // Every byte read is ORed in here: one test at the end tells whether all were ASCII.
-  let bits = tag;
   let i = 0;
-  // Byte i of the input is the tag for i = 0 and char i - 1 of s after it.
+  // Byte i of the input is the tag for i = 0 and char i - 1 of s after it. A block with a
+  // non-ASCII char ends the walk at once: the caller then encodes the string instead.
   for (; i < blockEnd; i += 4) {
     const b0 = i === 0 ? tag : s.charCodeAt(i - 1);
     const b1 = s.charCodeAt(i);
     const b2 = s.charCodeAt(i + 1);
     const b3 = s.charCodeAt(i + 2);
-    bits |= b0 | b1 | b2 | b3;
+    if ((b0 | b1 | b2 | b3) >= 0x80) return -1;
     h = mixBlock(h, b0 | (b1 << 8) | (b2 << 16) | (b3 << 24));
   }
   const rest = length & 3;
   if (rest !== 0) {
-    let k = 0;
-    if (rest === 3) {
-      const b = s.charCodeAt(i + 1);
-      bits |= b;
-      k ^= b << 16;
-    }
-    if (rest >= 2) {
-      const b = s.charCodeAt(i);
-      bits |= b;
-      k ^= b << 8;
-    }
     const b0 = i === 0 ? tag : s.charCodeAt(i - 1);
-    bits |= b0;
-    k ^= b0;
-    h ^= scramble(k);
+    const b1 = rest >= 2 ? s.charCodeAt(i) : 0;
+    const b2 = rest === 3 ? s.charCodeAt(i + 1) : 0;
+    if ((b0 | b1 | b2) >= 0x80) return -1;
+    h ^= scramble(b0 ^ (b1 << 8) ^ (b2 << 16));
   }
-  return bits < 0x80 ? finish(h, length) : -1;
+  return finish(h, length);
 }
 
 function scramble(k: number): number {
