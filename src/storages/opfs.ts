@@ -98,7 +98,10 @@ export class OpfsCheckpointStorage implements CheckpointStorage {
     });
   }
 
-  /** Writes through a swap file: replaced atomically on close (see the class comment). */
+  /**
+   * Replaces an existing object through a swap file (atomic on close); writes a new one under
+   * a temporary name and moves it into place (see the class comment).
+   */
   async put(path: string, data: Uint8Array): Promise<void> {
     const segments = valid(path, 'path');
     if (Object.prototype.toString.call(data) !== '[object Uint8Array]') throw fail('INVALID_ARGUMENT', `put "${path}": data must be a Uint8Array`);
