@@ -53,8 +53,8 @@ export function runWorkerHost(endpoint: HostEndpoint): void {
   const handle = async (message: ToWorker): Promise<void> => {
     switch (message.t) {
       case 'deploy': {
-        const deployment = (share.deployment = await deployShare(message, share));
-        post({ t: 'deployed', tasks: [...share.tasks.keys()], nonReplayable: deployment.nonReplayableSources as string[] });
+        share.deployment = await deployShare(message, share);
+        post({ t: 'deployed' });
         return;
       }
       case 'run':

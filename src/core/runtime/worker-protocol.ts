@@ -148,7 +148,7 @@ export interface WirePart {
 
 /** Worker → main. */
 export type FromWorker =
-  | { readonly t: 'deployed'; readonly tasks: string[]; readonly nonReplayable: string[] }
+  | { readonly t: 'deployed' }
   | { readonly t: 'finished' }
   | { readonly t: 'failed'; readonly error: WireError }
   | { readonly t: 'ack'; readonly task: string; readonly id: number; readonly parts: WirePart[] }
