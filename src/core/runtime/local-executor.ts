@@ -137,7 +137,7 @@ export async function deploy(graph: JobGraph, options: ExecutionOptions, placeme
         const consumers = forward ? [s] : d.members.map((_, j) => j);
         const targets = consumers.map((j) => {
           const consumer = d.members[j];
-          const gate: ChannelSink = consumer !== undefined ? taskOf.get(consumer)!.gate : placement!.remote(taskAddress(d.node.id, j));
+          const gate: ChannelSink = consumer !== undefined ? taskOf.get(consumer)!.gate : placement!.remote(d.node.id, j);
           return { gate, channel: base[j] + (forward ? 0 : s) };
         });
         producer.network.push(new NetworkOutput(partitioning, targets, graph.maxParallelism, `${d.node.name} (${consumers.length === 1 ? consumers[0] + 1 : '*'}/${d.parallelism})`, s));

@@ -61,7 +61,7 @@ export interface Placement {
   /** Whether the task at `address` runs in this thread. */
   isLocal(head: number, subtaskIndex: number): boolean;
   /** The sending end of channels into a task that runs elsewhere. */
-  remote(address: string): ChannelSink;
+  remote(head: number, subtaskIndex: number): ChannelSink;
   /** Called with every local task once it exists (workers route incoming channels and commands to it). */
   bind?(address: string, task: StreamTask): void;
 }

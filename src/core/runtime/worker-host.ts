@@ -13,7 +13,7 @@ import { encodePart } from '../checkpoint/format.ts';
 import { deserializeValue } from '../codec.ts';
 import type { OperatorRestore, OperatorSnapshot } from '../operators/operator.ts';
 import { deploy, type Deployment } from './local-executor.ts';
-import type { Placement } from './plan.ts';
+import { taskAddress, type Placement } from './plan.ts';
 import { PeerLink } from './remote-channel.ts';
 import type { CheckpointHooks, StreamTask } from './task.ts';
 import { graphFingerprint, toWireError, workerOfSubtask, type DeployMessage, type FromWorker, type MessagePortLike, type ToWorker, type WirePart } from './worker-protocol.ts';
@@ -142,7 +142,7 @@ export function runWorkerHost(endpoint: HostEndpoint): void {
     }
     const placement: Placement = {
       isLocal: (_head, i) => workerOfSubtask(i, msg.workers) === msg.worker,
-      remote: (address) => links[workerOfSubtask(Number(address.split('/')[1]), msg.workers)]!.sink(address),
+      remote: (head, i) => links[workerOfSubtask(i, msg.workers)]!.sink(taskAddress(head, i)),
       bind: (address, task) => {
         tasks.set(address, task);
         addresses.set(task, address);
