@@ -178,7 +178,7 @@ export class WorkerExecutor implements Executor {
  * restore message at its share of the state instead of all of it.
  */
 function restrictToKeyGroups(restore: OperatorRestore, range: KeyGroupRange): OperatorRestore {
-  const inRange = <V>(m: ReadonlyMap<number, V>) => new Map([...m].filter(([kg]) => kg >= range.start && kg <= range.end));
+  const inRange = <V>(m: ReadonlyMap<number, V>) => new Map([...m].filter(([kg]) => range.contains(kg)));
   return {
     ...restore,
     keyed: restore.keyed.map((k) => (k.incremental ? { ...k, keyGroups: inRange(k.keyGroups), incremental: { ...k.incremental, removed: inRange(k.incremental.removed) } } : { ...k, keyGroups: inRange(k.keyGroups) })),
