@@ -13,7 +13,7 @@ import { SourceOperator } from '../operators/source.ts';
 import type { StateBackend } from '../state/backend.ts';
 import { InputGate } from './input-gate.ts';
 import { NetworkOutput, type ChannelSink } from './network-output.ts';
-import { planJob, taskAddress, type Placement, type PlannedNode } from './plan.ts';
+import { nonReplayableSources, operatorLayout, planJob, taskAddress, type Placement, type PlannedNode } from './plan.ts';
 import { ProcessingTimeScheduler } from './processing-time.ts';
 import { StreamTask, type ChainMember, type CheckpointHooks, type CoordinatedTask } from './task.ts';
 
@@ -137,7 +137,7 @@ export async function deploy(graph: JobGraph, options: ExecutionOptions, placeme
         const consumers = forward ? [s] : d.members.map((_, j) => j);
         const targets = consumers.map((j) => {
           const consumer = d.members[j];
-          const gate: ChannelSink = consumer !== undefined ? taskOf.get(consumer)!.gate : placement!.remote(taskAddress(d.node.id, j));
+          const gate: ChannelSink = consumer !== undefined ? taskOf.get(consumer)!.gate : placement!.remote(d.node.id, j);
           return { gate, channel: base[j] + (forward ? 0 : s) };
         });
         producer.network.push(new NetworkOutput(partitioning, targets, graph.maxParallelism, `${d.node.name} (${consumers.length === 1 ? consumers[0] + 1 : '*'}/${d.parallelism})`, s));
@@ -164,14 +164,10 @@ export async function deploy(graph: JobGraph, options: ExecutionOptions, placeme
     failure = e;
     for (const t of tasks) t.gate.fail(e);
   };
-  const layout = new Map([...deployed.values()].map((d) => [operatorIdOf(d.node), d.parallelism]));
-  const nonReplayableSources = [...deployed.values()]
-    .filter((d) => d.node.source && !(d.node.source.source.replayable === true))
-    .map((d) => d.node.name);
   return {
     tasks,
-    layout,
-    nonReplayableSources,
+    layout: operatorLayout(plan),
+    nonReplayableSources: nonReplayableSources(graph),
     fail,
     async run() {
       await Promise.all(tasks.map((t) => t.run().catch(fail)));

@@ -6,7 +6,7 @@
  * from the same graph.
  */
 import { ConfigurationError } from '../../api/errors.ts';
-import type { GraphNode, JobGraph } from '../graph.ts';
+import { operatorIdOf, type GraphNode, type JobGraph } from '../graph.ts';
 import type { ChannelSink } from './network-output.ts';
 import type { StreamTask } from './task.ts';
 
@@ -48,6 +48,16 @@ export function planJob(graph: JobGraph): JobPlan {
   return { nodes };
 }
 
+/** Operator id → parallelism (a deployment's layout). */
+export function operatorLayout(plan: JobPlan): Map<string, number> {
+  return new Map([...plan.nodes.values()].map((p) => [operatorIdOf(p.node), p.parallelism]));
+}
+
+/** The sources that cannot replay from a checkpoint (names), for the exactly-once warning. */
+export function nonReplayableSources(graph: JobGraph): string[] {
+  return graph.nodes.filter((n) => n.source && n.source.source.replayable !== true).map((n) => n.name);
+}
+
 /** The address of a task: its chain head's node id and its subtask index. */
 export function taskAddress(head: number, subtaskIndex: number): string {
   return `${head}/${subtaskIndex}`;
@@ -61,7 +71,7 @@ export interface Placement {
   /** Whether the task at `address` runs in this thread. */
   isLocal(head: number, subtaskIndex: number): boolean;
   /** The sending end of channels into a task that runs elsewhere. */
-  remote(address: string): ChannelSink;
+  remote(head: number, subtaskIndex: number): ChannelSink;
   /** Called with every local task once it exists (workers route incoming channels and commands to it). */
   bind?(address: string, task: StreamTask): void;
 }

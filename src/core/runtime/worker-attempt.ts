@@ -24,8 +24,8 @@ export class RemoteTask implements CoordinatedTask {
   }
 
   notifyCheckpointComplete(checkpointId: number): Promise<void> {
-    // As in one thread: a failing attempt never delivers it; the restart restores and commits instead.
-    return Promise.race([this.attempt.call(this.worker, { op: 'notify', task: this.address, id: checkpointId }).catch(() => {}), this.attempt.failed]);
+    // As in one thread: a failing attempt never delivers it (the call settles with the failure); the restart restores and commits instead.
+    return this.attempt.call(this.worker, { op: 'notify', task: this.address, id: checkpointId }).catch(() => {});
   }
 }
 
@@ -138,9 +138,9 @@ export class Attempt {
   }
 
   private request(worker: number, op: CallOp): Promise<void> {
+    if (this.workers[worker].dead) return Promise.reject(new EddyError('JOB_FAILED', `worker #${this.workers[worker].id} is dead`, { component: 'executor:workers' }));
     const req = this.nextReq++;
     const done = new Promise<void>((resolve, reject) => this.calls.set(req, { resolve, reject }));
-    if (this.workers[worker].dead) return Promise.reject(new EddyError('JOB_FAILED', `worker #${this.workers[worker].id} is dead`, { component: 'executor:workers' }));
     this.workers[worker].handle.postMessage({ t: 'call', req, ...op } satisfies ToWorker);
     return done;
   }

@@ -21,7 +21,7 @@ import { operatorIdOf, type JobGraph } from '../graph.ts';
 import { keyGroupRangeForSubtask, type KeyGroupRange } from '../keys.ts';
 import type { OperatorRestore } from '../operators/operator.ts';
 import { FINAL_CHECKPOINT_ID, type Deployment, type ExecutionOptions, type Executor } from './local-executor.ts';
-import { planJob } from './plan.ts';
+import { nonReplayableSources, operatorLayout, planJob } from './plan.ts';
 import { isWorkerCrash, WorkerPool } from './worker-pool.ts';
 import { Attempt, RemoteTask } from './worker-attempt.ts';
 import {
@@ -86,13 +86,12 @@ export class WorkerExecutor implements Executor {
     if (hooks && !hooks.acknowledgeParts) throw new ConfigurationError('the checkpoint hooks cannot receive parts from workers', { component: 'executor:workers' });
     const W = this.workers;
     const plan = planJob(graph);
-    const layout = new Map([...plan.nodes.values()].map((p) => [operatorIdOf(p.node), p.parallelism]));
     const collect = graph.nodes.find((n) => n.collect)?.collect;
     const attempt = new Attempt(this.pool, this.pool.acquire(W));
 
     // Stand-ins for the tasks, so the coordinator can drive them like local ones.
     const tasks = new Map<string, RemoteTask>();
-    for (const t of placedTasks(graph, W)) tasks.set(t.address, new RemoteTask(t.name, t.isSource, t.address, attempt, t.worker));
+    for (const t of placedTasks(plan, W)) tasks.set(t.address, new RemoteTask(t.name, t.isSource, t.address, attempt, t.worker));
 
     let finalParts: { id: number; parts: PartSource[] } | undefined;
     attempt.onEvent = (worker, m) => {
@@ -128,7 +127,7 @@ export class WorkerExecutor implements Executor {
           }
         }
       }
-      const fingerprint = graphFingerprint(graph);
+      const fingerprint = graphFingerprint(graph, plan);
       await attempt.start((w, peers) => ({
         t: 'deploy',
         worker: w,
@@ -150,11 +149,10 @@ export class WorkerExecutor implements Executor {
       throw e;
     }
 
-    const nonReplayableSources = graph.nodes.filter((n) => n.source && n.source.source.replayable !== true).map((n) => n.name);
     return {
       tasks: [...tasks.values()],
-      layout,
-      nonReplayableSources,
+      layout: operatorLayout(plan),
+      nonReplayableSources: nonReplayableSources(graph),
       fail: (e) => attempt.fail(e),
       run: () => attempt.run(),
       finalCheckpoint: async () => {
@@ -180,7 +178,7 @@ export class WorkerExecutor implements Executor {
  * restore message at its share of the state instead of all of it.
  */
 function restrictToKeyGroups(restore: OperatorRestore, range: KeyGroupRange): OperatorRestore {
-  const inRange = <V>(m: ReadonlyMap<number, V>) => new Map([...m].filter(([kg]) => kg >= range.start && kg <= range.end));
+  const inRange = <V>(m: ReadonlyMap<number, V>) => new Map([...m].filter(([kg]) => range.contains(kg)));
   return {
     ...restore,
     keyed: restore.keyed.map((k) => (k.incremental ? { ...k, keyGroups: inRange(k.keyGroups), incremental: { ...k.incremental, removed: inRange(k.incremental.removed) } } : { ...k, keyGroups: inRange(k.keyGroups) })),

@@ -13,7 +13,7 @@ import { encodePart } from '../checkpoint/format.ts';
 import { deserializeValue } from '../codec.ts';
 import type { OperatorRestore, OperatorSnapshot } from '../operators/operator.ts';
 import { deploy, type Deployment } from './local-executor.ts';
-import type { Placement } from './plan.ts';
+import { planJob, taskAddress, type Placement } from './plan.ts';
 import { PeerLink } from './remote-channel.ts';
 import type { CheckpointHooks, StreamTask } from './task.ts';
 import { graphFingerprint, toWireError, workerOfSubtask, type DeployMessage, type FromWorker, type MessagePortLike, type ToWorker, type WirePart } from './worker-protocol.ts';
@@ -53,8 +53,8 @@ export function runWorkerHost(endpoint: HostEndpoint): void {
   const handle = async (message: ToWorker): Promise<void> => {
     switch (message.t) {
       case 'deploy': {
-        const deployment = (share.deployment = await deployShare(message, share));
-        post({ t: 'deployed', tasks: [...share.tasks.keys()], nonReplayable: deployment.nonReplayableSources as string[] });
+        share.deployment = await deployShare(message, share);
+        post({ t: 'deployed' });
         return;
       }
       case 'run':
@@ -135,14 +135,14 @@ export function runWorkerHost(endpoint: HostEndpoint): void {
       result.collectInto({ id: msg.collectId, commit: (txn, records) => send({ t: 'collect', txn, records: records as unknown[] }) });
     }
     const graph = env.takeGraph(msg.jobName);
-    checkFingerprint(msg.fingerprint, graphFingerprint(graph), msg.worker);
+    checkFingerprint(msg.fingerprint, graphFingerprint(graph, planJob(graph)), msg.worker);
 
     for (const peer of msg.peers) {
       links[peer.worker] = new PeerLink(peer.port, msg.credits, (address) => tasks.get(address)?.gate, failer(target, send));
     }
     const placement: Placement = {
       isLocal: (_head, i) => workerOfSubtask(i, msg.workers) === msg.worker,
-      remote: (address) => links[workerOfSubtask(Number(address.split('/')[1]), msg.workers)]!.sink(address),
+      remote: (head, i) => links[workerOfSubtask(i, msg.workers)]!.sink(taskAddress(head, i)),
       bind: (address, task) => {
         tasks.set(address, task);
         addresses.set(task, address);

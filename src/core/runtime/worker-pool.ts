@@ -72,8 +72,12 @@ export class WorkerPool {
     const out: PooledWorker[] = [];
     while (out.length < count) {
       const reused = this.idle.shift();
-      const worker = reused && !reused.dead ? reused : reused ? undefined : this.spawn();
-      if (!worker) continue;
+      if (reused?.dead) {
+        // An idle worker that died: forget it, as release() does.
+        this.all.delete(reused);
+        continue;
+      }
+      const worker = reused ?? this.spawn();
       worker.handle.ref?.();
       out.push(worker);
     }

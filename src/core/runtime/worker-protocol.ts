@@ -7,7 +7,7 @@
  */
 import { EddyError, type EddyErrorCode } from '../../api/errors.ts';
 import { operatorIdOf, type JobGraph, type JobOrigin } from '../graph.ts';
-import { planJob, taskAddress } from './plan.ts';
+import { taskAddress, type JobPlan } from './plan.ts';
 
 /** Either end of a MessageChannel, or a worker's own message endpoint. */
 export interface MessagePortLike {
@@ -70,8 +70,7 @@ export function fromWireError(w: WireError, worker: number): EddyError {
  * and input edges. Main thread and workers must agree on it, or the channels and state
  * of one would be wired to different operators in the other.
  */
-export function graphFingerprint(graph: JobGraph): string[] {
-  const plan = planJob(graph);
+export function graphFingerprint(graph: JobGraph, plan: JobPlan): string[] {
   const lines = [`maxParallelism=${graph.maxParallelism}`];
   for (const node of graph.nodes) {
     const kind = node.source ? 'source' : node.collect ? 'collect' : node.keyed ? 'keyed' : 'operator';
@@ -82,8 +81,7 @@ export function graphFingerprint(graph: JobGraph): string[] {
 }
 
 /** The tasks of a plan, with the worker each runs in. */
-export function placedTasks(graph: JobGraph, workers: number): Array<{ address: string; head: number; subtask: number; name: string; isSource: boolean; worker: number }> {
-  const plan = planJob(graph);
+export function placedTasks(plan: JobPlan, workers: number): Array<{ address: string; head: number; subtask: number; name: string; isSource: boolean; worker: number }> {
   const out = [];
   for (const p of plan.nodes.values()) {
     if (p.chainedTo !== undefined) continue;
@@ -148,7 +146,7 @@ export interface WirePart {
 
 /** Worker → main. */
 export type FromWorker =
-  | { readonly t: 'deployed'; readonly tasks: string[]; readonly nonReplayable: string[] }
+  | { readonly t: 'deployed' }
   | { readonly t: 'finished' }
   | { readonly t: 'failed'; readonly error: WireError }
   | { readonly t: 'ack'; readonly task: string; readonly id: number; readonly parts: WirePart[] }
