@@ -93,17 +93,8 @@ export function verifyCounts(out: ReadonlyArray<readonly [string, number]>, keys
   for (let i = 0; i < keys; i++) if (!seen.has('k' + i)) throw new Error(`${who}: key k${i} missing`);
 }
 
-/** A deterministic PRNG (mulberry32), so that "random keys" are the same on every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic PRNG (mulberry32), so that "random keys" are the same on every run; shared with the tests. */
+export { prng } from '../test/helpers/prng.ts';
 
 /**
  * `backend` with each keyed backend flushed before it is disposed: a job on it ends with

@@ -3,8 +3,9 @@
  * between them, the same job module the Node tests use.
  */
 import { describe, expect, it } from 'vitest';
-import { CheckpointingMode, MemoryCheckpointStorage, RestartStrategies, StreamExecutionEnvironment, WorkerExecutor, type SpawnedWorker, type WorkerPlatform } from '../../src/index.ts';
+import { CheckpointingMode, MemoryCheckpointStorage, RestartStrategies, StreamExecutionEnvironment, WorkerExecutor } from '../../src/index.ts';
 import { webWorkers } from '../../src/runtimes/web-workers.ts';
+import { killingPlatform } from '../helpers/killing-platform.ts';
 import { countJob } from '../workers/jobs.ts';
 
 const ARGS = { records: 600, perPoll: 20 };
@@ -35,27 +36,11 @@ describe('worker executor (chromium web workers)', () => {
     let received = 0;
     let killAt = 0;
     let kills = 0;
-    const platform: WorkerPlatform = {
-      name: 'killing-web-workers',
-      createChannel: () => base.createChannel(),
-      spawn(index): SpawnedWorker {
-        const handle = base.spawn(index);
-        return {
-          ...handle,
-          listen: (handlers) =>
-            handle.listen({
-              ...handlers,
-              message: (data) => {
-                handlers.message(data);
-                if (++received === killAt) {
-                  kills++;
-                  void handle.terminate();
-                }
-              },
-            }),
-        };
-      },
-    };
+    const platform = killingPlatform(base, 'killing-web-workers', () => {
+      if (++received !== killAt) return false;
+      kills++;
+      return true;
+    });
     const executor = new WorkerExecutor({ workers: 2, platform });
     const warn = console.warn;
     console.warn = () => {};

@@ -64,30 +64,40 @@ async function collectFrom(parallelism: number, storage: MemoryCheckpointStorage
   return (await job(env).executeAndCollect('resumed-job')) as string[];
 }
 
+/**
+ * Starts the job on `env` with a committing sink into `committed`, and asks for a stop with
+ * savepoint at the `stopAt`-th output record. `savepoint()` is the stop's answer (ask
+ * once the job ended: the stop is only asked for while it runs).
+ */
+async function startStoppingAt(env: StreamExecutionEnvironment, name: string, stopAt: number, committed: string[]): Promise<{ client: JobClient; savepoint: () => Promise<string> }> {
+  let client!: JobClient;
+  let stopping: Promise<string> | undefined;
+  let seen = 0;
+  job(env)
+    .map((v: string) => {
+      if (++seen === stopAt) stopping = client.stopWithSavepoint();
+      return v;
+    })
+    .uid('stopper')
+    .addSink(new CommittingSink(committed, new Set()))
+    .uid('sink');
+  client = await env.executeAsync(name);
+  return { client, savepoint: () => stopping! };
+}
+
 describe('savepoints and rescaling', () => {
   it('a savepoint taken from a running job restores into a new job: committed output + resumed output = failure-free output', async () => {
     const expected = (await collectFrom(2, new MemoryCheckpointStorage())).sort();
     const storage = new MemoryCheckpointStorage();
     const env = environment(2, storage);
     const committed: string[] = [];
-    let client!: JobClient;
-    let stopping: Promise<string> | undefined;
-    let seen = 0;
-    job(env)
-      .map((v: string) => {
-        if (++seen === 150) stopping = client.stopWithSavepoint();
-        return v;
-      })
-      .uid('stopper')
-      .addSink(new CommittingSink(committed, new Set()))
-      .uid('sink');
-    client = await env.executeAsync('savepoint-job');
+    const { client, savepoint } = await startStoppingAt(env, 'savepoint-job', 150, committed);
     await expect(client.result).rejects.toMatchObject({ code: 'JOB_CANCELLED' });
     expect(client.getJobStatus()).toBe('CANCELED');
-    const savepoint = await stopping!;
-    expect(savepoint).toMatch(/^savepoint-job\/savepoint-\d+$/);
+    const path = await savepoint();
+    expect(path).toMatch(/^savepoint-job\/savepoint-\d+$/);
     expect(committed.length).toBeGreaterThan(0);
-    const resumed = await collectFrom(2, storage, savepoint);
+    const resumed = await collectFrom(2, storage, path);
     expect([...committed, ...resumed].sort()).toEqual(expected);
   });
 
@@ -96,20 +106,9 @@ describe('savepoints and rescaling', () => {
     const storage = new MemoryCheckpointStorage();
     const committed: string[] = [];
     const env = environment(2, storage);
-    let client!: JobClient;
-    let stopping: Promise<string> | undefined;
-    let seen = 0;
-    job(env)
-      .map((v: string) => {
-        if (++seen === 200) stopping = client.stopWithSavepoint();
-        return v;
-      })
-      .uid('stopper')
-      .addSink(new CommittingSink(committed, new Set()))
-      .uid('sink');
-    client = await env.executeAsync('rescale-job');
+    const { client, savepoint } = await startStoppingAt(env, 'rescale-job', 200, committed);
     await client.result.catch(() => {});
-    const resumed = await collectFrom(p, storage, await stopping!);
+    const resumed = await collectFrom(p, storage, await savepoint());
     expect([...committed, ...resumed].sort()).toEqual(expected);
   });
 
@@ -124,20 +123,9 @@ describe('savepoints and rescaling', () => {
     const storage = new MemoryCheckpointStorage();
     const committed: string[] = [];
     const env = environment(2, storage, 60_000, before());
-    let client!: JobClient;
-    let stopping: Promise<string> | undefined;
-    let seen = 0;
-    job(env)
-      .map((v: string) => {
-        if (++seen === 200) stopping = client.stopWithSavepoint();
-        return v;
-      })
-      .uid('stopper')
-      .addSink(new CommittingSink(committed, new Set()))
-      .uid('sink');
-    client = await env.executeAsync('cross-backend-job');
+    const { client, savepoint } = await startStoppingAt(env, 'cross-backend-job', 200, committed);
     await client.result.catch(() => {});
-    const resumed = await collectFrom(3, storage, await stopping!, after());
+    const resumed = await collectFrom(3, storage, await savepoint(), after());
     expect(committed.length).toBeGreaterThan(0);
     expect([...committed, ...resumed].sort()).toEqual(expected);
   });
@@ -158,21 +146,10 @@ describe('savepoints across state backends', () => {
     const storage = new MemoryCheckpointStorage();
     const committed: string[] = [];
     const env = environment(2, storage, 60_000, backends[from]!());
-    let client!: JobClient;
-    let stopping: Promise<string> | undefined;
-    let seen = 0;
-    job(env)
-      .map((v: string) => {
-        if (++seen === 200) stopping = client.stopWithSavepoint();
-        return v;
-      })
-      .uid('stopper')
-      .addSink(new CommittingSink(committed, new Set()))
-      .uid('sink');
-    client = await env.executeAsync(`cross-backend-${from}-${to}`);
+    const { client, savepoint } = await startStoppingAt(env, `cross-backend-${from}-${to}`, 200, committed);
     await client.result.catch(() => {});
     expect(committed.length).toBeGreaterThan(0);
-    const resumed = await collectFrom(p, storage, await stopping!, backends[to]!());
+    const resumed = await collectFrom(p, storage, await savepoint(), backends[to]!());
     expect([...committed, ...resumed].sort()).toEqual(expected);
   });
 });

@@ -9,21 +9,10 @@ import {
   serializeValue,
   unserializableProblem,
 } from '../../src/core/codec.ts';
+import { prng } from '../helpers/prng.ts';
 
 const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 const unhex = (s: string): Uint8Array => Uint8Array.from(s.replace(/\s/g, '').match(/../g) ?? [], (x) => parseInt(x, 16));
-
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function bytesOf(v: ArrayBufferView | ArrayBuffer): string {
   return hex(v instanceof ArrayBuffer ? new Uint8Array(v) : new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
@@ -248,7 +237,7 @@ describe('format', () => {
   it('produces the same bytes for equal values built separately', () => {
     const make = (): unknown => ({ id: 7, tags: new Set(['a', 'b']), at: new Date(5), m: new Map([[1n, [0.25, 'x']]]) });
     expect(hex(serializeValue(make()))).toBe(hex(serializeValue(make())));
-    const r = rng(1);
+    const r = prng(1);
     for (let i = 0; i < 200; i++) {
       const v = randomValue(r);
       expect(hex(serializeValue(cloneValue(v)))).toBe(hex(serializeValue(v)));
@@ -298,7 +287,7 @@ describe('unsupported values', () => {
   });
 
   it('accepts every supported value in unserializableProblem', () => {
-    const r = rng(2);
+    const r = prng(2);
     for (let i = 0; i < 300; i++) expect(unserializableProblem(randomValue(r))).toBeUndefined();
     for (const v of [undefined, null, 0, 'x', 1n, true]) expect(unserializableProblem(v)).toBeUndefined();
   });
@@ -416,7 +405,7 @@ describe('corrupt input', () => {
   });
 
   it('throws only SnapshotError on random bytes', () => {
-    const r = rng(77);
+    const r = prng(77);
     for (let i = 0; i < 20_000; i++) {
       const n = Math.floor(r() * 24);
       const bytes = Uint8Array.from({ length: n }, () => (r() < 0.6 ? Math.floor(r() * 0x1c) : Math.floor(r() * 256)));
@@ -471,7 +460,7 @@ describe('ByteWriter and ByteReader', () => {
   });
 
   it('encodes strings like TextEncoder, whichever path is taken', () => {
-    const r = rng(9);
+    const r = prng(9);
     const alphabet = ['a', 'é', '€', '😀', '\u0000', '\uffff', '\ud800', '\udc00'];
     for (let i = 0; i < 500; i++) {
       const n = Math.floor(r() * (r() < 0.2 ? 400 : 70));
@@ -547,7 +536,7 @@ describe('cloneValue', () => {
   });
 
   it('equals deserializeValue(serializeValue(v)) for random values', () => {
-    const r = rng(3);
+    const r = prng(3);
     for (let i = 0; i < 500; i++) {
       const v = randomValue(r);
       same(roundTrip(v), cloneValue(v));
@@ -557,7 +546,7 @@ describe('cloneValue', () => {
 
 describe('fuzz', () => {
   it('round-trips random values exactly, alone and many in one writer', () => {
-    const r = rng(12345);
+    const r = prng(12345);
     const w = new ByteWriter(8);
     const values: unknown[] = [];
     for (let i = 0; i < 2000; i++) {

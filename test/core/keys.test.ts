@@ -16,21 +16,10 @@ import {
   keyFromId,
   DEFAULT_MAX_PARALLELISM,
 } from '../../src/core/keys.ts';
+import { prng } from '../helpers/prng.ts';
 
 const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 const unhex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g) ?? [], (x) => parseInt(x, 16));
-
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALPHABET = ['a', 'Z', '0', ' ', '\u0001', '\u007f', 'é', 'ß', '€', '日', '本', '\uffff', '😀', '𝄞', '\u0000'];
 
@@ -178,7 +167,7 @@ describe('canonical key bytes and hashes', () => {
   });
 
   it('agrees with a plain reference encoder and with murmur3 of the bytes for random keys', () => {
-    const r = rng(42);
+    const r = prng(42);
     for (let i = 0; i < 3000; i++) {
       const key = randomKey(r);
       const bytes = canonicalKeyBytes(key);
@@ -233,7 +222,7 @@ describe('keyFromCanonicalBytes', () => {
       const expected = name === '-0' ? 0 : name === '[-0]' ? [0] : key;
       expect(keyFromCanonicalBytes(canonicalKeyBytes(key))).toEqual(expected);
     }
-    const r = rng(7);
+    const r = prng(7);
     for (let i = 0; i < 2000; i++) {
       const key = randomKey(r);
       const bytes = canonicalKeyBytes(key);
@@ -278,7 +267,7 @@ describe('keyFromCanonicalBytes', () => {
   });
 
   it('never throws anything but SnapshotError on random bytes', () => {
-    const r = rng(99);
+    const r = prng(99);
     for (let i = 0; i < 5000; i++) {
       const bytes = Uint8Array.from({ length: Math.floor(r() * 12) }, () => (r() < 0.5 ? Math.floor(r() * 6) : Math.floor(r() * 256)));
       try {
@@ -376,7 +365,7 @@ describe('invalid keys on the hashing path', () => {
 
 describe('key groups', () => {
   it('keyGroupForKey is the hash modulo maxParallelism', () => {
-    const r = rng(3);
+    const r = prng(3);
     for (let i = 0; i < 500; i++) {
       const key = randomKey(r);
       for (const maxP of [1, 7, 128, 32768]) expect(keyGroupForKey(key, maxP)).toBe(hashKey(key) % maxP);
@@ -472,7 +461,7 @@ describe('keyId', () => {
       const id = keyId(key);
       expect(hex(canonicalKeyBytes(keyFromId(id)))).toBe(hex(canonicalKeyBytes(key)));
     }
-    const r = rng(11);
+    const r = prng(11);
     for (let i = 0; i < 2000; i++) {
       const key = randomKey(r);
       const back = keyFromId(keyId(key));
@@ -496,7 +485,7 @@ describe('keyId', () => {
       expect(ids.has(id), `id of ${String(key)} collides with ${String(ids.get(id))}`).toBe(false);
       ids.set(id, key);
     }
-    const r = rng(5);
+    const r = prng(5);
     const seen = new Map<unknown, string>();
     for (let i = 0; i < 3000; i++) {
       const key = randomKey(r);

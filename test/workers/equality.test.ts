@@ -10,10 +10,9 @@ import {
   StreamExecutionEnvironment,
   WorkerExecutor,
   type CheckpointStorage,
-  type SpawnedWorker,
-  type WorkerPlatform,
 } from '../../src/index.ts';
 import { nodeWorkerThreads } from '../../src/runtimes/node-workers.ts';
+import { killingPlatform } from '../helpers/killing-platform.ts';
 import { countJob } from './jobs.ts';
 
 const ARGS = { records: 2000, perPoll: 20 };
@@ -46,28 +45,12 @@ describe('worker executor (node worker_threads)', () => {
     const base = nodeWorkerThreads();
     let received = 0;
     let killed = false;
-    const platform: WorkerPlatform = {
-      name: 'killing',
-      createChannel: () => base.createChannel(),
-      spawn(index): SpawnedWorker {
-        const handle = base.spawn(index);
-        return {
-          ...handle,
-          listen: (handlers) =>
-            handle.listen({
-              ...handlers,
-              message: (data) => {
-                handlers.message(data);
-                // Late enough that incremental checkpoints (deltas over a full one) were completed.
-                if (++received === 60 && !killed) {
-                  killed = true;
-                  void handle.terminate();
-                }
-              },
-            }),
-        };
-      },
-    };
+    const platform = killingPlatform(base, 'killing', () => {
+      // Late enough that incremental checkpoints (deltas over a full one) were completed.
+      if (++received !== 60 || killed) return false;
+      killed = true;
+      return true;
+    });
     const killing = new WorkerExecutor({ workers: 2, platform });
     const warn = console.warn;
     console.warn = () => {};
