@@ -43,6 +43,12 @@ export interface PartSource {
   bytes(): Uint8Array;
 }
 
+/** The part of the `i`-th operator of `task`'s chain for `snapshot`, encoded when asked for. */
+export function partOf(task: StreamTask, i: number, snapshot: OperatorSnapshot): PartSource {
+  const member = task.members[i];
+  return { operatorId: member.operatorId, subtaskIndex: member.subtaskIndex, incremental: snapshot.keyed?.incremental !== undefined, bytes: () => encodePart(snapshot) };
+}
+
 /** The operators of a running attempt: id → parallelism. */
 export type OperatorLayout = ReadonlyMap<string, number>;
 
@@ -148,15 +154,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
   }
 
   acknowledge(task: StreamTask, checkpointId: number, snapshots: Promise<OperatorSnapshot[]>): void {
-    const parts = snapshots.then((list) =>
-      list.map((snapshot, i): PartSource => ({
-        operatorId: task.members[i].operatorId,
-        subtaskIndex: task.members[i].subtaskIndex,
-        incremental: snapshot.keyed?.incremental !== undefined,
-        bytes: () => encodePart(snapshot),
-      })),
-    );
-    this.acknowledgeParts(task, checkpointId, parts);
+    this.acknowledgeParts(task, checkpointId, snapshots.then((list) => list.map((snapshot, i) => partOf(task, i, snapshot))));
   }
 
   /** A task captured its chain for checkpoint `id`; `parts` resolve to its encoded parts (from a worker, or encoded here). */

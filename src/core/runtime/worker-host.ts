@@ -9,7 +9,7 @@
 import { StreamExecutionEnvironment } from '../../api/environment.ts';
 import { ConfigurationError } from '../../api/errors.ts';
 import { isJobDefinition } from '../../api/job-definition.ts';
-import { encodePart } from '../checkpoint/format.ts';
+import { partOf } from '../checkpoint/coordinator.ts';
 import { deserializeValue } from '../codec.ts';
 import type { OperatorRestore, OperatorSnapshot } from '../operators/operator.ts';
 import { deploy, type Deployment } from './local-executor.ts';
@@ -194,12 +194,10 @@ export function runWorkerHost(endpoint: HostEndpoint): void {
 
 /** A task's snapshots as encoded parts, one per chain member. */
 function wireParts(task: StreamTask, snapshots: readonly OperatorSnapshot[]): WirePart[] {
-  return snapshots.map((s, i) => ({
-    operatorId: task.members[i].operatorId,
-    subtaskIndex: task.members[i].subtaskIndex,
-    incremental: s.keyed?.incremental !== undefined,
-    bytes: encodePart(s),
-  }));
+  return snapshots.map((s, i) => {
+    const part = partOf(task, i, s);
+    return { operatorId: part.operatorId, subtaskIndex: part.subtaskIndex, incremental: part.incremental, bytes: part.bytes() };
+  });
 }
 
 function newShare(): Share {
