@@ -113,7 +113,7 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
   /** Writes the cache's dirty value rows into the batch transaction (the cache's write-back). */
   private writeBack(dirty: CachedRow[]): void {
     const { stmts } = this;
-    const epoch = this.tracking.tracking ? this.tracking.epoch : undefined;
+    const epoch = this.markEpoch();
     for (const row of dirty) {
       const k = rowKeyBytes(row);
       if (row.bytes === null) stmts.deleteRow(row.st, row.kg, k, row.ns, 0);
