@@ -5,24 +5,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ValueStateDescriptor } from '../../src/api/descriptors.ts';
-import { SqliteStateBackend, type SqliteKeyedStateBackend } from '../../src/backends/sqlite/index.ts';
 import { mergeKeyedChain } from '../../src/core/checkpoint/chain.ts';
-import { keyGroupForKey, keyGroupRangeForSubtask, type Key } from '../../src/core/keys.ts';
+import { keyGroupForKey, type Key } from '../../src/core/keys.ts';
 import { KeyedStateStore } from '../../src/core/state/keyed-state-store.ts';
 import { readKeyGroup, type KeyedStateSnapshot } from '../../src/core/state/snapshot-format.ts';
+import { openSqliteKeyed } from '../helpers/sqlite.ts';
 
-let seq = 0;
 async function open() {
-  const backend = new SqliteStateBackend({ vfs: 'memory' });
-  const kb = (await backend.createKeyedStateBackend({
-    jobId: 'sqlite-capture',
-    operatorId: `op-${++seq}`,
-    operatorName: 'Op (1/1)',
-    subtaskIndex: 0,
-    parallelism: 1,
-    maxParallelism: 128,
-    keyGroupRange: keyGroupRangeForSubtask(128, 1, 0),
-  })) as SqliteKeyedStateBackend;
+  const { kb } = await openSqliteKeyed('sqlite-capture');
   const store = new KeyedStateStore(kb, 'Op (1/1)');
   const v = store.getState(new ValueStateDescriptor<number>('v'));
   const set = async (k: Key, value: number | undefined) => {

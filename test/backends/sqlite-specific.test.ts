@@ -5,25 +5,16 @@ import { ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor } from '.
 import { ManualClock } from '../../src/api/clock.ts';
 import { StateTtlConfig, StateVisibility } from '../../src/api/ttl.ts';
 import { EddyError, StateBackendError } from '../../src/api/errors.ts';
-import { SqliteKeyedStateBackend, SqliteStateBackend, type SqliteStateBackendOptions } from '../../src/backends/sqlite/index.ts';
+import { SqliteStateBackend, type SqliteStateBackendOptions } from '../../src/backends/sqlite/index.ts';
 import { mergeKeyedChain } from '../../src/core/checkpoint/chain.ts';
-import { keyGroupForKey, keyGroupRangeForSubtask, type Key } from '../../src/core/keys.ts';
+import { keyGroupForKey, type Key } from '../../src/core/keys.ts';
 import { KeyedStateStore } from '../../src/core/state/keyed-state-store.ts';
 import { readKeyGroup, type KeyedStateSnapshot } from '../../src/core/state/snapshot-format.ts';
+import { openSqliteKeyed } from '../helpers/sqlite.ts';
 
-let seq = 0;
 /** A SQLite keyed backend owning every key group, with a store on top. */
 async function open(options: SqliteStateBackendOptions = {}) {
-  const backend = new SqliteStateBackend({ vfs: 'memory', ...options });
-  const kb = (await backend.createKeyedStateBackend({
-    jobId: 'sqlite-specific',
-    operatorId: `op-${++seq}`,
-    operatorName: 'Op (1/1)',
-    subtaskIndex: 0,
-    parallelism: 1,
-    maxParallelism: 128,
-    keyGroupRange: keyGroupRangeForSubtask(128, 1, 0),
-  })) as SqliteKeyedStateBackend;
+  const { backend, kb } = await openSqliteKeyed('sqlite-specific', options);
   return { backend, kb, store: new KeyedStateStore(kb, 'Op (1/1)'), key: (k: Key) => kb.setCurrentKey(k, keyGroupForKey(k, 128)) };
 }
 

@@ -121,10 +121,10 @@ export class SqliteStateBackend implements StateBackend {
     const poolDirectory = this.options.poolDirectory ?? DEFAULT_POOL_DIRECTORY;
     const ctx = { component: 'backend:sqlite', operator: o.operatorName };
     const db = await openDatabase(sqlite3, vfs, fileName, poolDirectory, ctx);
-    const reuse = vfs !== 'memory' && this.options.reuseLocalCopy === true;
+    const persistent = vfs !== 'memory';
+    const reuse = persistent && this.options.reuseLocalCopy === true;
     let stmts: Statements;
     try {
-      const persistent = vfs !== 'memory';
       // A working copy: losing the last writes in a crash is fine (the checkpoint is the truth), waiting for fsync is not.
       db.exec(`PRAGMA cache_size=-${this.options.pageCacheKiB ?? 8192}; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY;`);
       stmts = new Statements(db, heapOf(sqlite3), this.options.batchRows ?? 20_000);

@@ -8,7 +8,6 @@
  */
 import type { StateKind } from '../../api/descriptors.ts';
 import { StateError } from '../../api/errors.ts';
-import { deserializeValue } from '../../core/codec.ts';
 import { canonicalKeyBytes, keyFromCanonicalBytes, keyId, type Key, type KeyGroupRange, type KeyId } from '../../core/keys.ts';
 import type { KeyedSnapshotOptions, KeyedStateBackend, KeyedStateBackendOptions, ListTable, MapTable, StateTableOptions, ValueTable } from '../../core/state/backend.ts';
 import { checkRestorable } from '../../core/state/restore-checks.ts';
@@ -21,8 +20,8 @@ import { Slices } from '../../core/slices.ts';
 import { encodeDelta, encodeFull, restoreKeyGroups, type EncodedState } from './snapshots.ts';
 import { SnapshotSource } from './frozen-copy.ts';
 import { deleteExpired, pruneStep } from './ttl-cleanup.ts';
-import { bucketOf, listTable, mapTable, PAGE, primitiveOf, stateFailure, valueTable, type SqlState, type TableContext } from './tables.ts';
-import { CachedRow, rowBytes, rowKeyBytes, ValueCache } from './value-cache.ts';
+import { bucketOf, listTable, loadValueRow, mapTable, PAGE, stateFailure, valueTable, type SqlState, type TableContext } from './tables.ts';
+import { rowBytes, rowKeyBytes, ValueCache, type CachedRow } from './value-cache.ts';
 
 const COMPONENT = 'backend:sqlite';
 
@@ -114,7 +113,7 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
   /** Writes the cache's dirty value rows into the batch transaction (the cache's write-back). */
   private writeBack(dirty: CachedRow[]): void {
     const { stmts } = this;
-    const epoch = this.tracking.tracking ? this.tracking.epoch : undefined;
+    const epoch = this.markEpoch();
     for (const row of dirty) {
       const k = rowKeyBytes(row);
       if (row.bytes === null) stmts.deleteRow(row.st, row.kg, k, row.ns, 0);
@@ -179,11 +178,7 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
           // The void namespace is what keyed functions use; windows' namespaces load on first access.
           const bucket = bucketOf(s, '');
           if (bucket.has(id)) continue;
-          k ??= canonicalKeyBytes(key);
-          const found = this.stmts.getValue(s.id, kg, k, '');
-          const bytes = found?.v ?? null;
-          const primitive = bytes === null ? undefined : primitiveOf(s, deserializeValue(bytes));
-          this.cache.loaded(new CachedRow(s.id, kg, key, '', bucket, id, bytes, primitive, found?.exp ?? null, k));
+          loadValueRow(this.stmts, this.cache, s, kg, key, id, (k ??= canonicalKeyBytes(key)), '', bucket);
         }
       }
     } catch (e) {

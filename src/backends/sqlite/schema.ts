@@ -70,7 +70,6 @@ export class Statements {
     prep('rowsAfter', 'SELECT uk, v FROM kv WHERE st=?1 AND kg=?2 AND k=?3 AND ns=?4 AND uk>?5 ORDER BY uk LIMIT ?6');
     prep('keysAfter', 'SELECT DISTINCT kg, k FROM kv WHERE st=?1 AND (kg>?3 OR (kg=?3 AND k>?4)) AND ns=?2 ORDER BY kg, k LIMIT ?5');
     prep('entriesAfter', 'SELECT DISTINCT kg, k, ns FROM kv WHERE st=?1 AND (kg, k, ns) > (?2, ?3, ?4) ORDER BY kg, k, ns LIMIT ?5');
-    prep('keyRows', 'SELECT st, ns, uk, v, exp FROM kv WHERE st=?1 AND kg=?2 AND k=?3');
     prep('mark', 'INSERT OR REPLACE INTO chg (st, kg, k, ns, epoch) VALUES (?1, ?2, ?3, ?4, ?5)');
     prep('forget', 'DELETE FROM chg WHERE epoch<=?1');
     prep('markExpired', 'INSERT OR REPLACE INTO chg (st, kg, k, ns, epoch) SELECT st, kg, k, ns, ?3 FROM kv WHERE st=?1 AND exp<=?2');
@@ -85,7 +84,6 @@ export class Statements {
     prep('saveState', 'INSERT OR REPLACE INTO states (id, name, kind, ttl_ms) VALUES (?1, ?2, ?3, ?4)');
   }
 
-  /** Opens the batch transaction if none is open; counts the row writes it will hold. */
   /**
    * Opens the batch transaction if none is open; counts the row writes it will hold.
    * A write of state (`changesState`) first clears the "at a checkpoint" mark, in the
@@ -268,11 +266,6 @@ export class Statements {
     const out: Array<[number, Uint8Array, string]> = [];
     this.each('entriesAfter', [st, after[0], after[1], after[2], limit], (s) => out.push([s.int(0), s.blob(1), s.text(2)]));
     return out;
-  }
-
-  /** Every row of one key in one state (all namespaces), for prefetching. */
-  keyRows(st: number, kg: number, k: Uint8Array, row: (ns: string, uk: number | Uint8Array, v: Uint8Array, exp: number | null) => void): void {
-    this.each('keyRows', [st, kg, k], (s) => row(s.text(1), s.intOrBlob(2), s.blob(3), s.num(4)));
   }
 
   mark(st: number, kg: number, k: Uint8Array, ns: string, epoch: number): void {

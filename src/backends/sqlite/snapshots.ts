@@ -80,6 +80,11 @@ export async function encodeFull(src: SnapshotSource, states: readonly EncodedSt
     }
     close();
   }
+  return finishAll(writers);
+}
+
+/** The bytes of every key group's writer that holds anything. */
+function finishAll(writers: ReadonlyMap<number, { readonly length: number; finish(): Uint8Array }>): Map<number, Uint8Array> {
   const out = new Map<number, Uint8Array>();
   for (const [kg, w] of writers) if (w.length > 0) out.set(kg, w.finish());
   return out;
@@ -105,12 +110,7 @@ export async function encodeDelta(src: SnapshotSource, states: readonly EncodedS
       r.add(stateIndex, k, ns);
     }
   }
-  const finish = <W extends { length: number; finish(): Uint8Array }>(m: Map<number, W>) => {
-    const out = new Map<number, Uint8Array>();
-    for (const [kg, w] of m) if (w.length > 0) out.set(kg, w.finish());
-    return out;
-  };
-  return { keyGroups: finish(entries), removed: finish(removed) };
+  return { keyGroups: finishAll(entries), removed: finishAll(removed) };
 }
 
 /** Where restored rows go: a state's number and shape per snapshot state index, and the row writer. */

@@ -115,11 +115,15 @@ export function valueTable<T>(ctx: TableContext, s: SqlState): ValueTable<T> {
 
 /** Reads the current key's value row from SQLite into the cache (a miss is cached as absent). */
 function loadRow(ctx: TableContext, s: SqlState, bucket: Bucket, ns: string): CachedRow {
-  const k = ctx.keyBytes();
-  const found = ctx.stmts.getValue(s.id, ctx.currentKg, k, ns);
+  return loadValueRow(ctx.stmts, ctx.cache, s, ctx.currentKg, ctx.currentKeyValue, ctx.currentId, ctx.keyBytes(), ns, bucket);
+}
+
+/** Reads one value row (key `key`, with id `id` and canonical bytes `k`) from SQLite into the cache (a miss is cached as absent). */
+export function loadValueRow(stmts: Statements, cache: ValueCache, s: SqlState, kg: number, key: Key, id: KeyId, k: Uint8Array, ns: string, bucket: Bucket): CachedRow {
+  const found = stmts.getValue(s.id, kg, k, ns);
   const bytes = found?.v ?? null;
   const primitive = bytes === null ? undefined : primitiveOf(s, deserializeValue(bytes));
-  return ctx.cache.loaded(new CachedRow(s.id, ctx.currentKg, ctx.currentKeyValue, ns, bucket, ctx.currentId, bytes, primitive, found?.exp ?? null, k));
+  return cache.loaded(new CachedRow(s.id, kg, key, ns, bucket, id, bytes, primitive, found?.exp ?? null, k));
 }
 
 /** List rows: one per element, `uk` = its sequence number. */
