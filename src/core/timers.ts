@@ -33,7 +33,11 @@ class TimerQueue {
   /** The current snapshot epoch, stamped on timers as they end. */
   private epoch = 0;
   private heap: Timer[] = [];
-  private readonly index = new Map<KeyId, Map<number, Timer>>();
+  /**
+   * Pending timers by key: the timer itself while a key has one (the common case, and no
+   * Map per key to allocate), a Map by timestamp once it has more.
+   */
+  private readonly index = new Map<KeyId, Timer | Map<number, Timer>>();
   private live = 0;
 
   get size(): number {
@@ -41,22 +45,35 @@ class TimerQueue {
   }
 
   add(timer: Timer, id: KeyId): boolean {
-    let byTime = this.index.get(id);
-    if (byTime === undefined) this.index.set(id, (byTime = new Map()));
-    if (byTime.has(timer.timestamp)) return false;
-    byTime.set(timer.timestamp, timer);
+    const entry = this.index.get(id);
+    if (entry === undefined) this.index.set(id, timer);
+    else if (entry instanceof Map) {
+      if (entry.has(timer.timestamp)) return false;
+      entry.set(timer.timestamp, timer);
+    } else {
+      if (entry.timestamp === timer.timestamp) return false;
+      this.index.set(id, new Map([[entry.timestamp, entry], [timer.timestamp, timer]]));
+    }
     this.push(timer);
     this.live++;
     return true;
   }
 
   delete(id: KeyId, timestamp: number): void {
-    const byTime = this.index.get(id);
-    const timer = byTime?.get(timestamp);
-    if (!byTime || !timer) return;
+    const entry = this.index.get(id);
+    if (entry === undefined) return;
+    let timer: Timer | undefined;
+    if (entry instanceof Map) {
+      timer = entry.get(timestamp);
+      if (timer === undefined) return;
+      entry.delete(timestamp);
+      if (entry.size === 0) this.index.delete(id);
+    } else {
+      if (entry.timestamp !== timestamp) return;
+      timer = entry;
+      this.index.delete(id);
+    }
     timer.endedIn = this.epoch;
-    byTime.delete(timestamp);
-    if (byTime.size === 0) this.index.delete(id);
     this.live--;
   }
 
@@ -89,38 +106,49 @@ class TimerQueue {
     while (this.heap.length > 0 && this.heap[0].endedIn !== LIVE) this.pop();
   }
 
-  private static less(a: Timer, b: Timer): boolean {
-    return a.timestamp < b.timestamp || (a.timestamp === b.timestamp && a.seq < b.seq);
-  }
-
   private push(t: Timer): void {
     const h = this.heap;
-    let i = h.push(t) - 1;
+    let i = h.length;
+    h.push(t);
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!TimerQueue.less(h[i], h[parent])) break;
-      [h[i], h[parent]] = [h[parent], h[i]];
+      if (!less(t, h[parent])) break;
+      h[i] = h[parent];
       i = parent;
     }
+    h[i] = t;
   }
 
+  /**
+   * Removes the top. The hole it leaves walks down along the smaller children to a leaf
+   * and the last element rises from there: the last element nearly always belongs near
+   * the bottom, so this takes about half the comparisons of sifting it down from the top.
+   */
   private pop(): void {
     const h = this.heap;
     const last = h.pop()!;
-    if (h.length === 0) return;
-    h[0] = last;
+    const n = h.length;
+    if (n === 0) return;
     let i = 0;
     for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < h.length && TimerQueue.less(h[l], h[m])) m = l;
-      if (r < h.length && TimerQueue.less(h[r], h[m])) m = r;
-      if (m === i) break;
-      [h[i], h[m]] = [h[m], h[i]];
-      i = m;
+      let child = 2 * i + 1;
+      if (child >= n) break;
+      if (child + 1 < n && less(h[child + 1], h[child])) child++;
+      h[i] = h[child];
+      i = child;
     }
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!less(last, h[parent])) break;
+      h[i] = h[parent];
+      i = parent;
+    }
+    h[i] = last;
   }
+}
+
+function less(a: Timer, b: Timer): boolean {
+  return a.timestamp < b.timestamp || (a.timestamp === b.timestamp && a.seq < b.seq);
 }
 
 /** Timers of one keyed operator subtask, in both time domains. */
