@@ -13,7 +13,7 @@ interface Pending {
 describe('InternalTimerService against a sorted-list model', () => {
   it('registers, deduplicates, deletes and polls exactly like the model over random operations', () => {
     const random = prng(7);
-    const service = new InternalTimerService(new KeyGroupRange(0, 127));
+    const service = new InternalTimerService(KeyGroupRange.of(0, 127));
     let model: Pending[] = [];
     let seq = 0;
     let time = 0;
@@ -49,7 +49,7 @@ describe('InternalTimerService against a sorted-list model', () => {
   });
 
   it('fires 10,000 timers of one timestamp in registration order, and a key may register it again after it fired', () => {
-    const service = new InternalTimerService(new KeyGroupRange(0, 127));
+    const service = new InternalTimerService(KeyGroupRange.of(0, 127));
     for (let i = 0; i < 10_000; i++) service.register('EVENT_TIME', `k${i}`, i & 127, 100);
     const order: string[] = [];
     for (let timer; (timer = service.pollDue('EVENT_TIME', 100)) !== undefined; ) order.push(timer.key as string);
