@@ -402,7 +402,16 @@ export function keyGroupForKey(key: Key, maxParallelism: number): number {
   if (!(maxParallelism >= 1 && maxParallelism <= UPPER_BOUND_MAX_PARALLELISM && (maxParallelism | 0) === maxParallelism)) {
     checkParallelism(maxParallelism, 1);
   }
-  return hashKey(key) % maxParallelism;
+  return keyGroupOfHash(hashKey(key), maxParallelism);
+}
+
+/**
+ * `hash % maxParallelism` for an unsigned 32-bit hash, in int32 arithmetic: half a hash
+ * above 2^31 is a double, and a double modulo costs several times an integer one. Exact
+ * because `maxParallelism` ≤ 2^15, so the intermediate stays below 2^31.
+ */
+function keyGroupOfHash(hash: number, maxParallelism: number): number {
+  return (((hash >>> 16) % maxParallelism) * 0x10000 + (hash & 0xffff)) % maxParallelism;
 }
 
 /**
@@ -411,7 +420,7 @@ export function keyGroupForKey(key: Key, maxParallelism: number): number {
  */
 export function asciiStringKeyGroup(key: string, maxParallelism: number): number {
   const hash = asciiStringHash(key);
-  return hash < 0 ? -1 : hash % maxParallelism;
+  return hash < 0 ? -1 : keyGroupOfHash(hash, maxParallelism);
 }
 
 /** An inclusive range of key groups, `start..end`; empty when `end < start`. */

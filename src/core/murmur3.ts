@@ -7,8 +7,13 @@
  * which is exact in every JavaScript engine.
  */
 
-const C1 = 0xcc9e2d51;
+// The constants as int32 (same bits; Math.imul reads them as int32 anyway): values above
+// 2^31 would be doubles in optimized code, with a conversion at every use.
+const C1 = -0x3361d2af; // 0xcc9e2d51
 const C2 = 0x1b873593;
+const MIX = -0x19ab949c; // 0xe6546b64
+const F1 = -0x7a143595; // 0x85ebca6b
+const F2 = -0x3d4d51cb; // 0xc2b2ae35
 
 /**
  * Hashes `length` bytes of `bytes` (from offset 0) with MurmurHash3 x86_32.
@@ -82,16 +87,16 @@ function scramble(k: number): number {
 function mixBlock(h: number, k: number): number {
   h ^= scramble(k);
   h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+  return (Math.imul(h, 5) + MIX) | 0;
 }
 
 function finish(h: number, length: number): number {
   // Only the low 32 bits of the length take part, as in the reference (uint32 len).
   h ^= length;
   h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
+  h = Math.imul(h, F1);
   h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
+  h = Math.imul(h, F2);
   h ^= h >>> 16;
   return h >>> 0;
 }

@@ -173,7 +173,13 @@ describe('canonical key bytes and hashes', () => {
       const bytes = canonicalKeyBytes(key);
       expect(hex(bytes)).toBe(hex(referenceBytes(key)));
       expect(hashKey(key)).toBe(murmur3_32(bytes, 0));
-      expect(keyGroupForKey(key, 128)).toBe(murmur3_32(bytes, 0) % 128);
+      // Every max parallelism, up to the largest, gives the plain modulo of the unsigned hash.
+      const maxParallelism = [1, 7, 128, 1000, 32767, 32768][i % 6];
+      expect(keyGroupForKey(key, maxParallelism)).toBe(murmur3_32(bytes, 0) % maxParallelism);
+      if (typeof key === 'string') {
+        const ascii = asciiStringKeyGroup(key, maxParallelism);
+        if (ascii >= 0) expect(ascii).toBe(murmur3_32(bytes, 0) % maxParallelism);
+      }
     }
   });
 
