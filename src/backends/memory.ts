@@ -72,24 +72,50 @@ class HeapTable {
   /** The current key group's map, if it exists. */
   readMap(namespace: string): Map<KeyId, unknown> | undefined {
     const maps = this.mapsOf(namespace);
-    return maps === undefined ? undefined : maps[this.backend.keyGroupIndex()];
+    return maps === undefined ? undefined : maps[this.backend.currentIndex];
   }
 
   /** The current key group's map for writing (a copy if a snapshot still reads it), created when missing. */
-  writeMap(namespace: string): Map<KeyId, unknown> {
+  private writeMap(namespace: string): Map<KeyId, unknown> {
     let maps = this.mapsOf(namespace);
     if (maps === undefined) {
       maps = new Array(this.backend.keyGroupRange.size);
       this.byNamespace.set(namespace, maps);
     }
-    const index = this.backend.keyGroupIndex();
+    const index = this.backend.currentIndex;
     return this.backend.support.writable(maps, index) ?? (maps[index] = new Map());
   }
 
   /** The current key group's map for writing, if it exists. */
   existingWritable(namespace: string): Map<KeyId, unknown> | undefined {
     const maps = this.mapsOf(namespace);
-    return maps === undefined ? undefined : this.backend.support.writable(maps, this.backend.keyGroupIndex());
+    return maps === undefined ? undefined : this.backend.support.writable(maps, this.backend.currentIndex);
+  }
+
+  /**
+   * {@link readOwned} and {@link set} for a value state: the calls of nearly every job's
+   * every record. The void namespace with no snapshot encoding (and, for writes, no delta
+   * tracking) goes straight to the key group's map; everything else takes the general path.
+   */
+  readValue(namespace: string): unknown {
+    const b = this.backend;
+    const maps = namespace === VOID_NAMESPACE && !b.support.busy ? this.voidMaps : undefined;
+    return maps === undefined ? this.readOwned(namespace) : maps[b.currentIndex]?.get(b.currentKeyId);
+  }
+
+  writeValue(namespace: string, value: unknown): void {
+    const b = this.backend;
+    const stored = value !== null && typeof value === 'object' ? this.copy(value) : value;
+    const support = b.support;
+    const map = namespace === VOID_NAMESPACE && !support.busy && !support.tracking ? this.voidMaps?.[b.currentIndex] : undefined;
+    if (map === undefined) this.set(namespace, stored);
+    else map.set(b.currentKeyId, stored);
+  }
+
+  /** Stores `stored` for the current key (into a copy of a map a snapshot still reads) and marks it for the next delta. */
+  set(namespace: string, stored: unknown): void {
+    this.writeMap(namespace).set(this.backend.currentKeyId, stored);
+    this.touched(namespace);
   }
 
   /** The current key's stored value, safe to hand out or change in place while a snapshot encodes. */
@@ -104,7 +130,7 @@ class HeapTable {
   /** Marks the current key as written, for the next delta. */
   touched(namespace: string): void {
     const support = this.backend.support;
-    if (support.tracking) this.marks.mark(namespace, this.backend.keyGroupIndex(), this.backend.currentKeyId, support.epoch);
+    if (support.tracking) this.marks.mark(namespace, this.backend.currentIndex, this.backend.currentKeyId, support.epoch);
   }
 
   /** See `KeyedStateBackend.pruneEntries`. Maps created during a round are walked in the next one. */
@@ -153,7 +179,8 @@ class HeapKeyedStateBackend implements KeyedStateBackend {
   private currentKey: Key | undefined = undefined;
   /** The id the current key is stored under. */
   currentKeyId: KeyId = '';
-  private currentIndex = -1;
+  /** Index of the current key group within the range (-1: no key); callers check the key is set. */
+  currentIndex = -1;
   /** Copy-on-write and change tracking for snapshots. */
   readonly support = new SnapshotSupport();
 
@@ -181,11 +208,6 @@ class HeapKeyedStateBackend implements KeyedStateBackend {
     return this.currentKey;
   }
 
-  /** Index of the current key group within the range; callers check the key is set. */
-  keyGroupIndex(): number {
-    return this.currentIndex;
-  }
-
   private table(name: string, kind: StateKind, options?: StateTableOptions): HeapTable {
     const existing = this.tables.get(name);
     if (existing) {
@@ -204,11 +226,8 @@ class HeapKeyedStateBackend implements KeyedStateBackend {
   valueTable<T>(name: string, kind: 'value' | 'reducing' | 'aggregating', options?: StateTableOptions): ValueTable<T> {
     const t = this.table(name, kind, options);
     return {
-      get: (ns) => t.readOwned(ns) as T | undefined,
-      put: (ns, value) => {
-        t.writeMap(ns).set(this.currentKeyId, t.copy(value));
-        t.touched(ns);
-      },
+      get: (ns) => t.readValue(ns) as T | undefined,
+      put: (ns, value) => t.writeValue(ns, value),
       remove: (ns) => {
         t.existingWritable(ns)?.delete(this.currentKeyId);
         t.touched(ns);
@@ -221,8 +240,8 @@ class HeapKeyedStateBackend implements KeyedStateBackend {
     const live = (ns: string) => t.readOwned(ns) as T[] | undefined;
     const append = (ns: string, values: readonly T[]) => {
       const list = live(ns);
-      if (list === undefined) t.writeMap(ns).set(this.currentKeyId, values.map(t.copy));
-      else for (const v of values) list.push(t.copy(v));
+      if (list === undefined) return t.set(ns, values.map(t.copy));
+      for (const v of values) list.push(t.copy(v));
       t.touched(ns);
     };
     return {
@@ -232,8 +251,8 @@ class HeapKeyedStateBackend implements KeyedStateBackend {
         if (values.length > 0) append(ns, values);
       },
       update: (ns, values) => {
-        if (values.length === 0) t.existingWritable(ns)?.delete(this.currentKeyId);
-        else t.writeMap(ns).set(this.currentKeyId, values.map(t.copy));
+        if (values.length > 0) return t.set(ns, values.map(t.copy));
+        t.existingWritable(ns)?.delete(this.currentKeyId);
         t.touched(ns);
       },
       remove: (ns) => {
@@ -248,8 +267,8 @@ class HeapKeyedStateBackend implements KeyedStateBackend {
     const inner = (ns: string) => t.readOwned(ns) as Map<KeyId, V> | undefined;
     const innerForWrite = (ns: string) => {
       let m = inner(ns);
-      if (m === undefined) t.writeMap(ns).set(this.currentKeyId, (m = new Map()));
-      t.touched(ns);
+      if (m === undefined) t.set(ns, (m = new Map()));
+      else t.touched(ns);
       return m;
     };
     return {

@@ -40,7 +40,7 @@ export class KeyedStateStore {
    * only when there is something to wait for.
    */
   onRecord(): Promise<unknown> | undefined {
-    return this.tables.onRecord();
+    return this.tables.active ? this.tables.onRecord() : undefined;
   }
 
   private lookup<S>(descriptor: StateDescriptor, expected: StateKind, method: string, create: () => S): S {

@@ -53,15 +53,22 @@ abstract class KvState implements InternalKvState {
     this.namespace = namespace;
   }
 
+  // checkKey and checkValue run on every state call: their common path is kept tiny (the
+  // errors are built elsewhere) so that the compiler inlines them into the caller.
   protected checkKey(): void {
-    if (this.backend.getCurrentKey() === undefined) {
-      throw new StateError('NO_KEY_CONTEXT', 'keyed state was used without a current key: it can only be read or written while a record or timer of a keyed stream is processed (not in open(), close(), or after the returned Promise of processElement settled)', { component: `backend:${this.backend.name}`, operator: this.operator, state: this.name });
-    }
+    if (this.backend.getCurrentKey() === undefined) throw this.noKeyError();
   }
 
   protected checkValue(value: unknown): void {
     const t = typeof value;
-    if (t === 'number' || t === 'string' || t === 'boolean' || value === null) return;
+    if (t !== 'number' && t !== 'string' && t !== 'boolean' && value !== null) this.checkOtherValue(value);
+  }
+
+  private noKeyError(): StateError {
+    return new StateError('NO_KEY_CONTEXT', 'keyed state was used without a current key: it can only be read or written while a record or timer of a keyed stream is processed (not in open(), close(), or after the returned Promise of processElement settled)', { component: `backend:${this.backend.name}`, operator: this.operator, state: this.name });
+  }
+
+  private checkOtherValue(value: unknown): void {
     if (value === undefined) throw new StateError('INVALID_ARGUMENT', 'undefined cannot be stored as state (a reduce or aggregate function must return its result; to remove state, call clear())', { component: `backend:${this.backend.name}`, operator: this.operator, state: this.name, key: this.backend.getCurrentKey() });
     const problem = unserializableProblem(value);
     if (problem !== undefined) {

@@ -50,6 +50,8 @@ class RecordTime implements Clock {
 export class TtlStates {
   private readonly perRecord: Array<{ cleanup: IncrementalCleanup; size: number }> = [];
   private readonly time: RecordTime;
+  /** Whether any state has TTL: until then a record needs no hook (most jobs never do). */
+  active = false;
 
   constructor(
     private readonly backend: KeyedStateBackend,
@@ -101,6 +103,7 @@ export class TtlStates {
     if (!(config instanceof StateTtlConfig)) {
       throw new StateError('INVALID_ARGUMENT', 'ttlConfig must be a StateTtlConfig: use descriptor.enableTimeToLive(StateTtlConfig.newBuilder(ms).build())', { component: 'state', operator: this.operatorName, state: d.name });
     }
+    this.active = true;
     const { ttlMs } = config;
     const strategies = config.cleanupStrategies;
     const backend = this.backend;
