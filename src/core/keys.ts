@@ -406,11 +406,14 @@ export function keyGroupForKey(key: Key, maxParallelism: number): number {
 }
 
 /**
- * `hash % maxParallelism` for an unsigned 32-bit hash, in int32 arithmetic: half a hash
- * above 2^31 is a double, and a double modulo costs several times an integer one. Exact
- * because `maxParallelism` ≤ 2^15, so the intermediate stays below 2^31.
+ * `hash % maxParallelism` for an unsigned 32-bit hash, in int32 arithmetic: a hash above
+ * 2^31 is a double, and a double modulo costs several times an integer one (and an integer
+ * division several times a mask). Exact because `maxParallelism` ≤ 2^15, so the
+ * intermediate stays below 2^31.
  */
 function keyGroupOfHash(hash: number, maxParallelism: number): number {
+  // A power of two (the default 128) divides 2^32: the low bits are the remainder.
+  if ((maxParallelism & (maxParallelism - 1)) === 0) return hash & (maxParallelism - 1);
   return (((hash >>> 16) % maxParallelism) * 0x10000 + (hash & 0xffff)) % maxParallelism;
 }
 
