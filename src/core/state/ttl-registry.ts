@@ -4,7 +4,7 @@
  * (TTL metadata for snapshots, the full-snapshot filter, native expiry), decorates the
  * tables, and drives incremental cleanup on every access and, if asked, every record.
  */
-import { isObservableClock, type Clock } from '../../api/clock.ts';
+import { isObservableClock, SystemClock, type Clock } from '../../api/clock.ts';
 import type { StateDescriptor } from '../../api/descriptors.ts';
 import { SnapshotError, StateError } from '../../api/errors.ts';
 import { DEFAULT_INCREMENTAL_CLEANUP, StateTtlConfig, StateVisibility, UpdateType } from '../../api/ttl.ts';
@@ -20,23 +20,37 @@ import { isExpired, TtlContext, TtlListTable, TtlMapTable, TtlValueTable, type T
  * that announces its changes (ManualClock) is cheap and is read on every access, so a
  * test may move time inside a function. Without records (a store used directly) every
  * access reads the clock.
+ *
+ * The system clock (`Date.now()`, the default) costs as much as a simple record, so its
+ * reading is shared by up to {@link RECORDS_PER_SYSTEM_CLOCK_READ} consecutive records,
+ * and never across a macrotask: anything that waited for I/O or a timer reads it anew. A
+ * TTL timestamp is thus at most a few dozen records of computation late (Flink's RocksDB
+ * TTL filter likewise reads the time once per `queryTimeAfterNumEntries` entries). Any
+ * other clock is read for every record.
  */
-class RecordTime implements Clock {
+export class RecordTime implements Clock {
   /** 0 until records flow; then one number per record. */
   private record = 0;
   private sampledIn = 0;
   private sample = 0;
   private readonly perAccess: boolean;
+  private readonly shared: boolean;
+  /** Further records that may use `sample` (system clock only). */
+  private sharesLeft = 0;
+  /** Whether a macrotask watch is scheduled; it ends the sharing when it runs. */
+  private watching = false;
 
   constructor(private readonly clock: Clock) {
     this.perAccess = isObservableClock(clock);
+    this.shared = clock instanceof SystemClock;
   }
 
   now(): number {
     if (this.perAccess || this.record === 0) return this.clock.now();
     if (this.sampledIn !== this.record) {
       this.sampledIn = this.record;
-      this.sample = this.clock.now();
+      if (this.sharesLeft > 0) this.sharesLeft--;
+      else this.read();
     }
     return this.sample;
   }
@@ -44,7 +58,22 @@ class RecordTime implements Clock {
   nextRecord(): void {
     this.record++;
   }
+
+  private read(): void {
+    this.sample = this.clock.now();
+    if (!this.shared) return;
+    this.sharesLeft = RECORDS_PER_SYSTEM_CLOCK_READ - 1;
+    if (this.watching) return;
+    this.watching = true;
+    setTimeout(() => {
+      this.watching = false;
+      this.sharesLeft = 0;
+    }, 0);
+  }
 }
+
+/** How many consecutive records of one macrotask may share a reading of the system clock. */
+export const RECORDS_PER_SYSTEM_CLOCK_READ = 32;
 
 /** The TTL side of a {@link KeyedStateStore}: tables by descriptor, plus the per-record hook. */
 export class TtlStates {
