@@ -7,13 +7,11 @@
  * which is exact in every JavaScript engine.
  */
 
-// The constants as int32 (same bits; Math.imul reads them as int32 anyway): values above
-// 2^31 would be doubles in optimized code, with a conversion at every use.
-const C1 = -0x3361d2af; // 0xcc9e2d51
-const C2 = 0x1b873593;
-const MIX = -0x19ab949c; // 0xe6546b64
-const F1 = -0x7a143595; // 0x85ebca6b
-const F2 = -0x3d4d51cb; // 0xc2b2ae35
+// The constants are written as int32 literals in the functions below (same bits as the
+// reference's 0xcc9e2d51, 0x1b873593, 0xe6546b64, 0x85ebca6b, 0xc2b2ae35; Math.imul reads
+// them as int32 anyway): a value above 2^31 is a double in optimized code, and a
+// module-level constant is a load from the module's context on every use — about 70
+// machine instructions per hash of a short key, which keyBy pays per record.
 
 /**
  * Hashes `length` bytes of `bytes` (from offset 0) with MurmurHash3 x86_32.
@@ -53,50 +51,47 @@ export function murmur3_32(bytes: Uint8Array, seed = 0, length: number = bytes.l
  * cheaper than looking its key group up in a cache.
  */
 export function murmur3_32TaggedAscii(tag: number, s: string): number {
-  const length = s.length + 1;
-  const blockEnd = length & ~3;
+  // One pass over the chars, packing bytes into the block `k` (the tag is byte 0): fewer
+  // branches and string reads than four reads per block, and a non-ASCII char ends the
+  // walk at once (the caller then encodes the string instead).
+  const n = s.length;
   let h = 0;
-  let i = 0;
-  // Byte i of the input is the tag for i = 0 and char i - 1 of s after it. A block with a
-  // non-ASCII char ends the walk at once: the caller then encodes the string instead.
-  for (; i < blockEnd; i += 4) {
-    const b0 = i === 0 ? tag : s.charCodeAt(i - 1);
-    const b1 = s.charCodeAt(i);
-    const b2 = s.charCodeAt(i + 1);
-    const b3 = s.charCodeAt(i + 2);
-    if ((b0 | b1 | b2 | b3) >= 0x80) return -1;
-    h = mixBlock(h, b0 | (b1 << 8) | (b2 << 16) | (b3 << 24));
+  let k = tag;
+  let shift = 8;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return -1;
+    k |= c << shift;
+    shift += 8;
+    if (shift === 32) {
+      h = mixBlock(h, k);
+      k = 0;
+      shift = 0;
+    }
   }
-  const rest = length & 3;
-  if (rest !== 0) {
-    const b0 = i === 0 ? tag : s.charCodeAt(i - 1);
-    const b1 = rest >= 2 ? s.charCodeAt(i) : 0;
-    const b2 = rest === 3 ? s.charCodeAt(i + 1) : 0;
-    if ((b0 | b1 | b2) >= 0x80) return -1;
-    h ^= scramble(b0 ^ (b1 << 8) ^ (b2 << 16));
-  }
-  return finish(h, length);
+  if (shift !== 0) h ^= scramble(k);
+  return finish(h, n + 1);
 }
 
 function scramble(k: number): number {
-  k = Math.imul(k, C1);
+  k = Math.imul(k, -0x3361d2af); // 0xcc9e2d51
   k = (k << 15) | (k >>> 17);
-  return Math.imul(k, C2);
+  return Math.imul(k, 0x1b873593);
 }
 
 function mixBlock(h: number, k: number): number {
   h ^= scramble(k);
   h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + MIX) | 0;
+  return (Math.imul(h, 5) - 0x19ab949c) | 0; // + 0xe6546b64
 }
 
 function finish(h: number, length: number): number {
   // Only the low 32 bits of the length take part, as in the reference (uint32 len).
   h ^= length;
   h ^= h >>> 16;
-  h = Math.imul(h, F1);
+  h = Math.imul(h, -0x7a143595); // 0x85ebca6b
   h ^= h >>> 13;
-  h = Math.imul(h, F2);
+  h = Math.imul(h, -0x3d4d51cb); // 0xc2b2ae35
   h ^= h >>> 16;
   return h >>> 0;
 }
