@@ -23,7 +23,7 @@ function records(time: RecordTime, n: number): number[] {
 }
 
 describe('RecordTime: the processing time TTL runs on', () => {
-  it('shares one system clock reading among consecutive records of a macrotask, and no more than the limit', () => {
+  it('shares one system clock reading among consecutive records, and no more than the limit', () => {
     const clock = new CountingSystemClock();
     const time = new RecordTime(clock);
     const seen = records(time, 2 * RECORDS_PER_SYSTEM_CLOCK_READ + 1);
@@ -33,7 +33,7 @@ describe('RecordTime: the processing time TTL runs on', () => {
     expect(seen[2 * RECORDS_PER_SYSTEM_CLOCK_READ]).toBe(3_000);
   });
 
-  it('reads the system clock anew once a macrotask has run (a record that waited for I/O or a timer)', async () => {
+  it('reads the system clock anew once the event loop has turned (a record that waited for I/O or a timer)', async () => {
     const clock = new CountingSystemClock();
     const time = new RecordTime(clock);
     expect(records(time, 2)).toEqual([1_000, 1_000]);

@@ -23,10 +23,10 @@ import { isExpired, TtlContext, TtlListTable, TtlMapTable, TtlValueTable, type T
  *
  * The system clock (`Date.now()`, the default) costs as much as a simple record, so its
  * reading is shared by up to {@link RECORDS_PER_SYSTEM_CLOCK_READ} consecutive records,
- * and never across a macrotask: anything that waited for I/O or a timer reads it anew. A
- * TTL timestamp is thus at most a few dozen records of computation late (Flink's RocksDB
- * TTL filter likewise reads the time once per `queryTimeAfterNumEntries` entries). Any
- * other clock is read for every record.
+ * and only until a 0 ms timer set at the reading has run: when the event loop turns (I/O,
+ * timers) that is about a millisecond, when it does not (records computed back to back)
+ * the record count bounds it. Flink's RocksDB TTL filter likewise reads the time once per
+ * `queryTimeAfterNumEntries` entries. Any other clock is read for every record.
  */
 export class RecordTime implements Clock {
   /** 0 until records flow; then one number per record. */
@@ -72,7 +72,7 @@ export class RecordTime implements Clock {
   }
 }
 
-/** How many consecutive records of one macrotask may share a reading of the system clock. */
+/** How many consecutive records may share a reading of the system clock. */
 export const RECORDS_PER_SYSTEM_CLOCK_READ = 32;
 
 /** The TTL side of a {@link KeyedStateStore}: tables by descriptor, plus the per-record hook. */
