@@ -191,12 +191,15 @@ class HeapKeyedStateBackend implements KeyedStateBackend {
 
   setCurrentKey(key: Key, keyGroup: number): void {
     const index = keyGroup - this.keyGroupRange.start;
-    if (index < 0 || index >= this.keyGroupRange.size) {
-      throw new StateError('BACKEND_FAILURE', `key group ${keyGroup} of key ${String(key)} is outside this subtask's range ${this.keyGroupRange.start}..${this.keyGroupRange.end}`, { component: 'backend:hashmap', operator: this.options.operatorName });
-    }
+    // Per record: the error is built elsewhere, so that this stays small enough to inline.
+    if (index < 0 || index >= this.keyGroupRange.size) throw this.outOfRange(key, keyGroup);
     this.currentKey = key;
     this.currentKeyId = keyId(key);
     this.currentIndex = index;
+  }
+
+  private outOfRange(key: Key, keyGroup: number): StateError {
+    return new StateError('BACKEND_FAILURE', `key group ${keyGroup} of key ${String(key)} is outside this subtask's range ${this.keyGroupRange.start}..${this.keyGroupRange.end}`, { component: 'backend:hashmap', operator: this.options.operatorName });
   }
 
   clearCurrentKey(): void {

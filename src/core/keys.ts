@@ -530,9 +530,15 @@ function latin1(bytes: Uint8Array, end: number): string {
  * surrogates here (hashKey does that).
  */
 export function keyId(key: Key): KeyId {
+  // Every keyed record asks for its key's id: the common case stays small enough to inline.
+  if (typeof key === 'string' && key.charCodeAt(0) !== 1) return key;
+  return otherKeyId(key);
+}
+
+function otherKeyId(key: Key): KeyId {
   switch (typeof key) {
     case 'string':
-      return key.charCodeAt(0) === 1 ? ID_ESCAPE + 's' + key : key;
+      return ID_ESCAPE + 's' + key;
     case 'number':
       if (key !== key) invalidKey(key);
       return key === 0 ? 0 : key;
