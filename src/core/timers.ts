@@ -107,9 +107,12 @@ class TimerQueue {
   }
 
   private push(t: Timer): void {
+    this.rise(t, this.heap.push(t) - 1);
+  }
+
+  /** Puts `t` into the hole at `i`, or above it while it sorts before the parent. */
+  private rise(t: Timer, i: number): void {
     const h = this.heap;
-    let i = h.length;
-    h.push(t);
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if (!less(t, h[parent])) break;
@@ -137,13 +140,7 @@ class TimerQueue {
       h[i] = h[child];
       i = child;
     }
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!less(last, h[parent])) break;
-      h[i] = h[parent];
-      i = parent;
-    }
-    h[i] = last;
+    this.rise(last, i);
   }
 }
 
