@@ -307,7 +307,7 @@ class HeapKeyedStateBackend implements KeyedStateBackend {
     const states = tables.map(metaOf);
     const { start, size } = this.keyGroupRange;
     const head = { formatVersion: KEYED_SNAPSHOT_FORMAT_VERSION, maxParallelism: this.maxParallelism, states };
-    const { delta } = this.support.begin(options.checkpointId, options.incremental === true);
+    const delta = this.support.begin(options.checkpointId, options.incremental === true);
     if (delta) {
       const { keyGroups, removed } = encodeDelta(tables, drops, start);
       return { ...head, keyGroups, incremental: { baseCheckpointId: this.support.base!, removed } };

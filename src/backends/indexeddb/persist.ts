@@ -25,7 +25,7 @@ export async function takeSnapshot(b: IdbKeyedStateBackend, options: KeyedSnapsh
   const drops: Drop[] = tables.map((t) => t.options.snapshotFilter?.());
   const index = new Map(tables.map((t, i) => [t.name, i]));
   const shapes = tables.map((t) => t.shape);
-  const { delta } = b.tracker.begin(options.checkpointId, options.incremental === true);
+  const delta = b.tracker.begin(options.checkpointId, options.incremental === true);
   const marked = delta ? [...b.tracker.marks].flatMap(([t, byNs]) => [...byNs].flatMap(([ns, byKey]) => [...byKey.values()].map((m) => ({ t, ns, at: m.at })))) : [];
   const flushed = b.flushWrites();
   const tx = b.db.transaction(ENTRIES, 'readonly');

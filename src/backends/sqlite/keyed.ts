@@ -244,7 +244,7 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
     this.flushSync();
     const encoded: EncodedState[] = states.map((s) => ({ id: s.id, shape: storageShapeOf(s.kind), drop: s.options.snapshotFilter?.() }));
     const head = { formatVersion: KEYED_SNAPSHOT_FORMAT_VERSION, maxParallelism: this.maxParallelism, states: states.map(metaOf) };
-    const { delta } = this.tracking.begin(options.checkpointId, options.incremental === true);
+    const delta = this.tracking.begin(options.checkpointId, options.incremental === true);
     let src: SnapshotSource;
     try {
       // A persistent working copy is left consistent at every snapshot; the copy holds committed pages only.

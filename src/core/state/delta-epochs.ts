@@ -15,13 +15,13 @@ export class DeltaEpochs {
   /** Checkpoint id → the epoch its snapshot closed, until it completes. */
   private readonly epochOf = new Map<number, number>();
 
-  /** Starts a snapshot, closing the current epoch: whether it may be a delta. */
-  begin(checkpointId: number | undefined, incremental: boolean): { delta: boolean } {
+  /** Starts a snapshot, closing the current epoch; answers whether it may be a delta. */
+  begin(checkpointId: number | undefined, incremental: boolean): boolean {
     const delta = incremental && this.tracking && this.base !== undefined;
     if (incremental) this.tracking = true;
     const epoch = this.epoch++;
     if (checkpointId !== undefined && this.tracking) this.epochOf.set(checkpointId, epoch);
-    return { delta };
+    return delta;
   }
 
   /** A checkpoint completed: it becomes the base; returns the epoch to forget marks up to, if it was one of ours. */
