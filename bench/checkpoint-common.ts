@@ -20,8 +20,8 @@ import {
   type StorageLock,
   type ValueState,
 } from '../src/index.ts';
-import { KeyedStateStore } from '../src/core/state/keyed-state-store.ts';
-import { decodeManifest, type Manifest } from '../src/core/checkpoint/format.ts';
+import { KeyedStateStore } from '../src/state/keyed-state-store.ts';
+import { decodeManifest, type Manifest } from '../src/format/checkpoint-format.ts';
 import { MANIFEST_NAME } from '../src/core/checkpoint/restore.ts';
 import { prng } from './common.ts';
 

@@ -36,10 +36,10 @@
  * Byte counts do not depend on machine noise, so each figure comes from one run.
  */
 import { MemoryCheckpointStorage, StreamExecutionEnvironment } from '../src/index.ts';
-import { mergeKeyedChain } from '../src/core/checkpoint/chain.ts';
-import { decodePart, encodePart } from '../src/core/checkpoint/format.ts';
+import { mergeKeyedChain } from '../src/format/checkpoint-chain.ts';
+import { decodePart, encodePart } from '../src/format/checkpoint-format.ts';
 import { loadCheckpoint } from '../src/core/checkpoint/restore.ts';
-import { readKeyGroup, type KeyedStateSnapshot } from '../src/core/state/snapshot-format.ts';
+import { readKeyGroup, type KeyedStateSnapshot } from '../src/format/snapshot-format.ts';
 import { gc, report, round } from './common.ts';
 import {
   CountingStorage,

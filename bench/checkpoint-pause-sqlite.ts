@@ -10,9 +10,9 @@
  */
 import { SqliteStateBackend } from '../src/backends/sqlite/index.ts';
 import { keyGroupRangeForSubtask } from '../src/core/keys.ts';
-import type { KeyedStateBackend } from '../src/core/state/backend.ts';
-import { KeyedStateStore } from '../src/core/state/keyed-state-store.ts';
-import { readKeyGroup } from '../src/core/state/snapshot-format.ts';
+import type { KeyedStateBackend } from '../src/state/backend.ts';
+import { KeyedStateStore } from '../src/state/keyed-state-store.ts';
+import { readKeyGroup } from '../src/format/snapshot-format.ts';
 import { ValueStateDescriptor } from '../src/index.ts';
 import { gc, median, report, round } from './common.ts';
 import { MAX_PARALLELISM, makeKeys, writeKeys } from './checkpoint-common.ts';

@@ -3,7 +3,7 @@
  * JSON line each bench prints. Benches never fail the process for a missed floor.
  */
 
-import type { StateBackend } from '../src/core/state/backend.ts';
+import type { StateBackend } from '../src/state/backend.ts';
 
 /** Forces a full GC when node runs with --expose-gc (npm run bench does). */
 export function gc(): void {

@@ -10,7 +10,7 @@
  * they cost on their own.
  */
 import { HashMapStateBackend, ValueStateDescriptor, keyGroupForKey, keyGroupRangeForSubtask } from '../src/index.ts';
-import { KeyedStateStore } from '../src/core/state/keyed-state-store.ts';
+import { KeyedStateStore } from '../src/state/keyed-state-store.ts';
 import { gc, hasGc, median, report, round } from './common.ts';
 
 const KEYS = 1_000_000;

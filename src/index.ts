@@ -10,7 +10,7 @@ export { LocalExecutor, type Executor } from './core/runtime/local-executor.ts';
 export { WorkerExecutor, type WorkerExecutorOptions } from './core/runtime/worker-executor.ts';
 export type { MessagePortLike, SpawnedWorker, WorkerPlatform } from './core/runtime/worker-protocol.ts';
 export { TwoPhaseCommitSink } from './api/two-phase-commit.ts';
-export type { CheckpointStorage, StorageLock } from './core/checkpoint/storage.ts';
+export type { CheckpointStorage, StorageLock } from './format/checkpoint-storage.ts';
 export { MemoryCheckpointStorage } from './storages/memory.ts';
 export { FileSystemCheckpointStorage } from './storages/fs.ts';
 export { OpfsCheckpointStorage, type OpfsCheckpointStorageOptions } from './storages/opfs.ts';
@@ -111,6 +111,6 @@ export type {
   StateBackend,
   StateTableOptions,
   ValueTable,
-} from './core/state/backend.ts';
-export type { KeyedStateSnapshot, StateMetaInfo, TtlMetaInfo } from './core/state/snapshot-format.ts';
+} from './state/backend.ts';
+export type { KeyedStateSnapshot, StateMetaInfo, TtlMetaInfo } from './format/snapshot-format.ts';
 export { KeyGroupRange, keyGroupForKey, keyGroupRangeForSubtask, subtaskForKeyGroup, type Key } from './core/keys.ts';

@@ -3,7 +3,7 @@
  * `CheckpointConfig`, `RestartStrategies`.
  */
 import { ConfigurationError } from './errors.ts';
-import type { CheckpointStorage } from '../core/checkpoint/storage.ts';
+import type { CheckpointStorage } from '../format/checkpoint-storage.ts';
 import { MemoryCheckpointStorage } from '../storages/memory.ts';
 
 /** Barrier alignment: exactly-once (aligned) or at-least-once (no alignment). */

@@ -15,7 +15,7 @@ import { GeneratorSource } from '../core/sources/generator.ts';
 import { JobRun } from '../core/runtime/job-runner.ts';
 import { AsyncIterableSource } from '../core/sources/async-iterable.ts';
 import { JobClient, type JobExecutionResult } from './job-client.ts';
-import type { StateBackend } from '../core/state/backend.ts';
+import type { StateBackend } from '../state/backend.ts';
 import { HashMapStateBackend } from '../backends/memory.ts';
 
 /** Flink's upper bound for the max parallelism (number of key groups). */

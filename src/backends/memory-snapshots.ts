@@ -12,9 +12,9 @@
  */
 import { cloneValue } from '../core/codec.ts';
 import { canonicalKeyBytes, keyFromId, type Key, type KeyId } from '../core/keys.ts';
-import { KeyGroupWriter, RemovedEntryWriter, storageShapeOf, type StorageShape } from '../core/state/snapshot-format.ts';
-import { DeltaEpochs } from '../core/state/delta-epochs.ts';
-import { Slices } from '../core/slices.ts';
+import { KeyGroupWriter, RemovedEntryWriter, storageShapeOf, type StorageShape } from '../format/snapshot-format.ts';
+import { DeltaEpochs } from '../state/delta-epochs.ts';
+import { Slices } from '../state/slices.ts';
 
 /** Per key group (index = key group - range start): key id → stored value. */
 export type KeyGroupMaps = Array<Map<KeyId, unknown> | undefined>;

@@ -17,12 +17,12 @@ import {
   type StateBackend,
   type StateTableOptions,
   type ValueTable,
-} from '../core/state/backend.ts';
+} from '../state/backend.ts';
 import { cloneValue } from '../core/codec.ts';
 import { keyFromId, keyId, type Key, type KeyGroupRange, type KeyId } from '../core/keys.ts';
-import { KEYED_SNAPSHOT_FORMAT_VERSION, readKeyGroup, storageShapeOf, type KeyedStateSnapshot, type StateMetaInfo } from '../core/state/snapshot-format.ts';
+import { KEYED_SNAPSHOT_FORMAT_VERSION, readKeyGroup, storageShapeOf, type KeyedStateSnapshot, type StateMetaInfo } from '../format/snapshot-format.ts';
 import { ChangeMarks, SnapshotSupport, encodeDelta, encodeFull, keptElements, type KeyGroupMaps } from './memory-snapshots.ts';
-import { checkRestorable } from '../core/state/restore-checks.ts';
+import { checkRestorable } from '../state/restore-checks.ts';
 
 /** Keeps keyed state as live objects on the JavaScript heap (Flink's `HashMapStateBackend`). */
 export class HashMapStateBackend implements StateBackend {

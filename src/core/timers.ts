@@ -6,7 +6,7 @@
  */
 import type { TimeDomain } from '../api/functions.ts';
 import { ByteReader, ByteWriter } from './bytes.ts';
-import { Slices } from './slices.ts';
+import { Slices } from '../state/slices.ts';
 import { canonicalKeyBytes, keyFromCanonicalBytes, keyId, type Key, type KeyGroupRange, type KeyId } from './keys.ts';
 
 /** A registered timer. */

@@ -6,7 +6,7 @@
 import type * as NodeFs from 'node:fs/promises';
 import type * as NodePath from 'node:path';
 import { CheckpointStorageError } from '../api/errors.ts';
-import type { StorageLock } from '../core/checkpoint/storage.ts';
+import type { StorageLock } from '../format/checkpoint-storage.ts';
 import { COMPONENT, MAX_ATTEMPTS, TEMP_PREFIX, errorCode, fsStorageError, loadPlatform, makeDirectories, pruneEmptyDirectories, randomName, sleep, syncDirectory, unavailable, writeAll } from './fs-files.ts';
 
 const LOCK_FILE = '.~lock';

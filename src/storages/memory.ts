@@ -5,7 +5,7 @@
  * a failure) but not the process itself.
  */
 import { CheckpointStorageError } from '../api/errors.ts';
-import { checkPath, type CheckpointStorage, type StorageLock } from '../core/checkpoint/storage.ts';
+import { checkPath, type CheckpointStorage, type StorageLock } from '../format/checkpoint-storage.ts';
 
 const COMPONENT = 'storage:memory';
 

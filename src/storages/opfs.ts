@@ -24,7 +24,7 @@
  * (`createWritable`); a `createSyncAccessHandle` path for dedicated workers is not here.
  */
 import { CheckpointStorageError } from '../api/errors.ts';
-import { checkPath, type CheckpointStorage, type StorageLock } from '../core/checkpoint/storage.ts';
+import { checkPath, type CheckpointStorage, type StorageLock } from '../format/checkpoint-storage.ts';
 
 const COMPONENT = 'storage:opfs';
 /** Puts below this size skip the quota estimate (its cost would dominate a small write). */

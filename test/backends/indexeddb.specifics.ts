@@ -12,11 +12,11 @@ import { EddyError } from '../../src/api/errors.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
 import { IndexedDbStateBackend, type IndexedDbStateBackendOptions } from '../../src/backends/indexeddb/index.ts';
 import { ENTRIES, openDatabase, resolveEnvironment } from '../../src/backends/indexeddb/database.ts';
-import { mergeKeyedChain } from '../../src/core/checkpoint/chain.ts';
+import { mergeKeyedChain } from '../../src/format/checkpoint-chain.ts';
 import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/core/keys.ts';
-import type { KeyedStateBackend } from '../../src/core/state/backend.ts';
-import { KeyedStateStore } from '../../src/core/state/keyed-state-store.ts';
-import { readKeyGroup, type KeyedStateSnapshot } from '../../src/core/state/snapshot-format.ts';
+import type { KeyedStateBackend } from '../../src/state/backend.ts';
+import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
+import { readKeyGroup, type KeyedStateSnapshot } from '../../src/format/snapshot-format.ts';
 
 const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 let seq = 0;

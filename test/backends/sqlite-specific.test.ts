@@ -6,10 +6,10 @@ import { ManualClock } from '../../src/api/clock.ts';
 import { StateTtlConfig, StateVisibility } from '../../src/api/ttl.ts';
 import { EddyError, StateBackendError } from '../../src/api/errors.ts';
 import { SqliteStateBackend, type SqliteStateBackendOptions } from '../../src/backends/sqlite/index.ts';
-import { mergeKeyedChain } from '../../src/core/checkpoint/chain.ts';
+import { mergeKeyedChain } from '../../src/format/checkpoint-chain.ts';
 import { keyGroupForKey, type Key } from '../../src/core/keys.ts';
-import { KeyedStateStore } from '../../src/core/state/keyed-state-store.ts';
-import { readKeyGroup, type KeyedStateSnapshot } from '../../src/core/state/snapshot-format.ts';
+import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
+import { readKeyGroup, type KeyedStateSnapshot } from '../../src/format/snapshot-format.ts';
 import { openSqliteKeyed } from '../helpers/sqlite.ts';
 
 /** A SQLite keyed backend owning every key group, with a store on top. */

@@ -12,8 +12,8 @@
 import { EddyError, StateBackendError, StateError, SnapshotError, InvalidKeyError } from '../../src/api/errors.ts';
 import type { StateKind } from '../../src/api/descriptors.ts';
 import type { Key, KeyGroupRange } from '../../src/core/keys.ts';
-import type { KeyedSnapshotOptions, KeyedStateBackend, KeyedStateBackendOptions, ListTable, MapTable, StateBackend, StateTableOptions, ValueTable } from '../../src/core/state/backend.ts';
-import type { KeyedStateSnapshot, StateMetaInfo } from '../../src/core/state/snapshot-format.ts';
+import type { KeyedSnapshotOptions, KeyedStateBackend, KeyedStateBackendOptions, ListTable, MapTable, StateBackend, StateTableOptions, ValueTable } from '../../src/state/backend.ts';
+import type { KeyedStateSnapshot, StateMetaInfo } from '../../src/format/snapshot-format.ts';
 
 const classes: Record<string, typeof EddyError> = { StateBackendError, StateError, SnapshotError, InvalidKeyError: InvalidKeyError as unknown as typeof EddyError };
 

@@ -15,10 +15,10 @@ import { SqliteStateBackend, type SqliteKeyedStateBackend } from '../../src/back
 import { loadSqlite } from '../../src/backends/sqlite/loader.ts';
 import { sahPool } from '../../src/backends/sqlite/open.ts';
 import { KeyGroupRange, keyGroupForKey, type Key } from '../../src/core/keys.ts';
-import type { KeyedStateBackend, KeyedStateBackendOptions, MapTable } from '../../src/core/state/backend.ts';
-import { KeyedStateStore } from '../../src/core/state/keyed-state-store.ts';
+import type { KeyedStateBackend, KeyedStateBackendOptions, MapTable } from '../../src/state/backend.ts';
+import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 import { ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor, type StateKind } from '../../src/api/descriptors.ts';
-import type { KeyedStateSnapshot, TtlMetaInfo } from '../../src/core/state/snapshot-format.ts';
+import type { KeyedStateSnapshot, TtlMetaInfo } from '../../src/format/snapshot-format.ts';
 
 type Request = { id: number; op: string; args: any[] };
 

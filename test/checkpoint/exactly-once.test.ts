@@ -15,7 +15,7 @@ import {
   type RuntimeContext,
   type ValueState,
 } from '../../src/index.ts';
-import type { StateBackend } from '../../src/core/state/backend.ts';
+import type { StateBackend } from '../../src/state/backend.ts';
 import { SqliteStateBackend } from '../../src/backends/sqlite/index.ts';
 import { FaultyStorage, type Faults } from '../helpers/faulty-storage.ts';
 import { pacedSource } from '../helpers/sources.ts';

@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { HashMapStateBackend, RestartStrategies, RichMapFunction, StreamExecutionEnvironment, ValueStateDescriptor, MapStateDescriptor, keyGroupForKey, keyGroupRangeForSubtask, type RuntimeContext, type ValueState } from '../../src/index.ts';
-import { mergeKeyedChain } from '../../src/core/checkpoint/chain.ts';
-import { decodeManifest } from '../../src/core/checkpoint/format.ts';
+import { mergeKeyedChain } from '../../src/format/checkpoint-chain.ts';
+import { decodeManifest } from '../../src/format/checkpoint-format.ts';
 import { listCompletedCheckpoints } from '../../src/core/checkpoint/restore.ts';
-import { KeyedStateStore } from '../../src/core/state/keyed-state-store.ts';
-import { readKeyGroup, type KeyedStateSnapshot } from '../../src/core/state/snapshot-format.ts';
+import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
+import { readKeyGroup, type KeyedStateSnapshot } from '../../src/format/snapshot-format.ts';
 import { MemoryCheckpointStorage } from '../../src/storages/memory.ts';
 import { pacedSource } from '../helpers/sources.ts';
 import { SqliteStateBackend } from '../../src/backends/sqlite/index.ts';
 import { IDBKeyRange as FakeKeyRange, IDBFactory as FakeFactory } from 'fake-indexeddb';
 import { IndexedDbStateBackend } from '../../src/backends/indexeddb/index.ts';
-import type { StateBackend } from '../../src/core/state/backend.ts';
+import type { StateBackend } from '../../src/state/backend.ts';
 
 function backend() {
   const kb = new HashMapStateBackend().createKeyedStateBackend({ jobId: 'j', operatorId: 'o', operatorName: 'O', subtaskIndex: 0, parallelism: 1, maxParallelism: 128, keyGroupRange: keyGroupRangeForSubtask(128, 1, 0) });

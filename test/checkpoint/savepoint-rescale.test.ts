@@ -16,7 +16,7 @@ import {
 import { IDBKeyRange as FakeKeyRange, IDBFactory as FakeFactory } from 'fake-indexeddb';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
 import { IndexedDbStateBackend } from '../../src/backends/indexeddb/index.ts';
-import type { StateBackend } from '../../src/core/state/backend.ts';
+import type { StateBackend } from '../../src/state/backend.ts';
 import { MemoryCheckpointStorage } from '../../src/storages/memory.ts';
 import { SqliteStateBackend } from '../../src/backends/sqlite/index.ts';
 import { pacedSource } from '../helpers/sources.ts';

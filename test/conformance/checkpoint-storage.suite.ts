@@ -25,7 +25,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EddyError, type EddyErrorCode } from '../../src/api/errors.ts';
-import type { CheckpointStorage } from '../../src/core/checkpoint/storage.ts';
+import type { CheckpointStorage } from '../../src/format/checkpoint-storage.ts';
 
 /** A size or count a storage lowers, with the reason (shown in the test name). */
 export interface ReducedCase {

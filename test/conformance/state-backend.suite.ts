@@ -25,10 +25,10 @@ import { EddyError, type EddyErrorCode } from '../../src/api/errors.ts';
 import type { AggregateFunction } from '../../src/api/state.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
 import { canonicalKeyBytes, keyGroupForKey, keyGroupRangeForSubtask, KeyGroupRange, type Key } from '../../src/core/keys.ts';
-import type { KeyedStateBackend, StateBackend } from '../../src/core/state/backend.ts';
-import { KeyedStateStore } from '../../src/core/state/keyed-state-store.ts';
-import type { InternalKvState } from '../../src/core/state/keyed-states.ts';
-import { readKeyGroup, type KeyedStateSnapshot } from '../../src/core/state/snapshot-format.ts';
+import type { KeyedStateBackend, StateBackend } from '../../src/state/backend.ts';
+import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
+import type { InternalKvState } from '../../src/state/keyed-states.ts';
+import { readKeyGroup, type KeyedStateSnapshot } from '../../src/format/snapshot-format.ts';
 
 /** What a backend declares about itself; the suite adapts, and says so in test names. */
 export interface StateBackendCapabilities {

@@ -26,10 +26,10 @@ import { EddyError } from '../../src/api/errors.ts';
 import { StateTtlConfig, StateVisibility, UpdateType, type StateTtlConfigBuilder } from '../../src/api/ttl.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
 import { keyGroupForKey, keyGroupRangeForSubtask, type Key } from '../../src/core/keys.ts';
-import type { KeyedStateBackend, StateBackend } from '../../src/core/state/backend.ts';
-import { KeyedStateStore } from '../../src/core/state/keyed-state-store.ts';
-import type { InternalKvState } from '../../src/core/state/keyed-states.ts';
-import { readKeyGroup, type KeyedStateSnapshot } from '../../src/core/state/snapshot-format.ts';
+import type { KeyedStateBackend, StateBackend } from '../../src/state/backend.ts';
+import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
+import type { InternalKvState } from '../../src/state/keyed-states.ts';
+import { readKeyGroup, type KeyedStateSnapshot } from '../../src/format/snapshot-format.ts';
 
 const MAX_P = 128;
 const TTL = 100;

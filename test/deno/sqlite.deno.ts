@@ -10,8 +10,8 @@ import { ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor } from '.
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
 import { SqliteStateBackend } from '../../src/backends/sqlite/index.ts';
 import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/core/keys.ts';
-import type { KeyedStateBackend, StateBackend } from '../../src/core/state/backend.ts';
-import { KeyedStateStore } from '../../src/core/state/keyed-state-store.ts';
+import type { KeyedStateBackend, StateBackend } from '../../src/state/backend.ts';
+import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 
 const Deno = (globalThis as unknown as { Deno: { test(name: string, fn: () => Promise<void>): void } }).Deno;
 

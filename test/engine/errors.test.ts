@@ -16,7 +16,7 @@ import {
   type ValueState,
 } from '../../src/index.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
-import type { KeyedStateBackend, KeyedStateBackendOptions } from '../../src/core/state/backend.ts';
+import type { KeyedStateBackend, KeyedStateBackendOptions } from '../../src/state/backend.ts';
 
 const env = (p = 1) => StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(p);
 

@@ -15,7 +15,7 @@ import {
 } from '../../src/index.ts';
 import { KeyedProcessOperator } from '../../src/core/operators/process.ts';
 import { MapOperator } from '../../src/core/operators/simple.ts';
-import { redistributeOperatorState } from '../../src/core/state/operator-state.ts';
+import { redistributeOperatorState } from '../../src/state/operator-state.ts';
 import { OperatorHarness, restoreFrom } from '../helpers/harness.ts';
 
 /** Counts per key and registers an event-time timer at 100 that reports the count. */

@@ -17,9 +17,9 @@
 import type { StateKind } from '../../api/descriptors.ts';
 import { StateError, type ErrorContext } from '../../api/errors.ts';
 import { keyId, type Key, type KeyGroupRange, type KeyId } from '../../core/keys.ts';
-import type { KeyedSnapshotOptions, KeyedStateBackend, KeyedStateBackendOptions, ListTable, MapTable, MaybePromise, StateTableOptions, ValueTable } from '../../core/state/backend.ts';
-import { VOID_NAMESPACE } from '../../core/state/backend.ts';
-import type { KeyedStateSnapshot, StateMetaInfo } from '../../core/state/snapshot-format.ts';
+import type { KeyedSnapshotOptions, KeyedStateBackend, KeyedStateBackendOptions, ListTable, MapTable, MaybePromise, StateTableOptions, ValueTable } from '../../state/backend.ts';
+import { VOID_NAMESPACE } from '../../state/backend.ts';
+import type { KeyedStateSnapshot, StateMetaInfo } from '../../format/snapshot-format.ts';
 import { Table, type Cell, type Coord, type MapCell } from './cache.ts';
 import { COMPONENT, ENTRIES, mapError, transactionDone, type IdbEnvironment, type StoredRecord } from './database.ts';
 import { idOf, keyOfPart, partOf, type KeyPart, type RecordKey } from './layout.ts';

@@ -10,8 +10,8 @@
  */
 import type { StateKind } from '../../api/descriptors.ts';
 import type { KeyId } from '../../core/keys.ts';
-import type { StateTableOptions } from '../../core/state/backend.ts';
-import { storageShapeOf, type StateMetaInfo, type StorageShape } from '../../core/state/snapshot-format.ts';
+import type { StateTableOptions } from '../../state/backend.ts';
+import { storageShapeOf, type StateMetaInfo, type StorageShape } from '../../format/snapshot-format.ts';
 import type { StoredRecord } from './database.ts';
 import type { KeyPart } from './layout.ts';
 

@@ -11,7 +11,7 @@
  */
 import type { ErrorContext } from '../../api/errors.ts';
 import { ConfigurationError } from '../../api/errors.ts';
-import type { KeyedStateBackendOptions, StateBackend } from '../../core/state/backend.ts';
+import type { KeyedStateBackendOptions, StateBackend } from '../../state/backend.ts';
 import { IdbKeyedStateBackend } from './backend.ts';
 import { COMPONENT, ENTRIES, openDatabase, resolveEnvironment, SCHEMA_VERSION, transactionDone } from './database.ts';
 

@@ -6,7 +6,7 @@
  * back from IndexedDB: present ones are entries, absent ones removed markers.
  */
 import type { KeyId } from '../../core/keys.ts';
-import { DeltaEpochs } from '../../core/state/delta-epochs.ts';
+import { DeltaEpochs } from '../../state/delta-epochs.ts';
 import type { Coord, Table } from './cache.ts';
 
 /** Marks of one epoch-tracked backend. */

@@ -4,9 +4,9 @@
  * batches, and native TTL cleanup through the expiry index.
  */
 import { deserializeValue } from '../../core/codec.ts';
-import type { KeyedSnapshotOptions } from '../../core/state/backend.ts';
-import { checkRestorable } from '../../core/state/restore-checks.ts';
-import { KEYED_SNAPSHOT_FORMAT_VERSION, type KeyedStateSnapshot } from '../../core/state/snapshot-format.ts';
+import type { KeyedSnapshotOptions } from '../../state/backend.ts';
+import { checkRestorable } from '../../state/restore-checks.ts';
+import { KEYED_SNAPSHOT_FORMAT_VERSION, type KeyedStateSnapshot } from '../../format/snapshot-format.ts';
 import type { IdbKeyedStateBackend } from './backend.ts';
 import type { Coord } from './cache.ts';
 import { COMPONENT, ENTRIES, EXPIRY_INDEX, transactionDone, type StoredRecord } from './database.ts';

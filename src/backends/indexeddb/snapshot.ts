@@ -8,7 +8,7 @@
 import { ByteWriter } from '../../core/bytes.ts';
 import { deserializeValue, serializeValue } from '../../core/codec.ts';
 import { canonicalKeyBytes, keyId, type KeyGroupRange } from '../../core/keys.ts';
-import { readKeyGroup, RemovedEntryWriter, type KeyedStateSnapshot } from '../../core/state/snapshot-format.ts';
+import { readKeyGroup, RemovedEntryWriter, type KeyedStateSnapshot } from '../../format/snapshot-format.ts';
 import type { StoredRecord } from './database.ts';
 import { keyOfPart, partOf, type KeyPart, type RecordKey } from './layout.ts';
 

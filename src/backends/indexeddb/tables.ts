@@ -6,8 +6,8 @@
  */
 import { deserializeValue, serializeValue } from '../../core/codec.ts';
 import { keyFromId, keyId, type Key } from '../../core/keys.ts';
-import type { ListTable, MapTable, MaybePromise, ValueTable } from '../../core/state/backend.ts';
-import { andThen } from '../../core/state/maybe-promise.ts';
+import type { ListTable, MapTable, MaybePromise, ValueTable } from '../../state/backend.ts';
+import { andThen } from '../../state/maybe-promise.ts';
 import type { IdbKeyedStateBackend } from './backend.ts';
 import type { Table } from './cache.ts';
 import type { StoredRecord } from './database.ts';

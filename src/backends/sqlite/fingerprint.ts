@@ -8,7 +8,7 @@
  * the snapshot) gives another fingerprint or none, and the file is emptied and loaded.
  */
 import type { KeyGroupRange } from '../../core/keys.ts';
-import type { KeyedStateSnapshot } from '../../core/state/snapshot-format.ts';
+import type { KeyedStateSnapshot } from '../../format/snapshot-format.ts';
 
 const utf8 = new TextEncoder();
 

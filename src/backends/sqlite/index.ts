@@ -18,7 +18,7 @@
  * Snapshots capture a frozen page copy of the database inside `snapshot()` (C-level, tens
  * of ms for a million rows) and encode it afterwards in slices (`frozen-copy.ts`).
  */
-import type { KeyedStateBackend, KeyedStateBackendOptions, StateBackend } from '../../core/state/backend.ts';
+import type { KeyedStateBackend, KeyedStateBackendOptions, StateBackend } from '../../state/backend.ts';
 import { SqliteKeyedStateBackend } from './keyed.ts';
 import { loadSqlite, wasmMemoryBytes, type Sqlite3Static } from './loader.ts';
 import { chooseVfs, DEFAULT_POOL_DIRECTORY, openDatabase, openError, sahPool, type SqliteVfs, type SqliteVfsChoice } from './open.ts';

@@ -10,10 +10,10 @@
  * capture) and give other work a turn between slices (`core/slices.ts`).
  */
 import { ByteWriter } from '../../core/bytes.ts';
-import type { Slices } from '../../core/slices.ts';
+import type { Slices } from '../../state/slices.ts';
 import { deserializeValue, serializeValue } from '../../core/codec.ts';
 import { canonicalKeyBytes } from '../../core/keys.ts';
-import { readKeyGroup, RemovedEntryWriter, type StorageShape } from '../../core/state/snapshot-format.ts';
+import { readKeyGroup, RemovedEntryWriter, type StorageShape } from '../../format/snapshot-format.ts';
 import type { SnapshotSource } from './frozen-copy.ts';
 import type { Row } from './schema.ts';
 

@@ -8,9 +8,9 @@
 import { CheckpointError, EddyError } from '../../api/errors.ts';
 import type { OperatorSnapshot } from '../operators/operator.ts';
 import type { CheckpointHooks, CoordinatedTask, StreamTask } from '../runtime/task.ts';
-import { encodeManifest, encodePart, partHandle, type Manifest, type PartHandle } from './format.ts';
+import { encodeManifest, encodePart, partHandle, type Manifest, type PartHandle, type PartSource } from '../../format/checkpoint-format.ts';
 import { MANIFEST_NAME } from './restore.ts';
-import type { CheckpointStorage } from './storage.ts';
+import type { CheckpointStorage } from '../../format/checkpoint-storage.ts';
 
 /** What the coordinator is configured with. */
 export interface CoordinatorSettings {
@@ -29,19 +29,6 @@ export interface CoordinatorSettings {
   readonly firstCheckpointId: number;
 }
 
-/**
- * One operator subtask's part of a checkpoint as the coordinator writes it. Local tasks
- * hand over snapshots encoded on demand; tasks in workers send the bytes they encoded
- * themselves, so that every storage works (the coordinator is the only writer).
- */
-export interface PartSource {
-  readonly operatorId: string;
-  readonly subtaskIndex: number;
-  /** True when the part is a delta over the subtask's chain in the last completed checkpoint. */
-  readonly incremental: boolean;
-  /** The part file (see `encodePart`). */
-  bytes(): Uint8Array;
-}
 
 /** The part of the `i`-th operator of `task`'s chain for `snapshot`, encoded when asked for. */
 export function partOf(task: StreamTask, i: number, snapshot: OperatorSnapshot): PartSource {

@@ -6,10 +6,10 @@
  */
 import { SnapshotError } from '../../api/errors.ts';
 import type { OperatorRestore, OperatorSnapshot } from '../operators/operator.ts';
-import { redistributeOperatorState, type OperatorStateSnapshot } from '../state/operator-state.ts';
-import { mergeKeyedChain } from './chain.ts';
-import { decodeManifest, decodePart, type Manifest } from './format.ts';
-import type { CheckpointStorage } from './storage.ts';
+import { redistributeOperatorState, type OperatorStateSnapshot } from '../../state/operator-state.ts';
+import { mergeKeyedChain } from '../../format/checkpoint-chain.ts';
+import { decodeManifest, decodePart, type Manifest } from '../../format/checkpoint-format.ts';
+import type { CheckpointStorage } from '../../format/checkpoint-storage.ts';
 
 /** The file name of a checkpoint's manifest inside its directory. */
 export const MANIFEST_NAME = '_metadata';

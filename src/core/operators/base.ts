@@ -6,9 +6,9 @@
 import { EddyError, StateError, UserFunctionError } from '../../api/errors.ts';
 import type { CheckpointedFunction, CheckpointListener, RuntimeContext, TimeDomain } from '../../api/functions.ts';
 import type { Key } from '../keys.ts';
-import type { KeyedStateBackend } from '../state/backend.ts';
-import { KeyedStateStore } from '../state/keyed-state-store.ts';
-import { DefaultOperatorStateStore } from '../state/operator-state.ts';
+import type { KeyedStateBackend } from '../../state/backend.ts';
+import { KeyedStateStore } from '../../state/keyed-state-store.ts';
+import { DefaultOperatorStateStore } from '../../state/operator-state.ts';
 import { InternalTimerService, type Timer } from '../timers.ts';
 import type { OperatorContext, OperatorRestore, OperatorSnapshot, OutputBuffer, PendingSnapshot, RecordBatch, SnapshotOptions, StreamOperator } from './operator.ts';
 import { StreamingRuntimeContext } from './runtime-context.ts';

@@ -7,9 +7,11 @@
 import type { Clock } from '../../api/clock.ts';
 import type { Collector } from '../../api/functions.ts';
 import type { Key, KeyGroupRange } from '../keys.ts';
-import type { StateBackend } from '../state/backend.ts';
-import type { OperatorStateSnapshot } from '../state/operator-state.ts';
-import type { KeyedStateSnapshot } from '../state/snapshot-format.ts';
+import type { StateBackend } from '../../state/backend.ts';
+import type { OperatorSnapshot, OperatorStateSnapshot } from '../../format/checkpoint-format.ts';
+import type { KeyedStateSnapshot } from '../../format/snapshot-format.ts';
+
+export type { OperatorSnapshot } from '../../format/checkpoint-format.ts';
 
 /** A batch of records. `NaN` in `timestamps` means "no timestamp". */
 export interface RecordBatch {
@@ -106,15 +108,6 @@ export interface OperatorContext {
   runMail(): Promise<void>;
 }
 
-/** Everything an operator subtask has to checkpoint. */
-export interface OperatorSnapshot {
-  readonly keyed?: KeyedStateSnapshot;
-  /** Pending timers by key group. */
-  readonly timers?: ReadonlyMap<number, Uint8Array>;
-  readonly operatorState?: OperatorStateSnapshot;
-  /** A source reader's unfinished splits. */
-  readonly sourceSplits?: unknown[];
-}
 
 /** How a checkpoint wants operator state captured. */
 export interface SnapshotOptions {

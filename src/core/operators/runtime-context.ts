@@ -9,7 +9,7 @@ import type {
 import { StateError } from '../../api/errors.ts';
 import type { RuntimeContext } from '../../api/functions.ts';
 import type { AggregatingState, ListState, MapState, MapStateKey, ReducingState, ValueState } from '../../api/state.ts';
-import type { KeyedStateStore } from '../state/keyed-state-store.ts';
+import type { KeyedStateStore } from '../../state/keyed-state-store.ts';
 import type { OperatorContext } from './operator.ts';
 
 /** A subtask's runtime context; keyed state is available only on keyed streams. */

@@ -8,9 +8,9 @@ import type { Clock } from '../../api/clock.ts';
 import { EddyError, SnapshotError } from '../../api/errors.ts';
 import { CheckpointCoordinator, type CoordinatorSettings } from '../checkpoint/coordinator.ts';
 import { listCompletedCheckpoints, loadCheckpoint, loadNewestIntact, type LoadedCheckpoint } from '../checkpoint/restore.ts';
-import type { CheckpointStorage, StorageLock } from '../checkpoint/storage.ts';
+import type { CheckpointStorage, StorageLock } from '../../format/checkpoint-storage.ts';
 import type { JobGraph } from '../graph.ts';
-import type { StateBackend } from '../state/backend.ts';
+import type { StateBackend } from '../../state/backend.ts';
 import { LocalExecutor, type Deployment, type Executor } from './local-executor.ts';
 
 /** The states of a job, as Flink names them. */

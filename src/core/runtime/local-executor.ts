@@ -10,7 +10,7 @@ import { operatorIdOf, type JobGraph } from '../graph.ts';
 import { keyGroupRangeForSubtask } from '../keys.ts';
 import { OutputBuffer, type OperatorContext, type OperatorRestore, type StreamOperator } from '../operators/operator.ts';
 import { SourceOperator } from '../operators/source.ts';
-import type { StateBackend } from '../state/backend.ts';
+import type { StateBackend } from '../../state/backend.ts';
 import { InputGate } from './input-gate.ts';
 import { NetworkOutput, type ChannelSink } from './network-output.ts';
 import { nonReplayableSources, operatorLayout, planJob, taskAddress, type Placement, type PlannedNode } from './plan.ts';

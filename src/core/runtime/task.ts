@@ -11,7 +11,7 @@ import type { OperatorSnapshot, OutputBuffer, RecordBatch, SnapshotOptions, Stre
 import type { SourceOperator } from '../operators/source.ts';
 import type { GateItem, InputGate } from './input-gate.ts';
 import type { NetworkOutput } from './network-output.ts';
-import type { PartSource } from '../checkpoint/coordinator.ts';
+import type { PartSource } from '../../format/checkpoint-format.ts';
 
 /** An operator of the chain with where its output goes. */
 export interface ChainMember {

@@ -15,7 +15,7 @@
  * redistributes key groups, so that number may differ from the checkpoint's).
  */
 import { ConfigurationError } from '../../api/errors.ts';
-import type { PartSource } from '../checkpoint/coordinator.ts';
+import type { PartSource } from '../../format/checkpoint-format.ts';
 import { serializeValue } from '../codec.ts';
 import { operatorIdOf, type JobGraph } from '../graph.ts';
 import { keyGroupRangeForSubtask, type KeyGroupRange } from '../keys.ts';

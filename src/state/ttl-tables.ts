@@ -7,8 +7,8 @@
  * Reads and writes stay synchronous when the backend answers synchronously. Pairs are
  * never changed once handed to the backend (a snapshot may still be reading them).
  */
-import type { Clock } from '../../api/clock.ts';
-import { keyId, type Key } from '../keys.ts';
+import type { Clock } from '../api/clock.ts';
+import { keyId, type Key } from '../core/keys.ts';
 import type { KeyedStateBackend, ListTable, MapTable, MaybePromise, ValueTable } from './backend.ts';
 import { andThen, isPromise } from './maybe-promise.ts';
 

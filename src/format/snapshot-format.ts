@@ -11,11 +11,11 @@
  *   list:  count · count encoded values
  *   map:   count · count × (userKeyLength · canonicalUserKeyBytes · encoded value)
  */
-import type { StateKind } from '../../api/descriptors.ts';
-import { SnapshotError } from '../../api/errors.ts';
-import { ByteReader, ByteWriter } from '../bytes.ts';
-import { decodeValue, encodeValue } from '../codec.ts';
-import { canonicalKeyBytes, keyFromCanonicalBytes, type Key } from '../keys.ts';
+import type { StateKind } from '../api/descriptors.ts';
+import { SnapshotError } from '../api/errors.ts';
+import { ByteReader, ByteWriter } from '../core/bytes.ts';
+import { decodeValue, encodeValue } from '../core/codec.ts';
+import { canonicalKeyBytes, keyFromCanonicalBytes, type Key } from '../core/keys.ts';
 
 /** Version of the key-group entry layout above. */
 export const KEYED_SNAPSHOT_FORMAT_VERSION = 1;

@@ -1,6 +1,6 @@
 /** Checks every backend runs before loading a keyed snapshot. */
-import { SnapshotError } from '../../api/errors.ts';
-import { KEYED_SNAPSHOT_FORMAT_VERSION, type KeyedStateSnapshot } from './snapshot-format.ts';
+import { SnapshotError } from '../api/errors.ts';
+import { KEYED_SNAPSHOT_FORMAT_VERSION, type KeyedStateSnapshot } from '../format/snapshot-format.ts';
 
 /**
  * Refuses a snapshot this build cannot read or that was taken with another max

@@ -11,10 +11,10 @@ import type {
   MapStateKey,
   ReducingState,
   ValueState,
-} from '../../api/state.ts';
-import { InvalidKeyError, StateError } from '../../api/errors.ts';
-import { cloneValue, unserializableProblem } from '../codec.ts';
-import { keyProblem, type Key } from '../keys.ts';
+} from '../api/state.ts';
+import { InvalidKeyError, StateError } from '../api/errors.ts';
+import { cloneValue, unserializableProblem } from '../core/codec.ts';
+import { keyProblem, type Key } from '../core/keys.ts';
 import { VOID_NAMESPACE, type KeyedStateBackend, type ListTable, type MapTable, type MaybePromise, type ValueTable } from './backend.ts';
 import { isPromise } from './maybe-promise.ts';
 

@@ -3,8 +3,8 @@
  * written and entries removed since an earlier checkpoint). Restoring folds a chain
  * back into one full snapshot, in the canonical form every backend reads.
  */
-import { SnapshotError } from '../../api/errors.ts';
-import { canonicalKeyBytes } from '../keys.ts';
+import { SnapshotError } from '../api/errors.ts';
+import { canonicalKeyBytes } from '../core/keys.ts';
 import {
   KEYED_SNAPSHOT_FORMAT_VERSION,
   KeyGroupWriter,
@@ -13,7 +13,7 @@ import {
   type KeyedStateSnapshot,
   type SnapshotEntry,
   type StateMetaInfo,
-} from '../state/snapshot-format.ts';
+} from './snapshot-format.ts';
 
 function entryId(stateIndex: number, keyBytes: Uint8Array, namespace: string): string {
   let id = `${stateIndex}|${namespace.length}|${namespace}|`;

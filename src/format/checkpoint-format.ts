@@ -8,9 +8,41 @@
  * size and checksum and is written last: a checkpoint exists once its manifest does.
  * Payloads are encoded with the canonical value codec.
  */
-import { SnapshotError } from '../../api/errors.ts';
-import { deserializeValue, serializeValue } from '../codec.ts';
-import type { OperatorSnapshot } from '../operators/operator.ts';
+import { SnapshotError } from '../api/errors.ts';
+import { deserializeValue, serializeValue } from '../core/codec.ts';
+import type { KeyedStateSnapshot } from './snapshot-format.ts';
+
+/** How a state is redistributed when the parallelism changes. */
+export type OperatorStateMode = 'split' | 'union' | 'broadcast';
+
+/** The operator state of one subtask in canonical form. */
+export interface OperatorStateSnapshot {
+  readonly states: ReadonlyArray<{ readonly name: string; readonly mode: OperatorStateMode; readonly bytes: Uint8Array }>;
+}
+
+/** Everything an operator subtask has to checkpoint. */
+export interface OperatorSnapshot {
+  readonly keyed?: KeyedStateSnapshot;
+  /** Pending timers by key group. */
+  readonly timers?: ReadonlyMap<number, Uint8Array>;
+  readonly operatorState?: OperatorStateSnapshot;
+  /** A source reader's unfinished splits. */
+  readonly sourceSplits?: unknown[];
+}
+
+/**
+ * One operator subtask's part of a checkpoint as the coordinator writes it. Local tasks
+ * hand over snapshots encoded on demand; tasks in workers send the bytes they encoded
+ * themselves, so that every storage works (the coordinator is the only writer).
+ */
+export interface PartSource {
+  readonly operatorId: string;
+  readonly subtaskIndex: number;
+  /** True when the part is a delta over the subtask's chain in the last completed checkpoint. */
+  readonly incremental: boolean;
+  /** The part file (see `encodePart`). */
+  bytes(): Uint8Array;
+}
 
 /** Version of the frame and of the part/manifest layouts. */
 export const CHECKPOINT_FORMAT_VERSION = 1;

@@ -11,10 +11,10 @@ import type {
   StateDescriptor,
   StateKind,
   ValueStateDescriptor,
-} from '../../api/descriptors.ts';
-import { StateError } from '../../api/errors.ts';
-import type { AggregatingState, ListState, MapState, MapStateKey, ReducingState, ValueState } from '../../api/state.ts';
-import { SystemClock, type Clock } from '../../api/clock.ts';
+} from '../api/descriptors.ts';
+import { StateError } from '../api/errors.ts';
+import type { AggregatingState, ListState, MapState, MapStateKey, ReducingState, ValueState } from '../api/state.ts';
+import { SystemClock, type Clock } from '../api/clock.ts';
 import type { KeyedStateBackend } from './backend.ts';
 import { AggregatingStateImpl, ListStateImpl, MapStateImpl, ReducingStateImpl, ValueStateImpl } from './keyed-states.ts';
 import { TtlStates } from './ttl-registry.ts';

@@ -4,10 +4,10 @@
  * (TTL metadata for snapshots, the full-snapshot filter, native expiry), decorates the
  * tables, and drives incremental cleanup on every access and, if asked, every record.
  */
-import { isObservableClock, SystemClock, type Clock } from '../../api/clock.ts';
-import type { StateDescriptor } from '../../api/descriptors.ts';
-import { SnapshotError, StateError } from '../../api/errors.ts';
-import { DEFAULT_INCREMENTAL_CLEANUP, StateTtlConfig, StateVisibility, UpdateType } from '../../api/ttl.ts';
+import { isObservableClock, SystemClock, type Clock } from '../api/clock.ts';
+import type { StateDescriptor } from '../api/descriptors.ts';
+import { SnapshotError, StateError } from '../api/errors.ts';
+import { DEFAULT_INCREMENTAL_CLEANUP, StateTtlConfig, StateVisibility, UpdateType } from '../api/ttl.ts';
 import type { KeyedStateBackend, ListTable, MapTable, StateTableOptions, ValueTable } from './backend.ts';
 import { IncrementalCleanup } from './ttl-cleanup.ts';
 import { isExpired, TtlContext, TtlListTable, TtlMapTable, TtlValueTable, type TtlValue } from './ttl-tables.ts';

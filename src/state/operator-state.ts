@@ -4,21 +4,18 @@
  * same map everywhere). It is small by nature, so it always lives in memory, whatever
  * the keyed state backend (as Flink's `DefaultOperatorStateBackend` does).
  */
-import type { ListStateDescriptor, MapStateDescriptor } from '../../api/descriptors.ts';
-import { SnapshotError, StateError } from '../../api/errors.ts';
-import type { OperatorStateStore } from '../../api/functions.ts';
-import type { BroadcastState, ListState, MapStateKey } from '../../api/state.ts';
-import { deserializeValue, serializeValue, unserializableProblem } from '../codec.ts';
-import { keyFromId, keyId, keyProblem, type Key, type KeyId } from '../keys.ts';
+import type { ListStateDescriptor, MapStateDescriptor } from '../api/descriptors.ts';
+import { SnapshotError, StateError } from '../api/errors.ts';
+import type { OperatorStateStore } from '../api/functions.ts';
+import type { BroadcastState, ListState, MapStateKey } from '../api/state.ts';
+import { deserializeValue, serializeValue, unserializableProblem } from '../core/codec.ts';
+import { keyFromId, keyId, keyProblem, type Key, type KeyId } from '../core/keys.ts';
+import type { OperatorStateMode, OperatorStateSnapshot } from '../format/checkpoint-format.ts';
 import { checkDescriptor } from './keyed-state-store.ts';
 
-/** How a state is redistributed when the parallelism changes. */
-export type OperatorStateMode = 'split' | 'union' | 'broadcast';
+export type { OperatorStateMode, OperatorStateSnapshot } from '../format/checkpoint-format.ts';
 
-/** The operator state of one subtask in canonical form. */
-export interface OperatorStateSnapshot {
-  readonly states: ReadonlyArray<{ readonly name: string; readonly mode: OperatorStateMode; readonly bytes: Uint8Array }>;
-}
+
 
 class OperatorListState<T> implements ListState<T> {
   elements: T[];
