@@ -38,7 +38,7 @@
 import { MemoryCheckpointStorage, StreamExecutionEnvironment } from '../src/index.ts';
 import { mergeKeyedChain } from '../src/format/checkpoint-chain.ts';
 import { decodePart, encodePart } from '../src/format/checkpoint-format.ts';
-import { loadCheckpoint } from '../src/core/checkpoint/restore.ts';
+import { loadCheckpoint } from '../src/engine/checkpoint-restore.ts';
 import { readKeyGroup, type KeyedStateSnapshot } from '../src/format/snapshot-format.ts';
 import { gc, report, round } from './common.ts';
 import {

@@ -25,7 +25,7 @@
 import { MemoryCheckpointStorage, StreamExecutionEnvironment } from '../src/index.ts';
 import { keyGroupRangeForSubtask } from '../src/core/keys.ts';
 import { readKeyGroup } from '../src/format/snapshot-format.ts';
-import { InternalTimerService } from '../src/core/timers.ts';
+import { InternalTimerService } from '../src/engine/timers.ts';
 import { gc, generateEvents, median, report, round, timeInterleaved, verifyCounts, type Ev } from './common.ts';
 import { Counter } from './engine-count.ts';
 import { CountingStorage, MAX_PARALLELISM, makeKeys, newCountBackend, writeKeys } from './checkpoint-common.ts';

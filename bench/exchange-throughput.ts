@@ -7,7 +7,7 @@
  * input gate. Both sides run in workers, so only the boundary differs.
  */
 import { StreamExecutionEnvironment, WorkerExecutor } from '../src/index.ts';
-import { SOURCE_BATCH_SIZE } from '../src/core/runtime/task.ts';
+import { SOURCE_BATCH_SIZE } from '../src/engine/task.ts';
 import { nodeWorkerThreads } from '../src/runtimes/node-workers.ts';
 import { report, round, timeInterleaved } from './common.ts';
 import { exchangeJob } from './workers-jobs.ts';

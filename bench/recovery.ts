@@ -31,7 +31,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileSystemCheckpointStorage, StreamExecutionEnvironment, keyGroupForKey } from '../src/index.ts';
-import { listCompletedCheckpoints, loadCheckpoint } from '../src/core/checkpoint/restore.ts';
+import { listCompletedCheckpoints, loadCheckpoint } from '../src/engine/checkpoint-restore.ts';
 import { VOID_NAMESPACE } from '../src/state/backend.ts';
 import { gc, report, round, timeInterleaved } from './common.ts';
 import { CountingStorage, MAX_PARALLELISM, SumFn, checkKeys, checkOrdinals, makeKeys, newCountBackend, phasedSource, sampleDistinct, type SumEv } from './checkpoint-common.ts';

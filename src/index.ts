@@ -6,7 +6,8 @@ export { StreamExecutionEnvironment, DEFAULT_MAX_PARALLELISM, UPPER_BOUND_MAX_PA
 export { CheckpointConfig, CheckpointingMode, RestartStrategies, type RestartStrategy } from './api/checkpointing.ts';
 export { JobClient, type JobStatus } from './api/job-client.ts';
 export { defineJob, JobDefinition, type JobFunction, type JobResult } from './api/job-definition.ts';
-export { LocalExecutor, type Executor } from './core/runtime/local-executor.ts';
+export type { Executor } from './engine/executor.ts';
+export { LocalExecutor } from './engine/local-executor.ts';
 export { WorkerExecutor, type WorkerExecutorOptions } from './core/runtime/worker-executor.ts';
 export type { MessagePortLike, SpawnedWorker, WorkerPlatform } from './core/runtime/worker-protocol.ts';
 export { TwoPhaseCommitSink } from './api/two-phase-commit.ts';

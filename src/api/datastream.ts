@@ -16,15 +16,15 @@ import type {
 } from './functions.ts';
 import type { WatermarkStrategy } from './watermarks.ts';
 import { TwoPhaseCommitSink } from './two-phase-commit.ts';
-import type { CollectTarget, GraphEdge, GraphNode, OperatorFactoryContext, Partitioning } from '../core/graph.ts';
+import type { CollectTarget, GraphEdge, GraphNode, OperatorFactoryContext, Partitioning } from '../engine/graph.ts';
 import type { Key } from '../core/keys.ts';
-import type { StreamOperator } from '../core/operators/operator.ts';
-import { instantiate } from '../core/operators/base.ts';
-import { FilterOperator, FlatMapOperator, MapOperator } from '../core/operators/simple.ts';
-import { KeyedProcessOperator, ProcessOperator } from '../core/operators/process.ts';
-import { KeyedReduceOperator } from '../core/operators/reduce.ts';
-import { CollectResults, CollectSink, SinkFunctionOperator, SinkWriterOperator } from '../core/operators/sinks.ts';
-import { TimestampsAndWatermarksOperator } from '../core/operators/timestamps.ts';
+import type { StreamOperator } from '../engine/operators/operator.ts';
+import { instantiate } from '../engine/operators/base.ts';
+import { FilterOperator, FlatMapOperator, MapOperator } from '../engine/operators/simple.ts';
+import { KeyedProcessOperator, ProcessOperator } from '../engine/operators/process.ts';
+import { KeyedReduceOperator } from '../engine/operators/reduce.ts';
+import { CollectResults, CollectSink, SinkFunctionOperator, SinkWriterOperator } from '../engine/operators/sinks.ts';
+import { TimestampsAndWatermarksOperator } from '../engine/operators/timestamps.ts';
 
 /** What a stream needs from its environment (implemented by `StreamExecutionEnvironment`). */
 export interface StreamGraphBuilder {

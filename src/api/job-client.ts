@@ -1,5 +1,5 @@
 /** `JobClient`: a handle on a job started with `executeAsync` (Flink's `JobClient`). */
-import type { JobRun, JobStatus } from '../core/runtime/job-runner.ts';
+import type { JobRun, JobStatus } from '../engine/job-runner.ts';
 
 export type { JobStatus };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SnapshotError, StreamExecutionEnvironment, ValueStateDescriptor, RichMapFunction, type RuntimeContext, type ValueState } from '../../src/index.ts';
-import { listCompletedCheckpoints, loadCheckpoint, loadNewestIntact } from '../../src/core/checkpoint/restore.ts';
+import { listCompletedCheckpoints, loadCheckpoint, loadNewestIntact } from '../../src/engine/checkpoint-restore.ts';
 import { MemoryCheckpointStorage } from '../../src/storages/memory.ts';
 import { pacedSource } from '../helpers/sources.ts';
 

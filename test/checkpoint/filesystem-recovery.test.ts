@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RestartStrategies, RichMapFunction, type CheckpointListener, StreamExecutionEnvironment, ValueStateDescriptor, type RuntimeContext, type ValueState } from '../../src/index.ts';
-import { listCompletedCheckpoints } from '../../src/core/checkpoint/restore.ts';
+import { listCompletedCheckpoints } from '../../src/engine/checkpoint-restore.ts';
 import { FileSystemCheckpointStorage } from '../../src/storages/fs.ts';
 import { pacedSource } from '../helpers/sources.ts';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { HashMapStateBackend, RestartStrategies, RichMapFunction, StreamExecutionEnvironment, ValueStateDescriptor, MapStateDescriptor, keyGroupForKey, keyGroupRangeForSubtask, type RuntimeContext, type ValueState } from '../../src/index.ts';
 import { mergeKeyedChain } from '../../src/format/checkpoint-chain.ts';
 import { decodeManifest } from '../../src/format/checkpoint-format.ts';
-import { listCompletedCheckpoints } from '../../src/core/checkpoint/restore.ts';
+import { listCompletedCheckpoints } from '../../src/engine/checkpoint-restore.ts';
 import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 import { readKeyGroup, type KeyedStateSnapshot } from '../../src/format/snapshot-format.ts';
 import { MemoryCheckpointStorage } from '../../src/storages/memory.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KeyGroupRange } from '../../src/core/keys.ts';
-import { InternalTimerService } from '../../src/core/timers.ts';
+import { InternalTimerService } from '../../src/engine/timers.ts';
 import { prng } from '../helpers/prng.ts';
 
 /** A pending timer of the reference model: fires by timestamp, then registration order. */

@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { InputGate, type GateItem, type StreamElement } from '../../src/core/runtime/input-gate.ts';
+import { InputGate, type GateItem, type StreamElement } from '../../src/engine/input-gate.ts';
 
 const records = (n: number): StreamElement => ({ kind: 'records', batch: { values: [n], timestamps: undefined } });
 const valueOf = (item: GateItem): unknown => ('element' in item && item.element.kind === 'records' ? item.element.batch.values[0] : undefined);

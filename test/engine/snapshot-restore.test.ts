@@ -13,8 +13,8 @@ import {
   type RuntimeContext,
   type ValueState,
 } from '../../src/index.ts';
-import { KeyedProcessOperator } from '../../src/core/operators/process.ts';
-import { MapOperator } from '../../src/core/operators/simple.ts';
+import { KeyedProcessOperator } from '../../src/engine/operators/process.ts';
+import { MapOperator } from '../../src/engine/operators/simple.ts';
 import { redistributeOperatorState } from '../../src/state/operator-state.ts';
 import { OperatorHarness, restoreFrom } from '../helpers/harness.ts';
 

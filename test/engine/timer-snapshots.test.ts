@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/core/keys.ts';
-import { InternalTimerService } from '../../src/core/timers.ts';
+import { InternalTimerService } from '../../src/engine/timers.ts';
 
 const range = keyGroupRangeForSubtask(128, 1, 0);
 const kg = (k: string) => keyGroupForKey(k, 128);

@@ -5,7 +5,7 @@
 import { ManualClock, type Clock } from '../../src/api/clock.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
 import { keyGroupForKey, keyGroupRangeForSubtask, type Key } from '../../src/core/keys.ts';
-import { OutputBuffer, type OperatorRestore, type OperatorSnapshot, type StreamOperator } from '../../src/core/operators/operator.ts';
+import { OutputBuffer, type OperatorRestore, type OperatorSnapshot, type StreamOperator } from '../../src/engine/operators/operator.ts';
 import type { StateBackend } from '../../src/state/backend.ts';
 
 export interface HarnessOptions {

@@ -6,7 +6,7 @@
  * next load resumes from the newest complete checkpoint in OPFS.
  */
 import { IndexedDbStateBackend, OpfsCheckpointStorage, RichMapFunction, StreamExecutionEnvironment, TwoPhaseCommitSink, ValueStateDescriptor, type RuntimeContext, type ValueState } from '../../src/index.ts';
-import { listCompletedCheckpoints } from '../../src/core/checkpoint/restore.ts';
+import { listCompletedCheckpoints } from '../../src/engine/checkpoint-restore.ts';
 import { pacedSource } from '../helpers/sources.ts';
 
 /** What one run of the job is told. */

@@ -13,7 +13,7 @@ import {
   type RuntimeContext,
   type ValueState,
 } from '../../src/index.ts';
-import { KeyedProcessOperator } from '../../src/core/operators/process.ts';
+import { KeyedProcessOperator } from '../../src/engine/operators/process.ts';
 import { OperatorHarness, restoreFrom } from '../helpers/harness.ts';
 
 interface Ev {

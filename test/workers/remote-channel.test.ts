@@ -1,6 +1,6 @@
 import { MessageChannel } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InputGate, type StreamElement } from '../../src/core/runtime/input-gate.ts';
+import { InputGate, type StreamElement } from '../../src/engine/input-gate.ts';
 import { PeerLink } from '../../src/core/runtime/remote-channel.ts';
 import type { MessagePortLike } from '../../src/core/runtime/worker-protocol.ts';
 

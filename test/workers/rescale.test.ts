@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { CheckpointingMode, MemoryCheckpointStorage, StreamExecutionEnvironment, WorkerExecutor } from '../../src/index.ts';
-import { CollectResults } from '../../src/core/operators/sinks.ts';
+import { CollectResults } from '../../src/engine/operators/sinks.ts';
 import { nodeWorkerThreads } from '../../src/runtimes/node-workers.ts';
 import { countJob } from './jobs.ts';
 

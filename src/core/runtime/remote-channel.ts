@@ -12,8 +12,8 @@
  *   its producers wait instead of letting either side buffer without bound.
  */
 import { EddyError } from '../../api/errors.ts';
-import type { InputGate, StreamElement } from './input-gate.ts';
-import type { ChannelSink } from './network-output.ts';
+import type { InputGate, StreamElement } from '../../engine/input-gate.ts';
+import type { ChannelSink } from '../../engine/network-output.ts';
 import type { MessagePortLike } from './worker-protocol.ts';
 
 /** One message on a peer port: data elements and returned credits. */

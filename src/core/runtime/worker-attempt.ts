@@ -5,7 +5,7 @@
  * {@link WorkerExecutor}.
  */
 import { EddyError } from '../../api/errors.ts';
-import type { CoordinatedTask } from './task.ts';
+import type { CoordinatedTask } from '../../engine/task.ts';
 import type { PooledWorker, WorkerPool } from './worker-pool.ts';
 import { fromWireError, type FromWorker, type MessagePortLike, type ToWorker } from './worker-protocol.ts';
 

@@ -17,11 +17,11 @@
 import { ConfigurationError } from '../../api/errors.ts';
 import type { PartSource } from '../../format/checkpoint-format.ts';
 import { serializeValue } from '../codec.ts';
-import { operatorIdOf, type JobGraph } from '../graph.ts';
+import { operatorIdOf, type JobGraph } from '../../engine/graph.ts';
 import { keyGroupRangeForSubtask, type KeyGroupRange } from '../keys.ts';
-import type { OperatorRestore } from '../operators/operator.ts';
-import { FINAL_CHECKPOINT_ID, type Deployment, type ExecutionOptions, type Executor } from './local-executor.ts';
-import { nonReplayableSources, operatorLayout, planJob } from './plan.ts';
+import type { OperatorRestore } from '../../engine/operators/operator.ts';
+import { FINAL_CHECKPOINT_ID, type Deployment, type ExecutionOptions, type Executor } from '../../engine/executor.ts';
+import { nonReplayableSources, operatorLayout, planJob } from '../../engine/plan.ts';
 import { isWorkerCrash, WorkerPool } from './worker-pool.ts';
 import { Attempt, RemoteTask } from './worker-attempt.ts';
 import {

@@ -9,13 +9,13 @@
 import { StreamExecutionEnvironment } from '../../api/environment.ts';
 import { ConfigurationError } from '../../api/errors.ts';
 import { isJobDefinition } from '../../api/job-definition.ts';
-import { partOf } from '../checkpoint/coordinator.ts';
+import { partOf } from '../../engine/checkpoint-coordinator.ts';
 import { deserializeValue } from '../codec.ts';
-import type { OperatorRestore, OperatorSnapshot } from '../operators/operator.ts';
-import { deploy, type Deployment } from './local-executor.ts';
-import { planJob, taskAddress, type Placement } from './plan.ts';
+import type { OperatorRestore, OperatorSnapshot } from '../../engine/operators/operator.ts';
+import { deploy, type Deployment } from '../../engine/executor.ts';
+import { planJob, taskAddress, type Placement } from '../../engine/plan.ts';
 import { PeerLink } from './remote-channel.ts';
-import type { CheckpointHooks, StreamTask } from './task.ts';
+import type { CheckpointHooks, StreamTask } from '../../engine/task.ts';
 import { graphFingerprint, toWireError, workerOfSubtask, type DeployMessage, type FromWorker, type MessagePortLike, type ToWorker, type WirePart } from './worker-protocol.ts';
 
 /** The worker's own endpoint to the main thread (`self` in a Web Worker, `parentPort` in Node). */

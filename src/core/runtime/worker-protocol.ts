@@ -6,8 +6,8 @@
  * Records travel directly between workers (see remote-channel.ts).
  */
 import { EddyError, type EddyErrorCode } from '../../api/errors.ts';
-import { operatorIdOf, type JobGraph, type JobOrigin } from '../graph.ts';
-import { taskAddress, type JobPlan } from './plan.ts';
+import { operatorIdOf, type JobGraph, type JobOrigin } from '../../engine/graph.ts';
+import { taskAddress, type JobPlan } from '../../engine/plan.ts';
 
 /** Either end of a MessageChannel, or a worker's own message endpoint. */
 export interface MessagePortLike {

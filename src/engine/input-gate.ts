@@ -4,7 +4,7 @@
  * (processing-time timers), and bounded per-channel capacity so that a slow consumer
  * makes its producers wait instead of buffering without bound.
  */
-import type { RecordBatch } from '../operators/operator.ts';
+import type { RecordBatch } from './operators/operator.ts';
 
 /** What travels on a channel. */
 export type StreamElement =

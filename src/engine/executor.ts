@@ -1,16 +1,17 @@
 /**
- * Deploys a job graph in the current thread: `p` subtasks per operator, operators
+ * The executor contract and the deployment every executor shares. `deploy()` builds a job
+ * graph's tasks in the current thread: `p` subtasks per operator, operators
  * chained where no exchange is needed, `keyBy` edges routed by key group. Tasks run as
  * concurrent async loops; bounded channels give back-pressure. One deployment is one
  * attempt of a job; the job runner restarts failed attempts from checkpoints.
  */
-import type { Clock } from '../../api/clock.ts';
-import { EddyError } from '../../api/errors.ts';
-import { operatorIdOf, type JobGraph } from '../graph.ts';
-import { keyGroupRangeForSubtask } from '../keys.ts';
-import { OutputBuffer, type OperatorContext, type OperatorRestore, type StreamOperator } from '../operators/operator.ts';
-import { SourceOperator } from '../operators/source.ts';
-import type { StateBackend } from '../../state/backend.ts';
+import type { Clock } from '../api/clock.ts';
+import { EddyError } from '../api/errors.ts';
+import { operatorIdOf, type JobGraph } from './graph.ts';
+import { keyGroupRangeForSubtask } from '../core/keys.ts';
+import { OutputBuffer, type OperatorContext, type OperatorRestore, type StreamOperator } from './operators/operator.ts';
+import { SourceOperator } from './operators/source.ts';
+import type { StateBackend } from '../state/backend.ts';
 import { InputGate } from './input-gate.ts';
 import { NetworkOutput, type ChannelSink } from './network-output.ts';
 import { nonReplayableSources, operatorLayout, planJob, taskAddress, type Placement, type PlannedNode } from './plan.ts';
@@ -56,14 +57,6 @@ export interface Executor {
   readonly name: string;
   /** Deploys one attempt of the job. */
   deploy(graph: JobGraph, options: ExecutionOptions): Promise<Deployment>;
-}
-
-/** Every task of the job as an async loop in the current thread (the default executor). */
-export class LocalExecutor implements Executor {
-  readonly name = 'local';
-  deploy(graph: JobGraph, options: ExecutionOptions): Promise<Deployment> {
-    return deploy(graph, options);
-  }
 }
 
 /** Id of the final checkpoint taken when a job finishes, after every numbered one. */

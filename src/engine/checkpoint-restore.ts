@@ -4,12 +4,12 @@
  * subtask its state at any parallelism: keyed state by key-group range (the backend
  * keeps the groups it owns), operator state and source splits redistributed.
  */
-import { SnapshotError } from '../../api/errors.ts';
-import type { OperatorRestore, OperatorSnapshot } from '../operators/operator.ts';
-import { redistributeOperatorState, type OperatorStateSnapshot } from '../../state/operator-state.ts';
-import { mergeKeyedChain } from '../../format/checkpoint-chain.ts';
-import { decodeManifest, decodePart, type Manifest } from '../../format/checkpoint-format.ts';
-import type { CheckpointStorage } from '../../format/checkpoint-storage.ts';
+import { SnapshotError } from '../api/errors.ts';
+import type { OperatorRestore, OperatorSnapshot } from './operators/operator.ts';
+import { redistributeOperatorState, type OperatorStateSnapshot } from '../state/operator-state.ts';
+import { mergeKeyedChain } from '../format/checkpoint-chain.ts';
+import { decodeManifest, decodePart, type Manifest } from '../format/checkpoint-format.ts';
+import type { CheckpointStorage } from '../format/checkpoint-storage.ts';
 
 /** The file name of a checkpoint's manifest inside its directory. */
 export const MANIFEST_NAME = '_metadata';

@@ -4,14 +4,15 @@
  * latest complete checkpoint (falling back to an older one if the latest is corrupt).
  * On success it takes the final checkpoint, so two-phase-commit sinks commit.
  */
-import type { Clock } from '../../api/clock.ts';
-import { EddyError, SnapshotError } from '../../api/errors.ts';
-import { CheckpointCoordinator, type CoordinatorSettings } from '../checkpoint/coordinator.ts';
-import { listCompletedCheckpoints, loadCheckpoint, loadNewestIntact, type LoadedCheckpoint } from '../checkpoint/restore.ts';
-import type { CheckpointStorage, StorageLock } from '../../format/checkpoint-storage.ts';
-import type { JobGraph } from '../graph.ts';
-import type { StateBackend } from '../../state/backend.ts';
-import { LocalExecutor, type Deployment, type Executor } from './local-executor.ts';
+import type { Clock } from '../api/clock.ts';
+import { EddyError, SnapshotError } from '../api/errors.ts';
+import { CheckpointCoordinator, type CoordinatorSettings } from './checkpoint-coordinator.ts';
+import { listCompletedCheckpoints, loadCheckpoint, loadNewestIntact, type LoadedCheckpoint } from './checkpoint-restore.ts';
+import type { CheckpointStorage, StorageLock } from '../format/checkpoint-storage.ts';
+import type { JobGraph } from './graph.ts';
+import type { StateBackend } from '../state/backend.ts';
+import { type Deployment, type Executor } from './executor.ts';
+import { LocalExecutor } from './local-executor.ts';
 
 /** The states of a job, as Flink names them. */
 export type JobStatus = 'CREATED' | 'RUNNING' | 'RESTARTING' | 'FINISHED' | 'FAILED' | 'CANCELED';

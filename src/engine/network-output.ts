@@ -4,10 +4,10 @@
  * the parts on their channels. Keyed batches carry their keys and key groups along so
  * the consumer does not compute them again.
  */
-import { EddyError, InvalidKeyError, UserFunctionError } from '../../api/errors.ts';
-import type { Partitioning } from '../graph.ts';
-import { asciiStringKeyGroup, keyGroupForKey, keyProblem, subtaskForKeyGroup, type Key } from '../keys.ts';
-import type { RecordBatch } from '../operators/operator.ts';
+import { EddyError, InvalidKeyError, UserFunctionError } from '../api/errors.ts';
+import type { Partitioning } from './graph.ts';
+import { asciiStringKeyGroup, keyGroupForKey, keyProblem, subtaskForKeyGroup, type Key } from '../core/keys.ts';
+import type { RecordBatch } from './operators/operator.ts';
 import type { StreamElement } from './input-gate.ts';
 
 /**

@@ -5,8 +5,8 @@
  * worker and the main thread deriving the same plan — and the same channel numbering —
  * from the same graph.
  */
-import { ConfigurationError } from '../../api/errors.ts';
-import { operatorIdOf, type GraphNode, type JobGraph } from '../graph.ts';
+import { ConfigurationError } from '../api/errors.ts';
+import { operatorIdOf, type GraphNode, type JobGraph } from './graph.ts';
 import type { ChannelSink } from './network-output.ts';
 import type { StreamTask } from './task.ts';
 

@@ -5,13 +5,13 @@
  * control mails (checkpoints, notifications) between whole elements, like Flink's
  * mailbox model. Checkpoint barriers are aligned across inputs here.
  */
-import { MAX_WATERMARK } from '../../api/watermarks.ts';
-import { isThenable } from '../operators/base.ts';
-import type { OperatorSnapshot, OutputBuffer, RecordBatch, SnapshotOptions, StreamOperator } from '../operators/operator.ts';
-import type { SourceOperator } from '../operators/source.ts';
+import { MAX_WATERMARK } from '../api/watermarks.ts';
+import { isThenable } from './operators/base.ts';
+import type { OperatorSnapshot, OutputBuffer, RecordBatch, SnapshotOptions, StreamOperator } from './operators/operator.ts';
+import type { SourceOperator } from './operators/source.ts';
 import type { GateItem, InputGate } from './input-gate.ts';
 import type { NetworkOutput } from './network-output.ts';
-import type { PartSource } from '../../format/checkpoint-format.ts';
+import type { PartSource } from '../format/checkpoint-format.ts';
 
 /** An operator of the chain with where its output goes. */
 export interface ChainMember {

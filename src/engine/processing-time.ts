@@ -3,7 +3,7 @@
  * of an observable clock (ManualClock), or with a platform timer for the system clock.
  * Only the earliest wake-up per operator is kept; the operator schedules the next one.
  */
-import { isObservableClock, type Clock } from '../../api/clock.ts';
+import { isObservableClock, type Clock } from '../api/clock.ts';
 import type { ChainMember, StreamTask } from './task.ts';
 
 export class ProcessingTimeScheduler {

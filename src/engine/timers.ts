@@ -5,9 +5,9 @@
  * group together with the keyed state.
  */
 import type { TimeDomain } from '../api/functions.ts';
-import { ByteReader, ByteWriter } from './bytes.ts';
+import { ByteReader, ByteWriter } from '../core/bytes.ts';
 import { Slices } from '../state/slices.ts';
-import { canonicalKeyBytes, keyFromCanonicalBytes, keyId, type Key, type KeyGroupRange, type KeyId } from './keys.ts';
+import { canonicalKeyBytes, keyFromCanonicalBytes, keyId, type Key, type KeyGroupRange, type KeyId } from '../core/keys.ts';
 
 /** A registered timer. */
 export interface Timer {
