@@ -2,10 +2,10 @@
  * eddy: Apache Flink's state management — keyed state, operator state, timers,
  * watermarks — in TypeScript, for browsers, Node, Deno and the edge.
  */
-export { StreamExecutionEnvironment, DEFAULT_MAX_PARALLELISM, UPPER_BOUND_MAX_PARALLELISM, type JobExecutionResult } from './api/environment.ts';
-export { CheckpointConfig, CheckpointingMode, RestartStrategies, type RestartStrategy } from './api/checkpointing.ts';
-export { JobClient, type JobStatus } from './api/job-client.ts';
-export { defineJob, JobDefinition, type JobFunction, type JobResult } from './api/job-definition.ts';
+export { StreamExecutionEnvironment, DEFAULT_MAX_PARALLELISM, UPPER_BOUND_MAX_PARALLELISM, type JobExecutionResult } from './datastream/environment.ts';
+export { CheckpointConfig, CheckpointingMode, RestartStrategies, type RestartStrategy } from './datastream/checkpointing.ts';
+export { JobClient, type JobStatus } from './datastream/job-client.ts';
+export { defineJob, JobDefinition, type JobFunction, type JobResult } from './datastream/job-definition.ts';
 export type { Executor } from './engine/executor.ts';
 export { LocalExecutor } from './engine/local-executor.ts';
 export { WorkerExecutor, type WorkerExecutorOptions } from './core/runtime/worker-executor.ts';
@@ -15,7 +15,7 @@ export type { CheckpointStorage, StorageLock } from './format/checkpoint-storage
 export { MemoryCheckpointStorage } from './storages/memory.ts';
 export { FileSystemCheckpointStorage } from './storages/fs.ts';
 export { OpfsCheckpointStorage, type OpfsCheckpointStorageOptions } from './storages/opfs.ts';
-export { DataStream, DataStreamSink, KeyedStream } from './api/datastream.ts';
+export { DataStream, DataStreamSink, KeyedStream } from './datastream/datastream.ts';
 export {
   AbstractRichFunction,
   KeyedProcessFunction,

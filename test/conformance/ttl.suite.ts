@@ -11,7 +11,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/api/clock.ts';
-import { StreamExecutionEnvironment } from '../../src/api/environment.ts';
+import { StreamExecutionEnvironment } from '../../src/datastream/environment.ts';
 import { KeyedProcessFunction, type Collector, type KeyedProcessContext, type RuntimeContext } from '../../src/api/functions.ts';
 import type { ValueState } from '../../src/api/state.ts';
 import {

@@ -6,9 +6,9 @@
  * encoded here and sent to the main thread, whose coordinator writes them (so every
  * checkpoint storage works, also one that lives only in the main thread's memory).
  */
-import { StreamExecutionEnvironment } from '../../api/environment.ts';
+import { StreamExecutionEnvironment } from '../../datastream/environment.ts';
 import { ConfigurationError } from '../../api/errors.ts';
-import { isJobDefinition } from '../../api/job-definition.ts';
+import { isJobDefinition } from '../../datastream/job-definition.ts';
 import { partOf } from '../../engine/checkpoint-coordinator.ts';
 import { deserializeValue } from '../codec.ts';
 import type { OperatorRestore, OperatorSnapshot } from '../../engine/operators/operator.ts';

@@ -2,7 +2,7 @@
  * Checkpointing and restart configuration, with Flink's names: `CheckpointingMode`,
  * `CheckpointConfig`, `RestartStrategies`.
  */
-import { ConfigurationError } from './errors.ts';
+import { ConfigurationError } from '../api/errors.ts';
 import type { CheckpointStorage } from '../format/checkpoint-storage.ts';
 import { MemoryCheckpointStorage } from '../storages/memory.ts';
 

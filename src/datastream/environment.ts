@@ -3,11 +3,11 @@
  * clock), its sources are created, and it is executed.
  */
 import { CheckpointConfig, CheckpointingMode, RestartStrategies, type RestartStrategy } from './checkpointing.ts';
-import { SystemClock, type Clock } from './clock.ts';
+import { SystemClock, type Clock } from '../api/clock.ts';
 import { DataStream, type StreamGraphBuilder } from './datastream.ts';
-import { ConfigurationError } from './errors.ts';
-import type { GeneratorOptions, Source } from './sources.ts';
-import type { WatermarkStrategy } from './watermarks.ts';
+import { ConfigurationError } from '../api/errors.ts';
+import type { GeneratorOptions, Source } from '../api/sources.ts';
+import type { WatermarkStrategy } from '../api/watermarks.ts';
 import type { GraphNode, JobGraph, JobOrigin } from '../engine/graph.ts';
 import type { Executor } from '../engine/executor.ts';
 import { CollectionSource } from '../engine/sources/collection.ts';

@@ -22,7 +22,7 @@
  */
 import type { DataStream } from './datastream.ts';
 import type { StreamExecutionEnvironment } from './environment.ts';
-import { ConfigurationError } from './errors.ts';
+import { ConfigurationError } from '../api/errors.ts';
 
 /**
  * What a job function may return: nothing (it added its sinks) or the stream

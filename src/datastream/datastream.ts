@@ -2,7 +2,7 @@
  * `DataStream` and `KeyedStream`: Flink's fluent API. Each call adds a node to the
  * environment's job graph; nothing runs until `execute()` or `executeAndCollect()`.
  */
-import { ConfigurationError } from './errors.ts';
+import { ConfigurationError } from '../api/errors.ts';
 import type {
   Collector,
   FilterFunction,
@@ -13,9 +13,9 @@ import type {
   ReduceFn,
   Sink,
   SinkFunction,
-} from './functions.ts';
-import type { WatermarkStrategy } from './watermarks.ts';
-import { TwoPhaseCommitSink } from './two-phase-commit.ts';
+} from '../api/functions.ts';
+import type { WatermarkStrategy } from '../api/watermarks.ts';
+import { TwoPhaseCommitSink } from '../api/two-phase-commit.ts';
 import type { CollectTarget, GraphEdge, GraphNode, OperatorFactoryContext, Partitioning } from '../engine/graph.ts';
 import type { Key } from '../core/keys.ts';
 import type { StreamOperator } from '../engine/operators/operator.ts';
