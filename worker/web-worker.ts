@@ -7,6 +7,6 @@
  * sent them, on the same stream as the replies, and checkpoint bytes transferred — which
  * plain `postMessage` gives directly.
  */
-import { runWorkerHost, type HostEndpoint } from '../src/core/runtime/worker-host.ts';
+import { runWorkerHost, type HostEndpoint } from '../src/workers/worker-host.ts';
 
 runWorkerHost(globalThis as unknown as HostEndpoint);

@@ -3,8 +3,8 @@
  * worker host. Started by {@link nodeWorkerThreads} through node-worker-boot.mjs.
  */
 import { parentPort } from 'node:worker_threads';
-import { runWorkerHost } from '../core/runtime/worker-host.ts';
-import type { HostEndpoint } from '../core/runtime/worker-host.ts';
+import { runWorkerHost } from '../workers/worker-host.ts';
+import type { HostEndpoint } from '../workers/worker-host.ts';
 
 if (!parentPort) throw new Error('[eddy] [runtime:node] node-worker-entry.ts must run in a worker thread');
 // Node's MessagePort has the web `onmessage`/`postMessage` surface the host expects.

@@ -14,7 +14,7 @@
  */
 import { createRequire } from 'node:module';
 import type { ResourceLimits } from 'node:worker_threads';
-import type { MessagePortLike, SpawnedWorker, WorkerPlatform } from '../core/runtime/worker-protocol.ts';
+import type { MessagePortLike, SpawnedWorker, WorkerPlatform } from '../workers/worker-protocol.ts';
 
 /** Options of {@link nodeWorkerThreads}. */
 export interface NodeWorkerThreadsOptions {

@@ -12,7 +12,7 @@
  * bundlers may need `entry` set to the URL of the bundled worker/web-worker.ts.
  * Globals (`Worker`, `MessageChannel`) are touched only when a worker is spawned.
  */
-import type { MessagePortLike, SpawnedWorker, WorkerPlatform } from '../core/runtime/worker-protocol.ts';
+import type { MessagePortLike, SpawnedWorker, WorkerPlatform } from '../workers/worker-protocol.ts';
 
 /** Options of {@link webWorkers}. */
 export interface WebWorkersOptions {

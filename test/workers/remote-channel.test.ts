@@ -1,8 +1,8 @@
 import { MessageChannel } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InputGate, type StreamElement } from '../../src/engine/input-gate.ts';
-import { PeerLink } from '../../src/core/runtime/remote-channel.ts';
-import type { MessagePortLike } from '../../src/core/runtime/worker-protocol.ts';
+import { PeerLink } from '../../src/workers/remote-channel.ts';
+import type { MessagePortLike } from '../../src/workers/worker-protocol.ts';
 
 const batch = (i: number): StreamElement => ({ kind: 'records', batch: { values: [i], timestamps: undefined } });
 const settle = () => new Promise((r) => setTimeout(r, 20));

@@ -4,7 +4,7 @@
  * restart after a failure reuses every worker that survived it (after a `reset`) and
  * only replaces the dead ones. Idle workers do not keep a Node process alive.
  */
-import { EddyError } from '../../api/errors.ts';
+import { EddyError } from '../api/errors.ts';
 import type { SpawnedWorker, WorkerPlatform } from './worker-protocol.ts';
 
 /** What an attempt using a worker hears from it. */

@@ -5,9 +5,9 @@
  * a worker's acknowledgements, commits and completion arrive in the order they happened.
  * Records travel directly between workers (see remote-channel.ts).
  */
-import { EddyError, type EddyErrorCode } from '../../api/errors.ts';
-import { operatorIdOf, type JobGraph, type JobOrigin } from '../../engine/graph.ts';
-import { taskAddress, type JobPlan } from '../../engine/plan.ts';
+import { EddyError, type EddyErrorCode } from '../api/errors.ts';
+import { operatorIdOf, type JobGraph, type JobOrigin } from '../engine/graph.ts';
+import { taskAddress, type JobPlan } from '../engine/plan.ts';
 
 /** Either end of a MessageChannel, or a worker's own message endpoint. */
 export interface MessagePortLike {

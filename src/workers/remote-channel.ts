@@ -11,9 +11,9 @@
  *   input gate (whose own bounded capacity then holds it). So a slow consumer makes
  *   its producers wait instead of letting either side buffer without bound.
  */
-import { EddyError } from '../../api/errors.ts';
-import type { InputGate, StreamElement } from '../../engine/input-gate.ts';
-import type { ChannelSink } from '../../engine/network-output.ts';
+import { EddyError } from '../api/errors.ts';
+import type { InputGate, StreamElement } from '../engine/input-gate.ts';
+import type { ChannelSink } from '../engine/network-output.ts';
 import type { MessagePortLike } from './worker-protocol.ts';
 
 /** One message on a peer port: data elements and returned credits. */

@@ -6,16 +6,16 @@
  * encoded here and sent to the main thread, whose coordinator writes them (so every
  * checkpoint storage works, also one that lives only in the main thread's memory).
  */
-import { StreamExecutionEnvironment } from '../../datastream/environment.ts';
-import { ConfigurationError } from '../../api/errors.ts';
-import { isJobDefinition } from '../../datastream/job-definition.ts';
-import { partOf } from '../../engine/checkpoint-coordinator.ts';
-import { deserializeValue } from '../codec.ts';
-import type { OperatorRestore, OperatorSnapshot } from '../../engine/operators/operator.ts';
-import { deploy, type Deployment } from '../../engine/executor.ts';
-import { planJob, taskAddress, type Placement } from '../../engine/plan.ts';
+import { StreamExecutionEnvironment } from '../datastream/environment.ts';
+import { ConfigurationError } from '../api/errors.ts';
+import { isJobDefinition } from '../datastream/job-definition.ts';
+import { partOf } from '../engine/checkpoint-coordinator.ts';
+import { deserializeValue } from '../core/codec.ts';
+import type { OperatorRestore, OperatorSnapshot } from '../engine/operators/operator.ts';
+import { deploy, type Deployment } from '../engine/executor.ts';
+import { planJob, taskAddress, type Placement } from '../engine/plan.ts';
 import { PeerLink } from './remote-channel.ts';
-import type { CheckpointHooks, StreamTask } from '../../engine/task.ts';
+import type { CheckpointHooks, StreamTask } from '../engine/task.ts';
 import { graphFingerprint, toWireError, workerOfSubtask, type DeployMessage, type FromWorker, type MessagePortLike, type ToWorker, type WirePart } from './worker-protocol.ts';
 
 /** The worker's own endpoint to the main thread (`self` in a Web Worker, `parentPort` in Node). */

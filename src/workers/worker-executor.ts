@@ -14,14 +14,14 @@
  * latest complete checkpoint with the executor's number of workers (restore
  * redistributes key groups, so that number may differ from the checkpoint's).
  */
-import { ConfigurationError } from '../../api/errors.ts';
-import type { PartSource } from '../../format/checkpoint-format.ts';
-import { serializeValue } from '../codec.ts';
-import { operatorIdOf, type JobGraph } from '../../engine/graph.ts';
-import { keyGroupRangeForSubtask, type KeyGroupRange } from '../keys.ts';
-import type { OperatorRestore } from '../../engine/operators/operator.ts';
-import { FINAL_CHECKPOINT_ID, type Deployment, type ExecutionOptions, type Executor } from '../../engine/executor.ts';
-import { nonReplayableSources, operatorLayout, planJob } from '../../engine/plan.ts';
+import { ConfigurationError } from '../api/errors.ts';
+import type { PartSource } from '../format/checkpoint-format.ts';
+import { serializeValue } from '../core/codec.ts';
+import { operatorIdOf, type JobGraph } from '../engine/graph.ts';
+import { keyGroupRangeForSubtask, type KeyGroupRange } from '../core/keys.ts';
+import type { OperatorRestore } from '../engine/operators/operator.ts';
+import { FINAL_CHECKPOINT_ID, type Deployment, type ExecutionOptions, type Executor } from '../engine/executor.ts';
+import { nonReplayableSources, operatorLayout, planJob } from '../engine/plan.ts';
 import { isWorkerCrash, WorkerPool } from './worker-pool.ts';
 import { Attempt, RemoteTask } from './worker-attempt.ts';
 import {

@@ -4,8 +4,8 @@
  * attempt (operators closed, workers reset and returned to the pool). Used by
  * {@link WorkerExecutor}.
  */
-import { EddyError } from '../../api/errors.ts';
-import type { CoordinatedTask } from '../../engine/task.ts';
+import { EddyError } from '../api/errors.ts';
+import type { CoordinatedTask } from '../engine/task.ts';
 import type { PooledWorker, WorkerPool } from './worker-pool.ts';
 import { fromWireError, type FromWorker, type MessagePortLike, type ToWorker } from './worker-protocol.ts';
 
