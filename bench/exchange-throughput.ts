@@ -8,7 +8,7 @@
  */
 import { StreamExecutionEnvironment, WorkerExecutor } from '../src/index.ts';
 import { SOURCE_BATCH_SIZE } from '../src/engine/task.ts';
-import { nodeWorkerThreads } from '../src/runtimes/node-workers.ts';
+import { nodeWorkerThreads } from '../src/runtimes/node/node-workers.ts';
 import { report, round, timeInterleaved } from './common.ts';
 import { exchangeJob } from './workers-jobs.ts';
 

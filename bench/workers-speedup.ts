@@ -7,7 +7,7 @@
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { LocalExecutor, StreamExecutionEnvironment, WorkerExecutor, type Executor } from '../src/index.ts';
-import { nodeWorkerThreads } from '../src/runtimes/node-workers.ts';
+import { nodeWorkerThreads } from '../src/runtimes/node/node-workers.ts';
 import { median, report, round, timeInterleaved } from './common.ts';
 import { heavyHash, heavyJob, type HeavyArgs } from './workers-jobs.ts';
 

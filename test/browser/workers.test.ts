@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CheckpointingMode, MemoryCheckpointStorage, RestartStrategies, StreamExecutionEnvironment, WorkerExecutor } from '../../src/index.ts';
-import { webWorkers } from '../../src/runtimes/web-workers.ts';
+import { webWorkers } from '../../src/runtimes/web/web-workers.ts';
 import { killingPlatform } from '../helpers/killing-platform.ts';
 import { countJob } from '../workers/jobs.ts';
 

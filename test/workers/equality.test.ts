@@ -11,7 +11,7 @@ import {
   WorkerExecutor,
   type CheckpointStorage,
 } from '../../src/index.ts';
-import { nodeWorkerThreads } from '../../src/runtimes/node-workers.ts';
+import { nodeWorkerThreads } from '../../src/runtimes/node/node-workers.ts';
 import { killingPlatform } from '../helpers/killing-platform.ts';
 import { countJob } from './jobs.ts';
 

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { CheckpointingMode, MemoryCheckpointStorage, StreamExecutionEnvironment, WorkerExecutor } from '../../src/index.ts';
 import { CollectResults } from '../../src/engine/operators/sinks.ts';
-import { nodeWorkerThreads } from '../../src/runtimes/node-workers.ts';
+import { nodeWorkerThreads } from '../../src/runtimes/node/node-workers.ts';
 import { countJob } from './jobs.ts';
 
 // One source subtask at every scale: a restored source subtask without splits would finish at

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { CheckpointingMode, MemoryCheckpointStorage, RestartStrategies, StreamExecutionEnvironment, WorkerExecutor } from '../../src/index.ts';
-import { nodeWorkerThreads } from '../../src/runtimes/node-workers.ts';
+import { nodeWorkerThreads } from '../../src/runtimes/node/node-workers.ts';
 import { countJob, throwingJob } from './jobs.ts';
 
 const ARGS = { records: 1200, perPoll: 8 };

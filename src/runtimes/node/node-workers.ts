@@ -14,7 +14,7 @@
  */
 import { createRequire } from 'node:module';
 import type { ResourceLimits } from 'node:worker_threads';
-import type { MessagePortLike, SpawnedWorker, WorkerPlatform } from '../workers/worker-protocol.ts';
+import type { MessagePortLike, SpawnedWorker, WorkerPlatform } from '../../workers/worker-protocol.ts';
 
 /** Options of {@link nodeWorkerThreads}. */
 export interface NodeWorkerThreadsOptions {
@@ -36,13 +36,13 @@ function workerThreads(): WorkerThreads {
 
 /** Node `worker_threads` as the platform of a {@link WorkerExecutor}. */
 export function nodeWorkerThreads(options: NodeWorkerThreadsOptions = {}): WorkerPlatform {
-  const entry = new URL(`./node-worker-entry${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
+  const entry = new URL(`./worker-entry${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
   const typescript = options.typescript ?? entry.endsWith('.ts');
   return {
     name: 'node-worker-threads',
     spawn(): SpawnedWorker {
       const { Worker } = workerThreads();
-      const worker = new Worker(new URL('./node-worker-boot.mjs', import.meta.url), { workerData: { entry, typescript }, resourceLimits: options.resourceLimits });
+      const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), { workerData: { entry, typescript }, resourceLimits: options.resourceLimits });
       return {
         postMessage: (message, transfer) => worker.postMessage(message, transfer as never),
         listen(handlers) {

@@ -1,6 +1,6 @@
 /**
  * The browser adapter of the {@link WorkerExecutor}: dedicated module Web Workers
- * running worker/web-worker.ts, connected by `MessageChannel`s whose ports are
+ * running `./worker-entry.ts`, connected by `MessageChannel`s whose ports are
  * transferred to them.
  *
  * ```ts
@@ -9,14 +9,14 @@
  *
  * The default entry is written as `new Worker(new URL(…, import.meta.url), { type:
  * 'module' })`, the form Vite (dev server, build, vitest browser mode) recognises; other
- * bundlers may need `entry` set to the URL of the bundled worker/web-worker.ts.
+ * bundlers may need `entry` set to the URL of the bundled src/runtimes/web/worker-entry.ts.
  * Globals (`Worker`, `MessageChannel`) are touched only when a worker is spawned.
  */
-import type { MessagePortLike, SpawnedWorker, WorkerPlatform } from '../workers/worker-protocol.ts';
+import type { MessagePortLike, SpawnedWorker, WorkerPlatform } from '../../workers/worker-protocol.ts';
 
 /** Options of {@link webWorkers}. */
 export interface WebWorkersOptions {
-  /** The worker entry module (default: worker/web-worker.ts next to src/). */
+  /** The worker entry module (default: `./worker-entry.ts` beside this file). */
   readonly entry?: string | URL;
 }
 
@@ -26,7 +26,7 @@ export function webWorkers(options: WebWorkersOptions = {}): WorkerPlatform {
     name: 'web-workers',
     spawn(): SpawnedWorker {
       // Written out literally so that Vite (dev server and build) recognises and bundles the worker.
-      const worker = options.entry ? new Worker(options.entry, { type: 'module' }) : new Worker(new URL('../../worker/web-worker.ts', import.meta.url), { type: 'module' });
+      const worker = options.entry ? new Worker(options.entry, { type: 'module' }) : new Worker(new URL('./worker-entry.ts', import.meta.url), { type: 'module' });
       let exit: ((reason: string) => void) | undefined;
       return {
         postMessage: (message, transfer) => worker.postMessage(message, transfer ?? []),
