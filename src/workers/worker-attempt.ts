@@ -7,7 +7,7 @@
 import { EddyError } from '../api/errors.ts';
 import type { CoordinatedTask } from '../engine/task.ts';
 import type { PooledWorker, WorkerPool } from './worker-pool.ts';
-import { fromWireError, type FromWorker, type MessagePortLike, type ToWorker } from './worker-protocol.ts';
+import { fromWireError, type FromWorker, type MessagePortLike, type ToWorker, type TransferableLike } from './worker-protocol.ts';
 
 /** The main thread's stand-in for a task running in a worker. */
 export class RemoteTask implements CoordinatedTask {
@@ -77,12 +77,12 @@ export class Attempt {
     }
     for (let w = 0; w < n; w++) {
       if (this.workers[w].dead) this.fail(new EddyError('JOB_FAILED', `worker #${this.workers[w].id} died before the attempt began`, { component: 'executor:workers' }));
-      this.post(w, deployMessage(w, peers[w]), peers[w].map((p) => p.port as unknown as Transferable));
+      this.post(w, deployMessage(w, peers[w]), peers[w].map((p) => p.port as unknown as TransferableLike));
     }
     await Promise.race([this.deployedAll, this.failing]);
   }
 
-  post(worker: number, message: ToWorker, transfer?: Transferable[]): void {
+  post(worker: number, message: ToWorker, transfer?: TransferableLike[]): void {
     if (this.failure || this.ended || this.workers[worker].dead) return;
     this.workers[worker].handle.postMessage(message, transfer);
   }

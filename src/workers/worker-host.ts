@@ -16,7 +16,7 @@ import { deploy, type Deployment } from '../engine/executor.ts';
 import { planJob, taskAddress, type Placement } from '../engine/plan.ts';
 import { PeerLink } from './remote-channel.ts';
 import type { CheckpointHooks, StreamTask } from '../engine/task.ts';
-import { graphFingerprint, toWireError, workerOfSubtask, type DeployMessage, type FromWorker, type MessagePortLike, type ToWorker, type WirePart } from './worker-protocol.ts';
+import { graphFingerprint, toWireError, workerOfSubtask, type DeployMessage, type FromWorker, type MessagePortLike, type ToWorker, type TransferableLike, type WirePart } from './worker-protocol.ts';
 
 /** The worker's own endpoint to the main thread (`self` in a Web Worker, `parentPort` in Node). */
 export type HostEndpoint = Pick<MessagePortLike, 'postMessage' | 'onmessage'>;
@@ -39,7 +39,7 @@ export function runWorkerHost(endpoint: HostEndpoint): void {
   let epoch = 0;
   let share: Share = newShare();
   /** A sender bound to the current attempt: a late message of an ended attempt is dropped, not mistaken for the next one's. */
-  const poster = (forEpoch: number) => (message: FromWorker, transfer?: Transferable[]) => {
+  const poster = (forEpoch: number) => (message: FromWorker, transfer?: TransferableLike[]) => {
     if (forEpoch === epoch) endpoint.postMessage(message, transfer);
   };
   let post = poster(epoch);
@@ -166,7 +166,7 @@ export function runWorkerHost(endpoint: HostEndpoint): void {
   }
 
   /** Checkpoint hooks that send each task's encoded parts (transferred, not copied) to the coordinator. */
-  function forwardingHooks(aligned: boolean, addresses: ReadonlyMap<StreamTask, string>, send: (m: FromWorker, transfer?: Transferable[]) => void): CheckpointHooks {
+  function forwardingHooks(aligned: boolean, addresses: ReadonlyMap<StreamTask, string>, send: (m: FromWorker, transfer?: TransferableLike[]) => void): CheckpointHooks {
     return {
       aligned,
       acknowledge(task, id, snapshots) {

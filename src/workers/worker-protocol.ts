@@ -9,16 +9,22 @@ import { EddyError, type EddyErrorCode } from '../api/errors.ts';
 import { operatorIdOf, type JobGraph, type JobOrigin } from '../engine/graph.ts';
 import { taskAddress, type JobPlan } from '../engine/plan.ts';
 
+/**
+ * What a message may move instead of copy: an ArrayBuffer or a port. The structural
+ * stand-in for the DOM's `Transferable`, which the platform-free core cannot name.
+ */
+export type TransferableLike = ArrayBuffer | MessagePortLike;
+
 /** Either end of a MessageChannel, or a worker's own message endpoint. */
 export interface MessagePortLike {
-  postMessage(message: unknown, transfer?: Transferable[]): void;
+  postMessage(message: unknown, transfer?: TransferableLike[]): void;
   onmessage: ((event: { readonly data: unknown }) => void) | null;
   close(): void;
 }
 
 /** A worker as the main thread sees it. */
 export interface SpawnedWorker {
-  postMessage(message: unknown, transfer?: Transferable[]): void;
+  postMessage(message: unknown, transfer?: TransferableLike[]): void;
   /** Registers the handlers: every message, an error thrown out of the worker, its exit. */
   listen(handlers: { message(data: unknown): void; error(error: unknown): void; exit(reason: string): void }): void;
   /** Stops the worker at once (what a crash would do). */
