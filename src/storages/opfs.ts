@@ -10,7 +10,7 @@
  * looks like a checkpoint (a reload test caught exactly that). So a new object is written
  * under a temporary name (`.~tmp-…`, a name `checkPath` forbids, so `list` never shows it)
  * and then renamed with `FileSystemHandle.move()`. Together with core's
- * protocol — parts first, the manifest last (`src/core/checkpoint/*`) — a checkpoint is
+ * protocol — parts first, the manifest last (`src/format/checkpoint-*.ts`) — a checkpoint is
  * complete exactly when its manifest is there, and a reader only trusts what a manifest
  * lists.
  *

@@ -1,6 +1,6 @@
 /**
  * Between IndexedDB records and the canonical snapshot format
- * (`src/core/state/snapshot-format.ts`). Records already hold values in the canonical
+ * (`src/format/snapshot-format.ts`). Records already hold values in the canonical
  * value encoding, so a snapshot copies their bytes behind an entry head instead of
  * decoding and re-encoding them; only a full-snapshot TTL filter decodes (it must look
  * at timestamps).

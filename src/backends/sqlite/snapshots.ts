@@ -7,7 +7,7 @@
  * A full snapshot walks each state's rows in primary-key order (key group, key,
  * namespace, row); a delta walks the `chg` marks and writes each marked entry as it was
  * captured, or as removed. Both read a {@link SnapshotSource} (the frozen copy of the
- * capture) and give other work a turn between slices (`core/slices.ts`).
+ * capture) and give other work a turn between slices (`state/slices.ts`).
  */
 import { ByteWriter } from '../../core/bytes.ts';
 import type { Slices } from '../../state/slices.ts';
