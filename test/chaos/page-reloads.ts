@@ -1,0 +1,71 @@
+/**
+ * Chaos in a browser tab: the job of `test/reload/page.ts` (IndexedDB state, OPFS
+ * checkpoints, a two-phase-commit sink into localStorage) is stopped by real page reloads
+ * at random moments and resumed by the next load from its newest OPFS checkpoint; the
+ * output committed across all loads must equal a failure-free run.
+ */
+import { openChromium } from '../helpers/chromium-page.ts';
+import { prng } from '../helpers/prng.ts';
+import type { ReloadRun } from '../reload/page.ts';
+import { failed, judge, newTally, record, settleWithin, type Tally } from './tally.ts';
+
+const RECORDS = 1200;
+
+function expectedOutput(): string[] {
+  const counts = new Map<number, number>();
+  const out: string[] = [];
+  for (let i = 0; i < RECORDS; i++) {
+    const n = (counts.get(i % 7) ?? 0) + 1;
+    counts.set(i % 7, n);
+    out.push(`${i % 7}:${n}`);
+  }
+  return out.sort();
+}
+
+type PageApi = { eddyReload: { run(r: ReloadRun): Promise<string | null> }; chaosDone?: boolean };
+
+/** `runs` jobs in one Chromium, each reloaded `reloadsPerRun` times after a random share of its records were committed. */
+export async function runPageReloadChaos(runs: number, reloadsPerRun: number, seed: number, hangAfterMs = 120_000): Promise<Tally> {
+  const random = prng(seed);
+  const expected = expectedOutput();
+  const tally = newTally();
+  const session = await openChromium();
+  try {
+    const { page, origin } = session;
+    for (let r = 0; r < runs; r++) {
+      const run: ReloadRun = { job: `chaos-${r}-${Date.now().toString(36)}`, directory: `eddy-chaos-${r}-${Math.random().toString(36).slice(2, 8)}`, records: RECORDS, resume: false };
+      const committed = () => page.evaluate((prefix) => Object.keys(localStorage).filter((k) => k.startsWith(`${prefix}:`)).flatMap((k) => JSON.parse(localStorage.getItem(k)!) as string[]), run.job);
+      const start = async (resume: boolean) => {
+        await page.waitForFunction(() => 'eddyReload' in globalThis, undefined, { timeout: 60_000 });
+        await page.evaluate((x) => {
+          const g = globalThis as unknown as PageApi;
+          void g.eddyReload.run(x).then(() => (g.chaosDone = true));
+        }, { ...run, resume });
+      };
+      let reloads = 0;
+      const settled = await settleWithin(hangAfterMs, async () => {
+        await page.goto(`${origin}/test/reload/page.html`);
+        await start(false);
+        for (let k = 0; k < reloadsPerRun; k++) {
+          // Reload once a random share (10–90 %) of what is left has been committed.
+          const have = (await committed()).length;
+          const target = have + Math.floor((RECORDS - have) * (0.1 + 0.8 * random()));
+          while ((await committed()).length < target && !(await page.evaluate(() => (globalThis as unknown as PageApi).chaosDone === true))) await new Promise((res) => setTimeout(res, 20));
+          if (await page.evaluate(() => (globalThis as unknown as PageApi).chaosDone === true)) break;
+          await page.reload();
+          reloads++;
+          await start(true);
+        }
+        await page.waitForFunction(() => (globalThis as unknown as PageApi).chaosDone === true, undefined, { timeout: hangAfterMs, polling: 50 });
+        return (await committed()).sort();
+      });
+      const name = `page reloaded ${reloads} times (run ${r})`;
+      if ('hang' in settled) record(tally, name, reloads, { kind: 'hang', after: hangAfterMs });
+      else if ('error' in settled) record(tally, name, reloads, failed(settled.error));
+      else record(tally, name, reloads, judge(expected, settled.value));
+    }
+  } finally {
+    await session.close();
+  }
+  return tally;
+}
