@@ -18,7 +18,7 @@ import {
   type RuntimeContext,
   type ValueState,
 } from '../../src/index.ts';
-import { listCompletedCheckpoints } from '../../src/core/checkpoint/restore.ts';
+import { listCompletedCheckpoints } from '../../src/engine/checkpoint-restore.ts';
 import { pacedSource } from '../helpers/sources.ts';
 
 const [dir, recordsArg] = process.argv.slice(2);

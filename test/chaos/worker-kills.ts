@@ -4,7 +4,7 @@
  * job must restore and commit exactly the failure-free output.
  */
 import { MemoryCheckpointStorage, RestartStrategies, StreamExecutionEnvironment, WorkerExecutor } from '../../src/index.ts';
-import { nodeWorkerThreads } from '../../src/runtimes/node-workers.ts';
+import { nodeWorkerThreads } from '../../src/runtimes/node/node-workers.ts';
 import { killingPlatform } from '../helpers/killing-platform.ts';
 import { prng } from '../helpers/prng.ts';
 import { countJob } from '../workers/jobs.ts';
