@@ -9,7 +9,7 @@ import { EddyError, SnapshotError } from '../../api/errors.ts';
 import { CheckpointCoordinator, type CoordinatorSettings } from '../checkpoint/coordinator.ts';
 import { listCompletedCheckpoints, loadCheckpoint, loadNewestIntact, type LoadedCheckpoint } from '../checkpoint/restore.ts';
 import type { CheckpointStorage, StorageLock } from '../checkpoint/storage.ts';
-import type { JobGraph } from '../graph.ts';
+import { commitsOnCheckpoint, type JobGraph } from '../graph.ts';
 import type { StateBackend } from '../state/backend.ts';
 import { LocalExecutor, type Deployment, type Executor } from './local-executor.ts';
 
@@ -146,6 +146,25 @@ export class JobRun {
     const candidates = [...coordinator.completed].reverse();
     const loaded = await loadNewestIntact(this.options.checkpointing!.storage, candidates, this.options.warn);
     if (!loaded) throw new SnapshotError('SNAPSHOT_CORRUPT', `none of the retained checkpoints (${candidates.join(', ')}) can be restored; refusing to restart from scratch, which would repeat committed output`, { component: 'job' });
+    // Every completed checkpoint has been (or is being) announced to the operators, and
+    // sinks commit their transactions on that announcement. Restoring an older one rewinds
+    // the sources to before output that is already committed: replay would commit it
+    // again, and a committed transaction cannot be taken back (Flink's two-phase-commit
+    // sinks recover only the transactions of the checkpoint they restore). Filtering the
+    // replay is no way out either: what it produces need not match the committed records
+    // one for one (processing time, arrival order across inputs). So with committing
+    // operators and exactly-once checkpoints the fallback is refused; jobs whose output is
+    // at-least-once anyway (no such operators, or AT_LEAST_ONCE mode) still fall back.
+    const skipped = candidates.slice(0, candidates.indexOf(loaded.path));
+    if (skipped.length > 0 && this.options.checkpointing!.aligned && commitsOnCheckpoint(this.graph)) {
+      throw new SnapshotError(
+        'SNAPSHOT_CORRUPT',
+        `checkpoint ${skipped[0]} cannot be restored, and falling back to ${loaded.path} would not be exactly-once: ` +
+          `sinks of this job already committed the output of ${skipped.join(', ')}, which a restart from ${loaded.path} would produce and commit again. ` +
+          `The job fails instead of duplicating output; to accept duplicates, restore ${loaded.path} explicitly with env.fromSavepoint()`,
+        { component: 'job' },
+      );
+    }
     return loaded;
   }
 }
