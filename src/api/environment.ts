@@ -17,6 +17,7 @@ import { AsyncIterableSource } from '../core/sources/async-iterable.ts';
 import { JobClient, type JobExecutionResult } from './job-client.ts';
 import type { StateBackend } from '../core/state/backend.ts';
 import { HashMapStateBackend } from '../backends/memory.ts';
+import { murmur3_32 } from '../core/murmur3.ts';
 
 /** Flink's upper bound for the max parallelism (number of key groups). */
 export const UPPER_BOUND_MAX_PARALLELISM = 1 << 15;
@@ -25,10 +26,23 @@ export const DEFAULT_MAX_PARALLELISM = 128;
 
 export type { JobExecutionResult };
 
-/** A job id from its name: stable, so a restarted program finds its checkpoints (and locks them). */
+/** A name that is its own job id: lowercase words joined by single `.`, `_` or `-`. */
+const SIMPLE_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+
+/**
+ * A job id from its name: stable, so a restarted program finds its checkpoints (and locks
+ * them), distinct for distinct names, and safe as a path segment, OPFS name and S3 key.
+ * A simple name (see {@link SIMPLE_NAME}, at most 100 characters) is its own id, so the
+ * checkpoints of such jobs keep their place. Any other name becomes a readable slug, `--`
+ * and 64 bits of a hash of the exact name; a simple name never contains `--`, so the two
+ * forms cannot meet, and two other names meet only if their hashes collide.
+ */
 function jobIdOf(jobName: string): string {
-  const slug = jobName.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '');
-  return slug.length > 0 ? slug.slice(0, 100) : 'job';
+  if (jobName.length <= 100 && SIMPLE_NAME.test(jobName)) return jobName;
+  const slug = jobName.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60).replace(/-+$/, '');
+  const bytes = new TextEncoder().encode(jobName);
+  const hash = [murmur3_32(bytes, 0x9747b28c), murmur3_32(bytes, 0x5bd1e995)].map((h) => (h >>> 0).toString(16).padStart(8, '0')).join('');
+  return `${slug.length > 0 ? slug : 'job'}--${hash}`;
 }
 
 /** The entry point of every job. */
