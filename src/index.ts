@@ -4,6 +4,7 @@
  */
 export { StreamExecutionEnvironment, DEFAULT_MAX_PARALLELISM, UPPER_BOUND_MAX_PARALLELISM, type JobExecutionResult } from './api/environment.ts';
 export { CheckpointConfig, CheckpointingMode, RestartStrategies, type RestartStrategy } from './api/checkpointing.ts';
+export type { SavepointRestoreSettings } from './core/checkpoint/restore-match.ts';
 export { JobClient, type JobStatus } from './api/job-client.ts';
 export { defineJob, JobDefinition, type JobFunction, type JobResult } from './api/job-definition.ts';
 export { LocalExecutor, type Executor } from './core/runtime/local-executor.ts';

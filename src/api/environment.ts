@@ -10,6 +10,7 @@ import type { GeneratorOptions, Source } from './sources.ts';
 import type { WatermarkStrategy } from './watermarks.ts';
 import type { GraphNode, JobGraph, JobOrigin } from '../core/graph.ts';
 import type { Executor } from '../core/runtime/local-executor.ts';
+import type { SavepointRestoreSettings } from '../core/checkpoint/restore-match.ts';
 import { CollectionSource } from '../core/sources/collection.ts';
 import { GeneratorSource } from '../core/sources/generator.ts';
 import { JobRun } from '../core/runtime/job-runner.ts';
@@ -55,6 +56,7 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
   private readonly checkpointConfig = new CheckpointConfig();
   private restartStrategy: RestartStrategy | undefined;
   private savepointPath: string | undefined;
+  private savepointSettings: SavepointRestoreSettings = {};
   private executor: Executor | undefined;
   private origin: JobOrigin | undefined;
 
@@ -169,10 +171,18 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
    * Starts the next job from a savepoint or retained checkpoint directory in the
    * configured checkpoint storage (what `triggerSavepoint()` resolved to, or a `chk-<n>`
    * directory). Operators are matched by `uid()` (or by position when they have none).
+   * State that no operator takes — a removed operator, a changed uid, or (in a savepoint
+   * of another job) an operator matched only by position — fails the start with
+   * `SNAPSHOT_INCOMPATIBLE` unless `settings.allowNonRestoredState` is true (Flink's
+   * `--allowNonRestoredState`), which starts without that state.
    */
-  fromSavepoint(path: string): this {
+  fromSavepoint(path: string, settings: SavepointRestoreSettings = {}): this {
     if (typeof path !== 'string' || path.length === 0) throw new ConfigurationError('fromSavepoint() needs the path of a savepoint or checkpoint directory', { component: 'environment' });
+    if (typeof settings !== 'object' || settings === null || !['undefined', 'boolean'].includes(typeof settings.allowNonRestoredState)) {
+      throw new ConfigurationError('fromSavepoint() settings must be an object like { allowNonRestoredState: true }', { component: 'environment' });
+    }
     this.savepointPath = path.replace(/\/_metadata$/, '').replace(/\/+$/, '');
+    this.savepointSettings = { allowNonRestoredState: settings.allowNonRestoredState === true };
     return this;
   }
 
@@ -262,7 +272,7 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
       restart,
       executor: this.executor,
       warn: (m) => console.warn(m),
-      initialState: this.savepointPath ? { storage: cfg.getCheckpointStorage(), path: this.savepointPath } : undefined,
+      initialState: this.savepointPath ? { storage: cfg.getCheckpointStorage(), path: this.savepointPath, settings: this.savepointSettings } : undefined,
       checkpointing: checkpointing
         ? {
             storage: cfg.getCheckpointStorage(),

@@ -8,6 +8,7 @@ import type { Clock } from '../../api/clock.ts';
 import { EddyError, SnapshotError } from '../../api/errors.ts';
 import { CheckpointCoordinator, type CoordinatorSettings } from '../checkpoint/coordinator.ts';
 import { listCompletedCheckpoints, loadCheckpoint, loadNewestIntact, type LoadedCheckpoint } from '../checkpoint/restore.ts';
+import { unrestoredOperators, type SavepointRestoreSettings } from '../checkpoint/restore-match.ts';
 import type { CheckpointStorage, StorageLock } from '../checkpoint/storage.ts';
 import { commitsOnCheckpoint, type JobGraph } from '../graph.ts';
 import type { StateBackend } from '../state/backend.ts';
@@ -29,7 +30,7 @@ export interface JobRunOptions {
   readonly restart: { readonly maxAttempts: number; readonly delayMs: number };
   readonly checkpointing?: CheckpointSettings;
   /** A savepoint or retained checkpoint directory to start from, and the storage it is in. */
-  readonly initialState?: { readonly storage: CheckpointStorage; readonly path: string };
+  readonly initialState?: { readonly storage: CheckpointStorage; readonly path: string; readonly settings?: SavepointRestoreSettings };
   /** Who deploys the attempts; default the {@link LocalExecutor}. */
   readonly executor?: Executor;
   /** Where warnings go (non-replayable sources, corrupt checkpoints). */
@@ -83,7 +84,12 @@ export class JobRun {
     let lock: StorageLock | undefined;
     try {
       let restore: LoadedCheckpoint | undefined;
-      if (options.initialState) restore = await loadCheckpoint(options.initialState.storage, options.initialState.path);
+      // State of the savepoint that this job's operators do not take (see unrestoredOperators).
+      let unrestored: ReadonlySet<string> = new Set();
+      if (options.initialState) {
+        restore = await loadCheckpoint(options.initialState.storage, options.initialState.path);
+        unrestored = unrestoredOperators(graph, options.jobId, restore, options.initialState.settings ?? {}, options.warn);
+      }
       if (options.checkpointing) {
         const storage = options.checkpointing.storage;
         lock = await storage.lock(options.jobId);
@@ -103,7 +109,7 @@ export class JobRun {
           jobId: options.jobId,
           stateBackend: options.stateBackend,
           clock: options.clock,
-          restore: restore ? (id, i, p) => restore!.restoreFor(id, i, p) : undefined,
+          restore: restore ? (id, i, p) => (unrestored.has(id) && restore!.path === options.initialState?.path ? undefined : restore!.restoreFor(id, i, p)) : undefined,
           checkpointHooks: this.coordinator,
         });
         this.current = deployment;
