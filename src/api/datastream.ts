@@ -19,7 +19,7 @@ import { TwoPhaseCommitSink } from './two-phase-commit.ts';
 import type { CollectTarget, GraphEdge, GraphNode, OperatorFactoryContext, Partitioning } from '../core/graph.ts';
 import type { Key } from '../core/keys.ts';
 import type { StreamOperator } from '../core/operators/operator.ts';
-import { instantiate } from '../core/operators/base.ts';
+import { instantiate } from '../core/operators/function-copy.ts';
 import { FilterOperator, FlatMapOperator, MapOperator } from '../core/operators/simple.ts';
 import { KeyedProcessOperator, ProcessOperator } from '../core/operators/process.ts';
 import { KeyedReduceOperator } from '../core/operators/reduce.ts';

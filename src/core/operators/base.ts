@@ -18,11 +18,6 @@ export function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && typeof v === 'object' && typeof (v as PromiseLike<unknown>).then === 'function';
 }
 
-/** Makes the per-subtask copy of a user function: own fields copied, prototype shared. */
-export function instantiate<F>(fn: F): F {
-  if (typeof fn !== 'object' || fn === null) return fn;
-  return Object.assign(Object.create(Object.getPrototypeOf(fn)), fn) as F;
-}
 
 function hasMethod<K extends string>(o: unknown, name: K): o is Record<K, (...args: unknown[]) => unknown> {
   return typeof o === 'object' && o !== null && typeof (o as Record<string, unknown>)[name] === 'function';
