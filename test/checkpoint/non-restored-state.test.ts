@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RichMapFunction, SnapshotError, StreamExecutionEnvironment, ValueStateDescriptor, type JobClient, type RuntimeContext, type ValueState } from '../../src/index.ts';
+import { CollectResults } from '../../src/core/operators/sinks.ts';
 import { MemoryCheckpointStorage } from '../../src/storages/memory.ts';
 import { pacedSource } from '../helpers/sources.ts';
 
@@ -116,5 +117,36 @@ describe('state that matches no operator on restore', () => {
     // Counts go on from the savepoint's and end at the per-key total.
     expect(r).toEqual({ min: expect.any(Number), max: PER_KEY });
     expect((r as { min: number }).min).toBeGreaterThan(1);
+  });
+
+  it('the collect sink of executeAndCollect (no uid possible) does not block a restore into another job', async () => {
+    const storage = new MemoryCheckpointStorage();
+    const env = environment(storage);
+    let client: JobClient | undefined;
+    let savepoint: Promise<string> | undefined;
+    let seen = 0;
+    const collected = env
+      .fromSource(pacedSource(RECORDS, (i) => i, 3), undefined, 'numbers')
+      .uid('numbers')
+      .map((v: number) => {
+        if (++seen === 100) savepoint = client!.triggerSavepoint();
+        return v;
+      })
+      .uid('trigger');
+    collected.collectInto(new CollectResults<number>());
+    client = await env.executeAsync('collect-a');
+    await client.result;
+    const resumed = environment(storage);
+    resumed.fromSavepoint(await savepoint!);
+    const out = await resumed
+      .fromSource(pacedSource(RECORDS, (i) => i, 3), undefined, 'numbers')
+      .uid('numbers')
+      .map((v: number) => v)
+      .uid('trigger')
+      .executeAndCollect('collect-b');
+    // The rest of the input after the savepoint, once each.
+    expect(out.length).toBeGreaterThan(0);
+    expect(out.length).toBeLessThan(RECORDS);
+    expect(new Set(out).size).toBe(out.length);
   });
 });

@@ -37,7 +37,9 @@ export function unrestoredOperators(graph: JobGraph, jobId: string, loaded: Load
   for (const operatorId of loaded.statefulOperators()) {
     const node = byId.get(operatorId);
     if (node === undefined) missing.push(operatorId);
-    else if (otherJob && node.uid === undefined) positional.push(`${operatorId} (${node.name})`);
+    // The collect sink of executeAndCollect cannot be given a uid, and its state (its
+    // transactions) is never committed into another execution anyway (see CollectSink).
+    else if (otherJob && node.uid === undefined && node.collect === undefined) positional.push(`${operatorId} (${node.name})`);
   }
   const skipped = new Set([...missing, ...positional.map((p) => p.slice(0, p.indexOf(' ')))]);
   if (skipped.size === 0) return skipped;
