@@ -19,7 +19,7 @@ import { TwoPhaseCommitSink } from '../api/two-phase-commit.ts';
 import type { CollectTarget, GraphEdge, GraphNode, OperatorFactoryContext, Partitioning } from '../engine/graph.ts';
 import type { Key } from '../core/keys.ts';
 import type { StreamOperator } from '../engine/operators/operator.ts';
-import { instantiate } from '../engine/operators/base.ts';
+import { instantiate } from '../engine/operators/function-copy.ts';
 import { FilterOperator, FlatMapOperator, MapOperator } from '../engine/operators/simple.ts';
 import { KeyedProcessOperator, ProcessOperator } from '../engine/operators/process.ts';
 import { KeyedReduceOperator } from '../engine/operators/reduce.ts';
@@ -89,33 +89,34 @@ export class DataStream<T> {
   }
 
   /** @internal Adds an operator fed by this stream; `collect` marks the collecting sink. */
-  protected transform<R>(name: string, partitioning: Partitioning, keyed: boolean, create: (ctx: OperatorFactoryContext) => StreamOperator, collect?: CollectTarget): DataStream<R> {
+  protected transform<R>(name: string, partitioning: Partitioning, keyed: boolean, create: (ctx: OperatorFactoryContext) => StreamOperator, collect?: CollectTarget, fn?: unknown): DataStream<R> {
     const inputs: GraphEdge[] = this.sources.map((s) => ({ from: s.id, partitioning }));
-    return new DataStream<R>(this.env, [this.env.addNode({ name, inputs, keyed, createOperator: create, collect })]);
+    const commitsOnCheckpoint = typeof fn === 'object' && fn !== null && typeof (fn as { notifyCheckpointComplete?: unknown }).notifyCheckpointComplete === 'function';
+    return new DataStream<R>(this.env, [this.env.addNode({ name, inputs, keyed, createOperator: create, collect, commitsOnCheckpoint })]);
   }
 
   /** One output record per input record. Object functions may carry their own fields. */
   map<F extends MapFunction<T, unknown>>(fn: F): DataStream<MapOutput<F>> {
     checkFunction(fn, 'map', true);
-    return this.transform('Map', { type: 'forward' }, false, () => new MapOperator(instantiate(fn)));
+    return this.transform('Map', { type: 'forward' }, false, () => new MapOperator(instantiate(fn)), undefined, fn);
   }
 
   /** Any number of output records per input record, emitted through `out.collect`. */
   flatMap<F extends FlatMapFunction<T, never>>(fn: F): DataStream<CollectedOutput<F, 'flatMap'>> {
     checkFunction(fn, 'flatMap', true);
-    return this.transform('FlatMap', { type: 'forward' }, false, () => new FlatMapOperator(instantiate(fn as FlatMapFunction<T, unknown>)));
+    return this.transform('FlatMap', { type: 'forward' }, false, () => new FlatMapOperator(instantiate(fn as FlatMapFunction<T, unknown>)), undefined, fn);
   }
 
   /** Keeps the records for which `fn` returns true. */
   filter<F extends FilterFunction<T>>(fn: F): DataStream<T> {
     checkFunction(fn, 'filter', true);
-    return this.transform('Filter', { type: 'forward' }, false, () => new FilterOperator(instantiate(fn)));
+    return this.transform('Filter', { type: 'forward' }, false, () => new FilterOperator(instantiate(fn)), undefined, fn);
   }
 
   /** Runs a `ProcessFunction` (no keyed state, no timers: use `keyBy(...).process` for those). */
   process<F extends ProcessFunctionLike<T, never>>(fn: F): DataStream<CollectedOutput<F, 'processElement'>> {
     checkFunction(fn, 'process', false);
-    return this.transform(fn.constructor?.name && fn.constructor !== Object ? fn.constructor.name : 'Process', { type: 'forward' }, false, () => new ProcessOperator(instantiate(fn)));
+    return this.transform(fn.constructor?.name && fn.constructor !== Object ? fn.constructor.name : 'Process', { type: 'forward' }, false, () => new ProcessOperator(instantiate(fn)), undefined, fn);
   }
 
   /** Partitions the stream by key: records with the same key go to the same subtask and state. */
@@ -142,13 +143,13 @@ export class DataStream<T> {
   /** Sends every record to a sink function (a function, or an object with `invoke`). */
   addSink<F extends SinkFunction<T> | TwoPhaseCommitSink<T, unknown>>(fn: F): DataStreamSink {
     if (!(fn instanceof TwoPhaseCommitSink)) checkFunction(fn, 'sink', true);
-    return new DataStreamSink(this.transform('Sink', { type: 'forward' }, false, () => new SinkFunctionOperator(instantiate(fn))));
+    return new DataStreamSink(this.transform('Sink', { type: 'forward' }, false, () => new SinkFunctionOperator(instantiate(fn)), undefined, fn));
   }
 
   /** Writes every record through a Sink V2 (`createWriter` per subtask). */
   sinkTo(sink: Sink<T>): DataStreamSink {
     if (!sink || typeof sink.createWriter !== 'function') throw new ConfigurationError('sinkTo() needs a Sink with createWriter(ctx)', { component: 'datastream' });
-    return new DataStreamSink(this.transform('Sink', { type: 'forward' }, false, () => new SinkWriterOperator(sink)));
+    return new DataStreamSink(this.transform('Sink', { type: 'forward' }, false, () => new SinkWriterOperator(sink), undefined, sink));
   }
 
   /** Runs the job and resolves to every record of this stream (bounded jobs). */
@@ -165,7 +166,7 @@ export class DataStream<T> {
    */
   collectInto(target: CollectTarget): void {
     const sink = new CollectSink<T>(target);
-    this.transform('Collect', { type: 'rebalance' }, false, () => new SinkFunctionOperator(instantiate(sink)), target).setParallelism(1);
+    this.transform('Collect', { type: 'rebalance' }, false, () => new SinkFunctionOperator(instantiate(sink)), target, sink).setParallelism(1);
   }
 }
 
@@ -197,35 +198,35 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
     super(env, sources);
   }
 
-  private keyed<R>(name: string, create: () => StreamOperator): DataStream<R> {
-    return this.transform<R>(name, { type: 'hash', keySelector: this.keySelector as (v: unknown) => Key }, true, create);
+  private keyed<R>(name: string, create: () => StreamOperator, fn: unknown): DataStream<R> {
+    return this.transform<R>(name, { type: 'hash', keySelector: this.keySelector as (v: unknown) => Key }, true, create, undefined, fn);
   }
 
   /** Runs a `KeyedProcessFunction`: keyed state, timers and `onTimer`. */
   override process<F extends KeyedProcessFunctionLike<K, T, never>>(fn: F): DataStream<CollectedOutput<F, 'processElement'>> {
     checkFunction(fn, 'process', false);
     const name = fn.constructor?.name && fn.constructor !== Object ? fn.constructor.name : 'KeyedProcess';
-    return this.keyed(name, () => new KeyedProcessOperator(instantiate(fn as KeyedProcessFunctionLike<K, T, unknown>)));
+    return this.keyed(name, () => new KeyedProcessOperator(instantiate(fn as KeyedProcessFunctionLike<K, T, unknown>)), fn);
   }
 
   override map<F extends MapFunction<T, unknown>>(fn: F): DataStream<MapOutput<F>> {
     checkFunction(fn, 'map', true);
-    return this.keyed('Map', () => new MapOperator(instantiate(fn)));
+    return this.keyed('Map', () => new MapOperator(instantiate(fn)), fn);
   }
 
   override flatMap<F extends FlatMapFunction<T, never>>(fn: F): DataStream<CollectedOutput<F, 'flatMap'>> {
     checkFunction(fn, 'flatMap', true);
-    return this.keyed('FlatMap', () => new FlatMapOperator(instantiate(fn as FlatMapFunction<T, unknown>)));
+    return this.keyed('FlatMap', () => new FlatMapOperator(instantiate(fn as FlatMapFunction<T, unknown>)), fn);
   }
 
   override filter<F extends FilterFunction<T>>(fn: F): DataStream<T> {
     checkFunction(fn, 'filter', true);
-    return this.keyed('Filter', () => new FilterOperator(instantiate(fn)));
+    return this.keyed('Filter', () => new FilterOperator(instantiate(fn)), fn);
   }
 
   /** Folds the records of each key, emitting the running result for every record. */
   reduce(fn: ReduceFn<T>): DataStream<T> {
     checkFunction(fn, 'reduce', true);
-    return this.keyed('Reduce', () => new KeyedReduceOperator(instantiate(fn)));
+    return this.keyed('Reduce', () => new KeyedReduceOperator(instantiate(fn)), fn);
   }
 }

@@ -57,6 +57,17 @@ export interface GraphNode {
   readonly createOperator?: (ctx: OperatorFactoryContext) => StreamOperator;
   /** For the sink of `executeAndCollect`: where its committed records go. */
   readonly collect?: CollectTarget;
+  /**
+   * True when the node's function acts on completed checkpoints (`notifyCheckpointComplete`,
+   * e.g. a `TwoPhaseCommitSink` or the collect sink): what it committed cannot be taken
+   * back, so a restore must never go back past a checkpoint it was told about.
+   */
+  readonly commitsOnCheckpoint?: boolean;
+}
+
+/** True when some node of the graph commits output when checkpoints complete. */
+export function commitsOnCheckpoint(graph: JobGraph): boolean {
+  return graph.nodes.some((n) => n.commitsOnCheckpoint === true || n.collect !== undefined);
 }
 
 /**
