@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { MAX_WATERMARK } from '../../src/api/watermarks.ts';
 import { OutputBuffer, type OperatorSnapshot, type PendingSnapshot, type RecordBatch, type StreamOperator } from '../../src/core/operators/operator.ts';
 import { InputGate, type StreamElement } from '../../src/core/runtime/input-gate.ts';
+import type { SourceOperator } from '../../src/core/operators/source.ts';
 import type { NetworkOutput } from '../../src/core/runtime/network-output.ts';
 import { StreamTask, type CheckpointHooks, type CoordinatedTask } from '../../src/core/runtime/task.ts';
 
@@ -155,5 +156,39 @@ describe('StreamTask: watermarks and end of input', () => {
     expect(op.watermarks.at(-1)).toBe(MAX_WATERMARK);
     expect(heard).toEqual(['finished Task (1/1)']);
     expect(downstream).toEqual(['record 1', 'record 2', 'watermark MAX', 'end']);
+  });
+});
+
+describe('StreamTask: a source task', () => {
+  /** Emits one record per poll; the coordinator's trigger arrives while record `triggerAt` is emitted. */
+  class PollingSource extends RecordingOperator {
+    task!: StreamTask;
+    constructor(
+      private readonly values: number[],
+      private readonly triggerAt: number,
+    ) {
+      super();
+    }
+    async emitNext(out: OutputBuffer): Promise<boolean> {
+      const v = this.values.shift()!;
+      this.seen.push(v);
+      out.collect(v);
+      if (v === this.triggerAt) this.task.triggerCheckpoint(1, 0, false);
+      return this.values.length > 0;
+    }
+  }
+
+  it('takes a triggered checkpoint between two polls and sends its barrier before the records polled after it', async () => {
+    const op = new PollingSource([1, 2, 3], 2);
+    const downstream: string[] = [];
+    const acks: number[] = [];
+    const hooks: CheckpointHooks = { aligned: true, acknowledge: (_t, id) => void acks.push(id), taskFinished: () => {} };
+    const task = new StreamTask('Source (1/1)', [{ op, out: new OutputBuffer(), next: [], network: [fakeNetwork(downstream)], operatorId: 'src', subtaskIndex: 0 }], new InputGate(0), op as unknown as SourceOperator<unknown>, hooks);
+    op.task = task;
+    expect(task.isSource).toBe(true);
+    await task.run();
+    expect(op.snapshots).toEqual([{ checkpointId: 1, seen: [1, 2] }]);
+    expect(acks).toEqual([1]);
+    expect(downstream).toEqual(['record 1', 'record 2', 'barrier 1', 'record 3', 'watermark MAX', 'end']);
   });
 });
