@@ -116,7 +116,7 @@ export interface MapTable<V> {
 /**
  * The keyed state of one operator subtask. Implementations: `HashMapStateBackend`
  * (in memory) and the persistent backends. Every implementation passes
- * `test/conformance/state-backend.suite.ts` unchanged.
+ * `test/conformance/state-backend/` unchanged.
  */
 export interface KeyedStateBackend {
   /** The backend's short name, as in {@link StateBackend.name}. */

@@ -4,9 +4,9 @@ import { HashMapStateBackend } from '../../src/backends/memory.ts';
 import { keyGroupForKey, keyGroupRangeForSubtask, type Key } from '../../src/core/keys.ts';
 import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 import type { KeyedStateSnapshot } from '../../src/format/snapshot-format.ts';
-import { stateBackendSuite } from '../conformance/state-backend.suite.ts';
+import { runStateBackendSuite } from '../conformance/state-backend/index.ts';
 
-stateBackendSuite('hashmap', () => new HashMapStateBackend());
+runStateBackendSuite('hashmap', () => new HashMapStateBackend());
 
 /** A HashMap keyed backend owning every key group, with a store on top. */
 function heap() {
