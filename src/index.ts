@@ -12,7 +12,6 @@ export type { MessagePortLike, SpawnedWorker, WorkerPlatform } from './core/runt
 export { TwoPhaseCommitSink } from './api/two-phase-commit.ts';
 export type { CheckpointStorage, StorageLock } from './core/checkpoint/storage.ts';
 export { MemoryCheckpointStorage } from './storages/memory.ts';
-export { FileSystemCheckpointStorage } from './storages/fs.ts';
 export { OpfsCheckpointStorage, type OpfsCheckpointStorageOptions } from './storages/opfs.ts';
 export { DataStream, DataStreamSink, KeyedStream } from './api/datastream.ts';
 export {
