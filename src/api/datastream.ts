@@ -165,7 +165,7 @@ export class DataStream<T> {
    */
   collectInto(target: CollectTarget): void {
     const sink = new CollectSink<T>(target);
-    this.transform('Collect', { type: 'rebalance' }, false, () => new SinkFunctionOperator(instantiate(sink)), target).setParallelism(1);
+    this.transform('Collect', { type: 'rebalance' }, false, () => new SinkFunctionOperator<T>(instantiate(sink)), target).setParallelism(1);
   }
 }
 
