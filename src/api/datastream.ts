@@ -79,6 +79,7 @@ export class DataStream<T> {
   /** Names the operator that produced this stream (shown in errors). */
   name(name: string): this {
     this.node.name = name;
+    this.node.nameFromClass = false;
     return this;
   }
 
@@ -115,7 +116,7 @@ export class DataStream<T> {
   /** Runs a `ProcessFunction` (no keyed state, no timers: use `keyBy(...).process` for those). */
   process<F extends ProcessFunctionLike<T, never>>(fn: F): DataStream<CollectedOutput<F, 'processElement'>> {
     checkFunction(fn, 'process', false);
-    return this.transform(fn.constructor?.name && fn.constructor !== Object ? fn.constructor.name : 'Process', { type: 'forward' }, false, () => new ProcessOperator(instantiate(fn)));
+    return classNamed(fn, this.transform<CollectedOutput<F, 'processElement'>>(className(fn) ?? 'Process', { type: 'forward' }, false, () => new ProcessOperator(instantiate(fn))));
   }
 
   /** Partitions the stream by key: records with the same key go to the same subtask and state. */
@@ -204,8 +205,7 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
   /** Runs a `KeyedProcessFunction`: keyed state, timers and `onTimer`. */
   override process<F extends KeyedProcessFunctionLike<K, T, never>>(fn: F): DataStream<CollectedOutput<F, 'processElement'>> {
     checkFunction(fn, 'process', false);
-    const name = fn.constructor?.name && fn.constructor !== Object ? fn.constructor.name : 'KeyedProcess';
-    return this.keyed(name, () => new KeyedProcessOperator(instantiate(fn as KeyedProcessFunctionLike<K, T, unknown>)));
+    return classNamed(fn, this.keyed<CollectedOutput<F, 'processElement'>>(className(fn) ?? 'KeyedProcess', () => new KeyedProcessOperator(instantiate(fn as KeyedProcessFunctionLike<K, T, unknown>))));
   }
 
   override map<F extends MapFunction<T, unknown>>(fn: F): DataStream<MapOutput<F>> {
@@ -228,4 +228,16 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
     checkFunction(fn, 'reduce', true);
     return this.keyed('Reduce', () => new KeyedReduceOperator(instantiate(fn)));
   }
+}
+
+/** The class name of a function object (an instance of a user class), if it has one. */
+function className(fn: object): string | undefined {
+  return fn.constructor?.name && fn.constructor !== Object ? fn.constructor.name : undefined;
+}
+
+/** Marks a stream's operator as named after `fn`'s class (see `GraphNode.nameFromClass`). */
+// biome-ignore lint/suspicious/noExplicitAny: any element type (DataStream is invariant in it).
+function classNamed<S extends DataStream<any>>(fn: object, stream: S): S {
+  if (className(fn) !== undefined) (stream as unknown as { sources: GraphNode[] }).sources[0]!.nameFromClass = true;
+  return stream;
 }
