@@ -18,6 +18,7 @@ import { opfsCheckpoint } from './opfs-checkpoint.ts';
 import { workersSpeedup } from './workers-speedup.ts';
 import { exchangeThroughput } from './exchange-throughput.ts';
 import { workerStart } from './worker-start.ts';
+import { size } from './size.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
@@ -37,6 +38,7 @@ const benches: Record<string, (runs: number) => Promise<void>> = {
   'workers-speedup': workersSpeedup,
   'exchange-throughput': exchangeThroughput,
   'worker-start': workerStart,
+  size,
 };
 
 const args = process.argv.slice(2).filter((a) => a !== '--');
