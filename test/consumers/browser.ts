@@ -19,6 +19,8 @@ export interface ViteSources {
   readonly wordCount: string;
   readonly workerEntry: string;
   readonly app: string;
+  /** The README's `html` block: the import map and the app's script tag. */
+  readonly staticHtml: string;
 }
 
 /** What the pages showed. */
@@ -79,7 +81,7 @@ export async function runViteApps(root: string, sources: ViteSources): Promise<B
     build: { outDir: join(dir, 'dist'), emptyOutDir: true, rolldownOptions: { input: { index: join(dir, 'index.html'), main: join(dir, 'main.html'), chunk: join(dir, 'chunk.html') } } },
   });
 
-  await writeStaticPage(root);
+  await writeStaticPage(root, sources.staticHtml);
   const vite = await serve(join(dir, 'dist'));
   const plain = await serve(root);
   const browser = await chromium.launch({ executablePath: process.env.EDDY_CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true });
@@ -116,12 +118,11 @@ export async function runViteApps(root: string, sources: ViteSources): Promise<B
   }
 }
 
-/** A page without a bundler: an import map for the page, a path import in the job module (workers see no import map). */
-async function writeStaticPage(root: string): Promise<void> {
+/** A page without a bundler: the README's import map and script, a path import in the job module (workers see no import map). */
+async function writeStaticPage(root: string, readmeHtml: string): Promise<void> {
   const dir = join(root, 'static');
   await mkdir(dir, { recursive: true });
-  const map = { imports: { eddy: '/node_modules/eddy/dist/src/index.js', 'eddy/runtimes/web-workers': '/node_modules/eddy/dist/src/runtimes/web-workers.js' } };
-  await writeFile(join(dir, 'index.html'), `<!doctype html><html><head><meta charset="utf-8"><script type="importmap">${JSON.stringify(map)}</script></head><body><script type="module" src="./app.js"></script></body></html>\n`);
+  await writeFile(join(dir, 'index.html'), `<!doctype html><html><head><meta charset="utf-8">\n${readmeHtml}</head><body></body></html>\n`);
   await writeFile(join(dir, 'job.js'), "import { defineJob } from '/node_modules/eddy/dist/src/index.js';\nexport const spread = defineJob(import.meta.url, 'spread', (env, n) => env.fromGenerator((i) => i, { count: n }).keyBy((i) => i % 7).map((i) => i));\n");
   await writeFile(
     join(dir, 'app.js'),

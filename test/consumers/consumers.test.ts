@@ -36,7 +36,17 @@ async function project(name: string, files: Record<string, string>): Promise<str
 /** TypeScript → JavaScript by stripping types only (what `node` needs, nothing else changed). */
 const stripTypes = async (code: string) => (await transform(code, { loader: 'ts', format: 'esm', target: 'es2022' })).code;
 
+/** The README files each consumer below runs (a README block outside this list fails the first test). */
+const RUN_BLOCKS = ['main.ts', 'checkpoints.ts', 'ttl.ts', 'word-count.ts', 'count-words.ts', 'worker.ts', 'eddy-worker.ts', 'app.ts'];
+
 describe('the packed package', () => {
+  it('every code block of the README is run by a consumer below (sh blocks are the commands the tests perform)', () => {
+    const blocks = readmeBlocks();
+    expect(blocks.filter((b) => !['ts', 'html', 'sh'].includes(b.lang)).map((b) => `${b.lang} at README.md:${b.line}`)).toEqual([]);
+    expect(blocks.filter((b) => b.lang === 'ts').map((b) => b.file).sort()).toEqual([...RUN_BLOCKS].sort());
+    expect(blocks.filter((b) => b.lang === 'html')).toHaveLength(1);
+  });
+
   it('ships the build and no sources, and no shipped file contains eval or new Function', async () => {
     const files = await listFiles(pkg.packageDir);
     expect(files).toContain('dist/src/index.js');
@@ -132,6 +142,7 @@ describe('the packed package', () => {
       wordCount: readmeFile('word-count.ts').code,
       workerEntry: readmeFile('eddy-worker.ts').code,
       app: readmeFile('app.ts').code,
+      staticHtml: readmeBlocks().find((b) => b.lang === 'html')!.code,
     });
     expect(result.warnings).toEqual([]);
     expect(result.main).toEqual([[[{ accountId: 'a', amount: 900, ts: 2 }]]]); // one console.log call, one argument
