@@ -235,8 +235,8 @@ function className(fn: object): string | undefined {
   return fn.constructor?.name && fn.constructor !== Object ? fn.constructor.name : undefined;
 }
 
+// `any`: a stream of any element type (DataStream is invariant in it).
 /** Marks a stream's operator as named after `fn`'s class (see `GraphNode.nameFromClass`). */
-// biome-ignore lint/suspicious/noExplicitAny: any element type (DataStream is invariant in it).
 function classNamed<S extends DataStream<any>>(fn: object, stream: S): S {
   if (className(fn) !== undefined) (stream as unknown as { sources: GraphNode[] }).sources[0]!.nameFromClass = true;
   return stream;

@@ -34,12 +34,12 @@ export interface WebWorkersOptions {
   readonly worker?: () => Worker;
 }
 
+// `any`: a job of any arguments (JobDefinition is invariant in them).
 /**
  * Serves eddy's worker protocol in this dedicated Web Worker: the body of an app's own
  * worker entry. `jobs` are the job definitions the entry imports; the worker runs them
  * from its own bundle instead of importing their modules by URL.
  */
-// biome-ignore lint/suspicious/noExplicitAny: any job, whatever its arguments and result.
 export function serveWebWorker(options: { readonly jobs?: readonly JobDefinition<any, JobResult>[] } = {}): void {
   runWorkerHost(globalThis as unknown as HostEndpoint, options);
 }

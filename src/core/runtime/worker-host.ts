@@ -34,11 +34,11 @@ interface Share {
 
 /** Options of {@link runWorkerHost}. */
 export interface WorkerHostOptions {
+  // `any`: a job of any arguments (JobDefinition is invariant in them).
   /**
    * Jobs bundled into this worker's own entry, found by export name without importing
    * their module (a bundler gives the page's copy of a module another URL than a worker's).
    */
-  // biome-ignore lint/suspicious/noExplicitAny: any job, whatever its arguments and result.
   readonly jobs?: readonly JobDefinition<any, JobResult>[];
 }
 
