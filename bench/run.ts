@@ -17,6 +17,8 @@ import { idbVsNaive } from './idb-vs-naive.ts';
 import { opfsCheckpoint } from './opfs-checkpoint.ts';
 import { workersSpeedup } from './workers-speedup.ts';
 import { exchangeThroughput } from './exchange-throughput.ts';
+import { workerStart } from './worker-start.ts';
+import { size } from './size.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
@@ -35,6 +37,8 @@ const benches: Record<string, (runs: number) => Promise<void>> = {
   'opfs-checkpoint': opfsCheckpoint,
   'workers-speedup': workersSpeedup,
   'exchange-throughput': exchangeThroughput,
+  'worker-start': workerStart,
+  size,
 };
 
 const args = process.argv.slice(2).filter((a) => a !== '--');

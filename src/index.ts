@@ -14,7 +14,6 @@ export type { MessagePortLike, SpawnedWorker, WorkerPlatform } from './workers/w
 export { TwoPhaseCommitSink } from './api/two-phase-commit.ts';
 export type { CheckpointStorage, StorageLock } from './format/checkpoint-storage.ts';
 export { MemoryCheckpointStorage } from './storages/memory.ts';
-export { FileSystemCheckpointStorage } from './storages/fs.ts';
 export { OpfsCheckpointStorage, type OpfsCheckpointStorageOptions } from './storages/opfs.ts';
 export { DataStream, DataStreamSink, KeyedStream } from './datastream/datastream.ts';
 export {

@@ -79,6 +79,7 @@ export class DataStream<T> {
   /** Names the operator that produced this stream (shown in errors). */
   name(name: string): this {
     this.node.name = name;
+    this.node.nameFromClass = false;
     return this;
   }
 
@@ -116,7 +117,7 @@ export class DataStream<T> {
   /** Runs a `ProcessFunction` (no keyed state, no timers: use `keyBy(...).process` for those). */
   process<F extends ProcessFunctionLike<T, never>>(fn: F): DataStream<CollectedOutput<F, 'processElement'>> {
     checkFunction(fn, 'process', false);
-    return this.transform(fn.constructor?.name && fn.constructor !== Object ? fn.constructor.name : 'Process', { type: 'forward' }, false, () => new ProcessOperator(instantiate(fn)), undefined, fn);
+    return classNamed(fn, this.transform<CollectedOutput<F, 'processElement'>>(className(fn) ?? 'Process', { type: 'forward' }, false, () => new ProcessOperator(instantiate(fn)), undefined, fn));
   }
 
   /** Partitions the stream by key: records with the same key go to the same subtask and state. */
@@ -166,7 +167,7 @@ export class DataStream<T> {
    */
   collectInto(target: CollectTarget): void {
     const sink = new CollectSink<T>(target);
-    this.transform('Collect', { type: 'rebalance' }, false, () => new SinkFunctionOperator(instantiate(sink)), target, sink).setParallelism(1);
+    this.transform('Collect', { type: 'rebalance' }, false, () => new SinkFunctionOperator<T>(instantiate(sink)), target, sink).setParallelism(1);
   }
 }
 
@@ -205,8 +206,7 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
   /** Runs a `KeyedProcessFunction`: keyed state, timers and `onTimer`. */
   override process<F extends KeyedProcessFunctionLike<K, T, never>>(fn: F): DataStream<CollectedOutput<F, 'processElement'>> {
     checkFunction(fn, 'process', false);
-    const name = fn.constructor?.name && fn.constructor !== Object ? fn.constructor.name : 'KeyedProcess';
-    return this.keyed(name, () => new KeyedProcessOperator(instantiate(fn as KeyedProcessFunctionLike<K, T, unknown>)), fn);
+    return classNamed(fn, this.keyed<CollectedOutput<F, 'processElement'>>(className(fn) ?? 'KeyedProcess', () => new KeyedProcessOperator(instantiate(fn as KeyedProcessFunctionLike<K, T, unknown>)), fn));
   }
 
   override map<F extends MapFunction<T, unknown>>(fn: F): DataStream<MapOutput<F>> {
@@ -229,4 +229,16 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
     checkFunction(fn, 'reduce', true);
     return this.keyed('Reduce', () => new KeyedReduceOperator(instantiate(fn)), fn);
   }
+}
+
+/** The class name of a function object (an instance of a user class), if it has one. */
+function className(fn: object): string | undefined {
+  return fn.constructor?.name && fn.constructor !== Object ? fn.constructor.name : undefined;
+}
+
+// `any`: a stream of any element type (DataStream is invariant in it).
+/** Marks a stream's operator as named after `fn`'s class (see `GraphNode.nameFromClass`). */
+function classNamed<S extends DataStream<any>>(fn: object, stream: S): S {
+  if (className(fn) !== undefined) (stream as unknown as { sources: GraphNode[] }).sources[0]!.nameFromClass = true;
+  return stream;
 }

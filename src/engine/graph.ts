@@ -44,6 +44,11 @@ export interface GraphNode {
   readonly id: number;
   /** Display name, used in error messages (`Counter (2/4)`). */
   name: string;
+  /**
+   * True while the name is the user function's class name: a minifier renames classes
+   * differently in a page's and a worker's bundle, so workers do not compare it.
+   */
+  nameFromClass?: boolean;
   /** Stable id for state matching across job versions; defaults to a generated one. */
   uid?: string;
   /** Explicit parallelism, or undefined for the environment's default. */
