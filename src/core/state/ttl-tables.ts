@@ -24,8 +24,9 @@ export type TtlValue<T> = [value: T, lastAccess: number];
  */
 export const TTL_PAIR_VALUES: StoredValues = {
   copy: <T>(stored: T): T => {
-    const [value, lastAccess] = stored as unknown as TtlValue<unknown>;
-    return value === null || typeof value !== 'object' ? stored : ([cloneValue(value), lastAccess] as T);
+    const pair = stored as unknown as TtlValue<unknown>;
+    const value = pair[0];
+    return value === null || typeof value !== 'object' ? stored : ([cloneValue(value), pair[1]] as T);
   },
   shareable: (stored) => Array.isArray(stored) && stored.length === 2 && isPlainPrimitive(stored[0]) && typeof stored[1] === 'number',
 };
