@@ -198,7 +198,7 @@ describe('SqliteStateBackend (Node, in-memory database)', () => {
     };
     walk(root);
     expect(offenders).toEqual([]);
-    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { exports: Record<string, string> };
-    expect(pkg.exports['./sqlite']).toBe('./src/backends/sqlite/index.ts');
+    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { exports: Record<string, unknown> };
+    expect(pkg.exports['./sqlite']).toEqual({ types: './dist/src/backends/sqlite/index.d.ts', import: './dist/src/backends/sqlite/index.js' });
   });
 });

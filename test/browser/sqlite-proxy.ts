@@ -88,7 +88,7 @@ class ProxyKeyed implements KeyedStateBackend {
   }
 
   setCurrentKey(key: Key, keyGroup: number): void {
-    if (!this.keyGroupRange.contains(keyGroup)) throw new StateError('BACKEND_FAILURE', `key group ${keyGroup} is outside this subtask's range (checked by the page-side proxy)`, { component: 'backend:sqlite', operator: this.o.operatorName });
+    if (!this.keyGroupRange.contains(keyGroup)) throw new StateBackendError('BACKEND_FAILURE', `key group ${keyGroup} is outside this subtask's range (checked by the page-side proxy)`, { component: 'backend:sqlite', operator: this.o.operatorName });
     this.key = key;
     this.kg = keyGroup;
   }

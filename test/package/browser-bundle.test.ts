@@ -27,7 +27,7 @@ describe('browser bundles of the public entries', () => {
   }
 
   it('a bundle of the old root entry (with FileSystemCheckpointStorage) would have failed this check', async () => {
-    const out = await build({ stdin: { contents: "export { FileSystemCheckpointStorage } from './src/storages/fs.ts';", resolveDir: ROOT, loader: 'ts' }, bundle: true, write: false, format: 'esm', platform: 'browser', logLevel: 'silent', external: ['node:*'] });
+    const out = await build({ stdin: { contents: "export { FileSystemCheckpointStorage } from '../../src/storages/fs.ts';", resolveDir: ROOT, loader: 'ts' }, bundle: true, write: false, format: 'esm', platform: 'browser', logLevel: 'silent', external: ['node:*'] });
     expect(out.outputFiles[0]!.text).toMatch(/["']node:fs\/promises["']/);
   });
 });
