@@ -72,6 +72,8 @@ class S3Lock implements StorageLock {
   #timer: ReturnType<typeof setInterval> | undefined;
   #released = false;
   #renewing: Promise<void> = Promise.resolve();
+  #inFlight = false;
+  readonly #acquiredAt: string;
 
   constructor(
     private readonly client: S3Client,
@@ -82,8 +84,14 @@ class S3Lock implements StorageLock {
     private readonly lease: LeaseSettings,
   ) {
     this.#etag = etag;
+    this.#acquiredAt = new Date(lease.now()).toISOString();
     this.#timer = setInterval(() => {
-      this.#renewing = this.#renew();
+      // One renewal at a time: two with the same If-Match would refuse each other.
+      if (this.#inFlight) return;
+      this.#inFlight = true;
+      this.#renewing = this.#renew().finally(() => {
+        this.#inFlight = false;
+      });
     }, Math.max(10, Math.floor(lease.leaseMs / 3)));
     // A held lock alone must not keep a Node or Deno process alive.
     (this.#timer as { unref?: () => void }).unref?.();
@@ -91,16 +99,18 @@ class S3Lock implements StorageLock {
 
   async #renew(): Promise<void> {
     if (this.#released) return;
-    const next: LockRecord = { token: this.token, owner: this.lease.owner, acquiredAt: new Date(this.lease.now()).toISOString(), expiresAt: this.lease.now() + this.lease.leaseMs, released: false };
+    const next: LockRecord = { token: this.token, owner: this.lease.owner, acquiredAt: this.#acquiredAt, expiresAt: this.lease.now() + this.lease.leaseMs, released: false };
     try {
       const etag = await conditionalPut(this.client, this.key, `renew lock "${this.scope}"`, next, { 'if-match': this.#etag }, this.token);
-      if (this.#released) return;
-      if (etag === undefined) {
-        this.#stop();
-        console.warn(`[eddy] [storage:s3] the lock of scope "${this.scope}" was taken over by another writer (this one was presumed dead): stop writing checkpoints of this job`);
+      if (etag !== undefined) {
+        // Also when release() started meanwhile: it waits for us and needs the current ETag.
+        this.#etag = etag;
         return;
       }
-      this.#etag = etag;
+      if (!this.#released) {
+        this.#stop();
+        console.warn(`[eddy] [storage:s3] the lock of scope "${this.scope}" was taken over by another writer (this one was presumed dead): stop writing checkpoints of this job`);
+      }
     } catch (error) {
       // Transient trouble: the next renewal tries again; the lease is long enough for a few misses.
       console.warn(`[eddy] [storage:s3] renewing the lock of scope "${this.scope}" failed: ${error instanceof Error ? error.message : String(error)}`);
