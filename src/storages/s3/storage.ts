@@ -42,9 +42,13 @@ export interface S3CheckpointStorageOptions {
   readonly presign?: S3Presign;
   /** The fetch to use (default: the global one, looked up at the first request). */
   readonly fetch?: typeof fetch;
-  /** Objects of at least this many bytes use a multipart upload (default 16 MiB, at least 5 MiB). */
+  /**
+   * Objects of at least this many bytes use a multipart upload (default 100 MiB, the size from
+   * which AWS recommends it; at least 5 MiB). Below it one PUT is cheaper: on moto a multipart
+   * upload of 25 MiB takes 2.5x as long as one PUT (bench s3-checkpoint).
+   */
   readonly multipartThreshold?: number;
-  /** Bytes per multipart part (default 8 MiB, at least 5 MiB as S3 requires). */
+  /** Bytes per multipart part (default 16 MiB, at least 5 MiB as S3 requires). */
   readonly partSize?: number;
   /** Multipart parts in flight at once per object (default 4). */
   readonly uploadConcurrency?: number;
@@ -86,8 +90,8 @@ export class S3CheckpointStorage implements CheckpointStorage {
     const prefix = (options.prefix ?? '').replace(/\/+$/, '');
     if (prefix !== '' && checkPath(prefix) !== undefined) throw bad(`prefix: ${checkPath(prefix)}`);
     this.#prefix = prefix === '' ? '' : `${prefix}/`;
-    this.#partSize = Math.max(5 * MiB, options.partSize ?? 8 * MiB);
-    this.#threshold = Math.max(5 * MiB, options.multipartThreshold ?? 16 * MiB);
+    this.#partSize = Math.max(5 * MiB, options.partSize ?? 16 * MiB);
+    this.#threshold = Math.max(5 * MiB, options.multipartThreshold ?? 100 * MiB);
     this.#concurrency = Math.max(1, options.uploadConcurrency ?? 4);
     this.#leaseMs = Math.max(100, options.lockLeaseMs ?? 60_000);
     this.#owner = options.owner;
