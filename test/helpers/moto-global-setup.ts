@@ -26,6 +26,17 @@ const CORS = `<CORSConfiguration><CORSRule>
 <MaxAgeSeconds>600</MaxAgeSeconds>
 </CORSRule></CORSConfiguration>`;
 
+/**
+ * moto 5.2.1 answers a CORS preflight (an unsigned OPTIONS) of an *existing* object with
+ * 403, as if it were an anonymous read of a private object; AWS S3 judges preflights by
+ * the CORS rules alone. A policy that permits the bucket's object actions makes moto
+ * answer such preflights like S3 does. Test-only: a real bucket needs no such policy.
+ */
+const POLICY = {
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:*', Resource: [`arn:aws:s3:::${BROWSER_BUCKET}`, `arn:aws:s3:::${BROWSER_BUCKET}/*`] }],
+};
+
 let moto: Moto | undefined;
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -34,7 +45,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('s3Endpoint', '');
   if (missing === undefined) {
     moto = await startMoto();
-    await createBucket(moto.endpoint, BROWSER_BUCKET, CORS);
+    await createBucket(moto.endpoint, BROWSER_BUCKET, CORS, POLICY);
     project.provide('s3Endpoint', moto.endpoint);
   }
   return async () => {

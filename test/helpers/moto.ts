@@ -73,8 +73,8 @@ export async function startMoto(): Promise<Moto> {
   }
 }
 
-/** Creates `bucket` (idempotent) and optionally sets its CORS rules. */
-export async function createBucket(endpoint: string, bucket: string, cors?: string): Promise<void> {
+/** Creates `bucket` (idempotent) and optionally sets its CORS rules and bucket policy. */
+export async function createBucket(endpoint: string, bucket: string, cors?: string, policy?: object): Promise<void> {
   const aws = new AwsClient({ ...MOTO_CREDENTIALS, service: 's3', region: MOTO_REGION, retries: 0 });
   const created = await aws.fetch(`${endpoint}/${bucket}`, { method: 'PUT' });
   if (!created.ok && created.status !== 409) throw new Error(`creating bucket ${bucket}: HTTP ${created.status} ${await created.text()}`);
@@ -82,5 +82,9 @@ export async function createBucket(endpoint: string, bucket: string, cors?: stri
   if (cors !== undefined) {
     const set = await aws.fetch(`${endpoint}/${bucket}?cors`, { method: 'PUT', body: cors, headers: { 'content-type': 'application/xml' } });
     if (!set.ok) throw new Error(`PutBucketCors on ${bucket}: HTTP ${set.status} ${await set.text()}`);
+  }
+  if (policy !== undefined) {
+    const set = await aws.fetch(`${endpoint}/${bucket}?policy`, { method: 'PUT', body: JSON.stringify(policy), headers: { 'content-type': 'application/json' } });
+    if (!set.ok) throw new Error(`PutBucketPolicy on ${bucket}: HTTP ${set.status} ${await set.text()}`);
   }
 }
