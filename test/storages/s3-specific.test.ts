@@ -146,6 +146,15 @@ describe.skipIf(missing !== undefined)(`S3CheckpointStorage specifics against mo
       expect(proxy!.seen.length).toBe(4);
     });
 
+    it('409 ConditionalRequestConflict on a manifest commit (AWS: a concurrent conditional write in progress) is retried, then the commit lands', async () => {
+      const s = storage({ viaProxy: true });
+      let conflicts = 0;
+      proxy!.plan = (method, url) => (method === 'PUT' && url.endsWith('_metadata') && conflicts < 2 ? (conflicts++, { status: 409, code: 'ConditionalRequestConflict' }) : 'pass');
+      await s.put('job/chk-3/_metadata', bytes(32, 6));
+      expect(proxy!.seen.filter((r) => r.method === 'PUT').map((r) => (typeof r.fate === 'object' ? r.fate.status : r.fate))).toEqual([409, 409, 'pass']);
+      expect(Array.from((await s.get('job/chk-3/_metadata'))!)).toEqual(Array.from(bytes(32, 6)));
+    });
+
     it('a non-transient error (403) is not retried', async () => {
       const s = storage({ viaProxy: true });
       proxy!.plan = () => ({ status: 403, code: 'AccessDenied' });

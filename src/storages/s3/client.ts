@@ -83,8 +83,12 @@ export interface S3Response {
 /** The component name in messages: `[storage:s3]`. */
 export const COMPONENT = 'storage:s3';
 
-/** Transient by nature: S3's "slow down", timeouts, and the gateway family. */
-const RETRYABLE_CODES = new Set(['RequestTimeout', 'SlowDown', 'InternalError', 'ServiceUnavailable', 'RequestTimeTooSkewed', 'BadDigest', 'IncompleteBody']);
+/**
+ * Transient by nature: S3's "slow down", timeouts, the gateway family, and 409
+ * ConditionalRequestConflict (AWS: a concurrent conditional write to the key is in
+ * progress; retried, the loser then gets its 412).
+ */
+const RETRYABLE_CODES = new Set(['ConditionalRequestConflict', 'RequestTimeout', 'SlowDown', 'InternalError', 'ServiceUnavailable', 'RequestTimeTooSkewed', 'BadDigest', 'IncompleteBody']);
 
 /** Signs and sends S3 requests with retries; one per storage. */
 export class S3Client {
@@ -211,8 +215,10 @@ export class S3Client {
       }
       return doFetch(signed.url, { method, headers: { ...headers, ...signed.headers }, body: body as BodyInit | undefined, signal });
     }
-    const request = await this.#aws().sign(url, { method, headers, body: body as BodyInit | undefined });
-    // The signed Request's body would be a stream (and need duplex in Node): send the bytes themselves.
+    // The payload is not part of the signature (UNSIGNED-PAYLOAD, as aws4fetch does for S3 anyway:
+    // hashing would cost a pass over every part), so the signer never sees the body — its
+    // Request would copy the bytes once more.
+    const request = await this.#aws().sign(url, { method, headers: { ...headers, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } });
     return doFetch(request.url, { method, headers: request.headers, body: body as BodyInit | undefined, signal });
   }
 

@@ -135,12 +135,11 @@ class S3Lock implements StorageLock {
 /**
  * A conditional PUT of a lock record: its new ETag, or undefined on 412 (the condition
  * failed). A 412 after an attempt that may have landed is checked against the token:
- * our own earlier write counts as success. 409 (a concurrent conditional write in
- * progress, on AWS) counts as a lost race.
+ * our own earlier write counts as success.
  */
 async function conditionalPut(client: S3Client, key: string, what: string, record: LockRecord, condition: Record<string, string>, token: string): Promise<string | undefined> {
   const body = JSON.stringify(record);
-  const response = await client.send('PUT', key, what, { body, headers: { 'content-type': 'application/json', ...condition }, accept: [409, 412] });
+  const response = await client.send('PUT', key, what, { body, headers: { 'content-type': 'application/json', ...condition }, accept: [412] });
   if (response.status >= 200 && response.status < 300) {
     const etag = response.headers.get('ETag');
     if (etag === null) throw client.error('STORAGE_FAILURE', `${what}: the server sent no ETag (a browser needs the bucket's CORS to expose ETag)`);

@@ -136,7 +136,7 @@ export class S3CheckpointStorage implements CheckpointStorage {
       return;
     }
     const write = randomToken();
-    const response = await this.#client.send('PUT', key, what, { body: data, headers: { ...headers, [WRITE_HEADER]: write, 'if-none-match': '*' }, accept: [409, 412] });
+    const response = await this.#client.send('PUT', key, what, { body: data, headers: { ...headers, [WRITE_HEADER]: write, 'if-none-match': '*' }, accept: [412] });
     if (response.status < 300) return;
     if (response.ambiguous) {
       // An earlier attempt may have landed before its answer was lost: then the object is ours.
