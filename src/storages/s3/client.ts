@@ -213,13 +213,15 @@ export class S3Client {
       } catch (error) {
         throw this.error('STORAGE_FAILURE', `the presign function failed for ${method} ${key}: ${describe(error)}`, error);
       }
-      return doFetch(signed.url, { method, headers: { ...headers, ...signed.headers }, body: body as BodyInit | undefined, signal });
+      return doFetch(new Request(signed.url, { method, headers: { ...headers, ...signed.headers }, body: body as BodyInit | undefined, signal }));
     }
     // The payload is not part of the signature (UNSIGNED-PAYLOAD, as aws4fetch does for S3 anyway:
     // hashing would cost a pass over every part), so the signer never sees the body — its
     // Request would copy the bytes once more.
     const request = await this.#aws().sign(url, { method, headers: { ...headers, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } });
-    return doFetch(request.url, { method, headers: request.headers, body: body as BodyInit | undefined, signal });
+    // Handed over as a Request, as aws4fetch does: in Node 20 a PUT of a Uint8Array given in the
+    // init took about 1.5x the client CPU (4 parallel 25 MiB PUTs: ~480 ms against ~320 ms).
+    return doFetch(new Request(request.url, { method, headers: request.headers, body: body as BodyInit | undefined, signal }));
   }
 
   #aws(): AwsClient {
