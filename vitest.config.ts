@@ -31,6 +31,8 @@ export default defineConfig({
         test: {
           name: 'chromium',
           include: ['test/browser/**/*.test.ts'],
+          // A moto_server for the S3 tests (a page cannot start one).
+          globalSetup: ['test/helpers/moto-global-setup.ts'],
           browser: {
             enabled: true,
             headless: true,

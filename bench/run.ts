@@ -19,6 +19,7 @@ import { workersSpeedup } from './workers-speedup.ts';
 import { exchangeThroughput } from './exchange-throughput.ts';
 import { workerStart } from './worker-start.ts';
 import { size } from './size.ts';
+import { s3Checkpoint } from './s3-checkpoint.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
@@ -39,6 +40,7 @@ const benches: Record<string, (runs: number) => Promise<void>> = {
   'exchange-throughput': exchangeThroughput,
   'worker-start': workerStart,
   size,
+  's3-checkpoint': s3Checkpoint,
 };
 
 const args = process.argv.slice(2).filter((a) => a !== '--');

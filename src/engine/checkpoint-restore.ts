@@ -9,10 +9,8 @@ import type { OperatorRestore, OperatorSnapshot } from './operators/operator.ts'
 import { redistributeOperatorState, type OperatorStateSnapshot } from '../state/operator-state.ts';
 import { mergeKeyedChain } from '../format/checkpoint-chain.ts';
 import { decodeManifest, decodePart, type Manifest } from '../format/checkpoint-format.ts';
-import type { CheckpointStorage } from '../format/checkpoint-storage.ts';
+import { MANIFEST_NAME, type CheckpointStorage } from '../format/checkpoint-storage.ts';
 
-/** The file name of a checkpoint's manifest inside its directory. */
-export const MANIFEST_NAME = '_metadata';
 
 /** A checkpoint read into memory, ready to hand out per-subtask restores. */
 export class LoadedCheckpoint {

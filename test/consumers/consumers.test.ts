@@ -37,7 +37,7 @@ async function project(name: string, files: Record<string, string>): Promise<str
 const stripTypes = async (code: string) => (await transform(code, { loader: 'ts', format: 'esm', target: 'es2022' })).code;
 
 /** The README files each consumer below runs (a README block outside this list fails the first test). */
-const RUN_BLOCKS = ['main.ts', 'checkpoints.ts', 'ttl.ts', 'word-count.ts', 'count-words.ts', 'worker.ts', 'eddy-worker.ts', 'app.ts'];
+const RUN_BLOCKS = ['main.ts', 'checkpoints.ts', 's3.ts', 'ttl.ts', 'word-count.ts', 'count-words.ts', 'worker.ts', 'eddy-worker.ts', 'app.ts'];
 
 describe('the packed package', () => {
   it('every code block of the README is run by a consumer below (sh blocks are the commands the tests perform)', () => {
@@ -98,6 +98,7 @@ describe('the packed package', () => {
     const runs: Record<string, RegExp> = {
       'main.js': /amount: 900/,
       'checkpoints.js': /^$/,
+      's3.js': /^$/,
       'ttl.js': /^$/,
       'count-words.js': /: 333/,
     };
