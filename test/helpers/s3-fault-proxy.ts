@@ -4,7 +4,7 @@
  * response bodies cut short (with a Content-Length that matches the cut, so only a
  * size check can notice). Each request is shown to `plan`, which picks its fate.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 /** What happens to one request. */
@@ -56,6 +56,17 @@ export async function startFaultProxy(target: string, inFlightFilter: (method: s
       }),
   };
   const server: Server = createServer(async (req, res) => {
+    // Counted from the request's arrival (not once its body is in), so that uploads the
+    // client runs in parallel overlap here even on a loaded machine.
+    const counted = inFlightFilter(req.method!, req.url!);
+    if (counted) proxy.maxInFlight = Math.max(proxy.maxInFlight, ++inFlight);
+    try {
+      await handle(req, res);
+    } finally {
+      if (counted) inFlight--;
+    }
+  });
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
@@ -70,8 +81,6 @@ export async function startFaultProxy(target: string, inFlightFilter: (method: s
       res.writeHead(fate.status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml) }).end(xml);
       return;
     }
-    const counted = inFlightFilter(req.method!, req.url!);
-    if (counted) proxy.maxInFlight = Math.max(proxy.maxInFlight, ++inFlight);
     try {
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (!DROP.has(k) && typeof v === 'string') headers[k] = v;
@@ -92,10 +101,8 @@ export async function startFaultProxy(target: string, inFlightFilter: (method: s
       res.end(req.method === 'HEAD' ? undefined : payload);
     } catch (error) {
       res.writeHead(502).end(String(error));
-    } finally {
-      if (counted) inFlight--;
     }
-  });
+  };
   server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
