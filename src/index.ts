@@ -113,4 +113,4 @@ export type {
   ValueTable,
 } from './core/state/backend.ts';
 export type { KeyedStateSnapshot, StateMetaInfo, TtlMetaInfo } from './core/state/snapshot-format.ts';
-export { KeyGroupRange, keyGroupForKey, keyGroupRangeForSubtask, subtaskForKeyGroup, type Key } from './core/keys.ts';
+export { KeyGroupRange, keyGroupForKey, keyGroupRangeForSubtask, subtaskForKeyGroup, type Key } from './format/keys.ts';

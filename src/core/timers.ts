@@ -5,9 +5,9 @@
  * group together with the keyed state.
  */
 import type { TimeDomain } from '../api/functions.ts';
-import { ByteReader, ByteWriter } from './bytes.ts';
+import { ByteReader, ByteWriter } from '../format/bytes.ts';
 import { Slices } from './slices.ts';
-import { canonicalKeyBytes, keyFromCanonicalBytes, keyId, type Key, type KeyGroupRange, type KeyId } from './keys.ts';
+import { canonicalKeyBytes, keyFromCanonicalBytes, keyId, type Key, type KeyGroupRange, type KeyId } from '../format/keys.ts';
 
 /** A registered timer. */
 export interface Timer {

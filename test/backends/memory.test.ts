@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor } from '../../src/api/descriptors.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
-import { keyGroupForKey, keyGroupRangeForSubtask, type Key } from '../../src/core/keys.ts';
+import { keyGroupForKey, keyGroupRangeForSubtask, type Key } from '../../src/format/keys.ts';
 import { KeyedStateStore } from '../../src/core/state/keyed-state-store.ts';
 import type { KeyedStateSnapshot } from '../../src/core/state/snapshot-format.ts';
 import { stateBackendSuite } from '../conformance/state-backend.suite.ts';

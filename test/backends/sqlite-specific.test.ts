@@ -7,7 +7,7 @@ import { StateTtlConfig, StateVisibility } from '../../src/api/ttl.ts';
 import { EddyError, StateBackendError } from '../../src/api/errors.ts';
 import { SqliteStateBackend, type SqliteStateBackendOptions } from '../../src/backends/sqlite/index.ts';
 import { mergeKeyedChain } from '../../src/core/checkpoint/chain.ts';
-import { keyGroupForKey, type Key } from '../../src/core/keys.ts';
+import { keyGroupForKey, type Key } from '../../src/format/keys.ts';
 import { KeyedStateStore } from '../../src/core/state/keyed-state-store.ts';
 import { readKeyGroup, type KeyedStateSnapshot } from '../../src/core/state/snapshot-format.ts';
 import { openSqliteKeyed } from '../helpers/sqlite.ts';

@@ -14,7 +14,7 @@ import { EddyError } from '../../src/api/errors.ts';
 import { SqliteStateBackend, type SqliteKeyedStateBackend } from '../../src/backends/sqlite/index.ts';
 import { loadSqlite } from '../../src/backends/sqlite/loader.ts';
 import { sahPool } from '../../src/backends/sqlite/open.ts';
-import { KeyGroupRange, keyGroupForKey, type Key } from '../../src/core/keys.ts';
+import { KeyGroupRange, keyGroupForKey, type Key } from '../../src/format/keys.ts';
 import type { KeyedStateBackend, KeyedStateBackendOptions, MapTable } from '../../src/core/state/backend.ts';
 import { KeyedStateStore } from '../../src/core/state/keyed-state-store.ts';
 import { ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor, type StateKind } from '../../src/api/descriptors.ts';

@@ -24,7 +24,7 @@ import {
 import { EddyError, type EddyErrorCode } from '../../src/api/errors.ts';
 import type { AggregateFunction } from '../../src/api/state.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
-import { canonicalKeyBytes, keyGroupForKey, keyGroupRangeForSubtask, KeyGroupRange, type Key } from '../../src/core/keys.ts';
+import { canonicalKeyBytes, keyGroupForKey, keyGroupRangeForSubtask, KeyGroupRange, type Key } from '../../src/format/keys.ts';
 import type { KeyedStateBackend, StateBackend } from '../../src/core/state/backend.ts';
 import { KeyedStateStore } from '../../src/core/state/keyed-state-store.ts';
 import type { InternalKvState } from '../../src/core/state/keyed-states.ts';

@@ -25,7 +25,7 @@ import {
 import { EddyError } from '../../src/api/errors.ts';
 import { StateTtlConfig, StateVisibility, UpdateType, type StateTtlConfigBuilder } from '../../src/api/ttl.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
-import { keyGroupForKey, keyGroupRangeForSubtask, type Key } from '../../src/core/keys.ts';
+import { keyGroupForKey, keyGroupRangeForSubtask, type Key } from '../../src/format/keys.ts';
 import type { KeyedStateBackend, StateBackend } from '../../src/core/state/backend.ts';
 import { KeyedStateStore } from '../../src/core/state/keyed-state-store.ts';
 import type { InternalKvState } from '../../src/core/state/keyed-states.ts';

@@ -4,8 +4,8 @@
  * Each figure is a line `name → text`, so a failing comparison names what changed.
  */
 import { createHash } from 'node:crypto';
-import { ByteWriter } from '../../src/core/bytes.ts';
-import { cloneValue, encodeValue, serializeValue } from '../../src/core/codec.ts';
+import { ByteWriter } from '../../src/format/bytes.ts';
+import { cloneValue, encodeValue, serializeValue } from '../../src/format/codec.ts';
 import {
   canonicalKeyBytes,
   hashKey,
@@ -14,8 +14,8 @@ import {
   keyId,
   subtaskForKeyGroup,
   type Key,
-} from '../../src/core/keys.ts';
-import { murmur3_32, murmur3_32TaggedAscii } from '../../src/core/murmur3.ts';
+} from '../../src/format/keys.ts';
+import { murmur3_32, murmur3_32TaggedAscii } from '../../src/format/murmur3.ts';
 import {
   GOLDEN_MAX_PARALLELISMS,
   GOLDEN_PARALLELISMS,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cloneValue, deserializeValue, serializeValue } from '../../src/core/codec.ts';
-import { asciiStringKeyGroup, canonicalKeyBytes, keyFromCanonicalBytes, keyGroupForKey, type Key } from '../../src/core/keys.ts';
+import { cloneValue, deserializeValue, serializeValue } from '../../src/format/codec.ts';
+import { asciiStringKeyGroup, canonicalKeyBytes, keyFromCanonicalBytes, keyGroupForKey, type Key } from '../../src/format/keys.ts';
 import { fingerprint, goldenFigures, hex } from './golden-figures.ts';
 import { GOLDEN_MAX_PARALLELISMS, goldenKeys, goldenValues } from './golden-inputs.ts';
 

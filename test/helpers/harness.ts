@@ -4,7 +4,7 @@
  */
 import { ManualClock, type Clock } from '../../src/api/clock.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
-import { keyGroupForKey, keyGroupRangeForSubtask, type Key } from '../../src/core/keys.ts';
+import { keyGroupForKey, keyGroupRangeForSubtask, type Key } from '../../src/format/keys.ts';
 import { OutputBuffer, type OperatorRestore, type OperatorSnapshot, type StreamOperator } from '../../src/core/operators/operator.ts';
 import type { StateBackend } from '../../src/core/state/backend.ts';
 

@@ -5,7 +5,7 @@
  * booleans become strings with a `\u0001` prefix that `keyId` never produces for a string
  * (its own escapes are `\u0001s` and `\u0001a`), so distinct keys stay distinct.
  */
-import { keyFromId, type Key, type KeyId } from '../../core/keys.ts';
+import { keyFromId, type Key, type KeyId } from '../../format/keys.ts';
 
 /** One key or user key as stored in an IndexedDB array key. */
 export type KeyPart = number | string;

@@ -4,8 +4,8 @@
  * its object later changes nothing), decoding on the way out (every read is a fresh
  * object), and the TTL deadline of each record for the `expiry` index.
  */
-import { deserializeValue, serializeValue } from '../../core/codec.ts';
-import { keyFromId, keyId, type Key } from '../../core/keys.ts';
+import { deserializeValue, serializeValue } from '../../format/codec.ts';
+import { keyFromId, keyId, type Key } from '../../format/keys.ts';
 import type { ListTable, MapTable, MaybePromise, ValueTable } from '../../core/state/backend.ts';
 import { andThen } from '../../core/state/maybe-promise.ts';
 import type { IdbKeyedStateBackend } from './backend.ts';

@@ -9,10 +9,10 @@
  * captured, or as removed. Both read a {@link SnapshotSource} (the frozen copy of the
  * capture) and give other work a turn between slices (`core/slices.ts`).
  */
-import { ByteWriter } from '../../core/bytes.ts';
+import { ByteWriter } from '../../format/bytes.ts';
 import type { Slices } from '../../core/slices.ts';
-import { deserializeValue, serializeValue } from '../../core/codec.ts';
-import { canonicalKeyBytes } from '../../core/keys.ts';
+import { deserializeValue, serializeValue } from '../../format/codec.ts';
+import { canonicalKeyBytes } from '../../format/keys.ts';
 import { readKeyGroup, RemovedEntryWriter, type StorageShape } from '../../core/state/snapshot-format.ts';
 import type { SnapshotSource } from './frozen-copy.ts';
 import type { Row } from './schema.ts';

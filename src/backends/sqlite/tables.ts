@@ -6,8 +6,8 @@
  */
 import type { StateKind } from '../../api/descriptors.ts';
 import { EddyError } from '../../api/errors.ts';
-import { deserializeValue, serializeValue } from '../../core/codec.ts';
-import { canonicalKeyBytes, keyFromCanonicalBytes, type Key, type KeyId } from '../../core/keys.ts';
+import { deserializeValue, serializeValue } from '../../format/codec.ts';
+import { canonicalKeyBytes, keyFromCanonicalBytes, type Key, type KeyId } from '../../format/keys.ts';
 import type { ListTable, MapTable, StateTableOptions, ValueTable } from '../../core/state/backend.ts';
 import type { TtlMetaInfo } from '../../core/state/snapshot-format.ts';
 import { openError } from './open.ts';

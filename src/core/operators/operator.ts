@@ -6,7 +6,7 @@
  */
 import type { Clock } from '../../api/clock.ts';
 import type { Collector } from '../../api/functions.ts';
-import type { Key, KeyGroupRange } from '../keys.ts';
+import type { Key, KeyGroupRange } from '../../format/keys.ts';
 import type { StateBackend } from '../state/backend.ts';
 import type { OperatorStateSnapshot } from '../state/operator-state.ts';
 import type { KeyedStateSnapshot } from '../state/snapshot-format.ts';

@@ -6,7 +6,7 @@
  */
 import { EddyError, InvalidKeyError, UserFunctionError } from '../../api/errors.ts';
 import type { Partitioning } from '../graph.ts';
-import { asciiStringKeyGroup, keyGroupForKey, keyProblem, subtaskForKeyGroup, type Key } from '../keys.ts';
+import { asciiStringKeyGroup, keyGroupForKey, keyProblem, subtaskForKeyGroup, type Key } from '../../format/keys.ts';
 import type { RecordBatch } from '../operators/operator.ts';
 import type { StreamElement } from './input-gate.ts';
 

@@ -12,7 +12,7 @@
  * Keyed state is organised by key group: a backend snapshots and restores whole key-group
  * ranges, which is what makes restore at another parallelism (rescaling) possible.
  */
-import type { Key, KeyGroupRange } from '../keys.ts';
+import type { Key, KeyGroupRange } from '../../format/keys.ts';
 import type { KeyedStateSnapshot, StateMetaInfo, TtlMetaInfo } from './snapshot-format.ts';
 
 /** A value or a Promise of it: in-memory backends answer at once, persistent ones later. */

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { EddyError, SnapshotError, StateError } from '../../src/api/errors.ts';
-import { ByteReader, ByteWriter } from '../../src/core/bytes.ts';
+import { ByteReader, ByteWriter } from '../../src/format/bytes.ts';
 import {
   cloneValue,
   decodeValue,
@@ -8,7 +8,7 @@ import {
   encodeValue,
   serializeValue,
   unserializableProblem,
-} from '../../src/core/codec.ts';
+} from '../../src/format/codec.ts';
 import { prng } from '../helpers/prng.ts';
 
 const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { InvalidKeyError, SnapshotError, ConfigurationError, EddyError } from '../../src/api/errors.ts';
-import { murmur3_32 } from '../../src/core/murmur3.ts';
+import { murmur3_32 } from '../../src/format/murmur3.ts';
 import {
   type Key,
   asciiStringKeyGroup,
@@ -15,7 +15,7 @@ import {
   keyId,
   keyFromId,
   DEFAULT_MAX_PARALLELISM,
-} from '../../src/core/keys.ts';
+} from '../../src/format/keys.ts';
 import { prng } from '../helpers/prng.ts';
 
 const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
