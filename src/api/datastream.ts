@@ -17,7 +17,7 @@ import type {
 import type { WatermarkStrategy } from './watermarks.ts';
 import { TwoPhaseCommitSink } from './two-phase-commit.ts';
 import type { CollectTarget, GraphEdge, GraphNode, OperatorFactoryContext, Partitioning } from '../core/graph.ts';
-import type { Key } from '../format/keys.ts';
+import type { Key } from '../format/key-bytes.ts';
 import type { StreamOperator } from '../core/operators/operator.ts';
 import { instantiate } from '../core/operators/base.ts';
 import { FilterOperator, FlatMapOperator, MapOperator } from '../core/operators/simple.ts';

@@ -18,8 +18,10 @@ import {
   type StateTableOptions,
   type ValueTable,
 } from '../core/state/backend.ts';
-import { cloneValue } from '../format/codec.ts';
-import { keyFromId, keyId, type Key, type KeyGroupRange, type KeyId } from '../format/keys.ts';
+import { cloneValue } from '../format/value-clone.ts';
+import type { Key } from '../format/key-bytes.ts';
+import type { KeyGroupRange } from '../format/key-groups.ts';
+import { keyFromId, keyId, type KeyId } from '../format/key-ids.ts';
 import { KEYED_SNAPSHOT_FORMAT_VERSION, readKeyGroup, storageShapeOf, type KeyedStateSnapshot, type StateMetaInfo } from '../core/state/snapshot-format.ts';
 import { ChangeMarks, SnapshotSupport, encodeDelta, encodeFull, keptElements, type KeyGroupMaps } from './memory-snapshots.ts';
 import { checkRestorable } from '../core/state/restore-checks.ts';

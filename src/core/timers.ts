@@ -7,7 +7,9 @@
 import type { TimeDomain } from '../api/functions.ts';
 import { ByteReader, ByteWriter } from '../format/bytes.ts';
 import { Slices } from './slices.ts';
-import { canonicalKeyBytes, keyFromCanonicalBytes, keyId, type Key, type KeyGroupRange, type KeyId } from '../format/keys.ts';
+import { canonicalKeyBytes, keyFromCanonicalBytes, type Key } from '../format/key-bytes.ts';
+import type { KeyGroupRange } from '../format/key-groups.ts';
+import { keyId, type KeyId } from '../format/key-ids.ts';
 
 /** A registered timer. */
 export interface Timer {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor } from '../../src/api/descriptors.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
-import { keyGroupForKey, keyGroupRangeForSubtask, type Key } from '../../src/format/keys.ts';
+import type { Key } from '../../src/format/key-bytes.ts';
+import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
 import { KeyedStateStore } from '../../src/core/state/keyed-state-store.ts';
 import type { KeyedStateSnapshot } from '../../src/core/state/snapshot-format.ts';
 import { stateBackendSuite } from '../conformance/state-backend.suite.ts';

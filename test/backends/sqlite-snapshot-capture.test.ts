@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { ValueStateDescriptor } from '../../src/api/descriptors.ts';
 import { mergeKeyedChain } from '../../src/core/checkpoint/chain.ts';
-import { keyGroupForKey, type Key } from '../../src/format/keys.ts';
+import type { Key } from '../../src/format/key-bytes.ts';
+import { keyGroupForKey } from '../../src/format/key-groups.ts';
 import { KeyedStateStore } from '../../src/core/state/keyed-state-store.ts';
 import { readKeyGroup, type KeyedStateSnapshot } from '../../src/core/state/snapshot-format.ts';
 import { openSqliteKeyed } from '../helpers/sqlite.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KeyGroupRange } from '../../src/format/keys.ts';
+import { KeyGroupRange } from '../../src/format/key-groups.ts';
 import { InternalTimerService } from '../../src/core/timers.ts';
 import { prng } from '../helpers/prng.ts';
 

@@ -1,14 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import { EddyError, SnapshotError, StateError } from '../../src/api/errors.ts';
 import { ByteReader, ByteWriter } from '../../src/format/bytes.ts';
-import {
-  cloneValue,
-  decodeValue,
-  deserializeValue,
-  encodeValue,
-  serializeValue,
-  unserializableProblem,
-} from '../../src/format/codec.ts';
+import { unserializableProblem } from '../../src/format/value-check.ts';
+import { cloneValue } from '../../src/format/value-clone.ts';
+import { decodeValue, deserializeValue, encodeValue, serializeValue } from '../../src/format/value-codec.ts';
 import { prng } from '../helpers/prng.ts';
 
 const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
@@ -325,6 +320,44 @@ describe('unsupported values', () => {
       expect(unserializableProblem(v)).toBe(`value at ${expected}; ${RULE}`);
       expect(() => serializeValue(v)).toThrow(expected);
       expect(() => cloneValue(v)).toThrow(expected);
+    }
+  });
+
+  it('tracks cycles per walk, so a getter that serialises, clones or checks another value does not disturb it', () => {
+    // Each walk reads the getter, which runs a walk of its own (one that succeeds, one that fails).
+    const inner: Array<(v: unknown) => void> = [
+      (v) => serializeValue(v),
+      (v) => cloneValue(v),
+      (v) => unserializableProblem(v),
+      (v) => encodeValue(new ByteWriter(), v),
+    ];
+    for (const walk of inner) {
+      const self: Record<string, unknown> = {
+        get g(): number {
+          walk({ other: [1, { deeper: 2 }] });
+          try {
+            walk({ bad: [() => 0] });
+          } catch {
+            // the failure is the inner walk's own business
+          }
+          return 1;
+        },
+      };
+      self.me = self;
+      const nested = { a: { get g(): number {
+        walk([{ x: 1 }]);
+        return 2;
+      }, b: {} as Record<string, unknown> } };
+      nested.a.b.back = nested.a;
+      const cases: Array<[unknown, string]> = [
+        [self, '$.me is a cyclic reference to $'],
+        [nested, '$.a.b.back is a cyclic reference to $.a'],
+      ];
+      for (const [v, expected] of cases) {
+        expect(unserializableProblem(v)).toBe(`value at ${expected}; ${RULE}`);
+        expect(() => serializeValue(v)).toThrow(`[eddy] [codec] value at ${expected}; ${RULE}`);
+        expect(() => cloneValue(v)).toThrow(`[eddy] [codec] value at ${expected}; ${RULE}`);
+      }
     }
   });
 

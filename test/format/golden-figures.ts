@@ -5,16 +5,11 @@
  */
 import { createHash } from 'node:crypto';
 import { ByteWriter } from '../../src/format/bytes.ts';
-import { cloneValue, encodeValue, serializeValue } from '../../src/format/codec.ts';
-import {
-  canonicalKeyBytes,
-  hashKey,
-  keyGroupForKey,
-  keyGroupRangeForSubtask,
-  keyId,
-  subtaskForKeyGroup,
-  type Key,
-} from '../../src/format/keys.ts';
+import { cloneValue } from '../../src/format/value-clone.ts';
+import { encodeValue, serializeValue } from '../../src/format/value-codec.ts';
+import { canonicalKeyBytes, type Key } from '../../src/format/key-bytes.ts';
+import { hashKey, keyGroupForKey, keyGroupRangeForSubtask, subtaskForKeyGroup } from '../../src/format/key-groups.ts';
+import { keyId } from '../../src/format/key-ids.ts';
 import { murmur3_32, murmur3_32TaggedAscii } from '../../src/format/murmur3.ts';
 import {
   GOLDEN_MAX_PARALLELISMS,

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { cloneValue, deserializeValue, serializeValue } from '../../src/format/codec.ts';
-import { asciiStringKeyGroup, canonicalKeyBytes, keyFromCanonicalBytes, keyGroupForKey, type Key } from '../../src/format/keys.ts';
+import { cloneValue } from '../../src/format/value-clone.ts';
+import { deserializeValue, serializeValue } from '../../src/format/value-codec.ts';
+import { canonicalKeyBytes, keyFromCanonicalBytes, type Key } from '../../src/format/key-bytes.ts';
+import { asciiStringKeyGroup, keyGroupForKey } from '../../src/format/key-groups.ts';
 import { fingerprint, goldenFigures, hex } from './golden-figures.ts';
 import { GOLDEN_MAX_PARALLELISMS, goldenKeys, goldenValues } from './golden-inputs.ts';
 

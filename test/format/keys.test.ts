@@ -1,21 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import { InvalidKeyError, SnapshotError, ConfigurationError, EddyError } from '../../src/api/errors.ts';
 import { murmur3_32 } from '../../src/format/murmur3.ts';
-import {
-  type Key,
-  asciiStringKeyGroup,
-  canonicalKeyBytes,
-  hashKey,
-  keyFromCanonicalBytes,
-  keyGroupForKey,
-  keyGroupRangeForSubtask,
-  subtaskForKeyGroup,
-  KeyGroupRange,
-  keyProblem,
-  keyId,
-  keyFromId,
-  DEFAULT_MAX_PARALLELISM,
-} from '../../src/format/keys.ts';
+import { type Key, canonicalKeyBytes, keyFromCanonicalBytes, keyProblem } from '../../src/format/key-bytes.ts';
+import { asciiStringKeyGroup, hashKey, keyGroupForKey, keyGroupRangeForSubtask, subtaskForKeyGroup, KeyGroupRange, DEFAULT_MAX_PARALLELISM } from '../../src/format/key-groups.ts';
+import { keyId, keyFromId } from '../../src/format/key-ids.ts';
 import { prng } from '../helpers/prng.ts';
 
 const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');

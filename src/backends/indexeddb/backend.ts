@@ -16,7 +16,9 @@
  */
 import type { StateKind } from '../../api/descriptors.ts';
 import { StateError, type ErrorContext } from '../../api/errors.ts';
-import { keyId, type Key, type KeyGroupRange, type KeyId } from '../../format/keys.ts';
+import type { Key } from '../../format/key-bytes.ts';
+import type { KeyGroupRange } from '../../format/key-groups.ts';
+import { keyId, type KeyId } from '../../format/key-ids.ts';
 import type { KeyedSnapshotOptions, KeyedStateBackend, KeyedStateBackendOptions, ListTable, MapTable, MaybePromise, StateTableOptions, ValueTable } from '../../core/state/backend.ts';
 import { VOID_NAMESPACE } from '../../core/state/backend.ts';
 import type { KeyedStateSnapshot, StateMetaInfo } from '../../core/state/snapshot-format.ts';

@@ -9,7 +9,7 @@
  * range delete at flush time, never a read.
  */
 import type { StateKind } from '../../api/descriptors.ts';
-import type { KeyId } from '../../format/keys.ts';
+import type { KeyId } from '../../format/key-ids.ts';
 import type { StateTableOptions } from '../../core/state/backend.ts';
 import { storageShapeOf, type StateMetaInfo, type StorageShape } from '../../core/state/snapshot-format.ts';
 import type { StoredRecord } from './database.ts';

@@ -3,7 +3,7 @@
  * delta) of the subtask's key-group range, restore from canonical snapshots in bounded
  * batches, and native TTL cleanup through the expiry index.
  */
-import { deserializeValue } from '../../format/codec.ts';
+import { deserializeValue } from '../../format/value-codec.ts';
 import type { KeyedSnapshotOptions } from '../../core/state/backend.ts';
 import { checkRestorable } from '../../core/state/restore-checks.ts';
 import { KEYED_SNAPSHOT_FORMAT_VERSION, type KeyedStateSnapshot } from '../../core/state/snapshot-format.ts';

@@ -6,8 +6,10 @@
  * at timestamps).
  */
 import { ByteWriter } from '../../format/bytes.ts';
-import { deserializeValue, serializeValue } from '../../format/codec.ts';
-import { canonicalKeyBytes, keyId, type KeyGroupRange } from '../../format/keys.ts';
+import { deserializeValue, serializeValue } from '../../format/value-codec.ts';
+import { canonicalKeyBytes } from '../../format/key-bytes.ts';
+import type { KeyGroupRange } from '../../format/key-groups.ts';
+import { keyId } from '../../format/key-ids.ts';
 import { readKeyGroup, RemovedEntryWriter, type KeyedStateSnapshot } from '../../core/state/snapshot-format.ts';
 import type { StoredRecord } from './database.ts';
 import { keyOfPart, partOf, type KeyPart, type RecordKey } from './layout.ts';

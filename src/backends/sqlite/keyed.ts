@@ -8,7 +8,9 @@
  */
 import type { StateKind } from '../../api/descriptors.ts';
 import { StateError } from '../../api/errors.ts';
-import { canonicalKeyBytes, keyFromCanonicalBytes, keyId, type Key, type KeyGroupRange, type KeyId } from '../../format/keys.ts';
+import { canonicalKeyBytes, keyFromCanonicalBytes, type Key } from '../../format/key-bytes.ts';
+import type { KeyGroupRange } from '../../format/key-groups.ts';
+import { keyId, type KeyId } from '../../format/key-ids.ts';
 import type { KeyedSnapshotOptions, KeyedStateBackend, KeyedStateBackendOptions, ListTable, MapTable, StateTableOptions, ValueTable } from '../../core/state/backend.ts';
 import { checkRestorable } from '../../core/state/restore-checks.ts';
 import { KEYED_SNAPSHOT_FORMAT_VERSION, storageShapeOf, type KeyedStateSnapshot, type StateMetaInfo } from '../../core/state/snapshot-format.ts';

@@ -11,8 +11,8 @@
  */
 import { ByteWriter } from '../../format/bytes.ts';
 import type { Slices } from '../../core/slices.ts';
-import { deserializeValue, serializeValue } from '../../format/codec.ts';
-import { canonicalKeyBytes } from '../../format/keys.ts';
+import { deserializeValue, serializeValue } from '../../format/value-codec.ts';
+import { canonicalKeyBytes } from '../../format/key-bytes.ts';
 import { readKeyGroup, RemovedEntryWriter, type StorageShape } from '../../core/state/snapshot-format.ts';
 import type { SnapshotSource } from './frozen-copy.ts';
 import type { Row } from './schema.ts';

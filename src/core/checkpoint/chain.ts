@@ -4,7 +4,7 @@
  * back into one full snapshot, in the canonical form every backend reads.
  */
 import { SnapshotError } from '../../api/errors.ts';
-import { canonicalKeyBytes } from '../../format/keys.ts';
+import { canonicalKeyBytes } from '../../format/key-bytes.ts';
 import {
   KEYED_SNAPSHOT_FORMAT_VERSION,
   KeyGroupWriter,

@@ -9,7 +9,7 @@
  * Payloads are encoded with the canonical value codec.
  */
 import { SnapshotError } from '../../api/errors.ts';
-import { deserializeValue, serializeValue } from '../../format/codec.ts';
+import { deserializeValue, serializeValue } from '../../format/value-codec.ts';
 import type { OperatorSnapshot } from '../operators/operator.ts';
 
 /** Version of the frame and of the part/manifest layouts. */

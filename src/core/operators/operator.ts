@@ -6,7 +6,8 @@
  */
 import type { Clock } from '../../api/clock.ts';
 import type { Collector } from '../../api/functions.ts';
-import type { Key, KeyGroupRange } from '../../format/keys.ts';
+import type { Key } from '../../format/key-bytes.ts';
+import type { KeyGroupRange } from '../../format/key-groups.ts';
 import type { StateBackend } from '../state/backend.ts';
 import type { OperatorStateSnapshot } from '../state/operator-state.ts';
 import type { KeyedStateSnapshot } from '../state/snapshot-format.ts';

@@ -16,9 +16,9 @@
  */
 import { ConfigurationError } from '../../api/errors.ts';
 import type { PartSource } from '../checkpoint/coordinator.ts';
-import { serializeValue } from '../../format/codec.ts';
+import { serializeValue } from '../../format/value-codec.ts';
 import { operatorIdOf, type JobGraph } from '../graph.ts';
-import { keyGroupRangeForSubtask, type KeyGroupRange } from '../../format/keys.ts';
+import { keyGroupRangeForSubtask, type KeyGroupRange } from '../../format/key-groups.ts';
 import type { OperatorRestore } from '../operators/operator.ts';
 import { FINAL_CHECKPOINT_ID, type Deployment, type ExecutionOptions, type Executor } from './local-executor.ts';
 import { nonReplayableSources, operatorLayout, planJob } from './plan.ts';

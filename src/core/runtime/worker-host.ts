@@ -10,7 +10,7 @@ import { StreamExecutionEnvironment } from '../../api/environment.ts';
 import { ConfigurationError } from '../../api/errors.ts';
 import { isJobDefinition } from '../../api/job-definition.ts';
 import { partOf } from '../checkpoint/coordinator.ts';
-import { deserializeValue } from '../../format/codec.ts';
+import { deserializeValue } from '../../format/value-codec.ts';
 import type { OperatorRestore, OperatorSnapshot } from '../operators/operator.ts';
 import { deploy, type Deployment } from './local-executor.ts';
 import { planJob, taskAddress, type Placement } from './plan.ts';

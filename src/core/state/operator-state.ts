@@ -8,8 +8,10 @@ import type { ListStateDescriptor, MapStateDescriptor } from '../../api/descript
 import { SnapshotError, StateError } from '../../api/errors.ts';
 import type { OperatorStateStore } from '../../api/functions.ts';
 import type { BroadcastState, ListState, MapStateKey } from '../../api/state.ts';
-import { deserializeValue, serializeValue, unserializableProblem } from '../../format/codec.ts';
-import { keyFromId, keyId, keyProblem, type Key, type KeyId } from '../../format/keys.ts';
+import { unserializableProblem } from '../../format/value-check.ts';
+import { deserializeValue, serializeValue } from '../../format/value-codec.ts';
+import { keyProblem, type Key } from '../../format/key-bytes.ts';
+import { keyFromId, keyId, type KeyId } from '../../format/key-ids.ts';
 import { checkDescriptor } from './keyed-state-store.ts';
 
 /** How a state is redistributed when the parallelism changes. */

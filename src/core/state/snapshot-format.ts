@@ -14,8 +14,8 @@
 import type { StateKind } from '../../api/descriptors.ts';
 import { SnapshotError } from '../../api/errors.ts';
 import { ByteReader, ByteWriter } from '../../format/bytes.ts';
-import { decodeValue, encodeValue } from '../../format/codec.ts';
-import { canonicalKeyBytes, keyFromCanonicalBytes, type Key } from '../../format/keys.ts';
+import { decodeValue, encodeValue } from '../../format/value-codec.ts';
+import { canonicalKeyBytes, keyFromCanonicalBytes, type Key } from '../../format/key-bytes.ts';
 
 /** Version of the key-group entry layout above. */
 export const KEYED_SNAPSHOT_FORMAT_VERSION = 1;

@@ -8,7 +8,8 @@
  * never changed once handed to the backend (a snapshot may still be reading them).
  */
 import type { Clock } from '../../api/clock.ts';
-import { keyId, type Key } from '../../format/keys.ts';
+import type { Key } from '../../format/key-bytes.ts';
+import { keyId } from '../../format/key-ids.ts';
 import type { KeyedStateBackend, ListTable, MapTable, MaybePromise, ValueTable } from './backend.ts';
 import { andThen, isPromise } from './maybe-promise.ts';
 
