@@ -285,7 +285,8 @@ export function corrupt(message: string, offset: number, component = 'codec'): n
 /** Reads what {@link ByteWriter} writes; malformed input throws `SNAPSHOT_CORRUPT`. */
 export class ByteReader {
   private readonly buf: Uint8Array;
-  private readonly view: DataView;
+  // Made on the first float read: a reader per key (restore decodes one per entry) mostly reads none.
+  private view: DataView | undefined;
   private readonly component: string;
   private pos = 0;
 
@@ -295,7 +296,6 @@ export class ByteReader {
    */
   constructor(bytes: Uint8Array, component = 'codec') {
     this.buf = bytes;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.component = component;
   }
 
@@ -360,7 +360,8 @@ export class ByteReader {
   /** A float64, big-endian. */
   f64(): number {
     this.need(8);
-    const v = this.view.getFloat64(this.pos);
+    const b = this.buf;
+    const v = (this.view ??= new DataView(b.buffer, b.byteOffset, b.byteLength)).getFloat64(this.pos);
     this.pos += 8;
     return v;
   }
