@@ -113,5 +113,5 @@ export type {
   ValueTable,
 } from './core/state/backend.ts';
 export type { KeyedStateSnapshot, StateMetaInfo, TtlMetaInfo } from './core/state/snapshot-format.ts';
-export { type Key } from './format/key-bytes.ts';
+export type { Key } from './format/key-bytes.ts';
 export { KeyGroupRange, keyGroupForKey, keyGroupRangeForSubtask, subtaskForKeyGroup } from './format/key-groups.ts';
