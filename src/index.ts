@@ -114,4 +114,5 @@ export type {
   ValueTable,
 } from './state/backend.ts';
 export type { KeyedStateSnapshot, StateMetaInfo, TtlMetaInfo } from './format/snapshot-format.ts';
-export { KeyGroupRange, keyGroupForKey, keyGroupRangeForSubtask, subtaskForKeyGroup, type Key } from './core/keys.ts';
+export { KeyGroupRange, keyGroupForKey, keyGroupRangeForSubtask, subtaskForKeyGroup } from './format/key-groups.ts';
+export { type Key } from './format/key-bytes.ts';

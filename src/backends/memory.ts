@@ -16,7 +16,8 @@ import {
   type StateBackend,
   type ValueTable,
 } from '../state/backend.ts';
-import { keyFromId, keyId, type Key, type KeyId } from '../core/keys.ts';
+import { keyFromId, keyId, type KeyId } from '../format/key-ids.ts';
+import { type Key } from '../format/key-bytes.ts';
 import { KeyedBackendBase, type TableConfig } from '../state/keyed-backend-base.ts';
 import { PLAIN_VALUES } from '../state/stored-values.ts';
 import { readKeyGroup, storageShapeOf, type KeyedStateSnapshot } from '../format/snapshot-format.ts';

@@ -17,7 +17,7 @@ import type {
 import type { WatermarkStrategy } from '../api/watermarks.ts';
 import { TwoPhaseCommitSink } from '../api/two-phase-commit.ts';
 import type { CollectTarget, GraphEdge, GraphNode, OperatorFactoryContext, Partitioning } from '../engine/graph.ts';
-import type { Key } from '../core/keys.ts';
+import type { Key } from '../format/key-bytes.ts';
 import type { StreamOperator } from '../engine/operators/operator.ts';
 import { instantiate } from '../engine/operators/function-copy.ts';
 import { FilterOperator, FlatMapOperator, MapOperator } from '../engine/operators/simple.ts';

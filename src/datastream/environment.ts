@@ -18,12 +18,10 @@ import { AsyncIterableSource } from '../engine/sources/async-iterable.ts';
 import { JobClient, type JobExecutionResult } from './job-client.ts';
 import type { StateBackend } from '../state/backend.ts';
 import { HashMapStateBackend } from '../backends/memory.ts';
-import { murmur3_32 } from '../core/murmur3.ts';
+import { murmur3_32 } from '../format/murmur3.ts';
+import { DEFAULT_MAX_PARALLELISM, UPPER_BOUND_MAX_PARALLELISM } from '../format/key-groups.ts';
 
-/** Flink's upper bound for the max parallelism (number of key groups). */
-export const UPPER_BOUND_MAX_PARALLELISM = 1 << 15;
-/** The default number of key groups. */
-export const DEFAULT_MAX_PARALLELISM = 128;
+export { DEFAULT_MAX_PARALLELISM, UPPER_BOUND_MAX_PARALLELISM };
 
 export type { JobExecutionResult };
 

@@ -4,7 +4,7 @@
  */
 import type { Source } from '../api/sources.ts';
 import type { WatermarkStrategy } from '../api/watermarks.ts';
-import type { Key } from '../core/keys.ts';
+import type { Key } from '../format/key-bytes.ts';
 import type { StreamOperator } from './operators/operator.ts';
 
 /** How records travel along an edge. */

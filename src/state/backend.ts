@@ -12,7 +12,8 @@
  * Keyed state is organised by key group: a backend snapshots and restores whole key-group
  * ranges, which is what makes restore at another parallelism (rescaling) possible.
  */
-import type { Key, KeyGroupRange } from '../core/keys.ts';
+import type { Key } from '../format/key-bytes.ts';
+import type { KeyGroupRange } from '../format/key-groups.ts';
 import type { KeyedStateSnapshot, StateMetaInfo, TtlMetaInfo } from '../format/snapshot-format.ts';
 
 /** A value or a Promise of it: in-memory backends answer at once, persistent ones later. */

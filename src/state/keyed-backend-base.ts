@@ -9,7 +9,8 @@
  */
 import type { StateKind } from '../api/descriptors.ts';
 import { StateBackendError, StateError, type EddyErrorCode } from '../api/errors.ts';
-import type { Key, KeyGroupRange } from '../core/keys.ts';
+import type { Key } from '../format/key-bytes.ts';
+import type { KeyGroupRange } from '../format/key-groups.ts';
 import type {
   KeyedSnapshotOptions,
   KeyedStateBackend,

@@ -13,8 +13,9 @@ import type {
   ValueState,
 } from '../api/state.ts';
 import { InvalidKeyError, StateError } from '../api/errors.ts';
-import { cloneValue, unserializableProblem } from '../core/codec.ts';
-import { keyProblem, type Key } from '../core/keys.ts';
+import { cloneValue } from '../format/value-clone.ts';
+import { unserializableProblem } from '../format/value-check.ts';
+import { keyProblem, type Key } from '../format/key-bytes.ts';
 import { VOID_NAMESPACE, type KeyedStateBackend, type ListTable, type MapTable, type MaybePromise, type ValueTable } from './backend.ts';
 import { isPromise } from './maybe-promise.ts';
 

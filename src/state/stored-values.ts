@@ -2,7 +2,7 @@
  * The {@link StoredValues} core hands to backends. Plain user values are the default; a
  * state with TTL stores pairs and supplies its own (`TTL_PAIR_VALUES` in `ttl-tables.ts`).
  */
-import { cloneValue } from '../core/codec.ts';
+import { cloneValue } from '../format/value-clone.ts';
 import type { StoredValues } from './backend.ts';
 
 /** True for the primitives the codec always encodes (not undefined, bigint or symbol). */

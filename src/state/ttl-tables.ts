@@ -8,8 +8,9 @@
  * never changed once handed to the backend (a snapshot may still be reading them).
  */
 import type { Clock } from '../api/clock.ts';
-import { keyId, type Key } from '../core/keys.ts';
-import { cloneValue } from '../core/codec.ts';
+import { keyId } from '../format/key-ids.ts';
+import { type Key } from '../format/key-bytes.ts';
+import { cloneValue } from '../format/value-clone.ts';
 import type { KeyedStateBackend, ListTable, MapTable, MaybePromise, StoredValues, ValueTable } from './backend.ts';
 import { isPlainPrimitive } from './stored-values.ts';
 import { andThen, isPromise } from './maybe-promise.ts';

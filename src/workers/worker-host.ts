@@ -11,7 +11,7 @@ import { ConfigurationError } from '../api/errors.ts';
 import { isJobDefinition, type JobDefinition, type JobResult } from '../datastream/job-definition.ts';
 import { partOf } from '../engine/checkpoint-coordinator.ts';
 import type { JobOrigin } from '../engine/graph.ts';
-import { deserializeValue } from '../core/codec.ts';
+import { deserializeValue } from '../format/value-codec.ts';
 import type { OperatorRestore, OperatorSnapshot } from '../engine/operators/operator.ts';
 import { deploy, type Deployment } from '../engine/executor.ts';
 import { planJob, taskAddress, type Placement } from '../engine/plan.ts';

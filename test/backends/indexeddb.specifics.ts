@@ -13,7 +13,7 @@ import { HashMapStateBackend } from '../../src/backends/memory.ts';
 import { IndexedDbStateBackend, type IndexedDbStateBackendOptions } from '../../src/backends/indexeddb/index.ts';
 import { ENTRIES, openDatabase, resolveEnvironment } from '../../src/backends/indexeddb/database.ts';
 import { mergeKeyedChain } from '../../src/format/checkpoint-chain.ts';
-import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/core/keys.ts';
+import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
 import type { KeyedStateBackend } from '../../src/state/backend.ts';
 import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 import { readKeyGroup, type KeyedStateSnapshot } from '../../src/format/snapshot-format.ts';

@@ -11,7 +11,8 @@
  */
 import { EddyError, StateBackendError, StateError, SnapshotError, InvalidKeyError } from '../../src/api/errors.ts';
 import type { StateKind } from '../../src/api/descriptors.ts';
-import type { Key, KeyGroupRange } from '../../src/core/keys.ts';
+import type { Key } from '../../src/format/key-bytes.ts';
+import type { KeyGroupRange } from '../../src/format/key-groups.ts';
 import type { KeyedSnapshotOptions, KeyedStateBackend, KeyedStateBackendOptions, ListTable, MapTable, StateBackend, StateTableOptions, ValueTable } from '../../src/state/backend.ts';
 import type { KeyedStateSnapshot, StateMetaInfo } from '../../src/format/snapshot-format.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RichMapFunction, StateError, StreamExecutionEnvironment, ValueStateDescriptor, type RuntimeContext, type ValueState } from '../../src/index.ts';
-import { keyGroupForKey, subtaskForKeyGroup } from '../../src/core/keys.ts';
+import { keyGroupForKey, subtaskForKeyGroup } from '../../src/format/key-groups.ts';
 
 const env = (p: number) => StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(p);
 

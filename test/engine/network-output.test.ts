@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidKeyError, UserFunctionError } from '../../src/api/errors.ts';
 import type { Partitioning } from '../../src/engine/graph.ts';
-import { keyGroupForKey, keyGroupRangeForSubtask, type Key } from '../../src/core/keys.ts';
+import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
+import { type Key } from '../../src/format/key-bytes.ts';
 import type { RecordBatch } from '../../src/engine/operators/operator.ts';
 import type { StreamElement } from '../../src/engine/input-gate.ts';
 import { NetworkOutput, type ChannelSink } from '../../src/engine/network-output.ts';

@@ -16,7 +16,8 @@
  */
 import type { StateKind } from '../../api/descriptors.ts';
 import type { ErrorContext, StateBackendError } from '../../api/errors.ts';
-import { keyId, type Key, type KeyId } from '../../core/keys.ts';
+import { keyId, type KeyId } from '../../format/key-ids.ts';
+import { type Key } from '../../format/key-bytes.ts';
 import type { KeyedSnapshotOptions, KeyedStateBackendOptions, ListTable, MapTable, MaybePromise, ValueTable } from '../../state/backend.ts';
 import { VOID_NAMESPACE } from '../../state/backend.ts';
 import { KeyedBackendBase, type TableConfig } from '../../state/keyed-backend-base.ts';

@@ -9,7 +9,7 @@
  * range delete at flush time, never a read.
  */
 import type { StateKind } from '../../api/descriptors.ts';
-import type { KeyId } from '../../core/keys.ts';
+import type { KeyId } from '../../format/key-ids.ts';
 import type { TableConfig } from '../../state/keyed-backend-base.ts';
 import { PLAIN_VALUES } from '../../state/stored-values.ts';
 import { storageShapeOf, type StorageShape } from '../../format/snapshot-format.ts';

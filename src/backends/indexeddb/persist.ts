@@ -3,7 +3,7 @@
  * delta) of the subtask's key-group range, restore from canonical snapshots in bounded
  * batches, and native TTL cleanup through the expiry index.
  */
-import { deserializeValue } from '../../core/codec.ts';
+import { deserializeValue } from '../../format/value-codec.ts';
 import type { KeyedSnapshotOptions } from '../../state/backend.ts';
 import type { SnapshotHead } from '../../state/keyed-backend-base.ts';
 import type { KeyedStateSnapshot } from '../../format/snapshot-format.ts';

@@ -7,7 +7,8 @@
  * `snapshot()` call and encodes it afterwards (see {@link SqliteKeyedStateBackend.snapshot}).
  */
 import type { StateKind } from '../../api/descriptors.ts';
-import { canonicalKeyBytes, keyFromCanonicalBytes, keyId, type Key, type KeyId } from '../../core/keys.ts';
+import { canonicalKeyBytes, keyFromCanonicalBytes, type Key } from '../../format/key-bytes.ts';
+import { keyId, type KeyId } from '../../format/key-ids.ts';
 import type { KeyedSnapshotOptions, KeyedStateBackendOptions, ListTable, MapTable, ValueTable } from '../../state/backend.ts';
 import { KeyedBackendBase, type TableConfig } from '../../state/keyed-backend-base.ts';
 import { storageShapeOf, type KeyedStateSnapshot, type TtlMetaInfo } from '../../format/snapshot-format.ts';

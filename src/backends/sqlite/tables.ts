@@ -6,8 +6,9 @@
  */
 import type { StateKind } from '../../api/descriptors.ts';
 import { EddyError } from '../../api/errors.ts';
-import { deserializeValue, serializeValue } from '../../core/codec.ts';
-import { canonicalKeyBytes, keyFromCanonicalBytes, type Key, type KeyId } from '../../core/keys.ts';
+import { deserializeValue, serializeValue } from '../../format/value-codec.ts';
+import { canonicalKeyBytes, keyFromCanonicalBytes, type Key } from '../../format/key-bytes.ts';
+import { type KeyId } from '../../format/key-ids.ts';
 import type { ListTable, MapTable, ValueTable } from '../../state/backend.ts';
 import type { TableConfig } from '../../state/keyed-backend-base.ts';
 import { openError } from './open.ts';

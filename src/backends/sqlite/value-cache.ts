@@ -16,8 +16,9 @@
  * Rows live in buckets, one `Map` per (state, namespace) keyed by the key's `KeyId`, so
  * the hot path never builds a composite string key.
  */
-import { serializeValue } from '../../core/codec.ts';
-import { canonicalKeyBytes, type Key, type KeyId } from '../../core/keys.ts';
+import { serializeValue } from '../../format/value-codec.ts';
+import { canonicalKeyBytes, type Key } from '../../format/key-bytes.ts';
+import type { KeyId } from '../../format/key-ids.ts';
 
 /** The rows of one (state, namespace), by key id. */
 export type Bucket = Map<KeyId, CachedRow>;

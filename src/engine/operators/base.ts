@@ -5,7 +5,7 @@
  */
 import { EddyError, StateError, UserFunctionError } from '../../api/errors.ts';
 import type { CheckpointedFunction, CheckpointListener, RuntimeContext, TimeDomain } from '../../api/functions.ts';
-import type { Key } from '../../core/keys.ts';
+import type { Key } from '../../format/key-bytes.ts';
 import type { KeyedStateBackend } from '../../state/backend.ts';
 import { KeyedStateStore } from '../../state/keyed-state-store.ts';
 import { DefaultOperatorStateStore } from '../../state/operator-state.ts';

@@ -3,7 +3,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ValueStateDescriptor } from '../../../src/api/descriptors.ts';
-import { keyGroupForKey, type Key } from '../../../src/core/keys.ts';
+import { keyGroupForKey } from '../../../src/format/key-groups.ts';
+import { type Key } from '../../../src/format/key-bytes.ts';
 import { MAX_P, collect, sortKeys } from '../harness.ts';
 import { fixtureCells, FX, fixtureStates, writeFixture, verifyFixture, contentsOf } from './fixture.ts';
 import type { StateSuite } from './context.ts';

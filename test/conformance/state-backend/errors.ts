@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { AggregatingStateDescriptor, ListStateDescriptor, MapStateDescriptor, ReducingStateDescriptor, ValueStateDescriptor } from '../../../src/api/descriptors.ts';
 import type { AggregateFunction } from '../../../src/api/state.ts';
-import { type Key } from '../../../src/core/keys.ts';
+import { type Key } from '../../../src/format/key-bytes.ts';
 import { KeyedStateStore } from '../../../src/state/keyed-state-store.ts';
 import { average, sumOf, collect, sortEntries, expectEddyError, type Avg } from '../harness.ts';
 import type { StateSuite } from './context.ts';

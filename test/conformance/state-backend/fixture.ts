@@ -11,7 +11,8 @@ import {
   ValueStateDescriptor,
   type StateKind,
 } from '../../../src/api/descriptors.ts';
-import { keyGroupForKey, type Key, type KeyGroupRange } from '../../../src/core/keys.ts';
+import { keyGroupForKey, type KeyGroupRange } from '../../../src/format/key-groups.ts';
+import { type Key } from '../../../src/format/key-bytes.ts';
 import { KeyedStateStore } from '../../../src/state/keyed-state-store.ts';
 import { readKeyGroup, type KeyedStateSnapshot } from '../../../src/format/snapshot-format.ts';
 import { average, cmp, collect, inNamespace, keyOrder, MAX_P, sortEntries, sortKeys, sumOf, type Subtask } from '../harness.ts';

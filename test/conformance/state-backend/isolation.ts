@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor } from '../../../src/api/descriptors.ts';
-import { type Key } from '../../../src/core/keys.ts';
+import { type Key } from '../../../src/format/key-bytes.ts';
 import { inNamespace, collect, keyOrder, sortKeys, sortEntries } from '../harness.ts';
 import { FX, fixtureStates } from './fixture.ts';
 import type { StateSuite } from './context.ts';

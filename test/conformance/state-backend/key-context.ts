@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { AggregatingStateDescriptor, ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor } from '../../../src/api/descriptors.ts';
 import { EddyError } from '../../../src/api/errors.ts';
-import { keyGroupForKey, keyGroupRangeForSubtask } from '../../../src/core/keys.ts';
+import { keyGroupForKey, keyGroupRangeForSubtask } from '../../../src/format/key-groups.ts';
 import { MAX_P, average, sumOf, collect, expectEddyError } from '../harness.ts';
 import { inRangeKey } from './fixture.ts';
 import type { StateSuite } from './context.ts';

@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MapStateDescriptor } from '../../../src/api/descriptors.ts';
-import { type Key } from '../../../src/core/keys.ts';
+import { type Key } from '../../../src/format/key-bytes.ts';
 import { collect, keyOrder, copyKey, sortKeys, sortEntries } from '../harness.ts';
 import type { StateSuite } from './context.ts';
 

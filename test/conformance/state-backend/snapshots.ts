@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ListStateDescriptor, ValueStateDescriptor, type StateKind } from '../../../src/api/descriptors.ts';
-import { keyGroupForKey } from '../../../src/core/keys.ts';
+import { keyGroupForKey } from '../../../src/format/key-groups.ts';
 import { readKeyGroup } from '../../../src/format/snapshot-format.ts';
 import { MAX_P, collect, cmp, sortEntries, expectEddyError } from '../harness.ts';
 import { fixtureCells, FX, fixtureStates, writeFixture, verifyFixture, inRange, contentsOf } from './fixture.ts';
