@@ -30,7 +30,7 @@ export interface CoordinatorSettings {
 
 
 /** The part of the `i`-th operator of `task`'s chain for `snapshot`, encoded when asked for. */
-export function partOf(task: StreamTask, i: number, snapshot: OperatorSnapshot): PartSource {
+export function partSourceOf(task: StreamTask, i: number, snapshot: OperatorSnapshot): PartSource {
   const member = task.members[i];
   return { operatorId: member.operatorId, subtaskIndex: member.subtaskIndex, incremental: snapshot.keyed?.incremental !== undefined, bytes: () => encodePart(snapshot) };
 }
@@ -140,7 +140,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
   }
 
   acknowledge(task: StreamTask, checkpointId: number, snapshots: Promise<OperatorSnapshot[]>): void {
-    this.acknowledgeParts(task, checkpointId, snapshots.then((list) => list.map((snapshot, i) => partOf(task, i, snapshot))));
+    this.acknowledgeParts(task, checkpointId, snapshots.then((list) => list.map((snapshot, i) => partSourceOf(task, i, snapshot))));
   }
 
   /** A task captured its chain for checkpoint `id`; `parts` resolve to its encoded parts (from a worker, or encoded here). */

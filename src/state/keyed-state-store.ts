@@ -17,7 +17,7 @@ import type { AggregatingState, ListState, MapState, MapStateKey, ReducingState,
 import { SystemClock, type Clock } from '../api/clock.ts';
 import type { KeyedStateBackend } from './backend.ts';
 import { AggregatingStateImpl, ListStateImpl, MapStateImpl, ReducingStateImpl, ValueStateImpl } from './keyed-states.ts';
-import { TtlStates } from './ttl-registry.ts';
+import { TtlStates } from './ttl-states.ts';
 
 /** The keyed states of one operator subtask, by name. */
 export class KeyedStateStore {

@@ -44,7 +44,7 @@ export class TtlContext {
   now = 0;
 
   constructor(
-    /** TTL's time source (per record, see `RecordTime` in ttl-registry.ts). */
+    /** TTL's time source (per record, see `RecordTime` in ttl-states.ts). */
     readonly clock: Clock,
     readonly ttlMs: number,
     /** `UpdateType.OnReadAndWrite`. */

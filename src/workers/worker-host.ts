@@ -9,7 +9,7 @@
 import { StreamExecutionEnvironment } from '../datastream/environment.ts';
 import { ConfigurationError } from '../api/errors.ts';
 import { isJobDefinition, type JobDefinition, type JobResult } from '../datastream/job-definition.ts';
-import { partOf } from '../engine/checkpoint-coordinator.ts';
+import { partSourceOf } from '../engine/checkpoint-coordinator.ts';
 import type { JobOrigin } from '../engine/graph.ts';
 import { deserializeValue } from '../format/value-codec.ts';
 import type { OperatorRestore, OperatorSnapshot } from '../engine/operators/operator.ts';
@@ -202,7 +202,7 @@ export function runWorkerHost(endpoint: HostEndpoint, options: WorkerHostOptions
 /** A task's snapshots as encoded parts, one per chain member. */
 function wireParts(task: StreamTask, snapshots: readonly OperatorSnapshot[]): WirePart[] {
   return snapshots.map((s, i) => {
-    const part = partOf(task, i, s);
+    const part = partSourceOf(task, i, s);
     return { operatorId: part.operatorId, subtaskIndex: part.subtaskIndex, incremental: part.incremental, bytes: part.bytes() };
   });
 }

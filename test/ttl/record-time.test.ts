@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock, SystemClock } from '../../src/index.ts';
-import { RECORDS_PER_SYSTEM_CLOCK_READ, RecordTime } from '../../src/state/ttl-registry.ts';
+import { RECORDS_PER_SYSTEM_CLOCK_READ, RecordTime } from '../../src/state/ttl-states.ts';
 
 /** The system clock, counting its readings and answering a new time for each. */
 class CountingSystemClock extends SystemClock {

@@ -24,7 +24,7 @@ import { KeyedBackendBase, type TableConfig } from '../../state/keyed-backend-ba
 import type { KeyedStateSnapshot } from '../../format/snapshot-format.ts';
 import { Table, type Cell, type Coord, type MapCell } from './cache.ts';
 import { COMPONENT, ENTRIES, mapError, transactionDone, type IdbEnvironment, type StoredRecord } from './database.ts';
-import { idOf, keyOfPart, partOf, type KeyPart, type RecordKey } from './layout.ts';
+import { idOf, keyOfPart, keyPartOf, type KeyPart, type RecordKey } from './layout.ts';
 import { ChangeTracker } from './marks.ts';
 import { deleteExpired, loadSnapshots, takeSnapshot } from './persist.ts';
 import { listTable, mapTable, valueTable } from './tables.ts';
@@ -92,7 +92,7 @@ export class IdbKeyedStateBackend extends KeyedBackendBase<Table> {
 
   protected enterKey(key: Key, keyGroup: number): void {
     const kid = keyId(key);
-    this.at = { kid, kg: keyGroup, part: partOf(kid) };
+    this.at = { kid, kg: keyGroup, part: keyPartOf(kid) };
   }
 
   /** The current key's coordinates, captured by every access (it may await). */
@@ -161,14 +161,18 @@ export class IdbKeyedStateBackend extends KeyedBackendBase<Table> {
     if (cell !== undefined) return cell.rec;
     if (!this.mayHave(t, at.kid)) {
       // Nothing is stored for this key: a miss is known to be absent, and remembering it spares a read later.
-      this.remember(t.addCell(ns, at, undefined, false));
+      t.addCell(ns, at, undefined, false);
+      this.remember();
       return undefined;
     }
     const generation = this.generation;
     return this.read(this.recordKey(t, ns, at)).then((rec) => {
       const now = t.cell(ns, at.kid);
       if (now !== undefined) return now.rec;
-      if (generation === this.generation) this.remember(t.addCell(ns, at, rec, false));
+      if (generation === this.generation) {
+        t.addCell(ns, at, rec, false);
+        this.remember();
+      }
       return rec;
     });
   }
@@ -177,7 +181,10 @@ export class IdbKeyedStateBackend extends KeyedBackendBase<Table> {
   writeCell(t: Table, ns: string, at: Coord, rec: StoredRecord | undefined): MaybePromise<void> {
     this.check();
     let cell = t.cell(ns, at.kid);
-    if (cell === undefined) this.remember((cell = t.addCell(ns, at, rec, false)));
+    if (cell === undefined) {
+      cell = t.addCell(ns, at, rec, false);
+      this.remember();
+    }
     else cell.rec = rec;
     return this.touched(cell);
   }
@@ -190,14 +197,17 @@ export class IdbKeyedStateBackend extends KeyedBackendBase<Table> {
     if (entry !== undefined) return entry.rec;
     if (cell?.cleared || !this.mayHave(t, at.kid)) return undefined;
     const generation = this.generation;
-    const part = partOf(userKey);
+    const part = keyPartOf(userKey);
     return this.read(this.recordKey(t, ns, at, part)).then((rec) => {
       let now = t.mapCell(ns, at.kid);
       const known = now?.entries.get(userKey);
       if (known !== undefined) return known.rec;
       if (now?.cleared) return undefined;
       if (generation === this.generation) {
-        if (now === undefined) this.remember((now = t.addMapCell(ns, at)));
+        if (now === undefined) {
+          now = t.addMapCell(ns, at);
+          this.remember();
+        }
         now.entries.set(userKey, { part, rec });
         this.remember();
       }
@@ -211,7 +221,7 @@ export class IdbKeyedStateBackend extends KeyedBackendBase<Table> {
     const cell = this.mapCellFor(t, ns, at);
     const before = cell.dirtyKeys.size;
     for (const [userKey, rec] of entries) {
-      cell.entries.set(userKey, { part: partOf(userKey), rec });
+      cell.entries.set(userKey, { part: keyPartOf(userKey), rec });
       cell.dirtyKeys.add(userKey);
       this.remember();
     }
@@ -230,7 +240,10 @@ export class IdbKeyedStateBackend extends KeyedBackendBase<Table> {
 
   private mapCellFor(t: Table, ns: string, at: Coord): MapCell {
     let cell = t.mapCell(ns, at.kid);
-    if (cell === undefined) this.remember((cell = t.addMapCell(ns, at)));
+    if (cell === undefined) {
+      cell = t.addMapCell(ns, at);
+      this.remember();
+    }
     return cell;
   }
 
@@ -283,7 +296,7 @@ export class IdbKeyedStateBackend extends KeyedBackendBase<Table> {
   }
 
   /** Counts a cached cell against the cache size. */
-  private remember(_cell?: unknown): void {
+  private remember(): void {
     this.cached++;
   }
 
@@ -433,7 +446,7 @@ export class IdbKeyedStateBackend extends KeyedBackendBase<Table> {
       const kid = keyId(keys[i]);
       if (seen.has(kid)) continue;
       seen.add(kid);
-      const at: Coord = { kid, kg: keyGroups[i], part: partOf(kid) };
+      const at: Coord = { kid, kg: keyGroups[i], part: keyPartOf(kid) };
       for (const t of tables) if (t.cell(VOID_NAMESPACE, kid) === undefined) loads.push(this.readCell(t, VOID_NAMESPACE, at) as Promise<unknown>);
     }
     await Promise.all(loads);

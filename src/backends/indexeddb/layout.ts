@@ -12,7 +12,7 @@ import { keyFromId, type KeyId } from '../../format/key-ids.ts';
 export type KeyPart = number | string;
 
 /** The IndexedDB key part of a key id. */
-export function partOf(id: KeyId): KeyPart {
+export function keyPartOf(id: KeyId): KeyPart {
   switch (typeof id) {
     case 'number':
     case 'string':
@@ -24,7 +24,7 @@ export function partOf(id: KeyId): KeyPart {
   }
 }
 
-/** The inverse of {@link partOf}. */
+/** The inverse of {@link keyPartOf}. */
 export function idOf(part: KeyPart): KeyId {
   if (typeof part === 'number' || part.charCodeAt(0) !== 1) return part;
   const tag = part.charCodeAt(1);

@@ -12,7 +12,7 @@ import { keyId } from '../../format/key-ids.ts';
 import { type KeyGroupRange } from '../../format/key-groups.ts';
 import { readKeyGroup, RemovedEntryWriter, type KeyedStateSnapshot } from '../../format/snapshot-format.ts';
 import type { StoredRecord } from './database.ts';
-import { keyOfPart, partOf, type KeyPart, type RecordKey } from './layout.ts';
+import { keyOfPart, keyPartOf, type KeyPart, type RecordKey } from './layout.ts';
 
 /** Drops stored elements (full-snapshot TTL cleanup); undefined keeps everything. */
 export type Drop = ((stored: unknown) => boolean) | undefined;
@@ -138,11 +138,11 @@ export function* recordsOf(snapshot: KeyedStateSnapshot, range: KeyGroupRange, o
     if (!range.contains(kg)) continue;
     for (const entry of readKeyGroup(bytes, snapshot.states)) {
       const state = snapshot.states[entry.stateIndex].name;
-      const key = partOf(keyId(entry.key));
+      const key = keyPartOf(keyId(entry.key));
       if (entry.shape === 'value') yield { key: [op, kg, state, key, entry.namespace], record: { v: serializeValue(entry.value) } };
       else if (entry.shape === 'list') {
         if (entry.values.length > 0) yield { key: [op, kg, state, key, entry.namespace], record: { v: entry.values.map(serializeValue) } };
-      } else for (const [userKey, value] of entry.entries) yield { key: [op, kg, state, key, entry.namespace, partOf(keyId(userKey))], record: { v: serializeValue(value) } };
+      } else for (const [userKey, value] of entry.entries) yield { key: [op, kg, state, key, entry.namespace, keyPartOf(keyId(userKey))], record: { v: serializeValue(value) } };
     }
   }
 }
