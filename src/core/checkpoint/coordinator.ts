@@ -145,10 +145,12 @@ export class CheckpointCoordinator implements CheckpointHooks {
     const incremental = this.settings.incremental && !savepoint && (this.completedCount + 1) % FULL_CHECKPOINT_EVERY !== 0;
     const pending: PendingCheckpoint = { id, timestamp, savepoint, dir, incremental, chains, waiting: new Set(this.tasks), done, failed: false };
     this.pending = pending;
-    pending.timer = setTimeout(
-      () => this.abort(pending, new CheckpointError('CHECKPOINT_FAILED', `checkpoint ${id} expired after ${this.settings.timeoutMs} ms`, { component: 'checkpoint-coordinator' }), true),
-      this.settings.timeoutMs,
-    );
+    pending.timer = setTimeout(() => {
+      const waiting = [...pending.waiting].map((t) => t.name).join(', ');
+      const error = new CheckpointError('CHECKPOINT_FAILED', `${savepoint ? 'savepoint' : 'checkpoint'} ${id} expired after ${this.settings.timeoutMs} ms; not acknowledged by ${waiting || 'no task (its state was still being written)'} (a source whose poll() stays pending, or a user function that does not return, holds the barrier back)`, { component: 'checkpoint-coordinator' });
+      // As in Flink, a failed savepoint fails only its caller, not the job.
+      this.abort(pending, error, !savepoint);
+    }, this.settings.timeoutMs);
     for (const t of this.tasks) if (t.isSource) t.triggerCheckpoint(id, timestamp, incremental);
     return promise;
   }
