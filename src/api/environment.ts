@@ -6,10 +6,11 @@ import { CheckpointConfig, CheckpointingMode, RestartStrategies, type RestartStr
 import { SystemClock, type Clock } from './clock.ts';
 import { DataStream, type StreamGraphBuilder } from './datastream.ts';
 import { ConfigurationError } from './errors.ts';
+import { checkDuration } from '../core/runtime/long-timer.ts';
 import type { GeneratorOptions, Source } from './sources.ts';
 import type { WatermarkStrategy } from './watermarks.ts';
 import type { GraphNode, JobGraph, JobOrigin } from '../core/graph.ts';
-import type { Executor } from '../core/runtime/local-executor.ts';
+import { DEFAULT_TASK_CANCELLATION_TIMEOUT_MS, type Executor } from '../core/runtime/local-executor.ts';
 import { CollectionSource } from '../core/sources/collection.ts';
 import { GeneratorSource } from '../core/sources/generator.ts';
 import { JobRun } from '../core/runtime/job-runner.ts';
@@ -43,6 +44,7 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
   private savepointPath: string | undefined;
   private executor: Executor | undefined;
   private origin: JobOrigin | undefined;
+  private cancellationTimeoutMs: number | undefined;
 
   /** A new environment (one per job); the default parallelism is 1. */
   static getExecutionEnvironment(): StreamExecutionEnvironment {
@@ -139,6 +141,22 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
   /** Storage, timeouts, tolerance, retention and incremental checkpoints. */
   getCheckpointConfig(): CheckpointConfig {
     return this.checkpointConfig;
+  }
+
+  /**
+   * How long the tasks of a failed or cancelled attempt may take to stop before they
+   * are abandoned (and, with a `WorkerExecutor`, their worker terminated and replaced):
+   * a user function that never returns must not keep the job from settling. Default
+   * 5 s (Flink's `ExecutionConfig.setTaskCancellationTimeout`, whose default is 180 s).
+   */
+  setTaskCancellationTimeout(ms: number): this {
+    this.cancellationTimeoutMs = checkDuration('environment', 'the task cancellation timeout', ms);
+    return this;
+  }
+
+  /** The task cancellation timeout in ms (see {@link setTaskCancellationTimeout}). */
+  getTaskCancellationTimeout(): number {
+    return this.cancellationTimeoutMs ?? DEFAULT_TASK_CANCELLATION_TIMEOUT_MS;
   }
 
   /**
@@ -248,6 +266,7 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
       restart,
       executor: this.executor,
       warn: (m) => console.warn(m),
+      cancellationTimeoutMs: this.cancellationTimeoutMs,
       initialState: this.savepointPath ? { storage: cfg.getCheckpointStorage(), path: this.savepointPath } : undefined,
       checkpointing: checkpointing
         ? {

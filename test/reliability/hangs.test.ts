@@ -93,3 +93,56 @@ describe('cancel and stop-with-savepoint settle (issue 14, item 5)', () => {
     }
   }
 });
+
+/** A job whose map never returns from its third record. */
+function stuckJob(name: string, configure: (env: StreamExecutionEnvironment) => void) {
+  const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1);
+  configure(env);
+  const seen: number[] = [];
+  env
+    .fromSource(idleAfter(10, 'empty'), undefined, 'Numbers')
+    .map((x) => (x === 2 ? new Promise<number>(() => {}) : x))
+    .name('Stuck')
+    .addSink({ invoke: (x: number) => void seen.push(x) });
+  return { client: env.executeAsync(name), seen };
+}
+
+describe('a user function that never returns is abandoned and the job settles (issue 14, item 6)', () => {
+  it('the checkpoint timeout fails the attempt, the stuck task is abandoned, and the job fails with the checkpoint error', { timeout: 8_000 }, async () => {
+    const { client } = stuckJob('stuck-checkpoint', (env) => {
+      env.enableCheckpointing(20).setRestartStrategy(RestartStrategies.noRestart()).setTaskCancellationTimeout(200);
+      env.getCheckpointConfig().setCheckpointTimeout(200);
+    });
+    const c = await client;
+    expect(await settles(c.result, 3_000)).toBe('settled');
+    await expect(c.result).rejects.toMatchObject({ code: 'CHECKPOINT_FAILED' });
+    await expect(c.result).rejects.toThrow(/not acknowledged by Numbers \(1\/1\)/);
+    expect(c.getJobStatus()).toBe('FAILED');
+    expect(await settles(c.cancel(), 1_000)).toBe('settled');
+  });
+
+  it('cancel() of a job stuck in a user function resolves after the task cancellation timeout', { timeout: 8_000 }, async () => {
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (m: string) => void warnings.push(m);
+    try {
+      const { client, seen } = stuckJob('stuck-cancel', (env) => env.setTaskCancellationTimeout(300));
+      const c = await client;
+      while (seen.length < 2) await new Promise((r) => setTimeout(r, 5));
+      const started = Date.now();
+      expect(await settles(c.cancel(), 3_000)).toBe('settled');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+      expect(c.getJobStatus()).toBe('CANCELED');
+      await expect(c.result).rejects.toMatchObject({ code: 'JOB_CANCELLED' });
+      expect(seen).toEqual([0, 1]);
+    } finally {
+      console.warn = warn;
+    }
+    expect(warnings.some((w) => /Numbers \(1\/1\) did not stop within 300 ms.*abandoned/.test(w))).toBe(true);
+  });
+
+  it('setTaskCancellationTimeout refuses what is not a positive number of ms', () => {
+    const env = StreamExecutionEnvironment.getExecutionEnvironment();
+    for (const bad of [0, -1, NaN, '5' as unknown as number]) expect(() => env.setTaskCancellationTimeout(bad)).toThrow(/task cancellation timeout/);
+  });
+});

@@ -34,6 +34,8 @@ export interface JobRunOptions {
   readonly executor?: Executor;
   /** Where warnings go (non-replayable sources, corrupt checkpoints). */
   readonly warn: (message: string) => void;
+  /** How long a failed attempt's tasks may take to stop before they are abandoned. */
+  readonly cancellationTimeoutMs?: number;
 }
 
 /** A running job: status, cancel, savepoints, and its result. */
@@ -105,6 +107,8 @@ export class JobRun {
           clock: options.clock,
           restore: restore ? (id, i, p) => restore!.restoreFor(id, i, p) : undefined,
           checkpointHooks: this.coordinator,
+          cancellationTimeoutMs: options.cancellationTimeoutMs,
+          warn: options.warn,
         });
         this.current = deployment;
         if (attempt === 0 && this.coordinator && deployment.nonReplayableSources.length > 0) {

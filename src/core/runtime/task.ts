@@ -24,6 +24,8 @@ export interface ChainMember {
   /** The operator's id and this member's subtask, for checkpoint parts. */
   readonly operatorId: string;
   readonly subtaskIndex: number;
+  /** Set when the task was abandoned: whatever the member emits afterwards is discarded. */
+  halted?: boolean;
 }
 
 /**
@@ -133,6 +135,14 @@ export class StreamTask implements CoordinatedTask {
       }
     }
     return first;
+  }
+
+  /**
+   * Gives up on a task that did not unwind after its attempt failed (a user function
+   * that never returns): if that function ever returns, what it emits goes nowhere.
+   */
+  abandon(): void {
+    for (const m of this.members) m.halted = true;
   }
 
   /** Queues a processing-time wake-up for `member` on this task's mailbox. */
@@ -303,6 +313,7 @@ async function pushWatermark(member: ChainMember, watermark: number): Promise<vo
 
 /** Hands what a member emitted to its successors: records first, then its watermark. */
 async function drain(member: ChainMember): Promise<void> {
+  if (member.halted) throw new Error('[eddy] [executor:local] the task was abandoned after its attempt failed; its output is discarded');
   if (member.out.size > 0) {
     const batch = member.out.take();
     for (const n of member.next) await pushBatch(n, batch);

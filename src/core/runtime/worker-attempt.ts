@@ -57,6 +57,8 @@ export class Attempt {
   constructor(
     private readonly pool: WorkerPool,
     private readonly workers: readonly PooledWorker[],
+    /** How long a worker may take to unwind before it is terminated (and later replaced). */
+    private readonly resetTimeoutMs = RESET_TIMEOUT_MS,
   ) {
     this.failing.catch(() => {});
     workers.forEach((w, i) => {
@@ -125,7 +127,7 @@ export class Attempt {
       this.workers.map(async (worker, w) => {
         if (!worker.dead) {
           let timer: ReturnType<typeof setTimeout> | undefined;
-          const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), RESET_TIMEOUT_MS)));
+          const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.resetTimeoutMs)));
           const outcome = await Promise.race([this.request(w, { op: 'reset' }).then(() => 'ok', () => 'error'), timeout]);
           clearTimeout(timer);
           if (outcome !== 'ok') await worker.terminate();
