@@ -3,8 +3,8 @@
  * watermarks — in TypeScript, for browsers, Node, Deno and the edge.
  */
 export { StreamExecutionEnvironment, DEFAULT_MAX_PARALLELISM, UPPER_BOUND_MAX_PARALLELISM, type JobExecutionResult } from './api/environment.ts';
-export { CheckpointConfig, CheckpointingMode, RestartStrategies, type RestartStrategy } from './api/checkpointing.ts';
-export { JobClient, type JobStatus } from './api/job-client.ts';
+export { CheckpointConfig, CheckpointingMode, RestartStrategies, type ExponentialDelayRestartStrategy, type FailureRateRestartStrategy, type FixedDelayRestartStrategy, type RestartStrategy } from './api/checkpointing.ts';
+export { JobClient, type JobFailureInfo, type JobStatus } from './api/job-client.ts';
 export { defineJob, JobDefinition, type JobFunction, type JobResult } from './api/job-definition.ts';
 export { LocalExecutor, type Executor } from './core/runtime/local-executor.ts';
 export { WorkerExecutor, type WorkerExecutorOptions } from './core/runtime/worker-executor.ts';

@@ -109,25 +109,4 @@ export class CheckpointConfig {
   }
 }
 
-/** What a failed job does next. */
-export interface RestartStrategy {
-  /** Restarts allowed in total (Infinity: unlimited). */
-  readonly maxAttempts: number;
-  /** Delay before each restart in ms. */
-  readonly delayMs: number;
-}
-
-/** Factories of restart strategies (Flink's `RestartStrategies`). */
-export const RestartStrategies = {
-  /** Restart up to `attempts` times, waiting `delayMs` before each. */
-  fixedDelayRestart(attempts: number, delayMs: number): RestartStrategy {
-    if (!(Number.isInteger(attempts) || attempts === Infinity) || attempts < 0) {
-      throw new ConfigurationError(`restart attempts must be a non-negative integer, got ${String(attempts)}`, { component: 'restart-strategy' });
-    }
-    return { maxAttempts: attempts, delayMs: nonNegative('restart delay', delayMs) };
-  },
-  /** Never restart: the first failure fails the job. */
-  noRestart(): RestartStrategy {
-    return { maxAttempts: 0, delayMs: 0 };
-  },
-};
+export { DEFAULT_RESTART_STRATEGY, RestartStrategies, validateRestartStrategy, type ExponentialDelayRestartStrategy, type FailureRateRestartStrategy, type FixedDelayRestartStrategy, type RestartStrategy } from './restart-strategies.ts';

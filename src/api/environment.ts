@@ -2,7 +2,7 @@
  * `StreamExecutionEnvironment`: where a job is configured (parallelism, state backend,
  * clock), its sources are created, and it is executed.
  */
-import { CheckpointConfig, CheckpointingMode, RestartStrategies, type RestartStrategy } from './checkpointing.ts';
+import { CheckpointConfig, CheckpointingMode, DEFAULT_RESTART_STRATEGY, RestartStrategies, validateRestartStrategy, type RestartStrategy } from './checkpointing.ts';
 import { SystemClock, type Clock } from './clock.ts';
 import { DataStream, type StreamGraphBuilder } from './datastream.ts';
 import { ConfigurationError } from './errors.ts';
@@ -164,9 +164,16 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
    * unlimited restarts after 1 s (`fixedDelayRestart(Infinity, 1000)`); without, none.
    */
   setRestartStrategy(strategy: RestartStrategy): this {
-    if (!strategy || typeof strategy.maxAttempts !== 'number') throw new ConfigurationError('setRestartStrategy() needs a RestartStrategies.* value', { component: 'environment' });
-    this.restartStrategy = strategy;
+    this.restartStrategy = validateRestartStrategy(strategy);
     return this;
+  }
+
+  /**
+   * The restart strategy a job of this environment gets: the one set, else (as in Flink
+   * 1.19+) exponential delay when checkpointing is enabled and no restart otherwise.
+   */
+  getRestartStrategy(): RestartStrategy {
+    return this.restartStrategy ?? (this.checkpointConfig.isCheckpointingEnabled() ? DEFAULT_RESTART_STRATEGY : RestartStrategies.noRestart());
   }
 
   /**
@@ -258,7 +265,7 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
     const jobId = jobIdOf(jobName);
     const cfg = this.checkpointConfig;
     const checkpointing = cfg.isCheckpointingEnabled();
-    const restart = this.restartStrategy ?? (checkpointing ? RestartStrategies.fixedDelayRestart(Infinity, 1000) : RestartStrategies.noRestart());
+    const restart = this.getRestartStrategy();
     const run = new JobRun(graph, {
       jobId,
       stateBackend: this.stateBackend,
