@@ -3,6 +3,7 @@
  * `CheckpointConfig`, `RestartStrategies`.
  */
 import { ConfigurationError } from './errors.ts';
+import { checkDuration } from '../core/runtime/long-timer.ts';
 import type { CheckpointStorage } from '../core/checkpoint/storage.ts';
 import { MemoryCheckpointStorage } from '../storages/memory.ts';
 
@@ -15,8 +16,7 @@ export const CheckpointingMode = {
 export type CheckpointingMode = (typeof CheckpointingMode)[keyof typeof CheckpointingMode];
 
 function nonNegative(name: string, v: number): number {
-  if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) throw new ConfigurationError(`${name} must be a non-negative number, got ${String(v)}`, { component: 'checkpoint-config' });
-  return v;
+  return checkDuration('checkpoint-config', name, v, { allowZero: true });
 }
 
 /** How and where checkpoints are taken (Flink's `CheckpointConfig`). */
@@ -38,9 +38,9 @@ export class CheckpointConfig {
   getCheckpointInterval(): number {
     return this.interval;
   }
+  /** Time between checkpoint triggers in ms; any positive finite length (waits above 2^31 ms are chunked). */
   setCheckpointInterval(ms: number): this {
-    if (!(ms > 0) || !Number.isFinite(ms)) throw new ConfigurationError(`the checkpoint interval must be a positive number of ms, got ${String(ms)}`, { component: 'checkpoint-config' });
-    this.interval = ms;
+    this.interval = checkDuration('checkpoint-config', 'the checkpoint interval', ms);
     return this;
   }
   getCheckpointingMode(): CheckpointingMode {
@@ -72,10 +72,9 @@ export class CheckpointConfig {
   getMinPauseBetweenCheckpoints(): number {
     return this.minPause;
   }
-  /** A checkpoint not complete after this long fails. */
+  /** A checkpoint not complete after this long fails; Infinity: never (long values wait correctly). */
   setCheckpointTimeout(ms: number): this {
-    if (!(ms > 0)) throw new ConfigurationError(`the checkpoint timeout must be positive, got ${String(ms)}`, { component: 'checkpoint-config' });
-    this.timeout = ms;
+    this.timeout = checkDuration('checkpoint-config', 'the checkpoint timeout', ms, { allowInfinity: true });
     return this;
   }
   getCheckpointTimeout(): number {

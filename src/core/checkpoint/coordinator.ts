@@ -11,6 +11,7 @@ import type { CheckpointHooks, CoordinatedTask, StreamTask } from '../runtime/ta
 import { encodeManifest, encodePart, partHandle, type Manifest, type PartHandle } from './format.ts';
 import { MANIFEST_NAME } from './restore.ts';
 import type { CheckpointStorage } from './storage.ts';
+import { setLongTimeout } from '../runtime/long-timer.ts';
 
 /** What the coordinator is configured with. */
 export interface CoordinatorSettings {
@@ -61,7 +62,7 @@ interface PendingCheckpoint {
   readonly chains: Map<string, Array<PartHandle[] | null>>;
   readonly waiting: Set<CoordinatedTask>;
   readonly done: { resolve(path: string): void; reject(e: unknown): void };
-  timer?: ReturnType<typeof setTimeout>;
+  cancelTimer?: () => void;
   failed: boolean;
 }
 
@@ -76,7 +77,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
   private pending: PendingCheckpoint | undefined;
   /** The completion of the last checkpoint, while it notifies and drops old ones. */
   private completing: Promise<void> = Promise.resolve();
-  private triggerTimer: ReturnType<typeof setTimeout> | undefined;
+  private cancelTrigger: (() => void) | undefined;
   private running = false;
   private anyTaskFinished = false;
   private consecutiveFailures = 0;
@@ -118,7 +119,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
    */
   async detach(): Promise<void> {
     this.running = false;
-    clearTimeout(this.triggerTimer);
+    this.cancelTrigger?.();
     if (this.pending) this.abort(this.pending, new CheckpointError('CHECKPOINT_FAILED', `checkpoint ${this.pending.id} was abandoned: the job attempt ended`, { component: 'checkpoint-coordinator' }), false);
     await this.completing;
   }
@@ -145,7 +146,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
     const incremental = this.settings.incremental && !savepoint && (this.completedCount + 1) % FULL_CHECKPOINT_EVERY !== 0;
     const pending: PendingCheckpoint = { id, timestamp, savepoint, dir, incremental, chains, waiting: new Set(this.tasks), done, failed: false };
     this.pending = pending;
-    pending.timer = setTimeout(() => {
+    pending.cancelTimer = setLongTimeout(() => {
       const waiting = [...pending.waiting].map((t) => t.name).join(', ');
       const error = new CheckpointError('CHECKPOINT_FAILED', `${savepoint ? 'savepoint' : 'checkpoint'} ${id} expired after ${this.settings.timeoutMs} ms; not acknowledged by ${waiting || 'no task (its state was still being written)'} (a source whose poll() stays pending, or a user function that does not return, holds the barrier back)`, { component: 'checkpoint-coordinator' });
       // As in Flink, a failed savepoint fails only its caller, not the job.
@@ -206,7 +207,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
       await this.deleteDir(pending.dir);
       return;
     }
-    clearTimeout(pending.timer);
+    pending.cancelTimer?.();
     this.pending = undefined;
     this.consecutiveFailures = 0;
     if (!pending.savepoint) this.recordCompleted(pending.dir, manifest);
@@ -221,7 +222,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
   private abort(pending: PendingCheckpoint, error: EddyError, countsAsFailure: boolean): void {
     if (pending.failed || this.pending !== pending) return;
     pending.failed = true;
-    clearTimeout(pending.timer);
+    pending.cancelTimer?.();
     this.pending = undefined;
     pending.done.reject(error);
     void this.deleteDir(pending.dir);
@@ -233,9 +234,9 @@ export class CheckpointCoordinator implements CheckpointHooks {
   }
 
   private scheduleNext(delayMs: number): void {
-    clearTimeout(this.triggerTimer);
+    this.cancelTrigger?.();
     if (!this.running) return;
-    this.triggerTimer = setTimeout(() => {
+    this.cancelTrigger = setLongTimeout(() => {
       if (!this.running || this.anyTaskFinished || this.pending) return;
       this.trigger().catch(() => {
         // Failures are handled in abort(); the rejection only informs savepoint callers.
@@ -354,7 +355,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
   /** Stops triggering checkpoints (after a stop-with-savepoint). */
   suspend(): void {
     this.running = false;
-    clearTimeout(this.triggerTimer);
+    this.cancelTrigger?.();
   }
 }
 

@@ -14,6 +14,7 @@ import type { StateBackend } from '../state/backend.ts';
 import { InputGate } from './input-gate.ts';
 import { NetworkOutput, type ChannelSink } from './network-output.ts';
 import { nonReplayableSources, operatorLayout, planJob, taskAddress, type Placement, type PlannedNode } from './plan.ts';
+import { setLongTimeout } from './long-timer.ts';
 import { ProcessingTimeScheduler } from './processing-time.ts';
 import { StreamTask, type ChainMember, type CheckpointHooks, type CoordinatedTask } from './task.ts';
 
@@ -45,9 +46,9 @@ export const DEFAULT_TASK_CANCELLATION_TIMEOUT_MS = 5_000;
 
 /** Resolves to true if `p` settles within `ms`, else false (never rejects). */
 export function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  return Promise.race([p.then(() => true, () => true), timeout]).finally(() => clearTimeout(timer));
+  let cancel: (() => void) | undefined;
+  const timeout = new Promise<boolean>((resolve) => (cancel = setLongTimeout(() => resolve(false), ms)));
+  return Promise.race([p.then(() => true, () => true), timeout]).finally(() => cancel?.());
 }
 
 /** A deployed attempt of a job. */

@@ -5,6 +5,7 @@
  * {@link WorkerExecutor}.
  */
 import { EddyError } from '../../api/errors.ts';
+import { setLongTimeout } from './long-timer.ts';
 import type { CoordinatedTask } from './task.ts';
 import type { PooledWorker, WorkerPool } from './worker-pool.ts';
 import { fromWireError, type FromWorker, type MessagePortLike, type ToWorker } from './worker-protocol.ts';
@@ -126,10 +127,10 @@ export class Attempt {
     await Promise.all(
       this.workers.map(async (worker, w) => {
         if (!worker.dead) {
-          let timer: ReturnType<typeof setTimeout> | undefined;
-          const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.resetTimeoutMs)));
+          let cancel: (() => void) | undefined;
+          const timeout = new Promise<'timeout'>((resolve) => (cancel = setLongTimeout(() => resolve('timeout'), this.resetTimeoutMs)));
           const outcome = await Promise.race([this.request(w, { op: 'reset' }).then(() => 'ok', () => 'error'), timeout]);
-          clearTimeout(timer);
+          cancel?.();
           if (outcome !== 'ok') await worker.terminate();
         }
         this.pool.release(worker);
