@@ -146,7 +146,7 @@ export class JobRun {
           const closeError = await deployment.close();
           if (closeError !== undefined) throw closeError;
           this.status = 'FINISHED';
-          return;
+          break;
         } catch (error) {
           await this.coordinator?.detach();
           await deployment.close();
@@ -164,10 +164,12 @@ export class JobRun {
       }
     } catch (error) {
       this.status = this.cancelled ? 'CANCELED' : 'FAILED';
+      // Releasing the lock can fail for the same reason the job did (a directory made
+      // read-only): that must not hide the real error, so it is only reported.
+      await lock?.release().catch((releaseError: unknown) => options.warn(`[eddy] [job:${options.jobId}] releasing the checkpoint storage lock failed too (${messageOf(releaseError)}) after the job failed: ${messageOf(error)}`));
       throw error;
-    } finally {
-      await lock?.release();
     }
+    await lock?.release();
   }
 
   private recordFailure(error: unknown, restartDelayMs: number | undefined): void {
