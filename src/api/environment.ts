@@ -7,6 +7,7 @@ import { SystemClock, type Clock } from './clock.ts';
 import { DataStream, type StreamGraphBuilder } from './datastream.ts';
 import { ConfigurationError } from './errors.ts';
 import { checkDuration } from '../core/runtime/long-timer.ts';
+import { checkPath } from '../core/checkpoint/storage.ts';
 import type { GeneratorOptions, Source } from './sources.ts';
 import type { WatermarkStrategy } from './watermarks.ts';
 import type { GraphNode, JobGraph, JobOrigin } from '../core/graph.ts';
@@ -183,7 +184,13 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
    */
   fromSavepoint(path: string): this {
     if (typeof path !== 'string' || path.length === 0) throw new ConfigurationError('fromSavepoint() needs the path of a savepoint or checkpoint directory', { component: 'environment' });
-    this.savepointPath = path.replace(/\/_metadata$/, '').replace(/\/+$/, '');
+    const normalized = path.replace(/\/_metadata$/, '').replace(/\/+$/, '');
+    if (/^(\/|[A-Za-z]:[\\/]|file:)/.test(normalized)) {
+      throw new ConfigurationError(`fromSavepoint("${path}") got a file system path; it takes the path inside the checkpoint storage, as stopWithSavepoint()/triggerSavepoint() return it (e.g. "my-job/savepoint-3"), and reads it from env.getCheckpointConfig().setCheckpointStorage(...)`, { component: 'environment' });
+    }
+    const bad = checkPath(normalized);
+    if (bad !== undefined) throw new ConfigurationError(`fromSavepoint(): ${bad}`, { component: 'environment' });
+    this.savepointPath = normalized;
     return this;
   }
 

@@ -117,10 +117,14 @@ export class CheckpointCoordinator implements CheckpointHooks {
    * Stops triggering; a pending checkpoint of the attempt is abandoned. Resolves once a
    * completion already under way (notifications, retention) has finished.
    */
-  async detach(): Promise<void> {
+  async detach(cause?: unknown): Promise<void> {
     this.running = false;
     this.cancelTrigger?.();
-    if (this.pending) this.abort(this.pending, new CheckpointError('CHECKPOINT_FAILED', `checkpoint ${this.pending.id} was abandoned: the job attempt ended`, { component: 'checkpoint-coordinator' }), false);
+    const pending = this.pending;
+    if (pending) {
+      const why = cause === undefined ? 'the job attempt ended' : `the job attempt failed: ${cause instanceof Error ? cause.message : String(cause)}`;
+      this.abort(pending, new CheckpointError('CHECKPOINT_FAILED', `${pending.savepoint ? 'savepoint' : 'checkpoint'} ${pending.id} was abandoned: ${why}`, { component: 'checkpoint-coordinator' }, { cause }), false);
+    }
     await this.completing;
   }
 

@@ -148,7 +148,7 @@ export class JobRun {
           this.status = 'FINISHED';
           break;
         } catch (error) {
-          await this.coordinator?.detach();
+          await this.coordinator?.detach(error);
           await deployment.close();
           if (this.cancelled) throw this.cancelled;
           const delay = backoff.onFailure(Date.now());
