@@ -394,4 +394,66 @@ export const BAD_INPUTS: BadInput[] = [
       if (manifests.length > 0) throw new Error(`left behind: ${manifests.join(', ')}`);
     },
   },
+  // Hangs (items 5 and 6): the job settles, with the error of what stopped it.
+  {
+    name: 'cancel() of a fully chained job whose source is idle',
+    run: async () => {
+      const e = env();
+      e.fromSource({ boundedness: 'unbounded', createReader: () => ({ poll: () => [] }) }, undefined, 'Idle').map((x) => x).addSink({ invoke() {} });
+      const client = await e.executeAsync('idle-cancel');
+      await new Promise((r) => setTimeout(r, 20));
+      await client.cancel();
+      return client.result;
+    },
+    code: 'JOB_CANCELLED',
+    names: '[job] job idle-cancel was cancelled',
+  },
+  {
+    name: 'a map that never returns, under a checkpoint timeout',
+    run: async () => {
+      const e = env().setRestartStrategy(RestartStrategies.noRestart()).setTaskCancellationTimeout(100);
+      e.enableCheckpointing(10).getCheckpointConfig().setCheckpointTimeout(100);
+      e.fromSource(pacedSource(1e6, gen, 1), undefined, 'Numbers').map((x) => (x === 3 ? new Promise<number>(() => {}) : x)).addSink({ invoke() {} });
+      return e.execute('stuck');
+    },
+    code: 'CHECKPOINT_FAILED',
+    names: /expired after 100 ms; not acknowledged by Numbers \(1\/1\)/,
+  },
+  {
+    name: 'cancel() of a job stuck in a user function',
+    run: async () => {
+      const e = env().setTaskCancellationTimeout(100);
+      e.fromElements(1, 2).map(() => new Promise<number>(() => {})).addSink({ invoke() {} });
+      const client = await e.executeAsync('stuck-cancel');
+      await new Promise((r) => setTimeout(r, 20));
+      await client.cancel();
+      return client.result;
+    },
+    code: 'JOB_CANCELLED',
+    names: 'stuck-cancel was cancelled',
+  },
+  // Item 8: durations that cannot be waited for.
+  { name: 'setTaskCancellationTimeout(Infinity)', run: () => env().setTaskCancellationTimeout(Infinity), code: 'INVALID_CONFIG', names: 'task cancellation timeout' },
+  { name: 'setMinPauseBetweenCheckpoints(Infinity)', run: () => cfg().setMinPauseBetweenCheckpoints(Infinity), code: 'INVALID_CONFIG', names: 'minPauseBetweenCheckpoints' },
+  // Item 10: a failing lock release does not hide the real error.
+  {
+    name: 'a read-only checkpoint directory whose lock release fails too',
+    run: () => {
+      const storage = new (class extends MemoryCheckpointStorage {
+        override async put(path: string): Promise<void> {
+          throw new Error(`EACCES: permission denied, open '${path}'`);
+        }
+        override async lock(scope: string) {
+          await super.lock(scope);
+          return { release: async () => Promise.reject(new Error('EACCES: release lock')) };
+        }
+      })();
+      const e = env().setRestartStrategy(RestartStrategies.noRestart());
+      e.enableCheckpointing(5).getCheckpointConfig().setCheckpointStorage(storage);
+      e.fromSource(pacedSource(1e6, gen, 1), undefined, 'n').addSink({ invoke() {} });
+      return e.execute('read-only');
+    },
+    code: 'CHECKPOINT_FAILED',
+    names: /failed: EACCES: permission denied, open/,
+  },
 ];
