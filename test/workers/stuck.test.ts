@@ -12,13 +12,19 @@ const executor = new WorkerExecutor({ workers: 1, platform: nodeWorkerThreads() 
 afterAll(() => executor.shutdown());
 
 describe('worker executor with a user function that never returns', () => {
-  it('the job fails at the checkpoint timeout within bounds, and the next job runs on a fresh worker', { timeout: 20_000 }, async () => {
+  it('the job fails at the checkpoint timeout within bounds, and the next job runs on a fresh worker', { timeout: 60_000 }, async () => {
     const env = StreamExecutionEnvironment.getExecutionEnvironment().setExecutor(executor).setRestartStrategy(RestartStrategies.noRestart()).setTaskCancellationTimeout(500);
     env.enableCheckpointing(20).getCheckpointConfig().setCheckpointStorage(new MemoryCheckpointStorage()).setCheckpointTimeout(300);
     const started = Date.now();
     const run = stuckJob.build(env, { records: 400, perPoll: 4, stickAt: 50 }).executeAndCollect('stuck');
+    // Bounded by the test itself: a hang shows as 'hung', not as a vitest timeout.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const outcome = await Promise.race([run.then(() => 'resolved', () => 'settled'), new Promise<string>((r) => (timer = setTimeout(() => r('hung'), 30_000)))]);
+    clearTimeout(timer);
+    expect(outcome).toBe('settled');
     await expect(run).rejects.toMatchObject({ code: 'CHECKPOINT_FAILED' });
-    expect(Date.now() - started).toBeLessThan(10_000);
+    // Generous for a loaded machine (without abandonment it never settles at all).
+    expect(Date.now() - started).toBeLessThan(30_000);
     const next = StreamExecutionEnvironment.getExecutionEnvironment().setExecutor(executor);
     const out = (await countJob.build(next, { records: 100, perPoll: 10 }).executeAndCollect('after-stuck')) as string[];
     expect(out.filter((s) => s.includes('#')).length).toBe(100);
