@@ -146,3 +146,24 @@ describe('a user function that never returns is abandoned and the job settles (i
     for (const bad of [0, -1, NaN, '5' as unknown as number]) expect(() => env.setTaskCancellationTimeout(bad)).toThrow(/task cancellation timeout/);
   });
 });
+
+describe('a task stuck after acknowledging a checkpoint still fails the attempt', () => {
+  it('the next checkpoint is triggered (and expires) although the stuck task never takes the completed one\'s notification', { timeout: 8_000 }, async () => {
+    let writing = false;
+    const storage = new (class extends MemoryCheckpointStorage {
+      override async put(path: string, data: Uint8Array): Promise<void> {
+        writing = true;
+        await new Promise((r) => setTimeout(r, 30));
+        return super.put(path, data);
+      }
+    })();
+    const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1).setRestartStrategy(RestartStrategies.noRestart()).setTaskCancellationTimeout(100);
+    env.enableCheckpointing(20).getCheckpointConfig().setCheckpointStorage(storage).setCheckpointTimeout(300);
+    // Sticks on the first record after checkpoint 1 was acknowledged (its files are being written).
+    env.fromSource(idleAfter(1e6, 'empty'), undefined, 'Numbers').map((x) => (writing ? new Promise<number>(() => {}) : x)).addSink({ invoke: () => {} });
+    const client = await env.executeAsync('stuck-after-ack');
+    expect(await settles(client.result, 5_000)).toBe('settled');
+    await expect(client.result).rejects.toMatchObject({ code: 'CHECKPOINT_FAILED' });
+    await expect(client.result).rejects.toThrow(/checkpoint 2 expired/);
+  });
+});

@@ -215,12 +215,18 @@ export class CheckpointCoordinator implements CheckpointHooks {
     this.pending = undefined;
     this.consecutiveFailures = 0;
     if (!pending.savepoint) this.recordCompleted(pending.dir, manifest);
+    const next = () => this.scheduleNext(Math.max(this.settings.minPauseMs, this.settings.intervalMs - (Date.now() - pending.timestamp)));
+    // The next periodic checkpoint does not wait for the notifications below: a task stuck
+    // in a user function never takes them, and without a next checkpoint (and its timeout)
+    // nothing would ever fail the attempt. Each task gets them in order all the same.
+    if (!pending.savepoint) next();
     // Sinks commit here; a savepoint's caller learns of it only after they did, so that
     // stopping the job right after cannot lose output the savepoint covers.
     await Promise.all(this.tasks.map((t) => t.notifyCheckpointComplete(pending.id).catch((e) => this.failJob(asEddyError(e)))));
     pending.done.resolve(pending.dir);
     await this.dropOldCheckpoints();
-    this.scheduleNext(Math.max(this.settings.minPauseMs, this.settings.intervalMs - (Date.now() - pending.timestamp)));
+    // After a savepoint, stop-with-savepoint suspends the coordinator before any next checkpoint.
+    if (pending.savepoint) next();
   }
 
   private abort(pending: PendingCheckpoint, error: EddyError, countsAsFailure: boolean): void {
