@@ -15,6 +15,7 @@ import type {
   ReducingStateDescriptor,
   ValueStateDescriptor,
 } from './descriptors.ts';
+import { EddyError } from './errors.ts';
 import type { AggregatingState, BroadcastState, ListState, MapState, MapStateKey, ReducingState, ValueState } from './state.ts';
 
 /** A value or a Promise of it. */
@@ -116,7 +117,9 @@ export abstract class AbstractRichFunction implements RichFunction {
   }
   /** The context of the subtask this instance runs in. */
   getRuntimeContext(): RuntimeContext {
-    if (!this.runtimeContext) throw new Error('[eddy] getRuntimeContext() is only available once the function runs in a job');
+    if (!this.runtimeContext) {
+      throw new EddyError('INVALID_ARGUMENT', `getRuntimeContext() of ${this.constructor.name} was called before the function runs in a job: call it from open() on (the engine sets it before open()), not in the constructor or outside a job`, { component: 'function' });
+    }
     return this.runtimeContext;
   }
   open(_ctx: RuntimeContext): Awaitable<void> {}

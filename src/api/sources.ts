@@ -23,7 +23,11 @@ export interface SourceReaderContext {
 export interface SourceReader<T> {
   /**
    * Up to `max` next records, or `null` when the input is finished. An empty array means
-   * "nothing right now": better, return a Promise that resolves once records exist.
+   * "nothing right now"; a Promise may wait until records exist. While a poll is
+   * pending, timers fire and a cancel ends the task, but checkpoints wait for it (so
+   * that no snapshot sees a position ahead of the records handed out): resolve within
+   * the checkpoint timeout, with `[]` if nothing came. Anything but an array or `null`
+   * fails the job with INVALID_ARGUMENT.
    */
   poll(max: number): Awaitable<readonly T[] | null>;
   /** The reader's unfinished splits, positioned after the records handed out so far. */

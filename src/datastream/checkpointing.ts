@@ -4,6 +4,7 @@
  */
 import { ConfigurationError } from '../api/errors.ts';
 import type { CheckpointStorage } from '../format/checkpoint-storage.ts';
+import { checkDuration } from '../engine/long-timer.ts';
 import { MemoryCheckpointStorage } from '../storages/memory.ts';
 
 /** Barrier alignment: exactly-once (aligned) or at-least-once (no alignment). */
@@ -15,8 +16,7 @@ export const CheckpointingMode = {
 export type CheckpointingMode = (typeof CheckpointingMode)[keyof typeof CheckpointingMode];
 
 function nonNegative(name: string, v: number): number {
-  if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) throw new ConfigurationError(`${name} must be a non-negative number, got ${String(v)}`, { component: 'checkpoint-config' });
-  return v;
+  return checkDuration('checkpoint-config', name, v, { allowZero: true });
 }
 
 /** How and where checkpoints are taken (Flink's `CheckpointConfig`). */
@@ -38,9 +38,9 @@ export class CheckpointConfig {
   getCheckpointInterval(): number {
     return this.interval;
   }
+  /** Time between checkpoint triggers in ms; any positive finite length (waits above 2^31 ms are chunked). */
   setCheckpointInterval(ms: number): this {
-    if (!(ms > 0) || !Number.isFinite(ms)) throw new ConfigurationError(`the checkpoint interval must be a positive number of ms, got ${String(ms)}`, { component: 'checkpoint-config' });
-    this.interval = ms;
+    this.interval = checkDuration('checkpoint-config', 'the checkpoint interval', ms);
     return this;
   }
   getCheckpointingMode(): CheckpointingMode {
@@ -72,10 +72,9 @@ export class CheckpointConfig {
   getMinPauseBetweenCheckpoints(): number {
     return this.minPause;
   }
-  /** A checkpoint not complete after this long fails. */
+  /** A checkpoint not complete after this long fails; Infinity: never (long values wait correctly). */
   setCheckpointTimeout(ms: number): this {
-    if (!(ms > 0)) throw new ConfigurationError(`the checkpoint timeout must be positive, got ${String(ms)}`, { component: 'checkpoint-config' });
-    this.timeout = ms;
+    this.timeout = checkDuration('checkpoint-config', 'the checkpoint timeout', ms, { allowInfinity: true });
     return this;
   }
   getCheckpointTimeout(): number {
@@ -109,25 +108,4 @@ export class CheckpointConfig {
   }
 }
 
-/** What a failed job does next. */
-export interface RestartStrategy {
-  /** Restarts allowed in total (Infinity: unlimited). */
-  readonly maxAttempts: number;
-  /** Delay before each restart in ms. */
-  readonly delayMs: number;
-}
-
-/** Factories of restart strategies (Flink's `RestartStrategies`). */
-export const RestartStrategies = {
-  /** Restart up to `attempts` times, waiting `delayMs` before each. */
-  fixedDelayRestart(attempts: number, delayMs: number): RestartStrategy {
-    if (!(Number.isInteger(attempts) || attempts === Infinity) || attempts < 0) {
-      throw new ConfigurationError(`restart attempts must be a non-negative integer, got ${String(attempts)}`, { component: 'restart-strategy' });
-    }
-    return { maxAttempts: attempts, delayMs: nonNegative('restart delay', delayMs) };
-  },
-  /** Never restart: the first failure fails the job. */
-  noRestart(): RestartStrategy {
-    return { maxAttempts: 0, delayMs: 0 };
-  },
-};
+export { DEFAULT_RESTART_STRATEGY, RestartStrategies, validateRestartStrategy, type ExponentialDelayRestartStrategy, type FailureRateRestartStrategy, type FixedDelayRestartStrategy, type RestartStrategy } from '../api/restart-strategies.ts';

@@ -2,7 +2,7 @@
  * `StreamExecutionEnvironment`: where a job is configured (parallelism, state backend,
  * clock), its sources are created, and it is executed.
  */
-import { CheckpointConfig, CheckpointingMode, RestartStrategies, type RestartStrategy } from './checkpointing.ts';
+import { CheckpointConfig, CheckpointingMode, RestartStrategies, type RestartStrategy, DEFAULT_RESTART_STRATEGY, validateRestartStrategy } from './checkpointing.ts';
 import { SystemClock, type Clock } from '../api/clock.ts';
 import { DataStream, type StreamGraphBuilder } from './datastream.ts';
 import { ConfigurationError } from '../api/errors.ts';
@@ -15,6 +15,9 @@ import { CollectionSource } from '../engine/sources/collection.ts';
 import { GeneratorSource } from '../engine/sources/generator.ts';
 import { JobRun } from '../engine/job-runner.ts';
 import { AsyncIterableSource } from '../engine/sources/async-iterable.ts';
+import { checkDuration } from '../engine/long-timer.ts';
+import { checkPath } from '../format/checkpoint-storage.ts';
+import { DEFAULT_TASK_CANCELLATION_TIMEOUT_MS } from '../engine/executor.ts';
 import { JobClient, type JobExecutionResult } from './job-client.ts';
 import type { StateBackend } from '../state/backend.ts';
 import { HashMapStateBackend } from '../backends/memory.ts';
@@ -57,6 +60,7 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
   private savepointSettings: SavepointRestoreSettings = {};
   private executor: Executor | undefined;
   private origin: JobOrigin | undefined;
+  private cancellationTimeoutMs: number | undefined;
 
   /** A new environment (one per job); the default parallelism is 1. */
   static getExecutionEnvironment(): StreamExecutionEnvironment {
@@ -156,13 +160,36 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
   }
 
   /**
+   * How long the tasks of a failed or cancelled attempt may take to stop before they
+   * are abandoned (and, with a `WorkerExecutor`, their worker terminated and replaced):
+   * a user function that never returns must not keep the job from settling. Default
+   * 5 s (Flink's `ExecutionConfig.setTaskCancellationTimeout`, whose default is 180 s).
+   */
+  setTaskCancellationTimeout(ms: number): this {
+    this.cancellationTimeoutMs = checkDuration('environment', 'the task cancellation timeout', ms);
+    return this;
+  }
+
+  /** The task cancellation timeout in ms (see {@link setTaskCancellationTimeout}). */
+  getTaskCancellationTimeout(): number {
+    return this.cancellationTimeoutMs ?? DEFAULT_TASK_CANCELLATION_TIMEOUT_MS;
+  }
+
+  /**
    * What happens after a failure. Default, as in Flink: with checkpointing enabled,
    * unlimited restarts after 1 s (`fixedDelayRestart(Infinity, 1000)`); without, none.
    */
   setRestartStrategy(strategy: RestartStrategy): this {
-    if (!strategy || typeof strategy.maxAttempts !== 'number') throw new ConfigurationError('setRestartStrategy() needs a RestartStrategies.* value', { component: 'environment' });
-    this.restartStrategy = strategy;
+    this.restartStrategy = validateRestartStrategy(strategy);
     return this;
+  }
+
+  /**
+   * The restart strategy a job of this environment gets: the one set, else (as in Flink
+   * 1.19+) exponential delay when checkpointing is enabled and no restart otherwise.
+   */
+  getRestartStrategy(): RestartStrategy {
+    return this.restartStrategy ?? (this.checkpointConfig.isCheckpointingEnabled() ? DEFAULT_RESTART_STRATEGY : RestartStrategies.noRestart());
   }
 
   /**
@@ -179,7 +206,13 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
     if (typeof settings !== 'object' || settings === null || !['undefined', 'boolean'].includes(typeof settings.allowNonRestoredState)) {
       throw new ConfigurationError('fromSavepoint() settings must be an object like { allowNonRestoredState: true }', { component: 'environment' });
     }
-    this.savepointPath = path.replace(/\/_metadata$/, '').replace(/\/+$/, '');
+    const normalized = path.replace(/\/_metadata$/, '').replace(/\/+$/, '');
+    if (/^(\/|[A-Za-z]:[\\/]|file:)/.test(normalized)) {
+      throw new ConfigurationError(`fromSavepoint("${path}") got a file system path; it takes the path inside the checkpoint storage, as stopWithSavepoint()/triggerSavepoint() return it (e.g. "my-job/savepoint-3"), and reads it from env.getCheckpointConfig().setCheckpointStorage(...)`, { component: 'environment' });
+    }
+    const bad = checkPath(normalized);
+    if (bad !== undefined) throw new ConfigurationError(`fromSavepoint(): ${bad}`, { component: 'environment' });
+    this.savepointPath = normalized;
     this.savepointSettings = { allowNonRestoredState: settings.allowNonRestoredState === true };
     return this;
   }
@@ -262,7 +295,7 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
     const jobId = jobIdOf(jobName);
     const cfg = this.checkpointConfig;
     const checkpointing = cfg.isCheckpointingEnabled();
-    const restart = this.restartStrategy ?? (checkpointing ? RestartStrategies.fixedDelayRestart(Infinity, 1000) : RestartStrategies.noRestart());
+    const restart = this.getRestartStrategy();
     const run = new JobRun(graph, {
       jobId,
       stateBackend: this.stateBackend,
@@ -270,6 +303,7 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
       restart,
       executor: this.executor,
       warn: (m) => console.warn(m),
+      cancellationTimeoutMs: this.cancellationTimeoutMs,
       initialState: this.savepointPath ? { storage: cfg.getCheckpointStorage(), path: this.savepointPath, settings: this.savepointSettings } : undefined,
       checkpointing: checkpointing
         ? {

@@ -1,7 +1,7 @@
 /** `JobClient`: a handle on a job started with `executeAsync` (Flink's `JobClient`). */
-import type { JobRun, JobStatus } from '../engine/job-runner.ts';
+import type { JobRun, JobStatus, JobFailureInfo } from '../engine/job-runner.ts';
 
-export type { JobStatus };
+export type { JobFailureInfo, JobStatus };
 
 /** What `execute()` and `JobClient.result` resolve to. */
 export interface JobExecutionResult {
@@ -30,6 +30,20 @@ export class JobClient {
   /** CREATED, RUNNING, RESTARTING, FINISHED, FAILED or CANCELED. */
   getJobStatus(): JobStatus {
     return this.run.status;
+  }
+
+  /** How many times the job was restarted after a failure (Flink's `numRestarts`). */
+  getNumRestarts(): number {
+    return this.run.restarts;
+  }
+
+  /**
+   * The last failure of an attempt: its error, when, how many failures in a row had the
+   * same message (a deterministic failure, a full or read-only disk), and the delay of
+   * the restart it caused. Undefined while nothing failed.
+   */
+  getLastFailure(): JobFailureInfo | undefined {
+    return this.run.lastFailure;
   }
 
   /** Stops the job; resolves once every task has stopped. */

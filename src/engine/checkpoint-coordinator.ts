@@ -10,6 +10,7 @@ import type { OperatorSnapshot } from './operators/operator.ts';
 import type { CheckpointHooks, CoordinatedTask, StreamTask } from './task.ts';
 import { encodeManifest, encodePart, partHandle, type Manifest, type PartHandle, type PartSource } from '../format/checkpoint-format.ts';
 import { MANIFEST_NAME, type CheckpointStorage } from '../format/checkpoint-storage.ts';
+import { setLongTimeout } from './long-timer.ts';
 
 /** What the coordinator is configured with. */
 export interface CoordinatorSettings {
@@ -47,7 +48,7 @@ interface PendingCheckpoint {
   readonly chains: Map<string, Array<PartHandle[] | null>>;
   readonly waiting: Set<CoordinatedTask>;
   readonly done: { resolve(path: string): void; reject(e: unknown): void };
-  timer?: ReturnType<typeof setTimeout>;
+  cancelTimer?: () => void;
   failed: boolean;
 }
 
@@ -62,7 +63,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
   private pending: PendingCheckpoint | undefined;
   /** The completion of the last checkpoint, while it notifies and drops old ones. */
   private completing: Promise<void> = Promise.resolve();
-  private triggerTimer: ReturnType<typeof setTimeout> | undefined;
+  private cancelTrigger: (() => void) | undefined;
   private running = false;
   private anyTaskFinished = false;
   private consecutiveFailures = 0;
@@ -102,10 +103,14 @@ export class CheckpointCoordinator implements CheckpointHooks {
    * Stops triggering; a pending checkpoint of the attempt is abandoned. Resolves once a
    * completion already under way (notifications, retention) has finished.
    */
-  async detach(): Promise<void> {
+  async detach(cause?: unknown): Promise<void> {
     this.running = false;
-    clearTimeout(this.triggerTimer);
-    if (this.pending) this.abort(this.pending, new CheckpointError('CHECKPOINT_FAILED', `checkpoint ${this.pending.id} was abandoned: the job attempt ended`, { component: 'checkpoint-coordinator' }), false);
+    this.cancelTrigger?.();
+    const pending = this.pending;
+    if (pending) {
+      const why = cause === undefined ? 'the job attempt ended' : `the job attempt failed: ${cause instanceof Error ? cause.message : String(cause)}`;
+      this.abort(pending, new CheckpointError('CHECKPOINT_FAILED', `${pending.savepoint ? 'savepoint' : 'checkpoint'} ${pending.id} was abandoned: ${why}`, { component: 'checkpoint-coordinator' }, { cause }), false);
+    }
     await this.completing;
   }
 
@@ -131,10 +136,12 @@ export class CheckpointCoordinator implements CheckpointHooks {
     const incremental = this.settings.incremental && !savepoint && (this.completedCount + 1) % FULL_CHECKPOINT_EVERY !== 0;
     const pending: PendingCheckpoint = { id, timestamp, savepoint, dir, incremental, chains, waiting: new Set(this.tasks), done, failed: false };
     this.pending = pending;
-    pending.timer = setTimeout(
-      () => this.abort(pending, new CheckpointError('CHECKPOINT_FAILED', `checkpoint ${id} expired after ${this.settings.timeoutMs} ms`, { component: 'checkpoint-coordinator' }), true),
-      this.settings.timeoutMs,
-    );
+    pending.cancelTimer = setLongTimeout(() => {
+      const waiting = [...pending.waiting].map((t) => t.name).join(', ');
+      const error = new CheckpointError('CHECKPOINT_FAILED', `${savepoint ? 'savepoint' : 'checkpoint'} ${id} expired after ${this.settings.timeoutMs} ms; not acknowledged by ${waiting || 'no task (its state was still being written)'} (a source whose poll() stays pending, or a user function that does not return, holds the barrier back)`, { component: 'checkpoint-coordinator' });
+      // As in Flink, a failed savepoint fails only its caller, not the job.
+      this.abort(pending, error, !savepoint);
+    }, this.settings.timeoutMs);
     for (const t of this.tasks) if (t.isSource) t.triggerCheckpoint(id, timestamp, incremental);
     return promise;
   }
@@ -190,22 +197,28 @@ export class CheckpointCoordinator implements CheckpointHooks {
       await this.deleteDir(pending.dir);
       return;
     }
-    clearTimeout(pending.timer);
+    pending.cancelTimer?.();
     this.pending = undefined;
     this.consecutiveFailures = 0;
     if (!pending.savepoint) this.recordCompleted(pending.dir, manifest);
+    const next = () => this.scheduleNext(Math.max(this.settings.minPauseMs, this.settings.intervalMs - (Date.now() - pending.timestamp)));
+    // The next periodic checkpoint does not wait for the notifications below: a task stuck
+    // in a user function never takes them, and without a next checkpoint (and its timeout)
+    // nothing would ever fail the attempt. Each task gets them in order all the same.
+    if (!pending.savepoint) next();
     // Sinks commit here; a savepoint's caller learns of it only after they did, so that
     // stopping the job right after cannot lose output the savepoint covers.
     await Promise.all(this.tasks.map((t) => t.notifyCheckpointComplete(pending.id).catch((e) => this.failJob(asEddyError(e)))));
     pending.done.resolve(pending.dir);
     await this.dropOldCheckpoints();
-    this.scheduleNext(Math.max(this.settings.minPauseMs, this.settings.intervalMs - (Date.now() - pending.timestamp)));
+    // After a savepoint, stop-with-savepoint suspends the coordinator before any next checkpoint.
+    if (pending.savepoint) next();
   }
 
   private abort(pending: PendingCheckpoint, error: EddyError, countsAsFailure: boolean): void {
     if (pending.failed || this.pending !== pending) return;
     pending.failed = true;
-    clearTimeout(pending.timer);
+    pending.cancelTimer?.();
     this.pending = undefined;
     pending.done.reject(error);
     void this.deleteDir(pending.dir);
@@ -217,9 +230,9 @@ export class CheckpointCoordinator implements CheckpointHooks {
   }
 
   private scheduleNext(delayMs: number): void {
-    clearTimeout(this.triggerTimer);
+    this.cancelTrigger?.();
     if (!this.running) return;
-    this.triggerTimer = setTimeout(() => {
+    this.cancelTrigger = setLongTimeout(() => {
       if (!this.running || this.anyTaskFinished || this.pending) return;
       this.trigger().catch(() => {
         // Failures are handled in abort(); the rejection only informs savepoint callers.
@@ -338,7 +351,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
   /** Stops triggering checkpoints (after a stop-with-savepoint). */
   suspend(): void {
     this.running = false;
-    clearTimeout(this.triggerTimer);
+    this.cancelTrigger?.();
   }
 }
 

@@ -57,7 +57,8 @@ export async function loadCheckpoint(storage: CheckpointStorage, path: string): 
   const manifestPath = `${path}/${MANIFEST_NAME}`;
   const bytes = await storage.get(manifestPath);
   if (bytes === undefined) {
-    throw new SnapshotError('SNAPSHOT_CORRUPT', `no checkpoint at ${path}: ${manifestPath} does not exist (the checkpoint never completed, or the path is wrong)`, { component: `storage:${storage.name}` });
+    const hint = storage.name === 'memory' ? '; a MemoryCheckpointStorage is empty unless this process wrote to that same instance: configure the storage the savepoint was written to with env.getCheckpointConfig().setCheckpointStorage(...)' : '; it is read from the checkpoint storage configured with env.getCheckpointConfig().setCheckpointStorage(...)';
+    throw new SnapshotError('SNAPSHOT_CORRUPT', `no checkpoint at ${path} in the ${storage.name} checkpoint storage: ${manifestPath} does not exist (the checkpoint never completed, or the path is wrong)${hint}`, { component: `storage:${storage.name}` });
   }
   const manifest = decodeManifest(bytes, manifestPath);
   const snapshots = new Map<string, Array<OperatorSnapshot | undefined>>();

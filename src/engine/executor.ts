@@ -15,6 +15,7 @@ import type { StateBackend } from '../state/backend.ts';
 import { InputGate } from './input-gate.ts';
 import { NetworkOutput, type ChannelSink } from './network-output.ts';
 import { nonReplayableSources, operatorLayout, planJob, taskAddress, type Placement, type PlannedNode } from './plan.ts';
+import { setLongTimeout } from './long-timer.ts';
 import { ProcessingTimeScheduler } from './processing-time.ts';
 import { StreamTask, type ChainMember, type CheckpointHooks, type CoordinatedTask } from './task.ts';
 
@@ -27,6 +28,28 @@ export interface ExecutionOptions {
   readonly restore?: (operatorId: string, subtaskIndex: number, parallelism: number) => OperatorRestore | undefined;
   /** The checkpoint coordinator, when checkpointing is enabled. */
   readonly checkpointHooks?: CheckpointHooks;
+  /**
+   * How long a failed or cancelled attempt's tasks may take to stop before they are
+   * abandoned (a user function that never returns); default
+   * {@link DEFAULT_TASK_CANCELLATION_TIMEOUT_MS}.
+   */
+  readonly cancellationTimeoutMs?: number;
+  /** Where warnings go (abandoned tasks). */
+  readonly warn?: (message: string) => void;
+}
+
+/**
+ * Default of `env.setTaskCancellationTimeout`. Flink waits 180 s and then kills the
+ * TaskManager; a task here cannot be killed (it shares the thread), so it is abandoned
+ * sooner: its late output is discarded and the attempt ends without it.
+ */
+export const DEFAULT_TASK_CANCELLATION_TIMEOUT_MS = 5_000;
+
+/** Resolves to true if `p` settles within `ms`, else false (never rejects). */
+export function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let cancel: (() => void) | undefined;
+  const timeout = new Promise<boolean>((resolve) => (cancel = setLongTimeout(() => resolve(false), ms)));
+  return Promise.race([p.then(() => true, () => true), timeout]).finally(() => cancel?.());
 }
 
 /** A deployed attempt of a job. */
@@ -152,18 +175,33 @@ export async function deploy(graph: JobGraph, options: ExecutionOptions, placeme
   }
 
   let failure: unknown = undefined;
+  let onFailed!: () => void;
+  const failed = new Promise<void>((resolve) => (onFailed = resolve));
   const fail = (e: unknown) => {
     if (failure !== undefined) return;
     failure = e;
+    onFailed();
     for (const t of tasks) t.gate.fail(e);
   };
+  const timeoutMs = options.cancellationTimeoutMs ?? DEFAULT_TASK_CANCELLATION_TIMEOUT_MS;
+  const stopped = new Set<StreamTask>();
   return {
     tasks,
     layout: operatorLayout(plan),
     nonReplayableSources: nonReplayableSources(graph),
     fail,
     async run() {
-      await Promise.all(tasks.map((t) => t.run().catch(fail)));
+      const all = Promise.all(tasks.map((t) => t.run().then(() => void stopped.add(t), (e: unknown) => (stopped.add(t), fail(e)))));
+      // Once the attempt failed, its tasks get a bounded time to unwind: one stuck in a
+      // user function that never returns is abandoned, so that the job still settles.
+      const unwound = await Promise.race([all.then(() => true), failed.then(() => settlesWithin(all, timeoutMs))]);
+      if (!unwound) {
+        for (const t of tasks) {
+          if (stopped.has(t)) continue;
+          t.abandon();
+          options.warn?.(`[eddy] [executor:local] [job:${options.jobId}] task ${t.name} did not stop within ${timeoutMs} ms after the attempt failed (a user function that never returns?); it is abandoned and its late output discarded`);
+        }
+      }
       scheduler.cancelAll();
       if (failure !== undefined) throw failure instanceof Error ? failure : new EddyError('JOB_FAILED', String(failure), { component: 'executor:local' });
     },
@@ -173,7 +211,11 @@ export async function deploy(graph: JobGraph, options: ExecutionOptions, placeme
     async close() {
       scheduler.cancelAll();
       let first: unknown = undefined;
-      for (const t of tasks) first ??= await t.close();
+      for (const t of tasks) {
+        // An abandoned task's operators may be stuck too: closing them is bounded as well.
+        const closing = t.close();
+        if (await settlesWithin(closing, timeoutMs)) first ??= await closing;
+      }
       return first;
     },
   };

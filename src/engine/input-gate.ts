@@ -104,6 +104,20 @@ export class InputGate {
     }
   }
 
+  /** Throws the gate's failure, if it failed (tasks check between elements, so that they unwind). */
+  throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /**
+   * Resolves at the next mail, control mail or failure (for source tasks, which never
+   * block in `take()`, while their reader's poll is pending).
+   */
+  signalled(): Promise<void> {
+    if (this.failure !== undefined || this.mails.length > 0) return Promise.resolve();
+    return new Promise<void>((resolve) => (this.wake = resolve));
+  }
+
   /** Wakes every waiter with `error`: the job is failing or cancelled. */
   fail(error: unknown): void {
     if (this.failure !== undefined) return;

@@ -14,6 +14,9 @@ import { commitsOnCheckpoint, type JobGraph } from './graph.ts';
 import type { StateBackend } from '../state/backend.ts';
 import { type Deployment, type Executor } from './executor.ts';
 import { LocalExecutor } from './local-executor.ts';
+import type { RestartStrategy } from '../api/restart-strategies.ts';
+import { setLongTimeout } from './long-timer.ts';
+import { RestartBackoff } from './restart-backoff.ts';
 
 /** The states of a job, as Flink names them. */
 export type JobStatus = 'CREATED' | 'RUNNING' | 'RESTARTING' | 'FINISHED' | 'FAILED' | 'CANCELED';
@@ -28,7 +31,7 @@ export interface JobRunOptions {
   readonly jobId: string;
   readonly stateBackend: StateBackend;
   readonly clock: Clock;
-  readonly restart: { readonly maxAttempts: number; readonly delayMs: number };
+  readonly restart: RestartStrategy;
   readonly checkpointing?: CheckpointSettings;
   /** A savepoint or retained checkpoint directory to start from, and the storage it is in. */
   readonly initialState?: { readonly storage: CheckpointStorage; readonly path: string; readonly settings?: SavepointRestoreSettings };
@@ -36,11 +39,30 @@ export interface JobRunOptions {
   readonly executor?: Executor;
   /** Where warnings go (non-replayable sources, corrupt checkpoints). */
   readonly warn: (message: string) => void;
+  /** How long a failed attempt's tasks may take to stop before they are abandoned. */
+  readonly cancellationTimeoutMs?: number;
+}
+
+/** The last failure of a job that restarts (or failed), for `JobClient.getLastFailure()`. */
+export interface JobFailureInfo {
+  /** What failed the attempt. */
+  readonly error: unknown;
+  /** When (ms since the epoch). */
+  readonly timestamp: number;
+  /** How many failures in a row had this same message (1: a new cause). */
+  readonly repeats: number;
+  /** The delay before the restart it caused, in ms; undefined when it failed the job. */
+  readonly restartDelayMs: number | undefined;
 }
 
 /** A running job: status, cancel, savepoints, and its result. */
 export class JobRun {
   status: JobStatus = 'CREATED';
+  /** Restarts so far (Flink's `numRestarts`). */
+  restarts = 0;
+  /** The last attempt failure, if any. */
+  lastFailure: JobFailureInfo | undefined;
+  private wakeFromDelay: (() => void) | undefined;
   private current: Deployment | undefined;
   private coordinator: CheckpointCoordinator | undefined;
   private cancelled: EddyError | undefined;
@@ -61,6 +83,7 @@ export class JobRun {
     if (this.status === 'FINISHED' || this.status === 'FAILED' || this.status === 'CANCELED') return;
     this.cancelled = new EddyError('JOB_CANCELLED', `job ${this.options.jobId} was cancelled`, { component: 'job' });
     this.current?.fail(this.cancelled);
+    this.wakeFromDelay?.();
     await this.result.catch(() => {});
   }
 
@@ -104,6 +127,7 @@ export class JobRun {
       if (restore && restore.manifest.maxParallelism !== graph.maxParallelism) {
         throw new SnapshotError('SNAPSHOT_INCOMPATIBLE', `${restore.path} was taken with max parallelism ${restore.manifest.maxParallelism}, the job runs with ${graph.maxParallelism}`, { component: 'job' });
       }
+      const backoff = new RestartBackoff(options.restart);
       for (let attempt = 0; ; attempt++) {
         this.status = attempt === 0 ? 'CREATED' : 'RESTARTING';
         const deployment = await (options.executor ?? new LocalExecutor()).deploy(graph, {
@@ -112,6 +136,8 @@ export class JobRun {
           clock: options.clock,
           restore: restore ? (id, i, p) => (unrestored.has(id) && restore!.path === options.initialState?.path ? undefined : restore!.restoreFor(id, i, p)) : undefined,
           checkpointHooks: this.coordinator,
+          cancellationTimeoutMs: options.cancellationTimeoutMs,
+          warn: options.warn,
         });
         this.current = deployment;
         if (attempt === 0 && this.coordinator && deployment.nonReplayableSources.length > 0) {
@@ -127,23 +153,49 @@ export class JobRun {
           const closeError = await deployment.close();
           if (closeError !== undefined) throw closeError;
           this.status = 'FINISHED';
-          return;
+          break;
         } catch (error) {
-          await this.coordinator?.detach();
+          await this.coordinator?.detach(error);
           await deployment.close();
           if (this.cancelled) throw this.cancelled;
-          if (attempt >= options.restart.maxAttempts) throw error;
-          options.warn(`[eddy] [job:${options.jobId}] attempt ${attempt + 1} failed (${error instanceof Error ? error.message : String(error)}); restarting in ${options.restart.delayMs} ms`);
-          await new Promise((r) => setTimeout(r, options.restart.delayMs));
+          const delay = backoff.onFailure(Date.now());
+          this.recordFailure(error, delay);
+          if (delay === undefined) throw error;
+          const repeated = this.lastFailure!.repeats > 1 ? ` (the same failure ${this.lastFailure!.repeats} times in a row)` : '';
+          options.warn(`[eddy] [job:${options.jobId}] attempt ${attempt + 1} failed${repeated}: ${messageOf(error)}; restarting in ${delay} ms`);
+          await this.sleep(delay);
+          if (this.cancelled) throw this.cancelled;
+          this.restarts++;
           restore = (await this.latestCheckpoint()) ?? restore;
         }
       }
     } catch (error) {
       this.status = this.cancelled ? 'CANCELED' : 'FAILED';
+      // Releasing the lock can fail for the same reason the job did (a directory made
+      // read-only): that must not hide the real error, so it is only reported.
+      await lock?.release().catch((releaseError: unknown) => options.warn(`[eddy] [job:${options.jobId}] releasing the checkpoint storage lock failed too (${messageOf(releaseError)}) after the job failed: ${messageOf(error)}`));
       throw error;
-    } finally {
-      await lock?.release();
     }
+    await lock?.release();
+  }
+
+  private recordFailure(error: unknown, restartDelayMs: number | undefined): void {
+    const previous = this.lastFailure;
+    const repeats = previous !== undefined && messageOf(previous.error) === messageOf(error) ? previous.repeats + 1 : 1;
+    this.lastFailure = { error, timestamp: Date.now(), repeats, restartDelayMs };
+  }
+
+  /** Waits before a restart; a cancel ends the wait at once. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const cancel = setLongTimeout(() => done(), ms);
+      const done = () => {
+        cancel();
+        this.wakeFromDelay = undefined;
+        resolve();
+      };
+      this.wakeFromDelay = done;
+    });
   }
 
   /** The newest intact completed checkpoint of this run; an error if all of them are corrupt. */
@@ -174,4 +226,8 @@ export class JobRun {
     }
     return loaded;
   }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -4,6 +4,7 @@
  * Only the earliest wake-up per operator is kept; the operator schedules the next one.
  */
 import { isObservableClock, type Clock } from '../api/clock.ts';
+import { setLongTimeout } from './long-timer.ts';
 import type { ChainMember, StreamTask } from './task.ts';
 
 export class ProcessingTimeScheduler {
@@ -29,8 +30,8 @@ export class ProcessingTimeScheduler {
         if (now >= time) fire();
       });
     } else {
-      const handle = setTimeout(fire, Math.max(0, time - clock.now()));
-      cancel = () => clearTimeout(handle);
+      // Timers far ahead (now + 3e9 ms) wait in chunks instead of firing every millisecond.
+      cancel = setLongTimeout(fire, Math.max(0, time - clock.now()));
     }
     this.pending.set(member, { time, cancel });
   }

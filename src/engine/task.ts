@@ -24,6 +24,8 @@ export interface ChainMember {
   /** The operator's id and this member's subtask, for checkpoint parts. */
   readonly operatorId: string;
   readonly subtaskIndex: number;
+  /** Set when the task was abandoned: whatever the member emits afterwards is discarded. */
+  halted?: boolean;
 }
 
 /**
@@ -135,6 +137,14 @@ export class StreamTask implements CoordinatedTask {
     return first;
   }
 
+  /**
+   * Gives up on a task that did not unwind after its attempt failed (a user function
+   * that never returns): if that function ever returns, what it emits goes nowhere.
+   */
+  abandon(): void {
+    for (const m of this.members) m.halted = true;
+  }
+
   /** Queues a processing-time wake-up for `member` on this task's mailbox. */
   scheduleProcessingTime(member: ChainMember, now: () => number): void {
     this.gate.addMail(async () => {
@@ -185,16 +195,35 @@ export class StreamTask implements CoordinatedTask {
   private async runSource(): Promise<void> {
     const head = this.members[0];
     const source = this.source!;
+    const gate = this.gate;
     let lastYield = Date.now();
     for (;;) {
+      // A failed or cancelled attempt ends here, even when the source has nothing to read.
+      gate.throwIfFailed();
       await this.runMail();
       let control;
-      while ((control = this.gate.takeControl()) !== undefined) await control();
-      const before = head.out.size;
-      const more = await source.emitNext(head.out, SOURCE_BATCH_SIZE);
-      const idle = head.out.size === before;
+      while ((control = gate.takeControl()) !== undefined) await control();
+      gate.throwIfFailed();
+      let polled = source.poll(SOURCE_BATCH_SIZE);
+      if (isThenable(polled)) {
+        let result: { records: readonly unknown[] | null } | undefined;
+        const got = (polled as Promise<readonly unknown[] | null>).then((records) => void (result = { records }));
+        got.catch(() => {});
+        // While the reader waits, timers still fire and a failure or cancel still ends the
+        // task; checkpoints wait for the poll, so that no snapshot can see a reader
+        // position ahead of the records it handed out.
+        while (result === undefined) {
+          await Promise.race([got, gate.failed, gate.signalled()]);
+          gate.throwIfFailed();
+          if (result === undefined) await this.runMail();
+        }
+        polled = result.records;
+      }
+      const records = polled as readonly unknown[] | null;
+      if (records === null) break;
+      source.emit(records, head.out);
+      const idle = records.length === 0;
       await drain(head);
-      if (!more) break;
       if (idle || Date.now() - lastYield > YIELD_INTERVAL_MS) {
         await new Promise((resolve) => setTimeout(resolve, 0));
         lastYield = Date.now();
@@ -284,6 +313,7 @@ async function pushWatermark(member: ChainMember, watermark: number): Promise<vo
 
 /** Hands what a member emitted to its successors: records first, then its watermark. */
 async function drain(member: ChainMember): Promise<void> {
+  if (member.halted) throw new Error('[eddy] [executor:local] the task was abandoned after its attempt failed; its output is discarded');
   if (member.out.size > 0) {
     const batch = member.out.take();
     for (const n of member.next) await pushBatch(n, batch);

@@ -91,7 +91,12 @@ export function unframe(bytes: Uint8Array, kind: FileKind, path: string): Uint8A
   if (bytes.length < HEADER + TRAILER) throw corrupt(`file is truncated (${bytes.length} bytes)`);
   for (let i = 0; i < 4; i++) if (bytes[i] !== MAGIC[i]) throw corrupt('not an eddy checkpoint file (bad magic)');
   if (bytes[4] !== CHECKPOINT_FORMAT_VERSION) {
-    throw new SnapshotError('SNAPSHOT_INCOMPATIBLE', `${path}: format version ${bytes[4]} is not supported (this build reads ${CHECKPOINT_FORMAT_VERSION})`, { component: 'checkpoint' });
+    // The checksum covers the payload, not the header: a flipped version byte looks like
+    // a file of another version. Versions only grow one at a time, so a far-off or zero
+    // version is corruption; a near one may be a newer build's file.
+    const plausible = bytes[4] > CHECKPOINT_FORMAT_VERSION && bytes[4] <= CHECKPOINT_FORMAT_VERSION + 4;
+    if (!plausible) throw corrupt(`the header's format version byte is ${bytes[4]}, which no eddy build writes (this build writes ${CHECKPOINT_FORMAT_VERSION}): the file is corrupt`);
+    throw new SnapshotError('SNAPSHOT_INCOMPATIBLE', `${path}: format version ${bytes[4]} is not supported (this build reads ${CHECKPOINT_FORMAT_VERSION}): the file was written by a newer eddy, or it is corrupt`, { component: 'checkpoint' });
   }
   if (bytes[5] !== kind) throw corrupt(`expected file kind ${kind}, found ${bytes[5]}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

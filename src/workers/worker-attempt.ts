@@ -6,6 +6,7 @@
  */
 import { EddyError } from '../api/errors.ts';
 import type { CoordinatedTask } from '../engine/task.ts';
+import { setLongTimeout } from '../engine/long-timer.ts';
 import type { PooledWorker, WorkerPool } from './worker-pool.ts';
 import { fromWireError, type FromWorker, type MessagePortLike, type ToWorker, type TransferableLike } from './worker-protocol.ts';
 
@@ -57,6 +58,8 @@ export class Attempt {
   constructor(
     private readonly pool: WorkerPool,
     private readonly workers: readonly PooledWorker[],
+    /** How long a worker may take to unwind before it is terminated (and later replaced). */
+    private readonly resetTimeoutMs = RESET_TIMEOUT_MS,
   ) {
     this.failing.catch(() => {});
     workers.forEach((w, i) => {
@@ -124,10 +127,10 @@ export class Attempt {
     await Promise.all(
       this.workers.map(async (worker, w) => {
         if (!worker.dead) {
-          let timer: ReturnType<typeof setTimeout> | undefined;
-          const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), RESET_TIMEOUT_MS)));
+          let cancel: (() => void) | undefined;
+          const timeout = new Promise<'timeout'>((resolve) => (cancel = setLongTimeout(() => resolve('timeout'), this.resetTimeoutMs)));
           const outcome = await Promise.race([this.request(w, { op: 'reset' }).then(() => 'ok', () => 'error'), timeout]);
-          clearTimeout(timer);
+          cancel?.();
           if (outcome !== 'ok') await worker.terminate();
         }
         this.pool.release(worker);

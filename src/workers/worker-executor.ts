@@ -87,7 +87,7 @@ export class WorkerExecutor implements Executor {
     const W = this.workers;
     const plan = planJob(graph);
     const collect = graph.nodes.find((n) => n.collect)?.collect;
-    const attempt = new Attempt(this.pool, this.pool.acquire(W));
+    const attempt = new Attempt(this.pool, this.pool.acquire(W), options.cancellationTimeoutMs);
 
     // Stand-ins for the tasks, so the coordinator can drive them like local ones.
     const tasks = new Map<string, RemoteTask>();

@@ -100,7 +100,7 @@ export function merge(a: Tally, b: Tally): Tally {
 export function failed(error: unknown): Outcome {
   const message = String((error as Error)?.message ?? error);
   const code = (error as { code?: unknown })?.code;
-  if (typeof code === 'string' && /refus/i.test(message)) return { kind: 'refused', message };
+  if (typeof code === 'string' && /refus|would not be exactly-once/i.test(message)) return { kind: 'refused', message };
   return { kind: 'error', message };
 }
 

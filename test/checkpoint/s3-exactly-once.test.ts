@@ -66,11 +66,12 @@ function slowSource(): Source<Ev> {
   };
 }
 
-interface Trap {
-  atSeq?: number;
-  sprung: boolean;
+/** A class instance, not a plain object: functions are copied per subtask (plain data deeply), and every copy must see one trap. */
+class Trap {
+  sprung = false;
   manifestsBefore?: number;
   storage?: CountingS3;
+  constructor(readonly atSeq?: number) {}
 }
 
 class RunningCount extends RichMapFunction<Ev, string> {
@@ -112,13 +113,13 @@ async function run(trap: Trap, viaProxy = false): Promise<{ output: string[]; st
 
 describe.skipIf(missing !== undefined)(`exactly-once with checkpoints in S3 (moto_server)${missing ? ` (skipped: ${missing})` : ''}`, () => {
   it('user-code failures at 6 points and 503s/resets on storage requests give the failure-free output exactly, restoring from S3 checkpoints', { timeout: 300_000 }, async () => {
-    const baseline = await run({ sprung: false });
+    const baseline = await run(new Trap());
     expect(baseline.output.length).toBe(RECORDS);
     expect(baseline.storage.manifests).toBeGreaterThan(3);
     const mismatches: string[] = [];
     let restoredFromCheckpoint = 0;
     for (const seq of [90, 150, 210, 270, 330, 390]) {
-      const trap: Trap = { atSeq: seq, sprung: false };
+      const trap = new Trap(seq);
       const { output } = await run(trap);
       expect(trap.sprung, `the trap at ${seq} fired`).toBe(true);
       if ((trap.manifestsBefore ?? 0) > 0) restoredFromCheckpoint++;
@@ -127,7 +128,7 @@ describe.skipIf(missing !== undefined)(`exactly-once with checkpoints in S3 (mot
     // Storage trouble on top of a user failure: every 4th request through the proxy fails once (503 or a reset).
     let n = 0;
     proxy!.plan = (method) => (method !== 'GET' && ++n % 4 === 0 ? (n % 8 === 0 ? 'reset-before' : { status: 503, code: 'SlowDown' }) : 'pass');
-    const trap: Trap = { atSeq: 250, sprung: false };
+    const trap = new Trap(250);
     const faulty = await run(trap, true);
     proxy!.plan = () => 'pass';
     expect(trap.sprung).toBe(true);

@@ -169,12 +169,16 @@ describe('StreamTask: a source task', () => {
     ) {
       super();
     }
-    async emitNext(out: OutputBuffer): Promise<boolean> {
-      const v = this.values.shift()!;
-      this.seen.push(v);
-      out.collect(v);
-      if (v === this.triggerAt) this.task.triggerCheckpoint(1, 0, false);
-      return this.values.length > 0;
+    poll(): number[] | null {
+      const v = this.values.shift();
+      return v === undefined ? null : [v];
+    }
+    emit(records: readonly number[], out: OutputBuffer): void {
+      for (const v of records) {
+        this.seen.push(v);
+        out.collect(v);
+        if (v === this.triggerAt) this.task.triggerCheckpoint(1, 0, false);
+      }
     }
   }
 

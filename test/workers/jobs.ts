@@ -97,3 +97,11 @@ class ThrowOnce extends CountAndWindows {
     await super.processElement(e, ctx, out);
   }
 }
+
+/** {@link countJob} whose map never returns from record `stickAt` (a user function that hangs). */
+export const stuckJob = defineJob(import.meta.url, 'stuckJob', (env, args: CountArgs & { stickAt: number }) =>
+  env
+    .fromSource(pacedSource(args.records, event, args.perPoll), undefined, 'events')
+    .map((e: Ev) => (e.seq === args.stickAt ? new Promise<string>(() => {}) : `${e.seq}`))
+    .name('Sticky'),
+);

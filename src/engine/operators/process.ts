@@ -1,4 +1,5 @@
 /** `process`: Flink's `ProcessOperator` and `KeyedProcessOperator`, with timers. */
+import { MAX_WATERMARK } from '../../api/watermarks.ts';
 import { StateError } from '../../api/errors.ts';
 import type {
   Collector,
@@ -92,8 +93,10 @@ export class KeyedProcessOperator<K extends Key, IN, OUT> extends AbstractStream
   }
 
   private register(domain: TimeDomain, time: number): boolean {
-    if (typeof time !== 'number' || Number.isNaN(time)) {
-      throw new StateError('INVALID_ARGUMENT', `a timer needs a numeric timestamp, got ${String(time)}`, { component: 'timers', operator: this.ctx.displayName, key: this.backend!.getCurrentKey() });
+    // Timers are longs in Flink: a timestamp past the final watermark (MAX_WATERMARK,
+    // Number.MAX_SAFE_INTEGER) could never fire, not even at the end of the input.
+    if (typeof time !== 'number' || !Number.isFinite(time) || Math.abs(time) > MAX_WATERMARK) {
+      throw new StateError('INVALID_ARGUMENT', `a ${domain === 'EVENT_TIME' ? 'event' : 'processing'}-time timer needs a finite timestamp in ms of at most Number.MAX_SAFE_INTEGER (MAX_WATERMARK, which fires at the end of input), got ${String(time)}`, { component: 'timers', operator: this.ctx.displayName, key: this.backend!.getCurrentKey() });
     }
     const key = this.currentKey();
     return this.timers!.register(domain, key, this.currentKeyGroup, time);

@@ -2,7 +2,8 @@
 import type { Source, SourceReader } from '../../api/sources.ts';
 import type { WatermarkStrategy } from '../../api/watermarks.ts';
 import { StateError } from '../../api/errors.ts';
-import { AbstractStreamOperator } from './base.ts';
+import type { Awaitable } from '../../api/functions.ts';
+import { AbstractStreamOperator, isThenable } from './base.ts';
 import type { OperatorContext, OperatorRestore, OperatorSnapshot, OutputBuffer } from './operator.ts';
 import { TimestampAssignment } from './timestamps.ts';
 
@@ -27,7 +28,11 @@ export class SourceOperator<T> extends AbstractStreamOperator<undefined> {
 
   override async open(): Promise<void> {
     await this.callUser('createReader', async () => {
-      this.reader = await this.source.createReader({ subtaskIndex: this.ctx.subtaskIndex, parallelism: this.ctx.parallelism });
+      const reader = await this.source.createReader({ subtaskIndex: this.ctx.subtaskIndex, parallelism: this.ctx.parallelism });
+      if (!reader || typeof (reader as SourceReader<T>).poll !== 'function') {
+        throw new StateError('INVALID_ARGUMENT', `createReader() returned ${describe(reader)}, not a SourceReader: return an object with poll(max) (and snapshotSplits/restoreSplits to be replayable)`, { component: 'source', operator: this.ctx.displayName });
+      }
+      this.reader = reader;
       if (this.restoredSplits !== undefined) {
         if (!this.reader.restoreSplits) {
           throw new StateError('SNAPSHOT_INCOMPATIBLE', 'the source reader has no restoreSplits(), so it cannot resume from a checkpoint', { component: 'source', operator: this.ctx.displayName });
@@ -37,21 +42,46 @@ export class SourceOperator<T> extends AbstractStreamOperator<undefined> {
     });
   }
 
-  /** Emits up to `max` records into `out`; false once the source is finished. */
-  async emitNext(out: OutputBuffer, max: number): Promise<boolean> {
-    let records: readonly T[] | null;
+  /**
+   * Asks the reader for up to `max` records: the records, `null` once it is finished, or
+   * a Promise of either (the task keeps its timers and cancellation going meanwhile).
+   */
+  poll(max: number): readonly T[] | null | Promise<readonly T[] | null> {
+    let r: Awaitable<readonly T[] | null>;
     try {
-      records = await this.reader!.poll(max);
+      r = this.reader!.poll(max);
     } catch (e) {
       throw this.userError(e, 'poll', undefined);
     }
-    if (records === null) return false;
+    if (isThenable(r)) {
+      return (r as Promise<readonly T[] | null>).then(
+        (records) => this.checked(records),
+        (e: unknown) => Promise.reject(this.userError(e, 'poll', undefined)),
+      );
+    }
+    return this.checked(r as readonly T[] | null);
+  }
+
+  /** Hands polled records on, with timestamps and watermarks when a strategy is set. */
+  emit(records: readonly T[], out: OutputBuffer): void {
     if (this.assignment) this.assignment.assign(records, undefined, out, this.ctx.displayName);
     else {
       out.timestamp = NaN;
       out.collectAll(records);
     }
+  }
+
+  /** Emits up to `max` records into `out`; false once the source is finished. */
+  async emitNext(out: OutputBuffer, max: number): Promise<boolean> {
+    const records = await this.poll(max);
+    if (records === null) return false;
+    this.emit(records, out);
     return true;
+  }
+
+  private checked(records: unknown): readonly T[] | null {
+    if (records === null || Array.isArray(records)) return records as readonly T[] | null;
+    throw new StateError('INVALID_ARGUMENT', `poll() returned ${describe(records)}: a SourceReader's poll must return an array of records ([] for none right now), null once finished, or a Promise of either`, { component: 'source', operator: this.ctx.displayName });
   }
 
   processBatch(): never {
@@ -75,4 +105,10 @@ export class SourceOperator<T> extends AbstractStreamOperator<undefined> {
       await super.close();
     }
   }
+}
+
+function describe(v: unknown): string {
+  if (v === undefined || v === null) return String(v);
+  if (typeof v === 'object') return `an object (${Object.prototype.toString.call(v).slice(8, -1)})`;
+  return `a ${typeof v} (${String(v).slice(0, 40)})`;
 }

@@ -11,7 +11,17 @@ import type { OutputBuffer, RecordBatch } from './operator.ts';
 /** Stamps records and asks the generator for a watermark after every batch. */
 export class TimestampAssignment<T> {
   private readonly generator: WatermarkGenerator<T>;
-  private readonly output = { emitWatermark: (ts: number) => this.out?.emitWatermark(ts) };
+  private operator = '';
+  private readonly output = {
+    emitWatermark: (ts: number) => {
+      // Watermarks are longs in Flink; NaN, Infinity or anything past the final watermark
+      // would stop event time for good (no timer fires again), so they are refused.
+      if (typeof ts !== 'number' || !Number.isFinite(ts) || Math.abs(ts) > MAX_WATERMARK) {
+        throw new UserFunctionError(`the watermark generator emitted a watermark of ${String(ts)}; a watermark must be a finite number of ms of at most Number.MAX_SAFE_INTEGER (MAX_WATERMARK, the end of input)`, { component: 'watermarks', operator: this.operator }, undefined);
+      }
+      this.out?.emitWatermark(ts);
+    },
+  };
   private out: OutputBuffer | undefined;
   constructor(private readonly strategy: WatermarkStrategy<T>) {
     this.generator = strategy.createWatermarkGenerator();
@@ -21,6 +31,7 @@ export class TimestampAssignment<T> {
   assign(values: readonly unknown[], timestamps: readonly number[] | undefined, out: OutputBuffer, operator: string): void {
     const assigner = this.strategy.timestampAssigner;
     this.out = out;
+    this.operator = operator;
     for (let i = 0; i < values.length; i++) {
       const v = values[i] as T;
       const previous = timestamps === undefined ? NaN : timestamps[i];
@@ -31,8 +42,8 @@ export class TimestampAssignment<T> {
         } catch (e) {
           throw e instanceof EddyError ? e : new UserFunctionError(`timestamp assigner threw: ${e instanceof Error ? e.message : String(e)}`, { operator }, e);
         }
-        if (typeof ts !== 'number' || Number.isNaN(ts)) {
-          throw new UserFunctionError(`timestamp assigner returned ${String(ts)}; it must return a number (ms)`, { operator }, undefined);
+        if (typeof ts !== 'number' || !Number.isFinite(ts) || Math.abs(ts) > MAX_WATERMARK) {
+          throw new UserFunctionError(`timestamp assigner returned ${String(ts)}; it must return a finite number of ms of at most Number.MAX_SAFE_INTEGER`, { component: 'watermarks', operator }, undefined);
         }
       }
       out.timestamp = ts;

@@ -3,6 +3,7 @@
  * contiguous index ranges, one per subtask; optionally throttled to a total rate.
  * Replayable: a split is the rest of a range, `{ next, end }`.
  */
+import { setLongTimeout } from '../long-timer.ts';
 import type { GeneratorOptions, Source, SourceReader, SourceReaderContext } from '../../api/sources.ts';
 
 interface RangeSplit {
@@ -44,7 +45,7 @@ export class GeneratorSource<T> implements Source<T> {
           // Sleep until the rate allows at least one more record, then hand out what it allows.
           const allowed = Math.floor(((Date.now() - startedAt) / 1000) * perSubtaskRate) + 1 - emitted;
           if (allowed <= 0) {
-            await new Promise((r) => setTimeout(r, Math.max(1, Math.ceil(1000 / perSubtaskRate))));
+            await new Promise<void>((r) => setLongTimeout(r, Math.max(1, Math.ceil(1000 / perSubtaskRate))));
             return [];
           }
           n = Math.min(n, allowed);
