@@ -101,9 +101,9 @@ export class StreamTask implements CoordinatedTask {
   }
 
   /**
-   * The job's last step after every task finished (Flink's final checkpoint): sinks
-   * pre-commit, then commit. Nothing keeps a final snapshot of this executor, so no state
-   * is captured.
+   * The job's last step after every task finished, without checkpointing (Flink's final
+   * checkpoint): sinks pre-commit, then commit. Nothing keeps the snapshot, so no state is
+   * captured. With checkpointing the executor writes it as a complete checkpoint first.
    */
   async finalCheckpoint(checkpointId: number): Promise<void> {
     await this.finalSnapshot(checkpointId, { hooksOnly: true });
