@@ -67,8 +67,13 @@ export class CheckpointCoordinator implements CheckpointHooks {
   private running = false;
   private anyTaskFinished = false;
   private consecutiveFailures = 0;
-  /** Completed checkpoint directories, oldest first. */
+  /** Completed checkpoint directories of this run, oldest first (what its restarts restore). */
   readonly completed: string[] = [];
+  /**
+   * Completed checkpoints that earlier runs of the job left, oldest first: counted by
+   * retention with this run's (all older than them), never restored by this run's restarts.
+   */
+  private readonly inherited: string[] = [];
   /** The manifests of the retained checkpoints, by directory: what their chains reference. */
   private readonly retained = new Map<string, Manifest>();
   /** Directories of dropped checkpoints that still hold parts a retained chain references. */
@@ -242,11 +247,14 @@ export class CheckpointCoordinator implements CheckpointHooks {
    * references stay (their directory is revisited after later checkpoints).
    */
   private async dropOldCheckpoints(): Promise<void> {
-    while (this.completed.length > this.settings.maxRetained) {
-      const dir = this.completed.shift()!;
+    while (this.inherited.length + this.completed.length > this.settings.maxRetained) {
+      const dir = this.inherited.length > 0 ? this.inherited.shift()! : this.completed.shift()!;
+      const manifest = this.retained.get(dir);
       this.retained.delete(dir);
       await this.settings.storage.delete(`${dir}/${MANIFEST_NAME}`).catch(() => {});
       this.leftovers.add(dir);
+      // An earlier run's checkpoint may reference parts in directories this run never saw.
+      if (manifest) for (const d of this.chainDirs(manifest)) this.leftovers.add(d);
     }
     if (this.leftovers.size === 0) return;
     const referenced = new Set<string>();
@@ -274,6 +282,47 @@ export class CheckpointCoordinator implements CheckpointHooks {
     } catch {
       // Leftover files of a dropped checkpoint are harmless: without a manifest nothing restores them.
     }
+  }
+
+  /**
+   * Takes over the completed checkpoints that earlier runs of the job left (oldest first,
+   * with their manifests where readable), so that retention counts them: a new checkpoint
+   * of this run drops the oldest of them beyond `maxRetained`, as it drops its own.
+   */
+  inherit(previous: ReadonlyArray<{ readonly dir: string; readonly manifest?: Manifest }>): void {
+    for (const p of previous) {
+      this.inherited.push(p.dir);
+      if (p.manifest) this.retained.set(p.dir, p.manifest);
+    }
+  }
+
+  /**
+   * Deletes every retained checkpoint of the job, this run's and inherited ones, with the
+   * parts their chains reference (a cancel under DELETE_ON_CANCELLATION). Savepoints stay.
+   */
+  async discardAll(): Promise<void> {
+    const dirs = new Set([...this.inherited, ...this.completed, ...this.leftovers]);
+    for (const m of this.retained.values()) for (const d of this.chainDirs(m)) dirs.add(d);
+    this.inherited.length = 0;
+    this.completed.length = 0;
+    this.leftovers.clear();
+    this.retained.clear();
+    for (const dir of dirs) await this.deleteDir(dir);
+  }
+
+  /** The checkpoint directories (never savepoints) that a manifest's chains reference. */
+  private chainDirs(manifest: Manifest): Set<string> {
+    const dirs = new Set<string>();
+    const prefix = `${this.settings.jobId}/chk-`;
+    for (const op of manifest.operators) {
+      for (const chain of op.parts) {
+        for (const h of chain ?? []) {
+          const dir = h.path.slice(0, h.path.lastIndexOf('/'));
+          if (dir.startsWith(prefix) && /^\d+$/.test(dir.slice(prefix.length))) dirs.add(dir);
+        }
+      }
+    }
+    return dirs;
   }
 
   /** A fresh checkpoint id (for the final checkpoint of a job run in workers). */
