@@ -47,6 +47,8 @@ interface PendingCheckpoint {
   readonly incremental: boolean;
   readonly chains: Map<string, Array<PartHandle[] | null>>;
   readonly waiting: Set<CoordinatedTask>;
+  /** Tasks whose parts arrived (or are being written): a finished task is asked only once. */
+  readonly acknowledged: Set<CoordinatedTask>;
   readonly done: { resolve(path: string): void; reject(e: unknown): void };
   timer?: ReturnType<typeof setTimeout>;
   failed: boolean;
@@ -65,7 +67,8 @@ export class CheckpointCoordinator implements CheckpointHooks {
   private completing: Promise<void> = Promise.resolve();
   private triggerTimer: ReturnType<typeof setTimeout> | undefined;
   private running = false;
-  private anyTaskFinished = false;
+  /** Tasks of the attempt that finished: later checkpoints take their final state (Flink's checkpoints after tasks finish). */
+  private readonly finished = new Set<CoordinatedTask>();
   private consecutiveFailures = 0;
   /** Completed checkpoint directories of this run, oldest first (what its restarts restore). */
   readonly completed: string[] = [];
@@ -100,7 +103,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
     this.layout = layout;
     if (restored) this.lastChains = new Map(restored.operators.map((o) => [o.operatorId, o.parts]));
     this.running = true;
-    this.anyTaskFinished = false;
+    this.finished.clear();
     this.scheduleNext(this.settings.intervalMs);
   }
 
@@ -123,8 +126,8 @@ export class CheckpointCoordinator implements CheckpointHooks {
 
   /** Starts checkpoint `nextId`: every source task captures its state and injects a barrier. */
   trigger(savepoint = false): Promise<string> {
-    if (!this.running || this.anyTaskFinished || this.pending) {
-      const why = !this.running ? 'the job is not running' : this.anyTaskFinished ? 'some tasks have already finished' : 'another checkpoint is in progress';
+    if (!this.running || this.pending) {
+      const why = !this.running ? 'the job is not running' : 'another checkpoint is in progress';
       return Promise.reject(new CheckpointError('CHECKPOINT_FAILED', `cannot take a ${savepoint ? 'savepoint' : 'checkpoint'}: ${why}`, { component: 'checkpoint-coordinator' }));
     }
     const id = this.nextId++;
@@ -135,13 +138,14 @@ export class CheckpointCoordinator implements CheckpointHooks {
     const chains = this.emptyChains();
     // Savepoints are always self-contained; every few checkpoints a full one compacts the chains.
     const incremental = this.settings.incremental && !savepoint && (this.completedCount + 1) % FULL_CHECKPOINT_EVERY !== 0;
-    const pending: PendingCheckpoint = { id, timestamp, savepoint, dir, incremental, chains, waiting: new Set(this.tasks), done, failed: false };
+    const pending: PendingCheckpoint = { id, timestamp, savepoint, dir, incremental, chains, waiting: new Set(this.tasks), acknowledged: new Set(), done, failed: false };
     this.pending = pending;
     pending.timer = setTimeout(
       () => this.abort(pending, new CheckpointError('CHECKPOINT_FAILED', `checkpoint ${id} expired after ${this.settings.timeoutMs} ms`, { component: 'checkpoint-coordinator' }), true),
       this.settings.timeoutMs,
     );
-    for (const t of this.tasks) if (t.isSource) t.triggerCheckpoint(id, timestamp, incremental);
+    // Running sources inject barriers; finished tasks (of any kind) capture their final state.
+    for (const t of this.tasks) if (t.isSource || this.finished.has(t)) t.triggerCheckpoint(id, timestamp, incremental);
     return promise;
   }
 
@@ -152,10 +156,11 @@ export class CheckpointCoordinator implements CheckpointHooks {
   /** A task captured its chain for checkpoint `id`; `parts` resolve to its encoded parts (from a worker, or encoded here). */
   acknowledgeParts(task: CoordinatedTask, checkpointId: number, parts: Promise<readonly PartSource[]>): void {
     const pending = this.pending;
-    if (!pending || pending.id !== checkpointId || pending.failed) {
+    if (!pending || pending.id !== checkpointId || pending.failed || pending.acknowledged.has(task)) {
       parts.catch(() => {});
       return;
     }
+    pending.acknowledged.add(task);
     // Writing happens off the task's path: the task goes on processing records.
     void this.writeParts(pending, task, parts).catch((e) =>
       this.abort(pending, e instanceof CheckpointError ? e : new CheckpointError('CHECKPOINT_FAILED', `checkpoint ${checkpointId}: writing the state of ${task.name} failed: ${e instanceof Error ? e.message : String(e)}`, { component: 'checkpoint-coordinator' }, { cause: e }), true),
@@ -163,12 +168,10 @@ export class CheckpointCoordinator implements CheckpointHooks {
   }
 
   taskFinished(task: CoordinatedTask): void {
-    this.anyTaskFinished = true;
+    this.finished.add(task);
     const pending = this.pending;
-    // A task that finishes before its barrier can never acknowledge: the checkpoint cannot complete.
-    if (pending && pending.waiting.has(task)) {
-      this.abort(pending, new CheckpointError('CHECKPOINT_FAILED', `checkpoint ${pending.id} was declined: ${task.name} finished before its barrier`, { component: 'checkpoint-coordinator' }), false);
-    }
+    // A task that finished before its barrier reached it captures its final state instead.
+    if (pending && !pending.failed && !pending.acknowledged.has(task)) task.triggerCheckpoint(pending.id, pending.timestamp, pending.incremental);
   }
 
   private async writeParts(pending: PendingCheckpoint, task: CoordinatedTask, parts: Promise<readonly PartSource[]>): Promise<void> {
@@ -226,7 +229,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
     clearTimeout(this.triggerTimer);
     if (!this.running) return;
     this.triggerTimer = setTimeout(() => {
-      if (!this.running || this.anyTaskFinished || this.pending) return;
+      if (!this.running || this.pending) return;
       this.trigger().catch(() => {
         // Failures are handled in abort(); the rejection only informs savepoint callers.
       });
