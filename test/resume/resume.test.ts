@@ -64,6 +64,9 @@ function expected(): string[] {
 
 interface RunOptions {
   resume?: boolean;
+  savepoint?: string;
+  /** Stop with a savepoint (instead of cancel) once `cancelAfter` records are committed; resolves it into `stopped`. */
+  stopped?: { savepoint?: string };
   retention?: ExternalizedCheckpointRetention;
   /** Cancel once this many records are committed. */
   cancelAfter?: number;
@@ -76,6 +79,7 @@ async function run(storage: MemoryCheckpointStorage, job: string, o: RunOptions 
   env.getCheckpointConfig().setCheckpointStorage(storage).setMaxRetainedCheckpoints(2);
   if (o.retention) env.getCheckpointConfig().setExternalizedCheckpointRetention(o.retention);
   if (o.resume) env.fromLatestCheckpoint();
+  if (o.savepoint) env.fromSavepoint(o.savepoint);
   env.fromSource(pacedSource(RECORDS, (i) => i, o.perPoll ?? 3), undefined, 'numbers').uid('numbers').keyBy((i) => i % 5).map(new Count()).uid('count').addSink(new MapSink()).uid('sink');
   const client = await env.executeAsync(job);
   if (o.cancelAfter === undefined) {
@@ -84,7 +88,8 @@ async function run(storage: MemoryCheckpointStorage, job: string, o: RunOptions 
   }
   while (output().length < o.cancelAfter && client.getJobStatus() !== 'FINISHED') await new Promise((r) => setTimeout(r, 2));
   expect(client.getJobStatus()).not.toBe('FINISHED');
-  await client.cancel();
+  if (o.stopped) o.stopped.savepoint = await client.stopWithSavepoint();
+  else await client.cancel();
 }
 
 /** The checkpoint directories (chk-N) that still hold any file. */
@@ -125,6 +130,19 @@ describe('resuming after a restart', () => {
 
   it('without checkpoints of an earlier run, fromLatestCheckpoint() starts from scratch', { timeout: 30_000 }, async () => {
     await run(new MemoryCheckpointStorage(), 'fresh-job', { resume: true });
+    expect(output()).toEqual(expected());
+  });
+
+  it('with fromSavepoint() too, the savepoint is only the first start: later starts resume from the newest checkpoint', { timeout: 30_000 }, async () => {
+    const storage = new MemoryCheckpointStorage();
+    const stopped: { savepoint?: string } = {};
+    await run(storage, 'initial-job', { cancelAfter: RECORDS / 4, stopped });
+    expect(await listCompletedCheckpoints(storage, 'initial-job'), 'the default retention deleted the checkpoints on the stop').toEqual([]);
+    const savepoint = stopped.savepoint!;
+    // No checkpoint: starts from the savepoint; then stops again, keeping its checkpoints.
+    await run(storage, 'initial-job', { resume: true, savepoint, cancelAfter: RECORDS / 2, retention: ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION });
+    // Both set again (an unchanged program): resumes from the newest checkpoint, not the old savepoint.
+    await run(storage, 'initial-job', { resume: true, savepoint });
     expect(output()).toEqual(expected());
   });
 
