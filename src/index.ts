@@ -3,7 +3,7 @@
  * watermarks — in TypeScript, for browsers, Node, Deno and the edge.
  */
 export { StreamExecutionEnvironment, DEFAULT_MAX_PARALLELISM, UPPER_BOUND_MAX_PARALLELISM, type JobExecutionResult } from './datastream/environment.ts';
-export { CheckpointConfig, CheckpointingMode, RestartStrategies, type ExponentialDelayRestartStrategy, type FailureRateRestartStrategy, type FixedDelayRestartStrategy, type RestartStrategy } from './datastream/checkpointing.ts';
+export { CheckpointConfig, CheckpointingMode, ExternalizedCheckpointRetention, RestartStrategies, type ExponentialDelayRestartStrategy, type FailureRateRestartStrategy, type FixedDelayRestartStrategy, type RestartStrategy } from './datastream/checkpointing.ts';
 export type { SavepointRestoreSettings } from './engine/restore-match.ts';
 export { JobClient, type JobFailureInfo, type JobStatus } from './datastream/job-client.ts';
 export { defineJob, JobDefinition, type JobFunction, type JobResult } from './datastream/job-definition.ts';

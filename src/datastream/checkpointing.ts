@@ -19,6 +19,23 @@ function nonNegative(name: string, v: number): number {
   return checkDuration('checkpoint-config', name, v, { allowZero: true });
 }
 
+/**
+ * What happens to a job's retained checkpoints when the job is cancelled (Flink's
+ * `ExternalizedCheckpointRetention`). A checkpoint of a job that finished, failed for
+ * good, or whose process or page died is never deleted: a later run resumes from it with
+ * `env.fromLatestCheckpoint()`.
+ */
+export const ExternalizedCheckpointRetention = {
+  /** `cancel()` deletes the job's retained checkpoints (savepoints stay). */
+  DELETE_ON_CANCELLATION: 'DELETE_ON_CANCELLATION',
+  /** `cancel()` keeps them, so that a later run can resume from the newest. */
+  RETAIN_ON_CANCELLATION: 'RETAIN_ON_CANCELLATION',
+  /** The default: checkpoints serve recovery only; `cancel()` deletes them like DELETE_ON_CANCELLATION. */
+  NO_EXTERNALIZED_CHECKPOINTS: 'NO_EXTERNALIZED_CHECKPOINTS',
+} as const;
+/** One of {@link ExternalizedCheckpointRetention}'s values. */
+export type ExternalizedCheckpointRetention = (typeof ExternalizedCheckpointRetention)[keyof typeof ExternalizedCheckpointRetention];
+
 /** How and where checkpoints are taken (Flink's `CheckpointConfig`). */
 export class CheckpointConfig {
   private interval = -1;
@@ -29,6 +46,7 @@ export class CheckpointConfig {
   private tolerableFailures = 0;
   private maxRetained = 1;
   private incremental = false;
+  private retention: ExternalizedCheckpointRetention = ExternalizedCheckpointRetention.NO_EXTERNALIZED_CHECKPOINTS;
 
   /** True once `enableCheckpointing` was called with a positive interval. */
   isCheckpointingEnabled(): boolean {
@@ -105,6 +123,21 @@ export class CheckpointConfig {
   }
   isIncrementalCheckpointsEnabled(): boolean {
     return this.incremental;
+  }
+  /** Whether `cancel()` keeps the job's retained checkpoints (default NO_EXTERNALIZED_CHECKPOINTS: it deletes them). */
+  setExternalizedCheckpointRetention(retention: ExternalizedCheckpointRetention): this {
+    if (!Object.values(ExternalizedCheckpointRetention).includes(retention)) {
+      throw new ConfigurationError(`unknown externalized checkpoint retention ${String(retention)}; use one of ${Object.values(ExternalizedCheckpointRetention).join(', ')}`, { component: 'checkpoint-config' });
+    }
+    this.retention = retention;
+    return this;
+  }
+  getExternalizedCheckpointRetention(): ExternalizedCheckpointRetention {
+    return this.retention;
+  }
+  /** True unless the retention is NO_EXTERNALIZED_CHECKPOINTS (Flink's name). */
+  isExternalizedCheckpointsEnabled(): boolean {
+    return this.retention !== ExternalizedCheckpointRetention.NO_EXTERNALIZED_CHECKPOINTS;
   }
 }
 

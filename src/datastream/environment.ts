@@ -2,7 +2,7 @@
  * `StreamExecutionEnvironment`: where a job is configured (parallelism, state backend,
  * clock), its sources are created, and it is executed.
  */
-import { CheckpointConfig, CheckpointingMode, RestartStrategies, type RestartStrategy, DEFAULT_RESTART_STRATEGY, validateRestartStrategy } from './checkpointing.ts';
+import { CheckpointConfig, CheckpointingMode, ExternalizedCheckpointRetention, RestartStrategies, type RestartStrategy, DEFAULT_RESTART_STRATEGY, validateRestartStrategy } from './checkpointing.ts';
 import { SystemClock, type Clock } from '../api/clock.ts';
 import { DataStream, type StreamGraphBuilder } from './datastream.ts';
 import { ConfigurationError } from '../api/errors.ts';
@@ -58,6 +58,7 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
   private restartStrategy: RestartStrategy | undefined;
   private savepointPath: string | undefined;
   private savepointSettings: SavepointRestoreSettings = {};
+  private resumeSettings: SavepointRestoreSettings | undefined;
   private executor: Executor | undefined;
   private origin: JobOrigin | undefined;
   private cancellationTimeoutMs: number | undefined;
@@ -218,6 +219,25 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
   }
 
   /**
+   * Resumes the job, on start, from the newest completed checkpoint that an earlier run of
+   * the same job (same name, so same job id) left in the configured checkpoint storage:
+   * after a process restart or a page reload the job continues where it stopped (as the
+   * Flink Kubernetes operator's `last-state` upgrade mode). Without such a checkpoint the
+   * job starts from the `fromSavepoint()` path if one is set (like the operator's
+   * `initialSavepointPath`), else from scratch. Needs checkpointing. Without this call, a
+   * job whose storage holds checkpoints of an earlier run starts from scratch and warns
+   * once, naming the newest. A corrupt newest checkpoint is skipped only where that cannot
+   * repeat committed output; else the start fails with `SNAPSHOT_CORRUPT`.
+   */
+  fromLatestCheckpoint(settings: SavepointRestoreSettings = {}): this {
+    if (typeof settings !== 'object' || settings === null || !['undefined', 'boolean'].includes(typeof settings.allowNonRestoredState)) {
+      throw new ConfigurationError('fromLatestCheckpoint() settings must be an object like { allowNonRestoredState: true }', { component: 'environment' });
+    }
+    this.resumeSettings = { allowNonRestoredState: settings.allowNonRestoredState === true };
+    return this;
+  }
+
+  /**
    * A stream of an async iterable's values. It cannot replay, so a job that reads it is
    * not exactly-once after a failure (the job says so once when checkpointing is on).
    */
@@ -295,6 +315,9 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
     const jobId = jobIdOf(jobName);
     const cfg = this.checkpointConfig;
     const checkpointing = cfg.isCheckpointingEnabled();
+    if (this.resumeSettings && !checkpointing) {
+      throw new ConfigurationError('fromLatestCheckpoint() needs checkpointing: call env.enableCheckpointing(interval) (and setCheckpointStorage() with a durable storage) first', { component: 'environment' });
+    }
     const restart = this.getRestartStrategy();
     const run = new JobRun(graph, {
       jobId,
@@ -304,6 +327,7 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
       executor: this.executor,
       warn: (m) => console.warn(m),
       cancellationTimeoutMs: this.cancellationTimeoutMs,
+      resume: this.resumeSettings && { settings: this.resumeSettings },
       initialState: this.savepointPath ? { storage: cfg.getCheckpointStorage(), path: this.savepointPath, settings: this.savepointSettings } : undefined,
       checkpointing: checkpointing
         ? {
@@ -315,6 +339,7 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
             tolerableFailures: cfg.getTolerableCheckpointFailureNumber(),
             maxRetained: cfg.getMaxRetainedCheckpoints(),
             incremental: cfg.isIncrementalCheckpointsEnabled(),
+            discardOnCancel: cfg.getExternalizedCheckpointRetention() !== ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION,
           }
         : undefined,
     });

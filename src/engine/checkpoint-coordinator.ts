@@ -47,6 +47,8 @@ interface PendingCheckpoint {
   readonly incremental: boolean;
   readonly chains: Map<string, Array<PartHandle[] | null>>;
   readonly waiting: Set<CoordinatedTask>;
+  /** Tasks whose parts arrived (or are being written): a finished task is asked only once. */
+  readonly acknowledged: Set<CoordinatedTask>;
   readonly done: { resolve(path: string): void; reject(e: unknown): void };
   cancelTimer?: () => void;
   failed: boolean;
@@ -65,10 +67,16 @@ export class CheckpointCoordinator implements CheckpointHooks {
   private completing: Promise<void> = Promise.resolve();
   private cancelTrigger: (() => void) | undefined;
   private running = false;
-  private anyTaskFinished = false;
+  /** Tasks of the attempt that finished: later checkpoints take their final state (Flink's checkpoints after tasks finish). */
+  private readonly finished = new Set<CoordinatedTask>();
   private consecutiveFailures = 0;
-  /** Completed checkpoint directories, oldest first. */
+  /** Completed checkpoint directories of this run, oldest first (what its restarts restore). */
   readonly completed: string[] = [];
+  /**
+   * Completed checkpoints that earlier runs of the job left, oldest first: counted by
+   * retention with this run's (all older than them), never restored by this run's restarts.
+   */
+  private readonly inherited: string[] = [];
   /** The manifests of the retained checkpoints, by directory: what their chains reference. */
   private readonly retained = new Map<string, Manifest>();
   /** Directories of dropped checkpoints that still hold parts a retained chain references. */
@@ -95,7 +103,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
     this.layout = layout;
     if (restored) this.lastChains = new Map(restored.operators.map((o) => [o.operatorId, o.parts]));
     this.running = true;
-    this.anyTaskFinished = false;
+    this.finished.clear();
     this.scheduleNext(this.settings.intervalMs);
   }
 
@@ -122,8 +130,8 @@ export class CheckpointCoordinator implements CheckpointHooks {
 
   /** Starts checkpoint `nextId`: every source task captures its state and injects a barrier. */
   trigger(savepoint = false): Promise<string> {
-    if (!this.running || this.anyTaskFinished || this.pending) {
-      const why = !this.running ? 'the job is not running' : this.anyTaskFinished ? 'some tasks have already finished' : 'another checkpoint is in progress';
+    if (!this.running || this.pending) {
+      const why = !this.running ? 'the job is not running' : 'another checkpoint is in progress';
       return Promise.reject(new CheckpointError('CHECKPOINT_FAILED', `cannot take a ${savepoint ? 'savepoint' : 'checkpoint'}: ${why}`, { component: 'checkpoint-coordinator' }));
     }
     const id = this.nextId++;
@@ -134,7 +142,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
     const chains = this.emptyChains();
     // Savepoints are always self-contained; every few checkpoints a full one compacts the chains.
     const incremental = this.settings.incremental && !savepoint && (this.completedCount + 1) % FULL_CHECKPOINT_EVERY !== 0;
-    const pending: PendingCheckpoint = { id, timestamp, savepoint, dir, incremental, chains, waiting: new Set(this.tasks), done, failed: false };
+    const pending: PendingCheckpoint = { id, timestamp, savepoint, dir, incremental, chains, waiting: new Set(this.tasks), acknowledged: new Set(), done, failed: false };
     this.pending = pending;
     pending.cancelTimer = setLongTimeout(() => {
       const waiting = [...pending.waiting].map((t) => t.name).join(', ');
@@ -142,7 +150,8 @@ export class CheckpointCoordinator implements CheckpointHooks {
       // As in Flink, a failed savepoint fails only its caller, not the job.
       this.abort(pending, error, !savepoint);
     }, this.settings.timeoutMs);
-    for (const t of this.tasks) if (t.isSource) t.triggerCheckpoint(id, timestamp, incremental);
+    // Running sources inject barriers; finished tasks (of any kind) capture their final state.
+    for (const t of this.tasks) if (t.isSource || this.finished.has(t)) t.triggerCheckpoint(id, timestamp, incremental);
     return promise;
   }
 
@@ -153,10 +162,11 @@ export class CheckpointCoordinator implements CheckpointHooks {
   /** A task captured its chain for checkpoint `id`; `parts` resolve to its encoded parts (from a worker, or encoded here). */
   acknowledgeParts(task: CoordinatedTask, checkpointId: number, parts: Promise<readonly PartSource[]>): void {
     const pending = this.pending;
-    if (!pending || pending.id !== checkpointId || pending.failed) {
+    if (!pending || pending.id !== checkpointId || pending.failed || pending.acknowledged.has(task)) {
       parts.catch(() => {});
       return;
     }
+    pending.acknowledged.add(task);
     // Writing happens off the task's path: the task goes on processing records.
     void this.writeParts(pending, task, parts).catch((e) =>
       this.abort(pending, e instanceof CheckpointError ? e : new CheckpointError('CHECKPOINT_FAILED', `checkpoint ${checkpointId}: writing the state of ${task.name} failed: ${e instanceof Error ? e.message : String(e)}`, { component: 'checkpoint-coordinator' }, { cause: e }), true),
@@ -164,12 +174,10 @@ export class CheckpointCoordinator implements CheckpointHooks {
   }
 
   taskFinished(task: CoordinatedTask): void {
-    this.anyTaskFinished = true;
+    this.finished.add(task);
     const pending = this.pending;
-    // A task that finishes before its barrier can never acknowledge: the checkpoint cannot complete.
-    if (pending && pending.waiting.has(task)) {
-      this.abort(pending, new CheckpointError('CHECKPOINT_FAILED', `checkpoint ${pending.id} was declined: ${task.name} finished before its barrier`, { component: 'checkpoint-coordinator' }), false);
-    }
+    // A task that finished before its barrier reached it captures its final state instead.
+    if (pending && !pending.failed && !pending.acknowledged.has(task)) task.triggerCheckpoint(pending.id, pending.timestamp, pending.incremental);
   }
 
   private async writeParts(pending: PendingCheckpoint, task: CoordinatedTask, parts: Promise<readonly PartSource[]>): Promise<void> {
@@ -233,7 +241,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
     this.cancelTrigger?.();
     if (!this.running) return;
     this.cancelTrigger = setLongTimeout(() => {
-      if (!this.running || this.anyTaskFinished || this.pending) return;
+      if (!this.running || this.pending) return;
       this.trigger().catch(() => {
         // Failures are handled in abort(); the rejection only informs savepoint callers.
       });
@@ -254,11 +262,14 @@ export class CheckpointCoordinator implements CheckpointHooks {
    * references stay (their directory is revisited after later checkpoints).
    */
   private async dropOldCheckpoints(): Promise<void> {
-    while (this.completed.length > this.settings.maxRetained) {
-      const dir = this.completed.shift()!;
+    while (this.inherited.length + this.completed.length > this.settings.maxRetained) {
+      const dir = this.inherited.length > 0 ? this.inherited.shift()! : this.completed.shift()!;
+      const manifest = this.retained.get(dir);
       this.retained.delete(dir);
       await this.settings.storage.delete(`${dir}/${MANIFEST_NAME}`).catch(() => {});
       this.leftovers.add(dir);
+      // An earlier run's checkpoint may reference parts in directories this run never saw.
+      if (manifest) for (const d of this.chainDirs(manifest)) this.leftovers.add(d);
     }
     if (this.leftovers.size === 0) return;
     const referenced = new Set<string>();
@@ -286,6 +297,47 @@ export class CheckpointCoordinator implements CheckpointHooks {
     } catch {
       // Leftover files of a dropped checkpoint are harmless: without a manifest nothing restores them.
     }
+  }
+
+  /**
+   * Takes over the completed checkpoints that earlier runs of the job left (oldest first,
+   * with their manifests where readable), so that retention counts them: a new checkpoint
+   * of this run drops the oldest of them beyond `maxRetained`, as it drops its own.
+   */
+  inherit(previous: ReadonlyArray<{ readonly dir: string; readonly manifest?: Manifest }>): void {
+    for (const p of previous) {
+      this.inherited.push(p.dir);
+      if (p.manifest) this.retained.set(p.dir, p.manifest);
+    }
+  }
+
+  /**
+   * Deletes every retained checkpoint of the job, this run's and inherited ones, with the
+   * parts their chains reference (a cancel under DELETE_ON_CANCELLATION). Savepoints stay.
+   */
+  async discardAll(): Promise<void> {
+    const dirs = new Set([...this.inherited, ...this.completed, ...this.leftovers]);
+    for (const m of this.retained.values()) for (const d of this.chainDirs(m)) dirs.add(d);
+    this.inherited.length = 0;
+    this.completed.length = 0;
+    this.leftovers.clear();
+    this.retained.clear();
+    for (const dir of dirs) await this.deleteDir(dir);
+  }
+
+  /** The checkpoint directories (never savepoints) that a manifest's chains reference. */
+  private chainDirs(manifest: Manifest): Set<string> {
+    const dirs = new Set<string>();
+    const prefix = `${this.settings.jobId}/chk-`;
+    for (const op of manifest.operators) {
+      for (const chain of op.parts) {
+        for (const h of chain ?? []) {
+          const dir = h.path.slice(0, h.path.lastIndexOf('/'));
+          if (dir.startsWith(prefix) && /^\d+$/.test(dir.slice(prefix.length))) dirs.add(dir);
+        }
+      }
+    }
+    return dirs;
   }
 
   /** A fresh checkpoint id (for the final checkpoint of a job run in workers). */

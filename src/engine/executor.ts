@@ -17,6 +17,8 @@ import { NetworkOutput, type ChannelSink } from './network-output.ts';
 import { nonReplayableSources, operatorLayout, planJob, taskAddress, type Placement, type PlannedNode } from './plan.ts';
 import { setLongTimeout } from './long-timer.ts';
 import { ProcessingTimeScheduler } from './processing-time.ts';
+import { partSourceOf } from './checkpoint-coordinator.ts';
+import type { PartSource } from '../format/checkpoint-format.ts';
 import { StreamTask, type ChainMember, type CheckpointHooks, type CoordinatedTask } from './task.ts';
 
 /** What the executor needs besides the graph. */
@@ -206,7 +208,19 @@ export async function deploy(graph: JobGraph, options: ExecutionOptions, placeme
       if (failure !== undefined) throw failure instanceof Error ? failure : new EddyError('JOB_FAILED', String(failure), { component: 'executor:local' });
     },
     async finalCheckpoint() {
-      for (const t of tasks) await t.finalCheckpoint(FINAL_CHECKPOINT_ID);
+      const hooks = options.checkpointHooks;
+      if (hooks?.reserveCheckpointId === undefined || hooks.commitFinalCheckpoint === undefined) {
+        for (const t of tasks) await t.finalCheckpoint(FINAL_CHECKPOINT_ID);
+        return;
+      }
+      // Two phases, as on the worker executor: every final snapshot, persisted as a complete
+      // checkpoint, before any sink commits. A process that dies after a commit then
+      // restarts from a checkpoint that covers it, and commits nothing twice.
+      const id = hooks.reserveCheckpointId();
+      const parts: PartSource[] = [];
+      for (const t of tasks) (await t.finalSnapshot(id)).forEach((snapshot, i) => parts.push(partSourceOf(t, i, snapshot)));
+      await hooks.commitFinalCheckpoint(id, parts);
+      for (const t of tasks) await t.finalCommit(id);
     },
     async close() {
       scheduler.cancelAll();

@@ -17,6 +17,7 @@ import { LocalExecutor } from './local-executor.ts';
 import type { RestartStrategy } from '../api/restart-strategies.ts';
 import { setLongTimeout } from './long-timer.ts';
 import { RestartBackoff } from './restart-backoff.ts';
+import { loadLatestForResume, notResumingWarning, previousCheckpoints } from './resume.ts';
 
 /** The states of a job, as Flink names them. */
 export type JobStatus = 'CREATED' | 'RUNNING' | 'RESTARTING' | 'FINISHED' | 'FAILED' | 'CANCELED';
@@ -24,6 +25,8 @@ export type JobStatus = 'CREATED' | 'RUNNING' | 'RESTARTING' | 'FINISHED' | 'FAI
 /** Checkpointing settings of a job (absent: no checkpoints). */
 export interface CheckpointSettings extends Omit<CoordinatorSettings, 'jobId' | 'maxParallelism' | 'firstCheckpointId' | 'storage'> {
   readonly storage: CheckpointStorage;
+  /** `cancel()` deletes the job's retained checkpoints (savepoints stay). */
+  readonly discardOnCancel: boolean;
 }
 
 /** Everything a job run needs besides its graph. */
@@ -35,6 +38,11 @@ export interface JobRunOptions {
   readonly checkpointing?: CheckpointSettings;
   /** A savepoint or retained checkpoint directory to start from, and the storage it is in. */
   readonly initialState?: { readonly storage: CheckpointStorage; readonly path: string; readonly settings?: SavepointRestoreSettings };
+  /**
+   * Resume from the newest completed checkpoint that an earlier run of this job id left in
+   * the checkpoint storage, if any (then `initialState` is not used).
+   */
+  readonly resume?: { readonly settings?: SavepointRestoreSettings };
   /** Who deploys the attempts; default the {@link LocalExecutor}. */
   readonly executor?: Executor;
   /** Where warnings go (non-replayable sources, corrupt checkpoints). */
@@ -110,19 +118,30 @@ export class JobRun {
       let restore: LoadedCheckpoint | undefined;
       // State of the savepoint that this job's operators do not take (see unrestoredOperators).
       let unrestored: ReadonlySet<string> = new Set();
-      if (options.initialState) {
+      let existing: string[] = [];
+      if (options.checkpointing) {
+        lock = await options.checkpointing.storage.lock(options.jobId);
+        existing = await listCompletedCheckpoints(options.checkpointing.storage, options.jobId);
+        if (options.resume) {
+          restore = await loadLatestForResume(options.checkpointing.storage, existing, graph, options.checkpointing.aligned, options.warn);
+          if (restore) unrestored = unrestoredOperators(graph, options.jobId, restore, options.resume.settings ?? {}, options.warn);
+        } else if (existing.length > 0 && !options.initialState) {
+          options.warn(notResumingWarning(options.jobId, existing[0], existing.length));
+        }
+      }
+      if (!restore && options.initialState) {
         restore = await loadCheckpoint(options.initialState.storage, options.initialState.path);
         unrestored = unrestoredOperators(graph, options.jobId, restore, options.initialState.settings ?? {}, options.warn);
       }
+      // The checkpoint the start restores: only its state may be left out (unrestored).
+      const initialPath = restore?.path;
       if (options.checkpointing) {
-        const storage = options.checkpointing.storage;
-        lock = await storage.lock(options.jobId);
-        const existing = await listCompletedCheckpoints(storage, options.jobId);
         const lastId = Math.max(restore?.manifest.checkpointId ?? 0, ...existing.map((d) => Number(/chk-(\d+)$/.exec(d)![1])));
         this.coordinator = new CheckpointCoordinator(
           { ...options.checkpointing, jobId: options.jobId, maxParallelism: graph.maxParallelism, firstCheckpointId: lastId + 1 },
           (e) => this.current?.fail(e),
         );
+        this.coordinator.inherit(await previousCheckpoints(options.checkpointing.storage, existing));
       }
       if (restore && restore.manifest.maxParallelism !== graph.maxParallelism) {
         throw new SnapshotError('SNAPSHOT_INCOMPATIBLE', `${restore.path} was taken with max parallelism ${restore.manifest.maxParallelism}, the job runs with ${graph.maxParallelism}`, { component: 'job' });
@@ -134,7 +153,7 @@ export class JobRun {
           jobId: options.jobId,
           stateBackend: options.stateBackend,
           clock: options.clock,
-          restore: restore ? (id, i, p) => (unrestored.has(id) && restore!.path === options.initialState?.path ? undefined : restore!.restoreFor(id, i, p)) : undefined,
+          restore: restore ? (id, i, p) => (unrestored.has(id) && restore!.path === initialPath ? undefined : restore!.restoreFor(id, i, p)) : undefined,
           checkpointHooks: this.coordinator,
           cancellationTimeoutMs: options.cancellationTimeoutMs,
           warn: options.warn,
@@ -171,6 +190,9 @@ export class JobRun {
       }
     } catch (error) {
       this.status = this.cancelled ? 'CANCELED' : 'FAILED';
+      if (this.cancelled && options.checkpointing?.discardOnCancel) {
+        await this.coordinator?.discardAll().catch((e: unknown) => options.warn(`[eddy] [job:${options.jobId}] deleting the checkpoints of the cancelled job failed: ${messageOf(e)}`));
+      }
       // Releasing the lock can fail for the same reason the job did (a directory made
       // read-only): that must not hide the real error, so it is only reported.
       await lock?.release().catch((releaseError: unknown) => options.warn(`[eddy] [job:${options.jobId}] releasing the checkpoint storage lock failed too (${messageOf(releaseError)}) after the job failed: ${messageOf(error)}`));

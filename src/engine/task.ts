@@ -70,6 +70,8 @@ const YIELD_INTERVAL_MS = 20;
 /** One subtask of an operator chain, run as an async loop in the current thread. */
 export class StreamTask implements CoordinatedTask {
   private finished = false;
+  /** The newest checkpoint this task captured. */
+  private lastCheckpoint = -Infinity;
 
   constructor(
     readonly name: string,
@@ -103,9 +105,9 @@ export class StreamTask implements CoordinatedTask {
   }
 
   /**
-   * The job's last step after every task finished (Flink's final checkpoint): sinks
-   * pre-commit, then commit. Nothing keeps a final snapshot of this executor, so no state
-   * is captured.
+   * The job's last step after every task finished, without checkpointing (Flink's final
+   * checkpoint): sinks pre-commit, then commit. Nothing keeps the snapshot, so no state is
+   * captured. With checkpointing the executor writes it as a complete checkpoint first.
    */
   async finalCheckpoint(checkpointId: number): Promise<void> {
     await this.finalSnapshot(checkpointId, { hooksOnly: true });
@@ -159,11 +161,18 @@ export class StreamTask implements CoordinatedTask {
     while ((mail = this.gate.takeMail()) !== undefined) await mail();
   }
 
-  /** Asks a source task to take checkpoint `id` between two batches and inject its barrier. */
+  /**
+   * Asks a source task to take checkpoint `id` between two batches and inject its barrier.
+   * A finished task (any task: Flink's checkpoints after tasks finish) captures its final
+   * state at once: it sent its last records and its end before, so that state is part of
+   * every later consistent cut.
+   */
   triggerCheckpoint(checkpointId: number, timestamp: number, incremental: boolean): void {
-    this.gate.addControl(async () => {
-      if (!this.finished) await this.performCheckpoint(checkpointId, timestamp, incremental);
-    });
+    if (this.finished) {
+      void this.performCheckpoint(checkpointId, timestamp, incremental).catch((e) => this.gate.fail(e));
+      return;
+    }
+    this.gate.addControl(() => this.performCheckpoint(checkpointId, timestamp, incremental));
   }
 
   /**
@@ -182,9 +191,13 @@ export class StreamTask implements CoordinatedTask {
 
   /** Captures the whole chain, forwards the barrier, and lets the encoding finish in the background. */
   private async performCheckpoint(checkpointId: number, timestamp: number, incremental: boolean): Promise<void> {
+    // Once per checkpoint: a finished task can be asked both by its queued trigger and directly.
+    if (checkpointId <= this.lastCheckpoint) return;
+    this.lastCheckpoint = checkpointId;
     const pending = [];
     for (const m of this.members) pending.push(await m.op.snapshotState(checkpointId, timestamp, { incremental }));
-    for (const m of this.members) for (const n of m.network) await n.emitBarrier(checkpointId, timestamp, incremental);
+    // A finished task's outputs ended: downstream aligns without its barrier.
+    if (!this.finished) for (const m of this.members) for (const n of m.network) await n.emitBarrier(checkpointId, timestamp, incremental);
     this.hooks?.acknowledge(
       this,
       checkpointId,

@@ -37,7 +37,7 @@ async function project(name: string, files: Record<string, string>): Promise<str
 const stripTypes = async (code: string) => (await transform(code, { loader: 'ts', format: 'esm', target: 'es2022' })).code;
 
 /** The README files each consumer below runs (a README block outside this list fails the first test). */
-const RUN_BLOCKS = ['main.ts', 'checkpoints.ts', 's3.ts', 'ttl.ts', 'word-count.ts', 'count-words.ts', 'worker.ts', 'eddy-worker.ts', 'app.ts'];
+const RUN_BLOCKS = ['main.ts', 'checkpoints.ts', 's3.ts', 'resume.ts', 'ttl.ts', 'word-count.ts', 'count-words.ts', 'worker.ts', 'eddy-worker.ts', 'app.ts'];
 
 describe('the packed package', () => {
   it('every code block of the README is run by a consumer below (sh blocks are the commands the tests perform)', () => {
@@ -106,6 +106,14 @@ describe('the packed package', () => {
       const { stdout } = await sh(process.execPath, [join('out', file)], dir);
       expect(stdout.trim(), file).toMatch(expected);
     }
+    // resume.js twice: the first run's cancel keeps its checkpoints, the second resumes from them.
+    const kept = async () => (await listFiles(join(dir, 'checkpoints', 'clicks'))).filter((f) => f.endsWith('/_metadata')).map((f) => Number(/chk-(\d+)\//.exec(f)?.[1]));
+    await sh(process.execPath, [join('out', 'resume.js')], dir);
+    const first = await kept();
+    expect(first.length).toBeGreaterThan(0);
+    const second = await sh(process.execPath, [join('out', 'resume.js')], dir);
+    expect(second.stderr).not.toMatch(/starts from scratch/);
+    expect(Math.max(...(await kept()))).toBeGreaterThan(Math.max(...first));
   });
 
   it('Deno runs the README example against the installed package', async () => {

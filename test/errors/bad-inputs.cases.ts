@@ -4,6 +4,7 @@
  * operator or setting it names), and, where state or checkpoints exist, a check that
  * nothing was lost. Run by bad-inputs.test.ts.
  */
+import { ExternalizedCheckpointRetention } from '../../src/index.ts';
 import { FileSystemCheckpointStorage } from '../../src/storages/fs.ts';
 import {
   AggregatingStateDescriptor,
@@ -96,7 +97,8 @@ export function checkpointFixture(): Promise<Fixture> {
   return (fixture ??= (async () => {
     const storage = new MemoryCheckpointStorage();
     const e = env().setRestartStrategy(RestartStrategies.noRestart());
-    e.enableCheckpointing(5).getCheckpointConfig().setCheckpointStorage(storage).setMaxRetainedCheckpoints(5);
+    // Retained through the stop, so that the rows below can damage them.
+    e.enableCheckpointing(5).getCheckpointConfig().setCheckpointStorage(storage).setMaxRetainedCheckpoints(5).setExternalizedCheckpointRetention(ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
     e.fromSource(pacedSource(100_000, (i) => i % 7, 5), undefined, 'numbers').uid('numbers').keyBy((x) => x).map(new Counter()).uid('counter').addSink({ invoke: () => {} });
     const client = await e.executeAsync('fixture');
     let listed: string[] = [];
