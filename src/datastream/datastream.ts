@@ -15,6 +15,7 @@ import type {
   SinkFunction,
 } from '../api/functions.ts';
 import type { WatermarkStrategy } from '../api/watermarks.ts';
+import { checkOutputTag, type OutputTag } from '../api/output-tag.ts';
 import { TwoPhaseCommitSink } from '../api/two-phase-commit.ts';
 import type { CollectTarget, GraphEdge, GraphNode, OperatorFactoryContext, Partitioning } from '../engine/graph.ts';
 import type { Key } from '../core/keys.ts';
@@ -90,7 +91,10 @@ export class DataStream<T> {
 
   /** @internal Adds an operator fed by this stream; `collect` marks the collecting sink. */
   protected transform<R>(name: string, partitioning: Partitioning, keyed: boolean, create: (ctx: OperatorFactoryContext) => StreamOperator, collect?: CollectTarget): DataStream<R> {
-    const inputs: GraphEdge[] = this.sources.map((s) => ({ from: s.id, partitioning }));
+    const inputs: GraphEdge[] = this.sources.map((s) => {
+      const side = (s as SideOutputSource).sideOutput;
+      return side === undefined ? { from: s.id, partitioning } : { from: s.id, partitioning, sideOutput: side };
+    });
     return new DataStream<R>(this.env, [this.env.addNode({ name, inputs, keyed, createOperator: create, collect })]);
   }
 
@@ -116,6 +120,21 @@ export class DataStream<T> {
   process<F extends ProcessFunctionLike<T, never>>(fn: F): DataStream<CollectedOutput<F, 'processElement'>> {
     checkFunction(fn, 'process', false);
     return this.transform(fn.constructor?.name && fn.constructor !== Object ? fn.constructor.name : 'Process', { type: 'forward' }, false, () => new ProcessOperator(instantiate(fn)));
+  }
+
+  /**
+   * The records the operator of this stream emitted to side output `tag` with
+   * `ctx.output(tag, value)` (Flink's `getSideOutput`), with their timestamps.
+   */
+  getSideOutput<X>(tag: OutputTag<X>): DataStream<X> {
+    checkOutputTag(tag, this.node.name);
+    if ((this.node as SideOutputSource).sideOutput !== undefined) {
+      throw new ConfigurationError(`getSideOutput() is called on the stream an operator produced, not on a side output (${String((this.node as SideOutputSource).sideOutput)})`, { operator: this.node.name });
+    }
+    // A view of the node that edges read as "side output `tag.id` of this node"; its
+    // other fields (parallelism, name) stay those of the producing node.
+    const view = Object.create(this.node, { sideOutput: { value: tag.id, enumerable: true } }) as SideOutputSource;
+    return new SideOutputStream<X>(this.env, [view]);
   }
 
   /** Partitions the stream by key: records with the same key go to the same subtask and state. */
@@ -166,6 +185,24 @@ export class DataStream<T> {
   collectInto(target: CollectTarget): void {
     const sink = new CollectSink<T>(target);
     this.transform('Collect', { type: 'rebalance' }, false, () => new SinkFunctionOperator(instantiate(sink)), target).setParallelism(1);
+  }
+}
+
+/** A node seen as the producer of one of its side outputs. */
+interface SideOutputSource extends GraphNode {
+  readonly sideOutput: string;
+}
+
+/** A side output: its operator is configured on the stream that produced it. */
+class SideOutputStream<T> extends DataStream<T> {
+  override setParallelism(_parallelism: number): this {
+    throw new ConfigurationError('a side output has the parallelism of the operator that produced it: set it there', { operator: this.node.name });
+  }
+  override name(_name: string): this {
+    throw new ConfigurationError('a side output is named by the operator that produced it: name it there', { operator: this.node.name });
+  }
+  override uid(_uid: string): this {
+    throw new ConfigurationError('a side output has the uid of the operator that produced it: set it there', { operator: this.node.name });
   }
 }
 
