@@ -16,7 +16,42 @@ export type { CheckpointStorage, StorageLock } from './format/checkpoint-storage
 export { MemoryCheckpointStorage } from './storages/memory.ts';
 export { FileSystemCheckpointStorage } from './storages/fs.ts';
 export { OpfsCheckpointStorage, type OpfsCheckpointStorageOptions } from './storages/opfs.ts';
-export { DataStream, DataStreamSink, KeyedStream } from './datastream/datastream.ts';
+export { DataStream, DataStreamSink, KeyedStream, WindowedStream } from './datastream/datastream.ts';
+export type { WindowFunctionArg } from './datastream/windowed-stream.ts';
+export { GlobalWindow, TimeWindow, Window } from './api/windowing/windows.ts';
+export {
+  EventTimeSessionWindows,
+  GlobalWindows,
+  MergingWindowAssigner,
+  ProcessingTimeSessionWindows,
+  SlidingEventTimeWindows,
+  SlidingProcessingTimeWindows,
+  TumblingEventTimeWindows,
+  TumblingProcessingTimeWindows,
+  WindowAssigner,
+  type SessionWindowTimeGapExtractor,
+  type WindowAssignerContext,
+} from './api/windowing/assigners.ts';
+export {
+  ContinuousEventTimeTrigger,
+  CountTrigger,
+  EventTimeTrigger,
+  NeverTrigger,
+  ProcessingTimeTrigger,
+  PurgingTrigger,
+  Trigger,
+  TriggerResult,
+  type OnMergeContext,
+  type TriggerContext,
+} from './api/windowing/triggers.ts';
+export { CountEvictor, TimeEvictor, TimestampedValue, type Evictor, type EvictorContext } from './api/windowing/evictors.ts';
+export {
+  ProcessWindowFunction,
+  type KeyedStateStore,
+  type ProcessWindowContext,
+  type ProcessWindowFunctionLike,
+  type WindowFunction,
+} from './api/windowing/functions.ts';
 export {
   AbstractRichFunction,
   KeyedProcessFunction,

@@ -16,6 +16,13 @@ import type {
 } from '../api/functions.ts';
 import type { WatermarkStrategy } from '../api/watermarks.ts';
 import { checkOutputTag, type OutputTag } from '../api/output-tag.ts';
+import { GlobalWindows, type WindowAssigner } from '../api/windowing/assigners.ts';
+import { CountEvictor } from '../api/windowing/evictors.ts';
+import { CountTrigger, PurgingTrigger } from '../api/windowing/triggers.ts';
+import type { GlobalWindow, Window } from '../api/windowing/windows.ts';
+import { WindowedStreamBase, type AddKeyedOperator, type WindowFunctionArg } from './windowed-stream.ts';
+import type { ProcessWindowFunctionLike, WindowFunction } from '../api/windowing/functions.ts';
+import type { AggregateFunction, ReduceFunction } from '../api/state.ts';
 import { TwoPhaseCommitSink } from '../api/two-phase-commit.ts';
 import type { CollectTarget, GraphEdge, GraphNode, OperatorFactoryContext, Partitioning } from '../engine/graph.ts';
 import type { Key } from '../core/keys.ts';
@@ -188,6 +195,34 @@ export class DataStream<T> {
   }
 }
 
+/** The records of a keyed stream grouped into windows (Flink's `WindowedStream`). */
+export class WindowedStream<T, K extends Key, W extends Window> extends WindowedStreamBase<T, K, W> {
+  /** @internal Made by `KeyedStream.window`. */
+  constructor(addOperator: AddKeyedOperator, assigner: WindowAssigner<T, W>) {
+    super(addOperator, assigner);
+  }
+  /** Folds each window's records into one value with `reduceFn` (kept incrementally, synchronous), optionally passed to `windowFn`. */
+  reduce(reduceFn: ReduceFunction<T>): DataStream<T>;
+  reduce<R>(reduceFn: ReduceFunction<T>, windowFn: WindowFunctionArg<T, R, K, W>): DataStream<R>;
+  reduce<R>(reduceFn: ReduceFunction<T>, windowFn?: WindowFunctionArg<T, R, K, W>): DataStream<R | T> {
+    return this.reduceOperator(reduceFn, windowFn) as DataStream<R | T>;
+  }
+  /** Aggregates each window incrementally (one accumulator per window), optionally passing the result to `windowFn`. */
+  aggregate<ACC, V>(aggregateFn: AggregateFunction<T, ACC, V>): DataStream<V>;
+  aggregate<ACC, V, R>(aggregateFn: AggregateFunction<T, ACC, V>, windowFn: WindowFunctionArg<V, R, K, W>): DataStream<R>;
+  aggregate<ACC, V, R>(aggregateFn: AggregateFunction<T, ACC, V>, windowFn?: WindowFunctionArg<V, R, K, W>): DataStream<R | V> {
+    return this.aggregateOperator(aggregateFn, windowFn) as DataStream<R | V>;
+  }
+  /** Evaluates each window with all its records (a `ProcessWindowFunction`). */
+  process<R>(fn: ProcessWindowFunctionLike<T, R, K, W>): DataStream<R> {
+    return this.processOperator(fn) as DataStream<R>;
+  }
+  /** Evaluates each window with all its records through a `WindowFunction`. */
+  apply<R>(fn: WindowFunction<T, R, K, W>): DataStream<R> {
+    return this.applyOperator(fn) as DataStream<R>;
+  }
+}
+
 /** A node seen as the producer of one of its side outputs. */
 interface SideOutputSource extends GraphNode {
   readonly sideOutput: string;
@@ -258,6 +293,23 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
   override filter<F extends FilterFunction<T>>(fn: F): DataStream<T> {
     checkFunction(fn, 'filter', true);
     return this.keyed('Filter', () => new FilterOperator(instantiate(fn)));
+  }
+
+  /** Groups the records of each key into the windows `assigner` gives (Flink's `window`). */
+  window<W extends Window>(assigner: WindowAssigner<T, W>): WindowedStream<T, K, W> {
+    return new WindowedStream<T, K, W>((name, create) => this.keyed(name, create), assigner);
+  }
+
+  /**
+   * Windows of `size` records per key; with `slide`, a window of the last `size` records
+   * every `slide` records (Flink's `countWindow`).
+   */
+  countWindow(size: number, slide?: number): WindowedStream<T, K, GlobalWindow> {
+    if (!Number.isInteger(size) || size < 1) throw new ConfigurationError(`countWindow() needs a positive integer size, got ${String(size)}`, { component: 'datastream' });
+    const windowed = this.window(GlobalWindows.create<T>());
+    if (slide === undefined) return windowed.trigger(PurgingTrigger.of(CountTrigger.of<T>(size)));
+    if (!Number.isInteger(slide) || slide < 1) throw new ConfigurationError(`countWindow() needs a positive integer slide, got ${String(slide)}`, { component: 'datastream' });
+    return windowed.evictor(CountEvictor.of<T>(size)).trigger(CountTrigger.of<T>(slide));
   }
 
   /** Folds the records of each key, emitting the running result for every record. */
