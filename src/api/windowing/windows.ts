@@ -75,7 +75,9 @@ export class TimeWindow extends Window {
    * more than one window.
    */
   static mergeWindows(windows: readonly TimeWindow[], callback: (toBeMerged: TimeWindow[], mergeResult: TimeWindow) => void): void {
-    const sorted = [...windows].sort((a, b) => a.start - b.start);
+    // Equal windows are one window (Flink collects them in sets).
+    const unique = new Map(windows.map((w) => [w.namespace(), w]));
+    const sorted = [...unique.values()].sort((a, b) => a.start - b.start);
     const merged: Array<{ cover: TimeWindow; members: TimeWindow[] }> = [];
     let current: { cover: TimeWindow; members: TimeWindow[] } | undefined;
     for (const w of sorted) {

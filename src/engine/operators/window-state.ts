@@ -156,16 +156,19 @@ export class MergingWindowSet {
    * `newWindow` ended up in.
    */
   async addWindow(newWindow: Window, merge: (result: Window, merged: Window[], stateResult: string, mergedStates: string[]) => Promise<void>): Promise<Window> {
+    const newNs = newWindow.namespace();
+    // A new window equal to an in-flight one is that window (windows are values).
+    const inFlight = this.mapping.has(newNs);
     const windows = [...this.mapping.keys()].map(windowOfNamespace);
-    windows.push(newWindow);
+    if (!inFlight) windows.push(newWindow);
     const results: Array<[Window, Window[]]> = [];
     this.assigner.mergeWindows(windows, (toBeMerged, result) => results.push([result, toBeMerged]));
-    const newNs = newWindow.namespace();
     let resultWindow = newWindow;
     let mergedNewWindow = false;
     for (const [result, toBeMerged] of results) {
-      const merged = toBeMerged.filter((w) => w.namespace() !== newNs);
-      if (merged.length !== toBeMerged.length) {
+      // The new window never had state of its own: it is not among the merged windows.
+      const merged = inFlight ? toBeMerged : toBeMerged.filter((w) => w.namespace() !== newNs);
+      if (toBeMerged.some((w) => w.namespace() === newNs)) {
         mergedNewWindow = true;
         resultWindow = result;
       }
@@ -182,7 +185,7 @@ export class MergingWindowSet {
       // Not a merge when an in-flight window merely absorbed the new one without growing.
       if (!(merged.length === 1 && merged[0].namespace() === result.namespace())) await merge(result, merged, stateResult, mergedStates);
     }
-    if (results.length === 0 || (resultWindow === newWindow && !mergedNewWindow)) {
+    if (!inFlight && !mergedNewWindow) {
       this.mapping.set(newNs, newNs);
       this.changed = true;
     }
