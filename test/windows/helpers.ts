@@ -4,7 +4,7 @@ import type { KeyedStateBackend, StateBackend } from '../../src/state/backend.ts
 import { HashMapStateBackend, WatermarkStrategy, type DataStream, type StreamExecutionEnvironment } from '../../src/index.ts';
 import { SqliteStateBackend } from '../../src/backends/sqlite/index.ts';
 import { pacedSource } from '../helpers/sources.ts';
-import type { Ev } from './model.ts';
+import { watermarks, type Ev } from './model.ts';
 
 export const BACKENDS: Record<string, () => StateBackend> = {
   heap: () => new HashMapStateBackend(),
@@ -15,11 +15,30 @@ export const BACKENDS: Record<string, () => StateBackend> = {
  * The events one per poll from a single source subtask, so that the watermark
  * (forBoundedOutOfOrderness(bound)) advances after every event, as in the model.
  */
-export function eventSource(env: StreamExecutionEnvironment, evs: readonly Ev[], bound: number): DataStream<Ev> {
+export function eventSource(env: StreamExecutionEnvironment, evs: readonly Ev[], bound: number, replayableWatermarks = false): DataStream<Ev> {
+  const strategy = replayableWatermarks ? replayedWatermarks(evs, bound) : WatermarkStrategy.forBoundedOutOfOrderness<Ev>(bound);
   return env
-    .fromSource(pacedSource(evs.length, (i) => evs[i], 1), WatermarkStrategy.forBoundedOutOfOrderness<Ev>(bound).withTimestampAssigner((e) => e.ts), 'events')
+    .fromSource(pacedSource(evs.length, (i) => evs[i], 1), strategy.withTimestampAssigner((e) => e.ts), 'events')
     .setParallelism(1)
     .uid('events');
+}
+
+/**
+ * forBoundedOutOfOrderness(bound) whose watermark after each record is that of the whole
+ * stream so far, also after a restore: the generator's own state is not checkpointed
+ * (as in Flink), so a restored forBoundedOutOfOrderness generator would start lower.
+ */
+function replayedWatermarks(evs: readonly Ev[], bound: number): WatermarkStrategy<Ev> {
+  const wms = watermarks(evs, bound);
+  return WatermarkStrategy.forGenerator<Ev>(() => {
+    let next: number | undefined;
+    return {
+      onEvent: (e) => void (next = wms[e.seq]),
+      onPeriodicEmit: (out) => {
+        if (next !== undefined) out.emitWatermark(next);
+      },
+    };
+  });
 }
 
 /** Every state entry (state name, namespace) a keyed backend still holds when its operator closes. */

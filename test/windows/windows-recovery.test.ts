@@ -47,7 +47,7 @@ interface Trap {
 
 /** The job: the trap (chained to the single source, so that watermarks stay deterministic), sessions and sliding windows. */
 function job(env: StreamExecutionEnvironment, trap: Trap, onRecord?: (e: Ev) => void) {
-  const source = eventSource(env, EVENTS, BOUND)
+  const source = eventSource(env, EVENTS, BOUND, true)
     .map((e: Ev) => {
       if (e.seq === trap.atSeq && !trap.sprung) {
         trap.sprung = true;

@@ -20,7 +20,7 @@ import type { Key } from '../../core/keys.ts';
 import type { InternalKvState } from '../../state/keyed-states.ts';
 import type { Timer } from '../timers.ts';
 import { AbstractStreamOperator } from './base.ts';
-import type { OutputBuffer, RecordBatch } from './operator.ts';
+import type { OperatorContext, OperatorRestore, OutputBuffer, PendingSnapshot, RecordBatch, SnapshotOptions } from './operator.ts';
 import { emitToSide } from './process.ts';
 import { MergingWindowSet, MERGING_WINDOW_SET, mergeNamespaces, renamed, scoped, stateOf, windowStateStore } from './window-state.ts';
 
@@ -54,6 +54,7 @@ export interface WindowOperatorSpec {
 const CONTENTS = '_window/contents';
 const TRIGGER_PREFIX = '_window/trigger/';
 const WINDOW_STATE_PREFIX = '_window/state/';
+const WATERMARK = '_window/watermark';
 
 /** Flink's `WindowOperator` (with an evictor: `EvictingWindowOperator`). */
 export class WindowOperator<F> extends AbstractStreamOperator<F> {
@@ -104,6 +105,33 @@ export class WindowOperator<F> extends AbstractStreamOperator<F> {
       output: (tag, value) => emitToSide(op.out, tag, value, op.ctx.displayName),
     };
     this.evictorContext = { getCurrentProcessingTime: () => op.ctx.clock.now(), getCurrentWatermark: () => op.timers!.watermark };
+  }
+
+  /**
+   * Unlike Flink, the operator keeps its watermark in its snapshot (union list state,
+   * the minimum of every old subtask's on restore) and never goes back below it: a
+   * restored job then takes the same late-or-not decisions for replayed records as the
+   * run that failed, whenever its source replays the same watermarks.
+   */
+  private watermarkState!: ListState<number>;
+
+  override async initializeState(ctx: OperatorContext, restore?: OperatorRestore): Promise<void> {
+    await super.initializeState(ctx, restore);
+    this.watermarkState = this.operatorState.getUnionListState(new ListStateDescriptor<number>(WATERMARK));
+    const restored = await this.watermarkState.get();
+    if (restored.length > 0) this.timers!.watermark = Math.min(...restored);
+  }
+
+  override async snapshotState(checkpointId: number, timestamp: number, options?: SnapshotOptions): Promise<PendingSnapshot> {
+    const w = this.timers!.watermark;
+    await this.watermarkState.update(Number.isFinite(w) ? [w] : []);
+    return super.snapshotState(checkpointId, timestamp, options);
+  }
+
+  override async processWatermark(watermark: number, out: OutputBuffer): Promise<void> {
+    // A restarted upstream may begin below the restored watermark: event time does not go back.
+    if (watermark <= this.timers!.watermark) return;
+    await super.processWatermark(watermark, out);
   }
 
   override async open(): Promise<void> {
