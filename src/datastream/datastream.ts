@@ -16,6 +16,7 @@ import type {
 } from '../api/functions.ts';
 import type { WatermarkStrategy } from '../api/watermarks.ts';
 import { checkOutputTag, type OutputTag } from '../api/output-tag.ts';
+import { aggregationFunction, type FieldExpression } from '../api/aggregation.ts';
 import { GlobalWindows, type WindowAssigner } from '../api/windowing/assigners.ts';
 import { CountEvictor } from '../api/windowing/evictors.ts';
 import { CountTrigger, PurgingTrigger } from '../api/windowing/triggers.ts';
@@ -316,5 +317,35 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
   reduce(fn: ReduceFn<T>): DataStream<T> {
     checkFunction(fn, 'reduce', true);
     return this.keyed('Reduce', () => new KeyedReduceOperator(instantiate(fn)));
+  }
+
+  /** Rolling sum of `field` per key; the other fields are those of the key's first record. */
+  sum(field: FieldExpression): DataStream<T> {
+    const fn = aggregationFunction<T>('SUM', field);
+    return this.keyed('Keyed Aggregation', () => new KeyedReduceOperator(fn));
+  }
+
+  /** Rolling minimum of `field` per key; the other fields are those of the key's first record (use `minBy` for the record). */
+  min(field: FieldExpression): DataStream<T> {
+    const fn = aggregationFunction<T>('MIN', field);
+    return this.keyed('Keyed Aggregation', () => new KeyedReduceOperator(fn));
+  }
+
+  /** Rolling maximum of `field` per key; the other fields are those of the key's first record (use `maxBy` for the record). */
+  max(field: FieldExpression): DataStream<T> {
+    const fn = aggregationFunction<T>('MAX', field);
+    return this.keyed('Keyed Aggregation', () => new KeyedReduceOperator(fn));
+  }
+
+  /** The record with the smallest `field` so far per key; on ties the first such record, or the last when `first` is false. */
+  minBy(field: FieldExpression, first = true): DataStream<T> {
+    const fn = aggregationFunction<T>('MINBY', field, first);
+    return this.keyed('Keyed Aggregation', () => new KeyedReduceOperator(fn));
+  }
+
+  /** The record with the largest `field` so far per key; on ties the first such record, or the last when `first` is false. */
+  maxBy(field: FieldExpression, first = true): DataStream<T> {
+    const fn = aggregationFunction<T>('MAXBY', field, first);
+    return this.keyed('Keyed Aggregation', () => new KeyedReduceOperator(fn));
   }
 }
