@@ -17,6 +17,7 @@ import { idbVsNaive } from './idb-vs-naive.ts';
 import { opfsCheckpoint } from './opfs-checkpoint.ts';
 import { workersSpeedup } from './workers-speedup.ts';
 import { exchangeThroughput } from './exchange-throughput.ts';
+import { windowBench } from './window.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
@@ -35,6 +36,7 @@ const benches: Record<string, (runs: number) => Promise<void>> = {
   'opfs-checkpoint': opfsCheckpoint,
   'workers-speedup': workersSpeedup,
   'exchange-throughput': exchangeThroughput,
+  window: windowBench,
 };
 
 const args = process.argv.slice(2).filter((a) => a !== '--');
