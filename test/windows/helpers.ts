@@ -3,12 +3,16 @@ import { readKeyGroup } from '../../src/format/snapshot-format.ts';
 import type { KeyedStateBackend, StateBackend } from '../../src/state/backend.ts';
 import { HashMapStateBackend, WatermarkStrategy, type DataStream, type StreamExecutionEnvironment } from '../../src/index.ts';
 import { SqliteStateBackend } from '../../src/backends/sqlite/index.ts';
+import { IndexedDbStateBackend } from '../../src/backends/indexeddb/index.ts';
+import { IDBKeyRange as FakeKeyRange, IDBFactory as FakeFactory } from 'fake-indexeddb';
 import { pacedSource } from '../helpers/sources.ts';
 import { watermarks, type Ev } from './model.ts';
 
 export const BACKENDS: Record<string, () => StateBackend> = {
   heap: () => new HashMapStateBackend(),
   sqlite: () => new SqliteStateBackend({ vfs: 'memory' }),
+  /** IndexedDB on fake-indexeddb: a private factory per backend, so no other test sees its databases. */
+  indexeddb: () => new IndexedDbStateBackend({ indexedDB: new FakeFactory(), IDBKeyRange: FakeKeyRange }),
 };
 
 /**

@@ -125,6 +125,15 @@ describe('event-time windows against the reference model', () => {
     });
   });
 
+  it('sessions and sliding windows on the IndexedDB backend (fake-indexeddb) give the model output, no state left behind', { timeout: 60_000 }, async () => {
+    for (const c of [CASES[3], CASES[5]]) {
+      const evs = events(3000, 250);
+      const probe = new LeftoverProbe();
+      expect(await runJob(c, evs, 120, 3, 'indexeddb', probe)).toEqual(expected(c, evs, 120));
+      expect(probe.leftovers).toEqual([]);
+    }
+  });
+
   it('late firings happen: with allowed lateness some windows fire more than once, with updated results', () => {
     const c = CASES[0];
     const evs = events(1000, 300);
