@@ -11,7 +11,7 @@ export { LocalExecutor } from './engine/local-executor.ts';
 export { WorkerExecutor, type WorkerExecutorOptions } from './workers/worker-executor.ts';
 export type { MessagePortLike, SpawnedWorker, WorkerPlatform } from './workers/worker-protocol.ts';
 export { OutputTag } from './api/output-tag.ts';
-export { aggregationFunction, type AggregationType, type FieldExpression } from './api/aggregation.ts';
+export type { AggregationType, FieldExpression } from './api/aggregation.ts';
 export { TwoPhaseCommitSink } from './api/two-phase-commit.ts';
 export type { CheckpointStorage, StorageLock } from './format/checkpoint-storage.ts';
 export { MemoryCheckpointStorage } from './storages/memory.ts';

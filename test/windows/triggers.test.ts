@@ -173,6 +173,29 @@ describe('triggers and evictors', () => {
     expect(probe.leftovers).toEqual([]);
   });
 
+  it('session merges merge the trigger state too (CountTrigger counts across the merged sessions); apply() with a WindowFunction', async () => {
+    const recs: Rec[] = [
+      { key: 'x', ts: 0, v: 0 },
+      { key: 'x', ts: 20, v: 1 },
+      { key: 'x', ts: 10, v: 2 }, // bridges [0,15) and [20,35): one session [0,35) with a count of 3
+      { key: 'x', ts: 100, v: 3 },
+    ];
+    const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1);
+    const got = await env
+      .fromSource(pacedSource(recs.length, (i) => recs[i], 1), WatermarkStrategy.noWatermarks<Rec>().withTimestampAssigner((r) => r.ts), 'records')
+      .setParallelism(1)
+      .keyBy((r) => r.key)
+      .window(EventTimeSessionWindows.withGap(15))
+      .trigger(CountTrigger.of(3))
+      .apply({
+        apply(key: string, w: TimeWindow, input: Iterable<Rec>, out: Collector<string>) {
+          out.collect(`${key}@${w.start}-${w.end}:${[...input].map((r) => r.v).sort().join(',')}`);
+        },
+      })
+      .executeAndCollect();
+    expect(got).toEqual(['x@0-35:0,1,2']);
+  });
+
   it('a merging assigner refuses a trigger that cannot merge; aggregate on sessions needs merge()', () => {
     const env = StreamExecutionEnvironment.getExecutionEnvironment();
     const w = inOrder(env, ticks).keyBy((x) => x.key).window(EventTimeSessionWindows.withGap(10));

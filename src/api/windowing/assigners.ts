@@ -56,7 +56,7 @@ export class TumblingEventTimeWindows<T = unknown> extends WindowAssigner<T, Tim
     checkTumbling(size, offset, 'TumblingEventTimeWindows');
     return new TumblingEventTimeWindows<T>(size, offset);
   }
-  assignWindows(_element: T, timestamp: number): TimeWindow[] {
+  assignWindows(_element: T, timestamp: number, _context?: WindowAssignerContext): TimeWindow[] {
     const start = TimeWindow.getWindowStartWithOffset(eventTimestamp(timestamp, 'TumblingEventTimeWindows'), this.offset % this.size, this.size);
     return [new TimeWindow(start, start + this.size)];
   }
@@ -135,7 +135,7 @@ export class SlidingEventTimeWindows<T = unknown> extends WindowAssigner<T, Time
     checkSliding(size, slide, offset, 'SlidingEventTimeWindows');
     return new SlidingEventTimeWindows<T>(size, slide, offset);
   }
-  assignWindows(_element: T, timestamp: number): TimeWindow[] {
+  assignWindows(_element: T, timestamp: number, _context?: WindowAssignerContext): TimeWindow[] {
     return slidingWindows(eventTimestamp(timestamp, 'SlidingEventTimeWindows'), this.size, this.slide, this.offset);
   }
   getDefaultTrigger(): Trigger<T, TimeWindow> {
@@ -210,7 +210,7 @@ export class EventTimeSessionWindows<T = unknown> extends MergingWindowAssigner<
     if (typeof extractor !== 'function') throw new ConfigurationError('withDynamicGap() needs a function (element) => gap in ms', { component: 'windows' });
     return new EventTimeSessionWindows<T>(extractor);
   }
-  assignWindows(element: T, timestamp: number): TimeWindow[] {
+  assignWindows(element: T, timestamp: number, _context?: WindowAssignerContext): TimeWindow[] {
     const ts = eventTimestamp(timestamp, 'EventTimeSessionWindows');
     return [new TimeWindow(ts, ts + sessionGap(this.gap, element, 'EventTimeSessionWindows'))];
   }
