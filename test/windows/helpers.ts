@@ -47,9 +47,12 @@ function replayedWatermarks(evs: readonly Ev[], bound: number): WatermarkStrateg
 
 /** Every state entry (state name, namespace) a keyed backend still holds when its operator closes. */
 export class LeftoverProbe {
-  readonly leftovers: Array<{ operator: string; state: string; namespace: string }> = [];
+  readonly leftovers: Array<{ operator: string; state: string; namespace: string; shape?: string }> = [];
+  /** `detail`: also record each entry's storage shape (value, list, map). */
+  constructor(private readonly detail = false) {}
   wrap(inner: StateBackend): StateBackend {
     const leftovers = this.leftovers;
+    const detail = this.detail;
     return {
       name: inner.name,
       async createKeyedStateBackend(options) {
@@ -58,7 +61,7 @@ export class LeftoverProbe {
         backend.dispose = async () => {
           const snap = await backend.snapshot();
           for (const bytes of snap.keyGroups.values()) {
-            for (const e of readKeyGroup(bytes, snap.states)) leftovers.push({ operator: options.operatorName, state: snap.states[e.stateIndex].name, namespace: e.namespace });
+            for (const e of readKeyGroup(bytes, snap.states)) leftovers.push({ operator: options.operatorName, state: snap.states[e.stateIndex].name, namespace: e.namespace, ...(detail ? { shape: e.shape } : {}) });
           }
           await dispose();
         };

@@ -218,6 +218,22 @@ describe('triggers and evictors', () => {
   });
 });
 
+describe('what a window keeps', () => {
+  it('aggregate keeps one accumulator per window (a value), process keeps the records (a list)', async () => {
+    const shapes = async (kind: 'aggregate' | 'process') => {
+      const probe = new LeftoverProbe(true);
+      const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2).setStateBackend(probe.wrap(BACKENDS.sqlite()));
+      // GlobalWindows never fire on their own, so the contents are still there when the job ends.
+      const w = inOrder(env, ticks.map((t, i) => ({ ...t, key: `k${i % 3}` }))).keyBy((x) => x.key).window(GlobalWindows.create());
+      const out = kind === 'aggregate' ? w.aggregate({ createAccumulator: () => 0, add: (_r: Rec, n: number) => n + 1, getResult: (n: number) => n }) : w.process({ process() {} });
+      await out.executeAndCollect();
+      return probe.leftovers.map((l) => `${l.state}|${l.namespace}|${l.shape}`).sort();
+    };
+    expect(await shapes('aggregate')).toEqual(['_window/contents|global|value', '_window/contents|global|value', '_window/contents|global|value']);
+    expect(await shapes('process')).toEqual(['_window/contents|global|list', '_window/contents|global|list', '_window/contents|global|list']);
+  });
+});
+
 describe('ProcessWindowFunction context', () => {
   it('windowState is per window and cleared in clear(), globalState per key; output() sends to a side output at the window max timestamp', async () => {
     const fires = new OutputTag<string>('fires');
