@@ -222,6 +222,26 @@ export class WindowedStream<T, K extends Key, W extends Window> extends Windowed
   apply<R>(fn: WindowFunction<T, R, K, W>): DataStream<R> {
     return this.applyOperator(fn) as DataStream<R>;
   }
+  /** Per window, the sum of `field`; the other fields are those of the window's first record. */
+  sum(field: FieldExpression): DataStream<T> {
+    return this.reduce(aggregationFunction<T>('SUM', field));
+  }
+  /** Per window, the minimum of `field`; the other fields are those of the window's first record. */
+  min(field: FieldExpression): DataStream<T> {
+    return this.reduce(aggregationFunction<T>('MIN', field));
+  }
+  /** Per window, the maximum of `field`; the other fields are those of the window's first record. */
+  max(field: FieldExpression): DataStream<T> {
+    return this.reduce(aggregationFunction<T>('MAX', field));
+  }
+  /** Per window, the record with the smallest `field` (on ties the first, or the last when `first` is false). */
+  minBy(field: FieldExpression, first = true): DataStream<T> {
+    return this.reduce(aggregationFunction<T>('MINBY', field, first));
+  }
+  /** Per window, the record with the largest `field` (on ties the first, or the last when `first` is false). */
+  maxBy(field: FieldExpression, first = true): DataStream<T> {
+    return this.reduce(aggregationFunction<T>('MAXBY', field, first));
+  }
 }
 
 /** A node seen as the producer of one of its side outputs. */

@@ -1,6 +1,6 @@
 /** Rolling aggregations on a keyed stream (sum, min, max, minBy, maxBy) with Flink's semantics for the other fields. */
 import { describe, expect, it } from 'vitest';
-import { StateError, StreamExecutionEnvironment } from '../../src/index.ts';
+import { StateError, StreamExecutionEnvironment, TumblingEventTimeWindows, WatermarkStrategy } from '../../src/index.ts';
 import { rng } from './model.ts';
 
 type Obj = { key: string; v: number; tag: string };
@@ -50,6 +50,23 @@ describe('rolling aggregations', () => {
     const s = env.fromCollection(recs).keyBy((o) => o.key);
     const got = await s.minBy('v').map((o) => `minBy:${o.tag}`).union(s.maxBy('v', false).map((o) => `maxBy-last:${o.tag}`)).executeAndCollect();
     expect(got.sort()).toEqual(['maxBy-last:first', 'maxBy-last:second', 'minBy:first', 'minBy:first']);
+  });
+
+  it('the same aggregations per window: WindowedStream.sum/min/max/minBy/maxBy', async () => {
+    const recs = [
+      { key: 'a', v: 3, tag: 'r0', ts: 1 },
+      { key: 'a', v: 1, tag: 'r1', ts: 2 },
+      { key: 'a', v: 5, tag: 'r2', ts: 3 },
+      { key: 'a', v: 2, tag: 'r3', ts: 12 },
+    ];
+    const results: string[] = [];
+    for (const op of ['sum', 'min', 'max', 'minBy', 'maxBy'] as const) {
+      const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1);
+      const s = env.fromCollection(recs).assignTimestampsAndWatermarks(WatermarkStrategy.forMonotonousTimestamps<(typeof recs)[number]>().withTimestampAssigner((r) => r.ts));
+      const got = await s.keyBy((r) => r.key).window(TumblingEventTimeWindows.of(10))[op]('v').map((r) => `${op}:${r.v}:${r.tag}`).executeAndCollect();
+      results.push(...got.sort());
+    }
+    expect(results).toEqual(['sum:2:r3', 'sum:9:r0', 'min:1:r0', 'min:2:r3', 'max:2:r3', 'max:5:r0', 'minBy:1:r1', 'minBy:2:r3', 'maxBy:2:r3', 'maxBy:5:r2']);
   });
 
   it('a missing or non-numeric field fails with a typed error naming it', async () => {
