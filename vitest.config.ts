@@ -19,13 +19,20 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'node', include: ['test/**/*.test.ts'], exclude: ['test/browser/**'] },
+        test: { name: 'node', include: ['test/**/*.test.ts'], exclude: ['test/browser/**', 'test/consumers/**'] },
+      },
+      {
+        // The packed package in fresh projects (test/consumers): one pack and install for all of them.
+        extends: true,
+        test: { name: 'consumers', include: ['test/consumers/**/*.test.ts'], testTimeout: 300_000, hookTimeout: 600_000 },
       },
       {
         extends: true,
         test: {
           name: 'chromium',
           include: ['test/browser/**/*.test.ts'],
+          // A moto_server for the S3 tests (a page cannot start one).
+          globalSetup: ['test/helpers/moto-global-setup.ts'],
           browser: {
             enabled: true,
             headless: true,

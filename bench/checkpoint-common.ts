@@ -22,7 +22,7 @@ import {
 } from '../src/index.ts';
 import { KeyedStateStore } from '../src/state/keyed-state-store.ts';
 import { decodeManifest, type Manifest } from '../src/format/checkpoint-format.ts';
-import { MANIFEST_NAME } from '../src/engine/checkpoint-restore.ts';
+import { MANIFEST_NAME } from '../src/format/checkpoint-storage.ts';
 import { prng } from './common.ts';
 
 export const MAX_PARALLELISM = 128;

@@ -9,7 +9,7 @@
  * encoding runs. Before the frozen copy, the whole encoding ran inside the call.
  */
 import { SqliteStateBackend } from '../src/backends/sqlite/index.ts';
-import { keyGroupRangeForSubtask } from '../src/core/keys.ts';
+import { keyGroupRangeForSubtask } from '../src/format/key-groups.ts';
 import type { KeyedStateBackend } from '../src/state/backend.ts';
 import { KeyedStateStore } from '../src/state/keyed-state-store.ts';
 import { readKeyGroup } from '../src/format/snapshot-format.ts';

@@ -23,7 +23,7 @@
  *     the timer heaps (as Flink's heap timers do) and encodes them afterwards, in slices.
  */
 import { MemoryCheckpointStorage, StreamExecutionEnvironment } from '../src/index.ts';
-import { keyGroupRangeForSubtask } from '../src/core/keys.ts';
+import { keyGroupRangeForSubtask } from '../src/format/key-groups.ts';
 import { readKeyGroup } from '../src/format/snapshot-format.ts';
 import { InternalTimerService } from '../src/engine/timers.ts';
 import { gc, generateEvents, median, report, round, timeInterleaved, verifyCounts, type Ev } from './common.ts';

@@ -30,7 +30,8 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileSystemCheckpointStorage, StreamExecutionEnvironment, keyGroupForKey } from '../src/index.ts';
+import { StreamExecutionEnvironment, keyGroupForKey } from '../src/index.ts';
+import { FileSystemCheckpointStorage } from '../src/storages/fs.ts';
 import { listCompletedCheckpoints, loadCheckpoint } from '../src/engine/checkpoint-restore.ts';
 import { VOID_NAMESPACE } from '../src/state/backend.ts';
 import { gc, report, round, timeInterleaved } from './common.ts';

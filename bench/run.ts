@@ -18,6 +18,9 @@ import { opfsCheckpoint } from './opfs-checkpoint.ts';
 import { workersSpeedup } from './workers-speedup.ts';
 import { exchangeThroughput } from './exchange-throughput.ts';
 import { windowBench } from './window.ts';
+import { workerStart } from './worker-start.ts';
+import { size } from './size.ts';
+import { s3Checkpoint } from './s3-checkpoint.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
@@ -37,6 +40,9 @@ const benches: Record<string, (runs: number) => Promise<void>> = {
   'workers-speedup': workersSpeedup,
   'exchange-throughput': exchangeThroughput,
   window: windowBench,
+  'worker-start': workerStart,
+  size,
+  's3-checkpoint': s3Checkpoint,
 };
 
 const args = process.argv.slice(2).filter((a) => a !== '--');

@@ -7,7 +7,7 @@
  */
 import { ValueStateDescriptor } from '../src/api/descriptors.ts';
 import { SqliteStateBackend, type SqliteKeyedStateBackend } from '../src/backends/sqlite/index.ts';
-import { keyGroupForKey, keyGroupRangeForSubtask } from '../src/core/keys.ts';
+import { keyGroupForKey, keyGroupRangeForSubtask } from '../src/format/key-groups.ts';
 import { KeyedStateStore } from '../src/state/keyed-state-store.ts';
 
 const KEYS = Number(process.argv[2] ?? 10_000_000);

@@ -4,6 +4,7 @@
  */
 export { StreamExecutionEnvironment, DEFAULT_MAX_PARALLELISM, UPPER_BOUND_MAX_PARALLELISM, type JobExecutionResult } from './datastream/environment.ts';
 export { CheckpointConfig, CheckpointingMode, RestartStrategies, type RestartStrategy } from './datastream/checkpointing.ts';
+export type { SavepointRestoreSettings } from './engine/restore-match.ts';
 export { JobClient, type JobStatus } from './datastream/job-client.ts';
 export { defineJob, JobDefinition, type JobFunction, type JobResult } from './datastream/job-definition.ts';
 export type { Executor } from './engine/executor.ts';
@@ -15,7 +16,6 @@ export type { AggregationType, FieldExpression } from './api/aggregation.ts';
 export { TwoPhaseCommitSink } from './api/two-phase-commit.ts';
 export type { CheckpointStorage, StorageLock } from './format/checkpoint-storage.ts';
 export { MemoryCheckpointStorage } from './storages/memory.ts';
-export { FileSystemCheckpointStorage } from './storages/fs.ts';
 export { OpfsCheckpointStorage, type OpfsCheckpointStorageOptions } from './storages/opfs.ts';
 export { DataStream, DataStreamSink, KeyedStream, WindowedStream } from './datastream/datastream.ts';
 export type { WindowFunctionArg } from './datastream/windowed-stream.ts';
@@ -151,4 +151,5 @@ export type {
   ValueTable,
 } from './state/backend.ts';
 export type { KeyedStateSnapshot, StateMetaInfo, TtlMetaInfo } from './format/snapshot-format.ts';
-export { KeyGroupRange, keyGroupForKey, keyGroupRangeForSubtask, subtaskForKeyGroup, type Key } from './core/keys.ts';
+export { KeyGroupRange, keyGroupForKey, keyGroupRangeForSubtask, subtaskForKeyGroup } from './format/key-groups.ts';
+export { type Key } from './format/key-bytes.ts';

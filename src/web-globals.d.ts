@@ -26,6 +26,7 @@ declare const console: { warn(...data: unknown[]): void };
 
 /** WHATWG Encoding: UTF-8 encode/decode, present in every runtime. */
 declare class TextEncoder {
+  encode(input?: string): Uint8Array;
   encodeInto(source: string, destination: Uint8Array): { read: number; written: number };
 }
 declare class TextDecoder {

@@ -53,10 +53,13 @@ export interface RichFunction {
   close?(): Awaitable<void>;
 }
 
+/** The function of `map`: one output per input; a plain function or a rich function object with `map`. */
 export type MapFunction<IN, OUT> = ((value: IN) => Awaitable<OUT>) | (RichFunction & { map(value: IN): Awaitable<OUT> });
+/** The function of `flatMap`: any number of outputs per input, through `out`; a plain function or a rich function object with `flatMap`. */
 export type FlatMapFunction<IN, OUT> =
   | ((value: IN, out: Collector<OUT>) => Awaitable<void>)
   | (RichFunction & { flatMap(value: IN, out: Collector<OUT>): Awaitable<void> });
+/** The function of `filter`: keeps the inputs it returns true for; a plain function or a rich function object with `filter`. */
 export type FilterFunction<T> = ((value: T) => Awaitable<boolean>) | (RichFunction & { filter(value: T): Awaitable<boolean> });
 /** Folds two records of the same key into one (used by `KeyedStream.reduce`). */
 export type ReduceFn<T> = ((a: T, b: T) => Awaitable<T>) | (RichFunction & { reduce(a: T, b: T): Awaitable<T> });

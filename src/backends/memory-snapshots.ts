@@ -10,8 +10,9 @@
  *   entries: present ones as entries, absent ones as removed. When a checkpoint completes,
  *   marks older than its snapshot are dropped.
  */
-import { cloneValue } from '../core/codec.ts';
-import { canonicalKeyBytes, keyFromId, type Key, type KeyId } from '../core/keys.ts';
+import { cloneValue } from '../format/value-clone.ts';
+import { canonicalKeyBytes, type Key } from '../format/key-bytes.ts';
+import { keyFromId, type KeyId } from '../format/key-ids.ts';
 import { KeyGroupWriter, RemovedEntryWriter, storageShapeOf, type StorageShape } from '../format/snapshot-format.ts';
 import { DeltaEpochs } from '../state/delta-epochs.ts';
 import { Slices } from '../state/slices.ts';

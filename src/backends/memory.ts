@@ -6,7 +6,6 @@
  * (`memory-snapshots.ts`).
  */
 import type { StateKind } from '../api/descriptors.ts';
-import { StateError } from '../api/errors.ts';
 import {
   VOID_NAMESPACE,
   type KeyedSnapshotOptions,
@@ -15,14 +14,14 @@ import {
   type ListTable,
   type MapTable,
   type StateBackend,
-  type StateTableOptions,
   type ValueTable,
 } from '../state/backend.ts';
-import { cloneValue } from '../core/codec.ts';
-import { keyFromId, keyId, type Key, type KeyGroupRange, type KeyId } from '../core/keys.ts';
-import { KEYED_SNAPSHOT_FORMAT_VERSION, readKeyGroup, storageShapeOf, type KeyedStateSnapshot, type StateMetaInfo } from '../format/snapshot-format.ts';
+import { keyFromId, keyId, type KeyId } from '../format/key-ids.ts';
+import { type Key } from '../format/key-bytes.ts';
+import { KeyedBackendBase, type TableConfig } from '../state/keyed-backend-base.ts';
+import { PLAIN_VALUES } from '../state/stored-values.ts';
+import { readKeyGroup, storageShapeOf, type KeyedStateSnapshot } from '../format/snapshot-format.ts';
 import { ChangeMarks, SnapshotSupport, encodeDelta, encodeFull, keptElements, type KeyGroupMaps } from './memory-snapshots.ts';
-import { checkRestorable } from '../state/restore-checks.ts';
 
 /** Keeps keyed state as live objects on the JavaScript heap (Flink's `HashMapStateBackend`). */
 export class HashMapStateBackend implements StateBackend {
@@ -38,10 +37,10 @@ class HeapTable {
   readonly byNamespace = new Map<string, KeyGroupMaps>();
   /** Writes since the last completed checkpoint, for deltas. */
   readonly marks = new ChangeMarks();
-  /** TTL and snapshot filter, set when the table is requested with options. */
-  options: StateTableOptions = {};
-  /** How a written value is copied: a TTL pair (`TtlMetaInfo`) is core's own, only its user value needs copying. */
-  copy: <T>(value: T) => T = privateCopy;
+  /** The options core gave with the table (snapshot filter, how values are copied). */
+  options: TableConfig = { values: PLAIN_VALUES };
+  /** How a written value is copied into the state: as core's `StoredValues` says. */
+  copy: <T>(value: T) => T = PLAIN_VALUES.copy;
   /** The incremental-cleanup cursor: the maps of this round, and the live iterator of one of them. */
   private round:
     | { maps: Array<{ namespace: string; index: number; map: Map<KeyId, unknown> }>; index: number; map?: { namespace: string; index: number; map: Map<KeyId, unknown> }; entries?: Iterator<[KeyId, unknown]> }
@@ -52,9 +51,9 @@ class HeapTable {
     private readonly backend: HeapKeyedStateBackend,
   ) {}
 
-  configure(options: StateTableOptions): void {
+  configure(options: TableConfig): void {
     this.options = options;
-    this.copy = options.ttl === undefined ? privateCopy : privatePairCopy;
+    this.copy = options.values.copy;
   }
 
   /**
@@ -160,12 +159,7 @@ class HeapTable {
   }
 }
 
-class HeapKeyedStateBackend implements KeyedStateBackend {
-  readonly name = 'hashmap';
-  readonly keyGroupRange: KeyGroupRange;
-  readonly maxParallelism: number;
-  private readonly tables = new Map<string, HeapTable>();
-  private currentKey: Key | undefined = undefined;
+class HeapKeyedStateBackend extends KeyedBackendBase<HeapTable> {
   /** The id the current key is stored under. */
   currentKeyId: KeyId = '';
   /** Index of the current key group within the range (-1: no key); callers check the key is set. */
@@ -173,50 +167,28 @@ class HeapKeyedStateBackend implements KeyedStateBackend {
   /** Copy-on-write and change tracking for snapshots. */
   readonly support = new SnapshotSupport();
 
-  constructor(private readonly options: KeyedStateBackendOptions) {
-    this.keyGroupRange = options.keyGroupRange;
-    this.maxParallelism = options.maxParallelism;
+  constructor(options: KeyedStateBackendOptions) {
+    super('hashmap', options);
   }
 
-  setCurrentKey(key: Key, keyGroup: number): void {
-    const index = keyGroup - this.keyGroupRange.start;
-    // Per record: the error is built elsewhere, so that this stays small enough to inline.
-    if (index < 0 || index >= this.keyGroupRange.size) throw this.outOfRange(key, keyGroup);
-    this.currentKey = key;
+  protected enterKey(key: Key, _keyGroup: number, index: number): void {
     this.currentKeyId = keyId(key);
     this.currentIndex = index;
   }
 
-  private outOfRange(key: Key, keyGroup: number): StateError {
-    return new StateError('BACKEND_FAILURE', `key group ${keyGroup} of key ${String(key)} is outside this subtask's range ${this.keyGroupRange.start}..${this.keyGroupRange.end}`, { component: 'backend:hashmap', operator: this.options.operatorName });
-  }
-
-  clearCurrentKey(): void {
-    this.currentKey = undefined;
+  protected override leaveKey(): void {
     this.currentIndex = -1;
   }
 
-  getCurrentKey(): Key | undefined {
-    return this.currentKey;
+  protected createState(name: string, kind: StateKind): HeapTable {
+    return new HeapTable(name, kind, this);
   }
 
-  private table(name: string, kind: StateKind, options?: StateTableOptions): HeapTable {
-    const existing = this.tables.get(name);
-    if (existing) {
-      if (existing.kind !== kind) {
-        throw new StateError('STATE_KIND_MISMATCH', `state "${name}" is already registered as ${existing.kind} state and cannot be used as ${kind} state`, { component: 'backend:hashmap', operator: this.options.operatorName, state: name });
-      }
-      if (options !== undefined) existing.configure(options);
-      return existing;
-    }
-    const table = new HeapTable(name, kind, this);
-    if (options !== undefined) table.configure(options);
-    this.tables.set(name, table);
-    return table;
+  protected configureState(table: HeapTable, config: TableConfig): void {
+    table.configure(config);
   }
 
-  valueTable<T>(name: string, kind: 'value' | 'reducing' | 'aggregating', options?: StateTableOptions): ValueTable<T> {
-    const t = this.table(name, kind, options);
+  protected openValueTable<T>(t: HeapTable): ValueTable<T> {
     return {
       get: (ns) => t.readOwned(ns) as T | undefined,
       put: (ns, value) => t.set(ns, t.copy(value)),
@@ -227,8 +199,7 @@ class HeapKeyedStateBackend implements KeyedStateBackend {
     };
   }
 
-  listTable<T>(name: string, options?: StateTableOptions): ListTable<T> {
-    const t = this.table(name, 'list', options);
+  protected openListTable<T>(t: HeapTable): ListTable<T> {
     const live = (ns: string) => t.readOwned(ns) as T[] | undefined;
     const append = (ns: string, values: readonly T[]) => {
       const list = live(ns);
@@ -254,8 +225,7 @@ class HeapKeyedStateBackend implements KeyedStateBackend {
     };
   }
 
-  mapTable<V>(name: string, options?: StateTableOptions): MapTable<V> {
-    const t = this.table(name, 'map', options);
+  protected openMapTable<V>(t: HeapTable): MapTable<V> {
     const inner = (ns: string) => t.readOwned(ns) as Map<KeyId, V> | undefined;
     const innerForWrite = (ns: string) => {
       let m = inner(ns);
@@ -290,23 +260,17 @@ class HeapKeyedStateBackend implements KeyedStateBackend {
     };
   }
 
-  states(): StateMetaInfo[] {
-    return [...this.tables.values()].map(metaOf);
-  }
-
   /** Incremental TTL cleanup over live objects; synchronous, as everything here. */
   pruneEntries(stateName: string, limit: number, isStale: (stored: unknown) => boolean): number {
-    return this.tables.get(stateName)?.prune(limit, isStale) ?? 0;
+    return this.stateOf(stateName)?.prune(limit, isStale) ?? 0;
   }
 
   async snapshot(options: KeyedSnapshotOptions = {}): Promise<KeyedStateSnapshot> {
     // Everything up to the first await runs within the call: that is the capture.
-    const tables = [...this.tables.values()];
+    const { states: tables, head } = this.captureStates();
     // Full-snapshot cleanup: one filter per state, fixed for this snapshot.
     const drops = tables.map((t) => t.options.snapshotFilter?.());
-    const states = tables.map(metaOf);
     const { start, size } = this.keyGroupRange;
-    const head = { formatVersion: KEYED_SNAPSHOT_FORMAT_VERSION, maxParallelism: this.maxParallelism, states };
     const delta = this.support.begin(options.checkpointId, options.incremental === true);
     if (delta) {
       const { keyGroups, removed } = encodeDelta(tables, drops, start);
@@ -329,18 +293,12 @@ class HeapKeyedStateBackend implements KeyedStateBackend {
 
   notifyCheckpointComplete(checkpointId: number): void {
     const epoch = this.support.complete(checkpointId);
-    if (epoch !== undefined) for (const t of this.tables.values()) t.marks.forget(epoch);
+    if (epoch !== undefined) for (const t of this.registeredStates()) t.marks.forget(epoch);
   }
 
-  async restore(snapshots: readonly KeyedStateSnapshot[]): Promise<void> {
-    // Check every snapshot before loading any, so a refused restore leaves the backend empty.
-    for (const snapshot of snapshots) checkRestorable(snapshot, this.maxParallelism, 'backend:hashmap', this.options.operatorName);
-    for (const snapshot of snapshots) {
-      const tables = snapshot.states.map((s) => this.table(s.name, s.kind));
-      // A restored state keeps saying it has TTL until it is registered anew.
-      snapshot.states.forEach((s, i) => {
-        if (s.ttl !== undefined && tables[i].options.ttl === undefined) tables[i].configure({ ...tables[i].options, ttl: s.ttl });
-      });
+  protected async load(snapshots: readonly KeyedStateSnapshot[], states: ReadonlyArray<readonly HeapTable[]>): Promise<void> {
+    for (const [i, snapshot] of snapshots.entries()) {
+      const tables = states[i]!;
       for (const [keyGroup, bytes] of snapshot.keyGroups) {
         if (!this.keyGroupRange.contains(keyGroup)) continue;
         const index = keyGroup - this.keyGroupRange.start;
@@ -359,7 +317,7 @@ class HeapKeyedStateBackend implements KeyedStateBackend {
   }
 
   async *keys(stateName: string, namespace: string): AsyncIterable<Key> {
-    const maps = this.tables.get(stateName)?.byNamespace.get(namespace);
+    const maps = this.stateOf(stateName)?.byNamespace.get(namespace);
     if (maps === undefined) return;
     for (const map of maps) {
       if (map === undefined) continue;
@@ -368,33 +326,9 @@ class HeapKeyedStateBackend implements KeyedStateBackend {
   }
 
   async dispose(): Promise<void> {
-    this.tables.clear();
+    this.forgetStates();
     this.clearCurrentKey();
   }
-}
-
-/**
- * What is stored of a written value: primitives as they are, objects as a deep copy, so
- * that the caller changing its object later cannot change the state or a snapshot being
- * encoded (the same behaviour as every persistent backend).
- */
-function privateCopy<T>(value: T): T {
-  return value !== null && typeof value === 'object' ? cloneValue(value) : value;
-}
-
-/**
- * A TTL pair `[userValue, lastAccess]`. Core builds a new pair for every write and never
- * changes one it handed over, so only an object user value needs a private copy (then in
- * a new pair); a pair around a primitive is stored as it is.
- */
-function privatePairCopy<T>(pair: T): T {
-  const value = (pair as unknown as [unknown, number])[0];
-  if (value === null || typeof value !== 'object') return pair;
-  return [cloneValue(value), (pair as unknown as [unknown, number])[1]] as T;
-}
-
-function metaOf(t: HeapTable): StateMetaInfo {
-  return t.options.ttl === undefined ? { name: t.name, kind: t.kind } : { name: t.name, kind: t.kind, ttl: t.options.ttl };
 }
 
 async function* iterateMap<V>(inner: Map<KeyId, V> | undefined): AsyncIterable<[Key, V]> {

@@ -26,9 +26,9 @@ import type { ProcessWindowFunctionLike, WindowFunction } from '../api/windowing
 import type { AggregateFunction, ReduceFunction } from '../api/state.ts';
 import { TwoPhaseCommitSink } from '../api/two-phase-commit.ts';
 import type { CollectTarget, GraphEdge, GraphNode, OperatorFactoryContext, Partitioning } from '../engine/graph.ts';
-import type { Key } from '../core/keys.ts';
+import type { Key } from '../format/key-bytes.ts';
 import type { StreamOperator } from '../engine/operators/operator.ts';
-import { instantiate } from '../engine/operators/base.ts';
+import { instantiate } from '../engine/operators/function-copy.ts';
 import { FilterOperator, FlatMapOperator, MapOperator } from '../engine/operators/simple.ts';
 import { KeyedProcessOperator, ProcessOperator } from '../engine/operators/process.ts';
 import { KeyedReduceOperator } from '../engine/operators/reduce.ts';
@@ -88,6 +88,7 @@ export class DataStream<T> {
   /** Names the operator that produced this stream (shown in errors). */
   name(name: string): this {
     this.node.name = name;
+    this.node.nameFromClass = false;
     return this;
   }
 
@@ -98,36 +99,37 @@ export class DataStream<T> {
   }
 
   /** @internal Adds an operator fed by this stream; `collect` marks the collecting sink. */
-  protected transform<R>(name: string, partitioning: Partitioning, keyed: boolean, create: (ctx: OperatorFactoryContext) => StreamOperator, collect?: CollectTarget): DataStream<R> {
+  protected transform<R>(name: string, partitioning: Partitioning, keyed: boolean, create: (ctx: OperatorFactoryContext) => StreamOperator, collect?: CollectTarget, fn?: unknown): DataStream<R> {
     const inputs: GraphEdge[] = this.sources.map((s) => {
       const side = (s as SideOutputSource).sideOutput;
       return side === undefined ? { from: s.id, partitioning } : { from: s.id, partitioning, sideOutput: side };
     });
-    return new DataStream<R>(this.env, [this.env.addNode({ name, inputs, keyed, createOperator: create, collect })]);
+    const commitsOnCheckpoint = typeof fn === 'object' && fn !== null && typeof (fn as { notifyCheckpointComplete?: unknown }).notifyCheckpointComplete === 'function';
+    return new DataStream<R>(this.env, [this.env.addNode({ name, inputs, keyed, createOperator: create, collect, commitsOnCheckpoint })]);
   }
 
   /** One output record per input record. Object functions may carry their own fields. */
   map<F extends MapFunction<T, unknown>>(fn: F): DataStream<MapOutput<F>> {
     checkFunction(fn, 'map', true);
-    return this.transform('Map', { type: 'forward' }, false, () => new MapOperator(instantiate(fn)));
+    return this.transform('Map', { type: 'forward' }, false, () => new MapOperator(instantiate(fn)), undefined, fn);
   }
 
   /** Any number of output records per input record, emitted through `out.collect`. */
   flatMap<F extends FlatMapFunction<T, never>>(fn: F): DataStream<CollectedOutput<F, 'flatMap'>> {
     checkFunction(fn, 'flatMap', true);
-    return this.transform('FlatMap', { type: 'forward' }, false, () => new FlatMapOperator(instantiate(fn as FlatMapFunction<T, unknown>)));
+    return this.transform('FlatMap', { type: 'forward' }, false, () => new FlatMapOperator(instantiate(fn as FlatMapFunction<T, unknown>)), undefined, fn);
   }
 
   /** Keeps the records for which `fn` returns true. */
   filter<F extends FilterFunction<T>>(fn: F): DataStream<T> {
     checkFunction(fn, 'filter', true);
-    return this.transform('Filter', { type: 'forward' }, false, () => new FilterOperator(instantiate(fn)));
+    return this.transform('Filter', { type: 'forward' }, false, () => new FilterOperator(instantiate(fn)), undefined, fn);
   }
 
   /** Runs a `ProcessFunction` (no keyed state, no timers: use `keyBy(...).process` for those). */
   process<F extends ProcessFunctionLike<T, never>>(fn: F): DataStream<CollectedOutput<F, 'processElement'>> {
     checkFunction(fn, 'process', false);
-    return this.transform(fn.constructor?.name && fn.constructor !== Object ? fn.constructor.name : 'Process', { type: 'forward' }, false, () => new ProcessOperator(instantiate(fn)));
+    return classNamed(fn, this.transform<CollectedOutput<F, 'processElement'>>(className(fn) ?? 'Process', { type: 'forward' }, false, () => new ProcessOperator(instantiate(fn)), undefined, fn));
   }
 
   /**
@@ -169,13 +171,13 @@ export class DataStream<T> {
   /** Sends every record to a sink function (a function, or an object with `invoke`). */
   addSink<F extends SinkFunction<T> | TwoPhaseCommitSink<T, unknown>>(fn: F): DataStreamSink {
     if (!(fn instanceof TwoPhaseCommitSink)) checkFunction(fn, 'sink', true);
-    return new DataStreamSink(this.transform('Sink', { type: 'forward' }, false, () => new SinkFunctionOperator(instantiate(fn))));
+    return new DataStreamSink(this.transform('Sink', { type: 'forward' }, false, () => new SinkFunctionOperator(instantiate(fn)), undefined, fn));
   }
 
   /** Writes every record through a Sink V2 (`createWriter` per subtask). */
   sinkTo(sink: Sink<T>): DataStreamSink {
     if (!sink || typeof sink.createWriter !== 'function') throw new ConfigurationError('sinkTo() needs a Sink with createWriter(ctx)', { component: 'datastream' });
-    return new DataStreamSink(this.transform('Sink', { type: 'forward' }, false, () => new SinkWriterOperator(sink)));
+    return new DataStreamSink(this.transform('Sink', { type: 'forward' }, false, () => new SinkWriterOperator(sink), undefined, sink));
   }
 
   /** Runs the job and resolves to every record of this stream (bounded jobs). */
@@ -192,7 +194,7 @@ export class DataStream<T> {
    */
   collectInto(target: CollectTarget): void {
     const sink = new CollectSink<T>(target);
-    this.transform('Collect', { type: 'rebalance' }, false, () => new SinkFunctionOperator(instantiate(sink)), target).setParallelism(1);
+    this.transform('Collect', { type: 'rebalance' }, false, () => new SinkFunctionOperator<T>(instantiate(sink)), target, sink).setParallelism(1);
   }
 }
 
@@ -290,35 +292,34 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
     super(env, sources);
   }
 
-  private keyed<R>(name: string, create: () => StreamOperator): DataStream<R> {
-    return this.transform<R>(name, { type: 'hash', keySelector: this.keySelector as (v: unknown) => Key }, true, create);
+  private keyed<R>(name: string, create: () => StreamOperator, fn: unknown): DataStream<R> {
+    return this.transform<R>(name, { type: 'hash', keySelector: this.keySelector as (v: unknown) => Key }, true, create, undefined, fn);
   }
 
   /** Runs a `KeyedProcessFunction`: keyed state, timers and `onTimer`. */
   override process<F extends KeyedProcessFunctionLike<K, T, never>>(fn: F): DataStream<CollectedOutput<F, 'processElement'>> {
     checkFunction(fn, 'process', false);
-    const name = fn.constructor?.name && fn.constructor !== Object ? fn.constructor.name : 'KeyedProcess';
-    return this.keyed(name, () => new KeyedProcessOperator(instantiate(fn as KeyedProcessFunctionLike<K, T, unknown>)));
+    return classNamed(fn, this.keyed<CollectedOutput<F, 'processElement'>>(className(fn) ?? 'KeyedProcess', () => new KeyedProcessOperator(instantiate(fn as KeyedProcessFunctionLike<K, T, unknown>)), fn));
   }
 
   override map<F extends MapFunction<T, unknown>>(fn: F): DataStream<MapOutput<F>> {
     checkFunction(fn, 'map', true);
-    return this.keyed('Map', () => new MapOperator(instantiate(fn)));
+    return this.keyed('Map', () => new MapOperator(instantiate(fn)), fn);
   }
 
   override flatMap<F extends FlatMapFunction<T, never>>(fn: F): DataStream<CollectedOutput<F, 'flatMap'>> {
     checkFunction(fn, 'flatMap', true);
-    return this.keyed('FlatMap', () => new FlatMapOperator(instantiate(fn as FlatMapFunction<T, unknown>)));
+    return this.keyed('FlatMap', () => new FlatMapOperator(instantiate(fn as FlatMapFunction<T, unknown>)), fn);
   }
 
   override filter<F extends FilterFunction<T>>(fn: F): DataStream<T> {
     checkFunction(fn, 'filter', true);
-    return this.keyed('Filter', () => new FilterOperator(instantiate(fn)));
+    return this.keyed('Filter', () => new FilterOperator(instantiate(fn)), fn);
   }
 
   /** Groups the records of each key into the windows `assigner` gives (Flink's `window`). */
   window<W extends Window>(assigner: WindowAssigner<T, W>): WindowedStream<T, K, W> {
-    return new WindowedStream<T, K, W>((name, create) => this.keyed(name, create), assigner);
+    return new WindowedStream<T, K, W>((name, create, fn) => this.keyed(name, create, fn), assigner);
   }
 
   /**
@@ -336,36 +337,48 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
   /** Folds the records of each key, emitting the running result for every record. */
   reduce(fn: ReduceFn<T>): DataStream<T> {
     checkFunction(fn, 'reduce', true);
-    return this.keyed('Reduce', () => new KeyedReduceOperator(instantiate(fn)));
+    return this.keyed('Reduce', () => new KeyedReduceOperator(instantiate(fn)), fn);
   }
 
   /** Rolling sum of `field` per key; the other fields are those of the key's first record. */
   sum(field: FieldExpression): DataStream<T> {
     const fn = aggregationFunction<T>('SUM', field);
-    return this.keyed('Keyed Aggregation', () => new KeyedReduceOperator(fn));
+    return this.keyed('Keyed Aggregation', () => new KeyedReduceOperator(fn), undefined);
   }
 
   /** Rolling minimum of `field` per key; the other fields are those of the key's first record (use `minBy` for the record). */
   min(field: FieldExpression): DataStream<T> {
     const fn = aggregationFunction<T>('MIN', field);
-    return this.keyed('Keyed Aggregation', () => new KeyedReduceOperator(fn));
+    return this.keyed('Keyed Aggregation', () => new KeyedReduceOperator(fn), undefined);
   }
 
   /** Rolling maximum of `field` per key; the other fields are those of the key's first record (use `maxBy` for the record). */
   max(field: FieldExpression): DataStream<T> {
     const fn = aggregationFunction<T>('MAX', field);
-    return this.keyed('Keyed Aggregation', () => new KeyedReduceOperator(fn));
+    return this.keyed('Keyed Aggregation', () => new KeyedReduceOperator(fn), undefined);
   }
 
   /** The record with the smallest `field` so far per key; on ties the first such record, or the last when `first` is false. */
   minBy(field: FieldExpression, first = true): DataStream<T> {
     const fn = aggregationFunction<T>('MINBY', field, first);
-    return this.keyed('Keyed Aggregation', () => new KeyedReduceOperator(fn));
+    return this.keyed('Keyed Aggregation', () => new KeyedReduceOperator(fn), undefined);
   }
 
   /** The record with the largest `field` so far per key; on ties the first such record, or the last when `first` is false. */
   maxBy(field: FieldExpression, first = true): DataStream<T> {
     const fn = aggregationFunction<T>('MAXBY', field, first);
-    return this.keyed('Keyed Aggregation', () => new KeyedReduceOperator(fn));
+    return this.keyed('Keyed Aggregation', () => new KeyedReduceOperator(fn), undefined);
   }
+}
+
+/** The class name of a function object (an instance of a user class), if it has one. */
+function className(fn: object): string | undefined {
+  return fn.constructor?.name && fn.constructor !== Object ? fn.constructor.name : undefined;
+}
+
+// `any`: a stream of any element type (DataStream is invariant in it).
+/** Marks a stream's operator as named after `fn`'s class (see `GraphNode.nameFromClass`). */
+function classNamed<S extends DataStream<any>>(fn: object, stream: S): S {
+  if (className(fn) !== undefined) (stream as unknown as { sources: GraphNode[] }).sources[0]!.nameFromClass = true;
+  return stream;
 }

@@ -10,6 +10,7 @@ import type { GeneratorOptions, Source } from '../api/sources.ts';
 import type { WatermarkStrategy } from '../api/watermarks.ts';
 import type { GraphNode, JobGraph, JobOrigin } from '../engine/graph.ts';
 import type { Executor } from '../engine/executor.ts';
+import type { SavepointRestoreSettings } from '../engine/restore-match.ts';
 import { CollectionSource } from '../engine/sources/collection.ts';
 import { GeneratorSource } from '../engine/sources/generator.ts';
 import { JobRun } from '../engine/job-runner.ts';
@@ -17,18 +18,30 @@ import { AsyncIterableSource } from '../engine/sources/async-iterable.ts';
 import { JobClient, type JobExecutionResult } from './job-client.ts';
 import type { StateBackend } from '../state/backend.ts';
 import { HashMapStateBackend } from '../backends/memory.ts';
+import { murmur3_32 } from '../format/murmur3.ts';
+import { DEFAULT_MAX_PARALLELISM, UPPER_BOUND_MAX_PARALLELISM } from '../format/key-groups.ts';
 
-/** Flink's upper bound for the max parallelism (number of key groups). */
-export const UPPER_BOUND_MAX_PARALLELISM = 1 << 15;
-/** The default number of key groups. */
-export const DEFAULT_MAX_PARALLELISM = 128;
+export { DEFAULT_MAX_PARALLELISM, UPPER_BOUND_MAX_PARALLELISM };
 
 export type { JobExecutionResult };
 
-/** A job id from its name: stable, so a restarted program finds its checkpoints (and locks them). */
+/** A name that is its own job id: lowercase words joined by single `.`, `_` or `-`. */
+const SIMPLE_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+
+/**
+ * A job id from its name: stable, so a restarted program finds its checkpoints (and locks
+ * them), distinct for distinct names, and safe as a path segment, OPFS name and S3 key.
+ * A simple name (see {@link SIMPLE_NAME}, at most 100 characters) is its own id, so the
+ * checkpoints of such jobs keep their place. Any other name becomes a readable slug, `--`
+ * and 64 bits of a hash of the exact name; a simple name never contains `--`, so the two
+ * forms cannot meet, and two other names meet only if their hashes collide.
+ */
 function jobIdOf(jobName: string): string {
-  const slug = jobName.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '');
-  return slug.length > 0 ? slug.slice(0, 100) : 'job';
+  if (jobName.length <= 100 && SIMPLE_NAME.test(jobName)) return jobName;
+  const slug = jobName.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60).replace(/-+$/, '');
+  const bytes = new TextEncoder().encode(jobName);
+  const hash = [murmur3_32(bytes, 0x9747b28c), murmur3_32(bytes, 0x5bd1e995)].map((h) => (h >>> 0).toString(16).padStart(8, '0')).join('');
+  return `${slug.length > 0 ? slug : 'job'}--${hash}`;
 }
 
 /** The entry point of every job. */
@@ -41,6 +54,7 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
   private readonly checkpointConfig = new CheckpointConfig();
   private restartStrategy: RestartStrategy | undefined;
   private savepointPath: string | undefined;
+  private savepointSettings: SavepointRestoreSettings = {};
   private executor: Executor | undefined;
   private origin: JobOrigin | undefined;
 
@@ -155,10 +169,18 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
    * Starts the next job from a savepoint or retained checkpoint directory in the
    * configured checkpoint storage (what `triggerSavepoint()` resolved to, or a `chk-<n>`
    * directory). Operators are matched by `uid()` (or by position when they have none).
+   * State that no operator takes — a removed operator, a changed uid, or (in a savepoint
+   * of another job) an operator matched only by position — fails the start with
+   * `SNAPSHOT_INCOMPATIBLE` unless `settings.allowNonRestoredState` is true (Flink's
+   * `--allowNonRestoredState`), which starts without that state.
    */
-  fromSavepoint(path: string): this {
+  fromSavepoint(path: string, settings: SavepointRestoreSettings = {}): this {
     if (typeof path !== 'string' || path.length === 0) throw new ConfigurationError('fromSavepoint() needs the path of a savepoint or checkpoint directory', { component: 'environment' });
+    if (typeof settings !== 'object' || settings === null || !['undefined', 'boolean'].includes(typeof settings.allowNonRestoredState)) {
+      throw new ConfigurationError('fromSavepoint() settings must be an object like { allowNonRestoredState: true }', { component: 'environment' });
+    }
     this.savepointPath = path.replace(/\/_metadata$/, '').replace(/\/+$/, '');
+    this.savepointSettings = { allowNonRestoredState: settings.allowNonRestoredState === true };
     return this;
   }
 
@@ -248,7 +270,7 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
       restart,
       executor: this.executor,
       warn: (m) => console.warn(m),
-      initialState: this.savepointPath ? { storage: cfg.getCheckpointStorage(), path: this.savepointPath } : undefined,
+      initialState: this.savepointPath ? { storage: cfg.getCheckpointStorage(), path: this.savepointPath, settings: this.savepointSettings } : undefined,
       checkpointing: checkpointing
         ? {
             storage: cfg.getCheckpointStorage(),

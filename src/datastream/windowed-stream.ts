@@ -13,8 +13,8 @@ import type { Evictor } from '../api/windowing/evictors.ts';
 import type { ProcessWindowFunctionLike, WindowFunction } from '../api/windowing/functions.ts';
 import { Trigger } from '../api/windowing/triggers.ts';
 import type { Window } from '../api/windowing/windows.ts';
-import type { Key } from '../core/keys.ts';
-import { instantiate } from '../engine/operators/base.ts';
+import type { Key } from '../format/key-bytes.ts';
+import { instantiate } from '../engine/operators/function-copy.ts';
 import type { StreamOperator } from '../engine/operators/operator.ts';
 import { WindowOperator, type InternalWindowFunction, type WindowContents } from '../engine/operators/window.ts';
 
@@ -22,7 +22,7 @@ import { WindowOperator, type InternalWindowFunction, type WindowContents } from
 export type WindowFunctionArg<IN, OUT, KEY, W extends Window> = ProcessWindowFunctionLike<IN, OUT, KEY, W> | WindowFunction<IN, OUT, KEY, W>;
 
 /** Adds the keyed window operator to the graph (given by `KeyedStream`). */
-export type AddKeyedOperator = (name: string, create: () => StreamOperator) => unknown;
+export type AddKeyedOperator = (name: string, create: () => StreamOperator, fn: unknown) => unknown;
 
 function isFunctionObject(fn: unknown, method: string): boolean {
   return typeof fn === 'object' && fn !== null && typeof (fn as Record<string, unknown>)[method] === 'function';
@@ -138,6 +138,6 @@ export abstract class WindowedStreamBase<T, K extends Key, W extends Window> {
         apply,
         clear: clearFn ? (ctx) => clearFn.clear!(ctx) : undefined,
       });
-    });
+    }, windowFn);
   }
 }

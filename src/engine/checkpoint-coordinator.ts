@@ -9,8 +9,7 @@ import { CheckpointError, EddyError } from '../api/errors.ts';
 import type { OperatorSnapshot } from './operators/operator.ts';
 import type { CheckpointHooks, CoordinatedTask, StreamTask } from './task.ts';
 import { encodeManifest, encodePart, partHandle, type Manifest, type PartHandle, type PartSource } from '../format/checkpoint-format.ts';
-import { MANIFEST_NAME } from './checkpoint-restore.ts';
-import type { CheckpointStorage } from '../format/checkpoint-storage.ts';
+import { MANIFEST_NAME, type CheckpointStorage } from '../format/checkpoint-storage.ts';
 
 /** What the coordinator is configured with. */
 export interface CoordinatorSettings {

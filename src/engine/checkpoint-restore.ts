@@ -9,10 +9,8 @@ import type { OperatorRestore, OperatorSnapshot } from './operators/operator.ts'
 import { redistributeOperatorState, type OperatorStateSnapshot } from '../state/operator-state.ts';
 import { mergeKeyedChain } from '../format/checkpoint-chain.ts';
 import { decodeManifest, decodePart, type Manifest } from '../format/checkpoint-format.ts';
-import type { CheckpointStorage } from '../format/checkpoint-storage.ts';
+import { MANIFEST_NAME, type CheckpointStorage } from '../format/checkpoint-storage.ts';
 
-/** The file name of a checkpoint's manifest inside its directory. */
-export const MANIFEST_NAME = '_metadata';
 
 /** A checkpoint read into memory, ready to hand out per-subtask restores. */
 export class LoadedCheckpoint {
@@ -23,6 +21,13 @@ export class LoadedCheckpoint {
     readonly manifest: Manifest,
     private readonly snapshots: ReadonlyMap<string, ReadonlyArray<OperatorSnapshot | undefined>>,
   ) {}
+
+  /** The operators of the checkpoint that hold any state (keyed entries, timers, operator state, source splits). */
+  statefulOperators(): string[] {
+    const out: string[] = [];
+    for (const [operatorId, list] of this.snapshots) if (list.some((s) => s !== undefined && holdsState(s))) out.push(operatorId);
+    return out;
+  }
 
   /** The state of subtask `index` of `parallelism` of an operator; undefined when the checkpoint has no such operator. */
   restoreFor(operatorId: string, index: number, parallelism: number): OperatorRestore | undefined {
@@ -41,6 +46,10 @@ export class LoadedCheckpoint {
       sourceSplits: hasSplits ? splits.slice(Math.floor((splits.length * index) / parallelism), Math.floor((splits.length * (index + 1)) / parallelism)) : undefined,
     };
   }
+}
+
+function holdsState(s: OperatorSnapshot): boolean {
+  return (s.keyed !== undefined && s.keyed.keyGroups.size > 0) || (s.timers !== undefined && s.timers.size > 0) || (s.operatorState !== undefined && s.operatorState.states.length > 0) || (s.sourceSplits !== undefined && s.sourceSplits.length > 0);
 }
 
 /** Reads and verifies the checkpoint or savepoint in directory `path`. */

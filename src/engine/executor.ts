@@ -8,7 +8,7 @@
 import type { Clock } from '../api/clock.ts';
 import { EddyError } from '../api/errors.ts';
 import { operatorIdOf, type JobGraph } from './graph.ts';
-import { keyGroupRangeForSubtask } from '../core/keys.ts';
+import { keyGroupRangeForSubtask } from '../format/key-groups.ts';
 import { OutputBuffer, type OperatorContext, type OperatorRestore, type StreamOperator } from './operators/operator.ts';
 import { SourceOperator } from './operators/source.ts';
 import type { StateBackend } from '../state/backend.ts';

@@ -4,7 +4,7 @@
  */
 import type { Source } from '../api/sources.ts';
 import type { WatermarkStrategy } from '../api/watermarks.ts';
-import type { Key } from '../core/keys.ts';
+import type { Key } from '../format/key-bytes.ts';
 import type { StreamOperator } from './operators/operator.ts';
 
 /** How records travel along an edge. */
@@ -46,6 +46,11 @@ export interface GraphNode {
   readonly id: number;
   /** Display name, used in error messages (`Counter (2/4)`). */
   name: string;
+  /**
+   * True while the name is the user function's class name: a minifier renames classes
+   * differently in a page's and a worker's bundle, so workers do not compare it.
+   */
+  nameFromClass?: boolean;
   /** Stable id for state matching across job versions; defaults to a generated one. */
   uid?: string;
   /** Explicit parallelism, or undefined for the environment's default. */
@@ -59,6 +64,17 @@ export interface GraphNode {
   readonly createOperator?: (ctx: OperatorFactoryContext) => StreamOperator;
   /** For the sink of `executeAndCollect`: where its committed records go. */
   readonly collect?: CollectTarget;
+  /**
+   * True when the node's function acts on completed checkpoints (`notifyCheckpointComplete`,
+   * e.g. a `TwoPhaseCommitSink` or the collect sink): what it committed cannot be taken
+   * back, so a restore must never go back past a checkpoint it was told about.
+   */
+  readonly commitsOnCheckpoint?: boolean;
+}
+
+/** True when some node of the graph commits output when checkpoints complete. */
+export function commitsOnCheckpoint(graph: JobGraph): boolean {
+  return graph.nodes.some((n) => n.commitsOnCheckpoint === true || n.collect !== undefined);
 }
 
 /**

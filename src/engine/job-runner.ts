@@ -8,8 +8,9 @@ import type { Clock } from '../api/clock.ts';
 import { EddyError, SnapshotError } from '../api/errors.ts';
 import { CheckpointCoordinator, type CoordinatorSettings } from './checkpoint-coordinator.ts';
 import { listCompletedCheckpoints, loadCheckpoint, loadNewestIntact, type LoadedCheckpoint } from './checkpoint-restore.ts';
+import { unrestoredOperators, type SavepointRestoreSettings } from '../engine/restore-match.ts';
 import type { CheckpointStorage, StorageLock } from '../format/checkpoint-storage.ts';
-import type { JobGraph } from './graph.ts';
+import { commitsOnCheckpoint, type JobGraph } from './graph.ts';
 import type { StateBackend } from '../state/backend.ts';
 import { type Deployment, type Executor } from './executor.ts';
 import { LocalExecutor } from './local-executor.ts';
@@ -30,7 +31,7 @@ export interface JobRunOptions {
   readonly restart: { readonly maxAttempts: number; readonly delayMs: number };
   readonly checkpointing?: CheckpointSettings;
   /** A savepoint or retained checkpoint directory to start from, and the storage it is in. */
-  readonly initialState?: { readonly storage: CheckpointStorage; readonly path: string };
+  readonly initialState?: { readonly storage: CheckpointStorage; readonly path: string; readonly settings?: SavepointRestoreSettings };
   /** Who deploys the attempts; default the {@link LocalExecutor}. */
   readonly executor?: Executor;
   /** Where warnings go (non-replayable sources, corrupt checkpoints). */
@@ -84,7 +85,12 @@ export class JobRun {
     let lock: StorageLock | undefined;
     try {
       let restore: LoadedCheckpoint | undefined;
-      if (options.initialState) restore = await loadCheckpoint(options.initialState.storage, options.initialState.path);
+      // State of the savepoint that this job's operators do not take (see unrestoredOperators).
+      let unrestored: ReadonlySet<string> = new Set();
+      if (options.initialState) {
+        restore = await loadCheckpoint(options.initialState.storage, options.initialState.path);
+        unrestored = unrestoredOperators(graph, options.jobId, restore, options.initialState.settings ?? {}, options.warn);
+      }
       if (options.checkpointing) {
         const storage = options.checkpointing.storage;
         lock = await storage.lock(options.jobId);
@@ -104,7 +110,7 @@ export class JobRun {
           jobId: options.jobId,
           stateBackend: options.stateBackend,
           clock: options.clock,
-          restore: restore ? (id, i, p) => restore!.restoreFor(id, i, p) : undefined,
+          restore: restore ? (id, i, p) => (unrestored.has(id) && restore!.path === options.initialState?.path ? undefined : restore!.restoreFor(id, i, p)) : undefined,
           checkpointHooks: this.coordinator,
         });
         this.current = deployment;
@@ -147,6 +153,25 @@ export class JobRun {
     const candidates = [...coordinator.completed].reverse();
     const loaded = await loadNewestIntact(this.options.checkpointing!.storage, candidates, this.options.warn);
     if (!loaded) throw new SnapshotError('SNAPSHOT_CORRUPT', `none of the retained checkpoints (${candidates.join(', ')}) can be restored; refusing to restart from scratch, which would repeat committed output`, { component: 'job' });
+    // Every completed checkpoint has been (or is being) announced to the operators, and
+    // sinks commit their transactions on that announcement. Restoring an older one rewinds
+    // the sources to before output that is already committed: replay would commit it
+    // again, and a committed transaction cannot be taken back (Flink's two-phase-commit
+    // sinks recover only the transactions of the checkpoint they restore). Filtering the
+    // replay is no way out either: what it produces need not match the committed records
+    // one for one (processing time, arrival order across inputs). So with committing
+    // operators and exactly-once checkpoints the fallback is refused; jobs whose output is
+    // at-least-once anyway (no such operators, or AT_LEAST_ONCE mode) still fall back.
+    const skipped = candidates.slice(0, candidates.indexOf(loaded.path));
+    if (skipped.length > 0 && this.options.checkpointing!.aligned && commitsOnCheckpoint(this.graph)) {
+      throw new SnapshotError(
+        'SNAPSHOT_CORRUPT',
+        `checkpoint ${skipped[0]} cannot be restored, and falling back to ${loaded.path} would not be exactly-once: ` +
+          `sinks of this job already committed the output of ${skipped.join(', ')}, which a restart from ${loaded.path} would produce and commit again. ` +
+          `The job fails instead of duplicating output; to accept duplicates, restore ${loaded.path} explicitly with env.fromSavepoint()`,
+        { component: 'job' },
+      );
+    }
     return loaded;
   }
 }

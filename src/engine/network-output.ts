@@ -6,7 +6,8 @@
  */
 import { EddyError, InvalidKeyError, UserFunctionError } from '../api/errors.ts';
 import type { Partitioning } from './graph.ts';
-import { asciiStringKeyGroup, keyGroupForKey, keyProblem, subtaskForKeyGroup, type Key } from '../core/keys.ts';
+import { asciiStringKeyGroup, keyGroupForKey, subtaskForKeyGroup } from '../format/key-groups.ts';
+import { keyProblem, type Key } from '../format/key-bytes.ts';
 import type { RecordBatch } from './operators/operator.ts';
 import type { StreamElement } from './input-gate.ts';
 

@@ -5,9 +5,11 @@
  * group together with the keyed state.
  */
 import type { TimeDomain } from '../api/functions.ts';
-import { ByteReader, ByteWriter } from '../core/bytes.ts';
+import { ByteReader, ByteWriter } from '../format/bytes.ts';
 import { Slices } from '../state/slices.ts';
-import { canonicalKeyBytes, keyFromCanonicalBytes, keyId, type Key, type KeyGroupRange, type KeyId } from '../core/keys.ts';
+import { canonicalKeyBytes, keyFromCanonicalBytes, type Key } from '../format/key-bytes.ts';
+import { keyId, type KeyId } from '../format/key-ids.ts';
+import { type KeyGroupRange } from '../format/key-groups.ts';
 
 /** A registered timer. */
 export interface Timer {

@@ -4,7 +4,7 @@
  * back into one full snapshot, in the canonical form every backend reads.
  */
 import { SnapshotError } from '../api/errors.ts';
-import { canonicalKeyBytes } from '../core/keys.ts';
+import { canonicalKeyBytes } from './key-bytes.ts';
 import {
   KEYED_SNAPSHOT_FORMAT_VERSION,
   KeyGroupWriter,

@@ -9,7 +9,7 @@
  * Payloads are encoded with the canonical value codec.
  */
 import { SnapshotError } from '../api/errors.ts';
-import { deserializeValue, serializeValue } from '../core/codec.ts';
+import { deserializeValue, serializeValue } from './value-codec.ts';
 import type { KeyedStateSnapshot } from './snapshot-format.ts';
 
 /** How a state is redistributed when the parallelism changes. */

@@ -50,3 +50,6 @@ export function checkPath(path: string): string | undefined {
   }
   return undefined;
 }
+
+/** The file name of a checkpoint's manifest inside its directory. */
+export const MANIFEST_NAME = '_metadata';

@@ -13,9 +13,9 @@
  */
 import type { StateKind } from '../api/descriptors.ts';
 import { SnapshotError } from '../api/errors.ts';
-import { ByteReader, ByteWriter } from '../core/bytes.ts';
-import { decodeValue, encodeValue } from '../core/codec.ts';
-import { canonicalKeyBytes, keyFromCanonicalBytes, type Key } from '../core/keys.ts';
+import { ByteReader, ByteWriter } from './bytes.ts';
+import { decodeValue, encodeValue } from './value-codec.ts';
+import { canonicalKeyBytes, keyFromCanonicalBytes, type Key } from './key-bytes.ts';
 
 /** Version of the key-group entry layout above. */
 export const KEYED_SNAPSHOT_FORMAT_VERSION = 1;

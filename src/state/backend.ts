@@ -12,7 +12,8 @@
  * Keyed state is organised by key group: a backend snapshots and restores whole key-group
  * ranges, which is what makes restore at another parallelism (rescaling) possible.
  */
-import type { Key, KeyGroupRange } from '../core/keys.ts';
+import type { Key } from '../format/key-bytes.ts';
+import type { KeyGroupRange } from '../format/key-groups.ts';
 import type { KeyedStateSnapshot, StateMetaInfo, TtlMetaInfo } from '../format/snapshot-format.ts';
 
 /** A value or a Promise of it: in-memory backends answer at once, persistent ones later. */
@@ -62,11 +63,15 @@ export interface StateBackend {
  */
 export interface StateTableOptions {
   /**
-   * The state has TTL: report it as `StateMetaInfo.ttl` in `states()` and in every snapshot.
-   * Its stored values are then `[userValue, lastAccess]` pairs that core creates anew for
-   * every write and never changes afterwards: a backend need only copy the user value.
+   * The state has TTL: it is reported as `StateMetaInfo.ttl` in `states()` and in every
+   * snapshot (`KeyedBackendBase` does that for every backend; the values stay opaque).
    */
   readonly ttl?: TtlMetaInfo;
+  /**
+   * How the state's stored elements may be shared and copied (see {@link StoredValues});
+   * without it they are plain user values (`PLAIN_VALUES`).
+   */
+  readonly values?: StoredValues;
   /**
    * Full-snapshot cleanup: `snapshot()` calls this once while it captures and leaves out
    * every stored element (a value; a list element; a map value) for which the returned
@@ -80,6 +85,24 @@ export interface StateTableOptions {
    * deleted by, when the backend likes and at the latest on `flush()`.
    */
   readonly expiry?: { expiryOf(stored: unknown): number; now(): number };
+}
+
+/**
+ * What core tells a backend about the elements (a value; a list element; a map value) it
+ * stores for one state, so that a backend keeping live objects stays safe and fast
+ * without knowing what core stores in them. Both functions are pure and need no `this`.
+ */
+export interface StoredValues {
+  /**
+   * A copy of a written element that the caller's later changes cannot reach: the element
+   * itself when nothing in it can change.
+   */
+  copy<T>(value: T): T;
+  /**
+   * True when the element can never change and the codec encodes it: it may then be kept
+   * decoded and handed to every reader as it is.
+   */
+  shareable(value: unknown): boolean;
 }
 
 /** A single value per (key, namespace): backs ValueState, ReducingState, AggregatingState. */
@@ -115,8 +138,10 @@ export interface MapTable<V> {
 
 /**
  * The keyed state of one operator subtask. Implementations: `HashMapStateBackend`
- * (in memory) and the persistent backends. Every implementation passes
- * `test/conformance/state-backend.suite.ts` unchanged.
+ * (in memory) and the persistent backends, each extending `KeyedBackendBase` (key
+ * context, state registry, restore checks: the rules every backend shares). Every
+ * implementation passes `test/conformance/state-backend/` unchanged. A backend
+ * failure is a `StateBackendError` naming the component `backend:<name>`.
  */
 export interface KeyedStateBackend {
   /** The backend's short name, as in {@link StateBackend.name}. */
@@ -133,7 +158,8 @@ export interface KeyedStateBackend {
 
   /**
    * The table that stores a state. The first call creates it; a later call with the same
-   * name and another kind throws `STATE_KIND_MISMATCH`.
+   * name and another kind throws `STATE_KIND_MISMATCH`. (`KeyedBackendBase` implements
+   * these checks once for every backend.)
    */
   valueTable<T>(name: string, kind: 'value' | 'reducing' | 'aggregating', options?: StateTableOptions): ValueTable<T>;
   listTable<T>(name: string, options?: StateTableOptions): ListTable<T>;

@@ -22,6 +22,14 @@ import { TtlStates } from './ttl-registry.ts';
 /** The keyed states of one operator subtask, by name. */
 export class KeyedStateStore {
   private readonly byName = new Map<string, { kind: StateKind; state: unknown }>();
+  /**
+   * The first access to a state of this subtask made while no record or timer was being
+   * processed (see `NO_KEY_CONTEXT`); the operator fails the task with it.
+   */
+  misuse: StateError | undefined;
+  private readonly reportMisuse = (error: StateError): void => {
+    this.misuse ??= error;
+  };
   /** Tables by descriptor, decorated with TTL where the descriptor enables it. */
   private readonly tables: TtlStates;
 
@@ -56,6 +64,7 @@ export class KeyedStateStore {
       return existing.state as S;
     }
     const state = create();
+    (state as { reportMisuseTo(report: (error: StateError) => void): void }).reportMisuseTo(this.reportMisuse);
     this.byName.set(descriptor.name, { kind: descriptor.kind, state });
     return state;
   }

@@ -13,8 +13,9 @@ import type {
   ValueState,
 } from '../api/state.ts';
 import { InvalidKeyError, StateError } from '../api/errors.ts';
-import { cloneValue, unserializableProblem } from '../core/codec.ts';
-import { keyProblem, type Key } from '../core/keys.ts';
+import { cloneValue } from '../format/value-clone.ts';
+import { unserializableProblem } from '../format/value-check.ts';
+import { keyProblem, type Key } from '../format/key-bytes.ts';
 import { VOID_NAMESPACE, type KeyedStateBackend, type ListTable, type MapTable, type MaybePromise, type ValueTable } from './backend.ts';
 import { isPromise } from './maybe-promise.ts';
 
@@ -28,12 +29,23 @@ function settle<T, R>(v: MaybePromise<T>, f: (t: T) => R): Promise<R> {
   return isPromise(v) ? v.then(f) : Promise.resolve(f(v));
 }
 
+/**
+ * The answer to a failed state call. An access outside its record was also reported to
+ * the task, which fails with it: the Promise is marked handled so that a caller who never
+ * awaits it (a late write in a `setTimeout`) does not add an unhandled rejection.
+ */
+function rejected<R>(e: unknown): Promise<R> {
+  const p = Promise.reject(e);
+  if (e instanceof StateError && e.code === 'NO_KEY_CONTEXT') p.catch(toVoid);
+  return p;
+}
+
 /** Runs `body`, turning a synchronous throw into a rejected Promise. */
 function guarded<R>(body: () => Promise<R>): Promise<R> {
   try {
     return body();
   } catch (e) {
-    return Promise.reject(e);
+    return rejected(e);
   }
 }
 
@@ -43,6 +55,8 @@ const RESOLVED: Promise<void> = Promise.resolve();
 
 abstract class KvState implements InternalKvState {
   protected namespace = VOID_NAMESPACE;
+  /** Where an access outside any record or timer is reported, so that the task fails with it. */
+  private misuse: ((error: StateError) => void) | undefined;
   constructor(
     protected readonly backend: KeyedStateBackend,
     protected readonly operator: string,
@@ -51,6 +65,11 @@ abstract class KvState implements InternalKvState {
 
   setCurrentNamespace(namespace: string): void {
     this.namespace = namespace;
+  }
+
+  /** @internal Reports accesses outside any record or timer to `report` (the subtask's task). */
+  reportMisuseTo(report: (error: StateError) => void): void {
+    this.misuse = report;
   }
 
   // checkKey and checkValue run on every state call: their common path is kept tiny (the
@@ -64,8 +83,22 @@ abstract class KvState implements InternalKvState {
     if (t !== 'number' && t !== 'string' && t !== 'boolean' && value !== null) this.checkOtherValue(value);
   }
 
+  // Without AsyncContext, JavaScript cannot tell which record a continuation belongs to;
+  // what the backend can tell, for free, is that no record or timer of this subtask is
+  // being processed (the operator clears the key between them). Such an access is a bug
+  // that would otherwise read or write under no key at all, or vanish as an unhandled
+  // rejection: it fails the task.
   private noKeyError(): StateError {
-    return new StateError('NO_KEY_CONTEXT', 'keyed state was used without a current key: it can only be read or written while a record or timer of a keyed stream is processed (not in open(), close(), or after the returned Promise of processElement settled)', { component: `backend:${this.backend.name}`, operator: this.operator, state: this.name });
+    const error = new StateError(
+      'NO_KEY_CONTEXT',
+      'keyed state was used while no record or timer of this subtask was being processed. State belongs to the record or timer whose code uses it, ' +
+        'and a handle to the subtask whose open() obtained it: not in open() or close(), not after the Promise of processElement/onTimer settled ' +
+        '(a setTimeout, or an un-awaited call that outlives its record), and not from another subtask (a handle shared through a class instance ' +
+        'or a module variable; plain-data fields of a function are copied per subtask, class instances are shared). The task fails',
+      { component: `backend:${this.backend.name}`, operator: this.operator, state: this.name },
+    );
+    this.misuse?.(error);
+    return error;
   }
 
   private checkOtherValue(value: unknown): void {
@@ -98,7 +131,7 @@ export class ValueStateImpl<T> extends KvState implements ValueState<T> {
       if (isPromise(v)) return v.then((x) => (x === undefined ? this.freshDefault() : x));
       return Promise.resolve(v === undefined ? this.freshDefault() : v);
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e);
     }
   }
 
@@ -114,7 +147,7 @@ export class ValueStateImpl<T> extends KvState implements ValueState<T> {
       const r = value === undefined ? this.table.remove(this.namespace) : (this.checkValue(value), this.table.put(this.namespace, value));
       return isPromise(r) ? r.then(toVoid) : RESOLVED;
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e);
     }
   }
 

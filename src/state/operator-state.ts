@@ -8,8 +8,10 @@ import type { ListStateDescriptor, MapStateDescriptor } from '../api/descriptors
 import { SnapshotError, StateError } from '../api/errors.ts';
 import type { OperatorStateStore } from '../api/functions.ts';
 import type { BroadcastState, ListState, MapStateKey } from '../api/state.ts';
-import { deserializeValue, serializeValue, unserializableProblem } from '../core/codec.ts';
-import { keyFromId, keyId, keyProblem, type Key, type KeyId } from '../core/keys.ts';
+import { deserializeValue, serializeValue } from '../format/value-codec.ts';
+import { unserializableProblem } from '../format/value-check.ts';
+import { keyFromId, keyId, type KeyId } from '../format/key-ids.ts';
+import { keyProblem, type Key } from '../format/key-bytes.ts';
 import type { OperatorStateMode, OperatorStateSnapshot } from '../format/checkpoint-format.ts';
 import { checkDescriptor } from './keyed-state-store.ts';
 

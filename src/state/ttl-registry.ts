@@ -10,7 +10,7 @@ import { SnapshotError, StateError } from '../api/errors.ts';
 import { DEFAULT_INCREMENTAL_CLEANUP, StateTtlConfig, StateVisibility, UpdateType } from '../api/ttl.ts';
 import type { KeyedStateBackend, ListTable, MapTable, StateTableOptions, ValueTable } from './backend.ts';
 import { IncrementalCleanup } from './ttl-cleanup.ts';
-import { isExpired, TtlContext, TtlListTable, TtlMapTable, TtlValueTable, type TtlValue } from './ttl-tables.ts';
+import { isExpired, TTL_PAIR_VALUES, TtlContext, TtlListTable, TtlMapTable, TtlValueTable, type TtlValue } from './ttl-tables.ts';
 
 /**
  * The processing time TTL runs on. Once records flow (`nextRecord()`), the clock is read
@@ -175,7 +175,7 @@ export class TtlStates {
 /** What the backend is told about a state with TTL. */
 function tableOptions(config: StateTtlConfig, clock: Clock, native: boolean): StateTableOptions {
   const { ttlMs } = config;
-  const options: { -readonly [K in keyof StateTableOptions]: StateTableOptions[K] } = { ttl: { ttlMs } };
+  const options: { -readonly [K in keyof StateTableOptions]: StateTableOptions[K] } = { ttl: { ttlMs }, values: TTL_PAIR_VALUES };
   if (config.cleanupStrategies.fullSnapshot) {
     options.snapshotFilter = () => {
       const now = clock.now();

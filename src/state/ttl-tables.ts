@@ -8,12 +8,29 @@
  * never changed once handed to the backend (a snapshot may still be reading them).
  */
 import type { Clock } from '../api/clock.ts';
-import { keyId, type Key } from '../core/keys.ts';
-import type { KeyedStateBackend, ListTable, MapTable, MaybePromise, ValueTable } from './backend.ts';
+import { keyId } from '../format/key-ids.ts';
+import { type Key } from '../format/key-bytes.ts';
+import { cloneValue } from '../format/value-clone.ts';
+import type { KeyedStateBackend, ListTable, MapTable, MaybePromise, StoredValues, ValueTable } from './backend.ts';
+import { isPlainPrimitive } from './stored-values.ts';
 import { andThen, isPromise } from './maybe-promise.ts';
 
 /** The stored form of a value with TTL: `[userValue, lastAccessTimestamp]`. */
 export type TtlValue<T> = [value: T, lastAccess: number];
+
+/**
+ * What backends are told about TTL pairs: this module builds a new pair for every write
+ * and never changes one it handed over, so only an object user value needs a private copy
+ * (then in a new pair), and a pair around an encodable primitive may be shared as it is.
+ */
+export const TTL_PAIR_VALUES: StoredValues = {
+  copy: <T>(stored: T): T => {
+    const pair = stored as unknown as TtlValue<unknown>;
+    const value = pair[0];
+    return value === null || typeof value !== 'object' ? stored : ([cloneValue(value), pair[1]] as T);
+  },
+  shareable: (stored) => Array.isArray(stored) && stored.length === 2 && isPlainPrimitive(stored[0]) && typeof stored[1] === 'number',
+};
 
 /** Incremental cleanup, as the context sees it (see `ttl-cleanup.ts`). */
 export interface AccessHook {

@@ -16,9 +16,9 @@
  */
 import { ConfigurationError } from '../api/errors.ts';
 import type { PartSource } from '../format/checkpoint-format.ts';
-import { serializeValue } from '../core/codec.ts';
+import { serializeValue } from '../format/value-codec.ts';
 import { operatorIdOf, type JobGraph } from '../engine/graph.ts';
-import { keyGroupRangeForSubtask, type KeyGroupRange } from '../core/keys.ts';
+import { keyGroupRangeForSubtask, type KeyGroupRange } from '../format/key-groups.ts';
 import type { OperatorRestore } from '../engine/operators/operator.ts';
 import { FINAL_CHECKPOINT_ID, type Deployment, type ExecutionOptions, type Executor } from '../engine/executor.ts';
 import { nonReplayableSources, operatorLayout, planJob } from '../engine/plan.ts';

@@ -8,9 +8,10 @@
  */
 import { StreamExecutionEnvironment } from '../datastream/environment.ts';
 import { ConfigurationError } from '../api/errors.ts';
-import { isJobDefinition } from '../datastream/job-definition.ts';
+import { isJobDefinition, type JobDefinition, type JobResult } from '../datastream/job-definition.ts';
 import { partOf } from '../engine/checkpoint-coordinator.ts';
-import { deserializeValue } from '../core/codec.ts';
+import type { JobOrigin } from '../engine/graph.ts';
+import { deserializeValue } from '../format/value-codec.ts';
 import type { OperatorRestore, OperatorSnapshot } from '../engine/operators/operator.ts';
 import { deploy, type Deployment } from '../engine/executor.ts';
 import { planJob, taskAddress, type Placement } from '../engine/plan.ts';
@@ -31,11 +32,21 @@ interface Share {
   closed: boolean;
 }
 
+/** Options of {@link runWorkerHost}. */
+export interface WorkerHostOptions {
+  // `any`: a job of any arguments (JobDefinition is invariant in them).
+  /**
+   * Jobs bundled into this worker's own entry, found by export name without importing
+   * their module (a bundler gives the page's copy of a module another URL than a worker's).
+   */
+  readonly jobs?: readonly JobDefinition<any, JobResult>[];
+}
+
 /**
  * Serves attempts of jobs on `endpoint`, one at a time: deploy, run, checkpoint calls,
  * close; `reset` ends an attempt (failed or finished) so the worker can serve the next.
  */
-export function runWorkerHost(endpoint: HostEndpoint): void {
+export function runWorkerHost(endpoint: HostEndpoint, options: WorkerHostOptions = {}): void {
   let epoch = 0;
   let share: Share = newShare();
   /** A sender bound to the current attempt: a late message of an ended attempt is dropped, not mistaken for the next one's. */
@@ -121,11 +132,7 @@ export function runWorkerHost(endpoint: HostEndpoint): void {
   async function deployShare(msg: DeployMessage, target: Share): Promise<Deployment> {
     const { tasks, addresses, links } = target;
     const send = post;
-    const mod = (await import(/* @vite-ignore */ msg.origin.moduleUrl)) as Record<string, unknown>;
-    const definition = mod[msg.origin.exportName];
-    if (!isJobDefinition(definition)) {
-      throw new ConfigurationError(`${msg.origin.moduleUrl} has no export "${msg.origin.exportName}" made by defineJob(): workers rebuild the job from it`, { component: 'executor:workers' });
-    }
+    const definition = await loadJob(msg.origin, options.jobs ?? []);
     const env = StreamExecutionEnvironment.getExecutionEnvironment().setMaxParallelism(msg.maxParallelism).setParallelism(msg.defaultParallelism);
     const result = definition.build(env, msg.origin.args);
     if (msg.collectId !== undefined) {
@@ -214,4 +221,30 @@ function checkFingerprint(expected: readonly string[], actual: readonly string[]
       );
     }
   }
+}
+
+/** A page's globals: touching one while importing the job's module means the bundler merged it into a page chunk. */
+const PAGE_GLOBAL = /\b(document|window|localStorage|sessionStorage|alert)\b/;
+const BUNDLED_HINT = 'give webWorkers() a worker entry of your own that imports the job and calls serveWebWorker({ jobs: [...] }) (README: "Web Workers with a bundler")';
+
+/** The job definition a deploy names: one bundled into this worker's entry, else an export of the module at its URL. */
+async function loadJob(origin: JobOrigin, bundled: WorkerHostOptions['jobs'] & {}): Promise<JobDefinition<unknown, JobResult>> {
+  const named = bundled.filter((job) => job.exportName === origin.exportName);
+  if (named.length > 1) throw new ConfigurationError(`this worker's entry bundles ${named.length} jobs exported as "${origin.exportName}": export names must be unique`, { component: 'executor:workers' });
+  if (named.length === 1) return named[0]!;
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(/* @vite-ignore */ origin.moduleUrl)) as Record<string, unknown>;
+  } catch (e) {
+    if (!(e instanceof ReferenceError && PAGE_GLOBAL.test(e.message))) throw e;
+    throw new ConfigurationError(
+      `the module of job "${origin.exportName}" (${origin.moduleUrl}) is a page chunk: importing it in a worker ran the page's code (${e.message}). A bundler merged the module that defines the job into the page's code; ${BUNDLED_HINT}`,
+      { component: 'executor:workers' },
+    );
+  }
+  const definition = mod[origin.exportName];
+  if (!isJobDefinition(definition)) {
+    throw new ConfigurationError(`${origin.moduleUrl} has no export "${origin.exportName}" made by defineJob(): workers rebuild the job from it (if a bundler built this module, the job may have been merged into another chunk: ${BUNDLED_HINT})`, { component: 'executor:workers' });
+  }
+  return definition;
 }

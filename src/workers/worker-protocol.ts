@@ -81,7 +81,8 @@ export function graphFingerprint(graph: JobGraph, plan: JobPlan): string[] {
   for (const node of graph.nodes) {
     const kind = node.source ? 'source' : node.collect ? 'collect' : node.keyed ? 'keyed' : 'operator';
     const inputs = node.inputs.map((e) => `${e.from}:${e.partitioning.type}`).join(',');
-    lines.push(`#${node.id} ${JSON.stringify(node.name)} id=${operatorIdOf(node)} ${kind} p=${plan.nodes.get(node.id)!.parallelism} in=[${inputs}]`);
+    // A name taken from a class is left out: minifiers rename classes per bundle.
+    lines.push(`#${node.id} ${node.nameFromClass ? '(class)' : JSON.stringify(node.name)} id=${operatorIdOf(node)} ${kind} p=${plan.nodes.get(node.id)!.parallelism} in=[${inputs}]`);
   }
   return lines;
 }

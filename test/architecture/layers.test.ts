@@ -26,12 +26,6 @@ const DEFAULTS = new Map([
   ['src/datastream/checkpointing.ts', 'src/storages/memory.ts'],
 ]);
 /**
- * Byte-level format files still in `src/core/` while another branch splits them (they move
- * to `src/format/`); they belong to the format layer.
- */
-const FORMAT_IN_CORE = new Set(['src/core/bytes.ts', 'src/core/codec.ts', 'src/core/keys.ts', 'src/core/murmur3.ts']);
-
-/**
  * File cycles known and owned elsewhere: the IndexedDB backend's helpers name the backend
  * class as a type while the class calls them (type-only back-edges, no load-order hazard).
  * The branch that reshapes the backends into plain stores removes it; the test below then
@@ -42,7 +36,6 @@ const PENDING_CYCLES = new Set(['src/backends/indexeddb/backend.ts <-> src/backe
 /** The layer of a file: its first folder under `src/` (`entry` for `src/index.ts`). */
 function layerOf(file: string): string {
   if (file === 'src/index.ts') return 'entry';
-  if (FORMAT_IN_CORE.has(file)) return 'format';
   return file.split('/')[1]!;
 }
 

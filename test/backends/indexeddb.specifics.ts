@@ -8,12 +8,12 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MapStateDescriptor, ValueStateDescriptor } from '../../src/api/descriptors.ts';
-import { EddyError } from '../../src/api/errors.ts';
+import { EddyError, StateBackendError } from '../../src/api/errors.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
 import { IndexedDbStateBackend, type IndexedDbStateBackendOptions } from '../../src/backends/indexeddb/index.ts';
 import { ENTRIES, openDatabase, resolveEnvironment } from '../../src/backends/indexeddb/database.ts';
 import { mergeKeyedChain } from '../../src/format/checkpoint-chain.ts';
-import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/core/keys.ts';
+import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
 import type { KeyedStateBackend } from '../../src/state/backend.ts';
 import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 import { readKeyGroup, type KeyedStateSnapshot } from '../../src/format/snapshot-format.ts';
@@ -35,7 +35,8 @@ async function expectError(p: Promise<unknown> | (() => unknown), code: string, 
   } catch (x) {
     e = x;
   }
-  expect(e, `expected an EddyError ${code}`).toBeInstanceOf(EddyError);
+  // Every backend reports its failures as StateBackendError (one class for all backends).
+  expect(e, `expected a StateBackendError ${code}`).toBeInstanceOf(StateBackendError);
   expect((e as EddyError).code, (e as Error).message).toBe(code);
   expect((e as EddyError).message).toMatch(mentions);
 }

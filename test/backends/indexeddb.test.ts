@@ -1,13 +1,12 @@
 /**
- * The IndexedDB backend in Node on fake-indexeddb: the conformance suites unchanged, plus
- * what only this backend has (batching, deltas, its failure modes).
+ * The IndexedDB backend in Node on fake-indexeddb: the state-backend conformance suite
+ * unchanged, plus what only this backend has (batching, deltas, its failure modes). Its
+ * TTL suite runs with the other backends' in `test/ttl/backends.test.ts`.
  */
 import 'fake-indexeddb/auto';
 import { IndexedDbStateBackend } from '../../src/backends/indexeddb/index.ts';
-import { stateBackendSuite } from '../conformance/state-backend.suite.ts';
-import { ttlSuite } from '../conformance/ttl.suite.ts';
+import { runStateBackendSuite } from '../conformance/state-backend/index.ts';
 import { indexedDbSpecifics } from './indexeddb.specifics.ts';
 
-stateBackendSuite('indexeddb (fake-indexeddb)', () => new IndexedDbStateBackend());
-ttlSuite('indexeddb (fake-indexeddb)', () => new IndexedDbStateBackend());
+runStateBackendSuite('indexeddb (fake-indexeddb)', () => new IndexedDbStateBackend());
 indexedDbSpecifics('fake-indexeddb');

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor } from '../../src/api/descriptors.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
-import { keyGroupForKey, keyGroupRangeForSubtask, type Key } from '../../src/core/keys.ts';
+import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
+import { type Key } from '../../src/format/key-bytes.ts';
 import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 import type { KeyedStateSnapshot } from '../../src/format/snapshot-format.ts';
-import { stateBackendSuite } from '../conformance/state-backend.suite.ts';
+import { runStateBackendSuite } from '../conformance/state-backend/index.ts';
 
-stateBackendSuite('hashmap', () => new HashMapStateBackend());
+runStateBackendSuite('hashmap', () => new HashMapStateBackend());
 
 /** A HashMap keyed backend owning every key group, with a store on top. */
 function heap() {

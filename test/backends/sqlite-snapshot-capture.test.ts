@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { ValueStateDescriptor } from '../../src/api/descriptors.ts';
 import { mergeKeyedChain } from '../../src/format/checkpoint-chain.ts';
-import { keyGroupForKey, type Key } from '../../src/core/keys.ts';
+import { keyGroupForKey } from '../../src/format/key-groups.ts';
+import { type Key } from '../../src/format/key-bytes.ts';
 import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 import { readKeyGroup, type KeyedStateSnapshot } from '../../src/format/snapshot-format.ts';
 import { openSqliteKeyed } from '../helpers/sqlite.ts';

@@ -7,12 +7,12 @@
  */
 import { vi } from 'vitest';
 import { IndexedDbStateBackend } from '../../src/backends/indexeddb/index.ts';
-import { stateBackendSuite } from '../conformance/state-backend.suite.ts';
-import { ttlSuite } from '../conformance/ttl.suite.ts';
+import { runStateBackendSuite } from '../conformance/state-backend/index.ts';
+import { runTtlSuite } from '../conformance/ttl/index.ts';
 import { indexedDbSpecifics } from '../backends/indexeddb.specifics.ts';
 
 vi.setConfig({ testTimeout: 120_000 });
 
-stateBackendSuite('indexeddb (chromium)', () => new IndexedDbStateBackend(), { slow: true });
-ttlSuite('indexeddb (chromium)', () => new IndexedDbStateBackend());
+runStateBackendSuite('indexeddb (chromium)', () => new IndexedDbStateBackend(), { slow: true });
+runTtlSuite('indexeddb (chromium)', () => new IndexedDbStateBackend());
 indexedDbSpecifics('chromium');

@@ -5,7 +5,7 @@
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
 import { MemoryCheckpointStorage } from '../../src/storages/memory.ts';
 import { checkpointStorageSuite } from '../conformance/checkpoint-storage.suite.ts';
-import { stateBackendSuite } from '../conformance/state-backend.suite.ts';
+import { runStateBackendSuite } from '../conformance/state-backend/index.ts';
 
-stateBackendSuite('hashmap (chromium)', () => new HashMapStateBackend());
+runStateBackendSuite('hashmap (chromium)', () => new HashMapStateBackend());
 checkpointStorageSuite('memory (chromium)', () => new MemoryCheckpointStorage());

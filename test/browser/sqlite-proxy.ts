@@ -11,7 +11,8 @@
  */
 import { EddyError, StateBackendError, StateError, SnapshotError, InvalidKeyError } from '../../src/api/errors.ts';
 import type { StateKind } from '../../src/api/descriptors.ts';
-import type { Key, KeyGroupRange } from '../../src/core/keys.ts';
+import type { Key } from '../../src/format/key-bytes.ts';
+import type { KeyGroupRange } from '../../src/format/key-groups.ts';
 import type { KeyedSnapshotOptions, KeyedStateBackend, KeyedStateBackendOptions, ListTable, MapTable, StateBackend, StateTableOptions, ValueTable } from '../../src/state/backend.ts';
 import type { KeyedStateSnapshot, StateMetaInfo } from '../../src/format/snapshot-format.ts';
 
@@ -88,7 +89,7 @@ class ProxyKeyed implements KeyedStateBackend {
   }
 
   setCurrentKey(key: Key, keyGroup: number): void {
-    if (!this.keyGroupRange.contains(keyGroup)) throw new StateError('BACKEND_FAILURE', `key group ${keyGroup} is outside this subtask's range (checked by the page-side proxy)`, { component: 'backend:sqlite', operator: this.o.operatorName });
+    if (!this.keyGroupRange.contains(keyGroup)) throw new StateBackendError('BACKEND_FAILURE', `key group ${keyGroup} is outside this subtask's range (checked by the page-side proxy)`, { component: 'backend:sqlite', operator: this.o.operatorName });
     this.key = key;
     this.kg = keyGroup;
   }

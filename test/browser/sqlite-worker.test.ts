@@ -10,14 +10,14 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { EddyError } from '../../src/api/errors.ts';
-import { stateBackendSuite } from '../conformance/state-backend.suite.ts';
+import { runStateBackendSuite } from '../conformance/state-backend/index.ts';
 import { WorkerRpc, WorkerSqliteBackend } from './sqlite-proxy.ts';
 
 const spawn = () => new WorkerRpc(new Worker(new URL('./sqlite.worker.ts', import.meta.url), { type: 'module' }));
 const suiteWorker = spawn();
 afterAll(() => suiteWorker.worker.terminate());
 
-stateBackendSuite('sqlite (Chromium dedicated worker, opfs-sahpool, driven through a proxy)', () => new WorkerSqliteBackend(suiteWorker), { slow: true });
+runStateBackendSuite('sqlite (Chromium dedicated worker, opfs-sahpool, driven through a proxy)', () => new WorkerSqliteBackend(suiteWorker), { slow: true });
 
 describe('SqliteStateBackend in a dedicated worker on opfs-sahpool', () => {
   it('picks opfs-sahpool, persists a real workload in OPFS (the file survives closing and reopening the pool), and its snapshot restores into a fresh backend', { timeout: 120_000 }, async () => {

@@ -5,7 +5,7 @@
  */
 import { MapStateDescriptor, ValueStateDescriptor } from '../../src/api/descriptors.ts';
 import { IndexedDbStateBackend } from '../../src/backends/indexeddb/index.ts';
-import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/core/keys.ts';
+import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
 import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 import { OpfsCheckpointStorage } from '../../src/storages/opfs.ts';
 

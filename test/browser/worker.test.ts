@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValueStateDescriptor, MapStateDescriptor } from '../../src/api/descriptors.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
-import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/core/keys.ts';
+import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
 import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 import type { KeyedStateSnapshot } from '../../src/format/snapshot-format.ts';
 

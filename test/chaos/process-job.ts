@@ -9,7 +9,6 @@
 import { rename, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  FileSystemCheckpointStorage,
   RestartStrategies,
   RichMapFunction,
   StreamExecutionEnvironment,
@@ -18,6 +17,7 @@ import {
   type RuntimeContext,
   type ValueState,
 } from '../../src/index.ts';
+import { FileSystemCheckpointStorage } from '../../src/storages/fs.ts';
 import { listCompletedCheckpoints } from '../../src/engine/checkpoint-restore.ts';
 import { pacedSource } from '../helpers/sources.ts';
 

@@ -24,13 +24,19 @@ const RECORDS = 900;
 type Ev = { key: string; ts: number; seq: number };
 const event = (i: number): Ev => ({ key: `k${(i * 7) % 11}`, ts: i, seq: i });
 
-/** Throws once, at one chosen record, on the first attempt only. */
-interface Trap {
+/**
+ * Throws once, at one chosen record, on the first attempt only. A class instance, so that
+ * every per-subtask copy of a function shares it (plain-data fields are copied per subtask).
+ */
+class Trap {
   atSeq?: number;
-  sprung: boolean;
+  sprung = false;
   /** Set by the run: the storage, to count the checkpoints completed before the trap sprang. */
   storage?: FaultyStorage;
   checkpointsBefore?: number;
+  constructor(atSeq?: number) {
+    this.atSeq = atSeq;
+  }
 }
 
 function spring(trap: Trap, seq: number): void {
@@ -112,10 +118,10 @@ function failurePoints(plan: FailurePlan = FULL_PLAN): Array<{ name: string; tra
   const points: Array<{ name: string; trap: Trap; faults: Faults }> = [];
   for (let i = 0; i < plan.user; i++) {
     const seq = Math.floor((i * RECORDS) / plan.user) + 1;
-    points.push({ name: `user code throws at record ${seq}`, trap: { atSeq: seq, sprung: false }, faults: {} });
+    points.push({ name: `user code throws at record ${seq}`, trap: new Trap(seq), faults: {} });
   }
-  for (let n = 1; n <= plan.parts; n++) points.push({ name: `part write #${n} fails`, trap: { sprung: false }, faults: { failPartWrite: n } });
-  for (let n = 1; n <= plan.manifests; n++) points.push({ name: `manifest commit #${n} fails`, trap: { sprung: false }, faults: { failManifestWrite: n } });
+  for (let n = 1; n <= plan.parts; n++) points.push({ name: `part write #${n} fails`, trap: new Trap(), faults: { failPartWrite: n } });
+  for (let n = 1; n <= plan.manifests; n++) points.push({ name: `manifest commit #${n} fails`, trap: new Trap(), faults: { failManifestWrite: n } });
   return points;
 }
 
@@ -128,7 +134,7 @@ async function inChunks<T>(items: T[], size: number, each: (item: T) => Promise<
  * the same backend, and checks that each failure really happened.
  */
 async function expectExactlyOnce(kind: JobKind, parallelism: number, plan: FailurePlan, backend?: () => StateBackend): Promise<void> {
-  const baseline: Trap = { sprung: false };
+  const baseline = new Trap();
   const expected = await run(kind, parallelism, baseline, {}, CheckpointingMode.EXACTLY_ONCE, backend);
   // The storage faults below are only real if a failure-free run writes more than that.
   expect(baseline.storage!.partWrites).toBeGreaterThan(plan.parts);
@@ -166,9 +172,9 @@ describe('exactly-once under injected failures', () => {
   }
 
   it('at-least-once mode loses nothing under failures', { timeout: 60_000 }, async () => {
-    const expected = new Set(await run('running-count', 3, { sprung: false }));
+    const expected = new Set(await run('running-count', 3, new Trap()));
     for (const seq of [50, 320, 610, 890]) {
-      const got = new Set(await run('running-count', 3, { atSeq: seq, sprung: false }, {}, CheckpointingMode.AT_LEAST_ONCE));
+      const got = new Set(await run('running-count', 3, new Trap(seq), {}, CheckpointingMode.AT_LEAST_ONCE));
       for (const e of expected) expect(got.has(e), `${e} after a failure at ${seq}`).toBe(true);
     }
   });

@@ -13,10 +13,11 @@ afterEach(async () => {
 });
 
 /** Where the job fails once: at the first record after `afterCheckpoints` checkpoints completed. */
-interface FailurePlan {
-  afterCheckpoints: number;
-  completed: Set<number>;
-  done: boolean;
+/** When to fail; a class instance, so every per-subtask copy of the function shares it. */
+class FailurePlan {
+  readonly completed = new Set<number>();
+  done = false;
+  constructor(readonly afterCheckpoints: number) {}
 }
 
 class Count extends RichMapFunction<number, string> implements CheckpointListener {
@@ -59,7 +60,7 @@ describe('recovery from a filesystem checkpoint', () => {
   it('a job checkpointing to disk restarts from its files with exactly-once output and retains two checkpoints', async () => {
     const expected = await run((dirs[dirs.length] = await mkdtemp(join(tmpdir(), 'eddy-fs-'))), { afterCheckpoints: 0, completed: new Set(), done: true });
     const dir = (dirs[dirs.length] = await mkdtemp(join(tmpdir(), 'eddy-fs-')));
-    const plan: FailurePlan = { afterCheckpoints: 2, completed: new Set(), done: false };
+    const plan = new FailurePlan(2);
     expect(await run(dir, plan)).toEqual(expected);
     expect(plan.done).toBe(true);
     const retained = await listCompletedCheckpoints(new FileSystemCheckpointStorage(dir), 'fs-job');

@@ -71,9 +71,17 @@ describe('incremental snapshots of the in-memory backend', () => {
   });
 });
 
+/** Fails once at record `at`; a class instance, so every per-subtask copy of the function shares it. */
+class Trap {
+  constructor(
+    readonly at: number,
+    public sprung: boolean,
+  ) {}
+}
+
 class Count extends RichMapFunction<number, string> {
   private c!: ValueState<number>;
-  constructor(private readonly trap: { at: number; sprung: boolean }) {
+  constructor(private readonly trap: Trap) {
     super();
   }
   override open(ctx: RuntimeContext) {
@@ -90,7 +98,7 @@ class Count extends RichMapFunction<number, string> {
   }
 }
 
-async function run(storage: MemoryCheckpointStorage, trap: { at: number; sprung: boolean }, backend?: () => StateBackend) {
+async function run(storage: MemoryCheckpointStorage, trap: Trap, backend?: () => StateBackend) {
   const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2);
   if (backend !== undefined) env.setStateBackend(backend());
   env.enableCheckpointing(2).setRestartStrategy(RestartStrategies.fixedDelayRestart(2, 0));
@@ -111,10 +119,10 @@ describe('incremental checkpoints in a job', () => {
     ['IndexedDbStateBackend (fake-indexeddb)', () => new IndexedDbStateBackend({ indexedDB: new FakeFactory(), IDBKeyRange: FakeKeyRange, writeBehind: 64 })],
   ];
   it.each(backends)('chains deltas in the manifest and restores exactly-once from them, on %s', async (_name, backend) => {
-    const expected = await run(new MemoryCheckpointStorage(), { at: -1, sprung: true }, backend);
+    const expected = await run(new MemoryCheckpointStorage(), new Trap(-1, true), backend);
     for (const at of [250, 500, 800]) {
       const storage = new MemoryCheckpointStorage();
-      const trap = { at, sprung: false };
+      const trap = new Trap(at, false);
       expect(await run(storage, trap, backend)).toEqual(expected);
       expect(trap.sprung).toBe(true);
       const dirs = await listCompletedCheckpoints(storage, 'incremental-job');

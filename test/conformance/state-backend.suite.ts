@@ -24,7 +24,8 @@ import {
 import { EddyError, type EddyErrorCode } from '../../src/api/errors.ts';
 import type { AggregateFunction } from '../../src/api/state.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
-import { canonicalKeyBytes, keyGroupForKey, keyGroupRangeForSubtask, KeyGroupRange, type Key } from '../../src/core/keys.ts';
+import { canonicalKeyBytes, type Key } from '../../src/format/key-bytes.ts';
+import { keyGroupForKey, keyGroupRangeForSubtask, KeyGroupRange } from '../../src/format/key-groups.ts';
 import type { KeyedStateBackend, StateBackend } from '../../src/state/backend.ts';
 import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 import type { InternalKvState } from '../../src/state/keyed-states.ts';

@@ -25,7 +25,8 @@ import {
 import { EddyError } from '../../src/api/errors.ts';
 import { StateTtlConfig, StateVisibility, UpdateType, type StateTtlConfigBuilder } from '../../src/api/ttl.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
-import { keyGroupForKey, keyGroupRangeForSubtask, type Key } from '../../src/core/keys.ts';
+import type { Key } from '../../src/format/key-bytes.ts';
+import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
 import type { KeyedStateBackend, StateBackend } from '../../src/state/backend.ts';
 import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 import type { InternalKvState } from '../../src/state/keyed-states.ts';

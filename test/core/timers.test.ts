@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KeyGroupRange } from '../../src/core/keys.ts';
+import { KeyGroupRange } from '../../src/format/key-groups.ts';
 import { InternalTimerService } from '../../src/engine/timers.ts';
 import { prng } from '../helpers/prng.ts';
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor } from '../../src/api/descriptors.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
 import { SqliteStateBackend } from '../../src/backends/sqlite/index.ts';
-import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/core/keys.ts';
+import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
 import type { KeyedStateBackend, StateBackend } from '../../src/state/backend.ts';
 import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 

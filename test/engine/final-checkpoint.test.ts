@@ -18,8 +18,11 @@ class CountingBackend extends HashMapStateBackend {
 
 /** Commits a transaction's records into `target` (an "external system"). */
 class ListSink extends TwoPhaseCommitSink<string, string[]> {
-  constructor(private readonly target: string[]) {
+  /** A closure, not the array itself: plain-data fields are copied per subtask, functions are shared. */
+  private readonly deliver: (records: string[]) => void;
+  constructor(target: string[]) {
     super();
+    this.deliver = (records) => target.push(...records);
   }
   beginTransaction(): string[] {
     return [];
@@ -29,7 +32,7 @@ class ListSink extends TwoPhaseCommitSink<string, string[]> {
   }
   preCommit(): void {}
   commit(txn: string[]): void {
-    this.target.push(...txn);
+    this.deliver(txn);
   }
   abort(): void {}
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/core/keys.ts';
+import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
 import { InternalTimerService } from '../../src/engine/timers.ts';
 
 const range = keyGroupRangeForSubtask(128, 1, 0);

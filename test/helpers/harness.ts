@@ -4,7 +4,8 @@
  */
 import { ManualClock, type Clock } from '../../src/api/clock.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
-import { keyGroupForKey, keyGroupRangeForSubtask, type Key } from '../../src/core/keys.ts';
+import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
+import { type Key } from '../../src/format/key-bytes.ts';
 import { OutputBuffer, type OperatorRestore, type OperatorSnapshot, type StreamOperator } from '../../src/engine/operators/operator.ts';
 import type { StateBackend } from '../../src/state/backend.ts';
 

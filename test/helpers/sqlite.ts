@@ -1,5 +1,5 @@
 import { SqliteStateBackend, type SqliteKeyedStateBackend, type SqliteStateBackendOptions } from '../../src/backends/sqlite/index.ts';
-import { keyGroupRangeForSubtask } from '../../src/core/keys.ts';
+import { keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
 
 let seq = 0;
 

@@ -13,8 +13,8 @@ import {
   TumblingProcessingTimeWindows,
 } from '../../src/index.ts';
 import { InternalTimerService } from '../../src/engine/timers.ts';
-import { ByteWriter } from '../../src/core/bytes.ts';
-import { canonicalKeyBytes } from '../../src/core/keys.ts';
+import { ByteWriter } from '../../src/format/bytes.ts';
+import { canonicalKeyBytes } from '../../src/format/key-bytes.ts';
 
 const ctx = { getCurrentProcessingTime: () => 12_345 };
 const ns = (ws: TimeWindow[]) => ws.map((w) => `[${w.start},${w.end})`);

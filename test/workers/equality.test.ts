@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   CheckpointingMode,
-  FileSystemCheckpointStorage,
   MemoryCheckpointStorage,
   RestartStrategies,
   StreamExecutionEnvironment,
@@ -12,6 +11,7 @@ import {
   type CheckpointStorage,
 } from '../../src/index.ts';
 import { nodeWorkerThreads } from '../../src/runtimes/node/node-workers.ts';
+import { FileSystemCheckpointStorage } from '../../src/storages/fs.ts';
 import { killingPlatform } from '../helpers/killing-platform.ts';
 import { countJob } from './jobs.ts';
 

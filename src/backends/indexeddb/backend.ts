@@ -15,16 +15,18 @@
  * waits for it. So the snapshot sees exactly the state at the call.
  */
 import type { StateKind } from '../../api/descriptors.ts';
-import { StateError, type ErrorContext } from '../../api/errors.ts';
-import { keyId, type Key, type KeyGroupRange, type KeyId } from '../../core/keys.ts';
-import type { KeyedSnapshotOptions, KeyedStateBackend, KeyedStateBackendOptions, ListTable, MapTable, MaybePromise, StateTableOptions, ValueTable } from '../../state/backend.ts';
+import type { ErrorContext, StateBackendError } from '../../api/errors.ts';
+import { keyId, type KeyId } from '../../format/key-ids.ts';
+import { type Key } from '../../format/key-bytes.ts';
+import type { KeyedSnapshotOptions, KeyedStateBackendOptions, ListTable, MapTable, MaybePromise, ValueTable } from '../../state/backend.ts';
 import { VOID_NAMESPACE } from '../../state/backend.ts';
-import type { KeyedStateSnapshot, StateMetaInfo } from '../../format/snapshot-format.ts';
+import { KeyedBackendBase, type TableConfig } from '../../state/keyed-backend-base.ts';
+import type { KeyedStateSnapshot } from '../../format/snapshot-format.ts';
 import { Table, type Cell, type Coord, type MapCell } from './cache.ts';
 import { COMPONENT, ENTRIES, mapError, transactionDone, type IdbEnvironment, type StoredRecord } from './database.ts';
 import { idOf, keyOfPart, partOf, type KeyPart, type RecordKey } from './layout.ts';
 import { ChangeTracker } from './marks.ts';
-import { deleteExpired, restoreSnapshots, takeSnapshot } from './persist.ts';
+import { deleteExpired, loadSnapshots, takeSnapshot } from './persist.ts';
 import { listTable, mapTable, valueTable } from './tables.ts';
 
 /** Sizes of the cache layer (see `IndexedDbStateBackendOptions`). */
@@ -36,16 +38,10 @@ export interface CacheLimits {
 }
 
 /** `IndexedDbStateBackend`'s keyed backend; created (and its range cleared) by the factory. */
-export class IdbKeyedStateBackend implements KeyedStateBackend {
-  readonly name = 'indexeddb';
-  readonly keyGroupRange: KeyGroupRange;
-  readonly maxParallelism: number;
+export class IdbKeyedStateBackend extends KeyedBackendBase<Table> {
   /** Expired TTL state is deleted through the `expiry` index on every `flush()`. */
   readonly nativeTtlCleanup = true;
   readonly op: string;
-  /** @internal The registered states (also read by `persist.ts`). */
-  readonly tables = new Map<string, Table>();
-  private currentKey: Key | undefined;
   private at: Coord = { kid: '', kg: -1, part: '' };
   private readonly dirty = new Set<Cell | MapCell>();
   /** Dirty entries (value and list cells, map entries) waiting for the next flush. */
@@ -59,7 +55,7 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
   readonly tracker = new ChangeTracker();
   private pendingReads: Array<{ key: RecordKey; resolve: (r: StoredRecord | undefined) => void; reject: (e: unknown) => void }> = [];
   /** Set once the database is gone or a flush failed; every later call throws it. */
-  private failure: StateError | undefined;
+  private failed: StateBackendError | undefined;
   private disposed = false;
 
   constructor(
@@ -69,11 +65,10 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
     readonly limits: CacheLimits,
     readonly databaseName: string,
   ) {
-    this.keyGroupRange = options.keyGroupRange;
-    this.maxParallelism = options.maxParallelism;
+    super('indexeddb', options);
     this.op = options.operatorId;
     const lost = (why: string) => {
-      this.fail(new StateError('BACKEND_FAILURE', `database "${databaseName}" ${why}; the working copy of the state is gone: restart the job so that it restores from its last checkpoint`, this.ctx()));
+      this.fail(this.failure('BACKEND_FAILURE', `database "${databaseName}" ${why}; the working copy of the state is gone: restart the job so that it restores from its last checkpoint`));
       db.close();
     };
     // Another tab deleting or upgrading the database: let go at once (never block it), and fail loudly.
@@ -82,34 +77,22 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
   }
 
   ctx(state?: string): ErrorContext {
-    return { component: COMPONENT, operator: this.options.operatorName, state };
+    return { component: COMPONENT, operator: this.operatorName, state };
   }
 
-  private fail(e: StateError): void {
-    this.failure ??= e;
+  private fail(e: StateBackendError): void {
+    this.failed ??= e;
   }
 
   /** Throws the recorded failure, if any: nothing is silently lost after the database went away. */
   check(): void {
-    if (this.failure !== undefined) throw this.failure;
-    if (this.disposed) throw new StateError('BACKEND_FAILURE', 'the backend was disposed', this.ctx());
+    if (this.failed !== undefined) throw this.failed;
+    if (this.disposed) throw this.failure('BACKEND_FAILURE', 'the backend was disposed');
   }
 
-  setCurrentKey(key: Key, keyGroup: number): void {
-    if (!this.keyGroupRange.contains(keyGroup)) {
-      throw new StateError('BACKEND_FAILURE', `key group ${keyGroup} of key ${String(key)} is outside this subtask's range ${this.keyGroupRange.start}..${this.keyGroupRange.end}`, this.ctx());
-    }
-    this.currentKey = key;
+  protected enterKey(key: Key, keyGroup: number): void {
     const kid = keyId(key);
     this.at = { kid, kg: keyGroup, part: partOf(kid) };
-  }
-
-  clearCurrentKey(): void {
-    this.currentKey = undefined;
-  }
-
-  getCurrentKey(): Key | undefined {
-    return this.currentKey;
   }
 
   /** The current key's coordinates, captured by every access (it may await). */
@@ -117,31 +100,24 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
     return this.at;
   }
 
-  /** @internal The table of a state, registered on first use. */
-  table(name: string, kind: StateKind, options?: StateTableOptions): Table {
-    let t = this.tables.get(name);
-    if (t !== undefined && t.kind !== kind) {
-      throw new StateError('STATE_KIND_MISMATCH', `state "${name}" is already registered as ${t.kind} state and cannot be used as ${kind} state`, this.ctx(name));
-    }
-    if (t === undefined) this.tables.set(name, (t = new Table(name, kind)));
-    if (options !== undefined) t.options = options;
-    return t;
+  protected createState(name: string, kind: StateKind): Table {
+    return new Table(name, kind);
   }
 
-  valueTable<T>(name: string, kind: 'value' | 'reducing' | 'aggregating', options?: StateTableOptions): ValueTable<T> {
-    return valueTable<T>(this, this.table(name, kind, options));
+  protected configureState(t: Table, config: TableConfig): void {
+    t.options = config;
   }
 
-  listTable<T>(name: string, options?: StateTableOptions): ListTable<T> {
-    return listTable<T>(this, this.table(name, 'list', options));
+  protected openValueTable<T>(t: Table): ValueTable<T> {
+    return valueTable<T>(this, t);
   }
 
-  mapTable<V>(name: string, options?: StateTableOptions): MapTable<V> {
-    return mapTable<V>(this, this.table(name, 'map', options));
+  protected openListTable<T>(t: Table): ListTable<T> {
+    return listTable<T>(this, t);
   }
 
-  states(): StateMetaInfo[] {
-    return [...this.tables.values()].map((t) => t.meta());
+  protected openMapTable<V>(t: Table): MapTable<V> {
+    return mapTable<V>(this, t);
   }
 
   // ---------------------------------------------------------------------------------
@@ -389,7 +365,7 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
     this.pendingWrites = 0;
     this.mayHaveStored = true;
     if (this.cached > this.limits.cacheSize) this.evict();
-    return done.catch((e: StateError) => {
+    return done.catch((e: StateBackendError) => {
       this.fail(e);
       throw e;
     });
@@ -397,7 +373,7 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
 
   /** @internal Drops every cached cell (all must be clean). */
   evict(): void {
-    for (const t of this.tables.values()) t.evict();
+    for (const t of this.registeredStates()) t.evict();
     this.cached = 0;
     this.generation++;
   }
@@ -416,20 +392,20 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
   }
 
   snapshot(options: KeyedSnapshotOptions = {}): Promise<KeyedStateSnapshot> {
-    return takeSnapshot(this, options);
+    return takeSnapshot(this, this.captureStates(), options);
   }
 
   notifyCheckpointComplete(checkpointId: number): void {
     this.tracker.complete(checkpointId);
   }
 
-  restore(snapshots: readonly KeyedStateSnapshot[]): Promise<void> {
-    return restoreSnapshots(this, snapshots);
+  protected load(snapshots: readonly KeyedStateSnapshot[]): Promise<void> {
+    return loadSnapshots(this, snapshots);
   }
 
   async *keys(stateName: string, namespace: string): AsyncIterable<Key> {
     await this.flushWrites();
-    if (!this.tables.has(stateName) || !this.mayHaveStored) return;
+    if (this.stateOf(stateName) === undefined || !this.mayHaveStored) return;
     const tx = this.db.transaction(ENTRIES, 'readonly');
     // One request over the whole range (other states' keys are skipped here): a request per
     // key group costs a round trip each, which dominated in Chromium.
@@ -446,8 +422,8 @@ export class IdbKeyedStateBackend implements KeyedStateBackend {
   }
 
   async prefetch(keys: readonly Key[], keyGroups: ArrayLike<number>): Promise<void> {
-    if (this.failure !== undefined) return;
-    const tables = [...this.tables.values()].filter((t) => t.shape !== 'map');
+    if (this.failed !== undefined) return;
+    const tables = this.registeredStates().filter((t) => t.shape !== 'map');
     if (tables.length === 0) return;
     // Before anything was stored, readCell() remembers the keys as absent without reading.
     // Only the void namespace is prefetched: other namespaces (windows) are read on demand.

@@ -9,9 +9,10 @@
  * range delete at flush time, never a read.
  */
 import type { StateKind } from '../../api/descriptors.ts';
-import type { KeyId } from '../../core/keys.ts';
-import type { StateTableOptions } from '../../state/backend.ts';
-import { storageShapeOf, type StateMetaInfo, type StorageShape } from '../../format/snapshot-format.ts';
+import type { KeyId } from '../../format/key-ids.ts';
+import type { TableConfig } from '../../state/keyed-backend-base.ts';
+import { PLAIN_VALUES } from '../../state/stored-values.ts';
+import { storageShapeOf, type StorageShape } from '../../format/snapshot-format.ts';
 import type { StoredRecord } from './database.ts';
 import type { KeyPart } from './layout.ts';
 
@@ -53,7 +54,8 @@ export interface MapCell {
 /** One registered state: its kind, options and cached cells. */
 export class Table {
   readonly shape: StorageShape;
-  options: StateTableOptions = {};
+  /** What core said about the state (snapshot filter, expiry); values are always encoded here. */
+  options: TableConfig = { values: PLAIN_VALUES };
   /** The keys the database may hold state of this table for; undefined once there were too many to track. */
   stored: Set<KeyId> | undefined = new Set();
   /** namespace → key id → cell (value and list state). */
@@ -98,7 +100,4 @@ export class Table {
     this.maps.clear();
   }
 
-  meta(): StateMetaInfo {
-    return this.options.ttl === undefined ? { name: this.name, kind: this.kind } : { name: this.name, kind: this.kind, ttl: this.options.ttl };
-  }
 }

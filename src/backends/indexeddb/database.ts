@@ -16,7 +16,7 @@
  * paths issue thousands of requests per transaction, where a Promise per request is
  * pure cost. Completion is one event listener per transaction (`transactionDone`).
  */
-import { StateError, type ErrorContext } from '../../api/errors.ts';
+import { StateBackendError, type ErrorContext } from '../../api/errors.ts';
 
 /** Shows up in error messages as `[backend:indexeddb]`. */
 export const COMPONENT = 'backend:indexeddb';
@@ -46,7 +46,7 @@ export function resolveEnvironment(factory: IDBFactory | undefined, keyRange: ty
   const f = factory ?? g.indexedDB;
   const r = keyRange ?? g.IDBKeyRange;
   if (f === undefined || r === undefined) {
-    throw new StateError('BACKEND_FAILURE', 'IndexedDB is not available in this runtime: pass `indexedDB` and `IDBKeyRange` in the options (e.g. from fake-indexeddb in Node) or use HashMapStateBackend', ctx);
+    throw new StateBackendError('BACKEND_FAILURE', 'IndexedDB is not available in this runtime: pass `indexedDB` and `IDBKeyRange` in the options (e.g. from fake-indexeddb in Node) or use HashMapStateBackend', ctx);
   }
   return { factory: f, keyRange: r };
 }
@@ -75,7 +75,7 @@ export function openDatabase(env: IdbEnvironment, name: string, version: number,
       if (settled) return;
       settled = true;
       reject(
-        new StateError(
+        new StateBackendError(
           'BACKEND_FAILURE',
           `database "${name}" cannot be upgraded to version ${version}: another tab or worker keeps an older version open and does not let go; close or reload that tab, then restart the job`,
           ctx,
@@ -109,12 +109,12 @@ export function transactionDone(tx: IDBTransaction, ctx: ErrorContext, what: str
 }
 
 /** Turns an IndexedDB DOMException into an eddy error that says what to do. */
-export function mapError(e: unknown, ctx: ErrorContext, what: string): StateError {
-  if (e instanceof StateError) return e;
+export function mapError(e: unknown, ctx: ErrorContext, what: string): StateBackendError {
+  if (e instanceof StateBackendError) return e;
   const name = (e as { name?: string } | null)?.name ?? 'Error';
   const message = (e as { message?: string } | null)?.message ?? String(e);
   if (name === 'QuotaExceededError') {
-    return new StateError(
+    return new StateBackendError(
       'STORAGE_FULL',
       `IndexedDB quota exceeded (${what}): the browser refused to store more state for this origin. Free space (other site data, old eddy databases), or use a smaller state; the job must restart from its last checkpoint`,
       ctx,
@@ -122,7 +122,7 @@ export function mapError(e: unknown, ctx: ErrorContext, what: string): StateErro
     );
   }
   if (name === 'InvalidStateError' || name === 'UnknownError' || name === 'AbortError') {
-    return new StateError('BACKEND_FAILURE', `IndexedDB failed (${what}): ${name}: ${message}. The database may have been closed, deleted or cleared by the browser; the job must restart from its last checkpoint`, ctx, { cause: e });
+    return new StateBackendError('BACKEND_FAILURE', `IndexedDB failed (${what}): ${name}: ${message}. The database may have been closed, deleted or cleared by the browser; the job must restart from its last checkpoint`, ctx, { cause: e });
   }
-  return new StateError('BACKEND_FAILURE', `IndexedDB failed (${what}): ${name}: ${message}`, ctx, { cause: e });
+  return new StateBackendError('BACKEND_FAILURE', `IndexedDB failed (${what}): ${name}: ${message}`, ctx, { cause: e });
 }

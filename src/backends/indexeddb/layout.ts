@@ -1,11 +1,12 @@
 /**
  * How eddy keys become IndexedDB key parts. IndexedDB orders and compares numbers and
  * strings natively, but has no bigint or boolean keys; core's `KeyId` (a Map-friendly id,
- * see `src/core/keys.ts`) is a number, a string, a bigint or a boolean. Bigints and
+ * see `src/format/key-ids.ts`) is a number, a string, a bigint or a boolean. Bigints and
  * booleans become strings with a `\u0001` prefix that `keyId` never produces for a string
  * (its own escapes are `\u0001s` and `\u0001a`), so distinct keys stay distinct.
  */
-import { keyFromId, type Key, type KeyId } from '../../core/keys.ts';
+import type { Key } from '../../format/key-bytes.ts';
+import { keyFromId, type KeyId } from '../../format/key-ids.ts';
 
 /** One key or user key as stored in an IndexedDB array key. */
 export type KeyPart = number | string;

@@ -5,7 +5,7 @@
  * snapshot becomes the base of the next delta. A delta then reads the marked entries
  * back from IndexedDB: present ones are entries, absent ones removed markers.
  */
-import type { KeyId } from '../../core/keys.ts';
+import type { KeyId } from '../../format/key-ids.ts';
 import { DeltaEpochs } from '../../state/delta-epochs.ts';
 import type { Coord, Table } from './cache.ts';
 

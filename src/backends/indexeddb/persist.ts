@@ -3,13 +3,13 @@
  * delta) of the subtask's key-group range, restore from canonical snapshots in bounded
  * batches, and native TTL cleanup through the expiry index.
  */
-import { deserializeValue } from '../../core/codec.ts';
+import { deserializeValue } from '../../format/value-codec.ts';
 import type { KeyedSnapshotOptions } from '../../state/backend.ts';
-import { checkRestorable } from '../../state/restore-checks.ts';
-import { KEYED_SNAPSHOT_FORMAT_VERSION, type KeyedStateSnapshot } from '../../format/snapshot-format.ts';
+import type { SnapshotHead } from '../../state/keyed-backend-base.ts';
+import type { KeyedStateSnapshot } from '../../format/snapshot-format.ts';
 import type { IdbKeyedStateBackend } from './backend.ts';
-import type { Coord } from './cache.ts';
-import { COMPONENT, ENTRIES, EXPIRY_INDEX, transactionDone, type StoredRecord } from './database.ts';
+import type { Coord, Table } from './cache.ts';
+import { ENTRIES, EXPIRY_INDEX, transactionDone, type StoredRecord } from './database.ts';
 import { idOf, type RecordKey } from './layout.ts';
 import { KeyGroupWriters, recordsOf, writeRecords, type Drop } from './snapshot.ts';
 
@@ -17,11 +17,10 @@ import { KeyGroupWriters, recordsOf, writeRecords, type Drop } from './snapshot.
  * A snapshot in canonical form, captured synchronously: the flush of dirty cells and the
  * reading transaction are both issued before the first await (see `backend.ts`).
  */
-export async function takeSnapshot(b: IdbKeyedStateBackend, options: KeyedSnapshotOptions): Promise<KeyedStateSnapshot> {
+export async function takeSnapshot(b: IdbKeyedStateBackend, captured: { states: Table[]; head: SnapshotHead }, options: KeyedSnapshotOptions): Promise<KeyedStateSnapshot> {
   b.check();
-  // Capture, synchronously: the states, their filters, the flush, the reading transaction.
-  const tables = [...b.tables.values()];
-  const states = tables.map((t) => t.meta());
+  // Capture, synchronously: the states (captured by the caller), their filters, the flush, the reading transaction.
+  const { states: tables, head } = captured;
   const drops: Drop[] = tables.map((t) => t.options.snapshotFilter?.());
   const index = new Map(tables.map((t, i) => [t.name, i]));
   const shapes = tables.map((t) => t.shape);
@@ -30,7 +29,6 @@ export async function takeSnapshot(b: IdbKeyedStateBackend, options: KeyedSnapsh
   const flushed = b.flushWrites();
   const tx = b.db.transaction(ENTRIES, 'readonly');
   const store = tx.objectStore(ENTRIES);
-  const head = { formatVersion: KEYED_SNAPSHOT_FORMAT_VERSION, maxParallelism: b.maxParallelism, states };
   const writers = new KeyGroupWriters();
   if (!delta) {
     const keys = store.getAllKeys(b.rangeOfGroups());
@@ -57,17 +55,9 @@ export async function takeSnapshot(b: IdbKeyedStateBackend, options: KeyedSnapsh
   return { ...head, keyGroups: writers.finishEntries(), incremental: { baseCheckpointId: b.tracker.base!, removed: writers.finishRemoved() } };
 }
 
-/** Loads snapshots (the key groups of this subtask) in bounded batches, one transaction each. */
-export async function restoreSnapshots(b: IdbKeyedStateBackend, snapshots: readonly KeyedStateSnapshot[]): Promise<void> {
+/** Loads checked snapshots, whose states are registered, (the key groups of this subtask) in bounded batches, one transaction each. */
+export async function loadSnapshots(b: IdbKeyedStateBackend, snapshots: readonly KeyedStateSnapshot[]): Promise<void> {
   b.check();
-  for (const s of snapshots) checkRestorable(s, b.maxParallelism, COMPONENT, b.options.operatorName);
-  for (const s of snapshots) {
-    for (const meta of s.states) {
-      const t = b.table(meta.name, meta.kind);
-      // A restored state keeps saying it has TTL until it is registered anew.
-      if (meta.ttl !== undefined && t.options.ttl === undefined) t.options = { ...t.options, ttl: meta.ttl };
-    }
-  }
   // Bounded batches, each one transaction: a large snapshot never sits in memory twice.
   let batch: Array<{ key: RecordKey; record: StoredRecord }> = [];
   const write = async () => {
@@ -82,7 +72,7 @@ export async function restoreSnapshots(b: IdbKeyedStateBackend, snapshots: reado
   for (const s of snapshots) {
     for (const r of recordsOf(s, b.keyGroupRange, b.op)) {
       batch.push(r);
-      b.stored(b.tables.get(r.key[2])!, idOf(r.key[3]));
+      b.stored(b.stateOf(r.key[2])!, idOf(r.key[3]));
       if (batch.length >= b.limits.restoreBatch) await write();
     }
   }
@@ -98,7 +88,7 @@ export async function restoreSnapshots(b: IdbKeyedStateBackend, snapshots: reado
  */
 export async function deleteExpired(b: IdbKeyedStateBackend): Promise<void> {
   let clock: { now(): number } | undefined;
-  for (const t of b.tables.values()) if ((clock = t.options.expiry) !== undefined) break;
+  for (const t of b.registeredStates()) if ((clock = t.options.expiry) !== undefined) break;
   if (clock === undefined) return; // no state with TTL: nothing can expire
   const now = clock.now();
   const tx = b.db.transaction(ENTRIES, 'readwrite', { durability: 'relaxed' });
@@ -113,7 +103,7 @@ export async function deleteExpired(b: IdbKeyedStateBackend): Promise<void> {
     const keys = keysRequest.result as RecordKey[];
     const records = valuesRequest.result as StoredRecord[];
     keys.forEach((key, i) => {
-      const t = b.tables.get(key[2]);
+      const t = b.stateOf(key[2]);
       const expiry = t?.options.expiry;
       if (t === undefined || expiry === undefined || !b.keyGroupRange.contains(key[1])) return;
       const at: Coord = { kid: idOf(key[3]), kg: key[1], part: key[3] };

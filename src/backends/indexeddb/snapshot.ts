@@ -5,9 +5,11 @@
  * decoding and re-encoding them; only a full-snapshot TTL filter decodes (it must look
  * at timestamps).
  */
-import { ByteWriter } from '../../core/bytes.ts';
-import { deserializeValue, serializeValue } from '../../core/codec.ts';
-import { canonicalKeyBytes, keyId, type KeyGroupRange } from '../../core/keys.ts';
+import { ByteWriter } from '../../format/bytes.ts';
+import { deserializeValue, serializeValue } from '../../format/value-codec.ts';
+import { canonicalKeyBytes } from '../../format/key-bytes.ts';
+import { keyId } from '../../format/key-ids.ts';
+import { type KeyGroupRange } from '../../format/key-groups.ts';
 import { readKeyGroup, RemovedEntryWriter, type KeyedStateSnapshot } from '../../format/snapshot-format.ts';
 import type { StoredRecord } from './database.ts';
 import { keyOfPart, partOf, type KeyPart, type RecordKey } from './layout.ts';

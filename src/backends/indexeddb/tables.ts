@@ -4,8 +4,9 @@
  * its object later changes nothing), decoding on the way out (every read is a fresh
  * object), and the TTL deadline of each record for the `expiry` index.
  */
-import { deserializeValue, serializeValue } from '../../core/codec.ts';
-import { keyFromId, keyId, type Key } from '../../core/keys.ts';
+import { deserializeValue, serializeValue } from '../../format/value-codec.ts';
+import { keyFromId, keyId } from '../../format/key-ids.ts';
+import { type Key } from '../../format/key-bytes.ts';
 import type { ListTable, MapTable, MaybePromise, ValueTable } from '../../state/backend.ts';
 import { andThen } from '../../state/maybe-promise.ts';
 import type { IdbKeyedStateBackend } from './backend.ts';

@@ -7,7 +7,7 @@
  * loading it again. Anything else (a delta, a rescale, another checkpoint, a write after
  * the snapshot) gives another fingerprint or none, and the file is emptied and loaded.
  */
-import type { KeyGroupRange } from '../../core/keys.ts';
+import type { KeyGroupRange } from '../../format/key-groups.ts';
 import type { KeyedStateSnapshot } from '../../format/snapshot-format.ts';
 
 const utf8 = new TextEncoder();

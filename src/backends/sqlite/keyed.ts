@@ -7,11 +7,12 @@
  * `snapshot()` call and encodes it afterwards (see {@link SqliteKeyedStateBackend.snapshot}).
  */
 import type { StateKind } from '../../api/descriptors.ts';
-import { StateError } from '../../api/errors.ts';
-import { canonicalKeyBytes, keyFromCanonicalBytes, keyId, type Key, type KeyGroupRange, type KeyId } from '../../core/keys.ts';
-import type { KeyedSnapshotOptions, KeyedStateBackend, KeyedStateBackendOptions, ListTable, MapTable, StateTableOptions, ValueTable } from '../../state/backend.ts';
-import { checkRestorable } from '../../state/restore-checks.ts';
-import { KEYED_SNAPSHOT_FORMAT_VERSION, storageShapeOf, type KeyedStateSnapshot, type StateMetaInfo } from '../../format/snapshot-format.ts';
+import { canonicalKeyBytes, keyFromCanonicalBytes, type Key } from '../../format/key-bytes.ts';
+import { keyId, type KeyId } from '../../format/key-ids.ts';
+import type { KeyedSnapshotOptions, KeyedStateBackendOptions, ListTable, MapTable, ValueTable } from '../../state/backend.ts';
+import { KeyedBackendBase, type TableConfig } from '../../state/keyed-backend-base.ts';
+import { storageShapeOf, type KeyedStateSnapshot, type TtlMetaInfo } from '../../format/snapshot-format.ts';
+import { PLAIN_VALUES } from '../../state/stored-values.ts';
 import type { SqliteVfs } from './open.ts';
 import type { Statements } from './schema.ts';
 import { fingerprintOf } from './fingerprint.ts';
@@ -23,21 +24,13 @@ import { deleteExpired, pruneStep } from './ttl-cleanup.ts';
 import { bucketOf, listTable, loadValueRow, mapTable, PAGE, stateFailure, valueTable, type SqlState, type TableContext } from './tables.ts';
 import { rowBytes, rowKeyBytes, ValueCache, type CachedRow } from './value-cache.ts';
 
-const COMPONENT = 'backend:sqlite';
-
 /** The keyed state of one subtask in SQLite; created by `SqliteStateBackend`. */
-export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext {
-  readonly name = 'sqlite';
-  readonly keyGroupRange: KeyGroupRange;
-  readonly maxParallelism: number;
+export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implements TableContext {
   readonly nativeTtlCleanup = true;
-  readonly operatorName: string;
   readonly cache: ValueCache;
   currentKg = -1;
   currentId: KeyId = '';
-  private currentKey: Key | undefined;
   private currentKeyBytes: Uint8Array | undefined;
-  private readonly registry = new Map<string, SqlState>();
   private nextStateId = 1;
   private readonly tracking = new DeltaEpochs();
   private disposed = false;
@@ -67,19 +60,13 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
     private readonly afterClose: () => void = () => {},
     private readonly reuse = false,
   ) {
+    super('sqlite', options);
     this.pendingWipe = reuse;
-    this.keyGroupRange = options.keyGroupRange;
-    this.maxParallelism = options.maxParallelism;
-    this.operatorName = options.operatorName;
     this.cache = new ValueCache(cacheBytes, (dirty) => this.writeBack(dirty));
   }
 
-  setCurrentKey(key: Key, keyGroup: number): void {
-    if (!this.keyGroupRange.contains(keyGroup)) {
-      throw new StateError('BACKEND_FAILURE', `key group ${keyGroup} of key ${String(key)} is outside this subtask's range ${this.keyGroupRange.start}..${this.keyGroupRange.end}`, { component: COMPONENT, operator: this.operatorName });
-    }
+  protected enterKey(key: Key, keyGroup: number): void {
     if (key === this.currentKey && keyGroup === this.currentKg) return;
-    this.currentKey = key;
     this.currentKg = keyGroup;
     this.currentKeyBytes = undefined;
     this.currentId = keyId(key);
@@ -90,15 +77,10 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
     return this.currentKey!;
   }
 
-  clearCurrentKey(): void {
-    this.currentKey = undefined;
+  protected override leaveKey(): void {
     this.currentKeyBytes = undefined;
     this.currentKg = -1;
     this.currentId = '';
-  }
-
-  getCurrentKey(): Key | undefined {
-    return this.currentKey;
   }
 
   /** Canonical bytes of the current key, computed on first use per key. */
@@ -123,49 +105,35 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
     stmts.maybeCommit();
   }
 
-  private state(name: string, kind: StateKind, options?: StateTableOptions): SqlState {
+  protected createState(name: string, kind: StateKind, ttl: TtlMetaInfo | undefined): SqlState {
     this.ensureFresh();
-    const existing = this.registry.get(name);
-    if (existing !== undefined) {
-      if (existing.kind !== kind) {
-        throw new StateError('STATE_KIND_MISMATCH', `state "${name}" is already registered as ${existing.kind} state and cannot be used as ${kind} state`, { component: COMPONENT, operator: this.operatorName, state: name });
-      }
-      if (options !== undefined) this.configure(existing, options);
-      return existing;
-    }
-    const s: SqlState = { id: this.nextStateId++, name, kind, options: {}, needsExpiryBackfill: false, buckets: new Map() };
-    if (options !== undefined) this.configure(s, options);
-    this.registry.set(name, s);
-    this.stmts.saveState(s.id, name, kind, s.options.ttl?.ttlMs ?? null);
+    const s: SqlState = { id: this.nextStateId++, name, kind, options: { values: PLAIN_VALUES }, needsExpiryBackfill: false, buckets: new Map() };
+    this.stmts.saveState(s.id, name, kind, ttl?.ttlMs ?? null);
     return s;
   }
 
-  private configure(s: SqlState, options: StateTableOptions): void {
+  protected configureState(s: SqlState, config: TableConfig): void {
     // Rows written before the state had an expiry (restored ones) get theirs before cleanup deletes by it.
-    if (options.expiry !== undefined && s.options.expiry === undefined) s.needsExpiryBackfill = true;
-    s.options = options;
+    if (config.expiry !== undefined && s.options.expiry === undefined) s.needsExpiryBackfill = true;
+    s.options = config;
   }
 
-  valueTable<T>(name: string, kind: 'value' | 'reducing' | 'aggregating', options?: StateTableOptions): ValueTable<T> {
-    return valueTable<T>(this, this.state(name, kind, options));
+  protected openValueTable<T>(s: SqlState): ValueTable<T> {
+    return valueTable<T>(this, s);
   }
 
-  listTable<T>(name: string, options?: StateTableOptions): ListTable<T> {
-    return listTable<T>(this, this.state(name, 'list', options));
+  protected openListTable<T>(s: SqlState): ListTable<T> {
+    return listTable<T>(this, s);
   }
 
-  mapTable<V>(name: string, options?: StateTableOptions): MapTable<V> {
-    return mapTable<V>(this, this.state(name, 'map', options));
-  }
-
-  states(): StateMetaInfo[] {
-    return [...this.registry.values()].map(metaOf);
+  protected openMapTable<V>(s: SqlState): MapTable<V> {
+    return mapTable<V>(this, s);
   }
 
   /** Loads the value rows of a batch's keys that are not cached yet, before the batch runs. */
   prefetch(keys: readonly Key[], keyGroups: ArrayLike<number>): void {
     this.ensureFresh();
-    const valueStates = [...this.registry.values()].filter((s) => storageShapeOf(s.kind) === 'value');
+    const valueStates = this.registeredStates().filter((s) => storageShapeOf(s.kind) === 'value');
     if (valueStates.length === 0) return;
     try {
       for (let i = 0; i < keys.length; i++) {
@@ -189,7 +157,7 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
   /** Incremental TTL cleanup (when a state asks for it explicitly; background cleanup is native): see `ttl-cleanup.ts`. */
   pruneEntries(stateName: string, limit: number, isStale: (stored: unknown) => boolean): number {
     this.ensureFresh();
-    const s = this.registry.get(stateName);
+    const s = this.stateOf(stateName);
     if (s === undefined || limit <= 0) return 0;
     this.flushSync();
     try {
@@ -216,13 +184,13 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
     try {
       this.cache.flush();
     } catch (e) {
-      throw stateFailure(e, this, [...this.registry.keys()].join(', '));
+      throw stateFailure(e, this, this.registeredStates().map((s) => s.name).join(', '));
     }
   }
 
   /** Native TTL cleanup of every state with an expiry (see `ttl-cleanup.ts`). */
   private cleanupExpired(): void {
-    for (const s of this.registry.values()) {
+    for (const s of this.registeredStates()) {
       try {
         deleteExpired(this.stmts, this.cache, s, this.markEpoch());
       } catch (e) {
@@ -239,11 +207,10 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
    */
   async snapshot(options: KeyedSnapshotOptions = {}): Promise<KeyedStateSnapshot> {
     this.ensureFresh();
-    const states = [...this.registry.values()];
+    const { states, head } = this.captureStates();
     const names = () => states.map((s) => s.name).join(', ');
     this.flushSync();
     const encoded: EncodedState[] = states.map((s) => ({ id: s.id, shape: storageShapeOf(s.kind), drop: s.options.snapshotFilter?.() }));
-    const head = { formatVersion: KEYED_SNAPSHOT_FORMAT_VERSION, maxParallelism: this.maxParallelism, states: states.map(metaOf) };
     const delta = this.tracking.begin(options.checkpointId, options.incremental === true);
     let src: SnapshotSource;
     try {
@@ -281,17 +248,14 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
     if (epoch !== undefined) this.stmts.forget(epoch);
   }
 
-  async restore(snapshots: readonly KeyedStateSnapshot[]): Promise<void> {
-    // Check every snapshot before loading any, so a refused restore leaves the backend empty.
-    for (const snapshot of snapshots) checkRestorable(snapshot, this.maxParallelism, COMPONENT, this.operatorName);
-    if (this.pendingWipe && (await this.reuseIfAt(snapshots))) return;
+  protected override async restoreInPlace(snapshots: readonly KeyedStateSnapshot[]): Promise<boolean> {
+    return this.pendingWipe && (await this.reuseIfAt(snapshots));
+  }
+
+  protected async load(snapshots: readonly KeyedStateSnapshot[], statesOf: ReadonlyArray<readonly SqlState[]>): Promise<void> {
     this.ensureFresh();
-    for (const snapshot of snapshots) {
-      const states = snapshot.states.map((m) => {
-        const s = this.state(m.name, m.kind);
-        if (m.ttl !== undefined && s.options.ttl === undefined) s.restoredTtl = m.ttl;
-        return s;
-      });
+    for (const [i, snapshot] of snapshots.entries()) {
+      const states = statesOf[i]!;
       try {
         restoreKeyGroups(snapshot.keyGroups, snapshot.states, {
           states: states.map((s) => ({ id: s.id, shape: storageShapeOf(s.kind) })),
@@ -320,9 +284,8 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
     if (recorded === undefined || recorded !== (await fingerprintOf(snapshots, this.keyGroupRange))) return false;
     this.pendingWipe = false;
     for (const saved of this.stmts.savedStates()) {
-      const s: SqlState = { id: saved.id, name: saved.name, kind: saved.kind as StateKind, options: {}, needsExpiryBackfill: true, buckets: new Map() };
-      if (saved.ttlMs !== null) s.restoredTtl = { ttlMs: saved.ttlMs };
-      this.registry.set(s.name, s);
+      const s: SqlState = { id: saved.id, name: saved.name, kind: saved.kind as StateKind, options: { values: PLAIN_VALUES }, needsExpiryBackfill: true, buckets: new Map() };
+      this.adoptState(s.name, s.kind, s, saved.ttlMs === null ? undefined : { ttlMs: saved.ttlMs });
       this.nextStateId = Math.max(this.nextStateId, s.id + 1);
     }
     // Change marks belong to the run that wrote them; the file stays at the checkpoint until the next write.
@@ -335,7 +298,7 @@ export class SqliteKeyedStateBackend implements KeyedStateBackend, TableContext 
 
   async *keys(stateName: string, namespace: string): AsyncIterable<Key> {
     this.ensureFresh();
-    const s = this.registry.get(stateName);
+    const s = this.stateOf(stateName);
     if (s === undefined) return;
     this.flushSync();
     let afterKg = -1;
@@ -392,9 +355,4 @@ export interface SqliteBackendStats {
   readonly changes: number;
   /** The last restore reused the local file (it was provably at the restored checkpoint) instead of loading the snapshots. */
   readonly reusedLocalCopy: boolean;
-}
-
-function metaOf(s: SqlState): StateMetaInfo {
-  const ttl = s.options.ttl ?? s.restoredTtl;
-  return ttl === undefined ? { name: s.name, kind: s.kind } : { name: s.name, kind: s.kind, ttl };
 }

@@ -4,10 +4,10 @@
  * One table holds the rows of every state, keyed so that a key-group range is a range
  * scan: `PRIMARY KEY (st, kg, k, ns, uk)` in a WITHOUT ROWID table (the rows are stored
  * in key order), where `st` is the state's number, `kg` the key group, `k` the key's
- * canonical bytes (`src/core/keys.ts`), `ns` the namespace and `uk` the row within the
+ * canonical bytes (`src/format/key-bytes.ts`), `ns` the namespace and `uk` the row within the
  * entry: `0` for a value, the element's sequence number for a list (so `add` is one
  * INSERT after an indexed `max(uk)`), the user key's canonical bytes for a map (one row
- * per entry). `v` is the canonical encoding of the stored value (`src/core/codec.ts`),
+ * per entry). `v` is the canonical encoding of the stored value (`src/format/value-codec.ts`),
  * the same bytes a snapshot holds, so snapshots copy them without re-encoding. `exp` is
  * the TTL deadline for native cleanup (NULL without TTL), indexed per state.
  *

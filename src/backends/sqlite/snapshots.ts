@@ -9,10 +9,10 @@
  * captured, or as removed. Both read a {@link SnapshotSource} (the frozen copy of the
  * capture) and give other work a turn between slices (`state/slices.ts`).
  */
-import { ByteWriter } from '../../core/bytes.ts';
+import { ByteWriter } from '../../format/bytes.ts';
 import type { Slices } from '../../state/slices.ts';
-import { deserializeValue, serializeValue } from '../../core/codec.ts';
-import { canonicalKeyBytes } from '../../core/keys.ts';
+import { deserializeValue, serializeValue } from '../../format/value-codec.ts';
+import { canonicalKeyBytes } from '../../format/key-bytes.ts';
 import { readKeyGroup, RemovedEntryWriter, type StorageShape } from '../../format/snapshot-format.ts';
 import type { SnapshotSource } from './frozen-copy.ts';
 import type { Row } from './schema.ts';

@@ -6,22 +6,22 @@
  */
 import type { StateKind } from '../../api/descriptors.ts';
 import { EddyError } from '../../api/errors.ts';
-import { deserializeValue, serializeValue } from '../../core/codec.ts';
-import { canonicalKeyBytes, keyFromCanonicalBytes, type Key, type KeyId } from '../../core/keys.ts';
-import type { ListTable, MapTable, StateTableOptions, ValueTable } from '../../state/backend.ts';
-import type { TtlMetaInfo } from '../../format/snapshot-format.ts';
+import { deserializeValue, serializeValue } from '../../format/value-codec.ts';
+import { canonicalKeyBytes, keyFromCanonicalBytes, type Key } from '../../format/key-bytes.ts';
+import { type KeyId } from '../../format/key-ids.ts';
+import type { ListTable, MapTable, ValueTable } from '../../state/backend.ts';
+import type { TableConfig } from '../../state/keyed-backend-base.ts';
 import { openError } from './open.ts';
 import type { Statements } from './schema.ts';
-import { CachedRow, NOT_DECODED, shareableOf, type Bucket, type ValueCache } from './value-cache.ts';
+import { CachedRow, NOT_DECODED, type Bucket, type ValueCache } from './value-cache.ts';
 
 /** A registered state: its number in the database, kind and table options. */
 export interface SqlState {
   readonly id: number;
   readonly name: string;
   readonly kind: StateKind;
-  options: StateTableOptions;
-  /** TTL metadata a restored state keeps until it is registered anew. */
-  restoredTtl?: TtlMetaInfo;
+  /** What core said about the state: snapshot filter, expiry, which values are shareable. */
+  options: TableConfig;
   /** Rows restored without an expiry must get one before native cleanup deletes by it. */
   needsExpiryBackfill: boolean;
   /** Where the incremental-cleanup walk stopped (the last entry it visited); undefined: start over. */
@@ -43,9 +43,12 @@ export function readRow(row: CachedRow): unknown {
   return row.primitive !== NOT_DECODED ? row.primitive : deserializeValue(row.bytes!);
 }
 
-/** The cacheable decoded form of a state's stored value (see `shareableOf`): TTL states store shareable pairs. */
+/**
+ * The cacheable decoded form of a state's stored value: the value itself when core says it
+ * is shareable (`StoredValues.shareable`: nobody can change it), else `NOT_DECODED`.
+ */
 export function primitiveOf(s: SqlState, value: unknown): unknown {
-  return shareableOf(value, s.options.ttl !== undefined);
+  return s.options.values.shareable(value) ? value : NOT_DECODED;
 }
 
 /** What the tables need of their backend: the current key, the statements, the cache and change marking. */

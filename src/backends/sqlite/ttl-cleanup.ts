@@ -3,7 +3,7 @@
  * `exp` column at every flush) and the incremental cleanup a state may ask for
  * explicitly. Both remove rows behind the value cache, so both tell it which rows went.
  */
-import { deserializeValue } from '../../core/codec.ts';
+import { deserializeValue } from '../../format/value-codec.ts';
 import type { Statements } from './schema.ts';
 import type { SqlState } from './tables.ts';
 import type { ValueCache } from './value-cache.ts';

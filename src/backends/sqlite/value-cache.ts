@@ -8,15 +8,17 @@
  * Rows are cached as their canonical encoding, not as live objects: the encoded size is
  * what the budget counts, and every read of an object decodes a private copy, so user
  * code changing a value it read (or wrote) can never reach the stored state or a
- * snapshot. Values nobody can change are kept decoded instead (see {@link shareableOf}):
+ * snapshot. Values nobody can change are kept decoded instead (core says which, per state,
+ * through `StoredValues.shareable`; for a state with TTL that covers its pairs around primitives):
  * a read then costs nothing, and a write encodes nothing until the row is written back
  * (a counter rewritten 20 times between flushes is encoded once, not 20 times).
  *
  * Rows live in buckets, one `Map` per (state, namespace) keyed by the key's `KeyId`, so
  * the hot path never builds a composite string key.
  */
-import { serializeValue } from '../../core/codec.ts';
-import { canonicalKeyBytes, type Key, type KeyId } from '../../core/keys.ts';
+import { serializeValue } from '../../format/value-codec.ts';
+import { canonicalKeyBytes, type Key } from '../../format/key-bytes.ts';
+import type { KeyId } from '../../format/key-ids.ts';
 
 /** The rows of one (state, namespace), by key id. */
 export type Bucket = Map<KeyId, CachedRow>;
@@ -37,7 +39,7 @@ export class CachedRow {
     readonly bucket: Bucket,
     readonly id: KeyId,
     public bytes: Uint8Array | null | undefined,
-    /** The decoded value when it is shareable (safe to hand out as is, see {@link shareableOf}); `NOT_DECODED` otherwise. */
+    /** The decoded value when it is shareable (safe to hand out as is, see `primitiveOf`); `NOT_DECODED` otherwise. */
     public primitive: unknown,
     public exp: number | null,
     /** Canonical key bytes, computed when the row is first written back. */
@@ -52,26 +54,6 @@ export const NOT_DECODED: unique symbol = Symbol('not decoded');
 
 /** Bookkeeping per row besides its bytes: the Map entries and the row object. */
 const ROW_OVERHEAD = 128;
-
-/**
- * The decoded form of a value that may be cached and handed to every reader as is: the
- * value itself when nobody can change it, else `NOT_DECODED` (cached as bytes, decoded
- * per read). That is a primitive the codec encodes (checked here, so that a value it
- * refuses still fails at the write, not at the later write-back), and, for a state with
- * TTL (`pairs`), a `[userValue, lastAccess]` pair of such primitives: core creates a new
- * pair for every write and never changes one afterwards (`StateTableOptions.ttl`), and
- * hands readers only its primitive user value.
- */
-export function shareableOf(value: unknown, pairs: boolean): unknown {
-  if (isPlainPrimitive(value)) return value;
-  if (pairs && Array.isArray(value) && value.length === 2 && isPlainPrimitive(value[0]) && typeof value[1] === 'number') return value;
-  return NOT_DECODED;
-}
-
-function isPlainPrimitive(v: unknown): boolean {
-  const t = typeof v;
-  return t === 'number' || t === 'string' || t === 'boolean' || v === null;
-}
 
 /** The encoded value of a present row, encoded now if it was cached decoded only. */
 export function rowBytes(row: CachedRow): Uint8Array {
@@ -186,8 +168,10 @@ function sizeOf(key: Key, ns: string, bytes: Uint8Array | null | undefined, deco
   return ROW_OVERHEAD + keySize + 2 * ns.length + valueSize;
 }
 
-/** An estimate (upper bound but for long strings) of the encoded size of a shareable value, which is not encoded until written back. */
+/** An estimate (upper bound but for long strings) of the encoded size of a shareable value (a primitive, or an array of them), which is not encoded until written back. */
 function decodedSize(v: unknown): number {
-  if (Array.isArray(v)) return 2 + decodedSize(v[0]) + decodedSize(v[1]);
-  return typeof v === 'string' ? 5 + 2 * v.length : 9;
+  if (!Array.isArray(v)) return typeof v === 'string' ? 5 + 2 * v.length : 9;
+  let size = 2;
+  for (const e of v) size += decodedSize(e);
+  return size;
 }

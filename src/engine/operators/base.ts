@@ -5,7 +5,7 @@
  */
 import { EddyError, StateError, UserFunctionError } from '../../api/errors.ts';
 import type { CheckpointedFunction, CheckpointListener, RuntimeContext, TimeDomain } from '../../api/functions.ts';
-import type { Key } from '../../core/keys.ts';
+import type { Key } from '../../format/key-bytes.ts';
 import type { KeyedStateBackend } from '../../state/backend.ts';
 import { KeyedStateStore } from '../../state/keyed-state-store.ts';
 import { DefaultOperatorStateStore } from '../../state/operator-state.ts';
@@ -18,11 +18,6 @@ export function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && typeof v === 'object' && typeof (v as PromiseLike<unknown>).then === 'function';
 }
 
-/** Makes the per-subtask copy of a user function: own fields copied, prototype shared. */
-export function instantiate<F>(fn: F): F {
-  if (typeof fn !== 'object' || fn === null) return fn;
-  return Object.assign(Object.create(Object.getPrototypeOf(fn)), fn) as F;
-}
 
 function hasMethod<K extends string>(o: unknown, name: K): o is Record<K, (...args: unknown[]) => unknown> {
   return typeof o === 'object' && o !== null && typeof (o as Record<string, unknown>)[name] === 'function';
@@ -100,7 +95,9 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
     if (next !== undefined) this.ctx.scheduleProcessingTime(next);
   }
 
-  finish(_out: OutputBuffer): void | Promise<void> {}
+  finish(_out: OutputBuffer): void | Promise<void> {
+    this.throwMisuse();
+  }
 
   async close(): Promise<void> {
     const fn = this.fn;
@@ -109,6 +106,17 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
     } finally {
       await this.backend?.dispose();
     }
+    this.throwMisuse();
+  }
+
+  /**
+   * Fails the task when its keyed state was used outside any record or timer: checked
+   * after every batch, timer round and at the end, since the access itself may come from
+   * a callback no caller awaits.
+   */
+  protected throwMisuse(): void {
+    const misuse = this.keyedStore?.misuse;
+    if (misuse !== undefined) throw misuse;
   }
 
   async snapshotState(checkpointId: number, timestamp: number, options: SnapshotOptions = {}): Promise<PendingSnapshot> {
@@ -212,6 +220,7 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
             if (ctx.hasMail()) return runMail();
           }
           backend?.clearCurrentKey();
+          if (store?.misuse !== undefined) throw store.misuse;
           resolve();
         } catch (e) {
           fail(e);
@@ -240,6 +249,7 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
         this.backend!.clearCurrentKey();
       }
     }
+    this.throwMisuse();
   }
 
   /** Called for every due timer; operators with user timers override it. */

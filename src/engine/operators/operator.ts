@@ -6,7 +6,8 @@
  */
 import type { Clock } from '../../api/clock.ts';
 import type { Collector } from '../../api/functions.ts';
-import type { Key, KeyGroupRange } from '../../core/keys.ts';
+import type { Key } from '../../format/key-bytes.ts';
+import type { KeyGroupRange } from '../../format/key-groups.ts';
 import type { StateBackend } from '../../state/backend.ts';
 import type { OperatorSnapshot, OperatorStateSnapshot } from '../../format/checkpoint-format.ts';
 import type { KeyedStateSnapshot } from '../../format/snapshot-format.ts';

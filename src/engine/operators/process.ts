@@ -10,7 +10,7 @@ import type {
   TimeDomain,
   TimerService,
 } from '../../api/functions.ts';
-import type { Key } from '../../core/keys.ts';
+import type { Key } from '../../format/key-bytes.ts';
 import { checkOutputTag, type OutputTag } from '../../api/output-tag.ts';
 import type { Timer } from '../timers.ts';
 import { AbstractStreamOperator } from './base.ts';

@@ -16,7 +16,7 @@ import type { ProcessWindowContext } from '../../api/windowing/functions.ts';
 import type { OnMergeContext, Trigger, TriggerResult } from '../../api/windowing/triggers.ts';
 import { windowOfNamespace, type Window } from '../../api/windowing/windows.ts';
 import { MAX_WATERMARK } from '../../api/watermarks.ts';
-import type { Key } from '../../core/keys.ts';
+import type { Key } from '../../format/key-bytes.ts';
 import type { InternalKvState } from '../../state/keyed-states.ts';
 import type { Timer } from '../timers.ts';
 import { AbstractStreamOperator } from './base.ts';

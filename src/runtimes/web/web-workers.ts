@@ -11,13 +11,37 @@
  * 'module' })`, the form Vite (dev server, build, vitest browser mode) recognises; other
  * bundlers may need `entry` set to the URL of the bundled src/runtimes/web/worker-entry.ts.
  * Globals (`Worker`, `MessageChannel`) are touched only when a worker is spawned.
+ *
+ * The default entry imports each job's module by its URL. When a bundler merged that
+ * module into the page's code (a Vite production build of a statically imported job
+ * module), the app gives its own entry instead: `worker: () => new Worker(new
+ * URL('./eddy-worker.ts', import.meta.url), { type: 'module' })`, whose module imports the
+ * jobs and calls {@link serveWebWorker}.
  */
+import type { JobDefinition, JobResult } from '../../datastream/job-definition.ts';
+import { runWorkerHost, type HostEndpoint } from '../../workers/worker-host.ts';
 import type { MessagePortLike, SpawnedWorker, WorkerPlatform } from '../../workers/worker-protocol.ts';
 
 /** Options of {@link webWorkers}. */
 export interface WebWorkersOptions {
   /** The worker entry module (default: `./worker-entry.ts` beside this file). */
   readonly entry?: string | URL;
+  /**
+   * Starts one worker running an entry of the app's own (which calls {@link serveWebWorker});
+   * written by the app as `() => new Worker(new URL('./eddy-worker.ts', import.meta.url), { type: 'module' })`
+   * so that its bundler builds that entry together with the jobs it imports.
+   */
+  readonly worker?: () => Worker;
+}
+
+// `any`: a job of any arguments (JobDefinition is invariant in them).
+/**
+ * Serves eddy's worker protocol in this dedicated Web Worker: the body of an app's own
+ * worker entry. `jobs` are the job definitions the entry imports; the worker runs them
+ * from its own bundle instead of importing their modules by URL.
+ */
+export function serveWebWorker(options: { readonly jobs?: readonly JobDefinition<any, JobResult>[] } = {}): void {
+  runWorkerHost(globalThis as unknown as HostEndpoint, options);
 }
 
 /** Dedicated Web Workers as the platform of a {@link WorkerExecutor}. */
@@ -26,7 +50,7 @@ export function webWorkers(options: WebWorkersOptions = {}): WorkerPlatform {
     name: 'web-workers',
     spawn(): SpawnedWorker {
       // Written out literally so that Vite (dev server and build) recognises and bundles the worker.
-      const worker = options.entry ? new Worker(options.entry, { type: 'module' }) : new Worker(new URL('./worker-entry.ts', import.meta.url), { type: 'module' });
+      const worker = options.worker ? options.worker() : options.entry ? new Worker(options.entry, { type: 'module' }) : new Worker(new URL('./worker-entry.ts', import.meta.url), { type: 'module' });
       let exit: ((reason: string) => void) | undefined;
       return {
         postMessage: (message, transfer) => worker.postMessage(message, transfer ?? []),

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { murmur3_32, murmur3_32TaggedAscii } from '../../src/core/murmur3.ts';
+import { murmur3_32, murmur3_32TaggedAscii } from '../../src/format/murmur3.ts';
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 

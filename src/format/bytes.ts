@@ -1,7 +1,9 @@
 /**
- * Growable byte writer and bounds-checked reader: varints, big-endian floats, UTF-8
- * strings. The building blocks of the canonical value codec (`codec.ts`),
- * the snapshot format and the timer encoding.
+ * The byte level of the canonical format: a growable writer and a bounds-checked reader
+ * (varints, big-endian floats, UTF-8 strings, bigint magnitudes) and the error for
+ * malformed input. The value codec (`value-codec.ts`), canonical key bytes
+ * (`key-bytes.ts`), the snapshot format and the timer encoding are all written with it,
+ * so each of these byte forms is defined once.
  */
 import { EddyError, SnapshotError } from '../api/errors.ts';
 
@@ -35,8 +37,11 @@ export function varintSize(n: number): number {
   return size;
 }
 
-/** Writes `n` (a non-negative safe integer) as LEB128 at `p`; returns the end. */
-function writeVarintAt(buf: Uint8Array, p: number, n: number): number {
+/**
+ * Writes `n` (a non-negative safe integer) as LEB128 at `p` of `buf`, which has room for
+ * it ({@link varintSize}); returns the end.
+ */
+export function writeVarintAt(buf: Uint8Array, p: number, n: number): number {
   // Above 2^31 shifts would truncate, and `%` on doubles is slow; divide exactly instead.
   while (n > 0x7fffffff) {
     const q = Math.floor(n / 0x80);
@@ -49,6 +54,44 @@ function writeVarintAt(buf: Uint8Array, p: number, n: number): number {
   }
   buf[p++] = n;
   return p;
+}
+
+/** Bytes of a non-negative bigint as a big-endian magnitude in the fewest bytes (none for `0n`). */
+export function magnitudeSize(mag: bigint): number {
+  if (mag <= 0x1fffffffffffffn) {
+    let len = 0;
+    for (let t = Number(mag); t > 0; t = Math.floor(t / 256)) len++;
+    return len;
+  }
+  return (mag.toString(16).length + 1) >> 1;
+}
+
+/** Writes `mag` (non-negative) big-endian in `size` = {@link magnitudeSize} bytes at `p`; returns the end. */
+export function writeMagnitudeAt(buf: Uint8Array, p: number, mag: bigint, size: number): number {
+  if (mag <= 0x1fffffffffffffn) {
+    // Safe magnitudes (the common case) avoid a hex string; powers of 256 are exact in float64.
+    let m = Number(mag);
+    for (let i = p + size - 1; i >= p; i--) {
+      buf[i] = m % 256;
+      m = Math.floor(m / 256);
+    }
+    return p + size;
+  }
+  const hex = mag.toString(16).padStart(size * 2, '0');
+  for (let i = 0; i < size; i++) buf[p + i] = parseInt(hex.substr(i * 2, 2), 16);
+  return p + size;
+}
+
+/** The non-negative bigint whose big-endian bytes are `bytes` (leading zeros allowed). */
+export function magnitudeOf(bytes: Uint8Array): bigint {
+  if (bytes.length <= 6) {
+    let m = 0;
+    for (let i = 0; i < bytes.length; i++) m = m * 256 + bytes[i]!;
+    return BigInt(m);
+  }
+  let hex = '0x';
+  for (let i = 0; i < bytes.length; i++) hex += (bytes[i]! < 16 ? '0' : '') + bytes[i]!.toString(16);
+  return BigInt(hex);
 }
 
 /** Writes UTF-8 at `p`; returns the end, or -1 if `strict` and `s` has a lone surrogate. */
@@ -156,6 +199,14 @@ export class ByteWriter {
     this.bytes(b);
   }
 
+  /** Varint byte length, then a non-negative bigint big-endian in the fewest bytes. */
+  magnitude(mag: bigint): void {
+    const size = magnitudeSize(mag);
+    this.varint(size);
+    this.reserve(size);
+    this.pos = writeMagnitudeAt(this.buf, this.pos, mag, size);
+  }
+
   /** Varint byte length, then UTF-8. Lone surrogates become U+FFFD, as with TextEncoder. */
   string(s: string): void {
     this.utf8(s, false);
@@ -226,21 +277,26 @@ export class ByteWriter {
   }
 }
 
-/** Throws `SNAPSHOT_CORRUPT` for malformed input at `offset`. */
-export function corrupt(message: string, offset: number): never {
-  throw new SnapshotError('SNAPSHOT_CORRUPT', `${message} at byte ${offset}`, { component: 'codec' });
+/** Throws `SNAPSHOT_CORRUPT` for malformed input at `offset`, naming the component that read it. */
+export function corrupt(message: string, offset: number, component = 'codec'): never {
+  throw new SnapshotError('SNAPSHOT_CORRUPT', `${message} at byte ${offset}`, { component });
 }
 
 /** Reads what {@link ByteWriter} writes; malformed input throws `SNAPSHOT_CORRUPT`. */
 export class ByteReader {
   private readonly buf: Uint8Array;
-  private readonly view: DataView;
+  // Made on the first float read: a reader per key (restore decodes one per entry) mostly reads none.
+  private view: DataView | undefined;
+  private readonly component: string;
   private pos = 0;
 
-  /** @param bytes the input; it is read in place, not copied. */
-  constructor(bytes: Uint8Array) {
+  /**
+   * @param bytes the input; it is read in place, not copied.
+   * @param component named by the errors for malformed input (`codec` unless given).
+   */
+  constructor(bytes: Uint8Array, component = 'codec') {
     this.buf = bytes;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.component = component;
   }
 
   /** Bytes consumed so far. */
@@ -258,9 +314,14 @@ export class ByteReader {
     return this.pos >= this.buf.length;
   }
 
+  /** Throws `SNAPSHOT_CORRUPT` naming this reader's component, at the current offset. */
+  corrupt(message: string): never {
+    return corrupt(message, this.pos, this.component);
+  }
+
   private need(n: number): void {
     if (n > this.buf.length - this.pos) {
-      corrupt(`unexpected end of data (needed ${n} bytes, ${this.buf.length - this.pos} left)`, this.pos);
+      this.corrupt(`unexpected end of data (needed ${n} bytes, ${this.buf.length - this.pos} left)`);
     }
   }
 
@@ -284,20 +345,23 @@ export class ByteReader {
       const b = buf[p++]!;
       value += (b & 0x7f) * scale;
       if (b < 0x80) {
-        if (b === 0 && i > 0) corrupt('non-minimal varint', this.pos);
-        if (value > Number.MAX_SAFE_INTEGER) corrupt('varint exceeds 2^53-1', this.pos);
+        // A trailing zero group means the writer used more bytes than needed; the
+        // canonical form never does, and accepting it would give one value two encodings.
+        if (b === 0 && i > 0) this.corrupt('non-minimal varint');
+        if (value > Number.MAX_SAFE_INTEGER) this.corrupt('varint exceeds 2^53-1');
         this.pos = p;
         return value;
       }
       scale *= 0x80;
     }
-    return corrupt('varint longer than 8 bytes', this.pos);
+    return this.corrupt('varint longer than 8 bytes');
   }
 
   /** A float64, big-endian. */
   f64(): number {
     this.need(8);
-    const v = this.view.getFloat64(this.pos);
+    const b = this.buf;
+    const v = (this.view ??= new DataView(b.buffer, b.byteOffset, b.byteLength)).getFloat64(this.pos);
     this.pos += 8;
     return v;
   }
@@ -317,7 +381,11 @@ export class ByteReader {
 
   /** A varint byte length, then UTF-8; invalid UTF-8 is corrupt. */
   string(): string {
-    const n = this.varint();
+    return this.utf8(this.varint());
+  }
+
+  /** The next `n` bytes as UTF-8 (a leading U+FEFF is kept); invalid UTF-8 is corrupt. */
+  utf8(n: number): string {
     this.need(n);
     const buf = this.buf;
     const start = this.pos;
@@ -340,7 +408,7 @@ export class ByteReader {
     try {
       s = textDecoder.decode(buf.subarray(start, start + n));
     } catch {
-      return corrupt('invalid UTF-8', start);
+      return this.corrupt('invalid UTF-8');
     }
     this.pos = start + n;
     return s;
