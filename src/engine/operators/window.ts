@@ -6,6 +6,7 @@
  * time (max timestamp + allowed lateness). Everything lives in the keyed backend and the
  * timer service, so windows are checkpointed and rescaled like any keyed state.
  */
+import { StateError } from '../../api/errors.ts';
 import { AggregatingStateDescriptor, ListStateDescriptor, ReducingStateDescriptor, type StateDescriptor } from '../../api/descriptors.ts';
 import type { Awaitable, Collector } from '../../api/functions.ts';
 import type { AggregateFunction, ListState, ValueState } from '../../api/state.ts';
@@ -218,7 +219,7 @@ export class WindowOperator<F> extends AbstractStreamOperator<F> {
   /** Merges in-flight session windows: trigger state and timers, cleanup timers, contents. */
   private async merge(result: Window, merged: Window[], stateResult: string, mergedStates: string[]): Promise<void> {
     if (this.eventTime ? this.cleanupTime(result) <= this.timers!.watermark : result.maxTimestamp() <= this.ctx.clock.now()) {
-      throw new Error(`the end of ${String(result)} cannot become earlier than the current ${this.eventTime ? 'watermark' : 'processing time'} by merging (a merging assigner produced a window that ends before the windows it merged)`);
+      throw new StateError('INVALID_ARGUMENT', `the end of ${String(result)} cannot become earlier than the current ${this.eventTime ? 'watermark' : 'processing time'} by merging (the merging assigner produced a window that ends before the windows it merged)`, { component: 'windows', operator: this.ctx.displayName, key: this.key });
     }
     this.window = result;
     this.mergedWindows = merged;
