@@ -17,6 +17,7 @@ import { idbVsNaive } from './idb-vs-naive.ts';
 import { opfsCheckpoint } from './opfs-checkpoint.ts';
 import { workersSpeedup } from './workers-speedup.ts';
 import { exchangeThroughput } from './exchange-throughput.ts';
+import { windowBench } from './window.ts';
 import { workerStart } from './worker-start.ts';
 import { size } from './size.ts';
 import { s3Checkpoint } from './s3-checkpoint.ts';
@@ -38,6 +39,7 @@ const benches: Record<string, (runs: number) => Promise<void>> = {
   'opfs-checkpoint': opfsCheckpoint,
   'workers-speedup': workersSpeedup,
   'exchange-throughput': exchangeThroughput,
+  window: windowBench,
   'worker-start': workerStart,
   size,
   's3-checkpoint': s3Checkpoint,

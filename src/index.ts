@@ -11,11 +11,48 @@ export type { Executor } from './engine/executor.ts';
 export { LocalExecutor } from './engine/local-executor.ts';
 export { WorkerExecutor, type WorkerExecutorOptions } from './workers/worker-executor.ts';
 export type { MessagePortLike, SpawnedWorker, WorkerPlatform } from './workers/worker-protocol.ts';
+export { OutputTag } from './api/output-tag.ts';
+export type { AggregationType, FieldExpression } from './api/aggregation.ts';
 export { TwoPhaseCommitSink } from './api/two-phase-commit.ts';
 export type { CheckpointStorage, StorageLock } from './format/checkpoint-storage.ts';
 export { MemoryCheckpointStorage } from './storages/memory.ts';
 export { OpfsCheckpointStorage, type OpfsCheckpointStorageOptions } from './storages/opfs.ts';
-export { DataStream, DataStreamSink, KeyedStream } from './datastream/datastream.ts';
+export { DataStream, DataStreamSink, KeyedStream, WindowedStream } from './datastream/datastream.ts';
+export type { WindowFunctionArg } from './datastream/windowed-stream.ts';
+export { GlobalWindow, TimeWindow, Window } from './api/windowing/windows.ts';
+export {
+  EventTimeSessionWindows,
+  GlobalWindows,
+  MergingWindowAssigner,
+  ProcessingTimeSessionWindows,
+  SlidingEventTimeWindows,
+  SlidingProcessingTimeWindows,
+  TumblingEventTimeWindows,
+  TumblingProcessingTimeWindows,
+  WindowAssigner,
+  type SessionWindowTimeGapExtractor,
+  type WindowAssignerContext,
+} from './api/windowing/assigners.ts';
+export {
+  ContinuousEventTimeTrigger,
+  CountTrigger,
+  EventTimeTrigger,
+  NeverTrigger,
+  ProcessingTimeTrigger,
+  PurgingTrigger,
+  Trigger,
+  TriggerResult,
+  type OnMergeContext,
+  type TriggerContext,
+} from './api/windowing/triggers.ts';
+export { CountEvictor, TimeEvictor, TimestampedValue, type Evictor, type EvictorContext } from './api/windowing/evictors.ts';
+export {
+  ProcessWindowFunction,
+  type KeyedStateStore,
+  type ProcessWindowContext,
+  type ProcessWindowFunctionLike,
+  type WindowFunction,
+} from './api/windowing/functions.ts';
 export {
   AbstractRichFunction,
   KeyedProcessFunction,

@@ -16,6 +16,7 @@ import type {
   ValueStateDescriptor,
 } from './descriptors.ts';
 import { EddyError } from './errors.ts';
+import type { OutputTag } from './output-tag.ts';
 import type { AggregatingState, BroadcastState, ListState, MapState, MapStateKey, ReducingState, ValueState } from './state.ts';
 
 /** A value or a Promise of it. */
@@ -82,6 +83,8 @@ export interface ProcessContext {
   /** The record's event-time timestamp, or `undefined` when it has none. */
   timestamp(): number | undefined;
   timerService(): TimerService;
+  /** Emits `value` to the side output `tag`, with the current record's or timer's timestamp. */
+  output<X>(tag: OutputTag<X>, value: X): void;
 }
 
 /** Context of `KeyedProcessFunction.processElement`. */

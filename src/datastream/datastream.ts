@@ -15,6 +15,15 @@ import type {
   SinkFunction,
 } from '../api/functions.ts';
 import type { WatermarkStrategy } from '../api/watermarks.ts';
+import { checkOutputTag, type OutputTag } from '../api/output-tag.ts';
+import { aggregationFunction, type FieldExpression } from '../api/aggregation.ts';
+import { GlobalWindows, type WindowAssigner } from '../api/windowing/assigners.ts';
+import { CountEvictor } from '../api/windowing/evictors.ts';
+import { CountTrigger, PurgingTrigger } from '../api/windowing/triggers.ts';
+import type { GlobalWindow, Window } from '../api/windowing/windows.ts';
+import { WindowedStreamBase, type AddKeyedOperator, type WindowFunctionArg } from './windowed-stream.ts';
+import type { ProcessWindowFunctionLike, WindowFunction } from '../api/windowing/functions.ts';
+import type { AggregateFunction, ReduceFunction } from '../api/state.ts';
 import { TwoPhaseCommitSink } from '../api/two-phase-commit.ts';
 import type { CollectTarget, GraphEdge, GraphNode, OperatorFactoryContext, Partitioning } from '../engine/graph.ts';
 import type { Key } from '../format/key-bytes.ts';
@@ -91,7 +100,10 @@ export class DataStream<T> {
 
   /** @internal Adds an operator fed by this stream; `collect` marks the collecting sink. */
   protected transform<R>(name: string, partitioning: Partitioning, keyed: boolean, create: (ctx: OperatorFactoryContext) => StreamOperator, collect?: CollectTarget, fn?: unknown): DataStream<R> {
-    const inputs: GraphEdge[] = this.sources.map((s) => ({ from: s.id, partitioning }));
+    const inputs: GraphEdge[] = this.sources.map((s) => {
+      const side = (s as SideOutputSource).sideOutput;
+      return side === undefined ? { from: s.id, partitioning } : { from: s.id, partitioning, sideOutput: side };
+    });
     const commitsOnCheckpoint = typeof fn === 'object' && fn !== null && typeof (fn as { notifyCheckpointComplete?: unknown }).notifyCheckpointComplete === 'function';
     return new DataStream<R>(this.env, [this.env.addNode({ name, inputs, keyed, createOperator: create, collect, commitsOnCheckpoint })]);
   }
@@ -118,6 +130,21 @@ export class DataStream<T> {
   process<F extends ProcessFunctionLike<T, never>>(fn: F): DataStream<CollectedOutput<F, 'processElement'>> {
     checkFunction(fn, 'process', false);
     return classNamed(fn, this.transform<CollectedOutput<F, 'processElement'>>(className(fn) ?? 'Process', { type: 'forward' }, false, () => new ProcessOperator(instantiate(fn)), undefined, fn));
+  }
+
+  /**
+   * The records the operator of this stream emitted to side output `tag` with
+   * `ctx.output(tag, value)` (Flink's `getSideOutput`), with their timestamps.
+   */
+  getSideOutput<X>(tag: OutputTag<X>): DataStream<X> {
+    checkOutputTag(tag, this.node.name);
+    if ((this.node as SideOutputSource).sideOutput !== undefined) {
+      throw new ConfigurationError(`getSideOutput() is called on the stream an operator produced, not on a side output (${String((this.node as SideOutputSource).sideOutput)})`, { operator: this.node.name });
+    }
+    // A view of the node that edges read as "side output `tag.id` of this node"; its
+    // other fields (parallelism, name) stay those of the producing node.
+    const view = Object.create(this.node, { sideOutput: { value: tag.id, enumerable: true } }) as SideOutputSource;
+    return new SideOutputStream<X>(this.env, [view]);
   }
 
   /** Partitions the stream by key: records with the same key go to the same subtask and state. */
@@ -168,6 +195,72 @@ export class DataStream<T> {
   collectInto(target: CollectTarget): void {
     const sink = new CollectSink<T>(target);
     this.transform('Collect', { type: 'rebalance' }, false, () => new SinkFunctionOperator<T>(instantiate(sink)), target, sink).setParallelism(1);
+  }
+}
+
+/** The records of a keyed stream grouped into windows (Flink's `WindowedStream`). */
+export class WindowedStream<T, K extends Key, W extends Window> extends WindowedStreamBase<T, K, W> {
+  /** @internal Made by `KeyedStream.window`. */
+  constructor(addOperator: AddKeyedOperator, assigner: WindowAssigner<T, W>) {
+    super(addOperator, assigner);
+  }
+  /** Folds each window's records into one value with `reduceFn` (kept incrementally, synchronous), optionally passed to `windowFn`. */
+  reduce(reduceFn: ReduceFunction<T>): DataStream<T>;
+  reduce<R>(reduceFn: ReduceFunction<T>, windowFn: WindowFunctionArg<T, R, K, W>): DataStream<R>;
+  reduce<R>(reduceFn: ReduceFunction<T>, windowFn?: WindowFunctionArg<T, R, K, W>): DataStream<R | T> {
+    return this.reduceOperator(reduceFn, windowFn) as DataStream<R | T>;
+  }
+  /** Aggregates each window incrementally (one accumulator per window), optionally passing the result to `windowFn`. */
+  aggregate<ACC, V>(aggregateFn: AggregateFunction<T, ACC, V>): DataStream<V>;
+  aggregate<ACC, V, R>(aggregateFn: AggregateFunction<T, ACC, V>, windowFn: WindowFunctionArg<V, R, K, W>): DataStream<R>;
+  aggregate<ACC, V, R>(aggregateFn: AggregateFunction<T, ACC, V>, windowFn?: WindowFunctionArg<V, R, K, W>): DataStream<R | V> {
+    return this.aggregateOperator(aggregateFn, windowFn) as DataStream<R | V>;
+  }
+  /** Evaluates each window with all its records (a `ProcessWindowFunction`). */
+  process<R>(fn: ProcessWindowFunctionLike<T, R, K, W>): DataStream<R> {
+    return this.processOperator(fn) as DataStream<R>;
+  }
+  /** Evaluates each window with all its records through a `WindowFunction`. */
+  apply<R>(fn: WindowFunction<T, R, K, W>): DataStream<R> {
+    return this.applyOperator(fn) as DataStream<R>;
+  }
+  /** Per window, the sum of `field`; the other fields are those of the window's first record. */
+  sum(field: FieldExpression): DataStream<T> {
+    return this.reduce(aggregationFunction<T>('SUM', field));
+  }
+  /** Per window, the minimum of `field`; the other fields are those of the window's first record. */
+  min(field: FieldExpression): DataStream<T> {
+    return this.reduce(aggregationFunction<T>('MIN', field));
+  }
+  /** Per window, the maximum of `field`; the other fields are those of the window's first record. */
+  max(field: FieldExpression): DataStream<T> {
+    return this.reduce(aggregationFunction<T>('MAX', field));
+  }
+  /** Per window, the record with the smallest `field` (on ties the first, or the last when `first` is false). */
+  minBy(field: FieldExpression, first = true): DataStream<T> {
+    return this.reduce(aggregationFunction<T>('MINBY', field, first));
+  }
+  /** Per window, the record with the largest `field` (on ties the first, or the last when `first` is false). */
+  maxBy(field: FieldExpression, first = true): DataStream<T> {
+    return this.reduce(aggregationFunction<T>('MAXBY', field, first));
+  }
+}
+
+/** A node seen as the producer of one of its side outputs. */
+interface SideOutputSource extends GraphNode {
+  readonly sideOutput: string;
+}
+
+/** A side output: its operator is configured on the stream that produced it. */
+class SideOutputStream<T> extends DataStream<T> {
+  override setParallelism(_parallelism: number): this {
+    throw new ConfigurationError('a side output has the parallelism of the operator that produced it: set it there', { operator: this.node.name });
+  }
+  override name(_name: string): this {
+    throw new ConfigurationError('a side output is named by the operator that produced it: name it there', { operator: this.node.name });
+  }
+  override uid(_uid: string): this {
+    throw new ConfigurationError('a side output has the uid of the operator that produced it: set it there', { operator: this.node.name });
   }
 }
 
@@ -224,10 +317,57 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
     return this.keyed('Filter', () => new FilterOperator(instantiate(fn)), fn);
   }
 
+  /** Groups the records of each key into the windows `assigner` gives (Flink's `window`). */
+  window<W extends Window>(assigner: WindowAssigner<T, W>): WindowedStream<T, K, W> {
+    return new WindowedStream<T, K, W>((name, create, fn) => this.keyed(name, create, fn), assigner);
+  }
+
+  /**
+   * Windows of `size` records per key; with `slide`, a window of the last `size` records
+   * every `slide` records (Flink's `countWindow`).
+   */
+  countWindow(size: number, slide?: number): WindowedStream<T, K, GlobalWindow> {
+    if (!Number.isInteger(size) || size < 1) throw new ConfigurationError(`countWindow() needs a positive integer size, got ${String(size)}`, { component: 'datastream' });
+    const windowed = this.window(GlobalWindows.create<T>());
+    if (slide === undefined) return windowed.trigger(PurgingTrigger.of(CountTrigger.of<T>(size)));
+    if (!Number.isInteger(slide) || slide < 1) throw new ConfigurationError(`countWindow() needs a positive integer slide, got ${String(slide)}`, { component: 'datastream' });
+    return windowed.evictor(CountEvictor.of<T>(size)).trigger(CountTrigger.of<T>(slide));
+  }
+
   /** Folds the records of each key, emitting the running result for every record. */
   reduce(fn: ReduceFn<T>): DataStream<T> {
     checkFunction(fn, 'reduce', true);
     return this.keyed('Reduce', () => new KeyedReduceOperator(instantiate(fn)), fn);
+  }
+
+  /** Rolling sum of `field` per key; the other fields are those of the key's first record. */
+  sum(field: FieldExpression): DataStream<T> {
+    const fn = aggregationFunction<T>('SUM', field);
+    return this.keyed('Keyed Aggregation', () => new KeyedReduceOperator(fn), undefined);
+  }
+
+  /** Rolling minimum of `field` per key; the other fields are those of the key's first record (use `minBy` for the record). */
+  min(field: FieldExpression): DataStream<T> {
+    const fn = aggregationFunction<T>('MIN', field);
+    return this.keyed('Keyed Aggregation', () => new KeyedReduceOperator(fn), undefined);
+  }
+
+  /** Rolling maximum of `field` per key; the other fields are those of the key's first record (use `maxBy` for the record). */
+  max(field: FieldExpression): DataStream<T> {
+    const fn = aggregationFunction<T>('MAX', field);
+    return this.keyed('Keyed Aggregation', () => new KeyedReduceOperator(fn), undefined);
+  }
+
+  /** The record with the smallest `field` so far per key; on ties the first such record, or the last when `first` is false. */
+  minBy(field: FieldExpression, first = true): DataStream<T> {
+    const fn = aggregationFunction<T>('MINBY', field, first);
+    return this.keyed('Keyed Aggregation', () => new KeyedReduceOperator(fn), undefined);
+  }
+
+  /** The record with the largest `field` so far per key; on ties the first such record, or the last when `first` is false. */
+  maxBy(field: FieldExpression, first = true): DataStream<T> {
+    const fn = aggregationFunction<T>('MAXBY', field, first);
+    return this.keyed('Keyed Aggregation', () => new KeyedReduceOperator(fn), undefined);
   }
 }
 

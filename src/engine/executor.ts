@@ -123,6 +123,8 @@ export async function deploy(graph: JobGraph, options: ExecutionOptions, placeme
       if (chained !== undefined) {
         const parent = deployed.get(chained)!.members[i]!;
         parent.next.push(member);
+        const side = node.inputs[0].sideOutput;
+        if (side !== undefined) (parent.sideOf ??= new Map()).set(member, side);
         const task = taskOf.get(parent)!;
         task.members.push(member);
         taskOf.set(member, task);
@@ -158,7 +160,9 @@ export async function deploy(graph: JobGraph, options: ExecutionOptions, placeme
           const gate: ChannelSink = consumer !== undefined ? taskOf.get(consumer)!.gate : placement!.remote(d.node.id, j);
           return { gate, channel: base[j] + (forward ? 0 : s) };
         });
-        producer.network.push(new NetworkOutput(partitioning, targets, graph.maxParallelism, `${d.node.name} (${consumers.length === 1 ? consumers[0] + 1 : '*'}/${d.parallelism})`, s));
+        const output = new NetworkOutput(partitioning, targets, graph.maxParallelism, `${d.node.name} (${consumers.length === 1 ? consumers[0] + 1 : '*'}/${d.parallelism})`, s);
+        producer.network.push(output);
+        if (edge.sideOutput !== undefined) (producer.sideOf ??= new Map()).set(output, edge.sideOutput);
       });
       for (let j = 0; j < d.parallelism; j++) nextChannel[j] += forward ? 1 : up.parallelism;
     }

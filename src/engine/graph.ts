@@ -20,6 +20,8 @@ export type Partitioning =
 export interface GraphEdge {
   readonly from: number;
   readonly partitioning: Partitioning;
+  /** Set when the edge carries a side output of `from` (the tag id) instead of its main output. */
+  readonly sideOutput?: string;
 }
 
 /** What an operator factory is told about the subtask it creates an operator for. */

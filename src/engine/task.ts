@@ -21,6 +21,11 @@ export interface ChainMember {
   readonly next: ChainMember[];
   /** Network edges to other tasks. */
   readonly network: NetworkOutput[];
+  /**
+   * The successors in `next` and `network` that consume a side output rather than the
+   * main output, with the side output's tag id; they get only that output's records.
+   */
+  sideOf?: Map<ChainMember | NetworkOutput, string>;
   /** The operator's id and this member's subtask, for checkpoint parts. */
   readonly operatorId: string;
   readonly subtaskIndex: number;
@@ -327,10 +332,23 @@ async function pushWatermark(member: ChainMember, watermark: number): Promise<vo
 /** Hands what a member emitted to its successors: records first, then its watermark. */
 async function drain(member: ChainMember): Promise<void> {
   if (member.halted) throw new Error('[eddy] [executor:local] the task was abandoned after its attempt failed; its output is discarded');
+  const sideOf = member.sideOf;
   if (member.out.size > 0) {
     const batch = member.out.take();
-    for (const n of member.next) await pushBatch(n, batch);
-    for (const n of member.network) await n.emitRecords(batch);
+    for (const n of member.next) if (sideOf === undefined || !sideOf.has(n)) await pushBatch(n, batch);
+    for (const n of member.network) if (sideOf === undefined || !sideOf.has(n)) await n.emitRecords(batch);
+  }
+  const sides = member.out.takeSides();
+  // Side outputs nobody consumes are dropped, as in Flink.
+  if (sides !== undefined && sideOf !== undefined) {
+    for (const n of member.next) {
+      const batch = sides.get(sideOf.get(n)!);
+      if (batch !== undefined) await pushBatch(n, batch);
+    }
+    for (const n of member.network) {
+      const batch = sides.get(sideOf.get(n)!);
+      if (batch !== undefined) await n.emitRecords(batch);
+    }
   }
   const watermark = member.out.takeWatermark();
   if (watermark !== undefined) {

@@ -18,6 +18,11 @@ export interface Timer {
   readonly keyGroup: number;
   readonly domain: TimeDomain;
   /**
+   * The timer's namespace (Flink's timers are per key *and* namespace): `''` for a
+   * function's own timers, the window for the window operator's.
+   */
+  readonly namespace: string;
+  /**
    * The snapshot epoch in which the timer was deleted or fired (`LIVE` while pending).
    * A deleted timer stays in the heap and is skipped when it reaches the top; a snapshot
    * captured in an earlier epoch still counts it as pending (see `TimerQueue.capture`).
@@ -40,41 +45,53 @@ class TimerQueue {
    * Map per key to allocate), a Map by timestamp once it has more.
    */
   private readonly index = new Map<KeyId, Timer | Map<number, Timer>>();
+  /** The same index for timers of other namespaces than `''`, by namespace. */
+  private readonly namespaced = new Map<string, Map<KeyId, Timer | Map<number, Timer>>>();
   private live = 0;
+
+  private indexOf(namespace: string, create: boolean): Map<KeyId, Timer | Map<number, Timer>> | undefined {
+    if (namespace === '') return this.index;
+    let index = this.namespaced.get(namespace);
+    if (index === undefined && create) this.namespaced.set(namespace, (index = new Map()));
+    return index;
+  }
 
   get size(): number {
     return this.live;
   }
 
   add(timer: Timer, id: KeyId): boolean {
-    const entry = this.index.get(id);
-    if (entry === undefined) this.index.set(id, timer);
+    const index = this.indexOf(timer.namespace, true)!;
+    const entry = index.get(id);
+    if (entry === undefined) index.set(id, timer);
     else if (entry instanceof Map) {
       if (entry.has(timer.timestamp)) return false;
       entry.set(timer.timestamp, timer);
     } else {
       if (entry.timestamp === timer.timestamp) return false;
-      this.index.set(id, new Map([[entry.timestamp, entry], [timer.timestamp, timer]]));
+      index.set(id, new Map([[entry.timestamp, entry], [timer.timestamp, timer]]));
     }
     this.push(timer);
     this.live++;
     return true;
   }
 
-  delete(id: KeyId, timestamp: number): void {
-    const entry = this.index.get(id);
-    if (entry === undefined) return;
+  delete(id: KeyId, timestamp: number, namespace: string): void {
+    const index = this.indexOf(namespace, false);
+    const entry = index?.get(id);
+    if (index === undefined || entry === undefined) return;
     let timer: Timer | undefined;
     if (entry instanceof Map) {
       timer = entry.get(timestamp);
       if (timer === undefined) return;
       entry.delete(timestamp);
-      if (entry.size === 0) this.index.delete(id);
+      if (entry.size === 0) index.delete(id);
     } else {
       if (entry.timestamp !== timestamp) return;
       timer = entry;
-      this.index.delete(id);
+      index.delete(id);
     }
+    if (index.size === 0 && namespace !== '') this.namespaced.delete(namespace);
     timer.endedIn = this.epoch;
     this.live--;
   }
@@ -91,7 +108,7 @@ class TimerQueue {
     const top = this.heap[0];
     if (top === undefined || top.timestamp > time) return undefined;
     this.pop();
-    this.delete(keyId(top.key), top.timestamp);
+    this.delete(keyId(top.key), top.timestamp, top.namespace);
     return top;
   }
 
@@ -160,13 +177,14 @@ export class InternalTimerService {
 
   constructor(private readonly keyGroupRange: KeyGroupRange) {}
 
-  register(domain: TimeDomain, key: Key, keyGroup: number, timestamp: number): boolean {
-    const timer: Timer = { timestamp, key, keyGroup, domain, endedIn: LIVE, seq: this.seq++ };
+  /** Registers a timer unless one exists for the same key, namespace and timestamp; true when added. */
+  register(domain: TimeDomain, key: Key, keyGroup: number, timestamp: number, namespace = ''): boolean {
+    const timer: Timer = { timestamp, key, keyGroup, domain, namespace, endedIn: LIVE, seq: this.seq++ };
     return this.queue(domain).add(timer, keyId(key));
   }
 
-  delete(domain: TimeDomain, key: Key, timestamp: number): void {
-    this.queue(domain).delete(keyId(key), timestamp);
+  delete(domain: TimeDomain, key: Key, timestamp: number, namespace = ''): void {
+    this.queue(domain).delete(keyId(key), timestamp, namespace);
   }
 
   /** The next processing-time timer's timestamp, to schedule a wake-up. */
@@ -189,8 +207,9 @@ export class InternalTimerService {
   }
 
   /**
-   * The pending timers by key group: per timer a domain byte (0 event, 1 processing),
-   * the canonical key bytes and the timestamp, sorted for deterministic bytes. What is
+   * The pending timers by key group: per timer a domain byte (0 event, 1 processing;
+   * 2 and 3 the same for a timer with a namespace), the canonical key bytes, the
+   * namespace (only after 2 or 3) and the timestamp, sorted for deterministic bytes. What is
    * pending is captured synchronously, inside this call (two array copies); the encoding
    * runs in slices afterwards, while records and timers go on.
    */
@@ -204,9 +223,11 @@ export class InternalTimerService {
       if (!this.keyGroupRange.contains(group)) continue;
       const r = new ByteReader(bytes);
       while (!r.done) {
-        const domain: TimeDomain = r.u8() === 0 ? 'EVENT_TIME' : 'PROCESSING_TIME';
+        const tag = r.u8();
+        const domain: TimeDomain = (tag & 1) === 0 ? 'EVENT_TIME' : 'PROCESSING_TIME';
         const key = keyFromCanonicalBytes(r.lenBytes());
-        this.register(domain, key, group, r.f64());
+        const namespace = tag >= 2 ? r.string() : '';
+        this.register(domain, key, group, r.f64(), namespace);
       }
     }
   }
@@ -237,8 +258,10 @@ async function encodeTimers(captured: ReadonlyArray<{ heap: Timer[]; epoch: numb
     const w = new ByteWriter();
     for (let i = 0; i < timers.length; i++) {
       const t = timers[i];
-      w.u8(t.domain === 'EVENT_TIME' ? 0 : 1);
+      const namespaced = t.namespace !== '';
+      w.u8((t.domain === 'EVENT_TIME' ? 0 : 1) + (namespaced ? 2 : 0));
       w.lenBytes(canonicalKeyBytes(t.key));
+      if (namespaced) w.string(t.namespace);
       w.f64(t.timestamp);
       if ((i & 4095) === 4095 && slices.due()) await slices.pause();
     }

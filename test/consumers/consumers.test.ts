@@ -37,7 +37,7 @@ async function project(name: string, files: Record<string, string>): Promise<str
 const stripTypes = async (code: string) => (await transform(code, { loader: 'ts', format: 'esm', target: 'es2022' })).code;
 
 /** The README files each consumer below runs (a README block outside this list fails the first test). */
-const RUN_BLOCKS = ['main.ts', 'checkpoints.ts', 's3.ts', 'resume.ts', 'ttl.ts', 'word-count.ts', 'count-words.ts', 'worker.ts', 'eddy-worker.ts', 'app.ts'];
+const RUN_BLOCKS = ['main.ts', 'checkpoints.ts', 's3.ts', 'resume.ts', 'ttl.ts', 'windows.ts', 'word-count.ts', 'count-words.ts', 'worker.ts', 'eddy-worker.ts', 'app.ts'];
 
 describe('the packed package', () => {
   it('every code block of the README is run by a consumer below (sh blocks are the commands the tests perform)', () => {
@@ -100,6 +100,7 @@ describe('the packed package', () => {
       'checkpoints.js': /^$/,
       's3.js': /^$/,
       'ttl.js': /^$/,
+      'windows.js': /^ann@0: 2, ann@60000: 1, bob@0: 1$/,
       'count-words.js': /: 333/,
     };
     for (const [file, expected] of Object.entries(runs)) {

@@ -73,6 +73,31 @@ export class OutputBuffer implements Collector<unknown> {
     return w;
   }
 
+  /** Side-output buffers by tag id, created on first use (see {@link sideOutput}). */
+  private sides: Map<string, OutputBuffer> | undefined = undefined;
+
+  /**
+   * The buffer of side output `tagId`, its records stamped with this buffer's current
+   * timestamp (Flink: side-output records carry the timestamp of the record or timer
+   * that emitted them). The task hands its records to the consumers of that side output.
+   */
+  sideOutput(tagId: string): OutputBuffer {
+    const sides = (this.sides ??= new Map());
+    let side = sides.get(tagId);
+    if (side === undefined) sides.set(tagId, (side = new OutputBuffer()));
+    side.timestamp = this.timestamp;
+    return side;
+  }
+
+  /** The side-output records collected so far by tag id (undefined when none), which are then forgotten. */
+  takeSides(): Map<string, RecordBatch> | undefined {
+    const sides = this.sides;
+    if (sides === undefined) return undefined;
+    let out: Map<string, RecordBatch> | undefined;
+    for (const [id, side] of sides) if (side.size > 0) (out ??= new Map()).set(id, side.take());
+    return out;
+  }
+
   /** Hands out what was collected and starts over. */
   take(): RecordBatch {
     const batch = { values: this.values, timestamps: this.timestamps };

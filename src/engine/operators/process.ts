@@ -12,6 +12,7 @@ import type {
   TimerService,
 } from '../../api/functions.ts';
 import type { Key } from '../../format/key-bytes.ts';
+import { checkOutputTag, type OutputTag } from '../../api/output-tag.ts';
 import type { Timer } from '../timers.ts';
 import { AbstractStreamOperator } from './base.ts';
 import type { OutputBuffer, RecordBatch } from './operator.ts';
@@ -22,7 +23,9 @@ export class ProcessOperator<IN, OUT> extends AbstractStreamOperator<ProcessFunc
   private readonly context: ProcessContext = {
     timestamp: () => (this.timestamp === this.timestamp ? this.timestamp : undefined),
     timerService: () => this.noTimers,
+    output: (tag, value) => emitToSide(this.out, tag, value, this.ctx.displayName),
   };
+  private out: OutputBuffer | undefined;
   private readonly noTimers: TimerService = {
     currentProcessingTime: () => this.ctx.clock.now(),
     currentWatermark: () => this.watermark,
@@ -34,6 +37,7 @@ export class ProcessOperator<IN, OUT> extends AbstractStreamOperator<ProcessFunc
   private watermark = -Infinity;
 
   processBatch(batch: RecordBatch, out: OutputBuffer): Promise<void> {
+    this.out = out;
     return this.forEachRecord(batch, out, 'processElement', (v, o) => {
       this.timestamp = o.timestamp;
       return this.fn.processElement(v as IN, this.context, o as Collector<OUT>);
@@ -69,9 +73,12 @@ export class KeyedProcessOperator<K extends Key, IN, OUT> extends AbstractStream
     timerService: () => this.timerService,
     getCurrentKey: () => this.currentKey() as K,
     timeDomain: () => this.domain,
+    output: (tag, value) => emitToSide(this.out, tag, value, this.ctx.displayName),
   };
+  private out: OutputBuffer | undefined;
 
   processBatch(batch: RecordBatch, out: OutputBuffer): Promise<void> {
+    this.out = out;
     return this.forEachRecord(batch, out, 'processElement', (v, o) => {
       this.timestamp = o.timestamp;
       return this.fn.processElement(v as IN, this.context as KeyedProcessContext<K>, o as Collector<OUT>);
@@ -81,6 +88,7 @@ export class KeyedProcessOperator<K extends Key, IN, OUT> extends AbstractStream
   protected override onTimer(timer: Timer, out: OutputBuffer): unknown {
     this.timestamp = timer.timestamp;
     this.domain = timer.domain;
+    this.out = out;
     return this.fn.onTimer?.(timer.timestamp, this.context, out as Collector<OUT>);
   }
 
@@ -101,4 +109,13 @@ export class KeyedProcessOperator<K extends Key, IN, OUT> extends AbstractStream
     const key = this.currentKey();
     return this.timers!.register(domain, key, this.currentKeyGroup, time);
   }
+}
+
+/** `ctx.output(tag, value)`: into the side buffer of `tag`, stamped like a main-output record. */
+export function emitToSide(out: OutputBuffer | undefined, tag: OutputTag<unknown>, value: unknown, operator: string): void {
+  checkOutputTag(tag, operator);
+  if (out === undefined) {
+    throw new StateError('NO_KEY_CONTEXT', 'output() can only be called while a record or timer is processed', { component: 'datastream', operator });
+  }
+  out.sideOutput(tag.id).collect(value);
 }
