@@ -37,12 +37,10 @@ for (const file of walk(dist)) {
   if (out !== text) writeFileSync(file, out);
 }
 
-for (const dir of ['src', 'worker']) {
-  for (const file of walk(join(root, dir))) {
-    if (!file.endsWith('.mjs')) continue;
-    const target = join(dist, relative(root, file));
-    mkdirSync(dirname(target), { recursive: true });
-    copyFileSync(file, target);
-  }
+for (const file of walk(join(root, 'src'))) {
+  if (!file.endsWith('.mjs')) continue;
+  const target = join(dist, relative(root, file));
+  mkdirSync(dirname(target), { recursive: true });
+  copyFileSync(file, target);
 }
 console.log(`built dist/ in ${((performance.now() - started) / 1000).toFixed(1)} s`);

@@ -16,9 +16,16 @@ const missing = inject('s3Missing');
 const RECORDS = 300;
 type Ev = { key: string; seq: number };
 
+/** A class instance, not a plain object: functions are copied per subtask (plain data deeply), and every copy must see one trap. */
+class Trap {
+  sprung = false;
+  manifestsBefore?: number;
+  constructor(readonly atSeq?: number) {}
+}
+
 class RunningCount extends RichMapFunction<Ev, string> {
   private count!: ValueState<number>;
-  constructor(private readonly trap: { atSeq?: number; sprung: boolean; manifestsBefore?: number }, private readonly storage: CountingS3) {
+  constructor(private readonly trap: Trap, private readonly storage: CountingS3) {
     super();
   }
   override open(ctx: RuntimeContext) {
@@ -45,7 +52,7 @@ class CountingS3 extends S3CheckpointStorage {
 }
 
 let runs = 0;
-async function run(trap: { atSeq?: number; sprung: boolean; manifestsBefore?: number }) {
+async function run(trap: Trap) {
   const prefix = `chromium-${Date.now().toString(36)}-${++runs}`;
   const storage = new CountingS3({ endpoint, bucket: 'browser', region: 'us-east-1', prefix, credentials: { accessKeyId: 'AKIABROWSERTEST00001', secretAccessKey: 'browser-test-secret' }, retryBaseMs: 1 });
   const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2);
@@ -68,9 +75,9 @@ async function run(trap: { atSeq?: number; sprung: boolean; manifestsBefore?: nu
 
 describe.skipIf(missing !== '')(`S3CheckpointStorage in Chromium against moto_server${missing ? ` (skipped: ${missing})` : ''}`, () => {
   it('a job whose user code fails once checkpoints to S3 from the page, restores from the bucket, and gives the failure-free output', { timeout: 120_000 }, async () => {
-    const baseline = await run({ sprung: false });
+    const baseline = await run(new Trap());
     expect(baseline.output.length).toBe(RECORDS);
-    const trap: { atSeq?: number; sprung: boolean; manifestsBefore?: number } = { atSeq: 220, sprung: false };
+    const trap = new Trap(220);
     const failed = await run(trap);
     expect(trap.sprung).toBe(true);
     expect(trap.manifestsBefore, 'checkpoints were committed to S3 before the failure').toBeGreaterThan(0);
