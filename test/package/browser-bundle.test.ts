@@ -19,7 +19,17 @@ describe('browser bundles of the public entries', () => {
 
   for (const entry of entries) {
     it(`${entry.name} bundles for platform 'browser' without any node: import`, async () => {
-      const out = await build({ entryPoints: [ROOT + entry.source], bundle: true, write: false, format: 'esm', platform: 'browser', conditions: ['workerd', 'browser'], logLevel: 'silent', metafile: true, external: ['@sqlite.org/sqlite-wasm'] });
+      const out = await build({
+        entryPoints: [ROOT + entry.source],
+        bundle: true,
+        write: false,
+        format: 'esm',
+        platform: 'browser',
+        conditions: ['workerd', 'browser'],
+        logLevel: 'silent',
+        metafile: true,
+        external: ['@sqlite.org/sqlite-wasm'],
+      });
       const inputs = Object.keys(out.metafile.inputs);
       expect(inputs.filter((i) => i.startsWith('node:'))).toEqual([]);
       expect(out.outputFiles[0]!.text).not.toMatch(/["']node:[a-z_/]+["']/);
@@ -27,7 +37,15 @@ describe('browser bundles of the public entries', () => {
   }
 
   it('a bundle of the old root entry (with FileSystemCheckpointStorage) would have failed this check', async () => {
-    const out = await build({ stdin: { contents: "export { FileSystemCheckpointStorage } from '../../src/storages/fs.ts';", resolveDir: ROOT, loader: 'ts' }, bundle: true, write: false, format: 'esm', platform: 'browser', logLevel: 'silent', external: ['node:*'] });
+    const out = await build({
+      stdin: { contents: "export { FileSystemCheckpointStorage } from './src/storages/fs.ts';", resolveDir: ROOT, loader: 'ts' },
+      bundle: true,
+      write: false,
+      format: 'esm',
+      platform: 'browser',
+      logLevel: 'silent',
+      external: ['node:*'],
+    });
     expect(out.outputFiles[0]!.text).toMatch(/["']node:fs\/promises["']/);
   });
 });
