@@ -269,6 +269,7 @@ export function phasedSource<T>(phases: readonly Phase<T>[], storage: CountingSt
 /** Throws unless the storage saw periodic checkpoints 1, 2, … in order (what phasedSource relies on). */
 export function checkOrdinals(storage: CountingStorage, who: string): void {
   storage.checkpoints.forEach((c, i) => {
-    if (c.manifest.checkpointId !== i + 1) throw new Error(`${who}: completed checkpoint #${i + 1} has id ${c.manifest.checkpointId}; phasedSource's count of checkpoints is off`);
+    if (c.manifest.checkpointId !== i + 1)
+      throw new Error(`${who}: completed checkpoint #${i + 1} has id ${c.manifest.checkpointId}; phasedSource's count of checkpoints is off`);
   });
 }

@@ -114,7 +114,8 @@ async function backendLevel({ keys, keyGroups }: Keys, changed: Uint32Array): Pr
   const fullPart = encodePart({ keyed: full }).length;
   const deltaPart = encodePart({ keyed: delta }).length;
   return {
-    method: 'HashMapStateBackend filled directly (ValueState<number>, 1,000,000 keys); snapshot({checkpointId:1, incremental:true}) = full; notifyCheckpointComplete(1); 10,000 random keys updated; snapshot({checkpointId:2, incremental:true}) = delta. Bytes = encodePart({keyed}) (the part file the coordinator writes); keyGroupBytes = encoded key groups (+ removed lists) only',
+    method:
+      'HashMapStateBackend filled directly (ValueState<number>, 1,000,000 keys); snapshot({checkpointId:1, incremental:true}) = full; notifyCheckpointComplete(1); 10,000 random keys updated; snapshot({checkpointId:2, incremental:true}) = delta. Bytes = encodePart({keyed}) (the part file the coordinator writes); keyGroupBytes = encoded key groups (+ removed lists) only',
     fullPartBytes: fullPart,
     deltaPartBytes: deltaPart,
     ratio: round(deltaPart / fullPart, 5),
@@ -169,7 +170,8 @@ async function jobLevel({ keys, keyGroups }: Keys, changed: Uint32Array, timers:
   const fullId = full.manifest.checkpointId;
   const lastId = last.manifest.checkpointId;
   const window = storage.checkpoints.filter((c) => c.manifest.checkpointId > fullId && c.manifest.checkpointId <= lastId);
-  for (const c of window) if (!c.incremental) throw new Error(`checkpoint-incremental: checkpoint ${c.manifest.checkpointId} after the full one was not incremental`);
+  for (const c of window)
+    if (!c.incremental) throw new Error(`checkpoint-incremental: checkpoint ${c.manifest.checkpointId} after the full one was not incremental`);
   const deltaBytes = window.reduce((n, c) => n + c.partBytes, 0);
   const deltaSumBytes = window.reduce((n, c) => n + sumHandle(c).size, 0);
 

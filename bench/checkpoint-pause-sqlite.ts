@@ -86,7 +86,8 @@ export async function checkpointPauseSqlite(runs: number): Promise<void> {
   report({
     bench: 'checkpoint-pause-sqlite',
     keys: KEYS,
-    method: "SqliteStateBackend({ vfs: 'memory' }) filled through KeyedStateStore ValueState<number> and flushed; syncMs = the backend.snapshot({checkpointId}) call until it returns its Promise; totalMs = until it resolves; maxTurnGapMs = longest gap between setTimeout(0) turns while it ran",
+    method:
+      "SqliteStateBackend({ vfs: 'memory' }) filled through KeyedStateStore ValueState<number> and flushed; syncMs = the backend.snapshot({checkpointId}) call until it returns its Promise; totalMs = until it resolves; maxTurnGapMs = longest gap between setTimeout(0) turns while it ran",
     stat: `median of ${runs} snapshots after 1 warm-up, each awaited before the next; machine shared and loaded, so absolute times are noisy`,
     fillMs: Math.round(fillMs),
     syncMs: round(syncMs, 2),

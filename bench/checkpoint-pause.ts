@@ -116,7 +116,8 @@ async function syncPart(runs: number): Promise<Record<string, unknown>> {
   const totalMs = median(total);
   return {
     keys: KEYS_A,
-    method: 'HashMapStateBackend filled directly (KeyedStateStore ValueState<number>, setCurrentKey/update per key); syncMs = duration of the backend.snapshot({checkpointId}) call until it returns its Promise; totalMs = until the Promise resolves (full encoding, sliced in the background, nothing else running)',
+    method:
+      'HashMapStateBackend filled directly (KeyedStateStore ValueState<number>, setCurrentKey/update per key); syncMs = duration of the backend.snapshot({checkpointId}) call until it returns its Promise; totalMs = until the Promise resolves (full encoding, sliced in the background, nothing else running)',
     stat: `median of ${runs} snapshots after 1 warm-up, each awaited before the next`,
     syncMs: round(syncMs, 3),
     totalMs: round(totalMs, 1),
@@ -159,7 +160,8 @@ async function timerPause(runs: number): Promise<Record<string, unknown>> {
   }
   return {
     timers: KEYS_A,
-    method: 'InternalTimerService with 1M event-time timers; syncMs = the snapshot() call until it returns its Promise (copies the two heaps); totalMs = until the encoded key groups are ready',
+    method:
+      'InternalTimerService with 1M event-time timers; syncMs = the snapshot() call until it returns its Promise (copies the two heaps); totalMs = until the encoded key groups are ready',
     stat: `median of ${runs} snapshots after 1 warm-up`,
     syncMs: round(median(sync), 3),
     totalMs: round(median(total), 1),

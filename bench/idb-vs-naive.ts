@@ -32,7 +32,8 @@ export async function idbVsNaive(runs: number): Promise<void> {
     const { page, origin } = session;
     await page.goto(`${origin}/bench/browser/idb.html`);
     await page.waitForFunction(() => 'runIdbBench' in globalThis, undefined, { timeout: 60_000 });
-    const measure = (c: BenchConfig) => page.evaluate((x) => (globalThis as unknown as { runIdbBench(c: BenchConfig): Promise<Ms> }).runIdbBench(x), c) as Promise<Ms>;
+    const measure = (c: BenchConfig) =>
+      page.evaluate((x) => (globalThis as unknown as { runIdbBench(c: BenchConfig): Promise<Ms> }).runIdbBench(x), c) as Promise<Ms>;
     const eps = (events: number, xs: number[]) => events / (median(xs) / 1000);
     const hot = await measure({ ...HOT, runs });
     const cold = await measure({ ...COLD, runs: Math.max(1, Math.floor(runs / 3)) });

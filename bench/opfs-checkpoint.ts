@@ -20,7 +20,11 @@ export async function opfsCheckpoint(runs: number): Promise<void> {
     await page.goto(`${origin}/bench/browser/opfs.html`);
     await page.waitForFunction(() => 'runOpfsBench' in globalThis, undefined, { timeout: 60_000 });
     const c: OpfsBenchConfig = { ...CONFIG, runs };
-    const ms = (await page.evaluate((x) => (globalThis as unknown as { runOpfsBench(c: OpfsBenchConfig): Promise<{ opfs: number[]; idb: number[]; workerSyncAccess: number[] }> }).runOpfsBench(x), c)) as { opfs: number[]; idb: number[]; workerSyncAccess: number[] };
+    const ms = (await page.evaluate(
+      (x) =>
+        (globalThis as unknown as { runOpfsBench(c: OpfsBenchConfig): Promise<{ opfs: number[]; idb: number[]; workerSyncAccess: number[] }> }).runOpfsBench(x),
+      c,
+    )) as { opfs: number[]; idb: number[]; workerSyncAccess: number[] };
     const mib = (CONFIG.partBytes * CONFIG.parts) / MiB;
     const opfsRate = mib / (median(ms.opfs) / 1000);
     const idbRate = mib / (median(ms.idb) / 1000);
@@ -36,7 +40,8 @@ export async function opfsCheckpoint(runs: number): Promise<void> {
       ratio: round(opfsRate / idbRate, 3),
       opfsMs: ms.opfs.map((x) => round(x, 1)),
       workerSyncAccessMiBPerSec: round(mib / (median(ms.workerSyncAccess) / 1000), 1),
-      workerSyncAccess: 'dedicated worker, createSyncAccessHandle on a temp name + move() (not what OpfsCheckpointStorage does; measured to decide whether to add it)',
+      workerSyncAccess:
+        'dedicated worker, createSyncAccessHandle on a temp name + move() (not what OpfsCheckpointStorage does; measured to decide whether to add it)',
       workerSyncAccessMs: ms.workerSyncAccess.map((x) => round(x, 1)),
       baselineMs: ms.idb.map((x) => round(x, 1)),
       floor: null,

@@ -35,7 +35,18 @@ import { FileSystemCheckpointStorage } from '../src/storages/fs.ts';
 import { listCompletedCheckpoints, loadCheckpoint } from '../src/engine/checkpoint-restore.ts';
 import { VOID_NAMESPACE } from '../src/state/backend.ts';
 import { gc, report, round, timeInterleaved } from './common.ts';
-import { CountingStorage, MAX_PARALLELISM, SumFn, checkKeys, checkOrdinals, makeKeys, newCountBackend, phasedSource, sampleDistinct, type SumEv } from './checkpoint-common.ts';
+import {
+  CountingStorage,
+  MAX_PARALLELISM,
+  SumFn,
+  checkKeys,
+  checkOrdinals,
+  makeKeys,
+  newCountBackend,
+  phasedSource,
+  sampleDistinct,
+  type SumEv,
+} from './checkpoint-common.ts';
 
 const KEYS = 1_000_000;
 const PROBES = 200;
@@ -102,7 +113,8 @@ async function measure({ keys, keyGroups }: Keys, runs: number, dir: string): Pr
   const checkpoint = await makeCheckpoint(counting, events);
   const seen = counting.checkpoints.find((c) => c.dir === checkpoint)!;
   let fileBytes = 0;
-  for (const op of seen.manifest.operators) for (const chain of op.parts) for (const h of chain ?? []) fileBytes += (await stat(join(dir, ...h.path.split('/')))).size;
+  for (const op of seen.manifest.operators)
+    for (const chain of op.parts) for (const h of chain ?? []) fileBytes += (await stat(join(dir, ...h.path.split('/')))).size;
   let entriesChecked = false;
 
   const [jobRestore, jobRebuild, backendRestore, backendRebuild] = await timeInterleaved(

@@ -30,7 +30,11 @@ function partBytes(seed: number): Uint8Array {
 }
 
 function same(a: Uint8Array | undefined, b: Uint8Array): boolean {
-  return a !== undefined && a.byteLength === b.byteLength && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+  return (
+    a !== undefined &&
+    a.byteLength === b.byteLength &&
+    Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0
+  );
 }
 
 export async function s3Checkpoint(runs: number): Promise<void> {
@@ -46,7 +50,15 @@ export async function s3Checkpoint(runs: number): Promise<void> {
     const manifest = new Uint8Array(2048).fill(7);
     const storage = new S3CheckpointStorage({ endpoint: moto.endpoint, bucket: 'bench', region: MOTO_REGION, credentials: MOTO_CREDENTIALS, prefix: 'eddy' });
     // The same with every part forced into a multipart upload (8 MiB parts, 4 in flight): no floor, it shows what multipart costs on this server.
-    const forced = new S3CheckpointStorage({ endpoint: moto.endpoint, bucket: 'bench', region: MOTO_REGION, credentials: MOTO_CREDENTIALS, prefix: 'forced', multipartThreshold: 5 * MiB, partSize: 8 * MiB });
+    const forced = new S3CheckpointStorage({
+      endpoint: moto.endpoint,
+      bucket: 'bench',
+      region: MOTO_REGION,
+      credentials: MOTO_CREDENTIALS,
+      prefix: 'forced',
+      multipartThreshold: 5 * MiB,
+      partSize: 8 * MiB,
+    });
     const aws = new AwsClient({ ...MOTO_CREDENTIALS, service: 's3', region: MOTO_REGION, retries: 0 });
     let n = 0;
 
@@ -146,7 +158,8 @@ export async function s3Checkpoint(runs: number): Promise<void> {
       ratio: round(ratio, 3),
       forcedMultipartWriteMiBPerSec: round(rate(m.map((x) => x[0])), 1),
       forcedMultipartReadMiBPerSec: round(rate(m.map((x) => x[1])), 1),
-      forcedMultipart: 'the same through S3CheckpointStorage with multipartThreshold 5 MiB (8 MiB parts, 4 in flight); no floor: moto assembles parts in Python',
+      forcedMultipart:
+        'the same through S3CheckpointStorage with multipartThreshold 5 MiB (8 MiB parts, 4 in flight); no floor: moto assembles parts in Python',
       eddyMs: e.map((x) => x.map((y) => round(y, 0))),
       rawMs: r.map((x) => x.map((y) => round(y, 0))),
       forcedMultipartMs: m.map((x) => x.map((y) => round(y, 0))),

@@ -111,7 +111,11 @@ async function measure(source: string, outdir?: string): Promise<Sizes> {
       bySource[dir] = (bySource[dir] ?? 0) + bytesInOutput;
     }
   }
-  const topSources = Object.fromEntries(Object.entries(bySource).sort((a, b) => b[1] - a[1]).slice(0, 6));
+  const topSources = Object.fromEntries(
+    Object.entries(bySource)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 6),
+  );
   return { initialBytes, lazyBytes, topSources };
 }
 

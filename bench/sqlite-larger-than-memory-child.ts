@@ -63,4 +63,14 @@ if (stats.rows !== KEYS) throw new Error(`expected ${KEYS} rows, found ${stats.r
 const wasmBytes = await backend.wasmMemoryBytes();
 sampleHeap();
 await kb.dispose();
-console.log(JSON.stringify({ keys: KEYS, writeSeconds, perMillionSeconds: perMillion, heapHighWaterBytes: heapHighWater, wasmMemoryBytes: wasmBytes, rows: stats.rows, checked }));
+console.log(
+  JSON.stringify({
+    keys: KEYS,
+    writeSeconds,
+    perMillionSeconds: perMillion,
+    heapHighWaterBytes: heapHighWater,
+    wasmMemoryBytes: wasmBytes,
+    rows: stats.rows,
+    checked,
+  }),
+);

@@ -14,8 +14,20 @@ const KEYS = Number(process.env.SQLITE_LTM_KEYS ?? 10_000_000);
 const HEAP_MB = 256;
 const FLOOR = 0.5;
 
-function runChild(): Promise<{ keys: number; writeSeconds: number; perMillionSeconds: number[]; heapHighWaterBytes: number; wasmMemoryBytes: number; rows: number; checked: number }> {
-  const child = spawn(process.execPath, [`--max-old-space-size=${HEAP_MB}`, '--import', 'tsx', fileURLToPath(new URL('./sqlite-larger-than-memory-child.ts', import.meta.url)), String(KEYS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+function runChild(): Promise<{
+  keys: number;
+  writeSeconds: number;
+  perMillionSeconds: number[];
+  heapHighWaterBytes: number;
+  wasmMemoryBytes: number;
+  rows: number;
+  checked: number;
+}> {
+  const child = spawn(
+    process.execPath,
+    [`--max-old-space-size=${HEAP_MB}`, '--import', 'tsx', fileURLToPath(new URL('./sqlite-larger-than-memory-child.ts', import.meta.url)), String(KEYS)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   return new Promise((resolve, reject) => {
@@ -36,7 +48,8 @@ export async function sqliteLargerThanMemory(_runs: number): Promise<void> {
   report({
     bench: 'sqlite-larger-than-memory',
     keys: r.keys,
-    state: 'ValueState<{ count, last }>, value() + update() per key through the backend API (no job), SqliteStateBackend({ vfs: "memory" }), default 8 MiB cache',
+    state:
+      'ValueState<{ count, last }>, value() + update() per key through the backend API (no job), SqliteStateBackend({ vfs: "memory" }), default 8 MiB cache',
     process: `child node --max-old-space-size=${HEAP_MB}`,
     completed: true,
     writeSeconds: round(r.writeSeconds, 1),

@@ -19,7 +19,6 @@ const KEYS = 20_000;
 const BATCH = 10_000;
 const FLOOR = 0.5;
 
-
 /** Events over `keys` keys, uniform or Zipf(1), with the count each key must end with. */
 function events(distribution: 'uniform' | 'zipf'): { events: Ev[]; expected: Map<string, number> } {
   const out: Ev[] = new Array(EVENTS);
@@ -61,7 +60,9 @@ function verify(got: Iterable<readonly [string, number]>, expected: Map<string, 
 
 async function engineCount(evs: readonly Ev[]): Promise<[string, number][]> {
   // Flushed at the end, like the raw side, every count ends up in SQLite.
-  const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1).setStateBackend(flushedOnDispose(new SqliteStateBackend({ vfs: 'memory' })));
+  const env = StreamExecutionEnvironment.getExecutionEnvironment()
+    .setParallelism(1)
+    .setStateBackend(flushedOnDispose(new SqliteStateBackend({ vfs: 'memory' })));
   return env
     .fromCollection(evs)
     .keyBy((e) => e.k)
@@ -110,7 +111,8 @@ export async function sqliteVsRaw(runs: number): Promise<void> {
       distinctKeys: expected.size,
       parallelism: 1,
       input: 'same pre-generated array on both sides; generation not timed; result check timed on both sides',
-      engine: 'keyed-count job (fromCollection → keyBy → KeyedProcessFunction, ValueState<number>) on SqliteStateBackend({ vfs: "memory" }), default 8 MiB cache',
+      engine:
+        'keyed-count job (fromCollection → keyBy → KeyedProcessFunction, ValueState<number>) on SqliteStateBackend({ vfs: "memory" }), default 8 MiB cache',
       baseline: `hand loop: sqlite-wasm oo1 prepared UPSERT per event, ${BATCH} events per transaction, then SELECT all (in-memory DB)`,
       stat: `median of ${runs} interleaved runs after 1 warm-up each`,
       engineEventsPerSec: Math.round(engineEps),

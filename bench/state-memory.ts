@@ -83,7 +83,8 @@ export async function stateMemory(runs: number): Promise<void> {
   report({
     bench: 'state-memory',
     keys: KEYS,
-    method: 'direct backend API: HashMapStateBackend.createKeyedStateBackend + KeyedStateStore.getState(ValueStateDescriptor<number>), setCurrentKey/update per key; heapUsed after gc() before/after',
+    method:
+      'direct backend API: HashMapStateBackend.createKeyedStateBackend + KeyedStateStore.getState(ValueStateDescriptor<number>), setCurrentKey/update per key; heapUsed after gc() before/after',
     keyStrings: "'k'+i, pre-allocated and alive on both sides (excluded from both figures)",
     stat: `median of ${runs} interleaved runs after 1 warm-up each`,
     bytesPerKey: round(bytesPerKey, 1),

@@ -8,14 +8,7 @@
  * Nothing expires during the run, so both sides produce the same verified counts.
  * ratio = TTL events/s ÷ plain events/s; floor 0.7.
  */
-import {
-  HashMapStateBackend,
-  StateTtlConfig,
-  StreamExecutionEnvironment,
-  ValueStateDescriptor,
-  type RuntimeContext,
-  type StateBackend,
-} from '../src/index.ts';
+import { HashMapStateBackend, StateTtlConfig, StreamExecutionEnvironment, ValueStateDescriptor, type RuntimeContext, type StateBackend } from '../src/index.ts';
 import { SqliteStateBackend } from '../src/backends/sqlite/index.ts';
 import { generateEvents, report, round, timeInterleaved, verifyCounts, type Ev } from './common.ts';
 import { Counter } from './engine-count.ts';

@@ -72,7 +72,8 @@ export async function workersSpeedup(runs: number): Promise<void> {
     keys: ARGS.keys,
     hashRoundsPerEvent: ARGS.rounds,
     parallelism: 2,
-    input: 'generated inside the source subtasks (index ranges), keyBy key, hash + MapState<number, number> per event, [key, count, checksum] per key at the end; result verified on both sides',
+    input:
+      'generated inside the source subtasks (index ranges), keyBy key, hash + MapState<number, number> per event, [key, count, checksum] per key at the end; result verified on both sides',
     stat: `median of ${runs} interleaved runs after 1 warm-up each; worker pool warm`,
     engineEventsPerSec: Math.round(ARGS.events / (w!.medianMs / 1000)),
     baselineEventsPerSec: Math.round(ARGS.events / (l!.medianMs / 1000)),

@@ -15,7 +15,19 @@ const n = (count: number) => Math.max(1, Math.round(count * scale));
 const seed = Number(process.env.CHAOS_SEED ?? 20261204);
 
 const families: Array<[string, () => Promise<Tally>]> = [
-  ['user code, storage writes and reads (one process)', () => runInProcessChaos({ seed, userFailures: n(500), failedPartWrites: n(120), failedManifestWrites: n(60), tornParts: n(80), corruptReads: n(80), sqliteEvery: 5 })],
+  [
+    'user code, storage writes and reads (one process)',
+    () =>
+      runInProcessChaos({
+        seed,
+        userFailures: n(500),
+        failedPartWrites: n(120),
+        failedManifestWrites: n(60),
+        tornParts: n(80),
+        corruptReads: n(80),
+        sqliteEvery: 5,
+      }),
+  ],
   ['worker threads terminated', () => runWorkerKillChaos(n(40), seed)],
   ['processes killed with SIGKILL', () => runProcessKillChaos(n(10), 3, seed)],
   ['Chromium tabs reloaded', () => runPageReloadChaos(n(6), 3, seed)],
@@ -28,7 +40,9 @@ for (const [name, run] of families) {
   const t0 = performance.now();
   const t = await run();
   total = merge(total, t);
-  console.log(`| ${name} | ${t.faults} | ${t.identical} | ${t.duplicates} | ${t.losses} | ${t.hangs} | ${t.refused} | ${t.errors} |  (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+  console.log(
+    `| ${name} | ${t.faults} | ${t.identical} | ${t.duplicates} | ${t.losses} | ${t.hangs} | ${t.refused} | ${t.errors} |  (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
+  );
 }
 console.log(JSON.stringify({ chaos: 'total', seed, scale, ...total }));
 const bad = total.duplicates + total.losses + total.hangs + total.errors;

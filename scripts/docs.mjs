@@ -16,7 +16,22 @@ import { publicEntries, ROOT } from './entries.mjs';
 const check = process.argv.includes('--check');
 const out = mkdtempSync(join(tmpdir(), 'eddy-dts-'));
 try {
-  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--emitDeclarationOnly', '--sourceMap', 'false', '--inlineSources', 'false', '--outDir', out], { stdio: 'inherit' });
+  const tsc = spawnSync(
+    process.execPath,
+    [
+      join(ROOT, 'node_modules/typescript/bin/tsc'),
+      '-p',
+      join(ROOT, 'tsconfig.build.json'),
+      '--emitDeclarationOnly',
+      '--sourceMap',
+      'false',
+      '--inlineSources',
+      'false',
+      '--outDir',
+      out,
+    ],
+    { stdio: 'inherit' },
+  );
   if (tsc.status !== 0) process.exit(tsc.status ?? 1);
   const problems = [];
   const sections = [];
@@ -49,5 +64,3 @@ try {
 } finally {
   rmSync(out, { recursive: true, force: true });
 }
-
-

@@ -28,5 +28,9 @@ export function publicEntries() {
 
 // `node scripts/entries.mjs sources` prints the source files (for `deno check`).
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === 'sources') {
-  console.log(publicEntries().map((e) => e.source).join(' '));
+  console.log(
+    publicEntries()
+      .map((e) => e.source)
+      .join(' '),
+  );
 }

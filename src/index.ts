@@ -3,7 +3,16 @@
  * watermarks — in TypeScript, for browsers, Node, Deno and the edge.
  */
 export { StreamExecutionEnvironment, DEFAULT_MAX_PARALLELISM, UPPER_BOUND_MAX_PARALLELISM, type JobExecutionResult } from './datastream/environment.ts';
-export { CheckpointConfig, CheckpointingMode, ExternalizedCheckpointRetention, RestartStrategies, type ExponentialDelayRestartStrategy, type FailureRateRestartStrategy, type FixedDelayRestartStrategy, type RestartStrategy } from './datastream/checkpointing.ts';
+export {
+  CheckpointConfig,
+  CheckpointingMode,
+  ExternalizedCheckpointRetention,
+  RestartStrategies,
+  type ExponentialDelayRestartStrategy,
+  type FailureRateRestartStrategy,
+  type FixedDelayRestartStrategy,
+  type RestartStrategy,
+} from './datastream/checkpointing.ts';
 export type { SavepointRestoreSettings } from './engine/restore-match.ts';
 export { JobClient, type JobFailureInfo, type JobStatus } from './datastream/job-client.ts';
 export { defineJob, JobDefinition, type JobFunction, type JobResult } from './datastream/job-definition.ts';
@@ -152,4 +161,4 @@ export type {
 } from './state/backend.ts';
 export type { KeyedStateSnapshot, StateMetaInfo, TtlMetaInfo } from './format/snapshot-format.ts';
 export { KeyGroupRange, keyGroupForKey, keyGroupRangeForSubtask, subtaskForKeyGroup } from './format/key-groups.ts';
-export { type Key } from './format/key-bytes.ts';
+export type { Key } from './format/key-bytes.ts';

@@ -9,7 +9,17 @@
  *   distinct keys issued at once, then the puts).
  * Every side starts from an empty database of its own and its result is verified.
  */
-import { IndexedDbStateBackend, KeyedProcessFunction, StreamExecutionEnvironment, ValueStateDescriptor, type Collector, type KeyedProcessContext, type OnTimerContext, type RuntimeContext, type ValueState } from '../../src/index.ts';
+import {
+  IndexedDbStateBackend,
+  KeyedProcessFunction,
+  StreamExecutionEnvironment,
+  ValueStateDescriptor,
+  type Collector,
+  type KeyedProcessContext,
+  type OnTimerContext,
+  type RuntimeContext,
+  type ValueState,
+} from '../../src/index.ts';
 import { flushedOnDispose } from '../common.ts';
 
 interface Ev {
@@ -85,7 +95,11 @@ async function engine(input: Ev[], keys: number, cacheSize: number): Promise<voi
   const name = unique('engine');
   // The other sides end with every count in the database; so does this one: flushed before it is disposed.
   env.setStateBackend(flushedOnDispose(new IndexedDbStateBackend({ databaseName: name, cacheSize })));
-  const out = (await env.fromCollection(input).keyBy((e) => e.k).process(new Counter()).executeAndCollect()) as [string, number][];
+  const out = (await env
+    .fromCollection(input)
+    .keyBy((e) => e.k)
+    .process(new Counter())
+    .executeAndCollect()) as [string, number][];
   verify(out, keys, input.length / keys, 'engine');
   await verifyEngineDatabase(name, keys);
   indexedDB.deleteDatabase(name);

@@ -34,7 +34,11 @@ export abstract class StateDescriptor<T = unknown> {
    */
   enableTimeToLive(ttlConfig: StateTtlConfig): this {
     if (!(ttlConfig instanceof StateTtlConfig)) {
-      throw new StateError('INVALID_ARGUMENT', `enableTimeToLive() needs a StateTtlConfig (StateTtlConfig.newBuilder(ms).build()), got ${ttlConfig === null ? 'null' : typeof ttlConfig}`, { component: 'descriptor', state: this.name });
+      throw new StateError(
+        'INVALID_ARGUMENT',
+        `enableTimeToLive() needs a StateTtlConfig (StateTtlConfig.newBuilder(ms).build()), got ${ttlConfig === null ? 'null' : typeof ttlConfig}`,
+        { component: 'descriptor', state: this.name },
+      );
     }
     this.ttlConfig = ttlConfig;
     return this;
@@ -75,7 +79,11 @@ export class ReducingStateDescriptor<T> extends StateDescriptor<T> {
     super(name);
     if (typeof reduceFunction === 'function') this.reduce = reduceFunction;
     else if (reduceFunction && typeof reduceFunction.reduce === 'function') this.reduce = (a, b) => reduceFunction.reduce(a, b);
-    else throw new StateError('INVALID_ARGUMENT', 'ReducingStateDescriptor needs a reduce function or an object with reduce(a, b)', { component: 'descriptor', state: name });
+    else
+      throw new StateError('INVALID_ARGUMENT', 'ReducingStateDescriptor needs a reduce function or an object with reduce(a, b)', {
+        component: 'descriptor',
+        state: name,
+      });
   }
 }
 
@@ -87,7 +95,11 @@ export class AggregatingStateDescriptor<IN, ACC, OUT> extends StateDescriptor<AC
     super(name);
     const f = aggregateFunction;
     if (!f || typeof f.createAccumulator !== 'function' || typeof f.add !== 'function' || typeof f.getResult !== 'function') {
-      throw new StateError('INVALID_ARGUMENT', 'AggregatingStateDescriptor needs an AggregateFunction with createAccumulator(), add(value, acc) and getResult(acc)', { component: 'descriptor', state: name });
+      throw new StateError(
+        'INVALID_ARGUMENT',
+        'AggregatingStateDescriptor needs an AggregateFunction with createAccumulator(), add(value, acc) and getResult(acc)',
+        { component: 'descriptor', state: name },
+      );
     }
     this.aggregateFunction = f;
   }

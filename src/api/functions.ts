@@ -8,13 +8,7 @@
  * fields set in `open()` never leak between subtasks. Fields holding objects created
  * before the job (a shared array, say) are shared by reference: create them in `open()`.
  */
-import type {
-  AggregatingStateDescriptor,
-  ListStateDescriptor,
-  MapStateDescriptor,
-  ReducingStateDescriptor,
-  ValueStateDescriptor,
-} from './descriptors.ts';
+import type { AggregatingStateDescriptor, ListStateDescriptor, MapStateDescriptor, ReducingStateDescriptor, ValueStateDescriptor } from './descriptors.ts';
 import { EddyError } from './errors.ts';
 import type { OutputTag } from './output-tag.ts';
 import type { AggregatingState, BroadcastState, ListState, MapState, MapStateKey, ReducingState, ValueState } from './state.ts';
@@ -121,7 +115,11 @@ export abstract class AbstractRichFunction implements RichFunction {
   /** The context of the subtask this instance runs in. */
   getRuntimeContext(): RuntimeContext {
     if (!this.runtimeContext) {
-      throw new EddyError('INVALID_ARGUMENT', `getRuntimeContext() of ${this.constructor.name} was called before the function runs in a job: call it from open() on (the engine sets it before open()), not in the constructor or outside a job`, { component: 'function' });
+      throw new EddyError(
+        'INVALID_ARGUMENT',
+        `getRuntimeContext() of ${this.constructor.name} was called before the function runs in a job: call it from open() on (the engine sets it before open()), not in the constructor or outside a job`,
+        { component: 'function' },
+      );
     }
     return this.runtimeContext;
   }

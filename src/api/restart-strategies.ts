@@ -48,14 +48,18 @@ export type RestartStrategy = FixedDelayRestartStrategy | ExponentialDelayRestar
 const component = 'restart-strategy';
 
 function fail(what: string, expected: string, got: unknown): never {
-  throw new ConfigurationError(`${what} must be ${expected}, got ${typeof got === 'number' ? String(got) : typeof got === 'string' ? JSON.stringify(got) : typeof got}`, { component });
+  throw new ConfigurationError(
+    `${what} must be ${expected}, got ${typeof got === 'number' ? String(got) : typeof got === 'string' ? JSON.stringify(got) : typeof got}`,
+    { component },
+  );
 }
 function ms(what: string, v: unknown, min: 'zero' | 'positive', infinite = false): void {
   const ok = typeof v === 'number' && !Number.isNaN(v) && (min === 'zero' ? v >= 0 : v > 0) && (Number.isFinite(v) || (infinite && v === Infinity));
   if (!ok) fail(what, `a ${min === 'zero' ? 'non-negative' : 'positive'} number of ms${infinite ? ' (or Infinity)' : ''}`, v);
 }
 function count(what: string, v: unknown, min: number, infinite: boolean): void {
-  if (!((typeof v === 'number' && Number.isInteger(v) && v >= min) || (infinite && v === Infinity))) fail(what, `an integer ≥ ${min}${infinite ? ' (or Infinity)' : ''}`, v);
+  if (!((typeof v === 'number' && Number.isInteger(v) && v >= min) || (infinite && v === Infinity)))
+    fail(what, `an integer ≥ ${min}${infinite ? ' (or Infinity)' : ''}`, v);
 }
 
 /**
@@ -63,7 +67,8 @@ function count(what: string, v: unknown, min: number, infinite: boolean): void {
  * the same shape); throws a ConfigurationError naming the bad field.
  */
 export function validateRestartStrategy(s: RestartStrategy): RestartStrategy {
-  if (!s || typeof s !== 'object') throw new ConfigurationError(`setRestartStrategy() needs a RestartStrategies.* value, got ${s === null ? 'null' : typeof s}`, { component });
+  if (!s || typeof s !== 'object')
+    throw new ConfigurationError(`setRestartStrategy() needs a RestartStrategies.* value, got ${s === null ? 'null' : typeof s}`, { component });
   switch (s.strategy) {
     case undefined:
     case 'fixed-delay':
@@ -74,9 +79,11 @@ export function validateRestartStrategy(s: RestartStrategy): RestartStrategy {
       ms('exponential-delay initialBackoffMs', s.initialBackoffMs, 'positive');
       ms('exponential-delay maxBackoffMs', s.maxBackoffMs, 'positive');
       if (s.maxBackoffMs < s.initialBackoffMs) fail('exponential-delay maxBackoffMs', `at least initialBackoffMs (${s.initialBackoffMs})`, s.maxBackoffMs);
-      if (!(typeof s.backoffMultiplier === 'number' && s.backoffMultiplier >= 1 && Number.isFinite(s.backoffMultiplier))) fail('exponential-delay backoffMultiplier', 'a finite number ≥ 1', s.backoffMultiplier);
+      if (!(typeof s.backoffMultiplier === 'number' && s.backoffMultiplier >= 1 && Number.isFinite(s.backoffMultiplier)))
+        fail('exponential-delay backoffMultiplier', 'a finite number ≥ 1', s.backoffMultiplier);
       ms('exponential-delay resetBackoffThresholdMs', s.resetBackoffThresholdMs, 'positive', true);
-      if (!(typeof s.jitterFactor === 'number' && s.jitterFactor >= 0 && s.jitterFactor <= 1)) fail('exponential-delay jitterFactor', 'a number from 0 to 1', s.jitterFactor);
+      if (!(typeof s.jitterFactor === 'number' && s.jitterFactor >= 0 && s.jitterFactor <= 1))
+        fail('exponential-delay jitterFactor', 'a number from 0 to 1', s.jitterFactor);
       count('exponential-delay attemptsBeforeResetBackoff', s.attemptsBeforeResetBackoff, 1, true);
       return s;
     case 'failure-rate':
@@ -85,7 +92,10 @@ export function validateRestartStrategy(s: RestartStrategy): RestartStrategy {
       ms('failure-rate delayMs', s.delayMs, 'zero');
       return s;
     default:
-      throw new ConfigurationError(`unknown restart strategy ${JSON.stringify((s as { strategy: unknown }).strategy)}: use RestartStrategies.fixedDelayRestart, exponentialDelayRestart, failureRateRestart or noRestart`, { component });
+      throw new ConfigurationError(
+        `unknown restart strategy ${JSON.stringify((s as { strategy: unknown }).strategy)}: use RestartStrategies.fixedDelayRestart, exponentialDelayRestart, failureRateRestart or noRestart`,
+        { component },
+      );
   }
 }
 
@@ -100,8 +110,23 @@ export const RestartStrategies = {
    * defaults, used when checkpointing is on and no strategy is set: 1 s, 60 s, 1.5,
    * 1 h, 0.1, unlimited attempts.
    */
-  exponentialDelayRestart(initialBackoffMs: number, maxBackoffMs: number, backoffMultiplier: number, resetBackoffThresholdMs: number, jitterFactor: number, attemptsBeforeResetBackoff = Infinity): RestartStrategy {
-    return validateRestartStrategy({ strategy: 'exponential-delay', initialBackoffMs, maxBackoffMs, backoffMultiplier, resetBackoffThresholdMs, jitterFactor, attemptsBeforeResetBackoff });
+  exponentialDelayRestart(
+    initialBackoffMs: number,
+    maxBackoffMs: number,
+    backoffMultiplier: number,
+    resetBackoffThresholdMs: number,
+    jitterFactor: number,
+    attemptsBeforeResetBackoff = Infinity,
+  ): RestartStrategy {
+    return validateRestartStrategy({
+      strategy: 'exponential-delay',
+      initialBackoffMs,
+      maxBackoffMs,
+      backoffMultiplier,
+      resetBackoffThresholdMs,
+      jitterFactor,
+      attemptsBeforeResetBackoff,
+    });
   },
   /** Restart after `delayIntervalMs` unless more than `failureRate` failures happened within `failureIntervalMs`. */
   failureRateRestart(failureRate: number, failureIntervalMs: number, delayIntervalMs: number): RestartStrategy {

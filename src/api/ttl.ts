@@ -193,7 +193,10 @@ export class StateTtlConfigBuilder {
    */
   cleanupIncrementally(cleanupSize: number, runCleanupForEveryRecord: boolean): this {
     if (!Number.isInteger(cleanupSize) || cleanupSize < 1) {
-      throw new ConfigurationError(`cleanupIncrementally() needs a cleanupSize that is a positive integer (entries checked per access), got ${String(cleanupSize)}`, COMPONENT);
+      throw new ConfigurationError(
+        `cleanupIncrementally() needs a cleanupSize that is a positive integer (entries checked per access), got ${String(cleanupSize)}`,
+        COMPONENT,
+      );
     }
     if (typeof runCleanupForEveryRecord !== 'boolean') {
       throw new ConfigurationError(`cleanupIncrementally() needs runCleanupForEveryRecord as a boolean, got ${String(runCleanupForEveryRecord)}`, COMPONENT);

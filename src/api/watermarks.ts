@@ -34,7 +34,9 @@ export class WatermarkStrategy<T> {
   /** Watermarks trail the largest timestamp seen by `maxOutOfOrdernessMs` (minus 1 ms, as in Flink). */
   static forBoundedOutOfOrderness<T>(maxOutOfOrdernessMs: number): WatermarkStrategy<T> {
     if (!(typeof maxOutOfOrdernessMs === 'number' && maxOutOfOrdernessMs >= 0 && Number.isFinite(maxOutOfOrdernessMs))) {
-      throw new ConfigurationError(`forBoundedOutOfOrderness() takes a non-negative number of ms, got ${String(maxOutOfOrdernessMs)}`, { component: 'watermarks' });
+      throw new ConfigurationError(`forBoundedOutOfOrderness() takes a non-negative number of ms, got ${String(maxOutOfOrdernessMs)}`, {
+        component: 'watermarks',
+      });
     }
     return new WatermarkStrategy<T>(() => new BoundedOutOfOrdernessWatermarks<T>(maxOutOfOrdernessMs));
   }

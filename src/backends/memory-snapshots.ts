@@ -102,7 +102,15 @@ export interface EncodableTable {
 }
 
 /** Writes one stored value as an entry, leaving out what `drop` selects (full-snapshot TTL cleanup). */
-export function writeEntry(writer: KeyGroupWriter, shape: StorageShape, stateIndex: number, id: KeyId, namespace: string, live: unknown, drop: ((stored: unknown) => boolean) | undefined): boolean {
+export function writeEntry(
+  writer: KeyGroupWriter,
+  shape: StorageShape,
+  stateIndex: number,
+  id: KeyId,
+  namespace: string,
+  live: unknown,
+  drop: ((stored: unknown) => boolean) | undefined,
+): boolean {
   const stored = drop === undefined ? live : keptElements(shape, live, drop);
   if (stored === undefined) return false;
   const keyBytes = canonicalKeyBytes(keyFromId(id));
@@ -141,7 +149,11 @@ export async function encodeFull(
 }
 
 /** Encodes the marked entries of every table as a delta (synchronously: deltas are small). */
-export function encodeDelta(tables: readonly EncodableTable[], drops: ReadonlyArray<((stored: unknown) => boolean) | undefined>, rangeStart: number): { keyGroups: Map<number, Uint8Array>; removed: Map<number, Uint8Array> } {
+export function encodeDelta(
+  tables: readonly EncodableTable[],
+  drops: ReadonlyArray<((stored: unknown) => boolean) | undefined>,
+  rangeStart: number,
+): { keyGroups: Map<number, Uint8Array>; removed: Map<number, Uint8Array> } {
   const writers = new Map<number, { entries: KeyGroupWriter; removed: RemovedEntryWriter }>();
   const writersOf = (index: number) => {
     let w = writers.get(index);

@@ -17,7 +17,7 @@ import {
   type ValueTable,
 } from '../state/backend.ts';
 import { keyFromId, keyId, type KeyId } from '../format/key-ids.ts';
-import { type Key } from '../format/key-bytes.ts';
+import type { Key } from '../format/key-bytes.ts';
 import { KeyedBackendBase, type TableConfig } from '../state/keyed-backend-base.ts';
 import { PLAIN_VALUES } from '../state/stored-values.ts';
 import { readKeyGroup, storageShapeOf, type KeyedStateSnapshot } from '../format/snapshot-format.ts';
@@ -43,7 +43,12 @@ class HeapTable {
   copy: <T>(value: T) => T = PLAIN_VALUES.copy;
   /** The incremental-cleanup cursor: the maps of this round, and the live iterator of one of them. */
   private round:
-    | { maps: Array<{ namespace: string; index: number; map: Map<KeyId, unknown> }>; index: number; map?: { namespace: string; index: number; map: Map<KeyId, unknown> }; entries?: Iterator<[KeyId, unknown]> }
+    | {
+        maps: Array<{ namespace: string; index: number; map: Map<KeyId, unknown> }>;
+        index: number;
+        map?: { namespace: string; index: number; map: Map<KeyId, unknown> };
+        entries?: Iterator<[KeyId, unknown]>;
+      }
     | undefined;
   constructor(
     readonly name: string,

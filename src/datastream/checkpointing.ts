@@ -74,7 +74,9 @@ export class CheckpointConfig {
   /** Where checkpoints go; default `MemoryCheckpointStorage`. */
   setCheckpointStorage(storage: CheckpointStorage): this {
     if (!storage || typeof storage.put !== 'function' || typeof storage.lock !== 'function') {
-      throw new ConfigurationError('setCheckpointStorage() needs a CheckpointStorage (e.g. new FileSystemCheckpointStorage(dir))', { component: 'checkpoint-config' });
+      throw new ConfigurationError('setCheckpointStorage() needs a CheckpointStorage (e.g. new FileSystemCheckpointStorage(dir))', {
+        component: 'checkpoint-config',
+      });
     }
     this.storage = storage;
     return this;
@@ -100,7 +102,8 @@ export class CheckpointConfig {
   }
   /** How many consecutive checkpoint failures the job tolerates before it fails (default 0). */
   setTolerableCheckpointFailureNumber(n: number): this {
-    if (!Number.isInteger(n) || n < 0) throw new ConfigurationError(`tolerable checkpoint failures must be a non-negative integer, got ${String(n)}`, { component: 'checkpoint-config' });
+    if (!Number.isInteger(n) || n < 0)
+      throw new ConfigurationError(`tolerable checkpoint failures must be a non-negative integer, got ${String(n)}`, { component: 'checkpoint-config' });
     this.tolerableFailures = n;
     return this;
   }
@@ -109,7 +112,8 @@ export class CheckpointConfig {
   }
   /** How many completed checkpoints are kept (default 1); older ones are deleted. */
   setMaxRetainedCheckpoints(n: number): this {
-    if (!Number.isInteger(n) || n < 1) throw new ConfigurationError(`max retained checkpoints must be a positive integer, got ${String(n)}`, { component: 'checkpoint-config' });
+    if (!Number.isInteger(n) || n < 1)
+      throw new ConfigurationError(`max retained checkpoints must be a positive integer, got ${String(n)}`, { component: 'checkpoint-config' });
     this.maxRetained = n;
     return this;
   }
@@ -127,7 +131,10 @@ export class CheckpointConfig {
   /** Whether `cancel()` keeps the job's retained checkpoints (default NO_EXTERNALIZED_CHECKPOINTS: it deletes them). */
   setExternalizedCheckpointRetention(retention: ExternalizedCheckpointRetention): this {
     if (!Object.values(ExternalizedCheckpointRetention).includes(retention)) {
-      throw new ConfigurationError(`unknown externalized checkpoint retention ${String(retention)}; use one of ${Object.values(ExternalizedCheckpointRetention).join(', ')}`, { component: 'checkpoint-config' });
+      throw new ConfigurationError(
+        `unknown externalized checkpoint retention ${String(retention)}; use one of ${Object.values(ExternalizedCheckpointRetention).join(', ')}`,
+        { component: 'checkpoint-config' },
+      );
     }
     this.retention = retention;
     return this;
@@ -141,4 +148,12 @@ export class CheckpointConfig {
   }
 }
 
-export { DEFAULT_RESTART_STRATEGY, RestartStrategies, validateRestartStrategy, type ExponentialDelayRestartStrategy, type FailureRateRestartStrategy, type FixedDelayRestartStrategy, type RestartStrategy } from '../api/restart-strategies.ts';
+export {
+  DEFAULT_RESTART_STRATEGY,
+  RestartStrategies,
+  validateRestartStrategy,
+  type ExponentialDelayRestartStrategy,
+  type FailureRateRestartStrategy,
+  type FixedDelayRestartStrategy,
+  type RestartStrategy,
+} from '../api/restart-strategies.ts';

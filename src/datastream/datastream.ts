@@ -49,16 +49,25 @@ type MapOutput<F> = F extends (value: never) => infer R ? Awaited<R> : F extends
 type CollectedOutput<F, M extends string> = F extends (value: never, out: Collector<infer R>) => unknown
   ? R
   : F extends { [m in M]: (value: never, ...rest: infer A) => unknown }
-    ? A extends [...unknown[], Collector<infer R>] ? R : unknown
+    ? A extends [...unknown[], Collector<infer R>]
+      ? R
+      : unknown
     : unknown;
 
 type FunctionKind = 'map' | 'flatMap' | 'filter' | 'process' | 'reduce' | 'sink';
 
 function checkFunction(fn: unknown, method: FunctionKind, allowPlain: boolean): void {
   if (typeof fn === 'function' && allowPlain) return;
-  if (typeof fn === 'object' && fn !== null && typeof (fn as Record<string, unknown>)[method === 'sink' ? 'invoke' : method === 'process' ? 'processElement' : method] === 'function') return;
+  if (
+    typeof fn === 'object' &&
+    fn !== null &&
+    typeof (fn as Record<string, unknown>)[method === 'sink' ? 'invoke' : method === 'process' ? 'processElement' : method] === 'function'
+  )
+    return;
   const expected = method === 'sink' ? 'invoke(value, ctx)' : method === 'process' ? 'processElement(value, ctx, out)' : `${method}(…)`;
-  throw new ConfigurationError(`${method}() needs ${allowPlain ? 'a function or ' : ''}an object with ${expected}, got ${fn === null ? 'null' : typeof fn}`, { component: 'datastream' });
+  throw new ConfigurationError(`${method}() needs ${allowPlain ? 'a function or ' : ''}an object with ${expected}, got ${fn === null ? 'null' : typeof fn}`, {
+    component: 'datastream',
+  });
 }
 
 /** A stream of records of type `T`. */
@@ -99,12 +108,20 @@ export class DataStream<T> {
   }
 
   /** @internal Adds an operator fed by this stream; `collect` marks the collecting sink. */
-  protected transform<R>(name: string, partitioning: Partitioning, keyed: boolean, create: (ctx: OperatorFactoryContext) => StreamOperator, collect?: CollectTarget, fn?: unknown): DataStream<R> {
+  protected transform<R>(
+    name: string,
+    partitioning: Partitioning,
+    keyed: boolean,
+    create: (ctx: OperatorFactoryContext) => StreamOperator,
+    collect?: CollectTarget,
+    fn?: unknown,
+  ): DataStream<R> {
     const inputs: GraphEdge[] = this.sources.map((s) => {
       const side = (s as SideOutputSource).sideOutput;
       return side === undefined ? { from: s.id, partitioning } : { from: s.id, partitioning, sideOutput: side };
     });
-    const commitsOnCheckpoint = typeof fn === 'object' && fn !== null && typeof (fn as { notifyCheckpointComplete?: unknown }).notifyCheckpointComplete === 'function';
+    const commitsOnCheckpoint =
+      typeof fn === 'object' && fn !== null && typeof (fn as { notifyCheckpointComplete?: unknown }).notifyCheckpointComplete === 'function';
     return new DataStream<R>(this.env, [this.env.addNode({ name, inputs, keyed, createOperator: create, collect, commitsOnCheckpoint })]);
   }
 
@@ -129,7 +146,17 @@ export class DataStream<T> {
   /** Runs a `ProcessFunction` (no keyed state, no timers: use `keyBy(...).process` for those). */
   process<F extends ProcessFunctionLike<T, never>>(fn: F): DataStream<CollectedOutput<F, 'processElement'>> {
     checkFunction(fn, 'process', false);
-    return classNamed(fn, this.transform<CollectedOutput<F, 'processElement'>>(className(fn) ?? 'Process', { type: 'forward' }, false, () => new ProcessOperator(instantiate(fn)), undefined, fn));
+    return classNamed(
+      fn,
+      this.transform<CollectedOutput<F, 'processElement'>>(
+        className(fn) ?? 'Process',
+        { type: 'forward' },
+        false,
+        () => new ProcessOperator(instantiate(fn)),
+        undefined,
+        fn,
+      ),
+    );
   }
 
   /**
@@ -139,7 +166,10 @@ export class DataStream<T> {
   getSideOutput<X>(tag: OutputTag<X>): DataStream<X> {
     checkOutputTag(tag, this.node.name);
     if ((this.node as SideOutputSource).sideOutput !== undefined) {
-      throw new ConfigurationError(`getSideOutput() is called on the stream an operator produced, not on a side output (${String((this.node as SideOutputSource).sideOutput)})`, { operator: this.node.name });
+      throw new ConfigurationError(
+        `getSideOutput() is called on the stream an operator produced, not on a side output (${String((this.node as SideOutputSource).sideOutput)})`,
+        { operator: this.node.name },
+      );
     }
     // A view of the node that edges read as "side output `tag.id` of this node"; its
     // other fields (parallelism, name) stay those of the producing node.
@@ -176,7 +206,8 @@ export class DataStream<T> {
 
   /** Writes every record through a Sink V2 (`createWriter` per subtask). */
   sinkTo(sink: Sink<T>): DataStreamSink {
-    if (!sink || typeof sink.createWriter !== 'function') throw new ConfigurationError('sinkTo() needs a Sink with createWriter(ctx)', { component: 'datastream' });
+    if (!sink || typeof sink.createWriter !== 'function')
+      throw new ConfigurationError('sinkTo() needs a Sink with createWriter(ctx)', { component: 'datastream' });
     return new DataStreamSink(this.transform('Sink', { type: 'forward' }, false, () => new SinkWriterOperator(sink), undefined, sink));
   }
 
@@ -299,7 +330,14 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
   /** Runs a `KeyedProcessFunction`: keyed state, timers and `onTimer`. */
   override process<F extends KeyedProcessFunctionLike<K, T, never>>(fn: F): DataStream<CollectedOutput<F, 'processElement'>> {
     checkFunction(fn, 'process', false);
-    return classNamed(fn, this.keyed<CollectedOutput<F, 'processElement'>>(className(fn) ?? 'KeyedProcess', () => new KeyedProcessOperator(instantiate(fn as KeyedProcessFunctionLike<K, T, unknown>)), fn));
+    return classNamed(
+      fn,
+      this.keyed<CollectedOutput<F, 'processElement'>>(
+        className(fn) ?? 'KeyedProcess',
+        () => new KeyedProcessOperator(instantiate(fn as KeyedProcessFunctionLike<K, T, unknown>)),
+        fn,
+      ),
+    );
   }
 
   override map<F extends MapFunction<T, unknown>>(fn: F): DataStream<MapOutput<F>> {
@@ -327,10 +365,12 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
    * every `slide` records (Flink's `countWindow`).
    */
   countWindow(size: number, slide?: number): WindowedStream<T, K, GlobalWindow> {
-    if (!Number.isInteger(size) || size < 1) throw new ConfigurationError(`countWindow() needs a positive integer size, got ${String(size)}`, { component: 'datastream' });
+    if (!Number.isInteger(size) || size < 1)
+      throw new ConfigurationError(`countWindow() needs a positive integer size, got ${String(size)}`, { component: 'datastream' });
     const windowed = this.window(GlobalWindows.create<T>());
     if (slide === undefined) return windowed.trigger(PurgingTrigger.of(CountTrigger.of<T>(size)));
-    if (!Number.isInteger(slide) || slide < 1) throw new ConfigurationError(`countWindow() needs a positive integer slide, got ${String(slide)}`, { component: 'datastream' });
+    if (!Number.isInteger(slide) || slide < 1)
+      throw new ConfigurationError(`countWindow() needs a positive integer slide, got ${String(slide)}`, { component: 'datastream' });
     return windowed.evictor(CountEvictor.of<T>(size)).trigger(CountTrigger.of<T>(slide));
   }
 

@@ -2,7 +2,15 @@
  * `StreamExecutionEnvironment`: where a job is configured (parallelism, state backend,
  * clock), its sources are created, and it is executed.
  */
-import { CheckpointConfig, CheckpointingMode, ExternalizedCheckpointRetention, RestartStrategies, type RestartStrategy, DEFAULT_RESTART_STRATEGY, validateRestartStrategy } from './checkpointing.ts';
+import {
+  CheckpointConfig,
+  CheckpointingMode,
+  ExternalizedCheckpointRetention,
+  RestartStrategies,
+  type RestartStrategy,
+  DEFAULT_RESTART_STRATEGY,
+  validateRestartStrategy,
+} from './checkpointing.ts';
 import { SystemClock, type Clock } from '../api/clock.ts';
 import { DataStream, type StreamGraphBuilder } from './datastream.ts';
 import { ConfigurationError } from '../api/errors.ts';
@@ -41,7 +49,12 @@ const SIMPLE_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
  */
 function jobIdOf(jobName: string): string {
   if (jobName.length <= 100 && SIMPLE_NAME.test(jobName)) return jobName;
-  const slug = jobName.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60).replace(/-+$/, '');
+  const slug = jobName
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 60)
+    .replace(/-+$/, '');
   const bytes = new TextEncoder().encode(jobName);
   const hash = [murmur3_32(bytes, 0x9747b28c), murmur3_32(bytes, 0x5bd1e995)].map((h) => (h >>> 0).toString(16).padStart(8, '0')).join('');
   return `${slug.length > 0 ? slug : 'job'}--${hash}`;
@@ -74,7 +87,9 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
       throw new ConfigurationError(`parallelism must be a positive integer, got ${parallelism}`, { component: 'environment' });
     }
     if (parallelism > this.maxParallelism) {
-      throw new ConfigurationError(`parallelism ${parallelism} is above the max parallelism ${this.maxParallelism}; raise it with setMaxParallelism() first`, { component: 'environment' });
+      throw new ConfigurationError(`parallelism ${parallelism} is above the max parallelism ${this.maxParallelism}; raise it with setMaxParallelism() first`, {
+        component: 'environment',
+      });
     }
     this.parallelism = parallelism;
     return this;
@@ -87,7 +102,9 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
   /** The number of key groups, the upper limit of rescaling; default 128. Fixed once a job has state. */
   setMaxParallelism(maxParallelism: number): this {
     if (!Number.isInteger(maxParallelism) || maxParallelism < 1 || maxParallelism > UPPER_BOUND_MAX_PARALLELISM) {
-      throw new ConfigurationError(`max parallelism must be an integer from 1 to ${UPPER_BOUND_MAX_PARALLELISM}, got ${maxParallelism}`, { component: 'environment' });
+      throw new ConfigurationError(`max parallelism must be an integer from 1 to ${UPPER_BOUND_MAX_PARALLELISM}, got ${maxParallelism}`, {
+        component: 'environment',
+      });
     }
     if (maxParallelism < this.parallelism) {
       throw new ConfigurationError(`max parallelism ${maxParallelism} is below the parallelism ${this.parallelism}`, { component: 'environment' });
@@ -130,7 +147,8 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
    * workers must be built by a `defineJob` job, which the workers import by URL.
    */
   setExecutor(executor: Executor): this {
-    if (!executor || typeof executor.deploy !== 'function') throw new ConfigurationError('setExecutor() needs an executor (new LocalExecutor() or new WorkerExecutor(...))', { component: 'environment' });
+    if (!executor || typeof executor.deploy !== 'function')
+      throw new ConfigurationError('setExecutor() needs an executor (new LocalExecutor() or new WorkerExecutor(...))', { component: 'environment' });
     this.executor = executor;
     return this;
   }
@@ -203,13 +221,17 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
    * `--allowNonRestoredState`), which starts without that state.
    */
   fromSavepoint(path: string, settings: SavepointRestoreSettings = {}): this {
-    if (typeof path !== 'string' || path.length === 0) throw new ConfigurationError('fromSavepoint() needs the path of a savepoint or checkpoint directory', { component: 'environment' });
+    if (typeof path !== 'string' || path.length === 0)
+      throw new ConfigurationError('fromSavepoint() needs the path of a savepoint or checkpoint directory', { component: 'environment' });
     if (typeof settings !== 'object' || settings === null || !['undefined', 'boolean'].includes(typeof settings.allowNonRestoredState)) {
       throw new ConfigurationError('fromSavepoint() settings must be an object like { allowNonRestoredState: true }', { component: 'environment' });
     }
     const normalized = path.replace(/\/_metadata$/, '').replace(/\/+$/, '');
     if (/^(\/|[A-Za-z]:[\\/]|file:)/.test(normalized)) {
-      throw new ConfigurationError(`fromSavepoint("${path}") got a file system path; it takes the path inside the checkpoint storage, as stopWithSavepoint()/triggerSavepoint() return it (e.g. "my-job/savepoint-3"), and reads it from env.getCheckpointConfig().setCheckpointStorage(...)`, { component: 'environment' });
+      throw new ConfigurationError(
+        `fromSavepoint("${path}") got a file system path; it takes the path inside the checkpoint storage, as stopWithSavepoint()/triggerSavepoint() return it (e.g. "my-job/savepoint-3"), and reads it from env.getCheckpointConfig().setCheckpointStorage(...)`,
+        { component: 'environment' },
+      );
     }
     const bad = checkPath(normalized);
     if (bad !== undefined) throw new ConfigurationError(`fromSavepoint(): ${bad}`, { component: 'environment' });
@@ -272,7 +294,8 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
 
   /** A stream from any {@link Source}; the strategy assigns timestamps and watermarks. */
   fromSource<T>(source: Source<T>, watermarkStrategy: WatermarkStrategy<T> | undefined, sourceName: string): DataStream<T> {
-    if (!source || typeof source.createReader !== 'function') throw new ConfigurationError('fromSource() needs a Source with createReader(ctx)', { component: 'environment' });
+    if (!source || typeof source.createReader !== 'function')
+      throw new ConfigurationError('fromSource() needs a Source with createReader(ctx)', { component: 'environment' });
     const node = this.addNode({
       name: sourceName,
       inputs: [],
@@ -316,7 +339,10 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
     const cfg = this.checkpointConfig;
     const checkpointing = cfg.isCheckpointingEnabled();
     if (this.resumeSettings && !checkpointing) {
-      throw new ConfigurationError('fromLatestCheckpoint() needs checkpointing: call env.enableCheckpointing(interval) (and setCheckpointStorage() with a durable storage) first', { component: 'environment' });
+      throw new ConfigurationError(
+        'fromLatestCheckpoint() needs checkpointing: call env.enableCheckpointing(interval) (and setCheckpointStorage() with a durable storage) first',
+        { component: 'environment' },
+      );
     }
     const restart = this.getRestartStrategy();
     const run = new JobRun(graph, {

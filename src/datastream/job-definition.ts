@@ -59,12 +59,19 @@ export function defineJob<A = undefined, R extends JobResult = JobResult>(module
   if (typeof moduleUrl !== 'string' || !/^[a-z][a-z0-9+.-]*:/i.test(moduleUrl)) {
     throw new ConfigurationError(`defineJob() needs the module's URL (import.meta.url) first, got ${JSON.stringify(moduleUrl)}`, { component: 'job' });
   }
-  if (typeof exportName !== 'string' || exportName.length === 0) throw new ConfigurationError('defineJob() needs the export name of the definition', { component: 'job' });
+  if (typeof exportName !== 'string' || exportName.length === 0)
+    throw new ConfigurationError('defineJob() needs the export name of the definition', { component: 'job' });
   if (typeof fn !== 'function') throw new ConfigurationError('defineJob() needs a job function (env, args) => …', { component: 'job' });
   return new JobDefinition(moduleUrl, exportName, fn);
 }
 
 /** True for a {@link JobDefinition}, also one from another copy of the module (checked by shape). */
 export function isJobDefinition(value: unknown): value is JobDefinition<unknown, JobResult> {
-  return value instanceof JobDefinition || (typeof value === 'object' && value !== null && typeof (value as JobDefinition).build === 'function' && typeof (value as JobDefinition).moduleUrl === 'string');
+  return (
+    value instanceof JobDefinition ||
+    (typeof value === 'object' &&
+      value !== null &&
+      typeof (value as JobDefinition).build === 'function' &&
+      typeof (value as JobDefinition).moduleUrl === 'string')
+  );
 }

@@ -40,7 +40,8 @@ export abstract class WindowedStreamBase<T, K extends Key, W extends Window> {
     private readonly addOperator: AddKeyedOperator,
     private readonly assigner: WindowAssigner<T, W>,
   ) {
-    if (!(assigner instanceof WindowAssigner)) throw new ConfigurationError('window() needs a WindowAssigner (e.g. TumblingEventTimeWindows.of(1000))', { component: 'datastream' });
+    if (!(assigner instanceof WindowAssigner))
+      throw new ConfigurationError('window() needs a WindowAssigner (e.g. TumblingEventTimeWindows.of(1000))', { component: 'datastream' });
     this.triggerValue = assigner.getDefaultTrigger();
   }
 
@@ -48,7 +49,10 @@ export abstract class WindowedStreamBase<T, K extends Key, W extends Window> {
   trigger(trigger: Trigger<T, W>): this {
     if (!(trigger instanceof Trigger)) throw new ConfigurationError('trigger() needs a Trigger (e.g. CountTrigger.of(10))', { component: 'datastream' });
     if (this.assigner instanceof MergingWindowAssigner && !trigger.canMerge()) {
-      throw new ConfigurationError(`a merging window assigner (${String(this.assigner)}) cannot be used with a trigger that does not support merging (${String(trigger)})`, { component: 'datastream' });
+      throw new ConfigurationError(
+        `a merging window assigner (${String(this.assigner)}) cannot be used with a trigger that does not support merging (${String(trigger)})`,
+        { component: 'datastream' },
+      );
     }
     this.triggerValue = trigger;
     return this;
@@ -65,7 +69,8 @@ export abstract class WindowedStreamBase<T, K extends Key, W extends Window> {
 
   /** Keeps event-time windows `ms` past their end: late records within it fire them again. */
   allowedLateness(ms: number): this {
-    if (typeof ms !== 'number' || !(ms >= 0) || !Number.isFinite(ms)) throw new ConfigurationError(`allowedLateness() needs a non-negative number of ms, got ${String(ms)}`, { component: 'datastream' });
+    if (typeof ms !== 'number' || !(ms >= 0) || !Number.isFinite(ms))
+      throw new ConfigurationError(`allowedLateness() needs a non-negative number of ms, got ${String(ms)}`, { component: 'datastream' });
     this.lateness = ms;
     return this;
   }
@@ -79,7 +84,8 @@ export abstract class WindowedStreamBase<T, K extends Key, W extends Window> {
 
   /** @internal */
   protected reduceOperator(reduceFn: ReduceFunction<T>, windowFn: WindowFunctionArg<T, unknown, K, W> | undefined): unknown {
-    if (typeof reduceFn !== 'function' && !isFunctionObject(reduceFn, 'reduce')) throw new ConfigurationError('reduce() needs a function (a, b) => value or an object with reduce(a, b)', { component: 'datastream' });
+    if (typeof reduceFn !== 'function' && !isFunctionObject(reduceFn, 'reduce'))
+      throw new ConfigurationError('reduce() needs a function (a, b) => value or an object with reduce(a, b)', { component: 'datastream' });
     return this.build('Reduce', windowFn, () => {
       const fn = instantiate(reduceFn);
       return { kind: 'reduce', reduce: (typeof fn === 'function' ? fn : (a: T, b: T) => fn.reduce(a, b)) as (a: unknown, b: unknown) => unknown };
@@ -90,23 +96,34 @@ export abstract class WindowedStreamBase<T, K extends Key, W extends Window> {
   protected aggregateOperator<ACC, V>(aggregateFn: AggregateFunction<T, ACC, V>, windowFn: WindowFunctionArg<V, unknown, K, W> | undefined): unknown {
     const f = aggregateFn;
     if (!f || typeof f.createAccumulator !== 'function' || typeof f.add !== 'function' || typeof f.getResult !== 'function') {
-      throw new ConfigurationError('aggregate() needs an AggregateFunction with createAccumulator(), add(value, acc) and getResult(acc)', { component: 'datastream' });
+      throw new ConfigurationError('aggregate() needs an AggregateFunction with createAccumulator(), add(value, acc) and getResult(acc)', {
+        component: 'datastream',
+      });
     }
     if (this.assigner instanceof MergingWindowAssigner && typeof f.merge !== 'function') {
-      throw new ConfigurationError(`aggregate() on merging windows (${String(this.assigner)}) needs AggregateFunction.merge(a, b)`, { component: 'datastream' });
+      throw new ConfigurationError(`aggregate() on merging windows (${String(this.assigner)}) needs AggregateFunction.merge(a, b)`, {
+        component: 'datastream',
+      });
     }
-    return this.build('Aggregate', windowFn as WindowFunctionArg<never, unknown, K, W> | undefined, () => ({ kind: 'aggregate', fn: instantiate(f) as AggregateFunction<unknown, unknown, unknown> }));
+    return this.build('Aggregate', windowFn as WindowFunctionArg<never, unknown, K, W> | undefined, () => ({
+      kind: 'aggregate',
+      fn: instantiate(f) as AggregateFunction<unknown, unknown, unknown>,
+    }));
   }
 
   /** @internal */
   protected processOperator(fn: ProcessWindowFunctionLike<T, unknown, K, W>): unknown {
-    if (!isFunctionObject(fn, 'process')) throw new ConfigurationError('process() needs a ProcessWindowFunction (an object with process(key, context, elements, out))', { component: 'datastream' });
+    if (!isFunctionObject(fn, 'process'))
+      throw new ConfigurationError('process() needs a ProcessWindowFunction (an object with process(key, context, elements, out))', {
+        component: 'datastream',
+      });
     return this.build('Process', fn, () => ({ kind: 'list' }));
   }
 
   /** @internal */
   protected applyOperator(fn: WindowFunction<T, unknown, K, W>): unknown {
-    if (!isFunctionObject(fn, 'apply')) throw new ConfigurationError('apply() needs a WindowFunction (an object with apply(key, window, input, out))', { component: 'datastream' });
+    if (!isFunctionObject(fn, 'apply'))
+      throw new ConfigurationError('apply() needs a WindowFunction (an object with apply(key, window, input, out))', { component: 'datastream' });
     return this.build('Apply', fn, () => ({ kind: 'list' }));
   }
 
@@ -116,28 +133,32 @@ export abstract class WindowedStreamBase<T, K extends Key, W extends Window> {
     }
     const { assigner, triggerValue: trigger, evictorValue: evictor, lateness, lateTag } = this;
     const name = `Window(${String(assigner)}, ${String(trigger)}${evictor ? `, ${evictor.constructor.name}` : ''}, ${what})`;
-    return this.addOperator(name, () => {
-      const fn = windowFn === undefined ? undefined : instantiate(windowFn);
-      let apply: InternalWindowFunction;
-      if (fn === undefined) apply = (_k, _w, _ctx, input, out) => out.collect(input[0]);
-      else if (isFunctionObject(fn, 'process')) {
-        const p = fn as ProcessWindowFunctionLike<unknown, unknown, Key, Window>;
-        apply = (k, _w, ctx, input, out) => p.process(k, ctx, input, out as Collector<unknown>);
-      } else {
-        const a = fn as WindowFunction<unknown, unknown, Key, Window>;
-        apply = (k, w, _ctx, input, out) => a.apply(k, w, input, out as Collector<unknown>);
-      }
-      const clearFn = fn !== undefined && isFunctionObject(fn, 'clear') ? (fn as ProcessWindowFunctionLike<unknown, unknown, Key, Window>) : undefined;
-      return new WindowOperator(fn, {
-        assigner: assigner as WindowAssigner<unknown, Window>,
-        trigger: trigger as unknown as Trigger<unknown, Window>,
-        evictor: evictor as Evictor<unknown, Window> | undefined,
-        allowedLateness: lateness,
-        lateDataTag: lateTag,
-        contents: contents(),
-        apply,
-        clear: clearFn ? (ctx) => clearFn.clear!(ctx) : undefined,
-      });
-    }, windowFn);
+    return this.addOperator(
+      name,
+      () => {
+        const fn = windowFn === undefined ? undefined : instantiate(windowFn);
+        let apply: InternalWindowFunction;
+        if (fn === undefined) apply = (_k, _w, _ctx, input, out) => out.collect(input[0]);
+        else if (isFunctionObject(fn, 'process')) {
+          const p = fn as ProcessWindowFunctionLike<unknown, unknown, Key, Window>;
+          apply = (k, _w, ctx, input, out) => p.process(k, ctx, input, out as Collector<unknown>);
+        } else {
+          const a = fn as WindowFunction<unknown, unknown, Key, Window>;
+          apply = (k, w, _ctx, input, out) => a.apply(k, w, input, out as Collector<unknown>);
+        }
+        const clearFn = fn !== undefined && isFunctionObject(fn, 'clear') ? (fn as ProcessWindowFunctionLike<unknown, unknown, Key, Window>) : undefined;
+        return new WindowOperator(fn, {
+          assigner: assigner as WindowAssigner<unknown, Window>,
+          trigger: trigger as unknown as Trigger<unknown, Window>,
+          evictor: evictor as Evictor<unknown, Window> | undefined,
+          allowedLateness: lateness,
+          lateDataTag: lateTag,
+          contents: contents(),
+          apply,
+          clear: clearFn ? (ctx) => clearFn.clear!(ctx) : undefined,
+        });
+      },
+      windowFn,
+    );
   }
 }

@@ -29,11 +29,15 @@ export interface CoordinatorSettings {
   readonly firstCheckpointId: number;
 }
 
-
 /** The part of the `i`-th operator of `task`'s chain for `snapshot`, encoded when asked for. */
 export function partSourceOf(task: StreamTask, i: number, snapshot: OperatorSnapshot): PartSource {
   const member = task.members[i];
-  return { operatorId: member.operatorId, subtaskIndex: member.subtaskIndex, incremental: snapshot.keyed?.incremental !== undefined, bytes: () => encodePart(snapshot) };
+  return {
+    operatorId: member.operatorId,
+    subtaskIndex: member.subtaskIndex,
+    incremental: snapshot.keyed?.incremental !== undefined,
+    bytes: () => encodePart(snapshot),
+  };
 }
 
 /** The operators of a running attempt: id → parallelism. */
@@ -117,7 +121,16 @@ export class CheckpointCoordinator implements CheckpointHooks {
     const pending = this.pending;
     if (pending) {
       const why = cause === undefined ? 'the job attempt ended' : `the job attempt failed: ${cause instanceof Error ? cause.message : String(cause)}`;
-      this.abort(pending, new CheckpointError('CHECKPOINT_FAILED', `${pending.savepoint ? 'savepoint' : 'checkpoint'} ${pending.id} was abandoned: ${why}`, { component: 'checkpoint-coordinator' }, { cause }), false);
+      this.abort(
+        pending,
+        new CheckpointError(
+          'CHECKPOINT_FAILED',
+          `${pending.savepoint ? 'savepoint' : 'checkpoint'} ${pending.id} was abandoned: ${why}`,
+          { component: 'checkpoint-coordinator' },
+          { cause },
+        ),
+        false,
+      );
     }
     await this.completing;
   }
@@ -132,7 +145,9 @@ export class CheckpointCoordinator implements CheckpointHooks {
   trigger(savepoint = false): Promise<string> {
     if (!this.running || this.pending) {
       const why = !this.running ? 'the job is not running' : 'another checkpoint is in progress';
-      return Promise.reject(new CheckpointError('CHECKPOINT_FAILED', `cannot take a ${savepoint ? 'savepoint' : 'checkpoint'}: ${why}`, { component: 'checkpoint-coordinator' }));
+      return Promise.reject(
+        new CheckpointError('CHECKPOINT_FAILED', `cannot take a ${savepoint ? 'savepoint' : 'checkpoint'}: ${why}`, { component: 'checkpoint-coordinator' }),
+      );
     }
     const id = this.nextId++;
     const timestamp = Date.now();
@@ -142,11 +157,26 @@ export class CheckpointCoordinator implements CheckpointHooks {
     const chains = this.emptyChains();
     // Savepoints are always self-contained; every few checkpoints a full one compacts the chains.
     const incremental = this.settings.incremental && !savepoint && (this.completedCount + 1) % FULL_CHECKPOINT_EVERY !== 0;
-    const pending: PendingCheckpoint = { id, timestamp, savepoint, dir, incremental, chains, waiting: new Set(this.tasks), acknowledged: new Set(), done, failed: false };
+    const pending: PendingCheckpoint = {
+      id,
+      timestamp,
+      savepoint,
+      dir,
+      incremental,
+      chains,
+      waiting: new Set(this.tasks),
+      acknowledged: new Set(),
+      done,
+      failed: false,
+    };
     this.pending = pending;
     pending.cancelTimer = setLongTimeout(() => {
       const waiting = [...pending.waiting].map((t) => t.name).join(', ');
-      const error = new CheckpointError('CHECKPOINT_FAILED', `${savepoint ? 'savepoint' : 'checkpoint'} ${id} expired after ${this.settings.timeoutMs} ms; not acknowledged by ${waiting || 'no task (its state was still being written)'} (a source whose poll() stays pending, or a user function that does not return, holds the barrier back)`, { component: 'checkpoint-coordinator' });
+      const error = new CheckpointError(
+        'CHECKPOINT_FAILED',
+        `${savepoint ? 'savepoint' : 'checkpoint'} ${id} expired after ${this.settings.timeoutMs} ms; not acknowledged by ${waiting || 'no task (its state was still being written)'} (a source whose poll() stays pending, or a user function that does not return, holds the barrier back)`,
+        { component: 'checkpoint-coordinator' },
+      );
       // As in Flink, a failed savepoint fails only its caller, not the job.
       this.abort(pending, error, !savepoint);
     }, this.settings.timeoutMs);
@@ -156,7 +186,11 @@ export class CheckpointCoordinator implements CheckpointHooks {
   }
 
   acknowledge(task: StreamTask, checkpointId: number, snapshots: Promise<OperatorSnapshot[]>): void {
-    this.acknowledgeParts(task, checkpointId, snapshots.then((list) => list.map((snapshot, i) => partSourceOf(task, i, snapshot))));
+    this.acknowledgeParts(
+      task,
+      checkpointId,
+      snapshots.then((list) => list.map((snapshot, i) => partSourceOf(task, i, snapshot))),
+    );
   }
 
   /** A task captured its chain for checkpoint `id`; `parts` resolve to its encoded parts (from a worker, or encoded here). */
@@ -169,7 +203,18 @@ export class CheckpointCoordinator implements CheckpointHooks {
     pending.acknowledged.add(task);
     // Writing happens off the task's path: the task goes on processing records.
     void this.writeParts(pending, task, parts).catch((e) =>
-      this.abort(pending, e instanceof CheckpointError ? e : new CheckpointError('CHECKPOINT_FAILED', `checkpoint ${checkpointId}: writing the state of ${task.name} failed: ${e instanceof Error ? e.message : String(e)}`, { component: 'checkpoint-coordinator' }, { cause: e }), true),
+      this.abort(
+        pending,
+        e instanceof CheckpointError
+          ? e
+          : new CheckpointError(
+              'CHECKPOINT_FAILED',
+              `checkpoint ${checkpointId}: writing the state of ${task.name} failed: ${e instanceof Error ? e.message : String(e)}`,
+              { component: 'checkpoint-coordinator' },
+              { cause: e },
+            ),
+        true,
+      ),
     );
   }
 
@@ -231,7 +276,14 @@ export class CheckpointCoordinator implements CheckpointHooks {
     pending.done.reject(error);
     void this.deleteDir(pending.dir);
     if (countsAsFailure && ++this.consecutiveFailures > this.settings.tolerableFailures) {
-      this.failJob(new CheckpointError('CHECKPOINT_FAILED', `${this.consecutiveFailures} consecutive checkpoint failures exceed the tolerance of ${this.settings.tolerableFailures}: ${error.message}`, { component: 'checkpoint-coordinator' }, { cause: error }));
+      this.failJob(
+        new CheckpointError(
+          'CHECKPOINT_FAILED',
+          `${this.consecutiveFailures} consecutive checkpoint failures exceed the tolerance of ${this.settings.tolerableFailures}: ${error.message}`,
+          { component: 'checkpoint-coordinator' },
+          { cause: error },
+        ),
+      );
       return;
     }
     this.scheduleNext(Math.max(this.settings.minPauseMs, this.settings.intervalMs));
@@ -252,7 +304,11 @@ export class CheckpointCoordinator implements CheckpointHooks {
   private baseChain(operatorId: string, subtask: number, checkpointId: number): readonly PartHandle[] {
     const chain = this.lastChains.get(operatorId)?.[subtask];
     if (!chain || chain.length === 0) {
-      throw new CheckpointError('CHECKPOINT_FAILED', `checkpoint ${checkpointId}: ${operatorId}-${subtask} sent a delta, but no completed checkpoint holds its base`, { component: 'checkpoint-coordinator' });
+      throw new CheckpointError(
+        'CHECKPOINT_FAILED',
+        `checkpoint ${checkpointId}: ${operatorId}-${subtask} sent a delta, but no completed checkpoint holds its base`,
+        { component: 'checkpoint-coordinator' },
+      );
     }
     return chain;
   }
@@ -378,7 +434,9 @@ export class CheckpointCoordinator implements CheckpointHooks {
     const path = `${dir}/${part.operatorId}-${part.subtaskIndex}`;
     await this.settings.storage.put(path, bytes);
     const handle = partHandle(path, bytes);
-    chains.get(part.operatorId)![part.subtaskIndex] = part.incremental ? [...this.baseChain(part.operatorId, part.subtaskIndex, checkpointId), handle] : [handle];
+    chains.get(part.operatorId)![part.subtaskIndex] = part.incremental
+      ? [...this.baseChain(part.operatorId, part.subtaskIndex, checkpointId), handle]
+      : [handle];
   }
 
   private manifestOf(checkpointId: number, timestamp: number, savepoint: boolean, chains: Map<string, Array<PartHandle[] | null>>): Manifest {
@@ -408,5 +466,12 @@ export class CheckpointCoordinator implements CheckpointHooks {
 }
 
 function asEddyError(e: unknown): EddyError {
-  return e instanceof EddyError ? e : new CheckpointError('CHECKPOINT_FAILED', `notifyCheckpointComplete failed: ${e instanceof Error ? e.message : String(e)}`, { component: 'checkpoint-coordinator' }, { cause: e });
+  return e instanceof EddyError
+    ? e
+    : new CheckpointError(
+        'CHECKPOINT_FAILED',
+        `notifyCheckpointComplete failed: ${e instanceof Error ? e.message : String(e)}`,
+        { component: 'checkpoint-coordinator' },
+        { cause: e },
+      );
 }

@@ -11,7 +11,6 @@ import { mergeKeyedChain } from '../format/checkpoint-chain.ts';
 import { decodeManifest, decodePart, type Manifest } from '../format/checkpoint-format.ts';
 import { MANIFEST_NAME, type CheckpointStorage } from '../format/checkpoint-storage.ts';
 
-
 /** A checkpoint read into memory, ready to hand out per-subtask restores. */
 export class LoadedCheckpoint {
   private readonly redistributed = new Map<string, OperatorStateSnapshot[]>();
@@ -36,20 +35,34 @@ export class LoadedCheckpoint {
     const present = old.filter((s): s is OperatorSnapshot => s !== undefined);
     const key = `${operatorId}/${parallelism}`;
     let opState = this.redistributed.get(key);
-    if (!opState) this.redistributed.set(key, (opState = redistributeOperatorState(present.map((s) => s.operatorState), parallelism)));
+    if (!opState)
+      this.redistributed.set(
+        key,
+        (opState = redistributeOperatorState(
+          present.map((s) => s.operatorState),
+          parallelism,
+        )),
+      );
     const splits = present.flatMap((s) => s.sourceSplits ?? []);
     const hasSplits = present.some((s) => s.sourceSplits !== undefined);
     return {
       keyed: present.flatMap((s) => (s.keyed ? [s.keyed] : [])),
       timers: present.flatMap((s) => (s.timers ? [s.timers] : [])),
       operatorState: opState[index],
-      sourceSplits: hasSplits ? splits.slice(Math.floor((splits.length * index) / parallelism), Math.floor((splits.length * (index + 1)) / parallelism)) : undefined,
+      sourceSplits: hasSplits
+        ? splits.slice(Math.floor((splits.length * index) / parallelism), Math.floor((splits.length * (index + 1)) / parallelism))
+        : undefined,
     };
   }
 }
 
 function holdsState(s: OperatorSnapshot): boolean {
-  return (s.keyed !== undefined && s.keyed.keyGroups.size > 0) || (s.timers !== undefined && s.timers.size > 0) || (s.operatorState !== undefined && s.operatorState.states.length > 0) || (s.sourceSplits !== undefined && s.sourceSplits.length > 0);
+  return (
+    (s.keyed !== undefined && s.keyed.keyGroups.size > 0) ||
+    (s.timers !== undefined && s.timers.size > 0) ||
+    (s.operatorState !== undefined && s.operatorState.states.length > 0) ||
+    (s.sourceSplits !== undefined && s.sourceSplits.length > 0)
+  );
 }
 
 /** Reads and verifies the checkpoint or savepoint in directory `path`. */
@@ -57,8 +70,15 @@ export async function loadCheckpoint(storage: CheckpointStorage, path: string): 
   const manifestPath = `${path}/${MANIFEST_NAME}`;
   const bytes = await storage.get(manifestPath);
   if (bytes === undefined) {
-    const hint = storage.name === 'memory' ? '; a MemoryCheckpointStorage is empty unless this process wrote to that same instance: configure the storage the savepoint was written to with env.getCheckpointConfig().setCheckpointStorage(...)' : '; it is read from the checkpoint storage configured with env.getCheckpointConfig().setCheckpointStorage(...)';
-    throw new SnapshotError('SNAPSHOT_CORRUPT', `no checkpoint at ${path} in the ${storage.name} checkpoint storage: ${manifestPath} does not exist (the checkpoint never completed, or the path is wrong)${hint}`, { component: `storage:${storage.name}` });
+    const hint =
+      storage.name === 'memory'
+        ? '; a MemoryCheckpointStorage is empty unless this process wrote to that same instance: configure the storage the savepoint was written to with env.getCheckpointConfig().setCheckpointStorage(...)'
+        : '; it is read from the checkpoint storage configured with env.getCheckpointConfig().setCheckpointStorage(...)';
+    throw new SnapshotError(
+      'SNAPSHOT_CORRUPT',
+      `no checkpoint at ${path} in the ${storage.name} checkpoint storage: ${manifestPath} does not exist (the checkpoint never completed, or the path is wrong)${hint}`,
+      { component: `storage:${storage.name}` },
+    );
   }
   const manifest = decodeManifest(bytes, manifestPath);
   const snapshots = new Map<string, Array<OperatorSnapshot | undefined>>();
@@ -72,7 +92,8 @@ export async function loadCheckpoint(storage: CheckpointStorage, path: string): 
       const parts: OperatorSnapshot[] = [];
       for (const handle of chain) {
         const part = await storage.get(handle.path);
-        if (part === undefined) throw new SnapshotError('SNAPSHOT_CORRUPT', `${handle.path} is listed in ${manifestPath} but missing`, { component: `storage:${storage.name}` });
+        if (part === undefined)
+          throw new SnapshotError('SNAPSHOT_CORRUPT', `${handle.path} is listed in ${manifestPath} but missing`, { component: `storage:${storage.name}` });
         parts.push(decodePart(part, handle));
       }
       // Everything but keyed state is whole in the newest part; keyed state folds the chain.
@@ -99,7 +120,11 @@ export async function listCompletedCheckpoints(storage: CheckpointStorage, jobId
  * Loads the newest checkpoint among `candidates` that is intact; a corrupt one is
  * reported through `warn` and the next older one is tried. Undefined when none is left.
  */
-export async function loadNewestIntact(storage: CheckpointStorage, candidates: readonly string[], warn: (message: string) => void): Promise<LoadedCheckpoint | undefined> {
+export async function loadNewestIntact(
+  storage: CheckpointStorage,
+  candidates: readonly string[],
+  warn: (message: string) => void,
+): Promise<LoadedCheckpoint | undefined> {
   for (const dir of candidates) {
     try {
       return await loadCheckpoint(storage, dir);

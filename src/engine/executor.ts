@@ -51,7 +51,13 @@ export const DEFAULT_TASK_CANCELLATION_TIMEOUT_MS = 5_000;
 export function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
   let cancel: (() => void) | undefined;
   const timeout = new Promise<boolean>((resolve) => (cancel = setLongTimeout(() => resolve(false), ms)));
-  return Promise.race([p.then(() => true, () => true), timeout]).finally(() => cancel?.());
+  return Promise.race([
+    p.then(
+      () => true,
+      () => true,
+    ),
+    timeout,
+  ]).finally(() => cancel?.());
 }
 
 /** A deployed attempt of a job. */
@@ -135,7 +141,13 @@ export async function deploy(graph: JobGraph, options: ExecutionOptions, placeme
       const channels = node.inputs.reduce((n, e) => n + channelCount(e.partitioning.type, deployed.get(e.from)!.parallelism, parallelism), 0);
       members.forEach((m, i) => {
         if (m === undefined) return;
-        const task = new StreamTask(`${node.name} (${i + 1}/${parallelism})`, [m], new InputGate(channels), node.source ? (m.op as SourceOperator<unknown>) : undefined, options.checkpointHooks);
+        const task = new StreamTask(
+          `${node.name} (${i + 1}/${parallelism})`,
+          [m],
+          new InputGate(channels),
+          node.source ? (m.op as SourceOperator<unknown>) : undefined,
+          options.checkpointHooks,
+        );
         tasks.push(task);
         taskOf.set(m, task);
         placement?.bind?.(taskAddress(node.id, i), task);
@@ -160,7 +172,13 @@ export async function deploy(graph: JobGraph, options: ExecutionOptions, placeme
           const gate: ChannelSink = consumer !== undefined ? taskOf.get(consumer)!.gate : placement!.remote(d.node.id, j);
           return { gate, channel: base[j] + (forward ? 0 : s) };
         });
-        const output = new NetworkOutput(partitioning, targets, graph.maxParallelism, `${d.node.name} (${consumers.length === 1 ? consumers[0] + 1 : '*'}/${d.parallelism})`, s);
+        const output = new NetworkOutput(
+          partitioning,
+          targets,
+          graph.maxParallelism,
+          `${d.node.name} (${consumers.length === 1 ? consumers[0] + 1 : '*'}/${d.parallelism})`,
+          s,
+        );
         producer.network.push(output);
         if (edge.sideOutput !== undefined) (producer.sideOf ??= new Map()).set(output, edge.sideOutput);
       });
@@ -180,7 +198,7 @@ export async function deploy(graph: JobGraph, options: ExecutionOptions, placeme
     }
   }
 
-  let failure: unknown = undefined;
+  let failure: unknown;
   let onFailed!: () => void;
   const failed = new Promise<void>((resolve) => (onFailed = resolve));
   const fail = (e: unknown) => {
@@ -197,7 +215,14 @@ export async function deploy(graph: JobGraph, options: ExecutionOptions, placeme
     nonReplayableSources: nonReplayableSources(graph),
     fail,
     async run() {
-      const all = Promise.all(tasks.map((t) => t.run().then(() => void stopped.add(t), (e: unknown) => (stopped.add(t), fail(e)))));
+      const all = Promise.all(
+        tasks.map((t) =>
+          t.run().then(
+            () => void stopped.add(t),
+            (e: unknown) => (stopped.add(t), fail(e)),
+          ),
+        ),
+      );
       // Once the attempt failed, its tasks get a bounded time to unwind: one stuck in a
       // user function that never returns is abandoned, so that the job still settles.
       const unwound = await Promise.race([all.then(() => true), failed.then(() => settlesWithin(all, timeoutMs))]);
@@ -205,7 +230,9 @@ export async function deploy(graph: JobGraph, options: ExecutionOptions, placeme
         for (const t of tasks) {
           if (stopped.has(t)) continue;
           t.abandon();
-          options.warn?.(`[eddy] [executor:local] [job:${options.jobId}] task ${t.name} did not stop within ${timeoutMs} ms after the attempt failed (a user function that never returns?); it is abandoned and its late output discarded`);
+          options.warn?.(
+            `[eddy] [executor:local] [job:${options.jobId}] task ${t.name} did not stop within ${timeoutMs} ms after the attempt failed (a user function that never returns?); it is abandoned and its late output discarded`,
+          );
         }
       }
       scheduler.cancelAll();
@@ -228,7 +255,7 @@ export async function deploy(graph: JobGraph, options: ExecutionOptions, placeme
     },
     async close() {
       scheduler.cancelAll();
-      let first: unknown = undefined;
+      let first: unknown;
       for (const t of tasks) {
         // An abandoned task's operators may be stuck too: closing them is bounded as well.
         const closing = t.close();
@@ -244,7 +271,14 @@ function channelCount(type: string, upstreamParallelism: number, parallelism: nu
   return type === 'forward' && upstreamParallelism === parallelism ? 1 : upstreamParallelism;
 }
 
-function operatorContext(graph: JobGraph, d: Deployed, i: number, options: ExecutionOptions, task: StreamTask, schedule: (time: number) => void): OperatorContext {
+function operatorContext(
+  graph: JobGraph,
+  d: Deployed,
+  i: number,
+  options: ExecutionOptions,
+  task: StreamTask,
+  schedule: (time: number) => void,
+): OperatorContext {
   const { node, parallelism } = d;
   return {
     jobName: graph.jobName,

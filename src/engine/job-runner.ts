@@ -12,7 +12,7 @@ import { unrestoredOperators, type SavepointRestoreSettings } from '../engine/re
 import type { CheckpointStorage, StorageLock } from '../format/checkpoint-storage.ts';
 import { commitsOnCheckpoint, type JobGraph } from './graph.ts';
 import type { StateBackend } from '../state/backend.ts';
-import { type Deployment, type Executor } from './executor.ts';
+import type { Deployment, Executor } from './executor.ts';
 import { LocalExecutor } from './local-executor.ts';
 import type { RestartStrategy } from '../api/restart-strategies.ts';
 import { setLongTimeout } from './long-timer.ts';
@@ -106,7 +106,13 @@ export class JobRun {
   /** Takes a savepoint of the running job; resolves to its directory in the checkpoint storage. */
   triggerSavepoint(): Promise<string> {
     if (!this.coordinator || this.status !== 'RUNNING') {
-      return Promise.reject(new EddyError('CHECKPOINT_FAILED', this.coordinator ? `the job is ${this.status}, not RUNNING` : 'savepoints need checkpointing: call env.enableCheckpointing(interval) first', { component: 'job' }));
+      return Promise.reject(
+        new EddyError(
+          'CHECKPOINT_FAILED',
+          this.coordinator ? `the job is ${this.status}, not RUNNING` : 'savepoints need checkpointing: call env.enableCheckpointing(interval) first',
+          { component: 'job' },
+        ),
+      );
     }
     return this.coordinator.triggerSavepoint();
   }
@@ -144,7 +150,11 @@ export class JobRun {
         this.coordinator.inherit(await previousCheckpoints(options.checkpointing.storage, existing));
       }
       if (restore && restore.manifest.maxParallelism !== graph.maxParallelism) {
-        throw new SnapshotError('SNAPSHOT_INCOMPATIBLE', `${restore.path} was taken with max parallelism ${restore.manifest.maxParallelism}, the job runs with ${graph.maxParallelism}`, { component: 'job' });
+        throw new SnapshotError(
+          'SNAPSHOT_INCOMPATIBLE',
+          `${restore.path} was taken with max parallelism ${restore.manifest.maxParallelism}, the job runs with ${graph.maxParallelism}`,
+          { component: 'job' },
+        );
       }
       const backoff = new RestartBackoff(options.restart);
       for (let attempt = 0; ; attempt++) {
@@ -160,7 +170,9 @@ export class JobRun {
         });
         this.current = deployment;
         if (attempt === 0 && this.coordinator && deployment.nonReplayableSources.length > 0) {
-          options.warn(`[eddy] [job:${options.jobId}] source(s) ${deployment.nonReplayableSources.join(', ')} cannot replay from a checkpoint: after a failure their records are not re-read, so results are not exactly-once`);
+          options.warn(
+            `[eddy] [job:${options.jobId}] source(s) ${deployment.nonReplayableSources.join(', ')} cannot replay from a checkpoint: after a failure their records are not re-read, so results are not exactly-once`,
+          );
         }
         if (this.cancelled) deployment.fail(this.cancelled);
         this.status = 'RUNNING';
@@ -191,11 +203,19 @@ export class JobRun {
     } catch (error) {
       this.status = this.cancelled ? 'CANCELED' : 'FAILED';
       if (this.cancelled && options.checkpointing?.discardOnCancel) {
-        await this.coordinator?.discardAll().catch((e: unknown) => options.warn(`[eddy] [job:${options.jobId}] deleting the checkpoints of the cancelled job failed: ${messageOf(e)}`));
+        await this.coordinator
+          ?.discardAll()
+          .catch((e: unknown) => options.warn(`[eddy] [job:${options.jobId}] deleting the checkpoints of the cancelled job failed: ${messageOf(e)}`));
       }
       // Releasing the lock can fail for the same reason the job did (a directory made
       // read-only): that must not hide the real error, so it is only reported.
-      await lock?.release().catch((releaseError: unknown) => options.warn(`[eddy] [job:${options.jobId}] releasing the checkpoint storage lock failed too (${messageOf(releaseError)}) after the job failed: ${messageOf(error)}`));
+      await lock
+        ?.release()
+        .catch((releaseError: unknown) =>
+          options.warn(
+            `[eddy] [job:${options.jobId}] releasing the checkpoint storage lock failed too (${messageOf(releaseError)}) after the job failed: ${messageOf(error)}`,
+          ),
+        );
       throw error;
     }
     await lock?.release();
@@ -226,7 +246,12 @@ export class JobRun {
     if (!coordinator || coordinator.completed.length === 0) return undefined;
     const candidates = [...coordinator.completed].reverse();
     const loaded = await loadNewestIntact(this.options.checkpointing!.storage, candidates, this.options.warn);
-    if (!loaded) throw new SnapshotError('SNAPSHOT_CORRUPT', `none of the retained checkpoints (${candidates.join(', ')}) can be restored; refusing to restart from scratch, which would repeat committed output`, { component: 'job' });
+    if (!loaded)
+      throw new SnapshotError(
+        'SNAPSHOT_CORRUPT',
+        `none of the retained checkpoints (${candidates.join(', ')}) can be restored; refusing to restart from scratch, which would repeat committed output`,
+        { component: 'job' },
+      );
     // Every completed checkpoint has been (or is being) announced to the operators, and
     // sinks commit their transactions on that announcement. Restoring an older one rewinds
     // the sources to before output that is already committed: replay would commit it

@@ -20,13 +20,16 @@ export function setLongTimeout(fn: () => void, ms: number): () => void {
   if (ms === Infinity) return () => {};
   const due = Date.now() + Math.max(0, ms);
   const arm = (left: number) => {
-    handle = setTimeout(() => {
-      if (cancelled) return;
-      const rest = due - Date.now();
-      // Wall-clock drift can leave a few ms over after a chunk: wait them out too.
-      if (rest > 0) arm(rest);
-      else fn();
-    }, Math.min(left, MAX_TIMER_DELAY_MS));
+    handle = setTimeout(
+      () => {
+        if (cancelled) return;
+        const rest = due - Date.now();
+        // Wall-clock drift can leave a few ms over after a chunk: wait them out too.
+        if (rest > 0) arm(rest);
+        else fn();
+      },
+      Math.min(left, MAX_TIMER_DELAY_MS),
+    );
   };
   arm(Math.max(0, ms));
   return () => {
@@ -40,7 +43,11 @@ export function setLongTimeout(fn: () => void, ms: number): () => void {
  * `allowInfinity`), else a {@link ConfigurationError} naming `component` and `what`.
  */
 export function checkDuration(component: string, what: string, ms: number, options: { allowZero?: boolean; allowInfinity?: boolean } = {}): number {
-  const ok = typeof ms === 'number' && !Number.isNaN(ms) && (options.allowZero ? ms >= 0 : ms > 0) && (Number.isFinite(ms) || (options.allowInfinity === true && ms === Infinity));
+  const ok =
+    typeof ms === 'number' &&
+    !Number.isNaN(ms) &&
+    (options.allowZero ? ms >= 0 : ms > 0) &&
+    (Number.isFinite(ms) || (options.allowInfinity === true && ms === Infinity));
   if (!ok) {
     const range = `${options.allowZero ? 'a non-negative' : 'a positive'} number of ms${options.allowInfinity ? ' (or Infinity)' : ''}`;
     throw new ConfigurationError(`${what} must be ${range}, got ${typeof ms === 'number' ? String(ms) : typeof ms}`, { component });

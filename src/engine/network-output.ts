@@ -115,7 +115,12 @@ export class NetworkOutput {
     }
     // One consumer takes the batch as it is; several get it split by their key-group ranges.
     if (n === 1) return this.send(0, { kind: 'records', batch: { values, timestamps, keys, keyGroups } });
-    const parts = Array.from({ length: n }, () => ({ values: [] as unknown[], timestamps: timestamps ? ([] as number[]) : undefined, keys: [] as Key[], keyGroups: [] as number[] }));
+    const parts = Array.from({ length: n }, () => ({
+      values: [] as unknown[],
+      timestamps: timestamps ? ([] as number[]) : undefined,
+      keys: [] as Key[],
+      keyGroups: [] as number[],
+    }));
     for (let j = 0; j < values.length; j++) {
       const p = parts[subtaskForKeyGroup(maxP, n, keyGroups[j])];
       p.values.push(values[j]);

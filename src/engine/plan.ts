@@ -16,7 +16,8 @@ export function resolveParallelism(graph: JobGraph, node: GraphNode): number {
   const p = node.parallelism ?? Math.min(graph.defaultParallelism, sourceMax ?? Infinity);
   if (!Number.isInteger(p) || p < 1) throw new ConfigurationError(`parallelism must be a positive integer, got ${p}`, { operator: node.name });
   if (p > graph.maxParallelism) throw new ConfigurationError(`parallelism ${p} is above the max parallelism ${graph.maxParallelism}`, { operator: node.name });
-  if (sourceMax !== undefined && p > sourceMax) throw new ConfigurationError(`this source supports a parallelism of at most ${sourceMax}, got ${p}`, { operator: node.name });
+  if (sourceMax !== undefined && p > sourceMax)
+    throw new ConfigurationError(`this source supports a parallelism of at most ${sourceMax}, got ${p}`, { operator: node.name });
   return p;
 }
 

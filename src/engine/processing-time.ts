@@ -23,7 +23,10 @@ export class ProcessingTimeScheduler {
       this.pending.delete(member);
       task.scheduleProcessingTime(member, () => clock.now());
     };
-    if (clock.now() >= time) return fire();
+    if (clock.now() >= time) {
+      fire();
+      return;
+    }
     let cancel: () => void;
     if (isObservableClock(clock)) {
       cancel = clock.subscribe((now) => {

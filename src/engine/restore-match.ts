@@ -29,7 +29,13 @@ export interface SavepointRestoreSettings {
  * nothing about the operator being the same; explicit uids are the way to carry state
  * across jobs, so those still match.
  */
-export function unrestoredOperators(graph: JobGraph, jobId: string, loaded: LoadedCheckpoint, settings: SavepointRestoreSettings, warn: (message: string) => void): ReadonlySet<string> {
+export function unrestoredOperators(
+  graph: JobGraph,
+  jobId: string,
+  loaded: LoadedCheckpoint,
+  settings: SavepointRestoreSettings,
+  warn: (message: string) => void,
+): ReadonlySet<string> {
   const byId = new Map(graph.nodes.map((n) => [operatorIdOf(n), n]));
   const otherJob = loaded.manifest.jobId !== jobId;
   const missing: string[] = [];
@@ -52,7 +58,11 @@ export function unrestoredOperators(graph: JobGraph, jobId: string, loaded: Load
   }
   const what = `${loaded.path} holds ${reasons.join('; and ')}`;
   if (settings.allowNonRestoredState !== true) {
-    throw new SnapshotError('SNAPSHOT_INCOMPATIBLE', `${what}. Refusing to drop that state silently; pass env.fromSavepoint(path, { allowNonRestoredState: true }) to start without it`, { component: 'job' });
+    throw new SnapshotError(
+      'SNAPSHOT_INCOMPATIBLE',
+      `${what}. Refusing to drop that state silently; pass env.fromSavepoint(path, { allowNonRestoredState: true }) to start without it`,
+      { component: 'job' },
+    );
   }
   warn(`[eddy] [job:${jobId}] ${what}; allowNonRestoredState: starting without that state`);
   return skipped;

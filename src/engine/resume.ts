@@ -38,11 +38,21 @@ export async function previousCheckpoints(storage: CheckpointStorage, dirs: read
  * older one would repeat output the newest's sinks already committed: refused, as on a
  * restart (see `JobRun`); the error names the checkpoint to restore explicitly instead.
  */
-export async function loadLatestForResume(storage: CheckpointStorage, dirs: readonly string[], graph: JobGraph, aligned: boolean, warn: (m: string) => void): Promise<LoadedCheckpoint | undefined> {
+export async function loadLatestForResume(
+  storage: CheckpointStorage,
+  dirs: readonly string[],
+  graph: JobGraph,
+  aligned: boolean,
+  warn: (m: string) => void,
+): Promise<LoadedCheckpoint | undefined> {
   if (dirs.length === 0) return undefined;
   const loaded = await loadNewestIntact(storage, dirs, warn);
   if (!loaded) {
-    throw new SnapshotError('SNAPSHOT_CORRUPT', `none of the completed checkpoints of the job (${dirs.join(', ')}) can be restored; refusing to resume from scratch, which would repeat committed output (delete them to start over)`, { component: 'job' });
+    throw new SnapshotError(
+      'SNAPSHOT_CORRUPT',
+      `none of the completed checkpoints of the job (${dirs.join(', ')}) can be restored; refusing to resume from scratch, which would repeat committed output (delete them to start over)`,
+      { component: 'job' },
+    );
   }
   if (loaded.path !== dirs[0] && aligned && commitsOnCheckpoint(graph)) {
     throw new SnapshotError(

@@ -133,7 +133,7 @@ export class StreamTask implements CoordinatedTask {
 
   /** Closes every operator; returns the first error instead of throwing. */
   async close(): Promise<unknown> {
-    let first: unknown = undefined;
+    let first: unknown;
     for (const m of this.members) {
       try {
         await m.op.close();
@@ -203,11 +203,7 @@ export class StreamTask implements CoordinatedTask {
     for (const m of this.members) pending.push(await m.op.snapshotState(checkpointId, timestamp, { incremental }));
     // A finished task's outputs ended: downstream aligns without its barrier.
     if (!this.finished) for (const m of this.members) for (const n of m.network) await n.emitBarrier(checkpointId, timestamp, incremental);
-    this.hooks?.acknowledge(
-      this,
-      checkpointId,
-      Promise.all(pending.map((p) => p.snapshot)),
-    );
+    this.hooks?.acknowledge(this, checkpointId, Promise.all(pending.map((p) => p.snapshot)));
   }
 
   private async runSource(): Promise<void> {
@@ -294,7 +290,13 @@ export class StreamTask implements CoordinatedTask {
           for (const items of held) replay.push(...items.splice(0));
           aligning = undefined;
         }
-        if (aligning === undefined) aligning = { id: element.checkpointId, timestamp: element.timestamp, incremental: element.incremental, seen: new Array<boolean>(channels).fill(false) };
+        if (aligning === undefined)
+          aligning = {
+            id: element.checkpointId,
+            timestamp: element.timestamp,
+            incremental: element.incremental,
+            seen: new Array<boolean>(channels).fill(false),
+          };
         if (element.checkpointId === aligning.id) aligning.seen[channel] = true;
         await completeAlignmentIfReady();
         continue;

@@ -9,7 +9,7 @@ import { ByteReader, ByteWriter } from '../format/bytes.ts';
 import { Slices } from '../state/slices.ts';
 import { canonicalKeyBytes, keyFromCanonicalBytes, type Key } from '../format/key-bytes.ts';
 import { keyId, type KeyId } from '../format/key-ids.ts';
-import { type KeyGroupRange } from '../format/key-groups.ts';
+import type { KeyGroupRange } from '../format/key-groups.ts';
 
 /** A registered timer. */
 export interface Timer {
@@ -69,7 +69,13 @@ class TimerQueue {
       entry.set(timer.timestamp, timer);
     } else {
       if (entry.timestamp === timer.timestamp) return false;
-      index.set(id, new Map([[entry.timestamp, entry], [timer.timestamp, timer]]));
+      index.set(
+        id,
+        new Map([
+          [entry.timestamp, entry],
+          [timer.timestamp, timer],
+        ]),
+      );
     }
     this.push(timer);
     this.live++;

@@ -24,7 +24,8 @@ function entryId(stateIndex: number, keyBytes: Uint8Array, namespace: string): s
 /** Folds a chain (full snapshot first, then deltas in order) into one full snapshot. */
 export function mergeKeyedChain(chain: readonly KeyedStateSnapshot[]): KeyedStateSnapshot {
   if (chain.length === 0) throw new SnapshotError('SNAPSHOT_CORRUPT', 'an empty chain of keyed snapshots', { component: 'checkpoint' });
-  if (chain[0].incremental) throw new SnapshotError('SNAPSHOT_CORRUPT', 'a chain of keyed snapshots must start with a full snapshot', { component: 'checkpoint' });
+  if (chain[0].incremental)
+    throw new SnapshotError('SNAPSHOT_CORRUPT', 'a chain of keyed snapshots must start with a full snapshot', { component: 'checkpoint' });
   if (chain.length === 1) return chain[0];
   const states: StateMetaInfo[] = [];
   const indexOf = new Map<string, number>();

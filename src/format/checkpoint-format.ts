@@ -95,8 +95,15 @@ export function unframe(bytes: Uint8Array, kind: FileKind, path: string): Uint8A
     // a file of another version. Versions only grow one at a time, so a far-off or zero
     // version is corruption; a near one may be a newer build's file.
     const plausible = bytes[4] > CHECKPOINT_FORMAT_VERSION && bytes[4] <= CHECKPOINT_FORMAT_VERSION + 4;
-    if (!plausible) throw corrupt(`the header's format version byte is ${bytes[4]}, which no eddy build writes (this build writes ${CHECKPOINT_FORMAT_VERSION}): the file is corrupt`);
-    throw new SnapshotError('SNAPSHOT_INCOMPATIBLE', `${path}: format version ${bytes[4]} is not supported (this build reads ${CHECKPOINT_FORMAT_VERSION}): the file was written by a newer eddy, or it is corrupt`, { component: 'checkpoint' });
+    if (!plausible)
+      throw corrupt(
+        `the header's format version byte is ${bytes[4]}, which no eddy build writes (this build writes ${CHECKPOINT_FORMAT_VERSION}): the file is corrupt`,
+      );
+    throw new SnapshotError(
+      'SNAPSHOT_INCOMPATIBLE',
+      `${path}: format version ${bytes[4]} is not supported (this build reads ${CHECKPOINT_FORMAT_VERSION}): the file was written by a newer eddy, or it is corrupt`,
+      { component: 'checkpoint' },
+    );
   }
   if (bytes[5] !== kind) throw corrupt(`expected file kind ${kind}, found ${bytes[5]}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -147,7 +154,8 @@ export function decodePart(bytes: Uint8Array, handle: PartHandle): OperatorSnaps
     throw new SnapshotError('SNAPSHOT_CORRUPT', `${handle.path}: file is ${bytes.length} bytes, the manifest says ${handle.size}`, { component: 'checkpoint' });
   }
   const payload = unframe(bytes, FileKind.Part, handle.path);
-  if (crc32(bytes) !== handle.crc) throw new SnapshotError('SNAPSHOT_CORRUPT', `${handle.path}: file checksum differs from the manifest`, { component: 'checkpoint' });
+  if (crc32(bytes) !== handle.crc)
+    throw new SnapshotError('SNAPSHOT_CORRUPT', `${handle.path}: file checksum differs from the manifest`, { component: 'checkpoint' });
   return deserializeValue(payload) as OperatorSnapshot;
 }
 

@@ -127,7 +127,8 @@ export class KeyGroupWriter {
       encodeValue(this.w, v);
       n++;
     }
-    if (n !== size) throw new SnapshotError('SNAPSHOT_CORRUPT', `a map changed size while it was written (${n} entries, ${size} announced)`, { component: 'snapshot' });
+    if (n !== size)
+      throw new SnapshotError('SNAPSHOT_CORRUPT', `a map changed size while it was written (${n} entries, ${size} announced)`, { component: 'snapshot' });
   }
 
   finish(): Uint8Array {
@@ -141,7 +142,10 @@ export function* readKeyGroup(bytes: Uint8Array, states: readonly StateMetaInfo[
   while (!r.done) {
     const stateIndex = r.varint();
     const meta = states[stateIndex];
-    if (!meta) throw new SnapshotError('SNAPSHOT_CORRUPT', `a key-group entry refers to state #${stateIndex}, but the snapshot lists ${states.length} states`, { component: 'snapshot' });
+    if (!meta)
+      throw new SnapshotError('SNAPSHOT_CORRUPT', `a key-group entry refers to state #${stateIndex}, but the snapshot lists ${states.length} states`, {
+        component: 'snapshot',
+      });
     const key = keyFromCanonicalBytes(r.lenBytes());
     const namespace = r.string();
     const shape = storageShapeOf(meta.kind);

@@ -2,20 +2,7 @@
  * Deep copies of state values by the encoding's rules (the same walk, see
  * `value-walk.ts`), without going through bytes.
  */
-import {
-  T_ARRAY,
-  T_ARRAYBUFFER,
-  T_DATAVIEW,
-  T_DATE,
-  T_MAP,
-  T_OBJECT,
-  T_SET,
-  T_TYPED_FIRST,
-  T_UINT8,
-  TYPED,
-  copyBytes,
-  setProperty,
-} from './value-kinds.ts';
+import { T_ARRAY, T_ARRAYBUFFER, T_DATAVIEW, T_DATE, T_MAP, T_OBJECT, T_SET, T_TYPED_FIRST, T_UINT8, TYPED, copyBytes, setProperty } from './value-kinds.ts';
 import { Problem, ValueWalk, badPrimitive, toStateError, type Primitive } from './value-walk.ts';
 
 type Container = unknown[] | Record<string, unknown> | Map<unknown, unknown> | Set<unknown>;

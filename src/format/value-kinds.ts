@@ -76,7 +76,11 @@ export const BAD = -1;
 export const BAD_SYMBOL_KEYS = -2;
 
 /** A typed-array constructor as the codec uses it. */
-export type ViewCtor = (new (buffer: ArrayBuffer, byteOffset: number, length: number) => ArrayBufferView) & {
+export type ViewCtor = (new (
+  buffer: ArrayBuffer,
+  byteOffset: number,
+  length: number,
+) => ArrayBufferView) & {
   readonly BYTES_PER_ELEMENT: number;
 };
 

@@ -6,17 +6,7 @@
  * values above all) is traversed in exactly one place.
  */
 import { StateError } from '../api/errors.ts';
-import {
-  BAD_SYMBOL_KEYS,
-  MAX_DEPTH,
-  RULE,
-  T_ARRAY,
-  T_MAP,
-  T_OBJECT,
-  T_NULL_OBJECT,
-  T_SET,
-  kindOf,
-} from './value-kinds.ts';
+import { BAD_SYMBOL_KEYS, MAX_DEPTH, RULE, T_ARRAY, T_MAP, T_OBJECT, T_NULL_OBJECT, T_SET, kindOf } from './value-kinds.ts';
 
 /** A failure deep inside a value; segments are collected while the stack unwinds. */
 export class Problem {

@@ -102,7 +102,10 @@ export abstract class KeyedBackendBase<S> implements KeyedStateBackend {
   }
 
   private outOfRange(key: Key, keyGroup: number): StateBackendError {
-    return this.failure('BACKEND_FAILURE', `key group ${keyGroup} of key ${String(key)} is outside this subtask's range ${this.keyGroupRange.start}..${this.keyGroupRange.end}`);
+    return this.failure(
+      'BACKEND_FAILURE',
+      `key group ${keyGroup} of key ${String(key)} is outside this subtask's range ${this.keyGroupRange.start}..${this.keyGroupRange.end}`,
+    );
   }
 
   clearCurrentKey(): void {
@@ -169,7 +172,11 @@ export abstract class KeyedBackendBase<S> implements KeyedStateBackend {
     const known = this.registry.get(name);
     if (known !== undefined) {
       if (known.kind !== kind) {
-        throw new StateError('STATE_KIND_MISMATCH', `state "${name}" is already registered as ${known.kind} state and cannot be used as ${kind} state`, { component: this.component, operator: this.operatorName, state: name });
+        throw new StateError('STATE_KIND_MISMATCH', `state "${name}" is already registered as ${known.kind} state and cannot be used as ${kind} state`, {
+          component: this.component,
+          operator: this.operatorName,
+          state: name,
+        });
       }
       if (options !== undefined) {
         known.ttl = options.ttl;

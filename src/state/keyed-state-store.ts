@@ -54,12 +54,20 @@ export class KeyedStateStore {
   private lookup<S>(descriptor: StateDescriptor, expected: StateKind, method: string, create: () => S): S {
     checkDescriptor(descriptor, this.operatorName);
     if (descriptor.kind !== expected) {
-      throw new StateError('INVALID_ARGUMENT', `${method}() takes a descriptor of ${expected} state, but "${descriptor.name}" describes ${descriptor.kind} state`, { component: 'state', operator: this.operatorName, state: descriptor.name });
+      throw new StateError(
+        'INVALID_ARGUMENT',
+        `${method}() takes a descriptor of ${expected} state, but "${descriptor.name}" describes ${descriptor.kind} state`,
+        { component: 'state', operator: this.operatorName, state: descriptor.name },
+      );
     }
     const existing = this.byName.get(descriptor.name);
     if (existing) {
       if (existing.kind !== descriptor.kind) {
-        throw new StateError('STATE_KIND_MISMATCH', `state "${descriptor.name}" was first registered as ${existing.kind} state and cannot be reused as ${descriptor.kind} state; give each state its own name`, { component: 'state', operator: this.operatorName, state: descriptor.name });
+        throw new StateError(
+          'STATE_KIND_MISMATCH',
+          `state "${descriptor.name}" was first registered as ${existing.kind} state and cannot be reused as ${descriptor.kind} state; give each state its own name`,
+          { component: 'state', operator: this.operatorName, state: descriptor.name },
+        );
       }
       return existing.state as S;
     }
@@ -70,7 +78,12 @@ export class KeyedStateStore {
   }
 
   getState<T>(d: ValueStateDescriptor<T>): ValueState<T> {
-    return this.lookup(d, 'value', 'getState', () => new ValueStateImpl<T>(this.backend, this.operatorName, d.name, this.tables.valueTable<T>(d, 'value'), d.defaultValue));
+    return this.lookup(
+      d,
+      'value',
+      'getState',
+      () => new ValueStateImpl<T>(this.backend, this.operatorName, d.name, this.tables.valueTable<T>(d, 'value'), d.defaultValue),
+    );
   }
 
   getListState<T>(d: ListStateDescriptor<T>): ListState<T> {
@@ -82,11 +95,21 @@ export class KeyedStateStore {
   }
 
   getReducingState<T>(d: ReducingStateDescriptor<T>): ReducingState<T> {
-    return this.lookup(d, 'reducing', 'getReducingState', () => new ReducingStateImpl<T>(this.backend, this.operatorName, d.name, this.tables.valueTable<T>(d, 'reducing'), d.reduce));
+    return this.lookup(
+      d,
+      'reducing',
+      'getReducingState',
+      () => new ReducingStateImpl<T>(this.backend, this.operatorName, d.name, this.tables.valueTable<T>(d, 'reducing'), d.reduce),
+    );
   }
 
   getAggregatingState<IN, ACC, OUT>(d: AggregatingStateDescriptor<IN, ACC, OUT>): AggregatingState<IN, OUT> {
-    return this.lookup(d, 'aggregating', 'getAggregatingState', () => new AggregatingStateImpl<IN, ACC, OUT>(this.backend, this.operatorName, d.name, this.tables.valueTable<ACC>(d, 'aggregating'), d.aggregateFunction));
+    return this.lookup(
+      d,
+      'aggregating',
+      'getAggregatingState',
+      () => new AggregatingStateImpl<IN, ACC, OUT>(this.backend, this.operatorName, d.name, this.tables.valueTable<ACC>(d, 'aggregating'), d.aggregateFunction),
+    );
   }
 }
 
@@ -94,6 +117,10 @@ export class KeyedStateStore {
 export function checkDescriptor(descriptor: unknown, operator: string): asserts descriptor is StateDescriptor {
   const d = descriptor as StateDescriptor | undefined;
   if (!d || typeof d !== 'object' || typeof d.name !== 'string' || typeof d.kind !== 'string') {
-    throw new StateError('INVALID_ARGUMENT', `expected a state descriptor (e.g. new ValueStateDescriptor('count')), got ${descriptor === null ? 'null' : typeof descriptor}`, { component: 'state', operator });
+    throw new StateError(
+      'INVALID_ARGUMENT',
+      `expected a state descriptor (e.g. new ValueStateDescriptor('count')), got ${descriptor === null ? 'null' : typeof descriptor}`,
+      { component: 'state', operator },
+    );
   }
 }

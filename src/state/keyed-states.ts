@@ -3,15 +3,7 @@
  * so that every backend behaves the same. Each state checks that a key is set, validates
  * what it is given, and turns the backend's maybe-synchronous answers into Promises.
  */
-import type {
-  AggregatingState,
-  AggregateFunction,
-  ListState,
-  MapState,
-  MapStateKey,
-  ReducingState,
-  ValueState,
-} from '../api/state.ts';
+import type { AggregatingState, AggregateFunction, ListState, MapState, MapStateKey, ReducingState, ValueState } from '../api/state.ts';
 import { InvalidKeyError, StateError } from '../api/errors.ts';
 import { cloneValue } from '../format/value-clone.ts';
 import { unserializableProblem } from '../format/value-check.ts';
@@ -102,24 +94,45 @@ abstract class KvState implements InternalKvState {
   }
 
   private checkOtherValue(value: unknown): void {
-    if (value === undefined) throw new StateError('INVALID_ARGUMENT', 'undefined cannot be stored as state (a reduce or aggregate function must return its result; to remove state, call clear())', { component: `backend:${this.backend.name}`, operator: this.operator, state: this.name, key: this.backend.getCurrentKey() });
+    if (value === undefined)
+      throw new StateError(
+        'INVALID_ARGUMENT',
+        'undefined cannot be stored as state (a reduce or aggregate function must return its result; to remove state, call clear())',
+        { component: `backend:${this.backend.name}`, operator: this.operator, state: this.name, key: this.backend.getCurrentKey() },
+      );
     const problem = unserializableProblem(value);
     if (problem !== undefined) {
-      throw new StateError('UNSERIALIZABLE_VALUE', problem, { component: `backend:${this.backend.name}`, operator: this.operator, state: this.name, key: this.backend.getCurrentKey() });
+      throw new StateError('UNSERIALIZABLE_VALUE', problem, {
+        component: `backend:${this.backend.name}`,
+        operator: this.operator,
+        state: this.name,
+        key: this.backend.getCurrentKey(),
+      });
     }
   }
 
   protected checkUserKey(userKey: unknown): asserts userKey is Key {
     const problem = keyProblem(userKey);
     if (problem !== undefined) {
-      throw new InvalidKeyError(`invalid map state key: ${problem}`, { component: `backend:${this.backend.name}`, operator: this.operator, state: this.name, key: this.backend.getCurrentKey() });
+      throw new InvalidKeyError(`invalid map state key: ${problem}`, {
+        component: `backend:${this.backend.name}`,
+        operator: this.operator,
+        state: this.name,
+        key: this.backend.getCurrentKey(),
+      });
     }
   }
 }
 
 /** {@link ValueState} over a value table. */
 export class ValueStateImpl<T> extends KvState implements ValueState<T> {
-  constructor(backend: KeyedStateBackend, operator: string, name: string, private readonly table: ValueTable<T>, private readonly defaultValue: T | undefined) {
+  constructor(
+    backend: KeyedStateBackend,
+    operator: string,
+    name: string,
+    private readonly table: ValueTable<T>,
+    private readonly defaultValue: T | undefined,
+  ) {
     super(backend, operator, name);
   }
 
@@ -161,7 +174,12 @@ export class ValueStateImpl<T> extends KvState implements ValueState<T> {
 
 /** {@link ListState} over a list table. */
 export class ListStateImpl<T> extends KvState implements ListState<T> {
-  constructor(backend: KeyedStateBackend, operator: string, name: string, private readonly table: ListTable<T>) {
+  constructor(
+    backend: KeyedStateBackend,
+    operator: string,
+    name: string,
+    private readonly table: ListTable<T>,
+  ) {
     super(backend, operator, name);
   }
 
@@ -204,14 +222,23 @@ export class ListStateImpl<T> extends KvState implements ListState<T> {
 
   private checkElement(value: unknown): void {
     if (value === undefined) {
-      throw new StateError('INVALID_ARGUMENT', 'list state elements cannot be undefined', { component: `backend:${this.backend.name}`, operator: this.operator, state: this.name, key: this.backend.getCurrentKey() });
+      throw new StateError('INVALID_ARGUMENT', 'list state elements cannot be undefined', {
+        component: `backend:${this.backend.name}`,
+        operator: this.operator,
+        state: this.name,
+        key: this.backend.getCurrentKey(),
+      });
     }
     this.checkValue(value);
   }
 
   private elements(values: Iterable<T>): T[] {
     if (values == null || typeof (values as Iterable<T>)[Symbol.iterator] !== 'function') {
-      throw new StateError('INVALID_ARGUMENT', `expected an iterable of elements, got ${values === null ? 'null' : typeof values}`, { component: `backend:${this.backend.name}`, operator: this.operator, state: this.name });
+      throw new StateError('INVALID_ARGUMENT', `expected an iterable of elements, got ${values === null ? 'null' : typeof values}`, {
+        component: `backend:${this.backend.name}`,
+        operator: this.operator,
+        state: this.name,
+      });
     }
     const list = Array.from(values);
     for (const v of list) this.checkElement(v);
@@ -221,7 +248,12 @@ export class ListStateImpl<T> extends KvState implements ListState<T> {
 
 /** {@link MapState} over a map table. */
 export class MapStateImpl<K extends MapStateKey, V> extends KvState implements MapState<K, V> {
-  constructor(backend: KeyedStateBackend, operator: string, name: string, private readonly table: MapTable<V>) {
+  constructor(
+    backend: KeyedStateBackend,
+    operator: string,
+    name: string,
+    private readonly table: MapTable<V>,
+  ) {
     super(backend, operator, name);
   }
 
@@ -307,7 +339,12 @@ export class MapStateImpl<K extends MapStateKey, V> extends KvState implements M
 
   private checkMapValue(value: unknown): void {
     if (value === undefined) {
-      throw new StateError('INVALID_ARGUMENT', 'map state values cannot be undefined (use remove())', { component: `backend:${this.backend.name}`, operator: this.operator, state: this.name, key: this.backend.getCurrentKey() });
+      throw new StateError('INVALID_ARGUMENT', 'map state values cannot be undefined (use remove())', {
+        component: `backend:${this.backend.name}`,
+        operator: this.operator,
+        state: this.name,
+        key: this.backend.getCurrentKey(),
+      });
     }
     this.checkValue(value);
   }
@@ -315,7 +352,13 @@ export class MapStateImpl<K extends MapStateKey, V> extends KvState implements M
 
 /** {@link ReducingState}: the folded value lives in a value table. */
 export class ReducingStateImpl<T> extends KvState implements ReducingState<T> {
-  constructor(backend: KeyedStateBackend, operator: string, name: string, private readonly table: ValueTable<T>, private readonly reduce: (a: T, b: T) => T) {
+  constructor(
+    backend: KeyedStateBackend,
+    operator: string,
+    name: string,
+    private readonly table: ValueTable<T>,
+    private readonly reduce: (a: T, b: T) => T,
+  ) {
     super(backend, operator, name);
   }
 
@@ -349,7 +392,13 @@ export class ReducingStateImpl<T> extends KvState implements ReducingState<T> {
 
 /** {@link AggregatingState}: the accumulator lives in a value table. */
 export class AggregatingStateImpl<IN, ACC, OUT> extends KvState implements AggregatingState<IN, OUT> {
-  constructor(backend: KeyedStateBackend, operator: string, name: string, private readonly table: ValueTable<ACC>, private readonly fn: AggregateFunction<IN, ACC, OUT>) {
+  constructor(
+    backend: KeyedStateBackend,
+    operator: string,
+    name: string,
+    private readonly table: ValueTable<ACC>,
+    private readonly fn: AggregateFunction<IN, ACC, OUT>,
+  ) {
     super(backend, operator, name);
   }
 

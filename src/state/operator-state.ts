@@ -17,11 +17,12 @@ import { checkDescriptor } from './keyed-state-store.ts';
 
 export type { OperatorStateMode, OperatorStateSnapshot } from '../format/checkpoint-format.ts';
 
-
-
 class OperatorListState<T> implements ListState<T> {
   elements: T[];
-  constructor(private readonly check: (v: unknown) => void, restored: T[]) {
+  constructor(
+    private readonly check: (v: unknown) => void,
+    restored: T[],
+  ) {
     this.elements = restored;
   }
   async get(): Promise<T[]> {
@@ -155,14 +156,22 @@ export class DefaultOperatorStateStore implements OperatorStateStore {
     checkDescriptor(descriptor, this.operatorName);
     const d = descriptor as { name: string; kind: string };
     if (d.kind !== kind) {
-      throw new StateError('INVALID_ARGUMENT', `${mode} operator state needs a ${kind === 'list' ? 'ListStateDescriptor' : 'MapStateDescriptor'}, got a descriptor of ${d.kind} state`, { component: 'operator-state', operator: this.operatorName, state: d.name });
+      throw new StateError(
+        'INVALID_ARGUMENT',
+        `${mode} operator state needs a ${kind === 'list' ? 'ListStateDescriptor' : 'MapStateDescriptor'}, got a descriptor of ${d.kind} state`,
+        { component: 'operator-state', operator: this.operatorName, state: d.name },
+      );
     }
     const other = kind === 'list' ? this.broadcasts.has(d.name) : this.lists.has(d.name);
     if (other) throw this.modeMismatch(d.name, kind === 'list' ? 'broadcast' : 'list', mode);
   }
 
   private modeMismatch(name: string, was: string, now: string): StateError {
-    return new StateError('STATE_KIND_MISMATCH', `operator state "${name}" is registered as ${was} state and cannot be reused as ${now} state`, { component: 'operator-state', operator: this.operatorName, state: name });
+    return new StateError('STATE_KIND_MISMATCH', `operator state "${name}" is registered as ${was} state and cannot be reused as ${now} state`, {
+      component: 'operator-state',
+      operator: this.operatorName,
+      state: name,
+    });
   }
 
   private restoredContent(name: string, mode: OperatorStateMode): unknown[] {
@@ -171,7 +180,11 @@ export class DefaultOperatorStateStore implements OperatorStateStore {
     if (r.mode !== mode) throw this.modeMismatch(name, r.mode, mode);
     const content = deserializeValue(r.bytes);
     if (!Array.isArray(content)) {
-      throw new SnapshotError('SNAPSHOT_CORRUPT', 'restored operator state is not a list', { component: 'operator-state', operator: this.operatorName, state: name });
+      throw new SnapshotError('SNAPSHOT_CORRUPT', 'restored operator state is not a list', {
+        component: 'operator-state',
+        operator: this.operatorName,
+        state: name,
+      });
     }
     return content;
   }
@@ -186,7 +199,8 @@ export class DefaultOperatorStateStore implements OperatorStateStore {
   private keyChecker(state: string): (k: unknown) => void {
     return (k) => {
       const problem = keyProblem(k);
-      if (problem !== undefined) throw new StateError('INVALID_KEY', `invalid broadcast state key: ${problem}`, { component: 'operator-state', operator: this.operatorName, state });
+      if (problem !== undefined)
+        throw new StateError('INVALID_KEY', `invalid broadcast state key: ${problem}`, { component: 'operator-state', operator: this.operatorName, state });
     };
   }
 }

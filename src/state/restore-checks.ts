@@ -8,9 +8,17 @@ import { KEYED_SNAPSHOT_FORMAT_VERSION, type KeyedStateSnapshot } from '../forma
  */
 export function checkRestorable(snapshot: KeyedStateSnapshot, maxParallelism: number, component: string, operator?: string): void {
   if (snapshot.formatVersion !== KEYED_SNAPSHOT_FORMAT_VERSION) {
-    throw new SnapshotError('SNAPSHOT_INCOMPATIBLE', `keyed snapshot format version ${snapshot.formatVersion} is not supported (this build reads version ${KEYED_SNAPSHOT_FORMAT_VERSION})`, { component, operator });
+    throw new SnapshotError(
+      'SNAPSHOT_INCOMPATIBLE',
+      `keyed snapshot format version ${snapshot.formatVersion} is not supported (this build reads version ${KEYED_SNAPSHOT_FORMAT_VERSION})`,
+      { component, operator },
+    );
   }
   if (snapshot.maxParallelism !== maxParallelism) {
-    throw new SnapshotError('SNAPSHOT_INCOMPATIBLE', `the snapshot was taken with max parallelism ${snapshot.maxParallelism} but the job runs with ${maxParallelism}; max parallelism cannot change across a restore`, { component, operator });
+    throw new SnapshotError(
+      'SNAPSHOT_INCOMPATIBLE',
+      `the snapshot was taken with max parallelism ${snapshot.maxParallelism} but the job runs with ${maxParallelism}; max parallelism cannot change across a restore`,
+      { component, operator },
+    );
   }
 }

@@ -130,7 +130,11 @@ export class TtlStates {
     const config = d.ttlConfig;
     if (config === undefined) return undefined;
     if (!(config instanceof StateTtlConfig)) {
-      throw new StateError('INVALID_ARGUMENT', 'ttlConfig must be a StateTtlConfig: use descriptor.enableTimeToLive(StateTtlConfig.newBuilder(ms).build())', { component: 'state', operator: this.operatorName, state: d.name });
+      throw new StateError('INVALID_ARGUMENT', 'ttlConfig must be a StateTtlConfig: use descriptor.enableTimeToLive(StateTtlConfig.newBuilder(ms).build())', {
+        component: 'state',
+        operator: this.operatorName,
+        state: d.name,
+      });
     }
     this.active = true;
     const { ttlMs } = config;

@@ -9,7 +9,7 @@
  */
 import type { Clock } from '../api/clock.ts';
 import { keyId } from '../format/key-ids.ts';
-import { type Key } from '../format/key-bytes.ts';
+import type { Key } from '../format/key-bytes.ts';
 import { cloneValue } from '../format/value-clone.ts';
 import type { KeyedStateBackend, ListTable, MapTable, MaybePromise, StoredValues, ValueTable } from './backend.ts';
 import { isPlainPrimitive } from './stored-values.ts';
@@ -232,7 +232,10 @@ export class TtlMapTable<V> implements MapTable<V> {
   putAll(namespace: string, entries: ReadonlyArray<readonly [Key, V]>): MaybePromise<void> {
     return accessed(this.ctx, () => {
       const now = this.ctx.now;
-      return this.inner.putAll(namespace, entries.map(([k, v]): [Key, TtlValue<V>] => [k, [v, now]]));
+      return this.inner.putAll(
+        namespace,
+        entries.map(([k, v]): [Key, TtlValue<V>] => [k, [v, now]]),
+      );
     });
   }
 

@@ -7,7 +7,21 @@ import type * as NodeFs from 'node:fs/promises';
 import type * as NodePath from 'node:path';
 import { CheckpointStorageError } from '../api/errors.ts';
 import type { StorageLock } from '../format/checkpoint-storage.ts';
-import { COMPONENT, MAX_ATTEMPTS, TEMP_PREFIX, errorCode, fsStorageError, loadPlatform, makeDirectories, pruneEmptyDirectories, randomName, sleep, syncDirectory, unavailable, writeAll } from './fs-files.ts';
+import {
+  COMPONENT,
+  MAX_ATTEMPTS,
+  TEMP_PREFIX,
+  errorCode,
+  fsStorageError,
+  loadPlatform,
+  makeDirectories,
+  pruneEmptyDirectories,
+  randomName,
+  sleep,
+  syncDirectory,
+  unavailable,
+  writeAll,
+} from './fs-files.ts';
 
 const LOCK_FILE = '.~lock';
 const GUARD_FILE = '.~takeover';
@@ -169,7 +183,12 @@ class FileLock implements StorageLock {
 }
 
 function locked(scope: string, why: string, cause?: unknown): CheckpointStorageError {
-  return new CheckpointStorageError('STORAGE_LOCKED', `scope "${scope}" is locked: ${why}`, { component: COMPONENT }, cause === undefined ? undefined : { cause });
+  return new CheckpointStorageError(
+    'STORAGE_LOCKED',
+    `scope "${scope}" is locked: ${why}`,
+    { component: COMPONENT },
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 function parseLock(text: string): LockRecord | undefined {

@@ -17,7 +17,20 @@ import type * as NodeFs from 'node:fs/promises';
 import type * as NodePath from 'node:path';
 import { CheckpointStorageError } from '../api/errors.ts';
 import { checkPath, type CheckpointStorage, type StorageLock } from '../format/checkpoint-storage.ts';
-import { COMPONENT, MAX_ATTEMPTS, TEMP_PREFIX, conflict, errorCode, fsStorageError, loadPlatform, makeDirectories, pruneEmptyDirectories, randomName, syncDirectory, writeAll } from './fs-files.ts';
+import {
+  COMPONENT,
+  MAX_ATTEMPTS,
+  TEMP_PREFIX,
+  conflict,
+  errorCode,
+  fsStorageError,
+  loadPlatform,
+  makeDirectories,
+  pruneEmptyDirectories,
+  randomName,
+  syncDirectory,
+  writeAll,
+} from './fs-files.ts';
 import { takeLock } from './fs-lock.ts';
 
 export { fsStorageError } from './fs-files.ts';

@@ -54,14 +54,19 @@ export class OpfsCheckpointStorage implements CheckpointStorage {
   constructor(options: OpfsCheckpointStorageOptions = {}) {
     this.directory = options.directory ?? 'eddy-checkpoints';
     const problem = checkPath(this.directory);
-    if (problem !== undefined || this.directory.includes('/')) throw fail('INVALID_ARGUMENT', `invalid OPFS directory name: ${problem ?? 'it must be a single segment'}`);
+    if (problem !== undefined || this.directory.includes('/'))
+      throw fail('INVALID_ARGUMENT', `invalid OPFS directory name: ${problem ?? 'it must be a single segment'}`);
     this.lockMode = options.lock ?? 'fail';
   }
 
   private root(): Promise<Dir> {
     this.#root ??= (async () => {
       const storage = (globalThis as { navigator?: Navigator }).navigator?.storage;
-      if (storage?.getDirectory === undefined) throw fail('STORAGE_FAILURE', 'the Origin Private File System is not available here (navigator.storage.getDirectory is missing): use a browser, or another checkpoint storage');
+      if (storage?.getDirectory === undefined)
+        throw fail(
+          'STORAGE_FAILURE',
+          'the Origin Private File System is not available here (navigator.storage.getDirectory is missing): use a browser, or another checkpoint storage',
+        );
       // Ask once that the browser not evict our checkpoints under storage pressure; a refusal is no error.
       storage.persist?.().catch(() => false);
       const top = await storage.getDirectory();
@@ -82,7 +87,12 @@ export class OpfsCheckpointStorage implements CheckpointStorage {
       const held = new Promise<void>((r) => (letGo = r));
       const request = locks.request(name, this.lockMode === 'wait' ? {} : { ifAvailable: true }, (lock) => {
         if (lock === null) {
-          reject(fail('STORAGE_LOCKED', `scope "${scope}" is locked by another writer (this tab, another tab or a worker of this origin); stop that job first, or create the storage with { lock: 'wait' }`));
+          reject(
+            fail(
+              'STORAGE_LOCKED',
+              `scope "${scope}" is locked by another writer (this tab, another tab or a worker of this origin); stop that job first, or create the storage with { lock: 'wait' }`,
+            ),
+          );
           return undefined;
         }
         resolve({
@@ -206,7 +216,8 @@ export class OpfsCheckpointStorage implements CheckpointStorage {
       } catch (e) {
         const name = (e as Error).name;
         if (!create && (name === 'NotFoundError' || name === 'TypeMismatchError')) return undefined;
-        if (name === 'TypeMismatchError') throw fail('INVALID_ARGUMENT', `"${segments.join('/')}" lies below "${segment}", which is an object, not a directory`);
+        if (name === 'TypeMismatchError')
+          throw fail('INVALID_ARGUMENT', `"${segments.join('/')}" lies below "${segment}", which is an object, not a directory`);
         throw e;
       }
     }
@@ -259,7 +270,10 @@ async function checkRoom(bytes: number, path: string): Promise<void> {
   if (estimate?.quota === undefined || estimate.usage === undefined) return;
   const free = estimate.quota - estimate.usage;
   if (bytes > free) {
-    throw fail('STORAGE_FULL', `put "${path}" needs ${bytes} bytes but the origin has only ${free} of its ${estimate.quota}-byte quota left; delete old checkpoints (or other site data) and retry`);
+    throw fail(
+      'STORAGE_FULL',
+      `put "${path}" needs ${bytes} bytes but the origin has only ${free} of its ${estimate.quota}-byte quota left; delete old checkpoints (or other site data) and retry`,
+    );
   }
 }
 
@@ -276,6 +290,17 @@ function fail(code: 'INVALID_ARGUMENT' | 'STORAGE_FAILURE' | 'STORAGE_LOCKED' | 
 function mapError(e: unknown, what: string): CheckpointStorageError {
   if (e instanceof CheckpointStorageError) return e;
   const name = (e as Error | undefined)?.name;
-  if (name === 'QuotaExceededError') return new CheckpointStorageError('STORAGE_FULL', `${what}: the origin's storage quota is exhausted; delete old checkpoints (or other site data) and retry`, { component: COMPONENT }, { cause: e });
-  return new CheckpointStorageError('STORAGE_FAILURE', `${what} failed: ${name ?? 'Error'}: ${(e as Error | undefined)?.message ?? String(e)}`, { component: COMPONENT }, { cause: e });
+  if (name === 'QuotaExceededError')
+    return new CheckpointStorageError(
+      'STORAGE_FULL',
+      `${what}: the origin's storage quota is exhausted; delete old checkpoints (or other site data) and retry`,
+      { component: COMPONENT },
+      { cause: e },
+    );
+  return new CheckpointStorageError(
+    'STORAGE_FAILURE',
+    `${what} failed: ${name ?? 'Error'}: ${(e as Error | undefined)?.message ?? String(e)}`,
+    { component: COMPONENT },
+    { cause: e },
+  );
 }

@@ -100,7 +100,14 @@ export class PeerLink {
       this.port.postMessage(message);
     } catch (e) {
       // A record with a function, a class instance with private state, … cannot cross threads.
-      this.onError(new EddyError('UNSERIALIZABLE_VALUE', `a record sent to another worker cannot be structured-cloned (records crossing workers must be plain data): ${e instanceof Error ? e.message : String(e)}`, { component: 'executor:workers' }, { cause: e }));
+      this.onError(
+        new EddyError(
+          'UNSERIALIZABLE_VALUE',
+          `a record sent to another worker cannot be structured-cloned (records crossing workers must be plain data): ${e instanceof Error ? e.message : String(e)}`,
+          { component: 'executor:workers' },
+          { cause: e },
+        ),
+      );
     }
   }
 

@@ -79,8 +79,13 @@ export class Attempt {
       }
     }
     for (let w = 0; w < n; w++) {
-      if (this.workers[w].dead) this.fail(new EddyError('JOB_FAILED', `worker #${this.workers[w].id} died before the attempt began`, { component: 'executor:workers' }));
-      this.post(w, deployMessage(w, peers[w]), peers[w].map((p) => p.port as unknown as TransferableLike));
+      if (this.workers[w].dead)
+        this.fail(new EddyError('JOB_FAILED', `worker #${this.workers[w].id} died before the attempt began`, { component: 'executor:workers' }));
+      this.post(
+        w,
+        deployMessage(w, peers[w]),
+        peers[w].map((p) => p.port as unknown as TransferableLike),
+      );
     }
     await Promise.race([this.deployedAll, this.failing]);
   }
@@ -105,7 +110,10 @@ export class Attempt {
   /** Fails the attempt; `close` then resets the workers (or terminates those that do not come back). */
   fail(error: unknown): void {
     if (this.failure || this.ended) return;
-    this.failure = error instanceof EddyError ? error : new EddyError('JOB_FAILED', error instanceof Error ? error.message : String(error), { component: 'executor:workers' }, { cause: error });
+    this.failure =
+      error instanceof EddyError
+        ? error
+        : new EddyError('JOB_FAILED', error instanceof Error ? error.message : String(error), { component: 'executor:workers' }, { cause: error });
     this.onFailure(this.failure);
     // Tasks blocked on a dead peer would wait forever: unwind everyone now.
     void this.close();
@@ -119,7 +127,7 @@ export class Attempt {
   }
 
   private async doClose(): Promise<unknown> {
-    let first: unknown = undefined;
+    let first: unknown;
     if (!this.failure) {
       const results = await Promise.allSettled(this.workers.map((_, w) => this.call(w, { op: 'close' })));
       first = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
@@ -129,7 +137,13 @@ export class Attempt {
         if (!worker.dead) {
           let cancel: (() => void) | undefined;
           const timeout = new Promise<'timeout'>((resolve) => (cancel = setLongTimeout(() => resolve('timeout'), this.resetTimeoutMs)));
-          const outcome = await Promise.race([this.request(w, { op: 'reset' }).then(() => 'ok', () => 'error'), timeout]);
+          const outcome = await Promise.race([
+            this.request(w, { op: 'reset' }).then(
+              () => 'ok',
+              () => 'error',
+            ),
+            timeout,
+          ]);
           cancel?.();
           if (outcome !== 'ok') await worker.terminate();
         }
@@ -141,7 +155,8 @@ export class Attempt {
   }
 
   private request(worker: number, op: CallOp): Promise<void> {
-    if (this.workers[worker].dead) return Promise.reject(new EddyError('JOB_FAILED', `worker #${this.workers[worker].id} is dead`, { component: 'executor:workers' }));
+    if (this.workers[worker].dead)
+      return Promise.reject(new EddyError('JOB_FAILED', `worker #${this.workers[worker].id} is dead`, { component: 'executor:workers' }));
     const req = this.nextReq++;
     const done = new Promise<void>((resolve, reject) => this.calls.set(req, { resolve, reject }));
     this.workers[worker].handle.postMessage({ t: 'call', req, ...op } satisfies ToWorker);

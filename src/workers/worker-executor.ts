@@ -24,14 +24,7 @@ import { FINAL_CHECKPOINT_ID, type Deployment, type ExecutionOptions, type Execu
 import { nonReplayableSources, operatorLayout, planJob } from '../engine/plan.ts';
 import { isWorkerCrash, WorkerPool } from './worker-pool.ts';
 import { Attempt, RemoteTask } from './worker-attempt.ts';
-import {
-  fromWireError,
-  graphFingerprint,
-  placedTasks,
-  workerOfSubtask,
-  type WireRestore,
-  type WorkerPlatform,
-} from './worker-protocol.ts';
+import { fromWireError, graphFingerprint, placedTasks, workerOfSubtask, type WireRestore, type WorkerPlatform } from './worker-protocol.ts';
 
 /** How a {@link WorkerExecutor} runs jobs. */
 export interface WorkerExecutorOptions {
@@ -55,8 +48,12 @@ export class WorkerExecutor implements Executor {
   private readonly pool: WorkerPool;
 
   constructor(private readonly options: WorkerExecutorOptions) {
-    if (!Number.isInteger(options?.workers) || options.workers < 1) throw new ConfigurationError(`WorkerExecutor needs { workers } as a positive integer, got ${String(options?.workers)}`, { component: 'executor:workers' });
-    if (!options.platform || typeof options.platform.spawn !== 'function') throw new ConfigurationError('WorkerExecutor needs a platform adapter (nodeWorkerThreads() or webWorkers())', { component: 'executor:workers' });
+    if (!Number.isInteger(options?.workers) || options.workers < 1)
+      throw new ConfigurationError(`WorkerExecutor needs { workers } as a positive integer, got ${String(options?.workers)}`, {
+        component: 'executor:workers',
+      });
+    if (!options.platform || typeof options.platform.spawn !== 'function')
+      throw new ConfigurationError('WorkerExecutor needs a platform adapter (nodeWorkerThreads() or webWorkers())', { component: 'executor:workers' });
     this.workers = options.workers;
     this.pool = new WorkerPool(options.platform, options.spareWorkers ?? 0);
   }
@@ -80,10 +77,14 @@ export class WorkerExecutor implements Executor {
   private async deployOnce(graph: JobGraph, options: ExecutionOptions): Promise<Deployment> {
     const origin = graph.origin;
     if (!origin) {
-      throw new ConfigurationError('a job run by a WorkerExecutor must be built by a defineJob() job (myJob.build(env, args)): workers import its module to build the same functions', { component: 'executor:workers' });
+      throw new ConfigurationError(
+        'a job run by a WorkerExecutor must be built by a defineJob() job (myJob.build(env, args)): workers import its module to build the same functions',
+        { component: 'executor:workers' },
+      );
     }
     const hooks = options.checkpointHooks;
-    if (hooks && !hooks.acknowledgeParts) throw new ConfigurationError('the checkpoint hooks cannot receive parts from workers', { component: 'executor:workers' });
+    if (hooks && !hooks.acknowledgeParts)
+      throw new ConfigurationError('the checkpoint hooks cannot receive parts from workers', { component: 'executor:workers' });
     const W = this.workers;
     const plan = planJob(graph);
     const collect = graph.nodes.find((n) => n.collect)?.collect;
@@ -97,13 +98,18 @@ export class WorkerExecutor implements Executor {
     attempt.onEvent = (worker, m) => {
       switch (m.t) {
         case 'ack': {
-          const parts: PartSource[] = m.parts.map((p) => ({ operatorId: p.operatorId, subtaskIndex: p.subtaskIndex, incremental: p.incremental, bytes: () => p.bytes }));
+          const parts: PartSource[] = m.parts.map((p) => ({
+            operatorId: p.operatorId,
+            subtaskIndex: p.subtaskIndex,
+            incremental: p.incremental,
+            bytes: () => p.bytes,
+          }));
           if (finalParts?.id === m.id) finalParts.parts.push(...parts);
-          else hooks?.acknowledgeParts!(tasks.get(m.task)!, m.id, Promise.resolve(parts));
+          else hooks?.acknowledgeParts?.(tasks.get(m.task)!, m.id, Promise.resolve(parts));
           return;
         }
         case 'ack-failed':
-          hooks?.acknowledgeParts!(tasks.get(m.task)!, m.id, Promise.reject(fromWireError(m.error, worker)));
+          hooks?.acknowledgeParts?.(tasks.get(m.task)!, m.id, Promise.reject(fromWireError(m.error, worker)));
           return;
         case 'task-finished':
           hooks?.taskFinished(tasks.get(m.task)!);
@@ -181,7 +187,11 @@ function restrictToKeyGroups(restore: OperatorRestore, range: KeyGroupRange): Op
   const inRange = <V>(m: ReadonlyMap<number, V>) => new Map([...m].filter(([kg]) => range.contains(kg)));
   return {
     ...restore,
-    keyed: restore.keyed.map((k) => (k.incremental ? { ...k, keyGroups: inRange(k.keyGroups), incremental: { ...k.incremental, removed: inRange(k.incremental.removed) } } : { ...k, keyGroups: inRange(k.keyGroups) })),
+    keyed: restore.keyed.map((k) =>
+      k.incremental
+        ? { ...k, keyGroups: inRange(k.keyGroups), incremental: { ...k.incremental, removed: inRange(k.incremental.removed) } }
+        : { ...k, keyGroups: inRange(k.keyGroups) },
+    ),
     timers: restore.timers.map(inRange),
   };
 }

@@ -17,7 +17,17 @@ import { deploy, type Deployment } from '../engine/executor.ts';
 import { planJob, taskAddress, type Placement } from '../engine/plan.ts';
 import { PeerLink } from './remote-channel.ts';
 import type { CheckpointHooks, StreamTask } from '../engine/task.ts';
-import { graphFingerprint, toWireError, workerOfSubtask, type DeployMessage, type FromWorker, type MessagePortLike, type ToWorker, type TransferableLike, type WirePart } from './worker-protocol.ts';
+import {
+  graphFingerprint,
+  toWireError,
+  workerOfSubtask,
+  type DeployMessage,
+  type FromWorker,
+  type MessagePortLike,
+  type ToWorker,
+  type TransferableLike,
+  type WirePart,
+} from './worker-protocol.ts';
 
 /** The worker's own endpoint to the main thread (`self` in a Web Worker, `parentPort` in Node). */
 export type HostEndpoint = Pick<MessagePortLike, 'postMessage' | 'onmessage'>;
@@ -107,7 +117,10 @@ export function runWorkerHost(endpoint: HostEndpoint, options: WorkerHostOptions
       const snapshots = await task.finalSnapshot(id, { hooksOnly });
       if (hooksOnly) continue;
       const parts = wireParts(task, snapshots);
-      post({ t: 'ack', task: address, id, parts }, parts.map((p) => p.bytes.buffer as ArrayBuffer));
+      post(
+        { t: 'ack', task: address, id, parts },
+        parts.map((p) => p.bytes.buffer as ArrayBuffer),
+      );
     }
   }
 
@@ -137,7 +150,9 @@ export function runWorkerHost(endpoint: HostEndpoint, options: WorkerHostOptions
     const result = definition.build(env, msg.origin.args);
     if (msg.collectId !== undefined) {
       if (!result || typeof (result as { collectInto?: unknown }).collectInto !== 'function') {
-        throw new ConfigurationError(`job ${msg.origin.exportName} is run with executeAndCollect(), so its job function must return the collected stream`, { component: 'executor:workers' });
+        throw new ConfigurationError(`job ${msg.origin.exportName} is run with executeAndCollect(), so its job function must return the collected stream`, {
+          component: 'executor:workers',
+        });
       }
       result.collectInto({ id: msg.collectId, commit: (txn, records) => send({ t: 'collect', txn, records: records as unknown[] }) });
     }
@@ -173,7 +188,11 @@ export function runWorkerHost(endpoint: HostEndpoint, options: WorkerHostOptions
   }
 
   /** Checkpoint hooks that send each task's encoded parts (transferred, not copied) to the coordinator. */
-  function forwardingHooks(aligned: boolean, addresses: ReadonlyMap<StreamTask, string>, send: (m: FromWorker, transfer?: TransferableLike[]) => void): CheckpointHooks {
+  function forwardingHooks(
+    aligned: boolean,
+    addresses: ReadonlyMap<StreamTask, string>,
+    send: (m: FromWorker, transfer?: TransferableLike[]) => void,
+  ): CheckpointHooks {
     return {
       aligned,
       acknowledge(task, id, snapshots) {
@@ -181,7 +200,10 @@ export function runWorkerHost(endpoint: HostEndpoint, options: WorkerHostOptions
         snapshots.then(
           (list) => {
             const parts = wireParts(task, list);
-            send({ t: 'ack', task: address, id, parts }, parts.map((p) => p.bytes.buffer as ArrayBuffer));
+            send(
+              { t: 'ack', task: address, id, parts },
+              parts.map((p) => p.bytes.buffer as ArrayBuffer),
+            );
           },
           (e) => send({ t: 'ack-failed', task: address, id, error: toWireError(e) }),
         );
@@ -225,12 +247,16 @@ function checkFingerprint(expected: readonly string[], actual: readonly string[]
 
 /** A page's globals: touching one while importing the job's module means the bundler merged it into a page chunk. */
 const PAGE_GLOBAL = /\b(document|window|localStorage|sessionStorage|alert)\b/;
-const BUNDLED_HINT = 'give webWorkers() a worker entry of your own that imports the job and calls serveWebWorker({ jobs: [...] }) (README: "Web Workers with a bundler")';
+const BUNDLED_HINT =
+  'give webWorkers() a worker entry of your own that imports the job and calls serveWebWorker({ jobs: [...] }) (README: "Web Workers with a bundler")';
 
 /** The job definition a deploy names: one bundled into this worker's entry, else an export of the module at its URL. */
 async function loadJob(origin: JobOrigin, bundled: WorkerHostOptions['jobs'] & {}): Promise<JobDefinition<unknown, JobResult>> {
   const named = bundled.filter((job) => job.exportName === origin.exportName);
-  if (named.length > 1) throw new ConfigurationError(`this worker's entry bundles ${named.length} jobs exported as "${origin.exportName}": export names must be unique`, { component: 'executor:workers' });
+  if (named.length > 1)
+    throw new ConfigurationError(`this worker's entry bundles ${named.length} jobs exported as "${origin.exportName}": export names must be unique`, {
+      component: 'executor:workers',
+    });
   if (named.length === 1) return named[0]!;
   let mod: Record<string, unknown>;
   try {
@@ -244,7 +270,10 @@ async function loadJob(origin: JobOrigin, bundled: WorkerHostOptions['jobs'] & {
   }
   const definition = mod[origin.exportName];
   if (!isJobDefinition(definition)) {
-    throw new ConfigurationError(`${origin.moduleUrl} has no export "${origin.exportName}" made by defineJob(): workers rebuild the job from it (if a bundler built this module, the job may have been merged into another chunk: ${BUNDLED_HINT})`, { component: 'executor:workers' });
+    throw new ConfigurationError(
+      `${origin.moduleUrl} has no export "${origin.exportName}" made by defineJob(): workers rebuild the job from it (if a bundler built this module, the job may have been merged into another chunk: ${BUNDLED_HINT})`,
+      { component: 'executor:workers' },
+    );
   }
   return definition;
 }

@@ -82,18 +82,30 @@ export function graphFingerprint(graph: JobGraph, plan: JobPlan): string[] {
     const kind = node.source ? 'source' : node.collect ? 'collect' : node.keyed ? 'keyed' : 'operator';
     const inputs = node.inputs.map((e) => `${e.from}:${e.partitioning.type}`).join(',');
     // A name taken from a class is left out: minifiers rename classes per bundle.
-    lines.push(`#${node.id} ${node.nameFromClass ? '(class)' : JSON.stringify(node.name)} id=${operatorIdOf(node)} ${kind} p=${plan.nodes.get(node.id)!.parallelism} in=[${inputs}]`);
+    lines.push(
+      `#${node.id} ${node.nameFromClass ? '(class)' : JSON.stringify(node.name)} id=${operatorIdOf(node)} ${kind} p=${plan.nodes.get(node.id)!.parallelism} in=[${inputs}]`,
+    );
   }
   return lines;
 }
 
 /** The tasks of a plan, with the worker each runs in. */
-export function placedTasks(plan: JobPlan, workers: number): Array<{ address: string; head: number; subtask: number; name: string; isSource: boolean; worker: number }> {
+export function placedTasks(
+  plan: JobPlan,
+  workers: number,
+): Array<{ address: string; head: number; subtask: number; name: string; isSource: boolean; worker: number }> {
   const out = [];
   for (const p of plan.nodes.values()) {
     if (p.chainedTo !== undefined) continue;
     for (let i = 0; i < p.parallelism; i++) {
-      out.push({ address: taskAddress(p.node.id, i), head: p.node.id, subtask: i, name: `${p.node.name} (${i + 1}/${p.parallelism})`, isSource: p.node.source !== undefined, worker: workerOfSubtask(i, workers) });
+      out.push({
+        address: taskAddress(p.node.id, i),
+        head: p.node.id,
+        subtask: i,
+        name: `${p.node.name} (${i + 1}/${p.parallelism})`,
+        isSource: p.node.source !== undefined,
+        worker: workerOfSubtask(i, workers),
+      });
     }
   }
   return out;

@@ -80,7 +80,9 @@ export function importsOf(root: string, file: string): ImportEdge[] {
   const add = (specifier: string, typeOnly: boolean): void => {
     let to: string | undefined;
     if (specifier.startsWith('.')) {
-      to = relative(root, resolve(root, dirname(file), specifier)).split(sep).join('/');
+      to = relative(root, resolve(root, dirname(file), specifier))
+        .split(sep)
+        .join('/');
       if (!existsSync(join(root, to))) throw new Error(`${file}: import '${specifier}' names no file`);
     } else {
       to = resolveSelf(root, specifier);

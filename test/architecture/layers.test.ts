@@ -103,7 +103,10 @@ describe('layers (ARCHITECTURE.md)', () => {
     for (const e of edges) if (e.to?.startsWith('src/')) (graph.get(e.from) ?? graph.set(e.from, new Set()).get(e.from)!).add(e.to);
     const found = cycles(files, graph).map((c) => c.join(' <-> '));
     expect(found.filter((c) => !PENDING_CYCLES.has(c))).toEqual([]);
-    expect([...PENDING_CYCLES].filter((c) => !found.includes(c)), 'a pending cycle is gone: remove its exception').toEqual([]);
+    expect(
+      [...PENDING_CYCLES].filter((c) => !found.includes(c)),
+      'a pending cycle is gone: remove its exception',
+    ).toEqual([]);
   });
 
   it('no layers or plug-ins import each other in a circle', () => {

@@ -8,7 +8,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MapStateDescriptor, ValueStateDescriptor } from '../../src/api/descriptors.ts';
-import { EddyError, StateBackendError } from '../../src/api/errors.ts';
+import { type EddyError, StateBackendError } from '../../src/api/errors.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
 import { IndexedDbStateBackend, type IndexedDbStateBackendOptions } from '../../src/backends/indexeddb/index.ts';
 import { ENTRIES, openDatabase, resolveEnvironment } from '../../src/backends/indexeddb/database.ts';
@@ -24,7 +24,13 @@ let seq = 0;
 /** Every entry of a snapshot as sorted JSON lines, to compare contents regardless of order. */
 function contents(s: KeyedStateSnapshot): string[] {
   const lines: string[] = [];
-  for (const [, bytes] of s.keyGroups) for (const e of readKeyGroup(bytes, s.states)) lines.push(JSON.stringify({ ...e, state: s.states[e.stateIndex].name, stateIndex: undefined }, (_, v) => (v instanceof Map ? [...v] : typeof v === 'bigint' ? `${v}n` : v)));
+  for (const [, bytes] of s.keyGroups)
+    for (const e of readKeyGroup(bytes, s.states))
+      lines.push(
+        JSON.stringify({ ...e, state: s.states[e.stateIndex].name, stateIndex: undefined }, (_, v) =>
+          v instanceof Map ? [...v] : typeof v === 'bigint' ? `${v}n` : v,
+        ),
+      );
   return lines.sort();
 }
 
@@ -99,7 +105,10 @@ export function indexedDbSpecifics(label: string): void {
       }
       await t.kb.flush!();
       const counts = countTransactions();
-      await t.kb.prefetch!(keys, keys.map((k) => keyGroupForKey(k, 128)));
+      await t.kb.prefetch!(
+        keys,
+        keys.map((k) => keyGroupForKey(k, 128)),
+      );
       for (const [i, k] of keys.entries()) {
         t.key(k);
         expect(await v.value()).toBe(i);
@@ -111,7 +120,11 @@ export function indexedDbSpecifics(label: string): void {
       const t = await subtask();
       const m = t.store.getMapState(new MapStateDescriptor<string, number>('tags'));
       t.key('k');
-      await m.putAll([['a', 1], ['b', 2], ['c', 3]]);
+      await m.putAll([
+        ['a', 1],
+        ['b', 2],
+        ['c', 3],
+      ]);
       await t.kb.flush!();
       const env = resolveEnvironment(undefined, undefined, {});
       const db = await openDatabase(env, `eddy-${t.jobId}`, 1, {});
@@ -120,7 +133,11 @@ export function indexedDbSpecifics(label: string): void {
         r.onsuccess = () => resolve(r.result);
       });
       db.close();
-      expect(keys).toEqual([['op', keyGroupForKey('k', 128), 'tags', 'k', '', 'a'], ['op', keyGroupForKey('k', 128), 'tags', 'k', '', 'b'], ['op', keyGroupForKey('k', 128), 'tags', 'k', '', 'c']]);
+      expect(keys).toEqual([
+        ['op', keyGroupForKey('k', 128), 'tags', 'k', '', 'a'],
+        ['op', keyGroupForKey('k', 128), 'tags', 'k', '', 'b'],
+        ['op', keyGroupForKey('k', 128), 'tags', 'k', '', 'c'],
+      ]);
     });
 
     it('after a completed checkpoint a snapshot is a delta of what changed; base + delta equals a full snapshot and restores into the heap backend', async () => {
@@ -151,7 +168,15 @@ export function indexedDbSpecifics(label: string): void {
       const full = await t.kb.snapshot({ checkpointId: 3 });
       const merged = mergeKeyedChain([base, delta]);
       expect(contents(merged)).toEqual(contents(full));
-      const heap = new HashMapStateBackend().createKeyedStateBackend({ jobId: 'j', operatorId: 'op', operatorName: 'Op', subtaskIndex: 0, parallelism: 1, maxParallelism: 128, keyGroupRange: keyGroupRangeForSubtask(128, 1, 0) });
+      const heap = new HashMapStateBackend().createKeyedStateBackend({
+        jobId: 'j',
+        operatorId: 'op',
+        operatorName: 'Op',
+        subtaskIndex: 0,
+        parallelism: 1,
+        maxParallelism: 128,
+        keyGroupRange: keyGroupRangeForSubtask(128, 1, 0),
+      });
       await heap.restore([merged]);
       expect(contents(await heap.snapshot())).toEqual(contents(full));
     });
@@ -193,7 +218,11 @@ export function indexedDbSpecifics(label: string): void {
       const old = await openDatabase(env, name, 1, {});
       old.onversionchange = null; // an old tab that does not let go
       try {
-        await expectError(openDatabase(env, name, 2, { component: 'backend:indexeddb' }), 'BACKEND_FAILURE', /\[backend:indexeddb\].*another tab or worker keeps an older version open/);
+        await expectError(
+          openDatabase(env, name, 2, { component: 'backend:indexeddb' }),
+          'BACKEND_FAILURE',
+          /\[backend:indexeddb\].*another tab or worker keeps an older version open/,
+        );
       } finally {
         old.close();
       }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor } from '../../src/api/descriptors.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
 import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
-import { type Key } from '../../src/format/key-bytes.ts';
+import type { Key } from '../../src/format/key-bytes.ts';
 import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 import type { KeyedStateSnapshot } from '../../src/format/snapshot-format.ts';
 import { runStateBackendSuite } from '../conformance/state-backend/index.ts';

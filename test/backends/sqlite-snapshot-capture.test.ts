@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ValueStateDescriptor } from '../../src/api/descriptors.ts';
 import { mergeKeyedChain } from '../../src/format/checkpoint-chain.ts';
 import { keyGroupForKey } from '../../src/format/key-groups.ts';
-import { type Key } from '../../src/format/key-bytes.ts';
+import type { Key } from '../../src/format/key-bytes.ts';
 import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 import { readKeyGroup, type KeyedStateSnapshot } from '../../src/format/snapshot-format.ts';
 import { openSqliteKeyed } from '../helpers/sqlite.ts';
@@ -43,7 +43,13 @@ describe('SqliteStateBackend snapshot capture', () => {
     await kb.flush();
     // Runs only if the encoding gives other work a turn before it finishes.
     let duringEncoding = false;
-    setTimeout(() => void set('k3', -3).then(() => kb.flush()).then(() => (duringEncoding = true)), 0);
+    setTimeout(
+      () =>
+        void set('k3', -3)
+          .then(() => kb.flush())
+          .then(() => (duringEncoding = true)),
+      0,
+    );
     const first = values(await pending);
     expect(duringEncoding).toBe(true);
     expect(first.size).toBe(30_000);

@@ -4,11 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor } from '../../src/api/descriptors.ts';
 import { ManualClock } from '../../src/api/clock.ts';
 import { StateTtlConfig, StateVisibility } from '../../src/api/ttl.ts';
-import { EddyError, StateBackendError } from '../../src/api/errors.ts';
+import { type EddyError, StateBackendError } from '../../src/api/errors.ts';
 import { SqliteStateBackend, type SqliteStateBackendOptions } from '../../src/backends/sqlite/index.ts';
 import { mergeKeyedChain } from '../../src/format/checkpoint-chain.ts';
 import { keyGroupForKey } from '../../src/format/key-groups.ts';
-import { type Key } from '../../src/format/key-bytes.ts';
+import type { Key } from '../../src/format/key-bytes.ts';
 import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 import { readKeyGroup, type KeyedStateSnapshot } from '../../src/format/snapshot-format.ts';
 import { openSqliteKeyed } from '../helpers/sqlite.ts';
@@ -22,7 +22,13 @@ async function open(options: SqliteStateBackendOptions = {}) {
 /** Every entry of a snapshot as sorted JSON lines, to compare contents regardless of order. */
 function contents(s: KeyedStateSnapshot): string[] {
   const lines: string[] = [];
-  for (const [, bytes] of s.keyGroups) for (const e of readKeyGroup(bytes, s.states)) lines.push(JSON.stringify({ ...e, state: s.states[e.stateIndex]!.name, stateIndex: undefined }, (_, v) => (typeof v === 'bigint' ? `${v}n` : v instanceof Map ? [...v] : v)));
+  for (const [, bytes] of s.keyGroups)
+    for (const e of readKeyGroup(bytes, s.states))
+      lines.push(
+        JSON.stringify({ ...e, state: s.states[e.stateIndex]!.name, stateIndex: undefined }, (_, v) =>
+          typeof v === 'bigint' ? `${v}n` : v instanceof Map ? [...v] : v,
+        ),
+      );
   return lines.sort();
 }
 

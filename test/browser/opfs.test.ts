@@ -9,7 +9,6 @@ import { checkpointStorageSuite } from '../conformance/checkpoint-storage.suite.
 
 checkpointStorageSuite('opfs (chromium)', () => new OpfsCheckpointStorage({ directory: 'eddy-conformance' }), { sharedBetweenInstances: true });
 
-
 describe('OpfsCheckpointStorage specifics', () => {
   const scope = () => `opfs-specific-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 
@@ -32,9 +31,7 @@ describe('OpfsCheckpointStorage specifics', () => {
     const dir = scope();
     const proto = FileSystemWritableFileStream.prototype;
     const close = proto.close;
-    proto.close = function () {
-      return Promise.reject(new DOMException('the tab died (simulated)', 'AbortError'));
-    };
+    proto.close = () => Promise.reject(new DOMException('the tab died (simulated)', 'AbortError'));
     try {
       const e = await storage.put(`${dir}/_metadata`, new Uint8Array([1, 2, 3])).catch((x: unknown) => x);
       expect((e as EddyError).code).toBe('STORAGE_FAILURE');

@@ -6,7 +6,15 @@
  * the bucket then holds its completed checkpoints, which load with verified parts.
  */
 import { describe, expect, inject, it } from 'vitest';
-import { RestartStrategies, RichMapFunction, StreamExecutionEnvironment, ValueStateDescriptor, WatermarkStrategy, type RuntimeContext, type ValueState } from '../../src/index.ts';
+import {
+  RestartStrategies,
+  RichMapFunction,
+  StreamExecutionEnvironment,
+  ValueStateDescriptor,
+  WatermarkStrategy,
+  type RuntimeContext,
+  type ValueState,
+} from '../../src/index.ts';
 import { listCompletedCheckpoints, loadCheckpoint } from '../../src/engine/checkpoint-restore.ts';
 import { S3CheckpointStorage } from '../../src/storages/s3/index.ts';
 import { pacedSource } from '../helpers/sources.ts';
@@ -25,7 +33,10 @@ class Trap {
 
 class RunningCount extends RichMapFunction<Ev, string> {
   private count!: ValueState<number>;
-  constructor(private readonly trap: Trap, private readonly storage: CountingS3) {
+  constructor(
+    private readonly trap: Trap,
+    private readonly storage: CountingS3,
+  ) {
     super();
   }
   override open(ctx: RuntimeContext) {
@@ -54,7 +65,14 @@ class CountingS3 extends S3CheckpointStorage {
 let runs = 0;
 async function run(trap: Trap) {
   const prefix = `chromium-${Date.now().toString(36)}-${++runs}`;
-  const storage = new CountingS3({ endpoint, bucket: 'browser', region: 'us-east-1', prefix, credentials: { accessKeyId: 'AKIABROWSERTEST00001', secretAccessKey: 'browser-test-secret' }, retryBaseMs: 1 });
+  const storage = new CountingS3({
+    endpoint,
+    bucket: 'browser',
+    region: 'us-east-1',
+    prefix,
+    credentials: { accessKeyId: 'AKIABROWSERTEST00001', secretAccessKey: 'browser-test-secret' },
+    retryBaseMs: 1,
+  });
   const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2);
   env.enableCheckpointing(5).setRestartStrategy(RestartStrategies.fixedDelayRestart(2, 0));
   env.getCheckpointConfig().setCheckpointStorage(storage).setMaxRetainedCheckpoints(2);
@@ -74,7 +92,9 @@ async function run(trap: Trap) {
 }
 
 describe.skipIf(missing !== '')(`S3CheckpointStorage in Chromium against moto_server${missing ? ` (skipped: ${missing})` : ''}`, () => {
-  it('a job whose user code fails once checkpoints to S3 from the page, restores from the bucket, and gives the failure-free output', { timeout: 120_000 }, async () => {
+  it('a job whose user code fails once checkpoints to S3 from the page, restores from the bucket, and gives the failure-free output', {
+    timeout: 120_000,
+  }, async () => {
     const baseline = await run(new Trap());
     expect(baseline.output.length).toBe(RECORDS);
     const trap = new Trap(220);
@@ -90,7 +110,14 @@ describe.skipIf(missing !== '')(`S3CheckpointStorage in Chromium against moto_se
 
   it('two writers in the page committing one manifest: exactly one wins, the other gets STORAGE_LOCKED', async () => {
     const prefix = `race-${Date.now().toString(36)}`;
-    const make = () => new S3CheckpointStorage({ endpoint, bucket: 'browser', region: 'us-east-1', prefix, credentials: { accessKeyId: 'AKIABROWSERTEST00001', secretAccessKey: 'browser-test-secret' } });
+    const make = () =>
+      new S3CheckpointStorage({
+        endpoint,
+        bucket: 'browser',
+        region: 'us-east-1',
+        prefix,
+        credentials: { accessKeyId: 'AKIABROWSERTEST00001', secretAccessKey: 'browser-test-secret' },
+      });
     const [a, b] = [make(), make()];
     const results = await Promise.allSettled([a.put('job/chk-1/_metadata', new Uint8Array([1])), b.put('job/chk-1/_metadata', new Uint8Array([2]))]);
     expect(results.filter((r) => r.status === 'fulfilled').length).toBe(1);

@@ -13,10 +13,24 @@ import { EddyError, StateBackendError, StateError, SnapshotError, InvalidKeyErro
 import type { StateKind } from '../../src/api/descriptors.ts';
 import type { Key } from '../../src/format/key-bytes.ts';
 import type { KeyGroupRange } from '../../src/format/key-groups.ts';
-import type { KeyedSnapshotOptions, KeyedStateBackend, KeyedStateBackendOptions, ListTable, MapTable, StateBackend, StateTableOptions, ValueTable } from '../../src/state/backend.ts';
+import type {
+  KeyedSnapshotOptions,
+  KeyedStateBackend,
+  KeyedStateBackendOptions,
+  ListTable,
+  MapTable,
+  StateBackend,
+  StateTableOptions,
+  ValueTable,
+} from '../../src/state/backend.ts';
 import type { KeyedStateSnapshot, StateMetaInfo } from '../../src/format/snapshot-format.ts';
 
-const classes: Record<string, typeof EddyError> = { StateBackendError, StateError, SnapshotError, InvalidKeyError: InvalidKeyError as unknown as typeof EddyError };
+const classes: Record<string, typeof EddyError> = {
+  StateBackendError,
+  StateError,
+  SnapshotError,
+  InvalidKeyError: InvalidKeyError as unknown as typeof EddyError,
+};
 
 /** A worker and its request/response bookkeeping. */
 export class WorkerRpc {
@@ -89,7 +103,11 @@ class ProxyKeyed implements KeyedStateBackend {
   }
 
   setCurrentKey(key: Key, keyGroup: number): void {
-    if (!this.keyGroupRange.contains(keyGroup)) throw new StateBackendError('BACKEND_FAILURE', `key group ${keyGroup} is outside this subtask's range (checked by the page-side proxy)`, { component: 'backend:sqlite', operator: this.o.operatorName });
+    if (!this.keyGroupRange.contains(keyGroup))
+      throw new StateBackendError('BACKEND_FAILURE', `key group ${keyGroup} is outside this subtask's range (checked by the page-side proxy)`, {
+        component: 'backend:sqlite',
+        operator: this.o.operatorName,
+      });
     this.key = key;
     this.kg = keyGroup;
   }
@@ -104,7 +122,11 @@ class ProxyKeyed implements KeyedStateBackend {
   private register(name: string, kind: StateKind, options?: StateTableOptions): void {
     const known = this.registered.get(name);
     if (known !== undefined && known.kind !== kind) {
-      throw new StateError('STATE_KIND_MISMATCH', `state "${name}" is already registered as ${known.kind} state and cannot be used as ${kind} state`, { component: 'backend:sqlite', operator: this.o.operatorName, state: name });
+      throw new StateError('STATE_KIND_MISMATCH', `state "${name}" is already registered as ${known.kind} state and cannot be used as ${kind} state`, {
+        component: 'backend:sqlite',
+        operator: this.o.operatorName,
+        state: name,
+      });
     }
     const ttl = options?.ttl ?? known?.ttl;
     this.registered.set(name, ttl === undefined ? { name, kind } : { name, kind, ttl });
@@ -121,7 +143,13 @@ class ProxyKeyed implements KeyedStateBackend {
   listTable<T>(name: string, options?: StateTableOptions): ListTable<T> {
     this.register(name, 'list', options);
     const call = (method: string, ...args: unknown[]) => this.rpc.call<never>('kb.list', this.handle, this.key, this.kg, name, method, args);
-    return { get: (ns) => call('get', ns), add: (ns, v) => call('add', ns, v), addAll: (ns, vs) => call('addAll', ns, vs), update: (ns, vs) => call('update', ns, vs), remove: (ns) => call('remove', ns) };
+    return {
+      get: (ns) => call('get', ns),
+      add: (ns, v) => call('add', ns, v),
+      addAll: (ns, vs) => call('addAll', ns, vs),
+      update: (ns, vs) => call('update', ns, vs),
+      remove: (ns) => call('remove', ns),
+    };
   }
 
   mapTable<V>(name: string, options?: StateTableOptions): MapTable<V> {

@@ -20,7 +20,9 @@ afterAll(() => suiteWorker.worker.terminate());
 runStateBackendSuite('sqlite (Chromium dedicated worker, opfs-sahpool, driven through a proxy)', () => new WorkerSqliteBackend(suiteWorker), { slow: true });
 
 describe('SqliteStateBackend in a dedicated worker on opfs-sahpool', () => {
-  it('picks opfs-sahpool, persists a real workload in OPFS (the file survives closing and reopening the pool), and its snapshot restores into a fresh backend', { timeout: 120_000 }, async () => {
+  it('picks opfs-sahpool, persists a real workload in OPFS (the file survives closing and reopening the pool), and its snapshot restores into a fresh backend', {
+    timeout: 120_000,
+  }, async () => {
     const rpc = spawn();
     try {
       const r = await rpc.call<any>('scenario.persistence', `.eddy-persist-${Date.now().toString(36)}`);
@@ -41,7 +43,9 @@ describe('SqliteStateBackend in a dedicated worker on opfs-sahpool', () => {
     }
   });
 
-  it('reuseLocalCopy: a restart at the checkpoint the file holds reuses it without loading; after a later write, or with another snapshot, the file is emptied and loaded', { timeout: 120_000 }, async () => {
+  it('reuseLocalCopy: a restart at the checkpoint the file holds reuses it without loading; after a later write, or with another snapshot, the file is emptied and loaded', {
+    timeout: 120_000,
+  }, async () => {
     const rpc = spawn();
     try {
       const r = await rpc.call<any>('scenario.reuse', `.eddy-reuse-${Date.now().toString(36)}`);

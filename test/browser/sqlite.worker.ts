@@ -15,7 +15,7 @@ import { SqliteStateBackend, type SqliteKeyedStateBackend } from '../../src/back
 import { loadSqlite } from '../../src/backends/sqlite/loader.ts';
 import { sahPool } from '../../src/backends/sqlite/open.ts';
 import { KeyGroupRange, keyGroupForKey } from '../../src/format/key-groups.ts';
-import { type Key } from '../../src/format/key-bytes.ts';
+import type { Key } from '../../src/format/key-bytes.ts';
 import type { KeyedStateBackend, KeyedStateBackendOptions, MapTable } from '../../src/state/backend.ts';
 import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 import { ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor, type StateKind } from '../../src/api/descriptors.ts';
@@ -54,7 +54,15 @@ const ops: Record<string, (...args: any[]) => unknown> = {
     else if (kind === 'map') kb.mapTable(name, options);
     else kb.valueTable(name, kind, options);
   },
-  'kb.value'(handle: number, key: Key | undefined, kg: number, name: string, kind: 'value' | 'reducing' | 'aggregating', method: 'get' | 'put' | 'remove', args: unknown[]) {
+  'kb.value'(
+    handle: number,
+    key: Key | undefined,
+    kg: number,
+    name: string,
+    kind: 'value' | 'reducing' | 'aggregating',
+    method: 'get' | 'put' | 'remove',
+    args: unknown[],
+  ) {
     const t = at(handle, key, kg).valueTable<unknown>(name, kind) as unknown as Record<string, (...a: unknown[]) => unknown>;
     return t[method]!(...args);
   },
@@ -89,7 +97,15 @@ const ops: Record<string, (...args: any[]) => unknown> = {
    */
   async 'scenario.persistence'(directory: string) {
     const backend = new SqliteStateBackend({ vfs: 'opfs-sahpool', poolDirectory: directory, cacheBytes: 32 << 10 });
-    const options = (operatorId: string): KeyedStateBackendOptions => ({ jobId: 'persist', operatorId, operatorName: 'Persist (1/1)', subtaskIndex: 0, parallelism: 1, maxParallelism: 128, keyGroupRange: KeyGroupRange.of(0, 127) });
+    const options = (operatorId: string): KeyedStateBackendOptions => ({
+      jobId: 'persist',
+      operatorId,
+      operatorName: 'Persist (1/1)',
+      subtaskIndex: 0,
+      parallelism: 1,
+      maxParallelism: 128,
+      keyGroupRange: KeyGroupRange.of(0, 127),
+    });
     const kb = (await backend.createKeyedStateBackend(options('writer'))) as SqliteKeyedStateBackend;
     const store = new KeyedStateStore(kb, 'Persist (1/1)');
     const count = store.getState(new ValueStateDescriptor<{ count: number; last: number }>('count'));
@@ -142,7 +158,15 @@ const ops: Record<string, (...args: any[]) => unknown> = {
    */
   async 'scenario.reuse'(directory: string) {
     const backend = () => new SqliteStateBackend({ vfs: 'opfs-sahpool', poolDirectory: directory, reuseLocalCopy: true });
-    const options: KeyedStateBackendOptions = { jobId: 'reuse', operatorId: 'op', operatorName: 'Reuse (1/1)', subtaskIndex: 0, parallelism: 1, maxParallelism: 128, keyGroupRange: KeyGroupRange.of(0, 127) };
+    const options: KeyedStateBackendOptions = {
+      jobId: 'reuse',
+      operatorId: 'op',
+      operatorName: 'Reuse (1/1)',
+      subtaskIndex: 0,
+      parallelism: 1,
+      maxParallelism: 128,
+      keyGroupRange: KeyGroupRange.of(0, 127),
+    };
     // As an operator does: create, restore, then register states.
     const open = async (restore?: KeyedStateSnapshot) => {
       const kb = (await backend().createKeyedStateBackend(options)) as SqliteKeyedStateBackend;
@@ -202,14 +226,30 @@ const ops: Record<string, (...args: any[]) => unknown> = {
     bytes.set([0x10, 0x00, 1, 1, 0, 64, 32, 32], 16);
     await pool.importDb('/corrupt.sqlite3', bytes);
     const backend = new SqliteStateBackend({ vfs: 'opfs-sahpool', poolDirectory: directory, fileName: () => '/corrupt.sqlite3' });
-    await backend.createKeyedStateBackend({ jobId: 'corrupt', operatorId: 'op', operatorName: 'Corrupt (1/1)', subtaskIndex: 0, parallelism: 1, maxParallelism: 128, keyGroupRange: KeyGroupRange.of(0, 127) });
+    await backend.createKeyedStateBackend({
+      jobId: 'corrupt',
+      operatorId: 'op',
+      operatorName: 'Corrupt (1/1)',
+      subtaskIndex: 0,
+      parallelism: 1,
+      maxParallelism: 128,
+      keyGroupRange: KeyGroupRange.of(0, 127),
+    });
     return 'opened';
   },
 
   /** Opens a backend on a pool directory and reports the error, if any (another worker may hold the pool). */
   async 'scenario.open'(directory: string) {
     const backend = new SqliteStateBackend({ vfs: 'opfs-sahpool', poolDirectory: directory });
-    const kb = await backend.createKeyedStateBackend({ jobId: 'lock', operatorId: 'op', operatorName: 'Lock (1/1)', subtaskIndex: 0, parallelism: 1, maxParallelism: 128, keyGroupRange: KeyGroupRange.of(0, 127) });
+    const kb = await backend.createKeyedStateBackend({
+      jobId: 'lock',
+      operatorId: 'op',
+      operatorName: 'Lock (1/1)',
+      subtaskIndex: 0,
+      parallelism: 1,
+      maxParallelism: 128,
+      keyGroupRange: KeyGroupRange.of(0, 127),
+    });
     backends.set(-1, kb);
     return backend.vfs;
   },

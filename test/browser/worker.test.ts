@@ -32,7 +32,15 @@ describe('in a dedicated worker (Chromium)', () => {
     expect(Array.from(reply.part!)).toEqual([1, 2, 3]);
 
     // The worker's snapshot restores into the heap backend with every value.
-    const kb = new HashMapStateBackend().createKeyedStateBackend({ jobId: 'j', operatorId: 'op', operatorName: 'Op', subtaskIndex: 0, parallelism: 1, maxParallelism: 128, keyGroupRange: keyGroupRangeForSubtask(128, 1, 0) });
+    const kb = new HashMapStateBackend().createKeyedStateBackend({
+      jobId: 'j',
+      operatorId: 'op',
+      operatorName: 'Op',
+      subtaskIndex: 0,
+      parallelism: 1,
+      maxParallelism: 128,
+      keyGroupRange: keyGroupRangeForSubtask(128, 1, 0),
+    });
     await kb.restore([reply.snapshot!]);
     const store = new KeyedStateStore(kb, 'Op');
     const v = store.getState(new ValueStateDescriptor<number>('v'));

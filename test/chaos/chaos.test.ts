@@ -19,8 +19,18 @@ function expectClean(t: Tally, minFaults: number): void {
 }
 
 describe('chaos (short run; npm run chaos for the full one)', () => {
-  it('user code failures, failed, torn and corrupt checkpoint writes and reads in one process: committed output equals the failure-free run', { timeout: 300_000 }, async () => {
-    const t = await runInProcessChaos({ seed: 4, userFailures: 30, failedPartWrites: 10, failedManifestWrites: 5, tornParts: 8, corruptReads: 8, sqliteEvery: 6 });
+  it('user code failures, failed, torn and corrupt checkpoint writes and reads in one process: committed output equals the failure-free run', {
+    timeout: 300_000,
+  }, async () => {
+    const t = await runInProcessChaos({
+      seed: 4,
+      userFailures: 30,
+      failedPartWrites: 10,
+      failedManifestWrites: 5,
+      tornParts: 8,
+      corruptReads: 8,
+      sqliteEvery: 6,
+    });
     expectClean(t, 70);
   });
 

@@ -71,7 +71,11 @@ async function runJob(r: InProcessRun): Promise<{ output: string[]; storage: Cha
   const storage = new ChaosStorage(r.faults, r.trap);
   env.getCheckpointConfig().setCheckpointStorage(storage).setMaxRetainedCheckpoints(2);
   const output = (await env
-    .fromSource(pacedSource(RECORDS, event, 4), WatermarkStrategy.forMonotonousTimestamps<Ev>().withTimestampAssigner((e) => e.ts), 'events')
+    .fromSource(
+      pacedSource(RECORDS, event, 4),
+      WatermarkStrategy.forMonotonousTimestamps<Ev>().withTimestampAssigner((e) => e.ts),
+      'events',
+    )
     .uid('events')
     .keyBy((e) => e.key)
     .process(new CountAndWindows(r.trap))
@@ -129,7 +133,8 @@ export function inProcessRuns(plan: InProcessPlan): InProcessRun[] {
 /** Runs every run of `plan` (`concurrency` at a time) against the failure-free output and tallies the verdicts. */
 export async function runInProcessChaos(plan: InProcessPlan, concurrency = 8, hangAfterMs = 60_000): Promise<Tally> {
   const expected = new Map<string, string[]>();
-  for (const p of [1, 2, 3]) expected.set(String(p), (await runJob({ name: 'baseline', parallelism: p, backend: 'hashmap', trap: new Trap(), faults: {} })).output.sort());
+  for (const p of [1, 2, 3])
+    expected.set(String(p), (await runJob({ name: 'baseline', parallelism: p, backend: 'hashmap', trap: new Trap(), faults: {} })).output.sort());
   const tally = newTally();
   const runs = inProcessRuns(plan);
   const warn = console.warn;

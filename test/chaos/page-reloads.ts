@@ -33,14 +33,29 @@ export async function runPageReloadChaos(runs: number, reloadsPerRun: number, se
   try {
     const { page, origin } = session;
     for (let r = 0; r < runs; r++) {
-      const run: ReloadRun = { job: `chaos-${r}-${Date.now().toString(36)}`, directory: `eddy-chaos-${r}-${Math.random().toString(36).slice(2, 8)}`, records: RECORDS, resume: false };
-      const committed = () => page.evaluate((prefix) => Object.keys(localStorage).filter((k) => k.startsWith(`${prefix}:`)).flatMap((k) => JSON.parse(localStorage.getItem(k)!) as string[]), run.job);
+      const run: ReloadRun = {
+        job: `chaos-${r}-${Date.now().toString(36)}`,
+        directory: `eddy-chaos-${r}-${Math.random().toString(36).slice(2, 8)}`,
+        records: RECORDS,
+        resume: false,
+      };
+      const committed = () =>
+        page.evaluate(
+          (prefix) =>
+            Object.keys(localStorage)
+              .filter((k) => k.startsWith(`${prefix}:`))
+              .flatMap((k) => JSON.parse(localStorage.getItem(k)!) as string[]),
+          run.job,
+        );
       const start = async (resume: boolean) => {
         await page.waitForFunction(() => 'eddyReload' in globalThis, undefined, { timeout: 60_000 });
-        await page.evaluate((x) => {
-          const g = globalThis as unknown as PageApi;
-          void g.eddyReload.run(x).then(() => (g.chaosDone = true));
-        }, { ...run, resume });
+        await page.evaluate(
+          (x) => {
+            const g = globalThis as unknown as PageApi;
+            void g.eddyReload.run(x).then(() => (g.chaosDone = true));
+          },
+          { ...run, resume },
+        );
       };
       let reloads = 0;
       const settled = await settleWithin(hangAfterMs, async () => {
@@ -50,7 +65,8 @@ export async function runPageReloadChaos(runs: number, reloadsPerRun: number, se
           // Reload once a random share (10–90 %) of what is left has been committed.
           const have = (await committed()).length;
           const target = have + Math.floor((RECORDS - have) * (0.1 + 0.8 * random()));
-          while ((await committed()).length < target && !(await page.evaluate(() => (globalThis as unknown as PageApi).chaosDone === true))) await new Promise((res) => setTimeout(res, 20));
+          while ((await committed()).length < target && !(await page.evaluate(() => (globalThis as unknown as PageApi).chaosDone === true)))
+            await new Promise((res) => setTimeout(res, 20));
           if (await page.evaluate(() => (globalThis as unknown as PageApi).chaosDone === true)) break;
           await page.reload();
           reloads++;

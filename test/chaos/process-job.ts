@@ -67,7 +67,11 @@ env.getCheckpointConfig().setCheckpointStorage(storage).setMaxRetainedCheckpoint
 // The same command on every start: it resumes from the newest complete checkpoint, if any.
 env.fromLatestCheckpoint();
 env
-  .fromSource(pacedSource(records, (i) => i, 3), undefined, 'numbers')
+  .fromSource(
+    pacedSource(records, (i) => i, 3),
+    undefined,
+    'numbers',
+  )
   .uid('numbers')
   .keyBy((i) => i % 7)
   .map(new Count())

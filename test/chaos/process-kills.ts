@@ -98,7 +98,8 @@ export async function runProcessKillChaos(runs: number, killsPerRun: number, see
       else if (verdict !== 'finished') record(tally, name, faults, { kind: 'error', message: verdict });
       else record(tally, name, faults, judge(expected, (await committed(dir)).sort()));
     } finally {
-      if (!process.env.CHAOS_KEEP) await rm(dir, { recursive: true, force: true }); else console.log('kept', dir);
+      if (!process.env.CHAOS_KEEP) await rm(dir, { recursive: true, force: true });
+      else console.log('kept', dir);
     }
   }
   return tally;

@@ -111,7 +111,13 @@ export async function settleWithin<T>(ms: number, work: () => Promise<T>): Promi
     timer = setTimeout(() => resolve({ hang: true }), ms);
   });
   try {
-    return await Promise.race([work().then((value) => ({ value }), (error: unknown) => ({ error })), hang]);
+    return await Promise.race([
+      work().then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      ),
+      hang,
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -21,7 +21,15 @@ async function storageWithCheckpoints(): Promise<{ storage: MemoryCheckpointStor
   const storage = new MemoryCheckpointStorage();
   const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2);
   env.enableCheckpointing(2).getCheckpointConfig().setCheckpointStorage(storage).setMaxRetainedCheckpoints(2);
-  await env.fromSource(pacedSource(300, (i) => i, 3), undefined, 'numbers').keyBy((i) => i % 17).map(new Count()).executeAndCollect('corruption-job');
+  await env
+    .fromSource(
+      pacedSource(300, (i) => i, 3),
+      undefined,
+      'numbers',
+    )
+    .keyBy((i) => i % 17)
+    .map(new Count())
+    .executeAndCollect('corruption-job');
   const dirs = await listCompletedCheckpoints(storage, 'corruption-job');
   return { storage, dirs };
 }

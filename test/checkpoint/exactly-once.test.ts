@@ -85,14 +85,25 @@ class WindowCount extends KeyedProcessFunction<string, Ev, string> {
 
 type JobKind = 'running-count' | 'window-timers';
 
-async function run(kind: JobKind, parallelism: number, trap: Trap, faults: Faults = {}, mode: CheckpointingMode = CheckpointingMode.EXACTLY_ONCE, backend?: () => StateBackend): Promise<string[]> {
+async function run(
+  kind: JobKind,
+  parallelism: number,
+  trap: Trap,
+  faults: Faults = {},
+  mode: CheckpointingMode = CheckpointingMode.EXACTLY_ONCE,
+  backend?: () => StateBackend,
+): Promise<string[]> {
   const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(parallelism);
   if (backend !== undefined) env.setStateBackend(backend());
   env.enableCheckpointing(2, mode).setRestartStrategy(RestartStrategies.fixedDelayRestart(3, 0));
   const storage = new FaultyStorage(faults);
   trap.storage = storage;
   env.getCheckpointConfig().setCheckpointStorage(storage).setMaxRetainedCheckpoints(2);
-  const source = env.fromSource(pacedSource(RECORDS, event, 4), WatermarkStrategy.forMonotonousTimestamps<Ev>().withTimestampAssigner((e) => e.ts), 'events');
+  const source = env.fromSource(
+    pacedSource(RECORDS, event, 4),
+    WatermarkStrategy.forMonotonousTimestamps<Ev>().withTimestampAssigner((e) => e.ts),
+    'events',
+  );
   const keyed = source.keyBy((e) => e.key);
   const out = kind === 'running-count' ? keyed.map(new RunningCount(trap)) : keyed.process(new WindowCount(trap));
   const warn = console.warn;
@@ -186,7 +197,9 @@ describe('exactly-once under injected failures: SqliteStateBackend', () => {
   const sqlite = () => new SqliteStateBackend({ vfs: 'memory', cacheBytes: 16 << 10 });
   for (const kind of ['running-count', 'window-timers'] as const) {
     for (const parallelism of [1, 3]) {
-      it(`${kind} at parallelism ${parallelism}: 40 failure points (reduced from 200 for time) give the failure-free output exactly`, { timeout: 240_000 }, async () => {
+      it(`${kind} at parallelism ${parallelism}: 40 failure points (reduced from 200 for time) give the failure-free output exactly`, {
+        timeout: 240_000,
+      }, async () => {
         await expectExactlyOnce(kind, parallelism, plan, sqlite);
       });
     }

@@ -42,7 +42,11 @@ describe('falling back past a committed checkpoint', () => {
     const { trap, fn } = corruptNewestThenFail(storage, 'fallback-collect');
     const e = env(storage);
     const result = await e
-      .fromSource(pacedSource(RECORDS, (i) => i, 7), undefined, 'numbers')
+      .fromSource(
+        pacedSource(RECORDS, (i) => i, 7),
+        undefined,
+        'numbers',
+      )
       .map(fn)
       .executeAndCollect('fallback-collect')
       .then(
@@ -69,7 +73,13 @@ describe('falling back past a committed checkpoint', () => {
     const { trap, fn } = corruptNewestThenFail(storage, 'fallback-plain');
     const e = env(storage);
     const seen: number[] = [];
-    e.fromSource(pacedSource(RECORDS, (i) => i, 7), undefined, 'numbers').map(fn).addSink((v: number) => void seen.push(v));
+    e.fromSource(
+      pacedSource(RECORDS, (i) => i, 7),
+      undefined,
+      'numbers',
+    )
+      .map(fn)
+      .addSink((v: number) => void seen.push(v));
     await e.execute('fallback-plain');
     expect(trap.sprung).toBe(true);
     // At-least-once output: everything arrives, possibly more than once.

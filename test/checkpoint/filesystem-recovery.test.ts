@@ -2,7 +2,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RestartStrategies, RichMapFunction, type CheckpointListener, StreamExecutionEnvironment, ValueStateDescriptor, type RuntimeContext, type ValueState } from '../../src/index.ts';
+import {
+  RestartStrategies,
+  RichMapFunction,
+  type CheckpointListener,
+  StreamExecutionEnvironment,
+  ValueStateDescriptor,
+  type RuntimeContext,
+  type ValueState,
+} from '../../src/index.ts';
 import { listCompletedCheckpoints } from '../../src/engine/checkpoint-restore.ts';
 import { FileSystemCheckpointStorage } from '../../src/storages/fs.ts';
 import { pacedSource } from '../helpers/sources.ts';
@@ -50,7 +58,17 @@ async function run(dir: string, plan: FailurePlan) {
   const warn = console.warn;
   console.warn = () => {};
   try {
-    return ((await env.fromSource(pacedSource(400, (i) => i, 1), undefined, 'n').keyBy((i) => i % 7).map(new Count(plan)).executeAndCollect('fs-job')) as string[]).sort();
+    return (
+      (await env
+        .fromSource(
+          pacedSource(400, (i) => i, 1),
+          undefined,
+          'n',
+        )
+        .keyBy((i) => i % 7)
+        .map(new Count(plan))
+        .executeAndCollect('fs-job')) as string[]
+    ).sort();
   } finally {
     console.warn = warn;
   }

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { HashMapStateBackend, RestartStrategies, RichMapFunction, StreamExecutionEnvironment, ValueStateDescriptor, MapStateDescriptor, keyGroupForKey, keyGroupRangeForSubtask, type RuntimeContext, type ValueState } from '../../src/index.ts';
+import {
+  HashMapStateBackend,
+  RestartStrategies,
+  RichMapFunction,
+  StreamExecutionEnvironment,
+  ValueStateDescriptor,
+  MapStateDescriptor,
+  keyGroupForKey,
+  keyGroupRangeForSubtask,
+  type RuntimeContext,
+  type ValueState,
+} from '../../src/index.ts';
 import { mergeKeyedChain } from '../../src/format/checkpoint-chain.ts';
 import { decodeManifest } from '../../src/format/checkpoint-format.ts';
 import { listCompletedCheckpoints } from '../../src/engine/checkpoint-restore.ts';
@@ -13,7 +24,15 @@ import { IndexedDbStateBackend } from '../../src/backends/indexeddb/index.ts';
 import type { StateBackend } from '../../src/state/backend.ts';
 
 function backend() {
-  const kb = new HashMapStateBackend().createKeyedStateBackend({ jobId: 'j', operatorId: 'o', operatorName: 'O', subtaskIndex: 0, parallelism: 1, maxParallelism: 128, keyGroupRange: keyGroupRangeForSubtask(128, 1, 0) });
+  const kb = new HashMapStateBackend().createKeyedStateBackend({
+    jobId: 'j',
+    operatorId: 'o',
+    operatorName: 'O',
+    subtaskIndex: 0,
+    parallelism: 1,
+    maxParallelism: 128,
+    keyGroupRange: keyGroupRangeForSubtask(128, 1, 0),
+  });
   const store = new KeyedStateStore(kb, 'O');
   return { kb, store, key: (k: string) => kb.setCurrentKey(k, keyGroupForKey(k, 128)) };
 }
@@ -21,7 +40,9 @@ function backend() {
 /** Every entry of a snapshot as sorted JSON lines, to compare contents regardless of order. */
 function contents(s: KeyedStateSnapshot): string[] {
   const lines: string[] = [];
-  for (const [, bytes] of s.keyGroups) for (const e of readKeyGroup(bytes, s.states)) lines.push(JSON.stringify({ ...e, state: s.states[e.stateIndex].name, stateIndex: undefined }, (_, v) => (v instanceof Map ? [...v] : v)));
+  for (const [, bytes] of s.keyGroups)
+    for (const e of readKeyGroup(bytes, s.states))
+      lines.push(JSON.stringify({ ...e, state: s.states[e.stateIndex].name, stateIndex: undefined }, (_, v) => (v instanceof Map ? [...v] : v)));
   return lines.sort();
 }
 
@@ -106,7 +127,18 @@ async function run(storage: MemoryCheckpointStorage, trap: Trap, backend?: () =>
   const warn = console.warn;
   console.warn = () => {};
   try {
-    return ((await env.fromSource(pacedSource(900, (i) => i, 3), undefined, 'n').keyBy((i) => i % 50).map(new Count(trap)).uid('count').executeAndCollect('incremental-job')) as string[]).sort();
+    return (
+      (await env
+        .fromSource(
+          pacedSource(900, (i) => i, 3),
+          undefined,
+          'n',
+        )
+        .keyBy((i) => i % 50)
+        .map(new Count(trap))
+        .uid('count')
+        .executeAndCollect('incremental-job')) as string[]
+    ).sort();
   } finally {
     console.warn = warn;
   }
@@ -127,10 +159,13 @@ describe('incremental checkpoints in a job', () => {
       expect(trap.sprung).toBe(true);
       const dirs = await listCompletedCheckpoints(storage, 'incremental-job');
       const manifests = await Promise.all(dirs.map(async (d) => decodeManifest((await storage.get(`${d}/_metadata`))!, d)));
-      const longest = Math.max(...manifests.flatMap((m) => m.operators.filter((o) => o.operatorId === 'count').flatMap((o) => o.parts.map((c) => c?.length ?? 0))));
+      const longest = Math.max(
+        ...manifests.flatMap((m) => m.operators.filter((o) => o.operatorId === 'count').flatMap((o) => o.parts.map((c) => c?.length ?? 0))),
+      );
       expect(longest).toBeGreaterThan(1);
       // Every part a retained manifest references still exists.
-      for (const m of manifests) for (const o of m.operators) for (const c of o.parts) for (const h of c ?? []) expect(await storage.get(h.path), h.path).toBeDefined();
+      for (const m of manifests)
+        for (const o of m.operators) for (const c of o.parts) for (const h of c ?? []) expect(await storage.get(h.path), h.path).toBeDefined();
     }
   });
 });

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { RichMapFunction, SnapshotError, StreamExecutionEnvironment, ValueStateDescriptor, type JobClient, type RuntimeContext, type ValueState } from '../../src/index.ts';
+import {
+  RichMapFunction,
+  SnapshotError,
+  StreamExecutionEnvironment,
+  ValueStateDescriptor,
+  type JobClient,
+  type RuntimeContext,
+  type ValueState,
+} from '../../src/index.ts';
 import { CollectResults } from '../../src/engine/operators/sinks.ts';
 import { MemoryCheckpointStorage } from '../../src/storages/memory.ts';
 import { pacedSource } from '../helpers/sources.ts';
@@ -35,7 +43,11 @@ function environment(storage: MemoryCheckpointStorage) {
 function build(env: StreamExecutionEnvironment, shape: Shape, out: string[], onHundredth: () => void) {
   let seen = 0;
   const counted = env
-    .fromSource(pacedSource(RECORDS, (i) => i, 3), undefined, 'numbers')
+    .fromSource(
+      pacedSource(RECORDS, (i) => i, 3),
+      undefined,
+      'numbers',
+    )
     .uid('numbers')
     .map((v: number) => {
       if (++seen === 100) onHundredth();
@@ -126,7 +138,11 @@ describe('state that matches no operator on restore', () => {
     let savepoint: Promise<string> | undefined;
     let seen = 0;
     const collected = env
-      .fromSource(pacedSource(RECORDS, (i) => i, 3), undefined, 'numbers')
+      .fromSource(
+        pacedSource(RECORDS, (i) => i, 3),
+        undefined,
+        'numbers',
+      )
       .uid('numbers')
       .map((v: number) => {
         if (++seen === 100) savepoint = client!.triggerSavepoint();
@@ -139,7 +155,11 @@ describe('state that matches no operator on restore', () => {
     const resumed = environment(storage);
     resumed.fromSavepoint(await savepoint!);
     const out = await resumed
-      .fromSource(pacedSource(RECORDS, (i) => i, 3), undefined, 'numbers')
+      .fromSource(
+        pacedSource(RECORDS, (i) => i, 3),
+        undefined,
+        'numbers',
+      )
       .uid('numbers')
       .map((v: number) => v)
       .uid('trigger')

@@ -6,7 +6,17 @@
  * (each S3 checkpoint is a few dozen HTTP requests to a Python server).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CheckpointingMode, RestartStrategies, RichMapFunction, StreamExecutionEnvironment, ValueStateDescriptor, WatermarkStrategy, type RuntimeContext, type Source, type ValueState } from '../../src/index.ts';
+import {
+  CheckpointingMode,
+  RestartStrategies,
+  RichMapFunction,
+  StreamExecutionEnvironment,
+  ValueStateDescriptor,
+  WatermarkStrategy,
+  type RuntimeContext,
+  type Source,
+  type ValueState,
+} from '../../src/index.ts';
 import { listCompletedCheckpoints, loadCheckpoint } from '../../src/engine/checkpoint-restore.ts';
 import { S3CheckpointStorage } from '../../src/storages/s3/index.ts';
 import { createBucket, MOTO_CREDENTIALS, MOTO_REGION, motoMissing, startMoto, type Moto } from '../helpers/moto.ts';
@@ -95,12 +105,23 @@ class RunningCount extends RichMapFunction<Ev, string> {
 }
 
 async function run(trap: Trap, viaProxy = false): Promise<{ output: string[]; storage: CountingS3 }> {
-  const storage = new CountingS3({ endpoint: viaProxy ? proxy!.endpoint : moto!.endpoint, bucket: BUCKET, region: MOTO_REGION, prefix: `run-${++runs}`, credentials: MOTO_CREDENTIALS, retryBaseMs: 1 });
+  const storage = new CountingS3({
+    endpoint: viaProxy ? proxy!.endpoint : moto!.endpoint,
+    bucket: BUCKET,
+    region: MOTO_REGION,
+    prefix: `run-${++runs}`,
+    credentials: MOTO_CREDENTIALS,
+    retryBaseMs: 1,
+  });
   trap.storage = storage;
   const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2);
   env.enableCheckpointing(5, CheckpointingMode.EXACTLY_ONCE).setRestartStrategy(RestartStrategies.fixedDelayRestart(3, 0));
   env.getCheckpointConfig().setCheckpointStorage(storage).setMaxRetainedCheckpoints(2);
-  const source = env.fromSource(slowSource(), WatermarkStrategy.forMonotonousTimestamps<Ev>().withTimestampAssigner((e) => e.seq), 'events');
+  const source = env.fromSource(
+    slowSource(),
+    WatermarkStrategy.forMonotonousTimestamps<Ev>().withTimestampAssigner((e) => e.seq),
+    'events',
+  );
   const out = source.keyBy((e) => e.key).map(new RunningCount(trap));
   const warn = console.warn;
   console.warn = () => {};
@@ -112,7 +133,9 @@ async function run(trap: Trap, viaProxy = false): Promise<{ output: string[]; st
 }
 
 describe.skipIf(missing !== undefined)(`exactly-once with checkpoints in S3 (moto_server)${missing ? ` (skipped: ${missing})` : ''}`, () => {
-  it('user-code failures at 6 points and 503s/resets on storage requests give the failure-free output exactly, restoring from S3 checkpoints', { timeout: 300_000 }, async () => {
+  it('user-code failures at 6 points and 503s/resets on storage requests give the failure-free output exactly, restoring from S3 checkpoints', {
+    timeout: 300_000,
+  }, async () => {
     const baseline = await run(new Trap());
     expect(baseline.output.length).toBe(RECORDS);
     expect(baseline.storage.manifests).toBeGreaterThan(3);
@@ -133,7 +156,8 @@ describe.skipIf(missing !== undefined)(`exactly-once with checkpoints in S3 (mot
     proxy!.plan = () => 'pass';
     expect(trap.sprung).toBe(true);
     expect(proxy!.seen.filter((r) => r.fate !== 'pass').length).toBeGreaterThan(5);
-    if (JSON.stringify(faulty.output) !== JSON.stringify(baseline.output)) mismatches.push(`failure at 250 with storage faults: ${faulty.output.length} records`);
+    if (JSON.stringify(faulty.output) !== JSON.stringify(baseline.output))
+      mismatches.push(`failure at 250 with storage faults: ${faulty.output.length} records`);
     expect(mismatches).toEqual([]);
     expect(restoredFromCheckpoint).toBeGreaterThanOrEqual(5);
     // Retention deleted old checkpoints but nothing a retained one needs: each still loads, parts verified.

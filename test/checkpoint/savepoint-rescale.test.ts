@@ -44,7 +44,11 @@ class CountAndFinal extends KeyedProcessFunction<string, Ev, string> {
 
 function job(env: StreamExecutionEnvironment) {
   return env
-    .fromSource(pacedSource(RECORDS, event, 4), WatermarkStrategy.forMonotonousTimestamps<Ev>().withTimestampAssigner((e) => e.ts), 'events')
+    .fromSource(
+      pacedSource(RECORDS, event, 4),
+      WatermarkStrategy.forMonotonousTimestamps<Ev>().withTimestampAssigner((e) => e.ts),
+      'events',
+    )
     .uid('events')
     .keyBy((e) => e.key)
     .process(new CountAndFinal())
@@ -70,7 +74,12 @@ async function collectFrom(parallelism: number, storage: MemoryCheckpointStorage
  * savepoint at the `stopAt`-th output record. `savepoint()` is the stop's answer (ask
  * once the job ended: the stop is only asked for while it runs).
  */
-async function startStoppingAt(env: StreamExecutionEnvironment, name: string, stopAt: number, committed: string[]): Promise<{ client: JobClient; savepoint: () => Promise<string> }> {
+async function startStoppingAt(
+  env: StreamExecutionEnvironment,
+  name: string,
+  stopAt: number,
+  committed: string[],
+): Promise<{ client: JobClient; savepoint: () => Promise<string> }> {
   let client!: JobClient;
   let stopping: Promise<string> | undefined;
   let seen = 0;
@@ -119,19 +128,21 @@ describe('savepoints and rescaling', () => {
   it.each([
     ['hashmap', 'indexeddb', () => new HashMapStateBackend(), indexedDb],
     ['indexeddb', 'hashmap', indexedDb, () => new HashMapStateBackend()],
-  ] as const)('a savepoint of a job on the %s backend (parallelism 2) restores on the %s backend at parallelism 3 with identical results', async (_from, _to, before, after) => {
-    const expected = (await collectFrom(2, new MemoryCheckpointStorage())).sort();
-    const storage = new MemoryCheckpointStorage();
-    const committed: string[] = [];
-    const env = environment(2, storage, 60_000, before());
-    const { client, savepoint } = await startStoppingAt(env, 'cross-backend-job', 200, committed);
-    await client.result.catch(() => {});
-    const resumed = await collectFrom(3, storage, await savepoint(), after());
-    expect(committed.length).toBeGreaterThan(0);
-    expect([...committed, ...resumed].sort()).toEqual(expected);
-  });
+  ] as const)(
+    'a savepoint of a job on the %s backend (parallelism 2) restores on the %s backend at parallelism 3 with identical results',
+    async (_from, _to, before, after) => {
+      const expected = (await collectFrom(2, new MemoryCheckpointStorage())).sort();
+      const storage = new MemoryCheckpointStorage();
+      const committed: string[] = [];
+      const env = environment(2, storage, 60_000, before());
+      const { client, savepoint } = await startStoppingAt(env, 'cross-backend-job', 200, committed);
+      await client.result.catch(() => {});
+      const resumed = await collectFrom(3, storage, await savepoint(), after());
+      expect(committed.length).toBeGreaterThan(0);
+      expect([...committed, ...resumed].sort()).toEqual(expected);
+    },
+  );
 });
-
 
 describe('savepoints across state backends', () => {
   const backends: Record<string, () => StateBackend> = {

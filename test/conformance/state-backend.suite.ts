@@ -25,7 +25,7 @@ import { EddyError, type EddyErrorCode } from '../../src/api/errors.ts';
 import type { AggregateFunction } from '../../src/api/state.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
 import { canonicalKeyBytes, type Key } from '../../src/format/key-bytes.ts';
-import { keyGroupForKey, keyGroupRangeForSubtask, KeyGroupRange } from '../../src/format/key-groups.ts';
+import { keyGroupForKey, keyGroupRangeForSubtask, type KeyGroupRange } from '../../src/format/key-groups.ts';
 import type { KeyedStateBackend, StateBackend } from '../../src/state/backend.ts';
 import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 import type { InternalKvState } from '../../src/state/keyed-states.ts';
@@ -273,11 +273,7 @@ function contentsOf(snapshot: KeyedStateSnapshot) {
  *   (one job id per test) and disposes every one of them after the test.
  * @param capabilities what the backend declares about itself; see {@link StateBackendCapabilities}.
  */
-export function stateBackendSuite(
-  name: string,
-  makeBackend: () => StateBackend | Promise<StateBackend>,
-  capabilities: StateBackendCapabilities = {},
-): void {
+export function stateBackendSuite(name: string, makeBackend: () => StateBackend | Promise<StateBackend>, capabilities: StateBackendCapabilities = {}): void {
   const slow = capabilities.slow === true;
   const reduced = slow ? ' (sizes reduced tenfold: the backend declares itself slow)' : '';
   const N_KEYS = slow ? 200 : 2_000;
@@ -414,7 +410,12 @@ export function stateBackendSuite(
         await s.addAll([1, 2, 3]);
         await s.update([9, 8]);
         expect(await s.get()).toEqual([9, 8]);
-        await s.update((function* () { yield 7; yield 6; })());
+        await s.update(
+          (function* () {
+            yield 7;
+            yield 6;
+          })(),
+        );
         expect(await s.get()).toEqual([7, 6]);
         await s.update([]);
         expect(await s.get()).toEqual([]);
@@ -508,10 +509,24 @@ export function stateBackendSuite(
         const s = t.store.getMapState(new MapStateDescriptor<string, number>('m'));
         t.key('a');
         await s.put('a', 0);
-        await s.putAll([['a', 1], ['b', 2]]);
-        await s.putAll(new Map([['c', 3], ['b', 20]]));
+        await s.putAll([
+          ['a', 1],
+          ['b', 2],
+        ]);
+        await s.putAll(
+          new Map([
+            ['c', 3],
+            ['b', 20],
+          ]),
+        );
         await s.putAll([]);
-        expect(sortEntries(await collect(s.entries()))).toEqual(sortEntries([['a', 1], ['b', 20], ['c', 3]]));
+        expect(sortEntries(await collect(s.entries()))).toEqual(
+          sortEntries([
+            ['a', 1],
+            ['b', 20],
+            ['c', 3],
+          ]),
+        );
       });
 
       it('entries(), keys() and values() are async iterables over every entry, consistent with each other', async () => {
@@ -530,14 +545,20 @@ export function stateBackendSuite(
         const t = await open();
         const s = t.store.getMapState(new MapStateDescriptor<string, number>('m'));
         t.key('a');
-        await s.putAll([['x', 1], ['y', 2]]);
+        await s.putAll([
+          ['x', 1],
+          ['y', 2],
+        ]);
         t.key('b');
         await s.put('x', 3);
         await s.clear();
         expect(await s.isEmpty()).toBe(true);
         expect(await s.get('x')).toBeUndefined();
         t.key('a');
-        expect(sortEntries(await collect(s.entries()))).toEqual([['x', 1], ['y', 2]]);
+        expect(sortEntries(await collect(s.entries()))).toEqual([
+          ['x', 1],
+          ['y', 2],
+        ]);
       });
 
       it('user keys of every type are distinct (1, "1", 1n, true, [1], [[1]] …) and arrays match by value', async () => {
@@ -655,7 +676,11 @@ export function stateBackendSuite(
           t.key(keys[i]!);
           expect(await v.value()).toBe(`${i}:2`);
           expect(await l.get()).toEqual([i, N_KEYS + i, 2 * N_KEYS + i]);
-          expect(sortEntries(await collect(m.entries()))).toEqual([[0, i], [1, i], [2, i]]);
+          expect(sortEntries(await collect(m.entries()))).toEqual([
+            [0, i],
+            [1, i],
+            [2, i],
+          ]);
         }
         expect(sortKeys(await collect(t.kb.keys('v', '')))).toEqual(sortKeys(keys));
       });
@@ -663,7 +688,35 @@ export function stateBackendSuite(
       it('keys of every type are distinct keys: 0, -1, 1.5, 1 vs "1" vs 1n vs true, nested arrays, unicode', async () => {
         const t = await open();
         const s = t.store.getState(new ValueStateDescriptor<string>('v'));
-        const keys: Key[] = ['1', 1, 1n, true, 'true', [1], ['1'], [[1]], [1, [2, ['deep', 3n]]], [], '', 0, -1, -123456.789, 1.5, Number.MAX_VALUE, 2n ** 100n, -(2n ** 100n), false, 'é', 'e\u0301', '日本語', '😀', '\u0000', '\u0001a', '\u0001s', 'a'.repeat(1000)];
+        const keys: Key[] = [
+          '1',
+          1,
+          1n,
+          true,
+          'true',
+          [1],
+          ['1'],
+          [[1]],
+          [1, [2, ['deep', 3n]]],
+          [],
+          '',
+          0,
+          -1,
+          -123456.789,
+          1.5,
+          Number.MAX_VALUE,
+          2n ** 100n,
+          -(2n ** 100n),
+          false,
+          'é',
+          'e\u0301',
+          '日本語',
+          '😀',
+          '\u0000',
+          '\u0001a',
+          '\u0001s',
+          'a'.repeat(1000),
+        ];
         for (const k of keys) {
           t.key(k);
           await s.update(keyOrder(k));
@@ -877,7 +930,12 @@ export function stateBackendSuite(
         ['a function', () => 1],
         ['a symbol', Symbol('s')],
         ['an object containing a function', { nested: { ok: 1, f() {} } }],
-        ['a class instance', new (class Point { x = 1; })()],
+        [
+          'a class instance',
+          new (class Point {
+            x = 1;
+          })(),
+        ],
         ['a cyclic object', cyclic],
       ];
 
@@ -912,7 +970,15 @@ export function stateBackendSuite(
         await s.put('x', 1);
         for (const [what, bad] of unserialisable) {
           await expectEddyError(() => s.put('x', bad), 'UNSERIALIZABLE_VALUE', 'bad-map');
-          await expectEddyError(() => s.putAll([['y', 2], ['z', bad]]), 'UNSERIALIZABLE_VALUE', 'bad-map');
+          await expectEddyError(
+            () =>
+              s.putAll([
+                ['y', 2],
+                ['z', bad],
+              ]),
+            'UNSERIALIZABLE_VALUE',
+            'bad-map',
+          );
           expect(sortEntries(await collect(s.entries())), what).toEqual([['x', 1]]);
         }
       });
@@ -942,8 +1008,14 @@ export function stateBackendSuite(
 
       it('ReducingState and AggregatingState refuse undefined (an added value, a reduce result, an accumulator) with INVALID_ARGUMENT, leaving no phantom key', async () => {
         const t = await open();
-        const r = t.store.getReducingState(new ReducingStateDescriptor<number | undefined>('undef-reducing', (a, b) => (b === 0 ? undefined : (a ?? 0) + (b ?? 0))));
-        const forgetful: AggregateFunction<number, Avg | undefined, number> = { createAccumulator: () => ({ sum: 0, count: 0 }), add: (v, acc) => (v === 0 ? undefined : average.add(v, acc!)), getResult: (acc) => average.getResult(acc!) };
+        const r = t.store.getReducingState(
+          new ReducingStateDescriptor<number | undefined>('undef-reducing', (a, b) => (b === 0 ? undefined : (a ?? 0) + (b ?? 0))),
+        );
+        const forgetful: AggregateFunction<number, Avg | undefined, number> = {
+          createAccumulator: () => ({ sum: 0, count: 0 }),
+          add: (v, acc) => (v === 0 ? undefined : average.add(v, acc!)),
+          getResult: (acc) => average.getResult(acc!),
+        };
         const g = t.store.getAggregatingState(new AggregatingStateDescriptor('undef-aggregating', forgetful));
         t.key('empty');
         await expectEddyError(() => r.add(undefined), 'INVALID_ARGUMENT', 'undef-reducing');
@@ -1025,7 +1097,13 @@ export function stateBackendSuite(
           const m = u.store.getMapState(new MapStateDescriptor<number, string>('wide'));
           u.key('k');
           const entries = (await collect(m.entries())).sort((a, b) => a[0] - b[0]);
-          expect(firstMismatch(entries.map(([k, v]) => `${k}=${v}`), N_MAP, (i) => `${i}=v${i}`)).toBe(-1);
+          expect(
+            firstMismatch(
+              entries.map(([k, v]) => `${k}=${v}`),
+              N_MAP,
+              (i) => `${i}=v${i}`,
+            ),
+          ).toBe(-1);
           expect((await collect(m.keys())).length).toBe(N_MAP);
           expect(new Set(await collect(m.values())).size).toBe(N_MAP);
           expect(await m.get(N_MAP - 1)).toBe(`v${N_MAP - 1}`);
@@ -1063,7 +1141,10 @@ export function stateBackendSuite(
         t.key(['k', 1n]);
         await v.update(structuredValue());
         await l.addAll([structuredValue(), 1, structuredValue()]);
-        await m.putAll([['x', structuredValue()], ['y', null]]);
+        await m.putAll([
+          ['x', structuredValue()],
+          ['y', null],
+        ]);
         await r.add(structuredValue());
         await g.add(structuredValue());
         const restored = await open();
@@ -1104,7 +1185,8 @@ export function stateBackendSuite(
           { name: FX.value, kind: 'value' },
           { name: 'raw-list', kind: 'list' },
         ];
-        const sorted = (xs: ReadonlyArray<{ name: string; kind: StateKind }>) => [...xs].map(({ name, kind }) => ({ name, kind })).sort((a, b) => cmp(a.name, b.name));
+        const sorted = (xs: ReadonlyArray<{ name: string; kind: StateKind }>) =>
+          [...xs].map(({ name, kind }) => ({ name, kind })).sort((a, b) => cmp(a.name, b.name));
         expect(sorted(t.kb.states())).toEqual(expected);
         t.key('k');
         await fixtureStates(t.store).value.update(1);
@@ -1185,7 +1267,10 @@ export function stateBackendSuite(
         await r.sum.add(1);
         await r.avg.add(4);
         expect(await r.list.get()).toEqual([1, 2, 3]);
-        expect(sortEntries(await collect(r.map.entries()))).toEqual([['a', 1], ['b', 2]]);
+        expect(sortEntries(await collect(r.map.entries()))).toEqual([
+          ['a', 1],
+          ['b', 2],
+        ]);
         expect(await r.sum.get()).toBe(6);
         expect(await r.avg.get()).toBe(3);
       });
@@ -1328,7 +1413,10 @@ export function stateBackendSuite(
           await s.value.update(2);
           await s.list.add(1);
           await s.list.add(2);
-          await s.map.putAll([['a', 1], ['b', 2]]);
+          await s.map.putAll([
+            ['a', 1],
+            ['b', 2],
+          ]);
           await s.sum.add(1);
           await s.avg.add(1);
         }
@@ -1392,7 +1480,10 @@ export function stateBackendSuite(
           t.key(k);
           await v.update(i);
         }
-        await t.kb.prefetch?.(keys, keys.map((k) => keyGroupForKey(k, MAX_P)));
+        await t.kb.prefetch?.(
+          keys,
+          keys.map((k) => keyGroupForKey(k, MAX_P)),
+        );
         for (const [i, k] of keys.entries()) {
           t.key(k);
           expect(await v.value()).toBe(i % 2 === 1 ? undefined : i);

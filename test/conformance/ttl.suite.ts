@@ -259,7 +259,12 @@ export function ttlSuite(name: string, makeBackend: () => StateBackend | Promise
           expect(await m.get('a')).toBe(returnExpired ? 1 : undefined);
           expect(await m.contains('a')).toBe(returnExpired);
           expect(await m.contains('b')).toBe(true);
-          const visible = returnExpired ? [['a', 1], ['b', 2]] : [['b', 2]];
+          const visible = returnExpired
+            ? [
+                ['a', 1],
+                ['b', 2],
+              ]
+            : [['b', 2]];
           expect((await collect(m.entries())).sort()).toEqual(visible);
           expect((await collect(m.keys())).sort()).toEqual(visible.map(([k]) => k));
           expect((await collect(m.values())).sort()).toEqual(visible.map(([, v]) => v));
@@ -275,7 +280,10 @@ export function ttlSuite(name: string, makeBackend: () => StateBackend | Promise
         const t = await open(clock);
         const m = t.store.getMapState(new MapStateDescriptor<string, number>('m').enableTimeToLive(bare(builder().updateTtlOnReadAndWrite())));
         t.key('k');
-        await m.putAll([['a', 1], ['b', 2]]);
+        await m.putAll([
+          ['a', 1],
+          ['b', 2],
+        ]);
         clock.set(90);
         expect(await m.get('a')).toBe(1);
         clock.set(160);
@@ -283,9 +291,15 @@ export function ttlSuite(name: string, makeBackend: () => StateBackend | Promise
         expect(await m.get('b')).toBeUndefined();
         await m.put('c', 3);
         clock.set(250);
-        expect(await collect(m.entries())).toEqual([['a', 1], ['c', 3]]);
+        expect(await collect(m.entries())).toEqual([
+          ['a', 1],
+          ['c', 3],
+        ]);
         clock.set(340);
-        expect((await collect(m.entries())).sort()).toEqual([['a', 1], ['c', 3]]);
+        expect((await collect(m.entries())).sort()).toEqual([
+          ['a', 1],
+          ['c', 3],
+        ]);
       });
 
       it('OnReadAndWrite renews every unexpired list element on get()', async () => {
@@ -582,7 +596,10 @@ export function ttlSuite(name: string, makeBackend: () => StateBackend | Promise
       it('TTL state restores across backends: into and from the reference HashMapStateBackend', async () => {
         const clock = new ManualClock(0);
         const ttl = bare();
-        for (const [from, to] of [[factory, new HashMapStateBackend()], [new HashMapStateBackend(), factory]] as const) {
+        for (const [from, to] of [
+          [factory, new HashMapStateBackend()],
+          [new HashMapStateBackend(), factory],
+        ] as const) {
           const t = await open(clock, from);
           t.key('k');
           await t.store.getListState(new ListStateDescriptor<number>('l').enableTimeToLive(ttl)).add(1);
@@ -596,7 +613,10 @@ export function ttlSuite(name: string, makeBackend: () => StateBackend | Promise
         }
       });
 
-      for (const [written, registered] of [['without', 'with'], ['with', 'without']] as const) {
+      for (const [written, registered] of [
+        ['without', 'with'],
+        ['with', 'without'],
+      ] as const) {
         it(`registering a state ${registered} TTL that was restored ${written} TTL fails with SNAPSHOT_INCOMPATIBLE naming operator and state, for every kind`, async () => {
           for (const k of KINDS) {
             const clock = new ManualClock(0);

@@ -48,7 +48,8 @@ export const doubled = defineJob(import.meta.url, 'doubled', (env) => env.fromEl
 const env = StreamExecutionEnvironment.getExecutionEnvironment().setExecutor(new WorkerExecutor({ workers: 1, platform: webWorkers() }));
 ${REPORT('doubled.build(env, undefined).executeAndCollect()')}`;
 
-const html = (script: string) => `<!doctype html><html><head><meta charset="utf-8"></head><body><script type="module" src="${script}"></script></body></html>\n`;
+const html = (script: string) =>
+  `<!doctype html><html><head><meta charset="utf-8"></head><body><script type="module" src="${script}"></script></body></html>\n`;
 
 /** Builds the Vite app under `<root>/vite`, writes the static page under `<root>/static`, and runs both in Chromium. */
 export async function runViteApps(root: string, sources: ViteSources): Promise<BrowserResults> {
@@ -78,7 +79,11 @@ export async function runViteApps(root: string, sources: ViteSources): Promise<B
     logLevel: 'warn',
     // The README's Vite setting for module workers that split chunks.
     worker: { format: 'es' },
-    build: { outDir: join(dir, 'dist'), emptyOutDir: true, rolldownOptions: { input: { index: join(dir, 'index.html'), main: join(dir, 'main.html'), chunk: join(dir, 'chunk.html') } } },
+    build: {
+      outDir: join(dir, 'dist'),
+      emptyOutDir: true,
+      rolldownOptions: { input: { index: join(dir, 'index.html'), main: join(dir, 'main.html'), chunk: join(dir, 'chunk.html') } },
+    },
   });
 
   await writeStaticPage(root, sources.staticHtml);
@@ -123,14 +128,25 @@ async function writeStaticPage(root: string, readmeHtml: string): Promise<void> 
   const dir = join(root, 'static');
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'index.html'), `<!doctype html><html><head><meta charset="utf-8">\n${readmeHtml}</head><body></body></html>\n`);
-  await writeFile(join(dir, 'job.js'), "import { defineJob } from '/node_modules/eddy/dist/src/index.js';\nexport const spread = defineJob(import.meta.url, 'spread', (env, n) => env.fromGenerator((i) => i, { count: n }).keyBy((i) => i % 7).map((i) => i));\n");
+  await writeFile(
+    join(dir, 'job.js'),
+    "import { defineJob } from '/node_modules/eddy/dist/src/index.js';\nexport const spread = defineJob(import.meta.url, 'spread', (env, n) => env.fromGenerator((i) => i, { count: n }).keyBy((i) => i % 7).map((i) => i));\n",
+  );
   await writeFile(
     join(dir, 'app.js'),
     `import { StreamExecutionEnvironment, WorkerExecutor } from 'eddy';\nimport { webWorkers } from 'eddy/runtimes/web-workers';\nimport { spread } from './job.js';\nconst env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2).setExecutor(new WorkerExecutor({ workers: 2, platform: webWorkers() }));\n${REPORT('spread.build(env, 3000).executeAndCollect().then((r) => String(r.length))')}`,
   );
 }
 
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.map': 'application/json', '.css': 'text/css' };
+const TYPES: Record<string, string> = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.map': 'application/json',
+  '.css': 'text/css',
+};
 
 /** A static file server on a loopback port (a secure context: IndexedDB, OPFS); resolves to its origin. */
 async function serve(dir: string): Promise<string & { close(): void }> {

@@ -22,7 +22,9 @@ beforeAll(async () => {
 }, 600_000);
 afterAll(async () => {
   if (pkg) await rm(pkg.root, { recursive: true, force: true });
-  console.log(`[consumers] pack ${pkg?.seconds.pack.toFixed(1)} s, install ${pkg?.seconds.install.toFixed(1)} s, total ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `[consumers] pack ${pkg?.seconds.pack.toFixed(1)} s, install ${pkg?.seconds.install.toFixed(1)} s, total ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
 });
 
 /** Writes `files` into a new subdirectory of the consumer project. */
@@ -37,13 +39,30 @@ async function project(name: string, files: Record<string, string>): Promise<str
 const stripTypes = async (code: string) => (await transform(code, { loader: 'ts', format: 'esm', target: 'es2022' })).code;
 
 /** The README files each consumer below runs (a README block outside this list fails the first test). */
-const RUN_BLOCKS = ['main.ts', 'checkpoints.ts', 's3.ts', 'resume.ts', 'ttl.ts', 'windows.ts', 'word-count.ts', 'count-words.ts', 'worker.ts', 'eddy-worker.ts', 'app.ts'];
+const RUN_BLOCKS = [
+  'main.ts',
+  'checkpoints.ts',
+  's3.ts',
+  'resume.ts',
+  'ttl.ts',
+  'windows.ts',
+  'word-count.ts',
+  'count-words.ts',
+  'worker.ts',
+  'eddy-worker.ts',
+  'app.ts',
+];
 
 describe('the packed package', () => {
   it('every code block of the README is run by a consumer below (sh blocks are the commands the tests perform)', () => {
     const blocks = readmeBlocks();
     expect(blocks.filter((b) => !['ts', 'html', 'sh'].includes(b.lang)).map((b) => `${b.lang} at README.md:${b.line}`)).toEqual([]);
-    expect(blocks.filter((b) => b.lang === 'ts').map((b) => b.file).sort()).toEqual([...RUN_BLOCKS].sort());
+    expect(
+      blocks
+        .filter((b) => b.lang === 'ts')
+        .map((b) => b.file)
+        .sort(),
+    ).toEqual([...RUN_BLOCKS].sort());
     expect(blocks.filter((b) => b.lang === 'html')).toHaveLength(1);
   });
 
@@ -83,11 +102,22 @@ describe('the packed package', () => {
     const blocks = readmeBlocks().filter((b) => b.lang === 'ts' && !b.tags.includes('browser'));
     const files: Record<string, string> = {
       'tsconfig.json': JSON.stringify({
-        compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, types: ['node'], outDir: 'out', skipLibCheck: false },
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          types: ['node'],
+          outDir: 'out',
+          skipLibCheck: false,
+        },
         include: ['*.ts'],
       }),
       // Every public entry, so that every shipped .d.ts is checked.
-      'entries.ts': (await import('../../scripts/entries.mjs')).publicEntries().map((e, i) => `export * as e${i} from '${e.name}';`).join('\n'),
+      'entries.ts': (await import('../../scripts/entries.mjs'))
+        .publicEntries()
+        .map((e, i) => `export * as e${i} from '${e.name}';`)
+        .join('\n'),
     };
     for (const b of blocks) {
       expect(b.file, `README.md:${b.line}: a ts block starts with // name.ts`).toBeDefined();
@@ -108,7 +138,8 @@ describe('the packed package', () => {
       expect(stdout.trim(), file).toMatch(expected);
     }
     // resume.js twice: the first run's cancel keeps its checkpoints, the second resumes from them.
-    const kept = async () => (await listFiles(join(dir, 'checkpoints', 'clicks'))).filter((f) => f.endsWith('/_metadata')).map((f) => Number(/chk-(\d+)\//.exec(f)?.[1]));
+    const kept = async () =>
+      (await listFiles(join(dir, 'checkpoints', 'clicks'))).filter((f) => f.endsWith('/_metadata')).map((f) => Number(/chk-(\d+)\//.exec(f)?.[1]));
     await sh(process.execPath, [join('out', 'resume.js')], dir);
     const first = await kept();
     expect(first.length).toBeGreaterThan(0);
@@ -157,7 +188,9 @@ describe('the packed package', () => {
     expect(result.warnings).toEqual([]);
     expect(result.main).toEqual([[[{ accountId: 'a', amount: 900, ts: 2 }]]]); // one console.log call, one argument
     expect(result.app).toBe('blue: 333, green: 333, red: 333');
-    expect(result.pageChunk).toMatch(/^error: .*the module of job "doubled" \(http:.*\/assets\/chunk-.*\.js\) is a page chunk: importing it in a worker ran the page's code \(document is not defined\).*serveWebWorker/);
+    expect(result.pageChunk).toMatch(
+      /^error: .*the module of job "doubled" \(http:.*\/assets\/chunk-.*\.js\) is a page chunk: importing it in a worker ran the page's code \(document is not defined\).*serveWebWorker/,
+    );
     expect(result.staticPage).toBe('"3000"'); // 3000 records collected from two workers started from the static files
   });
 });

@@ -30,7 +30,13 @@ export interface Installed {
 }
 
 /** Runs `cmd` in `cwd`; rejects with its output when it fails. */
-export async function sh(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, timeout = 120_000): Promise<{ stdout: string; stderr: string }> {
+export async function sh(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = {},
+  timeout = 120_000,
+): Promise<{ stdout: string; stderr: string }> {
   try {
     return await run(cmd, args, { cwd, env: { ...process.env, ...env }, timeout, maxBuffer: 16 << 20 });
   } catch (e) {

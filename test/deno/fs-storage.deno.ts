@@ -22,7 +22,10 @@ interface DenoLike {
   execPath(): string;
   hostname(): string;
   pid: number;
-  Command: new (cmd: string, options: { args: string[]; stdout?: 'null'; stderr?: 'null' }) => {
+  Command: new (
+    cmd: string,
+    options: { args: string[]; stdout?: 'null'; stderr?: 'null' },
+  ) => {
     spawn(): { pid: number; status: Promise<unknown> };
   };
 }
@@ -76,7 +79,10 @@ Deno.test('lock: a stale lock of a dead process is taken over; a live one is ref
     const dead = new Deno.Command(Deno.execPath(), { args: ['eval', '0'], stdout: 'null', stderr: 'null' }).spawn();
     await dead.status;
     await Deno.mkdir(`${dir}/job`, { recursive: true });
-    await Deno.writeTextFile(`${dir}/job/.~lock`, JSON.stringify({ pid: dead.pid, host: Deno.hostname(), createdAt: '2020-01-01T00:00:00.000Z', token: 'old' }));
+    await Deno.writeTextFile(
+      `${dir}/job/.~lock`,
+      JSON.stringify({ pid: dead.pid, host: Deno.hostname(), createdAt: '2020-01-01T00:00:00.000Z', token: 'old' }),
+    );
     const warn = console.warn;
     const warnings: unknown[] = [];
     console.warn = (message: unknown) => void warnings.push(message);

@@ -26,13 +26,17 @@ Deno.test({
     const moto = await startMoto();
     try {
       await createBucket(moto.endpoint, 'deno');
-      const make = () => new S3CheckpointStorage({ endpoint: moto.endpoint, bucket: 'deno', region: MOTO_REGION, prefix: 'smoke', credentials: MOTO_CREDENTIALS });
+      const make = () =>
+        new S3CheckpointStorage({ endpoint: moto.endpoint, bucket: 'deno', region: MOTO_REGION, prefix: 'smoke', credentials: MOTO_CREDENTIALS });
       const storage = make();
       const bytes = new Uint8Array(256).map((_, i) => i);
       await storage.put('job/chk-1/op-0', bytes);
       assert.deepEqual(Array.from((await storage.get('job/chk-1/op-0'))!), Array.from(bytes));
       assert.equal(await storage.get('job/chk-1/missing'), undefined);
-      const results = await Promise.allSettled([storage.put('job/chk-1/_metadata', new Uint8Array([1])), make().put('job/chk-1/_metadata', new Uint8Array([2]))]);
+      const results = await Promise.allSettled([
+        storage.put('job/chk-1/_metadata', new Uint8Array([1])),
+        make().put('job/chk-1/_metadata', new Uint8Array([2])),
+      ]);
       assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
       const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
       assert.ok(lost.reason instanceof EddyError && lost.reason.code === 'STORAGE_LOCKED');

@@ -16,7 +16,15 @@ import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 const Deno = (globalThis as unknown as { Deno: { test(name: string, fn: () => Promise<void>): void } }).Deno;
 
 async function keyed(backend: StateBackend, operatorId: string): Promise<KeyedStateBackend> {
-  return backend.createKeyedStateBackend({ jobId: 'deno', operatorId, operatorName: 'Deno (1/1)', subtaskIndex: 0, parallelism: 1, maxParallelism: 128, keyGroupRange: keyGroupRangeForSubtask(128, 1, 0) });
+  return backend.createKeyedStateBackend({
+    jobId: 'deno',
+    operatorId,
+    operatorName: 'Deno (1/1)',
+    subtaskIndex: 0,
+    parallelism: 1,
+    maxParallelism: 128,
+    keyGroupRange: keyGroupRangeForSubtask(128, 1, 0),
+  });
 }
 
 Deno.test('SqliteStateBackend in Deno: in-memory database, every shape, snapshot restores into the hashmap backend', async () => {

@@ -14,6 +14,11 @@ describe('API types', () => {
     expectTypeOf(nums.map({ map: (x: number) => x * 2 })).toEqualTypeOf<DataStream<number>>();
     expectTypeOf(nums.flatMap((x: number, out: Collector<string[]>) => out.collect([`${x}`]))).toEqualTypeOf<DataStream<string[]>>();
     expectTypeOf(nums.filter((x) => x > 1)).toEqualTypeOf<DataStream<number>>();
-    expectTypeOf(env.fromElements({ k: 'a' }).keyBy((e) => e.k).process(new Counter())).toEqualTypeOf<DataStream<[string, number]>>();
+    expectTypeOf(
+      env
+        .fromElements({ k: 'a' })
+        .keyBy((e) => e.k)
+        .process(new Counter()),
+    ).toEqualTypeOf<DataStream<[string, number]>>();
   });
 });

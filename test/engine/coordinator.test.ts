@@ -5,7 +5,7 @@
  * the schedule, which runs on fake timers.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CheckpointError, EddyError } from '../../src/api/errors.ts';
+import { CheckpointError, type EddyError } from '../../src/api/errors.ts';
 import { CheckpointCoordinator, FULL_CHECKPOINT_EVERY, type CoordinatorSettings } from '../../src/engine/checkpoint-coordinator.ts';
 import type { PartSource } from '../../src/format/checkpoint-format.ts';
 import { decodeManifest } from '../../src/format/checkpoint-format.ts';
@@ -49,7 +49,12 @@ class FakeTask implements CoordinatedTask {
   }
 }
 
-const part = (operatorId: string, incremental = false, fill = 1): PartSource => ({ operatorId, subtaskIndex: 0, incremental, bytes: () => Uint8Array.of(fill, fill) });
+const part = (operatorId: string, incremental = false, fill = 1): PartSource => ({
+  operatorId,
+  subtaskIndex: 0,
+  incremental,
+  bytes: () => Uint8Array.of(fill, fill),
+});
 
 const attached: CheckpointCoordinator[] = [];
 afterEach(async () => {
@@ -62,11 +67,30 @@ function setup(settings: Partial<CoordinatorSettings> = {}) {
   const log: string[] = [];
   const storage = new LoggingStorage(log);
   const failures: EddyError[] = [];
-  const all: CoordinatorSettings = { jobId: 'job', storage, intervalMs: 86_400_000, aligned: true, minPauseMs: 0, timeoutMs: 60_000, tolerableFailures: 0, maxRetained: 1, incremental: false, maxParallelism: 128, firstCheckpointId: 1, ...settings };
+  const all: CoordinatorSettings = {
+    jobId: 'job',
+    storage,
+    intervalMs: 86_400_000,
+    aligned: true,
+    minPauseMs: 0,
+    timeoutMs: 60_000,
+    tolerableFailures: 0,
+    maxRetained: 1,
+    incremental: false,
+    maxParallelism: 128,
+    firstCheckpointId: 1,
+    ...settings,
+  };
   const c = new CheckpointCoordinator(all, (e) => failures.push(e));
   const source = new FakeTask('Source (1/1)', true, log);
   const sink = new FakeTask('Sink (1/1)', false, log);
-  c.attach([source, sink], new Map([['src', 1], ['sink', 1]]));
+  c.attach(
+    [source, sink],
+    new Map([
+      ['src', 1],
+      ['sink', 1],
+    ]),
+  );
   attached.push(c);
   /** Both tasks acknowledge checkpoint `id` with one part each. */
   const ackAll = (id: number, incremental = false) => {
@@ -78,7 +102,11 @@ function setup(settings: Partial<CoordinatorSettings> = {}) {
 
 /** Lets the coordinator's background writes run (real timers only). */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
-const failureOf = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
+const failureOf = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
 
 describe('CheckpointCoordinator: trigger, acknowledge, complete', () => {
   it('asks only source tasks to inject barriers, with ids counting up from firstCheckpointId', async () => {
@@ -141,7 +169,10 @@ describe('CheckpointCoordinator: the manifest is the commit point', () => {
     ackAll(1);
     await settle();
     expect(storage.held.has('job/chk-1/_metadata')).toBe(true);
-    expect(log.filter((l) => l.startsWith('notify')), 'nobody is told while the manifest is being written').toEqual([]);
+    expect(
+      log.filter((l) => l.startsWith('notify')),
+      'nobody is told while the manifest is being written',
+    ).toEqual([]);
     storage.held.get('job/chk-1/_metadata')!();
     await done;
     const manifestAt = log.indexOf('put job/chk-1/_metadata');
@@ -170,7 +201,18 @@ describe('CheckpointCoordinator: the manifest is the commit point', () => {
   it('a part that fails to encode fails the checkpoint the same way', async () => {
     const { c, log, source } = setup({ tolerableFailures: 5 });
     const done = c.trigger();
-    c.acknowledgeParts(source, 1, Promise.resolve([{ ...part('src'), bytes: () => { throw new Error('cannot encode'); } }]));
+    c.acknowledgeParts(
+      source,
+      1,
+      Promise.resolve([
+        {
+          ...part('src'),
+          bytes: () => {
+            throw new Error('cannot encode');
+          },
+        },
+      ]),
+    );
     expect(await failureOf(done)).toMatchObject({ code: 'CHECKPOINT_FAILED', message: expect.stringContaining('cannot encode') });
     expect(log.some((l) => l.startsWith('put'))).toBe(false);
   });
@@ -245,12 +287,18 @@ describe('CheckpointCoordinator: abort, timeout and the failure tolerance', () =
     const { c, source, sink, failures } = setup({ tolerableFailures: 0 });
     const done = c.trigger();
     c.taskFinished(sink);
-    expect(sink.triggered.map((t) => t.id), 'the finished task is asked directly').toEqual([1]);
+    expect(
+      sink.triggered.map((t) => t.id),
+      'the finished task is asked directly',
+    ).toEqual([1]);
     c.acknowledgeParts(source, 1, Promise.resolve([part('src')]));
     c.acknowledgeParts(sink, 1, Promise.resolve([part('sink')]));
     expect(await done).toBe('job/chk-1');
     const next = c.trigger();
-    expect(sink.triggered.map((t) => t.id), 'later checkpoints trigger it with the sources').toEqual([1, 2]);
+    expect(
+      sink.triggered.map((t) => t.id),
+      'later checkpoints trigger it with the sources',
+    ).toEqual([1, 2]);
     expect(source.triggered.map((t) => t.id)).toEqual([1, 2]);
     c.acknowledgeParts(source, 2, Promise.resolve([part('src')]));
     c.acknowledgeParts(sink, 2, Promise.resolve([part('sink')]));
@@ -274,7 +322,10 @@ describe('CheckpointCoordinator: abort, timeout and the failure tolerance', () =
     await vi.advanceTimersByTimeAsync(1);
     expect(source.triggered.map((t) => t.id)).toEqual([1]);
     await vi.advanceTimersByTimeAsync(50 + 99);
-    expect(source.triggered.map((t) => t.id), 'checkpoint 1 expired at 150; the next comes at 250').toEqual([1]);
+    expect(
+      source.triggered.map((t) => t.id),
+      'checkpoint 1 expired at 150; the next comes at 250',
+    ).toEqual([1]);
     await vi.advanceTimersByTimeAsync(1);
     expect(source.triggered.map((t) => t.id)).toEqual([1, 2]);
   });

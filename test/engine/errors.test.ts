@@ -144,7 +144,13 @@ describe('bad input gets a typed error that names the operator, the state and th
         await this.s.update({ callback: () => 1 });
       }
     }
-    const e = await failure(env().fromElements(1).keyBy(() => 'acct-7').process(new Bad()).executeAndCollect());
+    const e = await failure(
+      env()
+        .fromElements(1)
+        .keyBy(() => 'acct-7')
+        .process(new Bad())
+        .executeAndCollect(),
+    );
     expect(e.code).toBe('UNSERIALIZABLE_VALUE');
     expect(e.message).toContain('[state:holder]');
     expect(e.message).toContain('acct-7');
@@ -157,12 +163,21 @@ describe('bad input gets a typed error that names the operator, the state and th
     expect(() => env().setMaxParallelism(4).setParallelism(5)).toThrow(/above the max parallelism 4/);
     expect(() => env(8).setMaxParallelism(4)).toThrow(/below the parallelism 8/);
     expect(() => env().setMaxParallelism(0)).toThrow(ConfigurationError);
-    expect(() => env().fromElements(1).map((x) => x).setParallelism(0)).toThrow(ConfigurationError);
+    expect(() =>
+      env()
+        .fromElements(1)
+        .map((x) => x)
+        .setParallelism(0),
+    ).toThrow(ConfigurationError);
   });
 
   it('an operator parallelism above the max parallelism fails at execute', async () => {
     const e = env().setMaxParallelism(2);
-    const stream = e.fromElements(1).map((x) => x).setParallelism(3).name('Wide');
+    const stream = e
+      .fromElements(1)
+      .map((x) => x)
+      .setParallelism(3)
+      .name('Wide');
     const err = await failure(stream.executeAndCollect());
     expect(err).toBeInstanceOf(ConfigurationError);
     expect(err.message).toContain('Wide');
@@ -190,9 +205,12 @@ describe('bad input gets a typed error that names the operator, the state and th
   });
 
   it.each([
-    ['throws', (): never => {
-      throw new Error('bad record');
-    }],
+    [
+      'throws',
+      (): never => {
+        throw new Error('bad record');
+      },
+    ],
     ['rejects', (): Promise<never> => Promise.reject(new Error('bad record'))],
   ])('a function that %s after a per-record TTL cleanup step still names the operator and key', async (_how, breakDown) => {
     // cleanupIncrementally(…, true) on a backend whose cleanup answers asynchronously makes
@@ -223,7 +241,15 @@ describe('bad input gets a typed error that names the operator, the state and th
     }
     const broken: string[] = [];
     const backend = new AsyncCleanup();
-    const e = await failure(env(2).setStateBackend(backend).fromGenerator((i) => `k${i}`, { count: 20 }).keyBy((k) => k).map(new Checked()).name('Checked').executeAndCollect());
+    const e = await failure(
+      env(2)
+        .setStateBackend(backend)
+        .fromGenerator((i) => `k${i}`, { count: 20 })
+        .keyBy((k) => k)
+        .map(new Checked())
+        .name('Checked')
+        .executeAndCollect(),
+    );
     expect(e).toBeInstanceOf(UserFunctionError);
     expect(e.message).toMatch(/\[operator:Checked \(\d\/2\)\]/);
     expect(broken.map((k) => `[key:"${k}"]`)).toContain(e.message.match(/\[key:"k\d+"\]/)?.[0]);
@@ -239,7 +265,13 @@ describe('bad input gets a typed error that names the operator, the state and th
         throw new TypeError('timer failed');
       }
     }
-    const e = await failure(env().fromElements(7).keyBy((v) => v).process(new Late()).executeAndCollect());
+    const e = await failure(
+      env()
+        .fromElements(7)
+        .keyBy((v) => v)
+        .process(new Late())
+        .executeAndCollect(),
+    );
     expect(e.message).toContain('onTimer threw: timer failed');
     expect(e.message).toContain('[key:7]');
     expect(e.message).toContain('Late');

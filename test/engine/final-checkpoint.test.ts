@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { HashMapStateBackend, RichMapFunction, StreamExecutionEnvironment, TwoPhaseCommitSink, ValueStateDescriptor, type RuntimeContext, type ValueState } from '../../src/index.ts';
+import {
+  HashMapStateBackend,
+  RichMapFunction,
+  StreamExecutionEnvironment,
+  TwoPhaseCommitSink,
+  ValueStateDescriptor,
+  type RuntimeContext,
+  type ValueState,
+} from '../../src/index.ts';
 import type { KeyedStateBackend, KeyedStateBackendOptions } from '../../src/state/backend.ts';
 
 /** A heap backend that counts the snapshots taken of its keyed state. */

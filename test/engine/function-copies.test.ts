@@ -24,7 +24,6 @@ class FieldCount extends RichMapFunction<string, string> {
   }
 }
 
-
 describe('per-subtask copies of a function', () => {
   it('state handles kept in a field object filled in open() stay with their subtask (parallelism 3: every key counts 1, 2)', async () => {
     const keys = Array.from({ length: 30 }, (_, i) => `key-${i}`);
@@ -97,7 +96,11 @@ describe('per-subtask copies of a function', () => {
       },
     };
     // Subtask 0 opens first and receives no records: only subtask 1 uses (subtask 0's) handle.
-    const run = env(2).fromCollection(keysOf(1, 2, 5)).keyBy((k) => k).map(fn).executeAndCollect('shared-handle');
+    const run = env(2)
+      .fromCollection(keysOf(1, 2, 5))
+      .keyBy((k) => k)
+      .map(fn)
+      .executeAndCollect('shared-handle');
     const error = await run.then(
       () => undefined,
       (e: unknown) => e,

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { InputGate, type GateItem, type StreamElement } from '../../src/engine/input-gate.ts';
 
 const records = (n: number): StreamElement => ({ kind: 'records', batch: { values: [n], timestamps: undefined } });
-const valueOf = (item: GateItem): unknown => ('element' in item && item.element.kind === 'records' ? item.element.batch.values[0] : undefined);
+const valueInside = (item: GateItem): unknown => ('element' in item && item.element.kind === 'records' ? item.element.batch.values[0] : undefined);
 
 // A full collection on demand, for the reachability test (test-only: the library never does this).
 setFlagsFromString('--expose-gc');
@@ -16,9 +16,9 @@ describe('InputGate', () => {
     let next = 0;
     for (let round = 0; round < 5; round++) {
       for (let i = 0; i < 1500; i++) await gate.put(0, records(round * 1500 + i));
-      for (let i = 0; i < 1000 + round * 100; i++) expect(valueOf(await gate.take())).toBe(next++);
+      for (let i = 0; i < 1000 + round * 100; i++) expect(valueInside(await gate.take())).toBe(next++);
     }
-    while (next < 5 * 1500) expect(valueOf(await gate.take())).toBe(next++);
+    while (next < 5 * 1500) expect(valueInside(await gate.take())).toBe(next++);
   });
 
   it('does not keep a batch reachable once it was taken', async () => {
@@ -37,6 +37,6 @@ describe('InputGate', () => {
     await new Promise((resolve) => setTimeout(resolve, 0));
     gc();
     expect(ref.deref()).toBeUndefined();
-    expect(valueOf(await gate.take())).toBe(2);
+    expect(valueInside(await gate.take())).toBe(2);
   });
 });

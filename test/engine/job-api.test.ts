@@ -59,23 +59,39 @@ describe('DataStream API', () => {
     const a = e.fromElements('a1', 'a2');
     const b = e.fromElements('b1');
     const c = e.fromGenerator((i) => `c${i}`, { count: 3 });
-    expect((await a.union(b, c).map((x) => x.toUpperCase()).executeAndCollect()).sort()).toEqual(['A1', 'A2', 'B1', 'C0', 'C1', 'C2']);
+    expect(
+      (
+        await a
+          .union(b, c)
+          .map((x) => x.toUpperCase())
+          .executeAndCollect()
+      ).sort(),
+    ).toEqual(['A1', 'A2', 'B1', 'C0', 'C1', 'C2']);
   });
 
   it('fromGenerator splits its count over parallel subtasks without gaps or duplicates', async () => {
-    const out = await env(3).fromGenerator((i) => i, { count: 1000 }).map((x) => x).executeAndCollect();
+    const out = await env(3)
+      .fromGenerator((i) => i, { count: 1000 })
+      .map((x) => x)
+      .executeAndCollect();
     expect(out.sort((a, b) => a - b)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
   });
 
   it('fromGenerator honours ratePerSecond', async () => {
     const started = Date.now();
-    const out = await env().fromGenerator((i) => i, { count: 20, ratePerSecond: 100 }).executeAndCollect();
+    const out = await env()
+      .fromGenerator((i) => i, { count: 20, ratePerSecond: 100 })
+      .executeAndCollect();
     expect(out).toHaveLength(20);
     expect(Date.now() - started).toBeGreaterThanOrEqual(150);
   });
 
   it.each([1, 2, 4])('keyed state gives the same per-key results at parallelism %i', async (p) => {
-    const out = await env(p).fromCollection(words).keyBy((w) => w).map(new RunningCount()).executeAndCollect();
+    const out = await env(p)
+      .fromCollection(words)
+      .keyBy((w) => w)
+      .map(new RunningCount())
+      .executeAndCollect();
     const expected: Array<[string, number]> = [];
     const counts = new Map<string, number>();
     for (const w of words) {
@@ -118,17 +134,19 @@ describe('DataStream API', () => {
     const out = await env(3)
       .fromCollection(input)
       .keyBy((r) => r.k as never)
-      .map(new (class extends RichMapFunction<{ k: unknown }, number> {
-        private c!: ValueState<number>;
-        override open(ctx: RuntimeContext) {
-          this.c = ctx.getState(new ValueStateDescriptor<number>('c'));
-        }
-        async map() {
-          const c = ((await this.c.value()) ?? 0) + 1;
-          await this.c.update(c);
-          return c;
-        }
-      })())
+      .map(
+        new (class extends RichMapFunction<{ k: unknown }, number> {
+          private c!: ValueState<number>;
+          override open(ctx: RuntimeContext) {
+            this.c = ctx.getState(new ValueStateDescriptor<number>('c'));
+          }
+          async map() {
+            const c = ((await this.c.value()) ?? 0) + 1;
+            await this.c.update(c);
+            return c;
+          }
+        })(),
+      )
       .executeAndCollect();
     expect(out.filter((c) => c === 3)).toHaveLength(keys.length);
     expect(out.filter((c) => c > 3)).toHaveLength(0);
@@ -148,7 +166,10 @@ describe('DataStream API', () => {
       }
     }
     const fn = new Tagger();
-    const out = await env(3).fromGenerator((i) => i, { count: 9 }).flatMap(fn).executeAndCollect();
+    const out = await env(3)
+      .fromGenerator((i) => i, { count: 9 })
+      .flatMap(fn)
+      .executeAndCollect();
     expect(fn.tag).toBe('unset');
     // An array in a field is plain data: each subtask pushed into its own copy, none into the original.
     expect(shared).toEqual([]);

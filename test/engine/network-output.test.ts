@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidKeyError, UserFunctionError } from '../../src/api/errors.ts';
 import type { Partitioning } from '../../src/engine/graph.ts';
 import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
-import { type Key } from '../../src/format/key-bytes.ts';
+import type { Key } from '../../src/format/key-bytes.ts';
 import type { RecordBatch } from '../../src/engine/operators/operator.ts';
 import type { StreamElement } from '../../src/engine/input-gate.ts';
 import { NetworkOutput, type ChannelSink } from '../../src/engine/network-output.ts';
@@ -16,7 +16,10 @@ const MAX_P = 128;
 /** `n` consumer subtasks, each a sink recording (channel, element); this producer writes to channel 5 of each. */
 function consumers(n: number) {
   const received: Array<Array<{ channel: number; element: StreamElement }>> = Array.from({ length: n }, () => []);
-  const targets = received.map((log) => ({ gate: { put: async (channel: number, element: StreamElement) => void log.push({ channel, element }) } satisfies ChannelSink, channel: 5 }));
+  const targets = received.map((log) => ({
+    gate: { put: async (channel: number, element: StreamElement) => void log.push({ channel, element }) } satisfies ChannelSink,
+    channel: 5,
+  }));
   return { received, targets };
 }
 
@@ -40,9 +43,20 @@ describe('NetworkOutput', () => {
     await out.emitRecords(batch(['a', 'b', 'c', 'd'], [1, 2, 3, 4]));
     await out.emitRecords(batch(['e', 'f']));
     expect(received.map((log) => recordsOf(log).map((b) => [b.values, b.timestamps]))).toEqual([
-      [[['c'], [3]], [['f'], undefined]],
-      [[['a', 'd'], [1, 4]]],
-      [[['b'], [2]], [['e'], undefined]],
+      [
+        [['c'], [3]],
+        [['f'], undefined],
+      ],
+      [
+        [
+          ['a', 'd'],
+          [1, 4],
+        ],
+      ],
+      [
+        [['b'], [2]],
+        [['e'], undefined],
+      ],
     ]);
   });
 
@@ -50,7 +64,12 @@ describe('NetworkOutput', () => {
     const n = 3;
     const { out, received } = output({ type: 'hash', keySelector: (v) => (v as { k: Key }).k }, n);
     const keys: Key[] = ['a', 'b', 'c', 'd', 'é', 7, 2n, ['x', 1], 'a'];
-    await out.emitRecords(batch(keys.map((k, i) => ({ k, i })), keys.map((_, i) => 100 + i)));
+    await out.emitRecords(
+      batch(
+        keys.map((k, i) => ({ k, i })),
+        keys.map((_, i) => 100 + i),
+      ),
+    );
     const seen: number[] = [];
     received.forEach((log, subtask) => {
       const range = keyGroupRangeForSubtask(MAX_P, n, subtask);
@@ -74,12 +93,24 @@ describe('NetworkOutput', () => {
     await out.emitBarrier(3, 99, true);
     await out.end();
     for (const log of received) {
-      expect(log.map((r) => r.element)).toEqual([{ kind: 'watermark', timestamp: 10 }, { kind: 'barrier', checkpointId: 3, timestamp: 99, incremental: true }, { kind: 'end' }]);
+      expect(log.map((r) => r.element)).toEqual([
+        { kind: 'watermark', timestamp: 10 },
+        { kind: 'barrier', checkpointId: 3, timestamp: 99, incremental: true },
+        { kind: 'end' },
+      ]);
     }
   });
 
   it('a throwing key selector fails with USER_FUNCTION_FAILED naming the consumer; an invalid key with INVALID_KEY; nothing is sent', async () => {
-    const throwing = output({ type: 'hash', keySelector: () => { throw new Error('no key here'); } }, 2);
+    const throwing = output(
+      {
+        type: 'hash',
+        keySelector: () => {
+          throw new Error('no key here');
+        },
+      },
+      2,
+    );
     const e = await throwing.out.emitRecords(batch([1])).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(UserFunctionError);
     expect((e as Error).message).toContain('[operator:Consumer (*/n)]');

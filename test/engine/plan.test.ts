@@ -32,7 +32,9 @@ const idle = (): StreamOperator => ({
 });
 
 /** The `source` field of a source node (never read: only its declared limits matter here). */
-const source = (o: { maxParallelism?: number; replayable?: boolean } = {}) => ({ source: { source: { boundedness: 'bounded', createReader: () => ({}), ...o } as unknown as Source<unknown> } });
+const source = (o: { maxParallelism?: number; replayable?: boolean } = {}) => ({
+  source: { source: { boundedness: 'bounded', createReader: () => ({}), ...o } as unknown as Source<unknown> },
+});
 
 /** Builds a graph from node specs; node ids are their positions. */
 function graph(nodes: Array<Partial<GraphNode> & { name: string }>, defaultParallelism = 2, maxParallelism = 128): JobGraph {
@@ -44,7 +46,8 @@ function graph(nodes: Array<Partial<GraphNode> & { name: string }>, defaultParal
   };
 }
 const from = (id: number, partitioning: Partitioning = FORWARD): GraphEdge[] => [{ from: id, partitioning }];
-const plannedOf = (g: JobGraph) => [...planJob(g).nodes.values()].map((p) => ({ name: p.node.name, parallelism: p.parallelism, chainedTo: p.chainedTo, head: p.head }));
+const plannedOf = (g: JobGraph) =>
+  [...planJob(g).nodes.values()].map((p) => ({ name: p.node.name, parallelism: p.parallelism, chainedTo: p.chainedTo, head: p.head }));
 
 describe('planJob: chaining', () => {
   it('chains forward edges at equal parallelism into the head task, transitively', () => {
@@ -57,7 +60,12 @@ describe('planJob: chaining', () => {
   });
 
   it('a keyBy (hash) edge is an exchange: never chained, even at equal parallelism; nor is a rebalance edge', () => {
-    const g = graph([{ name: 'Source' }, { name: 'Keyed', inputs: from(0, HASH), keyed: true }, { name: 'Rebalanced', inputs: from(1, REBALANCE) }, { name: 'Sink', inputs: from(2) }]);
+    const g = graph([
+      { name: 'Source' },
+      { name: 'Keyed', inputs: from(0, HASH), keyed: true },
+      { name: 'Rebalanced', inputs: from(1, REBALANCE) },
+      { name: 'Sink', inputs: from(2) },
+    ]);
     expect(plannedOf(g).map((p) => [p.name, p.chainedTo, p.head])).toEqual([
       ['Source', undefined, 0],
       ['Keyed', undefined, 1],
@@ -67,7 +75,11 @@ describe('planJob: chaining', () => {
   });
 
   it('a forward edge across a parallelism change is not chained', () => {
-    const g = graph([{ name: 'Source', parallelism: 1 }, { name: 'Wide', inputs: from(0), parallelism: 3 }, { name: 'AlsoWide', inputs: from(1), parallelism: 3 }]);
+    const g = graph([
+      { name: 'Source', parallelism: 1 },
+      { name: 'Wide', inputs: from(0), parallelism: 3 },
+      { name: 'AlsoWide', inputs: from(1), parallelism: 3 },
+    ]);
     expect(plannedOf(g).map((p) => [p.name, p.parallelism, p.head])).toEqual([
       ['Source', 1, 0],
       ['Wide', 3, 1],
@@ -83,7 +95,15 @@ describe('planJob: chaining', () => {
 
 describe('planJob: parallelism', () => {
   it("a node without its own parallelism gets the default, capped by its source's maxParallelism", () => {
-    const g = graph([{ name: 'Single', ...source({ maxParallelism: 1 }) }, { name: 'Parallel', ...source() }, { name: 'Map', inputs: from(0) }, { name: 'Set', inputs: from(1), parallelism: 5 }], 4);
+    const g = graph(
+      [
+        { name: 'Single', ...source({ maxParallelism: 1 }) },
+        { name: 'Parallel', ...source() },
+        { name: 'Map', inputs: from(0) },
+        { name: 'Set', inputs: from(1), parallelism: 5 },
+      ],
+      4,
+    );
     expect(plannedOf(g).map((p) => [p.name, p.parallelism])).toEqual([
       ['Single', 1],
       ['Parallel', 4],
@@ -119,7 +139,11 @@ describe('planJob: parallelism', () => {
 
 describe('planJob: operator ids and sources', () => {
   it("the layout maps each operator's uid (or its node-<id> when it has none) to its parallelism", () => {
-    const g = graph([{ name: 'Source', uid: 'events' }, { name: 'Map', inputs: from(0) }, { name: 'Counter', uid: 'counter', inputs: from(1, HASH), parallelism: 3 }]);
+    const g = graph([
+      { name: 'Source', uid: 'events' },
+      { name: 'Map', inputs: from(0) },
+      { name: 'Counter', uid: 'counter', inputs: from(1, HASH), parallelism: 3 },
+    ]);
     expect([...operatorLayout(planJob(g))]).toEqual([
       ['events', 2],
       ['node-1', 2],
@@ -128,7 +152,11 @@ describe('planJob: operator ids and sources', () => {
   });
 
   it('names the sources that cannot replay from a checkpoint', () => {
-    const g = graph([{ name: 'Kafka-like', ...source({ replayable: true }) }, { name: 'Socket', ...source() }, { name: 'Map', inputs: from(0) }]);
+    const g = graph([
+      { name: 'Kafka-like', ...source({ replayable: true }) },
+      { name: 'Socket', ...source() },
+      { name: 'Map', inputs: from(0) },
+    ]);
     expect(nonReplayableSources(g)).toEqual(['Socket']);
   });
 
@@ -138,7 +166,11 @@ describe('planJob: operator ids and sources', () => {
 describe('deploy: tasks and channels from the plan', () => {
   const deployed = async (g: JobGraph) => {
     const d = await deploy(g, { jobId: 'plan-test', stateBackend: new HashMapStateBackend(), clock: new ManualClock(0) });
-    return (d.tasks as StreamTask[]).map((t) => ({ name: t.name, members: t.members.map((m) => `${m.operatorId}/${m.subtaskIndex}`), channels: t.gate.channelCount }));
+    return (d.tasks as StreamTask[]).map((t) => ({
+      name: t.name,
+      members: t.members.map((m) => `${m.operatorId}/${m.subtaskIndex}`),
+      channels: t.gate.channelCount,
+    }));
   };
 
   it('builds one task per chain head and subtask; chained operators are members of their head task', async () => {
@@ -152,10 +184,21 @@ describe('deploy: tasks and channels from the plan', () => {
   });
 
   it('a consumer gets one channel per upstream subtask of an exchange, and one per forward edge', async () => {
-    const g = graph([{ name: 'One', parallelism: 1 }, { name: 'Three', parallelism: 3 }, { name: 'Union', inputs: [...from(0), ...from(1, HASH)], parallelism: 3 }]);
+    const g = graph([
+      { name: 'One', parallelism: 1 },
+      { name: 'Three', parallelism: 3 },
+      { name: 'Union', inputs: [...from(0), ...from(1, HASH)], parallelism: 3 },
+    ]);
     const tasks = await deployed(g);
-    expect(tasks.filter((t) => t.name.startsWith('Union')).map((t) => t.channels), 'forward across a parallelism change is an exchange: 1 + 3').toEqual([4, 4, 4]);
-    const forward = graph([{ name: 'A', parallelism: 2 }, { name: 'B', parallelism: 2 }, { name: 'Union', inputs: [...from(0), ...from(1)], parallelism: 2 }]);
+    expect(
+      tasks.filter((t) => t.name.startsWith('Union')).map((t) => t.channels),
+      'forward across a parallelism change is an exchange: 1 + 3',
+    ).toEqual([4, 4, 4]);
+    const forward = graph([
+      { name: 'A', parallelism: 2 },
+      { name: 'B', parallelism: 2 },
+      { name: 'Union', inputs: [...from(0), ...from(1)], parallelism: 2 },
+    ]);
     expect((await deployed(forward)).filter((t) => t.name.startsWith('Union')).map((t) => t.channels)).toEqual([2, 2]);
   });
 });

@@ -50,11 +50,13 @@ describe('operator snapshots and restore', () => {
   });
 
   it('restores keyed state and timers at another parallelism by key-group range', async () => {
-    const old = await Promise.all(
-      [0, 1].map((i) => OperatorHarness.open(new KeyedProcessOperator(new CountWithTimer()), { parallelism: 2, subtaskIndex: i })),
-    );
+    const old = await Promise.all([0, 1].map((i) => OperatorHarness.open(new KeyedProcessOperator(new CountWithTimer()), { parallelism: 2, subtaskIndex: i })));
     const { keyGroupForKey, subtaskForKeyGroup } = await import('../../src/format/key-groups.ts');
-    for (let i = 0; i < 2; i++) await old[i].process(words.filter((w) => subtaskForKeyGroup(128, 2, keyGroupForKey(w, 128)) === i), (w) => w);
+    for (let i = 0; i < 2; i++)
+      await old[i].process(
+        words.filter((w) => subtaskForKeyGroup(128, 2, keyGroupForKey(w, 128)) === i),
+        (w) => w,
+      );
     const snapshots = await Promise.all(old.map((h) => h.snapshot()));
 
     for (const parallelism of [1, 3, 4]) {

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { KeyedProcessFunction, StateError, StreamExecutionEnvironment, ValueStateDescriptor, type Collector, type KeyedProcessContext, type RuntimeContext, type ValueState } from '../../src/index.ts';
+import {
+  KeyedProcessFunction,
+  StateError,
+  StreamExecutionEnvironment,
+  ValueStateDescriptor,
+  type Collector,
+  type KeyedProcessContext,
+  type RuntimeContext,
+  type ValueState,
+} from '../../src/index.ts';
 import { pacedSource } from '../helpers/sources.ts';
 
 /** Writes state from a continuation that outlives the record (un-awaited, in a setTimeout). */
@@ -26,7 +35,11 @@ class LateWriter extends KeyedProcessFunction<string, string, string> {
 const run = (awaitIt: boolean) =>
   StreamExecutionEnvironment.getExecutionEnvironment()
     .setParallelism(1)
-    .fromSource(pacedSource(30, (i) => `k${i % 3}`, 1), undefined, 'keys')
+    .fromSource(
+      pacedSource(30, (i) => `k${i % 3}`, 1),
+      undefined,
+      'keys',
+    )
     .keyBy((k) => k)
     .process(new LateWriter(awaitIt))
     .executeAndCollect('late-writer')
@@ -52,7 +65,11 @@ describe('state access is bound to the record or timer that started it', () => {
   it('an un-awaited state call made during the record still applies to that record key', async () => {
     const out = await StreamExecutionEnvironment.getExecutionEnvironment()
       .setParallelism(1)
-      .fromSource(pacedSource(6, (i) => `k${i % 2}`, 1), undefined, 'keys')
+      .fromSource(
+        pacedSource(6, (i) => `k${i % 2}`, 1),
+        undefined,
+        'keys',
+      )
       .keyBy((k) => k)
       .process({
         s: undefined as ValueState<number> | undefined,

@@ -81,7 +81,13 @@ async function runTask(inputs: ReadonlyArray<readonly [number, StreamElement]>, 
         };
   const gate = new InputGate(2, 64);
   for (const [channel, element] of inputs) await gate.put(channel, element);
-  const task = new StreamTask('Task (1/1)', [{ op, out: new OutputBuffer(), next: [], network: [fakeNetwork(downstream)], operatorId: 'op', subtaskIndex: 0 }], gate, undefined, hooks);
+  const task = new StreamTask(
+    'Task (1/1)',
+    [{ op, out: new OutputBuffer(), next: [], network: [fakeNetwork(downstream)], operatorId: 'op', subtaskIndex: 0 }],
+    gate,
+    undefined,
+    hooks,
+  );
   await task.run();
   return { op, downstream, heard };
 }
@@ -122,14 +128,35 @@ describe('StreamTask: barrier alignment across two inputs', () => {
   });
 
   it('an input that ends completes an alignment waiting for its barrier', async () => {
-    const { op, heard } = await runTask([[0, records(1)], [0, barrier(1)], [0, records(2)], [1, records(10)], [1, END], [0, END]], true);
+    const { op, heard } = await runTask(
+      [
+        [0, records(1)],
+        [0, barrier(1)],
+        [0, records(2)],
+        [1, records(10)],
+        [1, END],
+        [0, END],
+      ],
+      true,
+    );
     expect(op.snapshots).toEqual([{ checkpointId: 1, seen: [1, 10] }]);
     expect(op.seen).toEqual([1, 10, 2]);
     expect(heard).toEqual(['ack 1', 'finished Task (1/1)']);
   });
 
   it('a newer barrier gives up an alignment that can no longer complete, and releases what it held', async () => {
-    const { op } = await runTask([[0, barrier(1)], [0, records(2)], [1, barrier(2)], [0, barrier(2)], [0, records(3)], [0, END], [1, END]], true);
+    const { op } = await runTask(
+      [
+        [0, barrier(1)],
+        [0, records(2)],
+        [1, barrier(2)],
+        [0, barrier(2)],
+        [0, records(3)],
+        [0, END],
+        [1, END],
+      ],
+      true,
+    );
     expect(op.snapshots).toEqual([{ checkpointId: 2, seen: [2] }]);
     expect(op.seen).toEqual([2, 3]);
   });
@@ -143,7 +170,15 @@ describe('StreamTask: barrier alignment across two inputs', () => {
 describe('StreamTask: watermarks and end of input', () => {
   it("the task's watermark is the minimum over its inputs, forwarded only when it advances", async () => {
     const { op, downstream } = await runTask(
-      [[0, watermark(5)], [1, watermark(3)], [0, watermark(10)], [1, watermark(2)], [1, watermark(8)], [1, END], [0, END]],
+      [
+        [0, watermark(5)],
+        [1, watermark(3)],
+        [0, watermark(10)],
+        [1, watermark(2)],
+        [1, watermark(8)],
+        [1, END],
+        [0, END],
+      ],
       true,
     );
     expect(op.watermarks).toEqual([3, 8, 10, MAX_WATERMARK]);
@@ -151,7 +186,15 @@ describe('StreamTask: watermarks and end of input', () => {
   });
 
   it('finishes after every input ended: operators finish after the last record and the final watermark, then the hooks hear of it, then downstream ends', async () => {
-    const { op, downstream, heard } = await runTask([[0, records(1)], [0, END], [1, records(2)], [1, END]], true);
+    const { op, downstream, heard } = await runTask(
+      [
+        [0, records(1)],
+        [0, END],
+        [1, records(2)],
+        [1, END],
+      ],
+      true,
+    );
     expect(op.events).toEqual(['open', 'finish after [1,2]']);
     expect(op.watermarks.at(-1)).toBe(MAX_WATERMARK);
     expect(heard).toEqual(['finished Task (1/1)']);
@@ -187,7 +230,13 @@ describe('StreamTask: a source task', () => {
     const downstream: string[] = [];
     const acks: number[] = [];
     const hooks: CheckpointHooks = { aligned: true, acknowledge: (_t, id) => void acks.push(id), taskFinished: () => {} };
-    const task = new StreamTask('Source (1/1)', [{ op, out: new OutputBuffer(), next: [], network: [fakeNetwork(downstream)], operatorId: 'src', subtaskIndex: 0 }], new InputGate(0), op as unknown as SourceOperator<unknown>, hooks);
+    const task = new StreamTask(
+      'Source (1/1)',
+      [{ op, out: new OutputBuffer(), next: [], network: [fakeNetwork(downstream)], operatorId: 'src', subtaskIndex: 0 }],
+      new InputGate(0),
+      op as unknown as SourceOperator<unknown>,
+      hooks,
+    );
     op.task = task;
     expect(task.isSource).toBe(true);
     await task.run();

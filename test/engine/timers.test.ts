@@ -194,7 +194,11 @@ describe('timers and watermarks', () => {
         if (wm !== -Infinity) out.collect(`${ev.k}:${wm <= 2 ? 'held back' : 'advanced'}`);
       }
     }
-    const out = await fast.union(slow).keyBy(() => 'one').process(new Watch()).executeAndCollect();
+    const out = await fast
+      .union(slow)
+      .keyBy(() => 'one')
+      .process(new Watch())
+      .executeAndCollect();
     expect(out.every((s) => s.endsWith('held back'))).toBe(true);
   });
 

@@ -58,7 +58,10 @@ function keyedJob(key: unknown, name = 'KeyUser') {
 }
 
 function sourceJob(source: Source<unknown>) {
-  return env().fromSource(source, undefined, 'BadSource').map((x) => x).executeAndCollect();
+  return env()
+    .fromSource(source, undefined, 'BadSource')
+    .map((x) => x)
+    .executeAndCollect();
 }
 
 function timerJob(register: (ctx: KeyedProcessContext<string>) => void) {
@@ -78,7 +81,9 @@ function timerJob(register: (ctx: KeyedProcessContext<string>) => void) {
 }
 
 function watermarkJob(wm: number) {
-  const strategy = WatermarkStrategy.forGenerator<number>(() => ({ onEvent: () => {}, onPeriodicEmit: (o) => o.emitWatermark(wm) })).withTimestampAssigner((x) => x);
+  const strategy = WatermarkStrategy.forGenerator<number>(() => ({ onEvent: () => {}, onPeriodicEmit: (o) => o.emitWatermark(wm) })).withTimestampAssigner(
+    (x) => x,
+  );
   return env().fromElements(1, 2).assignTimestampsAndWatermarks(strategy).name('Stamps').executeAndCollect();
 }
 
@@ -98,18 +103,37 @@ export function checkpointFixture(): Promise<Fixture> {
     const storage = new MemoryCheckpointStorage();
     const e = env().setRestartStrategy(RestartStrategies.noRestart());
     // Retained through the stop, so that the rows below can damage them.
-    e.enableCheckpointing(5).getCheckpointConfig().setCheckpointStorage(storage).setMaxRetainedCheckpoints(5).setExternalizedCheckpointRetention(ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
-    e.fromSource(pacedSource(100_000, (i) => i % 7, 5), undefined, 'numbers').uid('numbers').keyBy((x) => x).map(new Counter()).uid('counter').addSink({ invoke: () => {} });
+    e.enableCheckpointing(5)
+      .getCheckpointConfig()
+      .setCheckpointStorage(storage)
+      .setMaxRetainedCheckpoints(5)
+      .setExternalizedCheckpointRetention(ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
+    e.fromSource(
+      pacedSource(100_000, (i) => i % 7, 5),
+      undefined,
+      'numbers',
+    )
+      .uid('numbers')
+      .keyBy((x) => x)
+      .map(new Counter())
+      .uid('counter')
+      .addSink({ invoke: () => {} });
     const client = await e.executeAsync('fixture');
     let listed: string[] = [];
     while (listed.length < 2) {
       await new Promise((r) => setTimeout(r, 10));
-      listed = [...new Set((await storage.list('fixture/')).filter((p) => p.endsWith('/_metadata') && p.includes('/chk-')).map((p) => p.slice(0, -'/_metadata'.length)))];
+      listed = [
+        ...new Set(
+          (await storage.list('fixture/')).filter((p) => p.endsWith('/_metadata') && p.includes('/chk-')).map((p) => p.slice(0, -'/_metadata'.length)),
+        ),
+      ];
     }
     const savepoint = await client.stopWithSavepoint();
     const files = new Map<string, Uint8Array>();
     for (const p of await storage.list('fixture/')) files.set(p, (await storage.get(p))!.slice());
-    const checkpoints = [...new Set([...files.keys()].filter((p) => p.endsWith('/_metadata') && p.includes('/chk-')).map((p) => p.slice(0, -'/_metadata'.length)))];
+    const checkpoints = [
+      ...new Set([...files.keys()].filter((p) => p.endsWith('/_metadata') && p.includes('/chk-')).map((p) => p.slice(0, -'/_metadata'.length))),
+    ];
     return { storage, checkpoints, savepoint, files };
   })());
 }
@@ -150,7 +174,16 @@ class Counter extends RichMapFunction<number, number> {
 function restoreFrom(storage: MemoryCheckpointStorage | undefined, path: string) {
   const e = env().setRestartStrategy(RestartStrategies.noRestart()).fromSavepoint(path);
   if (storage) e.enableCheckpointing(1000).getCheckpointConfig().setCheckpointStorage(storage);
-  e.fromSource(pacedSource(10, (i) => i % 7, 5), undefined, 'numbers').uid('numbers').keyBy((x) => x).map(new Counter()).uid('counter').addSink({ invoke: () => {} });
+  e.fromSource(
+    pacedSource(10, (i) => i % 7, 5),
+    undefined,
+    'numbers',
+  )
+    .uid('numbers')
+    .keyBy((x) => x)
+    .map(new Counter())
+    .uid('counter')
+    .addSink({ invoke: () => {} });
   return e.execute('restore');
 }
 
@@ -171,10 +204,30 @@ export const BAD_INPUTS: BadInput[] = [
   { name: 'a ValueStateDescriptor with no name', run: () => new ValueStateDescriptor(any(undefined)), code: 'INVALID_ARGUMENT', names: '[descriptor]' },
   { name: 'a ListStateDescriptor with a numeric name', run: () => new ListStateDescriptor(any(42)), code: 'INVALID_ARGUMENT', names: '[descriptor]' },
   { name: 'a MapStateDescriptor with an empty name', run: () => new MapStateDescriptor(''), code: 'INVALID_ARGUMENT', names: '[descriptor]' },
-  { name: 'a ReducingStateDescriptor without a reduce function', run: () => new ReducingStateDescriptor<number>('sum', any(undefined)), code: 'INVALID_ARGUMENT', names: '[state:sum]' },
-  { name: 'an AggregatingStateDescriptor with an empty object', run: () => new AggregatingStateDescriptor('agg', any({})), code: 'INVALID_ARGUMENT', names: '[state:agg]' },
-  { name: 'enableTimeToLive(null)', run: () => new ValueStateDescriptor('v').enableTimeToLive(any(null)), code: 'INVALID_ARGUMENT', names: 'enableTimeToLive() needs a StateTtlConfig' },
-  { name: 'enableTimeToLive with a plain string', run: () => new ValueStateDescriptor('v').enableTimeToLive(any('1h')), code: 'INVALID_ARGUMENT', names: 'enableTimeToLive() needs a StateTtlConfig' },
+  {
+    name: 'a ReducingStateDescriptor without a reduce function',
+    run: () => new ReducingStateDescriptor<number>('sum', any(undefined)),
+    code: 'INVALID_ARGUMENT',
+    names: '[state:sum]',
+  },
+  {
+    name: 'an AggregatingStateDescriptor with an empty object',
+    run: () => new AggregatingStateDescriptor('agg', any({})),
+    code: 'INVALID_ARGUMENT',
+    names: '[state:agg]',
+  },
+  {
+    name: 'enableTimeToLive(null)',
+    run: () => new ValueStateDescriptor('v').enableTimeToLive(any(null)),
+    code: 'INVALID_ARGUMENT',
+    names: 'enableTimeToLive() needs a StateTtlConfig',
+  },
+  {
+    name: 'enableTimeToLive with a plain string',
+    run: () => new ValueStateDescriptor('v').enableTimeToLive(any('1h')),
+    code: 'INVALID_ARGUMENT',
+    names: 'enableTimeToLive() needs a StateTtlConfig',
+  },
 
   // TTL configuration
   { name: 'a TTL of 0 ms', run: ttl(() => StateTtlConfig.newBuilder(0)), code: 'INVALID_CONFIG', names: '[ttl]' },
@@ -183,9 +236,24 @@ export const BAD_INPUTS: BadInput[] = [
   { name: 'a TTL of Infinity', run: ttl(() => StateTtlConfig.newBuilder(Infinity)), code: 'INVALID_CONFIG', names: '[ttl]' },
   { name: 'setTtl(-1) on a builder', run: ttl(() => StateTtlConfig.newBuilder(10).setTtl(-1)), code: 'INVALID_CONFIG', names: '[ttl]' },
   { name: 'an unknown update type', run: ttl(() => StateTtlConfig.newBuilder(10).setUpdateType(any('Sometimes'))), code: 'INVALID_CONFIG', names: '[ttl]' },
-  { name: 'an unknown state visibility', run: ttl(() => StateTtlConfig.newBuilder(10).setStateVisibility(any('Maybe'))), code: 'INVALID_CONFIG', names: '[ttl]' },
-  { name: 'cleanupIncrementally(0, false)', run: ttl(() => StateTtlConfig.newBuilder(10).cleanupIncrementally(0, false)), code: 'INVALID_CONFIG', names: '[ttl]' },
-  { name: "cleanupIncrementally(5, 'yes')", run: ttl(() => StateTtlConfig.newBuilder(10).cleanupIncrementally(5, any('yes'))), code: 'INVALID_CONFIG', names: '[ttl]' },
+  {
+    name: 'an unknown state visibility',
+    run: ttl(() => StateTtlConfig.newBuilder(10).setStateVisibility(any('Maybe'))),
+    code: 'INVALID_CONFIG',
+    names: '[ttl]',
+  },
+  {
+    name: 'cleanupIncrementally(0, false)',
+    run: ttl(() => StateTtlConfig.newBuilder(10).cleanupIncrementally(0, false)),
+    code: 'INVALID_CONFIG',
+    names: '[ttl]',
+  },
+  {
+    name: "cleanupIncrementally(5, 'yes')",
+    run: ttl(() => StateTtlConfig.newBuilder(10).cleanupIncrementally(5, any('yes'))),
+    code: 'INVALID_CONFIG',
+    names: '[ttl]',
+  },
 
   // Keys
   { name: 'a key selector returning undefined', run: () => keyedJob(undefined), code: 'INVALID_KEY', names: 'KeyUser' },
@@ -212,11 +280,21 @@ export const BAD_INPUTS: BadInput[] = [
   { name: 'fromCollection(null)', run: () => env().fromCollection(any(null)), code: 'INVALID_CONFIG', names: '[environment]' },
   { name: 'fromGenerator with a non-function', run: () => env().fromGenerator(any('x'), { count: 1 }), code: 'INVALID_CONFIG', names: '[environment]' },
   { name: 'fromGenerator with a negative count', run: () => env().fromGenerator(gen, { count: -1 }), code: 'INVALID_CONFIG', names: '[environment]' },
-  { name: 'fromGenerator with ratePerSecond 0', run: () => env().fromGenerator(gen, { count: 1, ratePerSecond: 0 }), code: 'INVALID_CONFIG', names: '[environment]' },
+  {
+    name: 'fromGenerator with ratePerSecond 0',
+    run: () => env().fromGenerator(gen, { count: 1, ratePerSecond: 0 }),
+    code: 'INVALID_CONFIG',
+    names: '[environment]',
+  },
   { name: 'fromSource without createReader', run: () => env().fromSource(any({}), undefined, 's'), code: 'INVALID_CONFIG', names: '[environment]' },
   { name: 'execute() with no operators', run: () => env().execute('empty'), code: 'INVALID_CONFIG', names: '[environment]' },
   { name: "fromSavepoint('')", run: () => env().fromSavepoint(''), code: 'INVALID_CONFIG', names: '[environment]' },
-  { name: 'fromSavepoint(<absolute file system path>)', run: () => env().fromSavepoint('/tmp/checkpoints/my-job/savepoint-3'), code: 'INVALID_CONFIG', names: /file system path.*"my-job\/savepoint-3"/ },
+  {
+    name: 'fromSavepoint(<absolute file system path>)',
+    run: () => env().fromSavepoint('/tmp/checkpoints/my-job/savepoint-3'),
+    code: 'INVALID_CONFIG',
+    names: /file system path.*"my-job\/savepoint-3"/,
+  },
   { name: 'fromSavepoint(<file: URL>)', run: () => env().fromSavepoint('file:///tmp/x/my-job/savepoint-3'), code: 'INVALID_CONFIG', names: 'file system path' },
   { name: 'fromSavepoint with an empty segment', run: () => env().fromSavepoint('my-job//savepoint-3'), code: 'INVALID_CONFIG', names: 'empty segment' },
   { name: 'fromSavepoint with a ".." segment', run: () => env().fromSavepoint('../other/savepoint-1'), code: 'INVALID_CONFIG', names: '".."' },
@@ -225,25 +303,70 @@ export const BAD_INPUTS: BadInput[] = [
   { name: 'enableCheckpointing(0)', run: () => env().enableCheckpointing(0), code: 'INVALID_CONFIG', names: '[checkpoint-config] the checkpoint interval' },
   { name: 'enableCheckpointing(-5)', run: () => env().enableCheckpointing(-5), code: 'INVALID_CONFIG', names: '[checkpoint-config] the checkpoint interval' },
   { name: 'enableCheckpointing(NaN)', run: () => env().enableCheckpointing(NaN), code: 'INVALID_CONFIG', names: '[checkpoint-config] the checkpoint interval' },
-  { name: 'enableCheckpointing(Infinity)', run: () => env().enableCheckpointing(Infinity), code: 'INVALID_CONFIG', names: '[checkpoint-config] the checkpoint interval' },
+  {
+    name: 'enableCheckpointing(Infinity)',
+    run: () => env().enableCheckpointing(Infinity),
+    code: 'INVALID_CONFIG',
+    names: '[checkpoint-config] the checkpoint interval',
+  },
   { name: 'an unknown checkpointing mode', run: () => env().enableCheckpointing(10, any('SOMETIMES')), code: 'INVALID_CONFIG', names: '[checkpoint-config]' },
   { name: 'setCheckpointStorage with a plain object', run: () => cfg().setCheckpointStorage(any({})), code: 'INVALID_CONFIG', names: '[checkpoint-config]' },
-  { name: 'setMinPauseBetweenCheckpoints(-1)', run: () => cfg().setMinPauseBetweenCheckpoints(-1), code: 'INVALID_CONFIG', names: 'minPauseBetweenCheckpoints' },
+  {
+    name: 'setMinPauseBetweenCheckpoints(-1)',
+    run: () => cfg().setMinPauseBetweenCheckpoints(-1),
+    code: 'INVALID_CONFIG',
+    names: 'minPauseBetweenCheckpoints',
+  },
   { name: 'setCheckpointTimeout(0)', run: () => cfg().setCheckpointTimeout(0), code: 'INVALID_CONFIG', names: 'the checkpoint timeout' },
   { name: 'setCheckpointTimeout(NaN)', run: () => cfg().setCheckpointTimeout(NaN), code: 'INVALID_CONFIG', names: 'the checkpoint timeout' },
-  { name: 'setTolerableCheckpointFailureNumber(-1)', run: () => cfg().setTolerableCheckpointFailureNumber(-1), code: 'INVALID_CONFIG', names: '[checkpoint-config]' },
-  { name: 'setTolerableCheckpointFailureNumber(1.5)', run: () => cfg().setTolerableCheckpointFailureNumber(1.5), code: 'INVALID_CONFIG', names: '[checkpoint-config]' },
+  {
+    name: 'setTolerableCheckpointFailureNumber(-1)',
+    run: () => cfg().setTolerableCheckpointFailureNumber(-1),
+    code: 'INVALID_CONFIG',
+    names: '[checkpoint-config]',
+  },
+  {
+    name: 'setTolerableCheckpointFailureNumber(1.5)',
+    run: () => cfg().setTolerableCheckpointFailureNumber(1.5),
+    code: 'INVALID_CONFIG',
+    names: '[checkpoint-config]',
+  },
   { name: 'setMaxRetainedCheckpoints(0)', run: () => cfg().setMaxRetainedCheckpoints(0), code: 'INVALID_CONFIG', names: '[checkpoint-config]' },
 
   // Restart strategies
-  { name: 'setRestartStrategy({ maxAttempts: NaN, delayMs: 0 })', run: restart({ maxAttempts: NaN, delayMs: 0 }), code: 'INVALID_CONFIG', names: '[restart-strategy]' },
+  {
+    name: 'setRestartStrategy({ maxAttempts: NaN, delayMs: 0 })',
+    run: restart({ maxAttempts: NaN, delayMs: 0 }),
+    code: 'INVALID_CONFIG',
+    names: '[restart-strategy]',
+  },
   { name: 'setRestartStrategy(null)', run: restart(null), code: 'INVALID_CONFIG', names: '[restart-strategy]' },
   { name: 'setRestartStrategy with a negative delay', run: restart({ maxAttempts: 1, delayMs: -1 }), code: 'INVALID_CONFIG', names: '[restart-strategy]' },
-  { name: 'fixedDelayRestart(2, NaN)', run: () => RestartStrategies.fixedDelayRestart(2, NaN), code: 'INVALID_CONFIG', names: '[restart-strategy] fixed-delay restart delay' },
+  {
+    name: 'fixedDelayRestart(2, NaN)',
+    run: () => RestartStrategies.fixedDelayRestart(2, NaN),
+    code: 'INVALID_CONFIG',
+    names: '[restart-strategy] fixed-delay restart delay',
+  },
   { name: 'fixedDelayRestart(-1, 0)', run: () => RestartStrategies.fixedDelayRestart(-1, 0), code: 'INVALID_CONFIG', names: '[restart-strategy]' },
-  { name: 'exponentialDelayRestart with a multiplier below 1', run: () => RestartStrategies.exponentialDelayRestart(10, 100, 0.5, 1000, 0), code: 'INVALID_CONFIG', names: 'backoffMultiplier' },
-  { name: 'exponentialDelayRestart with jitter above 1', run: () => RestartStrategies.exponentialDelayRestart(10, 100, 2, 1000, 1.5), code: 'INVALID_CONFIG', names: 'jitterFactor' },
-  { name: 'exponentialDelayRestart with max backoff below initial', run: () => RestartStrategies.exponentialDelayRestart(100, 10, 2, 1000, 0), code: 'INVALID_CONFIG', names: 'maxBackoffMs' },
+  {
+    name: 'exponentialDelayRestart with a multiplier below 1',
+    run: () => RestartStrategies.exponentialDelayRestart(10, 100, 0.5, 1000, 0),
+    code: 'INVALID_CONFIG',
+    names: 'backoffMultiplier',
+  },
+  {
+    name: 'exponentialDelayRestart with jitter above 1',
+    run: () => RestartStrategies.exponentialDelayRestart(10, 100, 2, 1000, 1.5),
+    code: 'INVALID_CONFIG',
+    names: 'jitterFactor',
+  },
+  {
+    name: 'exponentialDelayRestart with max backoff below initial',
+    run: () => RestartStrategies.exponentialDelayRestart(100, 10, 2, 1000, 0),
+    code: 'INVALID_CONFIG',
+    names: 'maxBackoffMs',
+  },
   { name: 'failureRateRestart(0, …)', run: () => RestartStrategies.failureRateRestart(0, 1000, 0), code: 'INVALID_CONFIG', names: 'failureRate' },
 
   // DataStream API
@@ -252,39 +375,112 @@ export const BAD_INPUTS: BadInput[] = [
   { name: 'flatMap({})', run: () => env().fromElements(1).flatMap(any({})), code: 'INVALID_CONFIG', names: '[datastream]' },
   { name: "keyBy('field')", run: () => env().fromElements(1).keyBy(any('field')), code: 'INVALID_CONFIG', names: '[datastream]' },
   { name: 'sinkTo({})', run: () => env().fromElements(1).sinkTo(any({})), code: 'INVALID_CONFIG', names: '[datastream]' },
-  { name: "an operator's setParallelism(0)", run: () => env().fromElements(1).map((x) => x).name('Op').setParallelism(0), code: 'INVALID_CONFIG', names: '[operator:Op]' },
+  {
+    name: "an operator's setParallelism(0)",
+    run: () =>
+      env()
+        .fromElements(1)
+        .map((x) => x)
+        .name('Op')
+        .setParallelism(0),
+    code: 'INVALID_CONFIG',
+    names: '[operator:Op]',
+  },
 
   // Watermarks and time
   { name: 'forBoundedOutOfOrderness(-1)', run: () => WatermarkStrategy.forBoundedOutOfOrderness(-1), code: 'INVALID_CONFIG', names: '[watermarks]' },
-  { name: 'withTimestampAssigner with a non-function', run: () => WatermarkStrategy.forMonotonousTimestamps().withTimestampAssigner(any('ts')), code: 'INVALID_CONFIG', names: '[watermarks]' },
+  {
+    name: 'withTimestampAssigner with a non-function',
+    run: () => WatermarkStrategy.forMonotonousTimestamps().withTimestampAssigner(any('ts')),
+    code: 'INVALID_CONFIG',
+    names: '[watermarks]',
+  },
   { name: 'a watermark of NaN', run: () => watermarkJob(NaN), code: 'USER_FUNCTION_FAILED', names: '[watermarks] [operator:Stamps (1/1)]' },
   { name: 'a watermark of Infinity', run: () => watermarkJob(Infinity), code: 'USER_FUNCTION_FAILED', names: '[watermarks] [operator:Stamps (1/1)]' },
   { name: 'a watermark above MAX_WATERMARK', run: () => watermarkJob(Number.MAX_SAFE_INTEGER * 2), code: 'USER_FUNCTION_FAILED', names: '[watermarks]' },
-  { name: 'an event-time timer at Infinity', run: () => timerJob((c) => c.timerService().registerEventTimeTimer(Infinity)), code: 'INVALID_ARGUMENT', names: '[timers] [operator:Timers (1/1)] [key:"a"]' },
-  { name: 'an event-time timer above MAX_SAFE_INTEGER', run: () => timerJob((c) => c.timerService().registerEventTimeTimer(2 ** 60)), code: 'INVALID_ARGUMENT', names: '[timers]' },
+  {
+    name: 'an event-time timer at Infinity',
+    run: () => timerJob((c) => c.timerService().registerEventTimeTimer(Infinity)),
+    code: 'INVALID_ARGUMENT',
+    names: '[timers] [operator:Timers (1/1)] [key:"a"]',
+  },
+  {
+    name: 'an event-time timer above MAX_SAFE_INTEGER',
+    run: () => timerJob((c) => c.timerService().registerEventTimeTimer(2 ** 60)),
+    code: 'INVALID_ARGUMENT',
+    names: '[timers]',
+  },
   { name: 'an event-time timer at NaN', run: () => timerJob((c) => c.timerService().registerEventTimeTimer(NaN)), code: 'INVALID_ARGUMENT', names: '[timers]' },
-  { name: 'a processing-time timer at Infinity', run: () => timerJob((c) => c.timerService().registerProcessingTimeTimer(Infinity)), code: 'INVALID_ARGUMENT', names: 'processing-time timer' },
+  {
+    name: 'a processing-time timer at Infinity',
+    run: () => timerJob((c) => c.timerService().registerProcessingTimeTimer(Infinity)),
+    code: 'INVALID_ARGUMENT',
+    names: 'processing-time timer',
+  },
   {
     name: 'a timer on a non-keyed stream',
     run: () =>
       env()
         .fromElements(1)
-        .process(new (class extends ProcessFunction<number, number> {
-          processElement(x: number, ctx: never) {
-            (ctx as { timerService(): { registerEventTimeTimer(t: number): void } }).timerService().registerEventTimeTimer(5);
-          }
-        })())
+        .process(
+          new (class extends ProcessFunction<number, number> {
+            processElement(x: number, ctx: never) {
+              (ctx as { timerService(): { registerEventTimeTimer(t: number): void } }).timerService().registerEventTimeTimer(5);
+            }
+          })(),
+        )
         .executeAndCollect(),
     code: 'NO_KEY_CONTEXT',
     names: 'keyBy()',
   },
 
   // Sources and sinks
-  { name: "a source whose poll returns a string", run: () => sourceJob({ boundedness: 'bounded', createReader: () => ({ poll: () => any('abc') }) }), code: 'INVALID_ARGUMENT', names: '[source] [operator:BadSource (1/1)] poll() returned a string' },
-  { name: 'a source whose poll resolves to an object', run: () => sourceJob({ boundedness: 'bounded', createReader: () => ({ poll: async () => any({ records: [] }) }) }), code: 'INVALID_ARGUMENT', names: 'poll() returned an object' },
-  { name: 'a source whose createReader returns undefined', run: () => sourceJob({ boundedness: 'bounded', createReader: () => any(undefined) }), code: 'INVALID_ARGUMENT', names: 'createReader() returned undefined' },
-  { name: 'a source whose poll throws', run: () => sourceJob({ boundedness: 'bounded', createReader: () => ({ poll: () => { throw new Error('socket closed'); } }) }), code: 'USER_FUNCTION_FAILED', names: /BadSource.*poll threw: socket closed/ },
-  { name: 'a sink whose invoke throws', run: () => { const e = env(); e.fromElements(1).addSink({ invoke: () => { throw new Error('quota'); } }); return e.execute('sink'); }, code: 'USER_FUNCTION_FAILED', names: 'quota' },
+  {
+    name: 'a source whose poll returns a string',
+    run: () => sourceJob({ boundedness: 'bounded', createReader: () => ({ poll: () => any('abc') }) }),
+    code: 'INVALID_ARGUMENT',
+    names: '[source] [operator:BadSource (1/1)] poll() returned a string',
+  },
+  {
+    name: 'a source whose poll resolves to an object',
+    run: () => sourceJob({ boundedness: 'bounded', createReader: () => ({ poll: async () => any({ records: [] }) }) }),
+    code: 'INVALID_ARGUMENT',
+    names: 'poll() returned an object',
+  },
+  {
+    name: 'a source whose createReader returns undefined',
+    run: () => sourceJob({ boundedness: 'bounded', createReader: () => any(undefined) }),
+    code: 'INVALID_ARGUMENT',
+    names: 'createReader() returned undefined',
+  },
+  {
+    name: 'a source whose poll throws',
+    run: () =>
+      sourceJob({
+        boundedness: 'bounded',
+        createReader: () => ({
+          poll: () => {
+            throw new Error('socket closed');
+          },
+        }),
+      }),
+    code: 'USER_FUNCTION_FAILED',
+    names: /BadSource.*poll threw: socket closed/,
+  },
+  {
+    name: 'a sink whose invoke throws',
+    run: () => {
+      const e = env();
+      e.fromElements(1).addSink({
+        invoke: () => {
+          throw new Error('quota');
+        },
+      });
+      return e.execute('sink');
+    },
+    code: 'USER_FUNCTION_FAILED',
+    names: 'quota',
+  },
 
   // State and functions
   {
@@ -293,15 +489,17 @@ export const BAD_INPUTS: BadInput[] = [
       env()
         .fromElements(1)
         .keyBy(() => 'k')
-        .map(new (class extends RichMapFunction<number, number> {
-          override open(ctx: RuntimeContext) {
-            ctx.getState(new ValueStateDescriptor('s'));
-            ctx.getListState(new ListStateDescriptor('s'));
-          }
-          map(x: number) {
-            return x;
-          }
-        })())
+        .map(
+          new (class extends RichMapFunction<number, number> {
+            override open(ctx: RuntimeContext) {
+              ctx.getState(new ValueStateDescriptor('s'));
+              ctx.getListState(new ListStateDescriptor('s'));
+            }
+            map(x: number) {
+              return x;
+            }
+          })(),
+        )
         .executeAndCollect(),
     code: 'STATE_KIND_MISMATCH',
     names: '[state:s]',
@@ -319,52 +517,127 @@ export const BAD_INPUTS: BadInput[] = [
   },
 
   // Worker executor and job definitions
-  { name: 'new WorkerExecutor({ workers: 0 })', run: () => new WorkerExecutor(any({ workers: 0, platform: { spawn() {} } })), code: 'INVALID_CONFIG', names: '[executor:workers]' },
+  {
+    name: 'new WorkerExecutor({ workers: 0 })',
+    run: () => new WorkerExecutor(any({ workers: 0, platform: { spawn() {} } })),
+    code: 'INVALID_CONFIG',
+    names: '[executor:workers]',
+  },
   { name: 'new WorkerExecutor without a platform', run: () => new WorkerExecutor(any({ workers: 1 })), code: 'INVALID_CONFIG', names: '[executor:workers]' },
-  { name: 'a WorkerExecutor job not built by defineJob()', run: () => { const e = env().setExecutor(new WorkerExecutor(any({ workers: 1, platform: { spawn() {}, createChannel() {} } }))); e.fromElements(1).addSink({ invoke() {} }); return e.execute('plain'); }, code: 'INVALID_CONFIG', names: 'defineJob()' },
+  {
+    name: 'a WorkerExecutor job not built by defineJob()',
+    run: () => {
+      const e = env().setExecutor(new WorkerExecutor(any({ workers: 1, platform: { spawn() {}, createChannel() {} } })));
+      e.fromElements(1).addSink({ invoke() {} });
+      return e.execute('plain');
+    },
+    code: 'INVALID_CONFIG',
+    names: 'defineJob()',
+  },
   { name: "defineJob('')", run: () => defineJob('', 'job', () => {}), code: 'INVALID_CONFIG', names: '[job]' },
   { name: 'defineJob without an export name', run: () => defineJob(import.meta.url, '', () => {}), code: 'INVALID_CONFIG', names: '[job]' },
   { name: 'defineJob without a function', run: () => defineJob(import.meta.url, 'job', any(5)), code: 'INVALID_CONFIG', names: '[job]' },
 
   // Storages
   { name: "new FileSystemCheckpointStorage('')", run: () => new FileSystemCheckpointStorage(''), code: 'INVALID_ARGUMENT', names: 'checkpoint directory' },
-  { name: 'a second lock of the same job in a memory storage', run: async () => { const s = new MemoryCheckpointStorage(); await s.lock('j'); await s.lock('j'); }, code: 'STORAGE_LOCKED', names: 'already locked' },
+  {
+    name: 'a second lock of the same job in a memory storage',
+    run: async () => {
+      const s = new MemoryCheckpointStorage();
+      await s.lock('j');
+      await s.lock('j');
+    },
+    code: 'STORAGE_LOCKED',
+    names: 'already locked',
+  },
 
   // Savepoints and checkpoints (each checks that the stored ones are untouched)
-  { name: 'a savepoint with checkpointing disabled', run: async () => { const e = env(); e.fromSource(pacedSource(1e6, gen, 1), undefined, 'n').addSink({ invoke() {} }); const c = await e.executeAsync('no-cp'); try { await c.triggerSavepoint(); } finally { await c.cancel(); } }, code: 'CHECKPOINT_FAILED', names: 'enableCheckpointing' },
-  { name: 'fromSavepoint with no storage configured', run: async () => restoreFrom(undefined, (await checkpointFixture()).savepoint), code: 'SNAPSHOT_CORRUPT', names: /\[storage:memory\] no checkpoint at fixture\/savepoint-\d+ in the memory checkpoint storage.*setCheckpointStorage/, nothingLost: fixtureIntact },
-  { name: 'fromSavepoint of a path that does not exist', run: async () => restoreFrom((await copyWith(() => {})).storage, 'fixture/savepoint-999'), code: 'SNAPSHOT_CORRUPT', names: 'no checkpoint at fixture/savepoint-999', nothingLost: fixtureIntact },
+  {
+    name: 'a savepoint with checkpointing disabled',
+    run: async () => {
+      const e = env();
+      e.fromSource(pacedSource(1e6, gen, 1), undefined, 'n').addSink({ invoke() {} });
+      const c = await e.executeAsync('no-cp');
+      try {
+        await c.triggerSavepoint();
+      } finally {
+        await c.cancel();
+      }
+    },
+    code: 'CHECKPOINT_FAILED',
+    names: 'enableCheckpointing',
+  },
+  {
+    name: 'fromSavepoint with no storage configured',
+    run: async () => restoreFrom(undefined, (await checkpointFixture()).savepoint),
+    code: 'SNAPSHOT_CORRUPT',
+    names: /\[storage:memory\] no checkpoint at fixture\/savepoint-\d+ in the memory checkpoint storage.*setCheckpointStorage/,
+    nothingLost: fixtureIntact,
+  },
+  {
+    name: 'fromSavepoint of a path that does not exist',
+    run: async () => restoreFrom((await copyWith(() => {})).storage, 'fixture/savepoint-999'),
+    code: 'SNAPSHOT_CORRUPT',
+    names: 'no checkpoint at fixture/savepoint-999',
+    nothingLost: fixtureIntact,
+  },
   {
     name: "a savepoint whose manifest's version byte was flipped",
-    run: async () => { const { storage, f } = await copyWith((files, fx) => flip(files, `${fx.savepoint}/_metadata`, () => 4, 0x40)); return restoreFrom(storage, f.savepoint); },
+    run: async () => {
+      const { storage, f } = await copyWith((files, fx) => flip(files, `${fx.savepoint}/_metadata`, () => 4, 0x40));
+      return restoreFrom(storage, f.savepoint);
+    },
     code: 'SNAPSHOT_CORRUPT',
     names: /format version byte is 65.*the file is corrupt/,
     nothingLost: fixtureIntact,
   },
   {
-    name: "a savepoint part with a flipped payload bit",
-    run: async () => { const { storage, f } = await copyWith((files, fx) => { const part = [...files.keys()].find((p) => p.startsWith(`${fx.savepoint}/`) && !p.endsWith('_metadata'))!; flip(files, part, (b) => b.length - 8, 0x01); }); return restoreFrom(storage, f.savepoint); },
+    name: 'a savepoint part with a flipped payload bit',
+    run: async () => {
+      const { storage, f } = await copyWith((files, fx) => {
+        const part = [...files.keys()].find((p) => p.startsWith(`${fx.savepoint}/`) && !p.endsWith('_metadata'))!;
+        flip(files, part, (b) => b.length - 8, 0x01);
+      });
+      return restoreFrom(storage, f.savepoint);
+    },
     code: 'SNAPSHOT_CORRUPT',
     names: '[checkpoint]',
     nothingLost: fixtureIntact,
   },
   {
     name: 'a truncated checkpoint manifest',
-    run: async () => { const { storage, f } = await copyWith((files, fx) => files.set(`${fx.checkpoints[0]}/_metadata`, files.get(`${fx.checkpoints[0]}/_metadata`)!.subarray(0, 9))); return restoreFrom(storage, f.checkpoints[0]); },
+    run: async () => {
+      const { storage, f } = await copyWith((files, fx) =>
+        files.set(`${fx.checkpoints[0]}/_metadata`, files.get(`${fx.checkpoints[0]}/_metadata`)!.subarray(0, 9)),
+      );
+      return restoreFrom(storage, f.checkpoints[0]);
+    },
     code: 'SNAPSHOT_CORRUPT',
     names: 'truncated',
     nothingLost: fixtureIntact,
   },
   {
     name: 'a checkpoint whose part is missing',
-    run: async () => { const { storage, f } = await copyWith((files, fx) => { const part = [...files.keys()].find((p) => p.startsWith(`${fx.checkpoints[0]}/`) && !p.endsWith('_metadata'))!; files.delete(part); }); return restoreFrom(storage, f.checkpoints[0]); },
+    run: async () => {
+      const { storage, f } = await copyWith((files, fx) => {
+        const part = [...files.keys()].find((p) => p.startsWith(`${fx.checkpoints[0]}/`) && !p.endsWith('_metadata'))!;
+        files.delete(part);
+      });
+      return restoreFrom(storage, f.checkpoints[0]);
+    },
     code: 'SNAPSHOT_CORRUPT',
     names: 'is listed in',
     nothingLost: fixtureIntact,
   },
   {
     name: 'a restore with another max parallelism',
-    run: async () => { const { storage, f } = await copyWith(() => {}); const e = env().setMaxParallelism(64).setRestartStrategy(RestartStrategies.noRestart()).fromSavepoint(f.savepoint, { allowNonRestoredState: true }); e.enableCheckpointing(1000).getCheckpointConfig().setCheckpointStorage(storage); e.fromElements(1).addSink({ invoke() {} }); return e.execute('mp'); },
+    run: async () => {
+      const { storage, f } = await copyWith(() => {});
+      const e = env().setMaxParallelism(64).setRestartStrategy(RestartStrategies.noRestart()).fromSavepoint(f.savepoint, { allowNonRestoredState: true });
+      e.enableCheckpointing(1000).getCheckpointConfig().setCheckpointStorage(storage);
+      e.fromElements(1).addSink({ invoke() {} });
+      return e.execute('mp');
+    },
     code: 'SNAPSHOT_INCOMPATIBLE',
     names: 'max parallelism 128',
     nothingLost: fixtureIntact,
@@ -379,7 +652,11 @@ export const BAD_INPUTS: BadInput[] = [
       failing.catch(() => {});
       const e = env().setRestartStrategy(RestartStrategies.noRestart());
       e.enableCheckpointing(3_600_000).getCheckpointConfig().setCheckpointStorage(abandonedStorage);
-      e.fromSource(pacedSource(1e6, gen, 1), undefined, 'n').keyBy((x) => x % 2).map(async (x) => (entered(), await failing, x)).name('Fails').addSink({ invoke() {} });
+      e.fromSource(pacedSource(1e6, gen, 1), undefined, 'n')
+        .keyBy((x) => x % 2)
+        .map(async (x) => (entered(), await failing, x))
+        .name('Fails')
+        .addSink({ invoke() {} });
       const client = await e.executeAsync('abandoned');
       await inMap;
       const savepoint = client.triggerSavepoint();
@@ -401,7 +678,9 @@ export const BAD_INPUTS: BadInput[] = [
     name: 'cancel() of a fully chained job whose source is idle',
     run: async () => {
       const e = env();
-      e.fromSource({ boundedness: 'unbounded', createReader: () => ({ poll: () => [] }) }, undefined, 'Idle').map((x) => x).addSink({ invoke() {} });
+      e.fromSource({ boundedness: 'unbounded', createReader: () => ({ poll: () => [] }) }, undefined, 'Idle')
+        .map((x) => x)
+        .addSink({ invoke() {} });
       const client = await e.executeAsync('idle-cancel');
       await new Promise((r) => setTimeout(r, 20));
       await client.cancel();
@@ -415,7 +694,9 @@ export const BAD_INPUTS: BadInput[] = [
     run: async () => {
       const e = env().setRestartStrategy(RestartStrategies.noRestart()).setTaskCancellationTimeout(100);
       e.enableCheckpointing(10).getCheckpointConfig().setCheckpointTimeout(100);
-      e.fromSource(pacedSource(1e6, gen, 1), undefined, 'Numbers').map((x) => (x === 3 ? new Promise<number>(() => {}) : x)).addSink({ invoke() {} });
+      e.fromSource(pacedSource(1e6, gen, 1), undefined, 'Numbers')
+        .map((x) => (x === 3 ? new Promise<number>(() => {}) : x))
+        .addSink({ invoke() {} });
       return e.execute('stuck');
     },
     code: 'CHECKPOINT_FAILED',
@@ -425,7 +706,9 @@ export const BAD_INPUTS: BadInput[] = [
     name: 'cancel() of a job stuck in a user function',
     run: async () => {
       const e = env().setTaskCancellationTimeout(100);
-      e.fromElements(1, 2).map(() => new Promise<number>(() => {})).addSink({ invoke() {} });
+      e.fromElements(1, 2)
+        .map(() => new Promise<number>(() => {}))
+        .addSink({ invoke() {} });
       const client = await e.executeAsync('stuck-cancel');
       await new Promise((r) => setTimeout(r, 20));
       await client.cancel();
@@ -435,8 +718,18 @@ export const BAD_INPUTS: BadInput[] = [
     names: 'stuck-cancel was cancelled',
   },
   // Item 8: durations that cannot be waited for.
-  { name: 'setTaskCancellationTimeout(Infinity)', run: () => env().setTaskCancellationTimeout(Infinity), code: 'INVALID_CONFIG', names: 'task cancellation timeout' },
-  { name: 'setMinPauseBetweenCheckpoints(Infinity)', run: () => cfg().setMinPauseBetweenCheckpoints(Infinity), code: 'INVALID_CONFIG', names: 'minPauseBetweenCheckpoints' },
+  {
+    name: 'setTaskCancellationTimeout(Infinity)',
+    run: () => env().setTaskCancellationTimeout(Infinity),
+    code: 'INVALID_CONFIG',
+    names: 'task cancellation timeout',
+  },
+  {
+    name: 'setMinPauseBetweenCheckpoints(Infinity)',
+    run: () => cfg().setMinPauseBetweenCheckpoints(Infinity),
+    code: 'INVALID_CONFIG',
+    names: 'minPauseBetweenCheckpoints',
+  },
   // Item 10: a failing lock release does not hide the real error.
   {
     name: 'a read-only checkpoint directory whose lock release fails too',

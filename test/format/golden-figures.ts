@@ -87,7 +87,13 @@ export function goldenFigures(): Array<readonly [string, string]> {
   }
   out.push(['murmur3 of a prefix', [0, 1, 5, 13, 36].map((n) => u32(murmur3_32(inputs[36]!, 0, n))).join(' ')]);
   for (const tag of [0, 1, 5, 0xff]) {
-    out.push([`murmur3 tagged ASCII, tag ${tag}`, goldenAsciiStrings().map((s) => murmur3_32TaggedAscii(tag, s)).map((h) => (h < 0 ? '-1' : u32(h))).join(' ')]);
+    out.push([
+      `murmur3 tagged ASCII, tag ${tag}`,
+      goldenAsciiStrings()
+        .map((s) => murmur3_32TaggedAscii(tag, s))
+        .map((h) => (h < 0 ? '-1' : u32(h)))
+        .join(' '),
+    ]);
   }
   for (const [maxP, p] of GOLDEN_PARALLELISMS) {
     const ranges = Array.from({ length: p }, (_, i) => keyGroupRangeForSubtask(maxP, p, i)).map((r) => `${r.start}..${r.end}`);

@@ -159,23 +159,12 @@ describe('keyFromCanonicalBytes', () => {
 });
 
 describe('keyProblem', () => {
-  it.each([
-    ['alice'],
-    [''],
-    [0],
-    [-0],
-    [Infinity],
-    [-1.5],
-    [0n],
-    [-(2n ** 100n)],
-    [true],
-    [false],
-    [[]],
-    [['a', 1, [2n, [true]]]],
-    ['😀'],
-  ])('accepts %s', (key) => {
-    expect(keyProblem(key)).toBeUndefined();
-  });
+  it.each([['alice'], [''], [0], [-0], [Infinity], [-1.5], [0n], [-(2n ** 100n)], [true], [false], [[]], [['a', 1, [2n, [true]]]], ['😀']])(
+    'accepts %s',
+    (key) => {
+      expect(keyProblem(key)).toBeUndefined();
+    },
+  );
 
   class Point {}
   it.each([

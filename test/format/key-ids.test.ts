@@ -39,9 +39,33 @@ describe('keyId', () => {
   it('never gives distinct keys the same id, even crafted look-alikes', () => {
     const arrayId = keyId(['1']) as string;
     const keys: Key[] = [
-      '1', 1, 1n, true, ['1'], [1], [1n], [true], [], [[]], '', 0, 0n, false, 'true',
-      '\u0001', '\u0001s', '\u0001a', '\u0001s1', '\u0001a1', arrayId, arrayId.slice(1), 's' + arrayId,
-      '\u0001s\u0001a', [arrayId], ['\u0001'], [['1']],
+      '1',
+      1,
+      1n,
+      true,
+      ['1'],
+      [1],
+      [1n],
+      [true],
+      [],
+      [[]],
+      '',
+      0,
+      0n,
+      false,
+      'true',
+      '\u0001',
+      '\u0001s',
+      '\u0001a',
+      '\u0001s1',
+      '\u0001a1',
+      arrayId,
+      arrayId.slice(1),
+      's' + arrayId,
+      '\u0001s\u0001a',
+      [arrayId],
+      ['\u0001'],
+      [['1']],
     ];
     const ids = new Map<unknown, Key>();
     for (const key of keys) {

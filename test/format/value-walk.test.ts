@@ -25,7 +25,15 @@ describe('unsupported values', () => {
     ['a Map value', () => new Map([['k', new Account()]]), '$.get("k") is an instance of Account'],
     ['a Map value under a number key', () => new Map([[5, () => 0]]), '$.get(5) is a function'],
     ['a Map value under an object key', () => new Map([[{}, () => 0]]), '$.values()[0] is a function'],
-    ['a Map key', () => new Map<unknown, unknown>([[1, 1], [Symbol('k'), 2]]), '$.keys()[1] is a symbol'],
+    [
+      'a Map key',
+      () =>
+        new Map<unknown, unknown>([
+          [1, 1],
+          [Symbol('k'), 2],
+        ]),
+      '$.keys()[1] is a symbol',
+    ],
     ['a Set element', () => new Set([1, 2, new WeakSet()]), '$.values()[2] is an instance of WeakSet'],
   ];
 
@@ -108,10 +116,15 @@ describe('unsupported values', () => {
         },
       };
       self.me = self;
-      const nested = { a: { get g(): number {
-        walk([{ x: 1 }]);
-        return 2;
-      }, b: {} as Record<string, unknown> } };
+      const nested = {
+        a: {
+          get g(): number {
+            walk([{ x: 1 }]);
+            return 2;
+          },
+          b: {} as Record<string, unknown>,
+        },
+      };
       nested.a.b.back = nested.a;
       const cases: Array<[unknown, string]> = [
         [self, '$.me is a cyclic reference to $'],

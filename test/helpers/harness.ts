@@ -5,7 +5,7 @@
 import { ManualClock, type Clock } from '../../src/api/clock.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
 import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
-import { type Key } from '../../src/format/key-bytes.ts';
+import type { Key } from '../../src/format/key-bytes.ts';
 import { OutputBuffer, type OperatorRestore, type OperatorSnapshot, type StreamOperator } from '../../src/engine/operators/operator.ts';
 import type { StateBackend } from '../../src/state/backend.ts';
 
@@ -64,10 +64,7 @@ export class OperatorHarness {
   /** Processes records (keyed by `keyOf` when the operator is keyed) and returns what was emitted. */
   async process<T>(values: T[], keyOf?: (v: T) => Key, timestamps?: number[]): Promise<unknown[]> {
     const keys = keyOf ? values.map(keyOf) : undefined;
-    await this.op.processBatch(
-      { values, timestamps, keys, keyGroups: keys?.map((k) => keyGroupForKey(k, this.options.maxParallelism)) },
-      this.out,
-    );
+    await this.op.processBatch({ values, timestamps, keys, keyGroups: keys?.map((k) => keyGroupForKey(k, this.options.maxParallelism)) }, this.out);
     return this.out.take().values;
   }
 

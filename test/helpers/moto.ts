@@ -15,7 +15,8 @@ export const MOTO_REGION = 'us-east-1';
 /** Why S3 tests cannot run here, or undefined when `moto_server` is available. */
 export function motoMissing(): string | undefined {
   const probe = spawnSync('moto_server', ['--help'], { stdio: 'ignore', timeout: 20_000 });
-  if (probe.error) return `moto_server is not on PATH (${(probe.error as NodeJS.ErrnoException).code ?? probe.error.message}); install moto[server] to run the S3 tests`;
+  if (probe.error)
+    return `moto_server is not on PATH (${(probe.error as NodeJS.ErrnoException).code ?? probe.error.message}); install moto[server] to run the S3 tests`;
   return probe.status === 0 ? undefined : `moto_server --help exited with ${probe.status}`;
 }
 
@@ -84,7 +85,11 @@ export async function createBucket(endpoint: string, bucket: string, cors?: stri
     if (!set.ok) throw new Error(`PutBucketCors on ${bucket}: HTTP ${set.status} ${await set.text()}`);
   }
   if (policy !== undefined) {
-    const set = await aws.fetch(`${endpoint}/${bucket}?policy`, { method: 'PUT', body: JSON.stringify(policy), headers: { 'content-type': 'application/json' } });
+    const set = await aws.fetch(`${endpoint}/${bucket}?policy`, {
+      method: 'PUT',
+      body: JSON.stringify(policy),
+      headers: { 'content-type': 'application/json' },
+    });
     if (!set.ok) throw new Error(`PutBucketPolicy on ${bucket}: HTTP ${set.status} ${await set.text()}`);
   }
 }

@@ -77,7 +77,9 @@ export async function startFaultProxy(target: string, inFlightFilter: (method: s
       return;
     }
     if (typeof fate === 'object') {
-      const xml = fate.body ?? `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${fate.code ?? 'InternalError'}</Code><Message>injected ${fate.status}</Message></Error>`;
+      const xml =
+        fate.body ??
+        `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${fate.code ?? 'InternalError'}</Code><Message>injected ${fate.status}</Message></Error>`;
       res.writeHead(fate.status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml) }).end(xml);
       return;
     }

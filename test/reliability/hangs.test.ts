@@ -13,7 +13,13 @@ async function settles(p: Promise<unknown>, ms: number): Promise<'settled' | 'hu
   let timer: ReturnType<typeof setTimeout> | undefined;
   const hung = new Promise<'hung'>((r) => (timer = setTimeout(() => r('hung'), ms)));
   try {
-    return await Promise.race([p.then(() => 'settled' as const, () => 'settled' as const), hung]);
+    return await Promise.race([
+      p.then(
+        () => 'settled' as const,
+        () => 'settled' as const,
+      ),
+      hung,
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -52,7 +58,9 @@ function chainedJob(mode: 'empty' | 'pending') {
 
 describe('cancel and stop-with-savepoint settle (issue 14, item 5)', () => {
   for (const mode of ['empty', 'pending'] as const) {
-    it(`cancel() resolves for a chained job whose source is idle (poll → ${mode === 'empty' ? '[]' : 'a Promise that never resolves'})`, { timeout: 8_000 }, async () => {
+    it(`cancel() resolves for a chained job whose source is idle (poll → ${mode === 'empty' ? '[]' : 'a Promise that never resolves'})`, {
+      timeout: 8_000,
+    }, async () => {
       const { env, seen } = chainedJob(mode);
       const client = await env.executeAsync(`idle-cancel-${mode}`);
       while (seen.length < 5) await new Promise((r) => setTimeout(r, 5));
@@ -76,14 +84,19 @@ describe('cancel and stop-with-savepoint settle (issue 14, item 5)', () => {
         expect(seen).toEqual([0, 2, 4, 6, 8]);
       });
     } else {
-      it('stopWithSavepoint() of a job whose poll never returns settles at the checkpoint timeout, naming the source, and the job keeps running', { timeout: 8_000 }, async () => {
+      it('stopWithSavepoint() of a job whose poll never returns settles at the checkpoint timeout, naming the source, and the job keeps running', {
+        timeout: 8_000,
+      }, async () => {
         const { env, seen } = chainedJob(mode);
         env.getCheckpointConfig().setCheckpointTimeout(300);
         const client = await env.executeAsync('idle-stop-pending');
         while (seen.length < 5) await new Promise((r) => setTimeout(r, 5));
         const stopping = client.stopWithSavepoint();
         expect(await settles(stopping, 3_000)).toBe('settled');
-        const e = await stopping.then(() => undefined, (err: unknown) => err);
+        const e = await stopping.then(
+          () => undefined,
+          (err: unknown) => err,
+        );
         expect(e).toMatchObject({ code: 'CHECKPOINT_FAILED' });
         expect((e as Error).message).toMatch(/savepoint \d+ expired after 300 ms; not acknowledged by Idle \(1\/1\)/);
         expect(client.getJobStatus()).toBe('RUNNING');
@@ -148,7 +161,7 @@ describe('a user function that never returns is abandoned and the job settles (i
 });
 
 describe('a task stuck after acknowledging a checkpoint still fails the attempt', () => {
-  it('the next checkpoint is triggered (and expires) although the stuck task never takes the completed one\'s notification', { timeout: 8_000 }, async () => {
+  it("the next checkpoint is triggered (and expires) although the stuck task never takes the completed one's notification", { timeout: 8_000 }, async () => {
     let writing = false;
     const storage = new (class extends MemoryCheckpointStorage {
       override async put(path: string, data: Uint8Array): Promise<void> {
@@ -157,10 +170,16 @@ describe('a task stuck after acknowledging a checkpoint still fails the attempt'
         return super.put(path, data);
       }
     })();
-    const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1).setRestartStrategy(RestartStrategies.noRestart()).setTaskCancellationTimeout(100);
+    const env = StreamExecutionEnvironment.getExecutionEnvironment()
+      .setParallelism(1)
+      .setRestartStrategy(RestartStrategies.noRestart())
+      .setTaskCancellationTimeout(100);
     env.enableCheckpointing(20).getCheckpointConfig().setCheckpointStorage(storage).setCheckpointTimeout(300);
     // Sticks on the first record after checkpoint 1 was acknowledged (its files are being written).
-    env.fromSource(idleAfter(1e6, 'empty'), undefined, 'Numbers').map((x) => (writing ? new Promise<number>(() => {}) : x)).addSink({ invoke: () => {} });
+    env
+      .fromSource(idleAfter(1e6, 'empty'), undefined, 'Numbers')
+      .map((x) => (writing ? new Promise<number>(() => {}) : x))
+      .addSink({ invoke: () => {} });
     const client = await env.executeAsync('stuck-after-ack');
     expect(await settles(client.result, 5_000)).toBe('settled');
     await expect(client.result).rejects.toMatchObject({ code: 'CHECKPOINT_FAILED' });

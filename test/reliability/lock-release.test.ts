@@ -29,8 +29,17 @@ describe('a failing lock release does not hide the real error (issue 14, item 10
     try {
       const env = StreamExecutionEnvironment.getExecutionEnvironment().setRestartStrategy(RestartStrategies.noRestart());
       env.enableCheckpointing(10).getCheckpointConfig().setCheckpointStorage(new ReadOnlyAfterStart());
-      env.fromSource(pacedSource(2000, (i) => i, 2), undefined, 'paced').addSink({ invoke: () => {} });
-      const e = await env.execute('read-only').then(() => undefined, (err: unknown) => err);
+      env
+        .fromSource(
+          pacedSource(2000, (i) => i, 2),
+          undefined,
+          'paced',
+        )
+        .addSink({ invoke: () => {} });
+      const e = await env.execute('read-only').then(
+        () => undefined,
+        (err: unknown) => err,
+      );
       expect(e).toMatchObject({ code: 'CHECKPOINT_FAILED' });
       expect((e as Error).message).toMatch(/writing the state of .* failed: EACCES: permission denied, open/);
       expect((e as Error).message).not.toContain('release lock');

@@ -4,7 +4,14 @@
  * processing-time timers of any length now wait correctly (in chunks).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { KeyedProcessFunction, MemoryCheckpointStorage, RestartStrategies, StreamExecutionEnvironment, type Collector, type KeyedProcessContext } from '../../src/index.ts';
+import {
+  KeyedProcessFunction,
+  MemoryCheckpointStorage,
+  RestartStrategies,
+  StreamExecutionEnvironment,
+  type Collector,
+  type KeyedProcessContext,
+} from '../../src/index.ts';
 import { MAX_TIMER_DELAY_MS, setLongTimeout } from '../../src/engine/long-timer.ts';
 import { pacedSource } from '../helpers/sources.ts';
 
@@ -28,7 +35,11 @@ function checkpointedJob(configure: (env: StreamExecutionEnvironment) => void) {
   env.enableCheckpointing(10).getCheckpointConfig().setCheckpointStorage(storage);
   configure(env);
   env
-    .fromSource(pacedSource(300, (i) => i, 3), undefined, 'paced')
+    .fromSource(
+      pacedSource(300, (i) => i, 3),
+      undefined,
+      'paced',
+    )
     .keyBy((x) => x % 3)
     .map((x) => x)
     .addSink({ invoke: () => {} });
@@ -61,7 +72,10 @@ describe('long durations wait correctly (issue 14, item 8)', () => {
     expect(fired).toBe(0);
   });
 
-  for (const [label, timeout] of [['Infinity', Infinity], ['30 days', 30 * 24 * 3600_000]] as const) {
+  for (const [label, timeout] of [
+    ['Infinity', Infinity],
+    ['30 days', 30 * 24 * 3600_000],
+  ] as const) {
     it(`setCheckpointTimeout(${label}) lets checkpoints complete instead of expiring them at once`, { timeout: 10_000 }, async () => {
       const { env, storage } = checkpointedJob((e) => e.getCheckpointConfig().setCheckpointTimeout(timeout));
       await env.execute(`timeout-${label}`);
@@ -81,7 +95,11 @@ describe('long durations wait correctly (issue 14, item 8)', () => {
     let fired = 0;
     const env = StreamExecutionEnvironment.getExecutionEnvironment();
     env
-      .fromSource(pacedSource(60, (i) => i, 2), undefined, 'paced')
+      .fromSource(
+        pacedSource(60, (i) => i, 2),
+        undefined,
+        'paced',
+      )
       .keyBy((x) => x % 2)
       .process(
         new (class extends KeyedProcessFunction<number, number, number> {
@@ -104,7 +122,9 @@ describe('long durations wait correctly (issue 14, item 8)', () => {
   it('refuses durations that cannot work, naming the setting', () => {
     const cfg = StreamExecutionEnvironment.getExecutionEnvironment().getCheckpointConfig();
     expect(() => cfg.setCheckpointInterval(Infinity)).toThrow(/\[checkpoint-config\] the checkpoint interval must be a positive number of ms, got Infinity/);
-    expect(() => cfg.setCheckpointTimeout(NaN)).toThrow(/\[checkpoint-config\] the checkpoint timeout must be a positive number of ms \(or Infinity\), got NaN/);
+    expect(() => cfg.setCheckpointTimeout(NaN)).toThrow(
+      /\[checkpoint-config\] the checkpoint timeout must be a positive number of ms \(or Infinity\), got NaN/,
+    );
     expect(() => cfg.setMinPauseBetweenCheckpoints(-1)).toThrow(/\[checkpoint-config\] minPauseBetweenCheckpoints must be a non-negative number of ms/);
   });
 });

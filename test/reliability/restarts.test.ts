@@ -23,7 +23,10 @@ describe('restart strategies are validated (issue 14, item 7)', () => {
     ['{ maxAttempts: NaN, delayMs: 0 }', () => StreamExecutionEnvironment.getExecutionEnvironment().setRestartStrategy({ maxAttempts: NaN, delayMs: 0 })],
     ['{ maxAttempts: 1.5, delayMs: 0 }', () => StreamExecutionEnvironment.getExecutionEnvironment().setRestartStrategy({ maxAttempts: 1.5, delayMs: 0 })],
     ['{ maxAttempts: 3, delayMs: -1 }', () => StreamExecutionEnvironment.getExecutionEnvironment().setRestartStrategy({ maxAttempts: 3, delayMs: -1 })],
-    ['an unknown strategy', () => StreamExecutionEnvironment.getExecutionEnvironment().setRestartStrategy({ strategy: 'sometimes' } as unknown as RestartStrategy)],
+    [
+      'an unknown strategy',
+      () => StreamExecutionEnvironment.getExecutionEnvironment().setRestartStrategy({ strategy: 'sometimes' } as unknown as RestartStrategy),
+    ],
     ['fixedDelayRestart(2, NaN)', () => RestartStrategies.fixedDelayRestart(2, NaN)],
     ['exponentialDelayRestart with multiplier 0.5', () => RestartStrategies.exponentialDelayRestart(10, 100, 0.5, 1000, 0)],
     ['exponentialDelayRestart with max below initial', () => RestartStrategies.exponentialDelayRestart(100, 10, 2, 1000, 0)],
@@ -38,7 +41,15 @@ describe('restart strategies are validated (issue 14, item 7)', () => {
     const env = StreamExecutionEnvironment.getExecutionEnvironment();
     expect(env.getRestartStrategy()).toMatchObject({ maxAttempts: 0 });
     env.enableCheckpointing(1000);
-    expect(env.getRestartStrategy()).toEqual({ strategy: 'exponential-delay', initialBackoffMs: 1000, maxBackoffMs: 60_000, backoffMultiplier: 1.5, resetBackoffThresholdMs: 3_600_000, jitterFactor: 0.1, attemptsBeforeResetBackoff: Infinity });
+    expect(env.getRestartStrategy()).toEqual({
+      strategy: 'exponential-delay',
+      initialBackoffMs: 1000,
+      maxBackoffMs: 60_000,
+      backoffMultiplier: 1.5,
+      resetBackoffThresholdMs: 3_600_000,
+      jitterFactor: 0.1,
+      attemptsBeforeResetBackoff: Infinity,
+    });
   });
 });
 

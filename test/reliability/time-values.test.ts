@@ -5,7 +5,15 @@
  * timers, timestamps and watermarks are refused with a typed error naming the operator.
  */
 import { describe, expect, it } from 'vitest';
-import { EddyError, KeyedProcessFunction, MAX_WATERMARK, StreamExecutionEnvironment, WatermarkStrategy, type Collector, type KeyedProcessContext } from '../../src/index.ts';
+import {
+  EddyError,
+  KeyedProcessFunction,
+  MAX_WATERMARK,
+  StreamExecutionEnvironment,
+  WatermarkStrategy,
+  type Collector,
+  type KeyedProcessContext,
+} from '../../src/index.ts';
 
 const env = () => StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1);
 
@@ -34,7 +42,10 @@ function timerJob(at: number | ((ctx: KeyedProcessContext<string>) => void), dom
 }
 
 async function failure(p: Promise<unknown>): Promise<EddyError> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   expect(e).toBeInstanceOf(EddyError);
   return e as EddyError;
 }
@@ -68,14 +79,21 @@ describe('event time stays within MAX_WATERMARK (issue 14, item 9)', () => {
     ['Infinity', Infinity],
     ['MAX_SAFE_INTEGER + 2', Number.MAX_SAFE_INTEGER + 2],
   ])('a watermark generator emitting %s fails the job with a typed error naming the operator', async (_, wm) => {
-    const strategy = WatermarkStrategy.forGenerator<number>(() => ({ onEvent: () => {}, onPeriodicEmit: (o) => o.emitWatermark(wm) })).withTimestampAssigner((x) => x);
+    const strategy = WatermarkStrategy.forGenerator<number>(() => ({ onEvent: () => {}, onPeriodicEmit: (o) => o.emitWatermark(wm) })).withTimestampAssigner(
+      (x) => x,
+    );
     const e = await failure(env().fromElements(1, 2).assignTimestampsAndWatermarks(strategy).name('Stamps').executeAndCollect());
     expect(e.code).toBe('USER_FUNCTION_FAILED');
     expect(e.message).toMatch(/\[watermarks\] \[operator:Stamps \(1\/1\)\] the watermark generator emitted a watermark of/);
   });
 
   it('a timestamp assigner returning Infinity is refused', async () => {
-    const e = await failure(env().fromElements(1).assignTimestampsAndWatermarks(WatermarkStrategy.forMonotonousTimestamps<number>().withTimestampAssigner(() => Infinity)).executeAndCollect());
+    const e = await failure(
+      env()
+        .fromElements(1)
+        .assignTimestampsAndWatermarks(WatermarkStrategy.forMonotonousTimestamps<number>().withTimestampAssigner(() => Infinity))
+        .executeAndCollect(),
+    );
     expect(e.code).toBe('USER_FUNCTION_FAILED');
     expect(e.message).toContain('timestamp assigner returned Infinity');
   });

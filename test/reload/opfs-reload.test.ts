@@ -33,12 +33,24 @@ describe('OPFS checkpoints across a real page reload (Playwright + Chromium)', (
 
   it('a job stopped by a reload resumes in the new page from its OPFS checkpoint: committed output equals a failure-free run', async () => {
     const { page, origin } = session;
-    const r: ReloadRun = { job: `reload-${Date.now().toString(36)}`, directory: `eddy-reload-${Math.random().toString(36).slice(2, 8)}`, records: RECORDS, resume: false };
+    const r: ReloadRun = {
+      job: `reload-${Date.now().toString(36)}`,
+      directory: `eddy-reload-${Math.random().toString(36).slice(2, 8)}`,
+      records: RECORDS,
+      resume: false,
+    };
     const load = async () => {
       await page.goto(`${origin}/test/reload/page.html`);
       await page.waitForFunction(() => 'eddyReload' in globalThis, undefined, { timeout: 60_000 });
     };
-    const committed = () => page.evaluate((prefix) => Object.keys(localStorage).filter((k) => k.startsWith(`${prefix}:`)).flatMap((k) => JSON.parse(localStorage.getItem(k)!) as string[]), r.job);
+    const committed = () =>
+      page.evaluate(
+        (prefix) =>
+          Object.keys(localStorage)
+            .filter((k) => k.startsWith(`${prefix}:`))
+            .flatMap((k) => JSON.parse(localStorage.getItem(k)!) as string[]),
+        r.job,
+      );
 
     await load();
     // First load: start the job and do not wait for it.
@@ -56,7 +68,10 @@ describe('OPFS checkpoints across a real page reload (Playwright + Chromium)', (
     expect(before).toBeLessThan(RECORDS);
 
     // Second load: resume from the newest complete checkpoint in OPFS and run to the end.
-    const resumedFrom = await page.evaluate((x) => (globalThis as unknown as { eddyReload: { run(r: ReloadRun): Promise<string | null> } }).eddyReload.run(x), { ...r, resume: true });
+    const resumedFrom = await page.evaluate((x) => (globalThis as unknown as { eddyReload: { run(r: ReloadRun): Promise<string | null> } }).eddyReload.run(x), {
+      ...r,
+      resume: true,
+    });
     expect(resumedFrom).toMatch(new RegExp(`^${r.job}/chk-\\d+$`));
     const output = (await committed()).sort();
     expect(output).toHaveLength(RECORDS);

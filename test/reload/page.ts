@@ -5,7 +5,16 @@
  * commit repeated after a restore is idempotent). The page can be reloaded mid-job; the
  * next load resumes from the newest complete checkpoint in OPFS.
  */
-import { IndexedDbStateBackend, OpfsCheckpointStorage, RichMapFunction, StreamExecutionEnvironment, TwoPhaseCommitSink, ValueStateDescriptor, type RuntimeContext, type ValueState } from '../../src/index.ts';
+import {
+  IndexedDbStateBackend,
+  OpfsCheckpointStorage,
+  RichMapFunction,
+  StreamExecutionEnvironment,
+  TwoPhaseCommitSink,
+  ValueStateDescriptor,
+  type RuntimeContext,
+  type ValueState,
+} from '../../src/index.ts';
 import { listCompletedCheckpoints } from '../../src/engine/checkpoint-restore.ts';
 import { pacedSource } from '../helpers/sources.ts';
 
@@ -60,7 +69,11 @@ async function run(r: ReloadRun): Promise<string | null> {
   // Only for the test's report of where the run resumed; the resume itself is the public call above.
   const [latest] = r.resume ? await listCompletedCheckpoints(storage, r.job) : [];
   env
-    .fromSource(pacedSource(r.records, (i) => i, 2), undefined, 'numbers')
+    .fromSource(
+      pacedSource(r.records, (i) => i, 2),
+      undefined,
+      'numbers',
+    )
     .uid('numbers')
     .keyBy((i) => i % 7)
     .map(new Count())

@@ -5,7 +5,14 @@
  * does on restart) commits nothing new.
  */
 import { describe, expect, it } from 'vitest';
-import { RichMapFunction, StreamExecutionEnvironment, TwoPhaseCommitSink, ValueStateDescriptor, type RuntimeContext, type ValueState } from '../../src/index.ts';
+import {
+  RichMapFunction,
+  StreamExecutionEnvironment,
+  TwoPhaseCommitSink,
+  ValueStateDescriptor,
+  type RuntimeContext,
+  type ValueState,
+} from '../../src/index.ts';
 import { listCompletedCheckpoints } from '../../src/engine/checkpoint-restore.ts';
 import { MemoryCheckpointStorage } from '../../src/storages/memory.ts';
 import { pacedSource } from '../helpers/sources.ts';
@@ -50,7 +57,18 @@ async function run(storage: MemoryCheckpointStorage, resumeFrom: string | undefi
   env.enableCheckpointing(15);
   env.getCheckpointConfig().setCheckpointStorage(storage).setMaxRetainedCheckpoints(2);
   if (resumeFrom !== undefined) env.fromSavepoint(resumeFrom);
-  env.fromSource(pacedSource(RECORDS, (i) => i, 4), undefined, 'numbers').uid('numbers').keyBy((i) => i % 5).map(new Count()).uid('count').addSink(new ListSink()).uid('sink');
+  env
+    .fromSource(
+      pacedSource(RECORDS, (i) => i, 4),
+      undefined,
+      'numbers',
+    )
+    .uid('numbers')
+    .keyBy((i) => i % 5)
+    .map(new Count())
+    .uid('count')
+    .addSink(new ListSink())
+    .uid('sink');
   await env.execute('final-checkpoint');
 }
 

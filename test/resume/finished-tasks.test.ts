@@ -5,7 +5,14 @@
  * without splits does not block savepoints.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { RichMapFunction, StreamExecutionEnvironment, TwoPhaseCommitSink, ValueStateDescriptor, type RuntimeContext, type ValueState } from '../../src/index.ts';
+import {
+  RichMapFunction,
+  StreamExecutionEnvironment,
+  TwoPhaseCommitSink,
+  ValueStateDescriptor,
+  type RuntimeContext,
+  type ValueState,
+} from '../../src/index.ts';
 import { listCompletedCheckpoints } from '../../src/engine/checkpoint-restore.ts';
 import { MemoryCheckpointStorage } from '../../src/storages/memory.ts';
 import { pacedSource } from '../helpers/sources.ts';
@@ -73,9 +80,27 @@ describe('checkpoints after tasks finish', () => {
     env.enableCheckpointing(10);
     env.getCheckpointConfig().setCheckpointStorage(storage).setMaxRetainedCheckpoints(1_000);
     // Ten records, read at once: the source finishes long before the first checkpoint.
-    const early = env.fromSource(pacedSource(10, (i) => 10_000 + i, 10), undefined, 'early').uid('early');
-    const late = env.fromSource(pacedSource(600, (i) => 1_000 + i, 2), undefined, 'late').uid('late');
-    early.union(late).keyBy((v) => v % 5).map(new Count(trap)).uid('count').addSink(new MapSink()).uid('sink');
+    const early = env
+      .fromSource(
+        pacedSource(10, (i) => 10_000 + i, 10),
+        undefined,
+        'early',
+      )
+      .uid('early');
+    const late = env
+      .fromSource(
+        pacedSource(600, (i) => 1_000 + i, 2),
+        undefined,
+        'late',
+      )
+      .uid('late');
+    early
+      .union(late)
+      .keyBy((v) => v % 5)
+      .map(new Count(trap))
+      .uid('count')
+      .addSink(new MapSink())
+      .uid('sink');
     await env.execute('finished-early');
     expect(trap.sprung).toBe(true);
     // On the old code the early source's finish stopped every checkpoint: none completed.
@@ -87,7 +112,18 @@ describe('checkpoints after tasks finish', () => {
   it('a source subtask restored without splits does not block a savepoint', { timeout: 30_000 }, async () => {
     const storage = new MemoryCheckpointStorage();
     const build = (env: StreamExecutionEnvironment) =>
-      env.fromSource(pacedSource(400, (i) => i, 1), undefined, 'numbers').uid('numbers').keyBy((v) => v % 5).map(new Count()).uid('count').addSink(new MapSink()).uid('sink');
+      env
+        .fromSource(
+          pacedSource(400, (i) => i, 1),
+          undefined,
+          'numbers',
+        )
+        .uid('numbers')
+        .keyBy((v) => v % 5)
+        .map(new Count())
+        .uid('count')
+        .addSink(new MapSink())
+        .uid('sink');
     const first = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1);
     first.enableCheckpointing(10).getCheckpointConfig().setCheckpointStorage(storage);
     build(first);

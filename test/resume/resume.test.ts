@@ -80,7 +80,18 @@ async function run(storage: MemoryCheckpointStorage, job: string, o: RunOptions 
   if (o.retention) env.getCheckpointConfig().setExternalizedCheckpointRetention(o.retention);
   if (o.resume) env.fromLatestCheckpoint();
   if (o.savepoint) env.fromSavepoint(o.savepoint);
-  env.fromSource(pacedSource(RECORDS, (i) => i, o.perPoll ?? 3), undefined, 'numbers').uid('numbers').keyBy((i) => i % 5).map(new Count()).uid('count').addSink(new MapSink()).uid('sink');
+  env
+    .fromSource(
+      pacedSource(RECORDS, (i) => i, o.perPoll ?? 3),
+      undefined,
+      'numbers',
+    )
+    .uid('numbers')
+    .keyBy((i) => i % 5)
+    .map(new Count())
+    .uid('count')
+    .addSink(new MapSink())
+    .uid('sink');
   const client = await env.executeAsync(job);
   if (o.cancelAfter === undefined) {
     await client.result;
@@ -157,7 +168,9 @@ describe('resuming after a restart', () => {
 });
 
 describe('retained checkpoints', () => {
-  it('retention covers the checkpoints earlier runs of the job left: four runs keep max-retained directories, not four times as many', { timeout: 60_000 }, async () => {
+  it('retention covers the checkpoints earlier runs of the job left: four runs keep max-retained directories, not four times as many', {
+    timeout: 60_000,
+  }, async () => {
     const storage = new MemoryCheckpointStorage();
     vi.spyOn(console, 'warn').mockImplementation(() => {});
     for (let i = 0; i < 4; i++) await run(storage, 'retention-job');
@@ -174,7 +187,15 @@ describe('retained checkpoints', () => {
     const deleted = new MemoryCheckpointStorage();
     const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2);
     env.enableCheckpointing(10).getCheckpointConfig().setCheckpointStorage(deleted).setMaxRetainedCheckpoints(2);
-    env.fromSource(pacedSource(RECORDS, (i) => i, 1), undefined, 'numbers').keyBy((i) => i % 5).map(new Count()).addSink(new MapSink());
+    env
+      .fromSource(
+        pacedSource(RECORDS, (i) => i, 1),
+        undefined,
+        'numbers',
+      )
+      .keyBy((i) => i % 5)
+      .map(new Count())
+      .addSink(new MapSink());
     const client = await env.executeAsync('deleted-job');
     while (output().length < RECORDS / 4) await new Promise((r) => setTimeout(r, 2));
     const savepoint = await client.triggerSavepoint();

@@ -5,13 +5,13 @@
  */
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
-import { EddyError, SnapshotError, StateBackendError, StateError } from '../../src/api/errors.ts';
+import { type EddyError, SnapshotError, StateBackendError, StateError } from '../../src/api/errors.ts';
 import type { StateKind } from '../../src/api/descriptors.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
 import { IndexedDbStateBackend } from '../../src/backends/indexeddb/index.ts';
 import { SqliteStateBackend } from '../../src/backends/sqlite/index.ts';
 import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
-import { type Key } from '../../src/format/key-bytes.ts';
+import type { Key } from '../../src/format/key-bytes.ts';
 import type { KeyedStateBackend, ListTable, MapTable, StateBackend, StoredValues, ValueTable } from '../../src/state/backend.ts';
 import { KeyedBackendBase, type TableConfig } from '../../src/state/keyed-backend-base.ts';
 import { KEYED_SNAPSHOT_FORMAT_VERSION, type KeyedStateSnapshot } from '../../src/format/snapshot-format.ts';
@@ -23,7 +23,15 @@ let seq = 0;
 
 /** Subtask 1 of 2: it owns key groups 64..127 only. */
 async function half(backend: StateBackend): Promise<KeyedStateBackend> {
-  return backend.createKeyedStateBackend({ jobId: 'base-test', operatorId: `op-${++seq}`, operatorName: 'Op (2/2)', subtaskIndex: 1, parallelism: 2, maxParallelism: MAX_P, keyGroupRange: keyGroupRangeForSubtask(MAX_P, 2, 1) });
+  return backend.createKeyedStateBackend({
+    jobId: 'base-test',
+    operatorId: `op-${++seq}`,
+    operatorName: 'Op (2/2)',
+    subtaskIndex: 1,
+    parallelism: 2,
+    maxParallelism: MAX_P,
+    keyGroupRange: keyGroupRangeForSubtask(MAX_P, 2, 1),
+  });
 }
 
 const backends: Array<[string, () => StateBackend]> = [
@@ -133,7 +141,7 @@ describe('StoredValues drive the live-value backends', () => {
     await kb.dispose();
   });
 
-  it("TTL_PAIR_VALUES copies only an object user value and shares only pairs of encodable primitives; PLAIN_VALUES shares only primitives", () => {
+  it('TTL_PAIR_VALUES copies only an object user value and shares only pairs of encodable primitives; PLAIN_VALUES shares only primitives', () => {
     const p: [number, number] = [1, 2];
     expect(TTL_PAIR_VALUES.copy(p)).toBe(p);
     const o: [{ a: number[] }, number] = [{ a: [1] }, 2];
@@ -154,7 +162,15 @@ describe('StoredValues drive the live-value backends', () => {
 class Recording extends KeyedBackendBase<{ name: string; config?: TableConfig }> {
   readonly calls: string[] = [];
   constructor() {
-    super('recording', { jobId: 'j', operatorId: 'o', operatorName: 'Rec (1/1)', subtaskIndex: 0, parallelism: 1, maxParallelism: MAX_P, keyGroupRange: keyGroupRangeForSubtask(MAX_P, 1, 0) });
+    super('recording', {
+      jobId: 'j',
+      operatorId: 'o',
+      operatorName: 'Rec (1/1)',
+      subtaskIndex: 0,
+      parallelism: 1,
+      maxParallelism: MAX_P,
+      keyGroupRange: keyGroupRangeForSubtask(MAX_P, 1, 0),
+    });
   }
   protected enterKey(key: Key, keyGroup: number, index: number): void {
     this.calls.push(`enter ${String(key)} ${keyGroup} ${index}`);
@@ -186,7 +202,12 @@ class Recording extends KeyedBackendBase<{ name: string; config?: TableConfig }>
   async dispose(): Promise<void> {}
 }
 
-const snapshotOf = (states: KeyedStateSnapshot['states'], maxParallelism = MAX_P): KeyedStateSnapshot => ({ formatVersion: KEYED_SNAPSHOT_FORMAT_VERSION, maxParallelism, states, keyGroups: new Map() });
+const snapshotOf = (states: KeyedStateSnapshot['states'], maxParallelism = MAX_P): KeyedStateSnapshot => ({
+  formatVersion: KEYED_SNAPSHOT_FORMAT_VERSION,
+  maxParallelism,
+  states,
+  keyGroups: new Map(),
+});
 
 describe('KeyedBackendBase', () => {
   it('passes a key in range to the backend with its index, and gives every table PLAIN_VALUES unless core says otherwise', () => {
@@ -208,7 +229,13 @@ describe('KeyedBackendBase', () => {
     await expect(b.restore([snapshotOf([{ name: 'a', kind: 'value' }]), snapshotOf([], 256)])).rejects.toBeInstanceOf(SnapshotError);
     expect(b.calls).toEqual([]);
     expect(b.states()).toEqual([]);
-    await b.restore([snapshotOf([{ name: 'a', kind: 'value' }]), snapshotOf([{ name: 'b', kind: 'list' }, { name: 'a', kind: 'value' }])]);
+    await b.restore([
+      snapshotOf([{ name: 'a', kind: 'value' }]),
+      snapshotOf([
+        { name: 'b', kind: 'list' },
+        { name: 'a', kind: 'value' },
+      ]),
+    ]);
     expect(b.calls).toEqual(['create a value', 'create b list', 'load 2 [a|b,a]']);
   });
 

@@ -26,9 +26,7 @@ async function fresh(): Promise<{ storage: FileSystemCheckpointStorage; dir: str
 /** Every file and directory below `dir`, relative, sorted (directories end with '/'). */
 async function tree(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries
-    .map((e) => `${join(e.parentPath, e.name).slice(dir.length + 1)}${e.isDirectory() ? '/' : ''}`)
-    .sort();
+  return entries.map((e) => `${join(e.parentPath, e.name).slice(dir.length + 1)}${e.isDirectory() ? '/' : ''}`).sort();
 }
 
 const children: ChildProcess[] = [];
@@ -258,26 +256,32 @@ process.stdin.once('data', async () => {
   it('a lock is held across storage instances in one process (the same directory means the same lock)', async () => {
     const { storage, dir } = await fresh();
     const lock = await storage.lock('job');
-    await expect(new FileSystemCheckpointStorage(dir).lock('job')).rejects.toMatchObject({ code: 'STORAGE_LOCKED', message: expect.stringContaining('this process') });
+    await expect(new FileSystemCheckpointStorage(dir).lock('job')).rejects.toMatchObject({
+      code: 'STORAGE_LOCKED',
+      message: expect.stringContaining('this process'),
+    });
     await lock.release();
   });
 });
 
 describe('FileSystemCheckpointStorage: error mapping', () => {
-  it.skipIf(!existsSync('/dev/full'))('a real ENOSPC (a write to /dev/full) maps to STORAGE_FULL naming the path, with the original error as cause', async () => {
-    const handle = await open('/dev/full', 'w');
-    const enospc = await handle.write(new Uint8Array(1)).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    await handle.close();
-    expect((enospc as { code?: string }).code).toBe('ENOSPC');
-    const error = fsStorageError(enospc, 'put', 'job/chk-1/_metadata');
-    expect(error).toBeInstanceOf(EddyError);
-    expect(error.code).toBe('STORAGE_FULL');
-    expect(error.message).toMatch(/^\[eddy\] \[storage:fs\] put "job\/chk-1\/_metadata" failed: no space left/);
-    expect(error.cause).toBe(enospc);
-  });
+  it.skipIf(!existsSync('/dev/full'))(
+    'a real ENOSPC (a write to /dev/full) maps to STORAGE_FULL naming the path, with the original error as cause',
+    async () => {
+      const handle = await open('/dev/full', 'w');
+      const enospc = await handle.write(new Uint8Array(1)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      await handle.close();
+      expect((enospc as { code?: string }).code).toBe('ENOSPC');
+      const error = fsStorageError(enospc, 'put', 'job/chk-1/_metadata');
+      expect(error).toBeInstanceOf(EddyError);
+      expect(error.code).toBe('STORAGE_FULL');
+      expect(error.message).toMatch(/^\[eddy\] \[storage:fs\] put "job\/chk-1\/_metadata" failed: no space left/);
+      expect(error.cause).toBe(enospc);
+    },
+  );
 
   it('EDQUOT maps to STORAGE_FULL; other I/O errors to STORAGE_FAILURE with path and cause; EddyErrors pass through', async () => {
     const quota = Object.assign(new Error('quota'), { code: 'EDQUOT' });

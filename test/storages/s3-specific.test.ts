@@ -149,7 +149,8 @@ describe.skipIf(missing !== undefined)(`S3CheckpointStorage specifics against mo
     it('409 ConditionalRequestConflict on a manifest commit (AWS: a concurrent conditional write in progress) is retried, then the commit lands', async () => {
       const s = storage({ viaProxy: true });
       let conflicts = 0;
-      proxy!.plan = (method, url) => (method === 'PUT' && url.endsWith('_metadata') && conflicts < 2 ? (conflicts++, { status: 409, code: 'ConditionalRequestConflict' }) : 'pass');
+      proxy!.plan = (method, url) =>
+        method === 'PUT' && url.endsWith('_metadata') && conflicts < 2 ? (conflicts++, { status: 409, code: 'ConditionalRequestConflict' }) : 'pass';
       await s.put('job/chk-3/_metadata', bytes(32, 6));
       expect(proxy!.seen.filter((r) => r.method === 'PUT').map((r) => (typeof r.fate === 'object' ? r.fate.status : r.fate))).toEqual([409, 409, 'pass']);
       expect(Array.from((await s.get('job/chk-3/_metadata'))!)).toEqual(Array.from(bytes(32, 6)));
@@ -189,7 +190,8 @@ describe.skipIf(missing !== undefined)(`S3CheckpointStorage specifics against mo
       const s = storage({ viaProxy: true, multipartThreshold: 5 * MiB, partSize: 5 * MiB });
       const data = bytes(11 * MiB, 11);
       let failed = 0;
-      proxy!.plan = (method, url) => (method === 'PUT' && url.includes('partNumber=2') && failed < 2 ? (failed++, failed === 1 ? 'reset-before' : { status: 500 }) : 'pass');
+      proxy!.plan = (method, url) =>
+        method === 'PUT' && url.includes('partNumber=2') && failed < 2 ? (failed++, failed === 1 ? 'reset-before' : { status: 500 }) : 'pass';
       await s.put('job/chk-1/big', data);
       expect(proxy!.seen.filter((r) => r.url.includes('partNumber=2')).length).toBe(3);
       expect(Buffer.compare(Buffer.from((await s.get('job/chk-1/big'))!), Buffer.from(data))).toBe(0);
@@ -243,9 +245,17 @@ describe.skipIf(missing !== undefined)(`S3CheckpointStorage specifics against mo
     it('errors from a missing bucket, an unreachable server, an error body echoing the keys, and a failing presign name none of them', async () => {
       const errors: EddyError[] = [];
       const creds = { ...MOTO_CREDENTIALS, sessionToken: 'sessionTok3nSecret' };
-      errors.push(await failure(new S3CheckpointStorage({ endpoint: moto!.endpoint, bucket: 'no-such-bucket', region: MOTO_REGION, credentials: creds }).put('a', bytes(1, 1))));
+      errors.push(
+        await failure(
+          new S3CheckpointStorage({ endpoint: moto!.endpoint, bucket: 'no-such-bucket', region: MOTO_REGION, credentials: creds }).put('a', bytes(1, 1)),
+        ),
+      );
       const closed = `http://127.0.0.1:${await freePort()}`;
-      errors.push(await failure(new S3CheckpointStorage({ endpoint: closed, bucket: BUCKET, region: MOTO_REGION, credentials: creds, maxAttempts: 2, retryBaseMs: 1 }).get('a')));
+      errors.push(
+        await failure(
+          new S3CheckpointStorage({ endpoint: closed, bucket: BUCKET, region: MOTO_REGION, credentials: creds, maxAttempts: 2, retryBaseMs: 1 }).get('a'),
+        ),
+      );
       const s = storage({ viaProxy: true, credentials: creds });
       // What AWS sends on a bad signature: the access key id and the string to sign, here also the secret.
       const echo = `<Error><Code>SignatureDoesNotMatch</Code><Message>bad signature for ${accessKeyId} / ${secretAccessKey}</Message><AWSAccessKeyId>${accessKeyId}</AWSAccessKeyId><StringToSign>${secretAccessKey}</StringToSign></Error>`;
@@ -260,12 +270,27 @@ describe.skipIf(missing !== undefined)(`S3CheckpointStorage specifics against mo
         region: MOTO_REGION,
         maxAttempts: 2,
         retryBaseMs: 1,
-        presign: async (request) => ({ url: `${request.url}${request.url.includes('?') ? '&' : '?'}X-Amz-Credential=${accessKeyId}%2Fscope&X-Amz-Signature=${secretAccessKey}` }),
+        presign: async (request) => ({
+          url: `${request.url}${request.url.includes('?') ? '&' : '?'}X-Amz-Credential=${accessKeyId}%2Fscope&X-Amz-Signature=${secretAccessKey}`,
+        }),
       });
       errors.push(await failure(presigned.get('job/x')));
-      const throwing = new S3CheckpointStorage({ endpoint: closed, bucket: BUCKET, region: MOTO_REGION, presign: async () => Promise.reject(new Error(`cannot fetch https://signer.example/?X-Amz-Credential=${accessKeyId}&X-Amz-Signature=${secretAccessKey}`)) });
+      const throwing = new S3CheckpointStorage({
+        endpoint: closed,
+        bucket: BUCKET,
+        region: MOTO_REGION,
+        presign: async () =>
+          Promise.reject(new Error(`cannot fetch https://signer.example/?X-Amz-Credential=${accessKeyId}&X-Amz-Signature=${secretAccessKey}`)),
+      });
       errors.push(await failure(throwing.get('job/x')));
-      expect(errors.map((e) => e.code)).toEqual(['STORAGE_FAILURE', 'STORAGE_FAILURE', 'STORAGE_FAILURE', 'STORAGE_FAILURE', 'STORAGE_FAILURE', 'STORAGE_FAILURE']);
+      expect(errors.map((e) => e.code)).toEqual([
+        'STORAGE_FAILURE',
+        'STORAGE_FAILURE',
+        'STORAGE_FAILURE',
+        'STORAGE_FAILURE',
+        'STORAGE_FAILURE',
+        'STORAGE_FAILURE',
+      ]);
       expect(errors[0]!.message).toMatch(/NoSuchBucket/);
       expect(errors[1]!.message).toMatch(/failed after 2 attempts: network error/);
       expect(errors[2]!.message).toMatch(/SignatureDoesNotMatch: bad signature for \*\*\* \/ \*\*\*/);

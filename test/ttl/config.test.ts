@@ -41,7 +41,12 @@ describe('StateTtlConfig', () => {
       .build();
     expect(c.updateType).toBe('OnReadAndWrite');
     expect(c.stateVisibility).toBe('ReturnExpiredIfNotCleanedUp');
-    expect(c.cleanupStrategies).toEqual({ fullSnapshot: true, incremental: { cleanupSize: 10, runCleanupForEveryRecord: false }, inBackend: true, inBackground: false });
+    expect(c.cleanupStrategies).toEqual({
+      fullSnapshot: true,
+      incremental: { cleanupSize: 10, runCleanupForEveryRecord: false },
+      inBackend: true,
+      inBackground: false,
+    });
   });
 
   it('a built config is immutable, and the builder can go on to build another one', () => {

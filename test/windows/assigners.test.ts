@@ -46,7 +46,13 @@ describe('assigners', () => {
   });
 
   it('sliding windows: every window of `size` starting at a multiple of `slide` that holds the timestamp, latest first', () => {
-    expect(ns(SlidingEventTimeWindows.of(5000, 1000).assignWindows(null, 2500, ctx))).toEqual(['[2000,7000)', '[1000,6000)', '[0,5000)', '[-1000,4000)', '[-2000,3000)']);
+    expect(ns(SlidingEventTimeWindows.of(5000, 1000).assignWindows(null, 2500, ctx))).toEqual([
+      '[2000,7000)',
+      '[1000,6000)',
+      '[0,5000)',
+      '[-1000,4000)',
+      '[-2000,3000)',
+    ]);
     expect(ns(SlidingEventTimeWindows.of(3000, 1000, 500).assignWindows(null, 500, ctx))).toEqual(['[500,3500)', '[-500,2500)', '[-1500,1500)']);
     // A slide larger than the size leaves gaps: some timestamps are in no window.
     expect(SlidingEventTimeWindows.of(1000, 5000).assignWindows(null, 1500, ctx)).toEqual([]);
@@ -68,7 +74,7 @@ describe('assigners', () => {
     expect(GlobalWindow.get().maxTimestamp()).toBe(Number.MAX_SAFE_INTEGER);
   });
 
-  it('bad parameters are typed errors with Flink\'s messages', () => {
+  it("bad parameters are typed errors with Flink's messages", () => {
     expect(() => TumblingEventTimeWindows.of(0)).toThrow(ConfigurationError);
     expect(() => SlidingEventTimeWindows.of(1000, 100, 100)).toThrow(/abs\(offset\) < slide and size > 0/);
     expect(() => SlidingEventTimeWindows.of(0, 100)).toThrow(ConfigurationError);
@@ -77,7 +83,11 @@ describe('assigners', () => {
 
   it('an event-time window over records without timestamps fails the job naming the cause', async () => {
     const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1);
-    const job = env.fromElements(1, 2, 3).keyBy((n) => n % 2).window(TumblingEventTimeWindows.of(10)).reduce((a, b) => a + b);
+    const job = env
+      .fromElements(1, 2, 3)
+      .keyBy((n) => n % 2)
+      .window(TumblingEventTimeWindows.of(10))
+      .reduce((a, b) => a + b);
     await expect(job.executeAndCollect()).rejects.toThrow(/without a timestamp: did you forget assignTimestampsAndWatermarks/);
   });
 });

@@ -6,14 +6,27 @@
  * cleanup time are dropped or go to the late side output, and no state is left behind.
  */
 import { describe, expect, it } from 'vitest';
-import { CountTrigger, OutputTag, PurgingTrigger, SlidingEventTimeWindows, StreamExecutionEnvironment, TimeWindow, type Collector, type ProcessWindowContext } from '../../src/index.ts';
+import {
+  CountTrigger,
+  OutputTag,
+  PurgingTrigger,
+  SlidingEventTimeWindows,
+  StreamExecutionEnvironment,
+  TimeWindow,
+  type Collector,
+  type ProcessWindowContext,
+} from '../../src/index.ts';
 import { BACKENDS, eventSource, LeftoverProbe } from './helpers.ts';
 import { events, watermarks, type Ev } from './model.ts';
 
 const BOUND = 30;
 const LATENESS = 50;
 const late = new OutputTag<Ev>('late');
-const describeFiring = (key: string, w: TimeWindow, recs: readonly Ev[]) => `${key}|${w.start}|${recs.map((r) => r.seq).sort((a, b) => a - b).join(',')}`;
+const describeFiring = (key: string, w: TimeWindow, recs: readonly Ev[]) =>
+  `${key}|${w.start}|${recs
+    .map((r) => r.seq)
+    .sort((a, b) => a - b)
+    .join(',')}`;
 
 function model(evs: readonly Ev[], purging: boolean): string[] {
   const wms = watermarks(evs, BOUND);
@@ -50,7 +63,9 @@ describe('CountTrigger / PurgingTrigger against a model', () => {
       ['heap', 3],
       ['sqlite', 3],
     ] as const) {
-      it(`${purging ? 'PurgingTrigger.of(CountTrigger.of(3))' : 'CountTrigger.of(3)'} on SlidingEventTimeWindows.of(100, 50), lateness ${LATENESS}, ${backend}, parallelism ${parallelism}`, { timeout: 60_000 }, async () => {
+      it(`${purging ? 'PurgingTrigger.of(CountTrigger.of(3))' : 'CountTrigger.of(3)'} on SlidingEventTimeWindows.of(100, 50), lateness ${LATENESS}, ${backend}, parallelism ${parallelism}`, {
+        timeout: 60_000,
+      }, async () => {
         const evs = events(purging ? 11 : 12, 300);
         const want = model(evs, purging);
         expect(want.filter((s) => s.startsWith('late|')).length).toBeGreaterThan(0);

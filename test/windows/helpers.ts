@@ -22,7 +22,11 @@ export const BACKENDS: Record<string, () => StateBackend> = {
 export function eventSource(env: StreamExecutionEnvironment, evs: readonly Ev[], bound: number, replayableWatermarks = false): DataStream<Ev> {
   const strategy = replayableWatermarks ? replayedWatermarks(evs, bound) : WatermarkStrategy.forBoundedOutOfOrderness<Ev>(bound);
   return env
-    .fromSource(pacedSource(evs.length, (i) => evs[i], 1), strategy.withTimestampAssigner((e) => e.ts), 'events')
+    .fromSource(
+      pacedSource(evs.length, (i) => evs[i], 1),
+      strategy.withTimestampAssigner((e) => e.ts),
+      'events',
+    )
     .setParallelism(1)
     .uid('events');
 }
@@ -61,7 +65,13 @@ export class LeftoverProbe {
         backend.dispose = async () => {
           const snap = await backend.snapshot();
           for (const bytes of snap.keyGroups.values()) {
-            for (const e of readKeyGroup(bytes, snap.states)) leftovers.push({ operator: options.operatorName, state: snap.states[e.stateIndex].name, namespace: e.namespace, ...(detail ? { shape: e.shape } : {}) });
+            for (const e of readKeyGroup(bytes, snap.states))
+              leftovers.push({
+                operator: options.operatorName,
+                state: snap.states[e.stateIndex].name,
+                namespace: e.namespace,
+                ...(detail ? { shape: e.shape } : {}),
+              });
           }
           await dispose();
         };

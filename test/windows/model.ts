@@ -4,7 +4,7 @@
  * record; EventTimeTrigger firing, allowed lateness, cleanup and late records. The tests
  * run the same events through a job and compare the multisets of outputs.
  */
-import { TimeWindow } from '../../src/index.ts';
+import type { TimeWindow } from '../../src/index.ts';
 
 export type Ev = { key: string; ts: number; v: number; seq: number };
 
@@ -55,7 +55,14 @@ interface OpenWindow {
  * Tumbling/sliding/session windows with EventTimeTrigger. `assign` gives an event's
  * windows; `merging` merges sessions. Returns the outputs and the late records.
  */
-export function model(evs: readonly Ev[], bound: number, lateness: number, assign: (e: Ev) => TimeWindow[], merging: boolean, fired: Fired): { out: string[]; late: Ev[] } {
+export function model(
+  evs: readonly Ev[],
+  bound: number,
+  lateness: number,
+  assign: (e: Ev) => TimeWindow[],
+  merging: boolean,
+  fired: Fired,
+): { out: string[]; late: Ev[] } {
   const wms = watermarks(evs, bound);
   const open = new Map<string, OpenWindow[]>();
   const out: string[] = [];

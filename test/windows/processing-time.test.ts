@@ -19,9 +19,22 @@ import {
 type Rec = { key: string; id: string };
 /** Phases: the clock time and the records that arrive at it. */
 const PHASES: Array<[number, Rec[]]> = [
-  [1000, [{ key: 'x', id: 'a1' }, { key: 'y', id: 'a2' }, { key: 'x', id: 'a3' }]],
+  [
+    1000,
+    [
+      { key: 'x', id: 'a1' },
+      { key: 'y', id: 'a2' },
+      { key: 'x', id: 'a3' },
+    ],
+  ],
   [1400, [{ key: 'x', id: 'b1' }]],
-  [2600, [{ key: 'y', id: 'c1' }, { key: 'x', id: 'c2' }]],
+  [
+    2600,
+    [
+      { key: 'y', id: 'c1' },
+      { key: 'x', id: 'c2' },
+    ],
+  ],
   [3050, [{ key: 'x', id: 'd1' }]],
 ];
 const END = 10_000;
@@ -46,7 +59,12 @@ async function run(assigner: WindowAssigner<Rec, TimeWindow>, parallelism: numbe
     .window(assigner)
     .process({
       process(key: string, ctx: ProcessWindowContext<TimeWindow>, input: Iterable<Rec>, out: Collector<string>) {
-        out.collect(`${key}@${ctx.window().start}-${ctx.window().end}:${[...input].map((r) => r.id).sort().join(',')}`);
+        out.collect(
+          `${key}@${ctx.window().start}-${ctx.window().end}:${[...input]
+            .map((r) => r.id)
+            .sort()
+            .join(',')}`,
+        );
       },
     })
     .executeAndCollect()) as string[];

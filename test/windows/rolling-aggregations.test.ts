@@ -33,10 +33,20 @@ describe('rolling aggregations', () => {
   for (const op of ['sum', 'min', 'max', 'minBy', 'maxBy'] as const) {
     it(`${op} by field name (objects) and by index (arrays), parallelism 3`, async () => {
       const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(3);
-      const byName = await env.fromCollection(objs).keyBy((o) => o.key)[op]('v').map((o) => `${o.key}|${o.v}|${o.tag}`).executeAndCollect();
+      const byName = await env
+        .fromCollection(objs)
+        .keyBy((o) => o.key)
+        [op]('v')
+        .map((o) => `${o.key}|${o.v}|${o.tag}`)
+        .executeAndCollect();
       expect(byName.sort()).toEqual(expected(FOLDS[op]));
       const env2 = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(3);
-      const byIndex = await env2.fromCollection(tuples).keyBy((t) => t[0])[op](1).map((t) => t.join('|')).executeAndCollect();
+      const byIndex = await env2
+        .fromCollection(tuples)
+        .keyBy((t) => t[0])
+        [op](1)
+        .map((t) => t.join('|'))
+        .executeAndCollect();
       expect(byIndex.sort()).toEqual(expected(FOLDS[op]));
     });
   }
@@ -48,7 +58,11 @@ describe('rolling aggregations', () => {
     ];
     const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1);
     const s = env.fromCollection(recs).keyBy((o) => o.key);
-    const got = await s.minBy('v').map((o) => `minBy:${o.tag}`).union(s.maxBy('v', false).map((o) => `maxBy-last:${o.tag}`)).executeAndCollect();
+    const got = await s
+      .minBy('v')
+      .map((o) => `minBy:${o.tag}`)
+      .union(s.maxBy('v', false).map((o) => `maxBy-last:${o.tag}`))
+      .executeAndCollect();
     expect(got.sort()).toEqual(['maxBy-last:first', 'maxBy-last:second', 'minBy:first', 'minBy:first']);
   });
 
@@ -62,8 +76,15 @@ describe('rolling aggregations', () => {
     const results: string[] = [];
     for (const op of ['sum', 'min', 'max', 'minBy', 'maxBy'] as const) {
       const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1);
-      const s = env.fromCollection(recs).assignTimestampsAndWatermarks(WatermarkStrategy.forMonotonousTimestamps<(typeof recs)[number]>().withTimestampAssigner((r) => r.ts));
-      const got = await s.keyBy((r) => r.key).window(TumblingEventTimeWindows.of(10))[op]('v').map((r) => `${op}:${r.v}:${r.tag}`).executeAndCollect();
+      const s = env
+        .fromCollection(recs)
+        .assignTimestampsAndWatermarks(WatermarkStrategy.forMonotonousTimestamps<(typeof recs)[number]>().withTimestampAssigner((r) => r.ts));
+      const got = await s
+        .keyBy((r) => r.key)
+        .window(TumblingEventTimeWindows.of(10))
+        [op]('v')
+        .map((r) => `${op}:${r.v}:${r.tag}`)
+        .executeAndCollect();
       results.push(...got.sort());
     }
     expect(results).toEqual(['sum:2:r3', 'sum:9:r0', 'min:1:r0', 'min:2:r3', 'max:2:r3', 'max:5:r0', 'minBy:1:r1', 'minBy:2:r3', 'maxBy:2:r3', 'maxBy:5:r2']);
@@ -71,10 +92,24 @@ describe('rolling aggregations', () => {
 
   it('a missing or non-numeric field fails with a typed error naming it', async () => {
     const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1);
-    const job = env.fromCollection(objs).keyBy((o) => o.key).sum('tag');
+    const job = env
+      .fromCollection(objs)
+      .keyBy((o) => o.key)
+      .sum('tag');
     await expect(job.executeAndCollect()).rejects.toThrow(/sum\("tag"\): field "tag" must hold numbers/);
     const env2 = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1);
-    await expect(env2.fromCollection(objs).keyBy((o) => o.key).max('nope').executeAndCollect()).rejects.toThrow(StateError);
-    expect(() => env2.fromCollection(objs).keyBy((o) => o.key).min(-1)).toThrow(/field name or a non-negative index/);
+    await expect(
+      env2
+        .fromCollection(objs)
+        .keyBy((o) => o.key)
+        .max('nope')
+        .executeAndCollect(),
+    ).rejects.toThrow(StateError);
+    expect(() =>
+      env2
+        .fromCollection(objs)
+        .keyBy((o) => o.key)
+        .min(-1),
+    ).toThrow(/field name or a non-negative index/);
   });
 });

@@ -44,7 +44,12 @@ describe('side outputs', () => {
       const main = source(env).rebalance().process(new Splitter());
       const odds = main.getSideOutput(odd).process(new WithTimestamp<string>());
       const bigs = main.getSideOutput(new OutputTag<number>('big')); // same id, same side output
-      const all = main.map((n) => `main:${n}`).union(odds, bigs.map((n) => `big:${n}`));
+      const all = main
+        .map((n) => `main:${n}`)
+        .union(
+          odds,
+          bigs.map((n) => `big:${n}`),
+        );
       const got = (await all.executeAndCollect()) as string[];
       const expected = [
         ...events.filter((e) => e.n % 2 === 0).map((e) => `main:${e.n}`),
@@ -68,7 +73,9 @@ describe('side outputs', () => {
       }
     }
     const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(3);
-    const main = source(env).keyBy((e) => e.key).process(new Fn());
+    const main = source(env)
+      .keyBy((e) => e.key)
+      .process(new Fn());
     const side = main.getSideOutput(late).process(new WithTimestamp<string>()).setParallelism(2);
     const got = ((await main.union(side).executeAndCollect()) as string[]).sort();
     const expected = [
@@ -91,7 +98,11 @@ describe('side outputs', () => {
     const side = source(env).process(new Splitter()).getSideOutput(odd);
     expect(() => side.setParallelism(2)).toThrow(/parallelism of the operator that produced it/);
     expect(() => side.getSideOutput(odd)).toThrow(/not on a side output/);
-    expect(() => source(env).process(new Splitter()).getSideOutput('odd' as never)).toThrow(ConfigurationError);
+    expect(() =>
+      source(env)
+        .process(new Splitter())
+        .getSideOutput('odd' as never),
+    ).toThrow(ConfigurationError);
   });
 
   it('output() with something other than a tag fails the job with a typed error naming the operator', async () => {

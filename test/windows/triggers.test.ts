@@ -14,7 +14,7 @@ import {
   PurgingTrigger,
   StreamExecutionEnvironment,
   TimeEvictor,
-  TimeWindow,
+  type TimeWindow,
   Trigger,
   TriggerResult,
   TumblingEventTimeWindows,
@@ -36,7 +36,11 @@ type Rec = { key: string; ts: number; v: number };
 /** In-order records, one per poll, with watermark = timestamp − 1 after each (forMonotonousTimestamps). */
 function inOrder(env: StreamExecutionEnvironment, recs: Rec[]) {
   return env
-    .fromSource(pacedSource(recs.length, (i) => recs[i], 1), WatermarkStrategy.forMonotonousTimestamps<Rec>().withTimestampAssigner((r) => r.ts), 'records')
+    .fromSource(
+      pacedSource(recs.length, (i) => recs[i], 1),
+      WatermarkStrategy.forMonotonousTimestamps<Rec>().withTimestampAssigner((r) => r.ts),
+      'records',
+    )
     .setParallelism(1);
 }
 
@@ -60,7 +64,11 @@ describe("Flink's SessionWindowing example", () => {
     ];
     const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2);
     const got = await env
-      .fromSource(pacedSource(input.length, (i) => input[i], 1), WatermarkStrategy.forMonotonousTimestamps<[string, number, number]>().withTimestampAssigner((t) => t[1]), 'SessionWindowing')
+      .fromSource(
+        pacedSource(input.length, (i) => input[i], 1),
+        WatermarkStrategy.forMonotonousTimestamps<[string, number, number]>().withTimestampAssigner((t) => t[1]),
+        'SessionWindowing',
+      )
       .setParallelism(1)
       .keyBy((t) => t[0])
       .window(EventTimeSessionWindows.withGap(3))
@@ -80,7 +88,12 @@ describe('count windows', () => {
   for (const parallelism of [1, 3]) {
     it(`countWindow(5): one sum per 5 records of a key (parallelism ${parallelism})`, async () => {
       const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(parallelism);
-      const got = await inOrder(env, recs).keyBy((x) => x.key).countWindow(5).reduce((a, b) => ({ ...a, v: a.v + b.v })).map((x) => `${x.key}:${x.v}`).executeAndCollect();
+      const got = await inOrder(env, recs)
+        .keyBy((x) => x.key)
+        .countWindow(5)
+        .reduce((a, b) => ({ ...a, v: a.v + b.v }))
+        .map((x) => `${x.key}:${x.v}`)
+        .executeAndCollect();
       const want: string[] = [];
       for (const [k, vs] of byKey) for (let i = 0; i + 5 <= vs.length; i += 5) want.push(`${k}:${vs.slice(i, i + 5).reduce((a, b) => a + b, 0)}`);
       expect(got.sort()).toEqual(want.sort());
@@ -110,8 +123,17 @@ const ticks: Rec[] = Array.from({ length: 20 }, (_, i) => ({ key: 'x', ts: i * 1
 describe('triggers and evictors', () => {
   it('ContinuousEventTimeTrigger.of(30) on 100-ms windows fires every 30 ms of event time and at the end, as in Flink', async () => {
     const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1);
-    const got = await inOrder(env, ticks).keyBy((x) => x.key).window(TumblingEventTimeWindows.of(100)).trigger(ContinuousEventTimeTrigger.of(30)).process(describeWindow).executeAndCollect();
-    const upTo = (start: number, last: number) => `x@${start}:${ticks.filter((t) => t.ts >= start && t.ts <= last).map((t) => t.ts).join(',')}`;
+    const got = await inOrder(env, ticks)
+      .keyBy((x) => x.key)
+      .window(TumblingEventTimeWindows.of(100))
+      .trigger(ContinuousEventTimeTrigger.of(30))
+      .process(describeWindow)
+      .executeAndCollect();
+    const upTo = (start: number, last: number) =>
+      `x@${start}:${ticks
+        .filter((t) => t.ts >= start && t.ts <= last)
+        .map((t) => t.ts)
+        .join(',')}`;
     // [0,100): timers at 30, 60, 90 and 99 (fired once the watermark ts−1 passes them); [100,200): 120, 150, 180, 199.
     expect(got).toEqual([upTo(0, 40), upTo(0, 70), upTo(0, 90), upTo(0, 90), upTo(100, 130), upTo(100, 160), upTo(100, 190), upTo(100, 190)]);
   });
@@ -119,16 +141,33 @@ describe('triggers and evictors', () => {
   it('CountTrigger.of(3) replaces the event-time trigger; PurgingTrigger purges on every fire', async () => {
     const run = async (purging: boolean) => {
       const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1);
-      const w = inOrder(env, ticks).keyBy((x) => x.key).window(TumblingEventTimeWindows.of(100));
-      return w.trigger(purging ? PurgingTrigger.of(CountTrigger.of<Rec>(3)) : CountTrigger.of<Rec>(3)).process(describeWindow).executeAndCollect();
+      const w = inOrder(env, ticks)
+        .keyBy((x) => x.key)
+        .window(TumblingEventTimeWindows.of(100));
+      return w
+        .trigger(purging ? PurgingTrigger.of(CountTrigger.of<Rec>(3)) : CountTrigger.of<Rec>(3))
+        .process(describeWindow)
+        .executeAndCollect();
     };
-    expect(await run(false)).toEqual(['x@0:0,10,20', 'x@0:0,10,20,30,40,50', 'x@0:0,10,20,30,40,50,60,70,80', 'x@100:100,110,120', 'x@100:100,110,120,130,140,150', 'x@100:100,110,120,130,140,150,160,170,180']);
+    expect(await run(false)).toEqual([
+      'x@0:0,10,20',
+      'x@0:0,10,20,30,40,50',
+      'x@0:0,10,20,30,40,50,60,70,80',
+      'x@100:100,110,120',
+      'x@100:100,110,120,130,140,150',
+      'x@100:100,110,120,130,140,150,160,170,180',
+    ]);
     expect(await run(true)).toEqual(['x@0:0,10,20', 'x@0:30,40,50', 'x@0:60,70,80', 'x@100:100,110,120', 'x@100:130,140,150', 'x@100:160,170,180']);
   });
 
   it('TimeEvictor.of(25) keeps the records within 25 ms of the newest; CountEvictor.of(2, true) evicts after the function', async () => {
     const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1);
-    const time = await inOrder(env, ticks).keyBy((x) => x.key).window(TumblingEventTimeWindows.of(100)).evictor(TimeEvictor.of(25)).process(describeWindow).executeAndCollect();
+    const time = await inOrder(env, ticks)
+      .keyBy((x) => x.key)
+      .window(TumblingEventTimeWindows.of(100))
+      .evictor(TimeEvictor.of(25))
+      .process(describeWindow)
+      .executeAndCollect();
     expect(time).toEqual(['x@0:70,80,90', 'x@100:170,180,190']);
     const env2 = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1);
     const after = await inOrder(env2, ticks.slice(0, 9))
@@ -151,7 +190,13 @@ describe('triggers and evictors', () => {
       async onElement(r: Rec, _ts: number, _w: Window, ctx: TriggerContext) {
         const seen = ctx.getPartitionedState(this.seen);
         await seen.update(((await seen.value()) ?? 0) + 1);
-        return r.v % 7 === 6 ? TriggerResult.FIRE_AND_PURGE : r.v % 5 === 4 ? TriggerResult.FIRE : r.v % 11 === 10 ? TriggerResult.PURGE : TriggerResult.CONTINUE;
+        return r.v % 7 === 6
+          ? TriggerResult.FIRE_AND_PURGE
+          : r.v % 5 === 4
+            ? TriggerResult.FIRE
+            : r.v % 11 === 10
+              ? TriggerResult.PURGE
+              : TriggerResult.CONTINUE;
       }
       onEventTime() {
         return TriggerResult.CONTINUE;
@@ -165,7 +210,12 @@ describe('triggers and evictors', () => {
     }
     const probe = new LeftoverProbe();
     const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1).setStateBackend(probe.wrap(BACKENDS.sqlite()));
-    const got = await inOrder(env, ticks).keyBy((x) => x.key).window(TumblingEventTimeWindows.of(100)).trigger(new ByValue()).process(describeWindow).executeAndCollect();
+    const got = await inOrder(env, ticks)
+      .keyBy((x) => x.key)
+      .window(TumblingEventTimeWindows.of(100))
+      .trigger(new ByValue())
+      .process(describeWindow)
+      .executeAndCollect();
     // Model: v=4 FIRE [0..4], v=6 FIRE_AND_PURGE [0..6], v=9 FIRE [7..9], v=10 PURGE, v=13 FIRE_AND_PURGE [11..13], v=14 FIRE [14], v=19 FIRE [14..19].
     const ts = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => (a + i) * 10).join(',');
     expect(got).toEqual([`x@0:${ts(0, 4)}`, `x@0:${ts(0, 6)}`, `x@0:${ts(7, 9)}`, `x@100:${ts(11, 13)}`, `x@100:${ts(14, 14)}`, `x@100:${ts(14, 19)}`]);
@@ -181,14 +231,23 @@ describe('triggers and evictors', () => {
     ];
     const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1);
     const got = await env
-      .fromSource(pacedSource(recs.length, (i) => recs[i], 1), WatermarkStrategy.noWatermarks<Rec>().withTimestampAssigner((r) => r.ts), 'records')
+      .fromSource(
+        pacedSource(recs.length, (i) => recs[i], 1),
+        WatermarkStrategy.noWatermarks<Rec>().withTimestampAssigner((r) => r.ts),
+        'records',
+      )
       .setParallelism(1)
       .keyBy((r) => r.key)
       .window(EventTimeSessionWindows.withGap(15))
       .trigger(CountTrigger.of(3))
       .apply({
         apply(key: string, w: TimeWindow, input: Iterable<Rec>, out: Collector<string>) {
-          out.collect(`${key}@${w.start}-${w.end}:${[...input].map((r) => r.v).sort().join(',')}`);
+          out.collect(
+            `${key}@${w.start}-${w.end}:${[...input]
+              .map((r) => r.v)
+              .sort()
+              .join(',')}`,
+          );
         },
       })
       .executeAndCollect();
@@ -197,7 +256,9 @@ describe('triggers and evictors', () => {
 
   it('a merging assigner refuses a trigger that cannot merge; aggregate on sessions needs merge()', () => {
     const env = StreamExecutionEnvironment.getExecutionEnvironment();
-    const w = inOrder(env, ticks).keyBy((x) => x.key).window(EventTimeSessionWindows.withGap(10));
+    const w = inOrder(env, ticks)
+      .keyBy((x) => x.key)
+      .window(EventTimeSessionWindows.withGap(10));
     class NoMerge extends Trigger<Rec, Window> {
       onElement() {
         return TriggerResult.CONTINUE;
@@ -223,8 +284,16 @@ describe('what a window keeps', () => {
       const probe = new LeftoverProbe(true);
       const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2).setStateBackend(probe.wrap(BACKENDS.sqlite()));
       // GlobalWindows never fire on their own, so the contents are still there when the job ends.
-      const w = inOrder(env, ticks.map((t, i) => ({ ...t, key: `k${i % 3}` }))).keyBy((x) => x.key).window(GlobalWindows.create());
-      const out = kind === 'aggregate' ? w.aggregate({ createAccumulator: () => 0, add: (_r: Rec, n: number) => n + 1, getResult: (n: number) => n }) : w.process({ process() {} });
+      const w = inOrder(
+        env,
+        ticks.map((t, i) => ({ ...t, key: `k${i % 3}` })),
+      )
+        .keyBy((x) => x.key)
+        .window(GlobalWindows.create());
+      const out =
+        kind === 'aggregate'
+          ? w.aggregate({ createAccumulator: () => 0, add: (_r: Rec, n: number) => n + 1, getResult: (n: number) => n })
+          : w.process({ process() {} });
       await out.executeAndCollect();
       return probe.leftovers.map((l) => `${l.state}|${l.namespace}|${l.shape}`).sort();
     };
@@ -257,7 +326,11 @@ describe('ProcessWindowFunction context', () => {
     const recs: Rec[] = [...ticks.slice(0, 12), { key: 'x', ts: 50, v: -1 }, ...ticks.slice(12)];
     const probe = new LeftoverProbe();
     const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1).setStateBackend(probe.wrap(BACKENDS.heap()));
-    const main = inOrder(env, recs).keyBy((x) => x.key).window(TumblingEventTimeWindows.of(100)).allowedLateness(50).process(new Fn());
+    const main = inOrder(env, recs)
+      .keyBy((x) => x.key)
+      .window(TumblingEventTimeWindows.of(100))
+      .allowedLateness(50)
+      .process(new Fn());
     const side = main.getSideOutput(fires).process({
       processElement: (v: string, ctx: { timestamp(): number | undefined }, out: Collector<string>) => out.collect(`side ${v} @${ctx.timestamp()}`),
     });

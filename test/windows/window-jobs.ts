@@ -1,5 +1,13 @@
 /** Window jobs defined with `defineJob`, so that worker threads can build them too. */
-import { defineJob, EventTimeSessionWindows, OutputTag, SlidingEventTimeWindows, type Collector, type ProcessWindowContext, type TimeWindow } from '../../src/index.ts';
+import {
+  defineJob,
+  EventTimeSessionWindows,
+  OutputTag,
+  SlidingEventTimeWindows,
+  type Collector,
+  type ProcessWindowContext,
+  type TimeWindow,
+} from '../../src/index.ts';
 import { eventSource } from './helpers.ts';
 import { events, type Ev } from './model.ts';
 
@@ -28,5 +36,8 @@ export const windowJob = defineJob(import.meta.url, 'windowJob', (env, args: { s
     .reduce((a: Ev, b: Ev) => ({ ...a, v: a.v + b.v }))
     .map((e: Ev) => `W|${e.key}|${e.v}`)
     .uid('sliding');
-  return sessions.union(sliding, sessions.getSideOutput(late).map((e: Ev) => `L|${e.seq}`));
+  return sessions.union(
+    sliding,
+    sessions.getSideOutput(late).map((e: Ev) => `L|${e.seq}`),
+  );
 });

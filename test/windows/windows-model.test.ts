@@ -23,7 +23,10 @@ import { events, model, type Ev } from './model.ts';
 
 const BOUND = 30;
 const describeWindow = (key: string, w: TimeWindow, recs: readonly Ev[]) =>
-  `${key}|${w.start}|${w.end}|${recs.length}|${recs.reduce((s, r) => s + r.v, 0)}|${recs.map((r) => r.seq).sort((a, b) => a - b).join(',')}`;
+  `${key}|${w.start}|${w.end}|${recs.length}|${recs.reduce((s, r) => s + r.v, 0)}|${recs
+    .map((r) => r.seq)
+    .sort((a, b) => a - b)
+    .join(',')}`;
 
 type Acc = { n: number; sum: number; seqs: number[] };
 const collectAll: AggregateFunction<Ev, Acc, Acc> = {
@@ -62,13 +65,55 @@ function sliding(ts: number, size: number, slide: number, offset: number): TimeW
 }
 
 const CASES: Case[] = [
-  { name: 'TumblingEventTimeWindows.of(100)', assigner: () => TumblingEventTimeWindows.of(100), assign: (e) => [new TimeWindow(tumblingStart(e.ts, 100, 0), tumblingStart(e.ts, 100, 0) + 100)], merging: false, fn: 'aggregate' },
-  { name: 'TumblingEventTimeWindows.of(100, 30)', assigner: () => TumblingEventTimeWindows.of(100, 30), assign: (e) => [new TimeWindow(tumblingStart(e.ts, 100, 30), tumblingStart(e.ts, 100, 30) + 100)], merging: false, fn: 'reduce' },
-  { name: 'SlidingEventTimeWindows.of(150, 50)', assigner: () => SlidingEventTimeWindows.of(150, 50), assign: (e) => sliding(e.ts, 150, 50, 0), merging: false, fn: 'process' },
-  { name: 'SlidingEventTimeWindows.of(100, 30, 10)', assigner: () => SlidingEventTimeWindows.of(100, 30, 10), assign: (e) => sliding(e.ts, 100, 30, 10), merging: false, fn: 'aggregate' },
-  { name: 'EventTimeSessionWindows.withGap(30)', assigner: () => EventTimeSessionWindows.withGap(30), assign: (e) => [new TimeWindow(e.ts, e.ts + 30)], merging: true, fn: 'aggregate' },
-  { name: 'EventTimeSessionWindows.withGap(25) (process, list merge)', assigner: () => EventTimeSessionWindows.withGap(25), assign: (e) => [new TimeWindow(e.ts, e.ts + 25)], merging: true, fn: 'process' },
-  { name: 'EventTimeSessionWindows.withDynamicGap(v * 6)', assigner: () => EventTimeSessionWindows.withDynamicGap<Ev>((e) => e.v * 6), assign: (e) => [new TimeWindow(e.ts, e.ts + e.v * 6)], merging: true, fn: 'reduce' },
+  {
+    name: 'TumblingEventTimeWindows.of(100)',
+    assigner: () => TumblingEventTimeWindows.of(100),
+    assign: (e) => [new TimeWindow(tumblingStart(e.ts, 100, 0), tumblingStart(e.ts, 100, 0) + 100)],
+    merging: false,
+    fn: 'aggregate',
+  },
+  {
+    name: 'TumblingEventTimeWindows.of(100, 30)',
+    assigner: () => TumblingEventTimeWindows.of(100, 30),
+    assign: (e) => [new TimeWindow(tumblingStart(e.ts, 100, 30), tumblingStart(e.ts, 100, 30) + 100)],
+    merging: false,
+    fn: 'reduce',
+  },
+  {
+    name: 'SlidingEventTimeWindows.of(150, 50)',
+    assigner: () => SlidingEventTimeWindows.of(150, 50),
+    assign: (e) => sliding(e.ts, 150, 50, 0),
+    merging: false,
+    fn: 'process',
+  },
+  {
+    name: 'SlidingEventTimeWindows.of(100, 30, 10)',
+    assigner: () => SlidingEventTimeWindows.of(100, 30, 10),
+    assign: (e) => sliding(e.ts, 100, 30, 10),
+    merging: false,
+    fn: 'aggregate',
+  },
+  {
+    name: 'EventTimeSessionWindows.withGap(30)',
+    assigner: () => EventTimeSessionWindows.withGap(30),
+    assign: (e) => [new TimeWindow(e.ts, e.ts + 30)],
+    merging: true,
+    fn: 'aggregate',
+  },
+  {
+    name: 'EventTimeSessionWindows.withGap(25) (process, list merge)',
+    assigner: () => EventTimeSessionWindows.withGap(25),
+    assign: (e) => [new TimeWindow(e.ts, e.ts + 25)],
+    merging: true,
+    fn: 'process',
+  },
+  {
+    name: 'EventTimeSessionWindows.withDynamicGap(v * 6)',
+    assigner: () => EventTimeSessionWindows.withDynamicGap<Ev>((e) => e.v * 6),
+    assign: (e) => [new TimeWindow(e.ts, e.ts + e.v * 6)],
+    merging: true,
+    fn: 'reduce',
+  },
 ];
 
 const lateTag = new OutputTag<Ev>('late');
@@ -77,7 +122,11 @@ async function runJob(c: Case, evs: Ev[], lateness: number, parallelism: number,
   const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(parallelism);
   const b = BACKENDS[backend]();
   env.setStateBackend(probe ? probe.wrap(b) : b);
-  const windowed = eventSource(env, evs, BOUND).keyBy((e) => e.key).window(c.assigner()).allowedLateness(lateness).sideOutputLateData(lateTag);
+  const windowed = eventSource(env, evs, BOUND)
+    .keyBy((e) => e.key)
+    .window(c.assigner())
+    .allowedLateness(lateness)
+    .sideOutputLateData(lateTag);
   const results =
     c.fn === 'aggregate'
       ? windowed.aggregate(collectAll, new Describe())
@@ -85,14 +134,24 @@ async function runJob(c: Case, evs: Ev[], lateness: number, parallelism: number,
         ? windowed.process(new DescribeRecords())
         : windowed
             // The reduce keeps a record-shaped accumulator: v summed, seq lists in `key`.
-            .reduce((a: Ev, b: Ev) => ({ key: `${a.key}`, ts: Math.min(a.ts, b.ts), v: a.v + b.v, seq: -1, seqs: [...((a as Ev & { seqs?: number[] }).seqs ?? [a.seq]), ...((b as Ev & { seqs?: number[] }).seqs ?? [b.seq])] }) as Ev, {
-              process(key: string, ctx: ProcessWindowContext<TimeWindow>, input: Iterable<Ev>, out: Collector<string>) {
-                for (const r of input) {
-                  const seqs = (r as Ev & { seqs?: number[] }).seqs ?? [r.seq];
-                  out.collect(`${key}|${ctx.window().start}|${ctx.window().end}|${seqs.length}|${r.v}|${[...seqs].sort((x, y) => x - y).join(',')}`);
-                }
+            .reduce(
+              (a: Ev, b: Ev) =>
+                ({
+                  key: `${a.key}`,
+                  ts: Math.min(a.ts, b.ts),
+                  v: a.v + b.v,
+                  seq: -1,
+                  seqs: [...((a as Ev & { seqs?: number[] }).seqs ?? [a.seq]), ...((b as Ev & { seqs?: number[] }).seqs ?? [b.seq])],
+                }) as Ev,
+              {
+                process(key: string, ctx: ProcessWindowContext<TimeWindow>, input: Iterable<Ev>, out: Collector<string>) {
+                  for (const r of input) {
+                    const seqs = (r as Ev & { seqs?: number[] }).seqs ?? [r.seq];
+                    out.collect(`${key}|${ctx.window().start}|${ctx.window().end}|${seqs.length}|${r.v}|${[...seqs].sort((x, y) => x - y).join(',')}`);
+                  }
+                },
               },
-            });
+            );
   const late = results.getSideOutput(lateTag).map((e) => `late|${e.seq}`);
   return ((await results.union(late).executeAndCollect()) as string[]).sort();
 }

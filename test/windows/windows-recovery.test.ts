@@ -80,7 +80,10 @@ function job(env: StreamExecutionEnvironment, trap: Trap, onRecord?: (e: Ev) => 
       },
     })
     .uid('sliding');
-  return sessions.union(sliding, sessions.getSideOutput(late).map((e: Ev) => `L|${e.seq}`));
+  return sessions.union(
+    sliding,
+    sessions.getSideOutput(late).map((e: Ev) => `L|${e.seq}`),
+  );
 }
 
 async function run(parallelism: number, backend: string, trap: Trap): Promise<string[]> {
@@ -116,7 +119,9 @@ describe('windows under injected failures', () => {
         if (JSON.stringify(got) !== JSON.stringify(expected)) {
           const extra = got.filter((g) => !expected.includes(g));
           const missing = expected.filter((g) => !got.includes(g));
-          mismatches.push(`failure at ${trap.atSeq} (${trap.checkpointsBefore} checkpoints before): ${got.length} records, expected ${expected.length}; extra ${JSON.stringify(extra)} missing ${JSON.stringify(missing)}`);
+          mismatches.push(
+            `failure at ${trap.atSeq} (${trap.checkpointsBefore} checkpoints before): ${got.length} records, expected ${expected.length}; extra ${JSON.stringify(extra)} missing ${JSON.stringify(missing)}`,
+          );
         }
       }
       expect(mismatches).toEqual([]);
@@ -150,7 +155,9 @@ describe('windows across a savepoint and a rescale', () => {
     [3, 1, 'heap'],
     [2, 3, 'sqlite'],
   ] as const) {
-    it(`a savepoint at parallelism ${from} (open windows, merged sessions) restores at parallelism ${to} (${backend}) with identical results`, { timeout: 60_000 }, async () => {
+    it(`a savepoint at parallelism ${from} (open windows, merged sessions) restores at parallelism ${to} (${backend}) with identical results`, {
+      timeout: 60_000,
+    }, async () => {
       const expected = await run(2, 'heap', { sprung: false });
       const storage = new MemoryCheckpointStorage();
       const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(from).setStateBackend(BACKENDS[backend]());

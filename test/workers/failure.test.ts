@@ -1,5 +1,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { CheckpointingMode, MemoryCheckpointStorage, RestartStrategies, StreamExecutionEnvironment, WorkerExecutor, type SpawnedWorker, type WorkerPlatform } from '../../src/index.ts';
+import {
+  CheckpointingMode,
+  MemoryCheckpointStorage,
+  RestartStrategies,
+  StreamExecutionEnvironment,
+  WorkerExecutor,
+  type SpawnedWorker,
+  type WorkerPlatform,
+} from '../../src/index.ts';
 import { nodeWorkerThreads } from '../../src/runtimes/node/node-workers.ts';
 import { countJob } from './jobs.ts';
 
@@ -70,7 +78,9 @@ async function run(): Promise<string[]> {
 }
 
 describe('worker executor under killed workers', () => {
-  it('a worker terminated from outside at 50 different points: the job restores and the output is exactly the failure-free one', { timeout: 600_000 }, async () => {
+  it('a worker terminated from outside at 50 different points: the job restores and the output is exactly the failure-free one', {
+    timeout: 600_000,
+  }, async () => {
     platform.arm(0);
     await run(); // warms the workers up, so that the next runs' message counts are steady ones
     platform.arm(0);
@@ -91,7 +101,8 @@ describe('worker executor under killed workers', () => {
       for (let atMessage = 1 + Math.floor((k * 0.6 * messages) / 50), tries = 0; tries < 3; tries++, atMessage = Math.ceil(atMessage / 2)) {
         platform.arm(atMessage);
         const got = await run();
-        if (JSON.stringify(got) !== JSON.stringify(expected)) mismatches.push(`killed at message ${atMessage}: ${got.length} records, expected ${expected.length}`);
+        if (JSON.stringify(got) !== JSON.stringify(expected))
+          mismatches.push(`killed at message ${atMessage}: ${got.length} records, expected ${expected.length}`);
         if (!platform.killed) continue;
         kills++;
         if (platform.restored) restored++;

@@ -13,7 +13,10 @@ class Mi extends Counter {}
 
 function fingerprint(fn: Counter, name?: string): string[] {
   const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2);
-  const stream = env.fromElements('a').keyBy((v) => v).process(fn);
+  const stream = env
+    .fromElements('a')
+    .keyBy((v) => v)
+    .process(fn);
   if (name) stream.name(name);
   stream.addSink(() => {});
   const graph = env.takeGraph('job');

@@ -56,7 +56,11 @@ export interface CountArgs {
 /** A keyed job with value, map state and timers; collected by the caller. */
 export const countJob = defineJob(import.meta.url, 'countJob', (env, args: CountArgs) => {
   const source = env
-    .fromSource(pacedSource(args.records, event, args.perPoll), WatermarkStrategy.forMonotonousTimestamps<Ev>().withTimestampAssigner((e) => e.ts), 'events')
+    .fromSource(
+      pacedSource(args.records, event, args.perPoll),
+      WatermarkStrategy.forMonotonousTimestamps<Ev>().withTimestampAssigner((e) => e.ts),
+      'events',
+    )
     .uid('events');
   if (args.sourceParallelism !== undefined) source.setParallelism(args.sourceParallelism);
   return source
@@ -68,7 +72,10 @@ export const countJob = defineJob(import.meta.url, 'countJob', (env, args: Count
 /** A job whose graph depends on the thread it is built in (a marker global set only in the test's thread): workers must refuse it. */
 export const unstableJob = defineJob(import.meta.url, 'unstableJob', (env, args: CountArgs) => {
   const inMain = (globalThis as { eddyTestMainThread?: boolean }).eddyTestMainThread === true;
-  return env.fromSource(pacedSource(args.records, event, args.perPoll), undefined, inMain ? 'events' : 'events-in-worker').keyBy((e) => e.key).process(new CountAndWindows());
+  return env
+    .fromSource(pacedSource(args.records, event, args.perPoll), undefined, inMain ? 'events' : 'events-in-worker')
+    .keyBy((e) => e.key)
+    .process(new CountAndWindows());
 });
 
 /** Records at which this thread's {@link throwingJob} already threw: each throws once per thread. */
@@ -77,7 +84,11 @@ const thrownHere = new Set<number>();
 /** {@link countJob} whose keyed function throws at record `throwAt` (once per thread). */
 export const throwingJob = defineJob(import.meta.url, 'throwingJob', (env, args: CountArgs & { throwAt: number }) =>
   env
-    .fromSource(pacedSource(args.records, event, args.perPoll), WatermarkStrategy.forMonotonousTimestamps<Ev>().withTimestampAssigner((e) => e.ts), 'events')
+    .fromSource(
+      pacedSource(args.records, event, args.perPoll),
+      WatermarkStrategy.forMonotonousTimestamps<Ev>().withTimestampAssigner((e) => e.ts),
+      'events',
+    )
     .uid('events')
     .keyBy((e) => e.key)
     .process(new ThrowOnce(args.throwAt))

@@ -12,8 +12,18 @@ function pair(credits: number, gateCapacity: number) {
   const { port1, port2 } = new MessageChannel();
   const gate = new InputGate(2, gateCapacity);
   const errors: unknown[] = [];
-  const sender = new PeerLink(port1 as unknown as MessagePortLike, credits, () => undefined, (e) => errors.push(e));
-  const receiver = new PeerLink(port2 as unknown as MessagePortLike, credits, (a) => (a === 'c' ? gate : undefined), (e) => errors.push(e));
+  const sender = new PeerLink(
+    port1 as unknown as MessagePortLike,
+    credits,
+    () => undefined,
+    (e) => errors.push(e),
+  );
+  const receiver = new PeerLink(
+    port2 as unknown as MessagePortLike,
+    credits,
+    (a) => (a === 'c' ? gate : undefined),
+    (e) => errors.push(e),
+  );
   return { sender, receiver, gate, errors, close: () => (sender.close(), receiver.close()) };
 }
 

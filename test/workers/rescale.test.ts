@@ -51,7 +51,9 @@ describe('worker executor rescaling', () => {
 describe('worker executor configuration errors', () => {
   it('a graph built differently in a worker is refused with INVALID_CONFIG naming the difference', { timeout: 60_000 }, async () => {
     (globalThis as { eddyTestMainThread?: boolean }).eddyTestMainThread = true;
-    const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2).setExecutor(new WorkerExecutor({ workers: 2, platform }));
+    const env = StreamExecutionEnvironment.getExecutionEnvironment()
+      .setParallelism(2)
+      .setExecutor(new WorkerExecutor({ workers: 2, platform }));
     const run = unstable(env);
     await expect(run).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
     await expect(run).rejects.toThrow(/differs from the main thread's.*"events".*"events-in-worker"/);

@@ -13,13 +13,22 @@ afterAll(() => executor.shutdown());
 
 describe('worker executor with a user function that never returns', () => {
   it('the job fails at the checkpoint timeout within bounds, and the next job runs on a fresh worker', { timeout: 60_000 }, async () => {
-    const env = StreamExecutionEnvironment.getExecutionEnvironment().setExecutor(executor).setRestartStrategy(RestartStrategies.noRestart()).setTaskCancellationTimeout(500);
+    const env = StreamExecutionEnvironment.getExecutionEnvironment()
+      .setExecutor(executor)
+      .setRestartStrategy(RestartStrategies.noRestart())
+      .setTaskCancellationTimeout(500);
     env.enableCheckpointing(20).getCheckpointConfig().setCheckpointStorage(new MemoryCheckpointStorage()).setCheckpointTimeout(300);
     const started = Date.now();
     const run = stuckJob.build(env, { records: 400, perPoll: 4, stickAt: 50 }).executeAndCollect('stuck');
     // Bounded by the test itself: a hang shows as 'hung', not as a vitest timeout.
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const outcome = await Promise.race([run.then(() => 'resolved', () => 'settled'), new Promise<string>((r) => (timer = setTimeout(() => r('hung'), 30_000)))]);
+    const outcome = await Promise.race([
+      run.then(
+        () => 'resolved',
+        () => 'settled',
+      ),
+      new Promise<string>((r) => (timer = setTimeout(() => r('hung'), 30_000))),
+    ]);
     clearTimeout(timer);
     expect(outcome).toBe('settled');
     await expect(run).rejects.toMatchObject({ code: 'CHECKPOINT_FAILED' });

@@ -32,7 +32,7 @@ describe('worker executor when user code throws in a worker', () => {
     expect(warnings.filter((w) => w.includes('injected failure at record 900')).length).toBeGreaterThan(0);
   });
 
-  it('without restarts the job fails with the worker\'s typed error, naming operator and key', { timeout: 60_000 }, async () => {
+  it("without restarts the job fails with the worker's typed error, naming operator and key", { timeout: 60_000 }, async () => {
     const env = environment().setRestartStrategy(RestartStrategies.noRestart());
     const run = throwingJob.build(env, { ...ARGS, throwAt: 1100 }).executeAndCollect('fails');
     await expect(run).rejects.toMatchObject({ code: 'USER_FUNCTION_FAILED' });

@@ -38,7 +38,10 @@ function checkDuration(value: unknown, what: string, component: string): number 
 
 function eventTimestamp(timestamp: number, assigner: string): number {
   if (timestamp !== timestamp) {
-    throw new ConfigurationError(`${assigner} got a record without a timestamp: did you forget assignTimestampsAndWatermarks(...) or a source watermark strategy, or mean the processing-time assigner?`, { component: 'windows' });
+    throw new ConfigurationError(
+      `${assigner} got a record without a timestamp: did you forget assignTimestampsAndWatermarks(...) or a source watermark strategy, or mean the processing-time assigner?`,
+      { component: 'windows' },
+    );
   }
   return timestamp;
 }
@@ -102,7 +105,8 @@ export class TumblingProcessingTimeWindows<T = unknown> extends WindowAssigner<T
 function checkTumbling(size: number, offset: number, name: string): void {
   checkDuration(size, 'size', name);
   checkDuration(offset, 'offset', name);
-  if (size <= 0 || Math.abs(offset) >= size) throw new ConfigurationError(`${name} parameters must satisfy abs(offset) < size, got size ${size} and offset ${offset}`, { component: 'windows' });
+  if (size <= 0 || Math.abs(offset) >= size)
+    throw new ConfigurationError(`${name} parameters must satisfy abs(offset) < size, got size ${size} and offset ${offset}`, { component: 'windows' });
 }
 
 function checkSliding(size: number, slide: number, offset: number, name: string): void {
@@ -110,7 +114,9 @@ function checkSliding(size: number, slide: number, offset: number, name: string)
   checkDuration(slide, 'slide', name);
   checkDuration(offset, 'offset', name);
   if (slide <= 0 || Math.abs(offset) >= slide || size <= 0) {
-    throw new ConfigurationError(`${name} parameters must satisfy abs(offset) < slide and size > 0, got size ${size}, slide ${slide}, offset ${offset}`, { component: 'windows' });
+    throw new ConfigurationError(`${name} parameters must satisfy abs(offset) < slide and size > 0, got size ${size}, slide ${slide}, offset ${offset}`, {
+      component: 'windows',
+    });
   }
 }
 

@@ -47,7 +47,8 @@ export class CountEvictor<T = unknown> implements Evictor<T, Window> {
   ) {}
   /** Evicts before the window function unless `doEvictAfter`. */
   static of<T = unknown>(maxCount: number, doEvictAfter = false): CountEvictor<T> {
-    if (!Number.isInteger(maxCount) || maxCount < 0) throw new ConfigurationError(`CountEvictor.of() needs a non-negative integer, got ${String(maxCount)}`, { component: 'windows' });
+    if (!Number.isInteger(maxCount) || maxCount < 0)
+      throw new ConfigurationError(`CountEvictor.of() needs a non-negative integer, got ${String(maxCount)}`, { component: 'windows' });
     return new CountEvictor<T>(maxCount, doEvictAfter);
   }
   evictBefore(elements: TimestampedValue<T>[], size: number): void {

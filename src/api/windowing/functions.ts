@@ -1,11 +1,5 @@
 /** Window functions (Flink's `ProcessWindowFunction`, `WindowFunction`) and what they see. */
-import type {
-  AggregatingStateDescriptor,
-  ListStateDescriptor,
-  MapStateDescriptor,
-  ReducingStateDescriptor,
-  ValueStateDescriptor,
-} from '../descriptors.ts';
+import type { AggregatingStateDescriptor, ListStateDescriptor, MapStateDescriptor, ReducingStateDescriptor, ValueStateDescriptor } from '../descriptors.ts';
 import { AbstractRichFunction, type Awaitable, type Collector, type RichFunction } from '../functions.ts';
 import type { OutputTag } from '../output-tag.ts';
 import type { AggregatingState, ListState, MapState, MapStateKey, ReducingState, ValueState } from '../state.ts';

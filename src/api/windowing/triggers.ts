@@ -168,7 +168,8 @@ export class CountTrigger<T = unknown> extends Trigger<T, Window> {
   }
   /** Fires when a window has received `maxCount` records since it last fired. */
   static of<T = unknown>(maxCount: number): CountTrigger<T> {
-    if (!Number.isInteger(maxCount) || maxCount < 1) throw new ConfigurationError(`CountTrigger.of() needs a positive integer, got ${String(maxCount)}`, { component: 'windows' });
+    if (!Number.isInteger(maxCount) || maxCount < 1)
+      throw new ConfigurationError(`CountTrigger.of() needs a positive integer, got ${String(maxCount)}`, { component: 'windows' });
     return new CountTrigger<T>(maxCount);
   }
   async onElement(_element: T, _timestamp: number, _window: Window, ctx: TriggerContext): Promise<TriggerResult> {

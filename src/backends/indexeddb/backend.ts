@@ -17,7 +17,7 @@
 import type { StateKind } from '../../api/descriptors.ts';
 import type { ErrorContext, StateBackendError } from '../../api/errors.ts';
 import { keyId, type KeyId } from '../../format/key-ids.ts';
-import { type Key } from '../../format/key-bytes.ts';
+import type { Key } from '../../format/key-bytes.ts';
 import type { KeyedSnapshotOptions, KeyedStateBackendOptions, ListTable, MapTable, MaybePromise, ValueTable } from '../../state/backend.ts';
 import { VOID_NAMESPACE } from '../../state/backend.ts';
 import { KeyedBackendBase, type TableConfig } from '../../state/keyed-backend-base.ts';
@@ -68,11 +68,17 @@ export class IdbKeyedStateBackend extends KeyedBackendBase<Table> {
     super('indexeddb', options);
     this.op = options.operatorId;
     const lost = (why: string) => {
-      this.fail(this.failure('BACKEND_FAILURE', `database "${databaseName}" ${why}; the working copy of the state is gone: restart the job so that it restores from its last checkpoint`));
+      this.fail(
+        this.failure(
+          'BACKEND_FAILURE',
+          `database "${databaseName}" ${why}; the working copy of the state is gone: restart the job so that it restores from its last checkpoint`,
+        ),
+      );
       db.close();
     };
     // Another tab deleting or upgrading the database: let go at once (never block it), and fail loudly.
-    db.onversionchange = (e) => lost(e.newVersion === null ? 'was deleted by another tab, worker or the user' : `is being upgraded to version ${e.newVersion} by another tab or worker`);
+    db.onversionchange = (e) =>
+      lost(e.newVersion === null ? 'was deleted by another tab, worker or the user' : `is being upgraded to version ${e.newVersion} by another tab or worker`);
     db.onclose = () => lost('was closed by the browser (storage cleared or the disk failed)');
   }
 
@@ -184,8 +190,7 @@ export class IdbKeyedStateBackend extends KeyedBackendBase<Table> {
     if (cell === undefined) {
       cell = t.addCell(ns, at, rec, false);
       this.remember();
-    }
-    else cell.rec = rec;
+    } else cell.rec = rec;
     return this.touched(cell);
   }
 

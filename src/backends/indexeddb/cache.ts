@@ -99,5 +99,4 @@ export class Table {
     this.cells.clear();
     this.maps.clear();
   }
-
 }

@@ -46,7 +46,11 @@ export function resolveEnvironment(factory: IDBFactory | undefined, keyRange: ty
   const f = factory ?? g.indexedDB;
   const r = keyRange ?? g.IDBKeyRange;
   if (f === undefined || r === undefined) {
-    throw new StateBackendError('BACKEND_FAILURE', 'IndexedDB is not available in this runtime: pass `indexedDB` and `IDBKeyRange` in the options (e.g. from fake-indexeddb in Node) or use HashMapStateBackend', ctx);
+    throw new StateBackendError(
+      'BACKEND_FAILURE',
+      'IndexedDB is not available in this runtime: pass `indexedDB` and `IDBKeyRange` in the options (e.g. from fake-indexeddb in Node) or use HashMapStateBackend',
+      ctx,
+    );
   }
   return { factory: f, keyRange: r };
 }
@@ -122,7 +126,12 @@ export function mapError(e: unknown, ctx: ErrorContext, what: string): StateBack
     );
   }
   if (name === 'InvalidStateError' || name === 'UnknownError' || name === 'AbortError') {
-    return new StateBackendError('BACKEND_FAILURE', `IndexedDB failed (${what}): ${name}: ${message}. The database may have been closed, deleted or cleared by the browser; the job must restart from its last checkpoint`, ctx, { cause: e });
+    return new StateBackendError(
+      'BACKEND_FAILURE',
+      `IndexedDB failed (${what}): ${name}: ${message}. The database may have been closed, deleted or cleared by the browser; the job must restart from its last checkpoint`,
+      ctx,
+      { cause: e },
+    );
   }
   return new StateBackendError('BACKEND_FAILURE', `IndexedDB failed (${what}): ${name}: ${message}`, ctx, { cause: e });
 }

@@ -47,7 +47,8 @@ export class IndexedDbStateBackend implements StateBackend {
   constructor(private readonly options: IndexedDbStateBackendOptions = {}) {
     const positive = (name: string, v: number | undefined, dflt: number) => {
       if (v === undefined) return dflt;
-      if (!Number.isInteger(v) || v < 1) throw new ConfigurationError(`IndexedDbStateBackend option ${name} must be a positive integer, got ${v}`, { component: COMPONENT });
+      if (!Number.isInteger(v) || v < 1)
+        throw new ConfigurationError(`IndexedDbStateBackend option ${name} must be a positive integer, got ${v}`, { component: COMPONENT });
       return v;
     };
     this.limits = {

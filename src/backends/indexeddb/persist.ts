@@ -17,7 +17,11 @@ import { KeyGroupWriters, recordsOf, writeRecords, type Drop } from './snapshot.
  * A snapshot in canonical form, captured synchronously: the flush of dirty cells and the
  * reading transaction are both issued before the first await (see `backend.ts`).
  */
-export async function takeSnapshot(b: IdbKeyedStateBackend, captured: { states: Table[]; head: SnapshotHead }, options: KeyedSnapshotOptions): Promise<KeyedStateSnapshot> {
+export async function takeSnapshot(
+  b: IdbKeyedStateBackend,
+  captured: { states: Table[]; head: SnapshotHead },
+  options: KeyedSnapshotOptions,
+): Promise<KeyedStateSnapshot> {
   b.check();
   // Capture, synchronously: the states (captured by the caller), their filters, the flush, the reading transaction.
   const { states: tables, head } = captured;
@@ -25,7 +29,9 @@ export async function takeSnapshot(b: IdbKeyedStateBackend, captured: { states: 
   const index = new Map(tables.map((t, i) => [t.name, i]));
   const shapes = tables.map((t) => t.shape);
   const delta = b.tracker.begin(options.checkpointId, options.incremental === true);
-  const marked = delta ? [...b.tracker.marks].flatMap(([t, byNs]) => [...byNs].flatMap(([ns, byKey]) => [...byKey.values()].map((m) => ({ t, ns, at: m.at })))) : [];
+  const marked = delta
+    ? [...b.tracker.marks].flatMap(([t, byNs]) => [...byNs].flatMap(([ns, byKey]) => [...byKey.values()].map((m) => ({ t, ns, at: m.at }))))
+    : [];
   const flushed = b.flushWrites();
   const tx = b.db.transaction(ENTRIES, 'readonly');
   const store = tx.objectStore(ENTRIES);

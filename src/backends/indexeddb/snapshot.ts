@@ -9,7 +9,7 @@ import { ByteWriter } from '../../format/bytes.ts';
 import { deserializeValue, serializeValue } from '../../format/value-codec.ts';
 import { canonicalKeyBytes } from '../../format/key-bytes.ts';
 import { keyId } from '../../format/key-ids.ts';
-import { type KeyGroupRange } from '../../format/key-groups.ts';
+import type { KeyGroupRange } from '../../format/key-groups.ts';
 import { readKeyGroup, RemovedEntryWriter, type KeyedStateSnapshot } from '../../format/snapshot-format.ts';
 import type { StoredRecord } from './database.ts';
 import { keyOfPart, keyPartOf, type KeyPart, type RecordKey } from './layout.ts';
@@ -142,7 +142,9 @@ export function* recordsOf(snapshot: KeyedStateSnapshot, range: KeyGroupRange, o
       if (entry.shape === 'value') yield { key: [op, kg, state, key, entry.namespace], record: { v: serializeValue(entry.value) } };
       else if (entry.shape === 'list') {
         if (entry.values.length > 0) yield { key: [op, kg, state, key, entry.namespace], record: { v: entry.values.map(serializeValue) } };
-      } else for (const [userKey, value] of entry.entries) yield { key: [op, kg, state, key, entry.namespace, keyPartOf(keyId(userKey))], record: { v: serializeValue(value) } };
+      } else
+        for (const [userKey, value] of entry.entries)
+          yield { key: [op, kg, state, key, entry.namespace, keyPartOf(keyId(userKey))], record: { v: serializeValue(value) } };
     }
   }
 }

@@ -6,7 +6,7 @@
  */
 import { deserializeValue, serializeValue } from '../../format/value-codec.ts';
 import { keyFromId, keyId } from '../../format/key-ids.ts';
-import { type Key } from '../../format/key-bytes.ts';
+import type { Key } from '../../format/key-bytes.ts';
 import type { ListTable, MapTable, MaybePromise, ValueTable } from '../../state/backend.ts';
 import { andThen } from '../../state/maybe-promise.ts';
 import type { IdbKeyedStateBackend } from './backend.ts';
@@ -43,7 +43,12 @@ export function listTable<T>(b: IdbKeyedStateBackend, t: Table): ListTable<T> {
       // Records are private (IndexedDB clones on put and on read), so appending in place is safe.
       const all = rec.v as Uint8Array[];
       for (const e of encoded) all.push(e);
-      const x = t.options.expiry === undefined ? {} : rec.x === undefined ? expiryField(b, t, decodeAll(rec)) : { x: [b.op, Math.min(rec.x[1], expiryField(b, t, values).x![1])] as [string, number] };
+      const x =
+        t.options.expiry === undefined
+          ? {}
+          : rec.x === undefined
+            ? expiryField(b, t, decodeAll(rec))
+            : { x: [b.op, Math.min(rec.x[1], expiryField(b, t, values).x![1])] as [string, number] };
       return b.writeCell(t, ns, at, { v: all, ...x });
     });
   };
@@ -51,7 +56,8 @@ export function listTable<T>(b: IdbKeyedStateBackend, t: Table): ListTable<T> {
     get: (ns) => andThen(b.readCell(t, ns, b.coord()), (rec) => (rec === undefined ? undefined : (decodeAll(rec) as T[]))),
     add: (ns, value) => append(ns, [value]),
     addAll: (ns, values) => append(ns, values),
-    update: (ns, values) => b.writeCell(t, ns, b.coord(), values.length === 0 ? undefined : { v: values.map((v) => serializeValue(v)), ...expiryField(b, t, values) }),
+    update: (ns, values) =>
+      b.writeCell(t, ns, b.coord(), values.length === 0 ? undefined : { v: values.map((v) => serializeValue(v)), ...expiryField(b, t, values) }),
     remove: (ns) => b.writeCell(t, ns, b.coord(), undefined),
   };
 }
@@ -60,9 +66,18 @@ export function listTable<T>(b: IdbKeyedStateBackend, t: Table): ListTable<T> {
 export function mapTable<V>(b: IdbKeyedStateBackend, t: Table): MapTable<V> {
   const record = (value: V): StoredRecord => ({ v: serializeValue(value), ...expiryField(b, t, [value]) });
   return {
-    get: (ns, userKey) => andThen(b.readMapEntry(t, ns, b.coord(), keyId(userKey)), (rec) => (rec === undefined ? undefined : (deserializeValue(rec.v as Uint8Array) as V))),
+    get: (ns, userKey) =>
+      andThen(b.readMapEntry(t, ns, b.coord(), keyId(userKey)), (rec) => (rec === undefined ? undefined : (deserializeValue(rec.v as Uint8Array) as V))),
     put: (ns, userKey, value) => b.writeMapEntries(t, ns, b.coord(), [[keyId(userKey), record(value)]]),
-    putAll: (ns, entries) => (entries.length === 0 ? undefined : b.writeMapEntries(t, ns, b.coord(), entries.map(([k, v]) => [keyId(k), record(v)] as const))),
+    putAll: (ns, entries) =>
+      entries.length === 0
+        ? undefined
+        : b.writeMapEntries(
+            t,
+            ns,
+            b.coord(),
+            entries.map(([k, v]) => [keyId(k), record(v)] as const),
+          ),
     delete: (ns, userKey) => b.writeMapEntries(t, ns, b.coord(), [[keyId(userKey), undefined]]),
     contains: (ns, userKey) => andThen(b.readMapEntry(t, ns, b.coord(), keyId(userKey)), (rec) => rec !== undefined),
     isEmpty: (ns) => b.mapContents(t, ns, b.coord(), 1).then((entries) => entries.length === 0),

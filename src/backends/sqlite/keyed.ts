@@ -184,7 +184,13 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
     try {
       this.cache.flush();
     } catch (e) {
-      throw stateFailure(e, this, this.registeredStates().map((s) => s.name).join(', '));
+      throw stateFailure(
+        e,
+        this,
+        this.registeredStates()
+          .map((s) => s.name)
+          .join(', '),
+      );
     }
   }
 
@@ -233,7 +239,8 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
       if (this.reuse && encoded.every((e) => e.drop === undefined) && writes === this.stmts.stateWrites && !this.disposed) {
         this.stmts.commit();
         const fingerprint = await fingerprintOf([full], this.keyGroupRange);
-        if (fingerprint !== undefined && writes === this.stmts.stateWrites && !this.disposed) this.stmts.recordCheckpoint(fingerprint, options.checkpointId ?? null);
+        if (fingerprint !== undefined && writes === this.stmts.stateWrites && !this.disposed)
+          this.stmts.recordCheckpoint(fingerprint, options.checkpointId ?? null);
       }
       return full;
     } catch (e) {
@@ -284,7 +291,14 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
     if (recorded === undefined || recorded !== (await fingerprintOf(snapshots, this.keyGroupRange))) return false;
     this.pendingWipe = false;
     for (const saved of this.stmts.savedStates()) {
-      const s: SqlState = { id: saved.id, name: saved.name, kind: saved.kind as StateKind, options: { values: PLAIN_VALUES }, needsExpiryBackfill: true, buckets: new Map() };
+      const s: SqlState = {
+        id: saved.id,
+        name: saved.name,
+        kind: saved.kind as StateKind,
+        options: { values: PLAIN_VALUES },
+        needsExpiryBackfill: true,
+        buckets: new Map(),
+      };
       this.adoptState(s.name, s.kind, s, saved.ttlMs === null ? undefined : { ttlMs: saved.ttlMs });
       this.nextStateId = Math.max(this.nextStateId, s.id + 1);
     }

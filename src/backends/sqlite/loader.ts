@@ -21,7 +21,12 @@ export function loadSqlite(): Promise<Sqlite3Static> {
     } catch (e) {
       // A failed load must not be cached: the next backend may try again (e.g. after a network hiccup).
       loading = undefined;
-      throw new StateBackendError('BACKEND_FAILURE', `could not load @sqlite.org/sqlite-wasm (${(e as Error)?.message ?? e}); install it (npm i -E @sqlite.org/sqlite-wasm@3.54.1-build1) or use another state backend`, { component: 'backend:sqlite' }, { cause: e });
+      throw new StateBackendError(
+        'BACKEND_FAILURE',
+        `could not load @sqlite.org/sqlite-wasm (${(e as Error)?.message ?? e}); install it (npm i -E @sqlite.org/sqlite-wasm@3.54.1-build1) or use another state backend`,
+        { component: 'backend:sqlite' },
+        { cause: e },
+      );
     }
   })();
   return loading;

@@ -31,10 +31,18 @@ export function chooseVfs(sqlite3: Sqlite3Static, wanted: SqliteVfsChoice): Sqli
   const opfs = (sqlite3 as { opfs?: unknown }).opfs !== undefined;
   if (wanted === 'auto') return sah ? 'opfs-sahpool' : opfs ? 'opfs' : 'memory';
   if (wanted === 'opfs-sahpool' && !sah) {
-    throw new StateBackendError('INVALID_CONFIG', 'the opfs-sahpool VFS needs a dedicated Web Worker with OPFS (FileSystemSyncAccessHandle); run the job in a worker, or choose vfs: "memory"', { component: 'backend:sqlite' });
+    throw new StateBackendError(
+      'INVALID_CONFIG',
+      'the opfs-sahpool VFS needs a dedicated Web Worker with OPFS (FileSystemSyncAccessHandle); run the job in a worker, or choose vfs: "memory"',
+      { component: 'backend:sqlite' },
+    );
   }
   if (wanted === 'opfs' && !opfs) {
-    throw new StateBackendError('INVALID_CONFIG', 'the opfs VFS needs a Web Worker in a cross-origin-isolated page (COOP: same-origin, COEP: require-corp); use vfs: "opfs-sahpool" (no headers needed) or "memory"', { component: 'backend:sqlite' });
+    throw new StateBackendError(
+      'INVALID_CONFIG',
+      'the opfs VFS needs a Web Worker in a cross-origin-isolated page (COOP: same-origin, COEP: require-corp); use vfs: "opfs-sahpool" (no headers needed) or "memory"',
+      { component: 'backend:sqlite' },
+    );
   }
   return wanted;
 }
@@ -85,13 +93,28 @@ export function openError(e: unknown, ctx: ErrorContext, what: string): StateBac
   const message = String((e as Error)?.message ?? e);
   const code = (e as { resultCode?: number })?.resultCode;
   if (name === 'QuotaExceededError' || code === SQLITE_FULL || /quota|SQLITE_FULL/i.test(message)) {
-    return new StateBackendError('STORAGE_FULL', `${what} ran out of storage (${message}); free space in the origin's storage (navigator.storage.estimate()), or use vfs: "memory"`, ctx, { cause: e });
+    return new StateBackendError(
+      'STORAGE_FULL',
+      `${what} ran out of storage (${message}); free space in the origin's storage (navigator.storage.estimate()), or use vfs: "memory"`,
+      ctx,
+      { cause: e },
+    );
   }
   if (name === 'NoModificationAllowedError' || name === 'InvalidStateError' || /access handle|locked|NoModificationAllowed/i.test(message)) {
-    return new StateBackendError('STORAGE_LOCKED', `${what} is held by another tab or worker (${message}); close it, or give this job another poolDirectory`, ctx, { cause: e });
+    return new StateBackendError(
+      'STORAGE_LOCKED',
+      `${what} is held by another tab or worker (${message}); close it, or give this job another poolDirectory`,
+      ctx,
+      { cause: e },
+    );
   }
   if (code === SQLITE_CORRUPT || code === SQLITE_NOTADB || /SQLITE_(CORRUPT|NOTADB)|malformed|not a database|unsupported file format/i.test(message)) {
-    return new StateBackendError('BACKEND_FAILURE', `${what} is corrupted (${message}); it is only a working copy: delete the file (SAHPoolUtil.unlink or the OPFS directory) and restore the job from its latest checkpoint`, ctx, { cause: e });
+    return new StateBackendError(
+      'BACKEND_FAILURE',
+      `${what} is corrupted (${message}); it is only a working copy: delete the file (SAHPoolUtil.unlink or the OPFS directory) and restore the job from its latest checkpoint`,
+      ctx,
+      { cause: e },
+    );
   }
   return new StateBackendError('BACKEND_FAILURE', `${what} failed: ${message}`, ctx, { cause: e });
 }

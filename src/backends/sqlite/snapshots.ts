@@ -55,7 +55,13 @@ function writeEntry(w: ByteWriter, stateIndex: number, state: EncodedState, k: U
 }
 
 /** Encodes every row of the given states within a key-group range: key group → entries. */
-export async function encodeFull(src: SnapshotSource, states: readonly EncodedState[], firstKg: number, lastKg: number, slices: Slices): Promise<Map<number, Uint8Array>> {
+export async function encodeFull(
+  src: SnapshotSource,
+  states: readonly EncodedState[],
+  firstKg: number,
+  lastKg: number,
+  slices: Slices,
+): Promise<Map<number, Uint8Array>> {
   const writers = new Map<number, ByteWriter>();
   const writerOf = (kg: number) => {
     let w = writers.get(kg);
@@ -91,7 +97,11 @@ function finishAll(writers: ReadonlyMap<number, { readonly length: number; finis
 }
 
 /** Encodes the marked entries as a delta: present ones as entries, absent (or wholly dropped) ones as removed. */
-export async function encodeDelta(src: SnapshotSource, states: readonly EncodedState[], slices: Slices): Promise<{ keyGroups: Map<number, Uint8Array>; removed: Map<number, Uint8Array> }> {
+export async function encodeDelta(
+  src: SnapshotSource,
+  states: readonly EncodedState[],
+  slices: Slices,
+): Promise<{ keyGroups: Map<number, Uint8Array>; removed: Map<number, Uint8Array> }> {
   const indexOf = new Map(states.map((s, i) => [s.id, i]));
   const entries = new Map<number, ByteWriter>();
   const removed = new Map<number, RemovedEntryWriter>();

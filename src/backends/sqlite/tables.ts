@@ -8,7 +8,7 @@ import type { StateKind } from '../../api/descriptors.ts';
 import { EddyError } from '../../api/errors.ts';
 import { deserializeValue, serializeValue } from '../../format/value-codec.ts';
 import { canonicalKeyBytes, keyFromCanonicalBytes, type Key } from '../../format/key-bytes.ts';
-import { type KeyId } from '../../format/key-ids.ts';
+import type { KeyId } from '../../format/key-ids.ts';
 import type { ListTable, MapTable, ValueTable } from '../../state/backend.ts';
 import type { TableConfig } from '../../state/keyed-backend-base.ts';
 import { openError } from './open.ts';
@@ -100,7 +100,14 @@ export function valueTable<T>(ctx: TableContext, s: SqlState): ValueTable<T> {
         const bytes = primitive === NOT_DECODED ? serializeValue(value) : undefined;
         const exp = expiryOf(s, value);
         const bucket = bucketOf(s, ns);
-        ctx.cache.write(bucket, ctx.currentId, bytes, primitive, exp, () => new CachedRow(s.id, ctx.currentKg, ctx.currentKeyValue, ns, bucket, ctx.currentId, bytes, primitive, exp, undefined));
+        ctx.cache.write(
+          bucket,
+          ctx.currentId,
+          bytes,
+          primitive,
+          exp,
+          () => new CachedRow(s.id, ctx.currentKg, ctx.currentKeyValue, ns, bucket, ctx.currentId, bytes, primitive, exp, undefined),
+        );
       } catch (e) {
         throw stateFailure(e, ctx, s.name);
       }
@@ -108,7 +115,14 @@ export function valueTable<T>(ctx: TableContext, s: SqlState): ValueTable<T> {
     remove: (ns) => {
       try {
         const bucket = bucketOf(s, ns);
-        ctx.cache.write(bucket, ctx.currentId, null, undefined, null, () => new CachedRow(s.id, ctx.currentKg, ctx.currentKeyValue, ns, bucket, ctx.currentId, null, undefined, null, undefined));
+        ctx.cache.write(
+          bucket,
+          ctx.currentId,
+          null,
+          undefined,
+          null,
+          () => new CachedRow(s.id, ctx.currentKg, ctx.currentKeyValue, ns, bucket, ctx.currentId, null, undefined, null, undefined),
+        );
       } catch (e) {
         throw stateFailure(e, ctx, s.name);
       }
@@ -122,7 +136,17 @@ function loadRow(ctx: TableContext, s: SqlState, bucket: Bucket, ns: string): Ca
 }
 
 /** Reads one value row (key `key`, with id `id` and canonical bytes `k`) from SQLite into the cache (a miss is cached as absent). */
-export function loadValueRow(stmts: Statements, cache: ValueCache, s: SqlState, kg: number, key: Key, id: KeyId, k: Uint8Array, ns: string, bucket: Bucket): CachedRow {
+export function loadValueRow(
+  stmts: Statements,
+  cache: ValueCache,
+  s: SqlState,
+  kg: number,
+  key: Key,
+  id: KeyId,
+  k: Uint8Array,
+  ns: string,
+  bucket: Bucket,
+): CachedRow {
   const found = stmts.getValue(s.id, kg, k, ns);
   const bytes = found?.v ?? null;
   const primitive = bytes === null ? undefined : primitiveOf(s, deserializeValue(bytes));

@@ -34,7 +34,14 @@ export function deleteExpired(stmts: Statements, cache: ValueCache, s: SqlState,
  * makes a walk visit every entry that existed when it began and was not removed since.
  * Call it with the cache written back. Returns the number of entries visited.
  */
-export function pruneStep(stmts: Statements, cache: ValueCache, s: SqlState, limit: number, isStale: (stored: unknown) => boolean, markEpoch: number | undefined): number {
+export function pruneStep(
+  stmts: Statements,
+  cache: ValueCache,
+  s: SqlState,
+  limit: number,
+  isStale: (stored: unknown) => boolean,
+  markEpoch: number | undefined,
+): number {
   const entries = stmts.entriesAfter(s.id, s.pruneCursor ?? [-1, 0, ''], limit);
   let removed = false;
   for (const [kg, k, ns] of entries) {

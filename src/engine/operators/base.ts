@@ -10,14 +10,22 @@ import type { KeyedStateBackend } from '../../state/backend.ts';
 import { KeyedStateStore } from '../../state/keyed-state-store.ts';
 import { DefaultOperatorStateStore } from '../../state/operator-state.ts';
 import { InternalTimerService, type Timer } from '../timers.ts';
-import type { OperatorContext, OperatorRestore, OperatorSnapshot, OutputBuffer, PendingSnapshot, RecordBatch, SnapshotOptions, StreamOperator } from './operator.ts';
+import type {
+  OperatorContext,
+  OperatorRestore,
+  OperatorSnapshot,
+  OutputBuffer,
+  PendingSnapshot,
+  RecordBatch,
+  SnapshotOptions,
+  StreamOperator,
+} from './operator.ts';
 import { StreamingRuntimeContext } from './runtime-context.ts';
 
 /** A thenable check that is cheaper than awaiting every result. */
 export function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && typeof v === 'object' && typeof (v as PromiseLike<unknown>).then === 'function';
 }
-
 
 function hasMethod<K extends string>(o: unknown, name: K): o is Record<K, (...args: unknown[]) => unknown> {
   return typeof o === 'object' && o !== null && typeof (o as Record<string, unknown>)[name] === 'function';
@@ -167,7 +175,9 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
     const { values, timestamps, keys, keyGroups } = batch;
     const backend = this.backend;
     if (backend !== undefined && keys === undefined) {
-      return Promise.reject(new StateError('NO_KEY_CONTEXT', 'a keyed operator received records without keys', { component: 'runtime', operator: this.ctx.displayName }));
+      return Promise.reject(
+        new StateError('NO_KEY_CONTEXT', 'a keyed operator received records without keys', { component: 'runtime', operator: this.ctx.displayName }),
+      );
     }
     const prefetch = backend?.prefetch && keys ? backend.prefetch(keys, keyGroups!) : undefined;
     const store = this.keyedStore;
@@ -217,7 +227,10 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
             out.timestamp = timestamps === undefined ? NaN : timestamps[i];
             const r = invoke(values[i], out);
             if (isThenable(r)) return void r.then(settled, fail);
-            if (ctx.hasMail()) return runMail();
+            if (ctx.hasMail()) {
+              runMail();
+              return;
+            }
           }
           backend?.clearCurrentKey();
           if (store?.misuse !== undefined) throw store.misuse;

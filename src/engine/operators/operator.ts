@@ -134,7 +134,6 @@ export interface OperatorContext {
   runMail(): Promise<void>;
 }
 
-
 /** How a checkpoint wants operator state captured. */
 export interface SnapshotOptions {
   /** Keyed state may be a delta over the last completed checkpoint (where the backend supports it). */

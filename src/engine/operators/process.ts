@@ -50,7 +50,10 @@ export class ProcessOperator<IN, OUT> extends AbstractStreamOperator<ProcessFunc
   }
 
   private refuse(): never {
-    throw new StateError('NO_KEY_CONTEXT', 'timers can only be used on a keyed stream: call keyBy() before process()', { component: 'timers', operator: this.ctx.displayName });
+    throw new StateError('NO_KEY_CONTEXT', 'timers can only be used on a keyed stream: call keyBy() before process()', {
+      component: 'timers',
+      operator: this.ctx.displayName,
+    });
   }
 }
 
@@ -95,7 +98,10 @@ export class KeyedProcessOperator<K extends Key, IN, OUT> extends AbstractStream
   private currentKey(): Key {
     const key = this.backend!.getCurrentKey();
     if (key === undefined) {
-      throw new StateError('NO_KEY_CONTEXT', 'timers can only be registered or deleted while a record or timer is processed (not in open() or close())', { component: 'timers', operator: this.ctx.displayName });
+      throw new StateError('NO_KEY_CONTEXT', 'timers can only be registered or deleted while a record or timer is processed (not in open() or close())', {
+        component: 'timers',
+        operator: this.ctx.displayName,
+      });
     }
     return key;
   }
@@ -104,7 +110,11 @@ export class KeyedProcessOperator<K extends Key, IN, OUT> extends AbstractStream
     // Timers are longs in Flink: a timestamp past the final watermark (MAX_WATERMARK,
     // Number.MAX_SAFE_INTEGER) could never fire, not even at the end of the input.
     if (typeof time !== 'number' || !Number.isFinite(time) || Math.abs(time) > MAX_WATERMARK) {
-      throw new StateError('INVALID_ARGUMENT', `a ${domain === 'EVENT_TIME' ? 'event' : 'processing'}-time timer needs a finite timestamp in ms of at most Number.MAX_SAFE_INTEGER (MAX_WATERMARK, which fires at the end of input), got ${String(time)}`, { component: 'timers', operator: this.ctx.displayName, key: this.backend!.getCurrentKey() });
+      throw new StateError(
+        'INVALID_ARGUMENT',
+        `a ${domain === 'EVENT_TIME' ? 'event' : 'processing'}-time timer needs a finite timestamp in ms of at most Number.MAX_SAFE_INTEGER (MAX_WATERMARK, which fires at the end of input), got ${String(time)}`,
+        { component: 'timers', operator: this.ctx.displayName, key: this.backend!.getCurrentKey() },
+      );
     }
     const key = this.currentKey();
     return this.timers!.register(domain, key, this.currentKeyGroup, time);

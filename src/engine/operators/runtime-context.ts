@@ -21,7 +21,11 @@ export class StreamingRuntimeContext implements RuntimeContext {
 
   private store(descriptor: { name?: string } | undefined): KeyedStateStore {
     if (this.keyed === undefined) {
-      throw new StateError('NO_KEY_CONTEXT', 'keyed state is only available on a keyed stream: call keyBy() before this operator, or use operator state (CheckpointedFunction) instead', { component: 'state', operator: this.ctx.displayName, state: descriptor?.name });
+      throw new StateError(
+        'NO_KEY_CONTEXT',
+        'keyed state is only available on a keyed stream: call keyBy() before this operator, or use operator state (CheckpointedFunction) instead',
+        { component: 'state', operator: this.ctx.displayName, state: descriptor?.name },
+      );
     }
     return this.keyed;
   }

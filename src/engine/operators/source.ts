@@ -30,12 +30,19 @@ export class SourceOperator<T> extends AbstractStreamOperator<undefined> {
     await this.callUser('createReader', async () => {
       const reader = await this.source.createReader({ subtaskIndex: this.ctx.subtaskIndex, parallelism: this.ctx.parallelism });
       if (!reader || typeof (reader as SourceReader<T>).poll !== 'function') {
-        throw new StateError('INVALID_ARGUMENT', `createReader() returned ${describe(reader)}, not a SourceReader: return an object with poll(max) (and snapshotSplits/restoreSplits to be replayable)`, { component: 'source', operator: this.ctx.displayName });
+        throw new StateError(
+          'INVALID_ARGUMENT',
+          `createReader() returned ${describe(reader)}, not a SourceReader: return an object with poll(max) (and snapshotSplits/restoreSplits to be replayable)`,
+          { component: 'source', operator: this.ctx.displayName },
+        );
       }
       this.reader = reader;
       if (this.restoredSplits !== undefined) {
         if (!this.reader.restoreSplits) {
-          throw new StateError('SNAPSHOT_INCOMPATIBLE', 'the source reader has no restoreSplits(), so it cannot resume from a checkpoint', { component: 'source', operator: this.ctx.displayName });
+          throw new StateError('SNAPSHOT_INCOMPATIBLE', 'the source reader has no restoreSplits(), so it cannot resume from a checkpoint', {
+            component: 'source',
+            operator: this.ctx.displayName,
+          });
         }
         await this.reader.restoreSplits(this.restoredSplits);
       }
@@ -81,7 +88,11 @@ export class SourceOperator<T> extends AbstractStreamOperator<undefined> {
 
   private checked(records: unknown): readonly T[] | null {
     if (records === null || Array.isArray(records)) return records as readonly T[] | null;
-    throw new StateError('INVALID_ARGUMENT', `poll() returned ${describe(records)}: a SourceReader's poll must return an array of records ([] for none right now), null once finished, or a Promise of either`, { component: 'source', operator: this.ctx.displayName });
+    throw new StateError(
+      'INVALID_ARGUMENT',
+      `poll() returned ${describe(records)}: a SourceReader's poll must return an array of records ([] for none right now), null once finished, or a Promise of either`,
+      { component: 'source', operator: this.ctx.displayName },
+    );
   }
 
   processBatch(): never {

@@ -17,7 +17,11 @@ export class TimestampAssignment<T> {
       // Watermarks are longs in Flink; NaN, Infinity or anything past the final watermark
       // would stop event time for good (no timer fires again), so they are refused.
       if (typeof ts !== 'number' || !Number.isFinite(ts) || Math.abs(ts) > MAX_WATERMARK) {
-        throw new UserFunctionError(`the watermark generator emitted a watermark of ${String(ts)}; a watermark must be a finite number of ms of at most Number.MAX_SAFE_INTEGER (MAX_WATERMARK, the end of input)`, { component: 'watermarks', operator: this.operator }, undefined);
+        throw new UserFunctionError(
+          `the watermark generator emitted a watermark of ${String(ts)}; a watermark must be a finite number of ms of at most Number.MAX_SAFE_INTEGER (MAX_WATERMARK, the end of input)`,
+          { component: 'watermarks', operator: this.operator },
+          undefined,
+        );
       }
       this.out?.emitWatermark(ts);
     },
@@ -43,7 +47,11 @@ export class TimestampAssignment<T> {
           throw e instanceof EddyError ? e : new UserFunctionError(`timestamp assigner threw: ${e instanceof Error ? e.message : String(e)}`, { operator }, e);
         }
         if (typeof ts !== 'number' || !Number.isFinite(ts) || Math.abs(ts) > MAX_WATERMARK) {
-          throw new UserFunctionError(`timestamp assigner returned ${String(ts)}; it must return a finite number of ms of at most Number.MAX_SAFE_INTEGER`, { component: 'watermarks', operator }, undefined);
+          throw new UserFunctionError(
+            `timestamp assigner returned ${String(ts)}; it must return a finite number of ms of at most Number.MAX_SAFE_INTEGER`,
+            { component: 'watermarks', operator },
+            undefined,
+          );
         }
       }
       out.timestamp = ts;

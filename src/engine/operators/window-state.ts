@@ -70,7 +70,14 @@ export function windowStateStore(store: KeyedStateStore, prefix: string, namespa
  * `mergeNamespaces`): lists are concatenated, reducing state reduced, aggregating state
  * merged with `AggregateFunction.merge`.
  */
-export async function mergeNamespaces(store: KeyedStateStore, backend: KeyedStateBackend, d: StateDescriptor, target: string, sources: readonly string[], operator: string): Promise<void> {
+export async function mergeNamespaces(
+  store: KeyedStateStore,
+  backend: KeyedStateBackend,
+  d: StateDescriptor,
+  target: string,
+  sources: readonly string[],
+  operator: string,
+): Promise<void> {
   if (sources.length === 0) return;
   const state = stateOf(store, d) as InternalKvState;
   if (d.kind === 'list') {
@@ -145,7 +152,8 @@ export class MergingWindowSet {
 
   /** Removes a window from the set (it was purged or is late). */
   retireWindow(window: Window): void {
-    if (!this.mapping.delete(window.namespace())) throw new ConfigurationError(`window ${String(window)} is not in the in-flight window set`, { component: 'windows' });
+    if (!this.mapping.delete(window.namespace()))
+      throw new ConfigurationError(`window ${String(window)} is not in the in-flight window set`, { component: 'windows' });
     this.changed = true;
   }
 

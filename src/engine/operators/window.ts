@@ -35,7 +35,13 @@ export type WindowContents =
   | { readonly kind: 'aggregate'; readonly fn: AggregateFunction<unknown, unknown, unknown> };
 
 /** Evaluates a fired window: the pre-aggregated value or the records in `input`. */
-export type InternalWindowFunction = (key: Key, window: Window, ctx: ProcessWindowContext<Window>, input: unknown[], out: Collector<unknown>) => Awaitable<void>;
+export type InternalWindowFunction = (
+  key: Key,
+  window: Window,
+  ctx: ProcessWindowContext<Window>,
+  input: unknown[],
+  out: Collector<unknown>,
+) => Awaitable<void>;
 
 /** What `WindowedStream` configures. */
 export interface WindowOperatorSpec {
@@ -83,29 +89,36 @@ export class WindowOperator<F> extends AbstractStreamOperator<F> {
     super(fn);
     this.merging = spec.assigner instanceof MergingWindowAssigner ? spec.assigner : undefined;
     this.eventTime = spec.assigner.isEventTime();
-    const op = this;
     this.triggerContext = {
-      getCurrentProcessingTime: () => op.ctx.clock.now(),
-      getCurrentWatermark: () => op.timers!.watermark,
-      registerEventTimeTimer: (t) => void op.timers!.register('EVENT_TIME', op.key, op.currentKeyGroup, t, op.window.namespace()),
+      getCurrentProcessingTime: () => this.ctx.clock.now(),
+      getCurrentWatermark: () => this.timers!.watermark,
+      registerEventTimeTimer: (t) => void this.timers!.register('EVENT_TIME', this.key, this.currentKeyGroup, t, this.window.namespace()),
       registerProcessingTimeTimer: (t) => {
-        if (op.timers!.register('PROCESSING_TIME', op.key, op.currentKeyGroup, t, op.window.namespace())) op.ctx.scheduleProcessingTime(t);
+        if (this.timers!.register('PROCESSING_TIME', this.key, this.currentKeyGroup, t, this.window.namespace())) this.ctx.scheduleProcessingTime(t);
       },
-      deleteEventTimeTimer: (t) => op.timers!.delete('EVENT_TIME', op.key, t, op.window.namespace()),
-      deleteProcessingTimeTimer: (t) => op.timers!.delete('PROCESSING_TIME', op.key, t, op.window.namespace()),
-      getPartitionedState: ((d: StateDescriptor) => scoped(stateOf(op.keyedStore!, renamed(d, TRIGGER_PREFIX + d.name)) as object, op.window.namespace())) as OnMergeContext['getPartitionedState'],
+      deleteEventTimeTimer: (t) => this.timers!.delete('EVENT_TIME', this.key, t, this.window.namespace()),
+      deleteProcessingTimeTimer: (t) => this.timers!.delete('PROCESSING_TIME', this.key, t, this.window.namespace()),
+      getPartitionedState: ((d: StateDescriptor) =>
+        scoped(stateOf(this.keyedStore!, renamed(d, TRIGGER_PREFIX + d.name)) as object, this.window.namespace())) as OnMergeContext['getPartitionedState'],
       mergePartitionedState: (d) =>
-        mergeNamespaces(op.keyedStore!, op.backend!, renamed(d, TRIGGER_PREFIX + d.name), op.window.namespace(), op.mergedWindows.map((w) => w.namespace()), op.ctx.displayName),
+        mergeNamespaces(
+          this.keyedStore!,
+          this.backend!,
+          renamed(d, TRIGGER_PREFIX + d.name),
+          this.window.namespace(),
+          this.mergedWindows.map((w) => w.namespace()),
+          this.ctx.displayName,
+        ),
     };
     this.processContext = {
-      window: () => op.window,
-      currentProcessingTime: () => op.ctx.clock.now(),
-      currentWatermark: () => op.timers!.watermark,
-      windowState: () => windowStateStore(op.keyedStore!, WINDOW_STATE_PREFIX, op.window.namespace()),
-      globalState: () => op.runtimeContext,
-      output: (tag, value) => emitToSide(op.out, tag, value, op.ctx.displayName),
+      window: () => this.window,
+      currentProcessingTime: () => this.ctx.clock.now(),
+      currentWatermark: () => this.timers!.watermark,
+      windowState: () => windowStateStore(this.keyedStore!, WINDOW_STATE_PREFIX, this.window.namespace()),
+      globalState: () => this.runtimeContext,
+      output: (tag, value) => emitToSide(this.out, tag, value, this.ctx.displayName),
     };
-    this.evictorContext = { getCurrentProcessingTime: () => op.ctx.clock.now(), getCurrentWatermark: () => op.timers!.watermark };
+    this.evictorContext = { getCurrentProcessingTime: () => this.ctx.clock.now(), getCurrentWatermark: () => this.timers!.watermark };
   }
 
   /**
@@ -219,7 +232,11 @@ export class WindowOperator<F> extends AbstractStreamOperator<F> {
   /** Merges in-flight session windows: trigger state and timers, cleanup timers, contents. */
   private async merge(result: Window, merged: Window[], stateResult: string, mergedStates: string[]): Promise<void> {
     if (this.eventTime ? this.cleanupTime(result) <= this.timers!.watermark : result.maxTimestamp() <= this.ctx.clock.now()) {
-      throw new StateError('INVALID_ARGUMENT', `the end of ${String(result)} cannot become earlier than the current ${this.eventTime ? 'watermark' : 'processing time'} by merging (the merging assigner produced a window that ends before the windows it merged)`, { component: 'windows', operator: this.ctx.displayName, key: this.key });
+      throw new StateError(
+        'INVALID_ARGUMENT',
+        `the end of ${String(result)} cannot become earlier than the current ${this.eventTime ? 'watermark' : 'processing time'} by merging (the merging assigner produced a window that ends before the windows it merged)`,
+        { component: 'windows', operator: this.ctx.displayName, key: this.key },
+      );
     }
     this.window = result;
     this.mergedWindows = merged;

@@ -9,7 +9,8 @@ export class AsyncIterableSource<T> implements Source<T> {
   constructor(private readonly iterable: AsyncIterable<T> | Iterable<T>) {}
 
   createReader(): SourceReader<T> {
-    const it = Symbol.asyncIterator in this.iterable ? (this.iterable as AsyncIterable<T>)[Symbol.asyncIterator]() : (this.iterable as Iterable<T>)[Symbol.iterator]();
+    const it =
+      Symbol.asyncIterator in this.iterable ? (this.iterable as AsyncIterable<T>)[Symbol.asyncIterator]() : (this.iterable as Iterable<T>)[Symbol.iterator]();
     return {
       // One value per poll: the iterable decides the pace, and may wait between values.
       async poll() {

@@ -50,7 +50,11 @@ export function webWorkers(options: WebWorkersOptions = {}): WorkerPlatform {
     name: 'web-workers',
     spawn(): SpawnedWorker {
       // Written out literally so that Vite (dev server and build) recognises and bundles the worker.
-      const worker = options.worker ? options.worker() : options.entry ? new Worker(options.entry, { type: 'module' }) : new Worker(new URL('./worker-entry.ts', import.meta.url), { type: 'module' });
+      const worker = options.worker
+        ? options.worker()
+        : options.entry
+          ? new Worker(options.entry, { type: 'module' })
+          : new Worker(new URL('./worker-entry.ts', import.meta.url), { type: 'module' });
       let exit: ((reason: string) => void) | undefined;
       return {
         postMessage: (message, transfer) => worker.postMessage(message, transfer ?? []),

@@ -88,7 +88,16 @@ export const COMPONENT = 'storage:s3';
  * ConditionalRequestConflict (AWS: a concurrent conditional write to the key is in
  * progress; retried, the loser then gets its 412).
  */
-const RETRYABLE_CODES = new Set(['ConditionalRequestConflict', 'RequestTimeout', 'SlowDown', 'InternalError', 'ServiceUnavailable', 'RequestTimeTooSkewed', 'BadDigest', 'IncompleteBody']);
+const RETRYABLE_CODES = new Set([
+  'ConditionalRequestConflict',
+  'RequestTimeout',
+  'SlowDown',
+  'InternalError',
+  'ServiceUnavailable',
+  'RequestTimeTooSkewed',
+  'BadDigest',
+  'IncompleteBody',
+]);
 
 /** Signs and sends S3 requests with retries; one per storage. */
 export class S3Client {
@@ -132,7 +141,12 @@ export class S3Client {
 
   /** A storage error naming the operation and key; its cause, if any, is a scrubbed copy. */
   error(code: 'STORAGE_FAILURE' | 'STORAGE_LOCKED' | 'INVALID_ARGUMENT', message: string, cause?: unknown): CheckpointStorageError {
-    return new CheckpointStorageError(code, this.scrub(message), { component: COMPONENT }, cause === undefined ? undefined : { cause: this.#cleanCause(cause) });
+    return new CheckpointStorageError(
+      code,
+      this.scrub(message),
+      { component: COMPONENT },
+      cause === undefined ? undefined : { cause: this.#cleanCause(cause) },
+    );
   }
 
   /**
@@ -228,7 +242,14 @@ export class S3Client {
     if (this.#signer) return this.#signer;
     const c = this.#options.credentials!;
     // aws4fetch's own retries are not used: ours also cover network errors and verified bodies.
-    this.#signer = new AwsClient({ accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken, service: 's3', region: this.#options.region, retries: 0 });
+    this.#signer = new AwsClient({
+      accessKeyId: c.accessKeyId,
+      secretAccessKey: c.secretAccessKey,
+      sessionToken: c.sessionToken,
+      service: 's3',
+      region: this.#options.region,
+      retries: 0,
+    });
     return this.#signer;
   }
 

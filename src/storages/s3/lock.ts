@@ -45,7 +45,13 @@ export interface LeaseSettings {
  */
 export async function takeS3Lock(client: S3Client, key: string, scope: string, lease: LeaseSettings): Promise<StorageLock> {
   const token = randomToken();
-  const record = (): LockRecord => ({ token, owner: lease.owner, acquiredAt: new Date(lease.now()).toISOString(), expiresAt: lease.now() + lease.leaseMs, released: false });
+  const record = (): LockRecord => ({
+    token,
+    owner: lease.owner,
+    acquiredAt: new Date(lease.now()).toISOString(),
+    expiresAt: lease.now() + lease.leaseMs,
+    released: false,
+  });
   const what = `lock "${scope}"`;
   const created = await conditionalPut(client, key, what, record(), { 'if-none-match': '*' }, token);
   if (created !== undefined) return new S3Lock(client, key, scope, token, created, lease);
@@ -56,12 +62,18 @@ export async function takeS3Lock(client: S3Client, key: string, scope: string, l
   const held = parse(current.bytes!);
   if (held === undefined || etag === null) throw locked(client, scope, `its lock object ${key} cannot be read; if no writer is running, delete it`);
   if (!held.released && held.expiresAt > lease.now()) {
-    throw locked(client, scope, `it is held by ${held.owner} (since ${held.acquiredAt}; its lease runs until ${new Date(held.expiresAt).toISOString()} unless renewed)`);
+    throw locked(
+      client,
+      scope,
+      `it is held by ${held.owner} (since ${held.acquiredAt}; its lease runs until ${new Date(held.expiresAt).toISOString()} unless renewed)`,
+    );
   }
   const taken = await conditionalPut(client, key, what, record(), { 'if-match': etag }, token);
   if (taken === undefined) throw locked(client, scope, 'another writer took it at the same moment');
   if (!held.released) {
-    console.warn(`[eddy] [storage:s3] took over the lock of scope "${scope}" from ${held.owner}: its lease ran out at ${new Date(held.expiresAt).toISOString()} (a crashed writer?)`);
+    console.warn(
+      `[eddy] [storage:s3] took over the lock of scope "${scope}" from ${held.owner}: its lease ran out at ${new Date(held.expiresAt).toISOString()} (a crashed writer?)`,
+    );
   }
   return new S3Lock(client, key, scope, token, taken, lease);
 }
@@ -85,21 +97,30 @@ class S3Lock implements StorageLock {
   ) {
     this.#etag = etag;
     this.#acquiredAt = new Date(lease.now()).toISOString();
-    this.#timer = setInterval(() => {
-      // One renewal at a time: two with the same If-Match would refuse each other.
-      if (this.#inFlight) return;
-      this.#inFlight = true;
-      this.#renewing = this.#renew().finally(() => {
-        this.#inFlight = false;
-      });
-    }, Math.max(10, Math.floor(lease.leaseMs / 3)));
+    this.#timer = setInterval(
+      () => {
+        // One renewal at a time: two with the same If-Match would refuse each other.
+        if (this.#inFlight) return;
+        this.#inFlight = true;
+        this.#renewing = this.#renew().finally(() => {
+          this.#inFlight = false;
+        });
+      },
+      Math.max(10, Math.floor(lease.leaseMs / 3)),
+    );
     // A held lock alone must not keep a Node or Deno process alive.
     (this.#timer as { unref?: () => void }).unref?.();
   }
 
   async #renew(): Promise<void> {
     if (this.#released) return;
-    const next: LockRecord = { token: this.token, owner: this.lease.owner, acquiredAt: this.#acquiredAt, expiresAt: this.lease.now() + this.lease.leaseMs, released: false };
+    const next: LockRecord = {
+      token: this.token,
+      owner: this.lease.owner,
+      acquiredAt: this.#acquiredAt,
+      expiresAt: this.lease.now() + this.lease.leaseMs,
+      released: false,
+    };
     try {
       const etag = await conditionalPut(this.client, this.key, `renew lock "${this.scope}"`, next, { 'if-match': this.#etag }, this.token);
       if (etag !== undefined) {
@@ -109,7 +130,9 @@ class S3Lock implements StorageLock {
       }
       if (!this.#released) {
         this.#stop();
-        console.warn(`[eddy] [storage:s3] the lock of scope "${this.scope}" was taken over by another writer (this one was presumed dead): stop writing checkpoints of this job`);
+        console.warn(
+          `[eddy] [storage:s3] the lock of scope "${this.scope}" was taken over by another writer (this one was presumed dead): stop writing checkpoints of this job`,
+        );
       }
     } catch (error) {
       // Transient trouble: the next renewal tries again; the lease is long enough for a few misses.
@@ -137,7 +160,14 @@ class S3Lock implements StorageLock {
  * failed). A 412 after an attempt that may have landed is checked against the token:
  * our own earlier write counts as success.
  */
-async function conditionalPut(client: S3Client, key: string, what: string, record: LockRecord, condition: Record<string, string>, token: string): Promise<string | undefined> {
+async function conditionalPut(
+  client: S3Client,
+  key: string,
+  what: string,
+  record: LockRecord,
+  condition: Record<string, string>,
+  token: string,
+): Promise<string | undefined> {
   const body = JSON.stringify(record);
   const response = await client.send('PUT', key, what, { body, headers: { 'content-type': 'application/json', ...condition }, accept: [412] });
   if (response.status >= 200 && response.status < 300) {

@@ -18,7 +18,14 @@ export interface MultipartSettings {
  * Uploads `data` to `key` in parts; `headers` (metadata) go with the create. `what`
  * names the operation in errors.
  */
-export async function uploadMultipart(client: S3Client, key: string, data: Uint8Array, headers: Record<string, string>, settings: MultipartSettings, what: string): Promise<void> {
+export async function uploadMultipart(
+  client: S3Client,
+  key: string,
+  data: Uint8Array,
+  headers: Record<string, string>,
+  settings: MultipartSettings,
+  what: string,
+): Promise<void> {
   // S3 allows 10,000 parts: grow the part size for objects that would need more.
   const partSize = Math.max(settings.partSize, Math.ceil(data.byteLength / 10_000));
   const created = await client.send('POST', key, `${what} (create multipart upload)`, { query: { uploads: '' }, headers, readBody: true });
@@ -36,7 +43,10 @@ export async function uploadMultipart(client: S3Client, key: string, data: Uint8
       const response = await client.send('PUT', key, `${what} (part ${n + 1} of ${count})`, { query: { partNumber: String(n + 1), uploadId: id }, body });
       const etag = response.headers.get('ETag');
       if (etag === null) {
-        throw client.error('STORAGE_FAILURE', `${what}: part ${n + 1} was stored but the server sent no ETag (a browser needs the bucket's CORS to expose ETag)`);
+        throw client.error(
+          'STORAGE_FAILURE',
+          `${what}: part ${n + 1} was stored but the server sent no ETag (a browser needs the bucket's CORS to expose ETag)`,
+        );
       }
       etags[n] = etag;
     }

@@ -127,7 +127,10 @@ export class S3CheckpointStorage implements CheckpointStorage {
       const head = await this.#client.send('HEAD', key, what, { accept: [404] });
       const stored = head.status === 404 ? undefined : Number(head.headers.get('content-length'));
       if (stored !== data.byteLength) {
-        throw this.#client.error('STORAGE_FAILURE', `${what}: the multipart upload completed but the object holds ${stored ?? 'nothing'} instead of ${data.byteLength} bytes`);
+        throw this.#client.error(
+          'STORAGE_FAILURE',
+          `${what}: the multipart upload completed but the object holds ${stored ?? 'nothing'} instead of ${data.byteLength} bytes`,
+        );
       }
       return;
     }
@@ -136,14 +139,21 @@ export class S3CheckpointStorage implements CheckpointStorage {
       return;
     }
     const write = randomToken();
-    const response = await this.#client.send('PUT', key, what, { body: data, headers: { ...headers, [WRITE_HEADER]: write, 'if-none-match': '*' }, accept: [412] });
+    const response = await this.#client.send('PUT', key, what, {
+      body: data,
+      headers: { ...headers, [WRITE_HEADER]: write, 'if-none-match': '*' },
+      accept: [412],
+    });
     if (response.status < 300) return;
     if (response.ambiguous) {
       // An earlier attempt may have landed before its answer was lost: then the object is ours.
       const head = await this.#client.send('HEAD', key, what, { accept: [404] });
       if (head.status !== 404 && head.headers.get(WRITE_HEADER) === write) return;
     }
-    throw this.#client.error('STORAGE_LOCKED', `${what}: another writer committed this checkpoint first (the manifest already exists; manifests are created only once)`);
+    throw this.#client.error(
+      'STORAGE_LOCKED',
+      `${what}: another writer committed this checkpoint first (the manifest already exists; manifests are created only once)`,
+    );
   }
 
   /** The object's bytes, or `undefined` when there is none; a body shorter than its recorded size is fetched again. */
@@ -154,7 +164,9 @@ export class S3CheckpointStorage implements CheckpointStorage {
       accept: [404],
       verify: (r, bytes) => {
         const expected = r.headers.get(SIZE_HEADER) ?? r.headers.get('content-length');
-        return expected !== null && Number(expected) !== bytes!.byteLength ? `the body was ${bytes!.byteLength} bytes, the object holds ${expected}` : undefined;
+        return expected !== null && Number(expected) !== bytes!.byteLength
+          ? `the body was ${bytes!.byteLength} bytes, the object holds ${expected}`
+          : undefined;
       },
     });
     return response.status === 404 ? undefined : response.bytes;

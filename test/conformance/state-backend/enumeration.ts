@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValueStateDescriptor } from '../../../src/api/descriptors.ts';
 import { keyGroupForKey } from '../../../src/format/key-groups.ts';
-import { type Key } from '../../../src/format/key-bytes.ts';
+import type { Key } from '../../../src/format/key-bytes.ts';
 import { MAX_P, collect, sortKeys } from '../harness.ts';
 import { fixtureCells, FX, fixtureStates, writeFixture, verifyFixture, contentsOf } from './fixture.ts';
 import type { StateSuite } from './context.ts';
@@ -22,7 +22,10 @@ export function enumerationCases({ open }: StateSuite): void {
         await s.value.update(2);
         await s.list.add(1);
         await s.list.add(2);
-        await s.map.putAll([['a', 1], ['b', 2]]);
+        await s.map.putAll([
+          ['a', 1],
+          ['b', 2],
+        ]);
         await s.sum.add(1);
         await s.avg.add(1);
       }
@@ -86,7 +89,10 @@ export function enumerationCases({ open }: StateSuite): void {
         t.key(k);
         await v.update(i);
       }
-      await t.kb.prefetch?.(keys, keys.map((k) => keyGroupForKey(k, MAX_P)));
+      await t.kb.prefetch?.(
+        keys,
+        keys.map((k) => keyGroupForKey(k, MAX_P)),
+      );
       for (const [i, k] of keys.entries()) {
         t.key(k);
         expect(await v.value()).toBe(i % 2 === 1 ? undefined : i);

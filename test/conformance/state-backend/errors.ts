@@ -2,9 +2,15 @@
  * Bad input: kind mismatches, unserialisable values and undefined are refused with typed errors, writing nothing.
  */
 import { describe, expect, it } from 'vitest';
-import { AggregatingStateDescriptor, ListStateDescriptor, MapStateDescriptor, ReducingStateDescriptor, ValueStateDescriptor } from '../../../src/api/descriptors.ts';
+import {
+  AggregatingStateDescriptor,
+  ListStateDescriptor,
+  MapStateDescriptor,
+  ReducingStateDescriptor,
+  ValueStateDescriptor,
+} from '../../../src/api/descriptors.ts';
 import type { AggregateFunction } from '../../../src/api/state.ts';
-import { type Key } from '../../../src/format/key-bytes.ts';
+import type { Key } from '../../../src/format/key-bytes.ts';
 import { KeyedStateStore } from '../../../src/state/keyed-state-store.ts';
 import { average, sumOf, collect, sortEntries, expectEddyError, type Avg } from '../harness.ts';
 import type { StateSuite } from './context.ts';
@@ -53,7 +59,12 @@ export function errorCases({ open }: StateSuite): void {
       ['a function', () => 1],
       ['a symbol', Symbol('s')],
       ['an object containing a function', { nested: { ok: 1, f() {} } }],
-      ['a class instance', new (class Point { x = 1; })()],
+      [
+        'a class instance',
+        new (class Point {
+          x = 1;
+        })(),
+      ],
       ['a cyclic object', cyclic],
     ];
 
@@ -88,7 +99,15 @@ export function errorCases({ open }: StateSuite): void {
       await s.put('x', 1);
       for (const [what, bad] of unserialisable) {
         await expectEddyError(() => s.put('x', bad), 'UNSERIALIZABLE_VALUE', 'bad-map');
-        await expectEddyError(() => s.putAll([['y', 2], ['z', bad]]), 'UNSERIALIZABLE_VALUE', 'bad-map');
+        await expectEddyError(
+          () =>
+            s.putAll([
+              ['y', 2],
+              ['z', bad],
+            ]),
+          'UNSERIALIZABLE_VALUE',
+          'bad-map',
+        );
         expect(sortEntries(await collect(s.entries())), what).toEqual([['x', 1]]);
       }
     });
@@ -118,8 +137,14 @@ export function errorCases({ open }: StateSuite): void {
 
     it('ReducingState and AggregatingState refuse undefined (an added value, a reduce result, an accumulator) with INVALID_ARGUMENT, leaving no phantom key', async () => {
       const t = await open();
-      const r = t.store.getReducingState(new ReducingStateDescriptor<number | undefined>('undef-reducing', (a, b) => (b === 0 ? undefined : (a ?? 0) + (b ?? 0))));
-      const forgetful: AggregateFunction<number, Avg | undefined, number> = { createAccumulator: () => ({ sum: 0, count: 0 }), add: (v, acc) => (v === 0 ? undefined : average.add(v, acc!)), getResult: (acc) => average.getResult(acc!) };
+      const r = t.store.getReducingState(
+        new ReducingStateDescriptor<number | undefined>('undef-reducing', (a, b) => (b === 0 ? undefined : (a ?? 0) + (b ?? 0))),
+      );
+      const forgetful: AggregateFunction<number, Avg | undefined, number> = {
+        createAccumulator: () => ({ sum: 0, count: 0 }),
+        add: (v, acc) => (v === 0 ? undefined : average.add(v, acc!)),
+        getResult: (acc) => average.getResult(acc!),
+      };
       const g = t.store.getAggregatingState(new AggregatingStateDescriptor('undef-aggregating', forgetful));
       t.key('empty');
       await expectEddyError(() => r.add(undefined), 'INVALID_ARGUMENT', 'undef-reducing');

@@ -4,15 +4,9 @@
  * writers, verifiers and an order-free view of snapshots to compare backends by.
  */
 import { expect } from 'vitest';
-import {
-  AggregatingStateDescriptor,
-  ListStateDescriptor,
-  MapStateDescriptor,
-  ValueStateDescriptor,
-  type StateKind,
-} from '../../../src/api/descriptors.ts';
+import { AggregatingStateDescriptor, ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor, type StateKind } from '../../../src/api/descriptors.ts';
 import { keyGroupForKey, type KeyGroupRange } from '../../../src/format/key-groups.ts';
-import { type Key } from '../../../src/format/key-bytes.ts';
+import type { Key } from '../../../src/format/key-bytes.ts';
 import { KeyedStateStore } from '../../../src/state/keyed-state-store.ts';
 import { readKeyGroup, type KeyedStateSnapshot } from '../../../src/format/snapshot-format.ts';
 import { average, cmp, collect, inNamespace, keyOrder, MAX_P, sortEntries, sortKeys, sumOf, type Subtask } from '../harness.ts';

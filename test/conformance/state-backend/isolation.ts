@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor } from '../../../src/api/descriptors.ts';
-import { type Key } from '../../../src/format/key-bytes.ts';
+import type { Key } from '../../../src/format/key-bytes.ts';
 import { inNamespace, collect, keyOrder, sortKeys, sortEntries } from '../harness.ts';
 import { FX, fixtureStates } from './fixture.ts';
 import type { StateSuite } from './context.ts';
@@ -29,7 +29,11 @@ export function isolationCases({ open, N_KEYS, reduced }: StateSuite): void {
         t.key(keys[i]!);
         expect(await v.value()).toBe(`${i}:2`);
         expect(await l.get()).toEqual([i, N_KEYS + i, 2 * N_KEYS + i]);
-        expect(sortEntries(await collect(m.entries()))).toEqual([[0, i], [1, i], [2, i]]);
+        expect(sortEntries(await collect(m.entries()))).toEqual([
+          [0, i],
+          [1, i],
+          [2, i],
+        ]);
       }
       expect(sortKeys(await collect(t.kb.keys('v', '')))).toEqual(sortKeys(keys));
     });
@@ -37,7 +41,35 @@ export function isolationCases({ open, N_KEYS, reduced }: StateSuite): void {
     it('keys of every type are distinct keys: 0, -1, 1.5, 1 vs "1" vs 1n vs true, nested arrays, unicode', async () => {
       const t = await open();
       const s = t.store.getState(new ValueStateDescriptor<string>('v'));
-      const keys: Key[] = ['1', 1, 1n, true, 'true', [1], ['1'], [[1]], [1, [2, ['deep', 3n]]], [], '', 0, -1, -123456.789, 1.5, Number.MAX_VALUE, 2n ** 100n, -(2n ** 100n), false, 'é', 'e\u0301', '日本語', '😀', '\u0000', '\u0001a', '\u0001s', 'a'.repeat(1000)];
+      const keys: Key[] = [
+        '1',
+        1,
+        1n,
+        true,
+        'true',
+        [1],
+        ['1'],
+        [[1]],
+        [1, [2, ['deep', 3n]]],
+        [],
+        '',
+        0,
+        -1,
+        -123456.789,
+        1.5,
+        Number.MAX_VALUE,
+        2n ** 100n,
+        -(2n ** 100n),
+        false,
+        'é',
+        'e\u0301',
+        '日本語',
+        '😀',
+        '\u0000',
+        '\u0001a',
+        '\u0001s',
+        'a'.repeat(1000),
+      ];
       for (const k of keys) {
         t.key(k);
         await s.update(keyOrder(k));

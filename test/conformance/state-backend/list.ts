@@ -36,7 +36,12 @@ export function listStateCases({ open }: StateSuite): void {
       await s.addAll([1, 2, 3]);
       await s.update([9, 8]);
       expect(await s.get()).toEqual([9, 8]);
-      await s.update((function* () { yield 7; yield 6; })());
+      await s.update(
+        (function* () {
+          yield 7;
+          yield 6;
+        })(),
+      );
       expect(await s.get()).toEqual([7, 6]);
       await s.update([]);
       expect(await s.get()).toEqual([]);

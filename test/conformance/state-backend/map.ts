@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MapStateDescriptor } from '../../../src/api/descriptors.ts';
-import { type Key } from '../../../src/format/key-bytes.ts';
+import type { Key } from '../../../src/format/key-bytes.ts';
 import { collect, keyOrder, copyKey, sortKeys, sortEntries } from '../harness.ts';
 import type { StateSuite } from './context.ts';
 
@@ -52,10 +52,24 @@ export function mapStateCases({ open }: StateSuite): void {
       const s = t.store.getMapState(new MapStateDescriptor<string, number>('m'));
       t.key('a');
       await s.put('a', 0);
-      await s.putAll([['a', 1], ['b', 2]]);
-      await s.putAll(new Map([['c', 3], ['b', 20]]));
+      await s.putAll([
+        ['a', 1],
+        ['b', 2],
+      ]);
+      await s.putAll(
+        new Map([
+          ['c', 3],
+          ['b', 20],
+        ]),
+      );
       await s.putAll([]);
-      expect(sortEntries(await collect(s.entries()))).toEqual(sortEntries([['a', 1], ['b', 20], ['c', 3]]));
+      expect(sortEntries(await collect(s.entries()))).toEqual(
+        sortEntries([
+          ['a', 1],
+          ['b', 20],
+          ['c', 3],
+        ]),
+      );
     });
 
     it('entries(), keys() and values() are async iterables over every entry, consistent with each other', async () => {
@@ -74,14 +88,20 @@ export function mapStateCases({ open }: StateSuite): void {
       const t = await open();
       const s = t.store.getMapState(new MapStateDescriptor<string, number>('m'));
       t.key('a');
-      await s.putAll([['x', 1], ['y', 2]]);
+      await s.putAll([
+        ['x', 1],
+        ['y', 2],
+      ]);
       t.key('b');
       await s.put('x', 3);
       await s.clear();
       expect(await s.isEmpty()).toBe(true);
       expect(await s.get('x')).toBeUndefined();
       t.key('a');
-      expect(sortEntries(await collect(s.entries()))).toEqual([['x', 1], ['y', 2]]);
+      expect(sortEntries(await collect(s.entries()))).toEqual([
+        ['x', 1],
+        ['y', 2],
+      ]);
     });
 
     it('user keys of every type are distinct (1, "1", 1n, true, [1], [[1]] …) and arrays match by value', async () => {

@@ -2,8 +2,8 @@
  * Rescaling: snapshots split and merged by key-group range.
  */
 import { describe, expect, it } from 'vitest';
-import { type Key } from '../../../src/format/key-bytes.ts';
-import { type KeyedStateSnapshot } from '../../../src/format/snapshot-format.ts';
+import type { Key } from '../../../src/format/key-bytes.ts';
+import type { KeyedStateSnapshot } from '../../../src/format/snapshot-format.ts';
 import { collect, sortKeys } from '../harness.ts';
 import { fixtureCells, FX, writeFixture, verifyFixture, inRange } from './fixture.ts';
 import type { StateSuite } from './context.ts';

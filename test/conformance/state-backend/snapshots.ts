@@ -34,7 +34,8 @@ export function snapshotCases({ open, N_FIXTURE }: StateSuite): void {
         { name: FX.value, kind: 'value' },
         { name: 'raw-list', kind: 'list' },
       ];
-      const sorted = (xs: ReadonlyArray<{ name: string; kind: StateKind }>) => [...xs].map(({ name, kind }) => ({ name, kind })).sort((a, b) => cmp(a.name, b.name));
+      const sorted = (xs: ReadonlyArray<{ name: string; kind: StateKind }>) =>
+        [...xs].map(({ name, kind }) => ({ name, kind })).sort((a, b) => cmp(a.name, b.name));
       expect(sorted(t.kb.states())).toEqual(expected);
       t.key('k');
       await fixtureStates(t.store).value.update(1);
@@ -115,7 +116,10 @@ export function snapshotCases({ open, N_FIXTURE }: StateSuite): void {
       await r.sum.add(1);
       await r.avg.add(4);
       expect(await r.list.get()).toEqual([1, 2, 3]);
-      expect(sortEntries(await collect(r.map.entries()))).toEqual([['a', 1], ['b', 2]]);
+      expect(sortEntries(await collect(r.map.entries()))).toEqual([
+        ['a', 1],
+        ['b', 2],
+      ]);
       expect(await r.sum.get()).toBe(6);
       expect(await r.avg.get()).toBe(3);
     });

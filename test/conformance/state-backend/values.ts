@@ -2,7 +2,13 @@
  * Values: large values and structured values of every codec type, live and through snapshot and restore.
  */
 import { describe, expect, it } from 'vitest';
-import { AggregatingStateDescriptor, ListStateDescriptor, MapStateDescriptor, ReducingStateDescriptor, ValueStateDescriptor } from '../../../src/api/descriptors.ts';
+import {
+  AggregatingStateDescriptor,
+  ListStateDescriptor,
+  MapStateDescriptor,
+  ReducingStateDescriptor,
+  ValueStateDescriptor,
+} from '../../../src/api/descriptors.ts';
 import type { AggregateFunction } from '../../../src/api/state.ts';
 import { collect, firstMismatch, type Subtask } from '../harness.ts';
 import { structuredValue } from './fixture.ts';
@@ -58,7 +64,13 @@ export function valueCases({ open, N_LIST, N_MAP, reduced }: StateSuite): void {
         const m = u.store.getMapState(new MapStateDescriptor<number, string>('wide'));
         u.key('k');
         const entries = (await collect(m.entries())).sort((a, b) => a[0] - b[0]);
-        expect(firstMismatch(entries.map(([k, v]) => `${k}=${v}`), N_MAP, (i) => `${i}=v${i}`)).toBe(-1);
+        expect(
+          firstMismatch(
+            entries.map(([k, v]) => `${k}=${v}`),
+            N_MAP,
+            (i) => `${i}=v${i}`,
+          ),
+        ).toBe(-1);
         expect((await collect(m.keys())).length).toBe(N_MAP);
         expect(new Set(await collect(m.values())).size).toBe(N_MAP);
         expect(await m.get(N_MAP - 1)).toBe(`v${N_MAP - 1}`);
@@ -96,7 +108,10 @@ export function valueCases({ open, N_LIST, N_MAP, reduced }: StateSuite): void {
       t.key(['k', 1n]);
       await v.update(structuredValue());
       await l.addAll([structuredValue(), 1, structuredValue()]);
-      await m.putAll([['x', structuredValue()], ['y', null]]);
+      await m.putAll([
+        ['x', structuredValue()],
+        ['y', null],
+      ]);
       await r.add(structuredValue());
       await g.add(structuredValue());
       const restored = await open();

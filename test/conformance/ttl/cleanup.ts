@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/api/clock.ts';
 import { ListStateDescriptor, MapStateDescriptor } from '../../../src/api/descriptors.ts';
-import { StateTtlConfig } from '../../../src/api/ttl.ts';
+import type { StateTtlConfig } from '../../../src/api/ttl.ts';
 import { collect } from '../harness.ts';
 import { KINDS, builder, bare, NO_CURSOR, type Handle, type Kind, type TtlSubtask, type TtlSuite } from './kinds.ts';
 

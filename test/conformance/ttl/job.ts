@@ -7,7 +7,7 @@ import { StreamExecutionEnvironment } from '../../../src/datastream/environment.
 import { KeyedProcessFunction, type Collector, type KeyedProcessContext, type RuntimeContext } from '../../../src/api/functions.ts';
 import type { ValueState } from '../../../src/api/state.ts';
 import { ValueStateDescriptor } from '../../../src/api/descriptors.ts';
-import { StateTtlConfig } from '../../../src/api/ttl.ts';
+import type { StateTtlConfig } from '../../../src/api/ttl.ts';
 import type { KeyedStateBackend, StateBackend } from '../../../src/state/backend.ts';
 import { collect } from '../harness.ts';
 import { builder, bare, NO_CURSOR, type TtlSuite } from './kinds.ts';

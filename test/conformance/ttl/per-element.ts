@@ -43,7 +43,12 @@ export function perElementCases({ open }: TtlSuite): void {
         expect(await m.get('a')).toBe(returnExpired ? 1 : undefined);
         expect(await m.contains('a')).toBe(returnExpired);
         expect(await m.contains('b')).toBe(true);
-        const visible = returnExpired ? [['a', 1], ['b', 2]] : [['b', 2]];
+        const visible = returnExpired
+          ? [
+              ['a', 1],
+              ['b', 2],
+            ]
+          : [['b', 2]];
         expect((await collect(m.entries())).sort()).toEqual(visible);
         expect((await collect(m.keys())).sort()).toEqual(visible.map(([k]) => k));
         expect((await collect(m.values())).sort()).toEqual(visible.map(([, v]) => v));
@@ -59,7 +64,10 @@ export function perElementCases({ open }: TtlSuite): void {
       const t = await open(clock);
       const m = t.store.getMapState(new MapStateDescriptor<string, number>('m').enableTimeToLive(bare(builder().updateTtlOnReadAndWrite())));
       t.key('k');
-      await m.putAll([['a', 1], ['b', 2]]);
+      await m.putAll([
+        ['a', 1],
+        ['b', 2],
+      ]);
       clock.set(90);
       expect(await m.get('a')).toBe(1);
       clock.set(160);
@@ -67,9 +75,15 @@ export function perElementCases({ open }: TtlSuite): void {
       expect(await m.get('b')).toBeUndefined();
       await m.put('c', 3);
       clock.set(250);
-      expect(await collect(m.entries())).toEqual([['a', 1], ['c', 3]]);
+      expect(await collect(m.entries())).toEqual([
+        ['a', 1],
+        ['c', 3],
+      ]);
       clock.set(340);
-      expect((await collect(m.entries())).sort()).toEqual([['a', 1], ['c', 3]]);
+      expect((await collect(m.entries())).sort()).toEqual([
+        ['a', 1],
+        ['c', 3],
+      ]);
     });
 
     it('OnReadAndWrite renews every unexpired list element on get()', async () => {

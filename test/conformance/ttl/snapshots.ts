@@ -112,7 +112,10 @@ export function snapshotCases(suite: TtlSuite): void {
     it('TTL state restores across backends: into and from the reference HashMapStateBackend', async () => {
       const clock = new ManualClock(0);
       const ttl = bare();
-      for (const [from, to] of [[suite.backend, new HashMapStateBackend()], [new HashMapStateBackend(), suite.backend]] as const) {
+      for (const [from, to] of [
+        [suite.backend, new HashMapStateBackend()],
+        [new HashMapStateBackend(), suite.backend],
+      ] as const) {
         const t = await open(clock, from);
         t.key('k');
         await t.store.getListState(new ListStateDescriptor<number>('l').enableTimeToLive(ttl)).add(1);
@@ -126,7 +129,10 @@ export function snapshotCases(suite: TtlSuite): void {
       }
     });
 
-    for (const [written, registered] of [['without', 'with'], ['with', 'without']] as const) {
+    for (const [written, registered] of [
+      ['without', 'with'],
+      ['with', 'without'],
+    ] as const) {
       it(`registering a state ${registered} TTL that was restored ${written} TTL fails with SNAPSHOT_INCOMPATIBLE naming operator and state, for every kind`, async () => {
         for (const k of KINDS) {
           const clock = new ManualClock(0);
