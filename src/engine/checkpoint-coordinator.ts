@@ -56,6 +56,8 @@ interface PendingCheckpoint {
   readonly done: { resolve(path: string): void; reject(e: unknown): void };
   cancelTimer?: () => void;
   failed: boolean;
+  /** Its manifest is being written: an abort then leaves the deleting to complete(), after the write. */
+  committing?: boolean;
 }
 
 /** With incremental checkpoints, every this-many-th checkpoint is full, which bounds the chains. */
@@ -244,7 +246,13 @@ export class CheckpointCoordinator implements CheckpointHooks {
     // The manifest is the commit point: before it lands, the checkpoint does not exist.
     if (pending.failed) return;
     const manifestPath = `${pending.dir}/${MANIFEST_NAME}`;
-    await this.settings.storage.put(manifestPath, encodeManifest(manifest));
+    pending.committing = true;
+    try {
+      await this.settings.storage.put(manifestPath, encodeManifest(manifest));
+    } catch (e) {
+      pending.committing = false; // the abort that follows deletes the parts
+      throw e;
+    }
     if (pending.failed) {
       // Aborted while the manifest was being written: take the commit back.
       await this.deleteDir(pending.dir);
@@ -274,7 +282,9 @@ export class CheckpointCoordinator implements CheckpointHooks {
     pending.cancelTimer?.();
     this.pending = undefined;
     pending.done.reject(error);
-    void this.deleteDir(pending.dir);
+    // Deleting the parts while the manifest is still being written could leave, after a
+    // crash, a manifest whose parts are gone: a torn checkpoint that blocks a resume.
+    if (!pending.committing) void this.deleteDir(pending.dir);
     if (countsAsFailure && ++this.consecutiveFailures > this.settings.tolerableFailures) {
       this.failJob(
         new CheckpointError(

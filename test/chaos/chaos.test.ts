@@ -31,7 +31,7 @@ describe('chaos (short run; npm run chaos for the full one)', () => {
       corruptReads: 8,
       sqliteEvery: 6,
     });
-    expectClean(t, 70);
+    expectClean(t, 50);
   });
 
   it('worker threads terminated from outside: committed output equals the failure-free run', { timeout: 300_000 }, async () => {

@@ -52,7 +52,15 @@ function life(dir: string, killAfterMs: number | undefined, hangAfterMs: number,
       if (timing) timing.ms = performance.now() - startedAt;
       if (signal === 'SIGKILL') resolve(stdout.includes('finished') ? 'finished' : 'killed');
       else if (code === 0) resolve('finished');
-      else resolve(`exit ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      else
+        resolve(
+          `exit ${code}: ${stderr
+            .trim()
+            .split('\n')
+            .filter((l) => l.trim() && !/^\s+at /.test(l))
+            .slice(0, 6)
+            .join(' | ')}`,
+        );
     });
   });
 }

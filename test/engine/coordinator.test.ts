@@ -217,7 +217,7 @@ describe('CheckpointCoordinator: the manifest is the commit point', () => {
     expect(log.some((l) => l.startsWith('put'))).toBe(false);
   });
 
-  it('a checkpoint aborted while its manifest is written takes the commit back (the manifest is deleted)', async () => {
+  it('a checkpoint aborted while its manifest is written deletes nothing until the write ended, then takes the commit back manifest first', async () => {
     vi.useFakeTimers();
     const { c, storage, ackAll, log } = setup({ timeoutMs: 1000, tolerableFailures: 5 });
     storage.hold = (path) => path.endsWith('/_metadata');
@@ -227,9 +227,16 @@ describe('CheckpointCoordinator: the manifest is the commit point', () => {
     expect(storage.held.has('job/chk-1/_metadata')).toBe(true);
     await vi.advanceTimersByTimeAsync(1000);
     expect(await done).toMatchObject({ code: 'CHECKPOINT_FAILED', message: expect.stringContaining('expired after 1000 ms') });
+    // A crash now would leave whatever is stored: the parts must still be there for the manifest that may land.
+    expect(log.filter((l) => l.startsWith('delete'))).toEqual([]);
     storage.held.get('job/chk-1/_metadata')!();
     await vi.advanceTimersByTimeAsync(10);
     expect(await storage.get('job/chk-1/_metadata')).toBeUndefined();
+    // Taken back manifest first, then the parts.
+    const deletes = log.filter((l) => l.startsWith('delete'));
+    expect(deletes[0]).toBe('delete job/chk-1/_metadata');
+    expect(deletes.length).toBeGreaterThan(1);
+    expect(await storage.list('job/chk-1/')).toEqual([]);
     expect(log.filter((l) => l.startsWith('notify'))).toEqual([]);
     expect(c.completed).toEqual([]);
   });
