@@ -24,10 +24,10 @@ import { KeyedBackendBase, type TableConfig } from '../../state/keyed-backend-ba
 import type { KeyedStateSnapshot } from '../../format/snapshot-format.ts';
 import { Table, type Cell, type Coord, type MapCell } from './cache.ts';
 import { COMPONENT, ENTRIES, mapError, transactionDone, type IdbEnvironment, type StoredRecord } from './database.ts';
-import { idOf, keyOfPart, keyPartOf, type KeyPart, type RecordKey } from './layout.ts';
+import { idOf, keyPartOf, type KeyPart, type RecordKey } from './layout.ts';
 import { ChangeTracker } from './marks.ts';
 import { flushDirty } from './flush.ts';
-import { deleteExpired, loadSnapshots, takeSnapshot } from './persist.ts';
+import { deleteExpired, listKeys, loadSnapshots, takeSnapshot } from './persist.ts';
 import { listTable, mapTable, valueTable } from './tables.ts';
 
 /** Sizes of the cache layer (see `IndexedDbStateBackendOptions`). */
@@ -363,22 +363,8 @@ export class IdbKeyedStateBackend extends KeyedBackendBase<Table> {
     return loadSnapshots(this, snapshots);
   }
 
-  async *keys(stateName: string, namespace: string): AsyncIterable<Key> {
-    await this.flushWrites();
-    if (this.stateOf(stateName) === undefined || !this.mayHaveStored) return;
-    const tx = this.db.transaction(ENTRIES, 'readonly');
-    // One request over the whole range (other states' keys are skipped here): a request per
-    // key group costs a round trip each, which dominated in Chromium.
-    const request = tx.objectStore(ENTRIES).getAllKeys(this.rangeOfGroups());
-    await transactionDone(tx, this.ctx(stateName), 'list keys');
-    let last: RecordKey | undefined;
-    for (const k of request.result as RecordKey[]) {
-      if (k[2] !== stateName || k[4] !== namespace) continue;
-      // Map entries of one key are adjacent: yield the key once.
-      if (last !== undefined && last[1] === k[1] && last[3] === k[3]) continue;
-      last = k;
-      yield keyOfPart(k[3]);
-    }
+  keys(stateName: string, namespace: string): AsyncIterable<Key> {
+    return listKeys(this, stateName, namespace);
   }
 
   async prefetch(keys: readonly Key[], keyGroups: ArrayLike<number>): Promise<void> {
