@@ -4,7 +4,6 @@
  */
 import { ConfigurationError } from '../api/errors.ts';
 import type {
-  Collector,
   FilterFunction,
   FlatMapFunction,
   KeyedProcessFunctionLike,
@@ -34,6 +33,7 @@ import { KeyedProcessOperator, ProcessOperator } from '../engine/operators/proce
 import { KeyedReduceOperator } from '../engine/operators/reduce.ts';
 import { CollectResults, CollectSink, SinkFunctionOperator, SinkWriterOperator } from '../engine/operators/sinks.ts';
 import { TimestampsAndWatermarksOperator } from '../engine/operators/timestamps.ts';
+import { checkFunction, className, classNamed, type CollectedOutput, type MapOutput } from './stream-functions.ts';
 
 /** What a stream needs from its environment (implemented by `StreamExecutionEnvironment`). */
 export interface StreamGraphBuilder {
@@ -41,33 +41,6 @@ export interface StreamGraphBuilder {
   addNode(spec: Omit<GraphNode, 'id'>): GraphNode;
   /** Runs the job built so far. */
   execute(jobName?: string): Promise<unknown>;
-}
-
-/** The output type of a map function (plain or object). */
-type MapOutput<F> = F extends (value: never) => infer R ? Awaited<R> : F extends { map(value: never): infer R } ? Awaited<R> : unknown;
-/** The output type of a function that emits through a `Collector<R>` argument. */
-type CollectedOutput<F, M extends string> = F extends (value: never, out: Collector<infer R>) => unknown
-  ? R
-  : F extends { [m in M]: (value: never, ...rest: infer A) => unknown }
-    ? A extends [...unknown[], Collector<infer R>]
-      ? R
-      : unknown
-    : unknown;
-
-type FunctionKind = 'map' | 'flatMap' | 'filter' | 'process' | 'reduce' | 'sink';
-
-function checkFunction(fn: unknown, method: FunctionKind, allowPlain: boolean): void {
-  if (typeof fn === 'function' && allowPlain) return;
-  if (
-    typeof fn === 'object' &&
-    fn !== null &&
-    typeof (fn as Record<string, unknown>)[method === 'sink' ? 'invoke' : method === 'process' ? 'processElement' : method] === 'function'
-  )
-    return;
-  const expected = method === 'sink' ? 'invoke(value, ctx)' : method === 'process' ? 'processElement(value, ctx, out)' : `${method}(…)`;
-  throw new ConfigurationError(`${method}() needs ${allowPlain ? 'a function or ' : ''}an object with ${expected}, got ${fn === null ? 'null' : typeof fn}`, {
-    component: 'datastream',
-  });
 }
 
 /** A stream of records of type `T`. */
@@ -409,16 +382,4 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
     const fn = aggregationFunction<T>('MAXBY', field, first);
     return this.keyed('Keyed Aggregation', () => new KeyedReduceOperator(fn), undefined);
   }
-}
-
-/** The class name of a function object (an instance of a user class), if it has one. */
-function className(fn: object): string | undefined {
-  return fn.constructor?.name && fn.constructor !== Object ? fn.constructor.name : undefined;
-}
-
-// `any`: a stream of any element type (DataStream is invariant in it).
-/** Marks a stream's operator as named after `fn`'s class (see `GraphNode.nameFromClass`). */
-function classNamed<S extends DataStream<any>>(fn: object, stream: S): S {
-  if (className(fn) !== undefined) (stream as unknown as { sources: GraphNode[] }).sources[0]!.nameFromClass = true;
-  return stream;
 }

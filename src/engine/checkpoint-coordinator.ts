@@ -11,6 +11,7 @@ import type { CheckpointHooks, CoordinatedTask, StreamTask } from './task.ts';
 import { encodeManifest, encodePart, partHandle, type Manifest, type PartHandle, type PartSource } from '../format/checkpoint-format.ts';
 import { MANIFEST_NAME, type CheckpointStorage } from '../format/checkpoint-storage.ts';
 import { setLongTimeout } from './long-timer.ts';
+import { CheckpointRetention } from './checkpoint-retention.ts';
 
 /** What the coordinator is configured with. */
 export interface CoordinatorSettings {
@@ -76,17 +77,10 @@ export class CheckpointCoordinator implements CheckpointHooks {
   /** Tasks of the attempt that finished: later checkpoints take their final state (Flink's checkpoints after tasks finish). */
   private readonly finished = new Set<CoordinatedTask>();
   private consecutiveFailures = 0;
+  /** Which completed checkpoints are kept and which are discarded. */
+  private readonly retention: CheckpointRetention;
   /** Completed checkpoint directories of this run, oldest first (what its restarts restore). */
-  readonly completed: string[] = [];
-  /**
-   * Completed checkpoints that earlier runs of the job left, oldest first: counted by
-   * retention with this run's (all older than them), never restored by this run's restarts.
-   */
-  private readonly inherited: string[] = [];
-  /** The manifests of the retained checkpoints, by directory: what their chains reference. */
-  private readonly retained = new Map<string, Manifest>();
-  /** Directories of dropped checkpoints that still hold parts a retained chain references. */
-  private readonly leftovers = new Set<string>();
+  readonly completed: string[];
   /** The chains of the last completed checkpoint, the base of the next delta. */
   private lastChains = new Map<string, ReadonlyArray<ReadonlyArray<PartHandle> | null>>();
   private completedCount = 0;
@@ -98,6 +92,8 @@ export class CheckpointCoordinator implements CheckpointHooks {
   ) {
     this.aligned = settings.aligned;
     this.nextId = settings.firstCheckpointId;
+    this.retention = new CheckpointRetention(settings.jobId, settings.storage, settings.maxRetained);
+    this.completed = this.retention.completed;
   }
 
   /**
@@ -255,7 +251,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
     }
     if (pending.failed) {
       // Aborted while the manifest was being written: take the commit back.
-      await this.deleteDir(pending.dir);
+      await this.retention.deleteDir(pending.dir);
       return;
     }
     pending.cancelTimer?.();
@@ -271,7 +267,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
     // stopping the job right after cannot lose output the savepoint covers.
     await Promise.all(this.tasks.map((t) => t.notifyCheckpointComplete(pending.id).catch((e) => this.failJob(asEddyError(e)))));
     pending.done.resolve(pending.dir);
-    await this.dropOldCheckpoints();
+    await this.retention.dropOldCheckpoints();
     // After a savepoint, stop-with-savepoint suspends the coordinator before any next checkpoint.
     if (pending.savepoint) next();
   }
@@ -284,7 +280,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
     pending.done.reject(error);
     // Deleting the parts while the manifest is still being written could leave, after a
     // crash, a manifest whose parts are gone: a torn checkpoint that blocks a resume.
-    if (!pending.committing) void this.deleteDir(pending.dir);
+    if (!pending.committing) void this.retention.deleteDir(pending.dir);
     if (countsAsFailure && ++this.consecutiveFailures > this.settings.tolerableFailures) {
       this.failJob(
         new CheckpointError(
@@ -323,87 +319,14 @@ export class CheckpointCoordinator implements CheckpointHooks {
     return chain;
   }
 
-  /**
-   * Deletes checkpoints beyond the retention count. Parts that a retained chain still
-   * references stay (their directory is revisited after later checkpoints).
-   */
-  private async dropOldCheckpoints(): Promise<void> {
-    while (this.inherited.length + this.completed.length > this.settings.maxRetained) {
-      const dir = this.inherited.length > 0 ? this.inherited.shift()! : this.completed.shift()!;
-      const manifest = this.retained.get(dir);
-      this.retained.delete(dir);
-      await this.settings.storage.delete(`${dir}/${MANIFEST_NAME}`).catch(() => {});
-      this.leftovers.add(dir);
-      // An earlier run's checkpoint may reference parts in directories this run never saw.
-      if (manifest) for (const d of this.chainDirs(manifest)) this.leftovers.add(d);
-    }
-    if (this.leftovers.size === 0) return;
-    const referenced = new Set<string>();
-    for (const m of this.retained.values()) for (const op of m.operators) for (const chain of op.parts) for (const h of chain ?? []) referenced.add(h.path);
-    for (const dir of [...this.leftovers]) {
-      try {
-        const files = await this.settings.storage.list(`${dir}/`);
-        let kept = 0;
-        for (const f of files) {
-          if (referenced.has(f)) kept++;
-          else await this.settings.storage.delete(f);
-        }
-        if (kept === 0) this.leftovers.delete(dir);
-      } catch {
-        // Retried after the next checkpoint; leftovers without a manifest restore nothing.
-      }
-    }
-  }
-
-  private async deleteDir(dir: string): Promise<void> {
-    try {
-      // The manifest goes first, so that a half-deleted checkpoint is never taken for a complete one.
-      await this.settings.storage.delete(`${dir}/${MANIFEST_NAME}`);
-      for (const p of await this.settings.storage.list(`${dir}/`)) await this.settings.storage.delete(p);
-    } catch {
-      // Leftover files of a dropped checkpoint are harmless: without a manifest nothing restores them.
-    }
-  }
-
-  /**
-   * Takes over the completed checkpoints that earlier runs of the job left (oldest first,
-   * with their manifests where readable), so that retention counts them: a new checkpoint
-   * of this run drops the oldest of them beyond `maxRetained`, as it drops its own.
-   */
+  /** Takes over the completed checkpoints that earlier runs of the job left (see `CheckpointRetention.inherit`). */
   inherit(previous: ReadonlyArray<{ readonly dir: string; readonly manifest?: Manifest }>): void {
-    for (const p of previous) {
-      this.inherited.push(p.dir);
-      if (p.manifest) this.retained.set(p.dir, p.manifest);
-    }
+    this.retention.inherit(previous);
   }
 
-  /**
-   * Deletes every retained checkpoint of the job, this run's and inherited ones, with the
-   * parts their chains reference (a cancel under DELETE_ON_CANCELLATION). Savepoints stay.
-   */
-  async discardAll(): Promise<void> {
-    const dirs = new Set([...this.inherited, ...this.completed, ...this.leftovers]);
-    for (const m of this.retained.values()) for (const d of this.chainDirs(m)) dirs.add(d);
-    this.inherited.length = 0;
-    this.completed.length = 0;
-    this.leftovers.clear();
-    this.retained.clear();
-    for (const dir of dirs) await this.deleteDir(dir);
-  }
-
-  /** The checkpoint directories (never savepoints) that a manifest's chains reference. */
-  private chainDirs(manifest: Manifest): Set<string> {
-    const dirs = new Set<string>();
-    const prefix = `${this.settings.jobId}/chk-`;
-    for (const op of manifest.operators) {
-      for (const chain of op.parts) {
-        for (const h of chain ?? []) {
-          const dir = h.path.slice(0, h.path.lastIndexOf('/'));
-          if (dir.startsWith(prefix) && /^\d+$/.test(dir.slice(prefix.length))) dirs.add(dir);
-        }
-      }
-    }
-    return dirs;
+  /** Deletes every retained checkpoint of the job (a cancel under DELETE_ON_CANCELLATION); savepoints stay. */
+  discardAll(): Promise<void> {
+    return this.retention.discardAll();
   }
 
   /** A fresh checkpoint id (for the final checkpoint of a job run in workers). */
@@ -423,7 +346,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
     const manifest = this.manifestOf(checkpointId, Date.now(), false, chains);
     await this.settings.storage.put(`${dir}/${MANIFEST_NAME}`, encodeManifest(manifest));
     this.recordCompleted(dir, manifest);
-    await this.dropOldCheckpoints();
+    await this.retention.dropOldCheckpoints();
   }
 
   /** The directory of a checkpoint or savepoint. */
@@ -462,8 +385,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
 
   /** A periodic (or final) checkpoint is complete: it is retained and becomes the base of deltas. */
   private recordCompleted(dir: string, manifest: Manifest): void {
-    this.completed.push(dir);
-    this.retained.set(dir, manifest);
+    this.retention.record(dir, manifest);
     this.lastChains = new Map(manifest.operators.map((o) => [o.operatorId, o.parts]));
     this.completedCount++;
   }

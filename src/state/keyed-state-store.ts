@@ -16,7 +16,11 @@ import { StateError } from '../api/errors.ts';
 import type { AggregatingState, ListState, MapState, MapStateKey, ReducingState, ValueState } from '../api/state.ts';
 import { SystemClock, type Clock } from '../api/clock.ts';
 import type { KeyedStateBackend } from './backend.ts';
-import { AggregatingStateImpl, ListStateImpl, MapStateImpl, ReducingStateImpl, ValueStateImpl } from './keyed-states.ts';
+import { AggregatingStateImpl } from './aggregating-state.ts';
+import { ValueStateImpl } from './keyed-states.ts';
+import { ListStateImpl } from './list-state.ts';
+import { MapStateImpl } from './map-state.ts';
+import { ReducingStateImpl } from './reducing-state.ts';
 import { TtlStates } from './ttl-states.ts';
 
 /** The keyed states of one operator subtask, by name. */

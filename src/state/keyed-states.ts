@@ -2,13 +2,15 @@
  * The five user-facing keyed states, written once over the backend's three table shapes
  * so that every backend behaves the same. Each state checks that a key is set, validates
  * what it is given, and turns the backend's maybe-synchronous answers into Promises.
+ * This file holds their common base and the value state; the other kinds have a file
+ * each (`list-state.ts`, `map-state.ts`, `reducing-state.ts`, `aggregating-state.ts`).
  */
-import type { AggregatingState, AggregateFunction, ListState, MapState, MapStateKey, ReducingState, ValueState } from '../api/state.ts';
+import type { ValueState } from '../api/state.ts';
 import { InvalidKeyError, StateError } from '../api/errors.ts';
 import { cloneValue } from '../format/value-clone.ts';
 import { unserializableProblem } from '../format/value-check.ts';
 import { keyProblem, type Key } from '../format/key-bytes.ts';
-import { VOID_NAMESPACE, type KeyedStateBackend, type ListTable, type MapTable, type MaybePromise, type ValueTable } from './backend.ts';
+import { VOID_NAMESPACE, type KeyedStateBackend, type MaybePromise, type ValueTable } from './backend.ts';
 import { isPromise } from './maybe-promise.ts';
 
 /** Internal view of a keyed state: the namespace it reads and writes (Flink's `InternalKvState`). */
@@ -17,7 +19,7 @@ export interface InternalKvState {
 }
 
 /** Applies `f` now, or when `v` resolves, and always answers with a Promise. */
-function settle<T, R>(v: MaybePromise<T>, f: (t: T) => R): Promise<R> {
+export function settle<T, R>(v: MaybePromise<T>, f: (t: T) => R): Promise<R> {
   return isPromise(v) ? v.then(f) : Promise.resolve(f(v));
 }
 
@@ -33,7 +35,7 @@ function rejected<R>(e: unknown): Promise<R> {
 }
 
 /** Runs `body`, turning a synchronous throw into a rejected Promise. */
-function guarded<R>(body: () => Promise<R>): Promise<R> {
+export function guarded<R>(body: () => Promise<R>): Promise<R> {
   try {
     return body();
   } catch (e) {
@@ -41,11 +43,13 @@ function guarded<R>(body: () => Promise<R>): Promise<R> {
   }
 }
 
-const toVoid = (): void => undefined;
+/** Discards a result (a write answers with nothing). */
+export const toVoid = (): void => undefined;
 /** One shared settled Promise for writes that completed synchronously. */
 const RESOLVED: Promise<void> = Promise.resolve();
 
-abstract class KvState implements InternalKvState {
+/** @internal The common part of the keyed states: key, value and user-key checks. */
+export abstract class KvState implements InternalKvState {
   protected namespace = VOID_NAMESPACE;
   /** Where an access outside any record or timer is reported, so that the task fails with it. */
   private misuse: ((error: StateError) => void) | undefined;
@@ -162,263 +166,6 @@ export class ValueStateImpl<T> extends KvState implements ValueState<T> {
     } catch (e) {
       return rejected(e);
     }
-  }
-
-  clear(): Promise<void> {
-    return guarded(() => {
-      this.checkKey();
-      return settle(this.table.remove(this.namespace), toVoid);
-    });
-  }
-}
-
-/** {@link ListState} over a list table. */
-export class ListStateImpl<T> extends KvState implements ListState<T> {
-  constructor(
-    backend: KeyedStateBackend,
-    operator: string,
-    name: string,
-    private readonly table: ListTable<T>,
-  ) {
-    super(backend, operator, name);
-  }
-
-  get(): Promise<T[]> {
-    return guarded(() => {
-      this.checkKey();
-      return settle(this.table.get(this.namespace), (list) => list ?? []);
-    });
-  }
-
-  add(value: T): Promise<void> {
-    return guarded(() => {
-      this.checkKey();
-      this.checkElement(value);
-      return settle(this.table.add(this.namespace, value), toVoid);
-    });
-  }
-
-  addAll(values: Iterable<T>): Promise<void> {
-    return guarded(() => {
-      this.checkKey();
-      const list = this.elements(values);
-      return list.length === 0 ? Promise.resolve() : settle(this.table.addAll(this.namespace, list), toVoid);
-    });
-  }
-
-  update(values: Iterable<T>): Promise<void> {
-    return guarded(() => {
-      this.checkKey();
-      return settle(this.table.update(this.namespace, this.elements(values)), toVoid);
-    });
-  }
-
-  clear(): Promise<void> {
-    return guarded(() => {
-      this.checkKey();
-      return settle(this.table.remove(this.namespace), toVoid);
-    });
-  }
-
-  private checkElement(value: unknown): void {
-    if (value === undefined) {
-      throw new StateError('INVALID_ARGUMENT', 'list state elements cannot be undefined', {
-        component: `backend:${this.backend.name}`,
-        operator: this.operator,
-        state: this.name,
-        key: this.backend.getCurrentKey(),
-      });
-    }
-    this.checkValue(value);
-  }
-
-  private elements(values: Iterable<T>): T[] {
-    if (values == null || typeof (values as Iterable<T>)[Symbol.iterator] !== 'function') {
-      throw new StateError('INVALID_ARGUMENT', `expected an iterable of elements, got ${values === null ? 'null' : typeof values}`, {
-        component: `backend:${this.backend.name}`,
-        operator: this.operator,
-        state: this.name,
-      });
-    }
-    const list = Array.from(values);
-    for (const v of list) this.checkElement(v);
-    return list;
-  }
-}
-
-/** {@link MapState} over a map table. */
-export class MapStateImpl<K extends MapStateKey, V> extends KvState implements MapState<K, V> {
-  constructor(
-    backend: KeyedStateBackend,
-    operator: string,
-    name: string,
-    private readonly table: MapTable<V>,
-  ) {
-    super(backend, operator, name);
-  }
-
-  get(key: K): Promise<V | undefined> {
-    return guarded(() => {
-      this.checkKey();
-      this.checkUserKey(key);
-      return settle(this.table.get(this.namespace, key), (v) => v);
-    });
-  }
-
-  put(key: K, value: V): Promise<void> {
-    return guarded(() => {
-      this.checkKey();
-      this.checkUserKey(key);
-      this.checkMapValue(value);
-      return settle(this.table.put(this.namespace, key, value), toVoid);
-    });
-  }
-
-  putAll(entries: Iterable<readonly [K, V]> | Map<K, V>): Promise<void> {
-    return guarded(() => {
-      this.checkKey();
-      const list: Array<readonly [Key, V]> = [];
-      for (const [k, v] of entries) {
-        this.checkUserKey(k);
-        this.checkMapValue(v);
-        list.push([k, v]);
-      }
-      return list.length === 0 ? Promise.resolve() : settle(this.table.putAll(this.namespace, list), toVoid);
-    });
-  }
-
-  remove(key: K): Promise<void> {
-    return guarded(() => {
-      this.checkKey();
-      this.checkUserKey(key);
-      return settle(this.table.delete(this.namespace, key), toVoid);
-    });
-  }
-
-  contains(key: K): Promise<boolean> {
-    return guarded(() => {
-      this.checkKey();
-      this.checkUserKey(key);
-      return settle(this.table.contains(this.namespace, key), (b) => b);
-    });
-  }
-
-  isEmpty(): Promise<boolean> {
-    return guarded(() => {
-      this.checkKey();
-      return settle(this.table.isEmpty(this.namespace), (b) => b);
-    });
-  }
-
-  entries(): AsyncIterable<[K, V]> {
-    this.checkKey();
-    // The key is captured now: the iteration keeps reading this key's map.
-    return this.table.entries(this.namespace) as AsyncIterable<[K, V]>;
-  }
-
-  keys(): AsyncIterable<K> {
-    const entries = this.entries();
-    return (async function* () {
-      for await (const [k] of entries) yield k;
-    })();
-  }
-
-  values(): AsyncIterable<V> {
-    const entries = this.entries();
-    return (async function* () {
-      for await (const [, v] of entries) yield v;
-    })();
-  }
-
-  clear(): Promise<void> {
-    return guarded(() => {
-      this.checkKey();
-      return settle(this.table.remove(this.namespace), toVoid);
-    });
-  }
-
-  private checkMapValue(value: unknown): void {
-    if (value === undefined) {
-      throw new StateError('INVALID_ARGUMENT', 'map state values cannot be undefined (use remove())', {
-        component: `backend:${this.backend.name}`,
-        operator: this.operator,
-        state: this.name,
-        key: this.backend.getCurrentKey(),
-      });
-    }
-    this.checkValue(value);
-  }
-}
-
-/** {@link ReducingState}: the folded value lives in a value table. */
-export class ReducingStateImpl<T> extends KvState implements ReducingState<T> {
-  constructor(
-    backend: KeyedStateBackend,
-    operator: string,
-    name: string,
-    private readonly table: ValueTable<T>,
-    private readonly reduce: (a: T, b: T) => T,
-  ) {
-    super(backend, operator, name);
-  }
-
-  get(): Promise<T | undefined> {
-    return guarded(() => {
-      this.checkKey();
-      return settle(this.table.get(this.namespace), (v) => v);
-    });
-  }
-
-  add(value: T): Promise<void> {
-    return guarded(() => {
-      this.checkKey();
-      this.checkValue(value);
-      const ns = this.namespace;
-      return settle(this.table.get(ns), (current) => {
-        const next = current === undefined ? value : this.reduce(current, value);
-        this.checkValue(next);
-        return this.table.put(ns, next);
-      }).then(toVoid);
-    });
-  }
-
-  clear(): Promise<void> {
-    return guarded(() => {
-      this.checkKey();
-      return settle(this.table.remove(this.namespace), toVoid);
-    });
-  }
-}
-
-/** {@link AggregatingState}: the accumulator lives in a value table. */
-export class AggregatingStateImpl<IN, ACC, OUT> extends KvState implements AggregatingState<IN, OUT> {
-  constructor(
-    backend: KeyedStateBackend,
-    operator: string,
-    name: string,
-    private readonly table: ValueTable<ACC>,
-    private readonly fn: AggregateFunction<IN, ACC, OUT>,
-  ) {
-    super(backend, operator, name);
-  }
-
-  get(): Promise<OUT | undefined> {
-    return guarded(() => {
-      this.checkKey();
-      return settle(this.table.get(this.namespace), (acc) => (acc === undefined ? undefined : this.fn.getResult(acc)));
-    });
-  }
-
-  add(value: IN): Promise<void> {
-    return guarded(() => {
-      this.checkKey();
-      const ns = this.namespace;
-      return settle(this.table.get(ns), (current) => {
-        const acc = this.fn.add(value, current === undefined ? this.fn.createAccumulator() : current);
-        this.checkValue(acc);
-        return this.table.put(ns, acc);
-      }).then(toVoid);
-    });
   }
 
   clear(): Promise<void> {

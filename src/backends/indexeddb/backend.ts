@@ -24,9 +24,10 @@ import { KeyedBackendBase, type TableConfig } from '../../state/keyed-backend-ba
 import type { KeyedStateSnapshot } from '../../format/snapshot-format.ts';
 import { Table, type Cell, type Coord, type MapCell } from './cache.ts';
 import { COMPONENT, ENTRIES, mapError, transactionDone, type IdbEnvironment, type StoredRecord } from './database.ts';
-import { idOf, keyOfPart, keyPartOf, type KeyPart, type RecordKey } from './layout.ts';
+import { idOf, keyPartOf, type KeyPart, type RecordKey } from './layout.ts';
 import { ChangeTracker } from './marks.ts';
-import { deleteExpired, loadSnapshots, takeSnapshot } from './persist.ts';
+import { flushDirty } from './flush.ts';
+import { deleteExpired, listKeys, loadSnapshots, takeSnapshot } from './persist.ts';
 import { listTable, mapTable, valueTable } from './tables.ts';
 
 /** Sizes of the cache layer (see `IndexedDbStateBackendOptions`). */
@@ -43,10 +44,12 @@ export class IdbKeyedStateBackend extends KeyedBackendBase<Table> {
   readonly nativeTtlCleanup = true;
   readonly op: string;
   private at: Coord = { kid: '', kg: -1, part: '' };
-  private readonly dirty = new Set<Cell | MapCell>();
-  /** Dirty entries (value and list cells, map entries) waiting for the next flush. */
-  private pendingWrites = 0;
-  private cached = 0;
+  /** @internal The cells written since the last flush. */
+  readonly dirty = new Set<Cell | MapCell>();
+  /** @internal Dirty entries (value and list cells, map entries) waiting for the next flush. */
+  pendingWrites = 0;
+  /** @internal Cells cached, counted against the cache size. */
+  cached = 0;
   /** Incremented whenever clean cells are dropped: a read issued before must not repopulate the cache. */
   private generation = 0;
   /** @internal False until something may be in the database (nothing is, right after the range was cleared). */
@@ -86,7 +89,8 @@ export class IdbKeyedStateBackend extends KeyedBackendBase<Table> {
     return { component: COMPONENT, operator: this.operatorName, state };
   }
 
-  private fail(e: StateBackendError): void {
+  /** @internal Records the first failure; every later call throws it. */
+  fail(e: StateBackendError): void {
     this.failed ??= e;
   }
 
@@ -322,71 +326,9 @@ export class IdbKeyedStateBackend extends KeyedBackendBase<Table> {
   // ---------------------------------------------------------------------------------
   // Flushing
 
-  /**
-   * Writes every dirty cell in one readwrite transaction, issued synchronously (see the
-   * file comment for why snapshots rely on that). Then drops the cache if it grew beyond
-   * its size: every cell is clean at that point and reads are ordered after this flush.
-   */
+  /** Writes every dirty cell in one readwrite transaction, issued synchronously (see `flush.ts`). */
   flushWrites(): Promise<void> {
-    this.check();
-    if (this.dirty.size === 0) return Promise.resolve();
-    let tx: IDBTransaction;
-    try {
-      tx = this.db.transaction(ENTRIES, 'readwrite', { durability: 'relaxed' });
-    } catch (e) {
-      const error = mapError(e, this.ctx(), 'flush state');
-      this.fail(error);
-      return Promise.reject(error);
-    }
-    const store = tx.objectStore(ENTRIES);
-    const done = transactionDone(tx, this.ctx(), 'flush state');
-    try {
-      for (const cell of this.dirty) {
-        const t = cell.table;
-        if ('entries' in cell) {
-          if (cell.cleared) store.delete(this.mapRange(t, cell.ns, cell.at));
-          cell.cleared = false;
-          for (const userKey of cell.dirtyKeys) {
-            const e = cell.entries.get(userKey)!;
-            const key = this.recordKey(t, cell.ns, cell.at, e.part);
-            if (e.rec === undefined) store.delete(key);
-            else {
-              store.put(e.rec, key);
-              this.stored(t, cell.at.kid);
-            }
-          }
-          cell.dirtyKeys.clear();
-        } else {
-          const key = this.recordKey(t, cell.ns, cell.at);
-          if (cell.rec === undefined) store.delete(key);
-          else {
-            store.put(cell.rec, key);
-            this.stored(t, cell.at.kid);
-          }
-        }
-        cell.dirty = false;
-      }
-    } catch (e) {
-      // A put can throw at once (a value the store refuses, a closing database): the whole
-      // flush is void, and the backend refuses further work rather than lose writes quietly.
-      const error = mapError(e, this.ctx(), `flush state`);
-      this.fail(error);
-      try {
-        tx.abort();
-      } catch {
-        // already finished
-      }
-      done.catch(() => undefined);
-      return Promise.reject(error);
-    }
-    this.dirty.clear();
-    this.pendingWrites = 0;
-    this.mayHaveStored = true;
-    if (this.cached > this.limits.cacheSize) this.evict();
-    return done.catch((e: StateBackendError) => {
-      this.fail(e);
-      throw e;
-    });
+    return flushDirty(this);
   }
 
   /** @internal Drops every cached cell (all must be clean). */
@@ -421,22 +363,8 @@ export class IdbKeyedStateBackend extends KeyedBackendBase<Table> {
     return loadSnapshots(this, snapshots);
   }
 
-  async *keys(stateName: string, namespace: string): AsyncIterable<Key> {
-    await this.flushWrites();
-    if (this.stateOf(stateName) === undefined || !this.mayHaveStored) return;
-    const tx = this.db.transaction(ENTRIES, 'readonly');
-    // One request over the whole range (other states' keys are skipped here): a request per
-    // key group costs a round trip each, which dominated in Chromium.
-    const request = tx.objectStore(ENTRIES).getAllKeys(this.rangeOfGroups());
-    await transactionDone(tx, this.ctx(stateName), 'list keys');
-    let last: RecordKey | undefined;
-    for (const k of request.result as RecordKey[]) {
-      if (k[2] !== stateName || k[4] !== namespace) continue;
-      // Map entries of one key are adjacent: yield the key once.
-      if (last !== undefined && last[1] === k[1] && last[3] === k[3]) continue;
-      last = k;
-      yield keyOfPart(k[3]);
-    }
+  keys(stateName: string, namespace: string): AsyncIterable<Key> {
+    return listKeys(this, stateName, namespace);
   }
 
   async prefetch(keys: readonly Key[], keyGroups: ArrayLike<number>): Promise<void> {
