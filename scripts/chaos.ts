@@ -20,17 +20,17 @@ const families: Array<[string, () => Promise<Tally>]> = [
     () =>
       runInProcessChaos({
         seed,
-        userFailures: n(500),
-        failedPartWrites: n(120),
+        userFailures: n(580),
+        failedPartWrites: n(140),
         failedManifestWrites: n(60),
-        tornParts: n(80),
-        corruptReads: n(80),
+        tornParts: n(90),
+        corruptReads: n(90),
         sqliteEvery: 5,
       }),
   ],
   ['worker threads terminated', () => runWorkerKillChaos(n(40), seed)],
-  ['processes killed with SIGKILL', () => runProcessKillChaos(n(10), 3, seed)],
-  ['Chromium tabs reloaded', () => runPageReloadChaos(n(6), 3, seed)],
+  ['processes killed with SIGKILL', () => runProcessKillChaos(n(15), 3, seed)],
+  ['Chromium tabs reloaded', () => runPageReloadChaos(n(8), 3, seed)],
 ];
 
 let total = newTally();
