@@ -8,26 +8,16 @@ import { openChromium } from '../helpers/chromium-page.ts';
 import { prng } from '../helpers/prng.ts';
 import type { ReloadRun } from '../reload/page.ts';
 import { failed, judge, newTally, record, settleWithin, type Tally } from './tally.ts';
+import { expectedRunningCounts } from '../helpers/running-count.ts';
 
 const RECORDS = 1200;
-
-function expectedOutput(): string[] {
-  const counts = new Map<number, number>();
-  const out: string[] = [];
-  for (let i = 0; i < RECORDS; i++) {
-    const n = (counts.get(i % 7) ?? 0) + 1;
-    counts.set(i % 7, n);
-    out.push(`${i % 7}:${n}`);
-  }
-  return out.sort();
-}
 
 type PageApi = { eddyReload: { run(r: ReloadRun): Promise<string | null> }; chaosDone?: boolean };
 
 /** `runs` jobs in one Chromium, each reloaded `reloadsPerRun` times after a random share of its records were committed. */
 export async function runPageReloadChaos(runs: number, reloadsPerRun: number, seed: number, hangAfterMs = 120_000): Promise<Tally> {
   const random = prng(seed);
-  const expected = expectedOutput();
+  const expected = expectedRunningCounts(RECORDS, 7);
   const tally = newTally();
   const session = await openChromium();
   try {

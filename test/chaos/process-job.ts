@@ -19,23 +19,12 @@ import {
 } from '../../src/index.ts';
 import { FileSystemCheckpointStorage } from '../../src/storages/fs.ts';
 import { pacedSource } from '../helpers/sources.ts';
+import { RunningCount } from '../helpers/running-count.ts';
 
 const [dir, recordsArg] = process.argv.slice(2);
 if (!dir || !recordsArg) throw new Error('usage: process-job.ts <dir> <records>');
 const records = Number(recordsArg);
 const JOB = 'chaos-process';
-
-class Count extends RichMapFunction<number, string> {
-  private c!: ValueState<number>;
-  override open(ctx: RuntimeContext) {
-    this.c = ctx.getState(new ValueStateDescriptor<number>('c'));
-  }
-  async map(v: number) {
-    const n = ((await this.c.value()) ?? 0) + 1;
-    await this.c.update(n);
-    return `${v % 7}:${n}`;
-  }
-}
 
 type Txn = { id: string; records: string[] };
 
@@ -74,7 +63,7 @@ env
   )
   .uid('numbers')
   .keyBy((i) => i % 7)
-  .map(new Count())
+  .map(new RunningCount(7))
   .uid('count')
   .addSink(new FileSink(out))
   .uid('sink');

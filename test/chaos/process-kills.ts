@@ -10,21 +10,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { prng } from '../helpers/prng.ts';
 import { judge, newTally, record, type Tally } from './tally.ts';
+import { expectedRunningCounts } from '../helpers/running-count.ts';
 
 const JOB = fileURLToPath(new URL('./process-job.ts', import.meta.url));
 const RECORDS = 1500;
-
-/** The failure-free output: per key `i % 7`, its running count. */
-function expectedOutput(): string[] {
-  const counts = new Map<number, number>();
-  const out: string[] = [];
-  for (let i = 0; i < RECORDS; i++) {
-    const n = (counts.get(i % 7) ?? 0) + 1;
-    counts.set(i % 7, n);
-    out.push(`${i % 7}:${n}`);
-  }
-  return out.sort();
-}
 
 /** One life of the job: resolves with how it ended; `killAfterMs` counts from the moment the job started. */
 function life(dir: string, killAfterMs: number | undefined, hangAfterMs: number, timing?: { ms: number }): Promise<'finished' | 'killed' | 'hang' | string> {
@@ -77,7 +66,7 @@ async function committed(dir: string): Promise<string[]> {
  */
 export async function runProcessKillChaos(runs: number, killsPerRun: number, seed: number, hangAfterMs = 60_000): Promise<Tally> {
   const random = prng(seed);
-  const expected = expectedOutput();
+  const expected = expectedRunningCounts(RECORDS, 7);
   const tally = newTally();
   const timing = { ms: 0 };
   const probe = await mkdtemp(join(tmpdir(), 'eddy-chaos-process-'));

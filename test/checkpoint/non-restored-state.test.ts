@@ -11,20 +11,9 @@ import {
 import { CollectResults } from '../../src/engine/operators/sinks.ts';
 import { MemoryCheckpointStorage } from '../../src/storages/memory.ts';
 import { pacedSource } from '../helpers/sources.ts';
+import { RunningCount } from '../helpers/running-count.ts';
 
 /** Emits `key:count` with a running count per key. */
-class Count extends RichMapFunction<number, string> {
-  private c!: ValueState<number>;
-  override open(ctx: RuntimeContext) {
-    this.c = ctx.getState(new ValueStateDescriptor<number>('c'));
-  }
-  async map(v: number) {
-    const n = ((await this.c.value()) ?? 0) + 1;
-    await this.c.update(n);
-    return `${v % 5}:${n}`;
-  }
-}
-
 interface Shape {
   /** uid of the counting operator; none: matched by position. */
   uid?: string;
@@ -55,7 +44,7 @@ function build(env: StreamExecutionEnvironment, shape: Shape, out: string[], onH
     })
     .uid('trigger')
     .keyBy((i) => i % 5)
-    .map(new Count());
+    .map(new RunningCount(5));
   if (shape.uid !== undefined) counted.uid(shape.uid);
   counted.addSink((v: string) => void out.push(v)).uid('sink');
 }

@@ -7,20 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openChromium, type ChromiumSession } from '../helpers/chromium-page.ts';
 import type { ReloadRun } from './page.ts';
+import { expectedRunningCounts } from '../helpers/running-count.ts';
 
 const RECORDS = 1200;
-
-/** The failure-free output: per key `i % 7`, its running count. */
-function expectedOutput(): string[] {
-  const counts = new Map<number, number>();
-  const out: string[] = [];
-  for (let i = 0; i < RECORDS; i++) {
-    const n = (counts.get(i % 7) ?? 0) + 1;
-    counts.set(i % 7, n);
-    out.push(`${i % 7}:${n}`);
-  }
-  return out.sort();
-}
 
 describe('OPFS checkpoints across a real page reload (Playwright + Chromium)', () => {
   let session: ChromiumSession;
@@ -75,6 +64,6 @@ describe('OPFS checkpoints across a real page reload (Playwright + Chromium)', (
     expect(resumedFrom).toMatch(new RegExp(`^${r.job}/chk-\\d+$`));
     const output = (await committed()).sort();
     expect(output).toHaveLength(RECORDS);
-    expect(output).toEqual(expectedOutput());
+    expect(output).toEqual(expectedRunningCounts(RECORDS, 7));
   }, 180_000);
 });

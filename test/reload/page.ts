@@ -17,6 +17,7 @@ import {
 } from '../../src/index.ts';
 import { listCompletedCheckpoints } from '../../src/engine/checkpoint-restore.ts';
 import { pacedSource } from '../helpers/sources.ts';
+import { RunningCount } from '../helpers/running-count.ts';
 
 /** What one run of the job is told. */
 export interface ReloadRun {
@@ -27,18 +28,6 @@ export interface ReloadRun {
   records: number;
   /** Resume from the newest complete checkpoint in OPFS (the second load does). */
   resume: boolean;
-}
-
-class Count extends RichMapFunction<number, string> {
-  private c!: ValueState<number>;
-  override open(ctx: RuntimeContext) {
-    this.c = ctx.getState(new ValueStateDescriptor<number>('c'));
-  }
-  async map(v: number) {
-    const n = ((await this.c.value()) ?? 0) + 1;
-    await this.c.update(n);
-    return `${v % 7}:${n}`;
-  }
 }
 
 /** Commits a transaction as one localStorage item named by its id: idempotent. */
@@ -76,7 +65,7 @@ async function run(r: ReloadRun): Promise<string | null> {
     )
     .uid('numbers')
     .keyBy((i) => i % 7)
-    .map(new Count())
+    .map(new RunningCount(7))
     .uid('count')
     .addSink(new LocalStorageSink(r.job))
     .uid('sink');

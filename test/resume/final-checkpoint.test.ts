@@ -16,22 +16,11 @@ import {
 import { listCompletedCheckpoints } from '../../src/engine/checkpoint-restore.ts';
 import { MemoryCheckpointStorage } from '../../src/storages/memory.ts';
 import { pacedSource } from '../helpers/sources.ts';
+import { RunningCount } from '../helpers/running-count.ts';
 
 const RECORDS = 400;
 /** Committed records, by run; module-level so that every per-subtask copy of the sink shares it. */
 const committed: string[] = [];
-
-class Count extends RichMapFunction<number, string> {
-  private c!: ValueState<number>;
-  override open(ctx: RuntimeContext) {
-    this.c = ctx.getState(new ValueStateDescriptor<number>('c'));
-  }
-  async map(v: number) {
-    const n = ((await this.c.value()) ?? 0) + 1;
-    await this.c.update(n);
-    return `${v % 5}:${n}`;
-  }
-}
 
 class ListSink extends TwoPhaseCommitSink<string, { id: string; records: string[] }> {
   beginTransaction() {
@@ -65,7 +54,7 @@ async function run(storage: MemoryCheckpointStorage, resumeFrom: string | undefi
     )
     .uid('numbers')
     .keyBy((i) => i % 5)
-    .map(new Count())
+    .map(new RunningCount(5))
     .uid('count')
     .addSink(new ListSink())
     .uid('sink');

@@ -18,23 +18,12 @@ import {
 import { listCompletedCheckpoints } from '../../src/engine/checkpoint-restore.ts';
 import { MemoryCheckpointStorage } from '../../src/storages/memory.ts';
 import { pacedSource } from '../helpers/sources.ts';
+import { RunningCount } from '../helpers/running-count.ts';
 
 const RECORDS = 600;
 /** Committed records by transaction id; module-level so that every per-subtask copy of the sink shares it. */
 const committed = new Map<string, string[]>();
 const output = () => [...committed.values()].flat().sort();
-
-class Count extends RichMapFunction<number, string> {
-  private c!: ValueState<number>;
-  override open(ctx: RuntimeContext) {
-    this.c = ctx.getState(new ValueStateDescriptor<number>('c'));
-  }
-  async map(v: number) {
-    const n = ((await this.c.value()) ?? 0) + 1;
-    await this.c.update(n);
-    return `${v % 5}:${n}`;
-  }
-}
 
 /** Commits a transaction under its id, so a commit repeated after a restore is idempotent. */
 class MapSink extends TwoPhaseCommitSink<string, { id: string; records: string[] }> {
@@ -88,7 +77,7 @@ async function run(storage: MemoryCheckpointStorage, job: string, o: RunOptions 
     )
     .uid('numbers')
     .keyBy((i) => i % 5)
-    .map(new Count())
+    .map(new RunningCount(5))
     .uid('count')
     .addSink(new MapSink())
     .uid('sink');
@@ -194,7 +183,7 @@ describe('retained checkpoints', () => {
         'numbers',
       )
       .keyBy((i) => i % 5)
-      .map(new Count())
+      .map(new RunningCount(5))
       .addSink(new MapSink());
     const client = await env.executeAsync('deleted-job');
     while (output().length < RECORDS / 4) await new Promise((r) => setTimeout(r, 2));
