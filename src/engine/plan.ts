@@ -39,7 +39,18 @@ export interface JobPlan {
 /** Plans the graph: a node is chained when its single input is `forward` at equal parallelism. */
 export function planJob(graph: JobGraph): JobPlan {
   const nodes = new Map<number, PlannedNode>();
+  const byOperatorId = new Map<string, string>();
   for (const node of graph.nodes) {
+    // Two operators under one id would read and write each other's state in checkpoints.
+    const id = operatorIdOf(node);
+    const other = byOperatorId.get(id);
+    if (other !== undefined) {
+      throw new ConfigurationError(
+        `the uid "${id}" is also given to operator "${other}": a uid names one operator's state in checkpoints and savepoints, so each must be unique`,
+        { operator: node.name },
+      );
+    }
+    byOperatorId.set(id, node.name);
     const parallelism = resolveParallelism(graph, node);
     const input = node.inputs.length === 1 ? node.inputs[0] : undefined;
     const upstream = input ? nodes.get(input.from) : undefined;

@@ -160,7 +160,16 @@ describe('planJob: operator ids and sources', () => {
     expect(nonReplayableSources(g)).toEqual(['Socket']);
   });
 
-  it.todo('two operators with the same uid are refused (Flink: "duplicate uid"); today their state would share one layout entry');
+  it('two operators with the same uid are refused, naming both (they would share one state entry in checkpoints)', () => {
+    const g = graph([
+      { name: 'Source', uid: 'events' },
+      { name: 'Counter', uid: 'count', inputs: from(0, HASH) },
+      { name: 'Totals', uid: 'count', inputs: from(1, HASH) },
+    ]);
+    expect(() => planJob(g)).toThrow(
+      expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringMatching(/Totals.*uid "count" is also given to operator "Counter"/) }),
+    );
+  });
 });
 
 describe('deploy: tasks and channels from the plan', () => {

@@ -200,6 +200,20 @@ const abandonedStorage = new MemoryCheckpointStorage();
 
 export const BAD_INPUTS: BadInput[] = [
   // Descriptors
+  {
+    name: 'two operators with the same uid',
+    run: () => {
+      const e = env();
+      e.fromElements(1, 2)
+        .uid('same')
+        .map((x) => x)
+        .uid('same')
+        .addSink({ invoke() {} });
+      return e.execute('duplicate-uid');
+    },
+    code: 'INVALID_CONFIG',
+    names: 'uid "same" is also given to operator',
+  },
   { name: 'a ValueStateDescriptor with an empty name', run: () => new ValueStateDescriptor(''), code: 'INVALID_ARGUMENT', names: '[descriptor]' },
   { name: 'a ValueStateDescriptor with no name', run: () => new ValueStateDescriptor(any(undefined)), code: 'INVALID_ARGUMENT', names: '[descriptor]' },
   { name: 'a ListStateDescriptor with a numeric name', run: () => new ListStateDescriptor(any(42)), code: 'INVALID_ARGUMENT', names: '[descriptor]' },
