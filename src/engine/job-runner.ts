@@ -74,6 +74,7 @@ export class JobRun {
   private current: Deployment | undefined;
   private coordinator: CheckpointCoordinator | undefined;
   private cancelled: EddyError | undefined;
+  private statusWaiters: Array<() => void> = [];
   /** Resolves when the job finished; rejects with its failure. */
   readonly result: Promise<void>;
 
@@ -103,18 +104,30 @@ export class JobRun {
     return path;
   }
 
-  /** Takes a savepoint of the running job; resolves to its directory in the checkpoint storage. */
-  triggerSavepoint(): Promise<string> {
+  /**
+   * Takes a savepoint of the running job; resolves to its directory in the checkpoint storage.
+   * Asked right after the start or during a restart, it waits until the job runs (a cancel or
+   * failure meanwhile rejects it).
+   */
+  async triggerSavepoint(): Promise<string> {
+    while (this.options.checkpointing && (this.status === 'CREATED' || this.status === 'RESTARTING')) {
+      await new Promise<void>((resolve) => this.statusWaiters.push(resolve));
+    }
     if (!this.coordinator || this.status !== 'RUNNING') {
-      return Promise.reject(
-        new EddyError(
-          'CHECKPOINT_FAILED',
-          this.coordinator ? `the job is ${this.status}, not RUNNING` : 'savepoints need checkpointing: call env.enableCheckpointing(interval) first',
-          { component: 'job' },
-        ),
+      throw new EddyError(
+        'CHECKPOINT_FAILED',
+        this.coordinator ? `the job is ${this.status}, not RUNNING` : 'savepoints need checkpointing: call env.enableCheckpointing(interval) first',
+        { component: 'job' },
       );
     }
     return this.coordinator.triggerSavepoint();
+  }
+
+  private setStatus(status: JobStatus): void {
+    this.status = status;
+    const waiters = this.statusWaiters;
+    this.statusWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   private async run(): Promise<void> {
@@ -158,7 +171,7 @@ export class JobRun {
       }
       const backoff = new RestartBackoff(options.restart);
       for (let attempt = 0; ; attempt++) {
-        this.status = attempt === 0 ? 'CREATED' : 'RESTARTING';
+        this.setStatus(attempt === 0 ? 'CREATED' : 'RESTARTING');
         const deployment = await (options.executor ?? new LocalExecutor()).deploy(graph, {
           jobId: options.jobId,
           stateBackend: options.stateBackend,
@@ -175,7 +188,7 @@ export class JobRun {
           );
         }
         if (this.cancelled) deployment.fail(this.cancelled);
-        this.status = 'RUNNING';
+        this.setStatus('RUNNING');
         this.coordinator?.attach(deployment.tasks, deployment.layout, restore?.manifest);
         try {
           await deployment.run();
@@ -183,7 +196,7 @@ export class JobRun {
           await deployment.finalCheckpoint();
           const closeError = await deployment.close();
           if (closeError !== undefined) throw closeError;
-          this.status = 'FINISHED';
+          this.setStatus('FINISHED');
           break;
         } catch (error) {
           await this.coordinator?.detach(error);
@@ -201,7 +214,7 @@ export class JobRun {
         }
       }
     } catch (error) {
-      this.status = this.cancelled ? 'CANCELED' : 'FAILED';
+      this.setStatus(this.cancelled ? 'CANCELED' : 'FAILED');
       if (this.cancelled && options.checkpointing?.discardOnCancel) {
         await this.coordinator
           ?.discardAll()
