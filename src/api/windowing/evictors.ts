@@ -35,8 +35,8 @@ export interface EvictorContext {
  * arrival order: remove records from the array in place (e.g. with `splice`).
  */
 export interface Evictor<T, W extends Window> {
-  evictBefore(elements: TimestampedValue<T>[], size: number, window: W, ctx: EvictorContext): void;
-  evictAfter(elements: TimestampedValue<T>[], size: number, window: W, ctx: EvictorContext): void;
+  evictBefore(elements: TimestampedValue<T>[], size: number, win: W, ctx: EvictorContext): void;
+  evictAfter(elements: TimestampedValue<T>[], size: number, win: W, ctx: EvictorContext): void;
 }
 
 /** Keeps at most `maxCount` records, dropping the oldest (Flink's `CountEvictor`). */

@@ -46,5 +46,5 @@ export abstract class ProcessWindowFunction<IN, OUT, KEY, W extends Window> exte
 
 /** Shape of a (legacy) window function (Flink's `WindowFunction`). */
 export interface WindowFunction<IN, OUT, KEY, W extends Window> extends RichFunction {
-  apply(key: KEY, window: W, input: Iterable<IN>, out: Collector<OUT>): Awaitable<void>;
+  apply(key: KEY, win: W, input: Iterable<IN>, out: Collector<OUT>): Awaitable<void>;
 }

@@ -72,21 +72,21 @@ export interface OnMergeContext extends TriggerContext {
 /** Decides when a window fires (Flink's `Trigger`). Subclass it for a custom trigger. */
 export abstract class Trigger<T, W extends Window> {
   /** Called for every record added to `window`. */
-  abstract onElement(element: T, timestamp: number, window: W, ctx: TriggerContext): Awaitable<TriggerResult>;
+  abstract onElement(element: T, timestamp: number, win: W, ctx: TriggerContext): Awaitable<TriggerResult>;
   /** Called when a processing-time timer of this trigger fires. */
-  abstract onProcessingTime(time: number, window: W, ctx: TriggerContext): Awaitable<TriggerResult>;
+  abstract onProcessingTime(time: number, win: W, ctx: TriggerContext): Awaitable<TriggerResult>;
   /** Called when an event-time timer of this trigger fires. */
-  abstract onEventTime(time: number, window: W, ctx: TriggerContext): Awaitable<TriggerResult>;
+  abstract onEventTime(time: number, win: W, ctx: TriggerContext): Awaitable<TriggerResult>;
   /** Whether this trigger supports merging windows (sessions). */
   canMerge(): boolean {
     return false;
   }
   /** Called when windows merged into `window` (only if `canMerge()`). */
-  onMerge(_window: W, _ctx: OnMergeContext): Awaitable<void> {
+  onMerge(_win: W, _ctx: OnMergeContext): Awaitable<void> {
     throw new ConfigurationError(`${this.constructor.name} does not support merging windows`, { component: 'windows' });
   }
   /** Called when the window is purged: delete the timers and state this trigger keeps for it. */
-  abstract clear(window: W, ctx: TriggerContext): Awaitable<void>;
+  abstract clear(win: W, ctx: TriggerContext): Awaitable<void>;
 }
 
 /** Fires once the watermark passes the window's end (Flink's `EventTimeTrigger`). */
@@ -98,27 +98,27 @@ export class EventTimeTrigger<T = unknown> extends Trigger<T, Window> {
   static create<T = unknown>(): EventTimeTrigger<T> {
     return new EventTimeTrigger<T>();
   }
-  onElement(_element: T, _timestamp: number, window: Window, ctx: TriggerContext): TriggerResult {
+  onElement(_element: T, _timestamp: number, win: Window, ctx: TriggerContext): TriggerResult {
     // Already past the watermark (a late record within the allowed lateness): fire at once.
-    if (window.maxTimestamp() <= ctx.getCurrentWatermark()) return TriggerResult.FIRE;
-    ctx.registerEventTimeTimer(window.maxTimestamp());
+    if (win.maxTimestamp() <= ctx.getCurrentWatermark()) return TriggerResult.FIRE;
+    ctx.registerEventTimeTimer(win.maxTimestamp());
     return TriggerResult.CONTINUE;
   }
-  onEventTime(time: number, window: Window): TriggerResult {
-    return time === window.maxTimestamp() ? TriggerResult.FIRE : TriggerResult.CONTINUE;
+  onEventTime(time: number, win: Window): TriggerResult {
+    return time === win.maxTimestamp() ? TriggerResult.FIRE : TriggerResult.CONTINUE;
   }
   onProcessingTime(): TriggerResult {
     return TriggerResult.CONTINUE;
   }
-  clear(window: Window, ctx: TriggerContext): void {
-    ctx.deleteEventTimeTimer(window.maxTimestamp());
+  clear(win: Window, ctx: TriggerContext): void {
+    ctx.deleteEventTimeTimer(win.maxTimestamp());
   }
   override canMerge(): boolean {
     return true;
   }
-  override onMerge(window: Window, ctx: OnMergeContext): void {
+  override onMerge(win: Window, ctx: OnMergeContext): void {
     // Only a timer the watermark has not passed yet: a passed one would fire a merged window twice.
-    if (window.maxTimestamp() > ctx.getCurrentWatermark()) ctx.registerEventTimeTimer(window.maxTimestamp());
+    if (win.maxTimestamp() > ctx.getCurrentWatermark()) ctx.registerEventTimeTimer(win.maxTimestamp());
   }
   override toString(): string {
     return 'EventTimeTrigger()';
@@ -134,8 +134,8 @@ export class ProcessingTimeTrigger<T = unknown> extends Trigger<T, Window> {
   static create<T = unknown>(): ProcessingTimeTrigger<T> {
     return new ProcessingTimeTrigger<T>();
   }
-  onElement(_element: T, _timestamp: number, window: Window, ctx: TriggerContext): TriggerResult {
-    ctx.registerProcessingTimeTimer(window.maxTimestamp());
+  onElement(_element: T, _timestamp: number, win: Window, ctx: TriggerContext): TriggerResult {
+    ctx.registerProcessingTimeTimer(win.maxTimestamp());
     return TriggerResult.CONTINUE;
   }
   onEventTime(): TriggerResult {
@@ -144,14 +144,14 @@ export class ProcessingTimeTrigger<T = unknown> extends Trigger<T, Window> {
   onProcessingTime(): TriggerResult {
     return TriggerResult.FIRE;
   }
-  clear(window: Window, ctx: TriggerContext): void {
-    ctx.deleteProcessingTimeTimer(window.maxTimestamp());
+  clear(win: Window, ctx: TriggerContext): void {
+    ctx.deleteProcessingTimeTimer(win.maxTimestamp());
   }
   override canMerge(): boolean {
     return true;
   }
-  override onMerge(window: Window, ctx: OnMergeContext): void {
-    if (window.maxTimestamp() > ctx.getCurrentProcessingTime()) ctx.registerProcessingTimeTimer(window.maxTimestamp());
+  override onMerge(win: Window, ctx: OnMergeContext): void {
+    if (win.maxTimestamp() > ctx.getCurrentProcessingTime()) ctx.registerProcessingTimeTimer(win.maxTimestamp());
   }
   override toString(): string {
     return 'ProcessingTimeTrigger()';
@@ -172,7 +172,7 @@ export class CountTrigger<T = unknown> extends Trigger<T, Window> {
       throw new ConfigurationError(`CountTrigger.of() needs a positive integer, got ${String(maxCount)}`, { component: 'windows' });
     return new CountTrigger<T>(maxCount);
   }
-  async onElement(_element: T, _timestamp: number, _window: Window, ctx: TriggerContext): Promise<TriggerResult> {
+  async onElement(_element: T, _timestamp: number, _win: Window, ctx: TriggerContext): Promise<TriggerResult> {
     const count = ctx.getPartitionedState(this.stateDesc);
     await count.add(1);
     if (((await count.get()) ?? 0) >= this.maxCount) {
@@ -187,13 +187,13 @@ export class CountTrigger<T = unknown> extends Trigger<T, Window> {
   onProcessingTime(): TriggerResult {
     return TriggerResult.CONTINUE;
   }
-  async clear(_window: Window, ctx: TriggerContext): Promise<void> {
+  async clear(_win: Window, ctx: TriggerContext): Promise<void> {
     await ctx.getPartitionedState(this.stateDesc).clear();
   }
   override canMerge(): boolean {
     return true;
   }
-  override async onMerge(_window: Window, ctx: OnMergeContext): Promise<void> {
+  override async onMerge(_win: Window, ctx: OnMergeContext): Promise<void> {
     await ctx.mergePartitionedState(this.stateDesc);
   }
   override toString(): string {
@@ -211,23 +211,23 @@ export class PurgingTrigger<T, W extends Window> extends Trigger<T, W> {
     if (!(nestedTrigger instanceof Trigger)) throw new ConfigurationError('PurgingTrigger.of() needs a Trigger', { component: 'windows' });
     return new PurgingTrigger(nestedTrigger);
   }
-  async onElement(element: T, timestamp: number, window: W, ctx: TriggerContext): Promise<TriggerResult> {
-    return purging(await this.nestedTrigger.onElement(element, timestamp, window, ctx));
+  async onElement(element: T, timestamp: number, win: W, ctx: TriggerContext): Promise<TriggerResult> {
+    return purging(await this.nestedTrigger.onElement(element, timestamp, win, ctx));
   }
-  async onEventTime(time: number, window: W, ctx: TriggerContext): Promise<TriggerResult> {
-    return purging(await this.nestedTrigger.onEventTime(time, window, ctx));
+  async onEventTime(time: number, win: W, ctx: TriggerContext): Promise<TriggerResult> {
+    return purging(await this.nestedTrigger.onEventTime(time, win, ctx));
   }
-  async onProcessingTime(time: number, window: W, ctx: TriggerContext): Promise<TriggerResult> {
-    return purging(await this.nestedTrigger.onProcessingTime(time, window, ctx));
+  async onProcessingTime(time: number, win: W, ctx: TriggerContext): Promise<TriggerResult> {
+    return purging(await this.nestedTrigger.onProcessingTime(time, win, ctx));
   }
-  clear(window: W, ctx: TriggerContext): Awaitable<void> {
-    return this.nestedTrigger.clear(window, ctx);
+  clear(win: W, ctx: TriggerContext): Awaitable<void> {
+    return this.nestedTrigger.clear(win, ctx);
   }
   override canMerge(): boolean {
     return this.nestedTrigger.canMerge();
   }
-  override onMerge(window: W, ctx: OnMergeContext): Awaitable<void> {
-    return this.nestedTrigger.onMerge(window, ctx);
+  override onMerge(win: W, ctx: OnMergeContext): Awaitable<void> {
+    return this.nestedTrigger.onMerge(win, ctx);
   }
   override toString(): string {
     return `PurgingTrigger(${String(this.nestedTrigger)})`;
@@ -256,20 +256,20 @@ export class ContinuousEventTimeTrigger<T = unknown> extends Trigger<T, Window> 
     }
     return new ContinuousEventTimeTrigger<T>(interval);
   }
-  async onElement(_element: T, timestamp: number, window: Window, ctx: TriggerContext): Promise<TriggerResult> {
-    if (window.maxTimestamp() <= ctx.getCurrentWatermark()) return TriggerResult.FIRE;
-    ctx.registerEventTimeTimer(window.maxTimestamp());
+  async onElement(_element: T, timestamp: number, win: Window, ctx: TriggerContext): Promise<TriggerResult> {
+    if (win.maxTimestamp() <= ctx.getCurrentWatermark()) return TriggerResult.FIRE;
+    ctx.registerEventTimeTimer(win.maxTimestamp());
     const fireTimestamp = ctx.getPartitionedState(this.stateDesc);
-    if ((await fireTimestamp.get()) === undefined) await this.registerNextFireTimestamp(timestamp - (timestamp % this.interval), window, ctx, fireTimestamp);
+    if ((await fireTimestamp.get()) === undefined) await this.registerNextFireTimestamp(timestamp - (timestamp % this.interval), win, ctx, fireTimestamp);
     return TriggerResult.CONTINUE;
   }
-  async onEventTime(time: number, window: Window, ctx: TriggerContext): Promise<TriggerResult> {
-    if (time === window.maxTimestamp()) return TriggerResult.FIRE;
+  async onEventTime(time: number, win: Window, ctx: TriggerContext): Promise<TriggerResult> {
+    if (time === win.maxTimestamp()) return TriggerResult.FIRE;
     const state = ctx.getPartitionedState(this.stateDesc);
     const fireTimestamp = await state.get();
     if (fireTimestamp !== undefined && fireTimestamp === time) {
       await state.clear();
-      await this.registerNextFireTimestamp(time, window, ctx, state);
+      await this.registerNextFireTimestamp(time, win, ctx, state);
       return TriggerResult.FIRE;
     }
     return TriggerResult.CONTINUE;
@@ -277,7 +277,7 @@ export class ContinuousEventTimeTrigger<T = unknown> extends Trigger<T, Window> 
   onProcessingTime(): TriggerResult {
     return TriggerResult.CONTINUE;
   }
-  async clear(_window: Window, ctx: TriggerContext): Promise<void> {
+  async clear(_win: Window, ctx: TriggerContext): Promise<void> {
     const state = ctx.getPartitionedState(this.stateDesc);
     const fireTimestamp = await state.get();
     if (fireTimestamp !== undefined) {
@@ -288,13 +288,13 @@ export class ContinuousEventTimeTrigger<T = unknown> extends Trigger<T, Window> 
   override canMerge(): boolean {
     return true;
   }
-  override async onMerge(_window: Window, ctx: OnMergeContext): Promise<void> {
+  override async onMerge(_win: Window, ctx: OnMergeContext): Promise<void> {
     await ctx.mergePartitionedState(this.stateDesc);
     const next = await ctx.getPartitionedState(this.stateDesc).get();
     if (next !== undefined) ctx.registerEventTimeTimer(next);
   }
-  private async registerNextFireTimestamp(time: number, window: Window, ctx: TriggerContext, state: ReducingState<number>): Promise<void> {
-    const next = Math.min(time + this.interval, window.maxTimestamp());
+  private async registerNextFireTimestamp(time: number, win: Window, ctx: TriggerContext, state: ReducingState<number>): Promise<void> {
+    const next = Math.min(time + this.interval, win.maxTimestamp());
     await state.add(next);
     ctx.registerEventTimeTimer(next);
   }
