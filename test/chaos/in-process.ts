@@ -5,53 +5,25 @@
  * output through `executeAndCollect`, whose commits follow completed checkpoints), and its
  * output is compared with the failure-free run's.
  */
-import {
-  KeyedProcessFunction,
-  MapStateDescriptor,
-  RestartStrategies,
-  StreamExecutionEnvironment,
-  ValueStateDescriptor,
-  WatermarkStrategy,
-  type Collector,
-  type KeyedProcessContext,
-  type MapState,
-  type OnTimerContext,
-  type RuntimeContext,
-  type ValueState,
-} from '../../src/index.ts';
+import { RestartStrategies, StreamExecutionEnvironment, WatermarkStrategy, type Collector, type KeyedProcessContext } from '../../src/index.ts';
 import { SqliteStateBackend } from '../../src/backends/sqlite/index.ts';
 import { pacedSource } from '../helpers/sources.ts';
 import { prng } from '../helpers/prng.ts';
+import { CountAndWindows, type Ev } from '../workers/jobs.ts';
 import { ChaosStorage, Trap, type StorageFaults } from './chaos-storage.ts';
 import { failed, judge, newTally, record, settleWithin, type Tally } from './tally.ts';
 
 const RECORDS = 600;
-type Ev = { key: string; ts: number; seq: number };
 const event = (i: number): Ev => ({ key: `k${(i * 7) % 13}`, ts: i, seq: i });
 
-class CountAndWindows extends KeyedProcessFunction<string, Ev, string> {
-  private count!: ValueState<number>;
-  private windows!: MapState<number, number>;
+/** The worker tests' counting job, whose record `trap` names throws once. */
+class TrappedCount extends CountAndWindows {
   constructor(private readonly trap: Trap) {
     super();
   }
-  override open(ctx: RuntimeContext) {
-    this.count = ctx.getState(new ValueStateDescriptor<number>('count'));
-    this.windows = ctx.getMapState(new MapStateDescriptor<number, number>('windows'));
-  }
-  async processElement(e: Ev, ctx: KeyedProcessContext<string>, out: Collector<string>) {
+  override processElement(e: Ev, ctx: KeyedProcessContext<string>, out: Collector<string>) {
     this.trap.check(e.seq);
-    const c = ((await this.count.value()) ?? 0) + 1;
-    await this.count.update(c);
-    out.collect(`${e.key}#${c}`);
-    const start = Math.floor(e.ts / 10) * 10;
-    await this.windows.put(start, ((await this.windows.get(start)) ?? 0) + 1);
-    ctx.timerService().registerEventTimeTimer(start + 9);
-  }
-  override async onTimer(ts: number, ctx: OnTimerContext<string>, out: Collector<string>) {
-    const start = ts - 9;
-    out.collect(`${ctx.getCurrentKey()}@${start}:${await this.windows.get(start)}`);
-    await this.windows.remove(start);
+    return super.processElement(e, ctx, out);
   }
 }
 
@@ -78,7 +50,7 @@ async function runJob(r: InProcessRun): Promise<{ output: string[]; storage: Cha
     )
     .uid('events')
     .keyBy((e) => e.key)
-    .process(new CountAndWindows(r.trap))
+    .process(new TrappedCount(r.trap))
     .uid('count')
     .executeAndCollect(`chaos-${r.parallelism}`)) as string[];
   return { output, storage };

@@ -5,27 +5,16 @@
  * run the same events through a job and compare the multisets of outputs.
  */
 import type { TimeWindow } from '../../src/index.ts';
+import { prng } from '../helpers/prng.ts';
 
 export type Ev = { key: string; ts: number; v: number; seq: number };
-
-/** A small seeded PRNG (mulberry32), so every run sees the same events. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * `n` events over `keys` keys, time advancing `step` ms per event on average, mostly
  * out of order by up to `jitter` ms, and every `lateEvery`-th event far behind (late).
  */
 export function events(seed: number, n: number, keys = 5, step = 7, jitter = 40, lateEvery = 17, lateBy = 400): Ev[] {
-  const r = rng(seed);
+  const r = prng(seed);
   return Array.from({ length: n }, (_, i) => {
     let ts = i * step - Math.floor(r() * jitter);
     if (i % lateEvery === lateEvery - 1) ts -= Math.floor(r() * lateBy);

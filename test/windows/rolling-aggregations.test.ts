@@ -1,10 +1,10 @@
 /** Rolling aggregations on a keyed stream (sum, min, max, minBy, maxBy) with Flink's semantics for the other fields. */
 import { describe, expect, it } from 'vitest';
 import { StateError, StreamExecutionEnvironment, TumblingEventTimeWindows, WatermarkStrategy } from '../../src/index.ts';
-import { rng } from './model.ts';
+import { prng } from '../helpers/prng.ts';
 
 type Obj = { key: string; v: number; tag: string };
-const r = rng(99);
+const r = prng(99);
 const objs: Obj[] = Array.from({ length: 120 }, (_, i) => ({ key: `k${Math.floor(r() * 3)}`, v: Math.floor(r() * 20), tag: `t${i}` }));
 const tuples: Array<[string, number, string]> = objs.map((o) => [o.key, o.v, o.tag]);
 

@@ -29,7 +29,7 @@ import {
 } from '../../src/index.ts';
 import { pacedSource } from '../helpers/sources.ts';
 import { BACKENDS, LeftoverProbe } from './helpers.ts';
-import { rng } from './model.ts';
+import { prng } from '../helpers/prng.ts';
 
 type Rec = { key: string; ts: number; v: number };
 
@@ -80,7 +80,7 @@ describe("Flink's SessionWindowing example", () => {
 });
 
 describe('count windows', () => {
-  const r = rng(7);
+  const r = prng(7);
   const recs: Rec[] = Array.from({ length: 200 }, (_, i) => ({ key: `k${Math.floor(r() * 4)}`, ts: i, v: Math.floor(r() * 100) }));
   const byKey = new Map<string, number[]>();
   for (const rec of recs) byKey.set(rec.key, [...(byKey.get(rec.key) ?? []), rec.v]);
