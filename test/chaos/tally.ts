@@ -93,14 +93,14 @@ export function merge(a: Tally, b: Tally): Tally {
 }
 
 /**
- * The outcome of a run that failed with `error`: a refusal when eddy said, with a typed
- * error, that it cannot continue exactly-once (for example when no retained checkpoint can
- * be restored and starting over would repeat committed output); any other error is one.
+ * The outcome of a run that failed with `error`: a refusal when the job itself declined to
+ * restore (`SNAPSHOT_CORRUPT` from the `job` component: no retained checkpoint can be read,
+ * or the readable one would repeat committed output); any other error is one.
  */
 export function failed(error: unknown): Outcome {
   const message = String((error as Error)?.message ?? error);
-  const code = (error as { code?: unknown })?.code;
-  if (typeof code === 'string' && /refus|would not be exactly-once/i.test(message)) return { kind: 'refused', message };
+  const e = error as { code?: unknown; context?: { component?: unknown } };
+  if (e?.code === 'SNAPSHOT_CORRUPT' && e.context?.component === 'job') return { kind: 'refused', message };
   return { kind: 'error', message };
 }
 
