@@ -2,7 +2,9 @@
  * Event time: where records get their timestamps and how watermarks are generated.
  * A watermark `w` says no record with timestamp ≤ `w` is still to come; event-time timers
  * with a time ≤ `w` fire. Generators are asked for a watermark after every batch of
- * records (the batch plays the part of Flink's periodic emit interval).
+ * records (the batch plays the part of Flink's periodic emit interval). A watermark a
+ * generator emits from `onEvent` (Flink's punctuated watermarks) takes effect right after
+ * that event, even in the middle of a batch, so lateness never depends on batching.
  */
 import { ConfigurationError } from './errors.ts';
 

@@ -335,10 +335,15 @@ async function pushWatermark(member: ChainMember, watermark: number): Promise<vo
 async function drain(member: ChainMember): Promise<void> {
   if (member.halted) throw new Error('[eddy] [executor:local] the task was abandoned after its attempt failed; its output is discarded');
   const sideOf = member.sideOf;
+  const segments = member.out.takeSegments();
+  if (segments !== undefined) {
+    for (const { batch, watermark } of segments) {
+      await forwardRecords(member, batch);
+      await forwardWatermark(member, watermark);
+    }
+  }
   if (member.out.size > 0) {
-    const batch = member.out.take();
-    for (const n of member.next) if (sideOf === undefined || !sideOf.has(n)) await pushBatch(n, batch);
-    for (const n of member.network) if (sideOf === undefined || !sideOf.has(n)) await n.emitRecords(batch);
+    await forwardRecords(member, member.out.take());
   }
   const sides = member.out.takeSides();
   // Side outputs nobody consumes are dropped, as in Flink.
@@ -353,8 +358,18 @@ async function drain(member: ChainMember): Promise<void> {
     }
   }
   const watermark = member.out.takeWatermark();
-  if (watermark !== undefined) {
-    for (const n of member.next) await pushWatermark(n, watermark);
-    for (const n of member.network) await n.emitWatermark(watermark);
-  }
+  if (watermark !== undefined) await forwardWatermark(member, watermark);
+}
+
+/** Hands main-output records to the successors that consume the main output. */
+async function forwardRecords(member: ChainMember, batch: RecordBatch): Promise<void> {
+  const sideOf = member.sideOf;
+  if (batch.values.length === 0) return;
+  for (const n of member.next) if (sideOf === undefined || !sideOf.has(n)) await pushBatch(n, batch);
+  for (const n of member.network) if (sideOf === undefined || !sideOf.has(n)) await n.emitRecords(batch);
+}
+
+async function forwardWatermark(member: ChainMember, watermark: number): Promise<void> {
+  for (const n of member.next) await pushWatermark(n, watermark);
+  for (const n of member.network) await n.emitWatermark(watermark);
 }
