@@ -3,6 +3,7 @@
  * watermarks — in TypeScript, for browsers, Node, Deno and the edge.
  */
 export { StreamExecutionEnvironment, DEFAULT_MAX_PARALLELISM, UPPER_BOUND_MAX_PARALLELISM, type JobExecutionResult } from './datastream/environment.ts';
+export { ExecutionConfig, DEFAULT_AUTO_WATERMARK_INTERVAL } from './datastream/execution-config.ts';
 export {
   CheckpointConfig,
   CheckpointingMode,

@@ -293,6 +293,7 @@ function operatorContext(
     keyed: node.keyed,
     clock: options.clock,
     stateBackend: options.stateBackend,
+    autoWatermarkInterval: graph.autoWatermarkInterval ?? 0,
     scheduleProcessingTime: schedule,
     hasMail: () => task.gate.hasMail,
     runMail: () => task.runMail(),

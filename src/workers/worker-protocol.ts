@@ -127,6 +127,8 @@ export interface DeployMessage {
   readonly jobName: string;
   readonly origin: JobOrigin;
   readonly defaultParallelism: number;
+  /** The job's auto-watermark interval (ms), as the main thread's environment had it. */
+  readonly autoWatermarkInterval?: number;
   readonly maxParallelism: number;
   readonly fingerprint: string[];
   /** Checkpoint barriers aligned (exactly-once); undefined without checkpointing. */

@@ -29,7 +29,7 @@ class Punctuated implements WatermarkGenerator<Ev> {
 }
 
 class CountWindow extends ProcessWindowFunction<Ev, string, string, TimeWindow> {
-  process(key: string, ctx: ProcessWindowContext<string, TimeWindow>, elements: Iterable<Ev>, out: Collector<string>): void {
+  process(key: string, ctx: ProcessWindowContext<TimeWindow>, elements: Iterable<Ev>, out: Collector<string>): void {
     out.collect(`${key}[${ctx.window().start},${ctx.window().end}):${[...elements].length}`);
   }
 }
@@ -80,7 +80,7 @@ describe('punctuated watermarks', () => {
     const perRecord = env
       .fromSource(
         {
-          boundedness: 'BOUNDED',
+          boundedness: 'bounded',
           createReader() {
             let i = 0;
             return { poll: () => (i < events.length ? [events[i++]] : null) };

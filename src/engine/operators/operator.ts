@@ -166,6 +166,8 @@ export interface OperatorContext {
   readonly keyed: boolean;
   readonly clock: Clock;
   readonly stateBackend: StateBackend;
+  /** Processing-time ms between periodic watermark emissions (0: only after batches). */
+  readonly autoWatermarkInterval: number;
   /** Asks the task to call `onProcessingTime` once the clock reaches `time`. */
   scheduleProcessingTime(time: number): void;
   /** True when mail (a due processing-time timer) waits; operators check it between records. */

@@ -5,13 +5,14 @@ import { StateError } from '../../api/errors.ts';
 import type { Awaitable } from '../../api/functions.ts';
 import { AbstractStreamOperator, isThenable } from './base.ts';
 import type { OperatorContext, OperatorRestore, OperatorSnapshot, OutputBuffer } from './operator.ts';
-import { TimestampAssignment } from './timestamps.ts';
+import { PeriodicWatermarks, TimestampAssignment } from './timestamps.ts';
 
 /** The head operator of a source task (Flink's `SourceOperator`). */
 export class SourceOperator<T> extends AbstractStreamOperator<undefined> {
   private reader: SourceReader<T> | undefined;
   private restoredSplits: unknown[] | undefined = undefined;
   private readonly assignment: TimestampAssignment<T> | undefined;
+  private periodic: PeriodicWatermarks | undefined;
 
   constructor(
     private readonly source: Source<T>,
@@ -47,6 +48,13 @@ export class SourceOperator<T> extends AbstractStreamOperator<undefined> {
         await this.reader.restoreSplits(this.restoredSplits);
       }
     });
+    this.periodic = new PeriodicWatermarks(this.assignment as TimestampAssignment<unknown> | undefined, this.ctx);
+    this.periodic.start();
+  }
+
+  /** A periodic watermark while the source is quiet (the task runs this between polls). */
+  override async onProcessingTime(_now: number, out: OutputBuffer): Promise<void> {
+    this.periodic?.tick(out);
   }
 
   /**

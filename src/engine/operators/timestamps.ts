@@ -6,7 +6,7 @@
 import { MAX_WATERMARK, type WatermarkGenerator, type WatermarkStrategy } from '../../api/watermarks.ts';
 import { EddyError, UserFunctionError } from '../../api/errors.ts';
 import { AbstractStreamOperator } from './base.ts';
-import type { OutputBuffer, RecordBatch } from './operator.ts';
+import type { OperatorContext, OutputBuffer, RecordBatch } from './operator.ts';
 
 /** Stamps records and asks the generator for a watermark after every batch. */
 export class TimestampAssignment<T> {
@@ -61,20 +61,68 @@ export class TimestampAssignment<T> {
     this.generator.onPeriodicEmit(this.output);
     this.out = undefined;
   }
+
+  /** Asks the generator for a watermark between batches (the auto-watermark interval). */
+  periodicEmit(out: OutputBuffer, operator: string): void {
+    this.out = out;
+    this.operator = operator;
+    this.generator.onPeriodicEmit(this.output);
+    this.out = undefined;
+  }
+}
+
+/**
+ * Asks `assignment`'s generator for a watermark every `ctx.autoWatermarkInterval` ms of
+ * processing time, so that event time advances while a source is quiet (Flink's periodic
+ * watermark emission). Call `start()` from `open()` and `tick()` from `onProcessingTime`.
+ */
+export class PeriodicWatermarks {
+  private stopped = false;
+  constructor(
+    private readonly assignment: TimestampAssignment<unknown> | undefined,
+    private readonly ctx: OperatorContext,
+  ) {}
+
+  start(): void {
+    if (this.assignment !== undefined && this.ctx.autoWatermarkInterval > 0)
+      this.ctx.scheduleProcessingTime(this.ctx.clock.now() + this.ctx.autoWatermarkInterval);
+  }
+
+  tick(out: OutputBuffer): void {
+    if (this.assignment === undefined || this.stopped) return;
+    this.assignment.periodicEmit(out, this.ctx.displayName);
+    this.start();
+  }
+
+  /** The input ended (the final watermark went out): no more periodic watermarks. */
+  stop(): void {
+    this.stopped = true;
+  }
 }
 
 /** The operator behind `DataStream.assignTimestampsAndWatermarks`. */
 export class TimestampsAndWatermarksOperator<T> extends AbstractStreamOperator<undefined> {
   private readonly assignment: TimestampAssignment<T>;
+  private periodic!: PeriodicWatermarks;
   constructor(strategy: WatermarkStrategy<T>) {
     super(undefined);
     this.assignment = new TimestampAssignment(strategy);
+  }
+  override async open(): Promise<void> {
+    await super.open();
+    this.periodic = new PeriodicWatermarks(this.assignment as TimestampAssignment<unknown>, this.ctx);
+    this.periodic.start();
   }
   processBatch(batch: RecordBatch, out: OutputBuffer): void {
     this.assignment.assign(batch.values, batch.timestamps, out, this.ctx.displayName);
   }
   /** Upstream watermarks are replaced by this operator's own, except the final one. */
   override async processWatermark(watermark: number, out: OutputBuffer): Promise<void> {
-    if (watermark === MAX_WATERMARK) out.emitWatermark(watermark);
+    if (watermark !== MAX_WATERMARK) return;
+    this.periodic.stop();
+    out.emitWatermark(watermark);
+  }
+  override async onProcessingTime(_now: number, out: OutputBuffer): Promise<void> {
+    this.periodic.tick(out);
   }
 }
