@@ -46,6 +46,7 @@ const RUN_BLOCKS = [
   'resume.ts',
   'ttl.ts',
   'windows.ts',
+  'joins.ts',
   'word-count.ts',
   'count-words.ts',
   'worker.ts',
@@ -131,6 +132,7 @@ describe('the packed package', () => {
       's3.js': /^$/,
       'ttl.js': /^$/,
       'windows.js': /^ann@0: 2, ann@60000: 1, bob@0: 1$/,
+      'joins.js': /^o1=o1$/,
       'count-words.js': /: 333/,
     };
     for (const [file, expected] of Object.entries(runs)) {
