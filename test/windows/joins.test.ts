@@ -12,7 +12,6 @@ import {
   RestartStrategies,
   StreamExecutionEnvironment,
   TumblingEventTimeWindows,
-  TwoPhaseCommitSink,
   WatermarkStrategy,
   type Collector,
   type DataStream,
@@ -20,7 +19,7 @@ import {
 } from '../../src/index.ts';
 import { MemoryCheckpointStorage } from '../../src/storages/memory.ts';
 import { pacedSource } from '../helpers/sources.ts';
-import { BACKENDS } from './helpers.ts';
+import { BACKENDS, CommittingSink } from './helpers.ts';
 import { events, type Ev } from './model.ts';
 
 const SIZE = 100;
@@ -52,7 +51,10 @@ function coGroupModel(): string[] {
   return [...groups].map(([id, g]) => `${id}|${g.a.sort((x, y) => x - y).join(',')}|${g.b.sort((x, y) => x - y).join(',')}`).sort();
 }
 
-function inputs(env: StreamExecutionEnvironment, trap?: { atSeq: number; sprung: boolean }) {
+/** A failure to inject at an order, and a look at every order the job reads. */
+type Hooks = { trap?: { atSeq: number; sprung: boolean }; onOrder?: (o: Ev) => void };
+
+function inputs(env: StreamExecutionEnvironment, { trap, onOrder }: Hooks = {}) {
   // Paced, so that checkpoints and the savepoint fall in the middle of the inputs.
   const orders = env
     .fromSource(
@@ -67,6 +69,7 @@ function inputs(env: StreamExecutionEnvironment, trap?: { atSeq: number; sprung:
         trap.sprung = true;
         throw new Error(`injected failure at order ${e.seq}`);
       }
+      onOrder?.(e);
       return e;
     })
     .setParallelism(1)
@@ -82,8 +85,8 @@ function inputs(env: StreamExecutionEnvironment, trap?: { atSeq: number; sprung:
   return { orders, payments };
 }
 
-function joined(env: StreamExecutionEnvironment, trap?: { atSeq: number; sprung: boolean }): DataStream<string> {
-  const { orders, payments } = inputs(env, trap);
+function joined(env: StreamExecutionEnvironment, hooks?: Hooks): DataStream<string> {
+  const { orders, payments } = inputs(env, hooks);
   return orders
     .join(payments)
     .where((o) => o.key)
@@ -194,7 +197,7 @@ describe('window join under failures and rescaling', () => {
       const warn = console.warn;
       console.warn = () => {};
       try {
-        const got = ((await joined(env, trap).executeAndCollect()) as string[]).sort();
+        const got = ((await joined(env, { trap }).executeAndCollect()) as string[]).sort();
         expect(trap.sprung).toBe(true);
         expect(got).toEqual(expected);
       } finally {
@@ -210,20 +213,11 @@ describe('window join under failures and rescaling', () => {
     const committed: string[] = [];
     let client!: JobClient;
     let stopping: Promise<string> | undefined;
-    const { orders, payments } = inputs(env);
-    orders
-      .map((o: Ev) => {
+    joined(env, {
+      onOrder: (o) => {
         if (o.seq === 200 && stopping === undefined) stopping = client.stopWithSavepoint();
-        return o;
-      })
-      .setParallelism(1)
-      .uid('stopper')
-      .join(payments)
-      .where((o) => o.key)
-      .equalTo((p) => p.account)
-      .window(TumblingEventTimeWindows.of(SIZE))
-      .apply((o: Ev, p: Payment) => `${o.key}|${start(o.ts)}|${o.seq}-${p.id}`)
-      .uid('join')
+      },
+    })
       .addSink(new CommittingSink((records) => committed.push(...records)))
       .uid('sink');
     client = await env.executeAsync('join-savepoint');
@@ -234,36 +228,7 @@ describe('window join under failures and rescaling', () => {
     const resumed = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(3);
     resumed.enableCheckpointing(60_000, CheckpointingMode.EXACTLY_ONCE).getCheckpointConfig().setCheckpointStorage(storage);
     resumed.fromSavepoint(path, { allowNonRestoredState: true });
-    const { orders: o2, payments: p2 } = inputs(resumed);
-    const rest = (await o2
-      .map((o: Ev) => o)
-      .setParallelism(1)
-      .uid('stopper')
-      .join(p2)
-      .where((o) => o.key)
-      .equalTo((p) => p.account)
-      .window(TumblingEventTimeWindows.of(SIZE))
-      .apply((o: Ev, p: Payment) => `${o.key}|${start(o.ts)}|${o.seq}-${p.id}`)
-      .uid('join')
-      .executeAndCollect('resumed')) as string[];
+    const rest = (await joined(resumed).executeAndCollect('resumed')) as string[];
     expect([...committed, ...rest].sort()).toEqual(joinModel());
   });
 });
-
-/** Commits into the test's list through a closure (arrays in a function's fields are copied per subtask). */
-class CommittingSink extends TwoPhaseCommitSink<string, { records: string[] }> {
-  constructor(private readonly onCommit: (records: string[]) => void) {
-    super();
-  }
-  beginTransaction() {
-    return { records: [] as string[] };
-  }
-  invoke(txn: { records: string[] }, v: string) {
-    txn.records.push(v);
-  }
-  preCommit() {}
-  commit(txn: { records: string[] }) {
-    this.onCommit(txn.records);
-  }
-  abort() {}
-}
