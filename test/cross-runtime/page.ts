@@ -1,38 +1,29 @@
 /**
  * The Chromium leg of `savepoint-portability.test.ts` (served by Vite, driven by
- * Playwright): the job on a real IndexedDB backend at parallelism 2, stopped with a
- * savepoint; the savepoint's files are handed to Node as base64.
+ * Playwright): the job on a real IndexedDB backend at parallelism 2, checkpointing to S3,
+ * stopped with a savepoint there.
  */
-import { IndexedDbStateBackend, MemoryCheckpointStorage } from '../../src/index.ts';
+import { IndexedDbStateBackend } from '../../src/index.ts';
 import { runLeg } from './job.ts';
+import { storageAt, type S3Place } from './s3.ts';
 
-/** What the Chromium leg hands on: its committed output, the savepoint path and every file under the job. */
+/** What the Chromium leg hands on: its committed output by transaction id and the savepoint path. */
 export interface BrowserLeg {
-  /** Committed records by transaction id. */
   committed: Record<string, string[]>;
   savepoint: string;
-  files: Array<{ path: string; base64: string }>;
 }
 
-async function run(stopAt: number): Promise<BrowserLeg> {
-  const storage = new MemoryCheckpointStorage();
+async function run(place: S3Place, stopAt: number): Promise<BrowserLeg> {
   const committed: Record<string, string[]> = {};
   const savepoint = await runLeg({
     parallelism: 2,
     backend: new IndexedDbStateBackend(),
-    storage,
+    storage: storageAt(place),
     stopAt,
     onCommit: (id, records) => void (committed[id] = records),
   });
   if (savepoint === undefined) throw new Error('the browser leg did not stop with a savepoint');
-  const files = [];
-  for (const path of await storage.list('')) {
-    const bytes = (await storage.get(path))!;
-    let binary = '';
-    for (const b of bytes) binary += String.fromCharCode(b);
-    files.push({ path, base64: btoa(binary) });
-  }
-  return { committed, savepoint, files };
+  return { committed, savepoint };
 }
 
 (globalThis as { eddyPortable?: { run: typeof run } }).eddyPortable = { run };
