@@ -46,6 +46,7 @@ const RUN_BLOCKS = [
   'resume.ts',
   'ttl.ts',
   'windows.ts',
+  'deno.ts',
   'joins.ts',
   'word-count.ts',
   'count-words.ts',
@@ -154,6 +155,12 @@ describe('the packed package', () => {
     const dir = await project('deno', { 'main.ts': readmeFile('main.ts').code });
     const { stdout } = await sh(bin('deno'), ['run', '--check', '--allow-read', '--allow-env', 'main.ts'], dir, { NO_COLOR: '1' });
     expect(stdout.trim()).toBe(MAIN_OUTPUT.replaceAll("'", '"'));
+    // The Deno example with checkpoints, with exactly the permissions the README lists.
+    await writeFile(join(dir, 'deno.ts'), readmeFile('deno.ts').code);
+    const visits = await sh(bin('deno'), ['run', '--check', '--allow-read', '--allow-write', '--allow-env', '--allow-sys=hostname', 'deno.ts'], dir, {
+      NO_COLOR: '1',
+    });
+    expect(visits.stdout.trim()).toBe('{ path: "/a", n: 3 }');
   });
 
   it('workerd runs an esbuild bundle of the README Worker and the README example', async () => {
