@@ -52,6 +52,10 @@ export class NetworkOutput {
     await this.broadcast({ kind: 'watermark', timestamp });
   }
 
+  async emitIdleness(idle: boolean): Promise<void> {
+    await this.broadcast({ kind: 'idleness', idle });
+  }
+
   async emitBarrier(checkpointId: number, timestamp: number, incremental: boolean): Promise<void> {
     await this.broadcast({ kind: 'barrier', checkpointId, timestamp, incremental });
   }

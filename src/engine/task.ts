@@ -5,6 +5,7 @@
  * control mails (checkpoints, notifications) between whole elements, like Flink's
  * mailbox model. Checkpoint barriers are aligned across inputs here.
  */
+import { WatermarkValve, type ValveOutput } from './watermark-valve.ts';
 import { MAX_WATERMARK } from '../api/watermarks.ts';
 import { isThenable } from './operators/base.ts';
 import type { OperatorSnapshot, OutputBuffer, RecordBatch, SnapshotOptions, StreamOperator } from './operators/operator.ts';
@@ -251,10 +252,15 @@ export class StreamTask implements CoordinatedTask {
     const head = this.members[0];
     const gate = this.gate;
     const channels = gate.channelCount;
-    const watermarks = new Array<number>(channels).fill(-Infinity);
     const ended = new Array<boolean>(channels).fill(false);
     let endedCount = 0;
-    let current = -Infinity;
+    const valve = new WatermarkValve(channels);
+    const apply = async ({ watermark, idle }: ValveOutput) => {
+      // Active before the watermark that may come with it; idle after it.
+      if (idle === false) await pushIdleness(head, false);
+      if (watermark !== undefined) await pushWatermark(head, watermark);
+      if (idle === true) await pushIdleness(head, true);
+    };
     // Barrier alignment: channels whose barrier arrived are held back until all have it.
     const aligned = this.hooks?.aligned ?? true;
     let aligning: { id: number; timestamp: number; incremental: boolean; seen: boolean[] } | undefined;
@@ -281,6 +287,7 @@ export class StreamTask implements CoordinatedTask {
         continue;
       }
       if (element.kind === 'records') {
+        await apply(valve.records(channel));
         await pushBatch(head, element.batch);
         continue;
       }
@@ -304,18 +311,10 @@ export class StreamTask implements CoordinatedTask {
       if (element.kind === 'end') {
         ended[channel] = true;
         endedCount++;
-        watermarks[channel] = MAX_WATERMARK;
         await completeAlignmentIfReady();
-      } else if (element.timestamp > watermarks[channel]) {
-        watermarks[channel] = element.timestamp;
-      } else continue;
-      // The task's watermark is the minimum over its inputs.
-      let min = Infinity;
-      for (const w of watermarks) if (w < min) min = w;
-      if (min > current) {
-        current = min;
-        await pushWatermark(head, min);
-      }
+        await apply(valve.end(channel));
+      } else if (element.kind === 'idleness') await apply(valve.idleness(channel, element.idle));
+      else await apply(valve.watermark(channel, element.timestamp));
     }
   }
 }
@@ -335,6 +334,9 @@ async function pushWatermark(member: ChainMember, watermark: number): Promise<vo
 async function drain(member: ChainMember): Promise<void> {
   if (member.halted) throw new Error('[eddy] [executor:local] the task was abandoned after its attempt failed; its output is discarded');
   const sideOf = member.sideOf;
+  // Active again before what made it active; idle after everything emitted so far.
+  const idleness = member.out.takeIdleness();
+  if (idleness === false) await forwardIdleness(member, false);
   const segments = member.out.takeSegments();
   if (segments !== undefined) {
     for (const { batch, watermark } of segments) {
@@ -359,6 +361,17 @@ async function drain(member: ChainMember): Promise<void> {
   }
   const watermark = member.out.takeWatermark();
   if (watermark !== undefined) await forwardWatermark(member, watermark);
+  if (idleness === true) await forwardIdleness(member, true);
+}
+
+async function pushIdleness(member: ChainMember, idle: boolean): Promise<void> {
+  member.op.processIdleness(idle, member.out);
+  await drain(member);
+}
+
+async function forwardIdleness(member: ChainMember, idle: boolean): Promise<void> {
+  for (const n of member.next) await pushIdleness(n, idle);
+  for (const n of member.network) await n.emitIdleness(idle);
 }
 
 /** Hands main-output records to the successors that consume the main output. */

@@ -96,6 +96,10 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
     out.emitWatermark(watermark);
   }
 
+  processIdleness(idle: boolean, out: OutputBuffer): void {
+    out.emitIdleness(idle);
+  }
+
   async onProcessingTime(now: number, out: OutputBuffer): Promise<void> {
     if (!this.timers) return;
     await this.fireTimers('PROCESSING_TIME', now, out);

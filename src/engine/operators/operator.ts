@@ -83,6 +83,21 @@ export class OutputBuffer implements Collector<unknown> {
     this.watermark = undefined;
   }
 
+  /** Idleness to forward: true (idle) after what was emitted so far, false (active) before it. */
+  private idleness: boolean | undefined = undefined;
+
+  /** Declares this output idle (Flink's WatermarkStatus.IDLE) or active again. */
+  emitIdleness(idle: boolean): void {
+    this.idleness = this.idleness === !idle ? undefined : idle;
+  }
+
+  /** The pending idleness change, if any, which is then forgotten. */
+  takeIdleness(): boolean | undefined {
+    const i = this.idleness;
+    this.idleness = undefined;
+    return i;
+  }
+
   /** The pending watermark, if any, which is then forgotten. */
   takeWatermark(): number | undefined {
     const w = this.watermark;
@@ -212,6 +227,8 @@ export interface StreamOperator {
   processBatch(batch: RecordBatch, out: OutputBuffer): void | Promise<void>;
   /** The input watermark advanced: fires event-time timers, then emits the watermark to forward it. */
   processWatermark(watermark: number, out: OutputBuffer): void | Promise<void>;
+  /** All of the input went idle (true) or part of it is active again (false); forwarded by default. */
+  processIdleness(idle: boolean, out: OutputBuffer): void;
   /** The clock reached a scheduled time; fires processing-time timers. */
   onProcessingTime(now: number, out: OutputBuffer): void | Promise<void>;
   /** The input is finished (after the final watermark). */

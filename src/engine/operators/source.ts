@@ -5,14 +5,13 @@ import { StateError } from '../../api/errors.ts';
 import type { Awaitable } from '../../api/functions.ts';
 import { AbstractStreamOperator, isThenable } from './base.ts';
 import type { OperatorContext, OperatorRestore, OperatorSnapshot, OutputBuffer } from './operator.ts';
-import { PeriodicWatermarks, TimestampAssignment } from './timestamps.ts';
+import { TimestampAssignment } from './timestamps.ts';
 
 /** The head operator of a source task (Flink's `SourceOperator`). */
 export class SourceOperator<T> extends AbstractStreamOperator<undefined> {
   private reader: SourceReader<T> | undefined;
   private restoredSplits: unknown[] | undefined = undefined;
   private readonly assignment: TimestampAssignment<T> | undefined;
-  private periodic: PeriodicWatermarks | undefined;
 
   constructor(
     private readonly source: Source<T>,
@@ -48,13 +47,12 @@ export class SourceOperator<T> extends AbstractStreamOperator<undefined> {
         await this.reader.restoreSplits(this.restoredSplits);
       }
     });
-    this.periodic = new PeriodicWatermarks(this.assignment as TimestampAssignment<unknown> | undefined, this.ctx);
-    this.periodic.start();
+    this.assignment?.open(this.ctx);
   }
 
   /** A periodic watermark while the source is quiet (the task runs this between polls). */
   override async onProcessingTime(_now: number, out: OutputBuffer): Promise<void> {
-    this.periodic?.tick(out);
+    this.assignment?.onProcessingTime(out);
   }
 
   /**
@@ -79,7 +77,7 @@ export class SourceOperator<T> extends AbstractStreamOperator<undefined> {
 
   /** Hands polled records on, with timestamps and watermarks when a strategy is set. */
   emit(records: readonly T[], out: OutputBuffer): void {
-    if (this.assignment) this.assignment.assign(records, undefined, out, this.ctx.displayName);
+    if (this.assignment) this.assignment.assign(records, undefined, out);
     else {
       out.timestamp = NaN;
       out.collectAll(records);
