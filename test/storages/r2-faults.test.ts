@@ -96,7 +96,11 @@ describe('R2CheckpointStorage against a misbehaving binding', () => {
 
   it('a manifest commit that landed but whose answer was lost is ours on retry, not STORAGE_LOCKED', async () => {
     let lost = true;
-    const { bucket } = bucketDouble((op, key) => (op === 'put' && key.endsWith('_metadata') && lost ? ((lost = false), 'after') : undefined));
+    const { bucket } = bucketDouble((op, key) => {
+      if (op !== 'put' || !key.endsWith('_metadata') || !lost) return undefined;
+      lost = false;
+      return 'after';
+    });
     const storage = new R2CheckpointStorage(bucket, { retryBaseMs: 1 });
     await storage.put('job/chk-1/_metadata', new Uint8Array([1, 2]));
     expect(Array.from((await storage.get('job/chk-1/_metadata'))!)).toEqual([1, 2]);
