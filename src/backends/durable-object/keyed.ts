@@ -36,7 +36,14 @@ export class DurableObjectKeyedStateBackend extends KeyedBackendBase<DoState> im
     super('durable-object', options);
     const saved = this.guarded('opening the saved states', () => tables.savedStates(scope));
     for (const s of saved) {
-      const state: DoState = { id: s.id, name: s.name, kind: s.kind as StateKind, options: { values: PLAIN_VALUES }, needsExpiryBackfill: false, requested: false };
+      const state: DoState = {
+        id: s.id,
+        name: s.name,
+        kind: s.kind as StateKind,
+        options: { values: PLAIN_VALUES },
+        needsExpiryBackfill: false,
+        requested: false,
+      };
       this.adoptState(s.name, state.kind, state, s.ttlMs === null ? undefined : { ttlMs: s.ttlMs });
     }
   }
@@ -104,7 +111,8 @@ export class DurableObjectKeyedStateBackend extends KeyedBackendBase<DoState> im
         () =>
           this.atomically(() => {
             if (s.needsExpiryBackfill) {
-              for (const [kg, k, ns, uk, v] of this.tables.withoutExpiry(s.id)) this.tables.setExpiry(s.id, kg, k, ns, uk, expiry.expiryOf(deserializeValue(v)));
+              for (const [kg, k, ns, uk, v] of this.tables.withoutExpiry(s.id))
+                this.tables.setExpiry(s.id, kg, k, ns, uk, expiry.expiryOf(deserializeValue(v)));
               s.needsExpiryBackfill = false;
             }
             this.tables.deleteExpired(s.id, expiry.now());

@@ -43,7 +43,10 @@ export function rows(sql: SqlStorageLike, query: string, ...bindings: SqlValue[]
 
 /** The first row of a statement, or undefined (the rest is not read). */
 export function firstRow(sql: SqlStorageLike, query: string, ...bindings: SqlValue[]): SqlValue[] | undefined {
-  const next = sql.exec(query, ...bindings).raw().next();
+  const next = sql
+    .exec(query, ...bindings)
+    .raw()
+    .next();
   return next.done === true ? undefined : next.value;
 }
 

@@ -72,7 +72,13 @@ export function valueTable<T>(ctx: TableContext, s: DoState): ValueTable<T> {
     put: (ns, value) => {
       const v = serializeValue(value);
       const k = ctx.keyBytes();
-      guard(ctx, s, 'writing a value', () => tables.putRow(s.id, ctx.currentKg, k, ns, 0, v, expiryOf(s, value)), () => v.length + k.length);
+      guard(
+        ctx,
+        s,
+        'writing a value',
+        () => tables.putRow(s.id, ctx.currentKg, k, ns, 0, v, expiryOf(s, value)),
+        () => v.length + k.length,
+      );
     },
     remove: (ns) => guard(ctx, s, 'removing a value', () => tables.deleteRow(s.id, ctx.currentKg, ctx.keyBytes(), ns, 0)),
   };
@@ -129,8 +135,7 @@ export function mapTable<V>(ctx: TableContext, s: DoState): MapTable<V> {
       }),
     put: (ns, userKey, value) => putAll(ns, [[userKey, value]]),
     putAll,
-    delete: (ns, userKey) =>
-      guard(ctx, s, 'deleting a map entry', () => tables.deleteRow(s.id, ctx.currentKg, ctx.keyBytes(), ns, canonicalKeyBytes(userKey))),
+    delete: (ns, userKey) => guard(ctx, s, 'deleting a map entry', () => tables.deleteRow(s.id, ctx.currentKg, ctx.keyBytes(), ns, canonicalKeyBytes(userKey))),
     contains: (ns, userKey) => guard(ctx, s, 'reading a map', () => tables.hasRow(s.id, ctx.currentKg, ctx.keyBytes(), ns, canonicalKeyBytes(userKey))),
     isEmpty: (ns) => guard(ctx, s, 'reading a map', () => !tables.hasEntry(s.id, ctx.currentKg, ctx.keyBytes(), ns)),
     // The key is captured now: the caller may move on to other keys while it iterates.

@@ -96,19 +96,31 @@ export class DurableObjectTimers {
   delete(domain: TimeDomain, key: Key, timestamp: number, namespace = ''): void {
     const k = canonicalKeyBytes(key);
     this.guard('deleting a timer', () =>
-      this.storage.sql.exec('DELETE FROM eddy_timers WHERE scope=? AND domain=? AND k=? AND ns=? AND ts=?', this.scope, domainOf(domain), k, namespace, timestamp),
+      this.storage.sql.exec(
+        'DELETE FROM eddy_timers WHERE scope=? AND domain=? AND k=? AND ns=? AND ts=?',
+        this.scope,
+        domainOf(domain),
+        k,
+        namespace,
+        timestamp,
+      ),
     );
   }
 
   /** The earliest processing-time timer of this scope, if any. */
   nextProcessingTime(): number | undefined {
-    const r = this.guard('reading the timers', () => firstRow(this.storage.sql, 'SELECT min(ts) FROM eddy_timers WHERE scope=? AND domain=?', this.scope, PROCESSING));
+    const r = this.guard('reading the timers', () =>
+      firstRow(this.storage.sql, 'SELECT min(ts) FROM eddy_timers WHERE scope=? AND domain=?', this.scope, PROCESSING),
+    );
     return (r?.[0] as number | null) ?? undefined;
   }
 
   /** Number of pending timers of this scope in a domain. */
   size(domain: TimeDomain): number {
-    return this.guard('counting the timers', () => firstRow(this.storage.sql, 'SELECT count(*) FROM eddy_timers WHERE scope=? AND domain=?', this.scope, domainOf(domain))![0] as number);
+    return this.guard(
+      'counting the timers',
+      () => firstRow(this.storage.sql, 'SELECT count(*) FROM eddy_timers WHERE scope=? AND domain=?', this.scope, domainOf(domain))![0] as number,
+    );
   }
 
   /**
@@ -143,7 +155,11 @@ export class DurableObjectTimers {
         if (timer === undefined) return true;
         const result: unknown = fire(timer);
         if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
-          throw new EddyError('INVALID_ARGUMENT', 'a timer callback returned a Promise: its effects could not commit in the same transaction as the timer, so it was rolled back', this.ctx);
+          throw new EddyError(
+            'INVALID_ARGUMENT',
+            'a timer callback returned a Promise: its effects could not commit in the same transaction as the timer, so it was rolled back',
+            this.ctx,
+          );
         }
         return false;
       });
