@@ -1,7 +1,7 @@
 /**
- * `eddy/cloudflare`: what a Cloudflare Worker with Durable Objects imports. Keyed state in
- * the object's own SQLite (`DurableObjectStateBackend`) and timers on its alarm
- * (`DurableObjectTimers`).
+ * `eddy/cloudflare`: what eddy offers on Cloudflare Workers, gathered in one entry (a plain
+ * list of re-exports). Import it only from a Worker: its storages and backends talk to
+ * bindings (R2, Durable Objects) that exist only there.
  */
 export {
   defaultScope,
@@ -16,3 +16,11 @@ export {
   type SqlStorageLike,
   type SqlValue,
 } from '../../backends/durable-object/index.ts';
+export {
+  R2CheckpointStorage,
+  type R2BucketLike,
+  type R2CheckpointStorageOptions,
+  type R2ConditionalLike,
+  type R2ObjectBodyLike,
+  type R2ObjectLike,
+} from '../../storages/r2.ts';
