@@ -63,6 +63,8 @@ export async function kinds(storage: DurableObjectStorageLike): Promise<unknown>
   // A second backend of the same operator finds everything (the object's storage is durable).
   const again = open(storage, kb.scope.split('/')[1]);
   const reopened = await readFixture(again, ['a', 'b']);
+  enter(kb, 'a');
+  const mapContains17 = await big.contains(17);
   return {
     fixture: await readFixture(kb, ['a', 'b']),
     reopened,
@@ -70,7 +72,7 @@ export async function kinds(storage: DurableObjectStorageLike): Promise<unknown>
     rowsPerFixture: afterFixture,
     mapCount: count,
     mapSum: sum,
-    mapContains17: (enter(kb, 'a'), await big.contains(17)),
+    mapContains17,
     mapEmptyForB: mapEmpty,
     listBefore,
     listAfter,
