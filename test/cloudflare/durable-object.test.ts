@@ -9,10 +9,12 @@ import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ListStateDescriptor } from '../../src/api/descriptors.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
 import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
 import { readKeyGroup } from '../../src/format/snapshot-format.ts';
 import { InternalTimerService } from '../../src/engine/timers.ts';
+import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 import { FIXTURE_KEYS, MAX_P, readFixture, writeFixture } from './fixture.ts';
 import { snapshotFromWire, snapshotToWire, type WireSnapshot } from './wire.ts';
 
@@ -91,6 +93,17 @@ describe('DurableObjectStateBackend in workerd', () => {
     expect(r.listAfter).toEqual(['only']);
     expect([...(r.keys as string[])].sort()).toEqual(['a', 'b']);
     expect(r.rowCount).toBe(2 * 9 + 599 + 1);
+  });
+
+  it('restore() replaces the state a reopened backend found in storage, also a state of another kind under the same name', async () => {
+    const source = heap();
+    source.setCurrentKey('k', keyGroupForKey('k', MAX_P));
+    await new KeyedStateStore(source, 'Op (1/1)').getListState(new ListStateDescriptor<string>('x')).addAll(['from', 'snapshot']);
+    const r = await call<Record<string, unknown>>('replace', { snapshot: snapshotToWire(await source.snapshot()) });
+    expect(r.adopted).toEqual(['x:value', 'y:list']);
+    expect(r.states).toEqual(['x:list']);
+    expect(r.x).toEqual(['from', 'snapshot']);
+    expect(r.rows).toBe(2);
   });
 
   it('TTL: expired rows are deleted natively by flush(), the rest stay; expired state reads as absent', async () => {

@@ -144,6 +144,26 @@ export async function tooBig(storage: DurableObjectStorageLike): Promise<unknown
   return { value, list, map, nearLimit, nearLength, listAfter: await l.get(), mapEmpty: await m.isEmpty() };
 }
 
+/**
+ * A restore replaces what the scope holds: a backend reopened over stored state (a value
+ * state "x", a list "y") restores a snapshot in which "x" is a list, and ends up with
+ * exactly the snapshot's states and rows.
+ */
+export async function replace(storage: DurableObjectStorageLike, body: { snapshot: WireSnapshot }): Promise<unknown> {
+  const first = open(storage);
+  const store = new KeyedStateStore(first, 'Op (1/1)');
+  enter(first, 'k');
+  await store.getState(new ValueStateDescriptor<string>('x')).update('stored before');
+  await store.getListState(new ListStateDescriptor<number>('y')).add(1);
+  await first.dispose();
+  const again = open(storage, first.scope.split('/')[1]);
+  const adopted = again.states().map((s) => `${s.name}:${s.kind}`);
+  await again.restore([snapshotFromWire(body.snapshot)]);
+  enter(again, 'k');
+  const x = await new KeyedStateStore(again, 'Op (1/1)').getListState(new ListStateDescriptor<string>('x')).get();
+  return { adopted, states: again.states().map((s) => `${s.name}:${s.kind}`), x, rows: again.rowCount() };
+}
+
 /** Writes the fixture and answers its full snapshot. */
 export async function snapshotOfFixture(storage: DurableObjectStorageLike): Promise<WireSnapshot> {
   const kb = open(storage);

@@ -11,7 +11,7 @@
 import { DurableObjectTimers, type DurableObjectStorageLike, type DurableObjectTimer } from '../../../src/backends/durable-object/index.ts';
 import { keyGroupForKey } from '../../../src/format/key-groups.ts';
 import { MAX_P } from '../fixture.ts';
-import { kinds, open, restoreInto, snapshotOfFixture, tooBig, ttl } from './do-scenarios.ts';
+import { kinds, open, replace, restoreInto, snapshotOfFixture, tooBig, ttl } from './do-scenarios.ts';
 
 interface Ctx {
   readonly storage: DurableObjectStorageLike;
@@ -57,6 +57,8 @@ export class TestObject {
         return snapshotOfFixture(storage);
       case 'restore':
         return restoreInto(storage, body);
+      case 'replace':
+        return replace(storage, body);
       case 'timers':
         return this.timerScenario();
       case 'arm':
