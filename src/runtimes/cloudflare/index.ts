@@ -4,6 +4,19 @@
  * bindings (R2, Durable Objects) that exist only there.
  */
 export {
+  defaultScope,
+  DurableObjectKeyedStateBackend,
+  DurableObjectStateBackend,
+  DurableObjectTimers,
+  type DurableObjectStateBackendOptions,
+  type DurableObjectStorageLike,
+  type DurableObjectTimer,
+  type DurableObjectTimersOptions,
+  type SqlCursorLike,
+  type SqlStorageLike,
+  type SqlValue,
+} from '../../backends/durable-object/index.ts';
+export {
   R2CheckpointStorage,
   type R2BucketLike,
   type R2CheckpointStorageOptions,

@@ -4,6 +4,7 @@
  * factory gets the Durable Object the suite runs in and the Worker's bindings, and is
  * called before every suite case.
  */
+import { DurableObjectStateBackend, type DurableObjectStorageLike } from '../../../src/backends/durable-object/index.ts';
 import { HashMapStateBackend } from '../../../src/backends/memory.ts';
 import type { CheckpointStorage } from '../../../src/format/checkpoint-storage.ts';
 import type { StateBackend } from '../../../src/state/backend.ts';
@@ -19,6 +20,7 @@ export interface WorkerdHost {
 /** State backends that run the state-backend and TTL suites in workerd. */
 export const STATE_BACKENDS: Record<string, (host: WorkerdHost) => StateBackend> = {
   hashmap: () => new HashMapStateBackend(),
+  'durable-object': ({ ctx }) => new DurableObjectStateBackend(ctx.storage as DurableObjectStorageLike),
 };
 
 /** Checkpoint storages that run the checkpoint-storage suite in workerd, with what they declare. */
