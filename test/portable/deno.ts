@@ -28,7 +28,8 @@ export async function denoTestFile(load: () => Promise<unknown>): Promise<void> 
 function register(cases: readonly PortableCase[]): void {
   for (const c of cases) {
     Deno.test({
-      name: c.skip === undefined ? c.name : `${c.name} (skipped: ${c.skip})`,
+      // A suite's skipIf names usually say "(skipped: why)" already.
+      name: c.skip === undefined || c.name.includes('(skipped') ? c.name : `${c.name} (skipped: ${c.skip})`,
       ignore: c.skip !== undefined,
       // vitest checks neither; the TTL suite's jobs leave timers that a later case clears.
       sanitizeOps: false,

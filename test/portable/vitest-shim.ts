@@ -6,8 +6,9 @@
  *
  * `expect` is vitest's own: `@vitest/expect`'s Jest matchers as a chai plugin, wired as
  * vitest wires them (minus snapshots and `expect.poll`, which no suite uses). `describe`/`it`
- * only collect; {@link collectCases} returns the cases in declaration order and
- * {@link runCase}/{@link runCases} run them with their hooks. What the suites do not use is
+ * only collect; {@link collectCases} (a suite's definition) and {@link collectFile} (a whole
+ * vitest test file) return the cases in declaration order, and {@link runCase}/{@link runCases}
+ * run them with their hooks. What the suites do not use is
  * left out on purpose (`beforeAll`, `it.only`, `it.each`, `describe.skip`, …): a suite that
  * starts using one fails to build or to load instead of being silently mis-run.
  */
