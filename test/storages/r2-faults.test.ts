@@ -5,6 +5,8 @@
  * a short store, paging, and bad arguments. The double keeps objects in a Map with ETags
  * and honours `onlyIf` as R2 does (null when the condition fails).
  */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { EddyError } from '../../src/api/errors.ts';
 import { type R2BucketLike, R2CheckpointStorage, type R2ObjectBodyLike, type R2ObjectLike } from '../../src/storages/r2.ts';
@@ -135,6 +137,25 @@ describe('R2CheckpointStorage against a misbehaving binding', () => {
     await Promise.all(paths.map((p) => storage.put(p, new Uint8Array(0))));
     expect(await storage.list('job/')).toEqual(paths);
     expect(listCalls).toEqual([undefined, '1000', '2000']);
+  });
+
+  it('a held lock does not keep a Node process alive (its renewal timer is unref’d)', () => {
+    const storage = fileURLToPath(new URL('../../src/storages/r2.ts', import.meta.url));
+    const script = [
+      `const { R2CheckpointStorage } = await import(${JSON.stringify(storage)});`,
+      'const objects = new Map();',
+      "const meta = (key, o) => ({ key, size: o.length, etag: 'e' + o.length });",
+      'const bucket = {',
+      '  put: async (key, v) => (objects.set(key, new TextEncoder().encode(String(v))), meta(key, objects.get(key))),',
+      '  get: async () => null, head: async () => null, list: async () => ({ objects: [], truncated: false }), delete: async () => {},',
+      '};',
+      "await new R2CheckpointStorage(bucket, { lockLeaseMs: 300 }).lock('job');",
+      "console.log('held');",
+    ].join('\n');
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    expect(child.stderr).toBe('');
+    expect(child.stdout.trim()).toBe('held');
+    expect(child.status, 'the process ended on its own while the lock was held').toBe(0);
   });
 
   it('refuses what is not a bucket binding and a bad prefix with INVALID_ARGUMENT', () => {
