@@ -6,6 +6,8 @@
  * bound as `BUCKET`. Each suite's results come back per case and become vitest assertions
  * that name the failed cases.
  */
+import { SourceMap } from 'node:module';
+import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
@@ -35,11 +37,24 @@ export async function startWorkerdSuites(): Promise<WorkerdSuites> {
     conditions: ['workerd', 'worker', 'browser'],
     target: 'es2022',
     alias: { vitest: path('../portable/vitest-shim.ts') },
+    sourcemap: 'external',
+    outfile: path('./worker/conformance-worker.bundle.js'),
     logLevel: 'silent',
   });
+  const script = out.outputFiles.find((f) => f.path.endsWith('.js'))!.text;
+  const map = new SourceMap(JSON.parse(out.outputFiles.find((f) => f.path.endsWith('.map'))!.text));
+  const root = path('../..');
+  // workerd names the bundle `script-0` in stack traces; point failures at the test and source files instead.
+  const mapped = (text: string) =>
+    text.replace(/script-0:(\d+):(\d+)/g, (frame, line: string, column: string) => {
+      const entry = map.findEntry(Number(line) - 1, Number(column) - 1) as { originalSource?: string; originalLine?: number; originalColumn?: number };
+      if (entry.originalSource === undefined) return frame;
+      const source = entry.originalSource.startsWith('file:') ? fileURLToPath(entry.originalSource) : path(`./worker/${entry.originalSource}`);
+      return `${relative(root, source)}:${entry.originalLine! + 1}:${entry.originalColumn! + 1}`;
+    });
   const mf = new Miniflare({
     modules: true,
-    script: out.outputFiles[0]!.text,
+    script,
     compatibilityDate: '2026-07-01',
     durableObjects: { CONFORMANCE: { className: 'ConformanceObject', useSQLite: true } },
     r2Buckets: ['BUCKET'],
@@ -50,7 +65,7 @@ export async function startWorkerdSuites(): Promise<WorkerdSuites> {
       const response = await mf.dispatchFetch(`http://localhost/run?suite=${suite}&target=${encodeURIComponent(target)}`);
       expect(response.status, await response.clone().text()).toBe(200);
       const { declared, results } = (await response.json()) as { declared: number; results: CaseResult[] };
-      const failed = results.filter((r) => r.status === 'failed').map((r) => `${r.name}\n    ${r.error?.replaceAll('\n', '\n    ')}`);
+      const failed = results.filter((r) => r.status === 'failed').map((r) => `${r.name}\n    ${mapped(r.error ?? '').replaceAll('\n', '\n    ')}`);
       expect(failed, `failed in workerd:\n${failed.join('\n')}`).toEqual([]);
       expect(results.length, 'every declared case ran').toBe(declared);
       expect(declared, 'the suite declared its cases').toBeGreaterThanOrEqual(minCases);
