@@ -16,7 +16,7 @@ import { readKeyGroup } from '../../src/format/snapshot-format.ts';
 import { InternalTimerService } from '../../src/engine/timers.ts';
 import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 import { FIXTURE_KEYS, MAX_P, readFixture, writeFixture } from './fixture.ts';
-import { snapshotFromWire, snapshotToWire, type WireSnapshot } from './wire.ts';
+import { groupsToWire, snapshotFromWire, snapshotToWire, type WireSnapshot } from './wire.ts';
 
 const path = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
 let mf: Miniflare | undefined;
@@ -197,6 +197,28 @@ describe('DurableObjectTimers on the alarm, in workerd', () => {
       ['k1', 60_000, ''],
     ]);
     expect(service.pollDue('EVENT_TIME', 5)).toMatchObject({ key: 'k3', timestamp: 5 });
+  });
+
+  it("restores the engine's timer snapshot into half the key-group range, with domains, namespaces and order", async () => {
+    const engine = new InternalTimerService(keyGroupRangeForSubtask(MAX_P, 1, 0));
+    const keys = Array.from({ length: 30 }, (_, i) => `t${i}`);
+    keys.forEach((k, i) => {
+      engine.register('PROCESSING_TIME', k, keyGroupForKey(k, MAX_P), 1000 - i, i % 3 === 0 ? 'window' : '');
+      engine.register('EVENT_TIME', k, keyGroupForKey(k, MAX_P), i);
+    });
+    const r = await call<{ polled: Array<{ domain: string; key: string; keyGroup: number; timestamp: number; namespace: string }> }>('restore-timers', {
+      snapshot: groupsToWire(await engine.snapshot()),
+    });
+    const mine = keys.map((k, i) => ({ k, i, kg: keyGroupForKey(k, MAX_P) })).filter((x) => x.kg >= 64);
+    expect(mine.length).toBeGreaterThan(5);
+    expect(mine.length).toBeLessThan(keys.length);
+    const expected = [
+      ...mine.map(({ k, i, kg }) => ({ domain: 'EVENT_TIME', key: k, keyGroup: kg, timestamp: i, namespace: '' })),
+      ...mine
+        .map(({ k, i, kg }) => ({ domain: 'PROCESSING_TIME', key: k, keyGroup: kg, timestamp: 1000 - i, namespace: i % 3 === 0 ? 'window' : '' }))
+        .reverse(),
+    ];
+    expect(r.polled).toEqual(expected);
   });
 
   it('the alarm fires due timers; a retried alarm never fires a timer whose effects committed, and a rolled-back timer fires on the retry', async () => {
