@@ -106,6 +106,11 @@ describe('DurableObjectStateBackend in workerd', () => {
     expect(r.rows).toBe(2);
   });
 
+  it("rolls back every write (values, list elements, map entries, timers) made in the platform's async storage.transaction() that throws", async () => {
+    const r = await call<Record<string, unknown>>('rollback');
+    expect(r).toEqual({ error: 'the batch fails', v: 1, l: [1], mEmpty: true, timers: 0, rows: 2 });
+  });
+
   it('TTL: expired rows are deleted natively by flush(), the rest stay; expired state reads as absent', async () => {
     const r = await call<Record<string, unknown>>('ttl');
     // 3 keys × (value 1 + list 2 + map 1) rows.

@@ -6,7 +6,12 @@
 import { ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor } from '../../../src/api/descriptors.ts';
 import { ManualClock } from '../../../src/api/clock.ts';
 import { StateTtlConfig } from '../../../src/api/ttl.ts';
-import { DurableObjectStateBackend, type DurableObjectKeyedStateBackend, type DurableObjectStorageLike } from '../../../src/backends/durable-object/index.ts';
+import {
+  DurableObjectStateBackend,
+  DurableObjectTimers,
+  type DurableObjectKeyedStateBackend,
+  type DurableObjectStorageLike,
+} from '../../../src/backends/durable-object/index.ts';
 import { keyGroupRangeForSubtask } from '../../../src/format/key-groups.ts';
 import { KeyedStateStore } from '../../../src/state/keyed-state-store.ts';
 import { enter, MAX_P, readFixture, writeFixture } from '../fixture.ts';
@@ -162,6 +167,34 @@ export async function replace(storage: DurableObjectStorageLike, body: { snapsho
   enter(again, 'k');
   const x = await new KeyedStateStore(again, 'Op (1/1)').getListState(new ListStateDescriptor<string>('x')).get();
   return { adopted, states: again.states().map((s) => `${s.name}:${s.kind}`), x, rows: again.rowCount() };
+}
+
+/**
+ * What a job host can build exactly-once batches on: every write of the backend (values,
+ * list elements, map entries, timers) made inside the platform's async
+ * `storage.transaction()` rolls back when it throws, also across real I/O waits.
+ */
+export async function rollback(storage: DurableObjectStorageLike & { transaction<T>(f: () => Promise<T>): Promise<T> }): Promise<unknown> {
+  const kb = open(storage);
+  const store = new KeyedStateStore(kb, 'Op (1/1)');
+  const v = store.getState(new ValueStateDescriptor<number>('v'));
+  const l = store.getListState(new ListStateDescriptor<number>('l'));
+  const m = store.getMapState(new MapStateDescriptor<string, number>('m'));
+  const timers = new DurableObjectTimers(storage, { scope: `rollback-${seq}` });
+  enter(kb, 'k');
+  await v.update(1);
+  await l.add(1);
+  const error = await storage
+    .transaction(async () => {
+      await v.update(2);
+      await l.addAll([2, 3]);
+      await m.put('x', 1);
+      timers.register('PROCESSING_TIME', 'k', 0, 123);
+      await new Promise((r) => setTimeout(r, 5));
+      throw new Error('the batch fails');
+    })
+    .catch((e: Error) => e.message);
+  return { error, v: await v.value(), l: await l.get(), mEmpty: await m.isEmpty(), timers: timers.size('PROCESSING_TIME'), rows: kb.rowCount() };
 }
 
 /** Writes the fixture and answers its full snapshot. */
