@@ -111,6 +111,21 @@ describe('DurableObjectStateBackend in workerd', () => {
     expect(r).toEqual({ error: 'the batch fails', v: 1, l: [1], mEmpty: true, timers: 0, rows: 2 });
   });
 
+  it('valueCache: writes reach SQLite at flush, once; a too-large value is refused at the write; eviction writes back; a rollback needs discardCache()', async () => {
+    const r = await call<Record<string, unknown>>('cache');
+    expect(r).toEqual({
+      beforeFlush: 0,
+      afterFlush: 1,
+      tooBig: 'VALUE_TOO_LARGE',
+      kept: 5,
+      // Each time an 11th row is cached, the dirty rows are written back and the oldest evicted down to 7:
+      // after other-9, -13 and -17 (18 rows written), other-18 and -19 still dirty; 9 rows cached.
+      afterOverflow: { sql: 1 + 18, cached: 9 },
+      staleRead: 99,
+      afterDiscard: 5,
+    });
+  });
+
   it('TTL: expired rows are deleted natively by flush(), the rest stay; expired state reads as absent', async () => {
     const r = await call<Record<string, unknown>>('ttl');
     // 3 keys × (value 1 + list 2 + map 1) rows.

@@ -197,6 +197,60 @@ export async function rollback(storage: DurableObjectStorageLike & { transaction
   return { error, v: await v.value(), l: await l.get(), mEmpty: await m.isEmpty(), timers: timers.size('PROCESSING_TIME'), rows: kb.rowCount() };
 }
 
+/**
+ * The write-behind value cache: writes reach SQLite at flush (once per row, however often
+ * written), a row over the limit is refused at the write, eviction writes back, and a
+ * rolled-back transaction needs `discardCache()`.
+ */
+export async function cache(storage: DurableObjectStorageLike & { transaction<T>(f: () => Promise<T>): Promise<T> }): Promise<unknown> {
+  const kb = new DurableObjectStateBackend(storage, { valueCache: { maxRows: 10 } }).createKeyedStateBackend({
+    jobId: 'do-test',
+    operatorId: `cached-${++seq}`,
+    operatorName: 'Op (1/1)',
+    subtaskIndex: 0,
+    parallelism: 1,
+    maxParallelism: MAX_P,
+    keyGroupRange: keyGroupRangeForSubtask(MAX_P, 1, 0),
+  });
+  const store = new KeyedStateStore(kb, 'Op (1/1)');
+  const v = store.getState(new ValueStateDescriptor<number>('v'));
+  const written = () => sqlRowsOf(storage, kb.scope);
+  enter(kb, 'k');
+  for (let i = 1; i <= 5; i++) await v.update(i);
+  const beforeFlush = written();
+  await kb.flush();
+  const afterFlush = written();
+  const tooBig = await v.update('x'.repeat(2_100_000) as never).then(
+    () => undefined,
+    (e: { code?: string }) => e.code,
+  );
+  const kept = await v.value();
+  // 20 more keys overflow the 10-row cache: eviction writes the dirty rows back.
+  for (let i = 0; i < 20; i++) {
+    enter(kb, `other-${i}`);
+    await v.update(i);
+  }
+  const afterOverflow = { sql: written(), cached: kb.cachedRows() };
+  await kb.flush();
+  enter(kb, 'k');
+  await storage
+    .transaction(async () => {
+      await v.update(99);
+      await kb.flush();
+      throw new Error('rolled back');
+    })
+    .catch(() => undefined);
+  const staleRead = await v.value();
+  kb.discardCache();
+  const afterDiscard = await v.value();
+  return { beforeFlush, afterFlush, tooBig, kept, afterOverflow, staleRead, afterDiscard };
+}
+
+/** Rows a scope holds in SQLite. */
+function sqlRowsOf(storage: DurableObjectStorageLike, scope: string): number {
+  return storage.sql.exec('SELECT count(*) FROM eddy_kv WHERE st IN (SELECT id FROM eddy_states WHERE scope=?)', scope).raw().next().value![0] as number;
+}
+
 /** Writes the fixture and answers its full snapshot. */
 export async function snapshotOfFixture(storage: DurableObjectStorageLike): Promise<WireSnapshot> {
   const kb = open(storage);

@@ -12,7 +12,7 @@ import { DurableObjectTimers, type DurableObjectStorageLike, type DurableObjectT
 import { keyGroupForKey, keyGroupRangeForSubtask } from '../../../src/format/key-groups.ts';
 import { MAX_P } from '../fixture.ts';
 import { groupsFromWire } from '../wire.ts';
-import { kinds, open, replace, restoreInto, rollback, snapshotOfFixture, tooBig, ttl } from './do-scenarios.ts';
+import { cache, kinds, open, replace, restoreInto, rollback, snapshotOfFixture, tooBig, ttl } from './do-scenarios.ts';
 
 interface Ctx {
   readonly storage: DurableObjectStorageLike;
@@ -58,6 +58,8 @@ export class TestObject {
         return snapshotOfFixture(storage);
       case 'restore':
         return restoreInto(storage, body);
+      case 'cache':
+        return cache(storage as Parameters<typeof cache>[0]);
       case 'rollback':
         return rollback(storage as Parameters<typeof rollback>[0]);
       case 'replace':
