@@ -108,10 +108,21 @@ describe('DurableObjectStateBackend in workerd', () => {
 
   it("rolls back every write (values, list elements, map entries, timers) made in the platform's async storage.transaction() that throws", async () => {
     const r = await call<Record<string, unknown>>('rollback');
-    expect(r).toEqual({ error: 'the batch fails', v: 1, l: [1], mEmpty: true, timers: 0, rows: 2 });
+    expect(r).toEqual({
+      error: 'the batch fails',
+      v: 1,
+      l: [1],
+      mEmpty: true,
+      timers: 0,
+      rows: 2,
+      // afterRollback() saved the state registered inside the transaction again: a reopened backend finds it.
+      lateBefore: null,
+      lateAgain: 'kept',
+      adopted: ['v', 'l', 'm', 'late'],
+    });
   });
 
-  it('valueCache: writes reach SQLite at flush, once; a too-large value is refused at the write; eviction writes back; a rollback needs discardCache()', async () => {
+  it('valueCache: writes reach SQLite at flush, once; a too-large value is refused at the write; eviction writes back; a rollback needs afterRollback()', async () => {
     const r = await call<Record<string, unknown>>('cache');
     expect(r).toEqual({
       beforeFlush: 0,

@@ -44,7 +44,7 @@ export interface DurableObjectStateBackendOptions {
    * the next `flush()`, `snapshot()`, `keys()`, `dispose()` or when more than `maxRows` are
    * cached. Off by default: without it every write is in SQLite when the call returns.
    * With it, the host flushes before it acknowledges a batch, and calls
-   * `discardCache()` after rolling back a transaction the backend wrote in. An encoded key
+   * `afterRollback()` after rolling back a transaction the backend wrote in. An encoded key
    * and value over 2,000,000 bytes is refused at the write (`VALUE_TOO_LARGE`).
    */
   valueCache?: { readonly maxRows: number };

@@ -78,12 +78,23 @@ export class DurableObjectKeyedStateBackend extends KeyedBackendBase<DoState> im
   }
 
   /**
-   * Forgets the value cache, written-back and dirty rows alike. A host that rolls back a
-   * transaction in which this backend wrote (`ctx.storage.transaction` that threw) must
-   * call it, or the cache would keep values the storage no longer has.
+   * Brings the backend back in line with its storage after the host rolled back a
+   * transaction in which it wrote (`ctx.storage.transaction` that threw): forgets the
+   * value cache (it could hold rolled-back values) and saves again the states registered
+   * inside that transaction (their saved names were rolled back with it). A host that
+   * rolls back must call it before the backend is used again.
    */
-  discardCache(): void {
+  afterRollback(): void {
     this.cache?.clear();
+    this.guarded('saving the states again after a rollback', () => {
+      for (const s of this.registeredStates())
+        this.tables.resaveState(s.id, this.scope, s.name, s.kind, this.states().find((m) => m.name === s.name)?.ttl?.ttlMs ?? null);
+    });
+  }
+
+  /** The same as {@link afterRollback}. */
+  discardCache(): void {
+    this.afterRollback();
   }
 
   keyBytes(): Uint8Array {

@@ -11,7 +11,7 @@
  * never reaches the stored state.
  *
  * The cache cannot see a transaction the host rolls back: after one, the host calls
- * `discardCache()` on the keyed backend, or the cache would keep rolled-back values.
+ * `afterRollback()` on the keyed backend, or the cache would keep rolled-back values.
  */
 import { deserializeValue } from '../../format/value-codec.ts';
 import type { KeyId } from '../../format/key-ids.ts';

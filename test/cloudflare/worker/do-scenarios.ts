@@ -190,17 +190,29 @@ export async function rollback(storage: DurableObjectStorageLike & { transaction
       await l.addAll([2, 3]);
       await m.put('x', 1);
       timers.register('PROCESSING_TIME', 'k', 0, 123);
+      // A state first registered inside the transaction: its saved name rolls back too.
+      await store.getState(new ValueStateDescriptor<string>('late')).update('rolled back');
       await new Promise((r) => setTimeout(r, 5));
       throw new Error('the batch fails');
     })
     .catch((e: Error) => e.message);
-  return { error, v: await v.value(), l: await l.get(), mEmpty: await m.isEmpty(), timers: timers.size('PROCESSING_TIME'), rows: kb.rowCount() };
+  const after = { error, v: await v.value(), l: await l.get(), mEmpty: await m.isEmpty(), timers: timers.size('PROCESSING_TIME'), rows: kb.rowCount() };
+  kb.afterRollback();
+  const late = store.getState(new ValueStateDescriptor<string>('late'));
+  const lateBefore = (await late.value()) ?? null;
+  await late.update('kept');
+  // A backend opened again (the object restarted) finds the late state under its name.
+  const again = open(storage, kb.scope.split('/')[1]);
+  const adopted = again.states().map((s) => s.name);
+  enter(again, 'k');
+  const lateAgain = await new KeyedStateStore(again, 'Op (1/1)').getState(new ValueStateDescriptor<string>('late')).value();
+  return { ...after, lateBefore, lateAgain, adopted };
 }
 
 /**
  * The write-behind value cache: writes reach SQLite at flush (once per row, however often
  * written), a row over the limit is refused at the write, eviction writes back, and a
- * rolled-back transaction needs `discardCache()`.
+ * rolled-back transaction needs `afterRollback()`.
  */
 export async function cache(storage: DurableObjectStorageLike & { transaction<T>(f: () => Promise<T>): Promise<T> }): Promise<unknown> {
   const kb = new DurableObjectStateBackend(storage, { valueCache: { maxRows: 10 } }).createKeyedStateBackend({
@@ -241,7 +253,7 @@ export async function cache(storage: DurableObjectStorageLike & { transaction<T>
     })
     .catch(() => undefined);
   const staleRead = await v.value();
-  kb.discardCache();
+  kb.afterRollback();
   const afterDiscard = await v.value();
   return { beforeFlush, afterFlush, tooBig, kept, afterOverflow, staleRead, afterDiscard };
 }
