@@ -86,6 +86,8 @@ export class DurableObjectKeyedStateBackend extends KeyedBackendBase<DoState> im
    */
   afterRollback(): void {
     this.cache?.clear();
+    // A rolled-back flush may have taken expiries it had backfilled with it.
+    for (const s of this.registeredStates()) if (s.options.expiry !== undefined) s.needsExpiryBackfill = true;
     this.guarded('saving the states again after a rollback', () => {
       for (const s of this.registeredStates())
         this.tables.resaveState(s.id, this.scope, s.name, s.kind, this.states().find((m) => m.name === s.name)?.ttl?.ttlMs ?? null);
