@@ -10,8 +10,10 @@ import { deserializeValue, serializeValue } from '../../format/value-codec.ts';
 import { canonicalKeyBytes, keyFromCanonicalBytes, type Key } from '../../format/key-bytes.ts';
 import type { ListTable, MapTable, ValueTable } from '../../state/backend.ts';
 import type { TableConfig } from '../../state/keyed-backend-base.ts';
-import type { Tables } from './schema.ts';
+import type { KeyId } from '../../format/key-ids.ts';
+import type { FullRow, Tables } from './schema.ts';
 import { sqlFailure } from './storage.ts';
+import type { ValueRowCache } from './value-cache.ts';
 
 /** A registered state: its number in `eddy_states`, kind and table options. */
 export interface DoState {
@@ -39,7 +41,18 @@ export interface TableContext {
   readonly currentKg: number;
   /** Canonical bytes of the current key (computed once per key). */
   keyBytes(): Uint8Array;
+  /** The write-behind cache of value rows, when configured. */
+  readonly cache: ValueRowCache | undefined;
+  /** The current key's id (kept only while a cache is configured). */
+  readonly currentId: KeyId;
 }
+
+/**
+ * The largest encoded key plus value a cached value row accepts: the platform's limit
+ * (found between 2,100,000 and 2,200,000 bytes) minus room for the row's other columns.
+ * Checked when the value is written, so that a write-back never meets a row too large.
+ */
+export const CACHED_ROW_LIMIT = 2_000_000;
 
 /** Rows per page when entries() and keys() stream. */
 export const PAGE = 256;
@@ -60,27 +73,44 @@ function guard<R>(ctx: TableContext, s: DoState, what: string, f: () => R, bytes
 
 const sizeOf = (parts: ReadonlyArray<{ length: number }>): number => parts.reduce((n, p) => n + p.length, 0);
 
-/** Value rows (ValueState, ReducingState, AggregatingState), `uk = 0`. */
+/** Value rows (ValueState, ReducingState, AggregatingState), `uk = 0`; through the cache when there is one. */
 export function valueTable<T>(ctx: TableContext, s: DoState): ValueTable<T> {
   const { tables } = ctx;
-  return {
-    get: (ns) =>
-      guard(ctx, s, 'reading a value', () => {
-        const v = tables.getValue(s.id, ctx.currentKg, ctx.keyBytes(), ns);
-        return v === undefined ? undefined : (deserializeValue(v) as T);
-      }),
-    put: (ns, value) => {
-      const v = serializeValue(value);
-      const k = ctx.keyBytes();
+  const keyBytes = () => ctx.keyBytes();
+  /** Writes a value's encoding `v`, or removes the value when `v` is null. */
+  const write = (ns: string, v: Uint8Array | null, value: T | undefined, what: string) => {
+    const k = ctx.keyBytes();
+    const size = () => (v?.length ?? 0) + k.length;
+    const { cache } = ctx;
+    if (cache === undefined) {
       guard(
         ctx,
         s,
-        'writing a value',
-        () => tables.putRow(s.id, ctx.currentKg, k, ns, 0, v, expiryOf(s, value)),
-        () => v.length + k.length,
+        what,
+        () => (v === null ? tables.deleteRow(s.id, ctx.currentKg, k, ns, 0) : tables.putRow(s.id, ctx.currentKg, k, ns, 0, v, expiryOf(s, value))),
+        size,
       );
-    },
-    remove: (ns) => guard(ctx, s, 'removing a value', () => tables.deleteRow(s.id, ctx.currentKg, ctx.keyBytes(), ns, 0)),
+      return;
+    }
+    if (size() > CACHED_ROW_LIMIT)
+      throw sqlFailure(
+        new Error('SQLITE_TOOBIG (checked before caching)'),
+        { component: ctx.component, operator: ctx.operatorName, state: s.name },
+        what,
+        size(),
+      );
+    const shareable = v !== null && s.options.values.shareable(value);
+    guard(ctx, s, what, () => cache.put(s.id, ctx.currentKg, ctx.currentId, keyBytes, ns, v, value, shareable, v === null ? null : expiryOf(s, value)));
+  };
+  return {
+    get: (ns) =>
+      guard(ctx, s, 'reading a value', () => {
+        if (ctx.cache !== undefined) return ctx.cache.get(s.id, ctx.currentKg, ctx.currentId, keyBytes, ns, s.options.values.shareable) as T | undefined;
+        const v = tables.getValue(s.id, ctx.currentKg, ctx.keyBytes(), ns);
+        return v === undefined ? undefined : (deserializeValue(v) as T);
+      }),
+    put: (ns, value) => write(ns, serializeValue(value), value, 'writing a value'),
+    remove: (ns) => write(ns, null, undefined, 'removing a value'),
   };
 }
 
@@ -94,8 +124,8 @@ export function listTable<T>(ctx: TableContext, s: DoState): ListTable<T> {
     const kg = ctx.currentKg;
     const rows = () => {
       if (replace) tables.deleteEntry(s.id, kg, k, ns);
-      let seq = replace ? 0 : (tables.maxUk(s.id, kg, k, ns) ?? -1) + 1;
-      encoded.forEach((v, i) => tables.putRow(s.id, kg, k, ns, seq++, v, expiryOf(s, values[i])));
+      const first = replace ? 0 : (tables.maxUk(s.id, kg, k, ns) ?? -1) + 1;
+      tables.putRows(encoded.map((v, i): FullRow => [s.id, kg, k, ns, first + i, v, expiryOf(s, values[i])]));
     };
     const largest = () => k.length + Math.max(0, ...encoded.map((v) => v.length));
     guard(ctx, s, 'writing a list', () => (encoded.length === 1 && !replace ? rows() : ctx.atomically(rows)), largest);
@@ -123,7 +153,7 @@ export function mapTable<V>(ctx: TableContext, s: DoState): MapTable<V> {
     const encoded = entries.map(([uk, v]) => [canonicalKeyBytes(uk), serializeValue(v)] as const);
     const k = ctx.keyBytes();
     const kg = ctx.currentKg;
-    const rows = () => encoded.forEach(([uk, v], i) => tables.putRow(s.id, kg, k, ns, uk, v, expiryOf(s, entries[i]![1])));
+    const rows = () => tables.putRows(encoded.map(([uk, v], i): FullRow => [s.id, kg, k, ns, uk, v, expiryOf(s, entries[i]![1])]));
     const largest = () => k.length + Math.max(...encoded.map((e) => sizeOf(e)));
     guard(ctx, s, 'writing a map entry', () => (encoded.length === 1 ? rows() : ctx.atomically(rows)), largest);
   };
