@@ -13,6 +13,8 @@ export class SubtaskCounters {
   recordsOut = 0;
   /** The last watermark the operator received (`Number.MIN_SAFE_INTEGER` before any). */
   inputWatermark = Number.MIN_SAFE_INTEGER;
+  /** When the counters started (the attempt's deployment): the base of the first rates. */
+  readonly startedAt = Date.now();
 
   constructor(
     readonly operatorId: string,
@@ -71,6 +73,8 @@ export interface SubtaskSample {
   readonly backPressuredMs: number;
   /** Waiting for output room right now. */
   readonly backPressuredNow: boolean;
+  /** When the counters started (ms since the epoch). */
+  readonly startedAt: number;
 }
 
 /** Samples every counter of a set of subtasks at `now`. */
@@ -90,6 +94,7 @@ export function sampleCounters(counters: Iterable<SubtaskCounters>, now: number,
       currentInputWatermark: c.inputWatermark,
       backPressuredMs: meter.totalAt(now),
       backPressuredNow: meter.since !== undefined && now - meter.since >= BACK_PRESSURED_AFTER_MS,
+      startedAt: c.startedAt,
     });
   }
   return out;
@@ -109,7 +114,7 @@ export interface OperatorMetrics {
   readonly numRecordsIn: number;
   /** Records the operator emitted in the current attempt (main and side outputs). */
   readonly numRecordsOut: number;
-  /** Rate over the time since the previous sample at least a second older (or the attempt's start). */
+  /** Rate over the span since the newest earlier sample at least a second older (else the oldest kept, or the attempt's start). */
   readonly numRecordsInPerSecond: number;
   readonly numRecordsOutPerSecond: number;
   /** The last watermark the operator received; `Number.MIN_SAFE_INTEGER` before any (sources: always). */
@@ -157,7 +162,8 @@ export class MetricsView {
       let points = this.history.get(id) ?? [];
       const last = points[points.length - 1];
       if (last !== undefined && (s.numRecordsIn < last.in || s.numRecordsOut < last.out)) points = [];
-      let base = points[0];
+      // The first sample of an attempt rates from its start, when every counter was 0.
+      let base: Point = points[0] ?? { at: Math.min(s.startedAt, now), in: 0, out: 0, backPressured: 0 };
       for (let i = points.length - 1; i >= 0; i--) {
         if (now - points[i].at >= RATE_WINDOW_MS) {
           base = points[i];
@@ -169,7 +175,7 @@ export class MetricsView {
       // Bounded: with frequent sampling, drop the middle, which no later rate needs more than its neighbours.
       if (points.length > 16) points.splice(1, points.length - 16);
       this.history.set(id, points);
-      const span = base === undefined ? 0 : now - base.at;
+      const span = now - base.at;
       const rate = (a: number, b: number) => (span > 0 ? ((a - b) * 1000) / span : 0);
       operators.push({
         operatorId: s.operatorId,
@@ -180,11 +186,11 @@ export class MetricsView {
         ...(s.worker !== undefined ? { worker: s.worker } : {}),
         numRecordsIn: s.numRecordsIn,
         numRecordsOut: s.numRecordsOut,
-        numRecordsInPerSecond: rate(s.numRecordsIn, base?.in ?? 0),
-        numRecordsOutPerSecond: rate(s.numRecordsOut, base?.out ?? 0),
+        numRecordsInPerSecond: rate(s.numRecordsIn, base.in),
+        numRecordsOutPerSecond: rate(s.numRecordsOut, base.out),
         currentInputWatermark: s.currentInputWatermark,
         isBackPressured: s.backPressuredNow,
-        backPressuredTimeMsPerSecond: Math.min(1000, Math.max(0, rate(s.backPressuredMs, base?.backPressured ?? 0))),
+        backPressuredTimeMsPerSecond: Math.min(1000, Math.max(0, rate(s.backPressuredMs, base.backPressured))),
       });
     }
     return { timestamp: now, operators };

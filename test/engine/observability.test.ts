@@ -90,7 +90,7 @@ describe('JobClient.getMetrics', () => {
 });
 
 describe('MetricsView (rates from cumulative samples)', () => {
-  const sample = (numRecordsIn: number, backPressuredMs = 0): SubtaskSample => ({
+  const sample = (numRecordsIn: number, backPressuredMs: number, startedAt: number): SubtaskSample => ({
     operatorId: 'op',
     operatorName: 'Op',
     subtaskIndex: 0,
@@ -100,11 +100,14 @@ describe('MetricsView (rates from cumulative samples)', () => {
     currentInputWatermark: Number.MIN_SAFE_INTEGER,
     backPressuredMs,
     backPressuredNow: false,
+    startedAt,
   });
 
   it('rates span back to the newest sample at least a second older; a counter that went down starts over (a restart)', () => {
     const view = new MetricsView();
-    const at = (t: number, n: number, bp = 0) => view.compute([sample(n, bp)], t).operators[0];
+    const at = (t: number, n: number, bp = 0, startedAt = -1000) => view.compute([sample(n, bp, startedAt)], t).operators[0];
+    // The first sample rates from the attempt's start (counters at 0 then), a second before.
+    expect(at(0, 100).numRecordsInPerSecond).toBe(100);
     expect(at(0, 0).numRecordsInPerSecond).toBe(0);
     const second = at(1000, 500, 250);
     expect(second.numRecordsInPerSecond).toBe(500);
@@ -114,9 +117,9 @@ describe('MetricsView (rates from cumulative samples)', () => {
     expect(at(1500, 600).numRecordsInPerSecond).toBe(400);
     // At 2100 the baseline moves on to t=1000.
     expect(at(2100, 720).numRecordsInPerSecond).toBeCloseTo((220 * 1000) / 1100);
-    // A restarted attempt counts from zero: no negative rate.
-    expect(at(2500, 10).numRecordsInPerSecond).toBe(0);
-    expect(at(3500, 110).numRecordsInPerSecond).toBe(100);
+    // A restarted attempt (started at 2400) counts from zero: rates from its start, never negative.
+    expect(at(2500, 10, 0, 2400).numRecordsInPerSecond).toBe(100);
+    expect(at(3500, 110, 0, 2400).numRecordsInPerSecond).toBe(100);
   });
 });
 
