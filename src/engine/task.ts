@@ -13,6 +13,7 @@ import type { SourceOperator } from './operators/source.ts';
 import type { GateItem, InputGate } from './input-gate.ts';
 import type { NetworkOutput } from './network-output.ts';
 import type { PartSource } from '../format/checkpoint-format.ts';
+import type { SubtaskCounters } from './metrics.ts';
 
 /** An operator of the chain with where its output goes. */
 export interface ChainMember {
@@ -32,6 +33,8 @@ export interface ChainMember {
   readonly subtaskIndex: number;
   /** Set when the task was abandoned: whatever the member emits afterwards is discarded. */
   halted?: boolean;
+  /** Records in and out and the input watermark, bumped per batch (see metrics.ts). */
+  readonly counters: SubtaskCounters;
 }
 
 /**
@@ -52,10 +55,13 @@ export interface CoordinatedTask {
 export interface CheckpointHooks {
   /** Whether barriers are aligned (exactly-once) or only counted (at-least-once). */
   readonly aligned: boolean;
-  /** The task captured its chain for checkpoint `id`; `snapshots` finish encoding later. */
-  acknowledge(task: StreamTask, checkpointId: number, snapshots: Promise<OperatorSnapshot[]>): void;
+  /**
+   * The task captured its chain for checkpoint `id`; `snapshots` finish encoding later.
+   * `syncMs`: how long the capture held up its records (checkpoint statistics).
+   */
+  acknowledge(task: StreamTask, checkpointId: number, snapshots: Promise<OperatorSnapshot[]>, syncMs?: number): void;
   /** A task elsewhere (in a worker) captured its chain and sent its encoded parts (coordinators implement it). */
-  acknowledgeParts?(task: CoordinatedTask, checkpointId: number, parts: Promise<readonly PartSource[]>): void;
+  acknowledgeParts?(task: CoordinatedTask, checkpointId: number, parts: Promise<readonly PartSource[]>, syncMs?: number): void;
   /** The task finished its input (it takes part in no later checkpoint). */
   taskFinished(task: CoordinatedTask): void;
   /**
@@ -161,6 +167,19 @@ export class StreamTask implements CoordinatedTask {
     });
   }
 
+  /**
+   * Runs `read` between two records (as mail: the state it sees is consistent) and
+   * resolves to its result; at once on a finished task. Rejects when the attempt fails first.
+   */
+  runBetweenRecords<T>(read: () => Promise<T>, failed: () => Error): Promise<T> {
+    if (this.finished) return read();
+    return new Promise<T>((resolve, reject) => {
+      // The mail itself never rejects: a failing read must not fail the task.
+      this.gate.addMail(() => read().then(resolve, reject));
+      void this.gate.failed.then(() => reject(failed()));
+    });
+  }
+
   /** Runs every waiting timer mail. */
   async runMail(): Promise<void> {
     let mail;
@@ -200,11 +219,12 @@ export class StreamTask implements CoordinatedTask {
     // Once per checkpoint: a finished task can be asked both by its queued trigger and directly.
     if (checkpointId <= this.lastCheckpoint) return;
     this.lastCheckpoint = checkpointId;
+    const start = Date.now();
     const pending = [];
     for (const m of this.members) pending.push(await m.op.snapshotState(checkpointId, timestamp, { incremental }));
     // A finished task's outputs ended: downstream aligns without its barrier.
     if (!this.finished) for (const m of this.members) for (const n of m.network) await n.emitBarrier(checkpointId, timestamp, incremental);
-    this.hooks?.acknowledge(this, checkpointId, Promise.all(pending.map((p) => p.snapshot)));
+    this.hooks?.acknowledge(this, checkpointId, Promise.all(pending.map((p) => p.snapshot)), Date.now() - start);
   }
 
   private async runSource(): Promise<void> {
@@ -320,12 +340,14 @@ export class StreamTask implements CoordinatedTask {
 }
 
 async function pushBatch(member: ChainMember, batch: RecordBatch): Promise<void> {
+  member.counters.recordsIn += batch.values.length;
   const r = member.op.processBatch(batch, member.out);
   if (isThenable(r)) await r;
   await drain(member);
 }
 
 async function pushWatermark(member: ChainMember, watermark: number): Promise<void> {
+  member.counters.inputWatermark = watermark;
   await member.op.processWatermark(watermark, member.out);
   await drain(member);
 }
@@ -348,6 +370,7 @@ async function drain(member: ChainMember): Promise<void> {
     await forwardRecords(member, member.out.take());
   }
   const sides = member.out.takeSides();
+  if (sides !== undefined) for (const side of sides.values()) member.counters.recordsOut += side.values.length;
   // Side outputs nobody consumes are dropped, as in Flink.
   if (sides !== undefined && sideOf !== undefined) {
     for (const n of member.next) {
@@ -378,6 +401,7 @@ async function forwardIdleness(member: ChainMember, idle: boolean): Promise<void
 async function forwardRecords(member: ChainMember, batch: RecordBatch): Promise<void> {
   const sideOf = member.sideOf;
   if (batch.values.length === 0) return;
+  member.counters.recordsOut += batch.values.length;
   for (const n of member.next) if (sideOf === undefined || !sideOf.has(n)) await pushBatch(n, batch);
   for (const n of member.network) if (sideOf === undefined || !sideOf.has(n)) await n.emitRecords(batch);
 }
