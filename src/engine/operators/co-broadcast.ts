@@ -69,7 +69,8 @@ abstract class BroadcastOperatorBase<F> extends AbstractStreamOperator<F> {
   protected readOnlyState<K extends MapStateKey, V>(descriptor: MapStateDescriptor<K, V>): ReadOnlyBroadcastState<K, V> {
     const state = this.broadcastState(descriptor);
     let view = this.readOnly.get(descriptor.name);
-    if (view === undefined) this.readOnly.set(descriptor.name, (view = readOnlyView(state as BroadcastState<MapStateKey, unknown>, descriptor.name, this.ctx.displayName)));
+    if (view === undefined)
+      this.readOnly.set(descriptor.name, (view = readOnlyView(state as BroadcastState<MapStateKey, unknown>, descriptor.name, this.ctx.displayName)));
     return view as ReadOnlyBroadcastState<K, V>;
   }
 
