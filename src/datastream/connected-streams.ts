@@ -27,8 +27,10 @@ import { className } from './stream-functions.ts';
  * `stream: DataStream<T>` here (declaration merging), so that this file need not import
  * it — `DataStream.connect` constructs these classes, and an import back would close a cycle.
  */
-// biome-ignore lint/suspicious/noEmptyInterface: filled in by declaration merging (datastream.ts).
-export interface StreamTypes<T> {}
+export interface StreamTypes<T> {
+  /** Only for the type parameter; never set. */
+  readonly __element?: T;
+}
 /** `DataStream<T>`, through {@link StreamTypes}. */
 export type StreamOf<T> = StreamTypes<T> extends { stream: infer S } ? S : never;
 

@@ -176,10 +176,7 @@ describe('connected streams', () => {
       );
     const got = await main.union(main.getSideOutput(tag)).executeAndCollect();
     expect(got.sort()).toEqual(
-      [
-        ...A.slice(0, 10).map((r) => (r.seq % 2 === 1 ? `A${r.seq}@${r.ts}` : `A${r.seq}`)),
-        ...B.slice(0, 10).map((r) => `B${r.seq}`),
-      ].sort(),
+      [...A.slice(0, 10).map((r) => (r.seq % 2 === 1 ? `A${r.seq}@${r.ts}` : `A${r.seq}`)), ...B.slice(0, 10).map((r) => `B${r.seq}`)].sort(),
     );
 
     const e2 = env(1);
@@ -195,6 +192,10 @@ describe('connected streams', () => {
 
   it('a KeyedCoProcessFunction on connected streams that are not keyed is refused when the job is built', () => {
     const e = env(1);
-    expect(() => recSource(e, 'a', A, 5).connect(recSource(e, 'b', B, 5)).process(new SumBoth())).toThrow(/both inputs are keyed/);
+    expect(() =>
+      recSource(e, 'a', A, 5)
+        .connect(recSource(e, 'b', B, 5))
+        .process(new SumBoth()),
+    ).toThrow(/both inputs are keyed/);
   });
 });
