@@ -132,10 +132,10 @@ export class DataStream<T> {
    * those broadcast states. Without: every record goes to every instance of the next operator.
    */
   broadcast(): DataStream<T>;
-  broadcast(...descriptors: MapStateDescriptor<never, never>[]): BroadcastStream<T>;
-  broadcast(...descriptors: MapStateDescriptor<never, never>[]): DataStream<T> | BroadcastStream<T> {
+  broadcast(...descriptors: MapStateDescriptor<unknown, unknown>[]): BroadcastStream<T>;
+  broadcast(...descriptors: MapStateDescriptor<unknown, unknown>[]): DataStream<T> | BroadcastStream<T> {
     if (descriptors.length === 0) return this.transform('Broadcast', { type: 'broadcast' }, false, () => new MapOperator((v: T) => v));
-    return new BroadcastStream<T>(this.sources, descriptors as MapStateDescriptor<unknown, unknown>[]);
+    return new BroadcastStream<T>(this.sources, descriptors);
   }
 
   /** One output record per input record. Object functions may carry their own fields. */
