@@ -6,6 +6,7 @@
  * even though it depends on how rules and events interleave.
  */
 import {
+  defineJob,
   KeyedBroadcastProcessFunction,
   KeyedCoProcessFunction,
   MapStateDescriptor,
@@ -179,3 +180,8 @@ export function twoInputModel(all: readonly Item[]): string[] {
   }
   return out.sort();
 }
+
+/** {@link twoInputJob} over `items(seed, count)`, defined so that worker threads can build it too. */
+export const twoInputJobDefinition = defineJob(import.meta.url, 'twoInputJobDefinition', (env, args: { seed: number; count: number }) =>
+  twoInputJob(itemSource(env, items(args.seed, args.count))),
+);
