@@ -46,6 +46,7 @@ const RUN_BLOCKS = [
   'resume.ts',
   'ttl.ts',
   'windows.ts',
+  'connected.ts',
   'word-count.ts',
   'count-words.ts',
   'worker.ts',
@@ -131,6 +132,7 @@ describe('the packed package', () => {
       's3.js': /^$/,
       'ttl.js': /^$/,
       'windows.js': /^ann@0: 2, ann@60000: 1, bob@0: 1$/,
+      'connected.js': /^ann paid after 3000 ms, bob is over the limit$/,
       'count-words.js': /: 333/,
     };
     for (const [file, expected] of Object.entries(runs)) {
