@@ -331,11 +331,6 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
     super(env, sources);
   }
 
-  /** @internal The key selector, for the two-input operators of keyed streams. */
-  get selector(): (value: T) => K {
-    return this.keySelector;
-  }
-
   /**
    * As `DataStream.connect`; connected to another keyed stream, both inputs stay keyed
    * (a `KeyedCoProcessFunction` may follow), and to a broadcast stream it takes a
@@ -345,7 +340,7 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
   override connect<T2>(other: DataStream<T2>): ConnectedStreams<T, T2>;
   override connect<T2>(other: DataStream<T2> | BroadcastStream<T2>): ConnectedStreams<T, T2> | BroadcastConnectedStream<T, T2, K> {
     if (other instanceof BroadcastStream) return new BroadcastConnectedStream<T, T2, K>(this.connectInputs(other.sources), this.keySelector, other);
-    if (other instanceof KeyedStream) return new ConnectedStreams<T, T2>(this.connectInputs(other.sources), [this.keySelector, other.selector]);
+    if (other instanceof KeyedStream) return new ConnectedStreams<T, T2>(this.connectInputs(other.sources), [this.keySelector, other.keySelector]);
     return super.connect(other);
   }
 
@@ -353,7 +348,7 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
   intervalJoin<T2>(other: KeyedStream<T2, K>): IntervalJoin<T, T2, K> {
     if (!(other instanceof KeyedStream))
       throw new ConfigurationError('intervalJoin() needs a KeyedStream (keyBy() the other stream)', { component: 'datastream' });
-    return new IntervalJoin<T, T2, K>(this.connectInputs(other.sources), [this.keySelector, other.selector]);
+    return new IntervalJoin<T, T2, K>(this.connectInputs(other.sources), [this.keySelector, other.keySelector]);
   }
 
   private keyed<R>(name: string, create: () => StreamOperator, fn: unknown): DataStream<R> {

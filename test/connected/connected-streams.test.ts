@@ -114,6 +114,18 @@ describe('connected streams', () => {
     }
   }
 
+  it('a stream connected with itself, or with a union, feeds each input its own records', async () => {
+    const e = env(3);
+    const a = recSource(e, 'a', A.slice(0, 20), 5);
+    const b = recSource(e, 'b', B.slice(0, 10), 5);
+    const got = await a
+      .connect(a.union(b))
+      .map({ map1: (r: Rec) => `1:${r.seq}`, map2: (r: Rec) => `2:${r.seq}` })
+      .executeAndCollect();
+    const expected = [...A.slice(0, 20).map((r) => `1:${r.seq}`), ...A.slice(0, 20).map((r) => `2:${r.seq}`), ...B.slice(0, 10).map((r) => `2:${r.seq}`)];
+    expect(got.sort()).toEqual(expected.sort());
+  });
+
   it('a.keyBy(k).connect(b.keyBy(k)) is keyed as well', async () => {
     const e = env(3);
     const got = await recSource(e, 'a', A, 7)
