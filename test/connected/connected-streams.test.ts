@@ -8,6 +8,7 @@ import {
   CoProcessFunction,
   EddyError,
   KeyedCoProcessFunction,
+  ManualClock,
   OutputTag,
   StreamExecutionEnvironment,
   ValueStateDescriptor,
@@ -168,6 +169,33 @@ describe('connected streams', () => {
       .executeAndCollect();
     // forMonotonousTimestamps: watermark = newest ts - 1, so 500 is passed after the slow record at 510.
     expect(got).toEqual(['timer 500 at watermark 509 after slow ts 510']);
+  });
+
+  it('processing-time timers of a KeyedCoProcessFunction fire when the clock passes them, with their key', async () => {
+    const clock = new ManualClock(1_000);
+    const e = env(2).setClock(clock);
+    const got = await e
+      .fromElements('register')
+      .connect(e.fromElements('tick'))
+      .keyBy(
+        () => 'k',
+        () => 'k',
+      )
+      .process(
+        new (class extends KeyedCoProcessFunction<string, string, string, string> {
+          processElement1(_v: string, ctx: KeyedProcessContext<string>) {
+            ctx.timerService().registerProcessingTimeTimer(1_500);
+          }
+          processElement2() {
+            clock.advance(600);
+          }
+          override onTimer(ts: number, ctx: OnTimerContext<string>, out: Collector<string>) {
+            out.collect(`timer ${ts} ${ctx.timeDomain()} key=${ctx.getCurrentKey()} now=${ctx.timerService().currentProcessingTime()}`);
+          }
+        })(),
+      )
+      .executeAndCollect();
+    expect(got).toEqual(['timer 1500 PROCESSING_TIME key=k now=1600']);
   });
 
   it('a CoProcessFunction emits to side outputs; timers are refused on connected streams that are not keyed', async () => {
