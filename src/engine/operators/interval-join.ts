@@ -95,9 +95,8 @@ export class IntervalJoinOperator<IN1, IN2, OUT> extends AbstractStreamOperator<
     // The other side's timestamps that join this record.
     const from = isLeft ? ts + this.lower : ts - this.upper;
     const to = isLeft ? ts + this.upper : ts - this.lower;
-    const bucket = (await ours.get(ts)) ?? [];
-    bucket.push(value);
-    await ours.put(ts, bucket);
+    // A new list rather than the stored one changed in place: a backend may share it with a snapshot.
+    await ours.put(ts, [...((await ours.get(ts)) ?? []), value]);
     for await (const [otherTs, values] of other.entries()) {
       if (otherTs < from || otherTs > to) continue;
       for (const o of values) {
