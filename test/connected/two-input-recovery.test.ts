@@ -112,9 +112,9 @@ function pausingSource(evs: readonly Ev[], perPoll: number, pauseMs: number): So
       const reader = inner.createReader(ctx) as SourceReader<Ev>;
       return {
         ...reader,
-        async poll() {
+        async poll(max: number) {
           if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
-          return reader.poll();
+          return reader.poll(max);
         },
       };
     },
