@@ -50,6 +50,7 @@ const RUN_BLOCKS = [
   'windows.ts',
   'deno.ts',
   'joins.ts',
+  'connected.ts',
   'word-count.ts',
   'count-words.ts',
   'worker.ts',
@@ -137,6 +138,7 @@ describe('the packed package', () => {
       'inspect.js': /^value true\ntrue$/,
       'windows.js': /^ann@0: 2, ann@60000: 1, bob@0: 1$/,
       'joins.js': /^o1=o1$/,
+      'connected.js': /^ann paid after 3000 ms, bob is over the limit$/,
       'count-words.js': /: 333/,
     };
     for (const [file, expected] of Object.entries(runs)) {
