@@ -31,17 +31,16 @@ export { TwoPhaseCommitSink } from './api/two-phase-commit.ts';
 export type { CheckpointStorage, StorageLock } from './format/checkpoint-storage.ts';
 export { MemoryCheckpointStorage } from './storages/memory.ts';
 export { OpfsCheckpointStorage, type OpfsCheckpointStorageOptions } from './storages/opfs.ts';
+export { DataStream, DataStreamSink, KeyedStream, WindowedStream } from './datastream/datastream.ts';
 export {
   CoGroupedStreams,
   CoGroupWithWindow,
-  DataStream,
-  DataStreamSink,
   JoinedStreams,
   JoinWithWindow,
-  KeyedStream,
-  WindowedStream,
-} from './datastream/datastream.ts';
-export type { CoGroupFunction, JoinFunction, TaggedUnion } from './datastream/joined-streams.ts';
+  type CoGroupFunction,
+  type JoinFunction,
+  type TaggedUnion,
+} from './datastream/joined-streams.ts';
 export type { WindowFunctionArg } from './datastream/windowed-stream.ts';
 export { BroadcastConnectedStream, BroadcastStream, ConnectedStreams, IntervalJoin, IntervalJoined } from './datastream/connected-streams.ts';
 export {
