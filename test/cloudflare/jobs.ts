@@ -87,3 +87,28 @@ export function batches<T>(events: readonly T[], size: number): T[][] {
 export function sorted(values: readonly unknown[]): string[] {
   return values.map((v) => JSON.stringify(v)).sort();
 }
+
+/** Reports a key once no reading came for it for `idleMs` of processing time (a session timeout). */
+export class IdleTimeout extends KeyedProcessFunction<string, Reading, unknown> {
+  private deadline!: ValueState<number>;
+  private seen!: ValueState<number>;
+  constructor(private readonly idleMs: number) {
+    super();
+  }
+  override open(ctx: RuntimeContext): void {
+    this.deadline = ctx.getState(new ValueStateDescriptor<number>('deadline'));
+    this.seen = ctx.getState(new ValueStateDescriptor<number>('seen'));
+  }
+  async processElement(r: Reading, ctx: KeyedProcessContext<string>): Promise<void> {
+    const old = await this.deadline.value();
+    if (old !== undefined) ctx.timerService().deleteProcessingTimeTimer(old);
+    const deadline = ctx.timerService().currentProcessingTime() + this.idleMs;
+    ctx.timerService().registerProcessingTimeTimer(deadline);
+    await this.deadline.update(deadline);
+    await this.seen.update(((await this.seen.value()) ?? 0) + 1);
+  }
+  override async onTimer(_ts: number, ctx: OnTimerContext<string>, out: Collector<unknown>): Promise<void> {
+    out.collect({ key: ctx.getCurrentKey(), idle: true, seen: await this.seen.value(), domain: ctx.timeDomain() });
+    await this.deadline.clear();
+  }
+}

@@ -68,8 +68,10 @@ export class JobRouter<K extends Key, IN, OUT> {
       if (list === undefined) perSubtask.set(subtask, (list = []));
       list.push(event);
     }
-    // A declared watermark reaches every object, as Flink broadcasts watermarks to all channels.
-    const targets = batch.watermark !== undefined ? Array.from({ length: parallelism }, (_, i) => i) : [...perSubtask.keys()].sort((a, b) => a - b);
+    // A declared watermark reaches every object, as Flink broadcasts watermarks to all channels;
+    // so does an empty batch: a poll for what timers emitted on the alarms since.
+    const everyone = batch.watermark !== undefined || batch.events.length === 0;
+    const targets = everyone ? Array.from({ length: parallelism }, (_, i) => i) : [...perSubtask.keys()].sort((a, b) => a - b);
     const results = await Promise.all(
       targets.map((subtask) =>
         this.call<SubtaskResult>(env, subtask, '/batch', {
