@@ -99,7 +99,7 @@ export class IdleTimeout extends KeyedProcessFunction<string, Reading, unknown> 
     this.deadline = ctx.getState(new ValueStateDescriptor<number>('deadline'));
     this.seen = ctx.getState(new ValueStateDescriptor<number>('seen'));
   }
-  async processElement(r: Reading, ctx: KeyedProcessContext<string>): Promise<void> {
+  async processElement(_r: Reading, ctx: KeyedProcessContext<string>): Promise<void> {
     const old = await this.deadline.value();
     if (old !== undefined) ctx.timerService().deleteProcessingTimeTimer(old);
     const deadline = ctx.timerService().currentProcessingTime() + this.idleMs;
