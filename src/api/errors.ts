@@ -19,6 +19,7 @@ export type EddyErrorCode =
   | 'STORAGE_FAILURE'
   | 'STORAGE_LOCKED'
   | 'STORAGE_FULL'
+  | 'VALUE_TOO_LARGE'
   | 'CHECKPOINT_FAILED'
   | 'JOB_FAILED'
   | 'JOB_CANCELLED';
