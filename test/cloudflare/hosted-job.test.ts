@@ -47,7 +47,7 @@ async function postAll(send: (body: unknown) => Promise<{ status: number; json: 
   return { output, large };
 }
 
-describe('keyedJob in Durable Objects (workerd)', () => {
+describe.each(['heap', 'durable-object'])('keyedJob in Durable Objects (workerd), keyed state: %s', (backend) => {
   const events = readings(400);
   let expected: { output: unknown[]; large: unknown[] };
   beforeAll(async () => {
@@ -55,7 +55,7 @@ describe('keyedJob in Durable Objects (workerd)', () => {
   });
 
   it('processes a stream across three objects with the output of the local executor', async () => {
-    const mf = await startWorkerd(script, { PARALLELISM: '3' });
+    const mf = await startWorkerd(script, { BACKEND: backend, PARALLELISM: '3' });
     try {
       const got = await postAll((b) => post(mf, '/events', b), events, 25);
       expect(expected.output.length).toBeGreaterThan(400); // records and timer reports
@@ -69,7 +69,7 @@ describe('keyedJob in Durable Objects (workerd)', () => {
 
   it('keeps its state when objects are reset mid-stream: one object, then the whole runtime', async () => {
     const dir = persistDir();
-    let mf = await startWorkerd(script, { PARALLELISM: '3' }, dir.path);
+    let mf = await startWorkerd(script, { BACKEND: backend, PARALLELISM: '3' }, dir.path);
     try {
       const parts = batches(events, 25);
       const output: unknown[] = [];
@@ -83,7 +83,7 @@ describe('keyedJob in Durable Objects (workerd)', () => {
         if (i === 10) {
           // Every object and the Worker gone; only the persisted storage is left.
           await mf.dispose();
-          mf = await startWorkerd(script, { PARALLELISM: '3' }, dir.path);
+          mf = await startWorkerd(script, { BACKEND: backend, PARALLELISM: '3' }, dir.path);
         }
         const body = i < parts.length ? { id: `b${i}`, events: parts[i] } : { id: 'end', events: [], watermark: MAX_WATERMARK };
         const { status, json } = await post(mf, '/events', body);
@@ -101,7 +101,7 @@ describe('keyedJob in Durable Objects (workerd)', () => {
   });
 
   it('answers a retried batch with its stored output and does not apply it twice', async () => {
-    const mf = await startWorkerd(script, { PARALLELISM: '3' });
+    const mf = await startWorkerd(script, { BACKEND: backend, PARALLELISM: '3' });
     try {
       let retried = 0;
       const got = await postAll(
@@ -129,7 +129,7 @@ describe('keyedJob in Durable Objects (workerd)', () => {
   });
 
   it('rolls a batch back in the object where the function threw, and applies it once on retry', async () => {
-    const mf = await startWorkerd(script, { PARALLELISM: '3' });
+    const mf = await startWorkerd(script, { BACKEND: backend, PARALLELISM: '3' });
     try {
       const parts = batches(events, 25);
       // The 10th reading of batch 4 throws after its state writes: that object must roll back all of batch 4.

@@ -52,7 +52,7 @@ async function postEvents(mf: Miniflare, input: Reading[], prefix: string, end: 
 
 describe('savepoints between Durable Objects and Node', () => {
   it('a savepoint taken in workerd at parallelism 3 restores in Node at parallelism 2', async () => {
-    const mf = await startWorkerd(script, { PARALLELISM: '3', JOB_ID: 'edge' });
+    const mf = await startWorkerd(script, { BACKEND: 'durable-object', PARALLELISM: '3', JOB_ID: 'edge' });
     const storage = new MemoryCheckpointStorage();
     let first: unknown[];
     let path: string;

@@ -30,12 +30,17 @@ export interface KeyedJobOptions<K extends Key, IN, OUT> {
   /** Event time: timestamps of the events and the watermarks each object derives from them. */
   readonly watermarks?: WatermarkStrategy<IN>;
   /**
-   * The keyed state backend of an object (default: `HashMapStateBackend`, whose state the
-   * object writes to its storage after every batch). A backend that keeps its state in
-   * the object's own storage (`DurableObjectStateBackend`) is told so by `keyedStateInStorage`.
+   * The keyed state backend of an object, e.g. `(ctx) => new DurableObjectStateBackend(ctx.storage)`
+   * (from `eddy/cloudflare`): state in the object's SQLite, written as the function writes
+   * it. Default: the heap (`HashMapStateBackend`), whose whole snapshot the object then
+   * writes to its storage after every batch — fine for small state only.
    */
   readonly stateBackend?: (state: JobObjectState) => StateBackend;
-  /** True when `stateBackend` keeps keyed state in the object's storage (nothing to copy per batch). */
+  /**
+   * Whether `stateBackend` keeps keyed state in the object's own storage, so that only
+   * timers and operator state are copied per batch. Default: true for the backend named
+   * `durable-object` (`DurableObjectStateBackend`), false otherwise.
+   */
   readonly keyedStateInStorage?: boolean;
   /** Where savepoints are written and read (for example R2), from the Worker's `env`. */
   readonly checkpointStorage?: (env: Record<string, unknown>) => CheckpointStorage;

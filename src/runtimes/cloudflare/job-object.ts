@@ -24,7 +24,7 @@ import { decodePart, encodePart, partHandle, type PartHandle } from '../../forma
 import type { Key } from '../../format/key-bytes.ts';
 import type { ResolvedJobOptions, SubtaskBatch, SubtaskResult } from './job-config.ts';
 import { HostedOperator } from './hosted-operator.ts';
-import type { JobObjectState } from './job-platform.ts';
+import type { JobObjectState, JobSqlValue } from './job-platform.ts';
 
 const SCHEMA = [
   'CREATE TABLE IF NOT EXISTS eddy_job_meta (name TEXT PRIMARY KEY, value BLOB)',
@@ -51,6 +51,8 @@ export interface SavepointRequest {
 /** The job's state machinery inside one Durable Object. */
 export class JobObjectHost<K extends Key, IN, OUT> {
   private host: HostedOperator<K, IN, OUT> | undefined;
+  /** Whether the backend keeps keyed state in the object's storage (then only timers and operator state are copied per batch). */
+  private keyedInStorage = false;
   /** Serialises batches, alarms and savepoints: a user function that awaits I/O would let the next one in. */
   private tail: Promise<unknown> = Promise.resolve();
 
@@ -164,6 +166,7 @@ export class JobObjectHost<K extends Key, IN, OUT> {
     if (this.host !== undefined) return this.host;
     // Without a backend of its own, the object keeps keyed state where a job does by default (on the heap).
     const backend = options.stateBackend?.(this.state) ?? StreamExecutionEnvironment.getExecutionEnvironment().getStateBackend();
+    this.keyedInStorage = options.keyedStateInStorage ?? backend.name === 'durable-object';
     let restore: OperatorRestore | undefined;
     let watermark = -Infinity;
     if (layout !== undefined) {
@@ -195,7 +198,7 @@ export class JobObjectHost<K extends Key, IN, OUT> {
 
   /** The operator's state, timers and watermark as of now, into the open transaction. */
   private async persist(host: HostedOperator<K, IN, OUT>, seq: number): Promise<void> {
-    const snap = await host.snapshot(seq, this.options.keyedStateInStorage !== true);
+    const snap = await host.snapshot(seq, !this.keyedInStorage);
     const bytes = encodePart(snap);
     this.sql("INSERT OR REPLACE INTO eddy_job_meta (name, value) VALUES ('state', ?)", bytes.slice().buffer);
     this.sql("INSERT OR REPLACE INTO eddy_job_meta (name, value) VALUES ('watermark', ?)", String(host.watermark));
@@ -223,7 +226,7 @@ export class JobObjectHost<K extends Key, IN, OUT> {
     return make(this.env);
   }
 
-  private sql(query: string, ...bindings: unknown[]): Array<Record<string, unknown>> {
+  private sql(query: string, ...bindings: unknown[]): Array<Record<string, JobSqlValue>> {
     return this.state.storage.sql.exec(query, ...bindings).toArray();
   }
 }

@@ -4,9 +4,14 @@
  * https://developers.cloudflare.com/durable-objects/api/ for the full interfaces).
  */
 
+/** A value SQL returns (workerd hands blobs out as `ArrayBuffer`). */
+export type JobSqlValue = string | number | null | ArrayBuffer | Uint8Array;
+
 /** A cursor of `ctx.storage.sql.exec()`. */
 export interface JobSqlCursor {
-  toArray(): Array<Record<string, unknown>>;
+  toArray(): Array<Record<string, JobSqlValue>>;
+  raw(): IterableIterator<JobSqlValue[]>;
+  readonly rowsWritten: number;
 }
 
 /** `ctx.storage.sql` of a SQLite-backed Durable Object. */
@@ -24,8 +29,10 @@ export interface JobObjectStorage {
    * storage: https://developers.cloudflare.com/durable-objects/api/storage-api/).
    */
   transaction<T>(closure: (txn: unknown) => Promise<T>): Promise<T>;
+  /** The synchronous transaction (nests; rolls back when the callback throws). */
+  transactionSync<T>(closure: () => T): T;
   getAlarm(): Promise<number | null>;
-  setAlarm(scheduledTime: number): Promise<void>;
+  setAlarm(scheduledTime: number | Date): Promise<void>;
   deleteAlarm(): Promise<void>;
 }
 
