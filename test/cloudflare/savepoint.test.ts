@@ -12,7 +12,7 @@ import { MAX_WATERMARK } from '../../src/api/watermarks.ts';
 import { StreamExecutionEnvironment } from '../../src/datastream/environment.ts';
 import { MemoryCheckpointStorage } from '../../src/storages/memory.ts';
 import { batches, readings, sorted, Tally, tallyWatermarks, type Reading } from './jobs.ts';
-import type { R2BucketLike } from './fixtures/r2-storage.ts';
+import { R2CheckpointStorage, type R2BucketLike } from '../../src/runtimes/cloudflare/index.ts';
 import { bundleWorker, post, startWorkerd } from './workerd.ts';
 
 let script: string;
@@ -62,10 +62,11 @@ describe('savepoints between Durable Objects and Node', () => {
       expect(taken.status, JSON.stringify(taken.json)).toBe(200);
       path = taken.json.path!;
       expect(path).toBe('edge/savepoint-7');
-      const bucket = (await mf.getR2Bucket('SAVEPOINTS')) as unknown as R2BucketLike;
-      const listed = await bucket.list({ prefix: `${path}/` });
-      expect(listed.objects.map((o) => o.key).sort()).toEqual([`${path}/_metadata`, `${path}/process-0`, `${path}/process-1`, `${path}/process-2`]);
-      for (const o of listed.objects) await storage.put(o.key, new Uint8Array(await (await bucket.get(o.key))!.arrayBuffer()));
+      // Node reads the bucket through miniflare's binding, with the same R2CheckpointStorage.
+      const r2 = new R2CheckpointStorage((await mf.getR2Bucket('SAVEPOINTS')) as unknown as R2BucketLike);
+      const files = await r2.list(`${path}/`);
+      expect(files).toEqual([`${path}/_metadata`, `${path}/process-0`, `${path}/process-1`, `${path}/process-2`]);
+      for (const file of files) await storage.put(file, (await r2.get(file))!);
     } finally {
       await mf.dispose();
     }
@@ -111,8 +112,8 @@ describe('savepoints between Durable Objects and Node', () => {
 
     const mf = await startWorkerd(script, { PARALLELISM: '3', JOB_ID: 'from-node', FROM_SAVEPOINT: path });
     try {
-      const bucket = (await mf.getR2Bucket('SAVEPOINTS')) as unknown as R2BucketLike;
-      for (const file of await storage.list(`${path}/`)) await bucket.put(file, (await storage.get(file))!);
+      const r2 = new R2CheckpointStorage((await mf.getR2Bucket('SAVEPOINTS')) as unknown as R2BucketLike);
+      for (const file of await storage.list(`${path}/`)) await r2.put(file, (await storage.get(file))!);
       const second = await postEvents(mf, secondHalf, 'n', true);
       expect(sorted([...first, ...second])).toEqual(sorted(expected));
     } finally {
