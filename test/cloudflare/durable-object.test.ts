@@ -16,7 +16,7 @@ import { readKeyGroup } from '../../src/format/snapshot-format.ts';
 import { InternalTimerService } from '../../src/engine/timers.ts';
 import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 import { FIXTURE_KEYS, MAX_P, readFixture, writeFixture } from './fixture.ts';
-import { snapshotFromWire, snapshotToWire, type WireSnapshot } from './wire.ts';
+import { groupsToWire, snapshotFromWire, snapshotToWire, type WireSnapshot } from './wire.ts';
 
 const path = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
 let mf: Miniflare | undefined;
@@ -104,6 +104,37 @@ describe('DurableObjectStateBackend in workerd', () => {
     expect(r.states).toEqual(['x:list']);
     expect(r.x).toEqual(['from', 'snapshot']);
     expect(r.rows).toBe(2);
+  });
+
+  it("rolls back every write (values, list elements, map entries, timers) made in the platform's async storage.transaction() that throws", async () => {
+    const r = await call<Record<string, unknown>>('rollback');
+    expect(r).toEqual({
+      error: 'the batch fails',
+      v: 1,
+      l: [1],
+      mEmpty: true,
+      timers: 0,
+      rows: 2,
+      // afterRollback() saved the state registered inside the transaction again: a reopened backend finds it.
+      lateBefore: null,
+      lateAgain: 'kept',
+      adopted: ['v', 'l', 'm', 'late'],
+    });
+  });
+
+  it('valueCache: writes reach SQLite at flush, once; a too-large value is refused at the write; eviction writes back; a rollback needs afterRollback()', async () => {
+    const r = await call<Record<string, unknown>>('cache');
+    expect(r).toEqual({
+      beforeFlush: 0,
+      afterFlush: 1,
+      tooBig: 'VALUE_TOO_LARGE',
+      kept: 5,
+      // Each time an 11th row is cached, the dirty rows are written back and the oldest evicted down to 7:
+      // after other-9, -13 and -17 (18 rows written), other-18 and -19 still dirty; 9 rows cached.
+      afterOverflow: { sql: 1 + 18, cached: 9 },
+      staleRead: 99,
+      afterDiscard: 5,
+    });
   });
 
   it('TTL: expired rows are deleted natively by flush(), the rest stay; expired state reads as absent', async () => {
@@ -197,6 +228,28 @@ describe('DurableObjectTimers on the alarm, in workerd', () => {
       ['k1', 60_000, ''],
     ]);
     expect(service.pollDue('EVENT_TIME', 5)).toMatchObject({ key: 'k3', timestamp: 5 });
+  });
+
+  it("restores the engine's timer snapshot into half the key-group range, with domains, namespaces and order", async () => {
+    const engine = new InternalTimerService(keyGroupRangeForSubtask(MAX_P, 1, 0));
+    const keys = Array.from({ length: 30 }, (_, i) => `t${i}`);
+    keys.forEach((k, i) => {
+      engine.register('PROCESSING_TIME', k, keyGroupForKey(k, MAX_P), 1000 - i, i % 3 === 0 ? 'window' : '');
+      engine.register('EVENT_TIME', k, keyGroupForKey(k, MAX_P), i);
+    });
+    const r = await call<{ polled: Array<{ domain: string; key: string; keyGroup: number; timestamp: number; namespace: string }> }>('restore-timers', {
+      snapshot: groupsToWire(await engine.snapshot()),
+    });
+    const mine = keys.map((k, i) => ({ k, i, kg: keyGroupForKey(k, MAX_P) })).filter((x) => x.kg >= 64);
+    expect(mine.length).toBeGreaterThan(5);
+    expect(mine.length).toBeLessThan(keys.length);
+    const expected = [
+      ...mine.map(({ k, i, kg }) => ({ domain: 'EVENT_TIME', key: k, keyGroup: kg, timestamp: i, namespace: '' })),
+      ...mine
+        .map(({ k, i, kg }) => ({ domain: 'PROCESSING_TIME', key: k, keyGroup: kg, timestamp: 1000 - i, namespace: i % 3 === 0 ? 'window' : '' }))
+        .reverse(),
+    ];
+    expect(r.polled).toEqual(expected);
   });
 
   it('the alarm fires due timers; a retried alarm never fires a timer whose effects committed, and a rolled-back timer fires on the retry', async () => {

@@ -38,6 +38,16 @@ export interface DurableObjectStateBackendOptions {
    * eviction, or a new deployment of the same job) finds its states.
    */
   scope?: (subtask: KeyedStateBackendOptions) => string;
+  /**
+   * A write-behind cache of value rows (Value/Reducing/AggregatingState), per subtask:
+   * reads of cached rows cost no SQL, and a row written many times reaches SQLite once, at
+   * the next `flush()`, `snapshot()`, `keys()`, `dispose()` or when more than `maxRows` are
+   * cached. Off by default: without it every write is in SQLite when the call returns.
+   * With it, the host flushes before it acknowledges a batch, and calls
+   * `afterRollback()` after rolling back a transaction the backend wrote in. An encoded key
+   * and value over 2,000,000 bytes is refused at the write (`VALUE_TOO_LARGE`).
+   */
+  valueCache?: { readonly maxRows: number };
 }
 
 /** The default scope of a subtask's states. */
@@ -63,6 +73,6 @@ export class DurableObjectStateBackend implements StateBackend {
     } catch (e) {
       throw sqlFailure(e, { component: 'backend:durable-object', operator: o.operatorName }, 'creating the state tables (is the class SQLite-backed?)');
     }
-    return new DurableObjectKeyedStateBackend(this.storage, tables, o, (this.options.scope ?? defaultScope)(o));
+    return new DurableObjectKeyedStateBackend(this.storage, tables, o, (this.options.scope ?? defaultScope)(o), this.options.valueCache?.maxRows ?? 0);
   }
 }

@@ -8,6 +8,7 @@
  */
 import type { StateKind } from '../../api/descriptors.ts';
 import { canonicalKeyBytes, keyFromCanonicalBytes, type Key } from '../../format/key-bytes.ts';
+import { keyId, type KeyId } from '../../format/key-ids.ts';
 import { deserializeValue } from '../../format/value-codec.ts';
 import { storageShapeOf, type KeyedStateSnapshot, type TtlMetaInfo } from '../../format/snapshot-format.ts';
 import type { KeyedSnapshotOptions, KeyedStateBackendOptions, ListTable, MapTable, ValueTable } from '../../state/backend.ts';
@@ -17,23 +18,29 @@ import type { Tables } from './schema.ts';
 import { encodeFull, restoreKeyGroups, type EncodedState } from './snapshots.ts';
 import { sqlFailure, type DurableObjectStorageLike } from './storage.ts';
 import { listTable, mapTable, PAGE, valueTable, type DoState, type TableContext } from './tables.ts';
+import { ValueRowCache } from './value-cache.ts';
 
 /** The keyed state of one subtask in a Durable Object; created by `DurableObjectStateBackend`. */
 export class DurableObjectKeyedStateBackend extends KeyedBackendBase<DoState> implements TableContext {
   readonly nativeTtlCleanup = true;
   currentKg = -1;
+  currentId: KeyId = '';
+  readonly cache: ValueRowCache | undefined;
   private currentKeyBytes: Uint8Array | undefined;
 
   /**
    * @param scope names this subtask's states among all the object holds (see `DurableObjectStateBackendOptions.scope`).
+   * @param cacheRows the bound of the write-behind value cache; 0: no cache.
    */
   constructor(
     private readonly storage: DurableObjectStorageLike,
     readonly tables: Tables,
     options: KeyedStateBackendOptions,
     readonly scope: string,
+    cacheRows = 0,
   ) {
     super('durable-object', options);
+    this.cache = cacheRows > 0 ? new ValueRowCache(cacheRows, tables, (f) => this.atomically(f)) : undefined;
     const saved = this.guarded('opening the saved states', () => tables.savedStates(scope));
     for (const s of saved) {
       const state: DoState = {
@@ -56,11 +63,40 @@ export class DurableObjectKeyedStateBackend extends KeyedBackendBase<DoState> im
     if (key === this.currentKey && keyGroup === this.currentKg) return;
     this.currentKg = keyGroup;
     this.currentKeyBytes = undefined;
+    if (this.cache !== undefined) this.currentId = keyId(key);
   }
 
   protected override leaveKey(): void {
     this.currentKeyBytes = undefined;
     this.currentKg = -1;
+    this.currentId = '';
+  }
+
+  /** Writes the value cache's dirty rows to SQLite (nothing without a cache). */
+  private writeBack(): void {
+    if (this.cache !== undefined) this.guarded('writing cached values back', () => this.cache!.writeBack());
+  }
+
+  /**
+   * Brings the backend back in line with its storage after the host rolled back a
+   * transaction in which it wrote (`ctx.storage.transaction` that threw): forgets the
+   * value cache (it could hold rolled-back values) and saves again the states registered
+   * inside that transaction (their saved names were rolled back with it). A host that
+   * rolls back must call it before the backend is used again.
+   */
+  afterRollback(): void {
+    this.cache?.clear();
+    // A rolled-back flush may have taken expiries it had backfilled with it.
+    for (const s of this.registeredStates()) if (s.options.expiry !== undefined) s.needsExpiryBackfill = true;
+    this.guarded('saving the states again after a rollback', () => {
+      for (const s of this.registeredStates())
+        this.tables.resaveState(s.id, this.scope, s.name, s.kind, this.states().find((m) => m.name === s.name)?.ttl?.ttlMs ?? null);
+    });
+  }
+
+  /** The same as {@link afterRollback}. */
+  discardCache(): void {
+    this.afterRollback();
   }
 
   keyBytes(): Uint8Array {
@@ -101,8 +137,9 @@ export class DurableObjectKeyedStateBackend extends KeyedBackendBase<DoState> im
     return mapTable<V>(this, s);
   }
 
-  /** Native TTL cleanup: one indexed DELETE per state with an expiry. Writes are durable as they happen; nothing else to flush. */
+  /** Writes the value cache back (if any), then native TTL cleanup: one indexed DELETE per state with an expiry. */
   async flush(): Promise<void> {
+    this.writeBack();
     for (const s of this.registeredStates()) {
       const expiry = s.options.expiry;
       if (expiry === undefined) continue;
@@ -119,6 +156,8 @@ export class DurableObjectKeyedStateBackend extends KeyedBackendBase<DoState> im
           }),
         s.name,
       );
+      // Rows went behind the cache (it holds no dirty rows after the write-back).
+      this.cache?.dropState(s.id);
     }
   }
 
@@ -126,6 +165,8 @@ export class DurableObjectKeyedStateBackend extends KeyedBackendBase<DoState> im
   pruneEntries(stateName: string, limit: number, isStale: (stored: unknown) => boolean): number {
     const s = this.stateOf(stateName);
     if (s === undefined || limit <= 0) return 0;
+    this.writeBack();
+    this.cache?.dropState(s.id);
     const { tables } = this;
     return this.guarded(
       'cleaning up expired state',
@@ -149,6 +190,7 @@ export class DurableObjectKeyedStateBackend extends KeyedBackendBase<DoState> im
    */
   async snapshot(_options: KeyedSnapshotOptions = {}): Promise<KeyedStateSnapshot> {
     const { states, head } = this.captureStates();
+    this.writeBack();
     const encoded: EncodedState[] = states.map((s) => ({ id: s.id, shape: storageShapeOf(s.kind), drop: s.options.snapshotFilter?.() }));
     const keyGroups = this.guarded(
       'taking a snapshot',
@@ -166,6 +208,7 @@ export class DurableObjectKeyedStateBackend extends KeyedBackendBase<DoState> im
   protected override restoreInPlace(): boolean {
     const kept = this.registeredStates().filter((s) => s.requested);
     const ttlOf = new Map(this.states().map((m) => [m.name, m.ttl]));
+    this.cache?.clear();
     this.guarded('emptying the state before a restore', () =>
       this.atomically(() => {
         for (const s of this.registeredStates()) this.tables.dropState(s.id, s.requested);
@@ -181,6 +224,7 @@ export class DurableObjectKeyedStateBackend extends KeyedBackendBase<DoState> im
   }
 
   protected async load(snapshots: readonly KeyedStateSnapshot[], statesOf: ReadonlyArray<readonly DoState[]>): Promise<void> {
+    this.cache?.clear();
     for (const [i, snapshot] of snapshots.entries()) {
       const states = statesOf[i]!;
       const names = states.map((s) => s.name).join(', ');
@@ -203,6 +247,7 @@ export class DurableObjectKeyedStateBackend extends KeyedBackendBase<DoState> im
   async *keys(stateName: string, namespace: string): AsyncIterable<Key> {
     const s = this.stateOf(stateName);
     if (s === undefined) return;
+    this.writeBack();
     let afterKg = -1;
     let afterK: Uint8Array | number = 0;
     for (;;) {
@@ -215,11 +260,22 @@ export class DurableObjectKeyedStateBackend extends KeyedBackendBase<DoState> im
 
   /** Rows this subtask stores (one per value, list element and map entry), for monitoring and tests. */
   rowCount(): number {
+    this.writeBack();
     return this.guarded('counting rows', () => this.tables.countRows(this.registeredStates().map((s) => s.id)));
   }
 
-  /** Forgets the key context; the stored state stays in the object (it is durable, not a working copy). */
+  /** Rows in the value cache (0 without one). */
+  cachedRows(): number {
+    return this.cache?.size ?? 0;
+  }
+
+  /** Writes the value cache back and forgets the key context; the stored state stays in the object (it is durable, not a working copy). */
   async dispose(): Promise<void> {
+    try {
+      this.writeBack();
+    } finally {
+      this.cache?.clear();
+    }
     this.clearCurrentKey();
     this.forgetStates();
   }

@@ -59,6 +59,11 @@ export class Tables {
     return firstRow(this.sql, 'INSERT INTO eddy_states (scope, name, kind, ttl_ms) VALUES (?, ?, ?, ?) RETURNING id', scope, name, kind, ttlMs)![0] as number;
   }
 
+  /** Saves a known state again under its number, unless it is saved (after a rollback took its row). */
+  resaveState(id: number, scope: string, name: string, kind: string, ttlMs: number | null): void {
+    this.sql.exec('INSERT OR IGNORE INTO eddy_states (id, scope, name, kind, ttl_ms) VALUES (?, ?, ?, ?, ?)', id, scope, name, kind, ttlMs);
+  }
+
   /** Deletes a state's rows, and the state itself unless `keepState`. */
   dropState(st: number, keepState: boolean): void {
     this.sql.exec('DELETE FROM eddy_kv WHERE st=?', st);

@@ -10,8 +10,10 @@ import { deserializeValue, serializeValue } from '../../format/value-codec.ts';
 import { canonicalKeyBytes, keyFromCanonicalBytes, type Key } from '../../format/key-bytes.ts';
 import type { ListTable, MapTable, ValueTable } from '../../state/backend.ts';
 import type { TableConfig } from '../../state/keyed-backend-base.ts';
+import type { KeyId } from '../../format/key-ids.ts';
 import type { Tables } from './schema.ts';
 import { sqlFailure } from './storage.ts';
+import type { ValueRowCache } from './value-cache.ts';
 
 /** A registered state: its number in `eddy_states`, kind and table options. */
 export interface DoState {
@@ -39,7 +41,18 @@ export interface TableContext {
   readonly currentKg: number;
   /** Canonical bytes of the current key (computed once per key). */
   keyBytes(): Uint8Array;
+  /** The write-behind cache of value rows, when configured. */
+  readonly cache: ValueRowCache | undefined;
+  /** The current key's id (kept only while a cache is configured). */
+  readonly currentId: KeyId;
 }
+
+/**
+ * The largest encoded key plus value a cached value row accepts: the platform's limit
+ * (found between 2,100,000 and 2,200,000 bytes) minus room for the row's other columns.
+ * Checked when the value is written, so that a write-back never meets a row too large.
+ */
+export const CACHED_ROW_LIMIT = 2_000_000;
 
 /** Rows per page when entries() and keys() stream. */
 export const PAGE = 256;
@@ -60,27 +73,44 @@ function guard<R>(ctx: TableContext, s: DoState, what: string, f: () => R, bytes
 
 const sizeOf = (parts: ReadonlyArray<{ length: number }>): number => parts.reduce((n, p) => n + p.length, 0);
 
-/** Value rows (ValueState, ReducingState, AggregatingState), `uk = 0`. */
+/** Value rows (ValueState, ReducingState, AggregatingState), `uk = 0`; through the cache when there is one. */
 export function valueTable<T>(ctx: TableContext, s: DoState): ValueTable<T> {
   const { tables } = ctx;
-  return {
-    get: (ns) =>
-      guard(ctx, s, 'reading a value', () => {
-        const v = tables.getValue(s.id, ctx.currentKg, ctx.keyBytes(), ns);
-        return v === undefined ? undefined : (deserializeValue(v) as T);
-      }),
-    put: (ns, value) => {
-      const v = serializeValue(value);
-      const k = ctx.keyBytes();
+  const keyBytes = () => ctx.keyBytes();
+  /** Writes a value's encoding `v`, or removes the value when `v` is null. */
+  const write = (ns: string, v: Uint8Array | null, value: T | undefined, what: string) => {
+    const k = ctx.keyBytes();
+    const size = () => (v?.length ?? 0) + k.length;
+    const { cache } = ctx;
+    if (cache === undefined) {
       guard(
         ctx,
         s,
-        'writing a value',
-        () => tables.putRow(s.id, ctx.currentKg, k, ns, 0, v, expiryOf(s, value)),
-        () => v.length + k.length,
+        what,
+        () => (v === null ? tables.deleteRow(s.id, ctx.currentKg, k, ns, 0) : tables.putRow(s.id, ctx.currentKg, k, ns, 0, v, expiryOf(s, value))),
+        size,
       );
-    },
-    remove: (ns) => guard(ctx, s, 'removing a value', () => tables.deleteRow(s.id, ctx.currentKg, ctx.keyBytes(), ns, 0)),
+      return;
+    }
+    if (size() > CACHED_ROW_LIMIT)
+      throw sqlFailure(
+        new Error('SQLITE_TOOBIG (checked before caching)'),
+        { component: ctx.component, operator: ctx.operatorName, state: s.name },
+        what,
+        size(),
+      );
+    const shareable = v !== null && s.options.values.shareable(value);
+    guard(ctx, s, what, () => cache.put(s.id, ctx.currentKg, ctx.currentId, keyBytes, ns, v, value, shareable, v === null ? null : expiryOf(s, value)));
+  };
+  return {
+    get: (ns) =>
+      guard(ctx, s, 'reading a value', () => {
+        if (ctx.cache !== undefined) return ctx.cache.get(s.id, ctx.currentKg, ctx.currentId, keyBytes, ns, s.options.values.shareable) as T | undefined;
+        const v = tables.getValue(s.id, ctx.currentKg, ctx.keyBytes(), ns);
+        return v === undefined ? undefined : (deserializeValue(v) as T);
+      }),
+    put: (ns, value) => write(ns, serializeValue(value), value, 'writing a value'),
+    remove: (ns) => write(ns, null, undefined, 'removing a value'),
   };
 }
 

@@ -6,7 +6,12 @@
 import { ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor } from '../../../src/api/descriptors.ts';
 import { ManualClock } from '../../../src/api/clock.ts';
 import { StateTtlConfig } from '../../../src/api/ttl.ts';
-import { DurableObjectStateBackend, type DurableObjectKeyedStateBackend, type DurableObjectStorageLike } from '../../../src/backends/durable-object/index.ts';
+import {
+  DurableObjectStateBackend,
+  DurableObjectTimers,
+  type DurableObjectKeyedStateBackend,
+  type DurableObjectStorageLike,
+} from '../../../src/backends/durable-object/index.ts';
 import { keyGroupRangeForSubtask } from '../../../src/format/key-groups.ts';
 import { KeyedStateStore } from '../../../src/state/keyed-state-store.ts';
 import { enter, MAX_P, readFixture, writeFixture } from '../fixture.ts';
@@ -162,6 +167,100 @@ export async function replace(storage: DurableObjectStorageLike, body: { snapsho
   enter(again, 'k');
   const x = await new KeyedStateStore(again, 'Op (1/1)').getListState(new ListStateDescriptor<string>('x')).get();
   return { adopted, states: again.states().map((s) => `${s.name}:${s.kind}`), x, rows: again.rowCount() };
+}
+
+/**
+ * What a job host can build exactly-once batches on: every write of the backend (values,
+ * list elements, map entries, timers) made inside the platform's async
+ * `storage.transaction()` rolls back when it throws, also across real I/O waits.
+ */
+export async function rollback(storage: DurableObjectStorageLike & { transaction<T>(f: () => Promise<T>): Promise<T> }): Promise<unknown> {
+  const kb = open(storage);
+  const store = new KeyedStateStore(kb, 'Op (1/1)');
+  const v = store.getState(new ValueStateDescriptor<number>('v'));
+  const l = store.getListState(new ListStateDescriptor<number>('l'));
+  const m = store.getMapState(new MapStateDescriptor<string, number>('m'));
+  const timers = new DurableObjectTimers(storage, { scope: `rollback-${seq}` });
+  enter(kb, 'k');
+  await v.update(1);
+  await l.add(1);
+  const error = await storage
+    .transaction(async () => {
+      await v.update(2);
+      await l.addAll([2, 3]);
+      await m.put('x', 1);
+      timers.register('PROCESSING_TIME', 'k', 0, 123);
+      // A state first registered inside the transaction: its saved name rolls back too.
+      await store.getState(new ValueStateDescriptor<string>('late')).update('rolled back');
+      await new Promise((r) => setTimeout(r, 5));
+      throw new Error('the batch fails');
+    })
+    .catch((e: Error) => e.message);
+  const after = { error, v: await v.value(), l: await l.get(), mEmpty: await m.isEmpty(), timers: timers.size('PROCESSING_TIME'), rows: kb.rowCount() };
+  kb.afterRollback();
+  const late = store.getState(new ValueStateDescriptor<string>('late'));
+  const lateBefore = (await late.value()) ?? null;
+  await late.update('kept');
+  // A backend opened again (the object restarted) finds the late state under its name.
+  const again = open(storage, kb.scope.split('/')[1]);
+  const adopted = again.states().map((s) => s.name);
+  enter(again, 'k');
+  const lateAgain = await new KeyedStateStore(again, 'Op (1/1)').getState(new ValueStateDescriptor<string>('late')).value();
+  return { ...after, lateBefore, lateAgain, adopted };
+}
+
+/**
+ * The write-behind value cache: writes reach SQLite at flush (once per row, however often
+ * written), a row over the limit is refused at the write, eviction writes back, and a
+ * rolled-back transaction needs `afterRollback()`.
+ */
+export async function cache(storage: DurableObjectStorageLike & { transaction<T>(f: () => Promise<T>): Promise<T> }): Promise<unknown> {
+  const kb = new DurableObjectStateBackend(storage, { valueCache: { maxRows: 10 } }).createKeyedStateBackend({
+    jobId: 'do-test',
+    operatorId: `cached-${++seq}`,
+    operatorName: 'Op (1/1)',
+    subtaskIndex: 0,
+    parallelism: 1,
+    maxParallelism: MAX_P,
+    keyGroupRange: keyGroupRangeForSubtask(MAX_P, 1, 0),
+  });
+  const store = new KeyedStateStore(kb, 'Op (1/1)');
+  const v = store.getState(new ValueStateDescriptor<number>('v'));
+  const written = () => sqlRowsOf(storage, kb.scope);
+  enter(kb, 'k');
+  for (let i = 1; i <= 5; i++) await v.update(i);
+  const beforeFlush = written();
+  await kb.flush();
+  const afterFlush = written();
+  const tooBig = await v.update('x'.repeat(2_100_000) as never).then(
+    () => undefined,
+    (e: { code?: string }) => e.code,
+  );
+  const kept = await v.value();
+  // 20 more keys overflow the 10-row cache: eviction writes the dirty rows back.
+  for (let i = 0; i < 20; i++) {
+    enter(kb, `other-${i}`);
+    await v.update(i);
+  }
+  const afterOverflow = { sql: written(), cached: kb.cachedRows() };
+  await kb.flush();
+  enter(kb, 'k');
+  await storage
+    .transaction(async () => {
+      await v.update(99);
+      await kb.flush();
+      throw new Error('rolled back');
+    })
+    .catch(() => undefined);
+  const staleRead = await v.value();
+  kb.afterRollback();
+  const afterDiscard = await v.value();
+  return { beforeFlush, afterFlush, tooBig, kept, afterOverflow, staleRead, afterDiscard };
+}
+
+/** Rows a scope holds in SQLite. */
+function sqlRowsOf(storage: DurableObjectStorageLike, scope: string): number {
+  return storage.sql.exec('SELECT count(*) FROM eddy_kv WHERE st IN (SELECT id FROM eddy_states WHERE scope=?)', scope).raw().next().value![0] as number;
 }
 
 /** Writes the fixture and answers its full snapshot. */

@@ -9,9 +9,10 @@
  * attempt 2 finds nothing due. Effects are counted in `DurableObjectStateBackend` state.
  */
 import { DurableObjectTimers, type DurableObjectStorageLike, type DurableObjectTimer } from '../../../src/backends/durable-object/index.ts';
-import { keyGroupForKey } from '../../../src/format/key-groups.ts';
+import { keyGroupForKey, keyGroupRangeForSubtask } from '../../../src/format/key-groups.ts';
 import { MAX_P } from '../fixture.ts';
-import { kinds, open, replace, restoreInto, snapshotOfFixture, tooBig, ttl } from './do-scenarios.ts';
+import { groupsFromWire } from '../wire.ts';
+import { cache, kinds, open, replace, restoreInto, rollback, snapshotOfFixture, tooBig, ttl } from './do-scenarios.ts';
 
 interface Ctx {
   readonly storage: DurableObjectStorageLike;
@@ -57,10 +58,16 @@ export class TestObject {
         return snapshotOfFixture(storage);
       case 'restore':
         return restoreInto(storage, body);
+      case 'cache':
+        return cache(storage as Parameters<typeof cache>[0]);
+      case 'rollback':
+        return rollback(storage as Parameters<typeof rollback>[0]);
       case 'replace':
         return replace(storage, body);
       case 'timers':
         return this.timerScenario();
+      case 'restore-timers':
+        return this.restoreTimers(body);
       case 'arm':
         return this.arm();
       case 'status':
@@ -94,6 +101,17 @@ export class TestObject {
     t.delete('PROCESSING_TIME', 'k3', now + 45_000, 'window-1');
     alarms.push(await t.syncAlarm(), await this.ctx.storage.getAlarm());
     return { now, added, alarms, sizes, snapshot, event, eventAgain, next: t.nextProcessingTime() ?? null };
+  }
+
+  /** Restores an engine timer snapshot into subtask 1 of 2 (key groups 64..127) and polls everything it holds, in order. */
+  private restoreTimers(body: { snapshot: Array<[number, string]> }): unknown {
+    const t = new DurableObjectTimers(this.ctx.storage, { scope: 'restored', keyGroupRange: keyGroupRangeForSubtask(MAX_P, 2, 1) });
+    t.restore(groupsFromWire(body.snapshot));
+    const polled: unknown[] = [];
+    for (const domain of ['EVENT_TIME', 'PROCESSING_TIME'] as const) {
+      for (let timer = t.pollDue(domain, Infinity); timer !== undefined; timer = t.pollDue(domain, Infinity)) polled.push(timer);
+    }
+    return { polled };
   }
 
   /** Registers three timers due in 200 ms and sets the alarm. */

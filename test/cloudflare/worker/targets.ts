@@ -21,6 +21,8 @@ export interface WorkerdHost {
 export const STATE_BACKENDS: Record<string, (host: WorkerdHost) => StateBackend> = {
   hashmap: () => new HashMapStateBackend(),
   'durable-object': ({ ctx }) => new DurableObjectStateBackend(ctx.storage as DurableObjectStorageLike),
+  // A small cache, so that the suites' many-keys cases go through eviction and write-back, not only the cache.
+  'durable-object-cached': ({ ctx }) => new DurableObjectStateBackend(ctx.storage as DurableObjectStorageLike, { valueCache: { maxRows: 64 } }),
 };
 
 /** Checkpoint storages that run the checkpoint-storage suite in workerd, with what they declare. */
