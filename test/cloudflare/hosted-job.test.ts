@@ -47,7 +47,7 @@ async function postAll(send: (body: unknown) => Promise<{ status: number; json: 
   return { output, large };
 }
 
-describe.each(['heap', 'durable-object'])('keyedJob in Durable Objects (workerd), keyed state: %s', (backend) => {
+describe.each(['heap', 'durable-object', 'durable-object-cache'])('keyedJob in Durable Objects (workerd), keyed state: %s', (backend) => {
   const events = readings(400);
   let expected: { output: unknown[]; large: unknown[] };
   beforeAll(async () => {

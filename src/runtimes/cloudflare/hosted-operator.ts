@@ -21,6 +21,13 @@ class ObjectKeyedProcessOperator<K extends Key, IN, OUT> extends KeyedProcessOpe
   nextProcessingTime(): number | undefined {
     return this.timers?.nextProcessingTime();
   }
+  /**
+   * Forgets what the backend buffered for a transaction that rolled back (a write-behind
+   * cache would otherwise write it out when the backend is disposed, outside any transaction).
+   */
+  dropUncommitted(): void {
+    (this.backend as { afterRollback?: () => void } | undefined)?.afterRollback?.();
+  }
   /** Writes out whatever the backend still buffers, so that it commits with the batch. */
   async flushState(): Promise<void> {
     await this.backend?.flush?.();
@@ -185,6 +192,12 @@ export class HostedOperator<K extends Key, IN, OUT> {
 
   /** Closes the function and releases the backend. */
   close(): Promise<void> {
+    return this.op.close();
+  }
+
+  /** Closes after a failure: what the failed batch left buffered is dropped, not written. */
+  discard(): Promise<void> {
+    this.op.dropUncommitted();
     return this.op.close();
   }
 }

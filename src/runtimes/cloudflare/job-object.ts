@@ -142,7 +142,7 @@ export class JobObjectHost<K extends Key, IN, OUT> {
       // Memory may be ahead of the rolled-back storage: start over from storage.
       const host = this.host;
       this.host = undefined;
-      await host?.close().catch(() => {});
+      await host?.discard().catch(() => {});
       throw e;
     });
   }
