@@ -70,6 +70,11 @@ export class JobObjectHost<K extends Key, IN, OUT> {
     try {
       if (request.method === 'POST' && path === '/batch') return Response.json(await this.processBatch((await request.json()) as SubtaskBatch));
       if (request.method === 'POST' && path === '/savepoint') return Response.json(await this.savepoint((await request.json()) as SavepointRequest));
+      if (request.method === 'POST' && path === '/layout') {
+        const { subtask, parallelism } = (await request.json()) as { subtask: number; parallelism: number };
+        this.checkLayout(this.layout(), subtask, parallelism);
+        return Response.json({ ok: true });
+      }
       return new Response('not found', { status: 404 });
     } catch (e) {
       return errorResponse(e);
@@ -152,10 +157,9 @@ export class JobObjectHost<K extends Key, IN, OUT> {
     return row === undefined ? undefined : (JSON.parse(row.value as string) as Layout);
   }
 
-  /** The operator in memory, started from the object's storage (or the job's savepoint on first use). */
-  private async load(subtask: number, parallelism: number): Promise<HostedOperator<K, IN, OUT>> {
+  /** Refuses to serve as another subtask, or at another parallelism, than the object was started as. */
+  private checkLayout(layout: Layout | undefined, subtask: number, parallelism: number): void {
     const { options } = this;
-    const layout = this.layout();
     if (layout !== undefined && (layout.subtask !== subtask || layout.parallelism !== parallelism || layout.maxParallelism !== options.maxParallelism)) {
       throw new EddyError(
         'INVALID_CONFIG',
@@ -163,6 +167,13 @@ export class JobObjectHost<K extends Key, IN, OUT> {
         { component: 'runtime:cloudflare', operator: options.name },
       );
     }
+  }
+
+  /** The operator in memory, started from the object's storage (or the job's savepoint on first use). */
+  private async load(subtask: number, parallelism: number): Promise<HostedOperator<K, IN, OUT>> {
+    const { options } = this;
+    const layout = this.layout();
+    this.checkLayout(layout, subtask, parallelism);
     if (this.host !== undefined) return this.host;
     // Without a backend of its own, the object keeps keyed state where a job does by default (on the heap).
     const backend = options.stateBackend?.(this.state) ?? StreamExecutionEnvironment.getExecutionEnvironment().getStateBackend();

@@ -34,7 +34,26 @@ export interface JobBatchResult<OUT> {
 
 /** The Worker's request handler of a keyed job. */
 export class JobRouter<K extends Key, IN, OUT> {
+  /** Object 0 confirmed the job's parallelism (once per Worker isolate). */
+  private layoutChecked: Promise<void> | undefined;
+
   constructor(private readonly options: ResolvedJobOptions<K, IN, OUT>) {}
+
+  /**
+   * Asks subtask 0 whether it runs at this parallelism before the first batch: a Worker
+   * deployed with another parallelism over the same objects is refused before any object
+   * applies anything (each object checks again, for the batches it gets).
+   */
+  private checkLayout(env: Record<string, unknown>): Promise<void> {
+    this.layoutChecked ??= this.call<unknown>(env, 0, '/layout', { subtask: 0, parallelism: this.options.parallelism }).then(
+      () => {},
+      (e) => {
+        this.layoutChecked = undefined;
+        throw e;
+      },
+    );
+    return this.layoutChecked;
+  }
 
   /** The name of the object that is subtask `index` (of the job's parallelism). */
   objectName(index: number): string {
@@ -72,6 +91,7 @@ export class JobRouter<K extends Key, IN, OUT> {
     // so does an empty batch: a poll for what timers emitted on the alarms since.
     const everyone = batch.watermark !== undefined || batch.events.length === 0;
     const targets = everyone ? Array.from({ length: parallelism }, (_, i) => i) : [...perSubtask.keys()].sort((a, b) => a - b);
+    await this.checkLayout(env);
     const results = await Promise.all(
       targets.map((subtask) =>
         this.call<SubtaskResult>(env, subtask, '/batch', {
