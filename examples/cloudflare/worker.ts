@@ -7,7 +7,7 @@
  * In a project of your own the imports are `eddy` and `eddy/cloudflare`.
  */
 import { WatermarkStrategy } from '../../src/api/watermarks.ts';
-import { DurableObjectStateBackend, keyedJob } from '../../src/runtimes/cloudflare/index.ts';
+import { DurableObjectStateBackend, DurableObjectTimers, keyedJob } from '../../src/runtimes/cloudflare/index.ts';
 import { FraudDetector, type Alert, type Transaction } from '../fraud-detector.ts';
 
 const job = keyedJob<string, Transaction, Alert>({
@@ -16,8 +16,9 @@ const job = keyedJob<string, Transaction, Alert>({
   process: new FraudDetector(),
   // Four Durable Objects, each owning a quarter of the 128 key groups.
   parallelism: 4,
-  // Keyed state in each object's own SQLite, committed with every batch.
+  // Keyed state and timers in each object's own SQLite, committed with every batch.
   stateBackend: (ctx) => new DurableObjectStateBackend(ctx.storage),
+  timers: (ctx, subtask) => new DurableObjectTimers(ctx.storage, subtask),
   watermarks: WatermarkStrategy.forBoundedOutOfOrderness<Transaction>(5_000).withTimestampAssigner((tx) => tx.ts),
 });
 

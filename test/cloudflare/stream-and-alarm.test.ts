@@ -52,7 +52,7 @@ describe('keyedJob streams and alarms (workerd)', () => {
   });
 
   it('fires processing-time timers on the alarm; their output survives a reset and goes out with the next batch', async () => {
-    const mf = await startWorkerd(script, { JOB: 'idle', PARALLELISM: '2' });
+    const mf = await startWorkerd(script, { BACKEND: 'durable-object', JOB: 'idle', PARALLELISM: '2' });
     try {
       const events = readings(30, 4, 3);
       const first = await post(mf, '/events', { id: 'i0', events });

@@ -13,10 +13,60 @@ import { instantiate } from '../../engine/operators/function-copy.ts';
 import { OutputBuffer, type OperatorRestore, type OperatorSnapshot, type RecordBatch } from '../../engine/operators/operator.ts';
 import { KeyedProcessOperator } from '../../engine/operators/process.ts';
 import type { StateBackend } from '../../state/backend.ts';
-import type { ResolvedJobOptions } from './job-config.ts';
+import type { InternalTimerService, Timer } from '../../engine/timers.ts';
+import type { TimeDomain } from '../../api/functions.ts';
+import type { ResolvedJobOptions, StoredTimerService } from './job-config.ts';
+
+/**
+ * The engine's timer service in front of timers kept in the object's storage: the
+ * operator registers, deletes and polls through it, and the watermark stays here.
+ */
+class StoredTimers {
+  watermark = -Infinity;
+  constructor(private readonly stored: StoredTimerService) {}
+  register(domain: TimeDomain, key: Key, keyGroup: number, timestamp: number, namespace = ''): boolean {
+    return this.stored.register(domain, key, keyGroup, timestamp, namespace);
+  }
+  delete(domain: TimeDomain, key: Key, timestamp: number, namespace = ''): void {
+    this.stored.delete(domain, key, timestamp, namespace);
+  }
+  nextProcessingTime(): number | undefined {
+    return this.stored.nextProcessingTime();
+  }
+  pollDue(domain: TimeDomain, time: number): Timer | undefined {
+    const t = this.stored.pollDue(domain, time);
+    // Stored timers are gone once polled: no epoch or order to keep here.
+    return t === undefined ? undefined : { ...t, endedIn: Number.POSITIVE_INFINITY, seq: 0 };
+  }
+  size(domain: TimeDomain): number {
+    return this.stored.size(domain);
+  }
+  async snapshot(): Promise<Map<number, Uint8Array>> {
+    return this.stored.snapshot();
+  }
+  restore(snapshot: ReadonlyMap<number, Uint8Array>): void {
+    this.stored.restore(snapshot);
+  }
+}
 
 /** Exposes the parts of the operator's state an object persists between batches. */
 class ObjectKeyedProcessOperator<K extends Key, IN, OUT> extends KeyedProcessOperator<K, IN, OUT> {
+  /** True once the timers live in the object's storage (then snapshots per batch leave them out). */
+  timersInStorage = false;
+
+  /**
+   * Moves the operator onto timers kept in the object's storage, with the timers a
+   * savepoint restored (the engine's in-memory service holds them after `initializeState`).
+   */
+  useStoredTimers(stored: StoredTimerService, restored: ReadonlyArray<ReadonlyMap<number, Uint8Array>>): void {
+    const timers = new StoredTimers(stored);
+    timers.watermark = this.timers!.watermark;
+    for (const snapshot of restored) timers.restore(snapshot);
+    // The engine types its service by class; this one has every member operators use.
+    this.timers = timers as unknown as InternalTimerService;
+    this.timersInStorage = true;
+  }
+
   /** The earliest pending processing-time timer. */
   nextProcessingTime(): number | undefined {
     return this.timers?.nextProcessingTime();
@@ -34,11 +84,13 @@ class ObjectKeyedProcessOperator<K extends Key, IN, OUT> extends KeyedProcessOpe
   }
   /**
    * Timers and operator state without the keyed state, for a backend that keeps keyed
-   * state in the object's storage already; the function's `snapshotState` hook still runs.
+   * state in the object's storage already (and without timers kept there too); the
+   * function's `snapshotState` hook still runs.
    */
   async snapshotWithoutKeyed(checkpointId: number): Promise<OperatorSnapshot> {
     await this.snapshotState(checkpointId, Date.now(), { hooksOnly: true });
     const operatorState = this.operatorState.snapshot();
+    if (this.timersInStorage) return { operatorState };
     const timers = await this.timers?.snapshot();
     return { operatorState, timers };
   }
@@ -80,6 +132,7 @@ export class HostedOperator<K extends Key, IN, OUT> {
     parallelism: number,
     watermark: number,
     restore: OperatorRestore | undefined,
+    storedTimers?: StoredTimerService,
   ): Promise<HostedOperator<K, IN, OUT>> {
     const host = new HostedOperator(options, subtask, parallelism, watermark);
     const name = options.name;
@@ -106,6 +159,10 @@ export class HostedOperator<K extends Key, IN, OUT> {
       },
       restore,
     );
+    if (storedTimers !== undefined) {
+      host.op.useStoredTimers(storedTimers, restore?.timers ?? []);
+      host.wakeUpAt = storedTimers.nextProcessingTime();
+    }
     if (watermark > -Infinity) await host.op.processWatermark(watermark, host.out);
     host.out.takeWatermark();
     await host.op.open();

@@ -7,9 +7,36 @@ import type { KeyedProcessFunctionLike } from '../../api/functions.ts';
 import type { WatermarkStrategy } from '../../api/watermarks.ts';
 import type { CheckpointStorage } from '../../format/checkpoint-storage.ts';
 import type { Key } from '../../format/key-bytes.ts';
-import { DEFAULT_MAX_PARALLELISM, UPPER_BOUND_MAX_PARALLELISM } from '../../format/key-groups.ts';
+import { DEFAULT_MAX_PARALLELISM, UPPER_BOUND_MAX_PARALLELISM, type KeyGroupRange } from '../../format/key-groups.ts';
+import type { TimeDomain } from '../../api/functions.ts';
 import type { StateBackend } from '../../state/backend.ts';
 import type { JobObjectState } from './job-platform.ts';
+
+/**
+ * Timers kept in the object's storage rather than in memory (`DurableObjectTimers` from
+ * `eddy/cloudflare` is one): the members the engine's operators use, with the semantics
+ * of Flink's `InternalTimerService` (deduplicated per key, namespace and timestamp).
+ */
+export interface StoredTimerService {
+  register(domain: TimeDomain, key: Key, keyGroup: number, timestamp: number, namespace?: string): boolean;
+  delete(domain: TimeDomain, key: Key, timestamp: number, namespace?: string): void;
+  nextProcessingTime(): number | undefined;
+  /** Removes and returns the earliest timer of `domain` due at `time`. */
+  pollDue(domain: TimeDomain, time: number): { domain: TimeDomain; timestamp: number; key: Key; keyGroup: number; namespace: string } | undefined;
+  size(domain: TimeDomain): number;
+  /** Pending timers by key group, in the engine's timer layout. */
+  snapshot(): Map<number, Uint8Array> | Promise<Map<number, Uint8Array>>;
+  /** Adds the timers of the key groups this subtask owns. */
+  restore(snapshot: ReadonlyMap<number, Uint8Array>): void;
+}
+
+/** What an object tells a {@link StoredTimerService} factory about its subtask. */
+export interface StoredTimersSubtask {
+  /** `<jobId>/<uid>/<subtask>`: names the subtask's timers among what the object stores. */
+  readonly scope: string;
+  readonly keyGroupRange: KeyGroupRange;
+  readonly operatorName: string;
+}
 
 /** How a keyed job runs in Durable Objects; see `keyedJob()`. */
 export interface KeyedJobOptions<K extends Key, IN, OUT> {
@@ -42,6 +69,13 @@ export interface KeyedJobOptions<K extends Key, IN, OUT> {
    * `durable-object` (`DurableObjectStateBackend`), false otherwise.
    */
   readonly keyedStateInStorage?: boolean;
+  /**
+   * Timers in the object's storage, e.g. `(ctx, subtask) => new DurableObjectTimers(ctx.storage, subtask)`
+   * (from `eddy/cloudflare`): registered and fired by row, inside the batch's transaction.
+   * Default: the engine's timers in memory, whose whole snapshot the object writes to
+   * storage after every batch — fine for few timers only.
+   */
+  readonly timers?: (state: JobObjectState, subtask: StoredTimersSubtask) => StoredTimerService;
   /** Where savepoints are written and read (for example R2), from the Worker's `env`. */
   readonly checkpointStorage?: (env: Record<string, unknown>) => CheckpointStorage;
   /** A savepoint directory (in `checkpointStorage`) every object starts from, at any parallelism. */

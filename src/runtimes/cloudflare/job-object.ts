@@ -22,6 +22,7 @@ import { loadCheckpoint } from '../../engine/checkpoint-restore.ts';
 import type { OperatorRestore, OperatorSnapshot } from '../../engine/operators/operator.ts';
 import { decodePart, encodePart, partHandle, type PartHandle } from '../../format/checkpoint-format.ts';
 import type { Key } from '../../format/key-bytes.ts';
+import { keyGroupRangeForSubtask } from '../../format/key-groups.ts';
 import type { ResolvedJobOptions, SubtaskBatch, SubtaskResult } from './job-config.ts';
 import { HostedOperator } from './hosted-operator.ts';
 import type { JobObjectState, JobSqlValue } from './job-platform.ts';
@@ -193,7 +194,12 @@ export class JobObjectHost<K extends Key, IN, OUT> {
       const loaded = await loadCheckpoint(this.checkpointStorage(), options.fromSavepoint);
       restore = loaded.restoreFor(options.uid, subtask, parallelism);
     }
-    const host = await HostedOperator.start(options, backend, subtask, parallelism, watermark, restore);
+    const storedTimers = options.timers?.(this.state, {
+      scope: `${options.jobId}/${options.uid}/${subtask}`,
+      keyGroupRange: keyGroupRangeForSubtask(options.maxParallelism, parallelism, subtask),
+      operatorName: `${options.name} (${subtask + 1}/${parallelism})`,
+    });
+    const host = await HostedOperator.start(options, backend, subtask, parallelism, watermark, restore, storedTimers);
     if (layout === undefined) {
       await this.state.storage.transaction(async () => {
         this.sql(
