@@ -22,7 +22,8 @@ export type EddyErrorCode =
   | 'VALUE_TOO_LARGE'
   | 'CHECKPOINT_FAILED'
   | 'JOB_FAILED'
-  | 'JOB_CANCELLED';
+  | 'JOB_CANCELLED'
+  | 'JOB_NOT_RUNNING';
 
 /** Where an error happened; every field is optional and shows up in the message. */
 export interface ErrorContext {

@@ -5,6 +5,7 @@
  * control mails (checkpoints, notifications) between whole elements, like Flink's
  * mailbox model. Checkpoint barriers are aligned across inputs here.
  */
+import { WatermarkValve, type ValveOutput } from './watermark-valve.ts';
 import { MAX_WATERMARK } from '../api/watermarks.ts';
 import { isThenable } from './operators/base.ts';
 import type { OperatorSnapshot, OutputBuffer, RecordBatch, SnapshotOptions, StreamOperator } from './operators/operator.ts';
@@ -12,6 +13,7 @@ import type { SourceOperator } from './operators/source.ts';
 import type { GateItem, InputGate } from './input-gate.ts';
 import type { NetworkOutput } from './network-output.ts';
 import type { PartSource } from '../format/checkpoint-format.ts';
+import type { SubtaskCounters } from './metrics.ts';
 
 /** An operator of the chain with where its output goes. */
 export interface ChainMember {
@@ -31,6 +33,8 @@ export interface ChainMember {
   readonly subtaskIndex: number;
   /** Set when the task was abandoned: whatever the member emits afterwards is discarded. */
   halted?: boolean;
+  /** Records in and out and the input watermark, bumped per batch (see metrics.ts). */
+  readonly counters: SubtaskCounters;
 }
 
 /**
@@ -51,10 +55,13 @@ export interface CoordinatedTask {
 export interface CheckpointHooks {
   /** Whether barriers are aligned (exactly-once) or only counted (at-least-once). */
   readonly aligned: boolean;
-  /** The task captured its chain for checkpoint `id`; `snapshots` finish encoding later. */
-  acknowledge(task: StreamTask, checkpointId: number, snapshots: Promise<OperatorSnapshot[]>): void;
+  /**
+   * The task captured its chain for checkpoint `id`; `snapshots` finish encoding later.
+   * `syncMs`: how long the capture held up its records (checkpoint statistics).
+   */
+  acknowledge(task: StreamTask, checkpointId: number, snapshots: Promise<OperatorSnapshot[]>, syncMs?: number): void;
   /** A task elsewhere (in a worker) captured its chain and sent its encoded parts (coordinators implement it). */
-  acknowledgeParts?(task: CoordinatedTask, checkpointId: number, parts: Promise<readonly PartSource[]>): void;
+  acknowledgeParts?(task: CoordinatedTask, checkpointId: number, parts: Promise<readonly PartSource[]>, syncMs?: number): void;
   /** The task finished its input (it takes part in no later checkpoint). */
   taskFinished(task: CoordinatedTask): void;
   /**
@@ -160,6 +167,19 @@ export class StreamTask implements CoordinatedTask {
     });
   }
 
+  /**
+   * Runs `read` between two records (as mail: the state it sees is consistent) and
+   * resolves to its result; at once on a finished task. Rejects when the attempt fails first.
+   */
+  runBetweenRecords<T>(read: () => Promise<T>, failed: () => Error): Promise<T> {
+    if (this.finished) return read();
+    return new Promise<T>((resolve, reject) => {
+      // The mail itself never rejects: a failing read must not fail the task.
+      this.gate.addMail(() => read().then(resolve, reject));
+      void this.gate.failed.then(() => reject(failed()));
+    });
+  }
+
   /** Runs every waiting timer mail. */
   async runMail(): Promise<void> {
     let mail;
@@ -199,11 +219,12 @@ export class StreamTask implements CoordinatedTask {
     // Once per checkpoint: a finished task can be asked both by its queued trigger and directly.
     if (checkpointId <= this.lastCheckpoint) return;
     this.lastCheckpoint = checkpointId;
+    const start = Date.now();
     const pending = [];
     for (const m of this.members) pending.push(await m.op.snapshotState(checkpointId, timestamp, { incremental }));
     // A finished task's outputs ended: downstream aligns without its barrier.
     if (!this.finished) for (const m of this.members) for (const n of m.network) await n.emitBarrier(checkpointId, timestamp, incremental);
-    this.hooks?.acknowledge(this, checkpointId, Promise.all(pending.map((p) => p.snapshot)));
+    this.hooks?.acknowledge(this, checkpointId, Promise.all(pending.map((p) => p.snapshot)), Date.now() - start);
   }
 
   private async runSource(): Promise<void> {
@@ -251,10 +272,15 @@ export class StreamTask implements CoordinatedTask {
     const head = this.members[0];
     const gate = this.gate;
     const channels = gate.channelCount;
-    const watermarks = new Array<number>(channels).fill(-Infinity);
     const ended = new Array<boolean>(channels).fill(false);
     let endedCount = 0;
-    let current = -Infinity;
+    const valve = new WatermarkValve(channels);
+    const apply = async ({ watermark, idle }: ValveOutput) => {
+      // Active before the watermark that may come with it; idle after it.
+      if (idle === false) await pushIdleness(head, false);
+      if (watermark !== undefined) await pushWatermark(head, watermark);
+      if (idle === true) await pushIdleness(head, true);
+    };
     // Barrier alignment: channels whose barrier arrived are held back until all have it.
     const aligned = this.hooks?.aligned ?? true;
     let aligning: { id: number; timestamp: number; incremental: boolean; seen: boolean[] } | undefined;
@@ -281,6 +307,7 @@ export class StreamTask implements CoordinatedTask {
         continue;
       }
       if (element.kind === 'records') {
+        await apply(valve.records(channel));
         await pushBatch(head, element.batch);
         continue;
       }
@@ -304,29 +331,23 @@ export class StreamTask implements CoordinatedTask {
       if (element.kind === 'end') {
         ended[channel] = true;
         endedCount++;
-        watermarks[channel] = MAX_WATERMARK;
         await completeAlignmentIfReady();
-      } else if (element.timestamp > watermarks[channel]) {
-        watermarks[channel] = element.timestamp;
-      } else continue;
-      // The task's watermark is the minimum over its inputs.
-      let min = Infinity;
-      for (const w of watermarks) if (w < min) min = w;
-      if (min > current) {
-        current = min;
-        await pushWatermark(head, min);
-      }
+        await apply(valve.end(channel));
+      } else if (element.kind === 'idleness') await apply(valve.idleness(channel, element.idle));
+      else await apply(valve.watermark(channel, element.timestamp));
     }
   }
 }
 
 async function pushBatch(member: ChainMember, batch: RecordBatch): Promise<void> {
+  member.counters.recordsIn += batch.values.length;
   const r = member.op.processBatch(batch, member.out);
   if (isThenable(r)) await r;
   await drain(member);
 }
 
 async function pushWatermark(member: ChainMember, watermark: number): Promise<void> {
+  member.counters.inputWatermark = watermark;
   await member.op.processWatermark(watermark, member.out);
   await drain(member);
 }
@@ -335,12 +356,21 @@ async function pushWatermark(member: ChainMember, watermark: number): Promise<vo
 async function drain(member: ChainMember): Promise<void> {
   if (member.halted) throw new Error('[eddy] [executor:local] the task was abandoned after its attempt failed; its output is discarded');
   const sideOf = member.sideOf;
+  // Active again before what made it active; idle after everything emitted so far.
+  const idleness = member.out.takeIdleness();
+  if (idleness === false) await forwardIdleness(member, false);
+  const segments = member.out.takeSegments();
+  if (segments !== undefined) {
+    for (const { batch, watermark } of segments) {
+      await forwardRecords(member, batch);
+      await forwardWatermark(member, watermark);
+    }
+  }
   if (member.out.size > 0) {
-    const batch = member.out.take();
-    for (const n of member.next) if (sideOf === undefined || !sideOf.has(n)) await pushBatch(n, batch);
-    for (const n of member.network) if (sideOf === undefined || !sideOf.has(n)) await n.emitRecords(batch);
+    await forwardRecords(member, member.out.take());
   }
   const sides = member.out.takeSides();
+  if (sides !== undefined) for (const side of sides.values()) member.counters.recordsOut += side.values.length;
   // Side outputs nobody consumes are dropped, as in Flink.
   if (sides !== undefined && sideOf !== undefined) {
     for (const n of member.next) {
@@ -353,8 +383,30 @@ async function drain(member: ChainMember): Promise<void> {
     }
   }
   const watermark = member.out.takeWatermark();
-  if (watermark !== undefined) {
-    for (const n of member.next) await pushWatermark(n, watermark);
-    for (const n of member.network) await n.emitWatermark(watermark);
-  }
+  if (watermark !== undefined) await forwardWatermark(member, watermark);
+  if (idleness === true) await forwardIdleness(member, true);
+}
+
+async function pushIdleness(member: ChainMember, idle: boolean): Promise<void> {
+  member.op.processIdleness(idle, member.out);
+  await drain(member);
+}
+
+async function forwardIdleness(member: ChainMember, idle: boolean): Promise<void> {
+  for (const n of member.next) await pushIdleness(n, idle);
+  for (const n of member.network) await n.emitIdleness(idle);
+}
+
+/** Hands main-output records to the successors that consume the main output. */
+async function forwardRecords(member: ChainMember, batch: RecordBatch): Promise<void> {
+  const sideOf = member.sideOf;
+  if (batch.values.length === 0) return;
+  member.counters.recordsOut += batch.values.length;
+  for (const n of member.next) if (sideOf === undefined || !sideOf.has(n)) await pushBatch(n, batch);
+  for (const n of member.network) if (sideOf === undefined || !sideOf.has(n)) await n.emitRecords(batch);
+}
+
+async function forwardWatermark(member: ChainMember, watermark: number): Promise<void> {
+  for (const n of member.next) await pushWatermark(n, watermark);
+  for (const n of member.network) await n.emitWatermark(watermark);
 }

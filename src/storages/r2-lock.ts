@@ -99,6 +99,8 @@ class R2Lock implements StorageLock {
       },
       Math.max(10, Math.floor(lease.leaseMs / 3)),
     );
+    // A held lock alone must not keep a Node process alive (a binding reached from Node, e.g. miniflare's).
+    (this.#timer as { unref?: () => void }).unref?.();
   }
 
   async #renew(): Promise<void> {

@@ -13,9 +13,14 @@ import { runStateBackendSuite } from '../conformance/state-backend/index.ts';
 import { runTtlSuite } from '../conformance/ttl/index.ts';
 import { denoTests } from '../portable/deno.ts';
 
-const Deno = (globalThis as unknown as { Deno: { makeTempDirSync(options: { prefix: string }): string } }).Deno;
-// One directory per run (in the system's temp dir); every suite case works below its own prefix in it.
+interface DenoLike {
+  makeTempDirSync(options: { prefix: string }): string;
+  removeSync(path: string, options: { recursive: boolean }): void;
+}
+const Deno = (globalThis as unknown as { Deno: DenoLike }).Deno;
+// One directory per run (in the system's temp dir), removed when the run ends; every suite case works below its own prefix in it.
 const dir = Deno.makeTempDirSync({ prefix: 'eddy-deno-conformance-' });
+globalThis.addEventListener('unload', () => Deno.removeSync(dir, { recursive: true }));
 
 denoTests(() => {
   runStateBackendSuite('hashmap', () => new HashMapStateBackend());

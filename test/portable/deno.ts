@@ -4,7 +4,7 @@
  * portable runner. `deno test` maps `vitest` to `./vitest-shim.ts` with
  * `--import-map=test/portable/deno-import-map.json`.
  */
-import { collectCases, runCase } from './vitest-shim.ts';
+import { collectCases, collectFile, type PortableCase, runCase } from './vitest-shim.ts';
 
 interface DenoTestOptions {
   name: string;
@@ -17,9 +17,19 @@ const Deno = (globalThis as unknown as { Deno: { test(options: DenoTestOptions):
 
 /** Collects what `define` declares with `describe`/`it` and registers each case as a Deno test. */
 export function denoTests(define: () => void): void {
-  for (const c of collectCases(define)) {
+  register(collectCases(define));
+}
+
+/** Registers each case of a vitest test file as a Deno test: `await denoTestFile(() => import('./x.test.ts'))`. */
+export async function denoTestFile(load: () => Promise<unknown>): Promise<void> {
+  register(await collectFile(load));
+}
+
+function register(cases: readonly PortableCase[]): void {
+  for (const c of cases) {
     Deno.test({
-      name: c.skip === undefined ? c.name : `${c.name} (skipped: ${c.skip})`,
+      // A suite's skipIf names usually say "(skipped: why)" already.
+      name: c.skip === undefined || c.name.includes('(skipped') ? c.name : `${c.name} (skipped: ${c.skip})`,
       ignore: c.skip !== undefined,
       // vitest checks neither; the TTL suite's jobs leave timers that a later case clears.
       sanitizeOps: false,

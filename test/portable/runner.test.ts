@@ -99,6 +99,16 @@ vDescribe('portable vitest stand-in', () => {
     ]);
   });
 
+  vIt("it takes vitest's (name, options, fn) as well as (name, fn, timeout)", async () => {
+    const cases = collectCases(() => {
+      it('options first', { timeout: 40 }, () => new Promise(() => {}));
+      it('timeout last', () => new Promise(() => {}), 30);
+    });
+    vExpect(cases.map((c) => c.timeoutMs)).toEqual([40, 30]);
+    const results = await runCases(cases);
+    vExpect(results.map((r) => r.error?.split('\n')[0])).toEqual(['Error: test timed out after 40 ms', 'Error: test timed out after 30 ms']);
+  });
+
   vIt('describe and it are refused outside collectCases', () => {
     vExpect(() => it('x', () => {})).toThrow(/only allowed while collectCases/);
     vExpect(() => describe('x', () => {})).toThrow(/only allowed while collectCases/);

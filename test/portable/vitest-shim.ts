@@ -6,8 +6,9 @@
  *
  * `expect` is vitest's own: `@vitest/expect`'s Jest matchers as a chai plugin, wired as
  * vitest wires them (minus snapshots and `expect.poll`, which no suite uses). `describe`/`it`
- * only collect; {@link collectCases} returns the cases in declaration order and
- * {@link runCase}/{@link runCases} run them with their hooks. What the suites do not use is
+ * only collect; {@link collectCases} (a suite's definition) and {@link collectFile} (a whole
+ * vitest test file) return the cases in declaration order, and {@link runCase}/{@link runCases}
+ * run them with their hooks. What the suites do not use is
  * left out on purpose (`beforeAll`, `it.only`, `it.each`, `describe.skip`, …): a suite that
  * starts using one fails to build or to load instead of being silently mis-run.
  */
@@ -84,19 +85,22 @@ function fullName(scope: Scope, name: string): string {
   return names.join(' > ');
 }
 
-function add(name: string, fn: Fn, options: TestOptions | undefined, skip: string | undefined): void {
+/** vitest takes `(name, fn, options?)` and `(name, options, fn)`. */
+function add(name: string, a: Fn | TestOptions, b: Fn | TestOptions | undefined, skip: string | undefined): void {
   const scope = scopeOrThrow('it()');
+  const [fn, options] = typeof a === 'function' ? [a, b as TestOptions | undefined] : [b as Fn, a];
+  if (typeof fn !== 'function') throw new Error(`it('${name}') has no test function`);
   const timeoutMs = typeof options === 'number' ? options : options?.timeout;
   collected!.push({ name: fullName(scope, name), skip, timeoutMs, fn, scope });
 }
 
 /** Declares a test; `it.skip` and `it.skipIf(condition)` as in vitest. */
-export const it = Object.assign((name: string, fn: Fn, options?: TestOptions): void => add(name, fn, options, undefined), {
-  skip: (name: string, fn: Fn, options?: TestOptions): void => add(name, fn, options, 'it.skip'),
+export const it = Object.assign((name: string, a: Fn | TestOptions, b?: Fn | TestOptions): void => add(name, a, b, undefined), {
+  skip: (name: string, a: Fn | TestOptions, b?: Fn | TestOptions): void => add(name, a, b, 'it.skip'),
   skipIf:
     (condition: unknown) =>
-    (name: string, fn: Fn, options?: TestOptions): void =>
-      add(name, fn, options, condition ? 'it.skipIf(true)' : undefined),
+    (name: string, a: Fn | TestOptions, b?: Fn | TestOptions): void =>
+      add(name, a, b, condition ? 'it.skipIf(true)' : undefined),
 });
 
 /** vitest's alias of {@link it}. */
@@ -134,6 +138,25 @@ export function collectCases(define: () => void): PortableCase[] {
   try {
     define();
     return collected;
+  } finally {
+    collected = undefined;
+    current = undefined;
+  }
+}
+
+/**
+ * Like {@link collectCases} for a whole vitest test file, whose top-level `describe`/`it`/hooks
+ * run when the module is first evaluated: `collectFile(() => import('./x.test.ts'))`. Nothing
+ * else may declare tests while the import is awaited.
+ */
+export async function collectFile(load: () => Promise<unknown>): Promise<PortableCase[]> {
+  if (collected !== undefined) throw new Error('collectFile() does not nest');
+  const cases: PortableCase[] = [];
+  collected = cases;
+  current = { name: '', parent: undefined, beforeEach: [], afterEach: [] };
+  try {
+    await load();
+    return cases;
   } finally {
     collected = undefined;
     current = undefined;

@@ -14,7 +14,7 @@ import { storageShapeOf, type KeyedStateSnapshot, type TtlMetaInfo } from '../..
 import type { KeyedSnapshotOptions, KeyedStateBackendOptions, ListTable, MapTable, ValueTable } from '../../state/backend.ts';
 import { KeyedBackendBase, type TableConfig } from '../../state/keyed-backend-base.ts';
 import { PLAIN_VALUES } from '../../state/stored-values.ts';
-import type { Tables } from './schema.ts';
+import type { FullRow, Tables } from './schema.ts';
 import { encodeFull, restoreKeyGroups, type EncodedState } from './snapshots.ts';
 import { sqlFailure, type DurableObjectStorageLike } from './storage.ts';
 import { listTable, mapTable, PAGE, valueTable, type DoState, type TableContext } from './tables.ts';
@@ -231,13 +231,18 @@ export class DurableObjectKeyedStateBackend extends KeyedBackendBase<DoState> im
       this.guarded(
         'restoring a snapshot',
         () =>
-          this.atomically(() =>
+          this.atomically(() => {
+            // Rows go in batches of multi-row INSERTs: a large restore is bound by statements, not rows.
+            const pending: FullRow[] = [];
             restoreKeyGroups(snapshot.keyGroups, snapshot.states, {
               states: states.map((s) => ({ id: s.id, shape: storageShapeOf(s.kind) })),
               inRange: (kg) => this.keyGroupRange.contains(kg),
-              put: (st, kg, k, ns, uk, v) => this.tables.putRow(st, kg, k, ns, uk, v, null),
-            }),
-          ),
+              put: (st, kg, k, ns, uk, v) => {
+                if (pending.push([st, kg, k, ns, uk, v, null]) >= 1400) this.tables.putRows(pending.splice(0));
+              },
+            });
+            this.tables.putRows(pending);
+          }),
         names,
       );
       for (const s of states) if (s.options.expiry !== undefined) s.needsExpiryBackfill = true;

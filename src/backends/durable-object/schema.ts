@@ -23,6 +23,19 @@ CREATE TABLE IF NOT EXISTS eddy_states (id INTEGER PRIMARY KEY, scope TEXT NOT N
   UNIQUE (scope, name));
 `;
 
+/** A full row to write: state, key group, key bytes, namespace, `uk`, value and expiry. */
+export type FullRow = [st: number, kg: number, k: Uint8Array, ns: string, uk: number | Uint8Array, v: Uint8Array, exp: number | null];
+
+/**
+ * Rows per multi-row INSERT. The platform binds at most 100 variables per statement (101
+ * failed in workerd), 7 per row; one statement for 14 rows took a fifth to a third of the
+ * time of 14 statements there.
+ */
+const ROWS_PER_INSERT = 14;
+const insertOf = (n: number): string =>
+  `INSERT OR REPLACE INTO eddy_kv (st, kg, k, ns, uk, v, exp) VALUES ${Array.from({ length: n }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`;
+const FULL_INSERT = insertOf(ROWS_PER_INSERT);
+
 /** A row of an entry: its `uk` (sequence number or user-key bytes) and encoded value. */
 export type Row = [uk: number | Uint8Array, v: Uint8Array];
 /** A row of a state as a snapshot reads it. */
@@ -79,6 +92,13 @@ export class Tables {
 
   putRow(st: number, kg: number, k: Uint8Array, ns: string, uk: number | Uint8Array, v: Uint8Array, exp: number | null): void {
     this.sql.exec('INSERT OR REPLACE INTO eddy_kv (st, kg, k, ns, uk, v, exp) VALUES (?, ?, ?, ?, ?, ?, ?)', st, kg, k, ns, uk, v, exp);
+  }
+
+  /** Writes many rows, several per statement (run it in a transaction to write all or none). */
+  putRows(rows: readonly FullRow[]): void {
+    let i = 0;
+    for (; i + ROWS_PER_INSERT <= rows.length; i += ROWS_PER_INSERT) this.sql.exec(FULL_INSERT, ...rows.slice(i, i + ROWS_PER_INSERT).flat());
+    if (i < rows.length) this.sql.exec(insertOf(rows.length - i), ...rows.slice(i).flat());
   }
 
   deleteRow(st: number, kg: number, k: Uint8Array, ns: string, uk: number | Uint8Array): void {

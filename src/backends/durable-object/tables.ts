@@ -11,7 +11,7 @@ import { canonicalKeyBytes, keyFromCanonicalBytes, type Key } from '../../format
 import type { ListTable, MapTable, ValueTable } from '../../state/backend.ts';
 import type { TableConfig } from '../../state/keyed-backend-base.ts';
 import type { KeyId } from '../../format/key-ids.ts';
-import type { Tables } from './schema.ts';
+import type { FullRow, Tables } from './schema.ts';
 import { sqlFailure } from './storage.ts';
 import type { ValueRowCache } from './value-cache.ts';
 
@@ -124,8 +124,8 @@ export function listTable<T>(ctx: TableContext, s: DoState): ListTable<T> {
     const kg = ctx.currentKg;
     const rows = () => {
       if (replace) tables.deleteEntry(s.id, kg, k, ns);
-      let seq = replace ? 0 : (tables.maxUk(s.id, kg, k, ns) ?? -1) + 1;
-      encoded.forEach((v, i) => tables.putRow(s.id, kg, k, ns, seq++, v, expiryOf(s, values[i])));
+      const first = replace ? 0 : (tables.maxUk(s.id, kg, k, ns) ?? -1) + 1;
+      tables.putRows(encoded.map((v, i): FullRow => [s.id, kg, k, ns, first + i, v, expiryOf(s, values[i])]));
     };
     const largest = () => k.length + Math.max(0, ...encoded.map((v) => v.length));
     guard(ctx, s, 'writing a list', () => (encoded.length === 1 && !replace ? rows() : ctx.atomically(rows)), largest);
@@ -153,7 +153,7 @@ export function mapTable<V>(ctx: TableContext, s: DoState): MapTable<V> {
     const encoded = entries.map(([uk, v]) => [canonicalKeyBytes(uk), serializeValue(v)] as const);
     const k = ctx.keyBytes();
     const kg = ctx.currentKg;
-    const rows = () => encoded.forEach(([uk, v], i) => tables.putRow(s.id, kg, k, ns, uk, v, expiryOf(s, entries[i]![1])));
+    const rows = () => tables.putRows(encoded.map(([uk, v], i): FullRow => [s.id, kg, k, ns, uk, v, expiryOf(s, entries[i]![1])]));
     const largest = () => k.length + Math.max(...encoded.map((e) => sizeOf(e)));
     guard(ctx, s, 'writing a map entry', () => (encoded.length === 1 ? rows() : ctx.atomically(rows)), largest);
   };

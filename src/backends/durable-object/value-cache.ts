@@ -15,7 +15,7 @@
  */
 import { deserializeValue } from '../../format/value-codec.ts';
 import type { KeyId } from '../../format/key-ids.ts';
-import type { Tables } from './schema.ts';
+import type { FullRow, Tables } from './schema.ts';
 
 /** Marks a cached row whose value is not kept decoded. */
 const NOT_DECODED: unique symbol = Symbol('not decoded');
@@ -96,10 +96,12 @@ export class ValueRowCache {
     for (const row of this.rows.values()) if (row.dirty) dirty.push(row);
     if (dirty.length === 0) return;
     this.atomically(() => {
+      const puts: FullRow[] = [];
       for (const r of dirty) {
         if (r.bytes === null) this.tables.deleteRow(r.st, r.kg, r.k, r.ns, 0);
-        else this.tables.putRow(r.st, r.kg, r.k, r.ns, 0, r.bytes, r.exp);
+        else puts.push([r.st, r.kg, r.k, r.ns, 0, r.bytes, r.exp]);
       }
+      this.tables.putRows(puts);
     });
     for (const r of dirty) r.dirty = false;
   }

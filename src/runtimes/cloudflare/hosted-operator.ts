@@ -150,6 +150,8 @@ export class HostedOperator<K extends Key, IN, OUT> {
         keyed: true,
         clock: new SystemClock(),
         stateBackend: backend,
+        // The object derives its watermark after every batch, not on a processing-time period.
+        autoWatermarkInterval: 0,
         scheduleProcessingTime: (time) => {
           if (host.wakeUpAt === undefined || time < host.wakeUpAt) host.wakeUpAt = time;
         },
