@@ -36,7 +36,7 @@ const job = keyedJob<string, EdgeEvent, [string, number]>({
   keyBy: (e) => e.k,
   process: new Count(),
   parallelism: 1,
-  stateBackend: (ctx) => new DurableObjectStateBackend(ctx.storage),
+  stateBackend: (ctx) => new DurableObjectStateBackend(ctx.storage, { valueCache: { maxRows: 10_000 } }),
 });
 
 /** The same job with keyed state on the heap, its snapshot written to storage per batch (informative line). */

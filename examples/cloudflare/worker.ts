@@ -17,7 +17,7 @@ const job = keyedJob<string, Transaction, Alert>({
   // Four Durable Objects, each owning a quarter of the 128 key groups.
   parallelism: 4,
   // Keyed state and timers in each object's own SQLite, committed with every batch.
-  stateBackend: (ctx) => new DurableObjectStateBackend(ctx.storage),
+  stateBackend: (ctx) => new DurableObjectStateBackend(ctx.storage, { valueCache: { maxRows: 10_000 } }),
   timers: (ctx, subtask) => new DurableObjectTimers(ctx.storage, subtask),
   watermarks: WatermarkStrategy.forBoundedOutOfOrderness<Transaction>(5_000).withTimestampAssigner((tx) => tx.ts),
 });
