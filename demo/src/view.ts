@@ -1,0 +1,115 @@
+/** Rendering of the page's panels from what the host and the output say (plain DOM, no framework). */
+import type { HostSnapshot, Recovery } from './host.worker.ts';
+import type { Verdict } from './invariant.ts';
+import type { CheckpointView, KeyStateView } from './telemetry.ts';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const fmt = new Intl.NumberFormat('en');
+
+/** Formats bytes as B/KiB/MiB. */
+export function bytes(n: number | undefined): string {
+  if (n === undefined) return '–';
+  if (n < 1024) return `${n} B`;
+  if (n < 1 << 20) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / (1 << 20)).toFixed(1)} MiB`;
+}
+
+function setCounter(id: string, value: number | string, raw?: number): void {
+  const el = $(id);
+  el.textContent = typeof value === 'number' ? fmt.format(value) : value;
+  el.dataset.value = String(raw ?? value);
+}
+
+/** The counters and the invariant. */
+export function renderCounters(s: HostSnapshot, v: Verdict | undefined, longestTaskMs: number): void {
+  setCounter('status', s.lastFailure && s.status !== 'RUNNING' ? `${s.status} (${s.lastFailure})` : s.status, undefined);
+  $('status').dataset.value = s.status;
+  setCounter('generated', s.generated);
+  setCounter('restarts', s.restarts);
+  setCounter('workers', s.workers);
+  setCounter('longtask', longestTaskMs === 0 ? 'none over 50 ms' : `${Math.round(longestTaskMs)} ms`, longestTaskMs);
+  if (!v) return;
+  setCounter('committed', v.committedTransactions);
+  setCounter('windows', v.windows);
+  setCounter('duplicates', v.duplicates);
+  const inv = $('invariant');
+  inv.dataset.ok = String(v.ok);
+  inv.dataset.windows = String(v.windows);
+  if (!v.ok) inv.textContent = `BROKEN: ${v.problems.join('; ')}`;
+  else if (v.windows === 0)
+    inv.textContent =
+      s.config?.checkpointing === false
+        ? 'Checkpointing is off: a TwoPhaseCommitSink commits only on checkpoints, so nothing is committed.'
+        : 'Holds so far (no window committed yet).';
+  else
+    inv.textContent = `Holds: all ${fmt.format(v.windows)} committed 1-s windows hold exactly 10 transactions of each of the 100 cards; ${fmt.format(v.committedTransactions)} committed = ${fmt.format(v.windows)} whole seconds of the ${fmt.format(s.generated)} generated; no window twice.`;
+}
+
+function describe(r: Recovery, s: HostSnapshot): string {
+  const when = new Date(r.at).toLocaleTimeString();
+  const what = r.cause === 'kill' ? `Killed a worker (${r.detail})` : r.cause === 'reload' ? 'Reloaded the tab' : `Stopped with a savepoint (${r.detail})`;
+  if (r.lost)
+    return `${what} at ${when}: the job FAILED and could not recover — checkpointing is off, so there is no state to restart from (and no restart, as in Flink). ${fmt.format(s.generated)} transactions generated, their state lost; nothing was committed.`;
+  if (!r.done) return `${what} at ${when}: recovering…`;
+  const from = r.fromSavepoint ? `savepoint ${r.fromSavepoint}` : r.fromCheckpoint !== undefined ? `checkpoint ${r.fromCheckpoint}` : 'the newest checkpoint';
+  const restore = r.restoreMs !== undefined ? ` (restore ${Math.round(r.restoreMs)} ms)` : '';
+  return `${what} at ${when}: running again from ${from} after ${fmt.format(Math.round(r.durationMs ?? 0))} ms${restore}.`;
+}
+
+/** The newest fault and its recovery. */
+export function renderRecovery(s: HostSnapshot): void {
+  const r = s.recoveries.at(-1);
+  const el = $('recovery');
+  if (!r) return;
+  el.textContent = describe(r, s);
+  el.dataset.cause = r.cause;
+  el.dataset.done = String(r.done);
+  el.dataset.lost = String(r.lost === true);
+  el.dataset.checkpoint = r.fromCheckpoint === undefined ? '' : String(r.fromCheckpoint);
+  el.dataset.durationMs = r.durationMs === undefined ? '' : String(Math.round(r.durationMs));
+}
+
+function cell(row: HTMLTableRowElement, text: string, cls?: string): void {
+  const td = row.insertCell();
+  td.textContent = text;
+  if (cls) td.className = cls;
+}
+
+/** The checkpoint history, newest first. */
+export function renderCheckpoints(history: readonly CheckpointView[], completed: number): void {
+  const table = $<HTMLTableElement>('checkpoints');
+  table.dataset.completed = String(completed);
+  const body = table.tBodies[0]!;
+  body.replaceChildren();
+  for (const c of history.slice(0, 30)) {
+    const row = body.insertRow();
+    cell(row, String(c.checkpointId));
+    cell(row, c.failureMessage ? `FAILED: ${c.failureMessage}` : c.status, c.status);
+    cell(row, new Date(c.triggerTimestamp).toLocaleTimeString());
+    cell(row, c.endToEndDurationMs === undefined ? '–' : `${Math.round(c.endToEndDurationMs)} ms`);
+    cell(row, c.syncDurationMs === undefined ? '–' : `${Math.round(c.syncDurationMs)} ms`);
+    cell(row, bytes(c.stateSizeBytes));
+    cell(row, bytes(c.checkpointedSizeBytes));
+    cell(row, c.isSavepoint ? 'savepoint' : c.incremental ? 'incremental' : 'full');
+  }
+}
+
+/** One key's state as the inspector shows it. */
+export function renderState(card: string, view: KeyStateView | undefined, api: boolean): void {
+  const pre = $('state');
+  if (!view) {
+    pre.textContent = api ? `${card}: no state yet (no transaction of this card processed).` : 'This eddy build has no JobClient.queryState().';
+    pre.dataset.count = '';
+    return;
+  }
+  const lines = [`${card} — key group ${view.keyGroup}, subtask ${view.subtaskIndex}${view.worker === undefined ? '' : `, worker ${view.worker + 1}`}`];
+  for (const [name, s] of Object.entries(view.states)) {
+    const ttl = s.ttlRemainingMs === undefined ? '' : `  (TTL ${Math.round(s.ttlRemainingMs / 1000)} s left)`;
+    lines.push(`${name} [${s.kind}] = ${JSON.stringify(s.value)}${ttl}`);
+  }
+  lines.push(`event-time timers: ${view.timers.eventTime.join(', ') || 'none'}`);
+  lines.push(`processing-time timers: ${view.timers.processingTime.join(', ') || 'none'}`);
+  pre.textContent = lines.join('\n');
+  const count = view.states.count?.value;
+  pre.dataset.count = typeof count === 'number' ? String(count) : '';
+}
