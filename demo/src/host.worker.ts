@@ -51,6 +51,10 @@ export interface Recovery {
   /** The job could not come back (checkpointing off). */
   lost?: boolean;
   done: boolean;
+  /** The job's restarts when the fault happened (a kill is over once the job restarted after it). */
+  readonly restartsBefore: number;
+  /** The newest checkpoint committed before the fault (where a restart resumes, as far as the page can tell without the metrics API). */
+  readonly lastCheckpointBefore?: number;
 }
 
 /** What the page polls. */
@@ -176,9 +180,8 @@ class DemoHost {
     const workers = [...this.alive];
     if (workers.length === 0 || !this.client) throw new Error('no job is running');
     const victim = workers[n % workers.length]!;
-    const at = Date.now();
+    this.track({ cause: 'kill', at: Date.now(), detail: `worker ${(n % workers.length) + 1} of ${workers.length} terminated`, done: false });
     await victim.terminate();
-    this.track({ cause: 'kill', at, detail: `worker ${(n % workers.length) + 1} of ${workers.length} terminated`, done: false });
     return `terminated worker ${(n % workers.length) + 1}`;
   }
 
@@ -231,8 +234,9 @@ class DemoHost {
     return this.telemetry?.queryState(PROFILE_UID, card) ?? Promise.resolve(undefined);
   }
 
-  private track(r: Recovery): void {
-    this.recoveries.push(r);
+  private track(r: Omit<Recovery, 'restartsBefore' | 'lastCheckpointBefore'>): void {
+    const before = this.telemetry?.latestAnnounced();
+    this.recoveries.push({ ...r, restartsBefore: this.client?.getNumRestarts() ?? 0, lastCheckpointBefore: before });
   }
 
   /** Decides whether the job came back from fault `r`: running again after it, from which checkpoint. */
@@ -248,7 +252,10 @@ class DemoHost {
       r.fromCheckpoint = restored.isSavepoint ? undefined : restored.checkpointId;
       r.fromSavepoint = restored.isSavepoint ? (restored.externalPath ?? r.fromSavepoint) : undefined;
       r.restoreMs = restored.durationMs;
-    } else if (status !== 'RUNNING' || (r.cause === 'kill' && this.client?.getNumRestarts() === 0)) return;
+    } else {
+      if (r.cause === 'kill' && (this.client?.getNumRestarts() ?? 0) <= r.restartsBefore) return;
+      r.fromCheckpoint = r.lastCheckpointBefore;
+    }
     if (status !== 'RUNNING') return;
     r.durationMs = Date.now() - r.at;
     if (restored) r.durationMs = Math.max(0, restored.restoreTimestamp + restored.durationMs - r.at);

@@ -12,7 +12,7 @@ import { OutputReader, type Verdict } from './invariant.ts';
 import type { BackendName } from './job.ts';
 import { outputDatabaseName } from './output.ts';
 import { CARDS, cardName, SPLITS } from './scenario.ts';
-import { renderCheckpoints, renderCounters, renderRecovery, renderState } from './view.ts';
+import { renderCheckpoints, renderCounters, renderRecovery, renderState, resetView } from './view.ts';
 
 /** What the page keeps across reloads (localStorage), so a reload resumes the same job. */
 interface Saved {
@@ -70,11 +70,15 @@ async function startFresh(): Promise<void> {
   const previous = saved?.jobName;
   const config = settings();
   const jobName = `demo-${Date.now().toString(36)}`;
+  // The old job first: its sink holds the output database that is deleted next.
+  await host.stop();
   await reader?.close();
   if (previous) await deleteDB(outputDatabaseName(previous)).catch(() => undefined);
   saved = { jobName, config, positions: new Array(SPLITS).fill(0) };
   save(saved);
   reader = new OutputReader(jobName);
+  last = undefined;
+  resetView();
   await host.start(jobName, config, { kind: 'fresh', previousJob: previous });
 }
 
@@ -129,11 +133,14 @@ function plot(s: HostSnapshot, v: Verdict | undefined): void {
 
 async function tick(): Promise<void> {
   const s = await host.snapshot();
-  const v = reader ? await reader.read(s.generated) : undefined;
-  if (saved && s.jobName === saved.jobName) {
-    saved = { ...saved, positions: [...s.positions], config: s.config ?? saved.config, savepoint: s.savepoint ?? saved.savepoint };
-    save(saved);
-  }
+  // A snapshot of the job before a "Start" that happened meanwhile is stale: skip it.
+  const r = reader;
+  if (!saved || s.jobName !== saved.jobName || r?.jobName !== s.jobName) return;
+  const v = await r.read(s.generated);
+  if (r !== reader) return;
+  saved = { ...saved, positions: [...s.positions], config: s.config ?? saved.config, savepoint: s.savepoint ?? saved.savepoint };
+  save(saved);
+  document.body.dataset.job = s.jobName;
   renderCounters(s, v, longest);
   renderRecovery(s);
   const completed = s.telemetry.counts?.completed ?? s.telemetry.checkpoints.filter((c) => c.status === 'COMPLETED').length;

@@ -38,13 +38,16 @@ export function outputDatabaseName(jobName: string): string {
 
 /** Opens (creating) a job's output database. */
 export function openOutput(jobName: string): Promise<IDBPDatabase<OutputSchema>> {
-  return openDB<OutputSchema>(outputDatabaseName(jobName), 1, {
+  const db = openDB<OutputSchema>(outputDatabaseName(jobName), 1, {
     upgrade(db) {
       db.createObjectStore('windows', { keyPath: 'start' });
       db.createObjectStore('duplicates', { autoIncrement: true });
       db.createObjectStore('txns', { keyPath: 'id' });
     },
+    // A new job deletes the old job's output: never stand in its way.
+    blocking: () => void db.then((d) => d.close()),
   });
+  return db;
 }
 
 type Txn = { id: string; windows: WindowSummary[] };

@@ -125,6 +125,11 @@ export class Telemetry {
     this.announced.length = Math.min(this.announced.length, 50);
   }
 
+  /** The newest checkpoint the sink announced as committed. */
+  latestAnnounced(): number | undefined {
+    return this.announced[0]?.checkpointId;
+  }
+
   async snapshot(): Promise<TelemetrySnapshot> {
     if (!this.api) return { api: false, subtasks: [], checkpoints: this.announced, latestCompleted: this.announced[0] };
     const c = this.client as unknown as MetricsClient;

@@ -56,6 +56,19 @@ function describe(r: Recovery, s: HostSnapshot): string {
   return `${what} at ${when}: running again from ${from} after ${fmt.format(Math.round(r.durationMs ?? 0))} ms${restore}.`;
 }
 
+/** Clears what the page showed of an earlier job. */
+export function resetView(): void {
+  for (const id of ['committed', 'windows', 'duplicates', 'generated', 'restarts']) setCounter(id, 0);
+  const inv = $('invariant');
+  inv.dataset.ok = '';
+  inv.textContent = 'Waiting for the first committed window…';
+  const rec = $('recovery');
+  rec.textContent = 'No fault yet.';
+  for (const k of Object.keys(rec.dataset)) delete rec.dataset[k];
+  renderCheckpoints([], 0);
+  delete document.body.dataset.job;
+}
+
 /** The newest fault and its recovery. */
 export function renderRecovery(s: HostSnapshot): void {
   const r = s.recoveries.at(-1);
