@@ -136,8 +136,11 @@ async function tick(): Promise<void> {
   // A snapshot of the job before a "Start" that happened meanwhile is stale: skip it.
   const r = reader;
   if (!saved || s.jobName !== saved.jobName || r?.jobName !== s.jobName) return;
-  const v = await r.read(s.generated);
-  if (r !== reader) return;
+  // A reader closed by a "Start" meanwhile fails its read: that job is gone from the page anyway.
+  const v = await r.read(s.generated).catch((e) => {
+    if (r === reader) throw e;
+  });
+  if (!v || r !== reader) return;
   saved = { ...saved, positions: [...s.positions], config: s.config ?? saved.config, savepoint: s.savepoint ?? saved.savepoint };
   save(saved);
   document.body.dataset.job = s.jobName;
