@@ -14,7 +14,11 @@ export {
   type RestartStrategy,
 } from './datastream/checkpointing.ts';
 export type { SavepointRestoreSettings } from './engine/restore-match.ts';
-export { JobClient, type JobFailureInfo, type JobStatus } from './datastream/job-client.ts';
+export { JobClient, type JobFailureInfo, type JobStatus, type SubscribeOptions } from './datastream/job-client.ts';
+export type { JobEvent } from './engine/job-events.ts';
+export type { JobMetrics, OperatorMetrics } from './engine/metrics.ts';
+export type { CheckpointStats, CheckpointStatsSnapshot, CheckpointStatus, RestoredCheckpointStats } from './engine/checkpoint-stats.ts';
+export type { KeyStateEntry, KeyStateView } from './engine/state-query.ts';
 export { defineJob, JobDefinition, type JobFunction, type JobResult } from './datastream/job-definition.ts';
 export type { Executor } from './engine/executor.ts';
 export { LocalExecutor } from './engine/local-executor.ts';

@@ -21,7 +21,8 @@ export type EddyErrorCode =
   | 'STORAGE_FULL'
   | 'CHECKPOINT_FAILED'
   | 'JOB_FAILED'
-  | 'JOB_CANCELLED';
+  | 'JOB_CANCELLED'
+  | 'JOB_NOT_RUNNING';
 
 /** Where an error happened; every field is optional and shows up in the message. */
 export interface ErrorContext {

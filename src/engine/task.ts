@@ -12,6 +12,7 @@ import type { SourceOperator } from './operators/source.ts';
 import type { GateItem, InputGate } from './input-gate.ts';
 import type { NetworkOutput } from './network-output.ts';
 import type { PartSource } from '../format/checkpoint-format.ts';
+import type { SubtaskCounters } from './metrics.ts';
 
 /** An operator of the chain with where its output goes. */
 export interface ChainMember {
@@ -31,6 +32,8 @@ export interface ChainMember {
   readonly subtaskIndex: number;
   /** Set when the task was abandoned: whatever the member emits afterwards is discarded. */
   halted?: boolean;
+  /** Records in and out and the input watermark, bumped per batch (see metrics.ts). */
+  readonly counters: SubtaskCounters;
 }
 
 /**
@@ -51,10 +54,13 @@ export interface CoordinatedTask {
 export interface CheckpointHooks {
   /** Whether barriers are aligned (exactly-once) or only counted (at-least-once). */
   readonly aligned: boolean;
-  /** The task captured its chain for checkpoint `id`; `snapshots` finish encoding later. */
-  acknowledge(task: StreamTask, checkpointId: number, snapshots: Promise<OperatorSnapshot[]>): void;
+  /**
+   * The task captured its chain for checkpoint `id`; `snapshots` finish encoding later.
+   * `syncMs`: how long the capture held up its records (checkpoint statistics).
+   */
+  acknowledge(task: StreamTask, checkpointId: number, snapshots: Promise<OperatorSnapshot[]>, syncMs?: number): void;
   /** A task elsewhere (in a worker) captured its chain and sent its encoded parts (coordinators implement it). */
-  acknowledgeParts?(task: CoordinatedTask, checkpointId: number, parts: Promise<readonly PartSource[]>): void;
+  acknowledgeParts?(task: CoordinatedTask, checkpointId: number, parts: Promise<readonly PartSource[]>, syncMs?: number): void;
   /** The task finished its input (it takes part in no later checkpoint). */
   taskFinished(task: CoordinatedTask): void;
   /**
@@ -160,6 +166,19 @@ export class StreamTask implements CoordinatedTask {
     });
   }
 
+  /**
+   * Runs `read` between two records (as mail: the state it sees is consistent) and
+   * resolves to its result; at once on a finished task. Rejects when the attempt fails first.
+   */
+  runBetweenRecords<T>(read: () => Promise<T>, failed: () => Error): Promise<T> {
+    if (this.finished) return read();
+    return new Promise<T>((resolve, reject) => {
+      // The mail itself never rejects: a failing read must not fail the task.
+      this.gate.addMail(() => read().then(resolve, reject));
+      void this.gate.failed.then(() => reject(failed()));
+    });
+  }
+
   /** Runs every waiting timer mail. */
   async runMail(): Promise<void> {
     let mail;
@@ -199,11 +218,12 @@ export class StreamTask implements CoordinatedTask {
     // Once per checkpoint: a finished task can be asked both by its queued trigger and directly.
     if (checkpointId <= this.lastCheckpoint) return;
     this.lastCheckpoint = checkpointId;
+    const start = Date.now();
     const pending = [];
     for (const m of this.members) pending.push(await m.op.snapshotState(checkpointId, timestamp, { incremental }));
     // A finished task's outputs ended: downstream aligns without its barrier.
     if (!this.finished) for (const m of this.members) for (const n of m.network) await n.emitBarrier(checkpointId, timestamp, incremental);
-    this.hooks?.acknowledge(this, checkpointId, Promise.all(pending.map((p) => p.snapshot)));
+    this.hooks?.acknowledge(this, checkpointId, Promise.all(pending.map((p) => p.snapshot)), Date.now() - start);
   }
 
   private async runSource(): Promise<void> {
@@ -321,12 +341,14 @@ export class StreamTask implements CoordinatedTask {
 }
 
 async function pushBatch(member: ChainMember, batch: RecordBatch): Promise<void> {
+  member.counters.recordsIn += batch.values.length;
   const r = member.op.processBatch(batch, member.out);
   if (isThenable(r)) await r;
   await drain(member);
 }
 
 async function pushWatermark(member: ChainMember, watermark: number): Promise<void> {
+  member.counters.inputWatermark = watermark;
   await member.op.processWatermark(watermark, member.out);
   await drain(member);
 }
@@ -336,11 +358,13 @@ async function drain(member: ChainMember): Promise<void> {
   if (member.halted) throw new Error('[eddy] [executor:local] the task was abandoned after its attempt failed; its output is discarded');
   const sideOf = member.sideOf;
   if (member.out.size > 0) {
+    member.counters.recordsOut += member.out.size;
     const batch = member.out.take();
     for (const n of member.next) if (sideOf === undefined || !sideOf.has(n)) await pushBatch(n, batch);
     for (const n of member.network) if (sideOf === undefined || !sideOf.has(n)) await n.emitRecords(batch);
   }
   const sides = member.out.takeSides();
+  if (sides !== undefined) for (const side of sides.values()) member.counters.recordsOut += side.values.length;
   // Side outputs nobody consumes are dropped, as in Flink.
   if (sides !== undefined && sideOf !== undefined) {
     for (const n of member.next) {

@@ -11,6 +11,9 @@ import { InputGate, type StreamElement } from '../../src/engine/input-gate.ts';
 import type { SourceOperator } from '../../src/engine/operators/source.ts';
 import type { NetworkOutput } from '../../src/engine/network-output.ts';
 import { StreamTask, type CheckpointHooks, type CoordinatedTask } from '../../src/engine/task.ts';
+import { BackPressureMeter, SubtaskCounters } from '../../src/engine/metrics.ts';
+
+const countersOf = (id: string) => new SubtaskCounters(id, id, undefined, 0, 1, new BackPressureMeter());
 
 /** Forwards records and watermarks, and remembers what it saw when each snapshot was taken. */
 class RecordingOperator implements StreamOperator {
@@ -83,7 +86,7 @@ async function runTask(inputs: ReadonlyArray<readonly [number, StreamElement]>, 
   for (const [channel, element] of inputs) await gate.put(channel, element);
   const task = new StreamTask(
     'Task (1/1)',
-    [{ op, out: new OutputBuffer(), next: [], network: [fakeNetwork(downstream)], operatorId: 'op', subtaskIndex: 0 }],
+    [{ op, out: new OutputBuffer(), next: [], network: [fakeNetwork(downstream)], operatorId: 'op', subtaskIndex: 0, counters: countersOf('op') }],
     gate,
     undefined,
     hooks,
@@ -232,7 +235,7 @@ describe('StreamTask: a source task', () => {
     const hooks: CheckpointHooks = { aligned: true, acknowledge: (_t, id) => void acks.push(id), taskFinished: () => {} };
     const task = new StreamTask(
       'Source (1/1)',
-      [{ op, out: new OutputBuffer(), next: [], network: [fakeNetwork(downstream)], operatorId: 'src', subtaskIndex: 0 }],
+      [{ op, out: new OutputBuffer(), next: [], network: [fakeNetwork(downstream)], operatorId: 'src', subtaskIndex: 0, counters: countersOf('src') }],
       new InputGate(0),
       op as unknown as SourceOperator<unknown>,
       hooks,

@@ -16,6 +16,7 @@ import type {
   OperatorSnapshot,
   OutputBuffer,
   PendingSnapshot,
+  QueryableState,
   RecordBatch,
   SnapshotOptions,
   StreamOperator,
@@ -150,6 +151,11 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
     if (hasMethod(fn, 'notifyCheckpointComplete')) {
       await this.callUser('notifyCheckpointComplete', () => (fn as unknown as CheckpointListener).notifyCheckpointComplete(checkpointId));
     }
+  }
+
+  queryableState(): QueryableState | undefined {
+    const { backend, timers, ctx } = this;
+    return backend === undefined || timers === undefined ? undefined : { backend, timers, now: () => ctx.clock.now() };
   }
 
   /** Operator-specific parts of a snapshot, captured with the rest (sources: their splits). */

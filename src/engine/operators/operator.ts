@@ -11,6 +11,8 @@ import type { KeyGroupRange } from '../../format/key-groups.ts';
 import type { StateBackend } from '../../state/backend.ts';
 import type { OperatorSnapshot, OperatorStateSnapshot } from '../../format/checkpoint-format.ts';
 import type { KeyedStateSnapshot } from '../../format/snapshot-format.ts';
+import type { KeyedStateBackend } from '../../state/backend.ts';
+import type { InternalTimerService } from '../timers.ts';
 
 export type { OperatorSnapshot } from '../../format/checkpoint-format.ts';
 
@@ -161,6 +163,14 @@ export interface OperatorRestore {
   readonly sourceSplits?: unknown[];
 }
 
+/** What a keyed operator subtask exposes to a state query (see state-query.ts). */
+export interface QueryableState {
+  readonly backend: KeyedStateBackend;
+  readonly timers: InternalTimerService;
+  /** TTL's time (processing time of the operator's clock). */
+  now(): number;
+}
+
 /** One parallel instance of an operator. */
 export interface StreamOperator {
   /** Creates the state (restored when `restore` is given) and calls `initializeState` of the function. */
@@ -183,4 +193,6 @@ export interface StreamOperator {
    */
   snapshotState(checkpointId: number, timestamp: number, options?: SnapshotOptions): Promise<PendingSnapshot>;
   notifyCheckpointComplete(checkpointId: number): Promise<void>;
+  /** The keyed state and timers of the subtask, for `JobClient.queryState` (keyed operators only). */
+  queryableState?(): QueryableState | undefined;
 }
