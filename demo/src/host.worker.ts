@@ -15,10 +15,10 @@ import {
   type WorkerPlatform,
 } from 'eddy';
 import { webWorkers } from 'eddy/runtimes/web-workers';
-import { demoJob, PROFILE_UID, stateDatabaseName, type BackendName } from './job.ts';
-import { generatedBy, SPLITS } from './scenario.ts';
+import { demoJob, stateDatabaseName } from './job.ts';
+import { generatedBy, PROFILE_UID, SPLITS, type BackendName } from './scenario.ts';
 import { channelName, type ChannelMessage } from './source.ts';
-import { Telemetry, type KeyStateView, type TelemetrySnapshot } from './telemetry.ts';
+import { NO_TELEMETRY, Telemetry, type KeyStateView, type TelemetrySnapshot } from './telemetry.ts';
 
 /** The page's settings of a job. */
 export interface DemoConfig {
@@ -51,10 +51,6 @@ export interface Recovery {
   /** The job could not come back (checkpointing off). */
   lost?: boolean;
   done: boolean;
-  /** The job's restarts when the fault happened (a kill is over once the job restarted after it). */
-  readonly restartsBefore: number;
-  /** The newest checkpoint committed before the fault (where a restart resumes, as far as the page can tell without the metrics API). */
-  readonly lastCheckpointBefore?: number;
 }
 
 /** What the page polls. */
@@ -164,7 +160,8 @@ class DemoHost {
     }
     demoJob.build(env, { jobName, backend: config.backend, rate: config.rate, paused: config.paused });
     this.client = await env.executeAsync(jobName);
-    this.telemetry = new Telemetry(this.client);
+    // A restore settles the faults waiting for it at once (the page's poll may come later).
+    this.telemetry = new Telemetry(this.client, () => void this.snapshot());
     this.client.result.catch(() => undefined);
   }
 
@@ -200,6 +197,8 @@ class DemoHost {
   async stop(): Promise<void> {
     const client = this.client;
     this.client = undefined;
+    this.telemetry?.close();
+    this.telemetry = undefined;
     if (client && !['FINISHED', 'FAILED', 'CANCELED'].includes(client.getJobStatus())) await client.cancel().catch(() => undefined);
     await this.executor?.shutdown();
     this.executor = undefined;
@@ -210,7 +209,7 @@ class DemoHost {
 
   async snapshot(): Promise<HostSnapshot> {
     const client = this.client;
-    const telemetry: TelemetrySnapshot = (await this.telemetry?.snapshot().catch(() => undefined)) ?? { api: false, subtasks: [], checkpoints: [] };
+    const telemetry = (await this.telemetry?.snapshot().catch(() => undefined)) ?? NO_TELEMETRY;
     const status = client?.getJobStatus() ?? 'NONE';
     for (const r of this.recoveries) if (!r.done) this.settle(r, status, telemetry);
     const failure = client?.getLastFailure();
@@ -234,31 +233,31 @@ class DemoHost {
     return this.telemetry?.queryState(PROFILE_UID, card) ?? Promise.resolve(undefined);
   }
 
-  private track(r: Omit<Recovery, 'restartsBefore' | 'lastCheckpointBefore'>): void {
-    const before = this.telemetry?.latestAnnounced();
-    this.recoveries.push({ ...r, restartsBefore: this.client?.getNumRestarts() ?? 0, lastCheckpointBefore: before });
+  private track(r: Recovery): void {
+    this.recoveries.push(r);
   }
 
-  /** Decides whether the job came back from fault `r`: running again after it, from which checkpoint. */
+  /** Decides whether the job came back from fault `r`: restored from a checkpoint or savepoint after it, and running. */
   private settle(r: Recovery, status: string, t: TelemetrySnapshot): void {
     if (status === 'FAILED' || status === 'CANCELED') {
       r.lost = true;
       r.done = true;
       return;
     }
-    const restored = t.latestRestored;
-    if (t.api) {
-      if (!restored || restored.restoreTimestamp < r.at) return;
-      r.fromCheckpoint = restored.isSavepoint ? undefined : restored.checkpointId;
-      r.fromSavepoint = restored.isSavepoint ? (restored.externalPath ?? r.fromSavepoint) : undefined;
-      r.restoreMs = restored.durationMs;
-    } else {
-      if (r.cause === 'kill' && (this.client?.getNumRestarts() ?? 0) <= r.restartsBefore) return;
-      r.fromCheckpoint = r.lastCheckpointBefore;
-    }
     if (status !== 'RUNNING') return;
-    r.durationMs = Date.now() - r.at;
-    if (restored) r.durationMs = Math.max(0, restored.restoreTimestamp + restored.durationMs - r.at);
+    const restored = t.latestRestored;
+    if (!restored || restored.restoreTimestamp < r.at) {
+      // A reload before the first checkpoint: the job started over (there was nothing committed to lose).
+      if (r.cause === 'reload' && t.completed > 0) {
+        r.durationMs = Date.now() - r.at;
+        r.done = true;
+      }
+      return;
+    }
+    if (restored.isSavepoint) r.fromSavepoint = restored.externalPath ?? r.fromSavepoint;
+    else r.fromCheckpoint = restored.checkpointId;
+    r.restoreMs = restored.durationMs;
+    r.durationMs = Math.max(0, restored.restoreTimestamp + restored.durationMs - r.at);
     r.done = true;
   }
 
@@ -267,7 +266,6 @@ class DemoHost {
     this.channel.onmessage = (e: MessageEvent<ChannelMessage>) => {
       const m = e.data;
       if (m.t === 'progress') this.positions[m.split] = Math.max(this.positions[m.split] ?? 0, m.next);
-      else if (m.t === 'committed') this.telemetry?.onCommitted(m.checkpointId, m.at);
     };
     // New workers (after a kill) learn the rate within a quarter second.
     this.controlTimer = setInterval(() => this.broadcast(), 250);

@@ -6,7 +6,7 @@
  * transaction makes some count too small or leaves a gap; a duplicated one makes a count
  * too large or a window appear twice.
  */
-import { openOutput, type CommittedWindow } from './output.ts';
+import { openOutput, type CommittedWindow } from './output-db.ts';
 import { CARDS, PER_CARD_PER_SECOND, PER_SECOND } from './scenario.ts';
 
 /** The verdict on the committed output. */

@@ -28,13 +28,12 @@ import {
   type TimeWindow,
   type ValueState,
 } from 'eddy';
+import type { BackendName } from './scenario.ts';
 import { SqliteStateBackend } from 'eddy/sqlite';
-import { IdbWindowSink, type WindowSummary } from './output.ts';
-import { LARGE_CENTS, SMALL_CENTS, type Tx } from './scenario.ts';
-import { channelName, transactionSource, type ChannelMessage } from './source.ts';
-
-/** The state backends the page offers. */
-export type BackendName = 'memory' | 'indexeddb' | 'sqlite';
+import type { WindowSummary } from './output-db.ts';
+import { IdbWindowSink } from './output.ts';
+import { LARGE_CENTS, PROFILE_UID, SMALL_CENTS, type Tx } from './scenario.ts';
+import { transactionSource } from './source.ts';
 
 /** What the job is built from (structured-cloneable: every worker gets a copy). */
 export interface DemoJobArgs {
@@ -45,8 +44,6 @@ export interface DemoJobArgs {
   readonly paused: boolean;
 }
 
-/** The uid of the keyed operator whose state the inspector reads. */
-export const PROFILE_UID = 'card-profile';
 /** How long a merchant's count lives after its last write (processing time). */
 export const MERCHANT_TTL_MS = 30_000;
 
@@ -105,11 +102,6 @@ function backendOf(name: BackendName, jobName: string): StateBackend {
 /** The demo job. */
 export const demoJob = defineJob(import.meta.url, 'demoJob', (env, args: DemoJobArgs) => {
   env.setStateBackend(backendOf(args.backend, args.jobName));
-  let channel: BroadcastChannel | undefined;
-  const announce = (checkpointId: number) => {
-    channel ??= new BroadcastChannel(channelName(args.jobName));
-    channel.postMessage({ t: 'committed', checkpointId, windows: 0, at: Date.now() } satisfies ChannelMessage);
-  };
   env
     .fromSource(
       transactionSource(args.jobName, args.rate, args.paused),
@@ -163,7 +155,7 @@ export const demoJob = defineJob(import.meta.url, 'demoJob', (env, args: DemoJob
     .uid('gather')
     .name('gather windows')
     .setParallelism(1)
-    .addSink(new IdbWindowSink(args.jobName, announce))
+    .addSink(new IdbWindowSink(args.jobName))
     .uid('output')
     .name('IndexedDB output')
     .setParallelism(1);

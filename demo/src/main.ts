@@ -9,9 +9,8 @@ import { deleteDB } from 'idb';
 import { LiveChart } from './charts.ts';
 import type { DemoConfig, DemoHostApi, HostSnapshot } from './host.worker.ts';
 import { OutputReader, type Verdict } from './invariant.ts';
-import type { BackendName } from './job.ts';
-import { outputDatabaseName } from './output.ts';
-import { CARDS, cardName, SPLITS } from './scenario.ts';
+import { outputDatabaseName } from './output-db.ts';
+import { CARDS, cardName, PROFILE_UID, SPLITS, type BackendName } from './scenario.ts';
 import { renderCheckpoints, renderCounters, renderRecovery, renderState, resetView } from './view.ts';
 
 /** What the page keeps across reloads (localStorage), so a reload resumes the same job. */
@@ -72,7 +71,9 @@ async function startFresh(): Promise<void> {
   const jobName = `demo-${Date.now().toString(36)}`;
   // The old job first: its sink holds the output database that is deleted next.
   await host.stop();
-  await reader?.close();
+  const old = reader;
+  reader = undefined;
+  await old?.close();
   if (previous) await deleteDB(outputDatabaseName(previous)).catch(() => undefined);
   saved = { jobName, config, positions: new Array(SPLITS).fill(0) };
   save(saved);
@@ -114,7 +115,7 @@ function plot(s: HostSnapshot, v: Verdict | undefined): void {
   const dt = last ? (t - last.t) / 1000 : 0;
   const perSecond = (now: number, before: number | undefined) => (last && dt > 0 ? Math.max(0, (now - (before ?? 0)) / dt) : undefined);
   const subtasks = s.telemetry.subtasks;
-  const profile = subtasks.filter((m) => /card profile|card-profile/.test(`${m.operatorName} ${m.operatorId}`));
+  const profile = subtasks.filter((m) => m.uid === PROFILE_UID);
   const processed = profile.length ? profile.reduce((a, m) => a + m.numRecordsInPerSecond, 0) : undefined;
   throughput.push(t, [perSecond(s.generated, last?.generated), processed, perSecond(committed, last?.committed)]);
   last = { t, generated: s.generated, committed };
@@ -127,8 +128,7 @@ function plot(s: HostSnapshot, v: Verdict | undefined): void {
     return mine.length ? mine.reduce((a, m) => a + m.numRecordsInPerSecond, 0) : undefined;
   });
   load_.push(t, perWorker);
-  const live = subtasks.some((m) => m.stateSizeBytes !== undefined) ? subtasks.reduce((a, m) => a + (m.stateSizeBytes ?? 0), 0) : undefined;
-  stateSize.push(t, [live ?? s.telemetry.latestCompleted?.stateSizeBytes]);
+  stateSize.push(t, [s.telemetry.latestCompleted?.stateSizeBytes]);
 }
 
 async function tick(): Promise<void> {
@@ -146,8 +146,7 @@ async function tick(): Promise<void> {
   document.body.dataset.job = s.jobName;
   renderCounters(s, v, longest);
   renderRecovery(s);
-  const completed = s.telemetry.counts?.completed ?? s.telemetry.checkpoints.filter((c) => c.status === 'COMPLETED').length;
-  renderCheckpoints(s.telemetry.checkpoints, completed);
+  renderCheckpoints(s.telemetry.checkpoints, s.telemetry.completed);
   plot(s, v);
 }
 
@@ -186,7 +185,8 @@ $('pause').addEventListener('click', () => {
 let victim = 0;
 act('kill', () => host.kill(victim++));
 act('reload', async () => {
-  if (saved) save({ ...saved, reloadAt: Date.now() });
+  // Kept in memory too: a refresh of the page's state before the reload saves it again.
+  if (saved) save((saved = { ...saved, reloadAt: Date.now() }));
   location.reload();
 });
 act('rescale', async () => {
@@ -197,8 +197,11 @@ act('rescale', async () => {
 $('inspect').addEventListener('submit', async (e) => {
   e.preventDefault();
   const card = $<HTMLInputElement>('card').value.trim();
-  const s = await host.snapshot();
-  renderState(card, await host.queryState(card), s.telemetry.api);
+  try {
+    renderState(card, await host.queryState(card));
+  } catch (err) {
+    renderState(card, undefined, (err as Error).message);
+  }
 });
 $('cards').append(...Array.from({ length: CARDS }, (_, i) => Object.assign(document.createElement('option'), { value: cardName(i) })));
 

@@ -8,6 +8,12 @@
  * that clock runs against the wall clock.
  */
 
+/** The state backends the page offers. */
+export type BackendName = 'memory' | 'indexeddb' | 'sqlite';
+
+/** The uid of the job's keyed operator whose state the inspector reads. */
+export const PROFILE_UID = 'card-profile';
+
 /** Cards in the world. */
 export const CARDS = 100;
 /** Transactions per card in every 1-second window of event time. */

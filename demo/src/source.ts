@@ -12,8 +12,7 @@ import { SPLITS, transaction, type Tx } from './scenario.ts';
 /** A message on the demo's channel. */
 export type ChannelMessage =
   | { readonly t: 'control'; readonly rate: number; readonly paused: boolean }
-  | { readonly t: 'progress'; readonly split: number; readonly next: number }
-  | { readonly t: 'committed'; readonly checkpointId: number; readonly windows: number; readonly at: number };
+  | { readonly t: 'progress'; readonly split: number; readonly next: number };
 
 /** The channel name of a job (one per job, so an old job's readers never steer a new one). */
 export function channelName(jobName: string): string {

@@ -1,7 +1,7 @@
 /** Rendering of the page's panels from what the host and the output say (plain DOM, no framework). */
 import type { HostSnapshot, Recovery } from './host.worker.ts';
 import type { Verdict } from './invariant.ts';
-import type { CheckpointView, KeyStateView } from './telemetry.ts';
+import type { CheckpointStats, KeyStateView } from './telemetry.ts';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const fmt = new Intl.NumberFormat('en');
@@ -89,7 +89,7 @@ function cell(row: HTMLTableRowElement, text: string, cls?: string): void {
 }
 
 /** The checkpoint history, newest first. */
-export function renderCheckpoints(history: readonly CheckpointView[], completed: number): void {
+export function renderCheckpoints(history: readonly CheckpointStats[], completed: number): void {
   const table = $<HTMLTableElement>('checkpoints');
   table.dataset.completed = String(completed);
   const body = table.tBodies[0]!;
@@ -108,10 +108,10 @@ export function renderCheckpoints(history: readonly CheckpointView[], completed:
 }
 
 /** One key's state as the inspector shows it. */
-export function renderState(card: string, view: KeyStateView | undefined, api: boolean): void {
+export function renderState(card: string, view: KeyStateView | undefined, error?: string): void {
   const pre = $('state');
   if (!view) {
-    pre.textContent = api ? `${card}: no state yet (no transaction of this card processed).` : 'This eddy build has no JobClient.queryState().';
+    pre.textContent = error ? `${card}: ${error}` : `${card}: no state (no transaction of this card processed yet).`;
     pre.dataset.count = '';
     return;
   }
