@@ -30,6 +30,7 @@ export class LiveChart {
       width,
       height: 160,
       scales: { x: { time: true } },
+      legend: { live: false },
       axes: [{}, { label: unit, size: 60 }],
       series: [{}, ...names.map((label, i) => ({ label, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true }))],
     };

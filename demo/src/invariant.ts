@@ -17,43 +17,57 @@ export interface Verdict {
   readonly duplicates: number;
   /** The first few violations, in words. */
   readonly problems: readonly string[];
-  /** The newest committed windows (for latency). */
-  readonly newest: readonly CommittedWindow[];
+  /** The newest committed window (for latency). */
+  readonly newest?: CommittedWindow;
 }
 
-/** Checks windows (sorted by start) and the number of duplicates found. */
-export function judge(windows: readonly CommittedWindow[], duplicates: number, generated: number): Verdict {
-  const problems: string[] = [];
-  windows.forEach((w, k) => {
-    if (problems.length >= 5) return;
-    if (w.start !== k * 1000) problems.push(`window ${k} starts at ${w.start} ms, expected ${k * 1000} ms: a window is missing`);
-    const cards = Object.keys(w.counts);
-    if (cards.length !== CARDS) problems.push(`window [${w.start}, ${w.start + 1000}) has ${cards.length} cards, expected ${CARDS}`);
-    for (const c of cards)
-      if (w.counts[c] !== PER_CARD_PER_SECOND) {
-        problems.push(`window [${w.start}, ${w.start + 1000}) of ${c} counts ${w.counts[c]}, expected ${PER_CARD_PER_SECOND}`);
-        break;
+/** Checks windows as they come (in commit order, which is event-time order), each once. */
+export class Judge {
+  private windows = 0;
+  private committed = 0;
+  private readonly problems: string[] = [];
+  private newest: CommittedWindow | undefined;
+
+  /** Takes the next committed windows. */
+  add(fresh: readonly CommittedWindow[]): void {
+    for (const w of fresh) {
+      const k = this.windows++;
+      const problem = (text: string) => this.problems.length < 5 && this.problems.push(text);
+      if (w.start !== k * 1000) problem(`window ${k} starts at ${w.start} ms, expected ${k * 1000} ms: a window is missing`);
+      const cards = Object.keys(w.counts);
+      if (cards.length !== CARDS) problem(`window [${w.start}, ${w.start + 1000}) has ${cards.length} cards, expected ${CARDS}`);
+      for (const c of cards) {
+        this.committed += w.counts[c]!;
+        if (w.counts[c] !== PER_CARD_PER_SECOND)
+          problem(`window [${w.start}, ${w.start + 1000}) of ${c} counts ${w.counts[c]}, expected ${PER_CARD_PER_SECOND}`);
       }
-  });
-  if (duplicates > 0) problems.push(`${duplicates} window(s) committed twice`);
-  const committed = windows.reduce((a, w) => a + Object.values(w.counts).reduce((x, y) => x + y, 0), 0);
-  if (committed !== windows.length * PER_SECOND) problems.push(`${committed} transactions committed, expected ${windows.length} × ${PER_SECOND}`);
-  if (committed > generated && generated > 0) problems.push(`${committed} transactions committed but only ${generated} generated`);
-  return { ok: problems.length === 0, windows: windows.length, committedTransactions: committed, duplicates, problems, newest: windows.slice(-5) };
+      this.newest = w;
+    }
+  }
+
+  /** The verdict so far, given the duplicates found and what the generator produced. */
+  verdict(duplicates: number, generated: number): Verdict {
+    const problems = [...this.problems];
+    if (duplicates > 0) problems.push(`${duplicates} window(s) committed twice`);
+    if (this.committed !== this.windows * PER_SECOND) problems.push(`${this.committed} transactions committed, expected ${this.windows} × ${PER_SECOND}`);
+    if (this.committed > generated && generated > 0) problems.push(`${this.committed} transactions committed but only ${generated} generated`);
+    return { ok: problems.length === 0, windows: this.windows, committedTransactions: this.committed, duplicates, problems, newest: this.newest };
+  }
 }
 
 /** Reads a job's committed output incrementally (only windows newer than the last read). */
 export class OutputReader {
-  private readonly windows: CommittedWindow[] = [];
+  private readonly judge = new Judge();
+  private last: number | undefined;
   private db: ReturnType<typeof openOutput> | undefined;
   constructor(readonly jobName: string) {}
 
   async read(generated: number): Promise<Verdict> {
     const db = await (this.db ??= openOutput(this.jobName));
-    const last = this.windows.at(-1)?.start;
-    const fresh = await db.getAll('windows', last === undefined ? undefined : IDBKeyRange.lowerBound(last, true));
-    this.windows.push(...fresh);
-    return judge(this.windows, await db.count('duplicates'), generated);
+    const fresh = await db.getAll('windows', this.last === undefined ? undefined : IDBKeyRange.lowerBound(this.last, true));
+    this.judge.add(fresh);
+    this.last = fresh.at(-1)?.start ?? this.last;
+    return this.judge.verdict(await db.count('duplicates'), generated);
   }
 
   async close(): Promise<void> {

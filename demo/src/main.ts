@@ -78,7 +78,8 @@ async function startFresh(): Promise<void> {
   saved = { jobName, config, positions: new Array(SPLITS).fill(0) };
   save(saved);
   reader = new OutputReader(jobName);
-  last = undefined;
+  history = [];
+  longest = 0;
   resetView();
   await host.start(jobName, config, { kind: 'fresh', previousJob: previous });
 }
@@ -98,13 +99,16 @@ const throughput = new LiveChart(charts, 'Throughput', 'transactions/s', ['gener
 const latency = new LiveChart(charts, 'End-to-end latency', 'ms', ['window fired', 'committed (exactly once)']);
 const load_ = new LiveChart(charts, 'Load per worker', 'records in/s', ['worker 1']);
 const stateSize = new LiveChart(charts, 'State size', 'bytes', ['checkpointed state']);
-let last: { t: number; generated: number; committed: number } | undefined;
+/** Samples of the last few seconds: rates are taken over ~2 s, so commits (once per checkpoint) do not saw-tooth. */
+let history: Array<{ t: number; generated: number; committed: number }> = [];
 
 let longest = 0;
+let measuring = false;
 try {
   new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) longest = Math.max(longest, e.duration);
-  }).observe({ type: 'longtask', buffered: true });
+    // Only while a job runs: loading the page itself is not what the number is about.
+    if (measuring) for (const e of list.getEntries()) longest = Math.max(longest, e.duration);
+  }).observe({ type: 'longtask' });
 } catch {
   // No Long Tasks API (Firefox, Safari): the counter stays at "none".
 }
@@ -112,14 +116,16 @@ try {
 function plot(s: HostSnapshot, v: Verdict | undefined): void {
   const t = Date.now();
   const committed = v?.committedTransactions ?? 0;
-  const dt = last ? (t - last.t) / 1000 : 0;
-  const perSecond = (now: number, before: number | undefined) => (last && dt > 0 ? Math.max(0, (now - (before ?? 0)) / dt) : undefined);
+  history.push({ t, generated: s.generated, committed });
+  while (history.length > 2 && t - history[1]!.t >= 2000) history.shift();
+  const first = history[0]!;
+  const dt = (t - first.t) / 1000;
+  const rate = (now: number, before: number) => (dt > 0 ? Math.max(0, (now - before) / dt) : undefined);
   const subtasks = s.telemetry.subtasks;
   const profile = subtasks.filter((m) => m.uid === PROFILE_UID);
   const processed = profile.length ? profile.reduce((a, m) => a + m.numRecordsInPerSecond, 0) : undefined;
-  throughput.push(t, [perSecond(s.generated, last?.generated), processed, perSecond(committed, last?.committed)]);
-  last = { t, generated: s.generated, committed };
-  const w = v?.newest.at(-1);
+  throughput.push(t, [rate(s.generated, first.generated), processed, rate(committed, first.committed)]);
+  const w = v?.newest;
   latency.push(t, [w && w.firedAt - w.lastAt, w && w.committedAt - w.lastAt]);
   const workers = s.config?.parallelism ?? 1;
   load_.resize(Array.from({ length: workers }, (_, i) => `worker ${i + 1}`));
@@ -144,6 +150,7 @@ async function tick(): Promise<void> {
   saved = { ...saved, positions: [...s.positions], config: s.config ?? saved.config, savepoint: s.savepoint ?? saved.savepoint };
   save(saved);
   document.body.dataset.job = s.jobName;
+  measuring = s.status === 'RUNNING';
   renderCounters(s, v, longest);
   renderRecovery(s);
   renderCheckpoints(s.telemetry.checkpoints, s.telemetry.completed);

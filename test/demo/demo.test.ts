@@ -30,7 +30,7 @@ async function shown(page: Page) {
       ok: d('invariant').ok,
       invariant: document.getElementById('invariant')!.textContent,
       checkpoints: Number(d('checkpoints').completed),
-      recovery: { ...d('recovery'), text: document.getElementById('recovery')!.textContent },
+      recovery: Object.assign({}, d('recovery'), { text: document.getElementById('recovery')!.textContent ?? '' }) as Record<string, string | undefined>,
     };
   });
 }
