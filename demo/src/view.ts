@@ -82,29 +82,34 @@ export function renderRecovery(s: HostSnapshot): void {
   el.dataset.durationMs = r.durationMs === undefined ? '' : String(Math.round(r.durationMs));
 }
 
-function cell(row: HTMLTableRowElement, text: string, cls?: string): void {
-  const td = row.insertCell();
-  td.textContent = text;
-  if (cls) td.className = cls;
-}
-
-/** The checkpoint history, newest first. */
+/** The checkpoint history, newest first: rows are rewritten in place (no new nodes each refresh, so layout stays cheap). */
 export function renderCheckpoints(history: readonly CheckpointStats[], completed: number): void {
   const table = $<HTMLTableElement>('checkpoints');
   table.dataset.completed = String(completed);
   const body = table.tBodies[0]!;
-  body.replaceChildren();
-  for (const c of history.slice(0, 30)) {
+  const rows = history.slice(0, 20);
+  while (body.rows.length > rows.length) body.deleteRow(-1);
+  while (body.rows.length < rows.length) {
     const row = body.insertRow();
-    cell(row, String(c.checkpointId));
-    cell(row, c.failureMessage ? `FAILED: ${c.failureMessage}` : c.status, c.status);
-    cell(row, new Date(c.triggerTimestamp).toLocaleTimeString());
-    cell(row, c.endToEndDurationMs === undefined ? '–' : `${Math.round(c.endToEndDurationMs)} ms`);
-    cell(row, c.syncDurationMs === undefined ? '–' : `${Math.round(c.syncDurationMs)} ms`);
-    cell(row, bytes(c.stateSizeBytes));
-    cell(row, bytes(c.checkpointedSizeBytes));
-    cell(row, c.isSavepoint ? 'savepoint' : c.incremental ? 'incremental' : 'full');
+    for (let i = 0; i < 8; i++) row.insertCell();
   }
+  rows.forEach((c, r) => {
+    const cells = body.rows[r]!.cells;
+    const texts = [
+      String(c.checkpointId),
+      c.failureMessage ? `FAILED: ${c.failureMessage}` : c.status,
+      new Date(c.triggerTimestamp).toLocaleTimeString(),
+      c.endToEndDurationMs === undefined ? '–' : `${Math.round(c.endToEndDurationMs)} ms`,
+      c.syncDurationMs === undefined ? '–' : `${Math.round(c.syncDurationMs)} ms`,
+      bytes(c.stateSizeBytes),
+      bytes(c.checkpointedSizeBytes),
+      c.isSavepoint ? 'savepoint' : c.incremental ? 'incremental' : 'full',
+    ];
+    texts.forEach((text, i) => {
+      if (cells[i]!.textContent !== text) cells[i]!.textContent = text;
+    });
+    cells[1]!.className = c.status;
+  });
 }
 
 /** One key's state as the inspector shows it. */
