@@ -3,10 +3,12 @@
  * site in demo/dist with relative paths). `eddy` resolves to this repository's sources,
  * as an app would resolve the installed package.
  */
+import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
 const src = (path: string) => fileURLToPath(new URL(`../src/${path}`, import.meta.url));
+const repo = fileURLToPath(new URL('..', import.meta.url));
 
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
@@ -22,6 +24,7 @@ export default defineConfig({
   optimizeDeps: { exclude: ['@sqlite.org/sqlite-wasm'] },
   // Module workers that import chunks (the host worker starts the eddy workers).
   worker: { format: 'es' },
-  server: { host: '127.0.0.1', fs: { allow: [fileURLToPath(new URL('..', import.meta.url))] } },
+  // The dev server serves the repository and node_modules wherever it really lives (a symlinked node_modules too: sqlite's .wasm is fetched from there).
+  server: { host: '127.0.0.1', fs: { allow: [repo, realpathSync(`${repo}/node_modules`)] } },
   build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 2000 },
 });
