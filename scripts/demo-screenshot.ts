@@ -21,7 +21,7 @@ try {
   await page.click('#kill');
   await page.waitForFunction(() => document.getElementById('recovery')?.dataset.done === 'true', undefined, { timeout: 60_000 });
   await page.waitForTimeout(4000);
-  await page.click('#inspect button');
+  await page.click('#inspect button[type=submit]');
   await page.waitForTimeout(500);
   await page.screenshot({ path: out, fullPage: true });
   console.log(`wrote ${out}`);

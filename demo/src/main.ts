@@ -203,15 +203,26 @@ act('rescale', async () => {
   await host.rescale(p);
   $<HTMLSelectElement>('parallelism').value = String(p);
 });
-$('inspect').addEventListener('submit', async (e) => {
-  e.preventDefault();
-  const card = $<HTMLInputElement>('card').value.trim();
+async function inspect(card: string): Promise<void> {
   try {
     renderState(card, await host.queryState(card));
   } catch (err) {
     renderState(card, undefined, (err as Error).message);
   }
+}
+$('inspect').addEventListener('submit', (e) => {
+  e.preventDefault();
+  void inspect($<HTMLInputElement>('card').value.trim());
 });
+// A few cards one click away (the input takes any of the 100).
+for (const n of [0, 7, 42, 99]) {
+  const b = Object.assign(document.createElement('button'), { type: 'button', textContent: cardName(n), className: 'pick' });
+  b.addEventListener('click', () => {
+    $<HTMLInputElement>('card').value = cardName(n);
+    void inspect(cardName(n));
+  });
+  $('card-picks').append(b);
+}
 $('cards').append(...Array.from({ length: CARDS }, (_, i) => Object.assign(document.createElement('option'), { value: cardName(i) })));
 
 setPaused(false);

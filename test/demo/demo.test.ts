@@ -159,11 +159,10 @@ describe('the demo page, built and served statically (Playwright + Chromium)', (
     await until('some windows', async () => (await shown(page)).windows >= 1);
     await page.click('#pause');
     const card = 'card-042';
-    await page.fill('#card', card);
     // Paused, the job catches up; the count then stops moving and must equal what the generator made for the card.
     let previous = '';
     await until('a settled count', async () => {
-      await page.click('#inspect button');
+      await page.click(`button.pick >> text=${card}`);
       await page.waitForTimeout(300);
       const count = await page.evaluate(() => document.getElementById('state')!.dataset.count ?? '');
       const settled = count !== '' && count === previous;
