@@ -71,6 +71,11 @@ export async function openBrowser(origin: string): Promise<DemoSession> {
     logs.push(`[pageerror] ${e.message}`);
     errors.push(e.message);
   });
-  page.on('worker', (w) => w.on('console', (m) => logs.push(`[worker console.${m.type()}] ${m.text()}`)));
+  page.on('worker', (w) =>
+    w.on('console', (m) => {
+      logs.push(`[worker console.${m.type()}] ${m.text()}`);
+      if (m.type() === 'error') errors.push(`[worker] ${m.text()}`);
+    }),
+  );
   return { browser, page, origin, errors, logs, close: () => browser.close() };
 }
