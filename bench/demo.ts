@@ -26,10 +26,11 @@ const read = (page: Page) =>
       generated: v('generated'),
       committed: v('committed'),
       longestTaskMs: v('longtask'),
+      checkpoints: Number(document.getElementById('checkpoints').dataset.completed),
       ok: document.getElementById('invariant').dataset.ok,
       invariant: document.getElementById('invariant').textContent,
     };
-  })()`) as Promise<{ job?: string; generated: number; committed: number; longestTaskMs: number; ok?: string; invariant: string }>;
+  })()`) as Promise<{ job?: string; generated: number; committed: number; longestTaskMs: number; checkpoints: number; ok?: string; invariant: string }>;
 
 export async function demo(_runs: number): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'eddy-demo-bench-'));
@@ -66,6 +67,7 @@ export async function demo(_runs: number): Promise<void> {
         stat: `one ${MEASURE_MS / 1000}-s span after a ${WARMUP_MS / 1000}-s warm-up; rate slider at 100,000/s; 1-s incremental checkpoints to OPFS`,
         eventsPerSecond: round((b.generated - a.generated) / seconds, 0),
         committedPerSecond: round((b.committed - a.committed) / seconds, 0),
+        checkpointsCompleted: b.checkpoints - a.checkpoints,
         longestMainThreadTaskMs: round(b.longestTaskMs, 0),
         invariant: 'holds',
         floor: null,
