@@ -51,6 +51,8 @@ export interface Recovery {
   /** The job could not come back (checkpointing off). */
   lost?: boolean;
   done: boolean;
+  /** The job went through RESTARTING after the fault (a kill is over once it runs again). */
+  restarting?: boolean;
 }
 
 /** What the page polls. */
@@ -160,8 +162,13 @@ class DemoHost {
     }
     demoJob.build(env, { jobName, backend: config.backend, rate: config.rate, paused: config.paused });
     this.client = await env.executeAsync(jobName);
-    // A restore settles the faults waiting for it at once (the page's poll may come later).
-    this.telemetry = new Telemetry(this.client, () => void this.snapshot());
+    this.telemetry = new Telemetry(this.client, {
+      // A restore settles the faults waiting for it at once (the page's poll may come later).
+      restored: () => void this.snapshot(),
+      status: (status) => {
+        if (status === 'RESTARTING') for (const r of this.recoveries) if (!r.done && r.cause === 'kill') r.restarting = true;
+      },
+    });
     this.client.result.catch(() => undefined);
   }
 
@@ -177,7 +184,8 @@ class DemoHost {
     const workers = [...this.alive];
     if (workers.length === 0 || !this.client) throw new Error('no job is running');
     const victim = workers[n % workers.length]!;
-    this.track({ cause: 'kill', at: Date.now(), detail: `worker ${(n % workers.length) + 1} of ${workers.length} terminated`, done: false });
+    const detail = `worker ${(n % workers.length) + 1} of ${workers.length} terminated`;
+    this.track({ cause: 'kill', at: Date.now(), detail, done: false });
     await victim.terminate();
     return `terminated worker ${(n % workers.length) + 1}`;
   }
@@ -209,8 +217,9 @@ class DemoHost {
 
   async snapshot(): Promise<HostSnapshot> {
     const client = this.client;
-    const telemetry = (await this.telemetry?.snapshot().catch(() => undefined)) ?? NO_TELEMETRY;
+    // Status first: a restore is reported before the job runs again, so a RUNNING read here has its restore in the statistics.
     const status = client?.getJobStatus() ?? 'NONE';
+    const telemetry = (await this.telemetry?.snapshot().catch(() => undefined)) ?? NO_TELEMETRY;
     for (const r of this.recoveries) if (!r.done) this.settle(r, status, telemetry);
     const failure = client?.getLastFailure();
     return {
@@ -247,8 +256,9 @@ class DemoHost {
     if (status !== 'RUNNING') return;
     const restored = t.latestRestored;
     if (!restored || restored.restoreTimestamp < r.at) {
-      // A reload before the first checkpoint: the job started over (there was nothing committed to lose).
-      if (r.cause === 'reload' && t.completed > 0) {
+      // A fault before the first checkpoint: the job started over (there was nothing committed to lose).
+      // A restore is reported before the job runs again, and the status was read before the statistics.
+      if ((r.cause === 'reload' && t.completed > 0) || r.restarting) {
         r.durationMs = Date.now() - r.at;
         r.done = true;
       }

@@ -4,7 +4,7 @@
  * `getCheckpointStats()` for the checkpoint history and `queryState()` for the inspector.
  * What the host sends the page is plain data (comlink structured-clones it).
  */
-import type { CheckpointStats, JobClient, KeyStateView, OperatorMetrics, RestoredCheckpointStats } from 'eddy';
+import type { CheckpointStats, JobClient, JobStatus, KeyStateView, OperatorMetrics, RestoredCheckpointStats } from 'eddy';
 
 export type { CheckpointStats, KeyStateView, OperatorMetrics, RestoredCheckpointStats };
 
@@ -28,12 +28,13 @@ export class Telemetry {
 
   constructor(
     private readonly client: JobClient,
-    onRestored: (restored: RestoredCheckpointStats) => void,
+    on: { restored(restored: RestoredCheckpointStats): void; status(status: JobStatus): void },
   ) {
     this.unsubscribe = client.subscribe(
       (e) => {
         if (e.type === 'metrics') this.metrics = e.metrics.operators;
-        else if (e.type === 'restored') onRestored(e.restored);
+        else if (e.type === 'restored') on.restored(e.restored);
+        else if (e.type === 'status') on.status(e.status);
       },
       { metricsIntervalMs: 500 },
     );

@@ -51,7 +51,11 @@ function describe(r: Recovery, s: HostSnapshot): string {
   if (r.lost)
     return `${what} at ${when}: the job FAILED and could not recover — checkpointing is off, so there is no state to restart from (and no restart, as in Flink). ${fmt.format(s.generated)} transactions generated, their state lost; nothing was committed.`;
   if (!r.done) return `${what} at ${when}: recovering…`;
-  const from = r.fromSavepoint ? `savepoint ${r.fromSavepoint}` : r.fromCheckpoint !== undefined ? `checkpoint ${r.fromCheckpoint}` : 'the newest checkpoint';
+  const from = r.fromSavepoint
+    ? `savepoint ${r.fromSavepoint}`
+    : r.fromCheckpoint !== undefined
+      ? `checkpoint ${r.fromCheckpoint}`
+      : 'the start (no checkpoint had completed yet, so nothing had been committed)';
   const restore = r.restoreMs !== undefined ? ` (restore ${Math.round(r.restoreMs)} ms)` : '';
   return `${what} at ${when}: running again from ${from} after ${fmt.format(Math.round(r.durationMs ?? 0))} ms${restore}.`;
 }
