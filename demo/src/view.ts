@@ -126,8 +126,8 @@ export function renderState(card: string, view: KeyStateView | undefined, error?
   }
   const lines = [`${card} — key group ${view.keyGroup}, subtask ${view.subtaskIndex}${view.worker === undefined ? '' : `, worker ${view.worker + 1}`}`];
   for (const [name, s] of Object.entries(view.states)) {
-    const ttl = s.ttlRemainingMs === undefined ? '' : `  (TTL ${Math.round(s.ttlRemainingMs / 1000)} s left)`;
-    lines.push(`${name} [${s.kind}] = ${JSON.stringify(s.value)}${ttl}`);
+    const ttl = s.ttlRemainingMs === undefined ? '' : ` (TTL ${Math.round(s.ttlRemainingMs / 1000)} s left)`;
+    lines.push(`${name} [${s.kind}]${ttl} = ${JSON.stringify(s.value)}`);
   }
   lines.push(`event-time timers: ${view.timers.eventTime.join(', ') || 'none'}`);
   lines.push(`processing-time timers: ${view.timers.processingTime.join(', ') || 'none'}`);
