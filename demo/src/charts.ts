@@ -13,9 +13,11 @@ export class LiveChart {
   private readonly plot: uPlot;
   private readonly data: number[][];
   private names: string[];
+  private readonly format: ((value: number) => string) | undefined;
 
-  constructor(parent: HTMLElement, title: string, unit: string, names: string[]) {
+  constructor(parent: HTMLElement, title: string, unit: string, names: string[], format?: (value: number) => string) {
     this.names = names;
+    this.format = format;
     this.data = [[], ...names.map(() => [])];
     const box = document.createElement('figure');
     box.setAttribute('aria-label', title);
@@ -31,7 +33,7 @@ export class LiveChart {
       height: 160,
       scales: { x: { time: true } },
       legend: { live: false },
-      axes: [{}, { label: unit, size: 60 }],
+      axes: [{}, { label: unit, size: 70, ...(this.format ? { values: (_u: uPlot, ticks: number[]) => ticks.map(this.format!) } : {}) }],
       series: [{}, ...names.map((label, i) => ({ label, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true }))],
     };
   }

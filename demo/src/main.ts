@@ -11,7 +11,7 @@ import type { DemoConfig, DemoHostApi, HostSnapshot } from './host.worker.ts';
 import { OutputReader, type Verdict } from './invariant.ts';
 import { outputDatabaseName } from './output-db.ts';
 import { CARDS, cardName, PROFILE_UID, SPLITS, type BackendName } from './scenario.ts';
-import { renderCheckpoints, renderCounters, renderRecovery, renderState, resetView } from './view.ts';
+import { bytes, renderCheckpoints, renderCounters, renderRecovery, renderState, resetView } from './view.ts';
 
 /** What the page keeps across reloads (localStorage), so a reload resumes the same job. */
 interface Saved {
@@ -98,7 +98,7 @@ const charts = $('charts');
 const throughput = new LiveChart(charts, 'Throughput', 'transactions/s', ['generated', 'processed', 'committed']);
 const latency = new LiveChart(charts, 'End-to-end latency', 'ms', ['window fired', 'committed (exactly once)']);
 const load_ = new LiveChart(charts, 'Load per worker', 'records in/s', ['worker 1']);
-const stateSize = new LiveChart(charts, 'State size', 'bytes', ['checkpointed state']);
+const stateSize = new LiveChart(charts, 'State size', 'checkpointed', ['state size'], bytes);
 /** Samples of the last few seconds: rates are taken over ~2 s, so commits (once per checkpoint) do not saw-tooth. */
 let history: Array<{ t: number; generated: number; committed: number }> = [];
 

@@ -113,6 +113,7 @@ export function renderCheckpoints(history: readonly CheckpointStats[], completed
       if (cells[i]!.textContent !== text) cells[i]!.textContent = text;
     });
     cells[1]!.className = c.status;
+    cells[1]!.title = c.failureMessage ?? '';
   });
 }
 
