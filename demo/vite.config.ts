@@ -3,7 +3,7 @@
  * site in demo/dist with relative paths). `eddy` resolves to this repository's sources,
  * as an app would resolve the installed package.
  */
-import { realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
@@ -25,6 +25,6 @@ export default defineConfig({
   // Module workers that import chunks (the host worker starts the eddy workers).
   worker: { format: 'es' },
   // The dev server serves the repository and node_modules wherever it really lives (a symlinked node_modules too: sqlite's .wasm is fetched from there).
-  server: { host: '127.0.0.1', fs: { allow: [repo, realpathSync(`${repo}/node_modules`)] } },
+  server: { host: '127.0.0.1', fs: { allow: [repo, ...(existsSync(`${repo}/node_modules`) ? [realpathSync(`${repo}/node_modules`)] : [])] } },
   build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 2000 },
 });
