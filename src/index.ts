@@ -3,6 +3,7 @@
  * watermarks — in TypeScript, for browsers, Node, Deno and the edge.
  */
 export { StreamExecutionEnvironment, DEFAULT_MAX_PARALLELISM, UPPER_BOUND_MAX_PARALLELISM, type JobExecutionResult } from './datastream/environment.ts';
+export { ExecutionConfig, DEFAULT_AUTO_WATERMARK_INTERVAL } from './datastream/execution-config.ts';
 export {
   CheckpointConfig,
   CheckpointingMode,
@@ -31,7 +32,42 @@ export type { CheckpointStorage, StorageLock } from './format/checkpoint-storage
 export { MemoryCheckpointStorage } from './storages/memory.ts';
 export { OpfsCheckpointStorage, type OpfsCheckpointStorageOptions } from './storages/opfs.ts';
 export { DataStream, DataStreamSink, KeyedStream, WindowedStream } from './datastream/datastream.ts';
+export {
+  CoGroupedStreams,
+  CoGroupWithWindow,
+  JoinedStreams,
+  JoinWithWindow,
+  type CoGroupFunction,
+  type JoinFunction,
+  type TaggedUnion,
+} from './datastream/joined-streams.ts';
 export type { WindowFunctionArg } from './datastream/windowed-stream.ts';
+export { BroadcastConnectedStream, BroadcastStream, ConnectedStreams, IntervalJoin, IntervalJoined } from './datastream/connected-streams.ts';
+export {
+  CoProcessFunction,
+  KeyedCoProcessFunction,
+  RichCoFlatMapFunction,
+  RichCoMapFunction,
+  type CoFlatMapFunction,
+  type CoMapFunction,
+  type CoProcessFunctionLike,
+  type KeyedCoProcessFunctionLike,
+} from './api/co-functions.ts';
+export {
+  BroadcastProcessFunction,
+  KeyedBroadcastProcessFunction,
+  type BroadcastBaseContext,
+  type BroadcastContext,
+  type BroadcastProcessFunctionLike,
+  type KeyedBroadcastContext,
+  type KeyedBroadcastOnTimerContext,
+  type KeyedBroadcastProcessFunctionLike,
+  type KeyedReadOnlyBroadcastContext,
+  type KeyedStateFunction,
+  type ReadOnlyBroadcastContext,
+  type ReadOnlyBroadcastState,
+} from './api/broadcast-functions.ts';
+export { ProcessJoinFunction, type ProcessJoinContext, type ProcessJoinFunctionLike } from './api/join-functions.ts';
 export { GlobalWindow, TimeWindow, Window } from './api/windowing/windows.ts';
 export {
   EventTimeSessionWindows,

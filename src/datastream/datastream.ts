@@ -21,10 +21,11 @@ import { CountEvictor } from '../api/windowing/evictors.ts';
 import { CountTrigger, PurgingTrigger } from '../api/windowing/triggers.ts';
 import type { GlobalWindow, Window } from '../api/windowing/windows.ts';
 import { WindowedStreamBase, type AddKeyedOperator, type WindowFunctionArg } from './windowed-stream.ts';
+import { CoGroupedStreams, JoinedStreams, tagFirst, tagSecond, unionKey, type TaggedUnion, type WindowUnion } from './joined-streams.ts';
 import type { ProcessWindowFunctionLike, WindowFunction } from '../api/windowing/functions.ts';
 import type { AggregateFunction, ReduceFunction } from '../api/state.ts';
 import { TwoPhaseCommitSink } from '../api/two-phase-commit.ts';
-import type { CollectTarget, GraphEdge, GraphNode, OperatorFactoryContext, Partitioning } from '../engine/graph.ts';
+import type { CollectTarget, GraphNode, OperatorFactoryContext, Partitioning } from '../engine/graph.ts';
 import type { Key } from '../format/key-bytes.ts';
 import type { StreamOperator } from '../engine/operators/operator.ts';
 import { instantiate } from '../engine/operators/function-copy.ts';
@@ -33,7 +34,16 @@ import { KeyedProcessOperator, ProcessOperator } from '../engine/operators/proce
 import { KeyedReduceOperator } from '../engine/operators/reduce.ts';
 import { CollectResults, CollectSink, SinkFunctionOperator, SinkWriterOperator } from '../engine/operators/sinks.ts';
 import { TimestampsAndWatermarksOperator } from '../engine/operators/timestamps.ts';
-import { checkFunction, className, classNamed, type CollectedOutput, type MapOutput } from './stream-functions.ts';
+import { checkFunction, className, classNamed, edgesFrom, notifies, type CollectedOutput, type MapOutput, type SideOutputSource } from './stream-functions.ts';
+import { BroadcastConnectedStream, BroadcastStream, ConnectedStreams, IntervalJoin, type ConnectInputs } from './connected-streams.ts';
+import type { MapStateDescriptor } from '../api/descriptors.ts';
+
+declare module './connected-streams.ts' {
+  /** The two-input calls return `DataStream`s (see `StreamTypes`). */
+  interface StreamTypes<T> {
+    stream: DataStream<T>;
+  }
+}
 
 /** What a stream needs from its environment (implemented by `StreamExecutionEnvironment`). */
 export interface StreamGraphBuilder {
@@ -89,13 +99,44 @@ export class DataStream<T> {
     collect?: CollectTarget,
     fn?: unknown,
   ): DataStream<R> {
-    const inputs: GraphEdge[] = this.sources.map((s) => {
-      const side = (s as SideOutputSource).sideOutput;
-      return side === undefined ? { from: s.id, partitioning } : { from: s.id, partitioning, sideOutput: side };
-    });
-    const commitsOnCheckpoint =
-      typeof fn === 'object' && fn !== null && typeof (fn as { notifyCheckpointComplete?: unknown }).notifyCheckpointComplete === 'function';
-    return new DataStream<R>(this.env, [this.env.addNode({ name, inputs, keyed, createOperator: create, collect, commitsOnCheckpoint })]);
+    const inputs = edgesFrom(this.sources, partitioning);
+    return new DataStream<R>(this.env, [this.env.addNode({ name, inputs, keyed, createOperator: create, collect, commitsOnCheckpoint: notifies(fn) })]);
+  }
+
+  /** @internal Wires this stream (first input) and `other` (second input) into a two-input operator. */
+  protected connectInputs(other: readonly GraphNode[]): ConnectInputs {
+    return (first, second) => (name, keyed, create, fn, nameFromClass) => {
+      const inputs = [...edgesFrom(this.sources, first), ...edgesFrom(other, second).map((e) => ({ ...e, input: 2 as const }))];
+      const node = this.env.addNode({ name, inputs, keyed, createOperator: create, commitsOnCheckpoint: notifies(fn) });
+      if (nameFromClass) node.nameFromClass = true;
+      return new DataStream<unknown>(this.env, [node]);
+    };
+  }
+
+  /**
+   * Connects this stream with another of any type (Flink's `connect`): one operator gets
+   * both, each input through its own method (`map1`/`map2`, `processElement1`/`2`), and its
+   * watermark is the minimum of both inputs'. With a {@link BroadcastStream}: the broadcast
+   * state pattern (`process` with a `BroadcastProcessFunction`).
+   */
+  connect<T2>(other: BroadcastStream<T2>): BroadcastConnectedStream<T, T2>;
+  connect<T2>(other: DataStream<T2>): ConnectedStreams<T, T2>;
+  connect<T2>(other: DataStream<T2> | BroadcastStream<T2>): ConnectedStreams<T, T2> | BroadcastConnectedStream<T, T2> {
+    if (other instanceof BroadcastStream) return new BroadcastConnectedStream<T, T2>(this.connectInputs(other.sources), undefined, other);
+    if (!(other instanceof DataStream)) throw new ConfigurationError('connect() needs a DataStream or a BroadcastStream', { component: 'datastream' });
+    return new ConnectedStreams<T, T2>(this.connectInputs(other.sources), undefined);
+  }
+
+  /**
+   * With descriptors (Flink's `broadcast(MapStateDescriptor...)`): a {@link BroadcastStream}
+   * to `connect` to, whose records reach every parallel instance and may be written into
+   * those broadcast states. Without: every record goes to every instance of the next operator.
+   */
+  broadcast(): DataStream<T>;
+  broadcast(...descriptors: MapStateDescriptor<unknown, unknown>[]): BroadcastStream<T>;
+  broadcast(...descriptors: MapStateDescriptor<unknown, unknown>[]): DataStream<T> | BroadcastStream<T> {
+    if (descriptors.length === 0) return this.transform('Broadcast', { type: 'broadcast' }, false, () => new MapOperator((v: T) => v));
+    return new BroadcastStream<T>(this.sources, descriptors);
   }
 
   /** One output record per input record. Object functions may carry their own fields. */
@@ -164,6 +205,35 @@ export class DataStream<T> {
   /** Merges streams of the same type. */
   union(...others: DataStream<T>[]): DataStream<T> {
     return new DataStream<T>(this.env, [...this.sources, ...others.flatMap((o) => o.sources)]);
+  }
+
+  /**
+   * Joins this stream with `other` in windows: `a.join(b).where(keyA).equalTo(keyB)
+   * .window(assigner).apply(joinFn)` emits one result per pair of records with equal keys
+   * in the same window (an inner join, Flink's `JoinedStreams`).
+   */
+  join<T2>(other: DataStream<T2>): JoinedStreams<T, T2> {
+    return new JoinedStreams(this.coGroupInputs(other));
+  }
+
+  /**
+   * Groups this stream and `other` by key in windows: `a.coGroup(b).where(keyA)
+   * .equalTo(keyB).window(assigner).apply(coGroupFn)` calls the function once per key and
+   * window with the records of both sides, either side possibly empty (Flink's `CoGroupedStreams`).
+   */
+  coGroup<T2>(other: DataStream<T2>): CoGroupedStreams<T, T2> {
+    return new CoGroupedStreams(this.coGroupInputs(other));
+  }
+
+  private coGroupInputs<T2>(other: DataStream<T2>) {
+    return <K extends Key>(first: (v: T) => K, second: (v: T2) => K): WindowUnion<T, T2> => {
+      const key = unionKey(first, second);
+      return (assigner) => {
+        const first: DataStream<TaggedUnion<T, T2>> = this.map((v: T) => tagFirst<T, T2>(v));
+        const second: DataStream<TaggedUnion<T, T2>> = other.map((v: T2) => tagSecond<T, T2>(v));
+        return first.union(second).keyBy(key).window(assigner);
+      };
+    };
   }
 
   /** Assigns event-time timestamps and generates watermarks. */
@@ -250,11 +320,6 @@ export class WindowedStream<T, K extends Key, W extends Window> extends Windowed
   }
 }
 
-/** A node seen as the producer of one of its side outputs. */
-interface SideOutputSource extends GraphNode {
-  readonly sideOutput: string;
-}
-
 /** A side output: its operator is configured on the stream that produced it. */
 class SideOutputStream<T> extends DataStream<T> {
   override setParallelism(_parallelism: number): this {
@@ -294,6 +359,26 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
     private readonly keySelector: (value: T) => K,
   ) {
     super(env, sources);
+  }
+
+  /**
+   * As `DataStream.connect`; connected to another keyed stream, both inputs stay keyed
+   * (a `KeyedCoProcessFunction` may follow), and to a broadcast stream it takes a
+   * `KeyedBroadcastProcessFunction`.
+   */
+  override connect<T2>(other: BroadcastStream<T2>): BroadcastConnectedStream<T, T2, K>;
+  override connect<T2>(other: DataStream<T2>): ConnectedStreams<T, T2>;
+  override connect<T2>(other: DataStream<T2> | BroadcastStream<T2>): ConnectedStreams<T, T2> | BroadcastConnectedStream<T, T2, K> {
+    if (other instanceof BroadcastStream) return new BroadcastConnectedStream<T, T2, K>(this.connectInputs(other.sources), this.keySelector, other);
+    if (other instanceof KeyedStream) return new ConnectedStreams<T, T2>(this.connectInputs(other.sources), [this.keySelector, other.keySelector]);
+    return super.connect(other);
+  }
+
+  /** Joins this stream with `other` by key and event-time interval (Flink's `intervalJoin`); give the interval with `between`. */
+  intervalJoin<T2>(other: KeyedStream<T2, K>): IntervalJoin<T, T2, K> {
+    if (!(other instanceof KeyedStream))
+      throw new ConfigurationError('intervalJoin() needs a KeyedStream (keyBy() the other stream)', { component: 'datastream' });
+    return new IntervalJoin<T, T2, K>(this.connectInputs(other.sources), [this.keySelector, other.keySelector]);
   }
 
   private keyed<R>(name: string, create: () => StreamOperator, fn: unknown): DataStream<R> {

@@ -5,6 +5,7 @@
  * control mails (checkpoints, notifications) between whole elements, like Flink's
  * mailbox model. Checkpoint barriers are aligned across inputs here.
  */
+import { WatermarkValve, type ValveOutput } from './watermark-valve.ts';
 import { MAX_WATERMARK } from '../api/watermarks.ts';
 import { isThenable } from './operators/base.ts';
 import type { OperatorSnapshot, OutputBuffer, RecordBatch, SnapshotOptions, StreamOperator } from './operators/operator.ts';
@@ -91,6 +92,8 @@ export class StreamTask implements CoordinatedTask {
     readonly gate: InputGate,
     private readonly source: SourceOperator<unknown> | undefined,
     private readonly hooks: CheckpointHooks | undefined,
+    /** For a two-input head: per channel, whether it feeds the second input. */
+    private readonly secondInput?: readonly boolean[],
   ) {}
 
   /** True for tasks that start with a source (they inject barriers). */
@@ -271,10 +274,15 @@ export class StreamTask implements CoordinatedTask {
     const head = this.members[0];
     const gate = this.gate;
     const channels = gate.channelCount;
-    const watermarks = new Array<number>(channels).fill(-Infinity);
     const ended = new Array<boolean>(channels).fill(false);
     let endedCount = 0;
-    let current = -Infinity;
+    const valve = new WatermarkValve(channels);
+    const apply = async ({ watermark, idle }: ValveOutput) => {
+      // Active before the watermark that may come with it; idle after it.
+      if (idle === false) await pushIdleness(head, false);
+      if (watermark !== undefined) await pushWatermark(head, watermark);
+      if (idle === true) await pushIdleness(head, true);
+    };
     // Barrier alignment: channels whose barrier arrived are held back until all have it.
     const aligned = this.hooks?.aligned ?? true;
     let aligning: { id: number; timestamp: number; incremental: boolean; seen: boolean[] } | undefined;
@@ -301,7 +309,8 @@ export class StreamTask implements CoordinatedTask {
         continue;
       }
       if (element.kind === 'records') {
-        await pushBatch(head, element.batch);
+        await apply(valve.records(channel));
+        await pushBatch(head, element.batch, this.secondInput?.[channel] === true);
         continue;
       }
       if (element.kind === 'barrier') {
@@ -324,25 +333,17 @@ export class StreamTask implements CoordinatedTask {
       if (element.kind === 'end') {
         ended[channel] = true;
         endedCount++;
-        watermarks[channel] = MAX_WATERMARK;
         await completeAlignmentIfReady();
-      } else if (element.timestamp > watermarks[channel]) {
-        watermarks[channel] = element.timestamp;
-      } else continue;
-      // The task's watermark is the minimum over its inputs.
-      let min = Infinity;
-      for (const w of watermarks) if (w < min) min = w;
-      if (min > current) {
-        current = min;
-        await pushWatermark(head, min);
-      }
+        await apply(valve.end(channel));
+      } else if (element.kind === 'idleness') await apply(valve.idleness(channel, element.idle));
+      else await apply(valve.watermark(channel, element.timestamp));
     }
   }
 }
 
-async function pushBatch(member: ChainMember, batch: RecordBatch): Promise<void> {
+async function pushBatch(member: ChainMember, batch: RecordBatch, second = false): Promise<void> {
   member.counters.recordsIn += batch.values.length;
-  const r = member.op.processBatch(batch, member.out);
+  const r = second ? member.op.processBatch2!(batch, member.out) : member.op.processBatch(batch, member.out);
   if (isThenable(r)) await r;
   await drain(member);
 }
@@ -357,11 +358,18 @@ async function pushWatermark(member: ChainMember, watermark: number): Promise<vo
 async function drain(member: ChainMember): Promise<void> {
   if (member.halted) throw new Error('[eddy] [executor:local] the task was abandoned after its attempt failed; its output is discarded');
   const sideOf = member.sideOf;
+  // Active again before what made it active; idle after everything emitted so far.
+  const idleness = member.out.takeIdleness();
+  if (idleness === false) await forwardIdleness(member, false);
+  const segments = member.out.takeSegments();
+  if (segments !== undefined) {
+    for (const { batch, watermark } of segments) {
+      await forwardRecords(member, batch);
+      await forwardWatermark(member, watermark);
+    }
+  }
   if (member.out.size > 0) {
-    member.counters.recordsOut += member.out.size;
-    const batch = member.out.take();
-    for (const n of member.next) if (sideOf === undefined || !sideOf.has(n)) await pushBatch(n, batch);
-    for (const n of member.network) if (sideOf === undefined || !sideOf.has(n)) await n.emitRecords(batch);
+    await forwardRecords(member, member.out.take());
   }
   const sides = member.out.takeSides();
   if (sides !== undefined) for (const side of sides.values()) member.counters.recordsOut += side.values.length;
@@ -377,8 +385,30 @@ async function drain(member: ChainMember): Promise<void> {
     }
   }
   const watermark = member.out.takeWatermark();
-  if (watermark !== undefined) {
-    for (const n of member.next) await pushWatermark(n, watermark);
-    for (const n of member.network) await n.emitWatermark(watermark);
-  }
+  if (watermark !== undefined) await forwardWatermark(member, watermark);
+  if (idleness === true) await forwardIdleness(member, true);
+}
+
+async function pushIdleness(member: ChainMember, idle: boolean): Promise<void> {
+  member.op.processIdleness(idle, member.out);
+  await drain(member);
+}
+
+async function forwardIdleness(member: ChainMember, idle: boolean): Promise<void> {
+  for (const n of member.next) await pushIdleness(n, idle);
+  for (const n of member.network) await n.emitIdleness(idle);
+}
+
+/** Hands main-output records to the successors that consume the main output. */
+async function forwardRecords(member: ChainMember, batch: RecordBatch): Promise<void> {
+  const sideOf = member.sideOf;
+  if (batch.values.length === 0) return;
+  member.counters.recordsOut += batch.values.length;
+  for (const n of member.next) if (sideOf === undefined || !sideOf.has(n)) await pushBatch(n, batch);
+  for (const n of member.network) if (sideOf === undefined || !sideOf.has(n)) await n.emitRecords(batch);
+}
+
+async function forwardWatermark(member: ChainMember, watermark: number): Promise<void> {
+  for (const n of member.next) await pushWatermark(n, watermark);
+  for (const n of member.network) await n.emitWatermark(watermark);
 }

@@ -144,6 +144,7 @@ export class WorkerExecutor implements Executor {
         jobName: graph.jobName,
         origin,
         defaultParallelism: graph.defaultParallelism,
+        autoWatermarkInterval: graph.autoWatermarkInterval,
         maxParallelism: graph.maxParallelism,
         fingerprint,
         aligned: hooks?.aligned,

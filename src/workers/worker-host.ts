@@ -162,6 +162,7 @@ export function runWorkerHost(endpoint: HostEndpoint, options: WorkerHostOptions
     const send = post;
     const definition = await loadJob(msg.origin, options.jobs ?? []);
     const env = StreamExecutionEnvironment.getExecutionEnvironment().setMaxParallelism(msg.maxParallelism).setParallelism(msg.defaultParallelism);
+    if (msg.autoWatermarkInterval !== undefined) env.getConfig().setAutoWatermarkInterval(msg.autoWatermarkInterval);
     const result = definition.build(env, msg.origin.args);
     if (msg.collectId !== undefined) {
       if (!result || typeof (result as { collectInto?: unknown }).collectInto !== 'function') {

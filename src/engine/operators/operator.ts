@@ -35,6 +35,7 @@ export class OutputBuffer implements Collector<unknown> {
   timestamp = NaN;
 
   collect(value: unknown): void {
+    if (this.watermark !== undefined) this.cutAtWatermark();
     const ts = this.timestamp;
     if (this.timestamps !== undefined) this.timestamps.push(ts);
     else if (ts === ts) {
@@ -51,7 +52,7 @@ export class OutputBuffer implements Collector<unknown> {
 
   /** Collects many records without timestamps at once (a source without a watermark strategy). */
   collectAll(values: readonly unknown[]): void {
-    if (this.timestamps !== undefined || !Number.isNaN(this.timestamp)) {
+    if (this.timestamps !== undefined || !Number.isNaN(this.timestamp) || this.watermark !== undefined) {
       for (const v of values) this.collect(v);
       return;
     }
@@ -62,17 +63,71 @@ export class OutputBuffer implements Collector<unknown> {
   }
 
   private watermark: number | undefined = undefined;
+  /** The highest watermark emitted since the last `takeSegments`, pending or cut. */
+  private lastWatermark = -Infinity;
+  /**
+   * Watermarks that records followed (Flink's punctuated watermarks: a watermark emitted
+   * mid-batch reaches downstream before the records after it), as flattened pairs of
+   * [number of records before it, watermark]. Undefined on the usual path.
+   */
+  private cuts: number[] | undefined = undefined;
 
-  /** Emits a watermark after the records collected so far; a lower one than pending is ignored. */
+  /** Emits a watermark after the records collected so far; one not above the last is ignored. */
   emitWatermark(timestamp: number): void {
-    if (this.watermark === undefined || timestamp > this.watermark) this.watermark = timestamp;
+    if (timestamp <= this.lastWatermark) return;
+    this.watermark = timestamp;
+    this.lastWatermark = timestamp;
+  }
+
+  /** A record follows the pending watermark: the watermark keeps its place before it. */
+  private cutAtWatermark(): void {
+    (this.cuts ??= []).push(this.values.length, this.watermark!);
+    this.watermark = undefined;
+  }
+
+  /** Idleness to forward: true (idle) after what was emitted so far, false (active) before it. */
+  private idleness: boolean | undefined = undefined;
+
+  /** Declares this output idle (Flink's WatermarkStatus.IDLE) or active again. */
+  emitIdleness(idle: boolean): void {
+    this.idleness = this.idleness === !idle ? undefined : idle;
+  }
+
+  /** The pending idleness change, if any, which is then forgotten. */
+  takeIdleness(): boolean | undefined {
+    const i = this.idleness;
+    this.idleness = undefined;
+    return i;
   }
 
   /** The pending watermark, if any, which is then forgotten. */
   takeWatermark(): number | undefined {
     const w = this.watermark;
     this.watermark = undefined;
+    this.lastWatermark = -Infinity;
     return w;
+  }
+
+  /**
+   * The records collected before each watermark that records followed, with that
+   * watermark, in order; undefined when no record followed a watermark. The records
+   * after the last cut stay for `take()`, the pending watermark for `takeWatermark()`.
+   */
+  takeSegments(): { batch: RecordBatch; watermark: number }[] | undefined {
+    const cuts = this.cuts;
+    if (cuts === undefined) return undefined;
+    this.cuts = undefined;
+    const { values, timestamps } = this.take();
+    const segments: { batch: RecordBatch; watermark: number }[] = [];
+    let from = 0;
+    for (let i = 0; i < cuts.length; i += 2) {
+      const to = cuts[i];
+      segments.push({ batch: { values: values.slice(from, to), timestamps: timestamps?.slice(from, to) }, watermark: cuts[i + 1] });
+      from = to;
+    }
+    this.values = values.slice(from);
+    this.timestamps = timestamps?.slice(from);
+    return segments;
   }
 
   /** Side-output buffers by tag id, created on first use (see {@link sideOutput}). */
@@ -128,6 +183,8 @@ export interface OperatorContext {
   readonly keyed: boolean;
   readonly clock: Clock;
   readonly stateBackend: StateBackend;
+  /** Processing-time ms between periodic watermark emissions (0: only after batches). */
+  readonly autoWatermarkInterval: number;
   /** Asks the task to call `onProcessingTime` once the clock reaches `time`. */
   scheduleProcessingTime(time: number): void;
   /** True when mail (a due processing-time timer) waits; operators check it between records. */
@@ -178,8 +235,16 @@ export interface StreamOperator {
   /** Calls the function's `open`. */
   open(): Promise<void>;
   processBatch(batch: RecordBatch, out: OutputBuffer): void | Promise<void>;
+  /**
+   * Records of the second input of a two-input operator (Flink's `TwoInputStreamOperator`):
+   * only operators of nodes with edges marked `input: 2` have it. The watermark and the
+   * barriers of both inputs are combined by the task (minimum, alignment) as for any inputs.
+   */
+  processBatch2?(batch: RecordBatch, out: OutputBuffer): void | Promise<void>;
   /** The input watermark advanced: fires event-time timers, then emits the watermark to forward it. */
   processWatermark(watermark: number, out: OutputBuffer): void | Promise<void>;
+  /** All of the input went idle (true) or part of it is active again (false); forwarded by default. */
+  processIdleness(idle: boolean, out: OutputBuffer): void;
   /** The clock reached a scheduled time; fires processing-time timers. */
   onProcessingTime(now: number, out: OutputBuffer): void | Promise<void>;
   /** The input is finished (after the final watermark). */
