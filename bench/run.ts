@@ -22,6 +22,7 @@ import { workerStart } from './worker-start.ts';
 import { size } from './size.ts';
 import { s3Checkpoint } from './s3-checkpoint.ts';
 import { edge } from './edge.ts';
+import { demo } from './demo.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
@@ -45,6 +46,7 @@ const benches: Record<string, (runs: number) => Promise<void>> = {
   size,
   's3-checkpoint': s3Checkpoint,
   edge,
+  demo,
 };
 
 const args = process.argv.slice(2).filter((a) => a !== '--');

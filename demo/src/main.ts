@@ -1,0 +1,231 @@
+/**
+ * The page: settings, faults, the invariant, charts, checkpoints and the state inspector.
+ * The job runs in a host worker (`host.worker.ts`) reached through comlink; the page only
+ * polls it twice a second and reads the committed output from IndexedDB, so its main
+ * thread stays idle while the job runs.
+ */
+import { wrap, type Remote } from 'comlink';
+import { deleteDB } from 'idb';
+import { LiveChart } from './charts.ts';
+import type { DemoConfig, DemoHostApi, HostSnapshot } from './host.worker.ts';
+import { OutputReader, type Verdict } from './invariant.ts';
+import { outputDatabaseName } from './output-db.ts';
+import { CARDS, cardName, PROFILE_UID, SPLITS, type BackendName } from './scenario.ts';
+import { bytes, renderCheckpoints, renderCounters, renderRecovery, renderState, resetView } from './view.ts';
+
+/** What the page keeps across reloads (localStorage), so a reload resumes the same job. */
+interface Saved {
+  jobName: string;
+  config: DemoConfig;
+  positions: number[];
+  savepoint?: string;
+  reloadAt?: number;
+}
+const KEY = 'eddy-demo';
+const load = (): Saved | undefined => JSON.parse(localStorage.getItem(KEY) ?? 'null') ?? undefined;
+const save = (s: Saved) => localStorage.setItem(KEY, JSON.stringify(s));
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const host: Remote<DemoHostApi> = wrap(new Worker(new URL('./host.worker.ts', import.meta.url), { type: 'module', name: 'eddy-demo-host' }));
+
+let saved = load();
+let reader: OutputReader | undefined;
+let paused = false;
+
+/** The rate slider is logarithmic: 0 → 10/s, 100 → 100,000/s. */
+const rateOf = (v: number) => Math.round(10 * 10 ** (v / 25));
+const rate = () => rateOf(Number($<HTMLInputElement>('rate').value));
+
+function settings(): DemoConfig {
+  return {
+    backend: $<HTMLSelectElement>('backend').value as BackendName,
+    parallelism: Number($<HTMLSelectElement>('parallelism').value),
+    checkpointIntervalMs: Math.max(100, Number($<HTMLInputElement>('interval').value) || 1000),
+    incremental: $<HTMLInputElement>('incremental').checked,
+    checkpointing: $<HTMLInputElement>('checkpointing').checked,
+    rate: rate(),
+    paused,
+  };
+}
+
+function showSettings(c: DemoConfig): void {
+  $<HTMLSelectElement>('backend').value = c.backend;
+  $<HTMLSelectElement>('parallelism').value = String(c.parallelism);
+  $<HTMLInputElement>('interval').value = String(c.checkpointIntervalMs);
+  $<HTMLInputElement>('incremental').checked = c.incremental;
+  $<HTMLInputElement>('checkpointing').checked = c.checkpointing;
+  $<HTMLInputElement>('rate').value = String(Math.round(25 * Math.log10(c.rate / 10)));
+  setPaused(c.paused);
+}
+
+function setPaused(p: boolean): void {
+  paused = p;
+  $('pause').setAttribute('aria-pressed', String(p));
+  $('pause').textContent = p ? 'Resume' : 'Pause';
+  $('rate-out').textContent = rate().toLocaleString('en');
+}
+
+async function startFresh(): Promise<void> {
+  const previous = saved?.jobName;
+  const config = settings();
+  const jobName = `demo-${Date.now().toString(36)}`;
+  // The old job first: its sink holds the output database that is deleted next.
+  await host.stop();
+  const old = reader;
+  reader = undefined;
+  await old?.close();
+  if (previous) await deleteDB(outputDatabaseName(previous)).catch(() => undefined);
+  saved = { jobName, config, positions: new Array(SPLITS).fill(0) };
+  save(saved);
+  reader = new OutputReader(jobName);
+  history = [];
+  longest = 0;
+  resetView();
+  await host.start(jobName, config, { kind: 'fresh', previousJob: previous });
+}
+
+/** After a reload: the same job, from its newest checkpoint in OPFS, without a click. */
+async function resume(s: Saved): Promise<void> {
+  showSettings(s.config);
+  reader = new OutputReader(s.jobName);
+  const reloadedAt = s.reloadAt;
+  save({ ...s, reloadAt: undefined });
+  await host.start(s.jobName, s.config, { kind: 'resume', positions: s.positions, savepoint: s.savepoint, reloadedAt });
+}
+
+// Charts: throughput, latency, per-worker load, state size.
+const charts = $('charts');
+const throughput = new LiveChart(charts, 'Throughput', 'transactions/s', ['generated', 'processed', 'committed']);
+const latency = new LiveChart(charts, 'End-to-end latency', 'ms', ['window fired', 'committed (exactly once)']);
+const load_ = new LiveChart(charts, 'Load per worker', 'records in/s', ['worker 1']);
+const stateSize = new LiveChart(charts, 'State size', 'checkpointed', ['state size'], bytes);
+/** Samples of the last few seconds: rates are taken over ~2 s, so commits (once per checkpoint) do not saw-tooth. */
+let history: Array<{ t: number; generated: number; committed: number }> = [];
+
+let longest = 0;
+let measuring = false;
+try {
+  new PerformanceObserver((list) => {
+    // Only while a job runs: loading the page itself is not what the number is about.
+    if (measuring) for (const e of list.getEntries()) longest = Math.max(longest, e.duration);
+  }).observe({ type: 'longtask' });
+} catch {
+  // No Long Tasks API (Firefox, Safari): the counter stays at "none".
+}
+
+function plot(s: HostSnapshot, v: Verdict | undefined): void {
+  const t = Date.now();
+  const committed = v?.committedTransactions ?? 0;
+  history.push({ t, generated: s.generated, committed });
+  while (history.length > 2 && t - history[1]!.t >= 3000) history.shift();
+  const first = history[0]!;
+  const dt = (t - first.t) / 1000;
+  const rate = (now: number, before: number) => (dt > 0 ? Math.max(0, (now - before) / dt) : undefined);
+  const subtasks = s.telemetry.subtasks;
+  const profile = subtasks.filter((m) => m.uid === PROFILE_UID);
+  const processed = profile.length ? profile.reduce((a, m) => a + m.numRecordsInPerSecond, 0) : undefined;
+  throughput.push(t, [rate(s.generated, first.generated), processed, rate(committed, first.committed)]);
+  const w = v?.newest;
+  latency.push(t, [w && w.firedAt - w.lastAt, w && w.committedAt - w.lastAt]);
+  const workers = s.config?.parallelism ?? 1;
+  load_.resize(Array.from({ length: workers }, (_, i) => `worker ${i + 1}`));
+  const perWorker = Array.from({ length: workers }, (_, i) => {
+    const mine = subtasks.filter((m) => m.worker === i);
+    return mine.length ? mine.reduce((a, m) => a + m.numRecordsInPerSecond, 0) : undefined;
+  });
+  load_.push(t, perWorker);
+  stateSize.push(t, [s.telemetry.latestCompleted?.stateSizeBytes]);
+}
+
+async function tick(): Promise<void> {
+  const s = await host.snapshot();
+  // A snapshot of the job before a "Start" that happened meanwhile is stale: skip it.
+  const r = reader;
+  if (!saved || s.jobName !== saved.jobName || r?.jobName !== s.jobName) return;
+  // A reader closed by a "Start" meanwhile fails its read: that job is gone from the page anyway.
+  const v = await r.read(s.generated).catch((e) => {
+    if (r === reader) throw e;
+  });
+  if (!v || r !== reader) return;
+  saved = { ...saved, positions: [...s.positions], config: s.config ?? saved.config, savepoint: s.savepoint ?? saved.savepoint };
+  save(saved);
+  document.body.dataset.job = s.jobName;
+  measuring = s.status === 'RUNNING';
+  renderCounters(s, v, longest);
+  renderRecovery(s);
+  // Charts and the table once a second each, on alternate refreshes: two small tasks instead of one larger one.
+  if (++ticks % 2 === 0) plot(s, v);
+  else renderCheckpoints(s.telemetry.checkpoints, s.telemetry.completed);
+}
+let ticks = 0;
+
+function poll(): void {
+  tick()
+    .catch((e) => console.warn('eddy demo: refresh failed', e))
+    .finally(() => setTimeout(poll, 500));
+}
+
+function act(button: string, what: () => Promise<unknown>): void {
+  $(button).addEventListener('click', async () => {
+    const b = $<HTMLButtonElement>(button);
+    b.disabled = true;
+    try {
+      await what();
+    } catch (e) {
+      $('recovery').textContent = `${b.textContent}: ${(e as Error).message}`;
+    } finally {
+      b.disabled = false;
+    }
+  });
+}
+
+$('settings').addEventListener('submit', (e) => {
+  e.preventDefault();
+  void startFresh();
+});
+$('rate').addEventListener('input', () => {
+  setPaused(paused);
+  void host.control(rate(), paused);
+});
+$('pause').addEventListener('click', () => {
+  setPaused(!paused);
+  void host.control(rate(), paused);
+});
+let victim = 0;
+act('kill', () => host.kill(victim++));
+act('reload', async () => {
+  // Kept in memory too: a refresh of the page's state before the reload saves it again.
+  if (saved) save((saved = { ...saved, reloadAt: Date.now() }));
+  location.reload();
+});
+act('rescale', async () => {
+  const p = Number($<HTMLSelectElement>('rescale-to').value);
+  await host.rescale(p);
+  $<HTMLSelectElement>('parallelism').value = String(p);
+});
+async function inspect(card: string): Promise<void> {
+  try {
+    renderState(card, await host.queryState(card));
+  } catch (err) {
+    renderState(card, undefined, (err as Error).message);
+  }
+}
+$('inspect').addEventListener('submit', (e) => {
+  e.preventDefault();
+  void inspect($<HTMLInputElement>('card').value.trim());
+});
+// A few cards one click away (the input takes any of the 100).
+for (const n of [0, 7, 42, 99]) {
+  const b = Object.assign(document.createElement('button'), { type: 'button', textContent: cardName(n), className: 'pick' });
+  b.addEventListener('click', () => {
+    $<HTMLInputElement>('card').value = cardName(n);
+    void inspect(cardName(n));
+  });
+  $('card-picks').append(b);
+}
+$('cards').append(...Array.from({ length: CARDS }, (_, i) => Object.assign(document.createElement('option'), { value: cardName(i) })));
+
+setPaused(false);
+if (saved) await resume(saved);
+else await startFresh();
+poll();

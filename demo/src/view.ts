@@ -1,0 +1,138 @@
+/** Rendering of the page's panels from what the host and the output say (plain DOM, no framework). */
+import type { HostSnapshot, Recovery } from './host.worker.ts';
+import type { Verdict } from './invariant.ts';
+import type { CheckpointStats, KeyStateView } from './telemetry.ts';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const fmt = new Intl.NumberFormat('en');
+
+/** Formats bytes as B/KiB/MiB. */
+export function bytes(n: number | undefined): string {
+  if (n === undefined) return '–';
+  if (n < 1024) return `${n} B`;
+  if (n < 1 << 20) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / (1 << 20)).toFixed(1)} MiB`;
+}
+
+function setCounter(id: string, value: number | string, raw?: number): void {
+  const el = $(id);
+  el.textContent = typeof value === 'number' ? fmt.format(value) : value;
+  el.dataset.value = String(raw ?? value);
+}
+
+/** The counters and the invariant. */
+export function renderCounters(s: HostSnapshot, v: Verdict | undefined, longestTaskMs: number): void {
+  setCounter('status', s.lastFailure && s.status !== 'RUNNING' ? `${s.status} (${s.lastFailure})` : s.status, undefined);
+  $('status').dataset.value = s.status;
+  setCounter('generated', s.generated);
+  setCounter('restarts', s.restarts);
+  setCounter('workers', s.workers);
+  setCounter('longtask', longestTaskMs === 0 ? 'none over 50 ms' : `${Math.round(longestTaskMs)} ms`, longestTaskMs);
+  if (!v) return;
+  setCounter('committed', v.committedTransactions);
+  setCounter('windows', v.windows);
+  setCounter('duplicates', v.duplicates);
+  const inv = $('invariant');
+  inv.dataset.ok = String(v.ok);
+  inv.dataset.windows = String(v.windows);
+  if (!v.ok) inv.textContent = `BROKEN: ${v.problems.join('; ')}`;
+  else if (v.windows === 0)
+    inv.textContent =
+      s.config?.checkpointing === false
+        ? 'Checkpointing is off: a TwoPhaseCommitSink commits only on checkpoints, so nothing is committed.'
+        : 'Holds so far (no window committed yet).';
+  else
+    inv.textContent = `Holds: all ${fmt.format(v.windows)} committed 1-s windows hold exactly 10 transactions of each of the 100 cards; ${fmt.format(v.committedTransactions)} committed = ${fmt.format(v.windows)} whole seconds of the ${fmt.format(s.generated)} generated; no window twice.`;
+}
+
+function describe(r: Recovery, s: HostSnapshot): string {
+  const when = new Date(r.at).toLocaleTimeString();
+  const what = r.cause === 'kill' ? `Killed a worker (${r.detail})` : r.cause === 'reload' ? 'Reloaded the tab' : `Stopped with a savepoint (${r.detail})`;
+  if (r.lost)
+    return `${what} at ${when}: the job FAILED and could not recover — checkpointing is off, so there is no state to restart from (and no restart, as in Flink). ${fmt.format(s.generated)} transactions generated, their state lost; nothing was committed.`;
+  if (!r.done) return `${what} at ${when}: recovering…`;
+  const from = r.fromSavepoint
+    ? `savepoint ${r.fromSavepoint}`
+    : r.fromCheckpoint !== undefined
+      ? `checkpoint ${r.fromCheckpoint}`
+      : 'the start (no checkpoint had completed yet, so nothing had been committed)';
+  const restore = r.restoreMs !== undefined ? ` (restore ${Math.round(r.restoreMs)} ms)` : '';
+  return `${what} at ${when}: running again from ${from} after ${fmt.format(Math.round(r.durationMs ?? 0))} ms${restore}.`;
+}
+
+/** Clears what the page showed of an earlier job. */
+export function resetView(): void {
+  for (const id of ['committed', 'windows', 'duplicates', 'generated', 'restarts']) setCounter(id, 0);
+  const inv = $('invariant');
+  inv.dataset.ok = '';
+  inv.textContent = 'Waiting for the first committed window…';
+  const rec = $('recovery');
+  rec.textContent = 'No fault yet.';
+  for (const k of Object.keys(rec.dataset)) delete rec.dataset[k];
+  renderCheckpoints([], 0);
+  delete document.body.dataset.job;
+}
+
+/** The newest fault and its recovery. */
+export function renderRecovery(s: HostSnapshot): void {
+  const r = s.recoveries.at(-1);
+  const el = $('recovery');
+  if (!r) return;
+  el.textContent = describe(r, s);
+  el.dataset.cause = r.cause;
+  el.dataset.done = String(r.done);
+  el.dataset.lost = String(r.lost === true);
+  el.dataset.checkpoint = r.fromCheckpoint === undefined ? '' : String(r.fromCheckpoint);
+  el.dataset.durationMs = r.durationMs === undefined ? '' : String(Math.round(r.durationMs));
+}
+
+/** The checkpoint history, newest first: rows are rewritten in place (no new nodes each refresh, so layout stays cheap). */
+export function renderCheckpoints(history: readonly CheckpointStats[], completed: number): void {
+  const table = $<HTMLTableElement>('checkpoints');
+  table.dataset.completed = String(completed);
+  const body = table.tBodies[0]!;
+  const rows = history.slice(0, 20);
+  while (body.rows.length > rows.length) body.deleteRow(-1);
+  while (body.rows.length < rows.length) {
+    const row = body.insertRow();
+    for (let i = 0; i < 8; i++) row.insertCell();
+  }
+  rows.forEach((c, r) => {
+    const cells = body.rows[r]!.cells;
+    const texts = [
+      String(c.checkpointId),
+      c.failureMessage ? `FAILED: ${c.failureMessage}` : c.status,
+      new Date(c.triggerTimestamp).toLocaleTimeString(),
+      c.endToEndDurationMs === undefined ? '–' : `${Math.round(c.endToEndDurationMs)} ms`,
+      c.syncDurationMs === undefined ? '–' : `${Math.round(c.syncDurationMs)} ms`,
+      bytes(c.stateSizeBytes),
+      bytes(c.checkpointedSizeBytes),
+      c.isSavepoint ? 'savepoint' : c.incremental ? 'incremental' : 'full',
+    ];
+    texts.forEach((text, i) => {
+      if (cells[i]!.textContent !== text) cells[i]!.textContent = text;
+    });
+    cells[1]!.className = c.status;
+    cells[1]!.title = c.failureMessage ?? '';
+  });
+}
+
+/** One key's state as the inspector shows it. */
+export function renderState(card: string, view: KeyStateView | undefined, error?: string): void {
+  const pre = $('state');
+  if (!view) {
+    pre.textContent = error ? `${card}: ${error}` : `${card}: no state (no transaction of this card processed yet).`;
+    pre.dataset.count = '';
+    return;
+  }
+  const lines = [`${card} — key group ${view.keyGroup}, subtask ${view.subtaskIndex}${view.worker === undefined ? '' : `, worker ${view.worker + 1}`}`];
+  for (const [name, s] of Object.entries(view.states)) {
+    const ttl = s.ttlRemainingMs === undefined ? '' : ` (TTL ${Math.round(s.ttlRemainingMs / 1000)} s left)`;
+    lines.push(`${name} [${s.kind}]${ttl} = ${JSON.stringify(s.value)}`);
+  }
+  lines.push(`event-time timers: ${view.timers.eventTime.join(', ') || 'none'}`);
+  lines.push(`processing-time timers: ${view.timers.processingTime.join(', ') || 'none'}`);
+  pre.textContent = lines.join('\n');
+  const count = view.states.count?.value;
+  pre.dataset.count = typeof count === 'number' ? String(count) : '';
+}

@@ -1,0 +1,196 @@
+/**
+ * The demo page (demo/), built as `npm run build:demo` builds it and served by a plain
+ * static server, driven in headless Chromium like a visitor would: on each state backend
+ * a job runs, checkpoints, loses a worker and recovers with the invariant intact; a
+ * reload resumes from the newest OPFS checkpoint without a click; a stop-with-savepoint
+ * restarts at another parallelism; with checkpointing off the kill shows the loss; the
+ * inspector reads a key's live state; the CSP is in force and nothing logs an error.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectedCount, PER_SECOND } from '../../demo/src/scenario.ts';
+import { buildDemo, openBrowser, serveStatic, type DemoSession } from './demo-site.ts';
+
+/** What the page shows, read from its elements' data attributes. */
+async function shown(page: Page) {
+  return page.evaluate(() => {
+    const d = (id: string) => document.getElementById(id)!.dataset;
+    const n = (id: string) => Number(d(id).value);
+    return {
+      job: document.body.dataset.job,
+      status: d('status').value,
+      generated: n('generated'),
+      committed: n('committed'),
+      windows: n('windows'),
+      duplicates: n('duplicates'),
+      restarts: n('restarts'),
+      ok: d('invariant').ok,
+      invariant: document.getElementById('invariant')!.textContent,
+      checkpoints: Number(d('checkpoints').completed),
+      recovery: Object.assign({}, d('recovery'), { text: document.getElementById('recovery')!.textContent ?? '' }) as Record<string, string | undefined>,
+    };
+  });
+}
+
+describe('the demo page, built and served statically (Playwright + Chromium)', () => {
+  let dir: string;
+  let site: { origin: string; close(): Promise<void> };
+  let session: DemoSession;
+  let page: Page;
+
+  const until = async (what: string, fn: () => boolean | Promise<boolean>, timeout = 60_000) => {
+    const deadline = Date.now() + timeout;
+    while (!(await fn())) {
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${what}; the page shows ${JSON.stringify(await shown(page))}\n${session.logs.slice(-20).join('\n')}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+  /** Starts a new job with the given settings and waits until the page shows it. */
+  const startJob = async (settings: { backend: string; parallelism?: number; checkpointing?: boolean }) => {
+    await page.selectOption('#backend', settings.backend);
+    await page.selectOption('#parallelism', String(settings.parallelism ?? 2));
+    await page.fill('#interval', '300');
+    await page.setChecked('#checkpointing', settings.checkpointing ?? true);
+    const before = (await shown(page)).job;
+    await page.click('#start');
+    await until('the new job', async () => {
+      const s = await shown(page);
+      return s.job !== undefined && s.job !== before && s.status === 'RUNNING';
+    });
+  };
+  const expectInvariant = async () => {
+    const s = await shown(page);
+    expect(s.ok, s.invariant ?? '').toBe('true');
+    expect(s.duplicates).toBe(0);
+    expect(s.committed).toBe(s.windows * PER_SECOND);
+    expect(s.committed).toBeLessThanOrEqual(s.generated);
+    return s;
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'eddy-demo-'));
+    await buildDemo(dir);
+    site = await serveStatic(dir);
+    session = await openBrowser(site.origin);
+    page = session.page;
+    await page.goto(`${site.origin}/index.html`);
+    await until('the first job', async () => (await shown(page)).status === 'RUNNING');
+  }, 180_000);
+  afterAll(async () => {
+    await session?.close();
+    await site?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  for (const backend of ['memory', 'indexeddb', 'sqlite']) {
+    it(`${backend}: ≥ 3 checkpoints, a worker killed, the job recovers from a checkpoint with nothing lost or duplicated`, async () => {
+      await startJob({ backend });
+      await until('3 completed checkpoints and a committed window', async () => {
+        const s = await shown(page);
+        return s.checkpoints >= 3 && s.windows >= 1;
+      });
+      const before = await expectInvariant();
+      await page.click('#kill');
+      await until('the recovery', async () => (await shown(page)).recovery.done === 'true');
+      const after = await shown(page);
+      expect(after.recovery.cause).toBe('kill');
+      expect(after.recovery.lost).toBe('false');
+      expect(Number(after.recovery.checkpoint)).toBeGreaterThanOrEqual(1);
+      expect(after.restarts).toBeGreaterThanOrEqual(1);
+      // Windows that were open at the kill are committed after it, each exactly once.
+      await until('two more committed windows', async () => (await shown(page)).windows >= before.windows + 2);
+      await expectInvariant();
+    }, 120_000);
+  }
+
+  it('a reload mid-run resumes from the newest OPFS checkpoint without a click; the invariant holds across it', async () => {
+    await startJob({ backend: 'indexeddb' });
+    await until('2 committed windows', async () => (await shown(page)).windows >= 2);
+    const before = await expectInvariant();
+    await page.click('#reload');
+    await page.waitForEvent('load');
+    await until('the resumed job', async () => {
+      const s = await shown(page);
+      return s.job === before.job && s.recovery.cause === 'reload' && s.recovery.done === 'true';
+    });
+    const resumed = await shown(page);
+    expect(resumed.recovery.lost).toBe('false');
+    expect(Number(resumed.recovery.checkpoint), resumed.recovery.text).toBeGreaterThanOrEqual(1);
+    // The output committed before the reload is still there, and the job carries on from it.
+    await until('two more committed windows', async () => (await shown(page)).windows >= before.windows + 2);
+    const s = await expectInvariant();
+    expect(s.generated).toBeGreaterThanOrEqual(before.generated);
+  }, 120_000);
+
+  it('stop with a savepoint and restart at another parallelism: the same job continues with the invariant intact', async () => {
+    await startJob({ backend: 'memory', parallelism: 2 });
+    await until('a committed window', async () => (await shown(page)).windows >= 1);
+    const before = await shown(page);
+    await page.selectOption('#rescale-to', '3');
+    await page.click('#rescale');
+    await until('the restart', async () => {
+      const s = await shown(page);
+      return s.recovery.cause === 'rescale' && s.recovery.done === 'true';
+    });
+    expect((await shown(page)).recovery.text).toMatch(/savepoint .*savepoint-\d+/);
+    await until('two more committed windows', async () => (await shown(page)).windows >= before.windows + 2);
+    const s = await expectInvariant();
+    expect(s.job).toBe(before.job);
+  }, 120_000);
+
+  it('with checkpointing off, a killed worker fails the job and the page shows the loss', async () => {
+    await startJob({ backend: 'memory', checkpointing: false });
+    await until('transactions generated', async () => (await shown(page)).generated > 500);
+    await page.click('#kill');
+    await until('the verdict on the kill', async () => (await shown(page)).recovery.done === 'true');
+    const s = await shown(page);
+    expect(s.recovery.lost).toBe('true');
+    expect(s.recovery.text).toMatch(/checkpointing is off/);
+    expect(s.status).toBe('FAILED');
+    expect(s.committed).toBe(0);
+  }, 120_000);
+
+  it('the inspector reads a card’s live state: its count equals the transactions generated for it', async () => {
+    await startJob({ backend: 'memory' });
+    await until('some windows', async () => (await shown(page)).windows >= 1);
+    await page.click('#pause');
+    const card = 'card-042';
+    // Paused, the job catches up; the count then stops moving and must equal what the generator made for the card.
+    let previous = '';
+    await until('a settled count', async () => {
+      await page.click(`button.pick >> text=${card}`);
+      await page.waitForTimeout(300);
+      const count = await page.evaluate(() => document.getElementById('state')!.dataset.count ?? '');
+      const settled = count !== '' && count === previous;
+      previous = count;
+      return settled;
+    });
+    const positions = await page.evaluate(() => (JSON.parse(localStorage.getItem('eddy-demo')!) as { positions: number[] }).positions);
+    expect(Number(previous)).toBe(expectedCount(card, positions));
+    // The per-merchant counts carry a 30-s TTL; the inspector shows what is left of it.
+    expect(await page.textContent('#state')).toMatch(/merchants \[map\] \(TTL \d+ s left\) = \[\[/);
+    await page.click('#pause');
+  }, 120_000);
+
+  it('neither the page nor its workers logged an error, and the CSP is in force (an inline script is refused; the policy allows no eval)', async () => {
+    expect(session.errors).toEqual([]);
+    const csp = await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', 'content');
+    expect(csp).toMatch(/script-src 'self'/);
+    expect(csp).not.toMatch(/'unsafe-eval'|'unsafe-inline'/);
+    // DevTools evaluation is exempt from a CSP, so the check is what the page itself would run: an injected inline script.
+    const result = await page.evaluate(async () => {
+      const violation = new Promise<string>((resolve) =>
+        document.addEventListener('securitypolicyviolation', (e) => resolve(e.effectiveDirective), { once: true }),
+      );
+      const script = document.createElement('script');
+      script.textContent = 'globalThis.eddyInjected = true;';
+      document.head.append(script);
+      return { directive: await violation, ran: (globalThis as { eddyInjected?: boolean }).eddyInjected === true };
+    });
+    expect(result).toEqual({ directive: 'script-src-elem', ran: false });
+  });
+});
