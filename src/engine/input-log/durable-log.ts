@@ -270,8 +270,8 @@ export function logError(code: EddyErrorCode, name: string, message: string): In
 }
 
 function wrap(e: unknown, name: string, what: string): EddyError {
-  if (e instanceof InputLogError) return e;
+  if (e instanceof InputLogError && e.context.component === `input-log:${name}`) return e;
   const code: EddyErrorCode = e instanceof EddyError ? e.code : 'STORAGE_FAILURE';
-  const detail = e instanceof Error ? e.message : String(e);
+  const detail = e instanceof Error ? e.message.replace(/^\[eddy\] /, '') : String(e);
   return new InputLogError(code, `${what}: ${detail}`, { component: `input-log:${name}` }, { cause: e });
 }
