@@ -45,6 +45,7 @@ const RUN_BLOCKS = [
   's3.ts',
   'r2-worker.ts',
   'resume.ts',
+  'durable-log.ts',
   'ttl.ts',
   'windows.ts',
   'deno.ts',
@@ -135,6 +136,7 @@ describe('the packed package', () => {
       'ttl.js': /^$/,
       'windows.js': /^ann@0: 2, ann@60000: 1, bob@0: 1$/,
       'joins.js': /^o1=o1$/,
+      'durable-log.js': /^u0=14850 u1=14950 u2=15050 retained=0$/,
       'count-words.js': /: 333/,
     };
     for (const [file, expected] of Object.entries(runs)) {
