@@ -43,7 +43,10 @@ export class FileInputLogStore implements InputLogStore {
   #first = 0;
   #active: NodeFs.FileHandle | undefined;
 
-  constructor(readonly directory: string, options: FileInputLogStoreOptions = {}) {
+  constructor(
+    readonly directory: string,
+    options: FileInputLogStoreOptions = {},
+  ) {
     this.description = `file:${directory}`;
     this.#segmentBytes = options.segmentBytes ?? 8 * 1024 * 1024;
   }
@@ -70,7 +73,8 @@ export class FileInputLogStore implements InputLogStore {
   async #recover({ fs, path }: Platform): Promise<void> {
     const text = await fs.readFile(path.join(this.directory, FIRST_FILE), 'utf8').catch((e: unknown) => (errorCode(e) === 'ENOENT' ? '0' : Promise.reject(e)));
     this.#first = Number(text.trim());
-    if (!Number.isInteger(this.#first) || this.#first < 0) throw this.#error('SNAPSHOT_CORRUPT', `its "${FIRST_FILE}" file holds "${text.trim()}", not an offset`);
+    if (!Number.isInteger(this.#first) || this.#first < 0)
+      throw this.#error('SNAPSHOT_CORRUPT', `its "${FIRST_FILE}" file holds "${text.trim()}", not an offset`);
     const names = (await fs.readdir(this.directory)).filter((n) => /^seg-\d{16}\.log$/.test(n)).sort();
     this.#segments = [];
     for (const [i, name] of names.entries()) {
@@ -86,12 +90,14 @@ export class FileInputLogStore implements InputLogStore {
         at += HEADER + len;
       }
       if (at < bytes.length) {
-        if (i < names.length - 1) throw this.#error('SNAPSHOT_CORRUPT', `segment ${name} is damaged at byte ${at} and is not the last one, so it was not a torn append`);
+        if (i < names.length - 1)
+          throw this.#error('SNAPSHOT_CORRUPT', `segment ${name} is damaged at byte ${at} and is not the last one, so it was not a torn append`);
         await fs.truncate(file, at); // the torn tail of an append that never resolved
       }
       seg.size = at;
       const prev = this.#segments.at(-1);
-      if (prev && prev.start + prev.positions.length !== seg.start) throw this.#error('SNAPSHOT_CORRUPT', `segment ${name} does not continue the one before it`);
+      if (prev && prev.start + prev.positions.length !== seg.start)
+        throw this.#error('SNAPSHOT_CORRUPT', `segment ${name} does not continue the one before it`);
       this.#segments.push(seg);
     }
     await this.#dropCovered();
@@ -233,6 +239,11 @@ export class FileInputLogStore implements InputLogStore {
   #io(e: unknown, what: string): InputLogError {
     const code = errorCode(e);
     const full = code === 'ENOSPC' || code === 'EDQUOT';
-    return new InputLogError(full ? 'STORAGE_FULL' : 'STORAGE_FAILURE', `cannot ${what} the log: ${e instanceof Error ? e.message : String(e)}`, { component: `input-log:${this.description}` }, { cause: e });
+    return new InputLogError(
+      full ? 'STORAGE_FULL' : 'STORAGE_FAILURE',
+      `cannot ${what} the log: ${e instanceof Error ? e.message : String(e)}`,
+      { component: `input-log:${this.description}` },
+      { cause: e },
+    );
   }
 }

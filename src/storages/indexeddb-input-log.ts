@@ -141,6 +141,11 @@ export class IndexedDbInputLogStore implements InputLogStore {
 
   #failure(e: unknown, what: string): InputLogError {
     const quota = e instanceof Error && e.name === 'QuotaExceededError';
-    return new InputLogError(quota ? 'STORAGE_FULL' : 'STORAGE_FAILURE', `cannot ${what} the log: ${e instanceof Error ? e.message : String(e)}`, { component: `input-log:${this.description}` }, { cause: e });
+    return new InputLogError(
+      quota ? 'STORAGE_FULL' : 'STORAGE_FAILURE',
+      `cannot ${what} the log: ${e instanceof Error ? e.message : String(e)}`,
+      { component: `input-log:${this.description}` },
+      { cause: e },
+    );
   }
 }

@@ -27,7 +27,9 @@ export class MemoryInputLogStore implements InputLogStore {
 
   async open(): Promise<InputLogBounds> {
     if (this.#held || open.has(this.name)) {
-      throw new InputLogError('STORAGE_LOCKED', `log "${this.name}" is already open by another writer in this realm; close it first`, { component: `input-log:${this.description}` });
+      throw new InputLogError('STORAGE_LOCKED', `log "${this.name}" is already open by another writer in this realm; close it first`, {
+        component: `input-log:${this.description}`,
+      });
     }
     open.add(this.name);
     this.#held = true;
@@ -39,7 +41,8 @@ export class MemoryInputLogStore implements InputLogStore {
     this.#check();
     const log = this.#log();
     const next = log.first + log.entries.length;
-    if (offset !== next) throw new InputLogError('INVALID_ARGUMENT', `append at offset ${offset}, but the log ends at ${next}`, { component: `input-log:${this.description}` });
+    if (offset !== next)
+      throw new InputLogError('INVALID_ARGUMENT', `append at offset ${offset}, but the log ends at ${next}`, { component: `input-log:${this.description}` });
     for (const e of entries) log.entries.push(e.slice());
   }
 

@@ -89,7 +89,10 @@ export function inputLogStoreSuite(label: string, make: (name: string) => InputL
       const name = fresh();
       const s = await store(name);
       await s.open();
-      await s.append(0, Array.from({ length: 10 }, (_, i) => bytes(i)));
+      await s.append(
+        0,
+        Array.from({ length: 10 }, (_, i) => bytes(i)),
+      );
       await s.truncate(4);
       expect(await s.read(4, 2)).toEqual([bytes(4), bytes(5)]);
       await s.truncate(2);
@@ -105,7 +108,11 @@ export function inputLogStoreSuite(label: string, make: (name: string) => InputL
     it('many appends keep their order and offsets', async () => {
       const s = await store(fresh());
       await s.open();
-      for (let round = 0; round < 50; round++) await s.append(round * 20, Array.from({ length: 20 }, (_, i) => bytes(round * 20 + i)));
+      for (let round = 0; round < 50; round++)
+        await s.append(
+          round * 20,
+          Array.from({ length: 20 }, (_, i) => bytes(round * 20 + i)),
+        );
       const all = await s.read(0, 2000);
       expect(all).toHaveLength(1000);
       expect(all[0]).toEqual(bytes(0));

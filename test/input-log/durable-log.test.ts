@@ -88,7 +88,11 @@ describe('DurableLog', () => {
     await log.appendAll([0, 1, 2, 3]);
     await log.truncate(2);
     const reader = (await log.source().createReader({ subtaskIndex: 0, parallelism: 1 })) as SourceReader<unknown>;
-    for (const split of [{ log: log.name, offset: 1 }, { log: log.name, offset: 9 }, { log: 'other', offset: 2 }]) {
+    for (const split of [
+      { log: log.name, offset: 1 },
+      { log: log.name, offset: 9 },
+      { log: 'other', offset: 2 },
+    ]) {
       let e: unknown;
       try {
         await reader.restoreSplits!([split]);

@@ -55,7 +55,10 @@ const producing = (async () => {
 
 const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2);
 env.enableCheckpointing(25).setRestartStrategy(RestartStrategies.fixedDelayRestart(3, 0));
-env.getCheckpointConfig().setCheckpointStorage(new FileSystemCheckpointStorage(join(dir, 'checkpoints'))).setMaxRetainedCheckpoints(2);
+env
+  .getCheckpointConfig()
+  .setCheckpointStorage(new FileSystemCheckpointStorage(join(dir, 'checkpoints')))
+  .setMaxRetainedCheckpoints(2);
 env.fromLatestCheckpoint();
 env
   .fromSource(log.source({ stopAtOffset: EVENTS }), undefined, 'events')

@@ -51,7 +51,16 @@ function life(job: string, dir: string, events: number, killAfterMs: number | un
       const startedAt = m ? { first: Number(m[1]), next: Number(m[2]) } : undefined;
       if (stdout.includes('finished')) resolve({ end: 'finished', startedAt });
       else if (signal === 'SIGKILL') resolve({ end: armed ? 'killed' : 'hang', startedAt });
-      else resolve({ end: `exit ${code}: ${stderr.trim().split('\n').filter((l) => !/^\s+at /.test(l)).slice(0, 6).join(' | ')}`, startedAt });
+      else
+        resolve({
+          end: `exit ${code}: ${stderr
+            .trim()
+            .split('\n')
+            .filter((l) => !/^\s+at /.test(l))
+            .slice(0, 6)
+            .join(' | ')}`,
+          startedAt,
+        });
     });
   });
 }

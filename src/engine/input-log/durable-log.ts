@@ -15,7 +15,7 @@ import { EddyError, InputLogError, type EddyErrorCode } from '../../api/errors.t
 import type { Source } from '../../api/sources.ts';
 import type { InputLogStore } from '../../format/input-log-store.ts';
 import { serializeValue } from '../../format/value-codec.ts';
-import { DurableLogSource, type DurableLogSourceOptions } from './log-source.ts';
+import { DurableLogSource, logError, type DurableLogSourceOptions } from './log-source.ts';
 
 /** Options of {@link DurableLog.open}. */
 export interface DurableLogOptions {
@@ -72,7 +72,8 @@ export class DurableLog<T> {
   static async open<T>(store: InputLogStore, options: DurableLogOptions = {}): Promise<DurableLog<T>> {
     const name = options.name ?? store.description;
     const tailCapacity = options.tailCapacity ?? 65_536;
-    if (!Number.isInteger(tailCapacity) || tailCapacity < 0) throw logError('INVALID_ARGUMENT', name, `tailCapacity must be a non-negative integer, got ${String(tailCapacity)}`);
+    if (!Number.isInteger(tailCapacity) || tailCapacity < 0)
+      throw logError('INVALID_ARGUMENT', name, `tailCapacity must be a non-negative integer, got ${String(tailCapacity)}`);
     let bounds;
     try {
       bounds = await store.open();
@@ -260,13 +261,13 @@ function encode(value: unknown, index: number, name: string): Uint8Array {
     return serializeValue(value);
   } catch (e) {
     const why = e instanceof Error ? e.message.replace(/^\[eddy\](\s\[[^\]]*\])*\s*/, '') : String(e);
-    throw new InputLogError('UNSERIALIZABLE_VALUE', `value #${index} of the append cannot be encoded (${why}); nothing was appended`, { component: `input-log:${name}` }, { cause: e });
+    throw new InputLogError(
+      'UNSERIALIZABLE_VALUE',
+      `value #${index} of the append cannot be encoded (${why}); nothing was appended`,
+      { component: `input-log:${name}` },
+      { cause: e },
+    );
   }
-}
-
-/** An error of the log named `name`. */
-export function logError(code: EddyErrorCode, name: string, message: string): InputLogError {
-  return new InputLogError(code, message, { component: `input-log:${name}` });
 }
 
 function wrap(e: unknown, name: string, what: string): EddyError {

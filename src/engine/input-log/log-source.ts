@@ -6,7 +6,22 @@
  */
 import type { Source, SourceReader } from '../../api/sources.ts';
 import { deserializeValue } from '../../format/value-codec.ts';
-import { logError, type DurableLog } from './durable-log.ts';
+import { InputLogError, type EddyErrorCode } from '../../api/errors.ts';
+
+/** What the source needs of a `DurableLog` (an interface, so the two files do not import each other). */
+export interface ReadableLog {
+  readonly name: string;
+  readonly firstOffset: number;
+  readonly durableOffset: number;
+  readEntries(from: number, max: number): Promise<Uint8Array[]>;
+  waitForData(offset: number, timeoutMs: number): Promise<void>;
+  truncate(before: number): Promise<void>;
+}
+
+/** An error of the log named `name`. */
+export function logError(code: EddyErrorCode, name: string, message: string): InputLogError {
+  return new InputLogError(code, message, { component: `input-log:${name}` });
+}
 
 /** Options of `DurableLog.source()`. */
 export interface DurableLogSourceOptions {
@@ -29,7 +44,7 @@ export class DurableLogSource<T> implements Source<T> {
   readonly replayable = true;
 
   constructor(
-    private readonly log: DurableLog<T>,
+    private readonly log: ReadableLog,
     private readonly options: DurableLogSourceOptions,
   ) {
     const stop = options.stopAtOffset;
@@ -65,7 +80,11 @@ export class DurableLogSource<T> implements Source<T> {
       restoreSplits(splits) {
         const split = splits[0] as Partial<LogSplit> | undefined;
         if (splits.length !== 1 || split === undefined || typeof split.offset !== 'number' || !Number.isInteger(split.offset)) {
-          throw logError('SNAPSHOT_INCOMPATIBLE', log.name, `cannot restore the log source from splits ${JSON.stringify(splits)}: expected one { log, offset }`);
+          throw logError(
+            'SNAPSHOT_INCOMPATIBLE',
+            log.name,
+            `cannot restore the log source from splits ${JSON.stringify(splits)}: expected one { log, offset }`,
+          );
         }
         if (split.log !== log.name) {
           throw logError('SNAPSHOT_INCOMPATIBLE', log.name, `the checkpoint was taken reading log "${String(split.log)}", not this one`);
@@ -78,7 +97,11 @@ export class DurableLogSource<T> implements Source<T> {
           );
         }
         if (split.offset > log.durableOffset) {
-          throw logError('SNAPSHOT_INCOMPATIBLE', log.name, `the checkpoint resumes at offset ${split.offset}, past the end of the log (${log.durableOffset}): is it another log's checkpoint?`);
+          throw logError(
+            'SNAPSHOT_INCOMPATIBLE',
+            log.name,
+            `the checkpoint resumes at offset ${split.offset}, past the end of the log (${log.durableOffset}): is it another log's checkpoint?`,
+          );
         }
         offset = split.offset;
       },
