@@ -42,6 +42,8 @@ export class FileInputLogStore implements InputLogStore {
   #segments: Segment[] = [];
   #first = 0;
   #active: NodeFs.FileHandle | undefined;
+  /** Read handles by segment path, kept open: a replay reads a segment in many small steps. */
+  readonly #readers = new Map<string, NodeFs.FileHandle>();
 
   constructor(
     readonly directory: string,
@@ -169,12 +171,9 @@ export class FileInputLogStore implements InputLogStore {
         const begin = seg.positions[k]!;
         const end = k + n < seg.positions.length ? seg.positions[k + n]! : seg.size;
         const bytes = new Uint8Array(end - begin);
-        const handle = await fs.open(seg.path, 'r');
-        try {
-          await handle.read(bytes, 0, bytes.length, begin);
-        } finally {
-          await handle.close();
-        }
+        let handle = this.#readers.get(seg.path);
+        if (!handle) this.#readers.set(seg.path, (handle = await fs.open(seg.path, 'r')));
+        await handle.read(bytes, 0, bytes.length, begin);
         const view = new DataView(bytes.buffer);
         for (let at = 0; at < bytes.length; ) {
           const len = view.getUint32(at, true);
@@ -214,6 +213,8 @@ export class FileInputLogStore implements InputLogStore {
     const { fs } = this.#platform!;
     while (this.#segments.length > 1 && this.#segments[1]!.start <= this.#first) {
       const seg = this.#segments.shift()!;
+      await this.#readers.get(seg.path)?.close();
+      this.#readers.delete(seg.path);
       await fs.rm(seg.path, { force: true });
     }
   }
@@ -222,6 +223,8 @@ export class FileInputLogStore implements InputLogStore {
     const active = this.#active;
     this.#active = undefined;
     await active?.close().catch(() => {});
+    for (const h of this.#readers.values()) await h.close().catch(() => {});
+    this.#readers.clear();
     const lock = this.#lock;
     this.#lock = undefined;
     await lock?.release();
