@@ -174,3 +174,38 @@ describe('a job reading a durable log', () => {
     await log.close();
   }, 60_000);
 });
+
+describe('FileInputLogStore after a crash', () => {
+  it('cuts a torn frame off the end of the last segment and appends after the last whole entry', async () => {
+    const { appendFile, readdir } = await import('node:fs/promises');
+    const dir = join(base, 'torn');
+    const a = new FileInputLogStore(dir);
+    await a.open();
+    await a.append(0, [new Uint8Array([1, 2, 3]), new Uint8Array([4])]);
+    await a.close();
+    const [segment] = (await readdir(dir)).filter((f) => f.startsWith('seg-'));
+    // A frame header announcing 100 bytes, with 2 of them written: an append cut short by the crash.
+    await appendFile(join(dir, segment!), new Uint8Array([100, 0, 0, 0, 9, 9, 9, 9, 7, 7]));
+    const b = new FileInputLogStore(dir);
+    expect(await b.open()).toEqual({ first: 0, next: 2 });
+    await b.append(2, [new Uint8Array([5])]);
+    expect(await b.read(0, 10)).toEqual([new Uint8Array([1, 2, 3]), new Uint8Array([4]), new Uint8Array([5])]);
+    await b.close();
+  });
+
+  it('refuses a damaged segment that is not the last one with SNAPSHOT_CORRUPT, naming the log', async () => {
+    const { readdir, writeFile, readFile } = await import('node:fs/promises');
+    const dir = join(base, 'damaged');
+    const a = new FileInputLogStore(dir, { segmentBytes: 16 });
+    await a.open();
+    for (let i = 0; i < 4; i++) await a.append(i, [new Uint8Array(12).fill(i)]);
+    await a.close();
+    const [first] = (await readdir(dir)).filter((f) => f.startsWith('seg-')).sort();
+    const bytes = await readFile(join(dir, first!));
+    bytes[10]! ^= 0xff; // flips a payload byte: the CRC no longer matches
+    await writeFile(join(dir, first!), bytes);
+    const e = await caught(new FileInputLogStore(dir, { segmentBytes: 16 }).open());
+    expect(e.code).toBe('SNAPSHOT_CORRUPT');
+    expect(e.message).toContain(dir);
+  });
+});
