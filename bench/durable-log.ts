@@ -15,7 +15,9 @@ import { DurableLog } from '../src/engine/input-log/durable-log.ts';
 import type { SourceReader } from '../src/api/sources.ts';
 import { deserializeValue, serializeValue } from '../src/format/value-codec.ts';
 import { FileInputLogStore } from '../src/storages/fs-input-log.ts';
-import { report, round, timeInterleaved } from './common.ts';
+import { openChromium } from '../test/helpers/chromium-page.ts';
+import type { LogBenchConfig } from './browser/log-page.ts';
+import { median, report, round, timeInterleaved } from './common.ts';
 
 const EVENTS = Number(process.env.DURABLE_LOG_EVENTS ?? 100_000);
 const BATCH = 1000;
@@ -143,5 +145,40 @@ export async function durableLog(runs: number): Promise<void> {
     });
   } finally {
     await rm(base, { recursive: true, force: true });
+  }
+  await chromiumSide(runs);
+}
+
+const BROWSER_EVENTS = Number(process.env.DURABLE_LOG_BROWSER_EVENTS ?? 20_000);
+
+/** IndexedDB in Chromium: the log vs raw strict transactions of 1,000 puts; one JSON line. */
+async function chromiumSide(runs: number): Promise<void> {
+  const session = await openChromium();
+  try {
+    const { page, origin } = session;
+    await page.goto(`${origin}/bench/browser/log.html`);
+    await page.waitForFunction(() => 'runLogBench' in globalThis, undefined, { timeout: 60_000 });
+    const ms = (await page.evaluate(
+      (c) => (globalThis as unknown as { runLogBench(c: LogBenchConfig): Promise<{ log: number[]; raw: number[] }> }).runLogBench(c),
+      { events: BROWSER_EVENTS, runs },
+    )) as { log: number[]; raw: number[] };
+    const eps = (xs: number[]) => round(BROWSER_EVENTS / (median(xs) / 1000), 0);
+    const ratio = round(median(ms.raw) / median(ms.log));
+    report({
+      bench: 'durable-log',
+      store: 'IndexedDbInputLogStore, Chromium (installed, headless), main thread',
+      events: BROWSER_EVENTS,
+      batch: BATCH,
+      appendEventsPerSec: eps(ms.log),
+      rawAppendEventsPerSec: eps(ms.raw),
+      baseline: 'the same encoded events put into an object store, 1,000 per strict readwrite transaction',
+      ratio,
+      floor: `ratio >= ${FLOOR}`,
+      pass: ratio >= FLOOR,
+      logMs: ms.log.map((x) => round(x, 1)),
+      rawMs: ms.raw.map((x) => round(x, 1)),
+    });
+  } finally {
+    await session.close();
   }
 }
