@@ -44,7 +44,7 @@ async function run(r: LogReloadRun): Promise<{ first: number; next: number }> {
   // The "user": one event every few ms, continuing after what the log already holds.
   let i = log.nextOffset;
   const timer = setInterval(() => {
-    for (let k = 0; k < 3 && i < r.events; k++) document.dispatchEvent(new CustomEvent('tick', { detail: i++ }));
+    for (let k = 0; k < 2 && i < r.events; k++) document.dispatchEvent(new CustomEvent('tick', { detail: i++ }));
     if (i >= r.events) clearInterval(timer);
   }, 5);
   const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2);
