@@ -1,5 +1,5 @@
 /**
- * The IndexedDB input log in real Chromium: the store conformance suite unchanged (its
+ * The IndexedDB and OPFS input logs in real Chromium: the store conformance suite unchanged (its
  * second-writer case is refused by a real Web Lock), a second DurableLog of the same log
  * refused with STORAGE_LOCKED, and a keyed job reading the log exactly once across
  * injected failures while it is appended to.
@@ -9,12 +9,14 @@ import { InputLogError } from '../../src/api/errors.ts';
 import { DurableLog } from '../../src/engine/input-log/durable-log.ts';
 import { MemoryCheckpointStorage, RestartStrategies, RichMapFunction, StreamExecutionEnvironment } from '../../src/index.ts';
 import { IndexedDbInputLogStore } from '../../src/storages/indexeddb-input-log.ts';
+import { OpfsInputLogStore } from '../../src/storages/opfs-input-log.ts';
 import { inputLogStoreSuite } from '../conformance/input-log-store.suite.ts';
 import { expectedRunningCounts, RunningCount } from '../helpers/running-count.ts';
 
 vi.setConfig({ testTimeout: 120_000 });
 
 inputLogStoreSuite('indexeddb (chromium)', (name) => new IndexedDbInputLogStore(name));
+inputLogStoreSuite('opfs (chromium)', (name) => new OpfsInputLogStore(name));
 
 const thrown = new Set<number>();
 class FailAt extends RichMapFunction<number, number> {
