@@ -17,12 +17,18 @@ const META = 'meta';
 export interface IndexedDbInputLogStoreOptions {
   /** `'strict'` (default) acknowledges an append once the browser flushed it to disk; `'relaxed'` trades that for speed. */
   durability?: 'strict' | 'relaxed';
+  /**
+   * When another writer holds the log: `'fail'` (default) refuses with `STORAGE_LOCKED`;
+   * `'wait'` waits until it is released (another tab closed), so a standby tab takes over.
+   */
+  lock?: 'fail' | 'wait';
 }
 
 /** Stores a durable input log in an IndexedDB database of this origin. */
 export class IndexedDbInputLogStore implements InputLogStore {
   readonly description: string;
   readonly #durability: 'strict' | 'relaxed';
+  readonly #lockMode: 'fail' | 'wait';
   #db: IDBPDatabase | undefined;
   #release: (() => Promise<void>) | undefined;
   #next = 0;
@@ -34,6 +40,7 @@ export class IndexedDbInputLogStore implements InputLogStore {
   ) {
     this.description = `indexeddb:${name}`;
     this.#durability = options.durability ?? 'strict';
+    this.#lockMode = options.lock ?? 'fail';
   }
 
   async open(): Promise<InputLogBounds> {
@@ -67,7 +74,7 @@ export class IndexedDbInputLogStore implements InputLogStore {
     return new Promise((resolve, reject) => {
       let letGo: () => void = () => {};
       const held = new Promise<void>((r) => (letGo = r));
-      const request = locks.request(`eddy:input-log:${this.name}`, { ifAvailable: true }, (lock) => {
+      const request = locks.request(`eddy:input-log:${this.name}`, this.#lockMode === 'wait' ? {} : { ifAvailable: true }, (lock) => {
         if (lock === null) {
           reject(this.#error('STORAGE_LOCKED', 'another writer (this tab, another tab or a worker of this origin) holds the log; close it there first'));
           return undefined;

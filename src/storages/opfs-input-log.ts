@@ -11,6 +11,12 @@
 import { InputLogError, type EddyErrorCode } from '../api/errors.ts';
 import type { InputLogBounds, InputLogStore } from '../format/input-log-store.ts';
 
+/** Options of {@link OpfsInputLogStore}. */
+export interface OpfsInputLogStoreOptions {
+  /** When another writer holds the log: `'fail'` (default) refuses with `STORAGE_LOCKED`; `'wait'` waits until it is released. */
+  lock?: 'fail' | 'wait';
+}
+
 type Dir = FileSystemDirectoryHandle & { keys(): AsyncIterable<string> };
 
 interface Round {
@@ -28,12 +34,15 @@ export class OpfsInputLogStore implements InputLogStore {
   #release: (() => Promise<void>) | undefined;
   #rounds: Round[] = [];
   #first = 0;
+  readonly #lockMode: 'fail' | 'wait';
 
   constructor(
     /** The log's name; its files live in the OPFS directory `eddy-input-log-<name>`. */
     readonly name: string,
+    options: OpfsInputLogStoreOptions = {},
   ) {
     this.description = `opfs:${name}`;
+    this.#lockMode = options.lock ?? 'fail';
   }
 
   async open(): Promise<InputLogBounds> {
@@ -79,7 +88,7 @@ export class OpfsInputLogStore implements InputLogStore {
     return new Promise((resolve, reject) => {
       let letGo: () => void = () => {};
       const held = new Promise<void>((r) => (letGo = r));
-      const request = locks.request(`eddy:input-log-opfs:${this.name}`, { ifAvailable: true }, (lock) => {
+      const request = locks.request(`eddy:input-log-opfs:${this.name}`, this.#lockMode === 'wait' ? {} : { ifAvailable: true }, (lock) => {
         if (lock === null) {
           reject(this.#error('STORAGE_LOCKED', 'another writer (this tab, another tab or a worker of this origin) holds the log; close it there first'));
           return undefined;

@@ -44,6 +44,23 @@ describe('DurableLog on IndexedDB (chromium)', () => {
     await first.close();
   });
 
+  it("with { lock: 'wait' } a second writer waits, and takes over once the first closes (a standby tab)", async () => {
+    const first = await DurableLog.open<string>(new IndexedDbInputLogStore(`${name}-standby`));
+    await first.append('from the first tab');
+    let tookOver = false;
+    const second = DurableLog.open<string>(new IndexedDbInputLogStore(`${name}-standby`, { lock: 'wait' })).then((log) => {
+      tookOver = true;
+      return log;
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(tookOver).toBe(false);
+    await first.close();
+    const log = await second;
+    expect(log.nextOffset).toBe(1);
+    expect(await log.append('from the second tab')).toBe(1);
+    await log.close();
+  });
+
   it('a job reads every appended event exactly once across injected failures', async () => {
     const N = 500;
     const log = await DurableLog.open<number>(new IndexedDbInputLogStore(`${name}-job`));
