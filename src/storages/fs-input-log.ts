@@ -103,7 +103,6 @@ export class FileInputLogStore implements InputLogStore {
       this.#segments.push(seg);
     }
     await this.#dropCovered();
-    if (this.#segments.length === 0) this.#first = Math.max(this.#first, 0);
     if (this.#next() < this.#first) {
       // Truncated up to the end, and the segments are gone: the next entry starts a new one at `first`.
       this.#segments = [];

@@ -245,7 +245,10 @@ export class DurableLog<T> {
     return new DurableLogSource<T>(this, options);
   }
 
-  /** Waits for queued appends, then releases the lock. Idempotent. */
+  /**
+   * Waits for queued appends, then releases the lock. Idempotent. Close it after the job
+   * reading it ended: a closed log refuses the truncation a completed checkpoint asks for.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     await this.#writing;
