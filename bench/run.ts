@@ -23,6 +23,7 @@ import { size } from './size.ts';
 import { s3Checkpoint } from './s3-checkpoint.ts';
 import { edge } from './edge.ts';
 import { demo } from './demo.ts';
+import { durableLog } from './durable-log.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
@@ -47,6 +48,7 @@ const benches: Record<string, (runs: number) => Promise<void>> = {
   's3-checkpoint': s3Checkpoint,
   edge,
   demo,
+  'durable-log': durableLog,
 };
 
 const args = process.argv.slice(2).filter((a) => a !== '--');

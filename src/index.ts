@@ -180,6 +180,7 @@ export {
   CheckpointStorageError,
   ConfigurationError,
   EddyError,
+  InputLogError,
   InvalidKeyError,
   SnapshotError,
   StateBackendError,
@@ -188,6 +189,12 @@ export {
   type EddyErrorCode,
   type ErrorContext,
 } from './api/errors.ts';
+export { DurableLog, type DurableLogOptions } from './engine/input-log/durable-log.ts';
+export type { DurableLogSourceOptions } from './engine/input-log/log-source.ts';
+export type { InputLogBounds, InputLogStore } from './format/input-log-store.ts';
+export { MemoryInputLogStore } from './storages/memory-input-log.ts';
+export { IndexedDbInputLogStore, type IndexedDbInputLogStoreOptions } from './storages/indexeddb-input-log.ts';
+export { OpfsInputLogStore, type OpfsInputLogStoreOptions } from './storages/opfs-input-log.ts';
 export { HashMapStateBackend } from './backends/memory.ts';
 export { IndexedDbStateBackend, type IndexedDbStateBackendOptions } from './backends/indexeddb/index.ts';
 export type {

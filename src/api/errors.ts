@@ -109,3 +109,10 @@ export class CheckpointStorageError extends EddyError {}
 
 /** A checkpoint that could not be completed (a part failed to write, a timeout, a decline). */
 export class CheckpointError extends EddyError {}
+
+/**
+ * A durable input log that cannot do what was asked: a value that cannot be encoded
+ * (`UNSERIALIZABLE_VALUE`), a log held by another writer (`STORAGE_LOCKED`), failing or
+ * full storage, or a checkpointed offset the log no longer (or never) held.
+ */
+export class InputLogError extends EddyError {}

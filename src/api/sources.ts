@@ -30,13 +30,23 @@ export interface SourceReader<T> {
    * fails the job with INVALID_ARGUMENT.
    */
   poll(max: number): Awaitable<readonly T[] | null>;
-  /** The reader's unfinished splits, positioned after the records handed out so far. */
-  snapshotSplits?(): unknown[];
+  /**
+   * The reader's unfinished splits, positioned after the records handed out so far;
+   * `checkpointId` names the checkpoint they go into (Flink's `snapshotState(checkpointId)`),
+   * so that {@link notifyCheckpointComplete} can tell which position became durable.
+   */
+  snapshotSplits?(checkpointId: number): unknown[];
   /**
    * Replaces the reader's work with splits reported earlier by any reader of the same
    * source (called before the first poll of a restored job; may be empty).
    */
   restoreSplits?(splits: unknown[]): Awaitable<void>;
+  /**
+   * Checkpoint `checkpointId` completed (Flink's `SourceReader.notifyCheckpointComplete`):
+   * the positions it snapshotted are durable, so input before them may be released (a
+   * log truncated). Never called for a checkpoint that failed.
+   */
+  notifyCheckpointComplete?(checkpointId: number): Awaitable<void>;
   close?(): Awaitable<void>;
 }
 

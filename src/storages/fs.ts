@@ -34,6 +34,7 @@ import {
 import { takeLock } from './fs-lock.ts';
 
 export { fsStorageError } from './fs-files.ts';
+export { FileInputLogStore, type FileInputLogStoreOptions } from './fs-input-log.ts';
 /** A segment a user's path can contain (mirrors `checkPath`); anything else in the tree is ours or foreign. */
 const OBJECT_SEGMENT = /^[A-Za-z0-9._-]+$/;
 

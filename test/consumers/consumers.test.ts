@@ -45,6 +45,7 @@ const RUN_BLOCKS = [
   's3.ts',
   'r2-worker.ts',
   'resume.ts',
+  'durable-log.ts',
   'ttl.ts',
   'inspect.ts',
   'windows.ts',
@@ -139,6 +140,7 @@ describe('the packed package', () => {
       'windows.js': /^ann@0: 2, ann@60000: 1, bob@0: 1$/,
       'joins.js': /^o1=o1$/,
       'connected.js': /^ann paid after 3000 ms, bob is over the limit$/,
+      'durable-log.js': /^u0=14850 u1=14950 u2=15050 retained=0$/,
       'count-words.js': /: 333/,
     };
     for (const [file, expected] of Object.entries(runs)) {

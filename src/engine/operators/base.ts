@@ -145,7 +145,7 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
     const operatorState = this.operatorState.snapshot();
     const timers = this.timers?.snapshot();
     const keyed = this.backend?.snapshot({ checkpointId, incremental: options.incremental === true });
-    const extra = this.snapshotExtra();
+    const extra = this.snapshotExtra(checkpointId);
     return { snapshot: (async () => ({ ...extra, operatorState, timers: await timers, keyed: keyed ? await keyed : undefined }))() };
   }
 
@@ -164,7 +164,7 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
   }
 
   /** Operator-specific parts of a snapshot, captured with the rest (sources: their splits). */
-  protected snapshotExtra(): Partial<OperatorSnapshot> {
+  protected snapshotExtra(_checkpointId: number): Partial<OperatorSnapshot> {
     return {};
   }
 

@@ -110,9 +110,15 @@ export class SourceOperator<T> extends AbstractStreamOperator<undefined> {
     return this.source.replayable === true && typeof this.reader?.snapshotSplits === 'function';
   }
 
-  protected override snapshotExtra(): Partial<OperatorSnapshot> {
-    const splits = this.reader?.snapshotSplits?.();
+  protected override snapshotExtra(checkpointId: number): Partial<OperatorSnapshot> {
+    const splits = this.reader?.snapshotSplits?.(checkpointId);
     return splits === undefined ? {} : { sourceSplits: splits };
+  }
+
+  /** Tells the reader too (a log-backed reader truncates its log up to the checkpoint). */
+  override async notifyCheckpointComplete(checkpointId: number): Promise<void> {
+    await super.notifyCheckpointComplete(checkpointId);
+    if (this.reader?.notifyCheckpointComplete) await this.callUser('notifyCheckpointComplete', () => this.reader!.notifyCheckpointComplete!(checkpointId));
   }
 
   override async close(): Promise<void> {
