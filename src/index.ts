@@ -134,7 +134,35 @@ export {
   type WatermarkGenerator,
   type WatermarkOutput,
 } from './api/watermarks.ts';
-export type { Boundedness, GeneratorOptions, Source, SourceReader, SourceReaderContext } from './api/sources.ts';
+export type {
+  Boundedness,
+  GeneratorOptions,
+  LiveBufferOptions,
+  OverflowPolicy,
+  Source,
+  SourceReader,
+  SourceReaderContext,
+} from './api/sources.ts';
+export type { AbortSignalLike, EventTargetLike, Provided, PushSourceOptions } from './engine/sources/push-source.ts';
+export {
+  BroadcastChannelSource,
+  EventTargetSource,
+  ServerSentEventSource,
+  WebSocketSource,
+  type BroadcastChannelLike,
+  type EventSourceLike,
+  type EventTargetSourceOptions,
+  type MessageEventLike,
+  type MessageSourceOptions,
+  type ServerSentEventSourceOptions,
+  type WebSocketLike,
+} from './engine/sources/live-sources.ts';
+export {
+  ReadableStreamSource,
+  type ReadableStreamLike,
+  type ReadableStreamReaderLike,
+  type ReadableStreamSourceOptions,
+} from './engine/sources/readable-stream.ts';
 export {
   CheckpointError,
   CheckpointStorageError,
@@ -142,6 +170,7 @@ export {
   EddyError,
   InvalidKeyError,
   SnapshotError,
+  SourceError,
   StateBackendError,
   StateError,
   UserFunctionError,

@@ -21,7 +21,9 @@ export type EddyErrorCode =
   | 'STORAGE_FULL'
   | 'CHECKPOINT_FAILED'
   | 'JOB_FAILED'
-  | 'JOB_CANCELLED';
+  | 'JOB_CANCELLED'
+  | 'SOURCE_BUFFER_FULL'
+  | 'SOURCE_FAILED';
 
 /** Where an error happened; every field is optional and shows up in the message. */
 export interface ErrorContext {
@@ -105,3 +107,10 @@ export class CheckpointStorageError extends EddyError {}
 
 /** A checkpoint that could not be completed (a part failed to write, a timeout, a decline). */
 export class CheckpointError extends EddyError {}
+
+/**
+ * A live source could not deliver its input: its bounded buffer overflowed under the
+ * `onOverflow: 'fail'` policy (`SOURCE_BUFFER_FULL`), or the platform object reported an
+ * error, e.g. a WebSocket's `error` event (`SOURCE_FAILED`).
+ */
+export class SourceError extends EddyError {}

@@ -12,6 +12,14 @@ export const MAX_WATERMARK = Number.MAX_SAFE_INTEGER;
 /** Receives watermarks from a generator. */
 export interface WatermarkOutput {
   emitWatermark(timestamp: number): void;
+  /**
+   * Marks the output idle (Flink's `markIdle`): downstream operators leave it out of their
+   * event time (the minimum over their inputs) until it emits a record or watermark again,
+   * so a quiet source or partition does not hold event time back for the others.
+   */
+  markIdle(): void;
+  /** Marks the output active again (emitting a record does it too). */
+  markActive(): void;
 }
 
 /** Generates watermarks from events (Flink's `WatermarkGenerator`). */
@@ -64,6 +72,21 @@ export class WatermarkStrategy<T> {
     return new WatermarkStrategy<T>(this.generatorFactory, assigner);
   }
 
+  /**
+   * The same strategy, marking the stream idle once no record came for `idleTimeoutMs`
+   * (Flink's `withIdleness`): a quiet source subtask then stops holding back the event
+   * time of the operators it feeds, whose windows and timers fire on the watermarks of
+   * their other inputs. It becomes active again with its next record. When every input
+   * of an operator is idle, its event time stays where it is (as in Flink).
+   */
+  withIdleness(idleTimeoutMs: number): WatermarkStrategy<T> {
+    if (!(typeof idleTimeoutMs === 'number' && idleTimeoutMs > 0 && Number.isFinite(idleTimeoutMs))) {
+      throw new ConfigurationError(`withIdleness() takes a positive number of ms, got ${String(idleTimeoutMs)}`, { component: 'watermarks' });
+    }
+    const factory = this.generatorFactory;
+    return new WatermarkStrategy<T>(() => new WatermarksWithIdleness<T>(factory(), idleTimeoutMs), this.timestampAssigner);
+  }
+
   /** A fresh generator, one per parallel subtask. */
   createWatermarkGenerator(): WatermarkGenerator<T> {
     return this.generatorFactory();
@@ -78,5 +101,32 @@ class BoundedOutOfOrdernessWatermarks<T> implements WatermarkGenerator<T> {
   }
   onPeriodicEmit(output: WatermarkOutput): void {
     if (this.maxTimestamp !== -Infinity) output.emitWatermark(this.maxTimestamp - this.outOfOrderness - 1);
+  }
+}
+
+/** Wraps a generator: idle once no event came for the timeout (wall-clock time, as Flink's `WatermarksWithIdleness`). */
+class WatermarksWithIdleness<T> implements WatermarkGenerator<T> {
+  private lastActivity = Date.now();
+  private idle = false;
+  constructor(
+    private readonly inner: WatermarkGenerator<T>,
+    private readonly timeoutMs: number,
+  ) {}
+  onEvent(event: T, timestamp: number, output: WatermarkOutput): void {
+    this.lastActivity = Date.now();
+    if (this.idle) {
+      this.idle = false;
+      output.markActive();
+    }
+    this.inner.onEvent(event, timestamp, output);
+  }
+  onPeriodicEmit(output: WatermarkOutput): void {
+    if (this.idle) return;
+    if (Date.now() - this.lastActivity >= this.timeoutMs) {
+      this.idle = true;
+      output.markIdle();
+      return;
+    }
+    this.inner.onPeriodicEmit(output);
   }
 }

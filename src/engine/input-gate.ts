@@ -10,6 +10,8 @@ import type { RecordBatch } from './operators/operator.ts';
 export type StreamElement =
   | { readonly kind: 'records'; readonly batch: RecordBatch }
   | { readonly kind: 'watermark'; readonly timestamp: number }
+  /** The channel went idle or active again (Flink's `WatermarkStatus`). */
+  | { readonly kind: 'status'; readonly idle: boolean }
   | { readonly kind: 'barrier'; readonly checkpointId: number; readonly timestamp: number; readonly incremental: boolean }
   | { readonly kind: 'end' };
 
@@ -68,6 +70,11 @@ export class InputGate {
   /** The next control mail, if any (used by source tasks, which never block on the gate). */
   takeControl(): (() => Promise<void>) | undefined {
     return this.control.shift();
+  }
+
+  /** True when a control mail (a checkpoint, a notification) waits. */
+  get hasControl(): boolean {
+    return this.control.length > 0;
   }
 
   /** True when mail waits. */

@@ -52,6 +52,11 @@ export class NetworkOutput {
     await this.broadcast({ kind: 'watermark', timestamp });
   }
 
+  /** Tells every consumer this producer went idle or active again. */
+  async emitStatus(idle: boolean): Promise<void> {
+    await this.broadcast({ kind: 'status', idle });
+  }
+
   async emitBarrier(checkpointId: number, timestamp: number, incremental: boolean): Promise<void> {
     await this.broadcast({ kind: 'barrier', checkpointId, timestamp, incremental });
   }

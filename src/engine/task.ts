@@ -69,6 +69,11 @@ export interface CheckpointHooks {
 
 /** Records a source task polls at a time. */
 export const SOURCE_BATCH_SIZE = 1024;
+/**
+ * How often an idle source with a watermark strategy asks its generator again (Flink's
+ * `pipeline.auto-watermark-interval` default), so that idleness is noticed while no input comes.
+ */
+const WATERMARK_INTERVAL_MS = 200;
 /** How long a task may keep the thread before it lets timers and I/O run. */
 const YIELD_INTERVAL_MS = 20;
 
@@ -238,7 +243,9 @@ export class StreamTask implements CoordinatedTask {
       source.emit(records, head.out);
       const idle = records.length === 0;
       await drain(head);
-      if (idle || Date.now() - lastYield > YIELD_INTERVAL_MS) {
+      if (idle && (await this.awaitAvailable(source))) {
+        lastYield = Date.now();
+      } else if (idle || Date.now() - lastYield > YIELD_INTERVAL_MS) {
         await new Promise((resolve) => setTimeout(resolve, 0));
         lastYield = Date.now();
       }
@@ -247,12 +254,38 @@ export class StreamTask implements CoordinatedTask {
     await drain(head);
   }
 
+  /**
+   * Waits while a reader with an availability future has nothing: until it has input,
+   * a mail or control mail (a checkpoint) arrives, or the attempt fails; with a watermark
+   * strategy at most one watermark interval, so that the generator is asked again (idleness).
+   * False when the reader has no such future.
+   */
+  private async awaitAvailable(source: SourceOperator<unknown>): Promise<boolean> {
+    const available = source.available();
+    if (available === undefined) return false;
+    available.catch(() => {});
+    const gate = this.gate;
+    if (gate.hasControl || gate.hasMail) return true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const waits: Promise<unknown>[] = [available, gate.failed, gate.signalled()];
+    if (source.hasWatermarks) waits.push(new Promise<void>((resolve) => (timer = setTimeout(resolve, WATERMARK_INTERVAL_MS))));
+    try {
+      await Promise.race(waits);
+    } finally {
+      clearTimeout(timer);
+    }
+    return true;
+  }
+
   private async runInputs(): Promise<void> {
     const head = this.members[0];
     const gate = this.gate;
     const channels = gate.channelCount;
     const watermarks = new Array<number>(channels).fill(-Infinity);
     const ended = new Array<boolean>(channels).fill(false);
+    // Idle channels are left out of the minimum; when all open ones are, so is this task.
+    const idle = new Array<boolean>(channels).fill(false);
+    let idleOut = false;
     let endedCount = 0;
     let current = -Infinity;
     // Barrier alignment: channels whose barrier arrived are held back until all have it.
@@ -304,18 +337,33 @@ export class StreamTask implements CoordinatedTask {
       if (element.kind === 'end') {
         ended[channel] = true;
         endedCount++;
+        idle[channel] = false;
         watermarks[channel] = MAX_WATERMARK;
         await completeAlignmentIfReady();
+      } else if (element.kind === 'status') {
+        if (idle[channel] === element.idle) continue;
+        idle[channel] = element.idle;
       } else if (element.timestamp > watermarks[channel]) {
         watermarks[channel] = element.timestamp;
+        idle[channel] = false;
       } else continue;
-      // The task's watermark is the minimum over its inputs.
+      // The task's watermark is the minimum over its active inputs (ended ones count as MAX_WATERMARK).
       let min = Infinity;
-      for (const w of watermarks) if (w < min) min = w;
-      if (min > current) {
+      let allIdle = true;
+      for (let c = 0; c < channels; c++) {
+        if (idle[c]) continue;
+        if (!ended[c]) allIdle = false;
+        if (watermarks[c] < min) min = watermarks[c];
+      }
+      allIdle &&= endedCount < channels;
+      const changed = allIdle !== idleOut;
+      idleOut = allIdle;
+      if (changed && !allIdle) await statusInto(head, false);
+      if (!allIdle && min > current) {
         current = min;
         await pushWatermark(head, min);
       }
+      if (changed && allIdle) await statusInto(head, true);
     }
   }
 }
@@ -335,6 +383,9 @@ async function pushWatermark(member: ChainMember, watermark: number): Promise<vo
 async function drain(member: ChainMember): Promise<void> {
   if (member.halted) throw new Error('[eddy] [executor:local] the task was abandoned after its attempt failed; its output is discarded');
   const sideOf = member.sideOf;
+  const status = member.out.takeStatus();
+  // Active before the records that follow it, idle after the ones before it.
+  if (status === false) await pushStatus(member, false);
   if (member.out.size > 0) {
     const batch = member.out.take();
     for (const n of member.next) if (sideOf === undefined || !sideOf.has(n)) await pushBatch(n, batch);
@@ -357,4 +408,19 @@ async function drain(member: ChainMember): Promise<void> {
     for (const n of member.next) await pushWatermark(n, watermark);
     for (const n of member.network) await n.emitWatermark(watermark);
   }
+  if (status === true) await pushStatus(member, true);
+}
+
+/** Passes a watermark status change on to a member's successors (side outputs have none of their own). */
+async function pushStatus(member: ChainMember, idle: boolean): Promise<void> {
+  for (const n of member.next) await statusInto(n, idle);
+  for (const n of member.network) await n.emitStatus(idle);
+}
+
+/** Hands a status change to a member's operator (which passes it on unless it handles it). */
+async function statusInto(member: ChainMember, idle: boolean): Promise<void> {
+  if (member.op.processWatermarkStatus) member.op.processWatermarkStatus(idle, member.out);
+  else if (idle) member.out.markIdle();
+  else member.out.markActive();
+  await drain(member);
 }

@@ -64,6 +64,27 @@ export class OutputBuffer implements Collector<unknown> {
   /** Emits a watermark after the records collected so far; a lower one than pending is ignored. */
   emitWatermark(timestamp: number): void {
     if (this.watermark === undefined || timestamp > this.watermark) this.watermark = timestamp;
+    if (this.status === true) this.status = false;
+  }
+
+  /** Pending watermark status: true idle, false active, undefined unchanged. */
+  private status: boolean | undefined = undefined;
+
+  /** The output goes idle after what was collected so far (see `WatermarkOutput.markIdle`). */
+  markIdle(): void {
+    this.status = true;
+  }
+
+  /** The output is active again, before what is collected next. */
+  markActive(): void {
+    this.status = false;
+  }
+
+  /** The pending status change, if any, which is then forgotten. */
+  takeStatus(): boolean | undefined {
+    const s = this.status;
+    this.status = undefined;
+    return s;
   }
 
   /** The pending watermark, if any, which is then forgotten. */
@@ -170,6 +191,11 @@ export interface StreamOperator {
   processBatch(batch: RecordBatch, out: OutputBuffer): void | Promise<void>;
   /** The input watermark advanced: fires event-time timers, then emits the watermark to forward it. */
   processWatermark(watermark: number, out: OutputBuffer): void | Promise<void>;
+  /**
+   * An input went idle (`true`) or active again; without this method the status is
+   * passed on (Flink's `processWatermarkStatus`).
+   */
+  processWatermarkStatus?(idle: boolean, out: OutputBuffer): void;
   /** The clock reached a scheduled time; fires processing-time timers. */
   onProcessingTime(now: number, out: OutputBuffer): void | Promise<void>;
   /** The input is finished (after the final watermark). */

@@ -25,6 +25,8 @@ export class TimestampAssignment<T> {
       }
       this.out?.emitWatermark(ts);
     },
+    markIdle: () => this.out?.markIdle(),
+    markActive: () => this.out?.markActive(),
   };
   private out: OutputBuffer | undefined;
   constructor(private readonly strategy: WatermarkStrategy<T>) {
@@ -73,6 +75,8 @@ export class TimestampsAndWatermarksOperator<T> extends AbstractStreamOperator<u
   processBatch(batch: RecordBatch, out: OutputBuffer): void {
     this.assignment.assign(batch.values, batch.timestamps, out, this.ctx.displayName);
   }
+  /** Upstream idleness is replaced by this operator's own (its generator decides), as its watermarks are. */
+  processWatermarkStatus(): void {}
   /** Upstream watermarks are replaced by this operator's own, except the final one. */
   override async processWatermark(watermark: number, out: OutputBuffer): Promise<void> {
     if (watermark === MAX_WATERMARK) out.emitWatermark(watermark);
