@@ -15,6 +15,7 @@ export {
 } from './datastream/checkpointing.ts';
 export type { SavepointRestoreSettings } from './engine/restore-match.ts';
 export { JobClient, type JobFailureInfo, type JobStatus } from './datastream/job-client.ts';
+export { LiveResults } from './datastream/live-results.ts';
 export { defineJob, JobDefinition, type JobFunction, type JobResult } from './datastream/job-definition.ts';
 export type { Executor } from './engine/executor.ts';
 export { LocalExecutor } from './engine/local-executor.ts';

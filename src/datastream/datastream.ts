@@ -31,7 +31,9 @@ import { instantiate } from '../engine/operators/function-copy.ts';
 import { FilterOperator, FlatMapOperator, MapOperator } from '../engine/operators/simple.ts';
 import { KeyedProcessOperator, ProcessOperator } from '../engine/operators/process.ts';
 import { KeyedReduceOperator } from '../engine/operators/reduce.ts';
-import { CollectResults, CollectSink, SinkFunctionOperator, SinkWriterOperator } from '../engine/operators/sinks.ts';
+import { CollectResults, CollectSink, ImmediateCollectSink, SinkFunctionOperator, SinkWriterOperator } from '../engine/operators/sinks.ts';
+import type { JobClient } from './job-client.ts';
+import { LiveResults } from './live-results.ts';
 import { TimestampsAndWatermarksOperator } from '../engine/operators/timestamps.ts';
 import { checkFunction, className, classNamed, type CollectedOutput, type MapOutput } from './stream-functions.ts';
 
@@ -41,6 +43,10 @@ export interface StreamGraphBuilder {
   addNode(spec: Omit<GraphNode, 'id'>): GraphNode;
   /** Runs the job built so far. */
   execute(jobName?: string): Promise<unknown>;
+  /** Starts the job built so far and returns its client. */
+  executeAsync(jobName?: string): Promise<JobClient>;
+  /** Whether checkpoints are taken (collected results then wait for them). */
+  isCheckpointingEnabled(): boolean;
 }
 
 /** A stream of records of type `T`. */
@@ -193,12 +199,34 @@ export class DataStream<T> {
   }
 
   /**
-   * @internal Adds the exactly-once collecting sink (parallelism 1) that commits into
-   * `target`; workers call it on the stream a job function returns.
+   * Starts the job and returns an async iterator over this stream's records while it runs
+   * (Flink's `executeAndCollect()` iterator; for unbounded jobs). With checkpointing, records
+   * arrive when the checkpoint covering them completes, exactly once across restarts;
+   * without, as they are emitted. Leaving the loop (`break`, `return()`) cancels the job;
+   * a failure of the job is thrown by the iteration. `jobClient()` gives the job's client.
+   */
+  executeAndCollectAsync(jobName = 'collect'): LiveResults<T> {
+    const results = new LiveResults<T>(!this.env.isCheckpointingEnabled());
+    this.collectInto(results);
+    results.start(() => this.env.executeAsync(jobName));
+    return results;
+  }
+
+  /**
+   * @internal Adds the collecting sink (parallelism 1) that commits into `target`:
+   * exactly-once per checkpoint, or at once for an `immediate` target; workers call it on
+   * the stream a job function returns.
    */
   collectInto(target: CollectTarget): void {
-    const sink = new CollectSink<T>(target);
-    this.transform('Collect', { type: 'rebalance' }, false, () => new SinkFunctionOperator<T>(instantiate(sink)), target, sink).setParallelism(1);
+    const sink = target.immediate ? new ImmediateCollectSink<T>(target) : new CollectSink<T>(target);
+    this.transform(
+      'Collect',
+      { type: 'rebalance' },
+      false,
+      () => new SinkFunctionOperator<T>(instantiate(sink)),
+      target,
+      target.immediate ? undefined : sink,
+    ).setParallelism(1);
   }
 }
 

@@ -173,6 +173,11 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
     return this;
   }
 
+  /** Whether `enableCheckpointing` was called with an interval. */
+  isCheckpointingEnabled(): boolean {
+    return this.checkpointConfig.isCheckpointingEnabled();
+  }
+
   /** Storage, timeouts, tolerance, retention and incremental checkpoints. */
   getCheckpointConfig(): CheckpointConfig {
     return this.checkpointConfig;

@@ -111,6 +111,20 @@ export class CollectSink<T> extends TwoPhaseCommitSink<T, CollectTransaction<T>>
   abort(): void {}
 }
 
+/**
+ * The collect sink without checkpointing: hands every record over at once under a
+ * `live:<attempt>:<n>` id, so that the receiver notices a restarted attempt.
+ */
+export class ImmediateCollectSink<T> {
+  private attempt = '';
+  private counter = 0;
+  constructor(private readonly results: CollectTarget) {}
+  invoke(value: T): void {
+    if (this.attempt === '') this.attempt = Math.random().toString(36).slice(2);
+    this.results.commit(`live:${this.attempt}:${this.counter++}`, [value]);
+  }
+}
+
 /** A transaction of the collect sink: the records of one checkpoint interval. */
 interface CollectTransaction<T> {
   readonly results: string;
