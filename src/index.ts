@@ -159,6 +159,12 @@ export {
   type WebSocketLike,
 } from './engine/sources/live-sources.ts';
 export {
+  WritableStreamSink,
+  type WritableStreamLike,
+  type WritableStreamSinkOptions,
+  type WritableStreamWriterLike,
+} from './engine/sinks/writable-stream.ts';
+export {
   ReadableStreamSource,
   type ReadableStreamLike,
   type ReadableStreamReaderLike,

@@ -34,6 +34,7 @@ import { KeyedReduceOperator } from '../engine/operators/reduce.ts';
 import { CollectResults, CollectSink, ImmediateCollectSink, SinkFunctionOperator, SinkWriterOperator } from '../engine/operators/sinks.ts';
 import type { JobClient } from './job-client.ts';
 import { LiveResults } from './live-results.ts';
+import { PrintSink } from '../engine/sinks/print.ts';
 import { TimestampsAndWatermarksOperator } from '../engine/operators/timestamps.ts';
 import { checkFunction, className, classNamed, type CollectedOutput, type MapOutput } from './stream-functions.ts';
 
@@ -188,6 +189,16 @@ export class DataStream<T> {
     if (!sink || typeof sink.createWriter !== 'function')
       throw new ConfigurationError('sinkTo() needs a Sink with createWriter(ctx)', { component: 'datastream' });
     return new DataStreamSink(this.transform('Sink', { type: 'forward' }, false, () => new SinkWriterOperator(sink), undefined, sink));
+  }
+
+  /** Prints every record to the console's log (Flink's `print()`), prefixed `identifier:subtask> ` as in Flink. */
+  print(sinkIdentifier?: string): DataStreamSink {
+    return this.sinkTo(new PrintSink<T>('stdout', sinkIdentifier)).name('Print to Std. Out');
+  }
+
+  /** Prints every record to the console's error channel (Flink's `printToErr()`). */
+  printToErr(sinkIdentifier?: string): DataStreamSink {
+    return this.sinkTo(new PrintSink<T>('stderr', sinkIdentifier)).name('Print to Std. Err');
   }
 
   /** Runs the job and resolves to every record of this stream (bounded jobs). */

@@ -45,6 +45,8 @@ export interface CoordinatedTask {
   triggerCheckpoint(checkpointId: number, timestamp: number, incremental: boolean): void;
   /** Resolves once every operator of the task was told (or the attempt is failing). */
   notifyCheckpointComplete(checkpointId: number): Promise<void>;
+  /** Tells every operator that checkpoint `id` failed or was aborted, in the task's turn. */
+  notifyCheckpointAborted?(checkpointId: number): void;
 }
 
 /** What a task tells the checkpoint coordinator. */
@@ -197,6 +199,14 @@ export class StreamTask implements CoordinatedTask {
     const delivered = new Promise<void>((resolve, reject) => this.gate.addControl(() => notify().then(resolve, (e) => (reject(e), Promise.reject(e)))));
     // A failing attempt never delivers it; the restart restores and commits instead.
     return Promise.race([delivered, this.gate.failed]);
+  }
+
+  notifyCheckpointAborted(checkpointId: number): void {
+    const notify = async () => {
+      for (const m of this.members) await m.op.notifyCheckpointAborted?.(checkpointId);
+    };
+    if (this.finished) void notify().catch((e) => this.gate.fail(e));
+    else this.gate.addControl(notify);
   }
 
   /** Captures the whole chain, forwards the barrier, and lets the encoding finish in the background. */

@@ -98,6 +98,7 @@ export function runWorkerHost(endpoint: HostEndpoint, options: WorkerHostOptions
   async function call(message: Extract<ToWorker, { t: 'call' }>): Promise<unknown> {
     try {
       if (message.op === 'notify') await share.tasks.get(message.task!)!.notifyCheckpointComplete(message.id!);
+      else if (message.op === 'notify-aborted') share.tasks.get(message.task!)!.notifyCheckpointAborted(message.id!);
       else if (message.op === 'final-snapshot') await finalSnapshot(message.id!, message.hooksOnly === true);
       else if (message.op === 'final-commit') for (const task of share.tasks.values()) await task.finalCommit(message.id!);
       else if (message.op === 'close') return await closeShare(share);

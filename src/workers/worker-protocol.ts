@@ -148,7 +148,7 @@ export type ToWorker =
   | {
       readonly t: 'call';
       readonly req: number;
-      readonly op: 'notify' | 'final-snapshot' | 'final-commit' | 'close' | 'reset';
+      readonly op: 'notify' | 'notify-aborted' | 'final-snapshot' | 'final-commit' | 'close' | 'reset';
       readonly task?: string;
       readonly id?: number;
       /** final-snapshot: no checkpoint keeps it, so only the functions' hooks run (sinks pre-commit). */

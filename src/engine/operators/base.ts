@@ -152,6 +152,13 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
     }
   }
 
+  async notifyCheckpointAborted(checkpointId: number): Promise<void> {
+    const fn = this.fn;
+    if (hasMethod(fn, 'notifyCheckpointAborted')) {
+      await this.callUser('notifyCheckpointAborted', () => (fn as unknown as Required<CheckpointListener>).notifyCheckpointAborted(checkpointId));
+    }
+  }
+
   /** Operator-specific parts of a snapshot, captured with the rest (sources: their splits). */
   protected snapshotExtra(): Partial<OperatorSnapshot> {
     return {};

@@ -209,4 +209,6 @@ export interface StreamOperator {
    */
   snapshotState(checkpointId: number, timestamp: number, options?: SnapshotOptions): Promise<PendingSnapshot>;
   notifyCheckpointComplete(checkpointId: number): Promise<void>;
+  /** Checkpoint `checkpointId` failed or was aborted (Flink's `CheckpointListener.notifyCheckpointAborted`). */
+  notifyCheckpointAborted?(checkpointId: number): Promise<void>;
 }
