@@ -158,6 +158,7 @@ export {
   type ServerSentEventSourceOptions,
   type WebSocketLike,
 } from './engine/sources/live-sources.ts';
+export { IndexedDbSink, readIndexedDbSink, type IndexedDbSinkOptions, type IndexedDbSinkTransaction } from './runtimes/web/indexeddb-sink.ts';
 export {
   WritableStreamSink,
   type WritableStreamLike,
