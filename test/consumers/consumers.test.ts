@@ -46,6 +46,8 @@ const RUN_BLOCKS = [
   'resume.ts',
   'ttl.ts',
   'windows.ts',
+  'live.ts',
+  'streams.ts',
   'word-count.ts',
   'count-words.ts',
   'worker.ts',
@@ -132,6 +134,8 @@ describe('the packed package', () => {
       'ttl.js': /^$/,
       'windows.js': /^ann@0: 2, ann@60000: 1, bob@0: 1$/,
       'count-words.js': /: 333/,
+      'live.js': /^ann clicked 3 times$/,
+      'streams.js': /^total> \{"k":"a","v":1\}\ntotal> \{"k":"b","v":2\}\ntotal> \{"k":"a","v":4\}\na=1 b=2 a=4$/,
     };
     for (const [file, expected] of Object.entries(runs)) {
       const { stdout } = await sh(process.execPath, [join('out', file)], dir);
