@@ -155,7 +155,11 @@ export function runWorkerHost(endpoint: HostEndpoint, options: WorkerHostOptions
           component: 'executor:workers',
         });
       }
-      result.collectInto({ id: msg.collectId, commit: (txn, records) => send({ t: 'collect', txn, records: records as unknown[] }) });
+      result.collectInto({
+        id: msg.collectId,
+        immediate: msg.collectImmediate === true,
+        commit: (txn, records) => send({ t: 'collect', txn, records: records as unknown[] }),
+      });
     }
     const graph = env.takeGraph(msg.jobName);
     checkFingerprint(msg.fingerprint, graphFingerprint(graph, planJob(graph)), msg.worker);

@@ -136,6 +136,8 @@ export interface DeployMessage {
   readonly peers: Array<{ readonly worker: number; readonly port: MessagePortLike }>;
   /** The id of the main thread's collect results, when the job is collected. */
   readonly collectId: string | undefined;
+  /** True when collected records go to the main thread as emitted (executeAndCollectAsync without checkpointing). */
+  readonly collectImmediate?: boolean;
   /** Elements a channel may have in flight before its sender waits for credit. */
   readonly credits: number;
 }
