@@ -3,6 +3,7 @@
  * watermarks — in TypeScript, for browsers, Node, Deno and the edge.
  */
 export { StreamExecutionEnvironment, DEFAULT_MAX_PARALLELISM, UPPER_BOUND_MAX_PARALLELISM, type JobExecutionResult } from './datastream/environment.ts';
+export { ExecutionConfig, DEFAULT_AUTO_WATERMARK_INTERVAL } from './datastream/execution-config.ts';
 export {
   CheckpointConfig,
   CheckpointingMode,
@@ -14,7 +15,11 @@ export {
   type RestartStrategy,
 } from './datastream/checkpointing.ts';
 export type { SavepointRestoreSettings } from './engine/restore-match.ts';
-export { JobClient, type JobFailureInfo, type JobStatus } from './datastream/job-client.ts';
+export { JobClient, type JobFailureInfo, type JobStatus, type SubscribeOptions } from './datastream/job-client.ts';
+export type { JobEvent } from './engine/job-events.ts';
+export type { JobMetrics, OperatorMetrics } from './engine/metrics.ts';
+export type { CheckpointStats, CheckpointStatsSnapshot, CheckpointStatus, RestoredCheckpointStats } from './engine/checkpoint-stats.ts';
+export type { KeyStateEntry, KeyStateView } from './engine/state-query.ts';
 export { LiveResults } from './datastream/live-results.ts';
 export { defineJob, JobDefinition, type JobFunction, type JobResult } from './datastream/job-definition.ts';
 export type { Executor } from './engine/executor.ts';
@@ -27,7 +32,17 @@ export { TwoPhaseCommitSink } from './api/two-phase-commit.ts';
 export type { CheckpointStorage, StorageLock } from './format/checkpoint-storage.ts';
 export { MemoryCheckpointStorage } from './storages/memory.ts';
 export { OpfsCheckpointStorage, type OpfsCheckpointStorageOptions } from './storages/opfs.ts';
-export { DataStream, DataStreamSink, KeyedStream, WindowedStream } from './datastream/datastream.ts';
+export {
+  CoGroupedStreams,
+  CoGroupWithWindow,
+  DataStream,
+  DataStreamSink,
+  JoinedStreams,
+  JoinWithWindow,
+  KeyedStream,
+  WindowedStream,
+} from './datastream/datastream.ts';
+export type { CoGroupFunction, JoinFunction, TaggedUnion } from './datastream/joined-streams.ts';
 export type { WindowFunctionArg } from './datastream/windowed-stream.ts';
 export { GlobalWindow, TimeWindow, Window } from './api/windowing/windows.ts';
 export {

@@ -2,7 +2,9 @@
  * Event time: where records get their timestamps and how watermarks are generated.
  * A watermark `w` says no record with timestamp ≤ `w` is still to come; event-time timers
  * with a time ≤ `w` fire. Generators are asked for a watermark after every batch of
- * records (the batch plays the part of Flink's periodic emit interval).
+ * records (the batch plays the part of Flink's periodic emit interval). A watermark a
+ * generator emits from `onEvent` (Flink's punctuated watermarks) takes effect right after
+ * that event, even in the middle of a batch, so lateness never depends on batching.
  */
 import { ConfigurationError } from './errors.ts';
 
@@ -13,13 +15,19 @@ export const MAX_WATERMARK = Number.MAX_SAFE_INTEGER;
 export interface WatermarkOutput {
   emitWatermark(timestamp: number): void;
   /**
-   * Marks the output idle (Flink's `markIdle`): downstream operators leave it out of their
-   * event time (the minimum over their inputs) until it emits a record or watermark again,
-   * so a quiet source or partition does not hold event time back for the others.
+   * Declares the output idle: downstream operators leave it out of their watermark (the
+   * minimum over their inputs) until it emits a record or a watermark again, so that a
+   * quiet input does not hold event time back (Flink's `markIdle`).
    */
-  markIdle(): void;
-  /** Marks the output active again (emitting a record does it too). */
-  markActive(): void;
+  markIdle?(): void;
+  /** Declares the output active again (emitting a record or a watermark does so too). */
+  markActive?(): void;
+}
+
+/** What a generator may ask of the subtask that runs it (Flink's `WatermarkGeneratorSupplier.Context`). */
+export interface WatermarkGeneratorContext {
+  /** The job's processing time (its clock), e.g. to detect idleness. */
+  currentProcessingTime(): number;
 }
 
 /** Generates watermarks from events (Flink's `WatermarkGenerator`). */
@@ -34,7 +42,7 @@ export type TimestampAssigner<T> = (event: T, recordTimestamp: number | undefine
 /** How a stream gets timestamps and watermarks (Flink's `WatermarkStrategy`). */
 export class WatermarkStrategy<T> {
   private constructor(
-    private readonly generatorFactory: () => WatermarkGenerator<T>,
+    private readonly generatorFactory: (context: WatermarkGeneratorContext) => WatermarkGenerator<T>,
     /** The timestamp assigner; without one, records keep the timestamp they have. */
     readonly timestampAssigner?: TimestampAssigner<T>,
   ) {}
@@ -60,7 +68,7 @@ export class WatermarkStrategy<T> {
   }
 
   /** A strategy from a custom generator factory. */
-  static forGenerator<T>(factory: () => WatermarkGenerator<T>): WatermarkStrategy<T> {
+  static forGenerator<T>(factory: (context: WatermarkGeneratorContext) => WatermarkGenerator<T>): WatermarkStrategy<T> {
     return new WatermarkStrategy<T>(factory);
   }
 
@@ -73,23 +81,57 @@ export class WatermarkStrategy<T> {
   }
 
   /**
-   * The same strategy, marking the stream idle once no record came for `idleTimeoutMs`
-   * (Flink's `withIdleness`): a quiet source subtask then stops holding back the event
-   * time of the operators it feeds, whose windows and timers fire on the watermarks of
-   * their other inputs. It becomes active again with its next record. When every input
-   * of an operator is idle, its event time stays where it is (as in Flink).
+   * The same strategy, marking the output idle once no record came for `idleTimeoutMs` of
+   * processing time (checked at every periodic emission), so that a quiet source or
+   * partition does not hold back event time downstream; the first record makes it active
+   * again (Flink's `withIdleness`).
    */
   withIdleness(idleTimeoutMs: number): WatermarkStrategy<T> {
     if (!(typeof idleTimeoutMs === 'number' && idleTimeoutMs > 0 && Number.isFinite(idleTimeoutMs))) {
       throw new ConfigurationError(`withIdleness() takes a positive number of ms, got ${String(idleTimeoutMs)}`, { component: 'watermarks' });
     }
-    const factory = this.generatorFactory;
-    return new WatermarkStrategy<T>(() => new WatermarksWithIdleness<T>(factory(), idleTimeoutMs), this.timestampAssigner);
+    const inner = this.generatorFactory;
+    return new WatermarkStrategy<T>((context) => new WatermarksWithIdleness(inner(context), idleTimeoutMs, context), this.timestampAssigner);
   }
 
   /** A fresh generator, one per parallel subtask. */
-  createWatermarkGenerator(): WatermarkGenerator<T> {
-    return this.generatorFactory();
+  createWatermarkGenerator(context: WatermarkGeneratorContext = { currentProcessingTime: () => Date.now() }): WatermarkGenerator<T> {
+    return this.generatorFactory(context);
+  }
+}
+
+/** Wraps a generator: idle after a quiet `timeout`, active again on the next event. */
+class WatermarksWithIdleness<T> implements WatermarkGenerator<T> {
+  private events = 0;
+  private eventsAtLastCheck = 0;
+  /** Processing time since which no event came, or undefined while events keep coming. */
+  private quietSince: number | undefined;
+  private idle = false;
+  constructor(
+    private readonly inner: WatermarkGenerator<T>,
+    private readonly timeout: number,
+    private readonly context: WatermarkGeneratorContext,
+  ) {}
+  onEvent(event: T, timestamp: number, output: WatermarkOutput): void {
+    this.inner.onEvent(event, timestamp, output);
+    this.events++;
+    this.idle = false;
+  }
+  onPeriodicEmit(output: WatermarkOutput): void {
+    if (this.quietFor() > this.timeout) {
+      if (!this.idle) output.markIdle?.();
+      this.idle = true;
+    } else this.inner.onPeriodicEmit(output);
+  }
+  /** How long no event came, as of this check (0 if one came since the last check). */
+  private quietFor(): number {
+    const now = this.context.currentProcessingTime();
+    if (this.events !== this.eventsAtLastCheck || this.quietSince === undefined) {
+      this.eventsAtLastCheck = this.events;
+      this.quietSince = now;
+      return 0;
+    }
+    return now - this.quietSince;
   }
 }
 
@@ -101,32 +143,5 @@ class BoundedOutOfOrdernessWatermarks<T> implements WatermarkGenerator<T> {
   }
   onPeriodicEmit(output: WatermarkOutput): void {
     if (this.maxTimestamp !== -Infinity) output.emitWatermark(this.maxTimestamp - this.outOfOrderness - 1);
-  }
-}
-
-/** Wraps a generator: idle once no event came for the timeout (wall-clock time, as Flink's `WatermarksWithIdleness`). */
-class WatermarksWithIdleness<T> implements WatermarkGenerator<T> {
-  private lastActivity = Date.now();
-  private idle = false;
-  constructor(
-    private readonly inner: WatermarkGenerator<T>,
-    private readonly timeoutMs: number,
-  ) {}
-  onEvent(event: T, timestamp: number, output: WatermarkOutput): void {
-    this.lastActivity = Date.now();
-    if (this.idle) {
-      this.idle = false;
-      output.markActive();
-    }
-    this.inner.onEvent(event, timestamp, output);
-  }
-  onPeriodicEmit(output: WatermarkOutput): void {
-    if (this.idle) return;
-    if (Date.now() - this.lastActivity >= this.timeoutMs) {
-      this.idle = true;
-      output.markIdle();
-      return;
-    }
-    this.inner.onPeriodicEmit(output);
   }
 }

@@ -21,6 +21,18 @@ import { CountEvictor } from '../api/windowing/evictors.ts';
 import { CountTrigger, PurgingTrigger } from '../api/windowing/triggers.ts';
 import type { GlobalWindow, Window } from '../api/windowing/windows.ts';
 import { WindowedStreamBase, type AddKeyedOperator, type WindowFunctionArg } from './windowed-stream.ts';
+import {
+  checkKeySelector,
+  tagFirst,
+  tagSecond,
+  unionKey,
+  WindowedCoGroupBase,
+  type CoGroupFunction,
+  type JoinFunction,
+  type TaggedUnion,
+  type WindowedUnion,
+  type WindowUnion,
+} from './joined-streams.ts';
 import type { ProcessWindowFunctionLike, WindowFunction } from '../api/windowing/functions.ts';
 import type { AggregateFunction, ReduceFunction } from '../api/state.ts';
 import { TwoPhaseCommitSink } from '../api/two-phase-commit.ts';
@@ -171,6 +183,35 @@ export class DataStream<T> {
   /** Merges streams of the same type. */
   union(...others: DataStream<T>[]): DataStream<T> {
     return new DataStream<T>(this.env, [...this.sources, ...others.flatMap((o) => o.sources)]);
+  }
+
+  /**
+   * Joins this stream with `other` in windows: `a.join(b).where(keyA).equalTo(keyB)
+   * .window(assigner).apply(joinFn)` emits one result per pair of records with equal keys
+   * in the same window (an inner join, Flink's `JoinedStreams`).
+   */
+  join<T2>(other: DataStream<T2>): JoinedStreams<T, T2> {
+    return new JoinedStreams(this.coGroupInputs(other));
+  }
+
+  /**
+   * Groups this stream and `other` by key in windows: `a.coGroup(b).where(keyA)
+   * .equalTo(keyB).window(assigner).apply(coGroupFn)` calls the function once per key and
+   * window with the records of both sides, either side possibly empty (Flink's `CoGroupedStreams`).
+   */
+  coGroup<T2>(other: DataStream<T2>): CoGroupedStreams<T, T2> {
+    return new CoGroupedStreams(this.coGroupInputs(other));
+  }
+
+  private coGroupInputs<T2>(other: DataStream<T2>) {
+    return <K extends Key>(first: (v: T) => K, second: (v: T2) => K): WindowUnion<T, T2> => {
+      const key = unionKey(first, second);
+      return (assigner) => {
+        const first: DataStream<TaggedUnion<T, T2>> = this.map((v: T) => tagFirst<T, T2>(v));
+        const second: DataStream<TaggedUnion<T, T2>> = other.map((v: T2) => tagSecond<T, T2>(v));
+        return first.union(second).keyBy(key).window(assigner);
+      };
+    };
   }
 
   /** Assigns event-time timestamps and generates watermarks. */
@@ -420,5 +461,71 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
   maxBy(field: FieldExpression, first = true): DataStream<T> {
     const fn = aggregationFunction<T>('MAXBY', field, first);
     return this.keyed('Keyed Aggregation', () => new KeyedReduceOperator(fn), undefined);
+  }
+}
+
+/** Both inputs of a window join or co-group, keyed by `where`/`equalTo`. */
+type CoGroupInputs<T1, T2> = <K extends Key>(first: (v: T1) => K, second: (v: T2) => K) => WindowUnion<T1, T2>;
+
+/** `a.join(b)`: pick the keys with `where(keyA).equalTo(keyB)`, then `window(assigner)` (Flink's `JoinedStreams`). */
+export class JoinedStreams<T1, T2> {
+  /** @internal */
+  constructor(private readonly inputs: CoGroupInputs<T1, T2>) {}
+  /** The key of the first input's records; then `equalTo` gives the second's. */
+  where<K extends Key>(first: (v: T1) => K) {
+    checkKeySelector(first, 'where');
+    return {
+      equalTo: (second: (v: T2) => K) => (
+        checkKeySelector(second, 'equalTo'),
+        {
+          /** The windows both inputs are joined in. */
+          window: <W extends Window>(assigner: WindowAssigner<TaggedUnion<T1, T2>, W>) => new JoinWithWindow<T1, T2, W>(this.inputs(first, second)(assigner)),
+        }
+      ),
+    };
+  }
+}
+
+/** A window join ready for its join function (Flink's `JoinedStreams.WithWindow`). */
+export class JoinWithWindow<T1, T2, W extends Window> extends WindowedCoGroupBase<T1, T2, W> {
+  /** @internal */
+  constructor(windowed: WindowedUnion<T1, T2, W>) {
+    super(windowed);
+  }
+  /** Calls `fn` once per pair of records with equal keys in the same window; a function declared with `out` emits itself (a flat join). */
+  apply<R>(fn: JoinFunction<T1, T2, R>): DataStream<R> {
+    return this.joinStream(fn as JoinFunction<T1, T2, unknown>) as DataStream<R>;
+  }
+}
+
+/** `a.coGroup(b)`: pick the keys with `where(keyA).equalTo(keyB)`, then `window(assigner)` (Flink's `CoGroupedStreams`). */
+export class CoGroupedStreams<T1, T2> {
+  /** @internal */
+  constructor(private readonly inputs: CoGroupInputs<T1, T2>) {}
+  /** The key of the first input's records; then `equalTo` gives the second's. */
+  where<K extends Key>(first: (v: T1) => K) {
+    checkKeySelector(first, 'where');
+    return {
+      equalTo: (second: (v: T2) => K) => (
+        checkKeySelector(second, 'equalTo'),
+        {
+          /** The windows both inputs are grouped in. */
+          window: <W extends Window>(assigner: WindowAssigner<TaggedUnion<T1, T2>, W>) =>
+            new CoGroupWithWindow<T1, T2, W>(this.inputs(first, second)(assigner)),
+        }
+      ),
+    };
+  }
+}
+
+/** A window co-group ready for its function (Flink's `CoGroupedStreams.WithWindow`). */
+export class CoGroupWithWindow<T1, T2, W extends Window> extends WindowedCoGroupBase<T1, T2, W> {
+  /** @internal */
+  constructor(windowed: WindowedUnion<T1, T2, W>) {
+    super(windowed);
+  }
+  /** Calls `fn` once per key and window with the records of each input. */
+  apply<R>(fn: CoGroupFunction<T1, T2, R>): DataStream<R> {
+    return this.coGroupStream(fn as CoGroupFunction<T1, T2, unknown>) as DataStream<R>;
   }
 }

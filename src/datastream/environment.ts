@@ -2,6 +2,7 @@
  * `StreamExecutionEnvironment`: where a job is configured (parallelism, state backend,
  * clock), its sources are created, and it is executed.
  */
+import { ExecutionConfig } from './execution-config.ts';
 import {
   CheckpointConfig,
   CheckpointingMode,
@@ -68,6 +69,7 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
   private clock: Clock = new SystemClock();
   private nodes: GraphNode[] = [];
   private readonly checkpointConfig = new CheckpointConfig();
+  private readonly config = new ExecutionConfig();
   private restartStrategy: RestartStrategy | undefined;
   private savepointPath: string | undefined;
   private savepointSettings: SavepointRestoreSettings = {};
@@ -176,6 +178,11 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
   /** Whether `enableCheckpointing` was called with an interval. */
   isCheckpointingEnabled(): boolean {
     return this.checkpointConfig.isCheckpointingEnabled();
+  }
+
+  /** Job-wide settings such as the auto-watermark interval (Flink's `env.getConfig()`). */
+  getConfig(): ExecutionConfig {
+    return this.config;
   }
 
   /** Storage, timeouts, tolerance, retention and incremental checkpoints. */
@@ -332,7 +339,14 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
     const nodes = this.nodes;
     if (nodes.length === 0) throw new ConfigurationError('no operators defined: add sources and sinks before execute()', { component: 'environment' });
     this.nodes = [];
-    const graph: JobGraph = { jobName, nodes, defaultParallelism: this.parallelism, maxParallelism: this.maxParallelism, origin: this.origin };
+    const graph: JobGraph = {
+      jobName,
+      nodes,
+      defaultParallelism: this.parallelism,
+      maxParallelism: this.maxParallelism,
+      autoWatermarkInterval: this.config.getAutoWatermarkInterval(),
+      origin: this.origin,
+    };
     this.origin = undefined;
     return graph;
   }

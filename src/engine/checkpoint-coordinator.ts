@@ -12,6 +12,7 @@ import { encodeManifest, encodePart, partHandle, type Manifest, type PartHandle,
 import { MANIFEST_NAME, type CheckpointStorage } from '../format/checkpoint-storage.ts';
 import { setLongTimeout } from './long-timer.ts';
 import { CheckpointRetention } from './checkpoint-retention.ts';
+import { fullSizeOf, type CheckpointStatsTracker } from './checkpoint-stats.ts';
 
 /** What the coordinator is configured with. */
 export interface CoordinatorSettings {
@@ -89,6 +90,8 @@ export class CheckpointCoordinator implements CheckpointHooks {
     private readonly settings: CoordinatorSettings,
     /** Fails the running attempt (a checkpoint failure past the tolerance). */
     private readonly failJob: (error: EddyError) => void,
+    /** Hears every status change of a checkpoint (for `JobClient.getCheckpointStats()`). */
+    private readonly stats?: CheckpointStatsTracker,
   ) {
     this.aligned = settings.aligned;
     this.nextId = settings.firstCheckpointId;
@@ -168,6 +171,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
       failed: false,
     };
     this.pending = pending;
+    this.stats?.reportPending(id, timestamp, savepoint, incremental);
     pending.cancelTimer = setLongTimeout(() => {
       const waiting = [...pending.waiting].map((t) => t.name).join(', ');
       const error = new CheckpointError(
@@ -183,22 +187,24 @@ export class CheckpointCoordinator implements CheckpointHooks {
     return promise;
   }
 
-  acknowledge(task: StreamTask, checkpointId: number, snapshots: Promise<OperatorSnapshot[]>): void {
+  acknowledge(task: StreamTask, checkpointId: number, snapshots: Promise<OperatorSnapshot[]>, syncMs?: number): void {
     this.acknowledgeParts(
       task,
       checkpointId,
       snapshots.then((list) => list.map((snapshot, i) => partSourceOf(task, i, snapshot))),
+      syncMs,
     );
   }
 
   /** A task captured its chain for checkpoint `id`; `parts` resolve to its encoded parts (from a worker, or encoded here). */
-  acknowledgeParts(task: CoordinatedTask, checkpointId: number, parts: Promise<readonly PartSource[]>): void {
+  acknowledgeParts(task: CoordinatedTask, checkpointId: number, parts: Promise<readonly PartSource[]>, syncMs?: number): void {
     const pending = this.pending;
     if (!pending || pending.id !== checkpointId || pending.failed || pending.acknowledged.has(task)) {
       parts.catch(() => {});
       return;
     }
     pending.acknowledged.add(task);
+    if (syncMs !== undefined) this.stats?.reportSync(checkpointId, syncMs);
     // Writing happens off the task's path: the task goes on processing records.
     void this.writeParts(pending, task, parts).catch((e) =>
       this.abort(
@@ -258,6 +264,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
     this.pending = undefined;
     this.consecutiveFailures = 0;
     if (!pending.savepoint) this.recordCompleted(pending.dir, manifest);
+    this.stats?.reportCompleted(pending.id, pending.dir, fullSizeOf(manifest));
     const next = () => this.scheduleNext(Math.max(this.settings.minPauseMs, this.settings.intervalMs - (Date.now() - pending.timestamp)));
     // The next periodic checkpoint does not wait for the notifications below: a task stuck
     // in a user function never takes them, and without a next checkpoint (and its timeout)
@@ -277,6 +284,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
     pending.failed = true;
     pending.cancelTimer?.();
     this.pending = undefined;
+    this.stats?.reportFailed(pending.id, error.message);
     pending.done.reject(error);
     // Flink's notifyCheckpointAborted, while the attempt runs (a failing attempt's tasks are going away).
     if (this.running) for (const t of this.tasks) t.notifyCheckpointAborted?.(pending.id);
@@ -368,6 +376,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
     const bytes = part.bytes();
     const path = `${dir}/${part.operatorId}-${part.subtaskIndex}`;
     await this.settings.storage.put(path, bytes);
+    this.stats?.reportWritten(checkpointId, bytes.length);
     const handle = partHandle(path, bytes);
     chains.get(part.operatorId)![part.subtaskIndex] = part.incremental
       ? [...this.baseChain(part.operatorId, part.subtaskIndex, checkpointId), handle]

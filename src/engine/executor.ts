@@ -19,6 +19,8 @@ import { setLongTimeout } from './long-timer.ts';
 import { ProcessingTimeScheduler } from './processing-time.ts';
 import { partSourceOf } from './checkpoint-coordinator.ts';
 import type { PartSource } from '../format/checkpoint-format.ts';
+import { BackPressureMeter, sampleCounters, SubtaskCounters, type SubtaskSample } from './metrics.ts';
+import { notRunning, readKeyState, routeQuery, type KeyStateView } from './state-query.ts';
 import { StreamTask, type ChainMember, type CheckpointHooks, type CoordinatedTask } from './task.ts';
 
 /** What the executor needs besides the graph. */
@@ -76,6 +78,10 @@ export interface Deployment {
   finalCheckpoint(): Promise<void>;
   /** Closes every operator (best effort on failure); returns the first close error. */
   close(): Promise<unknown>;
+  /** The cumulative counters of every operator subtask of the attempt, by operator then subtask. */
+  sampleMetrics?(): Promise<SubtaskSample[]>;
+  /** One key's state in the subtask (and worker) that owns it, read between two records. */
+  queryState?(operatorUid: string, key: unknown): Promise<KeyStateView | undefined>;
 }
 
 /**
@@ -124,7 +130,10 @@ export async function deploy(graph: JobGraph, options: ExecutionOptions, placeme
       const op: StreamOperator = node.source
         ? new SourceOperator(node.source.source, node.source.watermarkStrategy)
         : node.createOperator!({ subtaskIndex: i, parallelism });
-      const member: ChainMember = { op, out: new OutputBuffer(), next: [], network: [], operatorId: operatorIdOf(node), subtaskIndex: i };
+      // The operators of a chain wait for its outputs together: one meter per task.
+      const meter = chained !== undefined ? deployed.get(chained)!.members[i]!.counters.backPressure : new BackPressureMeter();
+      const counters = new SubtaskCounters(operatorIdOf(node), node.name, node.uid, i, parallelism, meter);
+      const member: ChainMember = { op, out: new OutputBuffer(), next: [], network: [], operatorId: operatorIdOf(node), subtaskIndex: i, counters };
       members.push(member);
       if (chained !== undefined) {
         const parent = deployed.get(chained)!.members[i]!;
@@ -179,6 +188,7 @@ export async function deploy(graph: JobGraph, options: ExecutionOptions, placeme
           `${d.node.name} (${consumers.length === 1 ? consumers[0] + 1 : '*'}/${d.parallelism})`,
           s,
         );
+        output.backPressure = producer.counters.backPressure;
         producer.network.push(output);
         if (edge.sideOutput !== undefined) (producer.sideOf ??= new Map()).set(output, edge.sideOutput);
       });
@@ -253,6 +263,20 @@ export async function deploy(graph: JobGraph, options: ExecutionOptions, placeme
       await hooks.commitFinalCheckpoint(id, parts);
       for (const t of tasks) await t.finalCommit(id);
     },
+    sampleMetrics: () => Promise.resolve(sampleCounters(countersOf(deployed), Date.now())),
+    async queryState(operatorUid, key) {
+      const route = routeQuery(graph, (n) => plan.nodes.get(n.id)!.parallelism, operatorUid, key);
+      const member = deployed.get(route.node.id)!.members[route.subtaskIndex];
+      const state = member?.op.queryableState?.();
+      if (member === undefined || state === undefined)
+        throw new EddyError('INVALID_ARGUMENT', `queryState: subtask ${route.subtaskIndex} of "${operatorUid}" has no keyed state here`, {
+          component: 'executor:local',
+        });
+      return taskOf.get(member)!.runBetweenRecords(
+        () => readKeyState(state, route, undefined),
+        () => notRunning(failure === undefined ? 'stopping' : 'failing'),
+      );
+    },
     async close() {
       scheduler.cancelAll();
       let first: unknown;
@@ -264,6 +288,11 @@ export async function deploy(graph: JobGraph, options: ExecutionOptions, placeme
       return first;
     },
   };
+}
+
+/** The counters of every local operator subtask, by operator then subtask. */
+function* countersOf(deployed: ReadonlyMap<number, Deployed>): Generator<SubtaskCounters> {
+  for (const d of deployed.values()) for (const m of d.members) if (m !== undefined) yield m.counters;
 }
 
 /** Channels a consumer subtask gets from one input edge: one when forward, else one per producer. */
@@ -293,6 +322,7 @@ function operatorContext(
     keyed: node.keyed,
     clock: options.clock,
     stateBackend: options.stateBackend,
+    autoWatermarkInterval: graph.autoWatermarkInterval ?? 0,
     scheduleProcessingTime: schedule,
     hasMail: () => task.gate.hasMail,
     runMail: () => task.runMail(),

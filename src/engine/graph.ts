@@ -96,6 +96,8 @@ export interface JobGraph {
   readonly nodes: readonly GraphNode[];
   readonly defaultParallelism: number;
   readonly maxParallelism: number;
+  /** Processing-time ms between periodic watermark emissions (0 or absent: only after batches). */
+  readonly autoWatermarkInterval?: number;
   /** Set when the graph was built by a `defineJob` job: workers rebuild it from there. */
   readonly origin?: JobOrigin;
 }

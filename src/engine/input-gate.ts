@@ -10,8 +10,8 @@ import type { RecordBatch } from './operators/operator.ts';
 export type StreamElement =
   | { readonly kind: 'records'; readonly batch: RecordBatch }
   | { readonly kind: 'watermark'; readonly timestamp: number }
-  /** The channel went idle or active again (Flink's `WatermarkStatus`). */
-  | { readonly kind: 'status'; readonly idle: boolean }
+  /** The channel went idle (left out of the watermark) or is active again (Flink's WatermarkStatus). */
+  | { readonly kind: 'idleness'; readonly idle: boolean }
   | { readonly kind: 'barrier'; readonly checkpointId: number; readonly timestamp: number; readonly incremental: boolean }
   | { readonly kind: 'end' };
 

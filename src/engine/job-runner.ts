@@ -18,9 +18,12 @@ import type { RestartStrategy } from '../api/restart-strategies.ts';
 import { setLongTimeout } from './long-timer.ts';
 import { RestartBackoff } from './restart-backoff.ts';
 import { loadLatestForResume, notResumingWarning, previousCheckpoints } from './resume.ts';
+import { CheckpointStatsTracker } from './checkpoint-stats.ts';
+import { JobEventHub, type JobStatus } from './job-events.ts';
+import { MetricsView, type JobMetrics, type SubtaskSample } from './metrics.ts';
+import { notRunning, type KeyStateView } from './state-query.ts';
 
-/** The states of a job, as Flink names them. */
-export type JobStatus = 'CREATED' | 'RUNNING' | 'RESTARTING' | 'FINISHED' | 'FAILED' | 'CANCELED';
+export type { JobStatus };
 
 /** Checkpointing settings of a job (absent: no checkpoints). */
 export interface CheckpointSettings extends Omit<CoordinatorSettings, 'jobId' | 'maxParallelism' | 'firstCheckpointId' | 'storage'> {
@@ -71,17 +74,26 @@ export class JobRun {
   /** The last attempt failure, if any. */
   lastFailure: JobFailureInfo | undefined;
   private wakeFromDelay: (() => void) | undefined;
+  private readonly started = Date.now();
   private current: Deployment | undefined;
   private coordinator: CheckpointCoordinator | undefined;
   private cancelled: EddyError | undefined;
   private statusWaiters: Array<() => void> = [];
   /** Resolves when the job finished; rejects with its failure. */
   readonly result: Promise<void>;
+  /** Subscribers of `JobClient.subscribe` (status, checkpoints, restores; metrics are sampled by the client). */
+  readonly events: JobEventHub;
+  /** Checkpoint counts, history, latest completed and restored (fed by the coordinator and the restarts). */
+  readonly checkpointStats = new CheckpointStatsTracker();
+  private readonly metricsView = new MetricsView();
+  private lastSamples: SubtaskSample[] | undefined;
 
   constructor(
     private readonly graph: JobGraph,
     private readonly options: JobRunOptions,
   ) {
+    this.events = new JobEventHub(options.warn);
+    this.checkpointStats.onEvent = (event) => this.events.emit(event);
     this.result = this.run();
     // The caller may never look at `result` (a cancelled job): do not report it as unhandled.
     this.result.catch(() => {});
@@ -123,8 +135,29 @@ export class JobRun {
     return this.coordinator.triggerSavepoint();
   }
 
+  /** Samples the counters of every operator subtask of the running attempt. */
+  async sampleMetrics(): Promise<JobMetrics> {
+    const current = this.status === 'RUNNING' ? this.current : undefined;
+    const live = await current?.sampleMetrics?.().catch(() => undefined);
+    return this.metricsView.compute(live ?? this.lastSamples ?? [], Date.now());
+  }
+
+  /** Keeps the final counters of an attempt that ended (workers forget theirs when reset). */
+  private async keepLastSamples(deployment: Deployment): Promise<void> {
+    this.lastSamples = (await deployment.sampleMetrics?.().catch(() => undefined)) ?? this.lastSamples;
+  }
+
+  /** Reads one key's state in the running attempt (see state-query.ts). */
+  queryState(operatorUid: string, key: unknown): Promise<KeyStateView | undefined> {
+    const current = this.current;
+    if (this.status !== 'RUNNING' || current?.queryState === undefined) return Promise.reject(notRunning(this.status));
+    return current.queryState(operatorUid, key);
+  }
+
   private setStatus(status: JobStatus): void {
+    const changed = this.status !== status || status === 'RESTARTING';
     this.status = status;
+    if (changed) this.events.emit({ type: 'status', status });
     const waiters = this.statusWaiters;
     this.statusWaiters = [];
     for (const wake of waiters) wake();
@@ -159,6 +192,7 @@ export class JobRun {
         this.coordinator = new CheckpointCoordinator(
           { ...options.checkpointing, jobId: options.jobId, maxParallelism: graph.maxParallelism, firstCheckpointId: lastId + 1 },
           (e) => this.current?.fail(e),
+          this.checkpointStats,
         );
         this.coordinator.inherit(await previousCheckpoints(options.checkpointing.storage, existing));
       }
@@ -170,6 +204,7 @@ export class JobRun {
         );
       }
       const backoff = new RestartBackoff(options.restart);
+      let restoreStarted = this.started;
       for (let attempt = 0; ; attempt++) {
         this.setStatus(attempt === 0 ? 'CREATED' : 'RESTARTING');
         const deployment = await (options.executor ?? new LocalExecutor()).deploy(graph, {
@@ -182,6 +217,17 @@ export class JobRun {
           warn: options.warn,
         });
         this.current = deployment;
+        if (restore) {
+          const now = Date.now();
+          const m = restore.manifest;
+          this.checkpointStats.reportRestored({
+            checkpointId: m.checkpointId,
+            isSavepoint: m.savepoint,
+            externalPath: restore.path,
+            restoreTimestamp: now,
+            durationMs: now - restoreStarted,
+          });
+        }
         if (attempt === 0 && this.coordinator && deployment.nonReplayableSources.length > 0) {
           options.warn(
             `[eddy] [job:${options.jobId}] source(s) ${deployment.nonReplayableSources.join(', ')} cannot replay from a checkpoint: after a failure their records are not re-read, so results are not exactly-once`,
@@ -192,6 +238,7 @@ export class JobRun {
         this.coordinator?.attach(deployment.tasks, deployment.layout, restore?.manifest);
         try {
           await deployment.run();
+          await this.keepLastSamples(deployment);
           await this.coordinator?.detach();
           await deployment.finalCheckpoint();
           const closeError = await deployment.close();
@@ -199,6 +246,7 @@ export class JobRun {
           this.setStatus('FINISHED');
           break;
         } catch (error) {
+          await this.keepLastSamples(deployment);
           await this.coordinator?.detach(error);
           await deployment.close();
           if (this.cancelled) throw this.cancelled;
@@ -210,6 +258,7 @@ export class JobRun {
           await this.sleep(delay);
           if (this.cancelled) throw this.cancelled;
           this.restarts++;
+          restoreStarted = Date.now();
           restore = (await this.latestCheckpoint()) ?? restore;
         }
       }

@@ -9,6 +9,7 @@ import type { Partitioning } from './graph.ts';
 import { asciiStringKeyGroup, keyGroupForKey, subtaskForKeyGroup } from '../format/key-groups.ts';
 import { keyProblem, type Key } from '../format/key-bytes.ts';
 import type { RecordBatch } from './operators/operator.ts';
+import type { BackPressureMeter } from './metrics.ts';
 import type { StreamElement } from './input-gate.ts';
 
 /**
@@ -28,6 +29,8 @@ export interface ChannelTarget {
 
 export class NetworkOutput {
   private nextTarget: number;
+  /** The producing task's meter of time waited for room (set by the executor). */
+  backPressure: BackPressureMeter | undefined;
 
   constructor(
     private readonly partitioning: Partitioning,
@@ -52,9 +55,8 @@ export class NetworkOutput {
     await this.broadcast({ kind: 'watermark', timestamp });
   }
 
-  /** Tells every consumer this producer went idle or active again. */
-  async emitStatus(idle: boolean): Promise<void> {
-    await this.broadcast({ kind: 'status', idle });
+  async emitIdleness(idle: boolean): Promise<void> {
+    await this.broadcast({ kind: 'idleness', idle });
   }
 
   async emitBarrier(checkpointId: number, timestamp: number, incremental: boolean): Promise<void> {
@@ -71,7 +73,8 @@ export class NetworkOutput {
 
   private send(target: number, element: StreamElement): Promise<void> {
     const t = this.targets[target];
-    return t.gate.put(t.channel, element);
+    const put = t.gate.put(t.channel, element);
+    return this.backPressure === undefined ? put : this.backPressure.measure(put);
   }
 
   private async rebalance(batch: RecordBatch): Promise<void> {

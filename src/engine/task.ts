@@ -5,6 +5,7 @@
  * control mails (checkpoints, notifications) between whole elements, like Flink's
  * mailbox model. Checkpoint barriers are aligned across inputs here.
  */
+import { WatermarkValve, type ValveOutput } from './watermark-valve.ts';
 import { MAX_WATERMARK } from '../api/watermarks.ts';
 import { isThenable } from './operators/base.ts';
 import type { OperatorSnapshot, OutputBuffer, RecordBatch, SnapshotOptions, StreamOperator } from './operators/operator.ts';
@@ -12,6 +13,7 @@ import type { SourceOperator } from './operators/source.ts';
 import type { GateItem, InputGate } from './input-gate.ts';
 import type { NetworkOutput } from './network-output.ts';
 import type { PartSource } from '../format/checkpoint-format.ts';
+import type { SubtaskCounters } from './metrics.ts';
 
 /** An operator of the chain with where its output goes. */
 export interface ChainMember {
@@ -31,6 +33,8 @@ export interface ChainMember {
   readonly subtaskIndex: number;
   /** Set when the task was abandoned: whatever the member emits afterwards is discarded. */
   halted?: boolean;
+  /** Records in and out and the input watermark, bumped per batch (see metrics.ts). */
+  readonly counters: SubtaskCounters;
 }
 
 /**
@@ -53,10 +57,13 @@ export interface CoordinatedTask {
 export interface CheckpointHooks {
   /** Whether barriers are aligned (exactly-once) or only counted (at-least-once). */
   readonly aligned: boolean;
-  /** The task captured its chain for checkpoint `id`; `snapshots` finish encoding later. */
-  acknowledge(task: StreamTask, checkpointId: number, snapshots: Promise<OperatorSnapshot[]>): void;
+  /**
+   * The task captured its chain for checkpoint `id`; `snapshots` finish encoding later.
+   * `syncMs`: how long the capture held up its records (checkpoint statistics).
+   */
+  acknowledge(task: StreamTask, checkpointId: number, snapshots: Promise<OperatorSnapshot[]>, syncMs?: number): void;
   /** A task elsewhere (in a worker) captured its chain and sent its encoded parts (coordinators implement it). */
-  acknowledgeParts?(task: CoordinatedTask, checkpointId: number, parts: Promise<readonly PartSource[]>): void;
+  acknowledgeParts?(task: CoordinatedTask, checkpointId: number, parts: Promise<readonly PartSource[]>, syncMs?: number): void;
   /** The task finished its input (it takes part in no later checkpoint). */
   taskFinished(task: CoordinatedTask): void;
   /**
@@ -71,11 +78,6 @@ export interface CheckpointHooks {
 
 /** Records a source task polls at a time. */
 export const SOURCE_BATCH_SIZE = 1024;
-/**
- * How often an idle source with a watermark strategy asks its generator again (Flink's
- * `pipeline.auto-watermark-interval` default), so that idleness is noticed while no input comes.
- */
-const WATERMARK_INTERVAL_MS = 200;
 /** How long a task may keep the thread before it lets timers and I/O run. */
 const YIELD_INTERVAL_MS = 20;
 
@@ -167,6 +169,19 @@ export class StreamTask implements CoordinatedTask {
     });
   }
 
+  /**
+   * Runs `read` between two records (as mail: the state it sees is consistent) and
+   * resolves to its result; at once on a finished task. Rejects when the attempt fails first.
+   */
+  runBetweenRecords<T>(read: () => Promise<T>, failed: () => Error): Promise<T> {
+    if (this.finished) return read();
+    return new Promise<T>((resolve, reject) => {
+      // The mail itself never rejects: a failing read must not fail the task.
+      this.gate.addMail(() => read().then(resolve, reject));
+      void this.gate.failed.then(() => reject(failed()));
+    });
+  }
+
   /** Runs every waiting timer mail. */
   async runMail(): Promise<void> {
     let mail;
@@ -214,11 +229,12 @@ export class StreamTask implements CoordinatedTask {
     // Once per checkpoint: a finished task can be asked both by its queued trigger and directly.
     if (checkpointId <= this.lastCheckpoint) return;
     this.lastCheckpoint = checkpointId;
+    const start = Date.now();
     const pending = [];
     for (const m of this.members) pending.push(await m.op.snapshotState(checkpointId, timestamp, { incremental }));
     // A finished task's outputs ended: downstream aligns without its barrier.
     if (!this.finished) for (const m of this.members) for (const n of m.network) await n.emitBarrier(checkpointId, timestamp, incremental);
-    this.hooks?.acknowledge(this, checkpointId, Promise.all(pending.map((p) => p.snapshot)));
+    this.hooks?.acknowledge(this, checkpointId, Promise.all(pending.map((p) => p.snapshot)), Date.now() - start);
   }
 
   private async runSource(): Promise<void> {
@@ -265,10 +281,9 @@ export class StreamTask implements CoordinatedTask {
   }
 
   /**
-   * Waits while a reader with an availability future has nothing: until it has input,
-   * a mail or control mail (a checkpoint) arrives, or the attempt fails; with a watermark
-   * strategy at most one watermark interval, so that the generator is asked again (idleness).
-   * False when the reader has no such future.
+   * Waits while a reader with an availability future has nothing: until it has input, a
+   * mail (a timer, the periodic watermark emission that notices idleness) or control mail
+   * (a checkpoint) arrives, or the attempt fails. False when the reader has no such future.
    */
   private async awaitAvailable(source: SourceOperator<unknown>): Promise<boolean> {
     const available = source.available();
@@ -276,14 +291,7 @@ export class StreamTask implements CoordinatedTask {
     available.catch(() => {});
     const gate = this.gate;
     if (gate.hasControl || gate.hasMail) return true;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const waits: Promise<unknown>[] = [available, gate.failed, gate.signalled()];
-    if (source.hasWatermarks) waits.push(new Promise<void>((resolve) => (timer = setTimeout(resolve, WATERMARK_INTERVAL_MS))));
-    try {
-      await Promise.race(waits);
-    } finally {
-      clearTimeout(timer);
-    }
+    await Promise.race([available, gate.failed, gate.signalled()]);
     return true;
   }
 
@@ -291,13 +299,15 @@ export class StreamTask implements CoordinatedTask {
     const head = this.members[0];
     const gate = this.gate;
     const channels = gate.channelCount;
-    const watermarks = new Array<number>(channels).fill(-Infinity);
     const ended = new Array<boolean>(channels).fill(false);
-    // Idle channels are left out of the minimum; when all open ones are, so is this task.
-    const idle = new Array<boolean>(channels).fill(false);
-    let idleOut = false;
     let endedCount = 0;
-    let current = -Infinity;
+    const valve = new WatermarkValve(channels);
+    const apply = async ({ watermark, idle }: ValveOutput) => {
+      // Active before the watermark that may come with it; idle after it.
+      if (idle === false) await pushIdleness(head, false);
+      if (watermark !== undefined) await pushWatermark(head, watermark);
+      if (idle === true) await pushIdleness(head, true);
+    };
     // Barrier alignment: channels whose barrier arrived are held back until all have it.
     const aligned = this.hooks?.aligned ?? true;
     let aligning: { id: number; timestamp: number; incremental: boolean; seen: boolean[] } | undefined;
@@ -324,6 +334,7 @@ export class StreamTask implements CoordinatedTask {
         continue;
       }
       if (element.kind === 'records') {
+        await apply(valve.records(channel));
         await pushBatch(head, element.batch);
         continue;
       }
@@ -347,44 +358,23 @@ export class StreamTask implements CoordinatedTask {
       if (element.kind === 'end') {
         ended[channel] = true;
         endedCount++;
-        idle[channel] = false;
-        watermarks[channel] = MAX_WATERMARK;
         await completeAlignmentIfReady();
-      } else if (element.kind === 'status') {
-        if (idle[channel] === element.idle) continue;
-        idle[channel] = element.idle;
-      } else if (element.timestamp > watermarks[channel]) {
-        watermarks[channel] = element.timestamp;
-        idle[channel] = false;
-      } else continue;
-      // The task's watermark is the minimum over its active inputs (ended ones count as MAX_WATERMARK).
-      let min = Infinity;
-      let allIdle = true;
-      for (let c = 0; c < channels; c++) {
-        if (idle[c]) continue;
-        if (!ended[c]) allIdle = false;
-        if (watermarks[c] < min) min = watermarks[c];
-      }
-      allIdle &&= endedCount < channels;
-      const changed = allIdle !== idleOut;
-      idleOut = allIdle;
-      if (changed && !allIdle) await statusInto(head, false);
-      if (!allIdle && min > current) {
-        current = min;
-        await pushWatermark(head, min);
-      }
-      if (changed && allIdle) await statusInto(head, true);
+        await apply(valve.end(channel));
+      } else if (element.kind === 'idleness') await apply(valve.idleness(channel, element.idle));
+      else await apply(valve.watermark(channel, element.timestamp));
     }
   }
 }
 
 async function pushBatch(member: ChainMember, batch: RecordBatch): Promise<void> {
+  member.counters.recordsIn += batch.values.length;
   const r = member.op.processBatch(batch, member.out);
   if (isThenable(r)) await r;
   await drain(member);
 }
 
 async function pushWatermark(member: ChainMember, watermark: number): Promise<void> {
+  member.counters.inputWatermark = watermark;
   await member.op.processWatermark(watermark, member.out);
   await drain(member);
 }
@@ -393,15 +383,21 @@ async function pushWatermark(member: ChainMember, watermark: number): Promise<vo
 async function drain(member: ChainMember): Promise<void> {
   if (member.halted) throw new Error('[eddy] [executor:local] the task was abandoned after its attempt failed; its output is discarded');
   const sideOf = member.sideOf;
-  const status = member.out.takeStatus();
-  // Active before the records that follow it, idle after the ones before it.
-  if (status === false) await pushStatus(member, false);
+  // Active again before what made it active; idle after everything emitted so far.
+  const idleness = member.out.takeIdleness();
+  if (idleness === false) await forwardIdleness(member, false);
+  const segments = member.out.takeSegments();
+  if (segments !== undefined) {
+    for (const { batch, watermark } of segments) {
+      await forwardRecords(member, batch);
+      await forwardWatermark(member, watermark);
+    }
+  }
   if (member.out.size > 0) {
-    const batch = member.out.take();
-    for (const n of member.next) if (sideOf === undefined || !sideOf.has(n)) await pushBatch(n, batch);
-    for (const n of member.network) if (sideOf === undefined || !sideOf.has(n)) await n.emitRecords(batch);
+    await forwardRecords(member, member.out.take());
   }
   const sides = member.out.takeSides();
+  if (sides !== undefined) for (const side of sides.values()) member.counters.recordsOut += side.values.length;
   // Side outputs nobody consumes are dropped, as in Flink.
   if (sides !== undefined && sideOf !== undefined) {
     for (const n of member.next) {
@@ -414,23 +410,30 @@ async function drain(member: ChainMember): Promise<void> {
     }
   }
   const watermark = member.out.takeWatermark();
-  if (watermark !== undefined) {
-    for (const n of member.next) await pushWatermark(n, watermark);
-    for (const n of member.network) await n.emitWatermark(watermark);
-  }
-  if (status === true) await pushStatus(member, true);
+  if (watermark !== undefined) await forwardWatermark(member, watermark);
+  if (idleness === true) await forwardIdleness(member, true);
 }
 
-/** Passes a watermark status change on to a member's successors (side outputs have none of their own). */
-async function pushStatus(member: ChainMember, idle: boolean): Promise<void> {
-  for (const n of member.next) await statusInto(n, idle);
-  for (const n of member.network) await n.emitStatus(idle);
-}
-
-/** Hands a status change to a member's operator (which passes it on unless it handles it). */
-async function statusInto(member: ChainMember, idle: boolean): Promise<void> {
-  if (member.op.processWatermarkStatus) member.op.processWatermarkStatus(idle, member.out);
-  else if (idle) member.out.markIdle();
-  else member.out.markActive();
+async function pushIdleness(member: ChainMember, idle: boolean): Promise<void> {
+  member.op.processIdleness(idle, member.out);
   await drain(member);
+}
+
+async function forwardIdleness(member: ChainMember, idle: boolean): Promise<void> {
+  for (const n of member.next) await pushIdleness(n, idle);
+  for (const n of member.network) await n.emitIdleness(idle);
+}
+
+/** Hands main-output records to the successors that consume the main output. */
+async function forwardRecords(member: ChainMember, batch: RecordBatch): Promise<void> {
+  const sideOf = member.sideOf;
+  if (batch.values.length === 0) return;
+  member.counters.recordsOut += batch.values.length;
+  for (const n of member.next) if (sideOf === undefined || !sideOf.has(n)) await pushBatch(n, batch);
+  for (const n of member.network) if (sideOf === undefined || !sideOf.has(n)) await n.emitRecords(batch);
+}
+
+async function forwardWatermark(member: ChainMember, watermark: number): Promise<void> {
+  for (const n of member.next) await pushWatermark(n, watermark);
+  for (const n of member.network) await n.emitWatermark(watermark);
 }

@@ -102,6 +102,17 @@ class TimerQueue {
     this.live--;
   }
 
+  /** The pending timestamps of a key, in every namespace, ascending (a state query). */
+  timestampsOf(id: KeyId): number[] {
+    const out: number[] = [];
+    for (const index of [this.index, ...this.namespaced.values()]) {
+      const entry = index.get(id);
+      if (entry instanceof Map) out.push(...entry.keys());
+      else if (entry !== undefined) out.push(entry.timestamp);
+    }
+    return out.sort((a, b) => a - b);
+  }
+
   /** The earliest live timer's timestamp, if any. */
   peekTimestamp(): number | undefined {
     this.dropCancelled();
@@ -201,6 +212,12 @@ export class InternalTimerService {
   /** Removes and returns the next timer due at `time` in `domain`. */
   pollDue(domain: TimeDomain, time: number): Timer | undefined {
     return this.queue(domain).pollDue(time);
+  }
+
+  /** The pending timers of `key` by domain, ascending (a state query). */
+  timersOf(key: Key): { eventTime: number[]; processingTime: number[] } {
+    const id = keyId(key);
+    return { eventTime: this.eventTime.timestampsOf(id), processingTime: this.processingTime.timestampsOf(id) };
   }
 
   /** Number of pending timers per domain. */

@@ -44,7 +44,7 @@ export class Attempt {
   private failure: EddyError | undefined;
   private ended = false;
   private nextReq = 0;
-  private readonly calls = new Map<number, { resolve(): void; reject(e: unknown): void }>();
+  private readonly calls = new Map<number, { resolve(value: unknown): void; reject(e: unknown): void }>();
   private deployed = 0;
   private finished = 0;
   private onDeployed!: () => void;
@@ -101,6 +101,11 @@ export class Attempt {
 
   /** Asks a worker to do something and resolves once it did (rejects with its error, or the attempt's failure). */
   call(worker: number, op: CallOp): Promise<void> {
+    return this.ask(worker, op).then(() => {});
+  }
+
+  /** Like {@link call}, resolving to what the worker answered (metrics, a state query). */
+  ask(worker: number, op: CallOp): Promise<unknown> {
     if (this.failure) return Promise.reject(this.failure);
     return Promise.race([this.request(worker, op), this.failing]);
   }
@@ -158,11 +163,11 @@ export class Attempt {
     return first;
   }
 
-  private request(worker: number, op: CallOp): Promise<void> {
+  private request(worker: number, op: CallOp): Promise<unknown> {
     if (this.workers[worker].dead)
       return Promise.reject(new EddyError('JOB_FAILED', `worker #${this.workers[worker].id} is dead`, { component: 'executor:workers' }));
     const req = this.nextReq++;
-    const done = new Promise<void>((resolve, reject) => this.calls.set(req, { resolve, reject }));
+    const done = new Promise<unknown>((resolve, reject) => this.calls.set(req, { resolve, reject }));
     this.workers[worker].handle.postMessage({ t: 'call', req, ...op } satisfies ToWorker);
     return done;
   }
@@ -172,7 +177,7 @@ export class Attempt {
       const call = this.calls.get(m.req);
       this.calls.delete(m.req);
       if (m.error) call?.reject(fromWireError(m.error, worker));
-      else call?.resolve();
+      else call?.resolve(m.value);
       return;
     }
     if (this.failure || this.ended) return;

@@ -22,6 +22,8 @@ import { keyGroupRangeForSubtask, type KeyGroupRange } from '../format/key-group
 import type { OperatorRestore } from '../engine/operators/operator.ts';
 import { FINAL_CHECKPOINT_ID, type Deployment, type ExecutionOptions, type Executor } from '../engine/executor.ts';
 import { nonReplayableSources, operatorLayout, planJob } from '../engine/plan.ts';
+import type { SubtaskSample } from '../engine/metrics.ts';
+import { routeQuery, type KeyStateView } from '../engine/state-query.ts';
 import { isWorkerCrash, WorkerPool } from './worker-pool.ts';
 import { Attempt, RemoteTask } from './worker-attempt.ts';
 import { fromWireError, graphFingerprint, placedTasks, workerOfSubtask, type WireRestore, type WorkerPlatform } from './worker-protocol.ts';
@@ -105,7 +107,7 @@ export class WorkerExecutor implements Executor {
             bytes: () => p.bytes,
           }));
           if (finalParts?.id === m.id) finalParts.parts.push(...parts);
-          else hooks?.acknowledgeParts?.(tasks.get(m.task)!, m.id, Promise.resolve(parts));
+          else hooks?.acknowledgeParts?.(tasks.get(m.task)!, m.id, Promise.resolve(parts), m.syncMs);
           return;
         }
         case 'ack-failed':
@@ -142,6 +144,7 @@ export class WorkerExecutor implements Executor {
         jobName: graph.jobName,
         origin,
         defaultParallelism: graph.defaultParallelism,
+        autoWatermarkInterval: graph.autoWatermarkInterval,
         maxParallelism: graph.maxParallelism,
         fingerprint,
         aligned: hooks?.aligned,
@@ -175,6 +178,16 @@ export class WorkerExecutor implements Executor {
         await Promise.all(Array.from({ length: W }, (_, w) => attempt.call(w, { op: 'final-commit', id })));
       },
       close: () => attempt.close(),
+      sampleMetrics: async () => {
+        const samples = (await Promise.all(Array.from({ length: W }, (_, w) => attempt.ask(w, { op: 'metrics' })))).flat() as SubtaskSample[];
+        const order = new Map(graph.nodes.map((n, i) => [operatorIdOf(n), i]));
+        return samples.sort((a, b) => order.get(a.operatorId)! - order.get(b.operatorId)! || a.subtaskIndex - b.subtaskIndex);
+      },
+      queryState: async (operatorUid, key) => {
+        // Checked here, so that a bad query costs no round trip and names the same errors as in one thread.
+        const route = routeQuery(graph, (n) => plan.nodes.get(n.id)!.parallelism, operatorUid, key);
+        return (await attempt.ask(workerOfSubtask(route.subtaskIndex, W), { op: 'query', operatorId: operatorUid, key })) as KeyStateView | undefined;
+      },
     };
   }
 }

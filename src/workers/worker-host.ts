@@ -38,6 +38,8 @@ interface Share {
   readonly addresses: Map<StreamTask, string>;
   readonly links: PeerLink[];
   deployment?: Deployment;
+  /** This worker's index in the attempt. */
+  worker?: number;
   running?: Promise<void>;
   closed: boolean;
 }
@@ -74,6 +76,7 @@ export function runWorkerHost(endpoint: HostEndpoint, options: WorkerHostOptions
   const handle = async (message: ToWorker): Promise<void> => {
     switch (message.t) {
       case 'deploy': {
+        share.worker = message.worker;
         share.deployment = await deployShare(message, share);
         post({ t: 'deployed' });
         return;
@@ -89,24 +92,36 @@ export function runWorkerHost(endpoint: HostEndpoint, options: WorkerHostOptions
         // The reply of a reset is the first message of the next epoch; others belong to their attempt.
         const reply = message.op === 'reset' ? (m: FromWorker) => endpoint.postMessage(m) : post;
         // Not awaited: a notification waits for its task's turn, which must not hold up other messages.
-        void call(message).then((error) => reply({ t: 'reply', req: message.req, error: error === undefined ? undefined : toWireError(error) }));
+        void call(message).then(({ error, value }) =>
+          reply({ t: 'reply', req: message.req, error: error === undefined ? undefined : toWireError(error), value }),
+        );
         return;
       }
     }
   };
 
-  async function call(message: Extract<ToWorker, { t: 'call' }>): Promise<unknown> {
+  async function call(message: Extract<ToWorker, { t: 'call' }>): Promise<{ error?: unknown; value?: unknown }> {
     try {
+      if (message.op === 'metrics' || message.op === 'query') return { value: await inspect(message) };
       if (message.op === 'notify') await share.tasks.get(message.task!)!.notifyCheckpointComplete(message.id!);
       else if (message.op === 'notify-aborted') share.tasks.get(message.task!)!.notifyCheckpointAborted(message.id!);
       else if (message.op === 'final-snapshot') await finalSnapshot(message.id!, message.hooksOnly === true);
       else if (message.op === 'final-commit') for (const task of share.tasks.values()) await task.finalCommit(message.id!);
-      else if (message.op === 'close') return await closeShare(share);
+      else if (message.op === 'close') return { error: await closeShare(share) };
       else await reset();
     } catch (e) {
-      return e;
+      return { error: e };
     }
-    return undefined;
+    return {};
+  }
+
+  /** Metrics of this worker's subtasks, or a state query to one of them, marked with this worker's index. */
+  async function inspect(message: Extract<ToWorker, { t: 'call' }>): Promise<unknown> {
+    const { deployment, worker } = share;
+    if (deployment === undefined) return message.op === 'metrics' ? [] : undefined;
+    if (message.op === 'metrics') return ((await deployment.sampleMetrics?.()) ?? []).map((s) => ({ ...s, worker }));
+    const view = await deployment.queryState?.(message.operatorId!, message.key);
+    return view === undefined ? undefined : { ...view, worker };
   }
 
   /**
@@ -148,6 +163,7 @@ export function runWorkerHost(endpoint: HostEndpoint, options: WorkerHostOptions
     const send = post;
     const definition = await loadJob(msg.origin, options.jobs ?? []);
     const env = StreamExecutionEnvironment.getExecutionEnvironment().setMaxParallelism(msg.maxParallelism).setParallelism(msg.defaultParallelism);
+    if (msg.autoWatermarkInterval !== undefined) env.getConfig().setAutoWatermarkInterval(msg.autoWatermarkInterval);
     const result = definition.build(env, msg.origin.args);
     if (msg.collectId !== undefined) {
       if (!result || typeof (result as { collectInto?: unknown }).collectInto !== 'function') {
@@ -200,13 +216,13 @@ export function runWorkerHost(endpoint: HostEndpoint, options: WorkerHostOptions
   ): CheckpointHooks {
     return {
       aligned,
-      acknowledge(task, id, snapshots) {
+      acknowledge(task, id, snapshots, syncMs) {
         const address = addresses.get(task)!;
         snapshots.then(
           (list) => {
             const parts = wireParts(task, list);
             send(
-              { t: 'ack', task: address, id, parts },
+              { t: 'ack', task: address, id, parts, syncMs },
               parts.map((p) => p.bytes.buffer as ArrayBuffer),
             );
           },

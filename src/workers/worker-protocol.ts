@@ -127,6 +127,8 @@ export interface DeployMessage {
   readonly jobName: string;
   readonly origin: JobOrigin;
   readonly defaultParallelism: number;
+  /** The job's auto-watermark interval (ms), as the main thread's environment had it. */
+  readonly autoWatermarkInterval?: number;
   readonly maxParallelism: number;
   readonly fingerprint: string[];
   /** Checkpoint barriers aligned (exactly-once); undefined without checkpointing. */
@@ -150,9 +152,12 @@ export type ToWorker =
   | {
       readonly t: 'call';
       readonly req: number;
-      readonly op: 'notify' | 'notify-aborted' | 'final-snapshot' | 'final-commit' | 'close' | 'reset';
+      readonly op: 'notify' | 'notify-aborted' | 'final-snapshot' | 'final-commit' | 'close' | 'reset' | 'metrics' | 'query';
       readonly task?: string;
       readonly id?: number;
+      /** query: the operator's uid and the key (JobClient.queryState). */
+      readonly operatorId?: string;
+      readonly key?: unknown;
       /** final-snapshot: no checkpoint keeps it, so only the functions' hooks run (sinks pre-commit). */
       readonly hooksOnly?: boolean;
     };
@@ -170,8 +175,8 @@ export type FromWorker =
   | { readonly t: 'deployed' }
   | { readonly t: 'finished' }
   | { readonly t: 'failed'; readonly error: WireError }
-  | { readonly t: 'ack'; readonly task: string; readonly id: number; readonly parts: WirePart[] }
+  | { readonly t: 'ack'; readonly task: string; readonly id: number; readonly parts: WirePart[]; readonly syncMs?: number }
   | { readonly t: 'ack-failed'; readonly task: string; readonly id: number; readonly error: WireError }
   | { readonly t: 'task-finished'; readonly task: string }
   | { readonly t: 'collect'; readonly txn: string; readonly records: unknown[] }
-  | { readonly t: 'reply'; readonly req: number; readonly error?: WireError };
+  | { readonly t: 'reply'; readonly req: number; readonly error?: WireError; readonly value?: unknown };

@@ -33,9 +33,16 @@ const DEFAULTS = new Map([
  */
 const PENDING_CYCLES = new Set(['src/backends/indexeddb/backend.ts <-> src/backends/indexeddb/persist.ts <-> src/backends/indexeddb/tables.ts']);
 
-/** The layer of a file: its first folder under `src/` (`entry` for `src/index.ts`). */
+/**
+ * Package entries that gather code of several layers for their users, and that nothing in
+ * `src/` imports: the root entry, and `eddy/cloudflare`, which lists the plug-ins only a
+ * Worker can use (the R2 storage, the Durable Object backend) with the Cloudflare runtime.
+ */
+const ENTRIES = new Set(['src/index.ts', 'src/runtimes/cloudflare/index.ts']);
+
+/** The layer of a file: its first folder under `src/` (`entry` for the {@link ENTRIES}). */
 function layerOf(file: string): string {
-  if (file === 'src/index.ts') return 'entry';
+  if (ENTRIES.has(file)) return 'entry';
   return file.split('/')[1]!;
 }
 

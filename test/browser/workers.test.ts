@@ -7,6 +7,8 @@ import { CheckpointingMode, MemoryCheckpointStorage, RestartStrategies, StreamEx
 import { webWorkers } from '../../src/runtimes/web/web-workers.ts';
 import { killingPlatform } from '../helpers/killing-platform.ts';
 import { countJob } from '../workers/jobs.ts';
+import { inspectJob } from '../workers/inspect-jobs.ts';
+import { CollectResults } from '../../src/engine/operators/sinks.ts';
 
 const ARGS = { records: 600, perPoll: 20 };
 
@@ -59,6 +61,27 @@ describe('worker executor (chromium web workers)', () => {
       expect(kills).toBe(3);
     } finally {
       console.warn = warn;
+      await executor.shutdown();
+    }
+  });
+
+  it('metrics name the web worker of each subtask, and queryState is answered by the worker owning the key (issue 19)', { timeout: 60_000 }, async () => {
+    const executor = new WorkerExecutor({ workers: 2, platform: webWorkers() });
+    try {
+      const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2).setExecutor(executor);
+      inspectJob.build(env, { records: 40, keys: 5, hold: true, clockStart: 1_000 }).collectInto(new CollectResults<string>());
+      const client = await env.executeAsync('inspect-web');
+      const inspected = async () => (await client.getMetrics()).operators.filter((o) => o.uid === 'inspect');
+      for (let i = 0; i < 2000 && (await inspected()).reduce((n, o) => n + o.numRecordsIn, 0) < 40; i++) await new Promise((r) => setTimeout(r, 5));
+      expect((await inspected()).map((o) => [o.subtaskIndex, o.worker, o.numRecordsIn > 0])).toEqual([
+        [0, 0, true],
+        [1, 1, true],
+      ]);
+      // k0 is owned by subtask 1 (worker 1): records 0, 5, …, 35.
+      const view = await client.queryState('inspect', 'k0');
+      expect(view).toMatchObject({ subtaskIndex: 1, worker: 1, states: { count: { kind: 'value', value: 8, ttlRemainingMs: 60_000 } } });
+      await client.cancel();
+    } finally {
       await executor.shutdown();
     }
   });

@@ -43,9 +43,13 @@ const RUN_BLOCKS = [
   'main.ts',
   'checkpoints.ts',
   's3.ts',
+  'r2-worker.ts',
   'resume.ts',
   'ttl.ts',
+  'inspect.ts',
   'windows.ts',
+  'deno.ts',
+  'joins.ts',
   'live.ts',
   'streams.ts',
   'word-count.ts',
@@ -132,7 +136,9 @@ describe('the packed package', () => {
       'checkpoints.js': /^$/,
       's3.js': /^$/,
       'ttl.js': /^$/,
+      'inspect.js': /^value true\ntrue$/,
       'windows.js': /^ann@0: 2, ann@60000: 1, bob@0: 1$/,
+      'joins.js': /^o1=o1$/,
       'count-words.js': /: 333/,
       'live.js': /^ann clicked 3 times$/,
       'streams.js': /^total> \{"k":"a","v":1\}\ntotal> \{"k":"b","v":2\}\ntotal> \{"k":"a","v":4\}\na=1 b=2 a=4$/,
@@ -156,17 +162,26 @@ describe('the packed package', () => {
     const dir = await project('deno', { 'main.ts': readmeFile('main.ts').code });
     const { stdout } = await sh(bin('deno'), ['run', '--check', '--allow-read', '--allow-env', 'main.ts'], dir, { NO_COLOR: '1' });
     expect(stdout.trim()).toBe(MAIN_OUTPUT.replaceAll("'", '"'));
+    // The Deno example with checkpoints, with exactly the permissions the README lists.
+    await writeFile(join(dir, 'deno.ts'), readmeFile('deno.ts').code);
+    const visits = await sh(bin('deno'), ['run', '--check', '--allow-read', '--allow-write', '--allow-env', '--allow-sys=hostname', 'deno.ts'], dir, {
+      NO_COLOR: '1',
+    });
+    expect(visits.stdout.trim()).toBe('{ path: "/a", n: 3 }');
   });
 
-  it('workerd runs an esbuild bundle of the README Worker and the README example', async () => {
+  it('workerd runs an esbuild bundle of the README Workers (one with a savepoint in R2) and the README example', async () => {
     const dir = await project('workerd', {
       'worker.ts': readmeFile('worker.ts').code,
+      'r2-worker.ts': readmeFile('r2-worker.ts').code,
       'main.ts': asMainFunction(readmeFile('main.ts').code),
       'entry.ts': [
         "import readme from './worker.ts';",
+        "import r2 from './r2-worker.ts';",
         "import { main } from './main.ts';",
         'export default {',
-        '  async fetch(request: Request): Promise<Response> {',
+        '  async fetch(request: Request, env: Parameters<typeof r2.fetch>[1]): Promise<Response> {',
+        "    if (new URL(request.url).pathname === '/r2') return r2.fetch(request, env);",
         "    if (new URL(request.url).pathname !== '/main') return readme.fetch(request);",
         '    const lines: string[] = [];',
         '    await main({ log: (...args: unknown[]) => lines.push(JSON.stringify(args)) });',
@@ -175,8 +190,11 @@ describe('the packed package', () => {
         '};',
       ].join('\n'),
     });
-    const { words, main, bundle } = await runInWorkerd(join(dir, 'entry.ts'));
+    const { words, main, r2, bundle } = await runInWorkerd(join(dir, 'entry.ts'));
     expect(bundle).not.toMatch(/["']node:/);
+    const { savepoint, objects } = JSON.parse(r2) as { savepoint: string; objects: string[] };
+    expect(savepoint).toMatch(/^counts\/savepoint-\d+$/);
+    expect(objects).toContain(`${savepoint}/_metadata`);
     expect(JSON.parse(words)).toEqual([{ word: 'a', n: 2 }]);
     expect(JSON.parse(main)).toEqual([[{ accountId: 'a', amount: 900, ts: 2 }]]);
   });

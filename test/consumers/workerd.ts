@@ -5,8 +5,8 @@
 import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
 
-/** Bundles `entry`, runs it in workerd and asks it for `/?words=a,b,a` and `/main`. */
-export async function runInWorkerd(entry: string): Promise<{ bundle: string; words: string; main: string }> {
+/** Bundles `entry`, runs it in workerd (an R2 bucket bound as CHECKPOINTS) and asks it for `/?words=a,b,a`, `/main` and `/r2`. */
+export async function runInWorkerd(entry: string): Promise<{ bundle: string; words: string; main: string; r2: string }> {
   const out = await build({
     entryPoints: [entry],
     bundle: true,
@@ -18,11 +18,12 @@ export async function runInWorkerd(entry: string): Promise<{ bundle: string; wor
     logLevel: 'silent',
   });
   const bundle = out.outputFiles[0]!.text;
-  const mf = new Miniflare({ modules: true, script: bundle, compatibilityDate: '2026-07-01' });
+  const mf = new Miniflare({ modules: true, script: bundle, compatibilityDate: '2026-07-01', r2Buckets: ['CHECKPOINTS'] });
   try {
     const words = await (await mf.dispatchFetch('http://localhost/?words=a,b,a')).text();
     const main = await (await mf.dispatchFetch('http://localhost/main')).text();
-    return { bundle, words, main };
+    const r2 = await (await mf.dispatchFetch('http://localhost/r2')).text();
+    return { bundle, words, main, r2 };
   } finally {
     await mf.dispose();
   }

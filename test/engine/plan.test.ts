@@ -24,6 +24,7 @@ const idle = (): StreamOperator => ({
   open: async () => {},
   processBatch: () => {},
   processWatermark: () => {},
+  processIdleness: () => {},
   onProcessingTime: () => {},
   finish: () => {},
   close: async () => {},

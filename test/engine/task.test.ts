@@ -11,6 +11,9 @@ import { InputGate, type StreamElement } from '../../src/engine/input-gate.ts';
 import type { SourceOperator } from '../../src/engine/operators/source.ts';
 import type { NetworkOutput } from '../../src/engine/network-output.ts';
 import { StreamTask, type CheckpointHooks, type CoordinatedTask } from '../../src/engine/task.ts';
+import { BackPressureMeter, SubtaskCounters } from '../../src/engine/metrics.ts';
+
+const countersOf = (id: string) => new SubtaskCounters(id, id, undefined, 0, 1, new BackPressureMeter());
 
 /** Forwards records and watermarks, and remembers what it saw when each snapshot was taken. */
 class RecordingOperator implements StreamOperator {
@@ -32,6 +35,9 @@ class RecordingOperator implements StreamOperator {
     this.watermarks.push(watermark);
     out.emitWatermark(watermark);
   }
+  processIdleness(idle: boolean, out: OutputBuffer): void {
+    out.emitIdleness(idle);
+  }
   onProcessingTime(): void {}
   finish(): void {
     this.events.push(`finish after ${JSON.stringify(this.seen)}`);
@@ -50,6 +56,7 @@ function fakeNetwork(log: string[]): NetworkOutput {
     emitRecords: async (batch: RecordBatch) => void log.push(...batch.values.map((v) => `record ${String(v)}`)),
     emitWatermark: async (w: number) => void log.push(`watermark ${w === MAX_WATERMARK ? 'MAX' : w}`),
     emitBarrier: async (id: number) => void log.push(`barrier ${id}`),
+    emitIdleness: async (idle: boolean) => void log.push(idle ? 'idle' : 'active'),
     end: async () => void log.push('end'),
   };
   return fake as unknown as NetworkOutput;
@@ -59,6 +66,7 @@ const records = (...values: unknown[]): StreamElement => ({ kind: 'records', bat
 const barrier = (checkpointId: number): StreamElement => ({ kind: 'barrier', checkpointId, timestamp: 0, incremental: false });
 const watermark = (timestamp: number): StreamElement => ({ kind: 'watermark', timestamp });
 const END: StreamElement = { kind: 'end' };
+const idleness = (idle: boolean): StreamElement => ({ kind: 'idleness', idle });
 
 /**
  * Runs a two-input task over `inputs` ([channel, element] in the order they arrive) and
@@ -83,7 +91,7 @@ async function runTask(inputs: ReadonlyArray<readonly [number, StreamElement]>, 
   for (const [channel, element] of inputs) await gate.put(channel, element);
   const task = new StreamTask(
     'Task (1/1)',
-    [{ op, out: new OutputBuffer(), next: [], network: [fakeNetwork(downstream)], operatorId: 'op', subtaskIndex: 0 }],
+    [{ op, out: new OutputBuffer(), next: [], network: [fakeNetwork(downstream)], operatorId: 'op', subtaskIndex: 0, counters: countersOf('op') }],
     gate,
     undefined,
     hooks,
@@ -232,7 +240,7 @@ describe('StreamTask: a source task', () => {
     const hooks: CheckpointHooks = { aligned: true, acknowledge: (_t, id) => void acks.push(id), taskFinished: () => {} };
     const task = new StreamTask(
       'Source (1/1)',
-      [{ op, out: new OutputBuffer(), next: [], network: [fakeNetwork(downstream)], operatorId: 'src', subtaskIndex: 0 }],
+      [{ op, out: new OutputBuffer(), next: [], network: [fakeNetwork(downstream)], operatorId: 'src', subtaskIndex: 0, counters: countersOf('src') }],
       new InputGate(0),
       op as unknown as SourceOperator<unknown>,
       hooks,
@@ -243,5 +251,56 @@ describe('StreamTask: a source task', () => {
     expect(op.snapshots).toEqual([{ checkpointId: 1, seen: [1, 2] }]);
     expect(acks).toEqual([1]);
     expect(downstream).toEqual(['record 1', 'record 2', 'barrier 1', 'record 3', 'watermark MAX', 'end']);
+  });
+});
+
+describe("StreamTask: idle inputs (Flink's WatermarkStatus)", () => {
+  it('an idle input is left out of the watermark; when all are idle the output is idle, and records make it active again first', async () => {
+    const { downstream, op } = await runTask(
+      [
+        [0, watermark(100)],
+        [1, watermark(50)],
+        [1, idleness(true)], // only channel 0 counts now: 100
+        [0, watermark(200)],
+        [0, idleness(true)], // everything idle: the output goes idle, the watermark stays
+        [1, records(7)], // channel 1 active again, behind at 50: no watermark until it passes 200
+        [1, watermark(150)],
+        [1, watermark(250)],
+        [0, END],
+        [1, END],
+      ],
+      undefined,
+    );
+    expect(downstream).toEqual(['watermark 50', 'watermark 100', 'watermark 200', 'idle', 'active', 'record 7', 'watermark 250', 'watermark MAX', 'end']);
+    expect(op.watermarks).toEqual([50, 100, 200, 250, MAX_WATERMARK]);
+  });
+
+  it('when the last active input goes idle, the highest watermark of any input goes out (Flink flushes them)', async () => {
+    const { downstream } = await runTask(
+      [
+        [0, watermark(100)],
+        [1, watermark(300)],
+        [1, idleness(true)],
+        [0, idleness(true)],
+        [0, END],
+        [1, END],
+      ],
+      undefined,
+    );
+    expect(downstream).toEqual(['watermark 100', 'watermark 300', 'idle', 'watermark MAX', 'active', 'end']);
+  });
+
+  it('an input that ends counts as the final watermark, even while the other is idle (as in Flink)', async () => {
+    const { downstream } = await runTask(
+      [
+        [1, idleness(true)],
+        [0, watermark(10)],
+        [0, END],
+        [1, watermark(20)],
+        [1, END],
+      ],
+      undefined,
+    );
+    expect(downstream).toEqual(['watermark 10', 'watermark MAX', 'idle', 'active', 'end']);
   });
 });

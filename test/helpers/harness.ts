@@ -47,6 +47,7 @@ export class OperatorHarness {
         subtaskIndex: o.subtaskIndex,
         parallelism: o.parallelism,
         maxParallelism: o.maxParallelism,
+        autoWatermarkInterval: 0,
         keyGroupRange: keyGroupRangeForSubtask(o.maxParallelism, o.parallelism, o.subtaskIndex),
         keyed: o.keyed,
         clock: o.clock,

@@ -18,7 +18,8 @@ declare module 'vitest' {
 /** The bucket the browser tests write to. */
 export const BROWSER_BUCKET = 'browser';
 
-const CORS = `<CORSConfiguration><CORSRule>
+/** CORS rules that let a test page call the bucket and read `ETag` and eddy's metadata headers. */
+export const BROWSER_CORS = `<CORSConfiguration><CORSRule>
 <AllowedOrigin>*</AllowedOrigin>
 <AllowedMethod>GET</AllowedMethod><AllowedMethod>PUT</AllowedMethod><AllowedMethod>POST</AllowedMethod><AllowedMethod>DELETE</AllowedMethod><AllowedMethod>HEAD</AllowedMethod>
 <AllowedHeader>*</AllowedHeader>
@@ -32,10 +33,10 @@ const CORS = `<CORSConfiguration><CORSRule>
  * the CORS rules alone. A policy that permits the bucket's object actions makes moto
  * answer such preflights like S3 does. Test-only: a real bucket needs no such policy.
  */
-const POLICY = {
+export const browserPolicy = (bucket: string) => ({
   Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:*', Resource: [`arn:aws:s3:::${BROWSER_BUCKET}`, `arn:aws:s3:::${BROWSER_BUCKET}/*`] }],
-};
+  Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:*', Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`] }],
+});
 
 let moto: Moto | undefined;
 
@@ -45,7 +46,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('s3Endpoint', '');
   if (missing === undefined) {
     moto = await startMoto();
-    await createBucket(moto.endpoint, BROWSER_BUCKET, CORS, POLICY);
+    await createBucket(moto.endpoint, BROWSER_BUCKET, BROWSER_CORS, browserPolicy(BROWSER_BUCKET));
     project.provide('s3Endpoint', moto.endpoint);
   }
   return async () => {

@@ -1,7 +1,7 @@
 /** Shared pieces of the window tests: sources, backends, and a backend probe for leftover state. */
 import { readKeyGroup } from '../../src/format/snapshot-format.ts';
 import type { KeyedStateBackend, StateBackend } from '../../src/state/backend.ts';
-import { HashMapStateBackend, WatermarkStrategy, type DataStream, type StreamExecutionEnvironment } from '../../src/index.ts';
+import { HashMapStateBackend, TwoPhaseCommitSink, WatermarkStrategy, type DataStream, type StreamExecutionEnvironment } from '../../src/index.ts';
 import { SqliteStateBackend } from '../../src/backends/sqlite/index.ts';
 import { IndexedDbStateBackend } from '../../src/backends/indexeddb/index.ts';
 import { IDBKeyRange as FakeKeyRange, IDBFactory as FakeFactory } from 'fake-indexeddb';
@@ -79,4 +79,22 @@ export class LeftoverProbe {
       },
     };
   }
+}
+
+/** Commits into the test's list through a closure (arrays in a function's fields are copied per subtask). */
+export class CommittingSink extends TwoPhaseCommitSink<string, { records: string[] }> {
+  constructor(private readonly onCommit: (records: string[]) => void) {
+    super();
+  }
+  beginTransaction() {
+    return { records: [] as string[] };
+  }
+  invoke(txn: { records: string[] }, v: string) {
+    txn.records.push(v);
+  }
+  preCommit() {}
+  commit(txn: { records: string[] }) {
+    this.onCommit(txn.records);
+  }
+  abort() {}
 }

@@ -13,7 +13,6 @@ import {
   RestartStrategies,
   SlidingEventTimeWindows,
   StreamExecutionEnvironment,
-  TwoPhaseCommitSink,
   type AggregateFunction,
   type Collector,
   type JobClient,
@@ -22,7 +21,7 @@ import {
 } from '../../src/index.ts';
 import { MemoryCheckpointStorage } from '../../src/storages/memory.ts';
 import { FaultyStorage } from '../helpers/faulty-storage.ts';
-import { BACKENDS, eventSource } from './helpers.ts';
+import { BACKENDS, CommittingSink, eventSource } from './helpers.ts';
 import { events, type Ev } from './model.ts';
 
 const EVENTS = events(4242, 400);
@@ -130,24 +129,6 @@ describe('windows under injected failures', () => {
     });
   }
 });
-
-/** Commits into the test's list through a closure (arrays in a function's fields are copied per subtask). */
-class CommittingSink extends TwoPhaseCommitSink<string, { records: string[] }> {
-  constructor(private readonly onCommit: (records: string[]) => void) {
-    super();
-  }
-  beginTransaction() {
-    return { records: [] as string[] };
-  }
-  invoke(txn: { records: string[] }, v: string) {
-    txn.records.push(v);
-  }
-  preCommit() {}
-  commit(txn: { records: string[] }) {
-    this.onCommit(txn.records);
-  }
-  abort() {}
-}
 
 describe('windows across a savepoint and a rescale', () => {
   for (const [from, to, backend] of [

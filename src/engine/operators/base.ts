@@ -16,6 +16,7 @@ import type {
   OperatorSnapshot,
   OutputBuffer,
   PendingSnapshot,
+  QueryableState,
   RecordBatch,
   SnapshotOptions,
   StreamOperator,
@@ -96,6 +97,10 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
     out.emitWatermark(watermark);
   }
 
+  processIdleness(idle: boolean, out: OutputBuffer): void {
+    out.emitIdleness(idle);
+  }
+
   async onProcessingTime(now: number, out: OutputBuffer): Promise<void> {
     if (!this.timers) return;
     await this.fireTimers('PROCESSING_TIME', now, out);
@@ -157,6 +162,11 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
     if (hasMethod(fn, 'notifyCheckpointAborted')) {
       await this.callUser('notifyCheckpointAborted', () => (fn as unknown as Required<CheckpointListener>).notifyCheckpointAborted(checkpointId));
     }
+  }
+
+  queryableState(): QueryableState | undefined {
+    const { backend, timers, ctx } = this;
+    return backend === undefined || timers === undefined ? undefined : { backend, timers, now: () => ctx.clock.now() };
   }
 
   /** Operator-specific parts of a snapshot, captured with the rest (sources: their splits). */

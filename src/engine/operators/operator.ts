@@ -11,6 +11,8 @@ import type { KeyGroupRange } from '../../format/key-groups.ts';
 import type { StateBackend } from '../../state/backend.ts';
 import type { OperatorSnapshot, OperatorStateSnapshot } from '../../format/checkpoint-format.ts';
 import type { KeyedStateSnapshot } from '../../format/snapshot-format.ts';
+import type { KeyedStateBackend } from '../../state/backend.ts';
+import type { InternalTimerService } from '../timers.ts';
 
 export type { OperatorSnapshot } from '../../format/checkpoint-format.ts';
 
@@ -33,6 +35,7 @@ export class OutputBuffer implements Collector<unknown> {
   timestamp = NaN;
 
   collect(value: unknown): void {
+    if (this.watermark !== undefined) this.cutAtWatermark();
     const ts = this.timestamp;
     if (this.timestamps !== undefined) this.timestamps.push(ts);
     else if (ts === ts) {
@@ -49,7 +52,7 @@ export class OutputBuffer implements Collector<unknown> {
 
   /** Collects many records without timestamps at once (a source without a watermark strategy). */
   collectAll(values: readonly unknown[]): void {
-    if (this.timestamps !== undefined || !Number.isNaN(this.timestamp)) {
+    if (this.timestamps !== undefined || !Number.isNaN(this.timestamp) || this.watermark !== undefined) {
       for (const v of values) this.collect(v);
       return;
     }
@@ -60,38 +63,71 @@ export class OutputBuffer implements Collector<unknown> {
   }
 
   private watermark: number | undefined = undefined;
+  /** The highest watermark emitted since the last `takeSegments`, pending or cut. */
+  private lastWatermark = -Infinity;
+  /**
+   * Watermarks that records followed (Flink's punctuated watermarks: a watermark emitted
+   * mid-batch reaches downstream before the records after it), as flattened pairs of
+   * [number of records before it, watermark]. Undefined on the usual path.
+   */
+  private cuts: number[] | undefined = undefined;
 
-  /** Emits a watermark after the records collected so far; a lower one than pending is ignored. */
+  /** Emits a watermark after the records collected so far; one not above the last is ignored. */
   emitWatermark(timestamp: number): void {
-    if (this.watermark === undefined || timestamp > this.watermark) this.watermark = timestamp;
-    if (this.status === true) this.status = false;
+    if (timestamp <= this.lastWatermark) return;
+    this.watermark = timestamp;
+    this.lastWatermark = timestamp;
   }
 
-  /** Pending watermark status: true idle, false active, undefined unchanged. */
-  private status: boolean | undefined = undefined;
-
-  /** The output goes idle after what was collected so far (see `WatermarkOutput.markIdle`). */
-  markIdle(): void {
-    this.status = true;
+  /** A record follows the pending watermark: the watermark keeps its place before it. */
+  private cutAtWatermark(): void {
+    (this.cuts ??= []).push(this.values.length, this.watermark!);
+    this.watermark = undefined;
   }
 
-  /** The output is active again, before what is collected next. */
-  markActive(): void {
-    this.status = false;
+  /** Idleness to forward: true (idle) after what was emitted so far, false (active) before it. */
+  private idleness: boolean | undefined = undefined;
+
+  /** Declares this output idle (Flink's WatermarkStatus.IDLE) or active again. */
+  emitIdleness(idle: boolean): void {
+    this.idleness = this.idleness === !idle ? undefined : idle;
   }
 
-  /** The pending status change, if any, which is then forgotten. */
-  takeStatus(): boolean | undefined {
-    const s = this.status;
-    this.status = undefined;
-    return s;
+  /** The pending idleness change, if any, which is then forgotten. */
+  takeIdleness(): boolean | undefined {
+    const i = this.idleness;
+    this.idleness = undefined;
+    return i;
   }
 
   /** The pending watermark, if any, which is then forgotten. */
   takeWatermark(): number | undefined {
     const w = this.watermark;
     this.watermark = undefined;
+    this.lastWatermark = -Infinity;
     return w;
+  }
+
+  /**
+   * The records collected before each watermark that records followed, with that
+   * watermark, in order; undefined when no record followed a watermark. The records
+   * after the last cut stay for `take()`, the pending watermark for `takeWatermark()`.
+   */
+  takeSegments(): { batch: RecordBatch; watermark: number }[] | undefined {
+    const cuts = this.cuts;
+    if (cuts === undefined) return undefined;
+    this.cuts = undefined;
+    const { values, timestamps } = this.take();
+    const segments: { batch: RecordBatch; watermark: number }[] = [];
+    let from = 0;
+    for (let i = 0; i < cuts.length; i += 2) {
+      const to = cuts[i];
+      segments.push({ batch: { values: values.slice(from, to), timestamps: timestamps?.slice(from, to) }, watermark: cuts[i + 1] });
+      from = to;
+    }
+    this.values = values.slice(from);
+    this.timestamps = timestamps?.slice(from);
+    return segments;
   }
 
   /** Side-output buffers by tag id, created on first use (see {@link sideOutput}). */
@@ -147,6 +183,8 @@ export interface OperatorContext {
   readonly keyed: boolean;
   readonly clock: Clock;
   readonly stateBackend: StateBackend;
+  /** Processing-time ms between periodic watermark emissions (0: only after batches). */
+  readonly autoWatermarkInterval: number;
   /** Asks the task to call `onProcessingTime` once the clock reaches `time`. */
   scheduleProcessingTime(time: number): void;
   /** True when mail (a due processing-time timer) waits; operators check it between records. */
@@ -182,6 +220,14 @@ export interface OperatorRestore {
   readonly sourceSplits?: unknown[];
 }
 
+/** What a keyed operator subtask exposes to a state query (see state-query.ts). */
+export interface QueryableState {
+  readonly backend: KeyedStateBackend;
+  readonly timers: InternalTimerService;
+  /** TTL's time (processing time of the operator's clock). */
+  now(): number;
+}
+
 /** One parallel instance of an operator. */
 export interface StreamOperator {
   /** Creates the state (restored when `restore` is given) and calls `initializeState` of the function. */
@@ -191,11 +237,8 @@ export interface StreamOperator {
   processBatch(batch: RecordBatch, out: OutputBuffer): void | Promise<void>;
   /** The input watermark advanced: fires event-time timers, then emits the watermark to forward it. */
   processWatermark(watermark: number, out: OutputBuffer): void | Promise<void>;
-  /**
-   * An input went idle (`true`) or active again; without this method the status is
-   * passed on (Flink's `processWatermarkStatus`).
-   */
-  processWatermarkStatus?(idle: boolean, out: OutputBuffer): void;
+  /** All of the input went idle (true) or part of it is active again (false); forwarded by default. */
+  processIdleness(idle: boolean, out: OutputBuffer): void;
   /** The clock reached a scheduled time; fires processing-time timers. */
   onProcessingTime(now: number, out: OutputBuffer): void | Promise<void>;
   /** The input is finished (after the final watermark). */
@@ -211,4 +254,6 @@ export interface StreamOperator {
   notifyCheckpointComplete(checkpointId: number): Promise<void>;
   /** Checkpoint `checkpointId` failed or was aborted (Flink's `CheckpointListener.notifyCheckpointAborted`). */
   notifyCheckpointAborted?(checkpointId: number): Promise<void>;
+  /** The keyed state and timers of the subtask, for `JobClient.queryState` (keyed operators only). */
+  queryableState?(): QueryableState | undefined;
 }

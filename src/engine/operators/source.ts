@@ -47,6 +47,12 @@ export class SourceOperator<T> extends AbstractStreamOperator<undefined> {
         await this.reader.restoreSplits(this.restoredSplits);
       }
     });
+    this.assignment?.open(this.ctx);
+  }
+
+  /** A periodic watermark while the source is quiet (the task runs this between polls). */
+  override async onProcessingTime(_now: number, out: OutputBuffer): Promise<void> {
+    this.assignment?.onProcessingTime(out);
   }
 
   /**
@@ -85,14 +91,9 @@ export class SourceOperator<T> extends AbstractStreamOperator<undefined> {
     return Promise.resolve(r).catch((e: unknown) => Promise.reject(this.userError(e, 'isAvailable', undefined)));
   }
 
-  /** True when records get event-time timestamps and watermarks (the task then polls periodically while idle). */
-  get hasWatermarks(): boolean {
-    return this.assignment !== undefined;
-  }
-
   /** Hands polled records on, with timestamps and watermarks when a strategy is set. */
   emit(records: readonly T[], out: OutputBuffer): void {
-    if (this.assignment) this.assignment.assign(records, undefined, out, this.ctx.displayName);
+    if (this.assignment) this.assignment.assign(records, undefined, out);
     else {
       out.timestamp = NaN;
       out.collectAll(records);
