@@ -21,6 +21,7 @@ import { windowBench } from './window.ts';
 import { workerStart } from './worker-start.ts';
 import { size } from './size.ts';
 import { s3Checkpoint } from './s3-checkpoint.ts';
+import { edge } from './edge.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
@@ -43,6 +44,7 @@ const benches: Record<string, (runs: number) => Promise<void>> = {
   'worker-start': workerStart,
   size,
   's3-checkpoint': s3Checkpoint,
+  edge,
 };
 
 const args = process.argv.slice(2).filter((a) => a !== '--');

@@ -3,82 +3,8 @@
  * An account is flagged when a small transaction (< 1.00) is followed within one minute
  * (event time) by a large one (> 500.00). Run with `npm run example`.
  */
-import {
-  KeyedProcessFunction,
-  StreamExecutionEnvironment,
-  ValueStateDescriptor,
-  WatermarkStrategy,
-  type Collector,
-  type KeyedProcessContext,
-  type OnTimerContext,
-  type RuntimeContext,
-  type ValueState,
-} from '../src/index.ts';
-
-interface Transaction {
-  accountId: string;
-  amount: number;
-  ts: number;
-}
-
-interface Alert {
-  accountId: string;
-  amount: number;
-  ts: number;
-}
-
-const SMALL = 1.0;
-const LARGE = 500.0;
-const ONE_MINUTE = 60_000;
-
-/** Remembers a small transaction per account for one minute, flags a large one within it. */
-class FraudDetector extends KeyedProcessFunction<string, Transaction, Alert> {
-  private flag!: ValueState<boolean>;
-  private timer!: ValueState<number>;
-
-  override open(ctx: RuntimeContext): void {
-    this.flag = ctx.getState(new ValueStateDescriptor<boolean>('flag'));
-    this.timer = ctx.getState(new ValueStateDescriptor<number>('timer-state'));
-  }
-
-  async processElement(tx: Transaction, ctx: KeyedProcessContext<string>, out: Collector<Alert>): Promise<void> {
-    if (await this.flag.value()) {
-      if (tx.amount > LARGE) out.collect({ accountId: tx.accountId, amount: tx.amount, ts: tx.ts });
-      await this.cleanUp(ctx);
-    }
-    if (tx.amount < SMALL) {
-      await this.flag.update(true);
-      const timer = tx.ts + ONE_MINUTE;
-      ctx.timerService().registerEventTimeTimer(timer);
-      await this.timer.update(timer);
-    }
-  }
-
-  override async onTimer(_ts: number, _ctx: OnTimerContext<string>): Promise<void> {
-    await this.timer.clear();
-    await this.flag.clear();
-  }
-
-  private async cleanUp(ctx: KeyedProcessContext<string>): Promise<void> {
-    const timer = await this.timer.value();
-    if (timer !== undefined) ctx.timerService().deleteEventTimeTimer(timer);
-    await this.timer.clear();
-    await this.flag.clear();
-  }
-}
-
-/** Deterministic transactions: five accounts, two of which show the fraud pattern. */
-function transactions(count: number): Transaction[] {
-  const txs: Transaction[] = [];
-  for (let i = 0; i < count; i++) {
-    const accountId = `acct-${i % 5}`;
-    let amount = 10 + ((i * 37) % 400);
-    if (i % 50 === 1) amount = 0.5; // small probe …
-    if (i % 50 === 6) amount = 750; // … followed by a large one on the same account
-    txs.push({ accountId, amount, ts: i * 1_000 });
-  }
-  return txs;
-}
+import { StreamExecutionEnvironment, WatermarkStrategy } from '../src/index.ts';
+import { FraudDetector, transactions, type Transaction } from './fraud-detector.ts';
 
 const env = StreamExecutionEnvironment.getExecutionEnvironment();
 env.setParallelism(2);

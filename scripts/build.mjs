@@ -3,7 +3,8 @@
 // rewriteRelativeImportExtensions turns `./x.ts` imports into `./x.js`); this script only
 // does what tsc leaves: the worker URLs written as `new URL('./x.ts', import.meta.url)`
 // (a string, not an import, so tsc keeps `.ts`), `.ts` specifiers tsc keeps in `.d.ts`
-// files, and the plain `.mjs` files next to the sources (the Node worker boot).
+// files (imports, and `declare module` augmentations), and the plain `.mjs` files next to
+// the sources (the Node worker boot).
 // Nothing here names an internal path: moving files under src/ needs no change.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,7 +29,7 @@ function* walk(dir) {
 
 // A relative specifier ending in .ts, quoted: in `new URL('…', import.meta.url)` (JS) and in from/import() (.d.ts).
 const WORKER_URL = /new URL\((['"])(\.{1,2}\/[^'"]+)\.ts\1, import\.meta\.url\)/g;
-const DTS_SPECIFIER = /((?:from|import)\s*\(?\s*)(['"])(\.{1,2}\/[^'"]+)\.ts\2/g;
+const DTS_SPECIFIER = /((?:from|import|module)\s*\(?\s*)(['"])(\.{1,2}\/[^'"]+)\.ts\2/g;
 for (const file of walk(dist)) {
   const text = readFileSync(file, 'utf8');
   let out = text;

@@ -32,18 +32,43 @@ export { TwoPhaseCommitSink } from './api/two-phase-commit.ts';
 export type { CheckpointStorage, StorageLock } from './format/checkpoint-storage.ts';
 export { MemoryCheckpointStorage } from './storages/memory.ts';
 export { OpfsCheckpointStorage, type OpfsCheckpointStorageOptions } from './storages/opfs.ts';
+export { DataStream, DataStreamSink, KeyedStream, WindowedStream } from './datastream/datastream.ts';
 export {
   CoGroupedStreams,
   CoGroupWithWindow,
-  DataStream,
-  DataStreamSink,
   JoinedStreams,
   JoinWithWindow,
-  KeyedStream,
-  WindowedStream,
-} from './datastream/datastream.ts';
-export type { CoGroupFunction, JoinFunction, TaggedUnion } from './datastream/joined-streams.ts';
+  type CoGroupFunction,
+  type JoinFunction,
+  type TaggedUnion,
+} from './datastream/joined-streams.ts';
 export type { WindowFunctionArg } from './datastream/windowed-stream.ts';
+export { BroadcastConnectedStream, BroadcastStream, ConnectedStreams, IntervalJoin, IntervalJoined } from './datastream/connected-streams.ts';
+export {
+  CoProcessFunction,
+  KeyedCoProcessFunction,
+  RichCoFlatMapFunction,
+  RichCoMapFunction,
+  type CoFlatMapFunction,
+  type CoMapFunction,
+  type CoProcessFunctionLike,
+  type KeyedCoProcessFunctionLike,
+} from './api/co-functions.ts';
+export {
+  BroadcastProcessFunction,
+  KeyedBroadcastProcessFunction,
+  type BroadcastBaseContext,
+  type BroadcastContext,
+  type BroadcastProcessFunctionLike,
+  type KeyedBroadcastContext,
+  type KeyedBroadcastOnTimerContext,
+  type KeyedBroadcastProcessFunctionLike,
+  type KeyedReadOnlyBroadcastContext,
+  type KeyedStateFunction,
+  type ReadOnlyBroadcastContext,
+  type ReadOnlyBroadcastState,
+} from './api/broadcast-functions.ts';
+export { ProcessJoinFunction, type ProcessJoinContext, type ProcessJoinFunctionLike } from './api/join-functions.ts';
 export { GlobalWindow, TimeWindow, Window } from './api/windowing/windows.ts';
 export {
   EventTimeSessionWindows,

@@ -10,6 +10,8 @@ export type EddyErrorCode =
   | 'INVALID_ARGUMENT'
   | 'INVALID_CONFIG'
   | 'STATE_KIND_MISMATCH'
+  /** A write to state that is read-only where it was used (broadcast state in `processElement`). */
+  | 'STATE_READ_ONLY'
   | 'NO_KEY_CONTEXT'
   | 'UNSERIALIZABLE_VALUE'
   | 'USER_FUNCTION_FAILED'

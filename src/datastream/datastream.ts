@@ -21,22 +21,11 @@ import { CountEvictor } from '../api/windowing/evictors.ts';
 import { CountTrigger, PurgingTrigger } from '../api/windowing/triggers.ts';
 import type { GlobalWindow, Window } from '../api/windowing/windows.ts';
 import { WindowedStreamBase, type AddKeyedOperator, type WindowFunctionArg } from './windowed-stream.ts';
-import {
-  checkKeySelector,
-  tagFirst,
-  tagSecond,
-  unionKey,
-  WindowedCoGroupBase,
-  type CoGroupFunction,
-  type JoinFunction,
-  type TaggedUnion,
-  type WindowedUnion,
-  type WindowUnion,
-} from './joined-streams.ts';
+import { CoGroupedStreams, JoinedStreams, tagFirst, tagSecond, unionKey, type TaggedUnion, type WindowUnion } from './joined-streams.ts';
 import type { ProcessWindowFunctionLike, WindowFunction } from '../api/windowing/functions.ts';
 import type { AggregateFunction, ReduceFunction } from '../api/state.ts';
 import { TwoPhaseCommitSink } from '../api/two-phase-commit.ts';
-import type { CollectTarget, GraphEdge, GraphNode, OperatorFactoryContext, Partitioning } from '../engine/graph.ts';
+import type { CollectTarget, GraphNode, OperatorFactoryContext, Partitioning } from '../engine/graph.ts';
 import type { Key } from '../format/key-bytes.ts';
 import type { StreamOperator } from '../engine/operators/operator.ts';
 import { instantiate } from '../engine/operators/function-copy.ts';
@@ -48,7 +37,16 @@ import type { JobClient } from './job-client.ts';
 import { LiveResults } from './live-results.ts';
 import { PrintSink } from '../engine/sinks/print.ts';
 import { TimestampsAndWatermarksOperator } from '../engine/operators/timestamps.ts';
-import { checkFunction, className, classNamed, type CollectedOutput, type MapOutput } from './stream-functions.ts';
+import { checkFunction, className, classNamed, edgesFrom, notifies, type CollectedOutput, type MapOutput, type SideOutputSource } from './stream-functions.ts';
+import { BroadcastConnectedStream, BroadcastStream, ConnectedStreams, IntervalJoin, type ConnectInputs } from './connected-streams.ts';
+import type { MapStateDescriptor } from '../api/descriptors.ts';
+
+declare module './connected-streams.ts' {
+  /** The two-input calls return `DataStream`s (see `StreamTypes`). */
+  interface StreamTypes<T> {
+    stream: DataStream<T>;
+  }
+}
 
 /** What a stream needs from its environment (implemented by `StreamExecutionEnvironment`). */
 export interface StreamGraphBuilder {
@@ -108,13 +106,44 @@ export class DataStream<T> {
     collect?: CollectTarget,
     fn?: unknown,
   ): DataStream<R> {
-    const inputs: GraphEdge[] = this.sources.map((s) => {
-      const side = (s as SideOutputSource).sideOutput;
-      return side === undefined ? { from: s.id, partitioning } : { from: s.id, partitioning, sideOutput: side };
-    });
-    const commitsOnCheckpoint =
-      typeof fn === 'object' && fn !== null && typeof (fn as { notifyCheckpointComplete?: unknown }).notifyCheckpointComplete === 'function';
-    return new DataStream<R>(this.env, [this.env.addNode({ name, inputs, keyed, createOperator: create, collect, commitsOnCheckpoint })]);
+    const inputs = edgesFrom(this.sources, partitioning);
+    return new DataStream<R>(this.env, [this.env.addNode({ name, inputs, keyed, createOperator: create, collect, commitsOnCheckpoint: notifies(fn) })]);
+  }
+
+  /** @internal Wires this stream (first input) and `other` (second input) into a two-input operator. */
+  protected connectInputs(other: readonly GraphNode[]): ConnectInputs {
+    return (first, second) => (name, keyed, create, fn, nameFromClass) => {
+      const inputs = [...edgesFrom(this.sources, first), ...edgesFrom(other, second).map((e) => ({ ...e, input: 2 as const }))];
+      const node = this.env.addNode({ name, inputs, keyed, createOperator: create, commitsOnCheckpoint: notifies(fn) });
+      if (nameFromClass) node.nameFromClass = true;
+      return new DataStream<unknown>(this.env, [node]);
+    };
+  }
+
+  /**
+   * Connects this stream with another of any type (Flink's `connect`): one operator gets
+   * both, each input through its own method (`map1`/`map2`, `processElement1`/`2`), and its
+   * watermark is the minimum of both inputs'. With a {@link BroadcastStream}: the broadcast
+   * state pattern (`process` with a `BroadcastProcessFunction`).
+   */
+  connect<T2>(other: BroadcastStream<T2>): BroadcastConnectedStream<T, T2>;
+  connect<T2>(other: DataStream<T2>): ConnectedStreams<T, T2>;
+  connect<T2>(other: DataStream<T2> | BroadcastStream<T2>): ConnectedStreams<T, T2> | BroadcastConnectedStream<T, T2> {
+    if (other instanceof BroadcastStream) return new BroadcastConnectedStream<T, T2>(this.connectInputs(other.sources), undefined, other);
+    if (!(other instanceof DataStream)) throw new ConfigurationError('connect() needs a DataStream or a BroadcastStream', { component: 'datastream' });
+    return new ConnectedStreams<T, T2>(this.connectInputs(other.sources), undefined);
+  }
+
+  /**
+   * With descriptors (Flink's `broadcast(MapStateDescriptor...)`): a {@link BroadcastStream}
+   * to `connect` to, whose records reach every parallel instance and may be written into
+   * those broadcast states. Without: every record goes to every instance of the next operator.
+   */
+  broadcast(): DataStream<T>;
+  broadcast(...descriptors: MapStateDescriptor<unknown, unknown>[]): BroadcastStream<T>;
+  broadcast(...descriptors: MapStateDescriptor<unknown, unknown>[]): DataStream<T> | BroadcastStream<T> {
+    if (descriptors.length === 0) return this.transform('Broadcast', { type: 'broadcast' }, false, () => new MapOperator((v: T) => v));
+    return new BroadcastStream<T>(this.sources, descriptors);
   }
 
   /** One output record per input record. Object functions may carry their own fields. */
@@ -330,11 +359,6 @@ export class WindowedStream<T, K extends Key, W extends Window> extends Windowed
   }
 }
 
-/** A node seen as the producer of one of its side outputs. */
-interface SideOutputSource extends GraphNode {
-  readonly sideOutput: string;
-}
-
 /** A side output: its operator is configured on the stream that produced it. */
 class SideOutputStream<T> extends DataStream<T> {
   override setParallelism(_parallelism: number): this {
@@ -374,6 +398,26 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
     private readonly keySelector: (value: T) => K,
   ) {
     super(env, sources);
+  }
+
+  /**
+   * As `DataStream.connect`; connected to another keyed stream, both inputs stay keyed
+   * (a `KeyedCoProcessFunction` may follow), and to a broadcast stream it takes a
+   * `KeyedBroadcastProcessFunction`.
+   */
+  override connect<T2>(other: BroadcastStream<T2>): BroadcastConnectedStream<T, T2, K>;
+  override connect<T2>(other: DataStream<T2>): ConnectedStreams<T, T2>;
+  override connect<T2>(other: DataStream<T2> | BroadcastStream<T2>): ConnectedStreams<T, T2> | BroadcastConnectedStream<T, T2, K> {
+    if (other instanceof BroadcastStream) return new BroadcastConnectedStream<T, T2, K>(this.connectInputs(other.sources), this.keySelector, other);
+    if (other instanceof KeyedStream) return new ConnectedStreams<T, T2>(this.connectInputs(other.sources), [this.keySelector, other.keySelector]);
+    return super.connect(other);
+  }
+
+  /** Joins this stream with `other` by key and event-time interval (Flink's `intervalJoin`); give the interval with `between`. */
+  intervalJoin<T2>(other: KeyedStream<T2, K>): IntervalJoin<T, T2, K> {
+    if (!(other instanceof KeyedStream))
+      throw new ConfigurationError('intervalJoin() needs a KeyedStream (keyBy() the other stream)', { component: 'datastream' });
+    return new IntervalJoin<T, T2, K>(this.connectInputs(other.sources), [this.keySelector, other.keySelector]);
   }
 
   private keyed<R>(name: string, create: () => StreamOperator, fn: unknown): DataStream<R> {
@@ -461,71 +505,5 @@ export class KeyedStream<T, K extends Key> extends DataStream<T> {
   maxBy(field: FieldExpression, first = true): DataStream<T> {
     const fn = aggregationFunction<T>('MAXBY', field, first);
     return this.keyed('Keyed Aggregation', () => new KeyedReduceOperator(fn), undefined);
-  }
-}
-
-/** Both inputs of a window join or co-group, keyed by `where`/`equalTo`. */
-type CoGroupInputs<T1, T2> = <K extends Key>(first: (v: T1) => K, second: (v: T2) => K) => WindowUnion<T1, T2>;
-
-/** `a.join(b)`: pick the keys with `where(keyA).equalTo(keyB)`, then `window(assigner)` (Flink's `JoinedStreams`). */
-export class JoinedStreams<T1, T2> {
-  /** @internal */
-  constructor(private readonly inputs: CoGroupInputs<T1, T2>) {}
-  /** The key of the first input's records; then `equalTo` gives the second's. */
-  where<K extends Key>(first: (v: T1) => K) {
-    checkKeySelector(first, 'where');
-    return {
-      equalTo: (second: (v: T2) => K) => (
-        checkKeySelector(second, 'equalTo'),
-        {
-          /** The windows both inputs are joined in. */
-          window: <W extends Window>(assigner: WindowAssigner<TaggedUnion<T1, T2>, W>) => new JoinWithWindow<T1, T2, W>(this.inputs(first, second)(assigner)),
-        }
-      ),
-    };
-  }
-}
-
-/** A window join ready for its join function (Flink's `JoinedStreams.WithWindow`). */
-export class JoinWithWindow<T1, T2, W extends Window> extends WindowedCoGroupBase<T1, T2, W> {
-  /** @internal */
-  constructor(windowed: WindowedUnion<T1, T2, W>) {
-    super(windowed);
-  }
-  /** Calls `fn` once per pair of records with equal keys in the same window; a function declared with `out` emits itself (a flat join). */
-  apply<R>(fn: JoinFunction<T1, T2, R>): DataStream<R> {
-    return this.joinStream(fn as JoinFunction<T1, T2, unknown>) as DataStream<R>;
-  }
-}
-
-/** `a.coGroup(b)`: pick the keys with `where(keyA).equalTo(keyB)`, then `window(assigner)` (Flink's `CoGroupedStreams`). */
-export class CoGroupedStreams<T1, T2> {
-  /** @internal */
-  constructor(private readonly inputs: CoGroupInputs<T1, T2>) {}
-  /** The key of the first input's records; then `equalTo` gives the second's. */
-  where<K extends Key>(first: (v: T1) => K) {
-    checkKeySelector(first, 'where');
-    return {
-      equalTo: (second: (v: T2) => K) => (
-        checkKeySelector(second, 'equalTo'),
-        {
-          /** The windows both inputs are grouped in. */
-          window: <W extends Window>(assigner: WindowAssigner<TaggedUnion<T1, T2>, W>) =>
-            new CoGroupWithWindow<T1, T2, W>(this.inputs(first, second)(assigner)),
-        }
-      ),
-    };
-  }
-}
-
-/** A window co-group ready for its function (Flink's `CoGroupedStreams.WithWindow`). */
-export class CoGroupWithWindow<T1, T2, W extends Window> extends WindowedCoGroupBase<T1, T2, W> {
-  /** @internal */
-  constructor(windowed: WindowedUnion<T1, T2, W>) {
-    super(windowed);
-  }
-  /** Calls `fn` once per key and window with the records of each input. */
-  apply<R>(fn: CoGroupFunction<T1, T2, R>): DataStream<R> {
-    return this.coGroupStream(fn as CoGroupFunction<T1, T2, unknown>) as DataStream<R>;
   }
 }

@@ -4,8 +4,8 @@
  * window then hands the records of each side to the user's function. As in Flink, the
  * window keeps every record (no incremental aggregation), an inner join emits one result
  * per pair of records with equal keys in the same window, and `coGroup` sees both sides
- * even when one is empty. The typed `apply` lives in `datastream.ts` (a `DataStream`
- * import here would close an import cycle).
+ * even when one is empty. `apply` returns a `DataStream` through `StreamOf` (an import of
+ * `datastream.ts` here would close an import cycle).
  */
 import { ConfigurationError } from '../api/errors.ts';
 import type { Awaitable, Collector, RichFunction, RuntimeContext } from '../api/functions.ts';
@@ -16,6 +16,7 @@ import type { Trigger } from '../api/windowing/triggers.ts';
 import type { Window } from '../api/windowing/windows.ts';
 import type { Key } from '../format/key-bytes.ts';
 import { instantiate } from '../engine/operators/function-copy.ts';
+import type { StreamOf } from './connected-streams.ts';
 
 /** A record of either input of a join or co-group, as the window sees it (Flink's `TaggedUnion`). */
 export type TaggedUnion<T1, T2> = { readonly input: 1; readonly value: T1 } | { readonly input: 2; readonly value: T2 };
@@ -184,5 +185,71 @@ function joinPairs<T1, T2>(
       });
     }
     if (!flat) out.collect(r);
+  }
+}
+
+/** Both inputs of a window join or co-group, keyed by `where`/`equalTo`. */
+type CoGroupInputs<T1, T2> = <K extends Key>(first: (v: T1) => K, second: (v: T2) => K) => WindowUnion<T1, T2>;
+
+/** `a.join(b)`: pick the keys with `where(keyA).equalTo(keyB)`, then `window(assigner)` (Flink's `JoinedStreams`). */
+export class JoinedStreams<T1, T2> {
+  /** @internal */
+  constructor(private readonly inputs: CoGroupInputs<T1, T2>) {}
+  /** The key of the first input's records; then `equalTo` gives the second's. */
+  where<K extends Key>(first: (v: T1) => K) {
+    checkKeySelector(first, 'where');
+    return {
+      equalTo: (second: (v: T2) => K) => (
+        checkKeySelector(second, 'equalTo'),
+        {
+          /** The windows both inputs are joined in. */
+          window: <W extends Window>(assigner: WindowAssigner<TaggedUnion<T1, T2>, W>) => new JoinWithWindow<T1, T2, W>(this.inputs(first, second)(assigner)),
+        }
+      ),
+    };
+  }
+}
+
+/** A window join ready for its join function (Flink's `JoinedStreams.WithWindow`). */
+export class JoinWithWindow<T1, T2, W extends Window> extends WindowedCoGroupBase<T1, T2, W> {
+  /** @internal */
+  constructor(windowed: WindowedUnion<T1, T2, W>) {
+    super(windowed);
+  }
+  /** Calls `fn` once per pair of records with equal keys in the same window; a function declared with `out` emits itself (a flat join). */
+  apply<R>(fn: JoinFunction<T1, T2, R>): StreamOf<R> {
+    return this.joinStream(fn as JoinFunction<T1, T2, unknown>) as StreamOf<R>;
+  }
+}
+
+/** `a.coGroup(b)`: pick the keys with `where(keyA).equalTo(keyB)`, then `window(assigner)` (Flink's `CoGroupedStreams`). */
+export class CoGroupedStreams<T1, T2> {
+  /** @internal */
+  constructor(private readonly inputs: CoGroupInputs<T1, T2>) {}
+  /** The key of the first input's records; then `equalTo` gives the second's. */
+  where<K extends Key>(first: (v: T1) => K) {
+    checkKeySelector(first, 'where');
+    return {
+      equalTo: (second: (v: T2) => K) => (
+        checkKeySelector(second, 'equalTo'),
+        {
+          /** The windows both inputs are grouped in. */
+          window: <W extends Window>(assigner: WindowAssigner<TaggedUnion<T1, T2>, W>) =>
+            new CoGroupWithWindow<T1, T2, W>(this.inputs(first, second)(assigner)),
+        }
+      ),
+    };
+  }
+}
+
+/** A window co-group ready for its function (Flink's `CoGroupedStreams.WithWindow`). */
+export class CoGroupWithWindow<T1, T2, W extends Window> extends WindowedCoGroupBase<T1, T2, W> {
+  /** @internal */
+  constructor(windowed: WindowedUnion<T1, T2, W>) {
+    super(windowed);
+  }
+  /** Calls `fn` once per key and window with the records of each input. */
+  apply<R>(fn: CoGroupFunction<T1, T2, R>): StreamOf<R> {
+    return this.coGroupStream(fn as CoGroupFunction<T1, T2, unknown>) as StreamOf<R>;
   }
 }

@@ -4,7 +4,7 @@
  */
 import { ConfigurationError } from '../api/errors.ts';
 import type { Collector } from '../api/functions.ts';
-import type { GraphNode } from '../engine/graph.ts';
+import type { GraphEdge, GraphNode, Partitioning } from '../engine/graph.ts';
 
 /** The output type of a map function (plain or object). */
 export type MapOutput<F> = F extends (value: never) => infer R ? Awaited<R> : F extends { map(value: never): infer R } ? Awaited<R> : unknown;
@@ -44,4 +44,22 @@ export function className(fn: object): string | undefined {
 export function classNamed<S extends object>(fn: object, stream: S): S {
   if (className(fn) !== undefined) (stream as unknown as { sources: GraphNode[] }).sources[0]!.nameFromClass = true;
   return stream;
+}
+
+/** A node seen as the producer of one of its side outputs. */
+export interface SideOutputSource extends GraphNode {
+  readonly sideOutput: string;
+}
+
+/** The edges from `sources` (side-output views included) with `partitioning`. */
+export function edgesFrom(sources: readonly GraphNode[], partitioning: Partitioning): GraphEdge[] {
+  return sources.map((s) => {
+    const side = (s as SideOutputSource).sideOutput;
+    return side === undefined ? { from: s.id, partitioning } : { from: s.id, partitioning, sideOutput: side };
+  });
+}
+
+/** True for a function that commits on completed checkpoints (see `GraphNode.commitsOnCheckpoint`). */
+export function notifies(fn: unknown): boolean {
+  return typeof fn === 'object' && fn !== null && typeof (fn as { notifyCheckpointComplete?: unknown }).notifyCheckpointComplete === 'function';
 }

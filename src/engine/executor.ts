@@ -147,7 +147,13 @@ export async function deploy(graph: JobGraph, options: ExecutionOptions, placeme
     }
     deployed.set(node.id, { ...planned, members });
     if (chained === undefined) {
-      const channels = node.inputs.reduce((n, e) => n + channelCount(e.partitioning.type, deployed.get(e.from)!.parallelism, parallelism), 0);
+      // Channels are numbered edge after edge (as in step 2); those of second-input edges are marked.
+      const secondInput: boolean[] = [];
+      for (const e of node.inputs) {
+        const n = channelCount(e.partitioning.type, deployed.get(e.from)!.parallelism, parallelism);
+        for (let c = 0; c < n; c++) secondInput.push(e.input === 2);
+      }
+      const channels = secondInput.length;
       members.forEach((m, i) => {
         if (m === undefined) return;
         const task = new StreamTask(
@@ -156,6 +162,7 @@ export async function deploy(graph: JobGraph, options: ExecutionOptions, placeme
           new InputGate(channels),
           node.source ? (m.op as SourceOperator<unknown>) : undefined,
           options.checkpointHooks,
+          secondInput.includes(true) ? secondInput : undefined,
         );
         tasks.push(task);
         taskOf.set(m, task);

@@ -14,7 +14,9 @@ export type Partitioning =
   /** Round-robin over the consumer's subtasks. */
   | { readonly type: 'rebalance' }
   /** By key group of the key the selector returns (`keyBy`). */
-  | { readonly type: 'hash'; readonly keySelector: (value: unknown) => Key };
+  | { readonly type: 'hash'; readonly keySelector: (value: unknown) => Key }
+  /** Every record to every subtask of the consumer (`broadcast`, the broadcast state pattern). */
+  | { readonly type: 'broadcast' };
 
 /** An edge into a node. */
 export interface GraphEdge {
@@ -22,6 +24,11 @@ export interface GraphEdge {
   readonly partitioning: Partitioning;
   /** Set when the edge carries a side output of `from` (the tag id) instead of its main output. */
   readonly sideOutput?: string;
+  /**
+   * Set to 2 on the edges into the second input of a two-input operator (connected
+   * streams, broadcast, joins): their records go to the operator's `processBatch2`.
+   */
+  readonly input?: 2;
 }
 
 /** What an operator factory is told about the subtask it creates an operator for. */

@@ -47,6 +47,8 @@ export class NetworkOutput {
   async emitRecords(batch: RecordBatch): Promise<void> {
     const p = this.partitioning;
     if (p.type === 'hash') return this.hash(batch, p.keySelector);
+    // Consumers only read a batch, so every subtask may get the same one.
+    if (p.type === 'broadcast') return this.broadcast({ kind: 'records', batch });
     if (this.targets.length === 1) return this.send(0, { kind: 'records', batch });
     return this.rebalance(batch);
   }

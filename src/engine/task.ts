@@ -94,6 +94,8 @@ export class StreamTask implements CoordinatedTask {
     readonly gate: InputGate,
     private readonly source: SourceOperator<unknown> | undefined,
     private readonly hooks: CheckpointHooks | undefined,
+    /** For a two-input head: per channel, whether it feeds the second input. */
+    private readonly secondInput?: readonly boolean[],
   ) {}
 
   /** True for tasks that start with a source (they inject barriers). */
@@ -335,7 +337,7 @@ export class StreamTask implements CoordinatedTask {
       }
       if (element.kind === 'records') {
         await apply(valve.records(channel));
-        await pushBatch(head, element.batch);
+        await pushBatch(head, element.batch, this.secondInput?.[channel] === true);
         continue;
       }
       if (element.kind === 'barrier') {
@@ -366,9 +368,9 @@ export class StreamTask implements CoordinatedTask {
   }
 }
 
-async function pushBatch(member: ChainMember, batch: RecordBatch): Promise<void> {
+async function pushBatch(member: ChainMember, batch: RecordBatch, second = false): Promise<void> {
   member.counters.recordsIn += batch.values.length;
-  const r = member.op.processBatch(batch, member.out);
+  const r = second ? member.op.processBatch2!(batch, member.out) : member.op.processBatch(batch, member.out);
   if (isThenable(r)) await r;
   await drain(member);
 }

@@ -80,7 +80,7 @@ export function graphFingerprint(graph: JobGraph, plan: JobPlan): string[] {
   const lines = [`maxParallelism=${graph.maxParallelism}`];
   for (const node of graph.nodes) {
     const kind = node.source ? 'source' : node.collect ? 'collect' : node.keyed ? 'keyed' : 'operator';
-    const inputs = node.inputs.map((e) => `${e.from}:${e.partitioning.type}`).join(',');
+    const inputs = node.inputs.map((e) => `${e.from}:${e.partitioning.type}${e.input === 2 ? ':2' : ''}`).join(',');
     // A name taken from a class is left out: minifiers rename classes per bundle.
     lines.push(
       `#${node.id} ${node.nameFromClass ? '(class)' : JSON.stringify(node.name)} id=${operatorIdOf(node)} ${kind} p=${plan.nodes.get(node.id)!.parallelism} in=[${inputs}]`,

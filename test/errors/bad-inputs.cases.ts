@@ -16,6 +16,7 @@ import { FileSystemCheckpointStorage } from '../../src/storages/fs.ts';
 import {
   AggregatingStateDescriptor,
   defineJob,
+  KeyedCoProcessFunction,
   KeyedProcessFunction,
   ListStateDescriptor,
   MapStateDescriptor,
@@ -828,5 +829,81 @@ export const BAD_INPUTS: BadInput[] = [
     run: () => new IndexedDbSink(any({})),
     code: 'INVALID_CONFIG',
     names: '[sink:indexeddb] IndexedDbSink needs { database',
+  },
+  // Issue 16: two-input operators.
+  {
+    name: 'connect() with something that is not a stream',
+    run: () => env().fromElements(1).connect(any({})),
+    code: 'INVALID_CONFIG',
+    names: 'connect() needs a DataStream or a BroadcastStream',
+  },
+  {
+    name: 'a CoMap object without map2',
+    run: () => {
+      const e = env();
+      return e
+        .fromElements(1)
+        .connect(e.fromElements(2))
+        .map(any({ map1: (x: number) => x }));
+    },
+    code: 'INVALID_CONFIG',
+    names: 'map2',
+  },
+  {
+    name: 'a KeyedCoProcessFunction on connected streams that are not keyed',
+    run: () => {
+      const e = env();
+      return e
+        .fromElements(1)
+        .connect(e.fromElements(2))
+        .process(
+          new (class extends KeyedCoProcessFunction<number, number, number, number> {
+            processElement1() {}
+            processElement2() {}
+          })(),
+        );
+    },
+    code: 'INVALID_CONFIG',
+    names: 'both inputs are keyed',
+  },
+  {
+    name: 'broadcast() with a ValueStateDescriptor',
+    run: () =>
+      env()
+        .fromElements(1)
+        .broadcast(any(new ValueStateDescriptor('v'))),
+    code: 'INVALID_CONFIG',
+    names: 'MapStateDescriptors',
+  },
+  {
+    name: 'a write to broadcast state in processElement',
+    run: () => {
+      const e = env(2);
+      const rules = new MapStateDescriptor<string, number>('rules');
+      return e
+        .fromElements(1, 2, 3)
+        .connect(e.fromElements('r').broadcast(rules))
+        .process({
+          processElement: (_x: number, ctx) => (ctx.getBroadcastState(rules) as unknown as { put(k: string, v: number): Promise<void> }).put('r', 1),
+          processBroadcastElement() {},
+        })
+        .name('RuleUser')
+        .executeAndCollect();
+    },
+    code: 'STATE_READ_ONLY',
+    names: /operator:RuleUser.*broadcast state "rules" is read-only/,
+  },
+  {
+    name: 'intervalJoin().between() with lower > upper',
+    run: () => {
+      const e = env();
+      return e
+        .fromElements(1)
+        .keyBy((x) => x)
+        .intervalJoin(e.fromElements(2).keyBy((x) => x))
+        .between(5, -5);
+    },
+    code: 'INVALID_CONFIG',
+    names: 'lowerBound <= upperBound',
   },
 ];

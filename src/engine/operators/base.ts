@@ -4,7 +4,8 @@
  * current key and names the operator and key in every error a user function throws.
  */
 import { EddyError, StateError, UserFunctionError } from '../../api/errors.ts';
-import type { CheckpointedFunction, CheckpointListener, RuntimeContext, TimeDomain } from '../../api/functions.ts';
+import type { CheckpointedFunction, CheckpointListener, RuntimeContext, TimeDomain, TimerService } from '../../api/functions.ts';
+import { MAX_WATERMARK } from '../../api/watermarks.ts';
 import type { Key } from '../../format/key-bytes.ts';
 import type { KeyedStateBackend } from '../../state/backend.ts';
 import { KeyedStateStore } from '../../state/keyed-state-store.ts';
@@ -188,9 +189,16 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
    * resuming an async function per record allocated and cost noticeably more, and an
    * async user function already costs every record a few microtask turns.
    */
-  protected forEachRecord(batch: RecordBatch, out: OutputBuffer, what: string, invoke: (value: unknown, out: OutputBuffer) => unknown): Promise<void> {
+  protected forEachRecord(
+    batch: RecordBatch,
+    out: OutputBuffer,
+    what: string,
+    invoke: (value: unknown, out: OutputBuffer) => unknown,
+    /** False for the broadcast input of a keyed operator: its records have no key. */
+    withKeys = true,
+  ): Promise<void> {
     const { values, timestamps, keys, keyGroups } = batch;
-    const backend = this.backend;
+    const backend = withKeys ? this.backend : undefined;
     if (backend !== undefined && keys === undefined) {
       return Promise.reject(
         new StateError('NO_KEY_CONTEXT', 'a keyed operator received records without keys', { component: 'runtime', operator: this.ctx.displayName }),
@@ -280,6 +288,67 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
       }
     }
     this.throwMisuse();
+  }
+
+  /**
+   * The timer service of a keyed operator's user function (Flink's `SimpleTimerService`):
+   * timers of the current key in namespace `''`, processing-time ones scheduled on the mailbox.
+   */
+  protected keyedTimerService(): TimerService {
+    return {
+      currentProcessingTime: () => this.ctx.clock.now(),
+      currentWatermark: () => this.timers!.watermark,
+      registerEventTimeTimer: (t) => void this.registerUserTimer('EVENT_TIME', t),
+      registerProcessingTimeTimer: (t) => {
+        if (this.registerUserTimer('PROCESSING_TIME', t)) this.ctx.scheduleProcessingTime(t);
+      },
+      deleteEventTimeTimer: (t) => this.timers!.delete('EVENT_TIME', this.timerKey(), t),
+      deleteProcessingTimeTimer: (t) => this.timers!.delete('PROCESSING_TIME', this.timerKey(), t),
+    };
+  }
+
+  /** The timer service of a non-keyed operator's user function: times can be read, timers are refused (as in Flink). */
+  protected refusingTimerService(watermark: () => number): TimerService {
+    const refuse = (): never => {
+      throw new StateError('NO_KEY_CONTEXT', 'timers can only be used on a keyed stream: call keyBy() before process()', {
+        component: 'timers',
+        operator: this.ctx.displayName,
+      });
+    };
+    return {
+      currentProcessingTime: () => this.ctx.clock.now(),
+      currentWatermark: watermark,
+      registerEventTimeTimer: refuse,
+      registerProcessingTimeTimer: refuse,
+      deleteEventTimeTimer: refuse,
+      deleteProcessingTimeTimer: refuse,
+    };
+  }
+
+  /** The current key for a timer call; outside a record or timer there is none. */
+  protected timerKey(): Key {
+    const key = this.backend!.getCurrentKey();
+    if (key === undefined) {
+      throw new StateError('NO_KEY_CONTEXT', 'timers can only be registered or deleted while a record or timer is processed (not in open() or close())', {
+        component: 'timers',
+        operator: this.ctx.displayName,
+      });
+    }
+    return key;
+  }
+
+  /** Registers a user timer of the current key (namespace `''`); true when it was new. */
+  protected registerUserTimer(domain: TimeDomain, time: number): boolean {
+    // Timers are longs in Flink: a timestamp past the final watermark (MAX_WATERMARK,
+    // Number.MAX_SAFE_INTEGER) could never fire, not even at the end of the input.
+    if (typeof time !== 'number' || !Number.isFinite(time) || Math.abs(time) > MAX_WATERMARK) {
+      throw new StateError(
+        'INVALID_ARGUMENT',
+        `a ${domain === 'EVENT_TIME' ? 'event' : 'processing'}-time timer needs a finite timestamp in ms of at most Number.MAX_SAFE_INTEGER (MAX_WATERMARK, which fires at the end of input), got ${String(time)}`,
+        { component: 'timers', operator: this.ctx.displayName, key: this.backend!.getCurrentKey() },
+      );
+    }
+    return this.timers!.register(domain, this.timerKey(), this.currentKeyGroup, time);
   }
 
   /** Called for every due timer; operators with user timers override it. */

@@ -235,6 +235,12 @@ export interface StreamOperator {
   /** Calls the function's `open`. */
   open(): Promise<void>;
   processBatch(batch: RecordBatch, out: OutputBuffer): void | Promise<void>;
+  /**
+   * Records of the second input of a two-input operator (Flink's `TwoInputStreamOperator`):
+   * only operators of nodes with edges marked `input: 2` have it. The watermark and the
+   * barriers of both inputs are combined by the task (minimum, alignment) as for any inputs.
+   */
+  processBatch2?(batch: RecordBatch, out: OutputBuffer): void | Promise<void>;
   /** The input watermark advanced: fires event-time timers, then emits the watermark to forward it. */
   processWatermark(watermark: number, out: OutputBuffer): void | Promise<void>;
   /** All of the input went idle (true) or part of it is active again (false); forwarded by default. */

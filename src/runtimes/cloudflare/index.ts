@@ -24,3 +24,7 @@ export {
   type R2ObjectBodyLike,
   type R2ObjectLike,
 } from '../../storages/r2.ts';
+export { keyedJob, type KeyedJob, type KeyedJobObjectClass } from './keyed-job.ts';
+export type { KeyedJobOptions, SubtaskBatch, SubtaskResult } from './job-config.ts';
+export { JobRouter, type JobBatch, type JobBatchResult } from './job-worker.ts';
+export type { JobObjectState, JobObjectStorage, JobObjectNamespace } from './job-platform.ts';
