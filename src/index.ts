@@ -20,6 +20,7 @@ export type { JobEvent } from './engine/job-events.ts';
 export type { JobMetrics, OperatorMetrics } from './engine/metrics.ts';
 export type { CheckpointStats, CheckpointStatsSnapshot, CheckpointStatus, RestoredCheckpointStats } from './engine/checkpoint-stats.ts';
 export type { KeyStateEntry, KeyStateView } from './engine/state-query.ts';
+export { LiveResults } from './datastream/live-results.ts';
 export { defineJob, JobDefinition, type JobFunction, type JobResult } from './datastream/job-definition.ts';
 export type { Executor } from './engine/executor.ts';
 export { LocalExecutor } from './engine/local-executor.ts';
@@ -174,7 +175,42 @@ export {
   type WatermarkGenerator,
   type WatermarkOutput,
 } from './api/watermarks.ts';
-export type { Boundedness, GeneratorOptions, Source, SourceReader, SourceReaderContext } from './api/sources.ts';
+export type {
+  Boundedness,
+  GeneratorOptions,
+  LiveBufferOptions,
+  OverflowPolicy,
+  Source,
+  SourceReader,
+  SourceReaderContext,
+} from './api/sources.ts';
+export type { AbortSignalLike, EventTargetLike, Provided, PushSourceOptions } from './engine/sources/push-source.ts';
+export {
+  BroadcastChannelSource,
+  EventTargetSource,
+  ServerSentEventSource,
+  WebSocketSource,
+  type BroadcastChannelLike,
+  type EventSourceLike,
+  type EventTargetSourceOptions,
+  type MessageEventLike,
+  type MessageSourceOptions,
+  type ServerSentEventSourceOptions,
+  type WebSocketLike,
+} from './engine/sources/live-sources.ts';
+export { IndexedDbSink, readIndexedDbSink, type IndexedDbSinkOptions, type IndexedDbSinkTransaction } from './runtimes/web/indexeddb-sink.ts';
+export {
+  WritableStreamSink,
+  type WritableStreamLike,
+  type WritableStreamSinkOptions,
+  type WritableStreamWriterLike,
+} from './engine/sinks/writable-stream.ts';
+export {
+  ReadableStreamSource,
+  type ReadableStreamLike,
+  type ReadableStreamReaderLike,
+  type ReadableStreamSourceOptions,
+} from './engine/sources/readable-stream.ts';
 export {
   CheckpointError,
   CheckpointStorageError,
@@ -183,6 +219,7 @@ export {
   InputLogError,
   InvalidKeyError,
   SnapshotError,
+  SourceError,
   StateBackendError,
   StateError,
   UserFunctionError,

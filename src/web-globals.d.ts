@@ -21,8 +21,8 @@ interface CoreTimerHandle {
 /** HTML microtask queueing: every runtime has it. */
 declare function queueMicrotask(callback: () => void): void;
 
-/** The console's warning channel (the default warning sink of the environment); every runtime has it. */
-declare const console: { warn(...data: unknown[]): void };
+/** The console: warnings (the default warning sink of the environment) and the lines of `print()`/`printToErr()`; every runtime has them. */
+declare const console: { warn(...data: unknown[]): void; log(...data: unknown[]): void; error(...data: unknown[]): void };
 
 /** WHATWG Encoding: UTF-8 encode/decode, present in every runtime. */
 declare class TextEncoder {

@@ -25,7 +25,9 @@ export type EddyErrorCode =
   | 'CHECKPOINT_FAILED'
   | 'JOB_FAILED'
   | 'JOB_CANCELLED'
-  | 'JOB_NOT_RUNNING';
+  | 'JOB_NOT_RUNNING'
+  | 'SOURCE_BUFFER_FULL'
+  | 'SOURCE_FAILED';
 
 /** Where an error happened; every field is optional and shows up in the message. */
 export interface ErrorContext {
@@ -116,3 +118,10 @@ export class CheckpointError extends EddyError {}
  * full storage, or a checkpointed offset the log no longer (or never) held.
  */
 export class InputLogError extends EddyError {}
+
+/**
+ * A live source could not deliver its input: its bounded buffer overflowed under the
+ * `onOverflow: 'fail'` policy (`SOURCE_BUFFER_FULL`), or the platform object reported an
+ * error, e.g. a WebSocket's `error` event (`SOURCE_FAILED`).
+ */
+export class SourceError extends EddyError {}

@@ -31,6 +31,14 @@ export interface SourceReader<T> {
    */
   poll(max: number): Awaitable<readonly T[] | null>;
   /**
+   * Resolves once `poll` may have records again, or the end (Flink's
+   * `SourceReader.isAvailable()`). A reader with it answers `poll` at once (`[]` when
+   * nothing is buffered) and the task waits on this future instead: unlike a pending
+   * poll, it does not hold up checkpoints, so an unbounded source that waits for input
+   * never blocks them. Without it, an empty poll is retried on the next turn of the loop.
+   */
+  isAvailable?(): Promise<void>;
+  /**
    * The reader's unfinished splits, positioned after the records handed out so far;
    * `checkpointId` names the checkpoint they go into (Flink's `snapshotState(checkpointId)`),
    * so that {@link notifyCheckpointComplete} can tell which position became durable.
@@ -73,4 +81,22 @@ export interface GeneratorOptions {
   count: number;
   /** Total records per second across all subtasks; unlimited when absent. */
   ratePerSecond?: number;
+}
+
+/**
+ * What a live source whose producer cannot be paused (an `EventTarget`, a `WebSocket`, a
+ * `BroadcastChannel`, an `EventSource`) does when its buffer is full because the job reads
+ * slower than events come: `'fail'` fails the job with a `SourceError` of code
+ * `SOURCE_BUFFER_FULL` (nothing is dropped silently; the default), `'drop-oldest'` drops
+ * the oldest buffered event, `'drop-newest'` drops the event that arrived. Drops are
+ * counted (`getDroppedCount()` of the source).
+ */
+export type OverflowPolicy = 'fail' | 'drop-oldest' | 'drop-newest';
+
+/** The buffer of a live source that cannot be paused. */
+export interface LiveBufferOptions {
+  /** Events buffered (per reader) before `onOverflow` applies; default 10,000. */
+  bufferSize?: number;
+  /** What happens to an event that finds the buffer full; default `'fail'`. */
+  onOverflow?: OverflowPolicy;
 }

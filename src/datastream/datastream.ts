@@ -32,7 +32,10 @@ import { instantiate } from '../engine/operators/function-copy.ts';
 import { FilterOperator, FlatMapOperator, MapOperator } from '../engine/operators/simple.ts';
 import { KeyedProcessOperator, ProcessOperator } from '../engine/operators/process.ts';
 import { KeyedReduceOperator } from '../engine/operators/reduce.ts';
-import { CollectResults, CollectSink, SinkFunctionOperator, SinkWriterOperator } from '../engine/operators/sinks.ts';
+import { CollectResults, CollectSink, ImmediateCollectSink, SinkFunctionOperator, SinkWriterOperator } from '../engine/operators/sinks.ts';
+import type { JobClient } from './job-client.ts';
+import { LiveResults } from './live-results.ts';
+import { PrintSink } from '../engine/sinks/print.ts';
 import { TimestampsAndWatermarksOperator } from '../engine/operators/timestamps.ts';
 import { checkFunction, className, classNamed, edgesFrom, notifies, type CollectedOutput, type MapOutput, type SideOutputSource } from './stream-functions.ts';
 import { BroadcastConnectedStream, BroadcastStream, ConnectedStreams, IntervalJoin, type ConnectInputs } from './connected-streams.ts';
@@ -51,6 +54,10 @@ export interface StreamGraphBuilder {
   addNode(spec: Omit<GraphNode, 'id'>): GraphNode;
   /** Runs the job built so far. */
   execute(jobName?: string): Promise<unknown>;
+  /** Starts the job built so far and returns its client. */
+  executeAsync(jobName?: string): Promise<JobClient>;
+  /** Whether checkpoints are taken (collected results then wait for them). */
+  isCheckpointingEnabled(): boolean;
 }
 
 /** A stream of records of type `T`. */
@@ -254,6 +261,16 @@ export class DataStream<T> {
     return new DataStreamSink(this.transform('Sink', { type: 'forward' }, false, () => new SinkWriterOperator(sink), undefined, sink));
   }
 
+  /** Prints every record to the console's log (Flink's `print()`), prefixed `identifier:subtask> ` as in Flink. */
+  print(sinkIdentifier?: string): DataStreamSink {
+    return this.sinkTo(new PrintSink<T>('stdout', sinkIdentifier)).name('Print to Std. Out');
+  }
+
+  /** Prints every record to the console's error channel (Flink's `printToErr()`). */
+  printToErr(sinkIdentifier?: string): DataStreamSink {
+    return this.sinkTo(new PrintSink<T>('stderr', sinkIdentifier)).name('Print to Std. Err');
+  }
+
   /** Runs the job and resolves to every record of this stream (bounded jobs). */
   async executeAndCollect(jobName = 'collect'): Promise<T[]> {
     const results = new CollectResults<T>();
@@ -263,12 +280,34 @@ export class DataStream<T> {
   }
 
   /**
-   * @internal Adds the exactly-once collecting sink (parallelism 1) that commits into
-   * `target`; workers call it on the stream a job function returns.
+   * Starts the job and returns an async iterator over this stream's records while it runs
+   * (Flink's `executeAndCollect()` iterator; for unbounded jobs). With checkpointing, records
+   * arrive when the checkpoint covering them completes, exactly once across restarts;
+   * without, as they are emitted. Leaving the loop (`break`, `return()`) cancels the job;
+   * a failure of the job is thrown by the iteration. `jobClient()` gives the job's client.
+   */
+  executeAndCollectAsync(jobName = 'collect'): LiveResults<T> {
+    const results = new LiveResults<T>(!this.env.isCheckpointingEnabled());
+    this.collectInto(results);
+    results.start(() => this.env.executeAsync(jobName));
+    return results;
+  }
+
+  /**
+   * @internal Adds the collecting sink (parallelism 1) that commits into `target`:
+   * exactly-once per checkpoint, or at once for an `immediate` target; workers call it on
+   * the stream a job function returns.
    */
   collectInto(target: CollectTarget): void {
-    const sink = new CollectSink<T>(target);
-    this.transform('Collect', { type: 'rebalance' }, false, () => new SinkFunctionOperator<T>(instantiate(sink)), target, sink).setParallelism(1);
+    const sink = target.immediate ? new ImmediateCollectSink<T>(target) : new CollectSink<T>(target);
+    this.transform(
+      'Collect',
+      { type: 'rebalance' },
+      false,
+      () => new SinkFunctionOperator<T>(instantiate(sink)),
+      target,
+      target.immediate ? undefined : sink,
+    ).setParallelism(1);
   }
 }
 

@@ -175,6 +175,11 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
     return this;
   }
 
+  /** Whether `enableCheckpointing` was called with an interval. */
+  isCheckpointingEnabled(): boolean {
+    return this.checkpointConfig.isCheckpointingEnabled();
+  }
+
   /** Job-wide settings such as the auto-watermark interval (Flink's `env.getConfig()`). */
   getConfig(): ExecutionConfig {
     return this.config;

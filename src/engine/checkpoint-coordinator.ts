@@ -286,6 +286,8 @@ export class CheckpointCoordinator implements CheckpointHooks {
     this.pending = undefined;
     this.stats?.reportFailed(pending.id, error.message);
     pending.done.reject(error);
+    // Flink's notifyCheckpointAborted, while the attempt runs (a failing attempt's tasks are going away).
+    if (this.running) for (const t of this.tasks) t.notifyCheckpointAborted?.(pending.id);
     // Deleting the parts while the manifest is still being written could leave, after a
     // crash, a manifest whose parts are gone: a torn checkpoint that blocks a resume.
     if (!pending.committing) void this.retention.deleteDir(pending.dir);

@@ -46,6 +46,8 @@ export interface CollectTarget {
   /** Tells this execution's transactions from those of the job a savepoint was taken of. */
   readonly id: string;
   commit(transactionId: string, records: readonly unknown[]): void;
+  /** True when records are to be handed over as they are emitted (no checkpointing), not per completed checkpoint. */
+  readonly immediate?: boolean;
 }
 
 /** One node of the job graph. */

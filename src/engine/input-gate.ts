@@ -72,6 +72,11 @@ export class InputGate {
     return this.control.shift();
   }
 
+  /** True when a control mail (a checkpoint, a notification) waits. */
+  get hasControl(): boolean {
+    return this.control.length > 0;
+  }
+
   /** True when mail waits. */
   get hasMail(): boolean {
     return this.mails.length > 0;

@@ -49,6 +49,8 @@ export interface CoordinatedTask {
   triggerCheckpoint(checkpointId: number, timestamp: number, incremental: boolean): void;
   /** Resolves once every operator of the task was told (or the attempt is failing). */
   notifyCheckpointComplete(checkpointId: number): Promise<void>;
+  /** Tells every operator that checkpoint `id` failed or was aborted, in the task's turn. */
+  notifyCheckpointAborted?(checkpointId: number): void;
 }
 
 /** What a task tells the checkpoint coordinator. */
@@ -216,6 +218,14 @@ export class StreamTask implements CoordinatedTask {
     return Promise.race([delivered, this.gate.failed]);
   }
 
+  notifyCheckpointAborted(checkpointId: number): void {
+    const notify = async () => {
+      for (const m of this.members) await m.op.notifyCheckpointAborted?.(checkpointId);
+    };
+    if (this.finished) void notify().catch((e) => this.gate.fail(e));
+    else this.gate.addControl(notify);
+  }
+
   /** Captures the whole chain, forwards the barrier, and lets the encoding finish in the background. */
   private async performCheckpoint(checkpointId: number, timestamp: number, incremental: boolean): Promise<void> {
     // Once per checkpoint: a finished task can be asked both by its queued trigger and directly.
@@ -261,13 +271,30 @@ export class StreamTask implements CoordinatedTask {
       source.emit(records, head.out);
       const idle = records.length === 0;
       await drain(head);
-      if (idle || Date.now() - lastYield > YIELD_INTERVAL_MS) {
+      if (idle && (await this.awaitAvailable(source))) {
+        lastYield = Date.now();
+      } else if (idle || Date.now() - lastYield > YIELD_INTERVAL_MS) {
         await new Promise((resolve) => setTimeout(resolve, 0));
         lastYield = Date.now();
       }
     }
     head.out.emitWatermark(MAX_WATERMARK);
     await drain(head);
+  }
+
+  /**
+   * Waits while a reader with an availability future has nothing: until it has input, a
+   * mail (a timer, the periodic watermark emission that notices idleness) or control mail
+   * (a checkpoint) arrives, or the attempt fails. False when the reader has no such future.
+   */
+  private async awaitAvailable(source: SourceOperator<unknown>): Promise<boolean> {
+    const available = source.available();
+    if (available === undefined) return false;
+    available.catch(() => {});
+    const gate = this.gate;
+    if (gate.hasControl || gate.hasMail) return true;
+    await Promise.race([available, gate.failed, gate.signalled()]);
+    return true;
   }
 
   private async runInputs(): Promise<void> {

@@ -28,6 +28,10 @@ export class RemoteTask implements CoordinatedTask {
     // As in one thread: a failing attempt never delivers it (the call settles with the failure); the restart restores and commits instead.
     return this.attempt.call(this.worker, { op: 'notify', task: this.address, id: checkpointId }).catch(() => {});
   }
+
+  notifyCheckpointAborted(checkpointId: number): void {
+    void this.attempt.call(this.worker, { op: 'notify-aborted', task: this.address, id: checkpointId }).catch(() => {});
+  }
 }
 
 type CallOp = Omit<Extract<ToWorker, { t: 'call' }>, 't' | 'req'>;

@@ -151,6 +151,7 @@ export class WorkerExecutor implements Executor {
         restore: restores[w],
         peers,
         collectId: collect?.id,
+        collectImmediate: collect?.immediate,
         credits: this.options.credits ?? 8,
       }));
     } catch (e) {

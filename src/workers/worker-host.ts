@@ -104,6 +104,7 @@ export function runWorkerHost(endpoint: HostEndpoint, options: WorkerHostOptions
     try {
       if (message.op === 'metrics' || message.op === 'query') return { value: await inspect(message) };
       if (message.op === 'notify') await share.tasks.get(message.task!)!.notifyCheckpointComplete(message.id!);
+      else if (message.op === 'notify-aborted') share.tasks.get(message.task!)!.notifyCheckpointAborted(message.id!);
       else if (message.op === 'final-snapshot') await finalSnapshot(message.id!, message.hooksOnly === true);
       else if (message.op === 'final-commit') for (const task of share.tasks.values()) await task.finalCommit(message.id!);
       else if (message.op === 'close') return { error: await closeShare(share) };
@@ -170,7 +171,11 @@ export function runWorkerHost(endpoint: HostEndpoint, options: WorkerHostOptions
           component: 'executor:workers',
         });
       }
-      result.collectInto({ id: msg.collectId, commit: (txn, records) => send({ t: 'collect', txn, records: records as unknown[] }) });
+      result.collectInto({
+        id: msg.collectId,
+        immediate: msg.collectImmediate === true,
+        commit: (txn, records) => send({ t: 'collect', txn, records: records as unknown[] }),
+      });
     }
     const graph = env.takeGraph(msg.jobName);
     checkFingerprint(msg.fingerprint, graphFingerprint(graph, planJob(graph)), msg.worker);

@@ -138,6 +138,8 @@ export interface DeployMessage {
   readonly peers: Array<{ readonly worker: number; readonly port: MessagePortLike }>;
   /** The id of the main thread's collect results, when the job is collected. */
   readonly collectId: string | undefined;
+  /** True when collected records go to the main thread as emitted (executeAndCollectAsync without checkpointing). */
+  readonly collectImmediate?: boolean;
   /** Elements a channel may have in flight before its sender waits for credit. */
   readonly credits: number;
 }
@@ -150,7 +152,7 @@ export type ToWorker =
   | {
       readonly t: 'call';
       readonly req: number;
-      readonly op: 'notify' | 'final-snapshot' | 'final-commit' | 'close' | 'reset' | 'metrics' | 'query';
+      readonly op: 'notify' | 'notify-aborted' | 'final-snapshot' | 'final-commit' | 'close' | 'reset' | 'metrics' | 'query';
       readonly task?: string;
       readonly id?: number;
       /** query: the operator's uid and the key (JobClient.queryState). */

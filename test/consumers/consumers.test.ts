@@ -51,6 +51,8 @@ const RUN_BLOCKS = [
   'windows.ts',
   'deno.ts',
   'joins.ts',
+  'live.ts',
+  'streams.ts',
   'connected.ts',
   'word-count.ts',
   'count-words.ts',
@@ -142,6 +144,8 @@ describe('the packed package', () => {
       'connected.js': /^ann paid after 3000 ms, bob is over the limit$/,
       'durable-log.js': /^u0=14850 u1=14950 u2=15050 retained=0$/,
       'count-words.js': /: 333/,
+      'live.js': /^ann clicked 3 times$/,
+      'streams.js': /^total> \{"k":"a","v":1\}\ntotal> \{"k":"b","v":2\}\ntotal> \{"k":"a","v":4\}\na=1 b=2 a=4$/,
     };
     for (const [file, expected] of Object.entries(runs)) {
       const { stdout } = await sh(process.execPath, [join('out', file)], dir);

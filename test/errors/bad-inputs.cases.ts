@@ -4,7 +4,14 @@
  * operator or setting it names), and, where state or checkpoints exist, a check that
  * nothing was lost. Run by bad-inputs.test.ts.
  */
-import { ExternalizedCheckpointRetention } from '../../src/index.ts';
+import {
+  EventTargetSource,
+  ExternalizedCheckpointRetention,
+  IndexedDbSink,
+  ReadableStreamSource,
+  WebSocketSource,
+  WritableStreamSink,
+} from '../../src/index.ts';
 import { FileSystemCheckpointStorage } from '../../src/storages/fs.ts';
 import {
   AggregatingStateDescriptor,
@@ -765,6 +772,63 @@ export const BAD_INPUTS: BadInput[] = [
     },
     code: 'CHECKPOINT_FAILED',
     names: /failed: EACCES: permission denied, open/,
+  },
+  // Issue 17: live sources and sinks.
+  {
+    name: 'EventTargetSource with bufferSize 0',
+    run: () => new EventTargetSource(new EventTarget(), 'click', { bufferSize: 0 }),
+    code: 'INVALID_CONFIG',
+    names: '[source:event-target] bufferSize must be a positive integer',
+  },
+  {
+    name: "WebSocketSource with onOverflow 'block' (a socket cannot be paused)",
+    run: () => new WebSocketSource(any({ addEventListener() {}, removeEventListener() {}, close() {}, readyState: 1 }), { onOverflow: any('block') }),
+    code: 'INVALID_CONFIG',
+    names: "[source:websocket] onOverflow must be one of 'fail', 'drop-oldest', 'drop-newest'",
+  },
+  {
+    name: 'ReadableStreamSource of something that is no stream',
+    run: () => new ReadableStreamSource(any({ read() {} })),
+    code: 'INVALID_CONFIG',
+    names: '[source:readable-stream] needs a ReadableStream',
+  },
+  {
+    name: 'a burst of events into a full buffer with the default policy',
+    run: async () => {
+      const target = new EventTarget();
+      const job = env()
+        .fromSource(new EventTargetSource(target, 'n', { bufferSize: 2 }), undefined, 'Burst')
+        .executeAndCollect();
+      let settled = false;
+      job.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
+      // Bursts of 5 until the source listens and the first one overflows its buffer of 2.
+      while (!settled) {
+        for (let i = 0; i < 5; i++) target.dispatchEvent(new Event('n'));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return job;
+    },
+    code: 'SOURCE_BUFFER_FULL',
+    names: '[source:event-target] the buffer of 2 events is full',
+  },
+  {
+    name: 'a given WritableStream under a parallel sink',
+    run: () => {
+      const e = env(2);
+      e.fromElements(1, 2).sinkTo(new WritableStreamSink(new WritableStream()));
+      return e.execute('parallel-stream');
+    },
+    code: 'INVALID_CONFIG',
+    names: '[sink:writable-stream] a given WritableStream takes one writer',
+  },
+  {
+    name: 'IndexedDbSink without a database name',
+    run: () => new IndexedDbSink(any({})),
+    code: 'INVALID_CONFIG',
+    names: '[sink:indexeddb] IndexedDbSink needs { database',
   },
   // Issue 16: two-input operators.
   {

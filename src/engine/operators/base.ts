@@ -158,6 +158,13 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
     }
   }
 
+  async notifyCheckpointAborted(checkpointId: number): Promise<void> {
+    const fn = this.fn;
+    if (hasMethod(fn, 'notifyCheckpointAborted')) {
+      await this.callUser('notifyCheckpointAborted', () => (fn as unknown as Required<CheckpointListener>).notifyCheckpointAborted(checkpointId));
+    }
+  }
+
   queryableState(): QueryableState | undefined {
     const { backend, timers, ctx } = this;
     return backend === undefined || timers === undefined ? undefined : { backend, timers, now: () => ctx.clock.now() };

@@ -258,6 +258,8 @@ export interface StreamOperator {
    */
   snapshotState(checkpointId: number, timestamp: number, options?: SnapshotOptions): Promise<PendingSnapshot>;
   notifyCheckpointComplete(checkpointId: number): Promise<void>;
+  /** Checkpoint `checkpointId` failed or was aborted (Flink's `CheckpointListener.notifyCheckpointAborted`). */
+  notifyCheckpointAborted?(checkpointId: number): Promise<void>;
   /** The keyed state and timers of the subtask, for `JobClient.queryState` (keyed operators only). */
   queryableState?(): QueryableState | undefined;
 }

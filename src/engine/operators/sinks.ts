@@ -1,9 +1,9 @@
 /** Sinks: a `SinkFunction`, a Sink V2 writer, and the collector behind `executeAndCollect`. */
-import type { Sink, SinkContext, SinkFunction, SinkWriter } from '../../api/functions.ts';
+import type { CheckpointListener, Sink, SinkContext, SinkFunction, SinkWriter } from '../../api/functions.ts';
 import { TwoPhaseCommitSink } from '../../api/two-phase-commit.ts';
 import type { CollectTarget } from '../graph.ts';
 import { AbstractStreamOperator } from './base.ts';
-import type { OutputBuffer, RecordBatch } from './operator.ts';
+import type { OutputBuffer, PendingSnapshot, RecordBatch, SnapshotOptions } from './operator.ts';
 
 abstract class SinkBase<F> extends AbstractStreamOperator<F> {
   protected watermark = -Infinity;
@@ -57,7 +57,31 @@ export class SinkWriterOperator<T> extends SinkBase<undefined> {
     });
   }
   override async finish(): Promise<void> {
+    this.endOfInput = true;
     await this.callUser('flush', () => this.writer.flush?.(true));
+  }
+  private endOfInput = false;
+
+  /**
+   * Sink V2: the writer flushes what it buffered before every checkpoint (`flush(false)`,
+   * Flink's `prepareSnapshotPreBarrier`), so that the checkpoint covers it; after the end
+   * of input the final `flush(true)` did it.
+   */
+  override async snapshotState(checkpointId: number, timestamp: number, options?: SnapshotOptions): Promise<PendingSnapshot> {
+    if (!this.endOfInput && this.writer) await this.callUser('flush', () => this.writer.flush?.(false));
+    return super.snapshotState(checkpointId, timestamp, options);
+  }
+  /** A writer that is a `CheckpointListener` hears of completed checkpoints too. */
+  override async notifyCheckpointComplete(checkpointId: number): Promise<void> {
+    await super.notifyCheckpointComplete(checkpointId);
+    const w = this.writer as Partial<CheckpointListener> | undefined;
+    if (typeof w?.notifyCheckpointComplete === 'function') await this.callUser('notifyCheckpointComplete', () => w.notifyCheckpointComplete!(checkpointId));
+  }
+  /** ... and of failed or aborted ones. */
+  override async notifyCheckpointAborted(checkpointId: number): Promise<void> {
+    await super.notifyCheckpointAborted(checkpointId);
+    const w = this.writer as Partial<CheckpointListener> | undefined;
+    if (typeof w?.notifyCheckpointAborted === 'function') await this.callUser('notifyCheckpointAborted', () => w.notifyCheckpointAborted!(checkpointId));
   }
   override async close(): Promise<void> {
     if (this.writer) await this.callUser('close', () => this.writer.close?.());
@@ -109,6 +133,20 @@ export class CollectSink<T> extends TwoPhaseCommitSink<T, CollectTransaction<T>>
     if (txn.results === this.results.id) this.commit(txn);
   }
   abort(): void {}
+}
+
+/**
+ * The collect sink without checkpointing: hands every record over at once under a
+ * `live:<attempt>:<n>` id, so that the receiver notices a restarted attempt.
+ */
+export class ImmediateCollectSink<T> {
+  private attempt = '';
+  private counter = 0;
+  constructor(private readonly results: CollectTarget) {}
+  invoke(value: T): void {
+    if (this.attempt === '') this.attempt = Math.random().toString(36).slice(2);
+    this.results.commit(`live:${this.attempt}:${this.counter++}`, [value]);
+  }
 }
 
 /** A transaction of the collect sink: the records of one checkpoint interval. */

@@ -75,6 +75,22 @@ export class SourceOperator<T> extends AbstractStreamOperator<undefined> {
     return this.checked(r as readonly T[] | null);
   }
 
+  /**
+   * The reader's availability future (see `SourceReader.isAvailable`), or undefined
+   * when it has none; a failing future fails the task like a failing poll.
+   */
+  available(): Promise<void> | undefined {
+    const reader = this.reader!;
+    if (typeof reader.isAvailable !== 'function') return undefined;
+    let r: Promise<void>;
+    try {
+      r = reader.isAvailable();
+    } catch (e) {
+      return Promise.reject(this.userError(e, 'isAvailable', undefined));
+    }
+    return Promise.resolve(r).catch((e: unknown) => Promise.reject(this.userError(e, 'isAvailable', undefined)));
+  }
+
   /** Hands polled records on, with timestamps and watermarks when a strategy is set. */
   emit(records: readonly T[], out: OutputBuffer): void {
     if (this.assignment) this.assignment.assign(records, undefined, out);

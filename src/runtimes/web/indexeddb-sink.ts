@@ -1,0 +1,123 @@
+/**
+ * An exactly-once sink into IndexedDB (browsers and workers; in Node, with a global
+ * `indexedDB` such as `fake-indexeddb/auto`'s). Built on `TwoPhaseCommitSink`: the records
+ * of a checkpoint interval are kept in memory, staged as one row of a `pending` store when
+ * the checkpoint is taken (pre-commit), and moved to the `committed` store in one
+ * IndexedDB transaction once the checkpoint completes. Committed records are keyed
+ * `[transactionId, index]`, so a commit replayed after a restore writes the same keys
+ * again (and finds nothing pending): no duplicate, and nothing lost. Uses `idb`, off the
+ * per-record path (IndexedDB is touched once per checkpoint and subtask).
+ */
+import { openDB, type IDBPDatabase } from 'idb';
+import { ConfigurationError } from '../../api/errors.ts';
+import type { RuntimeContext, SinkContext } from '../../api/functions.ts';
+import { TwoPhaseCommitSink } from '../../api/two-phase-commit.ts';
+
+/** Options of {@link IndexedDbSink}. */
+export interface IndexedDbSinkOptions {
+  /** The database name; its stores `pending` and `committed` are created on first use. */
+  readonly database: string;
+}
+
+/** A transaction of the IndexedDB sink: its id (checkpointed). */
+export interface IndexedDbSinkTransaction {
+  readonly id: string;
+}
+
+const PENDING = 'pending';
+const COMMITTED = 'committed';
+
+/** Opens (creating on first use) the sink's database. */
+function open(database: string): Promise<IDBPDatabase> {
+  return openDB(database, 1, {
+    upgrade(db) {
+      if (!db.objectStoreNames.contains(PENDING)) db.createObjectStore(PENDING);
+      if (!db.objectStoreNames.contains(COMMITTED)) db.createObjectStore(COMMITTED);
+    },
+  });
+}
+
+/**
+ * Writes every record exactly once into the `committed` store of an IndexedDB database
+ * (records must be structured-cloneable). Read them with {@link readIndexedDbSink}.
+ */
+export class IndexedDbSink<T> extends TwoPhaseCommitSink<T, IndexedDbSinkTransaction> {
+  private db: Promise<IDBPDatabase> | undefined;
+  private readonly buffers = new Map<string, T[]>();
+  private prefix = '';
+  private counter = 0;
+
+  constructor(private readonly options: IndexedDbSinkOptions) {
+    super();
+    if (!options || typeof options.database !== 'string' || options.database.length === 0) {
+      throw new ConfigurationError('IndexedDbSink needs { database: "name" }', { component: 'sink:indexeddb' });
+    }
+  }
+
+  override open(ctx: RuntimeContext): void {
+    // Ids that sort by time, distinct per subtask and per run.
+    this.prefix = `${Date.now().toString(36).padStart(9, '0')}-${ctx.getIndexOfThisSubtask()}-${Math.random().toString(36).slice(2, 8)}`;
+  }
+
+  private database(): Promise<IDBPDatabase> {
+    this.db ??= open(this.options.database);
+    return this.db;
+  }
+
+  beginTransaction(): IndexedDbSinkTransaction {
+    // initializeState begins the first transaction before open(): give it a prefix of its own.
+    if (this.prefix === '') this.prefix = `${Date.now().toString(36).padStart(9, '0')}-${Math.random().toString(36).slice(2, 8)}`;
+    const id = `${this.prefix}-${String(this.counter++).padStart(8, '0')}`;
+    this.buffers.set(id, []);
+    return { id };
+  }
+
+  invoke(txn: IndexedDbSinkTransaction, value: T, _ctx: SinkContext): void {
+    this.buffers.get(txn.id)!.push(value);
+  }
+
+  /** Stages the transaction's records durably, as one row, before the checkpoint counts. */
+  async preCommit(txn: IndexedDbSinkTransaction): Promise<void> {
+    const records = this.buffers.get(txn.id) ?? [];
+    this.buffers.delete(txn.id);
+    if (records.length === 0) return;
+    await (await this.database()).put(PENDING, records, txn.id);
+  }
+
+  /** Moves the staged records to `committed` in one IndexedDB transaction; idempotent. */
+  async commit(txn: IndexedDbSinkTransaction): Promise<void> {
+    const db = await this.database();
+    const tx = db.transaction([PENDING, COMMITTED], 'readwrite');
+    const pending = tx.objectStore(PENDING);
+    const committed = tx.objectStore(COMMITTED);
+    const records = (await pending.get(txn.id)) as T[] | undefined;
+    const writes: Promise<unknown>[] = [];
+    if (records !== undefined) {
+      for (let i = 0; i < records.length; i++) writes.push(committed.put(records[i], [txn.id, i]));
+      writes.push(pending.delete(txn.id));
+    }
+    await Promise.all([...writes, tx.done]);
+  }
+
+  async abort(txn: IndexedDbSinkTransaction): Promise<void> {
+    this.buffers.delete(txn.id);
+    const db = await this.database();
+    await db.delete(PENDING, txn.id);
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    if (this.db !== undefined) (await this.db).close();
+    this.db = undefined;
+  }
+}
+
+/** The records an {@link IndexedDbSink} committed into `database`, in commit order per subtask. */
+export async function readIndexedDbSink<T>(database: string): Promise<T[]> {
+  const db = await open(database);
+  try {
+    return (await db.getAll(COMMITTED)) as T[];
+  } finally {
+    db.close();
+  }
+}
