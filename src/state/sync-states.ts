@@ -59,12 +59,16 @@ export abstract class SyncKvState extends KvState {
       this.backend.syncAccess === undefined
         ? `backend "${this.backend.name}" offers no synchronous access (its answers come from another thread or over the network)`
         : `the state of this key is not in memory on backend "${this.backend.name}" (it loads the state of each batch's and timer's keys before they run; this access reached past them, e.g. another namespace or a map of a state first used after the batch started)`;
-    return new StateError('STATE_NOT_RESIDENT', `synchronous access to state "${this.name}" is not possible: ${why}; use the Promise-based state (getState(), ...) here`, {
-      component: `backend:${this.backend.name}`,
-      operator: this.operator,
-      state: this.name,
-      key,
-    });
+    return new StateError(
+      'STATE_NOT_RESIDENT',
+      `synchronous access to state "${this.name}" is not possible: ${why}; use the Promise-based state (getState(), ...) here`,
+      {
+        component: `backend:${this.backend.name}`,
+        operator: this.operator,
+        state: this.name,
+        key,
+      },
+    );
   }
 }
 
@@ -91,9 +95,11 @@ export class SyncValueStateImpl<T> extends SyncKvState implements SyncValueState
 
   update(value: T | undefined): void {
     this.enter(this.table);
-    if (value === undefined) return this.done(this.table.remove(this.namespace));
-    this.checkValue(value);
-    this.done(this.table.put(this.namespace, value));
+    if (value === undefined) this.done(this.table.remove(this.namespace));
+    else {
+      this.checkValue(value);
+      this.done(this.table.put(this.namespace, value));
+    }
   }
 
   clear(): void {

@@ -84,7 +84,8 @@ export function mapTable<V>(b: IdbKeyedStateBackend, t: Table): MapTable<V> {
           ),
     delete: (ns, userKey) => b.writeMapEntries(t, ns, b.coord(), [[keyId(userKey), undefined]]),
     contains: (ns, userKey) => andThen(b.readMapEntry(t, ns, b.coord(), keyId(userKey)), (rec) => rec !== undefined),
-    isEmpty: (ns) => (residentMap(b, t, ns) ? residentEntries(b, t, ns).length === 0 : b.mapContents(t, ns, b.coord(), 1).then((entries) => entries.length === 0)),
+    isEmpty: (ns) =>
+      residentMap(b, t, ns) ? residentEntries(b, t, ns).length === 0 : b.mapContents(t, ns, b.coord(), 1).then((entries) => entries.length === 0),
     entries: (ns) => {
       const at = b.coord();
       // Read when iteration starts (as the heap backend does), so an unconsumed iterable costs nothing.
