@@ -58,8 +58,9 @@ export class KeyedStateStore {
   /** Tables by descriptor, decorated with TTL where the descriptor enables it. */
   private readonly tables: TtlStates;
   /**
-   * Whether any synchronous handle was handed out: the operator then makes every timer's
-   * key resident before `onTimer` (records' keys are prefetched with their batch anyway).
+   * Whether a synchronous handle was handed to user code (the runtime context sets it): the
+   * operator then makes every timer's key resident before `onTimer`, as the batch prefetch
+   * does for records. Built-in operators check residency themselves and need no prefetch.
    */
   syncInUse = false;
 
@@ -117,7 +118,6 @@ export class KeyedStateStore {
     const e = this.entry(descriptor, expected, method, table);
     if (e.sync === undefined) {
       e.sync = this.handle(create(e.table as never));
-      this.syncInUse = true;
       this.backend.requireResident?.(descriptor.name);
     }
     return e.sync as S;

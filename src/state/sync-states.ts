@@ -32,8 +32,12 @@ export abstract class SyncKvState extends KvState {
   /** Checks the key, and that the table can answer at once (per entry when `userKey` is given). */
   protected enter(table: Residency, userKey?: Key): void {
     this.checkKey();
-    if (!this.always && !(this.backend.syncAccess === 'resident' && table.resident !== undefined && table.resident(this.namespace, userKey)))
-      throw this.notResident();
+    if (!this.always && !this.residentIn(table, userKey)) throw this.notResident();
+  }
+
+  /** Whether the table answers at once for the current key and namespace (the key must be set). */
+  protected residentIn(table: Residency, userKey?: Key): boolean {
+    return this.always || (this.backend.syncAccess === 'resident' && table.resident !== undefined && table.resident(this.namespace, userKey));
   }
 
   /** A read's answer; a Promise here would be a backend breaking its word, refused rather than returned. */
@@ -102,6 +106,11 @@ export class SyncValueStateImpl<T> extends SyncKvState implements SyncValueState
     }
   }
 
+  /** @internal Whether a call now would answer rather than throw `STATE_NOT_RESIDENT` (built-in operators fall back to the Promise-based state then). */
+  isResident(): boolean {
+    return this.residentIn(this.table);
+  }
+
   clear(): void {
     this.enter(this.table);
     this.done(this.table.remove(this.namespace));
@@ -139,6 +148,11 @@ export class SyncListStateImpl<T> extends SyncKvState implements SyncListState<T
   update(values: Iterable<T>): void {
     this.enter(this.table);
     this.done(this.table.update(this.namespace, this.elements(values)));
+  }
+
+  /** @internal Whether a call now would answer rather than throw `STATE_NOT_RESIDENT` (built-in operators fall back to the Promise-based state then). */
+  isResident(): boolean {
+    return this.residentIn(this.table);
   }
 
   clear(): void {
@@ -283,6 +297,11 @@ export class SyncReducingStateImpl<T> extends SyncKvState implements SyncReducin
     this.done(this.table.put(this.namespace, next));
   }
 
+  /** @internal Whether a call now would answer rather than throw `STATE_NOT_RESIDENT` (built-in operators fall back to the Promise-based state then). */
+  isResident(): boolean {
+    return this.residentIn(this.table);
+  }
+
   clear(): void {
     this.enter(this.table);
     this.done(this.table.remove(this.namespace));
@@ -313,6 +332,11 @@ export class SyncAggregatingStateImpl<IN, ACC, OUT> extends SyncKvState implemen
     const acc = this.fn.add(value, current === undefined ? this.fn.createAccumulator() : current);
     this.checkValue(acc);
     this.done(this.table.put(this.namespace, acc));
+  }
+
+  /** @internal Whether a call now would answer rather than throw `STATE_NOT_RESIDENT` (built-in operators fall back to the Promise-based state then). */
+  isResident(): boolean {
+    return this.residentIn(this.table);
   }
 
   clear(): void {

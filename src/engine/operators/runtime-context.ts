@@ -58,19 +58,25 @@ export class StreamingRuntimeContext implements RuntimeContext {
     return this.store(d).getAggregatingState(d);
   }
   getSyncState<T>(d: ValueStateDescriptor<T>): SyncValueState<T> {
-    return this.store(d).getSyncState(d);
+    return this.syncStore(d).getSyncState(d);
   }
   getSyncListState<T>(d: ListStateDescriptor<T>): SyncListState<T> {
-    return this.store(d).getSyncListState(d);
+    return this.syncStore(d).getSyncListState(d);
   }
   getSyncMapState<K extends MapStateKey, V>(d: MapStateDescriptor<K, V>): SyncMapState<K, V> {
-    return this.store(d).getSyncMapState(d);
+    return this.syncStore(d).getSyncMapState(d);
   }
   getSyncReducingState<T>(d: ReducingStateDescriptor<T>): SyncReducingState<T> {
-    return this.store(d).getSyncReducingState(d);
+    return this.syncStore(d).getSyncReducingState(d);
   }
   getSyncAggregatingState<IN, ACC, OUT>(d: AggregatingStateDescriptor<IN, ACC, OUT>): SyncAggregatingState<IN, OUT> {
-    return this.store(d).getSyncAggregatingState(d);
+    return this.syncStore(d).getSyncAggregatingState(d);
+  }
+  /** The store, told that user code accesses state synchronously (timers' keys are then made resident). */
+  private syncStore(descriptor: { name?: string } | undefined): KeyedStateStore {
+    const store = this.store(descriptor);
+    store.syncInUse = true;
+    return store;
   }
   getIndexOfThisSubtask(): number {
     return this.ctx.subtaskIndex;
