@@ -1,3 +1,10 @@
+/**
+ * Profiling harness for keyed-count-sync (not part of `npm run bench`): the synchronous
+ * engine count and the hand loop alternately, with wall and CPU time per run (CPU time is
+ * the steadier figure on a shared machine):
+ *   node --cpu-prof --cpu-prof-dir=/tmp/eddy-prof --import tsx bench/profile-keyed-count-sync.ts [runs]
+ *   node bench/top-self.mjs /tmp/eddy-prof/<file>.cpuprofile
+ */
 import { generateEvents, verifyCounts } from './common.ts';
 import { runEngineCountSync } from './engine-count.ts';
 import { handCount } from './keyed-count.ts';
@@ -11,5 +18,7 @@ for (let r = 0; r < runs; r++) {
   const t1 = performance.now();
   verifyCounts(handCount(events), 10_000, 100, 'hand');
   const c2 = process.cpuUsage();
-  console.log(`run ${r}: engine ${(t1 - t0).toFixed(1)} ms wall, ${((c1.user + c1.system) / 1000).toFixed(1)} ms cpu; hand ${(performance.now() - t1).toFixed(1)} ms wall`);
+  console.log(
+    `run ${r}: engine ${(t1 - t0).toFixed(1)} ms wall, ${((c1.user + c1.system) / 1000).toFixed(1)} ms cpu; hand ${(performance.now() - t1).toFixed(1)} ms wall`,
+  );
 }
