@@ -45,6 +45,7 @@ const RUN_BLOCKS = [
   's3.ts',
   'resume.ts',
   'ttl.ts',
+  'sync-state.ts',
   'windows.ts',
   'word-count.ts',
   'count-words.ts',
@@ -130,6 +131,7 @@ describe('the packed package', () => {
       'checkpoints.js': /^$/,
       's3.js': /^$/,
       'ttl.js': /^$/,
+      'sync-state.js': /^ann: 2 clicks on \/a\+\/b; bob: 1 clicks on \/a$/,
       'windows.js': /^ann@0: 2, ann@60000: 1, bob@0: 1$/,
       'count-words.js': /: 333/,
     };
