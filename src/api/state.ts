@@ -103,7 +103,7 @@ export interface SyncMapState<K extends MapStateKey, V> extends SyncState, Itera
   putAll(entries: Iterable<readonly [K, V]> | Map<K, V>): void;
   remove(key: K): void;
   contains(key: K): boolean;
-  /** The entries as of this call (changes made while iterating are not seen). */
+  /** Iterates the entries of the current key (bound now). Changes made while iterating may or may not be seen. */
   entries(): IterableIterator<[K, V]>;
   keys(): IterableIterator<K>;
   values(): IterableIterator<V>;
