@@ -19,7 +19,6 @@ import type { ErrorContext, StateBackendError } from '../../api/errors.ts';
 import { keyId, type KeyId } from '../../format/key-ids.ts';
 import type { Key } from '../../format/key-bytes.ts';
 import type { KeyedSnapshotOptions, KeyedStateBackendOptions, ListTable, MapTable, MaybePromise, ValueTable } from '../../state/backend.ts';
-import { VOID_NAMESPACE } from '../../state/backend.ts';
 import { KeyedBackendBase, type TableConfig } from '../../state/keyed-backend-base.ts';
 import type { KeyedStateSnapshot } from '../../format/snapshot-format.ts';
 import { Table, type Cell, type Coord, type MapCell } from './cache.ts';
@@ -27,7 +26,7 @@ import { COMPONENT, ENTRIES, mapError, transactionDone, type IdbEnvironment, typ
 import { idOf, keyPartOf, type KeyPart, type RecordKey } from './layout.ts';
 import { ChangeTracker } from './marks.ts';
 import { flushDirty } from './flush.ts';
-import { loadMaps } from './resident.ts';
+import { prefetchKeys } from './resident.ts';
 import { deleteExpired, listKeys, loadSnapshots, takeSnapshot } from './persist.ts';
 import { listTable, mapTable, valueTable } from './tables.ts';
 
@@ -45,8 +44,8 @@ export class IdbKeyedStateBackend extends KeyedBackendBase<Table> {
   readonly nativeTtlCleanup = true;
   /** Synchronous for what the cache holds: each batch's (and timer's) keys are prefetched and kept until the next batch. */
   readonly syncAccess = 'resident';
-  /** The keys of the current batch (and the timers fired since): eviction keeps their cells. */
-  private pinned = new Set<KeyId>();
+  /** @internal The keys of the current batch (and the timers fired since): eviction keeps their cells. */
+  pinned = new Set<KeyId>();
   readonly op: string;
   private at: Coord = { kid: '', kg: -1, part: '' };
   /** @internal The cells written since the last flush. */
@@ -387,23 +386,7 @@ export class IdbKeyedStateBackend extends KeyedBackendBase<Table> {
    */
   async prefetch(keys: readonly Key[], keyGroups: ArrayLike<number>, more = false): Promise<void> {
     if (!more) this.pinned = new Set();
-    if (this.failed !== undefined) return;
-    const tables = this.registeredStates().filter((t) => t.shape !== 'map');
-    const maps = this.registeredStates().filter((t) => t.shape === 'map' && t.wholeMaps);
-    // Before anything was stored, readCell() remembers the keys as absent without reading.
-    // Only the void namespace is prefetched: other namespaces (windows) are read on demand.
-    const loads: Array<Promise<unknown>> = [];
-    const mapLoads: Array<[Table, Coord]> = [];
-    for (let i = 0; i < keys.length; i++) {
-      const kid = keyId(keys[i]);
-      if (this.pinned.has(kid)) continue;
-      this.pinned.add(kid);
-      const at: Coord = { kid, kg: keyGroups[i], part: keyPartOf(kid) };
-      for (const t of tables) if (t.cell(VOID_NAMESPACE, kid) === undefined) loads.push(this.readCell(t, VOID_NAMESPACE, at) as Promise<unknown>);
-      for (const t of maps) if (!t.mapCell(VOID_NAMESPACE, kid)?.complete) mapLoads.push([t, at]);
-    }
-    if (mapLoads.length > 0) loads.push(loadMaps(this, mapLoads));
-    await Promise.all(loads);
+    if (this.failed === undefined) await prefetchKeys(this, keys, keyGroups);
   }
 
   async dispose(): Promise<void> {

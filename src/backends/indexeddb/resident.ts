@@ -6,10 +6,12 @@
  * `backend.ts` do not import each other.
  */
 import type { ErrorContext } from '../../api/errors.ts';
-import type { KeyId } from '../../format/key-ids.ts';
+import type { Key } from '../../format/key-bytes.ts';
+import { keyId, type KeyId } from '../../format/key-ids.ts';
+import type { MaybePromise } from '../../state/backend.ts';
 import type { Coord, MapCell, Table } from './cache.ts';
 import { ENTRIES, transactionDone, type StoredRecord } from './database.ts';
-import { idOf, type RecordKey } from './layout.ts';
+import { idOf, keyPartOf, type RecordKey } from './layout.ts';
 
 /** The members of `IdbKeyedStateBackend` these helpers use. */
 export interface ResidentTarget {
@@ -21,6 +23,32 @@ export interface ResidentTarget {
   mapCellFor(t: Table, ns: string, at: Coord): MapCell;
   mapRange(t: Table, ns: string, at: Coord): IDBKeyRange;
   remember(): void;
+  readonly pinned: Set<KeyId>;
+  registeredStates(): Table[];
+  readCell(t: Table, ns: string, at: Coord): MaybePromise<StoredRecord | undefined>;
+}
+
+/**
+ * Loads the void-namespace state of `keys` (value and list records; maps only of states
+ * used synchronously, and then whole) and pins the keys, so that eviction keeps them.
+ * Before anything was stored, `readCell()` remembers the keys as absent without reading;
+ * other namespaces (windows) are read on demand.
+ */
+export async function prefetchKeys(b: ResidentTarget, keys: readonly Key[], keyGroups: ArrayLike<number>): Promise<void> {
+  const tables = b.registeredStates().filter((t) => t.shape !== 'map');
+  const maps = b.registeredStates().filter((t) => t.shape === 'map' && t.wholeMaps);
+  const loads: Array<Promise<unknown>> = [];
+  const mapLoads: Array<[Table, Coord]> = [];
+  for (let i = 0; i < keys.length; i++) {
+    const kid = keyId(keys[i]);
+    if (b.pinned.has(kid)) continue;
+    b.pinned.add(kid);
+    const at: Coord = { kid, kg: keyGroups[i], part: keyPartOf(kid) };
+    for (const t of tables) if (t.cell('', kid) === undefined) loads.push(b.readCell(t, '', at) as Promise<unknown>);
+    for (const t of maps) if (!t.mapCell('', kid)?.complete) mapLoads.push([t, at]);
+  }
+  if (mapLoads.length > 0) loads.push(loadMaps(b, mapLoads));
+  await Promise.all(loads);
 }
 
 /** Whether the current key's value or list record under `ns` is known in memory. */
