@@ -257,6 +257,8 @@ export class IdbKeyedStateBackend extends KeyedBackendBase<Table> {
     let cell = t.mapCell(ns, at.kid);
     if (cell === undefined) {
       cell = t.addMapCell(ns, at);
+      // Nothing stored for this key: the overlay is the whole map.
+      cell.complete = !this.mayHave(t, at.kid);
       this.remember();
     }
     return cell;
