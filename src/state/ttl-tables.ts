@@ -304,12 +304,12 @@ export class TtlMapTable<V> implements MapTable<V> {
   /** The entries, synchronously (see {@link MapTable.syncEntries}), with the read effects of {@link entries}. */
   syncEntries(namespace: string): Iterable<[Key, V]> {
     settleNow(this.ctx.access());
-    return this.iterateNow(namespace, this.inner.syncEntries!(namespace));
+    // The time and key of this call, not of the first step of the iteration.
+    return this.iterateNow(namespace, this.inner.syncEntries!(namespace), this.ctx.now, this.ctx.backend.getCurrentKey());
   }
 
-  private *iterateNow(namespace: string, source: Iterable<[Key, TtlValue<V>]>): Generator<[Key, V]> {
-    const { ttlMs, returnExpired, updateOnRead, now } = this.ctx;
-    const key = this.ctx.backend.getCurrentKey();
+  private *iterateNow(namespace: string, source: Iterable<[Key, TtlValue<V>]>, now: number, key: Key | undefined): Generator<[Key, V]> {
+    const { ttlMs, returnExpired, updateOnRead } = this.ctx;
     const expired: Key[] = [];
     const renewed: Array<[Key, TtlValue<V>]> = [];
     try {
