@@ -203,9 +203,11 @@ export class WindowOperator<F> extends AbstractStreamOperator<F> {
     if (this.merging !== undefined) return this.processElement(value, timestamp);
     const windows = this.spec.assigner.assignWindows(value, timestamp, this.assignerContext);
     const sync = this.syncContents;
-    for (const w of windows) {
-      sync.setCurrentNamespace(w.namespace());
-      if (!sync.isResident()) return this.processElement(value, timestamp, windows);
+    if (this.backend!.syncAccess !== 'always') {
+      for (const w of windows) {
+        sync.setCurrentNamespace(w.namespace());
+        if (!sync.isResident()) return this.processElement(value, timestamp, windows);
+      }
     }
     this.key = this.backend!.getCurrentKey()!;
     const stored = this.spec.evictor !== undefined ? [value, timestamp === timestamp ? timestamp : null] : value;
