@@ -7,6 +7,7 @@ import {
   type KeyedProcessContext,
   type OnTimerContext,
   type RuntimeContext,
+  type SyncValueState,
   type ValueState,
 } from '../src/index.ts';
 import type { Ev } from './common.ts';
@@ -38,5 +39,34 @@ export async function runEngineCount(events: readonly Ev[]): Promise<[string, nu
     .fromCollection(events)
     .keyBy((e) => e.k)
     .process(new Counter())
+    .executeAndCollect();
+}
+
+/** The same counter written synchronously: SyncValueState, no Promise, no await. */
+export class SyncCounter extends KeyedProcessFunction<string, Ev, [string, number]> {
+  count!: SyncValueState<number>;
+
+  override open(ctx: RuntimeContext): void {
+    this.count = ctx.getSyncState(new ValueStateDescriptor<number>('count'));
+  }
+
+  processElement(_v: Ev, ctx: KeyedProcessContext<string>, _out: Collector<[string, number]>): void {
+    const c = this.count.value() ?? 0;
+    if (c === 0) ctx.timerService().registerEventTimeTimer(Number.MAX_SAFE_INTEGER - 1);
+    this.count.update(c + 1);
+  }
+
+  override onTimer(_ts: number, ctx: OnTimerContext<string>, out: Collector<[string, number]>): void {
+    out.collect([ctx.getCurrentKey(), this.count.value()!]);
+  }
+}
+
+/** {@link runEngineCount} with the synchronous {@link SyncCounter}. */
+export async function runEngineCountSync(events: readonly Ev[]): Promise<[string, number][]> {
+  return StreamExecutionEnvironment.getExecutionEnvironment()
+    .setParallelism(1)
+    .fromCollection(events)
+    .keyBy((e) => e.k)
+    .process(new SyncCounter())
     .executeAndCollect();
 }

@@ -5,6 +5,7 @@
  */
 import { keyedCount } from './keyed-count.ts';
 import { keyedCountRxjs } from './keyed-count-rxjs.ts';
+import { keyedCountSync } from './keyed-count-sync.ts';
 import { stateMemory } from './state-memory.ts';
 import { ttlOverhead } from './ttl-overhead.ts';
 import { checkpointPause } from './checkpoint-pause.ts';
@@ -30,6 +31,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const benches: Record<string, (runs: number) => Promise<void>> = {
   'keyed-count': keyedCount,
   'keyed-count-rxjs': keyedCountRxjs,
+  'keyed-count-sync': keyedCountSync,
   'state-memory': stateMemory,
   'ttl-overhead': ttlOverhead,
   'checkpoint-pause': checkpointPause,

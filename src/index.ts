@@ -156,6 +156,12 @@ export type {
   ReduceFunction,
   ReducingState,
   State,
+  SyncAggregatingState,
+  SyncListState,
+  SyncMapState,
+  SyncReducingState,
+  SyncState,
+  SyncValueState,
   ValueState,
 } from './api/state.ts';
 export { ManualClock, SystemClock, type Clock, type ObservableClock } from './api/clock.ts';

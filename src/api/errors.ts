@@ -13,6 +13,7 @@ export type EddyErrorCode =
   /** A write to state that is read-only where it was used (broadcast state in `processElement`). */
   | 'STATE_READ_ONLY'
   | 'NO_KEY_CONTEXT'
+  | 'STATE_NOT_RESIDENT'
   | 'UNSERIALIZABLE_VALUE'
   | 'USER_FUNCTION_FAILED'
   | 'SNAPSHOT_CORRUPT'

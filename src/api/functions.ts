@@ -11,7 +11,20 @@
 import type { AggregatingStateDescriptor, ListStateDescriptor, MapStateDescriptor, ReducingStateDescriptor, ValueStateDescriptor } from './descriptors.ts';
 import { EddyError } from './errors.ts';
 import type { OutputTag } from './output-tag.ts';
-import type { AggregatingState, BroadcastState, ListState, MapState, MapStateKey, ReducingState, ValueState } from './state.ts';
+import type {
+  AggregatingState,
+  BroadcastState,
+  ListState,
+  MapState,
+  MapStateKey,
+  ReducingState,
+  SyncAggregatingState,
+  SyncListState,
+  SyncMapState,
+  SyncReducingState,
+  SyncValueState,
+  ValueState,
+} from './state.ts';
 
 /** A value or a Promise of it. */
 export type Awaitable<T> = T | Promise<T>;
@@ -28,6 +41,20 @@ export interface RuntimeContext {
   getMapState<K extends MapStateKey, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V>;
   getReducingState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T>;
   getAggregatingState<IN, ACC, OUT>(descriptor: AggregatingStateDescriptor<IN, ACC, OUT>): AggregatingState<IN, OUT>;
+  /**
+   * The same state, read and written synchronously (Flink's original `ValueState`:
+   * `value()`, `update()`): no Promise, no `await`. Works where the current key's state is
+   * resident (see `src/api/state.ts`); throws `STATE_NOT_RESIDENT` elsewhere.
+   */
+  getSyncState<T>(descriptor: ValueStateDescriptor<T>): SyncValueState<T>;
+  /** {@link getSyncState} for list state. */
+  getSyncListState<T>(descriptor: ListStateDescriptor<T>): SyncListState<T>;
+  /** {@link getSyncState} for map state. */
+  getSyncMapState<K extends MapStateKey, V>(descriptor: MapStateDescriptor<K, V>): SyncMapState<K, V>;
+  /** {@link getSyncState} for reducing state. */
+  getSyncReducingState<T>(descriptor: ReducingStateDescriptor<T>): SyncReducingState<T>;
+  /** {@link getSyncState} for aggregating state. */
+  getSyncAggregatingState<IN, ACC, OUT>(descriptor: AggregatingStateDescriptor<IN, ACC, OUT>): SyncAggregatingState<IN, OUT>;
   /** 0-based index of this parallel subtask. */
   getIndexOfThisSubtask(): number;
   getNumberOfParallelSubtasks(): number;

@@ -1,7 +1,17 @@
 /**
- * The keyed state a function reads and writes. Every method is asynchronous (as in
- * Flink's State V2) because persistent backends are; each is scoped to the key of the
- * record being processed, which the runtime sets before calling the function.
+ * The keyed state a function reads and writes, scoped to the key of the record being
+ * processed, which the runtime sets before calling the function. Two families:
+ *
+ * - `ValueState`, `ListState`, ... (from `getState()`, `getListState()`, ...): every
+ *   method answers with a Promise, as in Flink's State V2, because persistent backends are
+ *   asynchronous. They work on every backend, always.
+ * - `SyncValueState`, `SyncListState`, ... (from `getSyncState()`, `getSyncListState()`,
+ *   ...): Flink's original synchronous state interfaces, same method names, answering at
+ *   once. They work where the current key's state is resident: always in memory and
+ *   SQLite-WASM; on IndexedDB for the keys the runtime loaded with their batch (every
+ *   record's and timer's key); elsewhere they throw `STATE_NOT_RESIDENT`, never guess.
+ *
+ * Both families may be used for the same state; they read and write the same data.
  */
 
 /** Common to every state: `clear()` removes the current key's state at once. */
@@ -60,6 +70,56 @@ export interface AggregatingState<IN, OUT> extends State {
   /** `getResult(accumulator)`, or `undefined` when nothing was added. */
   get(): Promise<OUT | undefined>;
   add(value: IN): Promise<void>;
+}
+
+/** Common to every synchronous state (Flink's original `State`). */
+export interface SyncState {
+  /** Removes the value(s) of the current key. */
+  clear(): void;
+}
+
+/** A single value per key, read and written synchronously (Flink's `ValueState`). */
+export interface SyncValueState<T> extends SyncState {
+  /** The current key's value, or the descriptor's default (normally `undefined`) when unset. */
+  value(): T | undefined;
+  /** Replaces the current key's value; `undefined` clears it. */
+  update(value: T | undefined): void;
+}
+
+/** A list of elements per key, synchronously (Flink's `ListState`). */
+export interface SyncListState<T> extends SyncState {
+  /** The elements in insertion order (a fresh array); empty when unset. */
+  get(): T[];
+  add(value: T): void;
+  addAll(values: Iterable<T>): void;
+  /** Replaces the list; an empty iterable clears it. */
+  update(values: Iterable<T>): void;
+}
+
+/** A map of user keys to values per key, synchronously (Flink's `MapState`). */
+export interface SyncMapState<K extends MapStateKey, V> extends SyncState, Iterable<[K, V]> {
+  get(key: K): V | undefined;
+  put(key: K, value: V): void;
+  putAll(entries: Iterable<readonly [K, V]> | Map<K, V>): void;
+  remove(key: K): void;
+  contains(key: K): boolean;
+  /** Iterates the entries of the current key (bound now). Changes made while iterating may or may not be seen. */
+  entries(): IterableIterator<[K, V]>;
+  keys(): IterableIterator<K>;
+  values(): IterableIterator<V>;
+  isEmpty(): boolean;
+}
+
+/** Values folded with the descriptor's reduce function, synchronously (Flink's `ReducingState`). */
+export interface SyncReducingState<T> extends SyncState {
+  get(): T | undefined;
+  add(value: T): void;
+}
+
+/** Values folded into an accumulator, synchronously (Flink's `AggregatingState`). */
+export interface SyncAggregatingState<IN, OUT> extends SyncState {
+  get(): OUT | undefined;
+  add(value: IN): void;
 }
 
 /** Folds two values of the same type into one (Flink's `ReduceFunction`). */

@@ -165,6 +165,8 @@ class HeapTable {
 }
 
 class HeapKeyedStateBackend extends KeyedBackendBase<HeapTable> {
+  /** Every table method answers synchronously: live objects in memory. */
+  readonly syncAccess = 'always';
   /** The id the current key is stored under. */
   currentKeyId: KeyId = '';
   /** Index of the current key group within the range (-1: no key); callers check the key is set. */
@@ -258,6 +260,7 @@ class HeapKeyedStateBackend extends KeyedBackendBase<HeapTable> {
       contains: (ns, userKey) => (t.readMap(ns)?.get(this.currentKeyId) as Map<KeyId, V> | undefined)?.has(keyId(userKey)) ?? false,
       isEmpty: (ns) => ((t.readMap(ns)?.get(this.currentKeyId) as Map<KeyId, V> | undefined)?.size ?? 0) === 0,
       entries: (ns) => iterateMap(inner(ns)),
+      syncEntries: (ns) => entriesOf(inner(ns)),
       remove: (ns) => {
         t.existingWritable(ns)?.delete(this.currentKeyId);
         t.touched(ns);
@@ -334,6 +337,15 @@ class HeapKeyedStateBackend extends KeyedBackendBase<HeapTable> {
     this.forgetStates();
     this.clearCurrentKey();
   }
+}
+
+/** A map's entries as of the call (a copy, as for `entries()`), keys decoded as they are consumed. */
+function entriesOf<V>(inner: Map<KeyId, V> | undefined): Iterable<[Key, V]> {
+  if (inner === undefined) return [];
+  const copy = [...inner];
+  return (function* () {
+    for (const [id, v] of copy) yield [keyFromId(id), v] as [Key, V];
+  })();
 }
 
 async function* iterateMap<V>(inner: Map<KeyId, V> | undefined): AsyncIterable<[Key, V]> {

@@ -107,6 +107,11 @@ export interface StoredValues {
 
 /** A single value per (key, namespace): backs ValueState, ReducingState, AggregatingState. */
 export interface ValueTable<T> {
+  /**
+   * Whether the current key's entry under `namespace` is in memory, so that every method
+   * answers synchronously (only tables of backends with `syncAccess: 'resident'` have it).
+   */
+  resident?(namespace: string): boolean;
   get(namespace: string): MaybePromise<T | undefined>;
   put(namespace: string, value: T): MaybePromise<void>;
   remove(namespace: string): MaybePromise<void>;
@@ -114,6 +119,8 @@ export interface ValueTable<T> {
 
 /** A list per (key, namespace); `add` appends without rewriting the list. */
 export interface ListTable<T> {
+  /** As {@link ValueTable.resident}: the current key's list under `namespace` is in memory. */
+  resident?(namespace: string): boolean;
   /** A fresh array the caller may keep, or `undefined` when the list is empty. */
   get(namespace: string): MaybePromise<T[] | undefined>;
   add(namespace: string, value: T): MaybePromise<void>;
@@ -125,6 +132,11 @@ export interface ListTable<T> {
 
 /** A map of user keys to values per (key, namespace), one entry per user key. */
 export interface MapTable<V> {
+  /**
+   * As {@link ValueTable.resident}: with `userKey`, whether that entry (or its absence) is
+   * known in memory; without, whether the whole map is (iteration, `isEmpty`).
+   */
+  resident?(namespace: string, userKey?: Key): boolean;
   get(namespace: string, userKey: Key): MaybePromise<V | undefined>;
   put(namespace: string, userKey: Key, value: V): MaybePromise<void>;
   putAll(namespace: string, entries: ReadonlyArray<readonly [Key, V]>): MaybePromise<void>;
@@ -133,6 +145,11 @@ export interface MapTable<V> {
   isEmpty(namespace: string): MaybePromise<boolean>;
   /** Streams the entries; a large map is never loaded whole. */
   entries(namespace: string): AsyncIterable<[Key, V]>;
+  /**
+   * The entries, synchronously (tables of backends with `syncAccess`; for 'resident' ones
+   * only when the whole map is resident). Keys are bound now, as for `entries()`.
+   */
+  syncEntries?(namespace: string): Iterable<[Key, V]>;
   remove(namespace: string): MaybePromise<void>;
 }
 
@@ -184,9 +201,26 @@ export interface KeyedStateBackend {
 
   /**
    * A hint that the given keys are about to be accessed (one input batch). Persistent
-   * backends load them in one query; in-memory backends need not implement it.
+   * backends load them in one query; in-memory backends need not implement it. A backend
+   * with `syncAccess: 'resident'` keeps them resident until the next batch's prefetch;
+   * `more` (a timer's key, within or between batches) adds keys without releasing the batch's.
    */
-  prefetch?(keys: readonly Key[], keyGroups: ArrayLike<number>): MaybePromise<void>;
+  prefetch?(keys: readonly Key[], keyGroups: ArrayLike<number>, more?: boolean): MaybePromise<void>;
+
+  /**
+   * Synchronous state access (the `getSync*State` handles): `'always'` when every table
+   * method answers synchronously (in memory, SQLite-WASM); `'resident'` when they do for
+   * what is in memory, which the tables' `resident()` tells and `prefetch()` loads
+   * (IndexedDB); absent: not offered (a proxy to another thread), every synchronous access
+   * fails with `STATE_NOT_RESIDENT`.
+   */
+  readonly syncAccess?: 'always' | 'resident';
+
+  /**
+   * A state will be accessed synchronously: from now on `prefetch()` loads all of its
+   * current key's data (whole maps included). Only backends with `syncAccess: 'resident'`.
+   */
+  requireResident?(stateName: string): void;
 
   /**
    * Takes a snapshot of every state in canonical form. The state is captured

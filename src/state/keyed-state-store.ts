@@ -13,19 +13,40 @@ import type {
   ValueStateDescriptor,
 } from '../api/descriptors.ts';
 import { StateError } from '../api/errors.ts';
-import type { AggregatingState, ListState, MapState, MapStateKey, ReducingState, ValueState } from '../api/state.ts';
+import type {
+  AggregatingState,
+  ListState,
+  MapState,
+  MapStateKey,
+  ReducingState,
+  SyncAggregatingState,
+  SyncListState,
+  SyncMapState,
+  SyncReducingState,
+  SyncValueState,
+  ValueState,
+} from '../api/state.ts';
 import { SystemClock, type Clock } from '../api/clock.ts';
-import type { KeyedStateBackend } from './backend.ts';
+import type { KeyedStateBackend, ListTable, MapTable, ValueTable } from './backend.ts';
 import { AggregatingStateImpl } from './aggregating-state.ts';
 import { ValueStateImpl } from './keyed-states.ts';
 import { ListStateImpl } from './list-state.ts';
 import { MapStateImpl } from './map-state.ts';
 import { ReducingStateImpl } from './reducing-state.ts';
+import { SyncAggregatingStateImpl, SyncListStateImpl, SyncMapStateImpl, SyncReducingStateImpl, SyncValueStateImpl } from './sync-states.ts';
 import { TtlStates } from './ttl-states.ts';
+
+/** One registered state: its kind, its (possibly TTL-decorated) table and the handles over it. */
+interface Entry {
+  readonly kind: StateKind;
+  readonly table: unknown;
+  state?: unknown;
+  sync?: unknown;
+}
 
 /** The keyed states of one operator subtask, by name. */
 export class KeyedStateStore {
-  private readonly byName = new Map<string, { kind: StateKind; state: unknown }>();
+  private readonly byName = new Map<string, Entry>();
   /**
    * The first access to a state of this subtask made while no record or timer was being
    * processed (see `NO_KEY_CONTEXT`); the operator fails the task with it.
@@ -36,6 +57,12 @@ export class KeyedStateStore {
   };
   /** Tables by descriptor, decorated with TTL where the descriptor enables it. */
   private readonly tables: TtlStates;
+  /**
+   * Whether a synchronous handle was handed to user code (the runtime context sets it): the
+   * operator then makes every timer's key resident before `onTimer`, as the batch prefetch
+   * does for records. Built-in operators check residency themselves and need no prefetch.
+   */
+  syncInUse = false;
 
   /** `clock` is the processing time TTL runs on (the environment's clock). */
   constructor(
@@ -55,7 +82,8 @@ export class KeyedStateStore {
     return this.tables.active ? this.tables.onRecord() : undefined;
   }
 
-  private lookup<S>(descriptor: StateDescriptor, expected: StateKind, method: string, create: () => S): S {
+  /** The entry of a descriptor's state, its table created on first use. */
+  private entry(descriptor: StateDescriptor, expected: StateKind, method: string, table: () => unknown): Entry {
     checkDescriptor(descriptor, this.operatorName);
     if (descriptor.kind !== expected) {
       throw new StateError(
@@ -73,11 +101,30 @@ export class KeyedStateStore {
           { component: 'state', operator: this.operatorName, state: descriptor.name },
         );
       }
-      return existing.state as S;
+      return existing;
     }
-    const state = create();
+    const created: Entry = { kind: descriptor.kind, table: table() };
+    this.byName.set(descriptor.name, created);
+    return created;
+  }
+
+  private lookup<S>(descriptor: StateDescriptor, expected: StateKind, method: string, table: () => unknown, create: (table: never) => S): S {
+    const e = this.entry(descriptor, expected, method, table);
+    if (e.state === undefined) e.state = this.handle(create(e.table as never));
+    return e.state as S;
+  }
+
+  private lookupSync<S>(descriptor: StateDescriptor, expected: StateKind, method: string, table: () => unknown, create: (table: never) => S): S {
+    const e = this.entry(descriptor, expected, method, table);
+    if (e.sync === undefined) {
+      e.sync = this.handle(create(e.table as never));
+      this.backend.requireResident?.(descriptor.name);
+    }
+    return e.sync as S;
+  }
+
+  private handle<S>(state: S): S {
     (state as { reportMisuseTo(report: (error: StateError) => void): void }).reportMisuseTo(this.reportMisuse);
-    this.byName.set(descriptor.name, { kind: descriptor.kind, state });
     return state;
   }
 
@@ -86,16 +133,29 @@ export class KeyedStateStore {
       d,
       'value',
       'getState',
-      () => new ValueStateImpl<T>(this.backend, this.operatorName, d.name, this.tables.valueTable<T>(d, 'value'), d.defaultValue),
+      () => this.tables.valueTable<T>(d, 'value'),
+      (t: ValueTable<T>) => new ValueStateImpl<T>(this.backend, this.operatorName, d.name, t, d.defaultValue),
     );
   }
 
   getListState<T>(d: ListStateDescriptor<T>): ListState<T> {
-    return this.lookup(d, 'list', 'getListState', () => new ListStateImpl<T>(this.backend, this.operatorName, d.name, this.tables.listTable<T>(d)));
+    return this.lookup(
+      d,
+      'list',
+      'getListState',
+      () => this.tables.listTable<T>(d),
+      (t: ListTable<T>) => new ListStateImpl<T>(this.backend, this.operatorName, d.name, t),
+    );
   }
 
   getMapState<K extends MapStateKey, V>(d: MapStateDescriptor<K, V>): MapState<K, V> {
-    return this.lookup(d, 'map', 'getMapState', () => new MapStateImpl<K, V>(this.backend, this.operatorName, d.name, this.tables.mapTable<V>(d)));
+    return this.lookup(
+      d,
+      'map',
+      'getMapState',
+      () => this.tables.mapTable<V>(d),
+      (t: MapTable<V>) => new MapStateImpl<K, V>(this.backend, this.operatorName, d.name, t),
+    );
   }
 
   getReducingState<T>(d: ReducingStateDescriptor<T>): ReducingState<T> {
@@ -103,7 +163,8 @@ export class KeyedStateStore {
       d,
       'reducing',
       'getReducingState',
-      () => new ReducingStateImpl<T>(this.backend, this.operatorName, d.name, this.tables.valueTable<T>(d, 'reducing'), d.reduce),
+      () => this.tables.valueTable<T>(d, 'reducing'),
+      (t: ValueTable<T>) => new ReducingStateImpl<T>(this.backend, this.operatorName, d.name, t, d.reduce),
     );
   }
 
@@ -112,7 +173,63 @@ export class KeyedStateStore {
       d,
       'aggregating',
       'getAggregatingState',
-      () => new AggregatingStateImpl<IN, ACC, OUT>(this.backend, this.operatorName, d.name, this.tables.valueTable<ACC>(d, 'aggregating'), d.aggregateFunction),
+      () => this.tables.valueTable<ACC>(d, 'aggregating'),
+      (t: ValueTable<ACC>) => new AggregatingStateImpl<IN, ACC, OUT>(this.backend, this.operatorName, d.name, t, d.aggregateFunction),
+    );
+  }
+
+  /** The synchronous handle of a value state (same data as {@link getState}). */
+  getSyncState<T>(d: ValueStateDescriptor<T>): SyncValueState<T> {
+    return this.lookupSync(
+      d,
+      'value',
+      'getSyncState',
+      () => this.tables.valueTable<T>(d, 'value'),
+      (t: ValueTable<T>) => new SyncValueStateImpl<T>(this.backend, this.operatorName, d.name, t, d.defaultValue),
+    );
+  }
+
+  /** The synchronous handle of a list state. */
+  getSyncListState<T>(d: ListStateDescriptor<T>): SyncListState<T> {
+    return this.lookupSync(
+      d,
+      'list',
+      'getSyncListState',
+      () => this.tables.listTable<T>(d),
+      (t: ListTable<T>) => new SyncListStateImpl<T>(this.backend, this.operatorName, d.name, t),
+    );
+  }
+
+  /** The synchronous handle of a map state. */
+  getSyncMapState<K extends MapStateKey, V>(d: MapStateDescriptor<K, V>): SyncMapState<K, V> {
+    return this.lookupSync(
+      d,
+      'map',
+      'getSyncMapState',
+      () => this.tables.mapTable<V>(d),
+      (t: MapTable<V>) => new SyncMapStateImpl<K, V>(this.backend, this.operatorName, d.name, t),
+    );
+  }
+
+  /** The synchronous handle of a reducing state. */
+  getSyncReducingState<T>(d: ReducingStateDescriptor<T>): SyncReducingState<T> {
+    return this.lookupSync(
+      d,
+      'reducing',
+      'getSyncReducingState',
+      () => this.tables.valueTable<T>(d, 'reducing'),
+      (t: ValueTable<T>) => new SyncReducingStateImpl<T>(this.backend, this.operatorName, d.name, t, d.reduce),
+    );
+  }
+
+  /** The synchronous handle of an aggregating state. */
+  getSyncAggregatingState<IN, ACC, OUT>(d: AggregatingStateDescriptor<IN, ACC, OUT>): SyncAggregatingState<IN, OUT> {
+    return this.lookupSync(
+      d,
+      'aggregating',
+      'getSyncAggregatingState',
+      () => this.tables.valueTable<ACC>(d, 'aggregating'),
+      (t: ValueTable<ACC>) => new SyncAggregatingStateImpl<IN, ACC, OUT>(this.backend, this.operatorName, d.name, t, d.aggregateFunction),
     );
   }
 }

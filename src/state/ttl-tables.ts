@@ -94,6 +94,10 @@ export class TtlValueTable<T> implements ValueTable<T> {
     private readonly inner: ValueTable<TtlValue<T>>,
   ) {}
 
+  resident(namespace: string): boolean {
+    return this.inner.resident?.(namespace) ?? true;
+  }
+
   // get and put are the hot path of every counter: written so that with a synchronous
   // backend they allocate one pair per write and nothing else (closures live in the
   // *Later methods, so that V8 allocates no context on the synchronous path).
@@ -152,6 +156,10 @@ export class TtlListTable<T> implements ListTable<T> {
     private readonly ctx: TtlContext,
     private readonly inner: ListTable<TtlValue<T>>,
   ) {}
+
+  resident(namespace: string): boolean {
+    return this.inner.resident?.(namespace) ?? true;
+  }
 
   get(namespace: string): MaybePromise<T[] | undefined> {
     return accessed(this.ctx, () => andThen(this.inner.get(namespace), (list) => this.read(namespace, list)));
@@ -212,6 +220,10 @@ export class TtlMapTable<V> implements MapTable<V> {
     private readonly inner: MapTable<TtlValue<V>>,
   ) {}
 
+  resident(namespace: string, userKey?: Key): boolean {
+    return this.inner.resident?.(namespace, userKey) ?? true;
+  }
+
   /** As a value's read (see {@link TtlValueTable}), per entry. */
   get(namespace: string, userKey: Key): MaybePromise<V | undefined> {
     return accessed(this.ctx, () =>
@@ -251,6 +263,7 @@ export class TtlMapTable<V> implements MapTable<V> {
   /** Empty when no entry is visible, so that it agrees with `entries()`; renews nothing. */
   isEmpty(namespace: string): MaybePromise<boolean> {
     if (this.ctx.returnExpired) return accessed(this.ctx, () => this.inner.isEmpty(namespace));
+    if (this.inner.syncEntries !== undefined && this.resident(namespace)) return this.isEmptyNow(namespace);
     const source = this.inner.entries(namespace);
     const key = this.ctx.backend.getCurrentKey();
     return (async () => {
@@ -269,6 +282,52 @@ export class TtlMapTable<V> implements MapTable<V> {
       if (sameKey(this.ctx.backend.getCurrentKey(), key)) for (const k of expired) await this.inner.delete(namespace, k);
       return empty;
     })();
+  }
+
+  /** {@link isEmpty} where the map answers synchronously: expired entries seen on the way are removed. */
+  private isEmptyNow(namespace: string): boolean {
+    settleNow(this.ctx.access());
+    const now = this.ctx.now;
+    const expired: Key[] = [];
+    let empty = true;
+    for (const [k, tv] of this.inner.syncEntries!(namespace)) {
+      if (!isExpired(tv, this.ctx.ttlMs, now)) {
+        empty = false;
+        break;
+      }
+      expired.push(k);
+    }
+    for (const k of expired) settleNow(this.inner.delete(namespace, k));
+    return empty;
+  }
+
+  /** The entries, synchronously (see {@link MapTable.syncEntries}), with the read effects of {@link entries}. */
+  syncEntries(namespace: string): Iterable<[Key, V]> {
+    settleNow(this.ctx.access());
+    // The time and key of this call, not of the first step of the iteration.
+    return this.iterateNow(namespace, this.inner.syncEntries!(namespace), this.ctx.now, this.ctx.backend.getCurrentKey());
+  }
+
+  private *iterateNow(namespace: string, source: Iterable<[Key, TtlValue<V>]>, now: number, key: Key | undefined): Generator<[Key, V]> {
+    const { ttlMs, returnExpired, updateOnRead } = this.ctx;
+    const expired: Key[] = [];
+    const renewed: Array<[Key, TtlValue<V>]> = [];
+    try {
+      for (const [k, tv] of source) {
+        if (isExpired(tv, ttlMs, now)) {
+          if (!returnExpired) {
+            expired.push(k);
+            continue;
+          }
+        } else if (updateOnRead) renewed.push([k, [tv[0], now]]);
+        yield [k, tv[0]];
+      }
+    } finally {
+      if ((expired.length > 0 || renewed.length > 0) && sameKey(this.ctx.backend.getCurrentKey(), key)) {
+        for (const k of expired) settleNow(this.inner.delete(namespace, k));
+        if (renewed.length > 0) settleNow(this.inner.putAll(namespace, renewed));
+      }
+    }
   }
 
   entries(namespace: string): AsyncIterable<[Key, V]> {
@@ -306,6 +365,11 @@ export class TtlMapTable<V> implements MapTable<V> {
   remove(namespace: string): MaybePromise<void> {
     return accessed(this.ctx, () => this.inner.remove(namespace));
   }
+}
+
+/** A cleanup step or write-behind flush started by a synchronous access: it runs on; its failure stays with the backend. */
+function settleNow(r: MaybePromise<unknown> | undefined): void {
+  if (isPromise(r)) r.catch(() => undefined);
 }
 
 function sameKey(a: Key | undefined, b: Key | undefined): boolean {

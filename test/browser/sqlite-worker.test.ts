@@ -17,7 +17,10 @@ const spawn = () => new WorkerRpc(new Worker(new URL('./sqlite.worker.ts', impor
 const suiteWorker = spawn();
 afterAll(() => suiteWorker.worker.terminate());
 
-runStateBackendSuite('sqlite (Chromium dedicated worker, opfs-sahpool, driven through a proxy)', () => new WorkerSqliteBackend(suiteWorker), { slow: true });
+runStateBackendSuite('sqlite (Chromium dedicated worker, opfs-sahpool, driven through a proxy)', () => new WorkerSqliteBackend(suiteWorker), {
+  slow: true,
+  noSyncAccess: true,
+});
 
 describe('SqliteStateBackend in a dedicated worker on opfs-sahpool', () => {
   it('picks opfs-sahpool, persists a real workload in OPFS (the file survives closing and reopening the pool), and its snapshot restores into a fresh backend', {

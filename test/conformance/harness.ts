@@ -28,6 +28,12 @@ export interface StateBackendCapabilities {
    * large-collection cases shrink tenfold, and their names say so.
    */
   slow?: boolean;
+  /**
+   * The backend offers no synchronous access (`syncAccess` unset, e.g. a proxy to a worker):
+   * the synchronous cases then check that every synchronous call is refused with
+   * `STATE_NOT_RESIDENT`.
+   */
+  noSyncAccess?: boolean;
 }
 
 /** The max parallelism every suite's keyed backends use unless a test asks for another. */

@@ -19,7 +19,6 @@ import type { ErrorContext, StateBackendError } from '../../api/errors.ts';
 import { keyId, type KeyId } from '../../format/key-ids.ts';
 import type { Key } from '../../format/key-bytes.ts';
 import type { KeyedSnapshotOptions, KeyedStateBackendOptions, ListTable, MapTable, MaybePromise, ValueTable } from '../../state/backend.ts';
-import { VOID_NAMESPACE } from '../../state/backend.ts';
 import { KeyedBackendBase, type TableConfig } from '../../state/keyed-backend-base.ts';
 import type { KeyedStateSnapshot } from '../../format/snapshot-format.ts';
 import { Table, type Cell, type Coord, type MapCell } from './cache.ts';
@@ -27,6 +26,7 @@ import { COMPONENT, ENTRIES, mapError, transactionDone, type IdbEnvironment, typ
 import { idOf, keyPartOf, type KeyPart, type RecordKey } from './layout.ts';
 import { ChangeTracker } from './marks.ts';
 import { flushDirty } from './flush.ts';
+import { prefetchKeys } from './resident.ts';
 import { deleteExpired, listKeys, loadSnapshots, takeSnapshot } from './persist.ts';
 import { listTable, mapTable, valueTable } from './tables.ts';
 
@@ -42,6 +42,10 @@ export interface CacheLimits {
 export class IdbKeyedStateBackend extends KeyedBackendBase<Table> {
   /** Expired TTL state is deleted through the `expiry` index on every `flush()`. */
   readonly nativeTtlCleanup = true;
+  /** Synchronous for what the cache holds: each batch's (and timer's) keys are prefetched and kept until the next batch. */
+  readonly syncAccess = 'resident';
+  /** @internal The keys of the current batch (and the timers fired since): eviction keeps their cells. */
+  pinned = new Set<KeyId>();
   readonly op: string;
   private at: Coord = { kid: '', kg: -1, part: '' };
   /** @internal The cells written since the last flush. */
@@ -50,8 +54,8 @@ export class IdbKeyedStateBackend extends KeyedBackendBase<Table> {
   pendingWrites = 0;
   /** @internal Cells cached, counted against the cache size. */
   cached = 0;
-  /** Incremented whenever clean cells are dropped: a read issued before must not repopulate the cache. */
-  private generation = 0;
+  /** @internal Incremented whenever clean cells are dropped: a read issued before must not repopulate the cache. */
+  generation = 0;
   /** @internal False until something may be in the database (nothing is, right after the range was cleared). */
   mayHaveStored = false;
   /** @internal Change marks for deltas. */
@@ -204,7 +208,7 @@ export class IdbKeyedStateBackend extends KeyedBackendBase<Table> {
     const cell = t.mapCell(ns, at.kid);
     const entry = cell?.entries.get(userKey);
     if (entry !== undefined) return entry.rec;
-    if (cell?.cleared || !this.mayHave(t, at.kid)) return undefined;
+    if (cell?.cleared || cell?.complete || !this.mayHave(t, at.kid)) return undefined;
     const generation = this.generation;
     const part = keyPartOf(userKey);
     return this.read(this.recordKey(t, ns, at, part)).then((rec) => {
@@ -241,16 +245,20 @@ export class IdbKeyedStateBackend extends KeyedBackendBase<Table> {
   clearMap(t: Table, ns: string, at: Coord): MaybePromise<void> {
     this.check();
     const cell = this.mapCellFor(t, ns, at);
+    cell.clears++;
     cell.cleared = true;
     cell.entries.clear();
     cell.dirtyKeys.clear();
     return this.touched(cell);
   }
 
-  private mapCellFor(t: Table, ns: string, at: Coord): MapCell {
+  /** @internal The overlay of a map, created when missing. */
+  mapCellFor(t: Table, ns: string, at: Coord): MapCell {
     let cell = t.mapCell(ns, at.kid);
     if (cell === undefined) {
       cell = t.addMapCell(ns, at);
+      // Nothing stored for this key: the overlay is the whole map.
+      cell.complete = !this.mayHave(t, at.kid);
       this.remember();
     }
     return cell;
@@ -274,7 +282,7 @@ export class IdbKeyedStateBackend extends KeyedBackendBase<Table> {
       for (const [userKey, e] of overlay) if (e.rec !== undefined) out.push([userKey, e.rec]);
       return out;
     };
-    if (cell?.cleared || !this.mayHave(t, at.kid)) return Promise.resolve(merged([], []));
+    if (cell?.cleared || cell?.complete || !this.mayHave(t, at.kid)) return Promise.resolve(merged([], []));
     const range = this.mapRange(t, ns, at);
     const tx = this.db.transaction(ENTRIES, 'readonly');
     const store = tx.objectStore(ENTRIES);
@@ -290,10 +298,10 @@ export class IdbKeyedStateBackend extends KeyedBackendBase<Table> {
   }
 
   /**
-   * Whether the database may hold state of `t` for the key: a miss of a key never written
-   * (nor restored) needs no read, since the range was empty when this backend started.
+   * @internal Whether the database may hold state of `t` for the key: a miss of a key never
+   * written (nor restored) needs no read, since the range was empty when this backend started.
    */
-  private mayHave(t: Table, kid: KeyId): boolean {
+  mayHave(t: Table, kid: KeyId): boolean {
     return this.mayHaveStored && (t.stored === undefined || t.stored.has(kid));
   }
 
@@ -304,8 +312,8 @@ export class IdbKeyedStateBackend extends KeyedBackendBase<Table> {
     if (t.stored.size > this.limits.trackedKeys) t.stored = undefined;
   }
 
-  /** Counts a cached cell against the cache size. */
-  private remember(): void {
+  /** @internal Counts a cached cell against the cache size. */
+  remember(): void {
     this.cached++;
   }
 
@@ -331,10 +339,11 @@ export class IdbKeyedStateBackend extends KeyedBackendBase<Table> {
     return flushDirty(this);
   }
 
-  /** @internal Drops every cached cell (all must be clean). */
+  /** @internal Drops every cached cell (all must be clean) but those of the current batch's keys. */
   evict(): void {
-    for (const t of this.registeredStates()) t.evict();
-    this.cached = 0;
+    let kept = 0;
+    for (const t of this.registeredStates()) kept += t.evict(this.pinned);
+    this.cached = kept;
     this.generation++;
   }
 
@@ -367,22 +376,19 @@ export class IdbKeyedStateBackend extends KeyedBackendBase<Table> {
     return listKeys(this, stateName, namespace);
   }
 
-  async prefetch(keys: readonly Key[], keyGroups: ArrayLike<number>): Promise<void> {
-    if (this.failed !== undefined) return;
-    const tables = this.registeredStates().filter((t) => t.shape !== 'map');
-    if (tables.length === 0) return;
-    // Before anything was stored, readCell() remembers the keys as absent without reading.
-    // Only the void namespace is prefetched: other namespaces (windows) are read on demand.
-    const loads: Array<Promise<unknown>> = [];
-    const seen = new Set<KeyId>();
-    for (let i = 0; i < keys.length; i++) {
-      const kid = keyId(keys[i]);
-      if (seen.has(kid)) continue;
-      seen.add(kid);
-      const at: Coord = { kid, kg: keyGroups[i], part: keyPartOf(kid) };
-      for (const t of tables) if (t.cell(VOID_NAMESPACE, kid) === undefined) loads.push(this.readCell(t, VOID_NAMESPACE, at) as Promise<unknown>);
-    }
-    await Promise.all(loads);
+  /** Maps of `stateName` are used synchronously: prefetch loads them whole from now on. */
+  requireResident(stateName: string): void {
+    const t = this.stateOf(stateName);
+    if (t !== undefined) t.wholeMaps = true;
+  }
+
+  /**
+   * Loads the void-namespace state of a batch's keys (maps only of states used
+   * synchronously, and then whole) and keeps it until the next batch; `more` adds keys.
+   */
+  async prefetch(keys: readonly Key[], keyGroups: ArrayLike<number>, more = false): Promise<void> {
+    if (!more) this.pinned = new Set();
+    if (this.failed === undefined) await prefetchKeys(this, keys, keyGroups);
   }
 
   async dispose(): Promise<void> {

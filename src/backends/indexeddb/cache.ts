@@ -49,6 +49,10 @@ export interface MapCell {
   /** User keys written since the last flush. */
   readonly dirtyKeys: Set<KeyId>;
   dirty: boolean;
+  /** `entries` holds every entry of the map (loaded whole by a prefetch): iteration needs no read. */
+  complete: boolean;
+  /** Incremented by every `clear()`: a whole-map load issued before one must not merge what it read. */
+  clears: number;
 }
 
 /** One registered state: its kind, options and cached cells. */
@@ -56,6 +60,8 @@ export class Table {
   readonly shape: StorageShape;
   /** What core said about the state (snapshot filter, expiry); values are always encoded here. */
   options: TableConfig = { values: PLAIN_VALUES };
+  /** Maps of this table are accessed synchronously: prefetch loads them whole. */
+  wholeMaps = false;
   /** The keys the database may hold state of this table for; undefined once there were too many to track. */
   stored: Set<KeyId> | undefined = new Set();
   /** namespace → key id → cell (value and list state). */
@@ -89,14 +95,28 @@ export class Table {
   addMapCell(ns: string, at: Coord): MapCell {
     let byKey = this.maps.get(ns);
     if (!byKey) this.maps.set(ns, (byKey = new Map()));
-    const cell: MapCell = { table: this, ns, at, cleared: false, entries: new Map(), dirtyKeys: new Set(), dirty: false };
+    const cell: MapCell = { table: this, ns, at, cleared: false, entries: new Map(), dirtyKeys: new Set(), dirty: false, complete: false, clears: 0 };
     byKey.set(at.kid, cell);
     return cell;
   }
 
-  /** Forgets every clean cell (dirty ones must have been flushed). */
-  evict(): void {
-    this.cells.clear();
-    this.maps.clear();
+  /**
+   * Forgets every cell (all must be clean: they were just flushed) but those of the keys in
+   * `keep` (the current batch's, which synchronous access relies on); returns how many stay.
+   */
+  evict(keep: ReadonlySet<KeyId>): number {
+    let kept = 0;
+    for (const byKey of [this.cells, this.maps] as Array<Map<string, Map<KeyId, unknown>>>) {
+      for (const [ns, cells] of byKey) {
+        if (keep.size === 0) {
+          byKey.delete(ns);
+          continue;
+        }
+        for (const kid of cells.keys()) if (keep.has(kid)) kept++;
+        for (const kid of [...cells.keys()]) if (!keep.has(kid)) cells.delete(kid);
+        if (cells.size === 0) byKey.delete(ns);
+      }
+    }
+    return kept;
   }
 }

@@ -12,6 +12,7 @@ import { andThen } from '../../state/maybe-promise.ts';
 import type { IdbKeyedStateBackend } from './backend.ts';
 import type { Table } from './cache.ts';
 import type { StoredRecord } from './database.ts';
+import { residentCell, residentEntries, residentMap } from './resident.ts';
 
 /** `x` of a record: `[operatorId, deadline]` when native TTL cleanup is on for the table. */
 function expiryField(b: IdbKeyedStateBackend, t: Table, values: readonly unknown[]): Pick<StoredRecord, 'x'> {
@@ -25,6 +26,7 @@ function expiryField(b: IdbKeyedStateBackend, t: Table, values: readonly unknown
 /** The table of a value, reducing or aggregating state. */
 export function valueTable<T>(b: IdbKeyedStateBackend, t: Table): ValueTable<T> {
   return {
+    resident: (ns) => residentCell(b, t, ns),
     get: (ns) => andThen(b.readCell(t, ns, b.coord()), (rec) => (rec === undefined ? undefined : (deserializeValue(rec.v as Uint8Array) as T))),
     put: (ns, value) => b.writeCell(t, ns, b.coord(), { v: serializeValue(value), ...expiryField(b, t, [value]) }),
     remove: (ns) => b.writeCell(t, ns, b.coord(), undefined),
@@ -53,6 +55,7 @@ export function listTable<T>(b: IdbKeyedStateBackend, t: Table): ListTable<T> {
     });
   };
   return {
+    resident: (ns) => residentCell(b, t, ns),
     get: (ns) => andThen(b.readCell(t, ns, b.coord()), (rec) => (rec === undefined ? undefined : (decodeAll(rec) as T[]))),
     add: (ns, value) => append(ns, [value]),
     addAll: (ns, values) => append(ns, values),
@@ -66,6 +69,7 @@ export function listTable<T>(b: IdbKeyedStateBackend, t: Table): ListTable<T> {
 export function mapTable<V>(b: IdbKeyedStateBackend, t: Table): MapTable<V> {
   const record = (value: V): StoredRecord => ({ v: serializeValue(value), ...expiryField(b, t, [value]) });
   return {
+    resident: (ns, userKey) => residentMap(b, t, ns, userKey === undefined ? undefined : keyId(userKey)),
     get: (ns, userKey) =>
       andThen(b.readMapEntry(t, ns, b.coord(), keyId(userKey)), (rec) => (rec === undefined ? undefined : (deserializeValue(rec.v as Uint8Array) as V))),
     put: (ns, userKey, value) => b.writeMapEntries(t, ns, b.coord(), [[keyId(userKey), record(value)]]),
@@ -80,14 +84,25 @@ export function mapTable<V>(b: IdbKeyedStateBackend, t: Table): MapTable<V> {
           ),
     delete: (ns, userKey) => b.writeMapEntries(t, ns, b.coord(), [[keyId(userKey), undefined]]),
     contains: (ns, userKey) => andThen(b.readMapEntry(t, ns, b.coord(), keyId(userKey)), (rec) => rec !== undefined),
-    isEmpty: (ns) => b.mapContents(t, ns, b.coord(), 1).then((entries) => entries.length === 0),
+    isEmpty: (ns) =>
+      residentMap(b, t, ns) ? residentEntries(b, t, ns).length === 0 : b.mapContents(t, ns, b.coord(), 1).then((entries) => entries.length === 0),
     entries: (ns) => {
       const at = b.coord();
       // Read when iteration starts (as the heap backend does), so an unconsumed iterable costs nothing.
       return iterate<V>(() => b.mapContents(t, ns, at));
     },
+    syncEntries: (ns) => {
+      // Core asks residentMap first; the check here keeps an overlay from passing for the whole map.
+      if (!residentMap(b, t, ns)) throw b.failure('STATE_NOT_RESIDENT', 'the map is not in memory: it cannot be iterated synchronously', t.name);
+      return decoded<V>(residentEntries(b, t, ns));
+    },
     remove: (ns) => b.clearMap(t, ns, b.coord()),
   };
+}
+
+/** Decodes the entries of a resident map as they are consumed. */
+function* decoded<V>(entries: Array<[ReturnType<typeof keyId>, StoredRecord]>): Generator<[Key, V]> {
+  for (const [userKey, rec] of entries) yield [keyFromId(userKey), deserializeValue(rec.v as Uint8Array) as V];
 }
 
 /** Decodes the entries of a map as they are consumed (values stay encoded until then). */

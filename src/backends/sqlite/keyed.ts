@@ -27,6 +27,8 @@ import { rowBytes, rowKeyBytes, ValueCache, type CachedRow } from './value-cache
 /** The keyed state of one subtask in SQLite; created by `SqliteStateBackend`. */
 export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implements TableContext {
   readonly nativeTtlCleanup = true;
+  /** sqlite-wasm is synchronous: every table method answers at once. */
+  readonly syncAccess = 'always';
   readonly cache: ValueCache;
   currentKg = -1;
   currentId: KeyId = '';

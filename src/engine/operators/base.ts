@@ -272,8 +272,12 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
   /** Fires the due timers of a domain, each with its key set, via {@link onTimer}. */
   protected async fireTimers(domain: TimeDomain, time: number, out: OutputBuffer): Promise<void> {
     const timers = this.timers!;
+    const backend = this.backend!;
+    // Synchronous state access in onTimer needs the timer's key resident, as a record's is.
+    const prefetch = this.keyedStore?.syncInUse === true && backend.syncAccess === 'resident' ? backend.prefetch : undefined;
     let timer: Timer | undefined;
     while ((timer = timers.pollDue(domain, time)) !== undefined) {
+      if (prefetch !== undefined) await prefetch.call(backend, [timer.key], [timer.keyGroup], true);
       this.setCurrentKey(timer.key, timer.keyGroup);
       out.timestamp = domain === 'EVENT_TIME' ? timer.timestamp : NaN;
       try {

@@ -8,7 +8,19 @@ import type {
 } from '../../api/descriptors.ts';
 import { StateError } from '../../api/errors.ts';
 import type { RuntimeContext } from '../../api/functions.ts';
-import type { AggregatingState, ListState, MapState, MapStateKey, ReducingState, ValueState } from '../../api/state.ts';
+import type {
+  AggregatingState,
+  ListState,
+  MapState,
+  MapStateKey,
+  ReducingState,
+  SyncAggregatingState,
+  SyncListState,
+  SyncMapState,
+  SyncReducingState,
+  SyncValueState,
+  ValueState,
+} from '../../api/state.ts';
 import type { KeyedStateStore } from '../../state/keyed-state-store.ts';
 import type { OperatorContext } from './operator.ts';
 
@@ -44,6 +56,27 @@ export class StreamingRuntimeContext implements RuntimeContext {
   }
   getAggregatingState<IN, ACC, OUT>(d: AggregatingStateDescriptor<IN, ACC, OUT>): AggregatingState<IN, OUT> {
     return this.store(d).getAggregatingState(d);
+  }
+  getSyncState<T>(d: ValueStateDescriptor<T>): SyncValueState<T> {
+    return this.syncStore(d).getSyncState(d);
+  }
+  getSyncListState<T>(d: ListStateDescriptor<T>): SyncListState<T> {
+    return this.syncStore(d).getSyncListState(d);
+  }
+  getSyncMapState<K extends MapStateKey, V>(d: MapStateDescriptor<K, V>): SyncMapState<K, V> {
+    return this.syncStore(d).getSyncMapState(d);
+  }
+  getSyncReducingState<T>(d: ReducingStateDescriptor<T>): SyncReducingState<T> {
+    return this.syncStore(d).getSyncReducingState(d);
+  }
+  getSyncAggregatingState<IN, ACC, OUT>(d: AggregatingStateDescriptor<IN, ACC, OUT>): SyncAggregatingState<IN, OUT> {
+    return this.syncStore(d).getSyncAggregatingState(d);
+  }
+  /** The store, told that user code accesses state synchronously (timers' keys are then made resident). */
+  private syncStore(descriptor: { name?: string } | undefined): KeyedStateStore {
+    const store = this.store(descriptor);
+    store.syncInUse = true;
+    return store;
   }
   getIndexOfThisSubtask(): number {
     return this.ctx.subtaskIndex;

@@ -35,6 +35,28 @@ export function stateOf(store: KeyedStateStore, d: StateDescriptor): unknown {
   }
 }
 
+/** The synchronous contents of a window (list, reducing or aggregating state), as the window operator uses them. */
+export interface SyncContents extends InternalKvState {
+  add(value: unknown): void;
+  clear(): void;
+  /** Whether the current key's contents in the current namespace answer at once. */
+  isResident(): boolean;
+}
+
+/** The synchronous handle of a list, reducing or aggregating state (the window operator's contents). */
+export function syncContentsOf(store: KeyedStateStore, d: StateDescriptor): SyncContents {
+  switch (d.kind) {
+    case 'list':
+      return store.getSyncListState(d as never) as unknown as SyncContents;
+    case 'reducing':
+      return store.getSyncReducingState(d as never) as unknown as SyncContents;
+    case 'aggregating':
+      return store.getSyncAggregatingState(d as never) as unknown as SyncContents;
+    default:
+      throw new ConfigurationError(`window contents cannot be ${d.kind} state`, { component: 'windows', state: d.name });
+  }
+}
+
 /**
  * `state` with every method call made in namespace `namespace()`: per-window state handed
  * to user code stays in its window even when the code keeps it across calls.

@@ -20,10 +20,20 @@ import { MAX_WATERMARK } from '../../api/watermarks.ts';
 import type { Key } from '../../format/key-bytes.ts';
 import type { InternalKvState } from '../../state/keyed-states.ts';
 import type { Timer } from '../timers.ts';
-import { AbstractStreamOperator } from './base.ts';
+import { AbstractStreamOperator, isThenable } from './base.ts';
 import type { OperatorContext, OperatorRestore, OutputBuffer, PendingSnapshot, RecordBatch, SnapshotOptions } from './operator.ts';
 import { emitToSide } from './process.ts';
-import { MergingWindowSet, MERGING_WINDOW_SET, mergeNamespaces, renamed, scoped, stateOf, windowStateStore } from './window-state.ts';
+import {
+  MergingWindowSet,
+  MERGING_WINDOW_SET,
+  mergeNamespaces,
+  renamed,
+  scoped,
+  stateOf,
+  syncContentsOf,
+  windowStateStore,
+  type SyncContents,
+} from './window-state.ts';
 
 /** How a window's contents are kept and handed to the window function. */
 export type WindowContents =
@@ -67,6 +77,8 @@ const WATERMARK = '_window/watermark';
 export class WindowOperator<F> extends AbstractStreamOperator<F> {
   private contents!: { add(v: unknown): Promise<void>; get(): Promise<unknown>; clear(): Promise<void> } & InternalKvState;
   private contentsDescriptor!: StateDescriptor;
+  /** The same contents, synchronously (see {@link processElementNow}). */
+  private syncContents!: SyncContents;
   /** The contents as list state (process windows and evicting windows). */
   private listState!: ListState<unknown> & InternalKvState;
   private mergingState: ValueState<Array<[string, string]>> | undefined;
@@ -169,13 +181,81 @@ export class WindowOperator<F> extends AbstractStreamOperator<F> {
             clear: () => state.clear(),
           }
         : (state as unknown as typeof this.contents);
+    this.syncContents = syncContentsOf(store, this.contentsDescriptor);
     if (this.merging !== undefined) this.mergingState = store.getState(MERGING_WINDOW_SET);
     await super.open();
   }
 
   processBatch(batch: RecordBatch, out: OutputBuffer): Promise<void> {
     this.out = out;
-    return this.forEachRecord(batch, out, 'window', (v, o) => this.processElement(v, o.timestamp));
+    return this.forEachRecord(batch, out, 'window', this.processRecord);
+  }
+
+  private readonly processRecord = (v: unknown, o: OutputBuffer): unknown => this.processElementNow(v, o.timestamp);
+
+  /**
+   * The synchronous path of {@link processElement}: where every assigned window's contents
+   * are resident and the trigger answers at once without firing (the common case of
+   * event-time windows), the record costs no Promise. Anything else continues on the
+   * asynchronous path from the window it reached, so both take the same decisions.
+   */
+  private processElementNow(value: unknown, timestamp: number): Promise<void> | undefined {
+    if (this.merging !== undefined) return this.processElement(value, timestamp);
+    const windows = this.spec.assigner.assignWindows(value, timestamp, this.assignerContext);
+    const sync = this.syncContents;
+    if (this.backend!.syncAccess !== 'always') {
+      for (const w of windows) {
+        sync.setCurrentNamespace(w.namespace());
+        if (!sync.isResident()) return this.processElement(value, timestamp, windows);
+      }
+    }
+    this.key = this.backend!.getCurrentKey()!;
+    const stored = this.spec.evictor !== undefined ? [value, timestamp === timestamp ? timestamp : null] : value;
+    let skipped = true;
+    for (let i = 0; i < windows.length; i++) {
+      const window = windows[i];
+      if (this.isWindowLate(window)) continue;
+      skipped = false;
+      const ns = window.namespace();
+      sync.setCurrentNamespace(ns);
+      sync.add(stored);
+      this.window = window;
+      const result = this.spec.trigger.onElement(value, timestamp, window, this.triggerContext);
+      if (isThenable(result) || result.isFire())
+        return this.afterTrigger(window, ns, result).then(() => this.processElement(value, timestamp, windows, i + 1, false));
+      if (result.isPurge()) {
+        sync.setCurrentNamespace(ns);
+        sync.clear();
+      }
+      this.registerCleanupTimer(window);
+    }
+    this.sideOutputLate(skipped, value, timestamp);
+    return undefined;
+  }
+
+  /** What follows the trigger's answer for one window: fire, purge, cleanup timer. */
+  private async afterTrigger(window: Window, stateNs: string, answer: Awaitable<TriggerResult>): Promise<void> {
+    const result = await answer;
+    if (result.isFire()) {
+      this.contents.setCurrentNamespace(stateNs);
+      const contents = await this.contents.get();
+      if (contents !== undefined) await this.emit(window, stateNs, contents);
+    }
+    if (result.isPurge()) {
+      this.contents.setCurrentNamespace(stateNs);
+      await this.contents.clear();
+    }
+    this.registerCleanupTimer(window);
+  }
+
+  /** A record that fell in no window because all were late goes to the late-data side output, if any. */
+  private sideOutputLate(skipped: boolean, value: unknown, timestamp: number): void {
+    if (skipped && this.eventTime && timestamp + this.spec.allowedLateness <= this.timers!.watermark) {
+      if (this.spec.lateDataTag !== undefined) {
+        this.out.timestamp = timestamp;
+        this.out.sideOutput(this.spec.lateDataTag).collect(value);
+      }
+    }
   }
 
   private cleanupTime(window: Window): number {
@@ -188,13 +268,15 @@ export class WindowOperator<F> extends AbstractStreamOperator<F> {
     return this.eventTime && this.cleanupTime(window) <= this.timers!.watermark;
   }
 
-  private async processElement(value: unknown, timestamp: number): Promise<void> {
+  /** The asynchronous path; `windows` (assigned already) from index `from` on, for the synchronous path's hand-over. */
+  private async processElement(value: unknown, timestamp: number, assigned?: readonly Window[], from = 0, skippedSoFar = true): Promise<void> {
     this.key = this.backend!.getCurrentKey()!;
-    const windows = this.spec.assigner.assignWindows(value, timestamp, this.assignerContext);
-    let skipped = true;
+    const windows = assigned ?? this.spec.assigner.assignWindows(value, timestamp, this.assignerContext);
+    let skipped = skippedSoFar;
     const stored = this.spec.evictor !== undefined ? [value, timestamp === timestamp ? timestamp : null] : value;
     const mergingWindows = this.merging !== undefined ? await MergingWindowSet.load(this.merging, this.mergingState!) : undefined;
-    for (const assigned of windows) {
+    for (let i = from; i < windows.length; i++) {
+      const assigned = windows[i];
       let window = assigned;
       let stateNs = window.namespace();
       if (mergingWindows !== undefined) {
@@ -209,24 +291,10 @@ export class WindowOperator<F> extends AbstractStreamOperator<F> {
       this.contents.setCurrentNamespace(stateNs);
       await this.contents.add(stored);
       this.window = window;
-      const result = await this.spec.trigger.onElement(value, timestamp, window, this.triggerContext);
-      if (result.isFire()) {
-        const contents = await this.contents.get();
-        if (contents !== undefined) await this.emit(window, stateNs, contents);
-      }
-      if (result.isPurge()) {
-        this.contents.setCurrentNamespace(stateNs);
-        await this.contents.clear();
-      }
-      this.registerCleanupTimer(window);
+      await this.afterTrigger(window, stateNs, this.spec.trigger.onElement(value, timestamp, window, this.triggerContext));
     }
     if (mergingWindows !== undefined) await mergingWindows.persist();
-    if (skipped && this.eventTime && timestamp + this.spec.allowedLateness <= this.timers!.watermark) {
-      if (this.spec.lateDataTag !== undefined) {
-        this.out.timestamp = timestamp;
-        this.out.sideOutput(this.spec.lateDataTag).collect(value);
-      }
-    }
+    this.sideOutputLate(skipped, value, timestamp);
   }
 
   /** Merges in-flight session windows: trigger state and timers, cleanup timers, contents. */

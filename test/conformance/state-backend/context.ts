@@ -20,12 +20,15 @@ export interface StateSuite {
   readonly N_MAP: number;
   /** Appended to the names of cases whose sizes shrank (empty when they did not). */
   readonly reduced: string;
+  /** The backend offers synchronous access (see `StateBackendCapabilities.noSyncAccess`). */
+  readonly syncAccess: boolean;
 }
 
 /** The sizes of the large cases for a backend's capabilities. */
-export function sizesFor(capabilities: StateBackendCapabilities): Pick<StateSuite, 'N_KEYS' | 'N_FIXTURE' | 'N_LIST' | 'N_MAP' | 'reduced'> {
+export function sizesFor(capabilities: StateBackendCapabilities): Pick<StateSuite, 'N_KEYS' | 'N_FIXTURE' | 'N_LIST' | 'N_MAP' | 'reduced' | 'syncAccess'> {
   const slow = capabilities.slow === true;
   return {
+    syncAccess: capabilities.noSyncAccess !== true,
     reduced: slow ? ' (sizes reduced tenfold: the backend declares itself slow)' : '',
     N_KEYS: slow ? 200 : 2_000,
     N_FIXTURE: slow ? 30 : 300,

@@ -24,6 +24,7 @@ import { mapStateCases } from './map.ts';
 import { portabilityCases } from './portability.ts';
 import { rescalingCases } from './rescaling.ts';
 import { snapshotCases } from './snapshots.ts';
+import { syncAccessCases } from './sync.ts';
 import { valueStateCases } from './value.ts';
 import { valueCases } from './values.ts';
 
@@ -57,5 +58,6 @@ export function runStateBackendSuite(name: string, makeBackend: BackendFactory, 
     rescalingCases(suite);
     enumerationCases(suite);
     portabilityCases(suite);
+    syncAccessCases(suite);
   });
 }

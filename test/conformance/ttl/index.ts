@@ -20,6 +20,7 @@ import type { TtlSubtask, TtlSuite } from './kinds.ts';
 import { expiryMatrixCases } from './matrix.ts';
 import { perElementCases } from './per-element.ts';
 import { snapshotCases } from './snapshots.ts';
+import { syncCases } from './sync.ts';
 
 /** Declares the TTL suite for one backend; `makeBackend` is called before every test. */
 export function runTtlSuite(name: string, makeBackend: BackendFactory): void {
@@ -57,5 +58,6 @@ export function runTtlSuite(name: string, makeBackend: BackendFactory): void {
     cleanupCases(suite);
     jobCases(suite);
     snapshotCases(suite);
+    syncCases(suite);
   });
 }

@@ -1,0 +1,84 @@
+/**
+ * Built-in operators take the synchronous state path where state is resident: reduce and
+ * the rolling aggregations, and the window operator's per-record path. On the in-memory
+ * backend the Promise-based state methods are then never called per record; results stay
+ * those of the asynchronous path (which the window and rolling-aggregation suites pin on
+ * every backend).
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  StreamExecutionEnvironment,
+  TumblingEventTimeWindows,
+  WatermarkStrategy,
+  type Collector,
+  type ProcessWindowContext,
+  type TimeWindow,
+} from '../../src/index.ts';
+import { AggregatingStateImpl } from '../../src/state/aggregating-state.ts';
+import { ValueStateImpl } from '../../src/state/keyed-states.ts';
+
+afterEach(() => vi.restoreAllMocks());
+
+const env = () => StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2);
+const records = Array.from({ length: 300 }, (_, i) => ({ k: `k${i % 7}`, n: i, t: i * 10 }));
+
+describe('built-in operators use the synchronous state path on a synchronous backend', () => {
+  it('reduce and sum: correct running results, and no Promise-based value()/update() call at all', async () => {
+    const value = vi.spyOn(ValueStateImpl.prototype, 'value');
+    const update = vi.spyOn(ValueStateImpl.prototype, 'update');
+    const reduced = await env()
+      .fromCollection(records)
+      .keyBy((r) => r.k)
+      .reduce((a, b) => ({ k: a.k, n: a.n + b.n, t: b.t }))
+      .executeAndCollect();
+    const summed = await env()
+      .fromCollection(records)
+      .keyBy((r) => r.k)
+      .sum('n')
+      .executeAndCollect();
+    const last = (out: Array<{ k: string; n: number }>) => new Map(out.map((r) => [r.k, r.n]));
+    const expected = new Map<string, number>();
+    for (const r of records) expected.set(r.k, (expected.get(r.k) ?? 0) + r.n);
+    expect(reduced).toHaveLength(records.length);
+    expect(last(reduced)).toEqual(expected);
+    expect(last(summed)).toEqual(expected);
+    expect(value).not.toHaveBeenCalled();
+    expect(update).not.toHaveBeenCalled();
+  });
+
+  it('an asynchronous reduce function still works (the fold awaits it, then stores)', async () => {
+    const out = await env()
+      .fromCollection(records.slice(0, 40))
+      .keyBy((r) => r.k)
+      .reduce(async (a, b) => ({ k: a.k, n: a.n + b.n, t: b.t }))
+      .executeAndCollect();
+    const expected = new Map<string, number>();
+    for (const r of records.slice(0, 40)) expected.set(r.k, (expected.get(r.k) ?? 0) + r.n);
+    expect(new Map(out.map((r) => [r.k, r.n]))).toEqual(expected);
+  });
+
+  it('a tumbling event-time aggregate window adds every record without the Promise-based add(), and counts right', async () => {
+    const add = vi.spyOn(AggregatingStateImpl.prototype, 'add');
+    const out = await env()
+      .fromCollection(records)
+      .assignTimestampsAndWatermarks(WatermarkStrategy.forMonotonousTimestamps<(typeof records)[0]>().withTimestampAssigner((r) => r.t))
+      .keyBy((r) => r.k)
+      .window(TumblingEventTimeWindows.of(500))
+      .aggregate(
+        { createAccumulator: () => 0, add: (_r: unknown, acc: number) => acc + 1, getResult: (acc: number) => acc },
+        {
+          process(key: string, ctx: ProcessWindowContext<TimeWindow>, counts: Iterable<number>, o: Collector<string>) {
+            for (const c of counts) o.collect(`${key}@${ctx.window().start}:${c}`);
+          },
+        },
+      )
+      .executeAndCollect();
+    const expected = new Map<string, number>();
+    for (const r of records) {
+      const id = `${r.k}@${r.t - (r.t % 500)}`;
+      expected.set(id, (expected.get(id) ?? 0) + 1);
+    }
+    expect(out.sort()).toEqual([...expected].map(([id, c]) => `${id}:${c}`).sort());
+    expect(add).not.toHaveBeenCalled();
+  });
+});
