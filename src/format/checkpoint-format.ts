@@ -23,8 +23,13 @@ export interface OperatorStateSnapshot {
 /** Everything an operator subtask has to checkpoint. */
 export interface OperatorSnapshot {
   readonly keyed?: KeyedStateSnapshot;
-  /** Pending timers by key group. */
+  /** Pending timers by key group (absent from an incremental part that has `timerDelta`). */
   readonly timers?: ReadonlyMap<number, Uint8Array>;
+  /**
+   * In an incremental part: the timers added and removed since the checkpoint the keyed
+   * delta builds on, by key group (`engine/timer-snapshots.ts`); a restore folds the chain.
+   */
+  readonly timerDelta?: { readonly baseCheckpointId: number; readonly groups: ReadonlyMap<number, Uint8Array> };
   readonly operatorState?: OperatorStateSnapshot;
   /** A source reader's unfinished splits. */
   readonly sourceSplits?: unknown[];
