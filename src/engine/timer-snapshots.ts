@@ -11,7 +11,31 @@ import { SnapshotError } from '../api/errors.ts';
 import { ByteReader, ByteWriter } from '../format/bytes.ts';
 import { canonicalKeyBytes } from '../format/key-bytes.ts';
 import { Slices } from '../state/slices.ts';
-import type { Timer } from './timers.ts';
+import type { TimeDomain } from '../api/functions.ts';
+import type { Key } from '../format/key-bytes.ts';
+
+/** A registered timer. */
+export interface Timer {
+  readonly timestamp: number;
+  readonly key: Key;
+  readonly keyGroup: number;
+  readonly domain: TimeDomain;
+  /**
+   * The timer's namespace (Flink's timers are per key *and* namespace): `''` for a
+   * function's own timers, the window for the window operator's.
+   */
+  readonly namespace: string;
+  /**
+   * The snapshot epoch in which the timer was deleted or fired (`LIVE` while pending).
+   * A deleted timer stays in the heap and is skipped when it reaches the top; a snapshot
+   * captured in an earlier epoch still counts it as pending (see `TimerQueue.capture`).
+   */
+  endedIn: number;
+  /** The snapshot epoch in which the timer was added (deltas tell new timers by it). */
+  addedIn: number;
+  /** Registration order: breaks ties so firing order is deterministic. */
+  readonly seq: number;
+}
 
 /** The timers an incremental part adds and removes since the checkpoint it builds on. */
 export interface TimerDelta {

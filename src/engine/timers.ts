@@ -10,30 +10,9 @@ import { keyFromCanonicalBytes, type Key } from '../format/key-bytes.ts';
 import { keyId, type KeyId } from '../format/key-ids.ts';
 import type { KeyGroupRange } from '../format/key-groups.ts';
 import { DeltaEpochs } from '../state/delta-epochs.ts';
-import { encodeFullTimers, encodeTimerDelta, type CapturedQueue, type TimerDelta } from './timer-snapshots.ts';
+import { encodeFullTimers, encodeTimerDelta, type CapturedQueue, type Timer, type TimerDelta } from './timer-snapshots.ts';
 
-/** A registered timer. */
-export interface Timer {
-  readonly timestamp: number;
-  readonly key: Key;
-  readonly keyGroup: number;
-  readonly domain: TimeDomain;
-  /**
-   * The timer's namespace (Flink's timers are per key *and* namespace): `''` for a
-   * function's own timers, the window for the window operator's.
-   */
-  readonly namespace: string;
-  /**
-   * The snapshot epoch in which the timer was deleted or fired (`LIVE` while pending).
-   * A deleted timer stays in the heap and is skipped when it reaches the top; a snapshot
-   * captured in an earlier epoch still counts it as pending (see `TimerQueue.capture`).
-   */
-  endedIn: number;
-  /** The snapshot epoch in which the timer was added (deltas tell new timers by it). */
-  addedIn: number;
-  /** Registration order: breaks ties so firing order is deterministic. */
-  readonly seq: number;
-}
+export type { Timer } from './timer-snapshots.ts';
 
 /** `Timer.endedIn` of a pending timer. */
 const LIVE = Infinity;
