@@ -45,6 +45,7 @@ import {
   newCountBackend,
   phasedSource,
   sampleDistinct,
+  type SeenCheckpoint,
   type SumEv,
 } from './checkpoint-common.ts';
 
@@ -71,18 +72,20 @@ function checkProbes(out: ReadonlyArray<readonly [string, number]>, keys: readon
 
 /** Runs the job once to leave a completed checkpoint of all 1,000,000 keys in `storage`; returns its directory. */
 async function makeCheckpoint(storage: CountingStorage, events: readonly SumEv[]): Promise<string> {
+  let waitedFor: SeenCheckpoint | undefined;
   const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1);
   env.enableCheckpointing(INTERVAL_MS);
   env.getCheckpointConfig().setCheckpointStorage(storage);
   const out = await env
-    .fromSource(phasedSource<SumEv>([{ records: events, until: (after) => after.length > 0 }], storage), undefined, 'events')
+    .fromSource(phasedSource<SumEv>([{ records: events, until: (after) => (waitedFor = after[0]) !== undefined }], storage), undefined, 'events')
     .uid('events')
     .keyBy((e) => e.k)
     .process(new SumFn())
     .uid('sum')
     .executeAndCollect(JOB);
   if (out.length !== 0) throw new Error(`recovery: the checkpointing job emitted ${out.length} records, expected none`);
-  checkOrdinals(storage, 'recovery');
+  if (waitedFor === undefined) throw new Error('recovery: the job ended before a checkpoint after its last event completed');
+  checkOrdinals(storage, 'recovery', waitedFor);
   // Retention keeps only the newest checkpoint; every checkpoint after the last event holds all keys.
   const [newest] = await listCompletedCheckpoints(storage, JOB);
   if (newest === undefined) throw new Error('recovery: no completed checkpoint in storage');

@@ -20,7 +20,7 @@ import { keyFromId, keyId, type KeyId } from '../format/key-ids.ts';
 import type { Key } from '../format/key-bytes.ts';
 import { KeyedBackendBase, type TableConfig } from '../state/keyed-backend-base.ts';
 import { PLAIN_VALUES } from '../state/stored-values.ts';
-import { readKeyGroup, storageShapeOf, type KeyedStateSnapshot } from '../format/snapshot-format.ts';
+import { storageShapeOf, visitKeyGroup, type KeyGroupVisitor, type KeyedStateSnapshot } from '../format/snapshot-format.ts';
 import { ChangeMarks, SnapshotSupport, encodeDelta, encodeFull, keptElements, type KeyGroupMaps } from './memory-snapshots.ts';
 
 /** Keeps keyed state as live objects on the JavaScript heap (Flink's `HashMapStateBackend`). */
@@ -305,21 +305,38 @@ class HeapKeyedStateBackend extends KeyedBackendBase<HeapTable> {
   }
 
   protected async load(snapshots: readonly KeyedStateSnapshot[], states: ReadonlyArray<readonly HeapTable[]>): Promise<void> {
+    const size = this.keyGroupRange.size;
     for (const [i, snapshot] of snapshots.entries()) {
       const tables = states[i]!;
+      let index = 0;
+      // The map of the last (state, namespace) seen: entries of a key group nearly always
+      // share it, so most entries go straight into it.
+      let lastState = -1;
+      let lastNamespace = '';
+      let lastMap: Map<KeyId, unknown> | undefined;
+      const mapOf = (stateIndex: number, namespace: string): Map<KeyId, unknown> => {
+        if (lastMap !== undefined && stateIndex === lastState && namespace === lastNamespace) return lastMap;
+        const maps = tables[stateIndex].byNamespace;
+        let kgMaps = maps.get(namespace);
+        if (kgMaps === undefined) maps.set(namespace, (kgMaps = new Array(size)));
+        lastState = stateIndex;
+        lastNamespace = namespace;
+        return (lastMap = kgMaps[index] ??= new Map());
+      };
+      const visitor: KeyGroupVisitor = {
+        value: (s, key, ns, value) => void mapOf(s, ns).set(keyId(key), value),
+        list: (s, key, ns, values) => void mapOf(s, ns).set(keyId(key), values),
+        map: (s, key, ns, entries) => {
+          const inner = new Map<KeyId, unknown>();
+          for (const [k, v] of entries) inner.set(keyId(k), v);
+          mapOf(s, ns).set(keyId(key), inner);
+        },
+      };
       for (const [keyGroup, bytes] of snapshot.keyGroups) {
         if (!this.keyGroupRange.contains(keyGroup)) continue;
-        const index = keyGroup - this.keyGroupRange.start;
-        for (const entry of readKeyGroup(bytes, snapshot.states)) {
-          const maps = tables[entry.stateIndex].byNamespace;
-          let kgMaps = maps.get(entry.namespace);
-          if (kgMaps === undefined) maps.set(entry.namespace, (kgMaps = new Array(this.keyGroupRange.size)));
-          const map = (kgMaps[index] ??= new Map());
-          const id = keyId(entry.key);
-          if (entry.shape === 'value') map.set(id, entry.value);
-          else if (entry.shape === 'list') map.set(id, entry.values);
-          else map.set(id, new Map(entry.entries.map(([k, v]) => [keyId(k), v])));
-        }
+        index = keyGroup - this.keyGroupRange.start;
+        lastMap = undefined;
+        visitKeyGroup(bytes, snapshot.states, visitor);
       }
     }
   }

@@ -8,6 +8,7 @@ import { SnapshotError } from '../api/errors.ts';
 import type { OperatorRestore, OperatorSnapshot } from './operators/operator.ts';
 import { redistributeOperatorState, type OperatorStateSnapshot } from '../state/operator-state.ts';
 import { mergeKeyedChain } from '../format/checkpoint-chain.ts';
+import { foldTimerChain } from './timer-snapshots.ts';
 import { decodeManifest, decodePart, type Manifest } from '../format/checkpoint-format.ts';
 import { MANIFEST_NAME, type CheckpointStorage } from '../format/checkpoint-storage.ts';
 
@@ -96,10 +97,11 @@ export async function loadCheckpoint(storage: CheckpointStorage, path: string): 
           throw new SnapshotError('SNAPSHOT_CORRUPT', `${handle.path} is listed in ${manifestPath} but missing`, { component: `storage:${storage.name}` });
         parts.push(decodePart(part, handle));
       }
-      // Everything but keyed state is whole in the newest part; keyed state folds the chain.
-      const newest = parts[parts.length - 1];
+      // Operator state and splits are whole in the newest part; keyed state and timers fold the chain.
+      const { timerDelta, ...newest } = parts[parts.length - 1];
       const keyedChain = parts.flatMap((p) => (p.keyed ? [p.keyed] : []));
-      list.push({ ...newest, keyed: keyedChain.length > 0 ? mergeKeyedChain(keyedChain) : undefined });
+      const timers = timerDelta !== undefined ? foldTimerChain(parts) : newest.timers;
+      list.push({ ...newest, timers, keyed: keyedChain.length > 0 ? mergeKeyedChain(keyedChain) : undefined });
     }
     snapshots.set(op.operatorId, list);
   }

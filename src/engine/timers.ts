@@ -5,32 +5,14 @@
  * group together with the keyed state.
  */
 import type { TimeDomain } from '../api/functions.ts';
-import { ByteReader, ByteWriter } from '../format/bytes.ts';
-import { Slices } from '../state/slices.ts';
-import { canonicalKeyBytes, keyFromCanonicalBytes, type Key } from '../format/key-bytes.ts';
+import { ByteReader } from '../format/bytes.ts';
+import { keyFromCanonicalBytes, type Key } from '../format/key-bytes.ts';
 import { keyId, type KeyId } from '../format/key-ids.ts';
 import type { KeyGroupRange } from '../format/key-groups.ts';
+import { DeltaEpochs } from '../state/delta-epochs.ts';
+import { encodeFullTimers, encodeTimerDelta, type CapturedQueue, type Timer, type TimerDelta } from './timer-snapshots.ts';
 
-/** A registered timer. */
-export interface Timer {
-  readonly timestamp: number;
-  readonly key: Key;
-  readonly keyGroup: number;
-  readonly domain: TimeDomain;
-  /**
-   * The timer's namespace (Flink's timers are per key *and* namespace): `''` for a
-   * function's own timers, the window for the window operator's.
-   */
-  readonly namespace: string;
-  /**
-   * The snapshot epoch in which the timer was deleted or fired (`LIVE` while pending).
-   * A deleted timer stays in the heap and is skipped when it reaches the top; a snapshot
-   * captured in an earlier epoch still counts it as pending (see `TimerQueue.capture`).
-   */
-  endedIn: number;
-  /** Registration order: breaks ties so firing order is deterministic. */
-  readonly seq: number;
-}
+export type { Timer } from './timer-snapshots.ts';
 
 /** `Timer.endedIn` of a pending timer. */
 const LIVE = Infinity;
@@ -48,6 +30,14 @@ class TimerQueue {
   /** The same index for timers of other namespaces than `''`, by namespace. */
   private readonly namespaced = new Map<string, Map<KeyId, Timer | Map<number, Timer>>>();
   private live = 0;
+  /**
+   * Change logs for deltas, once tracking (see {@link DeltaEpochs}): timers as they are
+   * added and as they end, in epoch order. Trimmed by replacing the arrays, never in
+   * place, so a capture can keep a reference and a length.
+   */
+  private added: Timer[] = [];
+  private ended: Timer[] = [];
+  tracking = false;
 
   private indexOf(namespace: string, create: boolean): Map<KeyId, Timer | Map<number, Timer>> | undefined {
     if (namespace === '') return this.index;
@@ -77,6 +67,8 @@ class TimerQueue {
         ]),
       );
     }
+    timer.addedIn = this.epoch;
+    if (this.tracking) this.added.push(timer);
     this.push(timer);
     this.live++;
     return true;
@@ -99,6 +91,7 @@ class TimerQueue {
     }
     if (index.size === 0 && namespace !== '') this.namespaced.delete(namespace);
     timer.endedIn = this.epoch;
+    if (this.tracking) this.ended.push(timer);
     this.live--;
   }
 
@@ -111,6 +104,16 @@ class TimerQueue {
       else if (entry !== undefined) out.push(entry.timestamp);
     }
     return out.sort((a, b) => a - b);
+  }
+
+  /** Forgets the changes of epochs up to `epoch` (that of a completed checkpoint: the base of later deltas). */
+  forgetUpTo(epoch: number): void {
+    let i = 0;
+    while (i < this.added.length && this.added[i].addedIn <= epoch) i++;
+    if (i > 0) this.added = this.added.slice(i);
+    let j = 0;
+    while (j < this.ended.length && this.ended[j].endedIn <= epoch) j++;
+    if (j > 0) this.ended = this.ended.slice(j);
   }
 
   /** The earliest live timer's timestamp, if any. */
@@ -134,8 +137,15 @@ class TimerQueue {
    * the epoch it belongs to; later epochs begin. Timers that end afterwards are stamped
    * with a later epoch, so the copy still tells which were pending at capture.
    */
-  capture(): { heap: Timer[]; epoch: number } {
-    return { heap: this.heap.slice(), epoch: this.epoch++ };
+  capture(): CapturedQueue {
+    return {
+      heap: this.heap.slice(),
+      epoch: this.epoch++,
+      added: this.added,
+      addedLength: this.added.length,
+      ended: this.ended,
+      endedLength: this.ended.length,
+    };
   }
 
   private dropCancelled(): void {
@@ -189,6 +199,10 @@ export class InternalTimerService {
   private readonly eventTime = new TimerQueue();
   private readonly processingTime = new TimerQueue();
   private seq = 0;
+  /** Which completed checkpoint a delta may build on (the same bookkeeping as the keyed backends'). */
+  private readonly epochs = new DeltaEpochs();
+  /** The epoch of `epochs.base`'s capture. */
+  private baseEpoch = -1;
   /** The last watermark processed. */
   watermark = -Infinity;
 
@@ -196,7 +210,7 @@ export class InternalTimerService {
 
   /** Registers a timer unless one exists for the same key, namespace and timestamp; true when added. */
   register(domain: TimeDomain, key: Key, keyGroup: number, timestamp: number, namespace = ''): boolean {
-    const timer: Timer = { timestamp, key, keyGroup, domain, namespace, endedIn: LIVE, seq: this.seq++ };
+    const timer: Timer = { timestamp, key, keyGroup, domain, namespace, endedIn: LIVE, addedIn: 0, seq: this.seq++ };
     return this.queue(domain).add(timer, keyId(key));
   }
 
@@ -230,14 +244,43 @@ export class InternalTimerService {
   }
 
   /**
-   * The pending timers by key group: per timer a domain byte (0 event, 1 processing;
-   * 2 and 3 the same for a timer with a namespace), the canonical key bytes, the
-   * namespace (only after 2 or 3) and the timestamp, sorted for deterministic bytes. What is
-   * pending is captured synchronously, inside this call (two array copies); the encoding
-   * runs in slices afterwards, while records and timers go on.
+   * The pending timers by key group (format: `timer-snapshots.ts`), sorted for
+   * deterministic bytes. What is pending is captured synchronously, inside this call (two
+   * array copies); the encoding runs in slices afterwards, while records and timers go on.
    */
   snapshot(): Promise<Map<number, Uint8Array>> {
-    return encodeTimers([this.eventTime.capture(), this.processingTime.capture()]);
+    return this.capture(undefined, false).full();
+  }
+
+  /**
+   * Captures the timers for checkpoint `checkpointId`, as {@link snapshot} does. With
+   * `incremental`, changes are tracked from now on, and once a checkpoint has completed
+   * (`notifyCheckpointComplete`) the capture can also be encoded as a delta over it.
+   * Either encoding may be asked for, so the caller can match the keyed state's choice.
+   */
+  capture(checkpointId: number | undefined, incremental: boolean): CapturedTimers {
+    const delta = this.epochs.begin(checkpointId, incremental);
+    const baseCheckpointId = delta ? this.epochs.base : undefined;
+    const baseEpoch = this.baseEpoch;
+    if (this.epochs.tracking) this.eventTime.tracking = this.processingTime.tracking = true;
+    const captured = [this.eventTime.capture(), this.processingTime.capture()];
+    return {
+      baseCheckpointId,
+      full: () => encodeFullTimers(captured),
+      delta: () => {
+        if (baseCheckpointId === undefined) throw new Error('eddy internal: no completed checkpoint for a timer delta to build on');
+        return encodeTimerDelta(captured, baseEpoch, baseCheckpointId);
+      },
+    };
+  }
+
+  /** A checkpoint completed: later deltas may build on it, and older changes are forgotten. */
+  notifyCheckpointComplete(checkpointId: number): void {
+    const epoch = this.epochs.complete(checkpointId);
+    if (epoch === undefined) return;
+    this.baseEpoch = epoch;
+    this.eventTime.forgetUpTo(epoch);
+    this.processingTime.forgetUpTo(epoch);
   }
 
   /** Adds the timers of every key group of `snapshot` that this subtask owns. */
@@ -256,39 +299,12 @@ export class InternalTimerService {
   }
 }
 
-/** Encodes captured heaps by key group, all of it after the capturing call returned, in slices. */
-async function encodeTimers(captured: ReadonlyArray<{ heap: Timer[]; epoch: number }>): Promise<Map<number, Uint8Array>> {
-  await Promise.resolve(); // nothing of the encoding runs inside the snapshot call
-  const slices = new Slices();
-  const byGroup = new Map<number, Timer[]>();
-  for (const { heap, epoch } of captured) {
-    for (let i = 0; i < heap.length; i++) {
-      const t = heap[i];
-      // Pending at capture: still live, or ended in a later epoch.
-      if (t.endedIn > epoch) {
-        let list = byGroup.get(t.keyGroup);
-        if (!list) byGroup.set(t.keyGroup, (list = []));
-        list.push(t);
-      }
-      if ((i & 4095) === 4095 && slices.due()) await slices.pause();
-    }
-  }
-  const out = new Map<number, Uint8Array>();
-  for (const group of [...byGroup.keys()].sort((a, b) => a - b)) {
-    const timers = byGroup.get(group)!;
-    timers.sort((a, b) => a.timestamp - b.timestamp || a.seq - b.seq);
-    if (slices.due()) await slices.pause();
-    const w = new ByteWriter();
-    for (let i = 0; i < timers.length; i++) {
-      const t = timers[i];
-      const namespaced = t.namespace !== '';
-      w.u8((t.domain === 'EVENT_TIME' ? 0 : 1) + (namespaced ? 2 : 0));
-      w.lenBytes(canonicalKeyBytes(t.key));
-      if (namespaced) w.string(t.namespace);
-      w.f64(t.timestamp);
-      if ((i & 4095) === 4095 && slices.due()) await slices.pause();
-    }
-    out.set(group, w.finish());
-  }
-  return out;
+/** The timers of one subtask captured for a checkpoint, to be encoded in full or as a delta. */
+export interface CapturedTimers {
+  /** The completed checkpoint a delta would build on; undefined when only `full` may be asked for. */
+  readonly baseCheckpointId: number | undefined;
+  /** All timers pending at the capture, by key group. */
+  full(): Promise<Map<number, Uint8Array>>;
+  /** The changes since `baseCheckpointId` up to the capture. */
+  delta(): Promise<TimerDelta>;
 }

@@ -287,3 +287,11 @@ function readArray(r: ByteReader, end: number, depth: number): Key[] {
 export function keyFromCanonicalBytes(bytes: Uint8Array): Key {
   return readKey(new ByteReader(bytes, 'keys'), bytes.length, 0);
 }
+
+/**
+ * Reads a key of `length` canonical bytes at `r`'s position (what {@link keyFromCanonicalBytes}
+ * reads, without a sub-array per key: restores decode a million keys in a row).
+ */
+export function readCanonicalKey(r: ByteReader, length: number): Key {
+  return readKey(r, r.offset + length, 0);
+}

@@ -143,15 +143,25 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
     if (options.hooksOnly === true) return { snapshot: Promise.resolve({}) };
     // Capture everything synchronously (no await between), then let the keyed encoding finish.
     const operatorState = this.operatorState.snapshot();
-    const timers = this.timers?.snapshot();
+    const timers = this.timers?.capture(checkpointId, options.incremental === true);
     const keyed = this.backend?.snapshot({ checkpointId, incremental: options.incremental === true });
     const extra = this.snapshotExtra(checkpointId);
-    return { snapshot: (async () => ({ ...extra, operatorState, timers: await timers, keyed: keyed ? await keyed : undefined }))() };
+    return {
+      snapshot: (async () => {
+        const k = keyed ? await keyed : undefined;
+        // A part is a delta as a whole (the coordinator chains it on its keyed state's
+        // base), so timers are a delta only over the very checkpoint the keyed delta is.
+        const delta = timers?.baseCheckpointId !== undefined && k?.incremental?.baseCheckpointId === timers.baseCheckpointId;
+        const t = timers === undefined ? {} : delta ? { timerDelta: await timers.delta() } : { timers: await timers.full() };
+        return { ...extra, operatorState, ...t, keyed: k };
+      })(),
+    };
   }
 
   async notifyCheckpointComplete(checkpointId: number): Promise<void> {
     // The backend may now write deltas over this checkpoint.
     this.backend?.notifyCheckpointComplete?.(checkpointId);
+    this.timers?.notifyCheckpointComplete(checkpointId);
     const fn = this.fn;
     if (hasMethod(fn, 'notifyCheckpointComplete')) {
       await this.callUser('notifyCheckpointComplete', () => (fn as unknown as CheckpointListener).notifyCheckpointComplete(checkpointId));

@@ -13,7 +13,7 @@ import { instantiate } from '../../engine/operators/function-copy.ts';
 import { OutputBuffer, type OperatorRestore, type OperatorSnapshot, type RecordBatch } from '../../engine/operators/operator.ts';
 import { KeyedProcessOperator } from '../../engine/operators/process.ts';
 import type { StateBackend } from '../../state/backend.ts';
-import type { InternalTimerService, Timer } from '../../engine/timers.ts';
+import type { CapturedTimers, InternalTimerService, Timer } from '../../engine/timers.ts';
 import type { TimeDomain } from '../../api/functions.ts';
 import type { ResolvedJobOptions, StoredTimerService } from './job-config.ts';
 
@@ -36,7 +36,7 @@ class StoredTimers {
   pollDue(domain: TimeDomain, time: number): Timer | undefined {
     const t = this.stored.pollDue(domain, time);
     // Stored timers are gone once polled: no epoch or order to keep here.
-    return t === undefined ? undefined : { ...t, endedIn: Number.POSITIVE_INFINITY, seq: 0 };
+    return t === undefined ? undefined : { ...t, addedIn: 0, endedIn: Number.POSITIVE_INFINITY, seq: 0 };
   }
   size(domain: TimeDomain): number {
     return this.stored.size(domain);
@@ -44,6 +44,16 @@ class StoredTimers {
   async snapshot(): Promise<Map<number, Uint8Array>> {
     return this.stored.snapshot();
   }
+  /** Stored timers are written whole into a savepoint: no delta base, ever. */
+  capture(): CapturedTimers {
+    const full = this.stored.snapshot();
+    return {
+      baseCheckpointId: undefined,
+      full: async () => full,
+      delta: () => Promise.reject(new Error('[eddy] [cloudflare] stored timers have no delta')),
+    };
+  }
+  notifyCheckpointComplete(): void {}
   restore(snapshot: ReadonlyMap<number, Uint8Array>): void {
     this.stored.restore(snapshot);
   }
