@@ -52,9 +52,11 @@ export async function runPageReloadChaos(runs: number, reloadsPerRun: number, se
         await page.goto(`${origin}/test/reload/page.html`);
         await start(false);
         for (let k = 0; k < reloadsPerRun; k++) {
-          // Reload once a random share (10–90 %) of what is left has been committed.
+          // Reload once a random share (10–60 %) of what is left has been committed: on a
+          // loaded machine a later target was sometimes passed by the job's end, leaving a
+          // run without a single reload.
           const have = (await committed()).length;
-          const target = have + Math.floor((RECORDS - have) * (0.1 + 0.8 * random()));
+          const target = have + Math.floor((RECORDS - have) * (0.1 + 0.5 * random()));
           while ((await committed()).length < target && !(await page.evaluate(() => (globalThis as unknown as PageApi).chaosDone === true)))
             await new Promise((res) => setTimeout(res, 20));
           if (await page.evaluate(() => (globalThis as unknown as PageApi).chaosDone === true)) break;

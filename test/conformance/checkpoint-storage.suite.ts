@@ -215,7 +215,8 @@ export function checkpointStorageSuite(
         expect(sameBytes(back, big), `large object differs: got ${describeBytes(back)}`).toBe(true);
       });
 
-      it(manyName, async () => {
+      // A thousand round trips to a remote server (moto, R2) on a loaded machine need more than the default 30 s.
+      it(manyName, { timeout: 120_000 }, async () => {
         const paths: string[] = [];
         for (let i = 0; i < manyCount; i++) paths.push(at(`many/${i % 10}/obj-${String(i).padStart(4, '0')}`));
         // In batches of 100: many storages cap concurrent requests; the batch still overlaps puts.
