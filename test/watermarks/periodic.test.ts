@@ -52,7 +52,10 @@ function processingTimeWatermarks(clock: ManualClock) {
   })).withTimestampAssigner(() => 0);
 }
 
-async function runQuiet(interval: number | undefined): Promise<{ whileQuiet: string[]; atEnd: string[] }> {
+async function runQuiet(
+  interval: number | undefined,
+  strategy: (clock: ManualClock) => WatermarkStrategy<number> = processingTimeWatermarks,
+): Promise<{ whileQuiet: string[]; atEnd: string[] }> {
   fired.length = 0;
   const clock = new ManualClock(0);
   const env = StreamExecutionEnvironment.getExecutionEnvironment().setClock(clock);
@@ -60,7 +63,7 @@ async function runQuiet(interval: number | undefined): Promise<{ whileQuiet: str
   const { records, release } = quietSource();
   const result = env
     .fromAsyncIterable(records)
-    .assignTimestampsAndWatermarks(processingTimeWatermarks(clock))
+    .assignTimestampsAndWatermarks(strategy(clock))
     .keyBy(() => 'k')
     .process(new TimerAt5000())
     .executeAndCollect();
@@ -82,6 +85,12 @@ describe('periodic watermark emission', () => {
 
   it('setAutoWatermarkInterval(0) turns it off: the timer waits for the end of input', async () => {
     const got = await runQuiet(0);
+    expect(got.whileQuiet).toEqual([]);
+    expect(got.atEnd).toEqual([`5000@${Number.MAX_SAFE_INTEGER}`]);
+  });
+
+  it('WatermarkStrategy.noWatermarks(): periodic emission asks, nothing advances; only the end of input fires the timer', async () => {
+    const got = await runQuiet(undefined, () => WatermarkStrategy.noWatermarks<number>().withTimestampAssigner(() => 0));
     expect(got.whileQuiet).toEqual([]);
     expect(got.atEnd).toEqual([`5000@${Number.MAX_SAFE_INTEGER}`]);
   });
