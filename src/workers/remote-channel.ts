@@ -141,7 +141,8 @@ export class PeerLink {
       try {
         element = sent instanceof ArrayBuffer ? { kind: 'records', batch: decodeBatch(sent) } : sent;
       } catch (e) {
-        return this.onError(e);
+        this.onError(e);
+        return;
       }
       const key = `${address}#${channel}`;
       let inbound = this.inbound.get(key);
