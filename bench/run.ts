@@ -16,6 +16,7 @@ import { sqliteLargerThanMemory } from './sqlite-larger-than-memory.ts';
 import { idbVsNaive } from './idb-vs-naive.ts';
 import { opfsCheckpoint } from './opfs-checkpoint.ts';
 import { workersSpeedup } from './workers-speedup.ts';
+import { workersSpeedupChromium } from './workers-speedup-chromium.ts';
 import { exchangeThroughput } from './exchange-throughput.ts';
 import { windowBench } from './window.ts';
 import { workerStart } from './worker-start.ts';
@@ -38,6 +39,7 @@ const benches: Record<string, (runs: number) => Promise<void>> = {
   'idb-vs-naive': idbVsNaive,
   'opfs-checkpoint': opfsCheckpoint,
   'workers-speedup': workersSpeedup,
+  'workers-speedup-chromium': workersSpeedupChromium,
   'exchange-throughput': exchangeThroughput,
   window: windowBench,
   'worker-start': workerStart,
