@@ -27,7 +27,7 @@ const byKey = (a: Row, b: Row) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 function expected(a: HeavyArgs): string {
   const per = new Map<string, { count: number; buckets: number[] }>();
   for (let i = 0; i < a.events; i++) {
-    const k = 'k' + (i % a.keys);
+    const k = `k${i % a.keys}`;
     let e = per.get(k);
     if (!e) per.set(k, (e = { count: 0, buckets: new Array(16).fill(0) }));
     const h = heavyHash(k, i, a.rounds);
@@ -54,7 +54,10 @@ async function runBench(c: WorkersBenchConfig): Promise<WorkersBenchResult> {
     await once('local (warm-up)', local);
     const ms = { workers: [] as number[], local: [] as number[] };
     for (let r = 0; r < c.runs; r++) {
-      for (const [name, executor] of [['workers', workers], ['local', local]] as const) {
+      for (const [name, executor] of [
+        ['workers', workers],
+        ['local', local],
+      ] as const) {
         const t = performance.now();
         await once(name, executor);
         ms[name].push(performance.now() - t);
