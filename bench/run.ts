@@ -22,6 +22,7 @@ import { windowBench } from './window.ts';
 import { workerStart } from './worker-start.ts';
 import { size } from './size.ts';
 import { s3Checkpoint } from './s3-checkpoint.ts';
+import { sqliteOpfs } from './sqlite-opfs.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
@@ -45,6 +46,7 @@ const benches: Record<string, (runs: number) => Promise<void>> = {
   'worker-start': workerStart,
   size,
   's3-checkpoint': s3Checkpoint,
+  'sqlite-opfs': sqliteOpfs,
 };
 
 const args = process.argv.slice(2).filter((a) => a !== '--');
