@@ -139,19 +139,23 @@ function readColumn(r: ByteReader, n: number, kind: number): unknown[] {
   return out;
 }
 
-/** The own enumerable keys all values share, if all are plain objects of one shape. */
+/**
+ * The own enumerable keys all values share, if all are plain objects of one shape.
+ * Symbol-keyed properties are left out, as structured clone leaves them out. The later
+ * records are checked with for-in, which (unlike Object.keys) allocates nothing; with the
+ * prototype being Object.prototype, an inherited enumerable key (a polluted prototype)
+ * shows up as a mismatch and the batch goes by structured clone.
+ */
 function shapeOf(values: readonly unknown[]): string[] | undefined {
   const first = values[0];
   if (typeof first !== 'object' || first === null || Object.getPrototypeOf(first) !== Object.prototype) return undefined;
   const keys = Object.keys(first);
-  if (Object.getOwnPropertySymbols(first).length > 0) return undefined;
-  for (let i = 1; i < values.length; i++) {
+  for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (typeof v !== 'object' || v === null || Object.getPrototypeOf(v) !== Object.prototype) return undefined;
-    const ks = Object.keys(v);
-    if (ks.length !== keys.length) return undefined;
-    for (let j = 0; j < ks.length; j++) if (ks[j] !== keys[j]) return undefined;
-    if (Object.getOwnPropertySymbols(v).length > 0) return undefined;
+    let j = 0;
+    for (const k in v) if (k !== keys[j++]) return undefined;
+    if (j !== keys.length) return undefined;
   }
   return keys;
 }

@@ -106,6 +106,14 @@ describe('record batches as bytes between workers', () => {
     expect(roundTrip({ ...batch, keys: tupleKeys }).keys).toStrictEqual(tupleKeys);
   });
 
+  it('drops symbol-keyed properties exactly as structured clone does', () => {
+    const tag = Symbol('tag');
+    const values = Array.from({ length: N }, (_, i) => ({ i, [tag]: 'hidden' }));
+    const back = roundTrip({ values, timestamps: undefined });
+    expect(back.values).toStrictEqual(structuredClone(values));
+    expect(Object.getOwnPropertySymbols(back.values[0])).toEqual([]);
+  });
+
   it('leaves to structured clone: small batches, a repeated record object, values the codec refuses', () => {
     const shared = { a: 1 };
     expect(encodeBatch({ values: [1, 2, 3], timestamps: undefined })).toBeUndefined();
