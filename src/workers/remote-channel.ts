@@ -37,7 +37,6 @@ export class PeerLink {
   private outCredits: PeerMessage['c'] = [];
   private outTransfer: TransferableLike[] = [];
   private flushScheduled = false;
-  private creditFlushScheduled = false;
   /** Credits left per outgoing channel (`address#channel`). */
   private readonly credits = new Map<string, number>();
   private readonly creditWaiters = new Map<string, () => void>();
@@ -94,22 +93,6 @@ export class PeerLink {
     }
     this.elementsSent++;
     this.scheduleFlush();
-  }
-
-  /**
-   * Credits alone go out after the current task rather than the current microtask: a
-   * pump hands several elements to the gate in one task, and one message for all their
-   * credits costs the consumer one postMessage instead of one per element (a CPU profile
-   * of exchange-throughput had postMessage at ~11% of the consumer). Data flushes still
-   * carry pending credits along at once.
-   */
-  private scheduleCreditFlush(): void {
-    if (this.flushScheduled || this.creditFlushScheduled || this.closed) return;
-    this.creditFlushScheduled = true;
-    setTimeout(() => {
-      this.creditFlushScheduled = false;
-      if (!this.flushScheduled) this.flush();
-    }, 0);
   }
 
   private scheduleFlush(): void {
@@ -178,7 +161,7 @@ export class PeerLink {
       while (inbound.queue.length > 0 && !this.closed) {
         await gate.put(channel, inbound.queue.shift()!);
         this.outCredits.push([address, channel]);
-        this.scheduleCreditFlush();
+        this.scheduleFlush();
       }
     } catch (e) {
       this.onError(e);
