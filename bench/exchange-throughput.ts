@@ -44,7 +44,8 @@ export async function exchangeThroughput(runs: number): Promise<void> {
     record: '{ k: string, v: number } (keyed: key and key group travel along)',
     batchRecords: SOURCE_BATCH_SIZE,
     creditsPerChannel: CREDITS,
-    transport: 'structured clone of record batches; elements of one microtask coalesced into one postMessage',
+    transport:
+      'record batches of >= 64 records as one transferred ArrayBuffer each (column layout, src/workers/batch-wire.ts), smaller ones structured-cloned; elements of one microtask coalesced into one postMessage',
     stat: `median of ${runs} interleaved runs after 1 warm-up each; worker pools warm`,
     engineRecordsPerSec: Math.round(acrossRps),
     baselineRecordsPerSec: Math.round(withinRps),

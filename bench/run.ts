@@ -17,6 +17,7 @@ import { sqliteLargerThanMemory } from './sqlite-larger-than-memory.ts';
 import { idbVsNaive } from './idb-vs-naive.ts';
 import { opfsCheckpoint } from './opfs-checkpoint.ts';
 import { workersSpeedup } from './workers-speedup.ts';
+import { workersSpeedupChromium } from './workers-speedup-chromium.ts';
 import { exchangeThroughput } from './exchange-throughput.ts';
 import { windowBench } from './window.ts';
 import { workerStart } from './worker-start.ts';
@@ -25,6 +26,7 @@ import { s3Checkpoint } from './s3-checkpoint.ts';
 import { edge } from './edge.ts';
 import { demo } from './demo.ts';
 import { durableLog } from './durable-log.ts';
+import { sqliteOpfs } from './sqlite-opfs.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
@@ -43,6 +45,7 @@ const benches: Record<string, (runs: number) => Promise<void>> = {
   'idb-vs-naive': idbVsNaive,
   'opfs-checkpoint': opfsCheckpoint,
   'workers-speedup': workersSpeedup,
+  'workers-speedup-chromium': workersSpeedupChromium,
   'exchange-throughput': exchangeThroughput,
   window: windowBench,
   'worker-start': workerStart,
@@ -51,6 +54,7 @@ const benches: Record<string, (runs: number) => Promise<void>> = {
   edge,
   demo,
   'durable-log': durableLog,
+  'sqlite-opfs': sqliteOpfs,
 };
 
 const args = process.argv.slice(2).filter((a) => a !== '--');

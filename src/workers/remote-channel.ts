@@ -5,7 +5,8 @@
  *   goes through the same port in order, so barrier alignment works as in one thread.
  * - Batching: records already travel as batches (one per producer batch and consumer);
  *   on top, everything sent to a peer within one microtask goes out as one message.
- *   Payloads are structured-cloned (records must be plain data).
+ *   A record batch goes as one transferred ArrayBuffer (batch-wire.ts) where that is
+ *   cheaper and exact, otherwise structured-cloned (records must be plain data).
  * - Back-pressure is credit-based, per channel: a sender may have `credits` elements in
  *   flight; the receiver returns a credit once it handed an element to the consumer's
  *   input gate (whose own bounded capacity then holds it). So a slow consumer makes
@@ -14,12 +15,13 @@
 import { EddyError } from '../api/errors.ts';
 import type { InputGate, StreamElement } from '../engine/input-gate.ts';
 import type { ChannelSink } from '../engine/network-output.ts';
-import type { MessagePortLike } from './worker-protocol.ts';
+import { decodeBatch, encodeBatch } from './batch-wire.ts';
+import type { MessagePortLike, TransferableLike } from './worker-protocol.ts';
 
 /** One message on a peer port: data elements and returned credits. */
 interface PeerMessage {
-  /** Elements: [consumer task address, channel, element]. */
-  readonly d: Array<[string, number, StreamElement]>;
+  /** Elements: [consumer task address, channel, element]; an ArrayBuffer is an encoded record batch. */
+  readonly d: Array<[string, number, StreamElement | ArrayBuffer]>;
   /** Credits returned: [consumer task address, channel], one credit each. */
   readonly c: Array<[string, number]>;
 }
@@ -33,6 +35,7 @@ interface Inbound {
 export class PeerLink {
   private outData: PeerMessage['d'] = [];
   private outCredits: PeerMessage['c'] = [];
+  private outTransfer: TransferableLike[] = [];
   private flushScheduled = false;
   /** Credits left per outgoing channel (`address#channel`). */
   private readonly credits = new Map<string, number>();
@@ -42,6 +45,8 @@ export class PeerLink {
   /** Messages and elements sent, for statistics and tests. */
   messagesSent = 0;
   elementsSent = 0;
+  /** Record batches that went as transferred bytes rather than structured clone. */
+  binaryBatchesSent = 0;
 
   constructor(
     private readonly port: MessagePortLike,
@@ -78,7 +83,14 @@ export class PeerLink {
     // The attempt is over: a producer must stop here, not run on into the void.
     if (this.closed) throw new Error('[eddy] [executor:workers] the channel was closed (the attempt ended)');
     this.credits.set(key, left - 1);
-    this.outData.push([address, channel, element]);
+    const binary = element.kind === 'records' ? encodeBatch(element.batch) : undefined;
+    if (binary !== undefined) {
+      this.outData.push([address, channel, binary]);
+      this.outTransfer.push(binary);
+      this.binaryBatchesSent++;
+    } else {
+      this.outData.push([address, channel, element]);
+    }
     this.elementsSent++;
     this.scheduleFlush();
   }
@@ -93,11 +105,13 @@ export class PeerLink {
     this.flushScheduled = false;
     if (this.closed || (this.outData.length === 0 && this.outCredits.length === 0)) return;
     const message: PeerMessage = { d: this.outData, c: this.outCredits };
+    const transfer = this.outTransfer;
     this.outData = [];
     this.outCredits = [];
+    this.outTransfer = [];
     this.messagesSent++;
     try {
-      this.port.postMessage(message);
+      this.port.postMessage(message, transfer);
     } catch (e) {
       // A record with a function, a class instance with private state, … cannot cross threads.
       this.onError(
@@ -122,7 +136,14 @@ export class PeerLink {
         wake();
       }
     }
-    for (const [address, channel, element] of message.d) {
+    for (const [address, channel, sent] of message.d) {
+      let element: StreamElement;
+      try {
+        element = sent instanceof ArrayBuffer ? { kind: 'records', batch: decodeBatch(sent) } : sent;
+      } catch (e) {
+        this.onError(e);
+        return;
+      }
       const key = `${address}#${channel}`;
       let inbound = this.inbound.get(key);
       if (!inbound) this.inbound.set(key, (inbound = { queue: [], pumping: false }));

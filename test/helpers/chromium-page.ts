@@ -4,6 +4,7 @@
  * browser benchmarks. Chromium is the installed one (EDDY_CHROMIUM or Debian's
  * /usr/bin/chromium) with the arguments of vitest.config.ts.
  */
+import { realpathSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright';
 import { createServer, type ViteDevServer } from 'vite';
@@ -28,20 +29,26 @@ export interface ChromiumSession {
   close(): Promise<void>;
 }
 
-/** Starts Vite with the repository as root and opens a page; `close()` stops both. */
-export async function openChromium(): Promise<ChromiumSession> {
+/** Starts Vite with the repository as root and opens a page; `close()` stops both. `extraArgs` go to Chromium after {@link CHROMIUM_ARGS} (e.g. a heap limit). */
+export async function openChromium(extraArgs: readonly string[] = []): Promise<ChromiumSession> {
+  const root = new URL('../..', import.meta.url).pathname;
   const server: ViteDevServer = await createServer({
-    root: new URL('../..', import.meta.url).pathname,
+    root,
     configFile: false,
     logLevel: 'error',
-    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false },
+    // node_modules may be a symlink out of the tree (a shared install): allow where it really is, for sqlite3.wasm.
+    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, fs: { allow: [root, realpathSync(`${root}node_modules`)] } },
     optimizeDeps: { noDiscovery: true, include: [] },
   });
   await server.listen();
   const { port } = server.httpServer!.address() as AddressInfo;
   let browser: Browser | undefined;
   try {
-    browser = await chromium.launch({ executablePath: process.env.EDDY_CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true });
+    browser = await chromium.launch({
+      executablePath: process.env.EDDY_CHROMIUM ?? '/usr/bin/chromium',
+      args: [...CHROMIUM_ARGS, ...extraArgs],
+      headless: true,
+    });
     const page = await browser.newPage();
     page.on('pageerror', (e) => console.error('[page error]', e));
     const b = browser;

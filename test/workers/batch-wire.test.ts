@@ -1,0 +1,168 @@
+import { MessageChannel } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import type { Key } from '../../src/format/key-bytes.ts';
+import type { RecordBatch } from '../../src/engine/operators/operator.ts';
+import { InputGate } from '../../src/engine/input-gate.ts';
+import { decodeBatch, encodeBatch, MIN_BINARY_RECORDS } from '../../src/workers/batch-wire.ts';
+import { PeerLink } from '../../src/workers/remote-channel.ts';
+import type { MessagePortLike } from '../../src/workers/worker-protocol.ts';
+
+const N = MIN_BINARY_RECORDS;
+
+/** Every kind the value codec knows, one of each (as record values and as nested fields). */
+const KINDS: Array<[string, unknown]> = [
+  ['undefined', undefined],
+  ['null', null],
+  ['false', false],
+  ['true', true],
+  ['int', -42],
+  ['-0', -0],
+  ['NaN', Number.NaN],
+  ['float', 1.5e300],
+  ['big int number', 2 ** 60],
+  ['bigint', -(2n ** 80n)],
+  ['string', 'hé 😀'],
+  ['lone surrogate', 'a\ud800b'],
+  ['long string (not joined)', `${'x'.repeat(20)}é😀`],
+  ['long string with a lone surrogate', `${'y'.repeat(20)}\udc00`],
+  ['array', [1, 'two', [3]]],
+  ['object', { a: 1, b: { c: 'd' } }],
+  ['__proto__ key', JSON.parse('{"__proto__": 1, "x": 2}')],
+  ['null-prototype object', Object.assign(Object.create(null), { z: 1 })],
+  [
+    'Map',
+    new Map<unknown, unknown>([
+      [1, 'a'],
+      ['b', { c: 2 }],
+    ]),
+  ],
+  ['Set', new Set([1, 'x', 3n])],
+  ['Date', new Date(1_700_000_000_000)],
+  ['ArrayBuffer', new Uint8Array([1, 2, 3]).buffer],
+  ['Uint8Array', new Uint8Array([4, 5])],
+  ['Int8Array', new Int8Array([-1, 2])],
+  ['Uint8ClampedArray', new Uint8ClampedArray([255])],
+  ['Int16Array', new Int16Array([-300])],
+  ['Uint16Array', new Uint16Array([65535])],
+  ['Int32Array', new Int32Array([-1 << 30])],
+  ['Uint32Array', new Uint32Array([2 ** 32 - 1])],
+  ['Float32Array', new Float32Array([0.5, Number.NaN])],
+  ['Float64Array', new Float64Array([-0, 1e-300])],
+  ['BigInt64Array', new BigInt64Array([-5n])],
+  ['BigUint64Array', new BigUint64Array([2n ** 64n - 1n])],
+  ['DataView', new DataView(new Uint8Array([9, 8, 7]).buffer)],
+];
+
+function roundTrip(batch: RecordBatch): RecordBatch {
+  const buffer = encodeBatch(batch);
+  expect(buffer).toBeInstanceOf(ArrayBuffer);
+  return decodeBatch(buffer!);
+}
+
+/** Deep equality that also tells -0 from 0, prototypes and typed-array classes apart. */
+function expectSame(actual: unknown, expected: unknown): void {
+  expect(actual).toStrictEqual(expected);
+  expect(Object.is(actual, expected) || typeof expected === 'object').toBe(true);
+  if (typeof expected === 'object' && expected !== null) {
+    expect(Object.getPrototypeOf(actual)).toBe(Object.getPrototypeOf(expected));
+    if (!(expected instanceof Map || expected instanceof Set || ArrayBuffer.isView(expected) || expected instanceof ArrayBuffer)) {
+      for (const k of Object.keys(expected)) expectSame((actual as Record<string, unknown>)[k], (expected as Record<string, unknown>)[k]);
+    }
+  }
+}
+
+describe('record batches as bytes between workers', () => {
+  for (const [name, value] of KINDS) {
+    it(`${name}: arrives as the same value, as a record and as a field of shaped records`, () => {
+      const values = Array.from({ length: N }, () => value);
+      // Objects repeated by reference go by structured clone (it keeps them one object); give each record its own.
+      const own = typeof value === 'object' && value !== null ? values.map(() => structuredClone(value)) : values;
+      // structuredClone turns a null-prototype object into a plain one; the codec keeps the prototype.
+      if (name === 'null-prototype object') own.forEach((_, i) => (own[i] = Object.assign(Object.create(null), { z: 1 })));
+      const asRecords = roundTrip({ values: own, timestamps: undefined });
+      asRecords.values.forEach((v, i) => expectSame(v, own[i]));
+      const shaped = own.map((v, i) => ({ id: i, v, s: `k${i}` }));
+      const asFields = roundTrip({ values: shaped, timestamps: undefined });
+      asFields.values.forEach((v, i) => expectSame(v, shaped[i]));
+    });
+  }
+
+  it('mixed records, timestamps (NaN kept), keys taken from a column and key groups arrive unchanged', () => {
+    const values = Array.from({ length: N * 2 }, (_, i) => ({ k: `k${i % 7}`, v: i % 3 === 0 ? -0 : i / 3, ok: i % 2 === 0 }));
+    const batch: RecordBatch = {
+      values,
+      timestamps: values.map((_, i) => (i === 5 ? Number.NaN : 1000 + i)),
+      keys: values.map((v) => v.k),
+      keyGroups: values.map((_, i) => (i * 31) % 128),
+    };
+    const back = roundTrip(batch);
+    expectSame(back.values, batch.values);
+    back.values.forEach((v, i) => expectSame((v as { v: number }).v, values[i]!.v));
+    expect(back.timestamps).toStrictEqual(batch.timestamps);
+    expect(back.keys).toStrictEqual(batch.keys);
+    expect(back.keyGroups).toStrictEqual(batch.keyGroups);
+    // Keys that are not a column (tuples, numbers) are written as their own column.
+    const tupleKeys: Key[] = values.map((v, i) => [v.k, i]);
+    expect(roundTrip({ ...batch, keys: tupleKeys }).keys).toStrictEqual(tupleKeys);
+  });
+
+  it('drops symbol-keyed properties exactly as structured clone does', () => {
+    const tag = Symbol('tag');
+    const values = Array.from({ length: N }, (_, i) => ({ i, [tag]: 'hidden' }));
+    const back = roundTrip({ values, timestamps: undefined });
+    expect(back.values).toStrictEqual(structuredClone(values));
+    expect(Object.getOwnPropertySymbols(back.values[0])).toEqual([]);
+  });
+
+  it('leaves to structured clone: small batches, a repeated record object, values the codec refuses', () => {
+    const shared = { a: 1 };
+    expect(encodeBatch({ values: [1, 2, 3], timestamps: undefined })).toBeUndefined();
+    expect(encodeBatch({ values: Array.from({ length: N }, () => shared), timestamps: undefined })).toBeUndefined();
+    class Point {
+      constructor(readonly x: number) {}
+    }
+    expect(encodeBatch({ values: Array.from({ length: N }, (_, i) => new Point(i)), timestamps: undefined })).toBeUndefined();
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(encodeBatch({ values: Array.from({ length: N }, (_, i) => (i === 3 ? cyclic : { self: i })), timestamps: undefined })).toBeUndefined();
+    // The shared writer is left clean: the next batch still encodes exactly.
+    const next = Array.from({ length: N }, (_, i) => i);
+    expect(decodeBatch(encodeBatch({ values: next, timestamps: undefined })!).values).toStrictEqual(next);
+  });
+
+  it('goes over a real MessagePort as a transferred buffer and arrives decoded, in order with clone-sent batches', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const gate = new InputGate(1, 16);
+    const errors: unknown[] = [];
+    const sender = new PeerLink(
+      port1 as unknown as MessagePortLike,
+      8,
+      () => undefined,
+      (e) => errors.push(e),
+    );
+    const receiver = new PeerLink(
+      port2 as unknown as MessagePortLike,
+      8,
+      (a) => (a === 'c' ? gate : undefined),
+      (e) => errors.push(e),
+    );
+    try {
+      const big = Array.from({ length: N * 4 }, (_, i) => ({ k: `k${i}`, v: i }));
+      const sink = sender.sink('c');
+      await sink.put(0, { kind: 'records', batch: { values: [1, 2], timestamps: undefined } });
+      await sink.put(0, { kind: 'records', batch: { values: big, timestamps: undefined } });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(sender.binaryBatchesSent).toBe(1);
+      const got = [];
+      for (let i = 0; i < 2; i++) {
+        const item = await gate.take();
+        got.push(item);
+      }
+      expect(got.map((g) => ('element' in g && g.element.kind === 'records' ? g.element.batch.values : undefined))).toStrictEqual([[1, 2], big]);
+      expect(errors).toEqual([]);
+    } finally {
+      sender.close();
+      receiver.close();
+    }
+  });
+});
