@@ -6,7 +6,7 @@
  * the tabs and workers of an origin: a Web Lock (`navigator.locks`, taken without waiting
  * and held until `close()`), looked up only when the log is opened.
  */
-import { openDB, type IDBPDatabase } from 'idb';
+import type { IDBPDatabase } from 'idb';
 import { InputLogError, type EddyErrorCode } from '../api/errors.ts';
 import type { InputLogBounds, InputLogStore } from '../format/input-log-store.ts';
 
@@ -47,6 +47,8 @@ export class IndexedDbInputLogStore implements InputLogStore {
     if (this.#release) throw this.#error('STORAGE_LOCKED', 'this store is open already');
     this.#release = await this.#lock();
     try {
+      // Loaded on first use, not with eddy: pages without a bundler need no import map for it.
+      const { openDB } = await import('idb');
       this.#db = await openDB(`eddy-input-log:${this.name}`, 1, {
         upgrade(db) {
           db.createObjectStore(ENTRIES);

@@ -8,7 +8,7 @@
  * again (and finds nothing pending): no duplicate, and nothing lost. Uses `idb`, off the
  * per-record path (IndexedDB is touched once per checkpoint and subtask).
  */
-import { openDB, type IDBPDatabase } from 'idb';
+import type { IDBPDatabase } from 'idb';
 import { ConfigurationError } from '../../api/errors.ts';
 import type { RuntimeContext, SinkContext } from '../../api/functions.ts';
 import { TwoPhaseCommitSink } from '../../api/two-phase-commit.ts';
@@ -27,8 +27,13 @@ export interface IndexedDbSinkTransaction {
 const PENDING = 'pending';
 const COMMITTED = 'committed';
 
-/** Opens (creating on first use) the sink's database. */
-function open(database: string): Promise<IDBPDatabase> {
+/**
+ * Opens (creating on first use) the sink's database. `idb` is loaded here, on first use,
+ * not when eddy loads: a page without a bundler (and its workers, which do not see the
+ * page's import map) can then load eddy without an import-map entry for `idb`.
+ */
+async function open(database: string): Promise<IDBPDatabase> {
+  const { openDB } = await import('idb');
   return openDB(database, 1, {
     upgrade(db) {
       if (!db.objectStoreNames.contains(PENDING)) db.createObjectStore(PENDING);
