@@ -23,6 +23,8 @@ import { ValueRowCache } from './value-cache.ts';
 /** The keyed state of one subtask in a Durable Object; created by `DurableObjectStateBackend`. */
 export class DurableObjectKeyedStateBackend extends KeyedBackendBase<DoState> implements TableContext {
   readonly nativeTtlCleanup = true;
+  /** `ctx.storage.sql` answers synchronously, so every state may be used through getSync*State. */
+  readonly syncAccess = 'always';
   currentKg = -1;
   currentId: KeyId = '';
   readonly cache: ValueRowCache | undefined;

@@ -170,12 +170,18 @@ export function mapTable<V>(ctx: TableContext, s: DoState): MapTable<V> {
     isEmpty: (ns) => guard(ctx, s, 'reading a map', () => !tables.hasEntry(s.id, ctx.currentKg, ctx.keyBytes(), ns)),
     // The key is captured now: the caller may move on to other keys while it iterates.
     entries: (ns) => mapPages<V>(ctx, s, ctx.currentKg, ctx.keyBytes(), ns),
+    syncEntries: (ns) => mapPagesNow<V>(ctx, s, ctx.currentKg, ctx.keyBytes(), ns),
     remove: (ns) => guard(ctx, s, 'removing a map', () => tables.deleteEntry(s.id, ctx.currentKg, ctx.keyBytes(), ns)),
   };
 }
 
 /** Streams a map's entries a page at a time, after the last user key seen (so writes in between are safe). */
 async function* mapPages<V>(ctx: TableContext, s: DoState, kg: number, k: Uint8Array, ns: string): AsyncIterable<[Key, V]> {
+  yield* mapPagesNow<V>(ctx, s, kg, k, ns);
+}
+
+/** {@link mapPages}, synchronously (the object's SQL answers at once). */
+function* mapPagesNow<V>(ctx: TableContext, s: DoState, kg: number, k: Uint8Array, ns: string): Generator<[Key, V]> {
   // Map rows hold blob user keys, which sort after every number: -1 starts before all of them.
   let after: number | Uint8Array = -1;
   for (;;) {
