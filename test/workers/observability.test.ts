@@ -72,7 +72,10 @@ describe('metrics and state queries on the WorkerExecutor', () => {
       expect(completed.checkpoint.syncDurationMs).toBeGreaterThanOrEqual(0);
       expect(completed.checkpoint.stateSizeBytes).toBeGreaterThan(0);
     }
-    expect(events.some((e) => e.type === 'metrics' && e.metrics.operators.some((o) => o.worker === 1))).toBe(true);
+    // Metrics come on their interval, which a fast run may not have reached yet: wait for one.
+    const fromWorker1 = () => events.some((e) => e.type === 'metrics' && e.metrics.operators.some((o) => o.worker === 1));
+    for (let i = 0; i < 500 && !fromWorker1(); i++) await sleep(10);
+    expect(fromWorker1()).toBe(true);
     unsubscribe();
     await client.cancel();
     await expect(client.queryState('inspect', 'k0')).rejects.toMatchObject({ code: 'JOB_NOT_RUNNING' });
