@@ -78,6 +78,8 @@ vDescribe('portable vitest stand-in', () => {
           });
           it('never runs', () => void (ran = true));
         });
+        // Skips on purpose: this is the stand-in runner's `it.skip` under test (a fixture, not a
+        // vitest test), and the cases below check that it reports each kind of skip as skipped.
         it.skip('skipped', () => {});
         it.skipIf(true)('skipped if', () => {});
         it.skipIf(false)('not skipped if', () => {});
