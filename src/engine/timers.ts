@@ -194,8 +194,37 @@ function less(a: Timer, b: Timer): boolean {
   return a.timestamp < b.timestamp || (a.timestamp === b.timestamp && a.seq < b.seq);
 }
 
+/**
+ * What a keyed operator needs of its timers: the engine's in-memory
+ * {@link InternalTimerService}, or a service that keeps them elsewhere (a Durable Object's
+ * storage, `eddy/cloudflare`).
+ */
+export interface OperatorTimers {
+  /** The last watermark processed. */
+  watermark: number;
+  /** Registers a timer unless one exists for the same key, namespace and timestamp; true when added. */
+  register(domain: TimeDomain, key: Key, keyGroup: number, timestamp: number, namespace?: string): boolean;
+  delete(domain: TimeDomain, key: Key, timestamp: number, namespace?: string): void;
+  /** The next processing-time timer's timestamp, to schedule a wake-up. */
+  nextProcessingTime(): number | undefined;
+  /** Removes and returns the next timer due at `time` in `domain`. */
+  pollDue(domain: TimeDomain, time: number): Timer | undefined;
+  /** The pending timers of `key` by domain, ascending (a state query). */
+  timersOf(key: Key): { eventTime: number[]; processingTime: number[] };
+  /** Number of pending timers per domain. */
+  size(domain: TimeDomain): number;
+  /** The pending timers by key group, encoded whole. */
+  snapshot(): Promise<Map<number, Uint8Array>>;
+  /** Captures the timers for a checkpoint, to be encoded in full or as a delta. */
+  capture(checkpointId: number | undefined, incremental: boolean): CapturedTimers;
+  /** A checkpoint completed: later deltas may build on it. */
+  notifyCheckpointComplete(checkpointId: number): void;
+  /** Adds the timers of every key group of `snapshot` that this subtask owns. */
+  restore(snapshot: ReadonlyMap<number, Uint8Array>): void;
+}
+
 /** Timers of one keyed operator subtask, in both time domains. */
-export class InternalTimerService {
+export class InternalTimerService implements OperatorTimers {
   private readonly eventTime = new TimerQueue();
   private readonly processingTime = new TimerQueue();
   private seq = 0;

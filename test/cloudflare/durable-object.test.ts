@@ -205,6 +205,7 @@ describe('DurableObjectTimers on the alarm, in workerd', () => {
       added: boolean[];
       alarms: Array<number | null>;
       sizes: number[];
+      ofK3: { eventTime: number[]; processingTime: number[] };
       snapshot: Array<[number, number[]]>;
       event: { key: string; timestamp: number; domain: string } | null;
       eventAgain: unknown;
@@ -213,6 +214,8 @@ describe('DurableObjectTimers on the alarm, in workerd', () => {
     expect(r.added).toEqual([true, true, false, true, true]);
     expect(r.alarms).toEqual([r.now + 30_000, r.now + 30_000, r.now + 45_000, r.now + 45_000, null, null]);
     expect(r.sizes).toEqual([2, 1]);
+    // A state query lists a key's timers of both domains, namespaces included.
+    expect(r.ofK3).toEqual({ eventTime: [5], processingTime: [r.now + 45_000] });
     expect(r.event).toMatchObject({ key: 'k3', timestamp: 5, domain: 'EVENT_TIME', namespace: '' });
     expect(r.eventAgain).toBeNull();
     expect(r.next).toBeNull();

@@ -115,6 +115,18 @@ export class DurableObjectTimers {
     return (r?.[0] as number | null) ?? undefined;
   }
 
+  /** The pending timers of `key` in this scope by domain, ascending (a state query). */
+  timersOf(key: Key): { eventTime: number[]; processingTime: number[] } {
+    const k = canonicalKeyBytes(key);
+    const found = { eventTime: [] as number[], processingTime: [] as number[] };
+    this.guard('reading the timers', () => {
+      for (const [domain, ts] of rows(this.storage.sql, 'SELECT domain, ts FROM eddy_timers WHERE scope=? AND k=? ORDER BY ts', this.scope, k)) {
+        (domain === EVENT ? found.eventTime : found.processingTime).push(ts as number);
+      }
+    });
+    return found;
+  }
+
   /** Number of pending timers of this scope in a domain. */
   size(domain: TimeDomain): number {
     return this.guard(

@@ -10,7 +10,7 @@ import type { Key } from '../../format/key-bytes.ts';
 import type { KeyedStateBackend } from '../../state/backend.ts';
 import { KeyedStateStore } from '../../state/keyed-state-store.ts';
 import { DefaultOperatorStateStore } from '../../state/operator-state.ts';
-import { InternalTimerService, type Timer } from '../timers.ts';
+import { InternalTimerService, type OperatorTimers, type Timer } from '../timers.ts';
 import type {
   OperatorContext,
   OperatorRestore,
@@ -37,7 +37,7 @@ function hasMethod<K extends string>(o: unknown, name: K): o is Record<K, (...ar
 export abstract class AbstractStreamOperator<F = unknown> implements StreamOperator {
   protected ctx!: OperatorContext;
   protected backend: KeyedStateBackend | undefined;
-  protected timers: InternalTimerService | undefined;
+  protected timers: OperatorTimers | undefined;
   protected operatorState!: DefaultOperatorStateStore;
   protected runtimeContext!: RuntimeContext;
   /** Key group of the current key (the backend only keeps the key). */

@@ -12,7 +12,7 @@ import type { StateBackend } from '../../state/backend.ts';
 import type { OperatorSnapshot, OperatorStateSnapshot } from '../../format/checkpoint-format.ts';
 import type { KeyedStateSnapshot } from '../../format/snapshot-format.ts';
 import type { KeyedStateBackend } from '../../state/backend.ts';
-import type { InternalTimerService } from '../timers.ts';
+import type { OperatorTimers } from '../timers.ts';
 
 export type { OperatorSnapshot } from '../../format/checkpoint-format.ts';
 
@@ -223,7 +223,7 @@ export interface OperatorRestore {
 /** What a keyed operator subtask exposes to a state query (see state-query.ts). */
 export interface QueryableState {
   readonly backend: KeyedStateBackend;
-  readonly timers: InternalTimerService;
+  readonly timers: OperatorTimers;
   /** TTL's time (processing time of the operator's clock). */
   now(): number;
 }

@@ -13,7 +13,7 @@ import { instantiate } from '../../engine/operators/function-copy.ts';
 import { OutputBuffer, type OperatorRestore, type OperatorSnapshot, type RecordBatch } from '../../engine/operators/operator.ts';
 import { KeyedProcessOperator } from '../../engine/operators/process.ts';
 import type { StateBackend } from '../../state/backend.ts';
-import type { CapturedTimers, InternalTimerService, Timer } from '../../engine/timers.ts';
+import type { CapturedTimers, OperatorTimers, Timer } from '../../engine/timers.ts';
 import type { TimeDomain } from '../../api/functions.ts';
 import type { ResolvedJobOptions, StoredTimerService } from './job-config.ts';
 
@@ -21,7 +21,7 @@ import type { ResolvedJobOptions, StoredTimerService } from './job-config.ts';
  * The engine's timer service in front of timers kept in the object's storage: the
  * operator registers, deletes and polls through it, and the watermark stays here.
  */
-class StoredTimers {
+class StoredTimers implements OperatorTimers {
   watermark = -Infinity;
   constructor(private readonly stored: StoredTimerService) {}
   register(domain: TimeDomain, key: Key, keyGroup: number, timestamp: number, namespace = ''): boolean {
@@ -37,6 +37,14 @@ class StoredTimers {
     const t = this.stored.pollDue(domain, time);
     // Stored timers are gone once polled: no epoch or order to keep here.
     return t === undefined ? undefined : { ...t, addedIn: 0, endedIn: Number.POSITIVE_INFINITY, seq: 0 };
+  }
+  timersOf(key: Key): { eventTime: number[]; processingTime: number[] } {
+    if (this.stored.timersOf === undefined) {
+      throw new EddyError('INVALID_ARGUMENT', 'the stored timer service has no timersOf(key): its timers cannot be listed for a state query', {
+        component: 'cloudflare',
+      });
+    }
+    return this.stored.timersOf(key);
   }
   size(domain: TimeDomain): number {
     return this.stored.size(domain);
@@ -72,8 +80,7 @@ class ObjectKeyedProcessOperator<K extends Key, IN, OUT> extends KeyedProcessOpe
     const timers = new StoredTimers(stored);
     timers.watermark = this.timers!.watermark;
     for (const snapshot of restored) timers.restore(snapshot);
-    // The engine types its service by class; this one has every member operators use.
-    this.timers = timers as unknown as InternalTimerService;
+    this.timers = timers;
     this.timersInStorage = true;
   }
 

@@ -24,6 +24,8 @@ export interface StoredTimerService {
   /** Removes and returns the earliest timer of `domain` due at `time`. */
   pollDue(domain: TimeDomain, time: number): { domain: TimeDomain; timestamp: number; key: Key; keyGroup: number; namespace: string } | undefined;
   size(domain: TimeDomain): number;
+  /** The pending timers of `key` by domain, ascending (optional: a state query lists them). */
+  timersOf?(key: Key): { eventTime: number[]; processingTime: number[] };
   /** Pending timers by key group, in the engine's timer layout. */
   snapshot(): Map<number, Uint8Array> | Promise<Map<number, Uint8Array>>;
   /** Adds the timers of the key groups this subtask owns. */

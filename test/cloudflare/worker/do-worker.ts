@@ -95,12 +95,13 @@ export class TestObject {
     alarms.push(await t.syncAlarm(), await this.ctx.storage.getAlarm());
     const snapshot = [...t.snapshot()].map(([group, bytes]) => [group, Array.from(bytes)]);
     const sizes = [t.size('PROCESSING_TIME'), t.size('EVENT_TIME')];
+    const ofK3 = t.timersOf('k3');
     const event = t.pollDue('EVENT_TIME', 10);
     const eventAgain = t.pollDue('EVENT_TIME', 10) ?? null;
     t.delete('PROCESSING_TIME', 'k1', now + 60_000);
     t.delete('PROCESSING_TIME', 'k3', now + 45_000, 'window-1');
     alarms.push(await t.syncAlarm(), await this.ctx.storage.getAlarm());
-    return { now, added, alarms, sizes, snapshot, event, eventAgain, next: t.nextProcessingTime() ?? null };
+    return { now, added, alarms, sizes, ofK3, snapshot, event, eventAgain, next: t.nextProcessingTime() ?? null };
   }
 
   /** Restores an engine timer snapshot into subtask 1 of 2 (key groups 64..127) and polls everything it holds, in order. */
