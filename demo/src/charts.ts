@@ -15,13 +15,15 @@ export class LiveChart {
   private readonly plot: uPlot;
   /** Time, then one column per series (null: a gap). */
   private readonly data: Array<Array<number | null>>;
-  private names: string[];
+  private readonly names: string[];
+  private shown: number;
   private readonly format: ((value: number) => string) | undefined;
   private visible = true;
   private stale = false;
 
   constructor(parent: HTMLElement, title: string, unit: string, names: string[], format?: (value: number) => string) {
     this.names = names;
+    this.shown = names.length;
     this.format = format;
     this.data = [[], ...names.map(() => [])];
     const box = document.createElement('figure');
@@ -70,15 +72,10 @@ export class LiveChart {
     this.plot.setData(this.data as uPlot.AlignedData);
   }
 
-  /** Renames the series when their number changes (per-worker load after a rescale). */
-  resize(names: string[]): void {
-    if (names.length === this.names.length) return;
-    for (let i = this.names.length; i > 0; i--) this.plot.delSeries(i);
-    this.data.length = 1;
-    names.forEach((label, i) => {
-      this.plot.addSeries({ label, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true }, i + 1);
-      this.data.push(this.data[0]!.map(() => null));
-    });
-    this.names = names;
+  /** Shows the first `n` series only (per-worker load at the job's parallelism); hiding is cheaper than removing. */
+  show(n: number): void {
+    if (n === this.shown) return;
+    this.shown = n;
+    for (let i = 1; i <= this.names.length; i++) this.plot.setSeries(i, { show: i <= n });
   }
 }

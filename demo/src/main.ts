@@ -70,6 +70,9 @@ async function startFresh(): Promise<void> {
   history = [];
   longest = 0;
   ownScript = 0;
+  worstFrame = 0;
+  delete $('longtask').dataset.ownScriptWhat;
+  delete $('longtask').dataset.worstFrame;
   resetView();
   await host.start(jobName, config, { kind: 'fresh', previousJob: previous });
 }
@@ -86,7 +89,8 @@ async function resume(s: Saved): Promise<void> {
 const charts = $('charts');
 const throughput = new LiveChart(charts, 'Throughput', 'transactions/s', ['generated', 'processed', 'committed']);
 const latency = new LiveChart(charts, 'End-to-end latency', 'ms', ['window fired', 'seen committed (exactly once)']);
-const load_ = new LiveChart(charts, 'Load per worker', 'records in/s', ['worker 1']);
+const WORKERS = ['worker 1', 'worker 2', 'worker 3', 'worker 4'];
+const load_ = new LiveChart(charts, 'Load per worker', 'records in/s', WORKERS);
 const stateSize = new LiveChart(charts, 'State size', 'checkpointed', ['state size'], bytes);
 /** Samples of the last few seconds: rates are taken over ~2 s, so commits (once per checkpoint) do not saw-tooth. */
 let history: Array<{ t: number; generated: number; committed: number }> = [];
@@ -94,6 +98,8 @@ let history: Array<{ t: number; generated: number; committed: number }> = [];
 let longest = 0;
 /** The longest time the page's own scripts ran in one frame (Chromium's Long Animation Frames API), apart from the browser's work. */
 let ownScript = 0;
+/** The longest animation frame, and what it spent on scripts and on rendering. */
+let worstFrame = 0;
 let measuring = false;
 try {
   new PerformanceObserver((list) => {
@@ -104,11 +110,25 @@ try {
   // No Long Tasks API (Firefox, Safari): the counter stays at "none".
 }
 try {
-  type Script = { sourceURL: string; duration: number };
+  type Script = { sourceURL: string; sourceFunctionName: string; invoker: string; duration: number };
+  type Frame = { startTime: number; duration: number; renderStart: number; scripts: Script[] };
   new PerformanceObserver((list) => {
     if (!measuring) return;
-    for (const frame of list.getEntries() as unknown as Array<{ scripts: Script[] }>)
-      for (const script of frame.scripts) if (script.sourceURL.startsWith(location.origin)) ownScript = Math.max(ownScript, script.duration);
+    const own = $('longtask').dataset;
+    for (const frame of list.getEntries() as unknown as Frame[]) {
+      for (const script of frame.scripts)
+        if (script.sourceURL.startsWith(location.origin) && script.duration > ownScript) {
+          ownScript = script.duration;
+          // Which script it was, for whoever wants to make it shorter.
+          own.ownScriptWhat = `${script.invoker} ${script.sourceFunctionName} (${script.sourceURL.slice(location.origin.length)})`;
+        }
+      if (frame.duration > worstFrame) {
+        worstFrame = frame.duration;
+        const scripts = frame.scripts.reduce((a, x) => a + x.duration, 0);
+        const render = frame.renderStart > 0 ? frame.startTime + frame.duration - frame.renderStart : 0;
+        own.worstFrame = `${Math.round(frame.duration)} ms: scripts ${Math.round(scripts)} ms, rendering ${Math.round(render)} ms`;
+      }
+    }
   }).observe({ type: 'long-animation-frame', buffered: false });
 } catch {
   // Chromium only (123+).
@@ -130,8 +150,8 @@ function plot(s: HostSnapshot): void {
   const w = v?.newest;
   latency.push(t, [w && w.firedAt - w.lastAt, w && w.seenAt - w.lastAt]);
   const workers = s.config?.parallelism ?? 1;
-  load_.resize(Array.from({ length: workers }, (_, i) => `worker ${i + 1}`));
-  const perWorker = Array.from({ length: workers }, (_, i) => {
+  load_.show(workers);
+  const perWorker = WORKERS.map((_, i) => {
     const mine = subtasks.filter((m) => m.worker === i);
     return mine.length ? mine.reduce((a, m) => a + m.numRecordsInPerSecond, 0) : undefined;
   });

@@ -83,9 +83,9 @@ describe('the demo page, built and served statically (Playwright + Chromium)', (
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'eddy-demo-'));
-    await buildDemo(dir);
     site = await serveStatic(dir);
-    session = await openBrowser(site.origin);
+    // Chromium starts while Vite builds (the server only reads files on request).
+    [session] = await Promise.all([openBrowser(site.origin), buildDemo(dir)]);
     page = session.page;
     await page.goto(`${site.origin}/index.html`);
     await until('the first job', async () => (await shown(page)).status === 'RUNNING');

@@ -104,9 +104,7 @@ describe('IndexedDbSink', () => {
     expect(after![0]).toBe(txns[1]!.id);
     await sink.commit(txns[2]!);
     expect((await readIndexedDbSinkAfter<number>(database, after)).map((e) => e.value)).toEqual([6, 7, 8]);
-    expect((await readIndexedDbSinkAfter<number>(database)).map((e) => e.key)).toEqual(
-      txns.flatMap((t) => [0, 1, 2].map((i) => [t.id, i])),
-    );
+    expect((await readIndexedDbSinkAfter<number>(database)).map((e) => e.key)).toEqual(txns.flatMap((t) => [0, 1, 2].map((i) => [t.id, i])));
     await sink.close();
   });
 

@@ -145,11 +145,7 @@ export interface IndexedDbSinkEntry<T> {
  * several subtasks, a transaction that began earlier may commit after a later one of
  * another subtask was read; such a reader should re-read, or use {@link readIndexedDbSink}.
  */
-export async function readIndexedDbSinkAfter<T>(
-  database: string,
-  after?: readonly [string, number],
-  limit?: number,
-): Promise<Array<IndexedDbSinkEntry<T>>> {
+export async function readIndexedDbSinkAfter<T>(database: string, after?: readonly [string, number], limit?: number): Promise<Array<IndexedDbSinkEntry<T>>> {
   const db = await open(database);
   try {
     const range = after === undefined ? undefined : IDBKeyRange.lowerBound([...after], true);
