@@ -56,6 +56,14 @@ export async function demo(_runs: number): Promise<void> {
   const session = await openBrowser(site.origin);
   try {
     const { page } = session;
+    // The main thread's CPU time (not wall time: the machine may be shared), through the DevTools protocol.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Performance.enable');
+    const mainThread = async () => {
+      const { metrics } = await cdp.send('Performance.getMetrics');
+      const m = (name: string) => (metrics.find((x) => x.name === name)?.value ?? 0) * 1000;
+      return { cpu: m('ThreadTime'), script: m('ScriptDuration'), layout: m('LayoutDuration') + m('RecalcStyleDuration') };
+    };
     await page.goto(`${site.origin}/index.html`);
     await page.waitForFunction(() => document.getElementById('status')?.dataset.value === 'RUNNING', undefined, { timeout: 120_000 });
     for (const backend of (process.env.BENCH_DEMO_BACKENDS ?? 'memory,indexeddb,sqlite').split(',')) {
@@ -73,9 +81,11 @@ export async function demo(_runs: number): Promise<void> {
       });
       await page.waitForTimeout(WARMUP_MS);
       const a = await read(page);
+      const ma = await mainThread();
       const t0 = Date.now();
       await page.waitForTimeout(MEASURE_MS);
       const b = await read(page);
+      const mb = await mainThread();
       const seconds = (Date.now() - t0) / 1000;
       if (b.ok !== 'true') throw new Error(`demo bench (${backend}): the invariant broke: ${b.invariant}`);
       report({
@@ -91,6 +101,10 @@ export async function demo(_runs: number): Promise<void> {
         longestPageScriptMs: round(b.ownScriptMs, 0),
         longestPageScript: b.ownScriptWhat ?? null,
         worstFrame: b.worstFrame ?? null,
+        // What the page costs its main thread per second of the run: CPU time, and of it scripts and style/layout.
+        mainThreadCpuMsPerSecond: round((mb.cpu - ma.cpu) / seconds, 1),
+        mainThreadScriptMsPerSecond: round((mb.script - ma.script) / seconds, 1),
+        mainThreadLayoutMsPerSecond: round((mb.layout - ma.layout) / seconds, 1),
         loadAverage: round(loadavg()[0]!, 1),
         // The newest checkpoints: id, status, end-to-end duration, synchronous part.
         timeline: b.timeline,
