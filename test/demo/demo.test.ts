@@ -60,11 +60,24 @@ describe('the demo page, built and served statically (Playwright + Chromium)', (
    * faster than the page's default without loading the shared machine much.
    */
   const startJob = async (settings: { backend: string; parallelism?: number; checkpointing?: boolean; intervalMs?: number }) => {
-    await page.selectOption('#backend', settings.backend);
-    await page.selectOption('#parallelism', String(settings.parallelism ?? 2));
-    await page.fill('#interval', String(settings.intervalMs ?? 300));
-    await page.fill('#rate', '60');
-    await page.setChecked('#checkpointing', settings.checkpointing ?? true);
+    // The form in one step (each Playwright action waits for the element to settle: seconds on a loaded machine); the start is a real click.
+    const values = {
+      backend: settings.backend,
+      parallelism: String(settings.parallelism ?? 2),
+      interval: String(settings.intervalMs ?? 300),
+      rate: '60',
+      checkpointing: settings.checkpointing ?? true,
+    };
+    await page.evaluate((v) => {
+      const set = (id: string, value: string | boolean) => {
+        const el = document.getElementById(id) as HTMLInputElement;
+        if (typeof value === 'boolean') el.checked = value;
+        else el.value = value;
+        el.dispatchEvent(new Event('input', { bubbles: true }));
+        el.dispatchEvent(new Event('change', { bubbles: true }));
+      };
+      for (const [id, value] of Object.entries(v)) set(id, value);
+    }, values);
     const before = (await shown(page)).job;
     await page.click('#start');
     await until('the new job', async () => {
