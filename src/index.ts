@@ -204,7 +204,15 @@ export {
   type ServerSentEventSourceOptions,
   type WebSocketLike,
 } from './engine/sources/live-sources.ts';
-export { IndexedDbSink, readIndexedDbSink, type IndexedDbSinkOptions, type IndexedDbSinkTransaction } from './runtimes/web/indexeddb-sink.ts';
+export {
+  deleteIndexedDbSink,
+  IndexedDbSink,
+  readIndexedDbSink,
+  readIndexedDbSinkAfter,
+  type IndexedDbSinkEntry,
+  type IndexedDbSinkOptions,
+  type IndexedDbSinkTransaction,
+} from './runtimes/web/indexeddb-sink.ts';
 export {
   WritableStreamSink,
   type WritableStreamLike,

@@ -6,6 +6,7 @@
  */
 import { expose } from 'comlink';
 import {
+  deleteIndexedDbSink,
   OpfsCheckpointStorage,
   RestartStrategies,
   StreamExecutionEnvironment,
@@ -15,7 +16,9 @@ import {
   type WorkerPlatform,
 } from 'eddy';
 import { webWorkers } from 'eddy/runtimes/web-workers';
+import type { Verdict } from './invariant.ts';
 import { demoJob, stateDatabaseName } from './job.ts';
+import { OutputReader, outputDatabaseName } from './output.ts';
 import { generatedBy, PROFILE_UID, SPLITS, type BackendName } from './scenario.ts';
 import { channelName, type ChannelMessage } from './source.ts';
 import { NO_TELEMETRY, Telemetry, type KeyStateView, type TelemetrySnapshot } from './telemetry.ts';
@@ -44,6 +47,8 @@ export interface Recovery {
   readonly detail: string;
   fromCheckpoint?: number;
   fromSavepoint?: string;
+  /** Checkpoints completed when the fault happened (0: the job had to start over). */
+  completedBefore?: number;
   /** From the fault until the job ran again. */
   durationMs?: number;
   /** The restore itself (reading the checkpoint into the backends), when the metrics API says. */
@@ -69,6 +74,8 @@ export interface HostSnapshot {
   readonly telemetry: TelemetrySnapshot;
   readonly recoveries: readonly Recovery[];
   readonly savepoint?: string;
+  /** The invariant on the committed output, judged here so the page only shows it. */
+  readonly verdict?: Verdict;
 }
 
 const CHECKPOINTS_DIR = 'eddy-demo-checkpoints';
@@ -118,6 +125,7 @@ class DemoHost {
   private positions: number[] = new Array(SPLITS).fill(0);
   private recoveries: Recovery[] = [];
   private savepoint: string | undefined;
+  private output: OutputReader | undefined;
   private booted = false;
 
   /** Starts `jobName` (cancelling a running job first). Resolves once the job was submitted. */
@@ -133,11 +141,17 @@ class DemoHost {
       this.recoveries = [];
       this.savepoint = undefined;
       await removeOpfsEntries((n) => n === CHECKPOINTS_DIR);
-      if (mode.previousJob) await deleteDatabase(stateDatabaseName(mode.previousJob));
+      if (mode.previousJob) {
+        await deleteDatabase(stateDatabaseName(mode.previousJob));
+        // The old job's sink is closed (stop() above), so nothing holds its output open.
+        await deleteIndexedDbSink(outputDatabaseName(mode.previousJob));
+      }
     } else {
       this.positions = mode.positions.map((p, i) => Math.max(p, this.positions[i] ?? 0));
       this.savepoint = mode.savepoint;
     }
+    // A rescale continues the same job (and output): keep what was judged already.
+    if (this.output?.jobName !== jobName) this.output = new OutputReader(jobName);
     this.jobName = jobName;
     this.config = config;
     this.listen(jobName);
@@ -185,7 +199,8 @@ class DemoHost {
     if (workers.length === 0 || !this.client) throw new Error('no job is running');
     const victim = workers[n % workers.length]!;
     const detail = `worker ${(n % workers.length) + 1} of ${workers.length} terminated`;
-    this.track({ cause: 'kill', at: Date.now(), detail, done: false });
+    const completedBefore = (await this.client.getCheckpointStats()).counts.completed;
+    this.track({ cause: 'kill', at: Date.now(), detail, completedBefore, done: false });
     await victim.terminate();
     return `terminated worker ${(n % workers.length) + 1}`;
   }
@@ -222,6 +237,12 @@ class DemoHost {
     const telemetry = (await this.telemetry?.snapshot().catch(() => undefined)) ?? NO_TELEMETRY;
     for (const r of this.recoveries) if (!r.done) this.settle(r, status, telemetry);
     const failure = client?.getLastFailure();
+    const generated = generatedBy(this.positions);
+    const output = this.output;
+    // The output of a job replaced meanwhile is gone: that job is no longer on the page.
+    const verdict = await output?.read(generated).catch((e) => {
+      if (output === this.output) throw e;
+    });
     return {
       jobName: this.jobName,
       config: this.config,
@@ -229,11 +250,12 @@ class DemoHost {
       restarts: client?.getNumRestarts() ?? 0,
       lastFailure: failure ? String((failure.error as Error)?.message ?? failure.error) : undefined,
       positions: [...this.positions],
-      generated: generatedBy(this.positions),
+      generated,
       workers: this.alive.size,
       telemetry,
       recoveries: this.recoveries.slice(-8),
       savepoint: this.savepoint,
+      verdict: verdict ?? undefined,
     };
   }
 

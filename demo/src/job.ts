@@ -6,11 +6,12 @@
  *     → keyBy(card) → CardProfile: ValueState count/spent, MapState per merchant with a TTL,
  *       an event-time timer (Flink's fraud-detection rule: a tiny amount, then a large one within 1 s)
  *     → keyBy(card) → 1-s tumbling event-time windows → count per card and window
- *     → one subtask gathers each second's counts of all cards → IdbWindowSink (exactly once)
+ *     → one subtask gathers each second's counts of all cards → IndexedDbSink (exactly once)
  */
 import {
   defineJob,
   HashMapStateBackend,
+  IndexedDbSink,
   IndexedDbStateBackend,
   KeyedProcessFunction,
   MapStateDescriptor,
@@ -30,8 +31,8 @@ import {
 } from 'eddy';
 import type { BackendName } from './scenario.ts';
 import { SqliteStateBackend } from 'eddy/sqlite';
-import type { WindowSummary } from './output-db.ts';
-import { IdbWindowSink } from './output.ts';
+import type { WindowSummary } from './invariant.ts';
+import { outputDatabaseName } from './output.ts';
 import { LARGE_CENTS, PROFILE_UID, SMALL_CENTS, type Tx } from './scenario.ts';
 import { transactionSource } from './source.ts';
 
@@ -155,7 +156,8 @@ export const demoJob = defineJob(import.meta.url, 'demoJob', (env, args: DemoJob
     .uid('gather')
     .name('gather windows')
     .setParallelism(1)
-    .addSink(new IdbWindowSink(args.jobName))
+    // One sink subtask: its transactions commit in key order, so the host tails the output without a miss.
+    .addSink(new IndexedDbSink<WindowSummary>({ database: outputDatabaseName(args.jobName) }))
     .uid('output')
     .name('IndexedDB output')
     .setParallelism(1);

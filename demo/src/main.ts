@@ -1,15 +1,12 @@
 /**
  * The page: settings, faults, the invariant, charts, checkpoints and the state inspector.
- * The job runs in a host worker (`host.worker.ts`) reached through comlink; the page only
- * polls it twice a second and reads the committed output from IndexedDB, so its main
- * thread stays idle while the job runs.
+ * The job runs in a host worker (`host.worker.ts`) reached through comlink, which also
+ * judges the committed output; the page polls it twice a second and draws what it says in
+ * one animation frame, so its main thread stays idle while the job runs.
  */
 import { wrap, type Remote } from 'comlink';
-import { deleteDB } from 'idb';
 import { LiveChart } from './charts.ts';
 import type { DemoConfig, DemoHostApi, HostSnapshot } from './host.worker.ts';
-import { OutputReader, type Verdict } from './invariant.ts';
-import { outputDatabaseName } from './output-db.ts';
 import { CARDS, cardName, PROFILE_UID, SPLITS, type BackendName } from './scenario.ts';
 import { bytes, renderCheckpoints, renderCounters, renderRecovery, renderState, resetView } from './view.ts';
 
@@ -29,7 +26,6 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 const host: Remote<DemoHostApi> = wrap(new Worker(new URL('./host.worker.ts', import.meta.url), { type: 'module', name: 'eddy-demo-host' }));
 
 let saved = load();
-let reader: OutputReader | undefined;
 let paused = false;
 
 /** The rate slider is logarithmic: 0 → 10/s, 100 → 100,000/s. */
@@ -69,17 +65,14 @@ async function startFresh(): Promise<void> {
   const previous = saved?.jobName;
   const config = settings();
   const jobName = `demo-${Date.now().toString(36)}`;
-  // The old job first: its sink holds the output database that is deleted next.
-  await host.stop();
-  const old = reader;
-  reader = undefined;
-  await old?.close();
-  if (previous) await deleteDB(outputDatabaseName(previous)).catch(() => undefined);
   saved = { jobName, config, positions: new Array(SPLITS).fill(0) };
   save(saved);
-  reader = new OutputReader(jobName);
   history = [];
   longest = 0;
+  ownScript = 0;
+  worstFrame = 0;
+  delete $('longtask').dataset.ownScriptWhat;
+  delete $('longtask').dataset.worstFrame;
   resetView();
   await host.start(jobName, config, { kind: 'fresh', previousJob: previous });
 }
@@ -87,7 +80,6 @@ async function startFresh(): Promise<void> {
 /** After a reload: the same job, from its newest checkpoint in OPFS, without a click. */
 async function resume(s: Saved): Promise<void> {
   showSettings(s.config);
-  reader = new OutputReader(s.jobName);
   const reloadedAt = s.reloadAt;
   save({ ...s, reloadAt: undefined });
   await host.start(s.jobName, s.config, { kind: 'resume', positions: s.positions, savepoint: s.savepoint, reloadedAt });
@@ -96,13 +88,18 @@ async function resume(s: Saved): Promise<void> {
 // Charts: throughput, latency, per-worker load, state size.
 const charts = $('charts');
 const throughput = new LiveChart(charts, 'Throughput', 'transactions/s', ['generated', 'processed', 'committed']);
-const latency = new LiveChart(charts, 'End-to-end latency', 'ms', ['window fired', 'committed (exactly once)']);
-const load_ = new LiveChart(charts, 'Load per worker', 'records in/s', ['worker 1']);
+const latency = new LiveChart(charts, 'End-to-end latency', 'ms', ['window fired', 'seen committed (exactly once)']);
+const WORKERS = ['worker 1', 'worker 2', 'worker 3', 'worker 4'];
+const load_ = new LiveChart(charts, 'Load per worker', 'records in/s', WORKERS);
 const stateSize = new LiveChart(charts, 'State size', 'checkpointed', ['state size'], bytes);
 /** Samples of the last few seconds: rates are taken over ~2 s, so commits (once per checkpoint) do not saw-tooth. */
 let history: Array<{ t: number; generated: number; committed: number }> = [];
 
 let longest = 0;
+/** The longest time the page's own scripts ran in one frame (Chromium's Long Animation Frames API), apart from the browser's work. */
+let ownScript = 0;
+/** The longest animation frame, and what it spent on scripts and on rendering. */
+let worstFrame = 0;
 let measuring = false;
 try {
   new PerformanceObserver((list) => {
@@ -112,9 +109,34 @@ try {
 } catch {
   // No Long Tasks API (Firefox, Safari): the counter stays at "none".
 }
+try {
+  type Script = { sourceURL: string; sourceFunctionName: string; invoker: string; duration: number };
+  type Frame = { startTime: number; duration: number; renderStart: number; scripts: Script[] };
+  new PerformanceObserver((list) => {
+    if (!measuring) return;
+    const own = $('longtask').dataset;
+    for (const frame of list.getEntries() as unknown as Frame[]) {
+      for (const script of frame.scripts)
+        if (script.sourceURL.startsWith(location.origin) && script.duration > ownScript) {
+          ownScript = script.duration;
+          // Which script it was, for whoever wants to make it shorter.
+          own.ownScriptWhat = `${script.invoker} ${script.sourceFunctionName} (${script.sourceURL.slice(location.origin.length)})`;
+        }
+      if (frame.duration > worstFrame) {
+        worstFrame = frame.duration;
+        const scripts = frame.scripts.reduce((a, x) => a + x.duration, 0);
+        const render = frame.renderStart > 0 ? frame.startTime + frame.duration - frame.renderStart : 0;
+        own.worstFrame = `${Math.round(frame.duration)} ms: scripts ${Math.round(scripts)} ms, rendering ${Math.round(render)} ms`;
+      }
+    }
+  }).observe({ type: 'long-animation-frame', buffered: false });
+} catch {
+  // Chromium only (123+).
+}
 
-function plot(s: HostSnapshot, v: Verdict | undefined): void {
+function plot(s: HostSnapshot): void {
   const t = Date.now();
+  const v = s.verdict;
   const committed = v?.committedTransactions ?? 0;
   history.push({ t, generated: s.generated, committed });
   while (history.length > 2 && t - history[1]!.t >= 3000) history.shift();
@@ -126,10 +148,10 @@ function plot(s: HostSnapshot, v: Verdict | undefined): void {
   const processed = profile.length ? profile.reduce((a, m) => a + m.numRecordsInPerSecond, 0) : undefined;
   throughput.push(t, [rate(s.generated, first.generated), processed, rate(committed, first.committed)]);
   const w = v?.newest;
-  latency.push(t, [w && w.firedAt - w.lastAt, w && w.committedAt - w.lastAt]);
+  latency.push(t, [w && w.firedAt - w.lastAt, w && w.seenAt - w.lastAt]);
   const workers = s.config?.parallelism ?? 1;
-  load_.resize(Array.from({ length: workers }, (_, i) => `worker ${i + 1}`));
-  const perWorker = Array.from({ length: workers }, (_, i) => {
+  load_.show(workers);
+  const perWorker = WORKERS.map((_, i) => {
     const mine = subtasks.filter((m) => m.worker === i);
     return mine.length ? mine.reduce((a, m) => a + m.numRecordsInPerSecond, 0) : undefined;
   });
@@ -140,24 +162,32 @@ function plot(s: HostSnapshot, v: Verdict | undefined): void {
 async function tick(): Promise<void> {
   const s = await host.snapshot();
   // A snapshot of the job before a "Start" that happened meanwhile is stale: skip it.
-  const r = reader;
-  if (!saved || s.jobName !== saved.jobName || r?.jobName !== s.jobName) return;
-  // A reader closed by a "Start" meanwhile fails its read: that job is gone from the page anyway.
-  const v = await r.read(s.generated).catch((e) => {
-    if (r === reader) throw e;
-  });
-  if (!v || r !== reader) return;
+  if (!saved || s.jobName !== saved.jobName) return;
   saved = { ...saved, positions: [...s.positions], config: s.config ?? saved.config, savepoint: s.savepoint ?? saved.savepoint };
   save(saved);
-  document.body.dataset.job = s.jobName;
   measuring = s.status === 'RUNNING';
-  renderCounters(s, v, longest);
-  renderRecovery(s);
-  // Charts and the table once a second each, on alternate refreshes: two small tasks instead of one larger one.
-  if (++ticks % 2 === 0) plot(s, v);
-  else renderCheckpoints(s.telemetry.checkpoints, s.telemetry.completed);
+  if (latest === undefined) requestAnimationFrame(draw);
+  latest = s;
 }
-let ticks = 0;
+
+/** The newest snapshot not drawn yet: all DOM writes of a refresh happen in one animation frame. */
+let latest: HostSnapshot | undefined;
+function draw(): void {
+  const s = latest;
+  latest = undefined;
+  if (!s || s.jobName !== saved?.jobName) return;
+  document.body.dataset.job = s.jobName;
+  renderCounters(s, s.verdict, longest, ownScript);
+  renderRecovery(s);
+  renderCheckpoints(s.telemetry.checkpoints, s.telemetry.completed);
+  // The charts take one sample a second (the poll is twice a second).
+  const now = Date.now();
+  if (now - plotted >= 950) {
+    plotted = now;
+    plot(s);
+  }
+}
+let plotted = 0;
 
 function poll(): void {
   tick()

@@ -1,50 +1,41 @@
 /**
  * The job's exactly-once output: each closed 1-second window, with the count of every
- * card, committed into IndexedDB (`output-db.ts`) by a `TwoPhaseCommitSink`. A
- * transaction is the windows between two checkpoints; it becomes visible when its
- * checkpoint completes. Commit is idempotent (a transaction id is written once), and a
- * window that arrives a second time in another transaction is kept aside as a duplicate.
+ * card, written by eddy's own `IndexedDbSink` (a `TwoPhaseCommitSink`): a checkpoint's
+ * windows become visible in its `committed` store when the checkpoint completes. The host
+ * worker tails that store (`readIndexedDbSinkAfter`) and judges each window once, so the
+ * page never reads IndexedDB itself.
  */
-import type { IDBPDatabase } from 'idb';
-import { TwoPhaseCommitSink } from 'eddy';
-import { openOutput, type CommittedWindow, type OutputSchema, type WindowSummary } from './output-db.ts';
+import { readIndexedDbSinkAfter } from 'eddy';
+import { Judge, type Verdict, type WindowSummary } from './invariant.ts';
 
-type Txn = { id: string; windows: WindowSummary[] };
+/** The output database of a job (the sink's `database`). */
+export function outputDatabaseName(jobName: string): string {
+  return `eddy-demo-output:${jobName}`;
+}
 
-/** The transactional sink into a job's output database. */
-export class IdbWindowSink extends TwoPhaseCommitSink<WindowSummary, Txn> {
-  private db: Promise<IDBPDatabase<OutputSchema>> | undefined;
-  constructor(private readonly jobName: string) {
-    super();
+/** Windows judged per read at most: a resumed page catches up over a few reads, none of them long. */
+const PAGE = 500;
+
+/** Tails a job's committed output and keeps the verdict on it. */
+export class OutputReader {
+  private readonly judge = new Judge();
+  private last: readonly [string, number] | undefined;
+  /** Reads one at a time: two overlapping reads from the same key would judge a window twice. */
+  private reading: Promise<unknown> = Promise.resolve();
+  constructor(readonly jobName: string) {}
+
+  /** Judges the windows committed since the last read; `generated` is what the source produced so far. */
+  read(generated: number): Promise<Verdict> {
+    const next = this.reading.then(() => this.readMore(generated));
+    this.reading = next.catch(() => undefined);
+    return next;
   }
-  private database() {
-    return (this.db ??= openOutput(this.jobName));
-  }
-  beginTransaction(): Txn {
-    return { id: `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`, windows: [] };
-  }
-  invoke(txn: Txn, w: WindowSummary) {
-    txn.windows.push(w);
-  }
-  preCommit() {}
-  async commit(txn: Txn) {
-    const db = await this.database();
-    const tx = db.transaction(['windows', 'duplicates', 'txns'], 'readwrite');
-    const done = tx.done;
-    if ((await tx.objectStore('txns').get(txn.id)) === undefined) {
-      const at = Date.now();
-      await tx.objectStore('txns').put({ id: txn.id, at });
-      for (const w of txn.windows) {
-        const row: CommittedWindow = { ...w, committedAt: at, txn: txn.id };
-        if ((await tx.objectStore('windows').getKey(w.start)) === undefined) await tx.objectStore('windows').put(row);
-        else await tx.objectStore('duplicates').add(row);
-      }
-    }
-    await done;
-  }
-  abort() {}
-  override async close(): Promise<void> {
-    await super.close();
-    (await this.db)?.close();
+
+  private async readMore(generated: number): Promise<Verdict> {
+    const fresh = await readIndexedDbSinkAfter<WindowSummary>(outputDatabaseName(this.jobName), this.last, PAGE);
+    const seenAt = Date.now();
+    this.judge.add(fresh.map((e) => ({ ...e.value, seenAt })));
+    this.last = fresh.at(-1)?.key ?? this.last;
+    return this.judge.verdict(generated);
   }
 }

@@ -41,6 +41,17 @@ const controls = new Map<string, Control>();
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * Transactions per poll at most. eddy bounds each channel between tasks by a number of
+ * record batches, so the batch size sets how many records can queue ahead of a checkpoint
+ * barrier: at the engine's 1,024 a fast generator in front of a slow backend (SQLite or
+ * IndexedDB at a few thousand records/s) queued tens of thousands, and a barrier took
+ * seconds to get through them (at 100,000/s SQLite completed no checkpoint, so committed
+ * nothing, within the benchmark's 10 s). Small batches keep that queue, and so the
+ * checkpoint's alignment, to a fraction of a second, as Flink's buffer debloating does.
+ */
+const MAX_BATCH = 128;
+
 /** The transactions source; `rate` and `paused` are where it starts until the host says otherwise. */
 export function transactionSource(jobName: string, rate: number, paused: boolean): Source<Tx> {
   return {
@@ -71,7 +82,7 @@ export function transactionSource(jobName: string, rate: number, paused: boolean
             reported = now;
             report();
           }
-          const n = Math.min(max, Math.floor(tokens));
+          const n = Math.min(max, MAX_BATCH, Math.floor(tokens));
           if (n <= 0 || splits.length === 0) {
             await sleep(c.paused || perMs === 0 ? 50 : Math.min(50, Math.max(2, 1 / perMs)));
             return [];

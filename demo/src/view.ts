@@ -14,20 +14,24 @@ export function bytes(n: number | undefined): string {
   return `${(n / (1 << 20)).toFixed(1)} MiB`;
 }
 
+/** Writes only what changed: an unchanged text costs no style or layout work. */
 function setCounter(id: string, value: number | string, raw?: number): void {
   const el = $(id);
-  el.textContent = typeof value === 'number' ? fmt.format(value) : value;
+  const text = typeof value === 'number' ? fmt.format(value) : value;
+  if (el.textContent !== text) el.textContent = text;
   el.dataset.value = String(raw ?? value);
 }
 
-/** The counters and the invariant. */
-export function renderCounters(s: HostSnapshot, v: Verdict | undefined, longestTaskMs: number): void {
+/** The counters and the invariant; `ownScriptMs` is the longest run of the page's own scripts in a frame (Chromium). */
+export function renderCounters(s: HostSnapshot, v: Verdict | undefined, longestTaskMs: number, ownScriptMs: number): void {
   setCounter('status', s.lastFailure && s.status !== 'RUNNING' ? `${s.status} (${s.lastFailure})` : s.status, undefined);
   $('status').dataset.value = s.status;
   setCounter('generated', s.generated);
   setCounter('restarts', s.restarts);
   setCounter('workers', s.workers);
-  setCounter('longtask', longestTaskMs === 0 ? 'none over 50 ms' : `${Math.round(longestTaskMs)} ms`, longestTaskMs);
+  const own = ownScriptMs > 0 ? ` (page scripts ${Math.round(ownScriptMs)} ms)` : '';
+  setCounter('longtask', longestTaskMs === 0 ? `none over 50 ms${own}` : `${Math.round(longestTaskMs)} ms${own}`, longestTaskMs);
+  $('longtask').dataset.ownScript = String(ownScriptMs);
   if (!v) return;
   setCounter('committed', v.committedTransactions);
   setCounter('windows', v.windows);
@@ -35,14 +39,16 @@ export function renderCounters(s: HostSnapshot, v: Verdict | undefined, longestT
   const inv = $('invariant');
   inv.dataset.ok = String(v.ok);
   inv.dataset.windows = String(v.windows);
-  if (!v.ok) inv.textContent = `BROKEN: ${v.problems.join('; ')}`;
+  let text: string;
+  if (!v.ok) text = `BROKEN: ${v.problems.join('; ')}`;
   else if (v.windows === 0)
-    inv.textContent =
+    text =
       s.config?.checkpointing === false
         ? 'Checkpointing is off: a TwoPhaseCommitSink commits only on checkpoints, so nothing is committed.'
         : 'Holds so far (no window committed yet).';
   else
-    inv.textContent = `Holds: all ${fmt.format(v.windows)} committed 1-s windows hold exactly 10 transactions of each of the 100 cards; ${fmt.format(v.committedTransactions)} committed = ${fmt.format(v.windows)} whole seconds of the ${fmt.format(s.generated)} generated; no window twice.`;
+    text = `Holds: all ${fmt.format(v.windows)} committed 1-s windows hold exactly 10 transactions of each of the 100 cards; ${fmt.format(v.committedTransactions)} committed = ${fmt.format(v.windows)} whole seconds of the ${fmt.format(s.generated)} generated; no window twice.`;
+  if (inv.textContent !== text) inv.textContent = text;
 }
 
 function describe(r: Recovery, s: HostSnapshot): string {
@@ -78,43 +84,69 @@ export function renderRecovery(s: HostSnapshot): void {
   const r = s.recoveries.at(-1);
   const el = $('recovery');
   if (!r) return;
-  el.textContent = describe(r, s);
+  const text = describe(r, s);
+  if (el.textContent !== text) el.textContent = text;
   el.dataset.cause = r.cause;
   el.dataset.done = String(r.done);
   el.dataset.lost = String(r.lost === true);
   el.dataset.checkpoint = r.fromCheckpoint === undefined ? '' : String(r.fromCheckpoint);
+  el.dataset.completedBefore = r.completedBefore === undefined ? '' : String(r.completedBefore);
   el.dataset.durationMs = r.durationMs === undefined ? '' : String(Math.round(r.durationMs));
 }
 
-/** The checkpoint history, newest first: rows are rewritten in place (no new nodes each refresh, so layout stays cheap). */
+/** Rows the checkpoint timeline keeps (newest first); older ones are dropped. */
+const MAX_ROWS = 20;
+const rowsById = new Map<number, HTMLTableRowElement>();
+
+/**
+ * The checkpoint timeline, newest first, drawn incrementally: a new checkpoint adds one row
+ * at the top, a row is rewritten only when its checkpoint changed (in progress → completed),
+ * and the table keeps MAX_ROWS rows, so a refresh touches a few cells at most.
+ */
 export function renderCheckpoints(history: readonly CheckpointStats[], completed: number): void {
   const table = $<HTMLTableElement>('checkpoints');
   table.dataset.completed = String(completed);
+  const shown = history.slice(0, MAX_ROWS);
+  const keep = new Set(shown.map((c) => c.checkpointId));
+  for (const [id, row] of rowsById)
+    if (!keep.has(id)) {
+      row.remove();
+      rowsById.delete(id);
+    }
   const body = table.tBodies[0]!;
-  const rows = history.slice(0, 20);
-  while (body.rows.length > rows.length) body.deleteRow(-1);
-  while (body.rows.length < rows.length) {
-    const row = body.insertRow();
-    for (let i = 0; i < 8; i++) row.insertCell();
+  // Oldest first, so each new row lands at the top above the ones before it.
+  for (let i = shown.length - 1; i >= 0; i--) {
+    const c = shown[i]!;
+    let row = rowsById.get(c.checkpointId);
+    if (!row) {
+      row = body.insertRow(0);
+      for (let k = 0; k < 8; k++) row.insertCell();
+      rowsById.set(c.checkpointId, row);
+    }
+    const signature = `${c.status}|${c.endToEndDurationMs}|${c.stateSizeBytes}|${c.checkpointedSizeBytes}|${c.failureMessage ?? ''}`;
+    if (row.dataset.signature !== signature) {
+      row.dataset.signature = signature;
+      fillRow(row, c);
+    }
   }
-  rows.forEach((c, r) => {
-    const cells = body.rows[r]!.cells;
-    const texts = [
-      String(c.checkpointId),
-      c.failureMessage ? `FAILED: ${c.failureMessage}` : c.status,
-      new Date(c.triggerTimestamp).toLocaleTimeString(),
-      c.endToEndDurationMs === undefined ? '–' : `${Math.round(c.endToEndDurationMs)} ms`,
-      c.syncDurationMs === undefined ? '–' : `${Math.round(c.syncDurationMs)} ms`,
-      bytes(c.stateSizeBytes),
-      bytes(c.checkpointedSizeBytes),
-      c.isSavepoint ? 'savepoint' : c.incremental ? 'incremental' : 'full',
-    ];
-    texts.forEach((text, i) => {
-      if (cells[i]!.textContent !== text) cells[i]!.textContent = text;
-    });
-    cells[1]!.className = c.status;
-    cells[1]!.title = c.failureMessage ?? '';
+}
+
+function fillRow(row: HTMLTableRowElement, c: CheckpointStats): void {
+  const texts = [
+    String(c.checkpointId),
+    c.failureMessage ? `FAILED: ${c.failureMessage}` : c.status,
+    new Date(c.triggerTimestamp).toLocaleTimeString(),
+    c.endToEndDurationMs === undefined ? '–' : `${Math.round(c.endToEndDurationMs)} ms`,
+    c.syncDurationMs === undefined ? '–' : `${Math.round(c.syncDurationMs)} ms`,
+    bytes(c.stateSizeBytes),
+    bytes(c.checkpointedSizeBytes),
+    c.isSavepoint ? 'savepoint' : c.incremental ? 'incremental' : 'full',
+  ];
+  texts.forEach((text, i) => {
+    row.cells[i]!.textContent = text;
   });
+  row.cells[1]!.className = c.status;
+  row.cells[1]!.title = c.failureMessage ?? '';
 }
 
 /** One key's state as the inspector shows it. */

@@ -2,9 +2,14 @@
  * The demo page (demo/), built as `npm run build:demo` builds it and served by a plain
  * static server, driven in headless Chromium like a visitor would: on each state backend
  * a job runs, checkpoints, loses a worker and recovers with the invariant intact; a
- * reload resumes from the newest OPFS checkpoint without a click; a stop-with-savepoint
+ * reload resumes from the newest OPFS checkpoint without a click; a worker killed before
+ * the first checkpoint makes the job start over, still exactly once; a stop-with-savepoint
  * restarts at another parallelism; with checkpointing off the kill shows the loss; the
  * inspector reads a key's live state; the CSP is in force and nothing logs an error.
+ *
+ * One browser and one page for the whole file, and the tests run in order: a test that
+ * can carry on with the job the previous one left running does so instead of starting
+ * its own (the reload continues the IndexedDB job, the inspector the rescaled one).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -46,15 +51,33 @@ describe('the demo page, built and served statically (Playwright + Chromium)', (
     while (!(await fn())) {
       if (Date.now() > deadline)
         throw new Error(`timed out waiting for ${what}; the page shows ${JSON.stringify(await shown(page))}\n${session.logs.slice(-20).join('\n')}`);
-      await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, 100));
     }
   };
-  /** Starts a new job with the given settings and waits until the page shows it. */
-  const startJob = async (settings: { backend: string; parallelism?: number; checkpointing?: boolean }) => {
-    await page.selectOption('#backend', settings.backend);
-    await page.selectOption('#parallelism', String(settings.parallelism ?? 2));
-    await page.fill('#interval', '300');
-    await page.setChecked('#checkpointing', settings.checkpointing ?? true);
+  /**
+   * Starts a new job with the given settings and waits until the page shows it. The rate
+   * slider at 60 (≈ 2,500 transactions/s, 2.5 s of event time a second) commits windows
+   * faster than the page's default without loading the shared machine much.
+   */
+  const startJob = async (settings: { backend: string; parallelism?: number; checkpointing?: boolean; intervalMs?: number }) => {
+    // The form in one step (each Playwright action waits for the element to settle: seconds on a loaded machine); the start is a real click.
+    const values = {
+      backend: settings.backend,
+      parallelism: String(settings.parallelism ?? 2),
+      interval: String(settings.intervalMs ?? 300),
+      rate: '60',
+      checkpointing: settings.checkpointing ?? true,
+    };
+    await page.evaluate((v) => {
+      const set = (id: string, value: string | boolean) => {
+        const el = document.getElementById(id) as HTMLInputElement;
+        if (typeof value === 'boolean') el.checked = value;
+        else el.value = value;
+        el.dispatchEvent(new Event('input', { bubbles: true }));
+        el.dispatchEvent(new Event('change', { bubbles: true }));
+      };
+      for (const [id, value] of Object.entries(v)) set(id, value);
+    }, values);
     const before = (await shown(page)).job;
     await page.click('#start');
     await until('the new job', async () => {
@@ -73,9 +96,9 @@ describe('the demo page, built and served statically (Playwright + Chromium)', (
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'eddy-demo-'));
-    await buildDemo(dir);
     site = await serveStatic(dir);
-    session = await openBrowser(site.origin);
+    // Chromium starts while Vite builds (the server only reads files on request).
+    [session] = await Promise.all([openBrowser(site.origin), buildDemo(dir)]);
     page = session.page;
     await page.goto(`${site.origin}/index.html`);
     await until('the first job', async () => (await shown(page)).status === 'RUNNING');
@@ -86,7 +109,8 @@ describe('the demo page, built and served statically (Playwright + Chromium)', (
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  for (const backend of ['memory', 'indexeddb', 'sqlite']) {
+  // IndexedDB last: the reload test carries on with its job.
+  for (const backend of ['memory', 'sqlite', 'indexeddb']) {
     it(`${backend}: ≥ 3 checkpoints, a worker killed, the job recovers from a checkpoint with nothing lost or duplicated`, async () => {
       await startJob({ backend });
       await until('3 completed checkpoints and a committed window', async () => {
@@ -108,7 +132,7 @@ describe('the demo page, built and served statically (Playwright + Chromium)', (
   }
 
   it('a reload mid-run resumes from the newest OPFS checkpoint without a click; the invariant holds across it', async () => {
-    await startJob({ backend: 'indexeddb' });
+    // The IndexedDB job of the test before, recovered from its kill and running.
     await until('2 committed windows', async () => (await shown(page)).windows >= 2);
     const before = await expectInvariant();
     await page.click('#reload');
@@ -124,6 +148,21 @@ describe('the demo page, built and served statically (Playwright + Chromium)', (
     await until('two more committed windows', async () => (await shown(page)).windows >= before.windows + 2);
     const s = await expectInvariant();
     expect(s.generated).toBeGreaterThanOrEqual(before.generated);
+  }, 120_000);
+
+  it('a worker killed before the first checkpoint completes: the job starts over from the source’s beginning, exactly once', async () => {
+    // Checkpoints 3 s apart: the kill comes right after the job runs, well before the first one completes.
+    await startJob({ backend: 'memory', intervalMs: 3000 });
+    await page.click('#kill');
+    await until('the recovery', async () => (await shown(page)).recovery.done === 'true');
+    const after = await shown(page);
+    expect(after.recovery).toMatchObject({ cause: 'kill', lost: 'false', completedBefore: '0', checkpoint: '' });
+    expect(after.recovery.text).toMatch(/running again from the start/);
+    expect(after.restarts).toBeGreaterThanOrEqual(1);
+    // The restarted job replays the transactions from the first one: every window from 0 s on, each exactly once.
+    await until('two committed windows', async () => (await shown(page)).windows >= 2);
+    const s = await expectInvariant();
+    expect(s.checkpoints).toBeGreaterThanOrEqual(1);
   }, 120_000);
 
   it('stop with a savepoint and restart at another parallelism: the same job continues with the invariant intact', async () => {
@@ -142,20 +181,8 @@ describe('the demo page, built and served statically (Playwright + Chromium)', (
     expect(s.job).toBe(before.job);
   }, 120_000);
 
-  it('with checkpointing off, a killed worker fails the job and the page shows the loss', async () => {
-    await startJob({ backend: 'memory', checkpointing: false });
-    await until('transactions generated', async () => (await shown(page)).generated > 500);
-    await page.click('#kill');
-    await until('the verdict on the kill', async () => (await shown(page)).recovery.done === 'true');
-    const s = await shown(page);
-    expect(s.recovery.lost).toBe('true');
-    expect(s.recovery.text).toMatch(/checkpointing is off/);
-    expect(s.status).toBe('FAILED');
-    expect(s.committed).toBe(0);
-  }, 120_000);
-
   it('the inspector reads a card’s live state: its count equals the transactions generated for it', async () => {
-    await startJob({ backend: 'memory' });
+    // The rescaled job of the test before (3 workers, restored from a savepoint), running.
     await until('some windows', async () => (await shown(page)).windows >= 1);
     await page.click('#pause');
     const card = 'card-042';
@@ -174,6 +201,18 @@ describe('the demo page, built and served statically (Playwright + Chromium)', (
     // The per-merchant counts carry a 30-s TTL; the inspector shows what is left of it.
     expect(await page.textContent('#state')).toMatch(/merchants \[map\] \(TTL \d+ s left\) = \[\[/);
     await page.click('#pause');
+  }, 120_000);
+
+  it('with checkpointing off, a killed worker fails the job and the page shows the loss', async () => {
+    await startJob({ backend: 'memory', checkpointing: false });
+    await until('transactions generated', async () => (await shown(page)).generated > 500);
+    await page.click('#kill');
+    await until('the verdict on the kill', async () => (await shown(page)).recovery.done === 'true');
+    const s = await shown(page);
+    expect(s.recovery.lost).toBe('true');
+    expect(s.recovery.text).toMatch(/checkpointing is off/);
+    expect(s.status).toBe('FAILED');
+    expect(s.committed).toBe(0);
   }, 120_000);
 
   it('neither the page nor its workers logged an error, and the CSP is in force (an inline script is refused; the policy allows no eval)', async () => {

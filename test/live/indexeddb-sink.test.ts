@@ -1,7 +1,15 @@
 /** IndexedDbSink: exactly-once into IndexedDB (fake-indexeddb in Node) across failures and replayed commits. */
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
-import { IndexedDbSink, MemoryCheckpointStorage, RestartStrategies, StreamExecutionEnvironment, readIndexedDbSink } from '../../src/index.ts';
+import {
+  deleteIndexedDbSink,
+  IndexedDbSink,
+  MemoryCheckpointStorage,
+  RestartStrategies,
+  StreamExecutionEnvironment,
+  readIndexedDbSink,
+  readIndexedDbSinkAfter,
+} from '../../src/index.ts';
 import { pacedSource } from '../helpers/sources.ts';
 
 let dbCounter = 0;
@@ -66,6 +74,59 @@ describe('IndexedDbSink', () => {
     await sink.commit(b);
     expect(await readIndexedDbSink<string>(database)).toEqual(['x', 'y']);
     await sink.close();
+  });
+
+  it('readIndexedDbSinkAfter tails the output in commit order, a page at a time, from the last key read', async () => {
+    const database = freshName();
+    const sink = new IndexedDbSink<number>({ database });
+    // The first transaction begins before open() (as initializeState does); later ones after it.
+    const first = sink.beginTransaction();
+    sink.open({ getIndexOfThisSubtask: () => 0 } as never);
+    const txns = [first, sink.beginTransaction(), sink.beginTransaction()];
+    let n = 0;
+    for (const txn of txns) {
+      for (let i = 0; i < 3; i++) sink.invoke(txn, n++, undefined as never);
+      await sink.preCommit(txn);
+    }
+    // Commit the first two, read everything so far in pages of two; then the third arrives.
+    await sink.commit(txns[0]!);
+    await sink.commit(txns[1]!);
+    const seen: number[] = [];
+    let after: readonly [string, number] | undefined;
+    for (;;) {
+      const page = await readIndexedDbSinkAfter<number>(database, after, 2);
+      if (page.length === 0) break;
+      expect(page.length).toBeLessThanOrEqual(2);
+      seen.push(...page.map((e) => e.value));
+      after = page.at(-1)!.key;
+    }
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(after![0]).toBe(txns[1]!.id);
+    await sink.commit(txns[2]!);
+    expect((await readIndexedDbSinkAfter<number>(database, after)).map((e) => e.value)).toEqual([6, 7, 8]);
+    expect((await readIndexedDbSinkAfter<number>(database)).map((e) => e.key)).toEqual(txns.flatMap((t) => [0, 1, 2].map((i) => [t.id, i])));
+    await sink.close();
+  });
+
+  it('deleteIndexedDbSink clears committed and staged records: the next run starts from an empty output', async () => {
+    const database = freshName();
+    const sink = new IndexedDbSink<string>({ database });
+    const a = sink.beginTransaction();
+    sink.invoke(a, 'old', undefined as never);
+    await sink.preCommit(a);
+    await sink.commit(a);
+    const staged = sink.beginTransaction();
+    sink.invoke(staged, 'staged', undefined as never);
+    await sink.preCommit(staged);
+    await sink.close();
+    expect(await readIndexedDbSink<string>(database)).toEqual(['old']);
+    await deleteIndexedDbSink(database);
+    expect(await readIndexedDbSink<string>(database)).toEqual([]);
+    // The staged transaction went with it: committing it after the deletion adds nothing.
+    const again = new IndexedDbSink<string>({ database });
+    await again.recoverAndCommit(staged);
+    expect(await readIndexedDbSinkAfter<string>(database)).toEqual([]);
+    await again.close();
   });
 
   it('needs a database name (INVALID_CONFIG)', () => {

@@ -44,12 +44,15 @@ async function open(database: string): Promise<IDBPDatabase> {
 
 /**
  * Writes every record exactly once into the `committed` store of an IndexedDB database
- * (records must be structured-cloneable). Read them with {@link readIndexedDbSink}.
+ * (records must be structured-cloneable). Read them with {@link readIndexedDbSink} (all at
+ * once) or {@link readIndexedDbSinkAfter} (tailing, in pages); {@link deleteIndexedDbSink}
+ * clears the output for a fresh run.
  */
 export class IndexedDbSink<T> extends TwoPhaseCommitSink<T, IndexedDbSinkTransaction> {
   private db: Promise<IDBPDatabase> | undefined;
   private readonly buffers = new Map<string, T[]>();
-  private prefix = '';
+  private subtask = 'x';
+  private run = '';
   private counter = 0;
 
   constructor(private readonly options: IndexedDbSinkOptions) {
@@ -60,8 +63,7 @@ export class IndexedDbSink<T> extends TwoPhaseCommitSink<T, IndexedDbSinkTransac
   }
 
   override open(ctx: RuntimeContext): void {
-    // Ids that sort by time, distinct per subtask and per run.
-    this.prefix = `${Date.now().toString(36).padStart(9, '0')}-${ctx.getIndexOfThisSubtask()}-${Math.random().toString(36).slice(2, 8)}`;
+    this.subtask = String(ctx.getIndexOfThisSubtask());
   }
 
   private database(): Promise<IDBPDatabase> {
@@ -70,9 +72,11 @@ export class IndexedDbSink<T> extends TwoPhaseCommitSink<T, IndexedDbSinkTransac
   }
 
   beginTransaction(): IndexedDbSinkTransaction {
-    // initializeState begins the first transaction before open(): give it a prefix of its own.
-    if (this.prefix === '') this.prefix = `${Date.now().toString(36).padStart(9, '0')}-${Math.random().toString(36).slice(2, 8)}`;
-    const id = `${this.prefix}-${String(this.counter++).padStart(8, '0')}`;
+    // Ids sort by when the transaction began (then by a per-run counter), so the `committed`
+    // store's key order is a subtask's commit order; the tail keeps ids of subtasks and runs
+    // apart. initializeState begins the first transaction before open(): it has no subtask yet.
+    this.run ||= Math.random().toString(36).slice(2, 8);
+    const id = `${Date.now().toString(36).padStart(9, '0')}-${String(this.counter++).padStart(8, '0')}-${this.subtask}-${this.run}`;
     this.buffers.set(id, []);
     return { id };
   }
@@ -125,4 +129,43 @@ export async function readIndexedDbSink<T>(database: string): Promise<T[]> {
   } finally {
     db.close();
   }
+}
+
+/** A committed record of an {@link IndexedDbSink} and its key: `[transactionId, index within the transaction]`. */
+export interface IndexedDbSinkEntry<T> {
+  readonly key: readonly [string, number];
+  readonly value: T;
+}
+
+/**
+ * Committed records whose key comes after `after` (all when `after` is undefined), in key
+ * order, at most `limit` of them: a reader that keeps the last key it saw tails the output
+ * incrementally. Transaction ids sort by the time the transaction began, so key order is
+ * commit order for one subtask (a sink at parallelism 1 is tailed without a miss). With
+ * several subtasks, a transaction that began earlier may commit after a later one of
+ * another subtask was read; such a reader should re-read, or use {@link readIndexedDbSink}.
+ */
+export async function readIndexedDbSinkAfter<T>(database: string, after?: readonly [string, number], limit?: number): Promise<Array<IndexedDbSinkEntry<T>>> {
+  const db = await open(database);
+  try {
+    const range = after === undefined ? undefined : IDBKeyRange.lowerBound([...after], true);
+    const tx = db.transaction(COMMITTED, 'readonly');
+    const store = tx.objectStore(COMMITTED);
+    // Two bulk reads (keys, values) instead of a cursor step per record: one round trip each.
+    const [keys, values] = await Promise.all([store.getAllKeys(range, limit), store.getAll(range, limit)]);
+    await tx.done;
+    return keys.map((key, i) => ({ key: key as unknown as [string, number], value: values[i] as T }));
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Deletes the sink's database, committed and staged records alike (a fresh run's output
+ * starts empty). Stop the job writing into it first; a connection still open elsewhere
+ * delays the deletion until it closes.
+ */
+export async function deleteIndexedDbSink(database: string): Promise<void> {
+  const { deleteDB } = await import('idb');
+  await deleteDB(database);
 }
