@@ -16,12 +16,18 @@ import type { SourceReader } from '../src/api/sources.ts';
 import { deserializeValue, serializeValue } from '../src/format/value-codec.ts';
 import { FileInputLogStore } from '../src/storages/fs-input-log.ts';
 import { openChromium } from '../test/helpers/chromium-page.ts';
-import type { LogBenchConfig } from './browser/log-page.ts';
+import type { LatencyConfig, LogBenchConfig } from './browser/log-page.ts';
+import { latencySummary, measureLatency } from './durable-log-latency.ts';
 import { median, report, round, timeInterleaved } from './common.ts';
 
 const EVENTS = Number(process.env.DURABLE_LOG_EVENTS ?? 100_000);
 const BATCH = 1000;
 const FLOOR = 0.5;
+/** Events per latency run, one every LATENCY_INTERVAL_MS. */
+const LATENCY_EVENTS = Number(process.env.DURABLE_LOG_LATENCY_EVENTS ?? 300);
+const LATENCY_INTERVAL_MS = 5;
+const LATENCY_BASELINE =
+  'the same events dispatched on an EventTarget read by EventTargetSource, same job (keyBy, count in ValueState, sink), checkpoints every 100 ms';
 
 interface Click {
   k: string;
@@ -123,6 +129,13 @@ export async function durableLog(runs: number): Promise<void> {
       ],
       runs,
     );
+    // Latency: interleaved runs, every event of every run in the figures.
+    const latency = { log: [] as number[], direct: [] as number[] };
+    for (let r = 0; r < runs; r++) {
+      latency.direct.push(...(await measureLatency(undefined, LATENCY_EVENTS, LATENCY_INTERVAL_MS)));
+      const dir = join(base, `latency-${r}`);
+      latency.log.push(...(await measureLatency(() => DurableLog.open(new FileInputLogStore(dir)), LATENCY_EVENTS, LATENCY_INTERVAL_MS)));
+    }
     const perSec = (ms: number) => round(EVENTS / (ms / 1000), 0);
     const [appendLog, appendRaw] = append;
     const [replayLog, replayRaw] = replay;
@@ -140,6 +153,7 @@ export async function durableLog(runs: number): Promise<void> {
       replayRatio,
       floor: `ratio >= ${FLOOR} and replayRatio >= ${FLOOR}`,
       pass: ratio >= FLOOR && replayRatio >= FLOOR,
+      latency: { ...latencySummary(latency.log, latency.direct, LATENCY_INTERVAL_MS), baseline: LATENCY_BASELINE },
       appendMs: { log: appendLog!.ms, raw: appendRaw!.ms },
       replayMs: { log: replayLog!.ms, raw: replayRaw!.ms },
     });
@@ -153,7 +167,7 @@ const BROWSER_EVENTS = Number(process.env.DURABLE_LOG_BROWSER_EVENTS ?? 20_000);
 
 /** IndexedDB in Chromium: the log vs raw strict transactions of 1,000 puts; one JSON line. */
 async function chromiumSide(runs: number): Promise<void> {
-  const session = await openChromium();
+  const session = await openChromium(['--js-flags=--expose-gc']);
   try {
     const { page, origin } = session;
     await page.goto(`${origin}/bench/browser/log.html`);
@@ -163,6 +177,12 @@ async function chromiumSide(runs: number): Promise<void> {
       events: BROWSER_EVENTS,
       runs,
     })) as Ms;
+    type Lat = Record<'direct' | 'indexeddb' | 'opfs', number[]>;
+    const lat = (await page.evaluate((c) => (globalThis as unknown as { runLatencyBench(c: LatencyConfig): Promise<Lat> }).runLatencyBench(c), {
+      events: LATENCY_EVENTS,
+      intervalMs: LATENCY_INTERVAL_MS,
+      runs,
+    })) as Lat;
     const eps = (xs: number[]) => round(BROWSER_EVENTS / (median(xs) / 1000), 0);
     const ratio = round(median(ms.raw) / median(ms.log));
     report({
@@ -176,6 +196,7 @@ async function chromiumSide(runs: number): Promise<void> {
       ratio,
       floor: `ratio >= ${FLOOR}`,
       pass: ratio >= FLOOR,
+      latency: { ...latencySummary(lat.indexeddb, lat.direct, LATENCY_INTERVAL_MS), baseline: LATENCY_BASELINE },
       logMs: ms.log.map((x) => round(x, 1)),
       rawMs: ms.raw.map((x) => round(x, 1)),
     });
@@ -191,6 +212,7 @@ async function chromiumSide(runs: number): Promise<void> {
       ratio: opfsRatio,
       floor: `ratio >= ${FLOOR}`,
       pass: opfsRatio >= FLOOR,
+      latency: { ...latencySummary(lat.opfs, lat.direct, LATENCY_INTERVAL_MS), baseline: LATENCY_BASELINE },
       logMs: ms.opfsLog.map((x) => round(x, 1)),
       rawMs: ms.opfsRaw.map((x) => round(x, 1)),
     });

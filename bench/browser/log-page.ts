@@ -4,17 +4,26 @@
  * `IndexedDbInputLogStore` (strict durability) vs raw IndexedDB puts of the same encoded
  * events, 1,000 per strict transaction; and the same on `OpfsInputLogStore` vs raw OPFS
  * files of the same framed bytes, one `createWritable()` file per 1,000. Each run uses a
- * fresh log / database / directory; timed in the page, interleaved.
+ * fresh log / database / directory; timed in the page, interleaved per store, the order
+ * within a pair swapped every run, with a GC before each run.
  */
 import { openDB } from 'idb';
 import { DurableLog } from '../../src/engine/input-log/durable-log.ts';
 import { serializeValue } from '../../src/format/value-codec.ts';
 import { IndexedDbInputLogStore } from '../../src/storages/indexeddb-input-log.ts';
 import { OpfsInputLogStore } from '../../src/storages/opfs-input-log.ts';
+import { measureLatency } from '../durable-log-latency.ts';
 
 /** What the Node side asks for. */
 export interface LogBenchConfig {
   events: number;
+  runs: number;
+}
+
+/** What the Node side asks of the latency part. */
+export interface LatencyConfig {
+  events: number;
+  intervalMs: number;
   runs: number;
 }
 
@@ -77,23 +86,48 @@ async function rawOpfsSide(events: number): Promise<void> {
 
 type Sides = 'log' | 'raw' | 'opfsLog' | 'opfsRaw';
 
+/** GC before a timed run when Chromium exposes it (`--js-flags=--expose-gc`), as the Node benches do. */
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+
 async function runLogBench(c: LogBenchConfig): Promise<Record<Sides, number[]>> {
   const out: Record<Sides, number[]> = { log: [], raw: [], opfsLog: [], opfsRaw: [] };
-  const sides: [Sides, (n: number) => Promise<void>][] = [
-    ['log', (n) => logSide(n)],
-    ['raw', rawSide],
-    ['opfsLog', (n) => logSide(n, true)],
-    ['opfsRaw', rawOpfsSide],
+  const pairs: [Sides, (n: number) => Promise<void>][][] = [
+    [
+      ['log', (n) => logSide(n)],
+      ['raw', rawSide],
+    ],
+    [
+      ['opfsLog', (n) => logSide(n, true)],
+      ['opfsRaw', rawOpfsSide],
+    ],
   ];
-  for (const [, side] of sides) await side(c.events);
-  for (let r = 0; r < c.runs; r++) {
-    for (const [name, side] of sides) {
-      const t0 = performance.now();
-      await side(c.events);
-      out[name].push(performance.now() - t0);
+  // One store's pair at a time (IndexedDB's background writes must not land in an OPFS run), the
+  // first side of the pair swapped every run, so that neither side always follows the other.
+  for (const pair of pairs) {
+    for (const [, side] of pair) await side(c.events);
+    for (let r = 0; r < c.runs; r++) {
+      for (const [name, side] of r % 2 === 0 ? pair : [...pair].reverse()) {
+        gc();
+        const t0 = performance.now();
+        await side(c.events);
+        out[name].push(performance.now() - t0);
+      }
     }
   }
   return out;
 }
 
-(globalThis as unknown as { runLogBench: typeof runLogBench }).runLogBench = runLogBench;
+/** Latencies (ms) of every event of every run: straight from an EventTarget, through an IndexedDB log, through an OPFS log; interleaved. */
+async function runLatencyBench(c: LatencyConfig): Promise<Record<'direct' | 'indexeddb' | 'opfs', number[]>> {
+  const out = { direct: [] as number[], indexeddb: [] as number[], opfs: [] as number[] };
+  for (let r = 0; r < c.runs; r++) {
+    const name = `bench-latency-${Date.now()}-${++counter}`;
+    out.direct.push(...(await measureLatency(undefined, c.events, c.intervalMs)));
+    out.indexeddb.push(...(await measureLatency(() => DurableLog.open(new IndexedDbInputLogStore(name)), c.events, c.intervalMs)));
+    out.opfs.push(...(await measureLatency(() => DurableLog.open(new OpfsInputLogStore(name)), c.events, c.intervalMs)));
+  }
+  return out;
+}
+
+(globalThis as unknown as { runLogBench: typeof runLogBench; runLatencyBench: typeof runLatencyBench }).runLogBench = runLogBench;
+(globalThis as unknown as { runLatencyBench: typeof runLatencyBench }).runLatencyBench = runLatencyBench;

@@ -2,7 +2,8 @@
  * A durable input log in the Origin Private File System (browsers, main thread or
  * workers): each append round is one file, `b-<first offset>-<count>`, holding its entries
  * as `length u32 · bytes` frames and written through `createWritable()`, whose `close()`
- * replaces the file atomically — so a crash leaves a round whole or absent, never torn.
+ * replaces the file atomically — so a crash leaves a round whole or empty (created, never
+ * written: dropped on open), never torn.
  * The first retained offset is kept in the file `first`; truncation deletes the rounds
  * wholly before it. One writer per log across the tabs and workers of an origin: a Web
  * Lock, taken without waiting and held until `close()`. Platform globals are touched only
@@ -66,6 +67,15 @@ export class OpfsInputLogStore implements InputLogStore {
       for (let i = 1; i < rounds.length; i++) {
         const prev = rounds[i - 1]!;
         if (prev.start + prev.count !== rounds[i]!.start) throw this.#error('SNAPSHOT_CORRUPT', `round ${rounds[i]!.name} does not continue ${prev.name}`);
+      }
+      // getFileHandle({ create: true }) makes the round's file empty before createWritable()
+      // fills it: a tab that went away between the two leaves an empty last round whose
+      // append never resolved. Counting it would shift every later offset (a reload showed
+      // events replayed twice); it is dropped, as the file store cuts a torn frame.
+      const last = rounds.at(-1);
+      if (last !== undefined && last.count > 0 && (await (await dir.getFileHandle(last.name)).getFile()).size === 0) {
+        await dir.removeEntry(last.name);
+        rounds.pop();
       }
       this.#rounds = rounds;
       await this.#dropCovered();

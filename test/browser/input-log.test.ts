@@ -6,6 +6,7 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { InputLogError } from '../../src/api/errors.ts';
+import type { SourceReader } from '../../src/api/sources.ts';
 import { DurableLog } from '../../src/engine/input-log/durable-log.ts';
 import { MemoryCheckpointStorage, RestartStrategies, RichMapFunction, StreamExecutionEnvironment } from '../../src/index.ts';
 import { IndexedDbInputLogStore } from '../../src/storages/indexeddb-input-log.ts';
@@ -90,5 +91,25 @@ describe('DurableLog on IndexedDB (chromium)', () => {
     const again = await DurableLog.open<number>(new IndexedDbInputLogStore(`${name}-job`));
     expect([again.firstOffset, again.nextOffset]).toEqual([log.firstOffset, N]);
     await again.close();
+  });
+});
+
+describe('OpfsInputLogStore after a tab went away mid-append (chromium)', () => {
+  it('drops an empty last round (its file created, createWritable() never closed) instead of counting its entries', async () => {
+    const name = `opfs-torn-${Date.now().toString(36)}`;
+    const first = await DurableLog.open<number>(new OpfsInputLogStore(name));
+    await first.appendAll([10, 11]);
+    await first.close();
+    // What getFileHandle({ create: true }) leaves when the page unloads before close(): an empty round of 3.
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(`eddy-input-log-${name}`);
+    await dir.getFileHandle(`b-${String(2).padStart(16, '0')}-3`, { create: true });
+    const log = await DurableLog.open<number>(new OpfsInputLogStore(name));
+    expect(log.nextOffset).toBe(2);
+    expect(await log.append(12)).toBe(2);
+    const reader = (await log.source({ stopAtOffset: 3 }).createReader({ subtaskIndex: 0, parallelism: 1 })) as SourceReader<number>;
+    const read: number[] = [];
+    for (let b = await reader.poll(10); b !== null; b = await reader.poll(10)) read.push(...b);
+    expect(read).toEqual([10, 11, 12]);
+    await log.close();
   });
 });

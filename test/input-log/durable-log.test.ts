@@ -36,6 +36,22 @@ describe('DurableLog', () => {
     await log.close();
   });
 
+  it('writes a synchronous burst of appends as one round (one store write), not its first value alone and then the rest', async () => {
+    const rounds: number[] = [];
+    class CountingStore extends MemoryInputLogStore {
+      override append(offset: number, entries: readonly Uint8Array[]) {
+        rounds.push(entries.length);
+        return super.append(offset, entries);
+      }
+    }
+    const log = await DurableLog.open<number>(new CountingStore(`burst-${++n}`));
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => log.append(i)));
+    await Promise.all(Array.from({ length: 10 }, (_, i) => log.append(i)));
+    expect(rounds).toEqual([1000, 10]);
+    expect(log.durableOffset).toBe(1010);
+    await log.close();
+  });
+
   it('refuses a value that cannot be encoded with UNSERIALIZABLE_VALUE naming the log, and appends nothing of the batch', async () => {
     const log = await DurableLog.open<unknown>(new MemoryInputLogStore(`bad-${++n}`), { name: 'clicks' });
     await log.append(1);
