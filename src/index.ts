@@ -224,6 +224,7 @@ export {
   EddyError,
   InputLogError,
   InvalidKeyError,
+  SinkError,
   SnapshotError,
   SourceError,
   StateBackendError,
