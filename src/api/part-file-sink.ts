@@ -96,8 +96,11 @@ export abstract class PartFileSink<T> extends TwoPhaseCommitSink<T, PartFileTran
     this.rollSize = rollSize;
   }
 
-  /** Checks that the output directory is there and writable; throws a {@link SinkError} (`INVALID_CONFIG`) if not. */
-  protected abstract openOutput(): Promise<void>;
+  /**
+   * Checks that the output directory is there and writable, e.g. by creating and removing
+   * the hidden file `probe`; throws a {@link SinkError} (`INVALID_CONFIG`) if not.
+   */
+  protected abstract openOutput(probe: string): Promise<void>;
   /** Creates the hidden file `name` for appending. */
   protected abstract createPart(name: string): Promise<PartFileWriter>;
   /** Renames `hidden` to `final` (durably, with {@link syncOutput} after); a missing `hidden` means it was done before. */
@@ -114,7 +117,7 @@ export abstract class PartFileSink<T> extends TwoPhaseCommitSink<T, PartFileTran
     this.parallelism = ctx.getNumberOfParallelSubtasks();
     this.operator = ctx.getTaskNameWithSubtasks();
     this.uid = Date.now().toString(36).padStart(9, '0') + Math.random().toString(36).slice(2, 8).padEnd(6, '0');
-    await this.openOutput();
+    await this.openOutput(`.${this.prefix}-${this.subtask}-${this.uid}.probe`);
   }
 
   beginTransaction(): PartFileTransaction {

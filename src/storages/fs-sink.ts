@@ -49,21 +49,24 @@ export class FileSink<T> extends PartFileSink<T> {
     this.directory = options.directory;
   }
 
-  protected async openOutput(): Promise<void> {
-    let fs: typeof NodeFs;
+  protected async openOutput(probe: string): Promise<void> {
+    let out: Awaited<ReturnType<FileSink<T>['output']>>;
     try {
-      ({ fs } = await this.output());
+      out = await this.output();
     } catch (e) {
       throw this.failure('INVALID_CONFIG', 'FileSink needs Node or Deno (node:fs/promises could not be loaded); in a browser use OpfsSink', e);
     }
-    const stat = await fs.stat(this.resolved).catch((e: unknown) => e as Error);
+    const stat = await out.fs.stat(out.dir).catch((e: unknown) => e as Error);
     if (stat instanceof Error) {
       const why = errorCode(stat) === 'ENOENT' ? 'does not exist (create it before the job starts)' : `cannot be read (${stat.message})`;
       throw this.failure('INVALID_CONFIG', `output directory "${this.directory}" ${why}`, stat);
     }
     if (!stat.isDirectory()) throw this.failure('INVALID_CONFIG', `output directory "${this.directory}" is not a directory`);
+    // Writing a file is the one test that holds everywhere (fs.access needs extra permissions
+    // in Deno, and says nothing of read-only mounts or ACLs).
     try {
-      await fs.access(this.resolved, (fs.constants?.W_OK ?? 2) | (fs.constants?.X_OK ?? 1));
+      await (await out.fs.open(out.join(probe), 'wx')).close();
+      await out.fs.rm(out.join(probe), { force: true });
     } catch (e) {
       throw this.failure('INVALID_CONFIG', `output directory "${this.directory}" is not writable (${errorCode(e) ?? String(e)})`, e);
     }
