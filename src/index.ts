@@ -205,6 +205,9 @@ export {
   type WebSocketLike,
 } from './engine/sources/live-sources.ts';
 export { IndexedDbSink, readIndexedDbSink, type IndexedDbSinkOptions, type IndexedDbSinkTransaction } from './runtimes/web/indexeddb-sink.ts';
+export { OpfsSink, readOpfsSink, type OpfsSinkOptions } from './storages/opfs-sink.ts';
+export type { PartFileSinkOptions, PartFileTransaction } from './api/part-file-sink.ts';
+export { jsonLinesEncoder, simpleStringEncoder, type RecordEncoder } from './api/sink-encoders.ts';
 export {
   WritableStreamSink,
   type WritableStreamLike,

@@ -33,10 +33,11 @@ async function quietly<T>(fn: () => Promise<T>): Promise<T> {
 Deno.test('FileSink commits exactly the lines of a failure-free run across injected failures (parallelism 2)', async () => {
   const dir = await Deno.makeTempDir({ prefix: 'eddy-deno-file-sink-' });
   try {
-    const restarts = await quietly(() =>
+    const { restarts, unfired } = await quietly(() =>
       runCountJob({ directory: dir, parallelism: 2, records: 300, keys: 5, rollSize: 200, failAt: [50, 210], commitFailures: 1 }),
     );
-    assert.equal(restarts, 3);
+    assert.equal(unfired, 0);
+    assert.ok(restarts >= 1, `${restarts} restarts`);
     assert.deepEqual(((await committedLines(dir)) as string[]).sort(), expectedRunningCounts(300, 5));
     assert.deepEqual(await hiddenFiles(dir), []);
   } finally {

@@ -55,8 +55,12 @@ export interface CountJob {
   readonly rollSize?: number;
 }
 
-/** Runs the job to its end; resolves to the number of restarts it took. */
-export async function runCountJob(job: CountJob): Promise<number> {
+/**
+ * Runs the job to its end; resolves to the number of restarts it took and how many of the
+ * injected failures never fired (two that fire in one attempt cost one restart).
+ */
+export async function runCountJob(job: CountJob): Promise<{ restarts: number; unfired: number }> {
+  const trap = new CommitTrap(job.commitFailures ?? 0);
   const failAt = new Set(job.failAt ?? []);
   const env = StreamExecutionEnvironment.getExecutionEnvironment()
     .setParallelism(job.parallelism)
@@ -75,17 +79,17 @@ export async function runCountJob(job: CountJob): Promise<number> {
     })
     .keyBy((i: number) => i % job.keys)
     .map(new RunningCount(job.keys))
-    .addSink(new FlakyFileSink<string>({ directory: job.directory, rollSize: job.rollSize }, new CommitTrap(job.commitFailures ?? 0)));
+    .addSink(new FlakyFileSink<string>({ directory: job.directory, rollSize: job.rollSize }, trap));
   const client = await env.executeAsync('file-sink-count');
   await client.result;
-  return client.getNumRestarts();
+  return { restarts: client.getNumRestarts(), unfired: failAt.size + trap.remaining };
 }
 
 /** Committed part-file names in write order per subtask: by name, the counter after the last '-' compared as a number. */
 export async function committedFiles(directory: string): Promise<string[]> {
   const key = (n: string): [string, number] => {
-    const cut = n.lastIndexOf('-');
-    return [n.slice(0, cut), Number(n.slice(cut + 1))];
+    const m = /^(.*)-(\d+)\D*$/.exec(n);
+    return m === null ? [n, 0] : [m[1]!, Number(m[2])];
   };
   return (await readdir(directory))
     .filter((n) => !n.startsWith('.'))

@@ -36,9 +36,10 @@ describe('FileSink: exactly-once across failures', () => {
   it('parallelism 1: the committed lines equal a failure-free run line for line, with rolled parts and a commit failing half-way', async () => {
     const [clean, faulty] = [await tempDir(), await tempDir()];
     const job = { parallelism: 1, records: 400, keys: 5, rollSize: 120 };
-    expect(await runCountJob({ ...job, directory: clean })).toBe(0);
-    const restarts = await runCountJob({ ...job, directory: faulty, failAt: [45, 170, 333], commitFailures: 2 });
-    expect(restarts).toBe(5);
+    expect(await runCountJob({ ...job, directory: clean })).toEqual({ restarts: 0, unfired: 0 });
+    const { restarts, unfired } = await runCountJob({ ...job, directory: faulty, failAt: [45, 170, 333], commitFailures: 2 });
+    expect(unfired).toBe(0);
+    expect(restarts).toBeGreaterThanOrEqual(3);
     const expected = inOrder(400, 5);
     expect(await committedLines(clean)).toEqual(expected);
     expect(await committedLines(faulty)).toEqual(expected);
@@ -55,8 +56,9 @@ describe('FileSink: exactly-once across failures', () => {
     const [clean, faulty] = [await tempDir(), await tempDir()];
     const job = { parallelism: 3, records: 450, keys: 7 };
     await runCountJob({ ...job, directory: clean });
-    const restarts = await runCountJob({ ...job, directory: faulty, failAt: [60, 200, 390], commitFailures: 1 });
-    expect(restarts).toBe(4);
+    const { restarts, unfired } = await runCountJob({ ...job, directory: faulty, failAt: [60, 200, 390], commitFailures: 1 });
+    expect(unfired).toBe(0);
+    expect(restarts).toBeGreaterThanOrEqual(1);
     const cleanLines = ((await committedLines(clean)) as string[]).sort();
     expect(cleanLines).toEqual(expectedRunningCounts(450, 7));
     expect(((await committedLines(faulty)) as string[]).sort()).toEqual(cleanLines);
