@@ -56,6 +56,8 @@ export interface PartFileWriter {
 /** Bytes buffered in memory before they are appended to the part file. */
 const FLUSH_BYTES = 64 * 1024;
 const NAME_PIECE = /^[A-Za-z0-9._-]*$/;
+/** The end of the name of the file `open` writes to test the directory. */
+const PROBE = '.probe';
 const encoder = new TextEncoder();
 
 /** The base of {@link FileSink}-like sinks: a platform implements the directory operations. */
@@ -117,7 +119,7 @@ export abstract class PartFileSink<T> extends TwoPhaseCommitSink<T, PartFileTran
     this.parallelism = ctx.getNumberOfParallelSubtasks();
     this.operator = ctx.getTaskNameWithSubtasks();
     this.uid = Date.now().toString(36).padStart(9, '0') + Math.random().toString(36).slice(2, 8).padEnd(6, '0');
-    await this.openOutput(`.${this.prefix}-${this.subtask}-${this.uid}.probe`);
+    await this.openOutput(`.${this.prefix}-${this.subtask}-${this.uid}${PROBE}`);
   }
 
   beginTransaction(): PartFileTransaction {
@@ -177,12 +179,18 @@ export abstract class PartFileSink<T> extends TwoPhaseCommitSink<T, PartFileTran
     }
   }
 
-  /** The subtask index in a hidden part name of this sink written by another run, else undefined. */
+  /**
+   * The subtask index in a hidden file of this sink written by another run (an in-progress
+   * or pending part, or the writability probe of a run that died in `open`), else undefined.
+   */
   private leftoverOwner(name: string): number | undefined {
     const head = `.${this.prefix}-`;
-    const tail = `${this.suffix}.inprogress`;
-    if (!name.startsWith(head) || !name.endsWith(tail) || name.length <= head.length + tail.length) return undefined;
-    const m = /^(\d+)-([0-9a-z]+)-\d+$/.exec(name.slice(head.length, name.length - tail.length));
+    const part = `${this.suffix}.inprogress`;
+    let middle: string;
+    if (name.startsWith(head) && name.endsWith(part) && name.length > head.length + part.length) middle = name.slice(head.length, -part.length);
+    else if (name.startsWith(head) && name.endsWith(PROBE)) middle = `${name.slice(head.length, -PROBE.length)}-0`;
+    else return undefined;
+    const m = /^(\d+)-([0-9a-z]+)-\d+$/.exec(middle);
     if (m === null || m[2] === this.uid) return undefined;
     return Number(m[1]);
   }

@@ -107,12 +107,16 @@ describe('FileSink: recovery by hand', () => {
     stored.list = structuredClone(checkpoint1);
     const third = await startSubtask(dir, stored, true);
     expect(await committedLines(dir)).toEqual(['a', 'b', 'c']);
-    // The lost attempt's files stay hidden until a checkpoint of the new run completes.
+    // The lost attempt's files stay hidden until a checkpoint of the new run completes; then
+    // they go, with the probe of a run that died in open(), but not files of others.
+    await writeFile(join(dir, '.part-0-0aaaaaaaaaaaaaa.probe'), '');
+    await writeFile(join(dir, '.other-tool.inprogress'), '');
+    await writeFile(join(dir, '.part-0-not_ours-1.inprogress'), '');
     await third.write('d', undefined as never);
     await third.snapshotState({ getCheckpointId: () => 2, getCheckpointTimestamp: () => 0 });
     await third.notifyCheckpointComplete(2);
     expect(await committedLines(dir)).toEqual(['a', 'b', 'c', 'd']);
-    expect(await hiddenFiles(dir)).toEqual([]);
+    expect((await hiddenFiles(dir)).sort()).toEqual(['.other-tool.inprogress', '.part-0-not_ours-1.inprogress']);
     const text = (await Promise.all((await committedFiles(dir)).map((f) => readFile(join(dir, f), 'utf8')))).join('');
     expect(text).not.toContain('lost');
     await Promise.all([second.close(), third.close()]);
