@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RestartStrategies, SinkError, StreamExecutionEnvironment, type FunctionInitializationContext, type RuntimeContext } from '../../src/index.ts';
-import { FileSink } from '../../src/storages/fs.ts';
+import { FileSink, simpleStringEncoder } from '../../src/storages/fs.ts';
 import { committedFiles, committedLines, hiddenFiles, runCountJob } from '../helpers/file-sink-job.ts';
 import { expectedRunningCounts } from '../helpers/running-count.ts';
 
@@ -129,6 +129,34 @@ describe('FileSink: recovery by hand', () => {
     expect((await readdir(dir)).length).toBe(1);
     await sink.close();
     expect(await readdir(dir)).toEqual([]);
+  });
+});
+
+describe('FileSink: names and encoders', () => {
+  it('prefix, suffix and an encoder shape the committed files; the default writes JSON Lines', async () => {
+    const dir = await tempDir();
+    const run = (sink: FileSink<unknown>) => {
+      const env = StreamExecutionEnvironment.getExecutionEnvironment();
+      env.fromCollection<unknown>([1, 'a\nb', { k: [true] }]).addSink(sink);
+      return env.execute('names');
+    };
+    await run(new FileSink({ directory: dir, prefix: 'plain', suffix: '.txt', encoder: simpleStringEncoder }));
+    await run(new FileSink({ directory: dir, prefix: 'json', suffix: '.jsonl' }));
+    await run(new FileSink({ directory: dir, prefix: 'bytes', encoder: (r) => new Uint8Array([typeof r === 'number' ? 0x31 : 0x2a]) }));
+    const files = await readdir(dir);
+    const read = async (prefix: string) => {
+      const names = files.filter((f) => f.startsWith(`${prefix}-`));
+      expect(names).toHaveLength(1);
+      return { name: names[0]!, text: await readFile(join(dir, names[0]!), 'utf8') };
+    };
+    const plain = await read('plain');
+    expect(plain.name).toMatch(/^plain-0-[0-9a-z]{15}-0\.txt$/);
+    expect(plain.text).toBe('1\na\nb\n[object Object]\n');
+    const json = await read('json');
+    expect(json.name).toMatch(/^json-0-[0-9a-z]{15}-0\.jsonl$/);
+    expect(json.text).toBe('1\n"a\\nb"\n{"k":[true]}\n');
+    expect((await read('bytes')).text).toBe('1**');
+    expect(files.filter((f) => f.startsWith('.'))).toEqual([]);
   });
 });
 
