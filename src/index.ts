@@ -213,6 +213,9 @@ export {
   type IndexedDbSinkOptions,
   type IndexedDbSinkTransaction,
 } from './runtimes/web/indexeddb-sink.ts';
+export { OpfsSink, readOpfsSink, type OpfsSinkOptions } from './storages/opfs-sink.ts';
+export type { PartFileSinkOptions, PartFileTransaction } from './api/part-file-sink.ts';
+export { jsonLinesEncoder, simpleStringEncoder, type RecordEncoder } from './api/sink-encoders.ts';
 export {
   WritableStreamSink,
   type WritableStreamLike,
@@ -232,6 +235,7 @@ export {
   EddyError,
   InputLogError,
   InvalidKeyError,
+  SinkError,
   SnapshotError,
   SourceError,
   StateBackendError,

@@ -126,3 +126,11 @@ export class InputLogError extends EddyError {}
  * error, e.g. a WebSocket's `error` event (`SOURCE_FAILED`).
  */
 export class SourceError extends EddyError {}
+
+/**
+ * A sink could not write its output: a record its encoder cannot write
+ * (`UNSERIALIZABLE_VALUE`), an output directory that is missing or not writable
+ * (`INVALID_CONFIG`, raised when the sink opens), or failing or full storage
+ * (`STORAGE_FAILURE`, `STORAGE_FULL`). The message names the sink and its subtask.
+ */
+export class SinkError extends EddyError {}

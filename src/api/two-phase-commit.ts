@@ -5,6 +5,12 @@
  * checkpoint completes, its transactions are committed. After a failure, transactions
  * recorded in the restored checkpoint are committed again (so `commit` must be
  * idempotent) and the one that was open is aborted.
+ *
+ * Snapshots and completions run one at a time, in the order they are called: a
+ * finished task is checkpointed and notified outside its mailbox, so a periodic checkpoint,
+ * the final one and their completions can overlap; two overlapping snapshots would
+ * otherwise pre-commit one transaction twice and leave the next one behind, and two
+ * overlapping completions would drop a pending transaction uncommitted.
  */
 import { ListStateDescriptor } from './descriptors.ts';
 import type {
@@ -26,6 +32,8 @@ export abstract class TwoPhaseCommitSink<IN, TXN> implements CheckpointedFunctio
   private state!: ListState<StoredTransaction<TXN>>;
   private pending: Array<{ checkpointId: number; txn: TXN }> = [];
   private current: TXN | undefined;
+  /** The checkpoint call running now; the next one starts when it settles. */
+  private turn: Promise<unknown> | undefined;
 
   /** Starts a transaction that records are written into. */
   abstract beginTransaction(): Awaitable<TXN>;
@@ -62,7 +70,11 @@ export abstract class TwoPhaseCommitSink<IN, TXN> implements CheckpointedFunctio
     await this.store();
   }
 
-  async snapshotState(ctx: FunctionSnapshotContext): Promise<void> {
+  snapshotState(ctx: FunctionSnapshotContext): Promise<void> {
+    return this.inTurn(() => this.preCommitCurrent(ctx));
+  }
+
+  private async preCommitCurrent(ctx: FunctionSnapshotContext): Promise<void> {
     const txn = this.current!;
     await this.preCommit(txn);
     this.pending.push({ checkpointId: ctx.getCheckpointId(), txn });
@@ -70,7 +82,11 @@ export abstract class TwoPhaseCommitSink<IN, TXN> implements CheckpointedFunctio
     await this.store();
   }
 
-  async notifyCheckpointComplete(checkpointId: number): Promise<void> {
+  notifyCheckpointComplete(checkpointId: number): Promise<void> {
+    return this.inTurn(() => this.commitUpTo(checkpointId));
+  }
+
+  private async commitUpTo(checkpointId: number): Promise<void> {
     while (this.pending.length > 0 && this.pending[0].checkpointId <= checkpointId) {
       await this.commit(this.pending[0].txn);
       this.pending.shift();
@@ -82,9 +98,17 @@ export abstract class TwoPhaseCommitSink<IN, TXN> implements CheckpointedFunctio
     return this.invoke(this.current!, value, ctx);
   }
 
+  /** Aborts the open transaction at once: a close must not wait behind a checkpoint call that may never settle. */
   async close(): Promise<void> {
     if (this.current !== undefined) await this.abort(this.current);
     this.current = undefined;
+  }
+
+  /** Runs `call` once every checkpoint call before it settled (see the class comment). */
+  private inTurn(call: () => Promise<void>): Promise<void> {
+    const run = (this.turn ?? Promise.resolve()).then(call);
+    this.turn = run.catch(() => undefined);
+    return run;
   }
 
   private store(): Promise<void> {

@@ -35,6 +35,9 @@ import { takeLock } from './fs-lock.ts';
 
 export { fsStorageError } from './fs-files.ts';
 export { FileInputLogStore, type FileInputLogStoreOptions } from './fs-input-log.ts';
+export { FileSink, type FileSinkOptions } from './fs-sink.ts';
+export { jsonLinesEncoder, simpleStringEncoder, type RecordEncoder } from '../api/sink-encoders.ts';
+export { SinkError } from '../api/errors.ts';
 /** A segment a user's path can contain (mirrors `checkPath`); anything else in the tree is ours or foreign. */
 const OBJECT_SEGMENT = /^[A-Za-z0-9._-]+$/;
 
