@@ -33,3 +33,6 @@ declare class TextDecoder {
   constructor(label?: string, options?: { fatal?: boolean; ignoreBOM?: boolean });
   decode(input?: Uint8Array): string;
 }
+
+/** Web Crypto's random bytes (lock tokens, unique names): every runtime has them. */
+declare const crypto: { getRandomValues<T extends Uint8Array>(array: T): T };

@@ -4,7 +4,7 @@
  * replace; a refused put returns `null`) instead of HTTP headers.
  */
 import type { StorageLock } from '../format/checkpoint-storage.ts';
-import { type LeaseObject, takeLeaseLock } from './lease-lock.ts';
+import { type LeaseObject, takeLeaseLock } from '../format/lease-lock.ts';
 import { type R2BucketLike, type RetrySettings, r2Error, withRetries } from './r2-bucket.ts';
 
 /** Lease settings of the R2 lock. */

@@ -16,7 +16,7 @@
  */
 import { MANIFEST_NAME, checkPath, type CheckpointStorage, type StorageLock } from '../format/checkpoint-storage.ts';
 import { type R2BucketLike, type RetrySettings, r2Error, withRetries } from './r2-bucket.ts';
-import { LOCK_NAME, randomToken } from './lease-lock.ts';
+import { LOCK_NAME, randomToken } from '../format/lease-lock.ts';
 import { takeR2Lock } from './r2-lock.ts';
 
 export type { R2BucketLike, R2ConditionalLike, R2ObjectBodyLike, R2ObjectLike } from './r2-bucket.ts';

@@ -4,7 +4,7 @@
  * write answers 412).
  */
 import type { StorageLock } from '../../format/checkpoint-storage.ts';
-import { type LeaseObject, takeLeaseLock } from '../lease-lock.ts';
+import { type LeaseObject, takeLeaseLock } from '../../format/lease-lock.ts';
 import type { S3Client } from './client.ts';
 
 /** Lease settings of the S3 lock. */

@@ -20,7 +20,7 @@ import { CheckpointStorageError } from '../../api/errors.ts';
 import { MANIFEST_NAME } from '../../format/checkpoint-storage.ts';
 import { checkPath, type CheckpointStorage, type StorageLock } from '../../format/checkpoint-storage.ts';
 import { COMPONENT, S3Client, type S3Credentials, type S3Presign, unescapeXml } from './client.ts';
-import { LOCK_NAME, randomToken } from '../lease-lock.ts';
+import { LOCK_NAME, randomToken } from '../../format/lease-lock.ts';
 import { takeS3Lock } from './lock.ts';
 import { uploadMultipart } from './multipart.ts';
 

@@ -15,7 +15,7 @@
  *   could remove a newer holder's lock, and not every store offers a conditional one).
  */
 import type { EddyError } from '../api/errors.ts';
-import type { StorageLock } from '../format/checkpoint-storage.ts';
+import type { StorageLock } from './checkpoint-storage.ts';
 
 /** The lock's object name inside the scope: `~` cannot occur in a checked path. */
 export const LOCK_NAME = '.~lock';
@@ -87,10 +87,9 @@ export async function takeLeaseLock(object: LeaseObject, key: string, scope: str
 /** A held lease. */
 class LeaseLock implements StorageLock {
   #etag: string;
-  readonly #timer: ReturnType<typeof setInterval>;
+  #timer: ReturnType<typeof setTimeout> | undefined;
   #released = false;
   #renewing: Promise<void> = Promise.resolve();
-  #inFlight = false;
 
   constructor(
     private readonly object: LeaseObject,
@@ -100,16 +99,17 @@ class LeaseLock implements StorageLock {
     private readonly lease: LeaseSettings,
   ) {
     this.#etag = etag;
-    this.#timer = setInterval(
+    this.#schedule();
+  }
+
+  /** Renews every third of the lease; the next renewal is scheduled once this one ended, so two never race on one ETag. */
+  #schedule(): void {
+    if (this.#released) return;
+    this.#timer = setTimeout(
       () => {
-        // One renewal at a time: two conditional on the same ETag would refuse each other.
-        if (this.#inFlight) return;
-        this.#inFlight = true;
-        this.#renewing = this.#renew().finally(() => {
-          this.#inFlight = false;
-        });
+        this.#renewing = this.#renew().finally(() => this.#schedule());
       },
-      Math.max(10, Math.floor(lease.leaseMs / 3)),
+      Math.max(10, Math.floor(this.lease.leaseMs / 3)),
     );
     // A held lock alone must not keep a Node or Deno process alive.
     (this.#timer as { unref?: () => void }).unref?.();
@@ -141,7 +141,7 @@ class LeaseLock implements StorageLock {
 
   #stop(): void {
     this.#released = true;
-    clearInterval(this.#timer);
+    clearTimeout(this.#timer);
   }
 
   /** Marks the lease released if it is still ours (idempotent; a stale handle changes nothing). */
@@ -181,6 +181,6 @@ function parseRecord(bytes: Uint8Array): LockRecord | undefined {
 /** 128 random bits as hex; `crypto` is looked up only when it is needed. */
 export function randomToken(): string {
   const bytes = new Uint8Array(16);
-  globalThis.crypto.getRandomValues(bytes);
+  crypto.getRandomValues(bytes);
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
