@@ -203,16 +203,23 @@ export async function deploy(graph: JobGraph, options: ExecutionOptions, placeme
     }
   }
 
-  // 3. State, timers, processing time.
+  // 3. State, timers, processing time. A failure here fails the attempt (the job may
+  // restart); what was initialized so far is closed first, so no backend stays open.
   const scheduler = new ProcessingTimeScheduler(options.clock);
-  for (const d of deployed.values()) {
-    for (let i = 0; i < d.parallelism; i++) {
-      const member = d.members[i];
-      if (member === undefined) continue;
-      const task = taskOf.get(member)!;
-      const ctx = operatorContext(graph, d, i, options, task, (time) => scheduler.schedule(task, member, time));
-      await member.op.initializeState(ctx, options.restore?.(ctx.operatorId, i, d.parallelism));
+  try {
+    for (const d of deployed.values()) {
+      for (let i = 0; i < d.parallelism; i++) {
+        const member = d.members[i];
+        if (member === undefined) continue;
+        const task = taskOf.get(member)!;
+        const ctx = operatorContext(graph, d, i, options, task, (time) => scheduler.schedule(task, member, time));
+        await member.op.initializeState(ctx, options.restore?.(ctx.operatorId, i, d.parallelism));
+      }
     }
+  } catch (error) {
+    scheduler.cancelAll();
+    for (const t of tasks) await t.close();
+    throw error;
   }
 
   let failure: unknown;

@@ -207,36 +207,37 @@ export class JobRun {
       let restoreStarted = this.started;
       for (let attempt = 0; ; attempt++) {
         this.setStatus(attempt === 0 ? 'CREATED' : 'RESTARTING');
-        const deployment = await (options.executor ?? new LocalExecutor()).deploy(graph, {
-          jobId: options.jobId,
-          stateBackend: options.stateBackend,
-          clock: options.clock,
-          restore: restore ? (id, i, p) => (unrestored.has(id) && restore!.path === initialPath ? undefined : restore!.restoreFor(id, i, p)) : undefined,
-          checkpointHooks: this.coordinator,
-          cancellationTimeoutMs: options.cancellationTimeoutMs,
-          warn: options.warn,
-        });
-        this.current = deployment;
-        if (restore) {
-          const now = Date.now();
-          const m = restore.manifest;
-          this.checkpointStats.reportRestored({
-            checkpointId: m.checkpointId,
-            isSavepoint: m.savepoint,
-            externalPath: restore.path,
-            restoreTimestamp: now,
-            durationMs: now - restoreStarted,
-          });
-        }
-        if (attempt === 0 && this.coordinator && deployment.nonReplayableSources.length > 0) {
-          options.warn(
-            `[eddy] [job:${options.jobId}] source(s) ${deployment.nonReplayableSources.join(', ')} cannot replay from a checkpoint: after a failure their records are not re-read, so results are not exactly-once`,
-          );
-        }
-        if (this.cancelled) deployment.fail(this.cancelled);
-        this.setStatus('RUNNING');
-        this.coordinator?.attach(deployment.tasks, deployment.layout, restore?.manifest);
+        let deployment: Deployment | undefined;
         try {
+          deployment = await (options.executor ?? new LocalExecutor()).deploy(graph, {
+            jobId: options.jobId,
+            stateBackend: options.stateBackend,
+            clock: options.clock,
+            restore: restore ? (id, i, p) => (unrestored.has(id) && restore!.path === initialPath ? undefined : restore!.restoreFor(id, i, p)) : undefined,
+            checkpointHooks: this.coordinator,
+            cancellationTimeoutMs: options.cancellationTimeoutMs,
+            warn: options.warn,
+          });
+          this.current = deployment;
+          if (restore) {
+            const now = Date.now();
+            const m = restore.manifest;
+            this.checkpointStats.reportRestored({
+              checkpointId: m.checkpointId,
+              isSavepoint: m.savepoint,
+              externalPath: restore.path,
+              restoreTimestamp: now,
+              durationMs: now - restoreStarted,
+            });
+          }
+          if (attempt === 0 && this.coordinator && deployment.nonReplayableSources.length > 0) {
+            options.warn(
+              `[eddy] [job:${options.jobId}] source(s) ${deployment.nonReplayableSources.join(', ')} cannot replay from a checkpoint: after a failure their records are not re-read, so results are not exactly-once`,
+            );
+          }
+          if (this.cancelled) deployment.fail(this.cancelled);
+          this.setStatus('RUNNING');
+          this.coordinator?.attach(deployment.tasks, deployment.layout, restore?.manifest);
           await deployment.run();
           await this.keepLastSamples(deployment);
           await this.coordinator?.detach();
@@ -246,9 +247,16 @@ export class JobRun {
           this.setStatus('FINISHED');
           break;
         } catch (error) {
-          await this.keepLastSamples(deployment);
-          await this.coordinator?.detach(error);
-          await deployment.close();
+          if (deployment === undefined) {
+            // Initializing state failed (Flink's initializeState runs in the task, so it
+            // fails the attempt): transient trouble restarts, a job that cannot be
+            // deployed as configured fails at once, since every retry would fail alike.
+            if (!restartsOnDeployFailure(error)) throw error;
+          } else {
+            await this.keepLastSamples(deployment);
+            await this.coordinator?.detach(error);
+            await deployment.close();
+          }
           if (this.cancelled) throw this.cancelled;
           const delay = backoff.onFailure(Date.now());
           this.recordFailure(error, delay);
@@ -339,4 +347,16 @@ export class JobRun {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Whether a failure while deploying an attempt (state being initialized or restored) is
+ * worth a restart: a user function or storage that failed may succeed next time; a
+ * configuration or a checkpoint that does not fit this job never will.
+ */
+function restartsOnDeployFailure(error: unknown): boolean {
+  return (
+    error instanceof EddyError &&
+    ['USER_FUNCTION_FAILED', 'STORAGE_FAILURE', 'STORAGE_FULL', 'STORAGE_LOCKED', 'BACKEND_FAILURE', 'SOURCE_FAILED'].includes(error.code)
+  );
 }
