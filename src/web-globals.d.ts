@@ -33,3 +33,19 @@ declare class TextDecoder {
   constructor(label?: string, options?: { fatal?: boolean; ignoreBOM?: boolean });
   decode(input?: Uint8Array): string;
 }
+
+/**
+ * HTML channel messaging, only as far as a yield to the event loop needs it (`engine/yield.ts`).
+ * Browsers, Node, Deno and Bun have it; Cloudflare Workers only from compatibility date
+ * 2025-08-15, so the core checks `typeof MessageChannel` before using it.
+ */
+declare class MessageChannel {
+  readonly port1: CoreMessagePort;
+  readonly port2: CoreMessagePort;
+}
+/** The members of a `MessagePort` the core calls. */
+interface CoreMessagePort {
+  onmessage: ((event: unknown) => void) | null;
+  postMessage(message: unknown): void;
+  close(): void;
+}

@@ -12,6 +12,8 @@ import {
   TumblingEventTimeWindows,
   WatermarkStrategy,
   type Collector,
+  type KeyedProcessContext,
+  type OnTimerContext,
   type ProcessWindowContext,
   type TimeWindow,
 } from '../../src/index.ts';
@@ -125,10 +127,10 @@ describe('built-in operators use the synchronous state path on a synchronous bac
   it('synchronous onTimer calls of one watermark run back to back, without a microtask turn between them', async () => {
     class Timers extends KeyedProcessFunction<string, (typeof records)[0], string> {
       private turned = false;
-      processElement(_r: unknown, ctx: Parameters<KeyedProcessFunction<string, unknown, string>['processElement']>[1]): void {
+      processElement(_r: (typeof records)[0], ctx: KeyedProcessContext<string>): void {
         ctx.timerService().registerEventTimeTimer(1_000_000);
       }
-      override onTimer(_ts: number, ctx: Parameters<NonNullable<KeyedProcessFunction<string, unknown, string>['onTimer']>>[1], out: Collector<string>): void {
+      override onTimer(_ts: number, ctx: OnTimerContext<string>, out: Collector<string>): void {
         out.collect(`${ctx.getCurrentKey()}:${this.turned ? 'after a turn' : 'back to back'}`);
         this.turned = false;
         queueMicrotask(() => {
@@ -136,12 +138,12 @@ describe('built-in operators use the synchronous state path on a synchronous bac
         });
       }
     }
-    const out = await StreamExecutionEnvironment.getExecutionEnvironment()
+    const out = (await StreamExecutionEnvironment.getExecutionEnvironment()
       .setParallelism(1)
       .fromCollection(records)
       .keyBy((r) => r.k)
       .process(new Timers())
-      .executeAndCollect();
+      .executeAndCollect()) as string[];
     expect(out).toHaveLength(7);
     expect(out.filter((s) => s.endsWith('after a turn'))).toEqual([]);
   });
