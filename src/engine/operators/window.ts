@@ -345,15 +345,7 @@ export class WindowOperator<F> extends AbstractStreamOperator<F> {
       const contents = sync.get();
       // A list's get() answers [] when empty; the operator treats that as "no contents".
       if (contents !== undefined && !(this.contentsDescriptor.kind === 'list' && (contents as unknown[]).length === 0)) {
-        this.window = window;
-        out.timestamp = window.maxTimestamp();
-        const applied = this.spec.apply(
-          this.key,
-          window,
-          this.processContext,
-          this.contentsDescriptor.kind === 'list' ? (contents as unknown[]) : [contents],
-          out,
-        );
+        const applied = this.emit(window, stateNs, contents);
         if (isThenable(applied)) return Promise.resolve(applied).then(() => this.afterTimerFire(timer, window, stateNs, answer, undefined));
       }
     }
@@ -450,15 +442,19 @@ export class WindowOperator<F> extends AbstractStreamOperator<F> {
   }
 
   /** Runs the window function on `contents`, results stamped with the window's max timestamp. */
-  private async emit(window: Window, stateNs: string, contents: unknown): Promise<void> {
+  private emit(window: Window, stateNs: string, contents: unknown): Awaitable<void> {
     this.window = window;
     const out = this.out;
     out.timestamp = window.maxTimestamp();
-    if (this.spec.evictor === undefined) {
-      await this.spec.apply(this.key, window, this.processContext, this.spec.contents.kind === 'list' ? (contents as unknown[]) : [contents], out);
-      return;
-    }
-    const evictor = this.spec.evictor;
+    // Without an evictor a Promise only when the window function answers one (the timer's synchronous path).
+    if (this.spec.evictor === undefined)
+      return this.spec.apply(this.key, window, this.processContext, this.spec.contents.kind === 'list' ? (contents as unknown[]) : [contents], out);
+    return this.emitEvicting(window, stateNs, contents);
+  }
+
+  private async emitEvicting(window: Window, stateNs: string, contents: unknown): Promise<void> {
+    const out = this.out;
+    const evictor = this.spec.evictor!;
     const elements = (contents as Array<[unknown, number | null]>).map(([v, t]) => new TimestampedValue(v, t ?? undefined));
     evictor.evictBefore(elements, elements.length, window, this.evictorContext);
     const values = elements.map((e) => e.getValue());
