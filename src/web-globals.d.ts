@@ -36,3 +36,19 @@ declare class TextDecoder {
 
 /** Web Crypto's random bytes (lock tokens, unique names): every runtime has them. */
 declare const crypto: { getRandomValues<T extends Uint8Array>(array: T): T };
+
+/**
+ * HTML channel messaging, only as far as a yield to the event loop needs it (`engine/yield.ts`).
+ * Browsers, Node, Deno and Bun have it; Cloudflare Workers only from compatibility date
+ * 2025-08-15, so the core checks `typeof MessageChannel` before using it.
+ */
+declare class MessageChannel {
+  readonly port1: CoreMessagePort;
+  readonly port2: CoreMessagePort;
+}
+/** The members of a `MessagePort` the core calls. */
+interface CoreMessagePort {
+  onmessage: ((event: unknown) => void) | null;
+  postMessage(message: unknown): void;
+  close(): void;
+}

@@ -6,6 +6,7 @@
  * mailbox model. Checkpoint barriers are aligned across inputs here.
  */
 import { WatermarkValve, type ValveOutput } from './watermark-valve.ts';
+import { yieldToHost } from './yield.ts';
 import { MAX_WATERMARK } from '../api/watermarks.ts';
 import { isThenable } from './operators/base.ts';
 import type { OperatorSnapshot, OutputBuffer, RecordBatch, SnapshotOptions, StreamOperator } from './operators/operator.ts';
@@ -273,8 +274,12 @@ export class StreamTask implements CoordinatedTask {
       await drain(head);
       if (idle && (await this.awaitAvailable(source))) {
         lastYield = Date.now();
-      } else if (idle || Date.now() - lastYield > YIELD_INTERVAL_MS) {
+      } else if (idle) {
+        // Nothing to read and no future to wait on: poll again after a timer, not in a spin.
         await new Promise((resolve) => setTimeout(resolve, 0));
+        lastYield = Date.now();
+      } else if (Date.now() - lastYield > YIELD_INTERVAL_MS) {
+        await yieldToHost();
         lastYield = Date.now();
       }
     }

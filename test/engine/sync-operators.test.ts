@@ -1,16 +1,19 @@
 /**
  * Built-in operators take the synchronous state path where state is resident: reduce and
- * the rolling aggregations, and the window operator's per-record path. On the in-memory
+ * the rolling aggregations, and the window operator's per-record and timer paths. On the in-memory
  * backend the Promise-based state methods are then never called per record; results stay
  * those of the asynchronous path (which the window and rolling-aggregation suites pin on
  * every backend).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
+  KeyedProcessFunction,
   StreamExecutionEnvironment,
   TumblingEventTimeWindows,
   WatermarkStrategy,
   type Collector,
+  type KeyedProcessContext,
+  type OnTimerContext,
   type ProcessWindowContext,
   type TimeWindow,
 } from '../../src/index.ts';
@@ -80,5 +83,68 @@ describe('built-in operators use the synchronous state path on a synchronous bac
     }
     expect(out.sort()).toEqual([...expected].map(([id, c]) => `${id}:${c}`).sort());
     expect(add).not.toHaveBeenCalled();
+  });
+
+  const windowed = (process: (key: string, ctx: ProcessWindowContext<TimeWindow>, counts: Iterable<number>, o: Collector<string>) => void | Promise<void>) =>
+    env()
+      .fromCollection(records)
+      .assignTimestampsAndWatermarks(WatermarkStrategy.forMonotonousTimestamps<(typeof records)[0]>().withTimestampAssigner((r) => r.t))
+      .keyBy((r) => r.k)
+      .window(TumblingEventTimeWindows.of(500))
+      .aggregate({ createAccumulator: () => 0, add: (_r: unknown, acc: number) => acc + 1, getResult: (acc: number) => acc }, { process })
+      .executeAndCollect();
+  const expectedCounts = () => {
+    const expected = new Map<string, number>();
+    for (const r of records) {
+      const id = `${r.k}@${r.t - (r.t % 500)}`;
+      expected.set(id, (expected.get(id) ?? 0) + 1);
+    }
+    return [...expected].map(([id, c]) => `${id}:${c}`).sort();
+  };
+
+  it('window timers fire and clean up without the Promise-based get()/clear() when the trigger and window function answer at once', async () => {
+    const get = vi.spyOn(AggregatingStateImpl.prototype, 'get');
+    const clear = vi.spyOn(AggregatingStateImpl.prototype, 'clear');
+    const out = await windowed((key, ctx, counts, o) => {
+      for (const c of counts) o.collect(`${key}@${ctx.window().start}:${c}`);
+    });
+    expect(out.sort()).toEqual(expectedCounts());
+    expect(get).not.toHaveBeenCalled();
+    expect(clear).not.toHaveBeenCalled();
+  });
+
+  it('a window function answering a Promise hands the rest of its timer (the cleanup) to the asynchronous path', async () => {
+    const clear = vi.spyOn(AggregatingStateImpl.prototype, 'clear');
+    const out = await windowed(async (key, ctx, counts, o) => {
+      await Promise.resolve();
+      for (const c of counts) o.collect(`${key}@${ctx.window().start}:${c}`);
+    });
+    expect(out.sort()).toEqual(expectedCounts());
+    // Every fired window's state was cleared at its cleanup time, after the function's Promise.
+    expect(clear).toHaveBeenCalledTimes(expectedCounts().length);
+  });
+
+  it('synchronous onTimer calls of one watermark run back to back, without a microtask turn between them', async () => {
+    class Timers extends KeyedProcessFunction<string, (typeof records)[0], string> {
+      private turned = false;
+      processElement(_r: (typeof records)[0], ctx: KeyedProcessContext<string>): void {
+        ctx.timerService().registerEventTimeTimer(1_000_000);
+      }
+      override onTimer(_ts: number, ctx: OnTimerContext<string>, out: Collector<string>): void {
+        out.collect(`${ctx.getCurrentKey()}:${this.turned ? 'after a turn' : 'back to back'}`);
+        this.turned = false;
+        queueMicrotask(() => {
+          this.turned = true;
+        });
+      }
+    }
+    const out = (await StreamExecutionEnvironment.getExecutionEnvironment()
+      .setParallelism(1)
+      .fromCollection(records)
+      .keyBy((r) => r.k)
+      .process(new Timers())
+      .executeAndCollect()) as string[];
+    expect(out).toHaveLength(7);
+    expect(out.filter((s) => s.endsWith('after a turn'))).toEqual([]);
   });
 });

@@ -294,7 +294,9 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
         // For TTL a timer is a record of its own: it samples the time anew, and may clean up.
         const cleanup = this.keyedStore?.onRecord();
         if (cleanup !== undefined) await cleanup;
-        await this.onTimer(timer, out);
+        // A synchronous onTimer costs no microtask turn: thousands of timers often fire at one watermark.
+        const r = this.onTimer(timer, out);
+        if (isThenable(r)) await r;
       } catch (e) {
         throw this.userError(e, 'onTimer', timer.key);
       } finally {

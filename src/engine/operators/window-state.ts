@@ -38,6 +38,8 @@ export function stateOf(store: KeyedStateStore, d: StateDescriptor): unknown {
 /** The synchronous contents of a window (list, reducing or aggregating state), as the window operator uses them. */
 export interface SyncContents extends InternalKvState {
   add(value: unknown): void;
+  /** The contents of the current namespace: a list ([] when empty), the reduced value or the aggregate's result. */
+  get(): unknown;
   clear(): void;
   /** Whether the current key's contents in the current namespace answer at once. */
   isResident(): boolean;

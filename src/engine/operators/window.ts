@@ -318,7 +318,63 @@ export class WindowOperator<F> extends AbstractStreamOperator<F> {
     await mergeNamespaces(this.keyedStore!, this.backend!, this.contentsDescriptor, stateResult, mergedStates, this.ctx.displayName);
   }
 
-  protected override async onTimer(timer: Timer, out: OutputBuffer): Promise<void> {
+  /**
+   * The synchronous path of a timer: where the window's contents are resident, the trigger
+   * answers at once and the window function returns no Promise, a timer costs no Promise
+   * (the windows of thousands of keys often fire at one watermark). Merging windows and
+   * evictors take the asynchronous path, and so does the rest of a timer from its first
+   * Promise on, so both take the same steps in the same order.
+   */
+  protected override onTimer(timer: Timer, out: OutputBuffer): Promise<void> | undefined {
+    if (this.merging !== undefined || this.spec.evictor !== undefined) return this.onTimerAsync(timer, out);
+    const sync = this.syncContents;
+    const stateNs = timer.namespace;
+    sync.setCurrentNamespace(stateNs);
+    if (this.backend!.syncAccess !== 'always' && !sync.isResident()) return this.onTimerAsync(timer, out);
+    this.out = out;
+    this.key = timer.key;
+    const window = windowOfNamespace(stateNs);
+    this.window = window;
+    const answer =
+      timer.domain === 'EVENT_TIME'
+        ? this.spec.trigger.onEventTime(timer.timestamp, window, this.triggerContext)
+        : this.spec.trigger.onProcessingTime(timer.timestamp, window, this.triggerContext);
+    if (isThenable(answer)) return this.onTimerAsync(timer, out, answer);
+    if (answer.isFire()) {
+      sync.setCurrentNamespace(stateNs);
+      const contents = sync.get();
+      // A list's get() answers [] when empty; the operator treats that as "no contents".
+      if (contents !== undefined && !(this.contentsDescriptor.kind === 'list' && (contents as unknown[]).length === 0)) {
+        const applied = this.emit(window, stateNs, contents);
+        if (isThenable(applied)) return Promise.resolve(applied).then(() => this.afterTimerFire(timer, window, stateNs, answer, undefined));
+      }
+    }
+    if (answer.isPurge()) {
+      sync.setCurrentNamespace(stateNs);
+      sync.clear();
+    }
+    if (!this.isCleanupTimer(timer, window)) return undefined;
+    sync.setCurrentNamespace(stateNs);
+    sync.clear();
+    this.window = window;
+    const cleared = this.spec.trigger.clear(window, this.triggerContext);
+    if (isThenable(cleared)) return Promise.resolve(cleared).then(() => this.clearUserWindowState());
+    return this.clearUserWindowState();
+  }
+
+  /** The user window function's `clear(context)`, if it has one; a Promise only when it answers one. */
+  private clearUserWindowState(): Promise<void> | undefined {
+    const cleared = this.spec.clear?.(this.processContext);
+    return isThenable(cleared) ? Promise.resolve(cleared).then(() => undefined) : undefined;
+  }
+
+  /** Whether `timer` is the cleanup timer of `window` (its state goes then). */
+  private isCleanupTimer(timer: Timer, window: Window): boolean {
+    return (timer.domain === 'EVENT_TIME') === this.eventTime && this.cleanupTime(window) === timer.timestamp;
+  }
+
+  /** The asynchronous path of a timer; `answer`: the trigger's answer, when the synchronous path already asked it. */
+  private async onTimerAsync(timer: Timer, out: OutputBuffer, answer?: PromiseLike<TriggerResult>): Promise<void> {
     this.out = out;
     this.key = timer.key;
     const window = windowOfNamespace(timer.namespace);
@@ -332,20 +388,31 @@ export class WindowOperator<F> extends AbstractStreamOperator<F> {
       if (s === undefined) return;
       stateNs = s;
     }
-    const eventTime = timer.domain === 'EVENT_TIME';
-    const result: TriggerResult = eventTime
-      ? await this.spec.trigger.onEventTime(timer.timestamp, window, this.triggerContext)
-      : await this.spec.trigger.onProcessingTime(timer.timestamp, window, this.triggerContext);
+    const result: TriggerResult = await (answer ??
+      (timer.domain === 'EVENT_TIME'
+        ? this.spec.trigger.onEventTime(timer.timestamp, window, this.triggerContext)
+        : this.spec.trigger.onProcessingTime(timer.timestamp, window, this.triggerContext)));
     if (result.isFire()) {
       this.contents.setCurrentNamespace(stateNs);
       const contents = await this.contents.get();
       if (contents !== undefined) await this.emit(window, stateNs, contents);
     }
+    await this.afterTimerFire(timer, window, stateNs, result, mergingWindows);
+  }
+
+  /** What follows a timer's firing: purge, and at the window's cleanup time all of its state. */
+  private async afterTimerFire(
+    timer: Timer,
+    window: Window,
+    stateNs: string,
+    result: TriggerResult,
+    mergingWindows: MergingWindowSet | undefined,
+  ): Promise<void> {
     if (result.isPurge()) {
       this.contents.setCurrentNamespace(stateNs);
       await this.contents.clear();
     }
-    if (eventTime === this.eventTime && this.cleanupTime(window) === timer.timestamp) await this.clearAllState(window, stateNs, mergingWindows);
+    if (this.isCleanupTimer(timer, window)) await this.clearAllState(window, stateNs, mergingWindows);
     if (mergingWindows !== undefined) await mergingWindows.persist();
   }
 
@@ -375,15 +442,19 @@ export class WindowOperator<F> extends AbstractStreamOperator<F> {
   }
 
   /** Runs the window function on `contents`, results stamped with the window's max timestamp. */
-  private async emit(window: Window, stateNs: string, contents: unknown): Promise<void> {
+  private emit(window: Window, stateNs: string, contents: unknown): Awaitable<void> {
     this.window = window;
     const out = this.out;
     out.timestamp = window.maxTimestamp();
-    if (this.spec.evictor === undefined) {
-      await this.spec.apply(this.key, window, this.processContext, this.spec.contents.kind === 'list' ? (contents as unknown[]) : [contents], out);
-      return;
-    }
-    const evictor = this.spec.evictor;
+    // Without an evictor a Promise only when the window function answers one (the timer's synchronous path).
+    if (this.spec.evictor === undefined)
+      return this.spec.apply(this.key, window, this.processContext, this.spec.contents.kind === 'list' ? (contents as unknown[]) : [contents], out);
+    return this.emitEvicting(window, stateNs, contents);
+  }
+
+  private async emitEvicting(window: Window, stateNs: string, contents: unknown): Promise<void> {
+    const out = this.out;
+    const evictor = this.spec.evictor!;
     const elements = (contents as Array<[unknown, number | null]>).map(([v, t]) => new TimestampedValue(v, t ?? undefined));
     evictor.evictBefore(elements, elements.length, window, this.evictorContext);
     const values = elements.map((e) => e.getValue());

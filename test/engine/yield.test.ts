@@ -1,0 +1,59 @@
+/**
+ * The source loop lets the host in every 20 ms through `yieldToHost`: a task of its own
+ * without a timer's minimum delay (1 ms in Node, 4 ms in nested browser timers), and the
+ * timer only where the runtime has no MessageChannel.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { yieldToHost } from '../../src/engine/yield.ts';
+
+afterEach(() => {
+  vi.useRealTimers();
+  vi.unstubAllGlobals();
+});
+
+describe('yieldToHost', () => {
+  it('resolves through a message, not a timer (it resolves while timers are frozen)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'setImmediate'] });
+    let done = false;
+    void yieldToHost().then(() => {
+      done = true;
+    });
+    // A real macrotask later (the fake timers never fire on their own).
+    await new Promise<void>((resolve) => {
+      const { port1, port2 } = new MessageChannel();
+      port1.onmessage = () => {
+        port1.close();
+        resolve();
+      };
+      port2.postMessage(undefined);
+    });
+    expect(done).toBe(true);
+  });
+
+  it('lets a task that was queued before it run first (the event loop turns)', async () => {
+    const order: string[] = [];
+    const { port1, port2 } = new MessageChannel();
+    port1.onmessage = () => {
+      port1.close();
+      order.push('earlier task');
+    };
+    port2.postMessage(undefined);
+    await yieldToHost();
+    order.push('after the yield');
+    expect(order).toEqual(['earlier task', 'after the yield']);
+  });
+
+  it('falls back to a 0 ms timer where the runtime has no MessageChannel', async () => {
+    vi.stubGlobal('MessageChannel', undefined);
+    vi.useFakeTimers({ toFake: ['setTimeout'] });
+    let done = false;
+    const yielded = yieldToHost().then(() => {
+      done = true;
+    });
+    await Promise.resolve();
+    expect(done).toBe(false);
+    vi.advanceTimersByTime(0);
+    await yielded;
+    expect(done).toBe(true);
+  });
+});
