@@ -3,14 +3,15 @@
  * current key, the write-behind cache, snapshots, restore and native TTL cleanup.
  *
  * sqlite-wasm's API is synchronous (in memory and on both OPFS VFSes), so every table
- * method answers at once; a snapshot captures a frozen copy of the database inside the
- * `snapshot()` call and encodes it afterwards (see {@link SqliteKeyedStateBackend.snapshot}).
+ * method answers at once; a snapshot captures what it holds inside the `snapshot()` call
+ * (a frozen copy of the database, or for a delta what changed) and encodes it afterwards
+ * (see {@link SqliteKeyedStateBackend.snapshot}).
  */
 import type { StateKind } from '../../api/descriptors.ts';
 import { canonicalKeyBytes, keyFromCanonicalBytes, type Key } from '../../format/key-bytes.ts';
 import { keyId, type KeyId } from '../../format/key-ids.ts';
 import type { KeyedSnapshotOptions, KeyedStateBackendOptions, ListTable, MapTable, ValueTable } from '../../state/backend.ts';
-import { KeyedBackendBase, type TableConfig } from '../../state/keyed-backend-base.ts';
+import { KeyedBackendBase, type SnapshotHead, type TableConfig } from '../../state/keyed-backend-base.ts';
 import { storageShapeOf, type KeyedStateSnapshot, type TtlMetaInfo } from '../../format/snapshot-format.ts';
 import { PLAIN_VALUES } from '../../state/stored-values.ts';
 import type { SqliteVfs } from './open.ts';
@@ -18,7 +19,8 @@ import type { Statements } from './schema.ts';
 import { fingerprintOf } from './fingerprint.ts';
 import { DeltaEpochs } from '../../state/delta-epochs.ts';
 import { Slices } from '../../state/slices.ts';
-import { encodeDelta, encodeFull, restoreKeyGroups, type EncodedState } from './snapshots.ts';
+import { encodeFull, restoreKeyGroups, type EncodedState } from './snapshots.ts';
+import { DeltaCapture } from './delta-capture.ts';
 import { SnapshotSource } from './frozen-copy.ts';
 import { deleteExpired, pruneStep } from './ttl-cleanup.ts';
 import { bucketOf, listTable, loadValueRow, mapTable, PAGE, stateFailure, valueTable, type SqlState, type TableContext } from './tables.ts';
@@ -35,6 +37,12 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
   private currentKeyBytes: Uint8Array | undefined;
   private nextStateId = 1;
   private readonly tracking = new DeltaEpochs();
+  /** The epoch of the last completed checkpoint (-1: none): a delta holds the marks of later epochs. */
+  private completedEpoch = -1;
+  /** Deltas being encoded: they read marks that a completion must not forget meanwhile. */
+  private pendingDeltas = 0;
+  /** The marks to forget once no delta is pending (-1: none). */
+  private deferredForget = -1;
   private disposed = false;
   /** A file opened for possible reuse is emptied on first use, unless a restore proves it is at the restored checkpoint. */
   private pendingWipe: boolean;
@@ -91,18 +99,25 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
   }
 
   mark(st: number, ns: string): void {
-    if (this.tracking.tracking) this.stmts.mark(st, this.currentKg, this.keyBytes(), ns, this.tracking.epoch);
+    if (this.tracking.tracking) this.stmts.mark(st, this.currentKg, this.keyBytes(), ns, this.tracking.epoch, null);
   }
 
-  /** Writes the cache's dirty value rows into the batch transaction (the cache's write-back). */
+  /**
+   * Writes the cache's dirty value rows into the batch transaction (the cache's
+   * write-back), each marked with its value and the epoch of its last write, not the
+   * current one: a row written before a delta's barrier and written back after it keeps
+   * belonging to that delta (which captured it from the cache), and is not sent again
+   * in the next one. A row of a completed checkpoint's epoch needs no mark.
+   */
   private writeBack(dirty: CachedRow[]): void {
     const { stmts } = this;
-    const epoch = this.markEpoch();
+    const tracking = this.tracking.tracking;
     for (const row of dirty) {
       const k = rowKeyBytes(row);
-      if (row.bytes === null) stmts.deleteRow(row.st, row.kg, k, row.ns, 0);
-      else stmts.putRow(row.st, row.kg, k, row.ns, 0, rowBytes(row), row.exp);
-      if (epoch !== undefined) stmts.mark(row.st, row.kg, k, row.ns, epoch);
+      const v = row.bytes === null ? null : rowBytes(row);
+      if (v === null) stmts.deleteRow(row.st, row.kg, k, row.ns, 0);
+      else stmts.putRow(row.st, row.kg, k, row.ns, 0, v, row.exp);
+      if (tracking && row.epoch > this.completedEpoch) stmts.mark(row.st, row.kg, k, row.ns, row.epoch, v);
     }
     stmts.maybeCommit();
   }
@@ -208,18 +223,24 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
   }
 
   /**
-   * The capture runs inside the call and is small: write the cache back, commit, and take
-   * a frozen page copy of the database (`frozen-copy.ts`). The rows are encoded from the
-   * copy afterwards, in slices, while writes go on in the live database and are marked for
-   * the next delta.
+   * The capture runs inside the call and is small. A full snapshot writes the cache back,
+   * commits and takes a frozen page copy of the database (`frozen-copy.ts`: its cost
+   * follows the database's size). A delta keeps the cache's unwritten rows by reference
+   * and reads the changed list and map entries, nothing else (`delta-capture.ts`: its
+   * cost follows what changed). Both are encoded afterwards, in slices, while writes go
+   * on in the live database and are marked for the next delta.
    */
   async snapshot(options: KeyedSnapshotOptions = {}): Promise<KeyedStateSnapshot> {
     this.ensureFresh();
     const { states, head } = this.captureStates();
     const names = () => states.map((s) => s.name).join(', ');
-    this.flushSync();
     const encoded: EncodedState[] = states.map((s) => ({ id: s.id, shape: storageShapeOf(s.kind), drop: s.options.snapshotFilter?.() }));
+    // The epoch this snapshot closes: writes up to now carry it (or an earlier one).
+    const upTo = this.tracking.epoch;
     const delta = this.tracking.begin(options.checkpointId, options.incremental === true);
+    this.cache.epoch = this.tracking.epoch;
+    if (delta) return this.snapshotDelta(head, encoded, upTo, names);
+    this.flushSync();
     let src: SnapshotSource;
     try {
       // A persistent working copy is left consistent at every snapshot; the copy holds committed pages only.
@@ -231,10 +252,8 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
     const writes = this.stmts.stateWrites;
     const slices = new Slices(src.frozen);
     try {
-      if (delta) {
-        const { keyGroups, removed } = await encodeDelta(src, encoded, slices);
-        return { ...head, keyGroups, incremental: { baseCheckpointId: this.tracking.base!, removed } };
-      }
+      // The call returns once the copy is taken: records queued meanwhile go first, the encoding follows.
+      if (src.frozen) await slices.pause();
       const full: KeyedStateSnapshot = { ...head, keyGroups: await encodeFull(src, encoded, this.keyGroupRange.start, this.keyGroupRange.end, slices) };
       src.close();
       // A full snapshot without TTL filtering equals the file if nothing was written since the capture: record its fingerprint for reuse after a restart.
@@ -252,9 +271,39 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
     }
   }
 
+  /** A delta of the epochs after the last completed checkpoint's, up to `upTo` (see `delta-capture.ts`). */
+  private async snapshotDelta(head: SnapshotHead, encoded: readonly EncodedState[], upTo: number, names: () => string): Promise<KeyedStateSnapshot> {
+    const baseCheckpointId = this.tracking.base!;
+    let capture: DeltaCapture;
+    try {
+      capture = DeltaCapture.capture(this.stmts, this.cache, encoded, this.completedEpoch, upTo);
+    } catch (e) {
+      throw stateFailure(e, this, names());
+    }
+    this.pendingDeltas++;
+    try {
+      // The call returns once the capture is taken: records queued meanwhile go first, the encoding follows.
+      const slices = new Slices();
+      await slices.pause();
+      const { keyGroups, removed } = await capture.encode(this.stmts, encoded, slices, () => !this.disposed);
+      return { ...head, keyGroups, incremental: { baseCheckpointId, removed } };
+    } catch (e) {
+      throw stateFailure(e, this, names());
+    } finally {
+      if (--this.pendingDeltas === 0 && this.deferredForget >= 0 && !this.disposed) {
+        const epoch = this.deferredForget;
+        this.deferredForget = -1;
+        this.stmts.forget(epoch);
+      }
+    }
+  }
+
   notifyCheckpointComplete(checkpointId: number): void {
     const epoch = this.tracking.complete(checkpointId);
-    if (epoch !== undefined) this.stmts.forget(epoch);
+    if (epoch === undefined) return;
+    this.completedEpoch = Math.max(this.completedEpoch, epoch);
+    if (this.pendingDeltas > 0) this.deferredForget = Math.max(this.deferredForget, epoch);
+    else this.stmts.forget(epoch);
   }
 
   protected override async restoreInPlace(snapshots: readonly KeyedStateSnapshot[]): Promise<boolean> {
