@@ -204,7 +204,7 @@ describe('SqliteStateBackend incremental snapshots against a model', () => {
           await op();
           if (pending.length > 0) opsWhilePending++;
           // The first 20 operations after a barrier run before its encoding starts (it waits a turn), later ones between its pages.
-        if (i % 20 === 19) await new Promise((resolve) => setTimeout(resolve, 0));
+          if (i % 20 === 19) await new Promise((resolve) => setTimeout(resolve, 0));
         }
         // The barrier: the snapshot call and the model copy, with no operation in between.
         const done = kb.snapshot({ checkpointId: id, incremental: true });

@@ -24,7 +24,7 @@
 import { ByteWriter } from '../../format/bytes.ts';
 import { serializeValue } from '../../format/value-codec.ts';
 import { RemovedEntryWriter } from '../../format/snapshot-format.ts';
-import type { Slices } from '../../state/slices.ts';
+import { Slices } from '../../state/slices.ts';
 import type { Row, Statements } from './schema.ts';
 import type { EncodedState } from './snapshots.ts';
 import { finishAll, sameBytes, writeEntry } from './snapshots.ts';
@@ -92,15 +92,17 @@ export class DeltaCapture {
 
   /**
    * Encodes the captured delta: present entries into key groups, absent ones (or wholly
-   * dropped by a TTL filter) as removed. Reads the value marks in pages, giving other
-   * work a turn between them; `live` is false once the database is gone.
+   * dropped by a TTL filter) as removed, in slices (`state/slices.ts`); reads the value
+   * marks in pages, between turns; `live` is false once the database is gone.
    */
   async encode(
     stmts: Statements,
     states: readonly EncodedState[],
-    slices: Slices,
     live: () => boolean,
   ): Promise<{ keyGroups: Map<number, Uint8Array>; removed: Map<number, Uint8Array> }> {
+    // The snapshot call returns once the capture is taken: records queued meanwhile go first, the encoding follows.
+    const slices = new Slices();
+    await slices.pause();
     const indexOf = new Map(states.map((s, i) => [s.id, i]));
     const entries = new Map<number, ByteWriter>();
     const removed = new Map<number, RemovedEntryWriter>();

@@ -17,7 +17,7 @@ import { PLAIN_VALUES } from '../../state/stored-values.ts';
 import type { SqliteVfs } from './open.ts';
 import type { Statements } from './schema.ts';
 import { fingerprintOf } from './fingerprint.ts';
-import { DeltaEpochs } from '../../state/delta-epochs.ts';
+import { MarkEpochs } from './mark-epochs.ts';
 import { Slices } from '../../state/slices.ts';
 import { encodeFull, restoreKeyGroups, type EncodedState } from './snapshots.ts';
 import { DeltaCapture } from './delta-capture.ts';
@@ -36,13 +36,14 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
   currentId: KeyId = '';
   private currentKeyBytes: Uint8Array | undefined;
   private nextStateId = 1;
-  private readonly tracking = new DeltaEpochs();
-  /** The epoch of the last completed checkpoint (-1: none): a delta holds the marks of later epochs. */
-  private completedEpoch = -1;
-  /** Deltas being encoded: they read marks that a completion must not forget meanwhile. */
-  private pendingDeltas = 0;
-  /** The marks to forget once no delta is pending (-1: none). */
-  private deferredForget = -1;
+  private readonly epochs = new MarkEpochs((epoch) => {
+    if (this.disposed) return;
+    try {
+      this.stmts.forget(epoch);
+    } catch (e) {
+      throw stateFailure(e, this, 'change marks');
+    }
+  });
   private disposed = false;
   /** A file opened for possible reuse is emptied on first use, unless a restore proves it is at the restored checkpoint. */
   private pendingWipe: boolean;
@@ -99,7 +100,8 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
   }
 
   mark(st: number, ns: string): void {
-    if (this.tracking.tracking) this.stmts.mark(st, this.currentKg, this.keyBytes(), ns, this.tracking.epoch, null);
+    const epoch = this.epochs.current;
+    if (epoch !== undefined) this.stmts.mark(st, this.currentKg, this.keyBytes(), ns, epoch, null);
   }
 
   /**
@@ -111,13 +113,12 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
    */
   private writeBack(dirty: CachedRow[]): void {
     const { stmts } = this;
-    const tracking = this.tracking.tracking;
     for (const row of dirty) {
       const k = rowKeyBytes(row);
       const v = row.bytes === null ? null : rowBytes(row);
       if (v === null) stmts.deleteRow(row.st, row.kg, k, row.ns, 0);
       else stmts.putRow(row.st, row.kg, k, row.ns, 0, v, row.exp);
-      if (tracking && row.epoch > this.completedEpoch) stmts.mark(row.st, row.kg, k, row.ns, row.epoch, v);
+      if (this.epochs.marks(row.epoch)) stmts.mark(row.st, row.kg, k, row.ns, row.epoch, v);
     }
     stmts.maybeCommit();
   }
@@ -178,15 +179,10 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
     if (s === undefined || limit <= 0) return 0;
     this.flushSync();
     try {
-      return pruneStep(this.stmts, this.cache, s, limit, isStale, this.markEpoch());
+      return pruneStep(this.stmts, this.cache, s, limit, isStale, this.epochs.current);
     } catch (e) {
       throw stateFailure(e, this, stateName);
     }
-  }
-
-  /** The epoch writes are marked with, when deltas are tracked. */
-  private markEpoch(): number | undefined {
-    return this.tracking.tracking ? this.tracking.epoch : undefined;
   }
 
   /** Writes the cache back, runs native TTL cleanup and commits the batch. */
@@ -201,13 +197,8 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
     try {
       this.cache.flush();
     } catch (e) {
-      throw stateFailure(
-        e,
-        this,
-        this.registeredStates()
-          .map((s) => s.name)
-          .join(', '),
-      );
+      const names = this.registeredStates().map((s) => s.name);
+      throw stateFailure(e, this, names.join(', '));
     }
   }
 
@@ -215,7 +206,7 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
   private cleanupExpired(): void {
     for (const s of this.registeredStates()) {
       try {
-        deleteExpired(this.stmts, this.cache, s, this.markEpoch());
+        deleteExpired(this.stmts, this.cache, s, this.epochs.current);
       } catch (e) {
         throw stateFailure(e, this, s.name);
       }
@@ -235,10 +226,9 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
     const { states, head } = this.captureStates();
     const names = () => states.map((s) => s.name).join(', ');
     const encoded: EncodedState[] = states.map((s) => ({ id: s.id, shape: storageShapeOf(s.kind), drop: s.options.snapshotFilter?.() }));
-    // The epoch this snapshot closes: writes up to now carry it (or an earlier one).
-    const upTo = this.tracking.epoch;
-    const delta = this.tracking.begin(options.checkpointId, options.incremental === true);
-    this.cache.epoch = this.tracking.epoch;
+    // upTo: the epoch this snapshot closes; writes up to now carry it (or an earlier one).
+    const { delta, upTo } = this.epochs.begin(options.checkpointId, options.incremental === true);
+    this.cache.epoch = this.epochs.epoch;
     if (delta) return this.snapshotDelta(head, encoded, upTo, names);
     this.flushSync();
     let src: SnapshotSource;
@@ -272,38 +262,27 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
   }
 
   /** A delta of the epochs after the last completed checkpoint's, up to `upTo` (see `delta-capture.ts`). */
-  private async snapshotDelta(head: SnapshotHead, encoded: readonly EncodedState[], upTo: number, names: () => string): Promise<KeyedStateSnapshot> {
-    const baseCheckpointId = this.tracking.base!;
+  private snapshotDelta(head: SnapshotHead, encoded: readonly EncodedState[], upTo: number, names: () => string): Promise<KeyedStateSnapshot> {
+    const baseCheckpointId = this.epochs.base!;
+    const failed = (e: unknown) => stateFailure(e, this, names());
     let capture: DeltaCapture;
     try {
-      capture = DeltaCapture.capture(this.stmts, this.cache, encoded, this.completedEpoch, upTo);
+      capture = DeltaCapture.capture(this.stmts, this.cache, encoded, this.epochs.completed, upTo);
     } catch (e) {
-      throw stateFailure(e, this, names());
+      throw failed(e);
     }
-    this.pendingDeltas++;
-    try {
-      // The call returns once the capture is taken: records queued meanwhile go first, the encoding follows.
-      const slices = new Slices();
-      await slices.pause();
-      const { keyGroups, removed } = await capture.encode(this.stmts, encoded, slices, () => !this.disposed);
-      return { ...head, keyGroups, incremental: { baseCheckpointId, removed } };
-    } catch (e) {
-      throw stateFailure(e, this, names());
-    } finally {
-      if (--this.pendingDeltas === 0 && this.deferredForget >= 0 && !this.disposed) {
-        const epoch = this.deferredForget;
-        this.deferredForget = -1;
-        this.stmts.forget(epoch);
-      }
-    }
+    return this.epochs.whileReading(() =>
+      capture
+        .encode(this.stmts, encoded, () => !this.disposed)
+        .then(
+          ({ keyGroups, removed }) => ({ ...head, keyGroups, incremental: { baseCheckpointId, removed } }),
+          (e) => Promise.reject(failed(e)),
+        ),
+    );
   }
 
   notifyCheckpointComplete(checkpointId: number): void {
-    const epoch = this.tracking.complete(checkpointId);
-    if (epoch === undefined) return;
-    this.completedEpoch = Math.max(this.completedEpoch, epoch);
-    if (this.pendingDeltas > 0) this.deferredForget = Math.max(this.deferredForget, epoch);
-    else this.stmts.forget(epoch);
+    this.epochs.complete(checkpointId);
   }
 
   protected override async restoreInPlace(snapshots: readonly KeyedStateSnapshot[]): Promise<boolean> {
