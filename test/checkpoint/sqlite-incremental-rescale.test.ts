@@ -122,7 +122,13 @@ describe('SQLite incremental checkpoints in a job with timers', () => {
       return Math.max(...manifest.operators.filter((o) => o.operatorId === 'sum').flatMap((o) => o.parts.map((c) => c?.length ?? 0)));
     };
     let last: string | undefined;
-    for (const dir of dirs) if ((await chainLength(dir)) > 1) last = dir;
+    // Newest first.
+    for (const dir of dirs) {
+      if ((await chainLength(dir)) > 1) {
+        last = dir;
+        break;
+      }
+    }
     expect(last, `a retained checkpoint with deltas among ${dirs.length}`).toBeDefined();
     expect(await run(3, trap, storage, last!)).toEqual(expected);
   }, 120_000);
