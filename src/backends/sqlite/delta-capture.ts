@@ -12,7 +12,7 @@
  * - Value rows written back are marked with their value and epoch (`schema.ts`); later
  *   writes add marks of later epochs and never replace an earlier epoch's mark, and the
  *   marks an earlier checkpoint's completion would forget are kept until no delta is
- *   pending (`SqliteKeyedStateBackend`). So the marks of epochs up to the barrier are
+ *   reading (`mark-epochs.ts`). So the marks of epochs up to the barrier are
  *   read after it, in pages between turns, as they were at it.
  * - List and map entries are written in place in `kv` and their marks hold no rows, so
  *   their rows are read at the barrier: that part of the pause follows the number of
@@ -50,9 +50,9 @@ interface ReadEntry {
   readonly rows: Row[];
 }
 
-/** The identity of an entry across the cache and the marks. */
+/** The identity of an entry across the cache and the marks (the namespace's length keeps it unambiguous). */
 function entryId(st: number, kg: number, k: Uint8Array, ns: string): string {
-  let s = `${st}/${kg}/${ns}/`;
+  let s = `${st}/${kg}/${ns.length}/${ns}`;
   for (let i = 0; i < k.length; i++) s += String.fromCharCode(k[i]!);
   return s;
 }
