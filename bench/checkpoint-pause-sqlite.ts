@@ -1,25 +1,35 @@
 /**
  * checkpoint-pause-sqlite: checkpoint-pause (a) on SqliteStateBackend (`vfs: 'memory'`).
  * 1,000,000 keys of ValueState<number> are written through the backend API (the cache
- * then written back), then each measured `snapshot({checkpointId})` is timed as a call
- * (until it returns its Promise: cache write-back, commit and the frozen page copy of the
- * database, see src/backends/sqlite/frozen-copy.ts) and until it resolves (the encoding
- * of the copy, in 8 ms slices). A ticker chained on setTimeout(0) runs meanwhile and
- * reports the longest gap between its turns: what a record waits at most while the
- * encoding runs. Before the frozen copy, the whole encoding ran inside the call.
+ * then written back). Two lines:
+ *
+ * - `full`: each measured `snapshot({checkpointId})` is timed as a call (until it returns
+ *   its Promise: cache write-back, commit and the frozen page copy of the database, see
+ *   src/backends/sqlite/frozen-copy.ts) and until it resolves (the encoding of the copy,
+ *   in 8 ms slices). A ticker chained on setTimeout(0) runs meanwhile and reports the
+ *   longest gap between its turns: what a record waits at most while the encoding runs.
+ * - `incremental`: after one completed incremental checkpoint (a full one, the base),
+ *   each interval writes 10,000 distinct random keys (1 %) through the API, not flushed
+ *   (they sit dirty in the write-behind cache, as they would in a job), then
+ *   `snapshot({checkpointId, incremental: true})` is timed the same way and completed.
+ *   The baseline is the full line's call in the same process.
  */
 import { SqliteStateBackend } from '../src/backends/sqlite/index.ts';
 import { keyGroupRangeForSubtask } from '../src/format/key-groups.ts';
 import type { KeyedStateBackend } from '../src/state/backend.ts';
 import { KeyedStateStore } from '../src/state/keyed-state-store.ts';
-import { readKeyGroup } from '../src/format/snapshot-format.ts';
+import { readKeyGroup, type KeyedStateSnapshot } from '../src/format/snapshot-format.ts';
 import { ValueStateDescriptor } from '../src/index.ts';
 import { gc, median, report, round } from './common.ts';
-import { MAX_PARALLELISM, makeKeys, writeKeys } from './checkpoint-common.ts';
+import { MAX_PARALLELISM, makeKeys, sampleDistinct, writeKeys } from './checkpoint-common.ts';
 
 const KEYS = 1_000_000;
+/** Keys changed per interval of the incremental line (1 %). */
+const CHANGED = 10_000;
 /** The hashmap line's floor (checkpoint-pause), for comparison. */
 const PAUSE_FLOOR_MS = 20;
+/** Issue 18's floor for an incremental snapshot's call at 1M keys, 1 % changed. */
+const INCREMENTAL_FLOOR_MS = 10;
 
 /** Measures the longest gap between setTimeout(0) turns until stopped. */
 function ticker(): { stop(): number } {
@@ -41,6 +51,32 @@ function ticker(): { stop(): number } {
   };
 }
 
+/** One timed snapshot: the call, until it resolves, the longest turn gap meanwhile. */
+async function timedSnapshot(
+  backend: KeyedStateBackend,
+  options: { checkpointId: number; incremental?: boolean },
+): Promise<{ snap: KeyedStateSnapshot; sync: number; total: number; gap: number }> {
+  gc();
+  const t = ticker();
+  const t0 = performance.now();
+  const pending = backend.snapshot(options);
+  const t1 = performance.now();
+  const snap = await pending;
+  const t2 = performance.now();
+  return { snap, sync: t1 - t0, total: t2 - t0, gap: t.stop() };
+}
+
+/** Entries of a snapshot's key groups, as `[key, value]`. */
+function entriesOf(snap: KeyedStateSnapshot): Map<unknown, unknown> {
+  const out = new Map<unknown, unknown>();
+  for (const [, bytes] of snap.keyGroups) for (const e of readKeyGroup(bytes, snap.states)) if (e.shape === 'value') out.set(e.key, e.value);
+  return out;
+}
+
+function summary(xs: readonly number[], digits: number) {
+  return { median: round(median(xs), digits), max: round(Math.max(...xs), digits), runs: xs.map((x) => round(x, digits)) };
+}
+
 export async function checkpointPauseSqlite(runs: number): Promise<void> {
   const { keys, keyGroups } = makeKeys(KEYS);
   const backend = (await new SqliteStateBackend({ vfs: 'memory' }).createKeyedStateBackend({
@@ -58,45 +94,82 @@ export async function checkpointPauseSqlite(runs: number): Promise<void> {
   await backend.flush!();
   const fillMs = performance.now() - f0;
 
-  const sync: number[] = [];
-  const total: number[] = [];
-  const gaps: number[] = [];
+  const full = { sync: [] as number[], total: [] as number[], gaps: [] as number[] };
   let checkpointId = 0;
   for (let r = 0; r <= runs; r++) {
-    gc();
-    const t = ticker();
-    const t0 = performance.now();
-    const pending = backend.snapshot({ checkpointId: ++checkpointId });
-    const t1 = performance.now();
-    const snap = await pending;
-    const t2 = performance.now();
-    const gap = t.stop();
+    const { snap, sync, total, gap } = await timedSnapshot(backend, { checkpointId: ++checkpointId });
     if (r === 0) {
-      let entries = 0;
-      for (const [, bytes] of snap.keyGroups) for (const _ of readKeyGroup(bytes, snap.states)) entries++;
+      const entries = entriesOf(snap).size;
       if (entries !== KEYS) throw new Error(`checkpoint-pause-sqlite: snapshot holds ${entries} entries, expected ${KEYS}`);
       continue; // warm-up
     }
-    sync.push(t1 - t0);
-    total.push(t2 - t0);
-    gaps.push(gap);
+    full.sync.push(sync);
+    full.total.push(total);
+    full.gaps.push(gap);
+  }
+
+  // The base of the deltas: the first incremental snapshot is a full one.
+  const base = await backend.snapshot({ checkpointId: ++checkpointId, incremental: true });
+  if (base.incremental !== undefined) throw new Error('checkpoint-pause-sqlite: the first incremental snapshot should be full');
+  backend.notifyCheckpointComplete?.(checkpointId);
+  const inc = { sync: [] as number[], total: [] as number[], gaps: [] as number[] };
+  for (let r = 0; r <= runs; r++) {
+    const changed = sampleDistinct(KEYS, CHANGED, 1000 + r);
+    const value = (i: number) => i + 1_000_000 * (r + 1);
+    await writeKeys(backend, state, keys, keyGroups, value, changed);
+    const id = ++checkpointId;
+    const { snap, sync, total, gap } = await timedSnapshot(backend, { checkpointId: id, incremental: true });
+    backend.notifyCheckpointComplete?.(id);
+    if (snap.incremental === undefined) throw new Error('checkpoint-pause-sqlite: expected a delta');
+    const got = entriesOf(snap);
+    if (got.size !== CHANGED) throw new Error(`checkpoint-pause-sqlite: delta holds ${got.size} entries, expected ${CHANGED}`);
+    for (const i of changed)
+      if (got.get(keys[i]) !== value(i)) throw new Error(`checkpoint-pause-sqlite: delta has ${String(got.get(keys[i]))} for ${keys[i]}`);
+    if (r === 0) continue; // warm-up
+    inc.sync.push(sync);
+    inc.total.push(total);
+    inc.gaps.push(gap);
   }
   await backend.dispose();
-  const syncMs = median(sync);
+  const stat = `median (and max) of ${runs} snapshots after 1 warm-up, each awaited before the next; machine shared and loaded, so absolute times are noisy`;
+  const fullSync = median(full.sync);
   report({
     bench: 'checkpoint-pause-sqlite',
+    variant: 'full',
     keys: KEYS,
     method:
       "SqliteStateBackend({ vfs: 'memory' }) filled through KeyedStateStore ValueState<number> and flushed; syncMs = the backend.snapshot({checkpointId}) call until it returns its Promise; totalMs = until it resolves; maxTurnGapMs = longest gap between setTimeout(0) turns while it ran",
-    stat: `median of ${runs} snapshots after 1 warm-up, each awaited before the next; machine shared and loaded, so absolute times are noisy`,
+    stat,
     fillMs: Math.round(fillMs),
-    syncMs: round(syncMs, 2),
-    totalMs: round(median(total), 1),
-    maxTurnGapMs: round(median(gaps), 1),
-    syncMsRuns: sync.map((x) => round(x, 2)),
-    totalMsRuns: total.map((x) => round(x, 1)),
-    maxTurnGapMsRuns: gaps.map((x) => round(x, 1)),
+    syncMs: round(fullSync, 2),
+    syncMsMax: round(Math.max(...full.sync), 2),
+    totalMs: round(median(full.total), 1),
+    maxTurnGapMs: round(median(full.gaps), 1),
+    syncMsRuns: summary(full.sync, 2).runs,
+    totalMsRuns: summary(full.total, 1).runs,
+    maxTurnGapMsRuns: summary(full.gaps, 1).runs,
     floor: PAUSE_FLOOR_MS,
-    pass: syncMs <= PAUSE_FLOOR_MS,
+    pass: fullSync <= PAUSE_FLOOR_MS,
+  });
+  const incSync = median(inc.sync);
+  report({
+    bench: 'checkpoint-pause-sqlite',
+    variant: 'incremental',
+    keys: KEYS,
+    changedPerInterval: CHANGED,
+    method:
+      'the same backend after a completed incremental (full) checkpoint; per interval 10,000 distinct random keys (sampleDistinct, seeded) written through the API and left in the cache, then backend.snapshot({checkpointId, incremental: true}) timed as above and completed (notifyCheckpointComplete); each delta checked (10,000 entries, the written values)',
+    stat,
+    syncMs: round(incSync, 2),
+    syncMsMax: round(Math.max(...inc.sync), 2),
+    totalMs: round(median(inc.total), 1),
+    maxTurnGapMs: round(median(inc.gaps), 1),
+    syncMsRuns: summary(inc.sync, 2).runs,
+    totalMsRuns: summary(inc.total, 1).runs,
+    maxTurnGapMsRuns: summary(inc.gaps, 1).runs,
+    baselineSyncMs: round(fullSync, 2),
+    ratio: round(incSync / fullSync, 3),
+    floor: INCREMENTAL_FLOOR_MS,
+    pass: incSync <= INCREMENTAL_FLOOR_MS,
   });
 }

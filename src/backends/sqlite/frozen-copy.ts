@@ -1,5 +1,5 @@
 /**
- * The capture of a SQLite snapshot: a frozen, private copy of the database that the
+ * The capture of a full SQLite snapshot: a frozen, private copy of the database that the
  * encoding reads at leisure while the job goes on writing the live one.
  *
  * `sqlite3_serialize` copies the committed database page by page in C and
@@ -10,9 +10,9 @@
  * in one process on the same database). The price is memory:
  * the copy is as large as the database and lives in the WASM heap until the snapshot
  * is encoded. When it cannot be made (out of WASM memory), the snapshot falls back to
- * reading the live database inside the call, as it always did.
+ * reading the live database inside the call, as it always did. Deltas copy nothing of
+ * the sort: see `delta-capture.ts`.
  */
-import type { Row } from './schema.ts';
 import { FastStmt, type WasmHeap } from './fast-stmt.ts';
 import type { Database } from './loader.ts';
 
@@ -30,8 +30,6 @@ export type StateRow = [kg: number, k: Uint8Array, ns: string, uk: number | Uint
 /** The rows a snapshot encodes, read from a frozen copy (or, as a fallback, the live database within the call). */
 export class SnapshotSource {
   private readonly rows: FastStmt;
-  private readonly marksStmt: FastStmt;
-  private readonly entry: FastStmt;
   private closed = false;
 
   private constructor(
@@ -42,8 +40,6 @@ export class SnapshotSource {
   ) {
     const prep = (sql: string) => new FastStmt(heap, db, db.prepare(sql));
     this.rows = prep('SELECT kg, k, ns, uk, v FROM kv WHERE st=?1 AND kg BETWEEN ?2 AND ?3 ORDER BY kg, k, ns, uk');
-    this.marksStmt = prep('SELECT st, kg, k, ns FROM chg ORDER BY st, kg, k, ns');
-    this.entry = prep('SELECT uk, v FROM kv WHERE st=?1 AND kg=?2 AND k=?3 AND ns=?4 ORDER BY uk');
   }
 
   /**
@@ -67,38 +63,13 @@ export class SnapshotSource {
     }
   }
 
-  /** Every change mark (the entries a delta holds), in key order. */
-  marks(): Array<[st: number, kg: number, k: Uint8Array, ns: string]> {
-    const out: Array<[number, number, Uint8Array, string]> = [];
-    const s = this.marksStmt;
-    try {
-      while (s.step()) out.push([s.int(0), s.int(1), s.blob(2), s.text(3)]);
-    } finally {
-      s.reset();
-    }
-    return out;
-  }
-
-  /** The rows of one entry, by `uk`. */
-  entryRows(st: number, kg: number, k: Uint8Array, ns: string): Row[] {
-    const out: Row[] = [];
-    const s = this.entry;
-    try {
-      s.bind([st, kg, k, ns]);
-      while (s.step()) out.push([s.intOrBlob(0), s.blob(1)]);
-    } finally {
-      s.reset();
-    }
-    return out;
-  }
-
   /** Finalizes the statements and, for a frozen copy, closes it (freeing its memory). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     // The live database may have been closed (disposed) meanwhile; closing it finalized these statements.
     if (!this.db.isOpen()) return;
-    for (const s of [this.rows, this.marksStmt, this.entry]) s.finalize();
+    this.rows.finalize();
     if (this.frozen) this.db.close();
   }
 }

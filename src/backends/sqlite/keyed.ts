@@ -3,22 +3,24 @@
  * current key, the write-behind cache, snapshots, restore and native TTL cleanup.
  *
  * sqlite-wasm's API is synchronous (in memory and on both OPFS VFSes), so every table
- * method answers at once; a snapshot captures a frozen copy of the database inside the
- * `snapshot()` call and encodes it afterwards (see {@link SqliteKeyedStateBackend.snapshot}).
+ * method answers at once; a snapshot captures what it holds inside the `snapshot()` call
+ * (a frozen copy of the database, or for a delta what changed) and encodes it afterwards
+ * (see {@link SqliteKeyedStateBackend.snapshot}).
  */
 import type { StateKind } from '../../api/descriptors.ts';
 import { canonicalKeyBytes, keyFromCanonicalBytes, type Key } from '../../format/key-bytes.ts';
 import { keyId, type KeyId } from '../../format/key-ids.ts';
 import type { KeyedSnapshotOptions, KeyedStateBackendOptions, ListTable, MapTable, ValueTable } from '../../state/backend.ts';
-import { KeyedBackendBase, type TableConfig } from '../../state/keyed-backend-base.ts';
+import { KeyedBackendBase, type SnapshotHead, type TableConfig } from '../../state/keyed-backend-base.ts';
 import { storageShapeOf, type KeyedStateSnapshot, type TtlMetaInfo } from '../../format/snapshot-format.ts';
 import { PLAIN_VALUES } from '../../state/stored-values.ts';
 import type { SqliteVfs } from './open.ts';
 import type { Statements } from './schema.ts';
 import { fingerprintOf } from './fingerprint.ts';
-import { DeltaEpochs } from '../../state/delta-epochs.ts';
+import { MarkEpochs } from './mark-epochs.ts';
 import { Slices } from '../../state/slices.ts';
-import { encodeDelta, encodeFull, restoreKeyGroups, type EncodedState } from './snapshots.ts';
+import { encodeFull, restoreKeyGroups, type EncodedState } from './snapshots.ts';
+import { DeltaCapture } from './delta-capture.ts';
 import { SnapshotSource } from './frozen-copy.ts';
 import { deleteExpired, pruneStep } from './ttl-cleanup.ts';
 import { bucketOf, listTable, loadValueRow, mapTable, PAGE, stateFailure, valueTable, type SqlState, type TableContext } from './tables.ts';
@@ -34,7 +36,14 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
   currentId: KeyId = '';
   private currentKeyBytes: Uint8Array | undefined;
   private nextStateId = 1;
-  private readonly tracking = new DeltaEpochs();
+  private readonly epochs = new MarkEpochs((epoch) => {
+    if (this.disposed) return;
+    try {
+      this.stmts.forget(epoch);
+    } catch (e) {
+      throw stateFailure(e, this, 'change marks');
+    }
+  });
   private disposed = false;
   /** A file opened for possible reuse is emptied on first use, unless a restore proves it is at the restored checkpoint. */
   private pendingWipe: boolean;
@@ -91,18 +100,25 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
   }
 
   mark(st: number, ns: string): void {
-    if (this.tracking.tracking) this.stmts.mark(st, this.currentKg, this.keyBytes(), ns, this.tracking.epoch);
+    const epoch = this.epochs.current;
+    if (epoch !== undefined) this.stmts.mark(st, this.currentKg, this.keyBytes(), ns, epoch, null);
   }
 
-  /** Writes the cache's dirty value rows into the batch transaction (the cache's write-back). */
+  /**
+   * Writes the cache's dirty value rows into the batch transaction (the cache's
+   * write-back), each marked with its value and the epoch of its last write, not the
+   * current one: a row written before a delta's barrier and written back after it keeps
+   * belonging to that delta (which captured it from the cache), and is not sent again
+   * in the next one. A row of a completed checkpoint's epoch needs no mark.
+   */
   private writeBack(dirty: CachedRow[]): void {
     const { stmts } = this;
-    const epoch = this.markEpoch();
     for (const row of dirty) {
       const k = rowKeyBytes(row);
-      if (row.bytes === null) stmts.deleteRow(row.st, row.kg, k, row.ns, 0);
-      else stmts.putRow(row.st, row.kg, k, row.ns, 0, rowBytes(row), row.exp);
-      if (epoch !== undefined) stmts.mark(row.st, row.kg, k, row.ns, epoch);
+      const v = row.bytes === null ? null : rowBytes(row);
+      if (v === null) stmts.deleteRow(row.st, row.kg, k, row.ns, 0);
+      else stmts.putRow(row.st, row.kg, k, row.ns, 0, v, row.exp);
+      if (this.epochs.marks(row.epoch)) stmts.mark(row.st, row.kg, k, row.ns, row.epoch, v);
     }
     stmts.maybeCommit();
   }
@@ -163,15 +179,10 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
     if (s === undefined || limit <= 0) return 0;
     this.flushSync();
     try {
-      return pruneStep(this.stmts, this.cache, s, limit, isStale, this.markEpoch());
+      return pruneStep(this.stmts, this.cache, s, limit, isStale, this.epochs.current);
     } catch (e) {
       throw stateFailure(e, this, stateName);
     }
-  }
-
-  /** The epoch writes are marked with, when deltas are tracked. */
-  private markEpoch(): number | undefined {
-    return this.tracking.tracking ? this.tracking.epoch : undefined;
   }
 
   /** Writes the cache back, runs native TTL cleanup and commits the batch. */
@@ -186,13 +197,8 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
     try {
       this.cache.flush();
     } catch (e) {
-      throw stateFailure(
-        e,
-        this,
-        this.registeredStates()
-          .map((s) => s.name)
-          .join(', '),
-      );
+      const names = this.registeredStates().map((s) => s.name);
+      throw stateFailure(e, this, names.join(', '));
     }
   }
 
@@ -200,7 +206,7 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
   private cleanupExpired(): void {
     for (const s of this.registeredStates()) {
       try {
-        deleteExpired(this.stmts, this.cache, s, this.markEpoch());
+        deleteExpired(this.stmts, this.cache, s, this.epochs.current);
       } catch (e) {
         throw stateFailure(e, this, s.name);
       }
@@ -208,18 +214,23 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
   }
 
   /**
-   * The capture runs inside the call and is small: write the cache back, commit, and take
-   * a frozen page copy of the database (`frozen-copy.ts`). The rows are encoded from the
-   * copy afterwards, in slices, while writes go on in the live database and are marked for
-   * the next delta.
+   * The capture runs inside the call and is small. A full snapshot writes the cache back,
+   * commits and takes a frozen page copy of the database (`frozen-copy.ts`: its cost
+   * follows the database's size). A delta keeps the cache's unwritten rows by reference
+   * and reads the changed list and map entries, nothing else (`delta-capture.ts`: its
+   * cost follows what changed). Both are encoded afterwards, in slices, while writes go
+   * on in the live database and are marked for the next delta.
    */
   async snapshot(options: KeyedSnapshotOptions = {}): Promise<KeyedStateSnapshot> {
     this.ensureFresh();
     const { states, head } = this.captureStates();
     const names = () => states.map((s) => s.name).join(', ');
-    this.flushSync();
     const encoded: EncodedState[] = states.map((s) => ({ id: s.id, shape: storageShapeOf(s.kind), drop: s.options.snapshotFilter?.() }));
-    const delta = this.tracking.begin(options.checkpointId, options.incremental === true);
+    // upTo: the epoch this snapshot closes; writes up to now carry it (or an earlier one).
+    const { delta, upTo } = this.epochs.begin(options.checkpointId, options.incremental === true);
+    this.cache.epoch = this.epochs.epoch;
+    if (delta) return this.snapshotDelta(head, encoded, upTo, names);
+    this.flushSync();
     let src: SnapshotSource;
     try {
       // A persistent working copy is left consistent at every snapshot; the copy holds committed pages only.
@@ -231,10 +242,8 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
     const writes = this.stmts.stateWrites;
     const slices = new Slices(src.frozen);
     try {
-      if (delta) {
-        const { keyGroups, removed } = await encodeDelta(src, encoded, slices);
-        return { ...head, keyGroups, incremental: { baseCheckpointId: this.tracking.base!, removed } };
-      }
+      // The call returns once the copy is taken: records queued meanwhile go first, the encoding follows.
+      if (src.frozen) await slices.pause();
       const full: KeyedStateSnapshot = { ...head, keyGroups: await encodeFull(src, encoded, this.keyGroupRange.start, this.keyGroupRange.end, slices) };
       src.close();
       // A full snapshot without TTL filtering equals the file if nothing was written since the capture: record its fingerprint for reuse after a restart.
@@ -252,9 +261,28 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
     }
   }
 
+  /** A delta of the epochs after the last completed checkpoint's, up to `upTo` (see `delta-capture.ts`). */
+  private snapshotDelta(head: SnapshotHead, encoded: readonly EncodedState[], upTo: number, names: () => string): Promise<KeyedStateSnapshot> {
+    const baseCheckpointId = this.epochs.base!;
+    const failed = (e: unknown) => stateFailure(e, this, names());
+    let capture: DeltaCapture;
+    try {
+      capture = DeltaCapture.capture(this.stmts, this.cache, encoded, this.epochs.completed, upTo);
+    } catch (e) {
+      throw failed(e);
+    }
+    return this.epochs.whileReading(() =>
+      capture
+        .encode(this.stmts, encoded, () => !this.disposed)
+        .then(
+          ({ keyGroups, removed }) => ({ ...head, keyGroups, incremental: { baseCheckpointId, removed } }),
+          (e) => Promise.reject(failed(e)),
+        ),
+    );
+  }
+
   notifyCheckpointComplete(checkpointId: number): void {
-    const epoch = this.tracking.complete(checkpointId);
-    if (epoch !== undefined) this.stmts.forget(epoch);
+    this.epochs.complete(checkpointId);
   }
 
   protected override async restoreInPlace(snapshots: readonly KeyedStateSnapshot[]): Promise<boolean> {

@@ -11,8 +11,13 @@
  * the same bytes a snapshot holds, so snapshots copy them without re-encoding. `exp` is
  * the TTL deadline for native cleanup (NULL without TTL), indexed per state.
  *
- * `chg` marks the entries written since the last completed checkpoint (incremental
- * snapshots), `states` names the state numbers, `meta` records what the file holds.
+ * `marks` marks the entries written since the last completed checkpoint (incremental
+ * snapshots), one row per entry and epoch (the interval between two snapshots), so that
+ * the marks up to a snapshot's epoch stay as they were at its barrier while later writes
+ * add marks of later epochs. A mark of a value-shaped state carries the value it wrote
+ * (`v`, NULL: removed), so a delta of value states reads only marks, never `kv`, and needs
+ * no copy at the barrier (see `delta-capture.ts`); list and map marks leave `v` NULL.
+ * `states` names the state numbers, `meta` records what the file holds.
  */
 import { FastStmt, type SqlParam, type WasmHeap } from './fast-stmt.ts';
 import type { Database } from './loader.ts';
@@ -23,8 +28,9 @@ const DDL = `
 CREATE TABLE IF NOT EXISTS kv (st INTEGER NOT NULL, kg INTEGER NOT NULL, k BLOB NOT NULL, ns TEXT NOT NULL, uk NOT NULL, v BLOB NOT NULL, exp INTEGER,
   PRIMARY KEY (st, kg, k, ns, uk)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS kv_exp ON kv (st, exp) WHERE exp IS NOT NULL;
-CREATE TABLE IF NOT EXISTS chg (st INTEGER NOT NULL, kg INTEGER NOT NULL, k BLOB NOT NULL, ns TEXT NOT NULL, epoch INTEGER NOT NULL,
-  PRIMARY KEY (st, kg, k, ns)) WITHOUT ROWID;
+DROP TABLE IF EXISTS chg;
+CREATE TABLE IF NOT EXISTS marks (st INTEGER NOT NULL, kg INTEGER NOT NULL, k BLOB NOT NULL, ns TEXT NOT NULL, epoch INTEGER NOT NULL, v BLOB,
+  PRIMARY KEY (st, kg, k, ns, epoch)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS states (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, ttl_ms INTEGER);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID;
 `;
@@ -70,9 +76,19 @@ export class Statements {
     prep('rowsAfter', 'SELECT uk, v FROM kv WHERE st=?1 AND kg=?2 AND k=?3 AND ns=?4 AND uk>?5 ORDER BY uk LIMIT ?6');
     prep('keysAfter', 'SELECT DISTINCT kg, k FROM kv WHERE st=?1 AND (kg>?3 OR (kg=?3 AND k>?4)) AND ns=?2 ORDER BY kg, k LIMIT ?5');
     prep('entriesAfter', 'SELECT DISTINCT kg, k, ns FROM kv WHERE st=?1 AND (kg, k, ns) > (?2, ?3, ?4) ORDER BY kg, k, ns LIMIT ?5');
-    prep('mark', 'INSERT OR REPLACE INTO chg (st, kg, k, ns, epoch) VALUES (?1, ?2, ?3, ?4, ?5)');
-    prep('forget', 'DELETE FROM chg WHERE epoch<=?1');
-    prep('markExpired', 'INSERT OR REPLACE INTO chg (st, kg, k, ns, epoch) SELECT st, kg, k, ns, ?3 FROM kv WHERE st=?1 AND exp<=?2');
+    prep('mark', 'INSERT OR REPLACE INTO marks (st, kg, k, ns, epoch, v) VALUES (?1, ?2, ?3, ?4, ?5, ?6)');
+    prep('forget', 'DELETE FROM marks WHERE epoch<=?1');
+    prep('markExpired', 'INSERT OR REPLACE INTO marks (st, kg, k, ns, epoch, v) SELECT st, kg, k, ns, ?3, NULL FROM kv WHERE st=?1 AND exp<=?2');
+    // Keyset paging over (entry, epoch): the marks of epochs (?2, ?3] after a cursor, in key order, each entry's epochs ascending.
+    prep(
+      'valueMarksAfter',
+      'SELECT kg, k, ns, epoch, v FROM marks WHERE st=?1 AND (kg, k, ns, epoch) > (?4, ?5, ?6, ?7) AND epoch>?2 AND epoch<=?3 ORDER BY kg, k, ns, epoch LIMIT ?8',
+    );
+    prep(
+      'markedEntryRows',
+      'SELECT m.kg, m.k, m.ns, kv.uk, kv.v FROM (SELECT DISTINCT kg, k, ns FROM marks WHERE st=?1 AND epoch>?2 AND epoch<=?3) AS m ' +
+        'LEFT JOIN kv ON kv.st=?1 AND kv.kg=m.kg AND kv.k=m.k AND kv.ns=m.ns ORDER BY m.kg, m.k, m.ns, kv.uk',
+    );
     prep('deleteExpired', 'DELETE FROM kv WHERE st=?1 AND exp<=?2');
     prep('withoutExpiry', 'SELECT kg, k, ns, uk, v FROM kv WHERE st=?1 AND exp IS NULL');
     prep('setExpiry', 'UPDATE kv SET exp=?6 WHERE st=?1 AND kg=?2 AND k=?3 AND ns=?4 AND uk=?5');
@@ -80,7 +96,7 @@ export class Statements {
     prep('setMeta', 'INSERT OR REPLACE INTO meta (name, value) VALUES (?1, ?2)');
     prep('getMeta', 'SELECT value FROM meta WHERE name=?1');
     prep('savedStates', 'SELECT id, name, kind, ttl_ms FROM states ORDER BY id');
-    prep('clearMarks', 'DELETE FROM chg');
+    prep('clearMarks', 'DELETE FROM marks');
     prep('saveState', 'INSERT OR REPLACE INTO states (id, name, kind, ttl_ms) VALUES (?1, ?2, ?3, ?4)');
   }
 
@@ -268,9 +284,41 @@ export class Statements {
     return out;
   }
 
-  mark(st: number, kg: number, k: Uint8Array, ns: string, epoch: number): void {
+  /** Marks an entry as written in `epoch`; `v` is a value-shaped entry's value (null: removed, or a list or map entry). */
+  mark(st: number, kg: number, k: Uint8Array, ns: string, epoch: number, v: Uint8Array | null): void {
     this.write();
-    this.run('mark', [st, kg, k, ns, epoch]);
+    this.run('mark', [st, kg, k, ns, epoch, v]);
+  }
+
+  /**
+   * One page of a value-shaped state's marks of epochs `(after, upTo]` following `cursor`
+   * (an entry and epoch; `[-1, empty, '', -1]` starts before all), in key order.
+   */
+  valueMarksAfter(
+    st: number,
+    after: number,
+    upTo: number,
+    cursor: readonly [number, Uint8Array, string, number],
+    limit: number,
+  ): Array<[kg: number, k: Uint8Array, ns: string, epoch: number, v: Uint8Array | null]> {
+    const out: Array<[number, Uint8Array, string, number, Uint8Array | null]> = [];
+    this.each('valueMarksAfter', [st, after, upTo, cursor[0], cursor[1], cursor[2], cursor[3], limit], (s) =>
+      out.push([s.int(0), s.blob(1), s.text(2), s.int(3), s.isNull(4) ? null : s.blob(4)]),
+    );
+    return out;
+  }
+
+  /** The rows now of every entry of a state marked in epochs `(after, upTo]`, in key order; a removed entry as one row with `uk` null. */
+  markedEntryRows(
+    st: number,
+    after: number,
+    upTo: number,
+  ): Array<[kg: number, k: Uint8Array, ns: string, uk: number | Uint8Array | null, v: Uint8Array | null]> {
+    const out: Array<[number, Uint8Array, string, number | Uint8Array | null, Uint8Array | null]> = [];
+    this.each('markedEntryRows', [st, after, upTo], (s) =>
+      out.push(s.isNull(3) ? [s.int(0), s.blob(1), s.text(2), null, null] : [s.int(0), s.blob(1), s.text(2), s.intOrBlob(3), s.blob(4)]),
+    );
+    return out;
   }
 
   forget(epoch: number): void {
@@ -313,7 +361,7 @@ export class Statements {
   /** Empties every table: the backend is a working copy and starts from the restored checkpoint. */
   wipe(): void {
     this.commit();
-    this.guard(() => this.db.exec('DELETE FROM kv; DELETE FROM chg; DELETE FROM states; DELETE FROM meta;'));
+    this.guard(() => this.db.exec('DELETE FROM kv; DELETE FROM marks; DELETE FROM states; DELETE FROM meta;'));
     this.atCheckpoint = false;
   }
 

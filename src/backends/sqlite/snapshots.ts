@@ -5,15 +5,15 @@
  * Rows already hold canonical value bytes, so a snapshot copies them into key-group byte
  * strings without decoding (only a TTL snapshot filter decodes, to test each element).
  * A full snapshot walks each state's rows in primary-key order (key group, key,
- * namespace, row); a delta walks the `chg` marks and writes each marked entry as it was
- * captured, or as removed. Both read a {@link SnapshotSource} (the frozen copy of the
- * capture) and give other work a turn between slices (`state/slices.ts`).
+ * namespace, row) in a {@link SnapshotSource} (the frozen copy of the capture) and gives
+ * other work a turn between slices (`state/slices.ts`); a delta is captured and encoded
+ * by `delta-capture.ts` with the entry writer of this file.
  */
 import { ByteWriter } from '../../format/bytes.ts';
 import type { Slices } from '../../state/slices.ts';
 import { deserializeValue, serializeValue } from '../../format/value-codec.ts';
 import { canonicalKeyBytes } from '../../format/key-bytes.ts';
-import { readKeyGroup, RemovedEntryWriter, type StorageShape } from '../../format/snapshot-format.ts';
+import { readKeyGroup, type StorageShape } from '../../format/snapshot-format.ts';
 import type { SnapshotSource } from './frozen-copy.ts';
 import type { Row } from './schema.ts';
 
@@ -24,7 +24,7 @@ export interface EncodedState {
   readonly drop?: (stored: unknown) => boolean;
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
@@ -36,7 +36,7 @@ function keptRows(rows: Row[], drop: ((stored: unknown) => boolean) | undefined)
 }
 
 /** Appends one entry (state, key, namespace and its rows) in the canonical layout; false if nothing was kept. */
-function writeEntry(w: ByteWriter, stateIndex: number, state: EncodedState, k: Uint8Array, ns: string, all: Row[]): boolean {
+export function writeEntry(w: ByteWriter, stateIndex: number, state: EncodedState, k: Uint8Array, ns: string, all: Row[]): boolean {
   const rows = keptRows(all, state.drop);
   if (rows.length === 0) return false;
   w.varint(stateIndex);
@@ -90,37 +90,10 @@ export async function encodeFull(
 }
 
 /** The bytes of every key group's writer that holds anything. */
-function finishAll(writers: ReadonlyMap<number, { readonly length: number; finish(): Uint8Array }>): Map<number, Uint8Array> {
+export function finishAll(writers: ReadonlyMap<number, { readonly length: number; finish(): Uint8Array }>): Map<number, Uint8Array> {
   const out = new Map<number, Uint8Array>();
   for (const [kg, w] of writers) if (w.length > 0) out.set(kg, w.finish());
   return out;
-}
-
-/** Encodes the marked entries as a delta: present ones as entries, absent (or wholly dropped) ones as removed. */
-export async function encodeDelta(
-  src: SnapshotSource,
-  states: readonly EncodedState[],
-  slices: Slices,
-): Promise<{ keyGroups: Map<number, Uint8Array>; removed: Map<number, Uint8Array> }> {
-  const indexOf = new Map(states.map((s, i) => [s.id, i]));
-  const entries = new Map<number, ByteWriter>();
-  const removed = new Map<number, RemovedEntryWriter>();
-  // Collect first: reading entry rows while the marks statement is stepping would interleave two cursors needlessly.
-  const marked = src.marks();
-  let n = 0;
-  for (const [st, kg, k, ns] of marked) {
-    if ((++n & 255) === 0 && slices.due()) await slices.pause();
-    const stateIndex = indexOf.get(st);
-    if (stateIndex === undefined) continue;
-    let w = entries.get(kg);
-    if (w === undefined) entries.set(kg, (w = new ByteWriter()));
-    if (!writeEntry(w, stateIndex, states[stateIndex]!, k, ns, src.entryRows(st, kg, k, ns))) {
-      let r = removed.get(kg);
-      if (r === undefined) removed.set(kg, (r = new RemovedEntryWriter()));
-      r.add(stateIndex, k, ns);
-    }
-  }
-  return { keyGroups: finishAll(entries), removed: finishAll(removed) };
 }
 
 /** Where restored rows go: a state's number and shape per snapshot state index, and the row writer. */

@@ -48,7 +48,8 @@ export function pruneStep(
     const stale = stmts.entryRows(s.id, kg, k, ns).filter(([, v]) => isStale(deserializeValue(v)));
     if (stale.length === 0) continue;
     for (const [uk] of stale) stmts.deleteRow(s.id, kg, k, ns, uk);
-    if (markEpoch !== undefined) stmts.mark(s.id, kg, k, ns, markEpoch);
+    // A value entry's single row was stale, so the entry is gone: its mark carries no value.
+    if (markEpoch !== undefined) stmts.mark(s.id, kg, k, ns, markEpoch, null);
     removed = true;
   }
   // Value rows were removed behind the cache (which holds no dirty rows after the flush).

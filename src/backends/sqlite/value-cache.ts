@@ -31,6 +31,8 @@ export type Bucket = Map<KeyId, CachedRow>;
 export class CachedRow {
   dirty = false;
   size = 0;
+  /** The snapshot epoch of the row's last write (`ValueCache.epoch` then): which delta it belongs to. */
+  epoch = 0;
   constructor(
     readonly st: number,
     readonly kg: number,
@@ -74,7 +76,10 @@ export class ValueCache {
   /** Every cached row, oldest first. */
   private readonly order = new Set<CachedRow>();
   private bytes = 0;
-  private dirtyRows = 0;
+  /** The rows written since they were last written back (kept apart so a delta's capture costs what changed, not the cache's size). */
+  private readonly dirtyRows = new Set<CachedRow>();
+  /** The current snapshot epoch (the backend's `DeltaEpochs.epoch`); every write tags its row with it. */
+  epoch = 0;
 
   constructor(
     private readonly budgetBytes: number,
@@ -110,21 +115,26 @@ export class ValueCache {
       row.size = sizeOf(row.key, row.ns, bytes, primitive);
     }
     this.bytes += row.size;
+    row.epoch = this.epoch;
     if (!row.dirty) {
       row.dirty = true;
-      this.dirtyRows++;
+      this.dirtyRows.add(row);
     }
     this.keepWithinBudget();
   }
 
+  /** The rows not written back yet (live: a caller that keeps them must copy what it needs now). */
+  dirty(): ReadonlySet<CachedRow> {
+    return this.dirtyRows;
+  }
+
   /** Writes every dirty row back (one batch); the rows stay cached, clean. */
   flush(): void {
-    if (this.dirtyRows === 0) return;
-    const dirty: CachedRow[] = [];
-    for (const row of this.order) if (row.dirty) dirty.push(row);
+    if (this.dirtyRows.size === 0) return;
+    const dirty = [...this.dirtyRows];
     this.writeBack(dirty);
     for (const row of dirty) row.dirty = false;
-    this.dirtyRows = 0;
+    this.dirtyRows.clear();
   }
 
   /** Drops every row of state `st` (after SQL changed its rows behind the cache); call {@link flush} first. */
@@ -142,7 +152,8 @@ export class ValueCache {
     for (const row of this.order) row.bucket.delete(row.id);
     this.order.clear();
     this.bytes = 0;
-    this.dirtyRows = 0;
+    for (const row of this.dirtyRows) row.dirty = false;
+    this.dirtyRows.clear();
   }
 
   private evict(row: CachedRow): void {
