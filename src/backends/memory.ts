@@ -21,7 +21,7 @@ import type { Key } from '../format/key-bytes.ts';
 import { KeyedBackendBase, type TableConfig } from '../state/keyed-backend-base.ts';
 import { PLAIN_VALUES } from '../state/stored-values.ts';
 import { storageShapeOf, visitKeyGroup, type KeyGroupVisitor, type KeyedStateSnapshot } from '../format/snapshot-format.ts';
-import { ChangeMarks, SnapshotSupport, encodeDelta, encodeFull, keptElements, type KeyGroupMaps } from './memory-snapshots.ts';
+import { ChangeMarks, SnapshotSupport, encodeDelta, encodeFull, keptElements, type KeyGroupMaps, type KeyMap } from './memory-snapshots.ts';
 
 /** Keeps keyed state as live objects on the JavaScript heap (Flink's `HashMapStateBackend`). */
 export class HashMapStateBackend implements StateBackend {
@@ -44,9 +44,10 @@ class HeapTable {
   /** The incremental-cleanup cursor: the maps of this round, and the live iterator of one of them. */
   private round:
     | {
-        maps: Array<{ namespace: string; index: number; map: Map<KeyId, unknown> }>;
+        maps: Array<{ namespace: string; index: number; map: KeyMap }>;
         index: number;
-        map?: { namespace: string; index: number; map: Map<KeyId, unknown> };
+        generation: number;
+        map?: { namespace: string; index: number; map: KeyMap };
         entries?: Iterator<[KeyId, unknown]>;
       }
     | undefined;
@@ -74,13 +75,13 @@ class HeapTable {
   }
 
   /** The current key group's map, if it exists. */
-  readMap(namespace: string): Map<KeyId, unknown> | undefined {
+  readMap(namespace: string): KeyMap | undefined {
     const maps = this.mapsOf(namespace);
     return maps === undefined ? undefined : maps[this.backend.currentIndex];
   }
 
   /** The current key group's map for writing (a copy if a snapshot still reads it), created when missing. */
-  private writeMap(namespace: string): Map<KeyId, unknown> {
+  private writeMap(namespace: string): KeyMap {
     let maps = this.mapsOf(namespace);
     if (maps === undefined) {
       maps = new Array(this.backend.keyGroupRange.size);
@@ -91,7 +92,7 @@ class HeapTable {
   }
 
   /** The current key group's map for writing, if it exists. */
-  existingWritable(namespace: string): Map<KeyId, unknown> | undefined {
+  existingWritable(namespace: string): KeyMap | undefined {
     const maps = this.mapsOf(namespace);
     return maps === undefined ? undefined : this.backend.support.writable(maps, this.backend.currentIndex);
   }
@@ -128,12 +129,17 @@ class HeapTable {
 
   /** See `KeyedStateBackend.pruneEntries`. Maps created during a round are walked in the next one. */
   prune(limit: number, isStale: (stored: unknown) => boolean): number {
-    // Cleanup waits while a snapshot still reads the maps (it reports no end, so it is asked again).
-    if (this.backend.support.busy) return limit;
+    // Cleanup waits while a snapshot still reads the maps or layers over them still merge
+    // (it reports no end, so it is asked again); a snapshot since the round began may have
+    // put other maps in place, so the round starts again then.
+    const support = this.backend.support;
+    if (support.busy || support.layered) return limit;
+    if (this.round !== undefined && this.round.generation !== support.generation) this.round = undefined;
     // Live Map iterators tolerate deletes and sets of existing keys, so no copying is needed.
     const r = (this.round ??= {
       maps: [...this.byNamespace].flatMap(([namespace, kg]) => kg.flatMap((m, index) => (m === undefined ? [] : [{ namespace, index, map: m }]))),
       index: 0,
+      generation: support.generation,
     });
     const shape = storageShapeOf(this.kind);
     let visited = 0;
@@ -313,8 +319,8 @@ class HeapKeyedStateBackend extends KeyedBackendBase<HeapTable> {
       // share it, so most entries go straight into it.
       let lastState = -1;
       let lastNamespace = '';
-      let lastMap: Map<KeyId, unknown> | undefined;
-      const mapOf = (stateIndex: number, namespace: string): Map<KeyId, unknown> => {
+      let lastMap: KeyMap | undefined;
+      const mapOf = (stateIndex: number, namespace: string): KeyMap => {
         if (lastMap !== undefined && stateIndex === lastState && namespace === lastNamespace) return lastMap;
         const maps = tables[stateIndex].byNamespace;
         let kgMaps = maps.get(namespace);
@@ -351,6 +357,7 @@ class HeapKeyedStateBackend extends KeyedBackendBase<HeapTable> {
   }
 
   async dispose(): Promise<void> {
+    this.support.stop();
     this.forgetStates();
     this.clearCurrentKey();
   }
