@@ -315,34 +315,45 @@ class HeapKeyedStateBackend extends KeyedBackendBase<HeapTable> {
     for (const [i, snapshot] of snapshots.entries()) {
       const tables = states[i]!;
       let index = 0;
-      // The map of the last (state, namespace) seen: entries of a key group nearly always
-      // share it, so most entries go straight into it.
-      let lastState = -1;
-      let lastNamespace = '';
-      let lastMap: KeyMap | undefined;
-      const mapOf = (stateIndex: number, namespace: string): KeyMap => {
-        if (lastMap !== undefined && stateIndex === lastState && namespace === lastNamespace) return lastMap;
-        const maps = tables[stateIndex].byNamespace;
-        let kgMaps = maps.get(namespace);
-        if (kgMaps === undefined) maps.set(namespace, (kgMaps = new Array(size)));
-        lastState = stateIndex;
-        lastNamespace = namespace;
-        return (lastMap = kgMaps[index] ??= new Map());
+      // The entries of one (state, namespace) in a key group come in a row: they are
+      // gathered and the group's map built from them in one go, which sizes its table once
+      // instead of growing it a dozen times (a fifth of a large restore's time).
+      let runState = -1;
+      let runNamespace = '';
+      let run: Array<[KeyId, unknown]> = [];
+      const flush = () => {
+        if (run.length === 0) return;
+        const maps = tables[runState].byNamespace;
+        let kgMaps = maps.get(runNamespace);
+        if (kgMaps === undefined) maps.set(runNamespace, (kgMaps = new Array(size)));
+        const existing = kgMaps[index];
+        if (existing === undefined) kgMaps[index] = new Map(run);
+        else for (const [id, v] of run) existing.set(id, v);
+        run = [];
+      };
+      const add = (stateIndex: number, namespace: string, id: KeyId, stored: unknown) => {
+        if (stateIndex !== runState || namespace !== runNamespace) {
+          flush();
+          runState = stateIndex;
+          runNamespace = namespace;
+        }
+        run.push([id, stored]);
       };
       const visitor: KeyGroupVisitor = {
-        value: (s, key, ns, value) => void mapOf(s, ns).set(keyId(key), value),
-        list: (s, key, ns, values) => void mapOf(s, ns).set(keyId(key), values),
+        value: (s, key, ns, value) => add(s, ns, keyId(key), value),
+        list: (s, key, ns, values) => add(s, ns, keyId(key), values),
         map: (s, key, ns, entries) => {
           const inner = new Map<KeyId, unknown>();
           for (const [k, v] of entries) inner.set(keyId(k), v);
-          mapOf(s, ns).set(keyId(key), inner);
+          add(s, ns, keyId(key), inner);
         },
       };
       for (const [keyGroup, bytes] of snapshot.keyGroups) {
         if (!this.keyGroupRange.contains(keyGroup)) continue;
         index = keyGroup - this.keyGroupRange.start;
-        lastMap = undefined;
         visitKeyGroup(bytes, snapshot.states, visitor);
+        flush();
+        runState = -1;
       }
     }
   }
