@@ -36,8 +36,6 @@ export class SnapshotSupport extends DeltaEpochs {
   private readonly layers = new Set<LayeredMap>();
   private merging = false;
   private stopped = false;
-  /** Counts snapshots begun: a walk over the maps started before one must start again. */
-  generation = 0;
 
   /** The map to write into: over a frozen one, a layer is put in its place first (O(1), no copy). */
   writable(maps: KeyGroupMaps, index: number): KeyMap | undefined {
@@ -113,7 +111,6 @@ export class SnapshotSupport extends DeltaEpochs {
     // capture that is still encoding (the new snapshot reads it too).
     this.running++;
     this.owned = new WeakSet();
-    this.generation++;
     const list = [...maps];
     for (const m of list) this.frozen.set(m, (this.frozen.get(m) ?? 0) + 1);
     return () => {

@@ -46,7 +46,6 @@ class HeapTable {
     | {
         maps: Array<{ namespace: string; index: number; map: KeyMap }>;
         index: number;
-        generation: number;
         map?: { namespace: string; index: number; map: KeyMap };
         entries?: Iterator<[KeyId, unknown]>;
       }
@@ -80,7 +79,7 @@ class HeapTable {
     return maps === undefined ? undefined : maps[this.backend.currentIndex];
   }
 
-  /** The current key group's map for writing (a copy if a snapshot still reads it), created when missing. */
+  /** The current key group's map for writing (a layer over it if a snapshot still reads it), created when missing. */
   private writeMap(namespace: string): KeyMap {
     let maps = this.mapsOf(namespace);
     if (maps === undefined) {
@@ -130,16 +129,14 @@ class HeapTable {
   /** See `KeyedStateBackend.pruneEntries`. Maps created during a round are walked in the next one. */
   prune(limit: number, isStale: (stored: unknown) => boolean): number {
     // Cleanup waits while a snapshot still reads the maps or layers over them still merge
-    // (it reports no end, so it is asked again); a snapshot since the round began may have
-    // put other maps in place, so the round starts again then.
+    // (it reports no end, so it is asked again). Layers merge into the very maps below
+    // them and give their slots back, so the round's maps and iterator stay the live ones.
     const support = this.backend.support;
     if (support.busy || support.layered) return limit;
-    if (this.round !== undefined && this.round.generation !== support.generation) this.round = undefined;
     // Live Map iterators tolerate deletes and sets of existing keys, so no copying is needed.
     const r = (this.round ??= {
       maps: [...this.byNamespace].flatMap(([namespace, kg]) => kg.flatMap((m, index) => (m === undefined ? [] : [{ namespace, index, map: m }]))),
       index: 0,
-      generation: support.generation,
     });
     const shape = storageShapeOf(this.kind);
     let visited = 0;
