@@ -3,8 +3,10 @@
  *
  * - **Copy-on-write.** `snapshot()` only captures references to the per-key-group maps
  *   (a few hundred at most) and marks them frozen; encoding then runs in slices between
- *   records. A write to a frozen map copies the map first; a stored object that user code
- *   may change in place (a value read back, a list appended to) is deep-copied first.
+ *   records. A write to a frozen map goes into a layer over it (`memory-layers.ts`), whose
+ *   changes move down into the map in the background once no snapshot reads it any more;
+ *   a stored object that user code may change in place (a value read back, a list appended
+ *   to) is deep-copied first.
  * - **Change tracking.** Once incremental snapshots are asked for, every write marks its
  *   (state, namespace, key group, key) with the current epoch. A delta holds the marked
  *   entries: present ones as entries, absent ones as removed. When a checkpoint completes,
@@ -16,32 +18,81 @@ import { keyFromId, type KeyId } from '../format/key-ids.ts';
 import { KeyGroupWriter, RemovedEntryWriter, storageShapeOf, type StorageShape } from '../format/snapshot-format.ts';
 import { DeltaEpochs } from '../state/delta-epochs.ts';
 import { Slices } from '../state/slices.ts';
+import { LayeredMap, type KeyGroupMaps, type KeyMap } from './memory-layers.ts';
 
-/** Per key group (index = key group - range start): key id → stored value. */
-export type KeyGroupMaps = Array<Map<KeyId, unknown> | undefined>;
+export type { KeyGroupMaps, KeyMap } from './memory-layers.ts';
+
+/** Changes one merge step moves down before it checks whether its slice is used up. */
+const MERGE_STEP = 256;
 
 /** Freezes, copies and tracks; one per keyed backend. */
 export class SnapshotSupport extends DeltaEpochs {
   /** Maps captured by snapshots still encoding, with how many snapshots hold each. */
-  private readonly frozen = new Map<Map<KeyId, unknown>, number>();
-  /** Stored objects created since the running snapshots began: safe to change in place. */
+  private readonly frozen = new Map<KeyMap, number>();
+  /** Stored objects created since the newest running snapshot began: safe to change in place. */
   private owned = new WeakSet<object>();
   private running = 0;
+  /** Layers over frozen maps whose changes have not all moved down yet. */
+  private readonly layers = new Set<LayeredMap>();
+  private merging = false;
+  private stopped = false;
 
-  /** The map to write into: a frozen one is replaced by a copy first. */
-  writable(maps: KeyGroupMaps, index: number): Map<KeyId, unknown> | undefined {
+  /** The map to write into: over a frozen one, a layer is put in its place first (O(1), no copy). */
+  writable(maps: KeyGroupMaps, index: number): KeyMap | undefined {
     const map = maps[index];
     if (map === undefined || this.running === 0 || !this.frozen.has(map)) return map;
-    const copy = new Map(map);
-    maps[index] = copy;
-    return copy;
+    const layer = new LayeredMap(map, maps, index);
+    maps[index] = layer;
+    this.layers.add(layer);
+    return layer;
+  }
+
+  private readonly isFrozen = (map: KeyMap): boolean => this.frozen.has(map);
+
+  /** True while some key group's map is a layer (walks that change maps in place wait then). */
+  get layered(): boolean {
+    return this.layers.size > 0;
+  }
+
+  /** Stops the background merging (the backend is disposed). */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /**
+   * Moves the changes of layers whose base no snapshot reads any more down into the base,
+   * in slices between records, and gives each emptied layer's slot back to its base.
+   */
+  private async mergeLayers(): Promise<void> {
+    if (this.merging) return;
+    this.merging = true;
+    const slices = new Slices();
+    try {
+      let progressed = true;
+      while (progressed && !this.stopped) {
+        progressed = false;
+        for (const layer of this.layers) {
+          if (this.frozen.has(layer.settle(this.isFrozen))) continue;
+          if (!layer.empty) progressed = true;
+          // A layer a snapshot still reads keeps its slot (writes must not reach its base).
+          if (layer.mergeSome(MERGE_STEP) && !this.frozen.has(layer)) {
+            if (layer.owner[layer.index] === layer) layer.owner[layer.index] = layer.base;
+            this.layers.delete(layer);
+            progressed = true;
+          }
+          if (slices.due()) await slices.pause();
+        }
+      }
+    } finally {
+      this.merging = false;
+    }
   }
 
   /**
    * The stored object of `id`, deep-copied first if a running snapshot may still read it,
    * so that changing it in place cannot reach the snapshot.
    */
-  ownObject<T>(map: Map<KeyId, unknown>, id: KeyId, stored: T): T {
+  ownObject<T>(map: KeyMap, id: KeyId, stored: T): T {
     if (this.running === 0 || stored === null || typeof stored !== 'object' || this.owned.has(stored)) return stored;
     const copy = cloneValue(stored);
     this.owned.add(copy as object);
@@ -55,8 +106,11 @@ export class SnapshotSupport extends DeltaEpochs {
   }
 
   /** Freezes captured maps for the duration of an asynchronous encoding. */
-  freeze(maps: Iterable<Map<KeyId, unknown>>): () => void {
-    if (this.running++ === 0) this.owned = new WeakSet();
+  freeze(maps: Iterable<KeyMap>): () => void {
+    // Every capture makes every stored object shared again, also one made after an earlier
+    // capture that is still encoding (the new snapshot reads it too).
+    this.running++;
+    this.owned = new WeakSet();
     const list = [...maps];
     for (const m of list) this.frozen.set(m, (this.frozen.get(m) ?? 0) + 1);
     return () => {
@@ -66,6 +120,7 @@ export class SnapshotSupport extends DeltaEpochs {
         else this.frozen.set(m, n);
       }
       this.running--;
+      if (this.layers.size > 0) void this.mergeLayers();
     };
   }
 }

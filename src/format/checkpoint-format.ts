@@ -49,8 +49,18 @@ export interface PartSource {
   bytes(): Uint8Array;
 }
 
-/** Version of the frame and of the part/manifest layouts. */
-export const CHECKPOINT_FORMAT_VERSION = 1;
+/**
+ * The newest version of the frame and of the part/manifest layouts, which this build
+ * reads and writes. The history:
+ *
+ * - 1: the first layout.
+ * - 2: a part may hold `timerDelta` (timers as a delta over the chain). A build that only
+ *   knows version 1 would drop those timers silently, so such parts are framed as version 2
+ *   and it refuses them; every other file still says 1, the oldest version that reads it.
+ */
+export const CHECKPOINT_FORMAT_VERSION = 2;
+/** The oldest version this build still reads (files written before version 2 existed). */
+export const OLDEST_READABLE_FORMAT_VERSION = 1;
 const MAGIC = [0x45, 0x44, 0x44, 0x59]; // "EDDY"
 const HEADER = 10;
 const TRAILER = 4;
@@ -96,12 +106,15 @@ export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number 
   return (c ^ -1) >>> 0;
 }
 
-/** Wraps a payload into a checksummed frame. */
-export function frame(kind: FileKind, payload: Uint8Array): Uint8Array {
+/**
+ * Wraps a payload into a checksummed frame. `version`: the oldest format version that can
+ * read the payload (see {@link CHECKPOINT_FORMAT_VERSION}).
+ */
+export function frame(kind: FileKind, payload: Uint8Array, version: number = OLDEST_READABLE_FORMAT_VERSION): Uint8Array {
   const out = new Uint8Array(HEADER + payload.length + TRAILER);
   const view = new DataView(out.buffer);
   out.set(MAGIC, 0);
-  out[4] = CHECKPOINT_FORMAT_VERSION;
+  out[4] = version;
   out[5] = kind;
   view.setUint32(6, payload.length);
   out.set(payload, HEADER);
@@ -118,18 +131,18 @@ export function unframe(bytes: Uint8Array, kind: FileKind, path: string, checked
   const corrupt = (what: string) => new SnapshotError('SNAPSHOT_CORRUPT', `${path}: ${what}`, { component: 'checkpoint' });
   if (bytes.length < HEADER + TRAILER) throw corrupt(`file is truncated (${bytes.length} bytes)`);
   for (let i = 0; i < 4; i++) if (bytes[i] !== MAGIC[i]) throw corrupt('not an eddy checkpoint file (bad magic)');
-  if (bytes[4] !== CHECKPOINT_FORMAT_VERSION) {
+  if (bytes[4] < OLDEST_READABLE_FORMAT_VERSION || bytes[4] > CHECKPOINT_FORMAT_VERSION) {
     // The checksum covers the payload, not the header: a flipped version byte looks like
     // a file of another version. Versions only grow one at a time, so a far-off or zero
     // version is corruption; a near one may be a newer build's file.
     const plausible = bytes[4] > CHECKPOINT_FORMAT_VERSION && bytes[4] <= CHECKPOINT_FORMAT_VERSION + 4;
     if (!plausible)
       throw corrupt(
-        `the header's format version byte is ${bytes[4]}, which no eddy build writes (this build writes ${CHECKPOINT_FORMAT_VERSION}): the file is corrupt`,
+        `the header's format version byte is ${bytes[4]}, which no eddy build writes (this build reads versions ${OLDEST_READABLE_FORMAT_VERSION} to ${CHECKPOINT_FORMAT_VERSION}): the file is corrupt`,
       );
     throw new SnapshotError(
       'SNAPSHOT_INCOMPATIBLE',
-      `${path}: format version ${bytes[4]} is not supported (this build reads ${CHECKPOINT_FORMAT_VERSION}): the file was written by a newer eddy, or it is corrupt`,
+      `${path}: format version ${bytes[4]} is not supported (this build reads versions ${OLDEST_READABLE_FORMAT_VERSION} to ${CHECKPOINT_FORMAT_VERSION}): the file was written by a newer eddy, or it is corrupt`,
       { component: 'checkpoint' },
     );
   }
@@ -171,9 +184,12 @@ export interface Manifest {
   readonly operators: readonly ManifestOperator[];
 }
 
-/** Encodes an operator subtask snapshot as a part file. */
+/**
+ * Encodes an operator subtask snapshot as a part file: version 2 when it holds a timer
+ * delta (a version-1 reader must refuse it rather than lose the timers), else version 1.
+ */
 export function encodePart(snapshot: OperatorSnapshot): Uint8Array {
-  return frame(FileKind.Part, serializeValue(snapshot));
+  return frame(FileKind.Part, serializeValue(snapshot), snapshot.timerDelta !== undefined ? 2 : OLDEST_READABLE_FORMAT_VERSION);
 }
 
 /** Decodes a part file, checking it against its handle first. */

@@ -147,4 +147,20 @@ describe('ByteReader for other components', () => {
     expect((caught as SnapshotError).message).toMatch(/invalid UTF-8 at byte 4/u);
     expect(() => new ByteReader(new Uint8Array(3), 'timers').f64()).toThrow(/needed 8 bytes/u);
   });
+
+  it('reads strings of every short length back exactly, ASCII or not at any position (the short-ASCII path and the others)', () => {
+    const samples: string[] = [];
+    for (let n = 0; n <= 12; n++) {
+      const ascii = Array.from({ length: n }, (_, i) => String.fromCharCode(0x20 + ((i * 7 + n) % 95))).join('');
+      samples.push(ascii, ascii + '\u007f');
+      for (let at = 0; at < n; at++) samples.push(ascii.slice(0, at) + 'é' + ascii.slice(at + 1));
+    }
+    const w = new ByteWriter(16);
+    for (const s of samples) w.string(s);
+    const r = new ByteReader(w.finish());
+    expect(samples.map(() => r.string())).toEqual(samples);
+    expect(r.done).toBe(true);
+    // A byte over 0x7f that is not UTF-8 is still refused on the short path's fallback.
+    expect(() => new ByteReader(Uint8Array.from([0x61, 0xff, 0x62])).utf8(3)).toThrow(/invalid UTF-8/u);
+  });
 });
