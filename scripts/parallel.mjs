@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 function run(script) {
   const started = performance.now();
   const [name, ...args] = script.split(' ');
-  const child = spawn('npm', ['run', '--silent', name, ...(args.length > 0 ? ['--', ...args] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('npm', ['run', name, ...(args.length > 0 ? ['--', ...args] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
   const chunks = [];
   child.stdout.on('data', (c) => chunks.push(c));
   child.stderr.on('data', (c) => chunks.push(c));
