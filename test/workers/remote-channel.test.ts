@@ -1,5 +1,5 @@
 import { MessageChannel } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { InputGate, type StreamElement } from '../../src/engine/input-gate.ts';
 import { PeerLink } from '../../src/workers/remote-channel.ts';
 import type { MessagePortLike } from '../../src/workers/worker-protocol.ts';
@@ -45,8 +45,11 @@ describe('remote channels between workers', () => {
         sent = i + 1;
       }
     })().catch(() => {}); // rejected when the link closes after the test
-    await settle();
     // 3 batches sit in the gate; 4 more are in flight (credited) and the 8th waits for credit.
+    // Waited for rather than assumed after one fixed pause (a loaded machine delivered only 4
+    // within 20 ms); then a pause more, in which no 8th may go out.
+    await vi.waitFor(() => expect(sent).toBe(7), { timeout: 10_000, interval: 10 });
+    await settle();
     expect(sent).toBe(7);
     expect(p.errors).toEqual([]);
   });
@@ -91,6 +94,7 @@ describe('remote channels between workers', () => {
     const p = pair(4, 4);
     cleanup.push(p.close);
     await p.sender.sink('c').put(0, { kind: 'records', batch: { values: [{ f: () => 1 }], timestamps: undefined } });
+    await vi.waitFor(() => expect(p.errors).toHaveLength(1), { timeout: 10_000, interval: 10 });
     await settle();
     expect(p.errors).toHaveLength(1);
     expect(p.errors[0]).toMatchObject({ code: 'UNSERIALIZABLE_VALUE' });
