@@ -204,7 +204,7 @@ export async function recovery(runs: number): Promise<void> {
       baseline: 'building the same state again from the 1,000,000 events (one per key)',
       floor: FLOOR,
       goal: GOAL,
-      floorRule: 'ratio < floor (restore ÷ rebuild, job level; goal: ratio <= goal)',
+      floorRule: 'ratio <= floor (restore ÷ rebuild, job level; goal: ratio <= goal)',
       pass: ratio <= FLOOR,
       goalMet: ratio <= GOAL,
       ...r,
