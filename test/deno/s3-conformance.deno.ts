@@ -6,7 +6,7 @@
  */
 import { S3CheckpointStorage } from '../../src/storages/s3/index.ts';
 import { checkpointStorageSuite } from '../conformance/checkpoint-storage.suite.ts';
-import { createBucket, MOTO_CREDENTIALS, MOTO_REGION, motoMissing, startMoto } from '../helpers/moto.ts';
+import { createBucket, MOTO_CREDENTIALS, MOTO_RACY_CONDITIONAL_WRITES, MOTO_REGION, motoMissing, startMoto } from '../helpers/moto.ts';
 import { denoTests } from '../portable/deno.ts';
 
 interface DenoLike {
@@ -29,6 +29,7 @@ if (missing !== undefined) {
         new S3CheckpointStorage({ endpoint: moto.endpoint, bucket: 'deno-suite', region: MOTO_REGION, prefix: 'conformance', credentials: MOTO_CREDENTIALS }),
       {
         sharedBetweenInstances: true,
+        racyConditionalWrites: MOTO_RACY_CONDITIONAL_WRITES,
         // moto (Python) takes ~30 s for these two at full size; Node's vitest run (test/storages/s3.test.ts) keeps them full.
         largeObject: { value: 8 * 1024 * 1024, reason: 'moto_server; full size in the Node run' },
         manyObjects: { value: 200, reason: 'moto_server; 1,000 in the Node run' },

@@ -11,6 +11,12 @@ import { AwsClient } from 'aws4fetch';
 /** Test credentials: moto accepts any; these are distinctive so leak tests can search for them. */
 export const MOTO_CREDENTIALS = { accessKeyId: 'AKIAEDDYTESTKEY12345', secretAccessKey: 'eddyTestSecret/9f8e7d6c5b4a3928171605ZZ' } as const;
 export const MOTO_REGION = 'us-east-1';
+/**
+ * moto checks `If-None-Match: *` and then writes, without a lock (moto/s3/responses.py,
+ * put_object), and its server is threaded: two racing creates can both succeed, which
+ * real S3 never lets happen. Seen once in CI under load with 8 racing lock() calls.
+ */
+export const MOTO_RACY_CONDITIONAL_WRITES = "moto's conditional PUT is check-then-write without a lock, so racing creates can both win there";
 
 /** Why S3 tests cannot run here, or undefined when `moto_server` is available. */
 export function motoMissing(): string | undefined {

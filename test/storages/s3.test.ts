@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe } from 'vitest';
 import { S3CheckpointStorage } from '../../src/storages/s3/index.ts';
 import { checkpointStorageSuite } from '../conformance/checkpoint-storage.suite.ts';
-import { createBucket, MOTO_CREDENTIALS, MOTO_REGION, motoMissing, startMoto, type Moto } from '../helpers/moto.ts';
+import { createBucket, MOTO_CREDENTIALS, MOTO_RACY_CONDITIONAL_WRITES, MOTO_REGION, motoMissing, startMoto, type Moto } from '../helpers/moto.ts';
 
 const missing = motoMissing();
 let moto: Moto | undefined;
@@ -16,6 +16,6 @@ describe.skipIf(missing !== undefined)(`S3CheckpointStorage against moto_server$
   checkpointStorageSuite(
     's3 (moto_server)',
     () => new S3CheckpointStorage({ endpoint: moto!.endpoint, bucket: 'suite', region: MOTO_REGION, prefix: 'conformance', credentials: MOTO_CREDENTIALS }),
-    { sharedBetweenInstances: true },
+    { sharedBetweenInstances: true, racyConditionalWrites: MOTO_RACY_CONDITIONAL_WRITES },
   );
 });
