@@ -52,14 +52,16 @@ export async function runPageReloadChaos(runs: number, reloadsPerRun: number, se
         await page.goto(`${origin}/test/reload/page.html`);
         await start(false);
         for (let k = 0; k < reloadsPerRun; k++) {
-          // Reload once a random share (10–60 %) of what is left has been committed: on a
-          // loaded machine a later target was sometimes passed by the job's end, leaving a
-          // run without a single reload.
+          // Reload at a random moment (0–150 ms) after the job committed something new since
+          // its start or the last reload. Waiting for a share of the records instead was
+          // passed by the job's end on a loaded machine (commits come in checkpoint-sized
+          // steps, and an IndexedDB checkpoint can take a second there), leaving a run
+          // without a single reload.
           const have = (await committed()).length;
-          const target = have + Math.floor((RECORDS - have) * (0.1 + 0.5 * random()));
-          while ((await committed()).length < target && !(await page.evaluate(() => (globalThis as unknown as PageApi).chaosDone === true)))
-            await new Promise((res) => setTimeout(res, 20));
-          if (await page.evaluate(() => (globalThis as unknown as PageApi).chaosDone === true)) break;
+          const done = () => page.evaluate(() => (globalThis as unknown as PageApi).chaosDone === true);
+          while ((await committed()).length <= have && !(await done())) await new Promise((res) => setTimeout(res, 10));
+          await new Promise((res) => setTimeout(res, Math.floor(150 * random())));
+          if (await done()) break;
           await page.reload();
           reloads++;
           await start(true);
