@@ -364,6 +364,8 @@ export function checkpointStorageSuite(
         await Promise.all([a2.release(), b.release()]);
       });
 
+      // Skipped only where the server under test cannot decide racing conditional writes
+      // (moto checks and then writes without a lock); the reason is in the test's name then.
       const racy = capabilities.racyConditionalWrites;
       it.skipIf(racy !== undefined)(
         `concurrent lock() calls on one scope: exactly one wins, the rest get STORAGE_LOCKED${racy ? ` (skipped: ${racy})` : ''}`,
