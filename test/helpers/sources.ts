@@ -4,8 +4,9 @@ import type { Source } from '../../src/index.ts';
 /**
  * `count` records made by `make(i)`, `perPoll` at a time with a macrotask pause between
  * polls; split into index ranges per subtask, checkpointed as `{ next, end }` splits.
+ * While `hold(next)` is true a subtask hands out nothing (an empty poll) and asks again.
  */
-export function pacedSource<T>(count: number, make: (i: number) => T, perPoll = 10): Source<T> {
+export function pacedSource<T>(count: number, make: (i: number) => T, perPoll = 10, hold?: (next: number) => boolean): Source<T> {
   return {
     boundedness: 'bounded',
     replayable: true,
@@ -17,6 +18,7 @@ export function pacedSource<T>(count: number, make: (i: number) => T, perPoll = 
           splits = splits.filter((s) => s.next < s.end);
           const s = splits[0];
           if (!s) return null;
+          if (hold?.(s.next)) return [];
           const n = Math.min(perPoll, s.end - s.next);
           const out = Array.from({ length: n }, (_, j) => make(s.next + j));
           s.next += n;
