@@ -49,8 +49,15 @@ export class JobDefinition<A = undefined, R extends JobResult = JobResult> {
    * can rebuild it in each worker. Returns what the job function returns.
    */
   build(env: StreamExecutionEnvironment, args: A): R {
-    env.setJobOrigin({ moduleUrl: this.moduleUrl, exportName: this.exportName, args });
-    return this.fn(env, args);
+    const origin = { moduleUrl: this.moduleUrl, exportName: this.exportName, args };
+    env.setJobOrigin(origin);
+    try {
+      return this.fn(env, args);
+    } finally {
+      // A job function may build another definition inside (composition); the outermost
+      // one is what workers must rebuild, not the inner one that set its origin last.
+      env.setJobOrigin(origin);
+    }
   }
 }
 

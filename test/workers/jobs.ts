@@ -5,6 +5,7 @@
 import {
   defineJob,
   KeyedProcessFunction,
+  OpfsSink,
   MapStateDescriptor,
   ValueStateDescriptor,
   WatermarkStrategy,
@@ -68,6 +69,14 @@ export const countJob = defineJob(import.meta.url, 'countJob', (env, args: Count
     .process(new CountAndWindows())
     .uid('counter');
 });
+
+/** {@link countJob} into an exactly-once {@link OpfsSink} in `directory` (browsers only: the sink opens OPFS where its subtask runs). */
+export const opfsSinkJob = defineJob(import.meta.url, 'opfsSinkJob', (env, args: CountArgs & { directory: string }) => {
+  countJob.build(env, args).addSink(new OpfsSink<string>({ directory: args.directory, rollSize: 400 }));
+});
+
+/** {@link countJob} built inside another definition, with one more step: workers must rebuild this one, not the inner. */
+export const composedJob = defineJob(import.meta.url, 'composedJob', (env, args: CountArgs) => countJob.build(env, args).map((s) => `composed:${s}`));
 
 /** A job whose graph depends on the thread it is built in (a marker global set only in the test's thread): workers must refuse it. */
 export const unstableJob = defineJob(import.meta.url, 'unstableJob', (env, args: CountArgs) => {
