@@ -32,7 +32,9 @@ export { TwoPhaseCommitSink } from './api/two-phase-commit.ts';
 export type { CheckpointStorage, StorageLock } from './format/checkpoint-storage.ts';
 export { MemoryCheckpointStorage } from './storages/memory.ts';
 export { OpfsCheckpointStorage, type OpfsCheckpointStorageOptions } from './storages/opfs.ts';
-export { DataStream, DataStreamSink, KeyedStream, WindowedStream } from './datastream/datastream.ts';
+export { DataStream, DataStreamSink } from './datastream/datastream.ts';
+export { KeyedStream } from './datastream/keyed-stream.ts';
+export { WindowedStream } from './datastream/windowed-stream.ts';
 export {
   CoGroupedStreams,
   CoGroupWithWindow,

@@ -1,44 +1,27 @@
 /**
- * `DataStream` and `KeyedStream`: Flink's fluent API. Each call adds a node to the
- * environment's job graph; nothing runs until `execute()` or `executeAndCollect()`.
+ * `DataStream`: Flink's fluent API. Each call adds a node to the environment's job graph;
+ * nothing runs until `execute()` or `executeAndCollect()`. Its keyed form, `KeyedStream`,
+ * is in `keyed-stream.ts`, and `WindowedStream` in `windowed-stream.ts`.
  */
 import { ConfigurationError } from '../api/errors.ts';
-import type {
-  FilterFunction,
-  FlatMapFunction,
-  KeyedProcessFunctionLike,
-  MapFunction,
-  ProcessFunctionLike,
-  ReduceFn,
-  Sink,
-  SinkFunction,
-} from '../api/functions.ts';
+import type { FilterFunction, FlatMapFunction, MapFunction, ProcessFunctionLike, Sink, SinkFunction } from '../api/functions.ts';
 import type { WatermarkStrategy } from '../api/watermarks.ts';
 import { checkOutputTag, type OutputTag } from '../api/output-tag.ts';
-import { aggregationFunction, type FieldExpression } from '../api/aggregation.ts';
-import { GlobalWindows, type WindowAssigner } from '../api/windowing/assigners.ts';
-import { CountEvictor } from '../api/windowing/evictors.ts';
-import { CountTrigger, PurgingTrigger } from '../api/windowing/triggers.ts';
-import type { GlobalWindow, Window } from '../api/windowing/windows.ts';
-import { WindowedStreamBase, type AddKeyedOperator, type WindowFunctionArg } from './windowed-stream.ts';
 import { CoGroupedStreams, JoinedStreams, tagFirst, tagSecond, unionKey, type TaggedUnion, type WindowUnion } from './joined-streams.ts';
-import type { ProcessWindowFunctionLike, WindowFunction } from '../api/windowing/functions.ts';
-import type { AggregateFunction, ReduceFunction } from '../api/state.ts';
 import { TwoPhaseCommitSink } from '../api/two-phase-commit.ts';
 import type { CollectTarget, GraphNode, OperatorFactoryContext, Partitioning } from '../engine/graph.ts';
 import type { Key } from '../format/key-bytes.ts';
 import type { StreamOperator } from '../engine/operators/operator.ts';
 import { instantiate } from '../engine/operators/function-copy.ts';
 import { FilterOperator, FlatMapOperator, MapOperator } from '../engine/operators/simple.ts';
-import { KeyedProcessOperator, ProcessOperator } from '../engine/operators/process.ts';
-import { KeyedReduceOperator } from '../engine/operators/reduce.ts';
+import { ProcessOperator } from '../engine/operators/process.ts';
 import { CollectResults, CollectSink, ImmediateCollectSink, SinkFunctionOperator, SinkWriterOperator } from '../engine/operators/sinks.ts';
 import type { JobClient } from './job-client.ts';
 import { LiveResults } from './live-results.ts';
 import { PrintSink } from '../engine/sinks/print.ts';
 import { TimestampsAndWatermarksOperator } from '../engine/operators/timestamps.ts';
 import { checkFunction, className, classNamed, edgesFrom, notifies, type CollectedOutput, type MapOutput, type SideOutputSource } from './stream-functions.ts';
-import { BroadcastConnectedStream, BroadcastStream, ConnectedStreams, IntervalJoin, type ConnectInputs } from './connected-streams.ts';
+import { BroadcastConnectedStream, BroadcastStream, ConnectedStreams, type ConnectInputs } from './connected-streams.ts';
 import type { MapStateDescriptor } from '../api/descriptors.ts';
 
 declare module './connected-streams.ts' {
@@ -58,7 +41,21 @@ export interface StreamGraphBuilder {
   executeAsync(jobName?: string): Promise<JobClient>;
   /** Whether checkpoints are taken (collected results then wait for them). */
   isCheckpointingEnabled(): boolean;
+  /** Makes the `KeyedStream` of `keyBy` (the environment imports it; this file cannot, see {@link KeyedStreamTypes}). */
+  keyedStream<T, K extends Key>(sources: readonly GraphNode[], keySelector: (value: T) => K): KeyedStreamOf<T, K>;
 }
+
+/**
+ * The stream type `keyBy` returns: `keyed-stream.ts` declares `keyed: KeyedStream<T, K>`
+ * here (declaration merging), so that this file need not import it — `KeyedStream`
+ * extends `DataStream`, and an import back would close a cycle.
+ */
+export interface KeyedStreamTypes<T, K extends Key> {
+  /** Only for the type parameters; never set. */
+  readonly __element?: [T, K];
+}
+/** `KeyedStream<T, K>`, through {@link KeyedStreamTypes}. */
+export type KeyedStreamOf<T, K extends Key> = KeyedStreamTypes<T, K> extends { keyed: infer S } ? S : never;
 
 /** A stream of records of type `T`. */
 export class DataStream<T> {
@@ -199,9 +196,9 @@ export class DataStream<T> {
   }
 
   /** Partitions the stream by key: records with the same key go to the same subtask and state. */
-  keyBy<K extends Key>(keySelector: (value: T) => K): KeyedStream<T, K> {
+  keyBy<K extends Key>(keySelector: (value: T) => K): KeyedStreamOf<T, K> {
     if (typeof keySelector !== 'function') throw new ConfigurationError('keyBy() needs a key selector function', { component: 'datastream' });
-    return new KeyedStream<T, K>(this.env, this.sources, keySelector);
+    return this.env.keyedStream(this.sources, keySelector);
   }
 
   /** Distributes records round-robin over the next operator's subtasks. */
@@ -311,54 +308,6 @@ export class DataStream<T> {
   }
 }
 
-/** The records of a keyed stream grouped into windows (Flink's `WindowedStream`). */
-export class WindowedStream<T, K extends Key, W extends Window> extends WindowedStreamBase<T, K, W> {
-  /** @internal Made by `KeyedStream.window`. */
-  constructor(addOperator: AddKeyedOperator, assigner: WindowAssigner<T, W>) {
-    super(addOperator, assigner);
-  }
-  /** Folds each window's records into one value with `reduceFn` (kept incrementally, synchronous), optionally passed to `windowFn`. */
-  reduce(reduceFn: ReduceFunction<T>): DataStream<T>;
-  reduce<R>(reduceFn: ReduceFunction<T>, windowFn: WindowFunctionArg<T, R, K, W>): DataStream<R>;
-  reduce<R>(reduceFn: ReduceFunction<T>, windowFn?: WindowFunctionArg<T, R, K, W>): DataStream<R | T> {
-    return this.reduceOperator(reduceFn, windowFn) as DataStream<R | T>;
-  }
-  /** Aggregates each window incrementally (one accumulator per window), optionally passing the result to `windowFn`. */
-  aggregate<ACC, V>(aggregateFn: AggregateFunction<T, ACC, V>): DataStream<V>;
-  aggregate<ACC, V, R>(aggregateFn: AggregateFunction<T, ACC, V>, windowFn: WindowFunctionArg<V, R, K, W>): DataStream<R>;
-  aggregate<ACC, V, R>(aggregateFn: AggregateFunction<T, ACC, V>, windowFn?: WindowFunctionArg<V, R, K, W>): DataStream<R | V> {
-    return this.aggregateOperator(aggregateFn, windowFn) as DataStream<R | V>;
-  }
-  /** Evaluates each window with all its records (a `ProcessWindowFunction`). */
-  process<R>(fn: ProcessWindowFunctionLike<T, R, K, W>): DataStream<R> {
-    return this.processOperator(fn) as DataStream<R>;
-  }
-  /** Evaluates each window with all its records through a `WindowFunction`. */
-  apply<R>(fn: WindowFunction<T, R, K, W>): DataStream<R> {
-    return this.applyOperator(fn) as DataStream<R>;
-  }
-  /** Per window, the sum of `field`; the other fields are those of the window's first record. */
-  sum(field: FieldExpression): DataStream<T> {
-    return this.reduce(aggregationFunction<T>('SUM', field));
-  }
-  /** Per window, the minimum of `field`; the other fields are those of the window's first record. */
-  min(field: FieldExpression): DataStream<T> {
-    return this.reduce(aggregationFunction<T>('MIN', field));
-  }
-  /** Per window, the maximum of `field`; the other fields are those of the window's first record. */
-  max(field: FieldExpression): DataStream<T> {
-    return this.reduce(aggregationFunction<T>('MAX', field));
-  }
-  /** Per window, the record with the smallest `field` (on ties the first, or the last when `first` is false). */
-  minBy(field: FieldExpression, first = true): DataStream<T> {
-    return this.reduce(aggregationFunction<T>('MINBY', field, first));
-  }
-  /** Per window, the record with the largest `field` (on ties the first, or the last when `first` is false). */
-  maxBy(field: FieldExpression, first = true): DataStream<T> {
-    return this.reduce(aggregationFunction<T>('MAXBY', field, first));
-  }
-}
-
 /** A side output: its operator is configured on the stream that produced it. */
 class SideOutputStream<T> extends DataStream<T> {
   override setParallelism(_parallelism: number): this {
@@ -386,124 +335,5 @@ export class DataStreamSink {
   uid(uid: string): this {
     this.stream.uid(uid);
     return this;
-  }
-}
-
-/** A stream partitioned by key; its operators may use keyed state (and timers in `process`). */
-export class KeyedStream<T, K extends Key> extends DataStream<T> {
-  /** @internal */
-  constructor(
-    env: StreamGraphBuilder,
-    sources: readonly GraphNode[],
-    private readonly keySelector: (value: T) => K,
-  ) {
-    super(env, sources);
-  }
-
-  /**
-   * As `DataStream.connect`; connected to another keyed stream, both inputs stay keyed
-   * (a `KeyedCoProcessFunction` may follow), and to a broadcast stream it takes a
-   * `KeyedBroadcastProcessFunction`.
-   */
-  override connect<T2>(other: BroadcastStream<T2>): BroadcastConnectedStream<T, T2, K>;
-  override connect<T2>(other: DataStream<T2>): ConnectedStreams<T, T2>;
-  override connect<T2>(other: DataStream<T2> | BroadcastStream<T2>): ConnectedStreams<T, T2> | BroadcastConnectedStream<T, T2, K> {
-    if (other instanceof BroadcastStream) return new BroadcastConnectedStream<T, T2, K>(this.connectInputs(other.sources), this.keySelector, other);
-    if (other instanceof KeyedStream) return new ConnectedStreams<T, T2>(this.connectInputs(other.sources), [this.keySelector, other.keySelector]);
-    return super.connect(other);
-  }
-
-  /** Joins this stream with `other` by key and event-time interval (Flink's `intervalJoin`); give the interval with `between`. */
-  intervalJoin<T2>(other: KeyedStream<T2, K>): IntervalJoin<T, T2, K> {
-    if (!(other instanceof KeyedStream))
-      throw new ConfigurationError('intervalJoin() needs a KeyedStream (keyBy() the other stream)', { component: 'datastream' });
-    return new IntervalJoin<T, T2, K>(this.connectInputs(other.sources), [this.keySelector, other.keySelector]);
-  }
-
-  private keyed<R>(name: string, create: () => StreamOperator, fn: unknown): DataStream<R> {
-    return this.transform<R>(name, { type: 'hash', keySelector: this.keySelector as (v: unknown) => Key }, true, create, undefined, fn);
-  }
-
-  /** Runs a `KeyedProcessFunction`: keyed state, timers and `onTimer`. */
-  override process<F extends KeyedProcessFunctionLike<K, T, never>>(fn: F): DataStream<CollectedOutput<F, 'processElement'>> {
-    checkFunction(fn, 'process', false);
-    return classNamed(
-      fn,
-      this.keyed<CollectedOutput<F, 'processElement'>>(
-        className(fn) ?? 'KeyedProcess',
-        () => new KeyedProcessOperator(instantiate(fn as KeyedProcessFunctionLike<K, T, unknown>)),
-        fn,
-      ),
-    );
-  }
-
-  override map<F extends MapFunction<T, unknown>>(fn: F): DataStream<MapOutput<F>> {
-    checkFunction(fn, 'map', true);
-    return this.keyed('Map', () => new MapOperator(instantiate(fn)), fn);
-  }
-
-  override flatMap<F extends FlatMapFunction<T, never>>(fn: F): DataStream<CollectedOutput<F, 'flatMap'>> {
-    checkFunction(fn, 'flatMap', true);
-    return this.keyed('FlatMap', () => new FlatMapOperator(instantiate(fn as FlatMapFunction<T, unknown>)), fn);
-  }
-
-  override filter<F extends FilterFunction<T>>(fn: F): DataStream<T> {
-    checkFunction(fn, 'filter', true);
-    return this.keyed('Filter', () => new FilterOperator(instantiate(fn)), fn);
-  }
-
-  /** Groups the records of each key into the windows `assigner` gives (Flink's `window`). */
-  window<W extends Window>(assigner: WindowAssigner<T, W>): WindowedStream<T, K, W> {
-    return new WindowedStream<T, K, W>((name, create, fn) => this.keyed(name, create, fn), assigner);
-  }
-
-  /**
-   * Windows of `size` records per key; with `slide`, a window of the last `size` records
-   * every `slide` records (Flink's `countWindow`).
-   */
-  countWindow(size: number, slide?: number): WindowedStream<T, K, GlobalWindow> {
-    if (!Number.isInteger(size) || size < 1)
-      throw new ConfigurationError(`countWindow() needs a positive integer size, got ${String(size)}`, { component: 'datastream' });
-    const windowed = this.window(GlobalWindows.create<T>());
-    if (slide === undefined) return windowed.trigger(PurgingTrigger.of(CountTrigger.of<T>(size)));
-    if (!Number.isInteger(slide) || slide < 1)
-      throw new ConfigurationError(`countWindow() needs a positive integer slide, got ${String(slide)}`, { component: 'datastream' });
-    return windowed.evictor(CountEvictor.of<T>(size)).trigger(CountTrigger.of<T>(slide));
-  }
-
-  /** Folds the records of each key, emitting the running result for every record. */
-  reduce(fn: ReduceFn<T>): DataStream<T> {
-    checkFunction(fn, 'reduce', true);
-    return this.keyed('Reduce', () => new KeyedReduceOperator(instantiate(fn)), fn);
-  }
-
-  /** Rolling sum of `field` per key; the other fields are those of the key's first record. */
-  sum(field: FieldExpression): DataStream<T> {
-    const fn = aggregationFunction<T>('SUM', field);
-    return this.keyed('Keyed Aggregation', () => new KeyedReduceOperator(fn), undefined);
-  }
-
-  /** Rolling minimum of `field` per key; the other fields are those of the key's first record (use `minBy` for the record). */
-  min(field: FieldExpression): DataStream<T> {
-    const fn = aggregationFunction<T>('MIN', field);
-    return this.keyed('Keyed Aggregation', () => new KeyedReduceOperator(fn), undefined);
-  }
-
-  /** Rolling maximum of `field` per key; the other fields are those of the key's first record (use `maxBy` for the record). */
-  max(field: FieldExpression): DataStream<T> {
-    const fn = aggregationFunction<T>('MAX', field);
-    return this.keyed('Keyed Aggregation', () => new KeyedReduceOperator(fn), undefined);
-  }
-
-  /** The record with the smallest `field` so far per key; on ties the first such record, or the last when `first` is false. */
-  minBy(field: FieldExpression, first = true): DataStream<T> {
-    const fn = aggregationFunction<T>('MINBY', field, first);
-    return this.keyed('Keyed Aggregation', () => new KeyedReduceOperator(fn), undefined);
-  }
-
-  /** The record with the largest `field` so far per key; on ties the first such record, or the last when `first` is false. */
-  maxBy(field: FieldExpression, first = true): DataStream<T> {
-    const fn = aggregationFunction<T>('MAXBY', field, first);
-    return this.keyed('Keyed Aggregation', () => new KeyedReduceOperator(fn), undefined);
   }
 }

@@ -14,6 +14,8 @@ import {
 } from './checkpointing.ts';
 import { SystemClock, type Clock } from '../api/clock.ts';
 import { DataStream, type StreamGraphBuilder } from './datastream.ts';
+import { KeyedStream } from './keyed-stream.ts';
+import type { Key } from '../format/key-bytes.ts';
 import { ConfigurationError } from '../api/errors.ts';
 import type { GeneratorOptions, Source } from '../api/sources.ts';
 import type { WatermarkStrategy } from '../api/watermarks.ts';
@@ -315,6 +317,11 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
       source: { source: source as Source<unknown>, watermarkStrategy: watermarkStrategy as WatermarkStrategy<unknown> | undefined },
     });
     return new DataStream<T>(this, [node]);
+  }
+
+  /** @internal The `KeyedStream` of `DataStream.keyBy`. */
+  keyedStream<T, K extends Key>(sources: readonly GraphNode[], keySelector: (value: T) => K): KeyedStream<T, K> {
+    return new KeyedStream<T, K>(this, sources, keySelector);
   }
 
   /** @internal */

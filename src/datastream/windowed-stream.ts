@@ -1,10 +1,10 @@
 /**
- * The configuration and operator building of `WindowedStream` (Flink's `WindowedStream`):
- * trigger, evictor, allowed lateness and the late-data side output, then `reduce`,
- * `aggregate`, `process` or `apply`. `WindowedStream` itself, in `datastream.ts`, only
- * adds the typed results (a `DataStream` import here would close an import cycle).
+ * `WindowedStream` (Flink's `WindowedStream`): trigger, evictor, allowed lateness and the
+ * late-data side output, then `reduce`, `aggregate`, `process` or `apply`. The untyped base
+ * builds the configuration and the operator; `WindowedStream` adds the typed results.
  */
 import { ConfigurationError } from '../api/errors.ts';
+import { aggregationFunction, type FieldExpression } from '../api/aggregation.ts';
 import type { Collector } from '../api/functions.ts';
 import { checkOutputTag, type OutputTag } from '../api/output-tag.ts';
 import type { AggregateFunction, ReduceFunction } from '../api/state.ts';
@@ -17,6 +17,7 @@ import type { Key } from '../format/key-bytes.ts';
 import { instantiate } from '../engine/operators/function-copy.ts';
 import type { StreamOperator } from '../engine/operators/operator.ts';
 import { WindowOperator, type InternalWindowFunction, type WindowContents } from '../engine/operators/window.ts';
+import type { DataStream } from './datastream.ts';
 
 /** A window function given to `reduce`/`aggregate`: a `ProcessWindowFunction` or a `WindowFunction`. */
 export type WindowFunctionArg<IN, OUT, KEY, W extends Window> = ProcessWindowFunctionLike<IN, OUT, KEY, W> | WindowFunction<IN, OUT, KEY, W>;
@@ -160,5 +161,53 @@ export abstract class WindowedStreamBase<T, K extends Key, W extends Window> {
       },
       windowFn,
     );
+  }
+}
+
+/** The records of a keyed stream grouped into windows (Flink's `WindowedStream`). */
+export class WindowedStream<T, K extends Key, W extends Window> extends WindowedStreamBase<T, K, W> {
+  /** @internal Made by `KeyedStream.window`. */
+  constructor(addOperator: AddKeyedOperator, assigner: WindowAssigner<T, W>) {
+    super(addOperator, assigner);
+  }
+  /** Folds each window's records into one value with `reduceFn` (kept incrementally, synchronous), optionally passed to `windowFn`. */
+  reduce(reduceFn: ReduceFunction<T>): DataStream<T>;
+  reduce<R>(reduceFn: ReduceFunction<T>, windowFn: WindowFunctionArg<T, R, K, W>): DataStream<R>;
+  reduce<R>(reduceFn: ReduceFunction<T>, windowFn?: WindowFunctionArg<T, R, K, W>): DataStream<R | T> {
+    return this.reduceOperator(reduceFn, windowFn) as DataStream<R | T>;
+  }
+  /** Aggregates each window incrementally (one accumulator per window), optionally passing the result to `windowFn`. */
+  aggregate<ACC, V>(aggregateFn: AggregateFunction<T, ACC, V>): DataStream<V>;
+  aggregate<ACC, V, R>(aggregateFn: AggregateFunction<T, ACC, V>, windowFn: WindowFunctionArg<V, R, K, W>): DataStream<R>;
+  aggregate<ACC, V, R>(aggregateFn: AggregateFunction<T, ACC, V>, windowFn?: WindowFunctionArg<V, R, K, W>): DataStream<R | V> {
+    return this.aggregateOperator(aggregateFn, windowFn) as DataStream<R | V>;
+  }
+  /** Evaluates each window with all its records (a `ProcessWindowFunction`). */
+  process<R>(fn: ProcessWindowFunctionLike<T, R, K, W>): DataStream<R> {
+    return this.processOperator(fn) as DataStream<R>;
+  }
+  /** Evaluates each window with all its records through a `WindowFunction`. */
+  apply<R>(fn: WindowFunction<T, R, K, W>): DataStream<R> {
+    return this.applyOperator(fn) as DataStream<R>;
+  }
+  /** Per window, the sum of `field`; the other fields are those of the window's first record. */
+  sum(field: FieldExpression): DataStream<T> {
+    return this.reduce(aggregationFunction<T>('SUM', field));
+  }
+  /** Per window, the minimum of `field`; the other fields are those of the window's first record. */
+  min(field: FieldExpression): DataStream<T> {
+    return this.reduce(aggregationFunction<T>('MIN', field));
+  }
+  /** Per window, the maximum of `field`; the other fields are those of the window's first record. */
+  max(field: FieldExpression): DataStream<T> {
+    return this.reduce(aggregationFunction<T>('MAX', field));
+  }
+  /** Per window, the record with the smallest `field` (on ties the first, or the last when `first` is false). */
+  minBy(field: FieldExpression, first = true): DataStream<T> {
+    return this.reduce(aggregationFunction<T>('MINBY', field, first));
+  }
+  /** Per window, the record with the largest `field` (on ties the first, or the last when `first` is false). */
+  maxBy(field: FieldExpression, first = true): DataStream<T> {
+    return this.reduce(aggregationFunction<T>('MAXBY', field, first));
   }
 }

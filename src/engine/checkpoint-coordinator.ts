@@ -2,17 +2,19 @@
  * The checkpoint coordinator (Flink's `CheckpointCoordinator`): triggers checkpoints on
  * the interval by asking source tasks to inject barriers, collects every task's
  * acknowledgement, writes one part per operator subtask, and completes the checkpoint
- * by writing its manifest. Only then are operators notified (sinks commit) and old
- * checkpoints deleted. Failed checkpoints are counted against the tolerance.
+ * by writing its manifest (the files themselves: `checkpoint-writer.ts`). Only then are
+ * operators notified (sinks commit) and old checkpoints deleted. Failed checkpoints are
+ * counted against the tolerance.
  */
 import { CheckpointError, EddyError } from '../api/errors.ts';
 import type { OperatorSnapshot } from './operators/operator.ts';
 import type { CheckpointHooks, CoordinatedTask, StreamTask } from './task.ts';
-import { encodeManifest, encodePart, partHandle, type Manifest, type PartHandle, type PartSource } from '../format/checkpoint-format.ts';
-import { MANIFEST_NAME, type CheckpointStorage } from '../format/checkpoint-storage.ts';
+import { encodePart, type Manifest, type PartSource } from '../format/checkpoint-format.ts';
+import type { CheckpointStorage } from '../format/checkpoint-storage.ts';
 import { setLongTimeout } from './long-timer.ts';
 import { CheckpointRetention } from './checkpoint-retention.ts';
 import { fullSizeOf, type CheckpointStatsTracker } from './checkpoint-stats.ts';
+import { CheckpointWriter, type Chains, type OperatorLayout } from './checkpoint-writer.ts';
 
 /** What the coordinator is configured with. */
 export interface CoordinatorSettings {
@@ -42,16 +44,13 @@ export function partSourceOf(task: StreamTask, i: number, snapshot: OperatorSnap
   };
 }
 
-/** The operators of a running attempt: id → parallelism. */
-export type OperatorLayout = ReadonlyMap<string, number>;
-
 interface PendingCheckpoint {
   readonly id: number;
   readonly timestamp: number;
   readonly savepoint: boolean;
   readonly dir: string;
   readonly incremental: boolean;
-  readonly chains: Map<string, Array<PartHandle[] | null>>;
+  readonly chains: Chains;
   readonly waiting: Set<CoordinatedTask>;
   /** Tasks whose parts arrived (or are being written): a finished task is asked only once. */
   readonly acknowledged: Set<CoordinatedTask>;
@@ -82,8 +81,8 @@ export class CheckpointCoordinator implements CheckpointHooks {
   private readonly retention: CheckpointRetention;
   /** Completed checkpoint directories of this run, oldest first (what its restarts restore). */
   readonly completed: string[];
-  /** The chains of the last completed checkpoint, the base of the next delta. */
-  private lastChains = new Map<string, ReadonlyArray<ReadonlyArray<PartHandle> | null>>();
+  /** Writes the parts and manifests, and keeps the base chains of deltas. */
+  private readonly writer: CheckpointWriter;
   private completedCount = 0;
 
   constructor(
@@ -97,6 +96,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
     this.nextId = settings.firstCheckpointId;
     this.retention = new CheckpointRetention(settings.jobId, settings.storage, settings.maxRetained);
     this.completed = this.retention.completed;
+    this.writer = new CheckpointWriter(settings.jobId, settings.storage, settings.maxParallelism, stats);
   }
 
   /**
@@ -106,7 +106,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
   attach(tasks: readonly CoordinatedTask[], layout: OperatorLayout, restored?: Manifest): void {
     this.tasks = tasks;
     this.layout = layout;
-    if (restored) this.lastChains = new Map(restored.operators.map((o) => [o.operatorId, o.parts]));
+    if (restored) this.writer.setBase(restored);
     this.running = true;
     this.finished.clear();
     this.scheduleNext(this.settings.intervalMs);
@@ -152,10 +152,10 @@ export class CheckpointCoordinator implements CheckpointHooks {
     }
     const id = this.nextId++;
     const timestamp = Date.now();
-    const dir = this.dirOf(id, savepoint);
+    const dir = this.writer.dirOf(id, savepoint);
     let done!: PendingCheckpoint['done'];
     const promise = new Promise<string>((resolve, reject) => (done = { resolve, reject }));
-    const chains = this.emptyChains();
+    const chains = this.writer.emptyChains(this.layout);
     // Savepoints are always self-contained; every few checkpoints a full one compacts the chains.
     const incremental = this.settings.incremental && !savepoint && (this.completedCount + 1) % FULL_CHECKPOINT_EVERY !== 0;
     const pending: PendingCheckpoint = {
@@ -232,7 +232,7 @@ export class CheckpointCoordinator implements CheckpointHooks {
   private async writeParts(pending: PendingCheckpoint, task: CoordinatedTask, parts: Promise<readonly PartSource[]>): Promise<void> {
     for (const part of await parts) {
       if (pending.failed) return;
-      await this.writePart(pending.dir, pending.chains, pending.id, part);
+      await this.writer.writePart(pending.dir, pending.chains, pending.id, part);
     }
     if (pending.failed) return;
     pending.waiting.delete(task);
@@ -244,13 +244,12 @@ export class CheckpointCoordinator implements CheckpointHooks {
   }
 
   private async complete(pending: PendingCheckpoint): Promise<void> {
-    const manifest = this.manifestOf(pending.id, pending.timestamp, pending.savepoint, pending.chains);
+    const manifest = this.writer.manifestOf(pending.id, pending.timestamp, pending.savepoint, pending.chains);
     // The manifest is the commit point: before it lands, the checkpoint does not exist.
     if (pending.failed) return;
-    const manifestPath = `${pending.dir}/${MANIFEST_NAME}`;
     pending.committing = true;
     try {
-      await this.settings.storage.put(manifestPath, encodeManifest(manifest));
+      await this.writer.writeManifest(pending.dir, manifest);
     } catch (e) {
       pending.committing = false; // the abort that follows deletes the parts
       throw e;
@@ -316,19 +315,6 @@ export class CheckpointCoordinator implements CheckpointHooks {
     }, delayMs);
   }
 
-  /** The chain a delta of an operator subtask extends: that of the last completed checkpoint. */
-  private baseChain(operatorId: string, subtask: number, checkpointId: number): readonly PartHandle[] {
-    const chain = this.lastChains.get(operatorId)?.[subtask];
-    if (!chain || chain.length === 0) {
-      throw new CheckpointError(
-        'CHECKPOINT_FAILED',
-        `checkpoint ${checkpointId}: ${operatorId}-${subtask} sent a delta, but no completed checkpoint holds its base`,
-        { component: 'checkpoint-coordinator' },
-      );
-    }
-    return chain;
-  }
-
   /** Takes over the completed checkpoints that earlier runs of the job left (see `CheckpointRetention.inherit`). */
   inherit(previous: ReadonlyArray<{ readonly dir: string; readonly manifest?: Manifest }>): void {
     this.retention.inherit(previous);
@@ -350,54 +336,19 @@ export class CheckpointCoordinator implements CheckpointHooks {
    * sink is told to commit.
    */
   async commitFinalCheckpoint(checkpointId: number, parts: readonly PartSource[]): Promise<void> {
-    const dir = this.dirOf(checkpointId, false);
-    const chains = this.emptyChains();
-    for (const part of parts) await this.writePart(dir, chains, checkpointId, part);
-    const manifest = this.manifestOf(checkpointId, Date.now(), false, chains);
-    await this.settings.storage.put(`${dir}/${MANIFEST_NAME}`, encodeManifest(manifest));
+    const dir = this.writer.dirOf(checkpointId, false);
+    const chains = this.writer.emptyChains(this.layout);
+    for (const part of parts) await this.writer.writePart(dir, chains, checkpointId, part);
+    const manifest = this.writer.manifestOf(checkpointId, Date.now(), false, chains);
+    await this.writer.writeManifest(dir, manifest);
     this.recordCompleted(dir, manifest);
     await this.retention.dropOldCheckpoints();
-  }
-
-  /** The directory of a checkpoint or savepoint. */
-  private dirOf(checkpointId: number, savepoint: boolean): string {
-    return `${this.settings.jobId}/${savepoint ? 'savepoint' : 'chk'}-${checkpointId}`;
-  }
-
-  /** One chain slot per subtask of every operator in the layout, all still missing. */
-  private emptyChains(): Map<string, Array<PartHandle[] | null>> {
-    const chains = new Map<string, Array<PartHandle[] | null>>();
-    for (const [operatorId, parallelism] of this.layout) chains.set(operatorId, new Array(parallelism).fill(null));
-    return chains;
-  }
-
-  /** Writes one subtask's part into checkpoint `dir` and records its chain (a delta extends the base chain). */
-  private async writePart(dir: string, chains: Map<string, Array<PartHandle[] | null>>, checkpointId: number, part: PartSource): Promise<void> {
-    const bytes = part.bytes();
-    const path = `${dir}/${part.operatorId}-${part.subtaskIndex}`;
-    await this.settings.storage.put(path, bytes);
-    this.stats?.reportWritten(checkpointId, bytes.length);
-    const handle = partHandle(path, bytes);
-    chains.get(part.operatorId)![part.subtaskIndex] = part.incremental
-      ? [...this.baseChain(part.operatorId, part.subtaskIndex, checkpointId), handle]
-      : [handle];
-  }
-
-  private manifestOf(checkpointId: number, timestamp: number, savepoint: boolean, chains: Map<string, Array<PartHandle[] | null>>): Manifest {
-    return {
-      jobId: this.settings.jobId,
-      checkpointId,
-      timestamp,
-      savepoint,
-      maxParallelism: this.settings.maxParallelism,
-      operators: [...chains].map(([operatorId, parts]) => ({ operatorId, parallelism: parts.length, parts })),
-    };
   }
 
   /** A periodic (or final) checkpoint is complete: it is retained and becomes the base of deltas. */
   private recordCompleted(dir: string, manifest: Manifest): void {
     this.retention.record(dir, manifest);
-    this.lastChains = new Map(manifest.operators.map((o) => [o.operatorId, o.parts]));
+    this.writer.setBase(manifest);
     this.completedCount++;
   }
 

@@ -8,10 +8,10 @@
  * only from a dead process on this host).
  */
 import type * as NodeFs from 'node:fs/promises';
-import { InputLogError } from '../api/errors.ts';
 import { crc32 } from '../format/checkpoint-format.ts';
 import type { StorageLock } from '../format/checkpoint-storage.ts';
 import type { InputLogBounds, InputLogStore } from '../format/input-log-store.ts';
+import { InputLogWriter } from '../format/input-log-writer.ts';
 import { errorCode, loadPlatform, syncDirectory, writeAll, type Platform } from './fs-files.ts';
 import { takeLock } from './fs-lock.ts';
 
@@ -37,8 +37,8 @@ interface Segment {
 export class FileInputLogStore implements InputLogStore {
   readonly description: string;
   readonly #segmentBytes: number;
+  readonly #writer: InputLogWriter;
   #platform: Platform | undefined;
-  #lock: StorageLock | undefined;
   #segments: Segment[] = [];
   #first = 0;
   #active: NodeFs.FileHandle | undefined;
@@ -51,32 +51,39 @@ export class FileInputLogStore implements InputLogStore {
   ) {
     this.description = `file:${directory}`;
     this.#segmentBytes = options.segmentBytes ?? 8 * 1024 * 1024;
+    this.#writer = new InputLogWriter(
+      this.description,
+      () => this.#takeLock(),
+      (e) => {
+        const code = errorCode(e);
+        return code === 'ENOSPC' || code === 'EDQUOT';
+      },
+    );
   }
 
-  async open(): Promise<InputLogBounds> {
-    if (this.#lock) throw this.#error('STORAGE_LOCKED', 'this store is open already');
+  open(): Promise<InputLogBounds> {
+    return this.#writer.open(
+      () => this.#recover(this.#platform!),
+      () => this.close(),
+    );
+  }
+
+  /** Takes the directory's lock file, creating the directory first. */
+  async #takeLock(): Promise<StorageLock> {
     const p = (this.#platform = await loadPlatform());
     await p.fs.mkdir(this.directory, { recursive: true });
     try {
-      this.#lock = await takeLock(this.directory, LOCK_SCOPE);
+      return await takeLock(this.directory, LOCK_SCOPE);
     } catch (e) {
-      const detail = e instanceof Error ? e.message : String(e);
-      throw new InputLogError('STORAGE_LOCKED', `another writer holds the log: ${detail}`, { component: `input-log:${this.description}` }, { cause: e });
+      throw this.#writer.error('STORAGE_LOCKED', `another writer holds the log: ${e instanceof Error ? e.message : String(e)}`, e);
     }
-    try {
-      await this.#recover(p);
-    } catch (e) {
-      await this.close();
-      throw e;
-    }
-    return { first: this.#first, next: this.#next() };
   }
 
-  async #recover({ fs, path }: Platform): Promise<void> {
+  async #recover({ fs, path }: Platform): Promise<InputLogBounds> {
     const text = await fs.readFile(path.join(this.directory, FIRST_FILE), 'utf8').catch((e: unknown) => (errorCode(e) === 'ENOENT' ? '0' : Promise.reject(e)));
     this.#first = Number(text.trim());
     if (!Number.isInteger(this.#first) || this.#first < 0)
-      throw this.#error('SNAPSHOT_CORRUPT', `its "${FIRST_FILE}" file holds "${text.trim()}", not an offset`);
+      throw this.#writer.error('SNAPSHOT_CORRUPT', `its "${FIRST_FILE}" file holds "${text.trim()}", not an offset`);
     const names = (await fs.readdir(this.directory)).filter((n) => /^seg-\d{16}\.log$/.test(n)).sort();
     this.#segments = [];
     for (const [i, name] of names.entries()) {
@@ -93,13 +100,13 @@ export class FileInputLogStore implements InputLogStore {
       }
       if (at < bytes.length) {
         if (i < names.length - 1)
-          throw this.#error('SNAPSHOT_CORRUPT', `segment ${name} is damaged at byte ${at} and is not the last one, so it was not a torn append`);
+          throw this.#writer.error('SNAPSHOT_CORRUPT', `segment ${name} is damaged at byte ${at} and is not the last one, so it was not a torn append`);
         await fs.truncate(file, at); // the torn tail of an append that never resolved
       }
       seg.size = at;
       const prev = this.#segments.at(-1);
       if (prev && prev.start + prev.positions.length !== seg.start)
-        throw this.#error('SNAPSHOT_CORRUPT', `segment ${name} does not continue the one before it`);
+        throw this.#writer.error('SNAPSHOT_CORRUPT', `segment ${name} does not continue the one before it`);
       this.#segments.push(seg);
     }
     await this.#dropCovered();
@@ -107,6 +114,7 @@ export class FileInputLogStore implements InputLogStore {
       // Truncated up to the end, and the segments are gone: the next entry starts a new one at `first`.
       this.#segments = [];
     }
+    return { first: this.#first, next: this.#next() };
   }
 
   #next(): number {
@@ -116,7 +124,7 @@ export class FileInputLogStore implements InputLogStore {
 
   async append(offset: number, entries: readonly Uint8Array[]): Promise<void> {
     const p = this.#open();
-    if (offset !== this.#next()) throw this.#error('INVALID_ARGUMENT', `append at offset ${offset}, but the log ends at ${this.#next()}`);
+    if (offset !== this.#next()) throw this.#writer.error('INVALID_ARGUMENT', `append at offset ${offset}, but the log ends at ${this.#next()}`);
     let total = 0;
     for (const e of entries) total += HEADER + e.byteLength;
     const buf = new Uint8Array(total);
@@ -136,7 +144,7 @@ export class FileInputLogStore implements InputLogStore {
       await writeAll(this.#active!, buf);
       await this.#active!.datasync();
     } catch (e) {
-      throw this.#io(e, 'append to');
+      throw this.#writer.failure(e, 'append to');
     }
     for (const x of positions) seg.positions.push(x);
     seg.size += total;
@@ -188,7 +196,7 @@ export class FileInputLogStore implements InputLogStore {
   async truncate(before: number): Promise<void> {
     const { fs, path } = this.#open();
     if (before <= this.#first) return;
-    if (before > this.#next()) throw this.#error('INVALID_ARGUMENT', `cannot truncate before ${before}: the log ends at ${this.#next()}`);
+    if (before > this.#next()) throw this.#writer.error('INVALID_ARGUMENT', `cannot truncate before ${before}: the log ends at ${this.#next()}`);
     const tmp = path.join(this.directory, `${FIRST_FILE}.tmp`);
     try {
       const h = await fs.open(tmp, 'w');
@@ -201,7 +209,7 @@ export class FileInputLogStore implements InputLogStore {
       await fs.rename(tmp, path.join(this.directory, FIRST_FILE));
       await syncDirectory(fs, this.directory);
     } catch (e) {
-      throw this.#io(e, 'truncate');
+      throw this.#writer.failure(e, 'truncate');
     }
     this.#first = before;
     await this.#dropCovered();
@@ -224,28 +232,11 @@ export class FileInputLogStore implements InputLogStore {
     await active?.close().catch(() => {});
     for (const h of this.#readers.values()) await h.close().catch(() => {});
     this.#readers.clear();
-    const lock = this.#lock;
-    this.#lock = undefined;
-    await lock?.release();
+    await this.#writer.release();
   }
 
   #open(): Platform {
-    if (!this.#lock || !this.#platform) throw this.#error('INVALID_ARGUMENT', 'the store is not open');
+    if (!this.#writer.held || !this.#platform) throw this.#writer.error('INVALID_ARGUMENT', 'the store is not open');
     return this.#platform;
-  }
-
-  #error(code: 'STORAGE_LOCKED' | 'INVALID_ARGUMENT' | 'SNAPSHOT_CORRUPT', message: string): InputLogError {
-    return new InputLogError(code, message, { component: `input-log:${this.description}` });
-  }
-
-  #io(e: unknown, what: string): InputLogError {
-    const code = errorCode(e);
-    const full = code === 'ENOSPC' || code === 'EDQUOT';
-    return new InputLogError(
-      full ? 'STORAGE_FULL' : 'STORAGE_FAILURE',
-      `cannot ${what} the log: ${e instanceof Error ? e.message : String(e)}`,
-      { component: `input-log:${this.description}` },
-      { cause: e },
-    );
   }
 }

@@ -7,8 +7,8 @@
  * and held until `close()`), looked up only when the log is opened.
  */
 import type { IDBPDatabase } from 'idb';
-import { InputLogError, type EddyErrorCode } from '../api/errors.ts';
 import type { InputLogBounds, InputLogStore } from '../format/input-log-store.ts';
+import { InputLogWriter, quotaExceeded, takeInputLogWebLock } from '../format/input-log-writer.ts';
 
 const ENTRIES = 'entries';
 const META = 'meta';
@@ -28,9 +28,8 @@ export interface IndexedDbInputLogStoreOptions {
 export class IndexedDbInputLogStore implements InputLogStore {
   readonly description: string;
   readonly #durability: 'strict' | 'relaxed';
-  readonly #lockMode: 'fail' | 'wait';
+  readonly #writer: InputLogWriter;
   #db: IDBPDatabase | undefined;
-  #release: (() => Promise<void>) | undefined;
   #next = 0;
 
   constructor(
@@ -40,60 +39,38 @@ export class IndexedDbInputLogStore implements InputLogStore {
   ) {
     this.description = `indexeddb:${name}`;
     this.#durability = options.durability ?? 'strict';
-    this.#lockMode = options.lock ?? 'fail';
+    const mode = options.lock ?? 'fail';
+    this.#writer = new InputLogWriter(this.description, () => takeInputLogWebLock(webLocks(), `eddy:input-log:${name}`, mode, this.description), quotaExceeded);
   }
 
-  async open(): Promise<InputLogBounds> {
-    if (this.#release) throw this.#error('STORAGE_LOCKED', 'this store is open already');
-    this.#release = await this.#lock();
-    try {
-      // Loaded on first use, not with eddy: pages without a bundler need no import map for it.
-      const { openDB } = await import('idb');
-      this.#db = await openDB(`eddy-input-log:${this.name}`, 1, {
-        upgrade(db) {
-          db.createObjectStore(ENTRIES);
-          db.createObjectStore(META);
-        },
-      });
-      const tx = this.#db.transaction([ENTRIES, META], 'readonly');
-      const first = ((await tx.objectStore(META).get('first')) as number | undefined) ?? 0;
-      const last = await tx.objectStore(ENTRIES).openKeyCursor(null, 'prev');
-      await tx.done;
-      this.#next = last ? Math.max(first, (last.key as number) + 1) : first;
-      return { first, next: this.#next };
-    } catch (e) {
-      await this.close();
-      throw e instanceof InputLogError ? e : this.#failure(e, 'open');
-    }
+  open(): Promise<InputLogBounds> {
+    return this.#writer.open(
+      () => this.#recover(),
+      () => this.close(),
+    );
   }
 
-  /** Takes the log's Web Lock without waiting; resolves with its release. */
-  #lock(): Promise<() => Promise<void>> {
-    const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
-    if (locks === undefined) {
-      return Promise.reject(this.#error('STORAGE_FAILURE', 'Web Locks (navigator.locks) are not available here, so a single writer cannot be guaranteed'));
-    }
-    return new Promise((resolve, reject) => {
-      let letGo: () => void = () => {};
-      const held = new Promise<void>((r) => (letGo = r));
-      const request = locks.request(`eddy:input-log:${this.name}`, this.#lockMode === 'wait' ? {} : { ifAvailable: true }, (lock) => {
-        if (lock === null) {
-          reject(this.#error('STORAGE_LOCKED', 'another writer (this tab, another tab or a worker of this origin) holds the log; close it there first'));
-          return undefined;
-        }
-        resolve(async () => {
-          letGo();
-          await request; // free once the request settles, so that an open() right after succeeds
-        });
-        return held;
-      });
-      request.catch(reject);
+  /** Opens the database; the log ends after its last entry (or at `first` once truncated up to the end). */
+  async #recover(): Promise<InputLogBounds> {
+    // Loaded on first use, not with eddy: pages without a bundler need no import map for it.
+    const { openDB } = await import('idb');
+    this.#db = await openDB(`eddy-input-log:${this.name}`, 1, {
+      upgrade(db) {
+        db.createObjectStore(ENTRIES);
+        db.createObjectStore(META);
+      },
     });
+    const tx = this.#db.transaction([ENTRIES, META], 'readonly');
+    const first = ((await tx.objectStore(META).get('first')) as number | undefined) ?? 0;
+    const last = await tx.objectStore(ENTRIES).openKeyCursor(null, 'prev');
+    await tx.done;
+    this.#next = last ? Math.max(first, (last.key as number) + 1) : first;
+    return { first, next: this.#next };
   }
 
   async append(offset: number, entries: readonly Uint8Array[]): Promise<void> {
     const db = this.#open();
-    if (offset !== this.#next) throw this.#error('INVALID_ARGUMENT', `append at offset ${offset}, but the log ends at ${this.#next}`);
+    if (offset !== this.#next) throw this.#writer.error('INVALID_ARGUMENT', `append at offset ${offset}, but the log ends at ${this.#next}`);
     try {
       const tx = db.transaction(ENTRIES, 'readwrite', { durability: this.#durability });
       const store = tx.objectStore(ENTRIES);
@@ -101,7 +78,7 @@ export class IndexedDbInputLogStore implements InputLogStore {
       for (let i = 0; i < entries.length; i++) void store.put(entries[i], offset + i);
       await tx.done;
     } catch (e) {
-      throw this.#failure(e, 'append to');
+      throw this.#writer.failure(e, 'append to');
     }
     this.#next = offset + entries.length;
   }
@@ -112,7 +89,7 @@ export class IndexedDbInputLogStore implements InputLogStore {
     try {
       return (await db.getAll(ENTRIES, IDBKeyRange.lowerBound(from), max)) as Uint8Array[];
     } catch (e) {
-      throw this.#failure(e, 'read');
+      throw this.#writer.failure(e, 'read');
     }
   }
 
@@ -127,34 +104,23 @@ export class IndexedDbInputLogStore implements InputLogStore {
       }
       await tx.done;
     } catch (e) {
-      throw this.#failure(e, 'truncate');
+      throw this.#writer.failure(e, 'truncate');
     }
   }
 
   async close(): Promise<void> {
     this.#db?.close();
     this.#db = undefined;
-    const release = this.#release;
-    this.#release = undefined;
-    await release?.();
+    await this.#writer.release();
   }
 
   #open(): IDBPDatabase {
-    if (!this.#db) throw this.#error('INVALID_ARGUMENT', 'the store is not open');
+    if (!this.#db) throw this.#writer.error('INVALID_ARGUMENT', 'the store is not open');
     return this.#db;
   }
+}
 
-  #error(code: EddyErrorCode, message: string): InputLogError {
-    return new InputLogError(code, message, { component: `input-log:${this.description}` });
-  }
-
-  #failure(e: unknown, what: string): InputLogError {
-    const quota = e instanceof Error && e.name === 'QuotaExceededError';
-    return new InputLogError(
-      quota ? 'STORAGE_FULL' : 'STORAGE_FAILURE',
-      `cannot ${what} the log: ${e instanceof Error ? e.message : String(e)}`,
-      { component: `input-log:${this.description}` },
-      { cause: e },
-    );
-  }
+/** The browser's Web Locks, looked up only when the log is opened. */
+function webLocks(): LockManager | undefined {
+  return (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
 }

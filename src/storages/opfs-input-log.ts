@@ -9,8 +9,8 @@
  * Lock, taken without waiting and held until `close()`. Platform globals are touched only
  * when the log is opened.
  */
-import { InputLogError, type EddyErrorCode } from '../api/errors.ts';
 import type { InputLogBounds, InputLogStore } from '../format/input-log-store.ts';
+import { InputLogWriter, quotaExceeded, takeInputLogWebLock } from '../format/input-log-writer.ts';
 
 /** Options of {@link OpfsInputLogStore}. */
 export interface OpfsInputLogStoreOptions {
@@ -31,11 +31,10 @@ const ROUND = /^b-(\d{16})-(\d+)$/;
 /** Stores a durable input log in a directory of the Origin Private File System. */
 export class OpfsInputLogStore implements InputLogStore {
   readonly description: string;
+  readonly #writer: InputLogWriter;
   #dir: Dir | undefined;
-  #release: (() => Promise<void>) | undefined;
   #rounds: Round[] = [];
   #first = 0;
-  readonly #lockMode: 'fail' | 'wait';
 
   constructor(
     /** The log's name; its files live in the OPFS directory `eddy-input-log-<name>`. */
@@ -43,47 +42,53 @@ export class OpfsInputLogStore implements InputLogStore {
     options: OpfsInputLogStoreOptions = {},
   ) {
     this.description = `opfs:${name}`;
-    this.#lockMode = options.lock ?? 'fail';
+    const mode = options.lock ?? 'fail';
+    this.#writer = new InputLogWriter(
+      this.description,
+      () => takeInputLogWebLock(webLocks(), `eddy:input-log-opfs:${name}`, mode, this.description),
+      quotaExceeded,
+    );
   }
 
   async open(): Promise<InputLogBounds> {
-    if (this.#release) throw this.#error('STORAGE_LOCKED', 'this store is open already');
     const storage = (globalThis as { navigator?: Navigator }).navigator?.storage;
     if (storage?.getDirectory === undefined)
-      throw this.#error('STORAGE_FAILURE', 'the Origin Private File System is not available here (navigator.storage.getDirectory is missing)');
-    this.#release = await this.#lock();
-    try {
-      const root = await storage.getDirectory();
-      const dir = (this.#dir = (await root.getDirectoryHandle(`eddy-input-log-${this.name}`, { create: true })) as Dir);
-      const first = await this.#readText('first');
-      this.#first = first === undefined ? 0 : Number(first);
-      if (!Number.isInteger(this.#first) || this.#first < 0) throw this.#error('SNAPSHOT_CORRUPT', `its "first" file holds "${first}", not an offset`);
-      const rounds: Round[] = [];
-      for await (const name of dir.keys()) {
-        const m = ROUND.exec(name);
-        if (m) rounds.push({ start: Number(m[1]), count: Number(m[2]), name });
-      }
-      rounds.sort((a, b) => a.start - b.start);
-      for (let i = 1; i < rounds.length; i++) {
-        const prev = rounds[i - 1]!;
-        if (prev.start + prev.count !== rounds[i]!.start) throw this.#error('SNAPSHOT_CORRUPT', `round ${rounds[i]!.name} does not continue ${prev.name}`);
-      }
-      // getFileHandle({ create: true }) makes the round's file empty before createWritable()
-      // fills it: a tab that went away between the two leaves an empty last round whose
-      // append never resolved. Counting it would shift every later offset (a reload showed
-      // events replayed twice); it is dropped, as the file store cuts a torn frame.
-      const last = rounds.at(-1);
-      if (last !== undefined && last.count > 0 && (await (await dir.getFileHandle(last.name)).getFile()).size === 0) {
-        await dir.removeEntry(last.name);
-        rounds.pop();
-      }
-      this.#rounds = rounds;
-      await this.#dropCovered();
-      return { first: this.#first, next: this.#next() };
-    } catch (e) {
-      await this.close();
-      throw e instanceof InputLogError ? e : this.#failure(e, 'open');
+      throw this.#writer.error('STORAGE_FAILURE', 'the Origin Private File System is not available here (navigator.storage.getDirectory is missing)');
+    return this.#writer.open(
+      () => this.#recover(storage),
+      () => this.close(),
+    );
+  }
+
+  /** Reads `first` and the rounds, and drops an empty last round (see below). */
+  async #recover(storage: StorageManager): Promise<InputLogBounds> {
+    const root = await storage.getDirectory();
+    const dir = (this.#dir = (await root.getDirectoryHandle(`eddy-input-log-${this.name}`, { create: true })) as Dir);
+    const first = await this.#readText('first');
+    this.#first = first === undefined ? 0 : Number(first);
+    if (!Number.isInteger(this.#first) || this.#first < 0) throw this.#writer.error('SNAPSHOT_CORRUPT', `its "first" file holds "${first}", not an offset`);
+    const rounds: Round[] = [];
+    for await (const name of dir.keys()) {
+      const m = ROUND.exec(name);
+      if (m) rounds.push({ start: Number(m[1]), count: Number(m[2]), name });
     }
+    rounds.sort((a, b) => a.start - b.start);
+    for (let i = 1; i < rounds.length; i++) {
+      const prev = rounds[i - 1]!;
+      if (prev.start + prev.count !== rounds[i]!.start) throw this.#writer.error('SNAPSHOT_CORRUPT', `round ${rounds[i]!.name} does not continue ${prev.name}`);
+    }
+    // getFileHandle({ create: true }) makes the round's file empty before createWritable()
+    // fills it: a tab that went away between the two leaves an empty last round whose
+    // append never resolved. Counting it would shift every later offset (a reload showed
+    // events replayed twice); it is dropped, as the file store cuts a torn frame.
+    const last = rounds.at(-1);
+    if (last !== undefined && last.count > 0 && (await (await dir.getFileHandle(last.name)).getFile()).size === 0) {
+      await dir.removeEntry(last.name);
+      rounds.pop();
+    }
+    this.#rounds = rounds;
+    await this.#dropCovered();
+    return { first: this.#first, next: this.#next() };
   }
 
   #next(): number {
@@ -91,31 +96,9 @@ export class OpfsInputLogStore implements InputLogStore {
     return last ? Math.max(this.#first, last.start + last.count) : this.#first;
   }
 
-  #lock(): Promise<() => Promise<void>> {
-    const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
-    if (locks === undefined)
-      return Promise.reject(this.#error('STORAGE_FAILURE', 'Web Locks (navigator.locks) are not available here, so a single writer cannot be guaranteed'));
-    return new Promise((resolve, reject) => {
-      let letGo: () => void = () => {};
-      const held = new Promise<void>((r) => (letGo = r));
-      const request = locks.request(`eddy:input-log-opfs:${this.name}`, this.#lockMode === 'wait' ? {} : { ifAvailable: true }, (lock) => {
-        if (lock === null) {
-          reject(this.#error('STORAGE_LOCKED', 'another writer (this tab, another tab or a worker of this origin) holds the log; close it there first'));
-          return undefined;
-        }
-        resolve(async () => {
-          letGo();
-          await request;
-        });
-        return held;
-      });
-      request.catch(reject);
-    });
-  }
-
   async append(offset: number, entries: readonly Uint8Array[]): Promise<void> {
     const dir = this.#open();
-    if (offset !== this.#next()) throw this.#error('INVALID_ARGUMENT', `append at offset ${offset}, but the log ends at ${this.#next()}`);
+    if (offset !== this.#next()) throw this.#writer.error('INVALID_ARGUMENT', `append at offset ${offset}, but the log ends at ${this.#next()}`);
     if (entries.length === 0) return;
     let total = 0;
     for (const e of entries) total += 4 + e.byteLength;
@@ -131,7 +114,7 @@ export class OpfsInputLogStore implements InputLogStore {
     try {
       await this.#write(dir, name, buf);
     } catch (e) {
-      throw this.#failure(e, 'append to');
+      throw this.#writer.failure(e, 'append to');
     }
     this.#rounds.push({ start: offset, count: entries.length, name });
   }
@@ -146,7 +129,7 @@ export class OpfsInputLogStore implements InputLogStore {
       try {
         bytes = new Uint8Array(await (await (await dir.getFileHandle(round.name)).getFile()).arrayBuffer());
       } catch (e) {
-        throw this.#failure(e, 'read');
+        throw this.#writer.failure(e, 'read');
       }
       const view = new DataView(bytes.buffer);
       for (let k = 0, at = 0; at < bytes.length && out.length < max; k++) {
@@ -161,11 +144,11 @@ export class OpfsInputLogStore implements InputLogStore {
   async truncate(before: number): Promise<void> {
     const dir = this.#open();
     if (before <= this.#first) return;
-    if (before > this.#next()) throw this.#error('INVALID_ARGUMENT', `cannot truncate before ${before}: the log ends at ${this.#next()}`);
+    if (before > this.#next()) throw this.#writer.error('INVALID_ARGUMENT', `cannot truncate before ${before}: the log ends at ${this.#next()}`);
     try {
       await this.#write(dir, 'first', new TextEncoder().encode(String(before)));
     } catch (e) {
-      throw this.#failure(e, 'truncate');
+      throw this.#writer.failure(e, 'truncate');
     }
     this.#first = before;
     await this.#dropCovered();
@@ -203,27 +186,16 @@ export class OpfsInputLogStore implements InputLogStore {
 
   async close(): Promise<void> {
     this.#dir = undefined;
-    const release = this.#release;
-    this.#release = undefined;
-    await release?.();
+    await this.#writer.release();
   }
 
   #open(): Dir {
-    if (!this.#dir) throw this.#error('INVALID_ARGUMENT', 'the store is not open');
+    if (!this.#dir) throw this.#writer.error('INVALID_ARGUMENT', 'the store is not open');
     return this.#dir;
   }
+}
 
-  #error(code: EddyErrorCode, message: string): InputLogError {
-    return new InputLogError(code, message, { component: `input-log:${this.description}` });
-  }
-
-  #failure(e: unknown, what: string): InputLogError {
-    const quota = e instanceof Error && e.name === 'QuotaExceededError';
-    return new InputLogError(
-      quota ? 'STORAGE_FULL' : 'STORAGE_FAILURE',
-      `cannot ${what} the log: ${e instanceof Error ? e.message : String(e)}`,
-      { component: `input-log:${this.description}` },
-      { cause: e },
-    );
-  }
+/** The browser's Web Locks, looked up only when the log is opened. */
+function webLocks(): LockManager | undefined {
+  return (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
 }

@@ -25,6 +25,7 @@
  */
 import { CheckpointStorageError } from '../api/errors.ts';
 import { checkPath, type CheckpointStorage, type StorageLock } from '../format/checkpoint-storage.ts';
+import { takeWebLock } from '../format/web-lock.ts';
 
 const COMPONENT = 'storage:opfs';
 /** Puts below this size skip the quota estimate (its cost would dominate a small write). */
@@ -80,31 +81,13 @@ export class OpfsCheckpointStorage implements CheckpointStorage {
   async lock(scope: string): Promise<StorageLock> {
     valid(scope, 'scope');
     const locks = (globalThis as { navigator?: Navigator }).navigator?.locks;
-    if (locks === undefined) throw fail('STORAGE_FAILURE', 'Web Locks (navigator.locks) are not available here, so a single writer cannot be guaranteed');
-    const name = `eddy:opfs:${this.directory}:${scope}`;
-    return new Promise<StorageLock>((resolve, reject) => {
-      let letGo: () => void = () => {};
-      const held = new Promise<void>((r) => (letGo = r));
-      const request = locks.request(name, this.lockMode === 'wait' ? {} : { ifAvailable: true }, (lock) => {
-        if (lock === null) {
-          reject(
-            fail(
-              'STORAGE_LOCKED',
-              `scope "${scope}" is locked by another writer (this tab, another tab or a worker of this origin); stop that job first, or create the storage with { lock: 'wait' }`,
-            ),
-          );
-          return undefined;
-        }
-        resolve({
-          async release() {
-            letGo();
-            // The lock is free once the request settles; wait for it, so that a lock() right after succeeds.
-            await request;
-          },
-        });
-        return held;
-      });
-      request.catch(reject);
+    return takeWebLock(locks, `eddy:opfs:${this.directory}:${scope}`, this.lockMode, {
+      missing: () => fail('STORAGE_FAILURE', 'Web Locks (navigator.locks) are not available here, so a single writer cannot be guaranteed'),
+      held: () =>
+        fail(
+          'STORAGE_LOCKED',
+          `scope "${scope}" is locked by another writer (this tab, another tab or a worker of this origin); stop that job first, or create the storage with { lock: 'wait' }`,
+        ),
     });
   }
 

@@ -224,4 +224,19 @@ describe('FileInputLogStore after a crash', () => {
     expect(e.code).toBe('SNAPSHOT_CORRUPT');
     expect(e.message).toContain(dir);
   });
+
+  it('a file system error while recovering comes out as STORAGE_FAILURE naming the log, and frees the lock', async () => {
+    const { mkdir } = await import('node:fs/promises');
+    const dir = join(base, 'unreadable');
+    // A directory where the `first` file belongs: reading it fails with EISDIR, not ENOENT.
+    await mkdir(join(dir, 'first'), { recursive: true });
+    const e = await caught(new FileInputLogStore(dir).open());
+    expect(e.code).toBe('STORAGE_FAILURE');
+    expect(e.message).toContain(`input-log:file:${dir}`);
+    expect(e.message).toContain('cannot open the log');
+    expect((e.cause as NodeJS.ErrnoException).code).toBe('EISDIR');
+    // The failed open released the lock: another writer is not refused with STORAGE_LOCKED.
+    const again = await caught(new FileInputLogStore(dir).open());
+    expect(again.code).toBe('STORAGE_FAILURE');
+  });
 });
