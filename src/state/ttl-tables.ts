@@ -126,7 +126,10 @@ export class TtlValueTable<T> implements ValueTable<T> {
   // the *Later methods, so that V8 allocates no context on the synchronous path).
   get(namespace: string): MaybePromise<T | undefined> {
     const pending = this.ctx.access();
-    return pending === undefined ? this.read(namespace) : this.readLater(pending, namespace);
+    if (pending !== undefined) return this.readLater(pending, namespace);
+    const tv = this.inner.get(namespace);
+    // A table with owned reads answers at once: no Promise check on the hot path.
+    return this.inPlace || !isPromise(tv) ? this.readStored(namespace, tv as TtlValue<T> | undefined) : this.readStoredLater(tv, namespace);
   }
 
   private readLater(pending: Promise<unknown>, namespace: string): Promise<T | undefined> {

@@ -81,7 +81,7 @@ describe('TTL pairs renewed in place on the heap backend', () => {
     t.record('a');
     t.increment();
     const base = await t.kb.snapshot({ checkpointId: 1, incremental: true });
-    t.kb.notifyCheckpointComplete(1);
+    t.kb.notifyCheckpointComplete!(1);
     clock.set(30);
     t.record('a');
     t.increment();
