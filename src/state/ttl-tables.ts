@@ -22,8 +22,10 @@ export type TtlValue<T> = [value: T, lastAccess: number];
 
 /**
  * What backends are told about TTL pairs: this module builds a new pair for every write
- * and never changes one it handed over, so only an object user value needs a private copy
- * (then in a new pair), and a pair around an encodable primitive may be shared as it is.
+ * and never changes one it handed over — except where the backend's reads are owned
+ * (`ValueTable.ownedReads`: the heap backend, whose reads copy what a snapshot still reads) — so only an
+ * object user value needs a private copy (then in a new pair), and a pair around an
+ * encodable primitive may be shared as it is.
  */
 export const TTL_PAIR_VALUES: StoredValues = {
   copy: <T>(stored: T): T => {
