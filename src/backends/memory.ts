@@ -200,6 +200,7 @@ class HeapKeyedStateBackend extends KeyedBackendBase<HeapTable> {
 
   protected openValueTable<T>(t: HeapTable): ValueTable<T> {
     return {
+      ownedReads: true,
       get: (ns) => t.readOwned(ns) as T | undefined,
       put: (ns, value) => t.set(ns, t.copy(value)),
       remove: (ns) => {

@@ -112,6 +112,13 @@ export interface ValueTable<T> {
    * answers synchronously (only tables of backends with `syncAccess: 'resident'` have it).
    */
   resident?(namespace: string): boolean;
+  /**
+   * True when `get` answers synchronously with the stored object itself, private to the
+   * caller for the current access: changed in place, it may be written back with `put`
+   * (the heap backend, which copies a stored object on its first read while a snapshot
+   * still encodes it). TTL uses it to renew its pairs without allocating new ones.
+   */
+  readonly ownedReads?: boolean;
   get(namespace: string): MaybePromise<T | undefined>;
   put(namespace: string, value: T): MaybePromise<void>;
   remove(namespace: string): MaybePromise<void>;

@@ -29,8 +29,8 @@ import { isExpired, TTL_PAIR_VALUES, TtlContext, TtlListTable, TtlMapTable, TtlV
  * `queryTimeAfterNumEntries` entries. Any other clock is read for every record.
  */
 export class RecordTime implements Clock {
-  /** 0 until records flow; then one number per record. */
-  private record = 0;
+  /** 0 until records flow; then one number per record (read by `TtlValueTable`, see `RecordClock`). */
+  record = 0;
   private sampledIn = 0;
   private sample = 0;
   private readonly perAccess: boolean;

@@ -4,8 +4,10 @@
  * pair and apply expiry, visibility and update type on the way in and out. The five
  * user-facing states run over them unchanged, on every backend.
  *
- * Reads and writes stay synchronous when the backend answers synchronously. Pairs are
- * never changed once handed to the backend (a snapshot may still be reading them).
+ * Reads and writes stay synchronous when the backend answers synchronously. A pair handed
+ * to the backend is changed only where the backend hands its stored objects out as the
+ * reader's own (`ValueTable.ownedReads`, the heap backend), and only within the record
+ * that read it; anywhere else a snapshot or a cache may still be reading it.
  */
 import type { Clock } from '../api/clock.ts';
 import { keyId } from '../format/key-ids.ts';
@@ -20,8 +22,10 @@ export type TtlValue<T> = [value: T, lastAccess: number];
 
 /**
  * What backends are told about TTL pairs: this module builds a new pair for every write
- * and never changes one it handed over, so only an object user value needs a private copy
- * (then in a new pair), and a pair around an encodable primitive may be shared as it is.
+ * and never changes one it handed over — except where the backend's reads are owned
+ * (`ValueTable.ownedReads`: the heap backend, whose reads copy what a snapshot still reads) — so only an
+ * object user value needs a private copy (then in a new pair), and a pair around an
+ * encodable primitive may be shared as it is.
  */
 export const TTL_PAIR_VALUES: StoredValues = {
   copy: <T>(stored: T): T => {
@@ -38,6 +42,12 @@ export interface AccessHook {
   step(now: number, size: number): Promise<unknown> | undefined;
 }
 
+/** TTL's time source: processing time, and the number of the current record (`RecordTime` in ttl-states.ts). */
+export interface RecordClock extends Clock {
+  /** Increases with every record and timer; 0 while no records flow (a store used directly). */
+  readonly record: number;
+}
+
 /** What the decorated tables of one state share: its config, and the time of the current access. */
 export class TtlContext {
   /** Processing time of the current access, taken from `clock` once per access. */
@@ -45,7 +55,7 @@ export class TtlContext {
 
   constructor(
     /** TTL's time source (per record, see `RecordTime` in ttl-states.ts). */
-    readonly clock: Clock,
+    readonly clock: RecordClock,
     readonly ttlMs: number,
     /** `UpdateType.OnReadAndWrite`. */
     readonly updateOnRead: boolean,
@@ -89,21 +99,39 @@ function accessed<R>(ctx: TtlContext, f: () => MaybePromise<R>): MaybePromise<R>
 
 /** A value table with TTL over the backend's table of pairs. */
 export class TtlValueTable<T> implements ValueTable<T> {
+  /** Whether the backend's reads are the reader's own (`ValueTable.ownedReads`): pairs are then renewed in place. */
+  private readonly inPlace: boolean;
+  /**
+   * The pair the last read found, with the record, key and namespace it belongs to: a write
+   * of the same record, key and namespace (a read-modify-write) renews it in place instead
+   * of allocating a pair. Snapshots are taken between records, so it cannot have become a
+   * snapshot's meanwhile; only this table writes it, so it is still the key's own.
+   */
+  private read_: TtlValue<T> | undefined = undefined;
+  private readRecord = 0;
+  private readKey: Key | undefined = undefined;
+  private readNamespace = '';
+
   constructor(
     private readonly ctx: TtlContext,
     private readonly inner: ValueTable<TtlValue<T>>,
-  ) {}
+  ) {
+    this.inPlace = inner.ownedReads === true;
+  }
 
   resident(namespace: string): boolean {
     return this.inner.resident?.(namespace) ?? true;
   }
 
   // get and put are the hot path of every counter: written so that with a synchronous
-  // backend they allocate one pair per write and nothing else (closures live in the
-  // *Later methods, so that V8 allocates no context on the synchronous path).
+  // backend they allocate at most one pair per write and nothing else (closures live in
+  // the *Later methods, so that V8 allocates no context on the synchronous path).
   get(namespace: string): MaybePromise<T | undefined> {
     const pending = this.ctx.access();
-    return pending === undefined ? this.read(namespace) : this.readLater(pending, namespace);
+    if (pending !== undefined) return this.readLater(pending, namespace);
+    const tv = this.inner.get(namespace);
+    // A table with owned reads answers at once: no Promise check on the hot path.
+    return this.inPlace || !isPromise(tv) ? this.readStored(namespace, tv as TtlValue<T> | undefined) : this.readStoredLater(tv, namespace);
   }
 
   private readLater(pending: Promise<unknown>, namespace: string): Promise<T | undefined> {
@@ -131,21 +159,48 @@ export class TtlValueTable<T> implements ValueTable<T> {
       if (ctx.returnExpired) return tv[0];
       return andThen(this.inner.remove(namespace), toUndefined);
     }
-    // A new pair rather than a changed one: the stored pair may be shared with a snapshot.
-    if (ctx.updateOnRead) return resolveTo(this.inner.put(namespace, [tv[0], ctx.now]), tv[0]);
+    if (!this.inPlace) {
+      // A new pair rather than a changed one: the stored pair may be shared with a snapshot.
+      return ctx.updateOnRead ? resolveTo(this.inner.put(namespace, [tv[0], ctx.now]), tv[0]) : tv[0];
+    }
+    if (ctx.updateOnRead) {
+      tv[1] = ctx.now;
+      this.inner.put(namespace, tv);
+    }
+    this.read_ = tv;
+    this.readRecord = ctx.clock.record;
+    this.readKey = ctx.backend.getCurrentKey();
+    this.readNamespace = namespace;
     return tv[0];
   }
 
   put(namespace: string, value: T): MaybePromise<void> {
     const pending = this.ctx.access();
-    return pending === undefined ? this.inner.put(namespace, [value, this.ctx.now]) : this.putLater(pending, namespace, value);
+    return pending === undefined ? this.inner.put(namespace, this.pairOf(namespace, value)) : this.putLater(pending, namespace, value);
   }
 
   private putLater(pending: Promise<unknown>, namespace: string, value: T): Promise<void> {
-    return pending.then(() => this.inner.put(namespace, [value, this.ctx.now]));
+    return pending.then(() => this.inner.put(namespace, this.pairOf(namespace, value)));
+  }
+
+  /** The pair that stores `value` now: the one read in this record for this key and namespace, renewed, else a new one. */
+  private pairOf(namespace: string, value: T): TtlValue<T> {
+    const tv = this.read_;
+    if (tv !== undefined) {
+      this.read_ = undefined;
+      const ctx = this.ctx;
+      const record = ctx.clock.record;
+      if (record !== 0 && record === this.readRecord && namespace === this.readNamespace && ctx.backend.getCurrentKey() === this.readKey) {
+        tv[0] = value;
+        tv[1] = ctx.now;
+        return tv;
+      }
+    }
+    return [value, this.ctx.now];
   }
 
   remove(namespace: string): MaybePromise<void> {
+    this.read_ = undefined;
     return accessed(this.ctx, () => this.inner.remove(namespace));
   }
 }

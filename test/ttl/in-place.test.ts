@@ -1,0 +1,146 @@
+/**
+ * On the heap backend a TTL value state renews its stored `[value, timestamp]` pair in
+ * place in a read-modify-write (`ValueTable.ownedReads`) rather than allocating a pair
+ * per write. These cases pin what that must never break: a snapshot still encoding keeps
+ * what it captured, deltas carry the renewed value, and a pair is never shared between
+ * keys, namespaces or records.
+ */
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/api/clock.ts';
+import { ValueStateDescriptor } from '../../src/api/descriptors.ts';
+import { StateTtlConfig } from '../../src/api/ttl.ts';
+import { HashMapStateBackend } from '../../src/backends/memory.ts';
+import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
+import type { KeyedStateBackend } from '../../src/state/backend.ts';
+import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
+import type { InternalKvState } from '../../src/state/keyed-states.ts';
+import { entriesOf } from '../conformance/ttl/kinds.ts';
+
+const MAX_P = 128;
+const TTL = StateTtlConfig.newBuilder(100).disableCleanupInBackground().build();
+
+async function open(clock: ManualClock, ttl: StateTtlConfig = TTL) {
+  const kb: KeyedStateBackend = await new HashMapStateBackend().createKeyedStateBackend({
+    jobId: 'ttl-in-place',
+    operatorId: 'op',
+    operatorName: 'Op (1/1)',
+    subtaskIndex: 0,
+    parallelism: 1,
+    maxParallelism: MAX_P,
+    keyGroupRange: keyGroupRangeForSubtask(MAX_P, 1, 0),
+  });
+  const store = new KeyedStateStore(kb, 'Op (1/1)', clock);
+  const count = store.getSyncState(new ValueStateDescriptor<number>('count').enableTimeToLive(ttl));
+  /** Starts a record of key `k`, as the operator does (key, then the TTL hook). */
+  const record = (k: string): void => {
+    kb.setCurrentKey(k, keyGroupForKey(k, MAX_P));
+    store.onRecord();
+  };
+  const increment = (): void => count.update((count.value() ?? 0) + 1);
+  return { kb, store, count, record, increment };
+}
+
+describe('TTL pairs renewed in place on the heap backend', () => {
+  it('a full snapshot still encoding keeps the values and timestamps it captured while records renew them', async () => {
+    const clock = new ManualClock(0);
+    const t = await open(clock);
+    for (const k of ['a', 'b']) {
+      t.record(k);
+      t.increment();
+    }
+    clock.set(10);
+    const snapshot = t.kb.snapshot();
+    // The encoding waits a turn: these read-modify-writes run while it still reads the maps.
+    for (let i = 0; i < 3; i++) {
+      for (const k of ['a', 'b']) {
+        t.record(k);
+        t.increment();
+      }
+    }
+    expect(Object.fromEntries(entriesOf(await snapshot))).toEqual({ 'count/a': [1, 0], 'count/b': [1, 0] });
+    t.record('a');
+    expect(t.count.value(), 'the working state has every increment').toBe(4);
+  });
+
+  it('a read renewing the timestamp (OnReadAndWrite) while a snapshot encodes leaves the captured timestamp alone', async () => {
+    const clock = new ManualClock(0);
+    const t = await open(clock, StateTtlConfig.newBuilder(100).updateTtlOnReadAndWrite().disableCleanupInBackground().build());
+    t.record('a');
+    t.count.update(7);
+    clock.set(40);
+    const snapshot = t.kb.snapshot();
+    t.record('a');
+    expect(t.count.value()).toBe(7);
+    expect(Object.fromEntries(entriesOf(await snapshot))).toEqual({ 'count/a': [7, 0] });
+    expect(Object.fromEntries(entriesOf(await t.kb.snapshot())), 'renewed by the read').toEqual({ 'count/a': [7, 40] });
+  });
+
+  it('an incremental checkpoint after read-modify-writes carries the renewed values and timestamps', async () => {
+    const clock = new ManualClock(0);
+    const t = await open(clock);
+    t.record('a');
+    t.increment();
+    const base = await t.kb.snapshot({ checkpointId: 1, incremental: true });
+    t.kb.notifyCheckpointComplete!(1);
+    clock.set(30);
+    t.record('a');
+    t.increment();
+    const delta = await t.kb.snapshot({ checkpointId: 2, incremental: true });
+    expect(delta.incremental, 'a delta, not a full snapshot').toBeDefined();
+    expect(Object.fromEntries(entriesOf(delta))).toEqual({ 'count/a': [2, 30] });
+    const r = await open(new ManualClock(120));
+    await r.kb.restore([base, delta]);
+    r.record('a');
+    expect(r.count.value(), 'renewed at 30, so alive at 120 with a 100 ms TTL').toBe(2);
+  });
+
+  it('a write of another key in the same record (applyToKeyedState) gets a pair of its own', async () => {
+    const clock = new ManualClock(0);
+    const t = await open(clock);
+    t.record('a');
+    t.increment();
+    t.record('a');
+    const a = t.count.value()!;
+    // Still the same record: the key changes without a new record, as when a broadcast element visits every key.
+    t.kb.setCurrentKey('b', keyGroupForKey('b', MAX_P));
+    t.count.update(a + 10);
+    t.record('a');
+    expect(t.count.value(), "a's value did not change with b's").toBe(1);
+    t.count.update(100);
+    t.record('b');
+    expect(t.count.value(), "b's value did not change with a's").toBe(11);
+    expect(Object.fromEntries(entriesOf(await t.kb.snapshot()))).toEqual({ 'count/a': [100, 0], 'count/b': [11, 0] });
+  });
+
+  it('a write to another namespace in the same record gets a pair of its own', async () => {
+    const clock = new ManualClock(0);
+    const t = await open(clock);
+    const ns = t.count as unknown as InternalKvState;
+    t.record('a');
+    t.increment();
+    t.record('a');
+    const v = t.count.value()!;
+    ns.setCurrentNamespace('w1');
+    t.count.update(v + 1);
+    ns.setCurrentNamespace('');
+    expect(t.count.value(), "the void namespace's value did not change with the window's").toBe(1);
+    t.count.update(50);
+    ns.setCurrentNamespace('w1');
+    expect(t.count.value(), "the window's value did not change with the void namespace's").toBe(2);
+  });
+
+  it('a write in a later record after a read gets a fresh pair when the read one was captured by a snapshot in between', async () => {
+    const clock = new ManualClock(0);
+    const t = await open(clock);
+    t.record('a');
+    t.increment();
+    t.record('a');
+    const v = t.count.value()!;
+    // A snapshot between the read and the write, which only a new record allows.
+    const snapshot = t.kb.snapshot();
+    t.record('a');
+    t.count.update(v + 41);
+    expect(Object.fromEntries(entriesOf(await snapshot))).toEqual({ 'count/a': [1, 0] });
+    expect(t.count.value()).toBe(42);
+  });
+});
