@@ -7,7 +7,7 @@
 import { AggregatingStateDescriptor, ListStateDescriptor, ReducingStateDescriptor, ValueStateDescriptor, type StateDescriptor } from '../../api/descriptors.ts';
 import { ConfigurationError } from '../../api/errors.ts';
 import type { Awaitable, Collector, RuntimeContext } from '../../api/functions.ts';
-import type { AggregateFunction, ListState, SyncValueState } from '../../api/state.ts';
+import type { AggregateFunction, ListState } from '../../api/state.ts';
 import { MergingWindowAssigner, type WindowAssigner, type WindowAssignerContext } from '../../api/windowing/assigners.ts';
 import type { Evictor, EvictorContext } from '../../api/windowing/evictors.ts';
 import type { ProcessWindowContext } from '../../api/windowing/functions.ts';
@@ -153,15 +153,19 @@ export class WindowCore {
     this.evictorContext = { getCurrentProcessingTime: () => ctx.clock.now(), getCurrentWatermark: () => timers.watermark };
   }
 
-  /** The key's set of in-flight windows in value state: synchronously where resident. */
+  /**
+   * The key's set of in-flight windows, in value state (namespace ''), straight over its
+   * table: the operator writes it whole and only with window names, so no handle's checks
+   * are needed, and the table answers at once wherever the key is resident.
+   */
   private mergingSetStore(store: KeyedStateStore): MergingSetStore {
     const d = new ValueStateDescriptor<MergingSetEntries>(MERGING_WINDOW_SET);
-    const value = store.getState(d);
-    // The synchronous handle's residency check (an internal of the state layer).
-    const sync = store.getSyncState(d) as SyncValueState<MergingSetEntries> & { isResident(): boolean };
+    // Registered through the store like every state of the operator (kind checks, TTL: none).
+    store.getState(d);
+    const table = this.host.backend.valueTable<MergingSetEntries>(MERGING_WINDOW_SET, 'value');
     return {
-      read: () => (this.always || sync.isResident() ? sync.value() : value.value()),
-      write: (entries) => (this.always || sync.isResident() ? sync.update(entries) : value.update(entries)),
+      read: () => table.get(''),
+      write: (entries) => (entries === undefined ? table.remove('') : table.put('', entries)),
     };
   }
 
@@ -198,6 +202,7 @@ export class WindowCore {
     return this.contentsDescriptor.kind === 'list' && (contents as unknown[]).length === 0 ? undefined : contents;
   }
 
+  /** Drops the contents under `ns`. */
   clearContents(ns: string): Awaitable<void> {
     if (this.resident(ns)) {
       this.syncContents.setCurrentNamespace(ns);
@@ -222,16 +227,19 @@ export class WindowCore {
     return undefined;
   }
 
+  /** When a window's state goes: its end plus the allowed lateness (event time), its end (processing time). */
   cleanupTime(window: Window): number {
     if (!this.eventTime) return window.maxTimestamp();
     const t = window.maxTimestamp() + this.spec.allowedLateness;
     return t >= window.maxTimestamp() && t < MAX_WATERMARK ? t : MAX_WATERMARK;
   }
 
+  /** Whether an event-time window is past its cleanup time already (its records are late data). */
   isWindowLate(window: Window): boolean {
     return this.eventTime && this.cleanupTime(window) <= this.host.timers.watermark;
   }
 
+  /** The timer at the window's cleanup time (none for windows that never end). */
   registerCleanupTimer(window: Window): void {
     const t = this.cleanupTime(window);
     if (t === MAX_WATERMARK) return;
@@ -240,6 +248,7 @@ export class WindowCore {
     else this.triggerContext.registerProcessingTimeTimer(t);
   }
 
+  /** Deletes the cleanup timer of a window merged away. */
   deleteCleanupTimer(window: Window): void {
     const t = this.cleanupTime(window);
     if (t === MAX_WATERMARK) return;

@@ -42,30 +42,32 @@ function mergeWindows(core: WindowCore, result: Window, merged: Window[], stateR
   );
 }
 
-/** Processes one record of a merging assigner for the current key; a Promise only where something answered one. */
-export function processMergingElement(core: WindowCore, value: unknown, timestamp: number): Awaitable<void> {
-  core.key = core.host.backend.getCurrentKey()!;
+/** Processes records of a merging assigner for the current key; a Promise only where something answered one. */
+export function mergingElementProcessor(core: WindowCore): (value: unknown, timestamp: number) => Awaitable<void> {
   const { spec } = core;
-  const windows = spec.assigner.assignWindows(value, timestamp, core.assignerContext);
-  const stored = spec.evictor !== undefined ? [value, timestamp === timestamp ? timestamp : null] : value;
   const merge: MergeFunction = (result, merged, stateResult, mergedStates) => mergeWindows(core, result, merged, stateResult, mergedStates);
-  return andThen(MergingWindowSet.load(core.merging!, core.mergingSet!), (set) => {
-    let skipped = true;
-    const added = forEachStep(windows.length, (i) =>
-      andThen(set.addWindow(windows[i], merge), (window) => {
-        // Only a window that merged with nothing can be late here (merging into a late window throws): dropped.
-        if (core.isWindowLate(window)) {
-          set.retireWindow(window);
-          return undefined;
-        }
-        skipped = false;
-        const stateNs = set.getStateWindow(window)!;
-        return andThen(core.addContents(stateNs, stored), () => {
-          core.window = window;
-          return afterElementTrigger(core, window, stateNs, spec.trigger.onElement(value, timestamp, window, core.triggerContext));
-        });
-      }),
-    );
-    return andThen(added, () => andThen(set.persist(), () => core.sideOutputLate(skipped, value, timestamp)));
-  });
+  return (value, timestamp) => {
+    core.key = core.host.backend.getCurrentKey()!;
+    const windows = spec.assigner.assignWindows(value, timestamp, core.assignerContext);
+    const stored = spec.evictor !== undefined ? [value, timestamp === timestamp ? timestamp : null] : value;
+    return andThen(MergingWindowSet.load(core.merging!, core.mergingSet!), (set) => {
+      let skipped = true;
+      const added = forEachStep(windows.length, (i) =>
+        andThen(set.addWindow(windows[i], merge), (window) => {
+          // Only a window that merged with nothing can be late here (merging into a late window throws): dropped.
+          if (core.isWindowLate(window)) {
+            set.retireWindow(window);
+            return undefined;
+          }
+          skipped = false;
+          const stateNs = set.getStateWindow(window)!;
+          return andThen(core.addContents(stateNs, stored), () => {
+            core.window = window;
+            return afterElementTrigger(core, window, stateNs, spec.trigger.onElement(value, timestamp, window, core.triggerContext));
+          });
+        }),
+      );
+      return andThen(added, () => andThen(set.persist(), () => core.sideOutputLate(skipped, value, timestamp)));
+    });
+  };
 }

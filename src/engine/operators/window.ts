@@ -18,7 +18,7 @@ import { AbstractStreamOperator, isThenable } from './base.ts';
 import type { OperatorContext, OperatorRestore, OutputBuffer, PendingSnapshot, RecordBatch, SnapshotOptions } from './operator.ts';
 import { WindowCore, type WindowOperatorSpec } from './window-core.ts';
 import { afterElementTrigger, onWindowTimer } from './window-firing.ts';
-import { processMergingElement } from './window-merging.ts';
+import { mergingElementProcessor } from './window-merging.ts';
 
 export type { InternalWindowFunction, WindowContents, WindowOperatorSpec } from './window-core.ts';
 
@@ -27,6 +27,8 @@ const WATERMARK = '_window/watermark';
 /** Flink's `WindowOperator` (with an evictor: `EvictingWindowOperator`). */
 export class WindowOperator<F> extends AbstractStreamOperator<F> {
   private core!: WindowCore;
+  /** The record path of merging assigners (session windows), if the assigner merges. */
+  private processMerging: ((value: unknown, timestamp: number) => Awaitable<void>) | undefined;
 
   constructor(
     fn: F,
@@ -71,6 +73,7 @@ export class WindowOperator<F> extends AbstractStreamOperator<F> {
       runtimeContext: this.runtimeContext,
       keyGroup: () => this.currentKeyGroup,
     });
+    if (this.core.merging !== undefined) this.processMerging = mergingElementProcessor(this.core);
     await super.open();
   }
 
@@ -80,7 +83,7 @@ export class WindowOperator<F> extends AbstractStreamOperator<F> {
   }
 
   private readonly processRecord = (v: unknown, o: OutputBuffer): unknown =>
-    this.core.merging !== undefined ? processMergingElement(this.core, v, o.timestamp) : this.processElementNow(v, o.timestamp);
+    this.processMerging !== undefined ? this.processMerging(v, o.timestamp) : this.processElementNow(v, o.timestamp);
 
   /**
    * The synchronous path of a record of a non-merging assigner: where every assigned
