@@ -5,8 +5,11 @@
  * vs the same count written by hand in a KeyedProcessFunction with ValueState and timers.
  * Both read the same pre-generated array with the same watermarks (forMonotonousTimestamps,
  * one per source batch) and produce [key, windowStart, count] per window, verified.
+ * Second and third lines: sliding windows and session windows over the same events, each
+ * against the tumbling job measured in the same run.
  */
 import {
+  EventTimeSessionWindows,
   KeyedProcessFunction,
   SlidingEventTimeWindows,
   StreamExecutionEnvironment,
@@ -30,6 +33,11 @@ const SIZE = 1000;
 const FLOOR = 0.8;
 /** The sliding windows of the second line: 10 s every 1 s, so each event is in 10 windows. */
 const SLIDING_SIZE = 10_000;
+/**
+ * The session gap of the third line: a key's events come 100 ms apart, so every event
+ * after a key's first merges into its one session (the merge path on every record).
+ */
+const SESSION_GAP = 150;
 
 interface TEv {
   k: string;
@@ -50,12 +58,18 @@ function source(events: readonly TEv[]) {
     .assignTimestampsAndWatermarks(WatermarkStrategy.forMonotonousTimestamps<TEv>().withTimestampAssigner((e) => e.ts));
 }
 
-function runWindow(events: readonly TEv[], sliding = false): Promise<Out[]> {
+function runWindow(events: readonly TEv[], kind: 'tumbling' | 'sliding' | 'session' = 'tumbling'): Promise<Out[]> {
   return source(events)
     .keyBy((e) => e.k)
-    .window(sliding ? SlidingEventTimeWindows.of(SLIDING_SIZE, SIZE) : TumblingEventTimeWindows.of(SIZE))
+    .window(
+      kind === 'sliding'
+        ? SlidingEventTimeWindows.of(SLIDING_SIZE, SIZE)
+        : kind === 'session'
+          ? EventTimeSessionWindows.withGap(SESSION_GAP)
+          : TumblingEventTimeWindows.of(SIZE),
+    )
     .aggregate(
-      { createAccumulator: () => 0, add: (_e: TEv, acc: number) => acc + 1, getResult: (acc: number) => acc },
+      { createAccumulator: () => 0, add: (_e: TEv, acc: number) => acc + 1, getResult: (acc: number) => acc, merge: (a: number, b: number) => a + b },
       {
         process(key: string, ctx: ProcessWindowContext<TimeWindow>, counts: Iterable<number>, out: Collector<Out>) {
           for (const c of counts) out.collect([key, ctx.window().start, c]);
@@ -116,6 +130,14 @@ function verify(out: readonly Out[], who: string): void {
   if (seen.size !== windows || total !== EVENTS) throw new Error(`${who}: ${seen.size} distinct windows, ${total} events`);
 }
 
+/** Sessions: one per key, spanning the key's whole input, every event counted once. */
+function verifySessions(out: readonly Out[]): void {
+  if (out.length !== KEYS) throw new Error(`session: expected ${KEYS} sessions, got ${out.length}`);
+  let total = 0;
+  for (const [, , c] of out) total += c;
+  if (total !== EVENTS) throw new Error(`session: counted ${total} events, expected ${EVENTS}`);
+}
+
 /** Sliding windows: 19 per key (starts −9 s … 9 s), every event counted in 10 of them. */
 function verifySliding(out: readonly Out[]): void {
   const perKey = SPAN_MS / SIZE + SLIDING_SIZE / SIZE - 1;
@@ -155,7 +177,7 @@ export async function windowBench(runs: number): Promise<void> {
   });
   const [slide, tumble] = await timeInterleaved(
     [
-      { name: 'sliding', run: async () => verifySliding(await runWindow(events, true)) },
+      { name: 'sliding', run: async () => verifySliding(await runWindow(events, 'sliding')) },
       { name: 'tumbling', run: async () => verify(await runWindow(events), 'window') },
     ],
     runs,
@@ -172,6 +194,28 @@ export async function windowBench(runs: number): Promise<void> {
     ratio: round(tumble!.medianMs / slide!.medianMs, 4),
     engineMs: slide!.ms,
     baselineMs: tumble!.ms,
+    floor: null,
+    pass: true,
+  });
+  const [session, tumbling] = await timeInterleaved(
+    [
+      { name: 'session', run: async () => verifySessions(await runWindow(events, 'session')) },
+      { name: 'tumbling', run: async () => verify(await runWindow(events), 'window') },
+    ],
+    runs,
+  );
+  report({
+    bench: 'window-session',
+    events: EVENTS,
+    keys: KEYS,
+    session: `EventTimeSessionWindows.withGap(${SESSION_GAP}): a key's events 100 ms apart, so every event after its first merges into the key's one session (${KEYS} sessions)`,
+    stat: `median of ${runs} interleaved runs after 1 warm-up each`,
+    engineEventsPerSec: Math.round(EVENTS / (session!.medianMs / 1000)),
+    baselineEventsPerSec: Math.round(EVENTS / (tumbling!.medianMs / 1000)),
+    baseline: 'the tumbling 1 s window count of the first line',
+    ratio: round(tumbling!.medianMs / session!.medianMs, 4),
+    engineMs: session!.ms,
+    baselineMs: tumbling!.ms,
     floor: null,
     pass: true,
   });

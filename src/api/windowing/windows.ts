@@ -38,8 +38,11 @@ export class TimeWindow extends Window {
     return this.end - 1;
   }
 
+  /** Built once: the window operator asks for it several times per record (state, timers, the merging set). */
+  #namespace: string | undefined;
+
   namespace(): string {
-    return `${this.start},${this.end}`;
+    return (this.#namespace ??= `${this.start},${this.end}`);
   }
 
   /** Whether the windows overlap or touch (Flink's `intersects`). */

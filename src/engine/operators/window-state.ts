@@ -1,18 +1,17 @@
 /**
  * The state side of the window operator: per-window ("namespaced") views of keyed state,
- * merging of namespaces when session windows merge, and the per-key set of in-flight
- * merging windows (Flink's `MergingWindowSet`).
+ * and merging of namespaces when session windows merge.
  */
 import type { StateDescriptor } from '../../api/descriptors.ts';
-import { ListStateDescriptor, ValueStateDescriptor } from '../../api/descriptors.ts';
+import { ListStateDescriptor } from '../../api/descriptors.ts';
+import type { Awaitable } from '../../api/functions.ts';
 import { ConfigurationError } from '../../api/errors.ts';
-import type { AggregateFunction, ListState, ReducingState, ValueState } from '../../api/state.ts';
+import type { AggregateFunction, ListState, ReducingState } from '../../api/state.ts';
 import type { KeyedStateStore as UserKeyedStateStore } from '../../api/windowing/functions.ts';
-import type { MergingWindowAssigner } from '../../api/windowing/assigners.ts';
-import { windowOfNamespace, type Window } from '../../api/windowing/windows.ts';
-import type { KeyedStateBackend } from '../../state/backend.ts';
+import type { KeyedStateBackend, ListTable, ValueTable } from '../../state/backend.ts';
 import type { InternalKvState } from '../../state/keyed-states.ts';
 import type { KeyedStateStore } from '../../state/keyed-state-store.ts';
+import { andThen, forEachStep } from './steps.ts';
 
 /** A descriptor under another name (same kind, function and TTL), so that internal and per-window states never collide with the user's. */
 export function renamed<D extends StateDescriptor>(descriptor: D, name: string): D {
@@ -143,93 +142,45 @@ export async function mergeNamespaces(
   state.setCurrentNamespace(target);
 }
 
-/** The descriptor of the per-key set of in-flight merging windows. */
-export const MERGING_WINDOW_SET = new ValueStateDescriptor<Array<[string, string]>>('_window/merging-window-set');
+/** The tables a window's contents live in: a list, or one value (reduced value or accumulator). */
+export type ContentsTable = { readonly kind: 'list'; readonly table: ListTable<unknown> } | { readonly kind: 'value'; readonly table: ValueTable<unknown> };
 
 /**
- * The in-flight windows of one key of a merging assigner, each with the window its state
- * is kept under (Flink's `MergingWindowSet`): merging moves no state to the merged
- * window, it keeps one of the merged windows' state and merges the others into it.
+ * {@link mergeNamespaces} for the window's own contents, straight over their table: a
+ * Promise only when the backend answers one (a state window not in memory), so that a
+ * session merge of resident windows costs none. `fold` combines two stored values
+ * (reduce function, `AggregateFunction.merge`); lists are concatenated.
  */
-export class MergingWindowSet {
-  /** Window namespace → state window namespace. */
-  private readonly mapping: Map<string, string>;
-  private changed = false;
-
-  private constructor(
-    private readonly assigner: MergingWindowAssigner<unknown, Window>,
-    private readonly state: ValueState<Array<[string, string]>>,
-    entries: Array<[string, string]> | undefined,
-  ) {
-    this.mapping = new Map(entries ?? []);
+export function mergeContents(
+  contents: ContentsTable,
+  target: string,
+  sources: readonly string[],
+  fold?: (a: unknown, b: unknown) => unknown,
+): Awaitable<void> {
+  if (contents.kind === 'list') {
+    const table = contents.table;
+    return forEachStep(sources.length, (i) =>
+      andThen(table.get(sources[i]), (values) =>
+        andThen(table.remove(sources[i]), () => (values !== undefined && values.length > 0 ? table.addAll(target, values) : undefined)),
+      ),
+    );
   }
-
-  /** The set of the current key, read from its state. */
-  static async load(assigner: MergingWindowAssigner<unknown, Window>, state: ValueState<Array<[string, string]>>): Promise<MergingWindowSet> {
-    return new MergingWindowSet(assigner, state, await state.value());
-  }
-
-  /** The window whose namespace holds `window`'s state, if `window` is in flight. */
-  getStateWindow(window: Window): string | undefined {
-    return this.mapping.get(window.namespace());
-  }
-
-  /** Removes a window from the set (it was purged or is late). */
-  retireWindow(window: Window): void {
-    if (!this.mapping.delete(window.namespace()))
-      throw new ConfigurationError(`window ${String(window)} is not in the in-flight window set`, { component: 'windows' });
-    this.changed = true;
-  }
-
-  /**
-   * Adds `newWindow`, merging it with in-flight windows as the assigner says; `merge` is
-   * called for every merge (with the merged windows other than `newWindow`, the state
-   * window of the result, and the state windows to fold into it). Returns the window
-   * `newWindow` ended up in.
-   */
-  async addWindow(newWindow: Window, merge: (result: Window, merged: Window[], stateResult: string, mergedStates: string[]) => Promise<void>): Promise<Window> {
-    const newNs = newWindow.namespace();
-    // A new window equal to an in-flight one is that window (windows are values).
-    const inFlight = this.mapping.has(newNs);
-    const windows = [...this.mapping.keys()].map(windowOfNamespace);
-    if (!inFlight) windows.push(newWindow);
-    const results: Array<[Window, Window[]]> = [];
-    this.assigner.mergeWindows(windows, (toBeMerged, result) => results.push([result, toBeMerged]));
-    let resultWindow = newWindow;
-    let mergedNewWindow = false;
-    for (const [result, toBeMerged] of results) {
-      // The new window never had state of its own: it is not among the merged windows.
-      const merged = inFlight ? toBeMerged : toBeMerged.filter((w) => w.namespace() !== newNs);
-      if (toBeMerged.some((w) => w.namespace() === newNs)) {
-        mergedNewWindow = true;
-        resultWindow = result;
-      }
-      // The result keeps the state window of one merged window; the others' state folds into it.
-      const stateResult = this.mapping.get(merged[0].namespace())!;
-      const mergedStates: string[] = [];
-      for (const w of merged) {
-        const s = this.mapping.get(w.namespace());
-        this.mapping.delete(w.namespace());
-        if (s !== undefined && s !== stateResult) mergedStates.push(s);
-      }
-      this.mapping.set(result.namespace(), stateResult);
-      this.changed = true;
-      // Not a merge when an in-flight window merely absorbed the new one without growing.
-      if (!(merged.length === 1 && merged[0].namespace() === result.namespace())) await merge(result, merged, stateResult, mergedStates);
-    }
-    if (!inFlight && !mergedNewWindow) {
-      this.mapping.set(newNs, newNs);
-      this.changed = true;
-    }
-    return resultWindow;
-  }
-
-  /** Writes the set back if it changed (removes it when empty). */
-  async persist(): Promise<void> {
-    if (!this.changed) return;
-    this.changed = false;
-    await this.state.update(this.mapping.size === 0 ? undefined : [...this.mapping]);
-  }
+  const table = contents.table;
+  return andThen(table.get(target), (first) => {
+    let acc = first;
+    let folded = false;
+    return andThen(
+      forEachStep(sources.length, (i) =>
+        andThen(table.get(sources[i]), (other) => {
+          if (other === undefined) return undefined;
+          acc = acc === undefined ? other : fold!(acc, other);
+          folded = true;
+          return table.remove(sources[i]);
+        }),
+      ),
+      () => (folded ? table.put(target, acc) : undefined),
+    );
+  });
 }
 
 /** The list of a window with an evictor: values with their timestamps (null: none). */
