@@ -20,7 +20,7 @@ import { fingerprintOf } from './fingerprint.ts';
 import { MarkEpochs } from './mark-epochs.ts';
 import { Slices } from '../../state/slices.ts';
 import { encodeFull, restoreKeyGroups, type EncodedState } from './snapshots.ts';
-import { DeltaCapture } from './delta-capture.ts';
+import { DeltaCapture, type KeepEntry } from './delta-capture.ts';
 import { SnapshotSource } from './frozen-copy.ts';
 import { deleteExpired, pruneStep } from './ttl-cleanup.ts';
 import { bucketOf, listTable, loadValueRow, mapTable, PAGE, stateFailure, valueTable, type SqlState, type TableContext } from './tables.ts';
@@ -45,6 +45,11 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
     }
   });
   private disposed = false;
+  /** Deltas being encoded: a list or map write first lets them keep the entry (`delta-capture.ts`). */
+  private readonly deltas = new Set<DeltaCapture>();
+  private readonly keepEntry: KeepEntry = (st, kg, k, ns) => {
+    for (const d of this.deltas) d.keep(this.stmts, st, kg, k, ns);
+  };
   /** A file opened for possible reuse is emptied on first use, unless a restore proves it is at the restored checkpoint. */
   private pendingWipe: boolean;
   /** Whether the last restore reused the local file instead of loading the snapshots. */
@@ -102,6 +107,15 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
   mark(st: number, ns: string): void {
     const epoch = this.epochs.current;
     if (epoch !== undefined) this.stmts.mark(st, this.currentKg, this.keyBytes(), ns, epoch, null);
+  }
+
+  keep(st: number, ns: string): void {
+    if (this.deltas.size > 0) this.keepEntry(st, this.currentKg, this.keyBytes(), ns);
+  }
+
+  /** What TTL cleanup tells before it deletes rows: nothing to keep while no delta is encoded. */
+  private get keeper(): KeepEntry | undefined {
+    return this.deltas.size > 0 ? this.keepEntry : undefined;
   }
 
   /**
@@ -179,7 +193,7 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
     if (s === undefined || limit <= 0) return 0;
     this.flushSync();
     try {
-      return pruneStep(this.stmts, this.cache, s, limit, isStale, this.epochs.current);
+      return pruneStep(this.stmts, this.cache, s, limit, isStale, this.epochs.current, this.keeper);
     } catch (e) {
       throw stateFailure(e, this, stateName);
     }
@@ -206,7 +220,7 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
   private cleanupExpired(): void {
     for (const s of this.registeredStates()) {
       try {
-        deleteExpired(this.stmts, this.cache, s, this.epochs.current);
+        deleteExpired(this.stmts, this.cache, s, this.epochs.current, this.keeper);
       } catch (e) {
         throw stateFailure(e, this, s.name);
       }
@@ -216,10 +230,10 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
   /**
    * The capture runs inside the call and is small. A full snapshot writes the cache back,
    * commits and takes a frozen page copy of the database (`frozen-copy.ts`: its cost
-   * follows the database's size). A delta keeps the cache's unwritten rows by reference
-   * and reads the changed list and map entries, nothing else (`delta-capture.ts`: its
-   * cost follows what changed). Both are encoded afterwards, in slices, while writes go
-   * on in the live database and are marked for the next delta.
+   * follows the database's size). A delta keeps the cache's unwritten rows by reference,
+   * nothing else (`delta-capture.ts`: its cost follows the rows the cache holds unwritten).
+   * Both are encoded afterwards, in slices, while writes go on in the live database and
+   * are marked for the next delta (list and map writes copy first what a delta holds).
    */
   async snapshot(options: KeyedSnapshotOptions = {}): Promise<KeyedStateSnapshot> {
     this.ensureFresh();
@@ -265,15 +279,12 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
   private snapshotDelta(head: SnapshotHead, encoded: readonly EncodedState[], upTo: number, names: () => string): Promise<KeyedStateSnapshot> {
     const baseCheckpointId = this.epochs.base!;
     const failed = (e: unknown) => stateFailure(e, this, names());
-    let capture: DeltaCapture;
-    try {
-      capture = DeltaCapture.capture(this.stmts, this.cache, encoded, this.epochs.completed, upTo);
-    } catch (e) {
-      throw failed(e);
-    }
+    const capture = DeltaCapture.capture(this.cache, encoded, this.epochs.completed, upTo);
+    this.deltas.add(capture);
     return this.epochs.whileReading(() =>
       capture
         .encode(this.stmts, encoded, () => !this.disposed)
+        .finally(() => this.deltas.delete(capture))
         .then(
           ({ keyGroups, removed }) => ({ ...head, keyGroups, incremental: { baseCheckpointId, removed } }),
           (e) => Promise.reject(failed(e)),

@@ -65,6 +65,8 @@ export interface TableContext {
   keyBytes(): Uint8Array;
   /** Marks (state, current key, namespace) as written, when deltas are tracked. */
   mark(st: number, ns: string): void;
+  /** Call before a list or map entry of the current key changes: deltas being encoded keep its rows as at their barrier. */
+  keep(st: number, ns: string): void;
 }
 
 /** Rows per page when entries() and keys() stream. */
@@ -162,6 +164,7 @@ export function listTable<T>(ctx: TableContext, s: SqlState): ListTable<T> {
       const encoded = values.map((v) => serializeValue(v));
       const k = ctx.keyBytes();
       const kg = ctx.currentKg;
+      ctx.keep(s.id, ns);
       if (replace) stmts.deleteEntry(s.id, kg, k, ns);
       let seq = replace ? 0 : (stmts.maxUk(s.id, kg, k, ns) ?? -1) + 1;
       encoded.forEach((v, i) => stmts.putRow(s.id, kg, k, ns, seq++, v, expiryOf(s, values[i])));
@@ -204,6 +207,7 @@ export function mapTable<V>(ctx: TableContext, s: SqlState): MapTable<V> {
       if (entries.length === 0) return;
       const encoded = entries.map(([uk, v]) => [canonicalKeyBytes(uk), serializeValue(v)] as const);
       const k = ctx.keyBytes();
+      ctx.keep(s.id, ns);
       encoded.forEach(([uk, v], i) => stmts.putRow(s.id, ctx.currentKg, k, ns, uk, v, expiryOf(s, entries[i]![1])));
       ctx.mark(s.id, ns);
       stmts.maybeCommit();
@@ -218,6 +222,7 @@ export function mapTable<V>(ctx: TableContext, s: SqlState): MapTable<V> {
     putAll,
     delete: (ns, userKey) =>
       guarded(() => {
+        ctx.keep(s.id, ns);
         stmts.deleteRow(s.id, ctx.currentKg, ctx.keyBytes(), ns, canonicalKeyBytes(userKey));
         ctx.mark(s.id, ns);
         stmts.maybeCommit();
@@ -229,6 +234,7 @@ export function mapTable<V>(ctx: TableContext, s: SqlState): MapTable<V> {
     syncEntries: (ns) => mapPagesNow<V>(ctx, s, ctx.currentKg, ctx.keyBytes(), ns),
     remove: (ns) =>
       guarded(() => {
+        ctx.keep(s.id, ns);
         stmts.deleteEntry(s.id, ctx.currentKg, ctx.keyBytes(), ns);
         ctx.mark(s.id, ns);
         stmts.maybeCommit();
