@@ -177,7 +177,14 @@ describe('SqliteStateBackend snapshot capture', () => {
     await restored.restore([mergeKeyedChain([base, delta])]);
     const got = await collections(restored, new ManualClock(1_010)).view(keys);
     expect(got.size).toBe(2_000);
-    expect(got.get('k0')).toEqual({ l: [0, 10_000], lt: [0], m: [['a', 0], ['b', 0]] });
+    expect(got.get('k0')).toEqual({
+      l: [0, 10_000],
+      lt: [0],
+      m: [
+        ['a', 0],
+        ['b', 0],
+      ],
+    });
     expect(got).toEqual(expected);
     // The writes after the call are the next delta's.
     kb.notifyCheckpointComplete(2);

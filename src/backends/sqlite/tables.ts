@@ -8,7 +8,8 @@ import type { StateKind } from '../../api/descriptors.ts';
 import { EddyError } from '../../api/errors.ts';
 import { deserializeValue, serializeValue } from '../../format/value-codec.ts';
 import { canonicalKeyBytes, keyFromCanonicalBytes, type Key } from '../../format/key-bytes.ts';
-import type { KeyId } from '../../format/key-ids.ts';
+import { keyId, type KeyId } from '../../format/key-ids.ts';
+import type { KeyGroupRange } from '../../format/key-groups.ts';
 import type { ListTable, MapTable, ValueTable } from '../../state/backend.ts';
 import type { TableConfig } from '../../state/keyed-backend-base.ts';
 import { openError } from './open.ts';
@@ -153,6 +154,30 @@ export function loadValueRow(
   const bytes = found?.v ?? null;
   const primitive = bytes === null ? undefined : primitiveOf(s, deserializeValue(bytes));
   return cache.loaded(new CachedRow(s.id, kg, key, ns, bucket, id, bytes, primitive, found?.exp ?? null, k));
+}
+
+/** Loads the value rows (void namespace) of a batch's keys in `range` that are not cached yet. */
+export function prefetchValueRows(
+  stmts: Statements,
+  cache: ValueCache,
+  valueStates: readonly SqlState[],
+  keys: readonly Key[],
+  keyGroups: ArrayLike<number>,
+  range: KeyGroupRange,
+): void {
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const kg = keyGroups[i]!;
+    if (!range.contains(kg)) continue;
+    const id = keyId(key);
+    let k: Uint8Array | undefined;
+    for (const s of valueStates) {
+      // The void namespace is what keyed functions use; windows' namespaces load on first access.
+      const bucket = bucketOf(s, '');
+      if (bucket.has(id)) continue;
+      loadValueRow(stmts, cache, s, kg, key, id, (k ??= canonicalKeyBytes(key)), '', bucket);
+    }
+  }
 }
 
 /** List rows: one per element, `uk` = its sequence number. */
