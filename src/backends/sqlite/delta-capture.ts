@@ -31,7 +31,7 @@ import { RemovedEntryWriter } from '../../format/snapshot-format.ts';
 import { Slices } from '../../state/slices.ts';
 import type { Row, Statements } from './schema.ts';
 import type { EncodedState } from './snapshots.ts';
-import { finishAll, sameBytes, writeEntry } from './snapshots.ts';
+import { finishAll, sameBytes, writeRowEntry } from '../../format/row-snapshots.ts';
 import { rowKeyBytes, type CachedRow, type ValueCache } from './value-cache.ts';
 
 /** Marks read per page while encoding (one page between two turns at most). */
@@ -158,7 +158,7 @@ export class DeltaCapture {
       if (stateIndex === undefined) return;
       let w = entries.get(kg);
       if (w === undefined) entries.set(kg, (w = new ByteWriter()));
-      if (!writeEntry(w, stateIndex, states[stateIndex]!, k, ns, rows)) {
+      if (!writeRowEntry(w, stateIndex, states[stateIndex]!, k, ns, rows)) {
         let r = removed.get(kg);
         if (r === undefined) removed.set(kg, (r = new RemovedEntryWriter()));
         r.add(stateIndex, k, ns);

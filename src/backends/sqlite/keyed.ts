@@ -17,7 +17,7 @@ import { PLAIN_VALUES } from '../../state/stored-values.ts';
 import type { SqliteVfs } from './open.ts';
 import type { Statements } from './schema.ts';
 import { savedStatesIfAt } from './fingerprint.ts';
-import { restoreKeyGroups } from './snapshots.ts';
+import { restoreKeyGroups } from '../../format/row-snapshots.ts';
 import { SnapshotTaker } from './snapshot-taker.ts';
 import { deleteExpired, pruneStep } from './ttl-cleanup.ts';
 import { listTable, mapTable, PAGE, prefetchValueRows, stateFailure, valueTable, type SqlState, type TableContext } from './tables.ts';
