@@ -197,4 +197,31 @@ describe('SqliteStateBackend snapshot capture', () => {
     expect(after.get('k1999')?.l).toEqual([1999, ...Array.from({ length: 1 + turns }, (_, i) => -(i + 1))]);
     await Promise.all([kb.dispose(), restored.dispose(), later.dispose()]);
   }, 120_000);
+
+  it('incremental TTL cleanup (pruneEntries) right after the call removes list rows from the live state, not from the delta', async () => {
+    const { kb } = await openSqliteKeyed('sqlite-capture-prune');
+    const { l, at, view } = collections(kb, new ManualClock(1_000));
+    const keys = Array.from({ length: 600 }, (_, i) => `k${i}`);
+    for (const [i, k] of keys.entries()) {
+      at(k);
+      await l.add(i);
+    }
+    const base = await kb.snapshot({ checkpointId: 1, incremental: true });
+    kb.notifyCheckpointComplete(1);
+    for (const [i, k] of keys.entries()) {
+      at(k);
+      await l.add(i + 10_000);
+    }
+    kb.clearCurrentKey();
+    const pending = kb.snapshot({ checkpointId: 2, incremental: true });
+    // Every row counts as stale: the walk deletes every list of the state.
+    expect(kb.pruneEntries('l', 10_000, () => true)).toBe(600);
+    expect((await view(keys)).size).toBe(0);
+    const { kb: restored } = await openSqliteKeyed('sqlite-capture-prune-restored');
+    await restored.restore([mergeKeyedChain([base, await pending])]);
+    const got = await collections(restored, new ManualClock(1_000)).view(keys);
+    expect(got.size).toBe(600);
+    for (const [i, k] of keys.entries()) expect(got.get(k)?.l, k).toEqual([i, i + 10_000]);
+    await Promise.all([kb.dispose(), restored.dispose()]);
+  }, 60_000);
 });

@@ -16,11 +16,12 @@
  *   read after it, in pages between turns, as they were at it.
  * - List and map entries are written in place in `kv` and their marks hold no rows, so
  *   their rows are read after the barrier too, with the marks, and kept as they were by
- *   copy-on-write: until the delta has read an entry's state, the first write after the
- *   barrier to a list or map entry marked in the delta's epochs first copies the entry's
- *   rows into the delta ({@link DeltaCapture.keep}). Any entry the delta reads in `kv`
- *   was therefore not written since the barrier; the copies cost what is written while
- *   the delta encodes, not what it holds.
+ *   copy-on-write: the first change after the barrier (a write, or TTL cleanup) to a
+ *   list or map entry marked in the delta's epochs and not read by it yet first copies
+ *   the entry's rows into the delta ({@link DeltaCapture.keep}). Any entry the delta
+ *   reads in `kv` was therefore not changed since the barrier. The copies cost what is
+ *   written while the delta encodes (a whole entry on its first write: one extra read of
+ *   its rows), not what the delta holds; the entries are read first, so the window is short.
  *
  * Replaced: a page copy of the whole database at the barrier (`frozen-copy.ts`, kept for
  * full snapshots), about 20 ms per million value rows unloaded.
@@ -179,7 +180,8 @@ export class DeltaCapture {
         const close = () => {
           if (entry === undefined) return;
           // Rows copied before a write since the barrier replace those read now.
-          put(state.id, entry.kg, entry.k, entry.ns, this.kept.get(entryId(state.id, entry.kg, entry.k, entry.ns)) ?? entry.rows);
+          const kept = this.kept.size === 0 ? undefined : this.kept.get(entryId(state.id, entry.kg, entry.k, entry.ns));
+          put(state.id, entry.kg, entry.k, entry.ns, kept ?? entry.rows);
           cursor = [entry.kg, entry.k, entry.ns];
         };
         for (const [kg, k, ns, uk, v] of page) {
