@@ -60,15 +60,17 @@ function ticker(): { stop(): number } {
 async function timedSnapshot(
   backend: KeyedStateBackend,
   options: { checkpointId: number; incremental?: boolean },
-): Promise<{ snap: KeyedStateSnapshot; sync: number; total: number; gap: number }> {
+): Promise<{ snap: KeyedStateSnapshot; sync: number; syncCpu: number; total: number; gap: number }> {
   gc();
   const t = ticker();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const pending = backend.snapshot(options);
   const t1 = performance.now();
+  const c1 = process.cpuUsage(c0);
   const snap = await pending;
   const t2 = performance.now();
-  return { snap, sync: t1 - t0, total: t2 - t0, gap: t.stop() };
+  return { snap, sync: t1 - t0, syncCpu: (c1.user + c1.system) / 1000, total: t2 - t0, gap: t.stop() };
 }
 
 /** Entries of a snapshot's key groups, as `[key, value]`. */
@@ -215,13 +217,13 @@ export async function collectionLine(runs: number, keys: readonly string[], keyG
   const base = await backend.snapshot({ checkpointId: ++checkpointId, incremental: true });
   if (base.incremental !== undefined) throw new Error(`checkpoint-pause-sqlite (${shape}): the first incremental snapshot should be full`);
   backend.notifyCheckpointComplete?.(checkpointId);
-  const inc = { sync: [] as number[], total: [] as number[], gaps: [] as number[] };
+  const inc = { sync: [] as number[], cpu: [] as number[], total: [] as number[], gaps: [] as number[] };
   for (let r = 0; r <= runs; r++) {
     const changed = sampleDistinct(KEYS, CHANGED, 2000 + r);
     const value = (i: number) => i + 1_000_000 * (r + 1);
     await write(changed, value);
     const id = ++checkpointId;
-    const { snap, sync, total, gap } = await timedSnapshot(backend, { checkpointId: id, incremental: true });
+    const { snap, sync, syncCpu, total, gap } = await timedSnapshot(backend, { checkpointId: id, incremental: true });
     backend.notifyCheckpointComplete?.(id);
     if (snap.incremental === undefined) throw new Error(`checkpoint-pause-sqlite (${shape}): expected a delta`);
     // The written value: the map's only entry, or the list's last element.
@@ -236,6 +238,7 @@ export async function collectionLine(runs: number, keys: readonly string[], keyG
       if (got.get(keys[i]) !== value(i)) throw new Error(`checkpoint-pause-sqlite (${shape}): delta has ${String(got.get(keys[i]))} for ${keys[i]}`);
     if (r === 0) continue; // warm-up
     inc.sync.push(sync);
+    inc.cpu.push(syncCpu);
     inc.total.push(total);
     inc.gaps.push(gap);
   }
@@ -246,11 +249,13 @@ export async function collectionLine(runs: number, keys: readonly string[], keyG
     variant: `incremental-${shape}`,
     keys: KEYS,
     changedPerInterval: CHANGED,
-    method: `a fresh backend filled with 1,000,000 keys of ${shape === 'map' ? "MapState<string, number> (put('a', i))" : 'ListState<number> (add(i))'} and flushed, after a completed incremental (full) checkpoint; per interval 10,000 distinct random keys (sampleDistinct, seeded) get ${shape === 'map' ? "put('a', x)" : 'add(x)'}, then backend.snapshot({checkpointId, incremental: true}) timed as the incremental line and completed; each delta checked (10,000 entries, the written values)`,
+    method: `a fresh backend filled with 1,000,000 keys of ${shape === 'map' ? "MapState<string, number> (put('a', i))" : 'ListState<number> (add(i))'} and flushed, after a completed incremental (full) checkpoint; per interval 10,000 distinct random keys (sampleDistinct, seeded) get ${shape === 'map' ? "put('a', x)" : 'add(x)'}, then backend.snapshot({checkpointId, incremental: true}) timed as the incremental line (and syncCpuMs: process.cpuUsage() of the call, user + system) and completed; each delta checked (10,000 entries, the written values)`,
     stat: `median (and max) of ${runs} snapshots after 1 warm-up, each awaited before the next; machine shared and loaded, so absolute times are noisy`,
     fillMs: Math.round(fillMs),
     syncMs: round(incSync, 2),
     syncMsMax: round(Math.max(...inc.sync), 2),
+    syncCpuMs: round(median(inc.cpu), 2),
+    syncCpuMsMax: round(Math.max(...inc.cpu), 2),
     totalMs: round(median(inc.total), 1),
     maxTurnGapMs: round(median(inc.gaps), 1),
     syncMsRuns: summary(inc.sync, 2).runs,
