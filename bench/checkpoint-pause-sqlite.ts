@@ -80,8 +80,39 @@ function entriesOf(snap: KeyedStateSnapshot): Map<unknown, unknown> {
   return out;
 }
 
-function summary(xs: readonly number[], digits: number) {
-  return { median: round(median(xs), digits), max: round(Math.max(...xs), digits), runs: xs.map((x) => round(x, digits)) };
+/** The timings of a line's measured snapshots. */
+interface Timings {
+  sync: number[];
+  cpu: number[];
+  total: number[];
+  gaps: number[];
+}
+
+function newTimings(): Timings {
+  return { sync: [], cpu: [], total: [], gaps: [] };
+}
+
+function record(t: Timings, m: { sync: number; syncCpu: number; total: number; gap: number }): void {
+  t.sync.push(m.sync);
+  t.cpu.push(m.syncCpu);
+  t.total.push(m.total);
+  t.gaps.push(m.gap);
+}
+
+/** A line's timing fields: medians and max, then every run. */
+function timingFields(t: Timings) {
+  const runs = (xs: readonly number[], digits: number) => xs.map((x) => round(x, digits));
+  return {
+    syncMs: round(median(t.sync), 2),
+    syncMsMax: round(Math.max(...t.sync), 2),
+    syncCpuMs: round(median(t.cpu), 2),
+    syncCpuMsMax: round(Math.max(...t.cpu), 2),
+    totalMs: round(median(t.total), 1),
+    maxTurnGapMs: round(median(t.gaps), 1),
+    syncMsRuns: runs(t.sync, 2),
+    totalMsRuns: runs(t.total, 1),
+    maxTurnGapMsRuns: runs(t.gaps, 1),
+  };
 }
 
 /** An in-memory SQLite keyed backend of subtask 0 of 1. */
@@ -113,31 +144,29 @@ async function valueLines(runs: number, keys: readonly string[], keyGroups: Uint
   await backend.flush!();
   const fillMs = performance.now() - f0;
 
-  const full = { sync: [] as number[], total: [] as number[], gaps: [] as number[] };
+  const full = newTimings();
   let checkpointId = 0;
   for (let r = 0; r <= runs; r++) {
-    const { snap, sync, total, gap } = await timedSnapshot(backend, { checkpointId: ++checkpointId });
+    const { snap, ...m } = await timedSnapshot(backend, { checkpointId: ++checkpointId });
     if (r === 0) {
       const entries = entriesOf(snap).size;
       if (entries !== KEYS) throw new Error(`checkpoint-pause-sqlite: snapshot holds ${entries} entries, expected ${KEYS}`);
       continue; // warm-up
     }
-    full.sync.push(sync);
-    full.total.push(total);
-    full.gaps.push(gap);
+    record(full, m);
   }
 
   // The base of the deltas: the first incremental snapshot is a full one.
   const base = await backend.snapshot({ checkpointId: ++checkpointId, incremental: true });
   if (base.incremental !== undefined) throw new Error('checkpoint-pause-sqlite: the first incremental snapshot should be full');
   backend.notifyCheckpointComplete?.(checkpointId);
-  const inc = { sync: [] as number[], total: [] as number[], gaps: [] as number[] };
+  const inc = newTimings();
   for (let r = 0; r <= runs; r++) {
     const changed = sampleDistinct(KEYS, CHANGED, 1000 + r);
     const value = (i: number) => i + 1_000_000 * (r + 1);
     await writeKeys(backend, state, keys, keyGroups, value, changed);
     const id = ++checkpointId;
-    const { snap, sync, total, gap } = await timedSnapshot(backend, { checkpointId: id, incremental: true });
+    const { snap, ...m } = await timedSnapshot(backend, { checkpointId: id, incremental: true });
     backend.notifyCheckpointComplete?.(id);
     if (snap.incremental === undefined) throw new Error('checkpoint-pause-sqlite: expected a delta');
     const got = entriesOf(snap);
@@ -145,9 +174,7 @@ async function valueLines(runs: number, keys: readonly string[], keyGroups: Uint
     for (const i of changed)
       if (got.get(keys[i]) !== value(i)) throw new Error(`checkpoint-pause-sqlite: delta has ${String(got.get(keys[i]))} for ${keys[i]}`);
     if (r === 0) continue; // warm-up
-    inc.sync.push(sync);
-    inc.total.push(total);
-    inc.gaps.push(gap);
+    record(inc, m);
   }
   await backend.dispose();
   const stat = `median (and max) of ${runs} snapshots after 1 warm-up, each awaited before the next; machine shared and loaded, so absolute times are noisy`;
@@ -157,16 +184,10 @@ async function valueLines(runs: number, keys: readonly string[], keyGroups: Uint
     variant: 'full',
     keys: KEYS,
     method:
-      "SqliteStateBackend({ vfs: 'memory' }) filled through KeyedStateStore ValueState<number> and flushed; syncMs = the backend.snapshot({checkpointId}) call until it returns its Promise; totalMs = until it resolves; maxTurnGapMs = longest gap between setTimeout(0) turns while it ran",
+      "SqliteStateBackend({ vfs: 'memory' }) filled through KeyedStateStore ValueState<number> and flushed; syncMs = the backend.snapshot({checkpointId}) call until it returns its Promise (syncCpuMs: process.cpuUsage() of the call, user + system of every thread of the process, so V8's background GC and compilation can put it above the wall time); totalMs = until it resolves; maxTurnGapMs = longest gap between setTimeout(0) turns while it ran",
     stat,
     fillMs: Math.round(fillMs),
-    syncMs: round(fullSync, 2),
-    syncMsMax: round(Math.max(...full.sync), 2),
-    totalMs: round(median(full.total), 1),
-    maxTurnGapMs: round(median(full.gaps), 1),
-    syncMsRuns: summary(full.sync, 2).runs,
-    totalMsRuns: summary(full.total, 1).runs,
-    maxTurnGapMsRuns: summary(full.gaps, 1).runs,
+    ...timingFields(full),
     floor: PAUSE_FLOOR_MS,
     pass: fullSync <= PAUSE_FLOOR_MS,
   });
@@ -179,13 +200,7 @@ async function valueLines(runs: number, keys: readonly string[], keyGroups: Uint
     method:
       'the same backend after a completed incremental (full) checkpoint; per interval 10,000 distinct random keys (sampleDistinct, seeded) written through the API and left in the cache, then backend.snapshot({checkpointId, incremental: true}) timed as above and completed (notifyCheckpointComplete); each delta checked (10,000 entries, the written values)',
     stat,
-    syncMs: round(incSync, 2),
-    syncMsMax: round(Math.max(...inc.sync), 2),
-    totalMs: round(median(inc.total), 1),
-    maxTurnGapMs: round(median(inc.gaps), 1),
-    syncMsRuns: summary(inc.sync, 2).runs,
-    totalMsRuns: summary(inc.total, 1).runs,
-    maxTurnGapMsRuns: summary(inc.gaps, 1).runs,
+    ...timingFields(inc),
     baselineSyncMs: round(fullSync, 2),
     ratio: round(incSync / fullSync, 3),
     floor: INCREMENTAL_FLOOR_MS,
@@ -217,13 +232,13 @@ export async function collectionLine(runs: number, keys: readonly string[], keyG
   const base = await backend.snapshot({ checkpointId: ++checkpointId, incremental: true });
   if (base.incremental !== undefined) throw new Error(`checkpoint-pause-sqlite (${shape}): the first incremental snapshot should be full`);
   backend.notifyCheckpointComplete?.(checkpointId);
-  const inc = { sync: [] as number[], cpu: [] as number[], total: [] as number[], gaps: [] as number[] };
+  const inc = newTimings();
   for (let r = 0; r <= runs; r++) {
     const changed = sampleDistinct(KEYS, CHANGED, 2000 + r);
     const value = (i: number) => i + 1_000_000 * (r + 1);
     await write(changed, value);
     const id = ++checkpointId;
-    const { snap, sync, syncCpu, total, gap } = await timedSnapshot(backend, { checkpointId: id, incremental: true });
+    const { snap, ...m } = await timedSnapshot(backend, { checkpointId: id, incremental: true });
     backend.notifyCheckpointComplete?.(id);
     if (snap.incremental === undefined) throw new Error(`checkpoint-pause-sqlite (${shape}): expected a delta`);
     // The written value: the map's only entry, or the list's last element.
@@ -237,10 +252,7 @@ export async function collectionLine(runs: number, keys: readonly string[], keyG
     for (const i of changed)
       if (got.get(keys[i]) !== value(i)) throw new Error(`checkpoint-pause-sqlite (${shape}): delta has ${String(got.get(keys[i]))} for ${keys[i]}`);
     if (r === 0) continue; // warm-up
-    inc.sync.push(sync);
-    inc.cpu.push(syncCpu);
-    inc.total.push(total);
-    inc.gaps.push(gap);
+    record(inc, m);
   }
   await backend.dispose();
   const incSync = median(inc.sync);
@@ -249,18 +261,10 @@ export async function collectionLine(runs: number, keys: readonly string[], keyG
     variant: `incremental-${shape}`,
     keys: KEYS,
     changedPerInterval: CHANGED,
-    method: `a fresh backend filled with 1,000,000 keys of ${shape === 'map' ? "MapState<string, number> (put('a', i))" : 'ListState<number> (add(i))'} and flushed, after a completed incremental (full) checkpoint; per interval 10,000 distinct random keys (sampleDistinct, seeded) get ${shape === 'map' ? "put('a', x)" : 'add(x)'}, then backend.snapshot({checkpointId, incremental: true}) timed as the incremental line (and syncCpuMs: process.cpuUsage() of the call, user + system) and completed; each delta checked (10,000 entries, the written values)`,
+    method: `a fresh backend filled with 1,000,000 keys of ${shape === 'map' ? "MapState<string, number> (put('a', i))" : 'ListState<number> (add(i))'} and flushed, after a completed incremental (full) checkpoint; per interval 10,000 distinct random keys (sampleDistinct, seeded) get ${shape === 'map' ? "put('a', x)" : 'add(x)'}, then backend.snapshot({checkpointId, incremental: true}) timed as the incremental line and completed; each delta checked (10,000 entries, the written values)`,
     stat: `median (and max) of ${runs} snapshots after 1 warm-up, each awaited before the next; machine shared and loaded, so absolute times are noisy`,
     fillMs: Math.round(fillMs),
-    syncMs: round(incSync, 2),
-    syncMsMax: round(Math.max(...inc.sync), 2),
-    syncCpuMs: round(median(inc.cpu), 2),
-    syncCpuMsMax: round(Math.max(...inc.cpu), 2),
-    totalMs: round(median(inc.total), 1),
-    maxTurnGapMs: round(median(inc.gaps), 1),
-    syncMsRuns: summary(inc.sync, 2).runs,
-    totalMsRuns: summary(inc.total, 1).runs,
-    maxTurnGapMsRuns: summary(inc.gaps, 1).runs,
+    ...timingFields(inc),
     floor: INCREMENTAL_FLOOR_MS,
     pass: incSync <= INCREMENTAL_FLOOR_MS,
   });
