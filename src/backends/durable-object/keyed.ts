@@ -15,7 +15,8 @@ import type { KeyedSnapshotOptions, KeyedStateBackendOptions, ListTable, MapTabl
 import { KeyedBackendBase, type TableConfig } from '../../state/keyed-backend-base.ts';
 import { PLAIN_VALUES } from '../../state/stored-values.ts';
 import type { FullRow, Tables } from './schema.ts';
-import { encodeFull, restoreKeyGroups, type EncodedState } from './snapshots.ts';
+import { encodeFull, type EncodedState } from './snapshots.ts';
+import { restoreKeyGroups } from '../../format/row-snapshots.ts';
 import { sqlFailure, type DurableObjectStorageLike } from './storage.ts';
 import { listTable, mapTable, PAGE, valueTable, type DoState, type TableContext } from './tables.ts';
 import { ValueRowCache } from './value-cache.ts';

@@ -7,8 +7,12 @@
  * loading it again. Anything else (a delta, a rescale, another checkpoint, a write after
  * the snapshot) gives another fingerprint or none, and the file is emptied and loaded.
  */
+import type { StateKind } from '../../api/descriptors.ts';
 import type { KeyGroupRange } from '../../format/key-groups.ts';
-import type { KeyedStateSnapshot } from '../../format/snapshot-format.ts';
+import type { KeyedStateSnapshot, TtlMetaInfo } from '../../format/snapshot-format.ts';
+import { PLAIN_VALUES } from '../../state/stored-values.ts';
+import type { Statements } from './schema.ts';
+import type { SqlState } from './tables.ts';
 
 const utf8 = new TextEncoder();
 
@@ -34,4 +38,35 @@ export async function fingerprintOf(snapshots: readonly KeyedStateSnapshot[], ra
   }
   const digest = new Uint8Array(await subtle.digest('SHA-256', all));
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * The states of the local file when it provably holds exactly what `snapshots` restore
+ * into `range`: its recorded fingerprint (written at a full snapshot, cleared by the
+ * first write after it) equals theirs; else undefined. When it does, its change marks
+ * are dropped (they belong to the run that wrote them) and the file stays at the
+ * checkpoint until the next write.
+ */
+export async function savedStatesIfAt(
+  stmts: Statements,
+  snapshots: readonly KeyedStateSnapshot[],
+  range: KeyGroupRange,
+): Promise<Array<{ state: SqlState; ttl: TtlMetaInfo | undefined }> | undefined> {
+  const recorded = stmts.recordedFingerprint();
+  if (recorded === undefined || recorded !== (await fingerprintOf(snapshots, range))) return undefined;
+  const states = stmts.savedStates().map((saved) => ({
+    state: {
+      id: saved.id,
+      name: saved.name,
+      kind: saved.kind as StateKind,
+      options: { values: PLAIN_VALUES },
+      needsExpiryBackfill: true,
+      buckets: new Map(),
+    },
+    ttl: saved.ttlMs === null ? undefined : { ttlMs: saved.ttlMs },
+  }));
+  stmts.clearMarks();
+  stmts.commit();
+  stmts.atCheckpoint = true;
+  return states;
 }

@@ -5,25 +5,22 @@
  * sqlite-wasm's API is synchronous (in memory and on both OPFS VFSes), so every table
  * method answers at once; a snapshot captures what it holds inside the `snapshot()` call
  * (a frozen copy of the database, or for a delta what changed) and encodes it afterwards
- * (see {@link SqliteKeyedStateBackend.snapshot}).
+ * (`snapshot-taker.ts`).
  */
 import type { StateKind } from '../../api/descriptors.ts';
 import { canonicalKeyBytes, keyFromCanonicalBytes, type Key } from '../../format/key-bytes.ts';
 import { keyId, type KeyId } from '../../format/key-ids.ts';
 import type { KeyedSnapshotOptions, KeyedStateBackendOptions, ListTable, MapTable, ValueTable } from '../../state/backend.ts';
-import { KeyedBackendBase, type SnapshotHead, type TableConfig } from '../../state/keyed-backend-base.ts';
+import { KeyedBackendBase, type TableConfig } from '../../state/keyed-backend-base.ts';
 import { storageShapeOf, type KeyedStateSnapshot, type TtlMetaInfo } from '../../format/snapshot-format.ts';
 import { PLAIN_VALUES } from '../../state/stored-values.ts';
 import type { SqliteVfs } from './open.ts';
 import type { Statements } from './schema.ts';
-import { fingerprintOf } from './fingerprint.ts';
-import { MarkEpochs } from './mark-epochs.ts';
-import { Slices } from '../../state/slices.ts';
-import { encodeFull, restoreKeyGroups, type EncodedState } from './snapshots.ts';
-import { DeltaCapture } from './delta-capture.ts';
-import { SnapshotSource } from './frozen-copy.ts';
+import { savedStatesIfAt } from './fingerprint.ts';
+import { restoreKeyGroups } from '../../format/row-snapshots.ts';
+import { SnapshotTaker } from './snapshot-taker.ts';
 import { deleteExpired, pruneStep } from './ttl-cleanup.ts';
-import { bucketOf, listTable, loadValueRow, mapTable, PAGE, stateFailure, valueTable, type SqlState, type TableContext } from './tables.ts';
+import { listTable, mapTable, PAGE, prefetchValueRows, stateFailure, valueTable, type SqlState, type TableContext } from './tables.ts';
 import { rowBytes, rowKeyBytes, ValueCache, type CachedRow } from './value-cache.ts';
 
 /** The keyed state of one subtask in SQLite; created by `SqliteStateBackend`. */
@@ -36,15 +33,9 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
   currentId: KeyId = '';
   private currentKeyBytes: Uint8Array | undefined;
   private nextStateId = 1;
-  private readonly epochs = new MarkEpochs((epoch) => {
-    if (this.disposed) return;
-    try {
-      this.stmts.forget(epoch);
-    } catch (e) {
-      throw stateFailure(e, this, 'change marks');
-    }
-  });
   private disposed = false;
+  /** Snapshots, the epochs of the change marks and the deltas being encoded (`snapshot-taker.ts`). */
+  private readonly snapshots: SnapshotTaker;
   /** A file opened for possible reuse is emptied on first use, unless a restore proves it is at the restored checkpoint. */
   private pendingWipe: boolean;
   /** Whether the last restore reused the local file instead of loading the snapshots. */
@@ -69,11 +60,20 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
     readonly vfs: SqliteVfs,
     readonly fileName: string,
     private readonly afterClose: () => void = () => {},
-    private readonly reuse = false,
+    reuse = false,
   ) {
     super('sqlite', options);
     this.pendingWipe = reuse;
     this.cache = new ValueCache(cacheBytes, (dirty) => this.writeBack(dirty));
+    this.snapshots = new SnapshotTaker({
+      stmts,
+      cache: this.cache,
+      keyGroupRange: this.keyGroupRange,
+      reuse,
+      live: () => !this.disposed,
+      flushSync: () => this.flushSync(),
+      failure: (e, what) => stateFailure(e, this, what),
+    });
   }
 
   protected enterKey(key: Key, keyGroup: number): void {
@@ -100,8 +100,12 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
   }
 
   mark(st: number, ns: string): void {
-    const epoch = this.epochs.current;
+    const epoch = this.snapshots.epochs.current;
     if (epoch !== undefined) this.stmts.mark(st, this.currentKg, this.keyBytes(), ns, epoch, null);
+  }
+
+  keep(st: number, ns: string): void {
+    this.snapshots.keeper?.(st, this.currentKg, this.keyBytes(), ns);
   }
 
   /**
@@ -118,7 +122,7 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
       const v = row.bytes === null ? null : rowBytes(row);
       if (v === null) stmts.deleteRow(row.st, row.kg, k, row.ns, 0);
       else stmts.putRow(row.st, row.kg, k, row.ns, 0, v, row.exp);
-      if (this.epochs.marks(row.epoch)) stmts.mark(row.st, row.kg, k, row.ns, row.epoch, v);
+      if (this.snapshots.epochs.marks(row.epoch)) stmts.mark(row.st, row.kg, k, row.ns, row.epoch, v);
     }
     stmts.maybeCommit();
   }
@@ -154,19 +158,7 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
     const valueStates = this.registeredStates().filter((s) => storageShapeOf(s.kind) === 'value');
     if (valueStates.length === 0) return;
     try {
-      for (let i = 0; i < keys.length; i++) {
-        const key = keys[i]!;
-        const kg = keyGroups[i]!;
-        if (!this.keyGroupRange.contains(kg)) continue;
-        const id = keyId(key);
-        let k: Uint8Array | undefined;
-        for (const s of valueStates) {
-          // The void namespace is what keyed functions use; windows' namespaces load on first access.
-          const bucket = bucketOf(s, '');
-          if (bucket.has(id)) continue;
-          loadValueRow(this.stmts, this.cache, s, kg, key, id, (k ??= canonicalKeyBytes(key)), '', bucket);
-        }
-      }
+      prefetchValueRows(this.stmts, this.cache, valueStates, keys, keyGroups, this.keyGroupRange);
     } catch (e) {
       throw stateFailure(e, this, 'prefetch');
     }
@@ -179,7 +171,7 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
     if (s === undefined || limit <= 0) return 0;
     this.flushSync();
     try {
-      return pruneStep(this.stmts, this.cache, s, limit, isStale, this.epochs.current);
+      return pruneStep(this.stmts, this.cache, s, limit, isStale, this.snapshots.epochs.current, this.snapshots.keeper);
     } catch (e) {
       throw stateFailure(e, this, stateName);
     }
@@ -206,83 +198,22 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
   private cleanupExpired(): void {
     for (const s of this.registeredStates()) {
       try {
-        deleteExpired(this.stmts, this.cache, s, this.epochs.current);
+        deleteExpired(this.stmts, this.cache, s, this.snapshots.epochs.current, this.snapshots.keeper);
       } catch (e) {
         throw stateFailure(e, this, s.name);
       }
     }
   }
 
-  /**
-   * The capture runs inside the call and is small. A full snapshot writes the cache back,
-   * commits and takes a frozen page copy of the database (`frozen-copy.ts`: its cost
-   * follows the database's size). A delta keeps the cache's unwritten rows by reference
-   * and reads the changed list and map entries, nothing else (`delta-capture.ts`: its
-   * cost follows what changed). Both are encoded afterwards, in slices, while writes go
-   * on in the live database and are marked for the next delta.
-   */
+  /** See `snapshot-taker.ts`: the capture runs inside the call, the encoding after it. */
   async snapshot(options: KeyedSnapshotOptions = {}): Promise<KeyedStateSnapshot> {
     this.ensureFresh();
     const { states, head } = this.captureStates();
-    const names = () => states.map((s) => s.name).join(', ');
-    const encoded: EncodedState[] = states.map((s) => ({ id: s.id, shape: storageShapeOf(s.kind), drop: s.options.snapshotFilter?.() }));
-    // upTo: the epoch this snapshot closes; writes up to now carry it (or an earlier one).
-    const { delta, upTo } = this.epochs.begin(options.checkpointId, options.incremental === true);
-    this.cache.epoch = this.epochs.epoch;
-    if (delta) return this.snapshotDelta(head, encoded, upTo, names);
-    this.flushSync();
-    let src: SnapshotSource;
-    try {
-      // A persistent working copy is left consistent at every snapshot; the copy holds committed pages only.
-      this.stmts.commit();
-      src = SnapshotSource.capture(this.stmts.heap, this.stmts.db);
-    } catch (e) {
-      throw stateFailure(e, this, names());
-    }
-    const writes = this.stmts.stateWrites;
-    const slices = new Slices(src.frozen);
-    try {
-      // The call returns once the copy is taken: records queued meanwhile go first, the encoding follows.
-      if (src.frozen) await slices.pause();
-      const full: KeyedStateSnapshot = { ...head, keyGroups: await encodeFull(src, encoded, this.keyGroupRange.start, this.keyGroupRange.end, slices) };
-      src.close();
-      // A full snapshot without TTL filtering equals the file if nothing was written since the capture: record its fingerprint for reuse after a restart.
-      if (this.reuse && encoded.every((e) => e.drop === undefined) && writes === this.stmts.stateWrites && !this.disposed) {
-        this.stmts.commit();
-        const fingerprint = await fingerprintOf([full], this.keyGroupRange);
-        if (fingerprint !== undefined && writes === this.stmts.stateWrites && !this.disposed)
-          this.stmts.recordCheckpoint(fingerprint, options.checkpointId ?? null);
-      }
-      return full;
-    } catch (e) {
-      throw stateFailure(e, this, names());
-    } finally {
-      src.close();
-    }
-  }
-
-  /** A delta of the epochs after the last completed checkpoint's, up to `upTo` (see `delta-capture.ts`). */
-  private snapshotDelta(head: SnapshotHead, encoded: readonly EncodedState[], upTo: number, names: () => string): Promise<KeyedStateSnapshot> {
-    const baseCheckpointId = this.epochs.base!;
-    const failed = (e: unknown) => stateFailure(e, this, names());
-    let capture: DeltaCapture;
-    try {
-      capture = DeltaCapture.capture(this.stmts, this.cache, encoded, this.epochs.completed, upTo);
-    } catch (e) {
-      throw failed(e);
-    }
-    return this.epochs.whileReading(() =>
-      capture
-        .encode(this.stmts, encoded, () => !this.disposed)
-        .then(
-          ({ keyGroups, removed }) => ({ ...head, keyGroups, incremental: { baseCheckpointId, removed } }),
-          (e) => Promise.reject(failed(e)),
-        ),
-    );
+    return this.snapshots.take(states, head, options);
   }
 
   notifyCheckpointComplete(checkpointId: number): void {
-    this.epochs.complete(checkpointId);
+    this.snapshots.complete(checkpointId);
   }
 
   protected override async restoreInPlace(snapshots: readonly KeyedStateSnapshot[]): Promise<boolean> {
@@ -311,31 +242,15 @@ export class SqliteKeyedStateBackend extends KeyedBackendBase<SqlState> implemen
     this.stmts.commit();
   }
 
-  /**
-   * Reuses the local file when it provably holds exactly what `snapshots` restore: its
-   * recorded fingerprint (written at a full snapshot, cleared by the first write after
-   * it) equals theirs. Returns whether it did.
-   */
+  /** Reuses the local file when it provably holds exactly what `snapshots` restore (see `fingerprint.ts`); returns whether it did. */
   private async reuseIfAt(snapshots: readonly KeyedStateSnapshot[]): Promise<boolean> {
-    const recorded = this.stmts.recordedFingerprint();
-    if (recorded === undefined || recorded !== (await fingerprintOf(snapshots, this.keyGroupRange))) return false;
+    const saved = await savedStatesIfAt(this.stmts, snapshots, this.keyGroupRange);
+    if (saved === undefined) return false;
     this.pendingWipe = false;
-    for (const saved of this.stmts.savedStates()) {
-      const s: SqlState = {
-        id: saved.id,
-        name: saved.name,
-        kind: saved.kind as StateKind,
-        options: { values: PLAIN_VALUES },
-        needsExpiryBackfill: true,
-        buckets: new Map(),
-      };
-      this.adoptState(s.name, s.kind, s, saved.ttlMs === null ? undefined : { ttlMs: saved.ttlMs });
-      this.nextStateId = Math.max(this.nextStateId, s.id + 1);
+    for (const { state, ttl } of saved) {
+      this.adoptState(state.name, state.kind, state, ttl);
+      this.nextStateId = Math.max(this.nextStateId, state.id + 1);
     }
-    // Change marks belong to the run that wrote them; the file stays at the checkpoint until the next write.
-    this.stmts.clearMarks();
-    this.stmts.commit();
-    this.stmts.atCheckpoint = true;
     this.reused = true;
     return true;
   }

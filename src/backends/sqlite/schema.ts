@@ -16,7 +16,8 @@
  * the marks up to a snapshot's epoch stay as they were at its barrier while later writes
  * add marks of later epochs. A mark of a value-shaped state carries the value it wrote
  * (`v`, NULL: removed), so a delta of value states reads only marks, never `kv`, and needs
- * no copy at the barrier (see `delta-capture.ts`); list and map marks leave `v` NULL.
+ * no copy at the barrier (see `delta-capture.ts`); list and map marks leave `v` NULL (a
+ * delta reads their rows after the barrier, kept as they were by copy-on-write).
  * `states` names the state numbers, `meta` records what the file holds.
  */
 import { FastStmt, type SqlParam, type WasmHeap } from './fast-stmt.ts';
@@ -84,11 +85,14 @@ export class Statements {
       'valueMarksAfter',
       'SELECT kg, k, ns, epoch, v FROM marks WHERE st=?1 AND (kg, k, ns, epoch) > (?4, ?5, ?6, ?7) AND epoch>?2 AND epoch<=?3 ORDER BY kg, k, ns, epoch LIMIT ?8',
     );
+    // Keyset paging over the entries marked in epochs (?2, ?3] after a cursor, each with its rows now (a whole entry per page).
     prep(
-      'markedEntryRows',
-      'SELECT m.kg, m.k, m.ns, kv.uk, kv.v FROM (SELECT DISTINCT kg, k, ns FROM marks WHERE st=?1 AND epoch>?2 AND epoch<=?3) AS m ' +
-        'LEFT JOIN kv ON kv.st=?1 AND kv.kg=m.kg AND kv.k=m.k AND kv.ns=m.ns ORDER BY m.kg, m.k, m.ns, kv.uk',
+      'markedEntriesAfter',
+      'SELECT m.kg, m.k, m.ns, kv.uk, kv.v FROM (SELECT DISTINCT kg, k, ns FROM marks WHERE st=?1 AND (kg, k, ns) > (?4, ?5, ?6) AND epoch>?2 AND epoch<=?3 ' +
+        'ORDER BY kg, k, ns LIMIT ?7) AS m LEFT JOIN kv ON kv.st=?1 AND kv.kg=m.kg AND kv.k=m.k AND kv.ns=m.ns ORDER BY m.kg, m.k, m.ns, kv.uk',
     );
+    prep('isMarked', 'SELECT 1 FROM marks WHERE st=?1 AND kg=?2 AND k=?3 AND ns=?4 AND epoch>?5 AND epoch<=?6 LIMIT 1');
+    prep('expiredEntries', 'SELECT DISTINCT kg, k, ns FROM kv WHERE st=?1 AND exp<=?2');
     prep('deleteExpired', 'DELETE FROM kv WHERE st=?1 AND exp<=?2');
     prep('withoutExpiry', 'SELECT kg, k, ns, uk, v FROM kv WHERE st=?1 AND exp IS NULL');
     prep('setExpiry', 'UPDATE kv SET exp=?6 WHERE st=?1 AND kg=?2 AND k=?3 AND ns=?4 AND uk=?5');
@@ -308,16 +312,34 @@ export class Statements {
     return out;
   }
 
-  /** The rows now of every entry of a state marked in epochs `(after, upTo]`, in key order; a removed entry as one row with `uk` null. */
-  markedEntryRows(
+  /**
+   * One page of the entries of a state marked in epochs `(after, upTo]` following `cursor`
+   * (`[-1, empty, '']` starts before all), at most `limit` entries in key order, each with
+   * its rows now; a removed entry as one row with `uk` null.
+   */
+  markedEntriesAfter(
     st: number,
     after: number,
     upTo: number,
+    cursor: readonly [number, Uint8Array, string],
+    limit: number,
   ): Array<[kg: number, k: Uint8Array, ns: string, uk: number | Uint8Array | null, v: Uint8Array | null]> {
     const out: Array<[number, Uint8Array, string, number | Uint8Array | null, Uint8Array | null]> = [];
-    this.each('markedEntryRows', [st, after, upTo], (s) =>
+    this.each('markedEntriesAfter', [st, after, upTo, cursor[0], cursor[1], cursor[2], limit], (s) =>
       out.push(s.isNull(3) ? [s.int(0), s.blob(1), s.text(2), null, null] : [s.int(0), s.blob(1), s.text(2), s.intOrBlob(3), s.blob(4)]),
     );
+    return out;
+  }
+
+  /** Whether an entry was marked in one of the epochs `(after, upTo]`. */
+  isMarked(st: number, kg: number, k: Uint8Array, ns: string, after: number, upTo: number): boolean {
+    return this.exists('isMarked', [st, kg, k, ns, after, upTo]);
+  }
+
+  /** The entries of a state with rows expired at `now` (what native cleanup is about to delete). */
+  expiredEntries(st: number, now: number): Array<[kg: number, k: Uint8Array, ns: string]> {
+    const out: Array<[number, Uint8Array, string]> = [];
+    this.each('expiredEntries', [st, now], (s) => out.push([s.int(0), s.blob(1), s.text(2)]));
     return out;
   }
 

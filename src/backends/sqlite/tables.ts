@@ -8,7 +8,8 @@ import type { StateKind } from '../../api/descriptors.ts';
 import { EddyError } from '../../api/errors.ts';
 import { deserializeValue, serializeValue } from '../../format/value-codec.ts';
 import { canonicalKeyBytes, keyFromCanonicalBytes, type Key } from '../../format/key-bytes.ts';
-import type { KeyId } from '../../format/key-ids.ts';
+import { keyId, type KeyId } from '../../format/key-ids.ts';
+import type { KeyGroupRange } from '../../format/key-groups.ts';
 import type { ListTable, MapTable, ValueTable } from '../../state/backend.ts';
 import type { TableConfig } from '../../state/keyed-backend-base.ts';
 import { openError } from './open.ts';
@@ -65,6 +66,8 @@ export interface TableContext {
   keyBytes(): Uint8Array;
   /** Marks (state, current key, namespace) as written, when deltas are tracked. */
   mark(st: number, ns: string): void;
+  /** Call before a list or map entry of the current key changes: deltas being encoded keep its rows as at their barrier. */
+  keep(st: number, ns: string): void;
 }
 
 /** Rows per page when entries() and keys() stream. */
@@ -153,6 +156,30 @@ export function loadValueRow(
   return cache.loaded(new CachedRow(s.id, kg, key, ns, bucket, id, bytes, primitive, found?.exp ?? null, k));
 }
 
+/** Loads the value rows (void namespace) of a batch's keys in `range` that are not cached yet. */
+export function prefetchValueRows(
+  stmts: Statements,
+  cache: ValueCache,
+  valueStates: readonly SqlState[],
+  keys: readonly Key[],
+  keyGroups: ArrayLike<number>,
+  range: KeyGroupRange,
+): void {
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const kg = keyGroups[i]!;
+    if (!range.contains(kg)) continue;
+    const id = keyId(key);
+    let k: Uint8Array | undefined;
+    for (const s of valueStates) {
+      // The void namespace is what keyed functions use; windows' namespaces load on first access.
+      const bucket = bucketOf(s, '');
+      if (bucket.has(id)) continue;
+      loadValueRow(stmts, cache, s, kg, key, id, (k ??= canonicalKeyBytes(key)), '', bucket);
+    }
+  }
+}
+
 /** List rows: one per element, `uk` = its sequence number. */
 export function listTable<T>(ctx: TableContext, s: SqlState): ListTable<T> {
   const { stmts } = ctx;
@@ -162,6 +189,7 @@ export function listTable<T>(ctx: TableContext, s: SqlState): ListTable<T> {
       const encoded = values.map((v) => serializeValue(v));
       const k = ctx.keyBytes();
       const kg = ctx.currentKg;
+      ctx.keep(s.id, ns);
       if (replace) stmts.deleteEntry(s.id, kg, k, ns);
       let seq = replace ? 0 : (stmts.maxUk(s.id, kg, k, ns) ?? -1) + 1;
       encoded.forEach((v, i) => stmts.putRow(s.id, kg, k, ns, seq++, v, expiryOf(s, values[i])));
@@ -204,6 +232,7 @@ export function mapTable<V>(ctx: TableContext, s: SqlState): MapTable<V> {
       if (entries.length === 0) return;
       const encoded = entries.map(([uk, v]) => [canonicalKeyBytes(uk), serializeValue(v)] as const);
       const k = ctx.keyBytes();
+      ctx.keep(s.id, ns);
       encoded.forEach(([uk, v], i) => stmts.putRow(s.id, ctx.currentKg, k, ns, uk, v, expiryOf(s, entries[i]![1])));
       ctx.mark(s.id, ns);
       stmts.maybeCommit();
@@ -218,6 +247,7 @@ export function mapTable<V>(ctx: TableContext, s: SqlState): MapTable<V> {
     putAll,
     delete: (ns, userKey) =>
       guarded(() => {
+        ctx.keep(s.id, ns);
         stmts.deleteRow(s.id, ctx.currentKg, ctx.keyBytes(), ns, canonicalKeyBytes(userKey));
         ctx.mark(s.id, ns);
         stmts.maybeCommit();
@@ -229,6 +259,7 @@ export function mapTable<V>(ctx: TableContext, s: SqlState): MapTable<V> {
     syncEntries: (ns) => mapPagesNow<V>(ctx, s, ctx.currentKg, ctx.keyBytes(), ns),
     remove: (ns) =>
       guarded(() => {
+        ctx.keep(s.id, ns);
         stmts.deleteEntry(s.id, ctx.currentKg, ctx.keyBytes(), ns);
         ctx.mark(s.id, ns);
         stmts.maybeCommit();
