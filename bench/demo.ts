@@ -5,7 +5,8 @@
  * After a warm-up, transactions generated and committed are counted over a measured span.
  * The source is paced and back-pressured, so the generated rate is what the job sustains.
  * Also reported: the longest main-thread task (Long Tasks API) while the job ran, how much
- * of a frame the page's own scripts took at most (Long Animation Frames), and the
+ * of a frame the page's own scripts took at most (Long Animation Frames), the long frames
+ * between the click on Start and the new job running (the start itself), and the
  * invariant at the end (a broken one throws).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -49,6 +50,26 @@ const read = (page: Page) =>
     invariant: string;
   }>;
 
+/** Collects the page's long animation frames from now on (an observer of the bench's own, apart from the page's). */
+const watchFrames = (page: Page) =>
+  page.evaluate(`(() => {
+    globalThis.benchFrames = [];
+    globalThis.benchFramesFrom = performance.now();
+    globalThis.benchObserver?.disconnect();
+    globalThis.benchObserver = new PerformanceObserver((list) => { globalThis.benchFrames.push(...list.getEntries()); });
+    globalThis.benchObserver.observe({ type: 'long-animation-frame' });
+  })()`);
+
+/** The long frames since `watchFrames`: the longest, and each with what its scripts were (invoker and ms). */
+const startFrames = (page: Page) =>
+  page.evaluate(`(() => {
+    const frames = globalThis.benchFrames.filter((f) => f.startTime + f.duration >= globalThis.benchFramesFrom);
+    return {
+      longestMs: Math.max(0, ...frames.map((f) => f.duration)),
+      frames: frames.map((f) => Math.round(f.duration) + ' ms: ' + (f.scripts.map((s) => s.invoker + ' ' + Math.round(s.duration) + ' ms').join(', ') || 'no script')),
+    };
+  })()`) as Promise<{ longestMs: number; frames: string[] }>;
+
 export async function demo(_runs: number): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'eddy-demo-bench-'));
   await buildDemo(dir);
@@ -75,10 +96,12 @@ export async function demo(_runs: number): Promise<void> {
       // The slider before the start: the job starts at 100,000/s (a change to a running job reaches its workers within 250 ms).
       await page.locator('#rate').fill('100');
       const before = (await read(page)).job;
+      await watchFrames(page);
       await page.click('#start');
       await page.waitForFunction((b) => document.body.dataset.job !== b && document.getElementById('status')?.dataset.value === 'RUNNING', before, {
         timeout: 120_000,
       });
+      const start = await startFrames(page);
       await page.waitForTimeout(WARMUP_MS);
       const a = await read(page);
       const ma = await mainThread();
@@ -97,6 +120,9 @@ export async function demo(_runs: number): Promise<void> {
         committedPerSecond: round((b.committed - a.committed) / seconds, 0),
         checkpointsCompleted: b.checkpoints - a.checkpoints,
         longestMainThreadTaskMs: round(b.longestTaskMs, 0),
+        // The start alone: from the click on Start until the new job runs (frames over 50 ms only, as the API reports).
+        startLongestFrameMs: round(start.longestMs, 0),
+        startLongFrames: start.frames,
         // How much of that was the page's own scripts (Long Animation Frames script attribution, Chromium): the rest is the browser's work (GC, style, layout, IPC).
         longestPageScriptMs: round(b.ownScriptMs, 0),
         longestPageScript: b.ownScriptWhat ?? null,

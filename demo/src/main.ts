@@ -61,20 +61,47 @@ function setPaused(p: boolean): void {
   $('rate-out').textContent = rate().toLocaleString('en');
 }
 
-async function startFresh(): Promise<void> {
+/**
+ * Starts a new job with `config` (the form as it was submitted). The submit handler only
+ * takes the form's values and resets the frame measurements; this runs after the browser
+ * painted the click's frame, in two tasks of its own (clearing the view, then the message
+ * to the host), so that no task of the start comes near 50 ms: the click's frame stays short.
+ */
+async function startFresh(config: DemoConfig): Promise<void> {
+  await afterPaint();
   const previous = saved?.jobName;
-  const config = settings();
   const jobName = `demo-${Date.now().toString(36)}`;
   saved = { jobName, config, positions: new Array(SPLITS).fill(0) };
   save(saved);
   history = [];
+  resetView();
+  await afterPaint();
+  await host.start(jobName, config, { kind: 'fresh', previousJob: previous });
+}
+
+/** A job that could not start says why beside the Start button (and in the console, with its stack). */
+function showStartError(err: unknown): void {
+  console.warn('eddy demo: the job did not start', err);
+  const el = $('start-error');
+  el.textContent = `The job did not start: ${(err as Error)?.message ?? String(err)}`;
+  el.hidden = false;
+}
+
+/** Resolves after the next frame was painted (at once in a hidden tab, where no frame comes). */
+function afterPaint(): Promise<void> {
+  return new Promise((resolve) => {
+    if (document.visibilityState === 'hidden') setTimeout(resolve, 0);
+    else requestAnimationFrame(() => setTimeout(resolve, 0));
+  });
+}
+
+/** Forgets the longest task and frame: from here on they are the new job's (its start included). */
+function resetMeasures(): void {
   longest = 0;
   ownScript = 0;
   worstFrame = 0;
   delete $('longtask').dataset.ownScriptWhat;
   delete $('longtask').dataset.worstFrame;
-  resetView();
-  await host.start(jobName, config, { kind: 'fresh', previousJob: previous });
 }
 
 /** After a reload: the same job, from its newest checkpoint in OPFS, without a click. */
@@ -211,7 +238,17 @@ function act(button: string, what: () => Promise<unknown>): void {
 
 $('settings').addEventListener('submit', (e) => {
   e.preventDefault();
-  void startFresh();
+  // Synchronously only what belongs to the click: the values submitted, and a Start that cannot be pressed twice while the job starts.
+  const config = settings();
+  const start = $<HTMLButtonElement>('start');
+  start.disabled = true;
+  $('start-error').hidden = true;
+  resetMeasures();
+  startFresh(config)
+    .catch((err) => showStartError(err))
+    .finally(() => {
+      start.disabled = false;
+    });
 });
 $('rate').addEventListener('input', () => {
   setPaused(paused);
@@ -256,6 +293,7 @@ for (const n of [0, 7, 42, 99]) {
 $('cards').append(...Array.from({ length: CARDS }, (_, i) => Object.assign(document.createElement('option'), { value: cardName(i) })));
 
 setPaused(false);
-if (saved) await resume(saved);
-else await startFresh();
+resetMeasures();
+if (saved) await resume(saved).catch(showStartError);
+else await startFresh(settings()).catch(showStartError);
 poll();
