@@ -76,6 +76,8 @@ export interface HostSnapshot {
   readonly savepoint?: string;
   /** The invariant on the committed output, judged here so the page only shows it. */
   readonly verdict?: Verdict;
+  /** Failures since the job last completed a checkpoint (a failure that keeps coming back, such as a backend that cannot load, grows it). */
+  readonly failuresInARow: number;
 }
 
 const CHECKPOINTS_DIR = 'eddy-demo-checkpoints';
@@ -127,6 +129,10 @@ class DemoHost {
   private savepoint: string | undefined;
   private output: OutputReader | undefined;
   private booted = false;
+  private failuresInARow = 0;
+  /** Checkpoints completed when the newest failure happened: one more means the job made progress since. */
+  private completedAtFailure = 0;
+  private completed = 0;
 
   /** Starts `jobName` (cancelling a running job first). Resolves once the job was submitted. */
   async start(jobName: string, config: DemoConfig, mode: StartMode): Promise<void> {
@@ -154,6 +160,8 @@ class DemoHost {
     if (this.output?.jobName !== jobName) this.output = new OutputReader(jobName);
     this.jobName = jobName;
     this.config = config;
+    this.failuresInARow = 0;
+    this.completed = this.completedAtFailure = 0;
     this.listen(jobName);
 
     const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(config.parallelism);
@@ -166,7 +174,8 @@ class DemoHost {
         .setCheckpointStorage(new OpfsCheckpointStorage({ directory: CHECKPOINTS_DIR, lock: 'wait' }))
         .setMaxRetainedCheckpoints(2)
         .enableIncrementalCheckpoints(config.incremental);
-      env.setRestartStrategy(RestartStrategies.fixedDelayRestart(Number.POSITIVE_INFINITY, 100));
+      // Back in 100 ms after a fault the page caused; a failure that keeps coming back (a backend this browser cannot run) is retried ever more slowly, up to every 5 s, instead of ten times a second.
+      env.setRestartStrategy(RestartStrategies.exponentialDelayRestart(100, 5_000, 2, 10_000, 0.1));
       if (mode.kind === 'resume') {
         // A reload continues from the newest checkpoint; with none yet, from the savepoint the job was last rescaled with.
         env.fromLatestCheckpoint();
@@ -180,6 +189,10 @@ class DemoHost {
       // A restore settles the faults waiting for it at once (the page's poll may come later).
       restored: () => void this.snapshot(),
       status: (status) => {
+        if (status === 'RESTARTING' || status === 'FAILED') {
+          this.failuresInARow++;
+          this.completedAtFailure = this.completed;
+        }
         if (status === 'RESTARTING') for (const r of this.recoveries) if (!r.done && r.cause === 'kill') r.restarting = true;
       },
     });
@@ -235,6 +248,8 @@ class DemoHost {
     // Status first: a restore is reported before the job runs again, so a RUNNING read here has its restore in the statistics.
     const status = client?.getJobStatus() ?? 'NONE';
     const telemetry = (await this.telemetry?.snapshot().catch(() => undefined)) ?? NO_TELEMETRY;
+    this.completed = Math.max(this.completed, telemetry.completed);
+    if (this.completed > this.completedAtFailure) this.failuresInARow = 0;
     for (const r of this.recoveries) if (!r.done) this.settle(r, status, telemetry);
     const failure = client?.getLastFailure();
     const generated = generatedBy(this.positions);
@@ -256,6 +271,7 @@ class DemoHost {
       recoveries: this.recoveries.slice(-8),
       savepoint: this.savepoint,
       verdict: verdict ?? undefined,
+      failuresInARow: this.failuresInARow,
     };
   }
 

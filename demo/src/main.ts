@@ -8,7 +8,7 @@ import { wrap, type Remote } from 'comlink';
 import { LiveChart } from './charts.ts';
 import type { DemoConfig, DemoHostApi, HostSnapshot } from './host.worker.ts';
 import { CARDS, cardName, PROFILE_UID, SPLITS, type BackendName } from './scenario.ts';
-import { bytes, renderCheckpoints, renderCounters, renderRecovery, renderState, resetView } from './view.ts';
+import { bytes, renderCheckpoints, renderCounters, renderProblem, renderRecovery, renderState, resetView } from './view.ts';
 
 /** What the page keeps across reloads (localStorage), so a reload resumes the same job. */
 interface Saved {
@@ -50,8 +50,16 @@ function showSettings(c: DemoConfig): void {
   $<HTMLInputElement>('interval').value = String(c.checkpointIntervalMs);
   $<HTMLInputElement>('incremental').checked = c.incremental;
   $<HTMLInputElement>('checkpointing').checked = c.checkpointing;
+  checkpointControls();
   $<HTMLInputElement>('rate').value = String(Math.round(25 * Math.log10(c.rate / 10)));
   setPaused(c.paused);
+}
+
+/** The interval and incremental settings mean nothing without checkpointing: greyed out then. */
+function checkpointControls(): void {
+  const off = !$<HTMLInputElement>('checkpointing').checked;
+  $<HTMLInputElement>('interval').disabled = off;
+  $<HTMLInputElement>('incremental').disabled = off;
 }
 
 function setPaused(p: boolean): void {
@@ -206,6 +214,7 @@ function draw(): void {
   document.body.dataset.job = s.jobName;
   renderCounters(s, s.verdict, longest, ownScript);
   renderRecovery(s);
+  renderProblem(s);
   renderCheckpoints(s.telemetry.checkpoints, s.telemetry.completed);
   // The charts take one sample a second (the poll is twice a second).
   const now = Date.now();
@@ -250,6 +259,7 @@ $('settings').addEventListener('submit', (e) => {
       start.disabled = false;
     });
 });
+$('checkpointing').addEventListener('change', checkpointControls);
 $('rate').addEventListener('input', () => {
   setPaused(paused);
   void host.control(rate(), paused);

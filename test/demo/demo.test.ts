@@ -60,7 +60,7 @@ describe('the demo page, built and served statically (Playwright + Chromium)', (
    * slider at 60 (≈ 2,500 transactions/s, 2.5 s of event time a second) commits windows
    * faster than the page's default without loading the shared machine much.
    */
-  const startJob = async (settings: { backend: string; parallelism?: number; checkpointing?: boolean; intervalMs?: number }) => {
+  const startJob = async (settings: { backend: string; parallelism?: number; checkpointing?: boolean; intervalMs?: number }, running = true) => {
     // The form in one step (each Playwright action waits for the element to settle: seconds on a loaded machine); the start is a real click.
     const values = {
       backend: settings.backend,
@@ -85,7 +85,7 @@ describe('the demo page, built and served statically (Playwright + Chromium)', (
     await page.click('#start');
     await until('the new job', async () => {
       const s = await shown(page);
-      return s.job !== undefined && s.job !== before && s.status === 'RUNNING';
+      return s.job !== undefined && s.job !== before && (s.status === 'RUNNING' || !running);
     });
   };
   const expectInvariant = async () => {
@@ -217,6 +217,9 @@ describe('the demo page, built and served statically (Playwright + Chromium)', (
 
   it('with checkpointing off, a killed worker fails the job and the page shows the loss', async () => {
     await startJob({ backend: 'memory', checkpointing: false });
+    // The checkpoint settings mean nothing then, and say so by being greyed out.
+    expect(await page.isDisabled('#interval')).toBe(true);
+    expect(await page.isDisabled('#incremental')).toBe(true);
     await until('transactions generated', async () => (await shown(page)).generated > 500);
     await page.click('#kill');
     await until('the verdict on the kill', async () => (await shown(page)).recovery.done === 'true');
@@ -225,6 +228,37 @@ describe('the demo page, built and served statically (Playwright + Chromium)', (
     expect(s.recovery.text).toMatch(/checkpointing is off/);
     expect(s.status).toBe('FAILED');
     expect(s.committed).toBe(0);
+    // The loss is told in the Faults panel, not repeated as a failure beside the settings.
+    expect(await page.isHidden('#job-problem')).toBe(true);
+  }, 120_000);
+
+  it('a state backend that cannot load: the page says why beside the settings, and the invariant is not shown as holding', async () => {
+    // What a browser without what SQLite-WASM needs sees: the module cannot be loaded.
+    await page.route('**/*.wasm', (route) => route.abort());
+    try {
+      await startJob({ backend: 'sqlite' }, false);
+      await until('the problem shown', () => page.isVisible('#job-problem'));
+      const problem = (await page.textContent('#job-problem')) ?? '';
+      expect(problem).toMatch(/times in a row .*\[backend:sqlite\] could not load @sqlite\.org\/sqlite-wasm/);
+      expect(problem).toMatch(/pick another one and start a new job/);
+      const s = await shown(page);
+      // The tile holds the status alone (the message once made it tower over the other counters).
+      expect(await page.textContent('#status')).toBe(s.status);
+      expect(s.status).not.toBe('RUNNING');
+      expect(s.committed).toBe(0);
+      expect(s.ok).toBe('');
+    } finally {
+      await page.unroute('**/*.wasm');
+    }
+    // The errors the failed loads logged are expected here, and only those.
+    const logged = session.errors.splice(0);
+    expect(
+      logged.every((e) => /wasm|sqlite|Failed to (load|fetch)|ArrayBuffer instantiation/i.test(e)),
+      logged.join('\n'),
+    ).toBe(true);
+    // Another backend runs, and the problem goes away with the failed job.
+    await startJob({ backend: 'memory' });
+    expect(await page.isHidden('#job-problem')).toBe(true);
   }, 120_000);
 
   it('the CSP is in force (an inline script is refused; the policy allows no eval)', async () => {
