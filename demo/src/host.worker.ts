@@ -7,6 +7,7 @@
 import { expose } from 'comlink';
 import {
   deleteIndexedDbSink,
+  ExternalizedCheckpointRetention,
   OpfsCheckpointStorage,
   RestartStrategies,
   StreamExecutionEnvironment,
@@ -37,11 +38,18 @@ export interface DemoConfig {
 /** How a job starts: from nothing, from the newest checkpoint of an earlier page, or from a savepoint. */
 export type StartMode =
   | { readonly kind: 'fresh'; readonly previousJob?: string }
-  | { readonly kind: 'resume'; readonly positions: readonly number[]; readonly savepoint?: string; readonly reloadedAt?: number };
+  | {
+      readonly kind: 'resume';
+      readonly positions: readonly number[];
+      readonly savepoint?: string;
+      /** When the page was reloaded, or when this tab took the demo over from another one (then the page shows the recovery). */
+      readonly reloadedAt?: number;
+      readonly takenOverAt?: number;
+    };
 
 /** One fault and how the job came back from it. */
 export interface Recovery {
-  readonly cause: 'kill' | 'reload' | 'rescale';
+  readonly cause: 'kill' | 'reload' | 'rescale' | 'takeover';
   readonly at: number;
   /** What the fault was about (the worker killed, the new parallelism). */
   readonly detail: string;
@@ -173,6 +181,8 @@ class DemoHost {
         .getCheckpointConfig()
         .setCheckpointStorage(new OpfsCheckpointStorage({ directory: CHECKPOINTS_DIR, lock: 'wait' }))
         .setMaxRetainedCheckpoints(2)
+        // Kept when the job is cancelled because another tab took the demo over: that tab resumes from them (a new job clears them itself).
+        .setExternalizedCheckpointRetention(ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION)
         .enableIncrementalCheckpoints(config.incremental);
       // Back in 100 ms after a fault the page caused; a failure that keeps coming back (a backend this browser cannot run) is retried ever more slowly, up to every 5 s, instead of ten times a second.
       env.setRestartStrategy(RestartStrategies.exponentialDelayRestart(100, 5_000, 2, 10_000, 0.1));
@@ -181,6 +191,7 @@ class DemoHost {
         env.fromLatestCheckpoint();
         if (mode.savepoint) env.fromSavepoint(mode.savepoint);
         if (mode.reloadedAt !== undefined) this.track({ cause: 'reload', at: mode.reloadedAt, detail: 'page reloaded', done: false });
+        else if (mode.takenOverAt !== undefined) this.track({ cause: 'takeover', at: mode.takenOverAt, detail: 'taken over from another tab', done: false });
       }
     }
     demoJob.build(env, { jobName, backend: config.backend, rate: config.rate, paused: config.paused });
@@ -296,7 +307,7 @@ class DemoHost {
     if (!restored || restored.restoreTimestamp < r.at) {
       // A fault before the first checkpoint: the job started over (there was nothing committed to lose).
       // A restore is reported before the job runs again, and the status was read before the statistics.
-      if ((r.cause === 'reload' && t.completed > 0) || r.restarting) {
+      if (((r.cause === 'reload' || r.cause === 'takeover') && t.completed > 0) || r.restarting) {
         r.durationMs = Date.now() - r.at;
         r.done = true;
       }

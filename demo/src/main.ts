@@ -8,6 +8,7 @@ import { wrap, type Remote } from 'comlink';
 import { LiveChart } from './charts.ts';
 import type { DemoConfig, DemoHostApi, HostSnapshot } from './host.worker.ts';
 import { CARDS, cardName, PROFILE_UID, SPLITS, type BackendName } from './scenario.ts';
+import { claimTab } from './tab.ts';
 import { bytes, renderCheckpoints, renderCounters, renderProblem, renderRecovery, renderState, resetView } from './view.ts';
 
 /** What the page keeps across reloads (localStorage), so a reload resumes the same job. */
@@ -113,11 +114,11 @@ function resetMeasures(): void {
 }
 
 /** After a reload: the same job, from its newest checkpoint in OPFS, without a click. */
-async function resume(s: Saved): Promise<void> {
+async function resume(s: Saved, takenOverAt?: number): Promise<void> {
   showSettings(s.config);
   const reloadedAt = s.reloadAt;
   save({ ...s, reloadAt: undefined });
-  await host.start(s.jobName, s.config, { kind: 'resume', positions: s.positions, savepoint: s.savepoint, reloadedAt });
+  await host.start(s.jobName, s.config, { kind: 'resume', positions: s.positions, savepoint: s.savepoint, reloadedAt, takenOverAt });
 }
 
 // Charts: throughput, latency, per-worker load, state size.
@@ -225,10 +226,13 @@ function draw(): void {
 }
 let plotted = 0;
 
-function poll(): void {
+/** Which run of the demo in this tab polls: a tab that lost the demo to another and took it back starts a new one. */
+let running = 0;
+function poll(run: number): void {
+  if (run !== running) return;
   tick()
     .catch((e) => console.warn('eddy demo: refresh failed', e))
-    .finally(() => setTimeout(poll, 500));
+    .finally(() => setTimeout(() => poll(run), 500));
 }
 
 function act(button: string, what: () => Promise<unknown>): void {
@@ -302,8 +306,47 @@ for (const n of [0, 7, 42, 99]) {
 }
 $('cards').append(...Array.from({ length: CARDS }, (_, i) => Object.assign(document.createElement('option'), { value: cardName(i) })));
 
+/** Runs the demo in this tab: the job saved by the last tab that ran it, from its newest checkpoint, or a new one. */
+async function run(takenOverAt?: number): Promise<void> {
+  const me = ++running;
+  $('elsewhere').hidden = true;
+  document.querySelector('main')!.inert = false;
+  saved = load();
+  if (saved) await resume(saved, takenOverAt).catch(showStartError);
+  else await startFresh(settings()).catch(showStartError);
+  poll(me);
+}
+
+/** The demo runs in another tab: this one says so, stands by, and offers to take it over. */
+function standBy(lost: boolean): void {
+  running++;
+  $('elsewhere-text').textContent = lost
+    ? 'The demo moved to another tab of this browser: this tab stopped its job (all tabs share one storage, so one runs the demo at a time).'
+    : 'The demo already runs in another tab of this browser. All tabs share one storage (checkpoints, output), so one runs the demo at a time; this tab takes over when that one closes.';
+  $('elsewhere').hidden = false;
+  document.querySelector('main')!.inert = true;
+  if (lost) void host.stop();
+}
+$('take-over').addEventListener('click', () => {
+  const at = Date.now();
+  claimTab(
+    true,
+    () => void run(at),
+    () => standBy(true),
+  );
+});
+
 setPaused(false);
 resetMeasures();
-if (saved) await resume(saved).catch(showStartError);
-else await startFresh(settings()).catch(showStartError);
-poll();
+// A tab that reloads gets the demo back as soon as its old page let go of it: the notice waits a second for that.
+let granted = false;
+const notice = setTimeout(() => granted || standBy(false), 1000);
+claimTab(
+  false,
+  () => {
+    granted = true;
+    clearTimeout(notice);
+    void run();
+  },
+  () => standBy(true),
+);

@@ -60,7 +60,14 @@ export function renderCounters(s: HostSnapshot, v: Verdict | undefined, longestT
 
 function describe(r: Recovery, s: HostSnapshot): string {
   const when = new Date(r.at).toLocaleTimeString();
-  const what = r.cause === 'kill' ? `Killed a worker (${r.detail})` : r.cause === 'reload' ? 'Reloaded the tab' : `Stopped with a savepoint (${r.detail})`;
+  const what =
+    r.cause === 'kill'
+      ? `Killed a worker (${r.detail})`
+      : r.cause === 'reload'
+        ? 'Reloaded the tab'
+        : r.cause === 'takeover'
+          ? 'Took the demo over from another tab'
+          : `Stopped with a savepoint (${r.detail})`;
   if (r.lost)
     return `${what} at ${when}: the job FAILED and could not recover — checkpointing is off, so there is no state to restart from (and no restart, as in Flink). ${fmt.format(s.generated)} transactions generated, their state lost; nothing was committed.`;
   if (!r.done) return `${what} at ${when}: recovering…`;

@@ -261,6 +261,47 @@ describe('the demo page, built and served statically (Playwright + Chromium)', (
     expect(await page.isHidden('#job-problem')).toBe(true);
   }, 120_000);
 
+  it('a second tab does not run the job twice: it says where the demo runs, can take it over (resuming the job from its checkpoint), and the first tab stands by', async () => {
+    await startJob({ backend: 'memory' });
+    await until('a completed checkpoint', async () => (await shown(page)).checkpoints >= 1);
+    const job = (await shown(page)).job;
+    const [second] = await Promise.all([page.waitForEvent('popup'), page.evaluate((url) => void window.open(url, '_blank'), `${session.origin}/index.html`)]);
+    const secondErrors: string[] = [];
+    second.on('console', (m) => m.type() === 'error' && secondErrors.push(m.text()));
+    second.on('pageerror', (e) => secondErrors.push(e.message));
+    try {
+      await second.waitForSelector('#elsewhere', { state: 'visible', timeout: 30_000 });
+      expect(await second.textContent('#elsewhere')).toMatch(/already runs in another tab/);
+      expect((await shown(second)).status).toBeUndefined();
+      expect((await shown(page)).status).toBe('RUNNING');
+      await second.click('#take-over');
+      await until('the job running in the second tab', async () => {
+        const s = await shown(second);
+        return s.job === job && s.status === 'RUNNING';
+      });
+      await page.waitForSelector('#elsewhere', { state: 'visible', timeout: 30_000 });
+      expect(await page.textContent('#elsewhere')).toMatch(/moved to another tab/);
+      // The same job and output, carried on in the second tab from the first one's newest checkpoint, still exactly once.
+      await until('the recovery shown', async () => (await shown(second)).recovery.done === 'true');
+      const before = await shown(second);
+      expect(before.recovery.cause).toBe('takeover');
+      expect(Number(before.recovery.checkpoint), before.recovery.text).toBeGreaterThanOrEqual(1);
+      await until('two more committed windows in the second tab', async () => (await shown(second)).windows >= before.windows + 2);
+      const s = await shown(second);
+      expect(s.ok, s.invariant ?? '').toBe('true');
+      expect(s.duplicates).toBe(0);
+      expect(s.committed).toBe(s.windows * PER_SECOND);
+      expect(secondErrors).toEqual([]);
+    } finally {
+      await second.close();
+    }
+    // The first tab takes the demo back (it would anyway once asked: the second one is gone).
+    await page.click('#take-over');
+    await until('the job back in the first tab', async () => (await shown(page)).status === 'RUNNING' && (await page.isHidden('#elsewhere')));
+    await until('a committed window more', async () => (await shown(page)).windows >= 1);
+    await expectInvariant();
+  }, 150_000);
+
   it('the CSP is in force (an inline script is refused; the policy allows no eval)', async () => {
     const csp = await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', 'content');
     expect(csp).toMatch(/script-src 'self'/);
