@@ -16,7 +16,10 @@ const LOCK = 'eddy-demo-tab';
  */
 export function claimTab(steal: boolean, granted: () => void, lost: () => void): void {
   // Without Web Locks (old browsers) every tab runs its own, as before.
-  if (!('locks' in navigator)) return granted();
+  if (!('locks' in navigator)) {
+    granted();
+    return;
+  }
   navigator.locks
     .request(LOCK, { steal }, () => {
       granted();
