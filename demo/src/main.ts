@@ -137,13 +137,15 @@ let ownScript = 0;
 /** The longest animation frame, and what it spent on scripts and on rendering. */
 let worstFrame = 0;
 let measuring = false;
+/** Firefox and Safari have no Long Tasks API (and ignore the observer): the page then says it cannot measure, rather than "none". */
+const longTasksMeasured = typeof PerformanceObserver !== 'undefined' && (PerformanceObserver.supportedEntryTypes ?? []).includes('longtask');
 try {
   new PerformanceObserver((list) => {
     // Only while a job runs: loading the page itself is not what the number is about.
     if (measuring) for (const e of list.getEntries()) longest = Math.max(longest, e.duration);
   }).observe({ type: 'longtask' });
 } catch {
-  // No Long Tasks API (Firefox, Safari): the counter stays at "none".
+  // No PerformanceObserver at all: longTasksMeasured is false.
 }
 try {
   type Script = { sourceURL: string; sourceFunctionName: string; invoker: string; duration: number };
@@ -213,7 +215,7 @@ function draw(): void {
   latest = undefined;
   if (!s || s.jobName !== saved?.jobName) return;
   document.body.dataset.job = s.jobName;
-  renderCounters(s, s.verdict, longest, ownScript);
+  renderCounters(s, s.verdict, longTasksMeasured ? longest : undefined, ownScript);
   renderRecovery(s);
   renderProblem(s);
   renderCheckpoints(s.telemetry.checkpoints, s.telemetry.completed);

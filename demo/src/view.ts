@@ -24,8 +24,11 @@ function setCounter(id: string, value: number | string, raw?: number): void {
   el.dataset.value = String(raw ?? value);
 }
 
-/** The counters and the invariant; `ownScriptMs` is the longest run of the page's own scripts in a frame (Chromium). */
-export function renderCounters(s: HostSnapshot, v: Verdict | undefined, longestTaskMs: number, ownScriptMs: number): void {
+/**
+ * The counters and the invariant; `longestTaskMs` is undefined where the browser cannot
+ * measure it, `ownScriptMs` the longest run of the page's own scripts in a frame (Chromium).
+ */
+export function renderCounters(s: HostSnapshot, v: Verdict | undefined, longestTaskMs: number | undefined, ownScriptMs: number): void {
   // The status alone: a failure's message is long, and has a place of its own (renderProblem).
   setCounter('status', s.status);
   $('status').title = s.lastFailure ?? '';
@@ -33,7 +36,8 @@ export function renderCounters(s: HostSnapshot, v: Verdict | undefined, longestT
   setCounter('restarts', s.restarts);
   setCounter('workers', s.workers);
   const own = ownScriptMs > 0 ? ` (page scripts ${Math.round(ownScriptMs)} ms)` : '';
-  setCounter('longtask', longestTaskMs === 0 ? `none over 50 ms${own}` : `${Math.round(longestTaskMs)} ms${own}`, longestTaskMs);
+  if (longestTaskMs === undefined) setCounter('longtask', 'not measurable in this browser (no Long Tasks API)', -1);
+  else setCounter('longtask', longestTaskMs === 0 ? `none over 50 ms${own}` : `${Math.round(longestTaskMs)} ms${own}`, longestTaskMs);
   $('longtask').dataset.ownScript = String(ownScriptMs);
   if (!v) return;
   setCounter('committed', v.committedTransactions);
