@@ -7,6 +7,7 @@
 import { expose } from 'comlink';
 import {
   deleteIndexedDbSink,
+  ExternalizedCheckpointRetention,
   OpfsCheckpointStorage,
   RestartStrategies,
   StreamExecutionEnvironment,
@@ -37,11 +38,18 @@ export interface DemoConfig {
 /** How a job starts: from nothing, from the newest checkpoint of an earlier page, or from a savepoint. */
 export type StartMode =
   | { readonly kind: 'fresh'; readonly previousJob?: string }
-  | { readonly kind: 'resume'; readonly positions: readonly number[]; readonly savepoint?: string; readonly reloadedAt?: number };
+  | {
+      readonly kind: 'resume';
+      readonly positions: readonly number[];
+      readonly savepoint?: string;
+      /** When the page was reloaded, or when this tab took the demo over from another one (then the page shows the recovery). */
+      readonly reloadedAt?: number;
+      readonly takenOverAt?: number;
+    };
 
 /** One fault and how the job came back from it. */
 export interface Recovery {
-  readonly cause: 'kill' | 'reload' | 'rescale';
+  readonly cause: 'kill' | 'reload' | 'rescale' | 'takeover';
   readonly at: number;
   /** What the fault was about (the worker killed, the new parallelism). */
   readonly detail: string;
@@ -76,6 +84,8 @@ export interface HostSnapshot {
   readonly savepoint?: string;
   /** The invariant on the committed output, judged here so the page only shows it. */
   readonly verdict?: Verdict;
+  /** Failures since the job last completed a checkpoint (a failure that keeps coming back, such as a backend that cannot load, grows it). */
+  readonly failuresInARow: number;
 }
 
 const CHECKPOINTS_DIR = 'eddy-demo-checkpoints';
@@ -127,6 +137,10 @@ class DemoHost {
   private savepoint: string | undefined;
   private output: OutputReader | undefined;
   private booted = false;
+  private failuresInARow = 0;
+  /** Checkpoints completed when the newest failure happened: one more means the job made progress since. */
+  private completedAtFailure = 0;
+  private completed = 0;
 
   /** Starts `jobName` (cancelling a running job first). Resolves once the job was submitted. */
   async start(jobName: string, config: DemoConfig, mode: StartMode): Promise<void> {
@@ -154,6 +168,8 @@ class DemoHost {
     if (this.output?.jobName !== jobName) this.output = new OutputReader(jobName);
     this.jobName = jobName;
     this.config = config;
+    this.failuresInARow = 0;
+    this.completed = this.completedAtFailure = 0;
     this.listen(jobName);
 
     const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(config.parallelism);
@@ -165,13 +181,17 @@ class DemoHost {
         .getCheckpointConfig()
         .setCheckpointStorage(new OpfsCheckpointStorage({ directory: CHECKPOINTS_DIR, lock: 'wait' }))
         .setMaxRetainedCheckpoints(2)
+        // Kept when the job is cancelled because another tab took the demo over: that tab resumes from them (a new job clears them itself).
+        .setExternalizedCheckpointRetention(ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION)
         .enableIncrementalCheckpoints(config.incremental);
-      env.setRestartStrategy(RestartStrategies.fixedDelayRestart(Number.POSITIVE_INFINITY, 100));
+      // Back in 100 ms after a fault the page caused; a failure that keeps coming back (a backend this browser cannot run) is retried ever more slowly, up to every 5 s, instead of ten times a second.
+      env.setRestartStrategy(RestartStrategies.exponentialDelayRestart(100, 5_000, 2, 10_000, 0.1));
       if (mode.kind === 'resume') {
         // A reload continues from the newest checkpoint; with none yet, from the savepoint the job was last rescaled with.
         env.fromLatestCheckpoint();
         if (mode.savepoint) env.fromSavepoint(mode.savepoint);
         if (mode.reloadedAt !== undefined) this.track({ cause: 'reload', at: mode.reloadedAt, detail: 'page reloaded', done: false });
+        else if (mode.takenOverAt !== undefined) this.track({ cause: 'takeover', at: mode.takenOverAt, detail: 'taken over from another tab', done: false });
       }
     }
     demoJob.build(env, { jobName, backend: config.backend, rate: config.rate, paused: config.paused });
@@ -180,6 +200,10 @@ class DemoHost {
       // A restore settles the faults waiting for it at once (the page's poll may come later).
       restored: () => void this.snapshot(),
       status: (status) => {
+        if (status === 'RESTARTING' || status === 'FAILED') {
+          this.failuresInARow++;
+          this.completedAtFailure = this.completed;
+        }
         if (status === 'RESTARTING') for (const r of this.recoveries) if (!r.done && r.cause === 'kill') r.restarting = true;
       },
     });
@@ -235,6 +259,8 @@ class DemoHost {
     // Status first: a restore is reported before the job runs again, so a RUNNING read here has its restore in the statistics.
     const status = client?.getJobStatus() ?? 'NONE';
     const telemetry = (await this.telemetry?.snapshot().catch(() => undefined)) ?? NO_TELEMETRY;
+    this.completed = Math.max(this.completed, telemetry.completed);
+    if (this.completed > this.completedAtFailure) this.failuresInARow = 0;
     for (const r of this.recoveries) if (!r.done) this.settle(r, status, telemetry);
     const failure = client?.getLastFailure();
     const generated = generatedBy(this.positions);
@@ -256,6 +282,7 @@ class DemoHost {
       recoveries: this.recoveries.slice(-8),
       savepoint: this.savepoint,
       verdict: verdict ?? undefined,
+      failuresInARow: this.failuresInARow,
     };
   }
 
@@ -280,7 +307,7 @@ class DemoHost {
     if (!restored || restored.restoreTimestamp < r.at) {
       // A fault before the first checkpoint: the job started over (there was nothing committed to lose).
       // A restore is reported before the job runs again, and the status was read before the statistics.
-      if ((r.cause === 'reload' && t.completed > 0) || r.restarting) {
+      if (((r.cause === 'reload' || r.cause === 'takeover') && t.completed > 0) || r.restarting) {
         r.durationMs = Date.now() - r.at;
         r.done = true;
       }

@@ -8,7 +8,8 @@ import { wrap, type Remote } from 'comlink';
 import { LiveChart } from './charts.ts';
 import type { DemoConfig, DemoHostApi, HostSnapshot } from './host.worker.ts';
 import { CARDS, cardName, PROFILE_UID, SPLITS, type BackendName } from './scenario.ts';
-import { bytes, renderCheckpoints, renderCounters, renderRecovery, renderState, resetView } from './view.ts';
+import { claimTab } from './tab.ts';
+import { bytes, renderCheckpoints, renderCounters, renderProblem, renderRecovery, renderState, resetView } from './view.ts';
 
 /** What the page keeps across reloads (localStorage), so a reload resumes the same job. */
 interface Saved {
@@ -50,8 +51,16 @@ function showSettings(c: DemoConfig): void {
   $<HTMLInputElement>('interval').value = String(c.checkpointIntervalMs);
   $<HTMLInputElement>('incremental').checked = c.incremental;
   $<HTMLInputElement>('checkpointing').checked = c.checkpointing;
+  checkpointControls();
   $<HTMLInputElement>('rate').value = String(Math.round(25 * Math.log10(c.rate / 10)));
   setPaused(c.paused);
+}
+
+/** The interval and incremental settings mean nothing without checkpointing: greyed out then. */
+function checkpointControls(): void {
+  const off = !$<HTMLInputElement>('checkpointing').checked;
+  $<HTMLInputElement>('interval').disabled = off;
+  $<HTMLInputElement>('incremental').disabled = off;
 }
 
 function setPaused(p: boolean): void {
@@ -61,28 +70,55 @@ function setPaused(p: boolean): void {
   $('rate-out').textContent = rate().toLocaleString('en');
 }
 
-async function startFresh(): Promise<void> {
+/**
+ * Starts a new job with `config` (the form as it was submitted). The submit handler only
+ * takes the form's values and resets the frame measurements; this runs after the browser
+ * painted the click's frame, in two tasks of its own (clearing the view, then the message
+ * to the host), so that no task of the start comes near 50 ms: the click's frame stays short.
+ */
+async function startFresh(config: DemoConfig): Promise<void> {
+  await afterPaint();
   const previous = saved?.jobName;
-  const config = settings();
   const jobName = `demo-${Date.now().toString(36)}`;
   saved = { jobName, config, positions: new Array(SPLITS).fill(0) };
   save(saved);
   history = [];
+  resetView();
+  await afterPaint();
+  await host.start(jobName, config, { kind: 'fresh', previousJob: previous });
+}
+
+/** A job that could not start says why beside the Start button (and in the console, with its stack). */
+function showStartError(err: unknown): void {
+  console.warn('eddy demo: the job did not start', err);
+  const el = $('start-error');
+  el.textContent = `The job did not start: ${(err as Error)?.message ?? String(err)}`;
+  el.hidden = false;
+}
+
+/** Resolves after the next frame was painted (at once in a hidden tab, where no frame comes). */
+function afterPaint(): Promise<void> {
+  return new Promise((resolve) => {
+    if (document.visibilityState === 'hidden') setTimeout(resolve, 0);
+    else requestAnimationFrame(() => setTimeout(resolve, 0));
+  });
+}
+
+/** Forgets the longest task and frame: from here on they are the new job's (its start included). */
+function resetMeasures(): void {
   longest = 0;
   ownScript = 0;
   worstFrame = 0;
   delete $('longtask').dataset.ownScriptWhat;
   delete $('longtask').dataset.worstFrame;
-  resetView();
-  await host.start(jobName, config, { kind: 'fresh', previousJob: previous });
 }
 
 /** After a reload: the same job, from its newest checkpoint in OPFS, without a click. */
-async function resume(s: Saved): Promise<void> {
+async function resume(s: Saved, takenOverAt?: number): Promise<void> {
   showSettings(s.config);
   const reloadedAt = s.reloadAt;
   save({ ...s, reloadAt: undefined });
-  await host.start(s.jobName, s.config, { kind: 'resume', positions: s.positions, savepoint: s.savepoint, reloadedAt });
+  await host.start(s.jobName, s.config, { kind: 'resume', positions: s.positions, savepoint: s.savepoint, reloadedAt, takenOverAt });
 }
 
 // Charts: throughput, latency, per-worker load, state size.
@@ -101,13 +137,15 @@ let ownScript = 0;
 /** The longest animation frame, and what it spent on scripts and on rendering. */
 let worstFrame = 0;
 let measuring = false;
+/** Firefox and Safari have no Long Tasks API (and ignore the observer): the page then says it cannot measure, rather than "none". */
+const longTasksMeasured = typeof PerformanceObserver !== 'undefined' && (PerformanceObserver.supportedEntryTypes ?? []).includes('longtask');
 try {
   new PerformanceObserver((list) => {
     // Only while a job runs: loading the page itself is not what the number is about.
     if (measuring) for (const e of list.getEntries()) longest = Math.max(longest, e.duration);
   }).observe({ type: 'longtask' });
 } catch {
-  // No Long Tasks API (Firefox, Safari): the counter stays at "none".
+  // No PerformanceObserver at all: longTasksMeasured is false.
 }
 try {
   type Script = { sourceURL: string; sourceFunctionName: string; invoker: string; duration: number };
@@ -177,8 +215,9 @@ function draw(): void {
   latest = undefined;
   if (!s || s.jobName !== saved?.jobName) return;
   document.body.dataset.job = s.jobName;
-  renderCounters(s, s.verdict, longest, ownScript);
+  renderCounters(s, s.verdict, longTasksMeasured ? longest : undefined, ownScript);
   renderRecovery(s);
+  renderProblem(s);
   renderCheckpoints(s.telemetry.checkpoints, s.telemetry.completed);
   // The charts take one sample a second (the poll is twice a second).
   const now = Date.now();
@@ -189,10 +228,13 @@ function draw(): void {
 }
 let plotted = 0;
 
-function poll(): void {
+/** Which run of the demo in this tab polls: a tab that lost the demo to another and took it back starts a new one. */
+let running = 0;
+function poll(run: number): void {
+  if (run !== running) return;
   tick()
     .catch((e) => console.warn('eddy demo: refresh failed', e))
-    .finally(() => setTimeout(poll, 500));
+    .finally(() => setTimeout(() => poll(run), 500));
 }
 
 function act(button: string, what: () => Promise<unknown>): void {
@@ -211,8 +253,19 @@ function act(button: string, what: () => Promise<unknown>): void {
 
 $('settings').addEventListener('submit', (e) => {
   e.preventDefault();
-  void startFresh();
+  // Synchronously only what belongs to the click: the values submitted, and a Start that cannot be pressed twice while the job starts.
+  const config = settings();
+  const start = $<HTMLButtonElement>('start');
+  start.disabled = true;
+  $('start-error').hidden = true;
+  resetMeasures();
+  startFresh(config)
+    .catch((err) => showStartError(err))
+    .finally(() => {
+      start.disabled = false;
+    });
 });
+$('checkpointing').addEventListener('change', checkpointControls);
 $('rate').addEventListener('input', () => {
   setPaused(paused);
   void host.control(rate(), paused);
@@ -255,7 +308,47 @@ for (const n of [0, 7, 42, 99]) {
 }
 $('cards').append(...Array.from({ length: CARDS }, (_, i) => Object.assign(document.createElement('option'), { value: cardName(i) })));
 
+/** Runs the demo in this tab: the job saved by the last tab that ran it, from its newest checkpoint, or a new one. */
+async function run(takenOverAt?: number): Promise<void> {
+  const me = ++running;
+  $('elsewhere').hidden = true;
+  document.querySelector('main')!.inert = false;
+  saved = load();
+  if (saved) await resume(saved, takenOverAt).catch(showStartError);
+  else await startFresh(settings()).catch(showStartError);
+  poll(me);
+}
+
+/** The demo runs in another tab: this one says so, stands by, and offers to take it over. */
+function standBy(lost: boolean): void {
+  running++;
+  $('elsewhere-text').textContent = lost
+    ? 'The demo moved to another tab of this browser: this tab stopped its job (all tabs share one storage, so one runs the demo at a time).'
+    : 'The demo already runs in another tab of this browser. All tabs share one storage (checkpoints, output), so one runs the demo at a time; this tab takes over when that one closes.';
+  $('elsewhere').hidden = false;
+  document.querySelector('main')!.inert = true;
+  if (lost) void host.stop();
+}
+$('take-over').addEventListener('click', () => {
+  const at = Date.now();
+  claimTab(
+    true,
+    () => void run(at),
+    () => standBy(true),
+  );
+});
+
 setPaused(false);
-if (saved) await resume(saved);
-else await startFresh();
-poll();
+resetMeasures();
+// A tab that reloads gets the demo back as soon as its old page let go of it: the notice waits a second for that.
+let granted = false;
+const notice = setTimeout(() => granted || standBy(false), 1000);
+claimTab(
+  false,
+  () => {
+    granted = true;
+    clearTimeout(notice);
+    void run();
+  },
+  () => standBy(true),
+);

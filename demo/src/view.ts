@@ -1,10 +1,12 @@
 /** Rendering of the page's panels from what the host and the output say (plain DOM, no framework). */
 import type { HostSnapshot, Recovery } from './host.worker.ts';
 import type { Verdict } from './invariant.ts';
+import type { BackendName } from './scenario.ts';
 import type { CheckpointStats, KeyStateView } from './telemetry.ts';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const fmt = new Intl.NumberFormat('en');
+const BACKENDS: Record<BackendName, string> = { memory: 'Memory', indexeddb: 'IndexedDB', sqlite: 'SQLite-WASM' };
 
 /** Formats bytes as B/KiB/MiB. */
 export function bytes(n: number | undefined): string {
@@ -22,22 +24,28 @@ function setCounter(id: string, value: number | string, raw?: number): void {
   el.dataset.value = String(raw ?? value);
 }
 
-/** The counters and the invariant; `ownScriptMs` is the longest run of the page's own scripts in a frame (Chromium). */
-export function renderCounters(s: HostSnapshot, v: Verdict | undefined, longestTaskMs: number, ownScriptMs: number): void {
-  setCounter('status', s.lastFailure && s.status !== 'RUNNING' ? `${s.status} (${s.lastFailure})` : s.status, undefined);
-  $('status').dataset.value = s.status;
+/**
+ * The counters and the invariant; `longestTaskMs` is undefined where the browser cannot
+ * measure it, `ownScriptMs` the longest run of the page's own scripts in a frame (Chromium).
+ */
+export function renderCounters(s: HostSnapshot, v: Verdict | undefined, longestTaskMs: number | undefined, ownScriptMs: number): void {
+  // The status alone: a failure's message is long, and has a place of its own (renderProblem).
+  setCounter('status', s.status);
+  $('status').title = s.lastFailure ?? '';
   setCounter('generated', s.generated);
   setCounter('restarts', s.restarts);
   setCounter('workers', s.workers);
   const own = ownScriptMs > 0 ? ` (page scripts ${Math.round(ownScriptMs)} ms)` : '';
-  setCounter('longtask', longestTaskMs === 0 ? `none over 50 ms${own}` : `${Math.round(longestTaskMs)} ms${own}`, longestTaskMs);
+  if (longestTaskMs === undefined) setCounter('longtask', 'not measurable in this browser (no Long Tasks API)', -1);
+  else setCounter('longtask', longestTaskMs === 0 ? `none over 50 ms${own}` : `${Math.round(longestTaskMs)} ms${own}`, longestTaskMs);
   $('longtask').dataset.ownScript = String(ownScriptMs);
   if (!v) return;
   setCounter('committed', v.committedTransactions);
   setCounter('windows', v.windows);
   setCounter('duplicates', v.duplicates);
   const inv = $('invariant');
-  inv.dataset.ok = String(v.ok);
+  // Green only once there is something it holds for: "holds" over no window says nothing yet.
+  inv.dataset.ok = v.ok && v.windows === 0 ? '' : String(v.ok);
   inv.dataset.windows = String(v.windows);
   let text: string;
   if (!v.ok) text = `BROKEN: ${v.problems.join('; ')}`;
@@ -45,15 +53,25 @@ export function renderCounters(s: HostSnapshot, v: Verdict | undefined, longestT
     text =
       s.config?.checkpointing === false
         ? 'Checkpointing is off: a TwoPhaseCommitSink commits only on checkpoints, so nothing is committed.'
-        : 'Holds so far (no window committed yet).';
-  else
-    text = `Holds: all ${fmt.format(v.windows)} committed 1-s windows hold exactly 10 transactions of each of the 100 cards; ${fmt.format(v.committedTransactions)} committed = ${fmt.format(v.windows)} whole seconds of the ${fmt.format(s.generated)} generated; no window twice.`;
+        : 'Nothing committed yet: the first window is committed by the first checkpoint after it closes.';
+  else {
+    const n = fmt.format(v.windows);
+    const windows = v.windows === 1 ? 'the 1 committed 1-s window holds' : `all ${n} committed 1-s windows hold`;
+    text = `Holds: ${windows} exactly 10 transactions of each of the 100 cards; ${fmt.format(v.committedTransactions)} committed = ${n} whole second${v.windows === 1 ? '' : 's'} of the ${fmt.format(s.generated)} generated; no window twice.`;
+  }
   if (inv.textContent !== text) inv.textContent = text;
 }
 
 function describe(r: Recovery, s: HostSnapshot): string {
   const when = new Date(r.at).toLocaleTimeString();
-  const what = r.cause === 'kill' ? `Killed a worker (${r.detail})` : r.cause === 'reload' ? 'Reloaded the tab' : `Stopped with a savepoint (${r.detail})`;
+  const what =
+    r.cause === 'kill'
+      ? `Killed a worker (${r.detail})`
+      : r.cause === 'reload'
+        ? 'Reloaded the tab'
+        : r.cause === 'takeover'
+          ? 'Took the demo over from another tab'
+          : `Stopped with a savepoint (${r.detail})`;
   if (r.lost)
     return `${what} at ${when}: the job FAILED and could not recover — checkpointing is off, so there is no state to restart from (and no restart, as in Flink). ${fmt.format(s.generated)} transactions generated, their state lost; nothing was committed.`;
   if (!r.done) return `${what} at ${when}: recovering…`;
@@ -66,12 +84,32 @@ function describe(r: Recovery, s: HostSnapshot): string {
   return `${what} at ${when}: running again from ${from} after ${fmt.format(Math.round(r.durationMs ?? 0))} ms${restore}.`;
 }
 
+/**
+ * A failure the page did not cause and that does not go away (the job failed, or keeps
+ * failing without completing a checkpoint in between), in words beside the job's
+ * settings. A fault from the Faults panel is described there instead.
+ */
+export function renderProblem(s: HostSnapshot): void {
+  const el = $('job-problem');
+  const fault = s.recoveries.at(-1);
+  const explained = fault !== undefined && (!fault.done || fault.lost === true);
+  const show = s.lastFailure !== undefined && !explained && s.status !== 'RUNNING' && (s.status === 'FAILED' || s.failuresInARow >= 3);
+  el.hidden = !show;
+  if (!show) return;
+  const text =
+    s.status === 'FAILED'
+      ? `The job failed: ${s.lastFailure}`
+      : `The job failed ${s.failuresInARow} times in a row and keeps restarting, ever more slowly: ${s.lastFailure}. A failure that repeats may mean this browser cannot run the ${BACKENDS[s.config?.backend ?? 'memory']} state backend: pick another one and start a new job.`;
+  if (el.textContent !== text) el.textContent = text;
+}
+
 /** Clears what the page showed of an earlier job. */
 export function resetView(): void {
   for (const id of ['committed', 'windows', 'duplicates', 'generated', 'restarts']) setCounter(id, 0);
   const inv = $('invariant');
   inv.dataset.ok = '';
   inv.textContent = 'Waiting for the first committed window…';
+  $('job-problem').hidden = true;
   const rec = $('recovery');
   rec.textContent = 'No fault yet.';
   for (const k of Object.keys(rec.dataset)) delete rec.dataset[k];
