@@ -51,7 +51,10 @@ async function runBench(c: WorkersBenchConfig): Promise<WorkersBenchResult> {
     const t0 = performance.now();
     await once('workers (cold)', workers);
     const coldStartMs = performance.now() - t0;
+    performance.measure('workers warm-up', { start: t0 });
+    const t1 = performance.now();
     await once('local (warm-up)', local);
+    performance.measure('local warm-up', { start: t1 });
     const ms = { workers: [] as number[], local: [] as number[] };
     for (let r = 0; r < c.runs; r++) {
       for (const [name, executor] of [
@@ -61,6 +64,8 @@ async function runBench(c: WorkersBenchConfig): Promise<WorkersBenchResult> {
         const t = performance.now();
         await once(name, executor);
         ms[name].push(performance.now() - t);
+        // Marks a run in a trace (bench/profile-workers-chromium.ts) and costs nothing otherwise.
+        performance.measure(`${name} ${r}`, { start: t });
       }
     }
     return { ...ms, coldStartMs, hardwareConcurrency: navigator.hardwareConcurrency };
