@@ -5,7 +5,9 @@
  * busy time (wall and thread CPU of its tasks), the GC time and the top functions by
  * self time from the samples; first a summary per run: thread CPU of the page (main
  * thread + workers) and of the busiest worker, and V8's optimizing compiles and deopts
- * (with `disabled-by-default-v8.compile` and `v8` in PROFILE_CATEGORIES). `top` 0 prints only that.
+ * (with `disabled-by-default-v8.compile` and `v8` in PROFILE_CATEGORIES), and how long each
+ * worker waited between its tasks (for messages; on a loaded machine also for a core).
+ * `top` 0 prints only that. `PROFILE_CREDITS=n` runs the workers with n credits per channel.
  *   node --import tsx bench/profile-workers-chromium.ts [runs] [top]
  *   node --import tsx bench/profile-workers-chromium.ts saved-trace.json [top]   (analyse a kept trace)
  * `PROFILE_CHROMIUM_ARGS='--js-flags=--trace-deopt'` adds Chromium arguments (with `DEBUG=pw:browser` V8's output shows). `PROFILE_TRACE=/tmp/x.json` keeps the raw trace (loadable in chrome://tracing or Perfetto).
@@ -29,8 +31,17 @@ interface TraceEvent {
   pid: number;
   tid: number;
   id?: string;
-  id2?: { local?: string };
-  args?: Record<string, any>;
+  args?: {
+    name?: string;
+    data?: {
+      startTime: number;
+      cpuProfile?: {
+        nodes?: Array<{ id: number; callFrame: { functionName?: string; url?: string; lineNumber?: number } }>;
+        samples?: number[];
+      };
+      timeDeltas?: number[];
+    };
+  };
 }
 
 if (saved) analyse((JSON.parse(readFileSync(saved, 'utf8')) as { traceEvents: TraceEvent[] }).traceEvents);
@@ -46,7 +57,13 @@ async function profile(): Promise<void> {
     await browser.startTracing(page, {
       categories: (process.env.PROFILE_CATEGORIES ?? 'toplevel,blink.user_timing,devtools.timeline,disabled-by-default-v8.cpu_profiler,v8.execute').split(','),
     });
-    const c: WorkersBenchConfig = { events: Number(process.env.PROFILE_EVENTS ?? 200_000), keys: 1_000, rounds: Number(process.env.BENCH_ROUNDS ?? 200), runs };
+    const c: WorkersBenchConfig = {
+      events: Number(process.env.PROFILE_EVENTS ?? 200_000),
+      keys: 1_000,
+      rounds: Number(process.env.BENCH_ROUNDS ?? 200),
+      runs,
+      ...(process.env.PROFILE_CREDITS ? { credits: Number(process.env.PROFILE_CREDITS) } : {}),
+    };
     const load0 = loadavg()[0]!;
     const ms = (await page.evaluate(
       (x) => (globalThis as unknown as { runWorkersBench(c: WorkersBenchConfig): Promise<WorkersBenchResult> }).runWorkersBench(x),
@@ -65,7 +82,7 @@ async function profile(): Promise<void> {
 
 function analyse(events: TraceEvent[]): void {
   const threadName = new Map<string, string>();
-  for (const e of events) if (e.ph === 'M' && e.name === 'thread_name') threadName.set(`${e.pid}:${e.tid}`, e.args!.name);
+  for (const e of events) if (e.ph === 'M' && e.name === 'thread_name') threadName.set(`${e.pid}:${e.tid}`, e.args!.name!);
   // The runs: the page's performance.measure() spans.
   const open = new Map<string, number>();
   const windows: Array<{ name: string; start: number; end: number }> = [];
@@ -84,11 +101,11 @@ function analyse(events: TraceEvent[]): void {
   const samples = new Map<string, Array<{ ts: number; label: string }>>();
   const profiles = new Map<string, { thread: string; ts: number; nodes: Map<number, string> }>();
   for (const e of events) {
-    if (e.name === 'Profile') profiles.set(`${e.pid}:${e.id}`, { thread: `${e.pid}:${e.tid}`, ts: e.args!.data.startTime, nodes: new Map() });
+    if (e.name === 'Profile') profiles.set(`${e.pid}:${e.id}`, { thread: `${e.pid}:${e.tid}`, ts: e.args!.data!.startTime, nodes: new Map() });
     if (e.name !== 'ProfileChunk') continue;
     const p = profiles.get(`${e.pid}:${e.id}`);
     if (!p) continue;
-    const d = e.args!.data;
+    const d = e.args!.data!;
     for (const n of d.cpuProfile?.nodes ?? []) {
       const cf = n.callFrame;
       const file = (cf.url ?? '').replace(/^.*\/(src|bench)\//, '$1/').replace(/\?.*$/, '');
@@ -110,6 +127,8 @@ function analyse(events: TraceEvent[]): void {
     const side = /^(workers|local) \d+$/.exec(w.name)?.[1] as keyof typeof summary | undefined;
     if (!side) continue;
     const cpu = new Map<string, number>();
+    // Per worker: the end of its previous task, and the time it waited between tasks (idle, or not scheduled).
+    const waits = new Map<string, { end: number; idle: number }>();
     let compiles = 0;
     let deopts = 0;
     for (const e of events) {
@@ -117,12 +136,18 @@ function analyse(events: TraceEvent[]): void {
       if (e.name === 'V8.TurbofanTask' || e.name === 'V8.MaglevTask') compiles++;
       if (e.name === 'V8.DeoptimizeCode') deopts++;
       const t = `${e.pid}:${e.tid}`;
-      if (e.cat === 'toplevel' && /RunTask/.test(e.name) && threads.includes(t)) cpu.set(t, (cpu.get(t) ?? 0) + (e.tdur ?? 0) / 1000);
+      if (e.cat !== 'toplevel' || e.name !== 'ThreadControllerImpl::RunTask' || !threads.includes(t)) continue;
+      cpu.set(t, (cpu.get(t) ?? 0) + (e.tdur ?? 0) / 1000);
+      if (!/DedicatedWorker/.test(threadName.get(t) ?? '')) continue;
+      const g = waits.get(t);
+      if (g) g.idle += Math.max(0, e.ts - g.end) / 1000;
+      waits.set(t, { end: e.ts + (e.dur ?? 0), idle: g?.idle ?? 0 });
     }
     const total = [...cpu.values()].reduce((a, b) => a + b, 0);
     const busiest = Math.max(0, ...[...cpu].filter(([t]) => /DedicatedWorker/.test(threadName.get(t) ?? '')).map(([, v]) => v));
+    const idle = [...waits.values()].map((g) => g.idle.toFixed(0)).join(' / ');
     summary[side].push(
-      `${w.name}: ${((w.end - w.start) / 1000).toFixed(0)} ms, cpu ${total.toFixed(0)} ms${side === 'workers' ? ` (busiest worker ${busiest.toFixed(0)})` : ''}, compiles ${compiles}, deopts ${deopts}`,
+      `${w.name}: ${((w.end - w.start) / 1000).toFixed(0)} ms, cpu ${total.toFixed(0)} ms${side === 'workers' ? ` (busiest worker ${busiest.toFixed(0)}; between tasks ${idle} ms)` : ''}, compiles ${compiles}, deopts ${deopts}`,
     );
   }
   console.log(`${summary.workers.join('\n')}\n${summary.local.join('\n')}`);

@@ -11,6 +11,8 @@ import { heavyHash, heavyJob, type HeavyArgs } from '../workers-jobs.ts';
 /** The runner's request. */
 export interface WorkersBenchConfig extends HeavyArgs {
   readonly runs: number;
+  /** Credits per channel between the workers (WorkerExecutor's default when absent); for profiling. */
+  readonly credits?: number;
 }
 
 /** What the page measured (ms per run; warm-up runs excluded). */
@@ -40,7 +42,7 @@ function expected(a: HeavyArgs): string {
 
 async function runBench(c: WorkersBenchConfig): Promise<WorkersBenchResult> {
   const want = expected(c);
-  const workers = new WorkerExecutor({ workers: 2, platform: webWorkers() });
+  const workers = new WorkerExecutor({ workers: 2, platform: webWorkers(), credits: c.credits });
   const local = new LocalExecutor();
   const once = async (who: string, executor: Executor) => {
     const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2).setExecutor(executor);
