@@ -10,7 +10,7 @@
  * `top` 0 prints only that. `PROFILE_CREDITS=n` runs the workers with n credits per channel.
  *   node --import tsx bench/profile-workers-chromium.ts [runs] [top]
  *   node --import tsx bench/profile-workers-chromium.ts saved-trace.json [top]   (analyse a kept trace)
- * `PROFILE_CHROMIUM_ARGS='--js-flags=--trace-deopt'` adds Chromium arguments (with `DEBUG=pw:browser` V8's output shows). `PROFILE_TRACE=/tmp/x.json` keeps the raw trace (loadable in chrome://tracing or Perfetto).
+ * `PROFILE_CONSOLE=1` echoes the page's and workers' console. `PROFILE_CHROMIUM_ARGS='--js-flags=--trace-deopt'` adds Chromium arguments (with `DEBUG=pw:browser` V8's output shows). `PROFILE_TRACE=/tmp/x.json` keeps the raw trace (loadable in chrome://tracing or Perfetto).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
