@@ -11,6 +11,8 @@ import { heavyHash, heavyJob, type HeavyArgs } from '../workers-jobs.ts';
 /** The runner's request. */
 export interface WorkersBenchConfig extends HeavyArgs {
   readonly runs: number;
+  /** Credits per channel between the workers (WorkerExecutor's default when absent); for profiling. */
+  readonly credits?: number;
 }
 
 /** What the page measured (ms per run; warm-up runs excluded). */
@@ -40,7 +42,7 @@ function expected(a: HeavyArgs): string {
 
 async function runBench(c: WorkersBenchConfig): Promise<WorkersBenchResult> {
   const want = expected(c);
-  const workers = new WorkerExecutor({ workers: 2, platform: webWorkers() });
+  const workers = new WorkerExecutor({ workers: 2, platform: webWorkers(), credits: c.credits });
   const local = new LocalExecutor();
   const once = async (who: string, executor: Executor) => {
     const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2).setExecutor(executor);
@@ -51,7 +53,10 @@ async function runBench(c: WorkersBenchConfig): Promise<WorkersBenchResult> {
     const t0 = performance.now();
     await once('workers (cold)', workers);
     const coldStartMs = performance.now() - t0;
+    performance.measure('workers warm-up', { start: t0 });
+    const t1 = performance.now();
     await once('local (warm-up)', local);
+    performance.measure('local warm-up', { start: t1 });
     const ms = { workers: [] as number[], local: [] as number[] };
     for (let r = 0; r < c.runs; r++) {
       for (const [name, executor] of [
@@ -61,6 +66,8 @@ async function runBench(c: WorkersBenchConfig): Promise<WorkersBenchResult> {
         const t = performance.now();
         await once(name, executor);
         ms[name].push(performance.now() - t);
+        // Marks a run in a trace (bench/profile-workers-chromium.ts) and costs nothing otherwise.
+        performance.measure(`${name} ${r}`, { start: t });
       }
     }
     return { ...ms, coldStartMs, hardwareConcurrency: navigator.hardwareConcurrency };

@@ -55,6 +55,11 @@ export class InputGate {
     this.signal();
   }
 
+  /** True when `put` of a record batch on `channel` would not wait (the channel is below its capacity). */
+  hasRoom(channel: number): boolean {
+    return this.queuedBatches[channel] < this.capacity;
+  }
+
   /** Queues work that may run between any two records (processing-time timers). */
   addMail(mail: () => Promise<void>): void {
     this.mails.push(mail);

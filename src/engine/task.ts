@@ -84,6 +84,15 @@ const YIELD_INTERVAL_MS = 20;
 
 /** One subtask of an operator chain, run as an async loop in the current thread. */
 export class StreamTask implements CoordinatedTask {
+  /**
+   * How long a task may process its inputs before it lets the host run (ms); never by
+   * default. A worker of the WorkerExecutor sets a few ms: records and returned credits
+   * from other workers arrive as messages, handled only between host tasks, and a busy
+   * input loop is one long microtask chain, so without a turn a worker would answer its
+   * peers only once its gate ran dry, and their sources wait for that.
+   */
+  static inputYieldIntervalMs = Number.POSITIVE_INFINITY;
+
   private finished = false;
   /** The newest checkpoint this task captured. */
   private lastCheckpoint = -Infinity;
@@ -329,7 +338,13 @@ export class StreamTask implements CoordinatedTask {
       for (const items of held) replay.push(...items.splice(0));
     };
 
+    const yieldEvery = StreamTask.inputYieldIntervalMs;
+    let lastYield = Date.now();
     while (endedCount < channels || replay.length > 0) {
+      if (yieldEvery !== Number.POSITIVE_INFINITY && Date.now() - lastYield > yieldEvery) {
+        await yieldToHost();
+        lastYield = Date.now();
+      }
       const item = replay.length > 0 ? replay.shift()! : await gate.take();
       if ('mail' in item) {
         await item.mail();

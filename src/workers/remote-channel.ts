@@ -11,6 +11,12 @@
  *   flight; the receiver returns a credit once it handed an element to the consumer's
  *   input gate (whose own bounded capacity then holds it). So a slow consumer makes
  *   its producers wait instead of letting either side buffer without bound.
+ * - Credits go back in groups of half the window (or all at once, before the pump waits
+ *   for room in a full gate), not one message per element: each message costs both
+ *   threads a task, a (de)serialization and, in Chromium, a Mojo hop, which measured as
+ *   much as the encoding of the batch itself. Holding fewer than half the window back
+ *   cannot stall a sender: one waiting with no credit has all its elements queued or
+ *   in flight here, and handing them on reaches the threshold.
  */
 import { EddyError } from '../api/errors.ts';
 import type { InputGate, StreamElement } from '../engine/input-gate.ts';
@@ -22,13 +28,15 @@ import type { MessagePortLike, TransferableLike } from './worker-protocol.ts';
 interface PeerMessage {
   /** Elements: [consumer task address, channel, element]; an ArrayBuffer is an encoded record batch. */
   readonly d: Array<[string, number, StreamElement | ArrayBuffer]>;
-  /** Credits returned: [consumer task address, channel], one credit each. */
-  readonly c: Array<[string, number]>;
+  /** Credits returned: [consumer task address, channel, how many]. */
+  readonly c: Array<[string, number, number?]>;
 }
 
 interface Inbound {
   readonly queue: StreamElement[];
   pumping: boolean;
+  /** Elements handed to the gate whose credits were not sent back yet. */
+  owed: number;
 }
 
 /** The connection from this worker to one other worker. */
@@ -56,8 +64,12 @@ export class PeerLink {
     /** Called when an element cannot be delivered (a bug, or the attempt is failing). */
     private readonly onError: (error: unknown) => void,
   ) {
+    this.creditBatch = Math.max(1, Math.floor(initialCredits / 2));
     port.onmessage = (event) => this.receive(event.data as PeerMessage);
   }
+
+  /** Credits returned per message (half the window): see the module comment. */
+  private readonly creditBatch: number;
 
   /** The sending end of the channels into task `address` of the peer. */
   sink(address: string): ChannelSink {
@@ -127,9 +139,10 @@ export class PeerLink {
 
   private receive(message: PeerMessage): void {
     if (this.closed) return;
-    for (const [address, channel] of message.c) {
+    // [address, channel, n]: n credits; a pair without n is one.
+    for (const [address, channel, n] of message.c) {
       const key = `${address}#${channel}`;
-      this.credits.set(key, (this.credits.get(key) ?? this.initialCredits) + 1);
+      this.credits.set(key, (this.credits.get(key) ?? this.initialCredits) + (n ?? 1));
       const wake = this.creditWaiters.get(key);
       if (wake) {
         this.creditWaiters.delete(key);
@@ -146,7 +159,7 @@ export class PeerLink {
       }
       const key = `${address}#${channel}`;
       let inbound = this.inbound.get(key);
-      if (!inbound) this.inbound.set(key, (inbound = { queue: [], pumping: false }));
+      if (!inbound) this.inbound.set(key, (inbound = { queue: [], pumping: false, owed: 0 }));
       inbound.queue.push(element);
       if (!inbound.pumping) void this.pump(address, channel, inbound);
     }
@@ -159,14 +172,22 @@ export class PeerLink {
     inbound.pumping = true;
     try {
       while (inbound.queue.length > 0 && !this.closed) {
-        await gate.put(channel, inbound.queue.shift()!);
-        this.outCredits.push([address, channel]);
-        this.scheduleFlush();
+        const element = inbound.queue.shift()!;
+        // About to wait for room: what was handed on is paid back first, as one credit per element was before.
+        if (inbound.owed > 0 && element.kind === 'records' && !gate.hasRoom(channel)) this.payBack(address, channel, inbound);
+        await gate.put(channel, element);
+        if (++inbound.owed >= this.creditBatch) this.payBack(address, channel, inbound);
       }
     } catch (e) {
       this.onError(e);
     } finally {
       inbound.pumping = false;
     }
+  }
+
+  private payBack(address: string, channel: number, inbound: Inbound): void {
+    this.outCredits.push([address, channel, inbound.owed]);
+    inbound.owed = 0;
+    this.scheduleFlush();
   }
 }

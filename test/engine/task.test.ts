@@ -304,3 +304,53 @@ describe("StreamTask: idle inputs (Flink's WatermarkStatus)", () => {
     expect(downstream).toEqual(['watermark 10', 'watermark MAX', 'idle', 'active', 'end']);
   });
 });
+
+describe('StreamTask: letting the host in while busy with input', () => {
+  /** 40 batches of 1 ms of work each, all queued; how many were done when a message posted at the start got its turn. */
+  async function doneWhenAMessageRan(): Promise<number> {
+    const op = new RecordingOperator();
+    const busy = op.processBatch.bind(op);
+    op.processBatch = (batch, out) => {
+      const until = performance.now() + 1;
+      while (performance.now() < until);
+      busy(batch, out);
+    };
+    const gate = new InputGate(1, 64);
+    for (let i = 0; i < 40; i++) await gate.put(0, records(i));
+    await gate.put(0, END);
+    const task = new StreamTask(
+      'Task (1/1)',
+      [{ op, out: new OutputBuffer(), next: [], network: [fakeNetwork([])], operatorId: 'op', subtaskIndex: 0, counters: countersOf('op') }],
+      gate,
+      undefined,
+      undefined,
+    );
+    const { port1, port2 } = new MessageChannel();
+    // The message's turn comes after the run if the loop never lets the host in.
+    const doneAtMessage = new Promise<number>((resolve) => {
+      port1.onmessage = () => {
+        port1.close();
+        resolve(op.seen.length);
+      };
+    });
+    port2.postMessage(undefined);
+    await task.run();
+    return doneAtMessage;
+  }
+
+  it('by default (the page, Node without workers) the input loop runs through: other host tasks wait until its gate is empty', async () => {
+    expect(StreamTask.inputYieldIntervalMs).toBe(Number.POSITIVE_INFINITY);
+    expect(await doneWhenAMessageRan()).toBe(40);
+  });
+
+  it('with inputYieldIntervalMs (set in workers) a message gets its turn within a few ms of work, not after the whole input', async () => {
+    StreamTask.inputYieldIntervalMs = 4;
+    try {
+      const done = await doneWhenAMessageRan();
+      expect(done).toBeGreaterThan(0);
+      expect(done).toBeLessThan(20);
+    } finally {
+      StreamTask.inputYieldIntervalMs = Number.POSITIVE_INFINITY;
+    }
+  });
+});
