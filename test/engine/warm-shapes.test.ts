@@ -5,6 +5,7 @@
  * operator holds its copy of the user function, whose state handle pointed at the state).
  */
 import { getHeapSnapshot } from 'node:v8';
+import { IDBKeyRange as FakeKeyRange, IDBFactory as FakeFactory } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
 import {
   KeyedProcessFunction,
@@ -15,7 +16,12 @@ import {
   type RuntimeContext,
   type SyncValueState,
 } from '../../src/index.ts';
+import { HashMapStateBackend } from '../../src/backends/memory.ts';
+import { IndexedDbStateBackend } from '../../src/backends/indexeddb/index.ts';
 import { StreamTask } from '../../src/engine/task.ts';
+import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
+import type { StateBackend } from '../../src/state/backend.ts';
+import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 import { keptShapes } from '../../src/engine/warm-shapes.ts';
 
 class LastSeen extends KeyedProcessFunction<string, { k: string }, number> {
@@ -68,3 +74,45 @@ describe('warm shapes: the last closed job is kept without its data', () => {
     expect(leaked).toEqual([]);
   }, 60_000);
 });
+
+describe('a disposed backend holds no state (a state handle outlives the job)', () => {
+  const options = {
+    jobId: 'warm-shapes',
+    operatorId: 'op',
+    operatorName: 'Op (1/1)',
+    subtaskIndex: 0,
+    parallelism: 1,
+    maxParallelism: 128,
+    keyGroupRange: keyGroupRangeForSubtask(128, 1, 0),
+  };
+  const backends: Array<[string, () => StateBackend]> = [
+    ['hashmap', () => new HashMapStateBackend()],
+    ['indexeddb', () => new IndexedDbStateBackend({ indexedDB: new FakeFactory(), IDBKeyRange: FakeKeyRange })],
+  ];
+  for (const [name, make] of backends) {
+    it(`${name}: its tables hold no value once it is disposed`, async () => {
+      const kb = await make().createKeyedStateBackend(options);
+      const store = new KeyedStateStore(kb, 'Op (1/1)');
+      const v = store.getState(new ValueStateDescriptor<string>('v'));
+      for (const k of ['a', 'b', 'c']) {
+        kb.setCurrentKey(k, keyGroupForKey(k, 128));
+        await v.update(k + '!');
+      }
+      expect(await v.value()).toBe('c!');
+      kb.clearCurrentKey();
+      const tables = (kb as unknown as { registeredStates(): object[] }).registeredStates();
+      await kb.dispose();
+      for (const t of tables) expect(heldValues(t)).toEqual([]);
+    });
+  }
+});
+
+/** Whatever a table of either backend still holds: the heap's maps by namespace, IndexedDB's cells and map overlays. */
+function heldValues(table: object): unknown[] {
+  const t = table as { byNamespace?: Map<string, unknown[]>; cells?: Map<string, Map<unknown, unknown>>; maps?: Map<string, Map<unknown, unknown>> };
+  const out: unknown[] = [];
+  for (const maps of t.byNamespace?.values() ?? []) for (const m of maps) if (m instanceof Map) out.push(...m.values());
+  for (const m of t.cells?.values() ?? []) out.push(...m.values());
+  for (const m of t.maps?.values() ?? []) out.push(...m.values());
+  return out;
+}
