@@ -56,6 +56,14 @@ class HeapTable {
     private readonly backend: HeapKeyedStateBackend,
   ) {}
 
+  /** Forgets every value (the backend is disposed); the table itself may stay reachable. */
+  drop(): void {
+    this.byNamespace.clear();
+    this.voidMaps = undefined;
+    this.round = undefined;
+    this.marks.byNamespace.clear();
+  }
+
   configure(options: TableConfig): void {
     this.options = options;
     this.copy = options.values.copy;
@@ -188,6 +196,8 @@ class HeapKeyedStateBackend extends KeyedBackendBase<HeapTable> {
 
   protected override leaveKey(): void {
     this.currentIndex = -1;
+    // Holds no key once none is set (a disposed backend may be kept for its shape).
+    this.currentKeyId = '';
   }
 
   protected createState(name: string, kind: StateKind): HeapTable {
@@ -367,6 +377,9 @@ class HeapKeyedStateBackend extends KeyedBackendBase<HeapTable> {
 
   async dispose(): Promise<void> {
     this.support.stop();
+    // A state handle outlives the job in its user function (and the engine keeps a closed
+    // job's objects for their shapes, engine/warm-shapes.ts): neither may pin the state.
+    for (const t of this.registeredStates()) t.drop();
     this.forgetStates();
     this.clearCurrentKey();
   }

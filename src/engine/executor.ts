@@ -22,6 +22,7 @@ import type { PartSource } from '../format/checkpoint-format.ts';
 import { BackPressureMeter, sampleCounters, SubtaskCounters, type SubtaskSample } from './metrics.ts';
 import { notRunning, readKeyState, routeQuery, type KeyStateView } from './state-query.ts';
 import { StreamTask, type ChainMember, type CheckpointHooks, type CoordinatedTask } from './task.ts';
+import { keepShapesOf } from './warm-shapes.ts';
 
 /** What the executor needs besides the graph. */
 export interface ExecutionOptions {
@@ -212,7 +213,7 @@ export async function deploy(graph: JobGraph, options: ExecutionOptions, placeme
         const member = d.members[i];
         if (member === undefined) continue;
         const task = taskOf.get(member)!;
-        const ctx = operatorContext(graph, d, i, options, task, (time) => scheduler.schedule(task, member, time));
+        const ctx = operatorContext(graph, d, i, options, task, scheduleOn(scheduler, task, member));
         await member.op.initializeState(ctx, options.restore?.(ctx.operatorId, i, d.parallelism));
       }
     }
@@ -299,9 +300,20 @@ export async function deploy(graph: JobGraph, options: ExecutionOptions, placeme
         const closing = t.close();
         if (await settlesWithin(closing, timeoutMs)) first ??= await closing;
       }
+      // Only a local attempt's tasks: a worker's share closes in its own thread.
+      if (placement === undefined) keepShapesOf(tasks);
       return first;
     },
   };
+}
+
+/**
+ * A subtask's processing-time scheduling, made outside `deploy` so that the closure holds
+ * only these three (one made there would hold the job graph, and with it the records of
+ * a collection source, for as long as the closed job is kept: warm-shapes.ts).
+ */
+function scheduleOn(scheduler: ProcessingTimeScheduler, task: StreamTask, member: ChainMember): (time: number) => void {
+  return (time) => scheduler.schedule(task, member, time);
 }
 
 /** The counters of every local operator subtask, by operator then subtask. */

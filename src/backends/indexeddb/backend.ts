@@ -398,5 +398,14 @@ export class IdbKeyedStateBackend extends KeyedBackendBase<Table> {
     this.db.onversionchange = null;
     // The cache is a working copy like the database: nothing to save.
     this.db.close();
+    // Nor to keep: a user function's state handle outlives the job, and the engine keeps a
+    // closed job's objects for their shapes (engine/warm-shapes.ts).
+    for (const t of this.registeredStates()) {
+      t.cells.clear();
+      t.maps.clear();
+      t.stored?.clear();
+    }
+    this.pinned = new Set();
+    this.cached = 0;
   }
 }

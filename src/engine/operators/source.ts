@@ -14,7 +14,7 @@ export class SourceOperator<T> extends AbstractStreamOperator<undefined> {
   private readonly assignment: TimestampAssignment<T> | undefined;
 
   constructor(
-    private readonly source: Source<T>,
+    private source: Source<T> | undefined,
     strategy: WatermarkStrategy<T> | undefined,
   ) {
     super(undefined);
@@ -28,7 +28,7 @@ export class SourceOperator<T> extends AbstractStreamOperator<undefined> {
 
   override async open(): Promise<void> {
     await this.callUser('createReader', async () => {
-      const reader = await this.source.createReader({ subtaskIndex: this.ctx.subtaskIndex, parallelism: this.ctx.parallelism });
+      const reader = await this.source!.createReader({ subtaskIndex: this.ctx.subtaskIndex, parallelism: this.ctx.parallelism });
       if (!reader || typeof (reader as SourceReader<T>).poll !== 'function') {
         throw new StateError(
           'INVALID_ARGUMENT',
@@ -123,7 +123,7 @@ export class SourceOperator<T> extends AbstractStreamOperator<undefined> {
 
   /** Whether the reader can report and restore its position. */
   get replayable(): boolean {
-    return this.source.replayable === true && typeof this.reader?.snapshotSplits === 'function';
+    return this.source?.replayable === true && typeof this.reader?.snapshotSplits === 'function';
   }
 
   protected override snapshotExtra(checkpointId: number): Partial<OperatorSnapshot> {
@@ -141,6 +141,9 @@ export class SourceOperator<T> extends AbstractStreamOperator<undefined> {
     try {
       if (this.reader?.close) await this.callUser('close', () => this.reader!.close!());
     } finally {
+      // The closed operator may be kept for its shape (warm-shapes.ts): not its records.
+      this.reader = undefined;
+      this.source = undefined;
       await super.close();
     }
   }
