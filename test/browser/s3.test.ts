@@ -80,7 +80,12 @@ async function run(trap: Trap) {
   const source = env.fromSource(
     // Records from the trap's seq on wait for a committed checkpoint: a loaded machine may
     // otherwise finish the input before one commits, and the failure would never spring.
-    pacedSource(RECORDS, (i): Ev => ({ key: `k${(i * 7) % 5}`, seq: i }), 1, (next) => trap.fromSeq !== undefined && next >= trap.fromSeq && storage.manifests === 0),
+    pacedSource(
+      RECORDS,
+      (i): Ev => ({ key: `k${(i * 7) % 5}`, seq: i }),
+      1,
+      (next) => trap.fromSeq !== undefined && next >= trap.fromSeq && storage.manifests === 0,
+    ),
     WatermarkStrategy.forMonotonousTimestamps<Ev>().withTimestampAssigner((e) => e.seq),
     'events',
   );
