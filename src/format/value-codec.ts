@@ -212,7 +212,10 @@ function decObject(r: ByteReader, tag: number, depth: number): Record<string, un
 }
 
 function dec(r: ByteReader, depth: number): unknown {
-  const tag = r.u8();
+  return decTagged(r, r.u8(), depth);
+}
+
+function decTagged(r: ByteReader, tag: number, depth: number): unknown {
   switch (tag) {
     case T_UNDEFINED:
       return undefined;
@@ -283,7 +286,14 @@ function dec(r: ByteReader, depth: number): unknown {
 
 /** Reads one value written by {@link encodeValue}. Malformed input throws `SNAPSHOT_CORRUPT`. */
 export function decodeValue(r: ByteReader): unknown {
-  return dec(r, 0);
+  // Small integers (counters, sums) are the most common stored value: decoded here, this
+  // small function inlines into a caller's loop (\`dec\` is recursive and does not).
+  const tag = r.u8();
+  if (tag === T_INT) {
+    const z = r.varint();
+    return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+  }
+  return decTagged(r, tag, 0);
 }
 
 // ---------------------------------------------------------------------------------------
