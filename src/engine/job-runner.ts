@@ -78,6 +78,8 @@ export class JobRun {
   private current: Deployment | undefined;
   private coordinator: CheckpointCoordinator | undefined;
   private cancelled: EddyError | undefined;
+  /** Stopped with a savepoint: the retained checkpoints are older than it, and go. */
+  private superseded = false;
   private statusWaiters: Array<() => void> = [];
   /** Resolves when the job finished; rejects with its failure. */
   readonly result: Promise<void>;
@@ -112,6 +114,10 @@ export class JobRun {
   async stopWithSavepoint(): Promise<string> {
     const path = await this.triggerSavepoint();
     this.coordinator!.suspend();
+    // As in Flink, where the job then FINISHES: its checkpoints are deleted whatever the
+    // retention. They are older than the savepoint, and a restart from the latest of them
+    // (fromLatestCheckpoint) would commit again what the savepoint's sinks committed.
+    this.superseded = true;
     await this.cancel();
     return path;
   }
@@ -272,7 +278,7 @@ export class JobRun {
       }
     } catch (error) {
       this.setStatus(this.cancelled ? 'CANCELED' : 'FAILED');
-      if (this.cancelled && options.checkpointing?.discardOnCancel) {
+      if (this.cancelled && (options.checkpointing?.discardOnCancel || this.superseded)) {
         await this.coordinator
           ?.discardAll()
           .catch((e: unknown) => options.warn(`[eddy] [job:${options.jobId}] deleting the checkpoints of the cancelled job failed: ${messageOf(e)}`));

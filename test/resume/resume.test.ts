@@ -146,6 +146,19 @@ describe('resuming after a restart', () => {
     expect(output()).toEqual(expected());
   });
 
+  it('a stop with a savepoint deletes the checkpoints even under RETAIN_ON_CANCELLATION, so resuming continues from the savepoint, not an older checkpoint', {
+    timeout: 30_000,
+  }, async () => {
+    const storage = new MemoryCheckpointStorage();
+    const stopped: { savepoint?: string } = {};
+    await run(storage, 'stopped-job', { cancelAfter: RECORDS / 3, stopped, retention: ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION });
+    // As in Flink, where a job stopped with a savepoint FINISHES: its checkpoints are older than the savepoint.
+    expect(await listCompletedCheckpoints(storage, 'stopped-job')).toEqual([]);
+    expect(await storage.list(`${stopped.savepoint!}/`)).not.toHaveLength(0);
+    await run(storage, 'stopped-job', { resume: true, savepoint: stopped.savepoint });
+    expect(output()).toEqual(expected());
+  });
+
   it('fromLatestCheckpoint() without checkpointing is refused with INVALID_CONFIG', async () => {
     const env = StreamExecutionEnvironment.getExecutionEnvironment().fromLatestCheckpoint();
     env.fromElements('a', 'b').addSink(new MapSink());
