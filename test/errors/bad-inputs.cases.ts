@@ -110,7 +110,7 @@ export function checkpointFixture(): Promise<Fixture> {
   return (fixture ??= (async () => {
     const storage = new MemoryCheckpointStorage();
     const e = env().setRestartStrategy(RestartStrategies.noRestart());
-    // Retained through the stop, so that the rows below can damage them.
+    // Retained through the cancel, so that the rows below can damage them.
     e.enableCheckpointing(5)
       .getCheckpointConfig()
       .setCheckpointStorage(storage)
@@ -136,7 +136,10 @@ export function checkpointFixture(): Promise<Fixture> {
         ),
       ];
     }
-    const savepoint = await client.stopWithSavepoint();
+    // A savepoint, then a cancel (which keeps the checkpoints under this retention; a stop
+    // with a savepoint would delete them, as in Flink).
+    const savepoint = await client.triggerSavepoint();
+    await client.cancel();
     const files = new Map<string, Uint8Array>();
     for (const p of await storage.list('fixture/')) files.set(p, (await storage.get(p))!.slice());
     const checkpoints = [
