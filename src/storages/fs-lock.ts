@@ -75,6 +75,8 @@ export async function takeLock(root: string, scope: string): Promise<StorageLock
   const lockPath = path.join(dir, LOCK_FILE);
   /** Set once this call removed a stale lock, for the warning when the lock is then ours. */
   let staleHolder: string | undefined;
+  /** When this call first found a takeover under way (its guard file present). */
+  let busySince: number | undefined;
   for (let attempt = 1; ; attempt++) {
     await makeDirectories(fs, path, dir, root, scope);
     const record: LockRecord = { pid: me.pid, host: me.host, createdAt: new Date().toISOString(), token: randomName() };
@@ -147,8 +149,17 @@ export async function takeLock(root: string, scope: string): Promise<StorageLock
     }
     const outcome = await takeOver(fs, path, dir, lockPath, held);
     if (outcome === 'removed') staleHolder = who;
+    if (outcome === 'busy') {
+      // Another taker is inside its few lines, or died there (a crash, a SIGKILL) and its
+      // guard goes stale after GUARD_EXPIRY_MS: wait for either, uncounted — counting these
+      // rounds gave up after ~0.2 s, and a restart after a kill mid-takeover failed.
+      busySince ??= Date.now();
+      if (Date.now() - busySince > 2 * GUARD_EXPIRY_MS) throw locked(scope, `a takeover of its stale lock at ${lockPath} has not finished for ${(2 * GUARD_EXPIRY_MS) / 1000} s`);
+      attempt--;
+      await sleep(20);
+      continue;
+    }
     if (attempt >= MAX_ATTEMPTS) throw locked(scope, `its lock at ${lockPath} keeps changing hands`);
-    if (outcome === 'busy') await sleep(5 * attempt); // another process is removing it: look again shortly
   }
 }
 

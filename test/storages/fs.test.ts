@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -181,6 +181,22 @@ describe('FileSystemCheckpointStorage: locks', () => {
     await expect(storage.lock('job')).rejects.toMatchObject({ code: 'STORAGE_LOCKED' });
     await lock.release();
     expect(warn).toHaveBeenCalledTimes(1);
+  });
+
+  it('a stale lock whose previous taker was killed mid-takeover (its guard left behind) is taken over once the guard goes stale', async () => {
+    const { storage, dir } = await fresh();
+    await writeLock(dir, 'job', { pid: await deadPid(), host: hostname(), createdAt: '2020-01-01T00:00:00.000Z', token: 'old' });
+    // The guard of a taker killed between creating and removing it, 9.5 s old (it goes stale at 10 s).
+    const guard = join(dir, 'job', '.~takeover');
+    await writeFile(guard, '');
+    const aged = new Date(Date.now() - 9_500);
+    await utimes(guard, aged, aged);
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const lock = await storage.lock('job');
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(JSON.parse(await readFile(join(dir, 'job', '.~lock'), 'utf8')).pid).toBe(process.pid);
+    expect(existsSync(guard)).toBe(false);
+    await lock.release();
   });
 
   it('a lock with this process’s pid that this process does not hold (pid reused after a restart) is stale and taken over', async () => {
