@@ -154,7 +154,8 @@ export async function takeLock(root: string, scope: string): Promise<StorageLock
       // guard goes stale after GUARD_EXPIRY_MS: wait for either, uncounted — counting these
       // rounds gave up after ~0.2 s, and a restart after a kill mid-takeover failed.
       busySince ??= Date.now();
-      if (Date.now() - busySince > 2 * GUARD_EXPIRY_MS) throw locked(scope, `a takeover of its stale lock at ${lockPath} has not finished for ${(2 * GUARD_EXPIRY_MS) / 1000} s`);
+      if (Date.now() - busySince > 2 * GUARD_EXPIRY_MS)
+        throw locked(scope, `a takeover of its stale lock at ${lockPath} has not finished for ${(2 * GUARD_EXPIRY_MS) / 1000} s`);
       attempt--;
       await sleep(20);
       continue;
