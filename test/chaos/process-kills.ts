@@ -69,13 +69,21 @@ export async function runProcessKillChaos(runs: number, killsPerRun: number, see
   const expected = expectedRunningCounts(RECORDS, 7);
   const tally = newTally();
   const timing = { ms: 0 };
-  const probe = await mkdtemp(join(tmpdir(), 'eddy-chaos-process-'));
-  try {
-    const end = await life(probe, undefined, hangAfterMs, timing);
-    if (end !== 'finished') throw new Error(`the failure-free run did not finish: ${end}`);
-  } finally {
-    await rm(probe, { recursive: true, force: true });
+  // The failure-free run twice, timed by the faster: the first pays tsx's cold compile, and
+  // kills drawn from its longer time often came after a warm life had already finished, so
+  // a run in CI counted one fault where it drew two.
+  let fastest = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 2; i++) {
+    const probe = await mkdtemp(join(tmpdir(), 'eddy-chaos-process-'));
+    try {
+      const end = await life(probe, undefined, hangAfterMs, timing);
+      if (end !== 'finished') throw new Error(`the failure-free run did not finish: ${end}`);
+      fastest = Math.min(fastest, timing.ms);
+    } finally {
+      await rm(probe, { recursive: true, force: true });
+    }
   }
+  timing.ms = fastest;
   for (let r = 0; r < runs; r++) {
     const dir = await mkdtemp(join(tmpdir(), 'eddy-chaos-process-'));
     let faults = 0;
