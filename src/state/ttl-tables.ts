@@ -107,7 +107,7 @@ export class TtlValueTable<T> implements ValueTable<T> {
    * of allocating a pair. Snapshots are taken between records, so it cannot have become a
    * snapshot's meanwhile; only this table writes it, so it is still the key's own.
    */
-  private read_: TtlValue<T> | undefined = undefined;
+  private lastRead: TtlValue<T> | undefined = undefined;
   private readRecord = 0;
   private readKey: Key | undefined = undefined;
   private readNamespace = '';
@@ -167,7 +167,7 @@ export class TtlValueTable<T> implements ValueTable<T> {
       tv[1] = ctx.now;
       this.inner.put(namespace, tv);
     }
-    this.read_ = tv;
+    this.lastRead = tv;
     this.readRecord = ctx.clock.record;
     this.readKey = ctx.backend.getCurrentKey();
     this.readNamespace = namespace;
@@ -185,9 +185,9 @@ export class TtlValueTable<T> implements ValueTable<T> {
 
   /** The pair that stores `value` now: the one read in this record for this key and namespace, renewed, else a new one. */
   private pairOf(namespace: string, value: T): TtlValue<T> {
-    const tv = this.read_;
+    const tv = this.lastRead;
     if (tv !== undefined) {
-      this.read_ = undefined;
+      this.lastRead = undefined;
       const ctx = this.ctx;
       const record = ctx.clock.record;
       if (record !== 0 && record === this.readRecord && namespace === this.readNamespace && ctx.backend.getCurrentKey() === this.readKey) {
@@ -200,7 +200,7 @@ export class TtlValueTable<T> implements ValueTable<T> {
   }
 
   remove(namespace: string): MaybePromise<void> {
-    this.read_ = undefined;
+    this.lastRead = undefined;
     return accessed(this.ctx, () => this.inner.remove(namespace));
   }
 }
