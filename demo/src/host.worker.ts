@@ -22,7 +22,8 @@ import { demoJob, stateDatabaseName } from './job.ts';
 import { OutputReader, outputDatabaseName } from './output.ts';
 import { generatedBy, PROFILE_UID, SPLITS, type BackendName } from './scenario.ts';
 import { channelName, type ChannelMessage } from './source.ts';
-import { NO_TELEMETRY, Telemetry, type KeyStateView, type TelemetrySnapshot } from './telemetry.ts';
+import { shapeKeyState, type ShownKey } from './inspect.ts';
+import { NO_TELEMETRY, Telemetry, type TelemetrySnapshot } from './telemetry.ts';
 
 /** The page's settings of a job. */
 export interface DemoConfig {
@@ -286,9 +287,10 @@ class DemoHost {
     };
   }
 
-  /** The live state of one card in the card-profile operator. */
-  queryState(card: string): Promise<KeyStateView | undefined> {
-    return this.telemetry?.queryState(PROFILE_UID, card) ?? Promise.resolve(undefined);
+  /** The live state of one card in the card-profile operator, shaped for the inspector here (not on the page's thread). */
+  async queryState(card: string): Promise<ShownKey | undefined> {
+    const view = await this.telemetry?.queryState(PROFILE_UID, card);
+    return view === undefined ? undefined : shapeKeyState(view);
   }
 
   private track(r: Recovery): void {

@@ -17,7 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { expectedCount, PER_SECOND } from '../../demo/src/scenario.ts';
+import { MAX_ROWS } from '../../demo/src/inspect.ts';
+import { expectedCount, PER_SECOND, SPLITS, transaction } from '../../demo/src/scenario.ts';
 import { buildDemo, openBrowser, serveStatic, type DemoSession } from './demo-site.ts';
 
 /** What the page shows, read from its elements' data attributes. */
@@ -39,6 +40,18 @@ async function shown(page: Page) {
       recovery: Object.assign({}, d('recovery'), { text: document.getElementById('recovery')!.textContent ?? '' }) as Record<string, string | undefined>,
     };
   });
+}
+
+/** The merchants of `card` among the transactions generated when the splits stood at `positions`, with how many of each. */
+function merchantsOf(card: string, positions: readonly number[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  positions.forEach((next, s) => {
+    for (let k = 0; k < next; k++) {
+      const tx = transaction(s + SPLITS * k, 0);
+      if (tx.card === card) counts.set(tx.merchant, (counts.get(tx.merchant) ?? 0) + 1);
+    }
+  });
+  return counts;
 }
 
 describe('the demo page, built and served statically (Playwright + Chromium)', () => {
@@ -192,7 +205,7 @@ describe('the demo page, built and served statically (Playwright + Chromium)', (
     expect(s.job).toBe(before.job);
   }, 120_000);
 
-  it('the inspector reads a card’s live state: its count equals the transactions generated for it', async () => {
+  it('the inspector reads a card’s live state: its count equals the transactions generated for it; its map state shows as a key → value table, sorted and cut at MAX_ROWS rows', async () => {
     // Three workers: the query is routed to the one that owns the card's key group.
     await startJob({ backend: 'memory', parallelism: 3 });
     await until('some windows', async () => (await shown(page)).windows >= 1);
@@ -210,8 +223,35 @@ describe('the demo page, built and served statically (Playwright + Chromium)', (
     });
     const positions = await page.evaluate(() => (JSON.parse(localStorage.getItem('eddy-demo')!) as { positions: number[] }).positions);
     expect(Number(previous)).toBe(expectedCount(card, positions));
+    // The map state shows as a key → value table: its first MAX_ROWS merchants by name with their counts, then how many more.
+    const merchants = merchantsOf(card, positions);
+    expect(merchants.size).toBeGreaterThan(MAX_ROWS);
+    const names = [...merchants.keys()].sort();
+    const inspected = await page.evaluate(() => {
+      const row = document.querySelector<HTMLTableRowElement>('#state tr[data-state="merchants"]')!;
+      const texts = (q: string) => [...row.querySelectorAll(q)].map((e) => e.textContent);
+      return {
+        kind: row.dataset.kind,
+        size: Number(row.dataset.size),
+        label: row.cells[0]!.textContent,
+        headers: texts('table.entries thead th'),
+        rows: [...row.querySelectorAll<HTMLTableRowElement>('table.entries tbody tr')].map((r) => [r.cells[0]!.textContent, r.cells[1]!.textContent]),
+        more: texts('.more'),
+        count: document.querySelector<HTMLTableRowElement>('#state tr[data-state="count"]')?.dataset.value,
+        caption: document.querySelector('#state caption')?.textContent,
+      };
+    });
+    expect(inspected).toMatchObject({
+      kind: 'map',
+      size: merchants.size,
+      headers: ['key', 'value'],
+      more: [`… ${merchants.size - MAX_ROWS} more`],
+      count: previous,
+    });
+    expect(inspected.rows).toEqual(names.slice(0, MAX_ROWS).map((m) => [m, merchants.get(m)!.toLocaleString('en')]));
     // The per-merchant counts carry a 30-s TTL; the inspector shows what is left of it.
-    expect(await page.textContent('#state')).toMatch(/merchants \[map\] \(TTL \d+ s left\) = \[\[/);
+    expect(inspected.label).toMatch(new RegExp(`^merchantsmap state, ${merchants.size} entries, TTL \\d+ s left$`));
+    expect(inspected.caption).toMatch(new RegExp(`^${card} — key group \\d+, subtask \\d, worker \\d$`));
     await page.click('#pause');
   }, 120_000);
 
