@@ -24,6 +24,7 @@ export interface QueriedKey {
   readonly worker?: number;
   readonly states: Record<string, QueriedState>;
   readonly timers: { readonly eventTime: readonly number[]; readonly processingTime: readonly number[] };
+  readonly namespaces?: Record<string, Record<string, QueriedState>>;
 }
 
 /** Elements of a list, entries of a map, or timers shown at most; the rest are counted. */
@@ -58,6 +59,13 @@ export interface ShownTimers {
   readonly more: number;
 }
 
+/** A window in flight of a window operator (state under the window's namespace), ready to show. */
+export interface ShownWindow {
+  /** `[start, end)` in event-time ms, or the namespace as it is when it is not a time window's. */
+  readonly label: string;
+  readonly states: readonly ShownState[];
+}
+
 /** One key of one operator, ready to show. */
 export interface ShownKey {
   readonly key: string;
@@ -65,9 +73,21 @@ export interface ShownKey {
   readonly subtaskIndex: number;
   readonly worker?: number;
   readonly states: readonly ShownState[];
+  /** A window operator's windows in flight, by start; the first MAX_ROWS of them. */
+  readonly windows: readonly ShownWindow[];
+  readonly windowsMore: number;
   readonly eventTimers: ShownTimers;
   readonly processingTimers: ShownTimers;
 }
+
+/** What the inspector shows of a card: its profile, and its windows in the window operator. */
+export interface ShownCard {
+  readonly profile?: ShownKey;
+  readonly windows?: ShownKey;
+}
+
+/** Text of a value state that means more than its value (the demo's window accumulator); undefined: the plain value. */
+export type Describe = (state: string, value: unknown) => string | undefined;
 
 const fmt = new Intl.NumberFormat('en');
 
@@ -95,7 +115,9 @@ function compareKeys(a: unknown, b: unknown): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-function shape(name: string, s: QueriedState): ShownState {
+function shape(stored: string, s: QueriedState, describe?: Describe): ShownState {
+  // A window operator's own states are named `_window/…` inside eddy: the prefix says nothing here.
+  const name = stored.replace(/^_window\//, '');
   const ttl = s.ttlRemainingMs === undefined ? {} : { ttlRemainingMs: s.ttlRemainingMs };
   if (s.kind === 'map') {
     const all = [...(s.value as Array<[unknown, unknown]>)].sort((a, b) => compareKeys(a[0], b[0]));
@@ -108,7 +130,7 @@ function shape(name: string, s: QueriedState): ShownState {
     return { name, kind: s.kind, ...ttl, items, more: all.length - items.length, size: all.length };
   }
   const number = typeof s.value === 'number' ? { number: s.value } : {};
-  return { name, kind: s.kind, ...ttl, text: textOf(s.value), ...number, more: 0, size: 1 };
+  return { name, kind: s.kind, ...ttl, text: describe?.(stored, s.value) ?? textOf(s.value), ...number, more: 0, size: 1 };
 }
 
 function timers(all: readonly number[]): ShownTimers {
@@ -116,14 +138,34 @@ function timers(all: readonly number[]): ShownTimers {
   return { first, more: all.length - first.length };
 }
 
-/** Shapes a `queryState` view for the page (states in the order the operator registered them). */
-export function shapeKeyState(view: QueriedKey): ShownKey {
+/** A time window's namespace (`start,end`) as its bounds. */
+function boundsOf(namespace: string): [number, number] | undefined {
+  const m = /^(-?\d+),(-?\d+)$/.exec(namespace);
+  return m ? [Number(m[1]), Number(m[2])] : undefined;
+}
+
+function windows(view: QueriedKey, describe?: Describe): { windows: ShownWindow[]; windowsMore: number } {
+  const all = Object.entries(view.namespaces ?? {}).map(([namespace, states]) => ({ namespace, bounds: boundsOf(namespace), states }));
+  all.sort((a, b) => (a.bounds && b.bounds ? a.bounds[0] - b.bounds[0] : compareKeys(a.namespace, b.namespace)));
+  const shown = all.slice(0, MAX_ROWS).map((w) => ({
+    label: w.bounds ? `[${textOf(w.bounds[0])}, ${textOf(w.bounds[1])})` : w.namespace,
+    states: Object.entries(w.states).map(([name, s]) => shape(name, s, describe)),
+  }));
+  return { windows: shown, windowsMore: all.length - shown.length };
+}
+
+/**
+ * Shapes a `queryState` view for the page: states in the order the operator registered
+ * them, then a window operator's windows by start; `describe` may word a value.
+ */
+export function shapeKeyState(view: QueriedKey, describe?: Describe): ShownKey {
   return {
     key: textOf(view.key),
     keyGroup: view.keyGroup,
     subtaskIndex: view.subtaskIndex,
     ...(view.worker === undefined ? {} : { worker: view.worker }),
-    states: Object.entries(view.states).map(([name, s]) => shape(name, s)),
+    states: Object.entries(view.states).map(([name, s]) => shape(name, s, describe)),
+    ...windows(view, describe),
     eventTimers: timers(view.timers.eventTime),
     processingTimers: timers(view.timers.processingTime),
   };

@@ -2,7 +2,7 @@
 import type { HostSnapshot, Recovery } from './host.worker.ts';
 import type { Verdict } from './invariant.ts';
 import type { BackendName } from './scenario.ts';
-import type { ShownKey, ShownState } from './inspect.ts';
+import type { ShownCard, ShownKey, ShownState, ShownWindow } from './inspect.ts';
 import type { CheckpointStats } from './telemetry.ts';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -248,28 +248,59 @@ function timerRow(body: HTMLTableSectionElement, label: string, t: ShownKey['eve
   row.append(Object.assign(el('th', '', label), { scope: 'row' }), td);
 }
 
-/**
- * One key's state as the inspector shows it: a table with a row per state (a map state's
- * entries as a nested key → value table, cut at MAX_ROWS rows), then the key's timers.
- * The host shaped and cut it (`inspect.ts`): this only builds a few dozen elements.
- */
-export function renderState(card: string, shown: ShownKey | undefined, error?: string): void {
-  const box = $('state');
-  if (!shown) {
-    box.replaceChildren(el('p', 'empty', error ? `${card}: ${error}` : `${card}: no state (no transaction of this card processed yet).`));
-    box.dataset.count = '';
-    return;
+/** A window in flight: its bounds, and what it holds (a state's name only when there are several). */
+function windowRow(body: HTMLTableSectionElement, w: ShownWindow): void {
+  const row = body.insertRow();
+  row.className = 'window';
+  const name = Object.assign(el('th', '', `window ${w.label}`), { scope: 'row' });
+  name.append(el('span', 'kind', 'event time, ms'));
+  const td = el('td', 'value');
+  for (const s of w.states) {
+    const cell = valueCell(s);
+    if (w.states.length > 1) cell.prepend(`${s.name}: `);
+    td.append(...cell.childNodes);
   }
+  row.append(name, td);
+}
+
+/** One key of one operator as a table: a row per state, per window in flight, then its timers. */
+function keyTable(shown: ShownKey, operator: string): HTMLTableElement {
   const table = el('table', 'state');
+  table.dataset.operator = operator;
   const where = `key group ${shown.keyGroup}, subtask ${shown.subtaskIndex}${shown.worker === undefined ? '' : `, worker ${shown.worker + 1}`}`;
-  table.createCaption().textContent = `${shown.key} — ${where}`;
+  table.createCaption().textContent = `${shown.key} in ${operator} — ${where}`;
   const head = table.createTHead().insertRow();
   for (const h of ['State', 'Value']) head.append(Object.assign(el('th', '', h), { scope: 'col' }));
   const body = table.createTBody();
   for (const s of shown.states) stateRow(body, s);
+  for (const w of shown.windows) windowRow(body, w);
+  if (shown.windowsMore > 0) {
+    const row = body.insertRow();
+    row.append(el('th', '', ''), el('td', 'more', `… ${fmt.format(shown.windowsMore)} more windows`));
+  }
   timerRow(body, 'event-time timers', shown.eventTimers);
   timerRow(body, 'processing-time timers', shown.processingTimers);
-  box.replaceChildren(table);
-  const count = shown.states.find((s) => s.name === 'count')?.number;
-  box.dataset.count = count === undefined ? '' : String(count);
+  return table;
+}
+
+/**
+ * One card's state as the inspector shows it: a table per operator (its profile, then its
+ * windows in flight), a row per state (a map state's entries as a nested key → value
+ * table, cut at MAX_ROWS rows), then the key's timers. The host shaped and cut it
+ * (`inspect.ts`): this only builds a few dozen elements.
+ */
+export function renderState(card: string, shown: ShownCard | undefined, error?: string): void {
+  const box = $('state');
+  box.dataset.count = '';
+  if (!shown?.profile && !shown?.windows) {
+    box.replaceChildren(el('p', 'empty', error ? `${card}: ${error}` : `${card}: no state (no transaction of this card processed yet).`));
+    return;
+  }
+  const tables: HTMLElement[] = [];
+  if (shown.profile) tables.push(keyTable(shown.profile, 'card profile'));
+  if (shown.windows) tables.push(keyTable(shown.windows, '1-s window count'));
+  else tables.push(el('p', 'empty', `${card} has no 1-s window in flight.`));
+  box.replaceChildren(...tables);
+  const count = shown.profile?.states.find((s) => s.name === 'count')?.number;
+  if (count !== undefined) box.dataset.count = String(count);
 }

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_ROWS } from '../../demo/src/inspect.ts';
-import { expectedCount, PER_SECOND, SPLITS, transaction } from '../../demo/src/scenario.ts';
+import { eventTimeOf, expectedCount, PER_SECOND, SPLITS, transaction } from '../../demo/src/scenario.ts';
 import { buildDemo, openBrowser, serveStatic, type DemoSession } from './demo-site.ts';
 
 /** What the page shows, read from its elements' data attributes. */
@@ -40,6 +40,18 @@ async function shown(page: Page) {
       recovery: Object.assign({}, d('recovery'), { text: document.getElementById('recovery')!.textContent ?? '' }) as Record<string, string | undefined>,
     };
   });
+}
+
+/** How many transactions of `card` in the 1-s window that starts at `start`, among those generated when the splits stood at `positions`. */
+function windowCountOf(card: string, positions: readonly number[], start: number): number {
+  let n = 0;
+  positions.forEach((next, s) => {
+    for (let k = 0; k < next; k++) {
+      const tx = transaction(s + SPLITS * k, 0);
+      if (tx.card === card && tx.ts >= start && tx.ts < start + 1000) n++;
+    }
+  });
+  return n;
 }
 
 /** The merchants of `card` among the transactions generated when the splits stood at `positions`, with how many of each. */
@@ -205,20 +217,26 @@ describe('the demo page, built and served statically (Playwright + Chromium)', (
     expect(s.job).toBe(before.job);
   }, 120_000);
 
-  it('the inspector reads a card’s live state: its count equals the transactions generated for it; its map state shows as a key → value table, sorted and cut at MAX_ROWS rows', async () => {
+  it('the inspector reads a card’s live state: its count equals the transactions generated for it; its map state shows as a key → value table, sorted and cut at MAX_ROWS rows; its windows in flight with their counts', async () => {
     // Three workers: the query is routed to the one that owns the card's key group.
     await startJob({ backend: 'memory', parallelism: 3 });
     await until('some windows', async () => (await shown(page)).windows >= 1);
     await page.click('#pause');
     const card = 'card-042';
     // Paused, the job catches up; the count then stops moving and must equal what the generator made for the card.
+    // The windows downstream settle a moment later than the count: both must stay the same over two reads.
     let previous = '';
+    let previousWindows: string | null | undefined = '';
     await until('a settled count', async () => {
       await page.click(`button.pick >> text=${card}`);
       await page.waitForTimeout(300);
-      const count = await page.evaluate(() => document.getElementById('state')!.dataset.count ?? '');
-      const settled = count !== '' && count === previous;
-      previous = count;
+      const [count, windows] = await page.evaluate(() => [
+        document.getElementById('state')!.dataset.count ?? '',
+        document.querySelector('#state table[data-operator="1-s window count"]')?.textContent,
+      ]);
+      const settled = count !== '' && count === previous && windows === previousWindows;
+      previous = count!;
+      previousWindows = windows;
       return settled;
     });
     const positions = await page.evaluate(() => (JSON.parse(localStorage.getItem('eddy-demo')!) as { positions: number[] }).positions);
@@ -239,6 +257,10 @@ describe('the demo page, built and served statically (Playwright + Chromium)', (
         more: texts('.more'),
         count: document.querySelector<HTMLTableRowElement>('#state tr[data-state="count"]')?.dataset.value,
         caption: document.querySelector('#state caption')?.textContent,
+        windows: [...document.querySelectorAll<HTMLTableRowElement>('#state table[data-operator="1-s window count"] tr.window')].map((r) => [
+          r.cells[0]!.firstChild!.textContent,
+          r.cells[1]!.textContent,
+        ]),
       };
     });
     expect(inspected).toMatchObject({
@@ -251,7 +273,21 @@ describe('the demo page, built and served statically (Playwright + Chromium)', (
     expect(inspected.rows).toEqual(names.slice(0, MAX_ROWS).map((m) => [m, merchants.get(m)!.toLocaleString('en')]));
     // The per-merchant counts carry a 30-s TTL; the inspector shows what is left of it.
     expect(inspected.label).toMatch(new RegExp(`^merchantsmap state, ${merchants.size} entries, TTL \\d+ s left$`));
-    expect(inspected.caption).toMatch(new RegExp(`^${card} — key group \\d+, subtask \\d, worker \\d$`));
+    expect(inspected.caption).toMatch(new RegExp(`^${card} in card profile — key group \\d+, subtask \\d, worker \\d$`));
+    // The window operator's windows in flight, each with the card's transactions in it so far (all of them: the job caught up).
+    // The newest second's window has not fired (the watermark is behind its end): it is shown whenever the card has a transaction in it.
+    const inWindow = (start: number) => windowCountOf(card, positions, start);
+    const newestTx = Math.max(...positions.map((next, s) => (next > 0 ? s + SPLITS * (next - 1) : 0)));
+    const newest = Math.floor(eventTimeOf(newestTx) / 1000) * 1000;
+    if (inWindow(newest) > 0) expect(inspected.windows.length).toBeGreaterThan(0);
+    for (const [label, text] of inspected.windows) {
+      const [start, end] = /^window \[([\d,]+), ([\d,]+)\)$/
+        .exec(label ?? '')!
+        .slice(1)
+        .map((n) => Number(n.replaceAll(',', '')));
+      expect(end! - start!).toBe(1000);
+      expect(text).toBe(`${inWindow(start!)} of 10 transactions so far`);
+    }
     await page.click('#pause');
   }, 120_000);
 

@@ -63,6 +63,28 @@ describe('the inspector’s shaping of one key', () => {
     expect(shown.states[2]!.number).toBeUndefined();
   });
 
+  it("a window operator's windows: by start (as numbers), bounds as a label, the internal prefix dropped, a value worded by describe, cut at MAX_ROWS", () => {
+    const starts = Array.from({ length: MAX_ROWS + 1 }, (_, i) => (MAX_ROWS - i) * 1000 + 9000);
+    const namespaces = Object.fromEntries(
+      starts.map((t) => [`${t},${t + 1000}`, { '_window/contents': { kind: 'aggregating' as const, value: [t / 1000, 0] } }]),
+    );
+    const describe = (state: string, value: unknown) => (state === '_window/contents' ? `${(value as number[])[0]} so far` : undefined);
+    const shown = shapeKeyState({ ...view({}), namespaces }, describe);
+    expect(shown.windowsMore).toBe(1);
+    expect(shown.windows).toHaveLength(MAX_ROWS);
+    // 9,000 sorts before 10,000 (as text it would not).
+    expect(shown.windows[0]).toEqual({ label: '[9,000, 10,000)', states: [{ name: 'contents', kind: 'aggregating', text: '9 so far', more: 0, size: 1 }] });
+    expect(shown.windows.map((w) => w.label)).toEqual(
+      [...starts]
+        .sort((a, b) => a - b)
+        .slice(0, MAX_ROWS)
+        .map((t) => `[${t.toLocaleString('en')}, ${(t + 1000).toLocaleString('en')})`),
+    );
+    // Not a time window's namespace: shown as it is; no namespaces: no windows.
+    expect(shapeKeyState({ ...view({}), namespaces: { global: { x: { kind: 'value', value: 1 } } } }).windows[0]!.label).toBe('global');
+    expect(shapeKeyState(view({ count: { kind: 'value', value: 1 } }))).toMatchObject({ windows: [], windowsMore: 0 });
+  });
+
   it('timers are cut at MAX_ROWS; long values are cut to a short text', () => {
     const timers = Array.from({ length: MAX_ROWS + 2 }, (_, i) => 1000 * (i + 1));
     const shown = shapeKeyState(view({}, timers));
