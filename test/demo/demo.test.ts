@@ -5,7 +5,8 @@
  * reload resumes from the newest OPFS checkpoint without a click; a worker killed before
  * the first checkpoint makes the job start over, still exactly once; a stop-with-savepoint
  * restarts at another parallelism; with checkpointing off the kill shows the loss; the
- * inspector reads a key's live state; the CSP is in force and nothing logs an error.
+ * inspector reads a key's live state (a map state as a sorted, cut key → value table; the
+ * windows in flight); the CSP is in force and nothing logs an error.
  *
  * One browser and one page for the whole file (building the demo and starting Chromium
  * take most of a minute), but no test relies on another: each starts the job it needs, so
@@ -217,7 +218,7 @@ describe('the demo page, built and served statically (Playwright + Chromium)', (
     expect(s.job).toBe(before.job);
   }, 120_000);
 
-  it('the inspector reads a card’s live state: its count equals the transactions generated for it; its map state shows as a key → value table, sorted and cut at MAX_ROWS rows; its windows in flight with their counts', async () => {
+  it('the inspector reads a card’s live state: its count equals the transactions generated for it; its map state shows as a key → value table, sorted and cut at MAX_ROWS rows; its windows in flight with their counts; the sink recorded its commit times', async () => {
     // Three workers: the query is routed to the one that owns the card's key group.
     await startJob({ backend: 'memory', parallelism: 3 });
     await until('some windows', async () => (await shown(page)).windows >= 1);
@@ -288,6 +289,25 @@ describe('the demo page, built and served statically (Playwright + Chromium)', (
       expect(end! - start!).toBe(1000);
       expect(text).toBe(`${inWindow(start!)} of 10 transactions so far`);
     }
+    // The latency chart's "committed" line: the sink wrote a commit time with every transaction it committed (in real IndexedDB).
+    const times = await page.evaluate(
+      (job) =>
+        new Promise<number[]>((resolve, reject) => {
+          const open = indexedDB.open(`eddy-demo-output:${job}`);
+          open.onerror = () => reject(open.error);
+          open.onsuccess = () => {
+            const db = open.result;
+            const all = db.transaction('commitTimes').objectStore('commitTimes').getAll();
+            all.onsuccess = () => {
+              db.close();
+              resolve(all.result as number[]);
+            };
+          };
+        }),
+      (await shown(page)).job,
+    );
+    expect(times.length).toBeGreaterThan(0);
+    expect(times.every((t) => t > Date.now() - 600_000 && t <= Date.now())).toBe(true);
     await page.click('#pause');
   }, 120_000);
 
