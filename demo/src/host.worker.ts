@@ -20,9 +20,10 @@ import { webWorkers } from 'eddy/runtimes/web-workers';
 import type { Verdict } from './invariant.ts';
 import { demoJob, stateDatabaseName } from './job.ts';
 import { OutputReader, outputDatabaseName } from './output.ts';
-import { generatedBy, PROFILE_UID, SPLITS, type BackendName } from './scenario.ts';
+import { COUNT_UID, generatedBy, PER_CARD_PER_SECOND, PROFILE_UID, SPLITS, type BackendName } from './scenario.ts';
 import { channelName, type ChannelMessage } from './source.ts';
-import { NO_TELEMETRY, Telemetry, type KeyStateView, type TelemetrySnapshot } from './telemetry.ts';
+import { shapeKeyState, type ShownCard } from './inspect.ts';
+import { NO_TELEMETRY, Telemetry, type TelemetrySnapshot } from './telemetry.ts';
 
 /** The page's settings of a job. */
 export interface DemoConfig {
@@ -89,6 +90,10 @@ export interface HostSnapshot {
 }
 
 const CHECKPOINTS_DIR = 'eddy-demo-checkpoints';
+
+/** The window operator's accumulator is `[transactions, newest generation time]`: the inspector shows the count against the 10 a window must reach. */
+const describeWindow = (state: string, value: unknown): string | undefined =>
+  state === '_window/contents' && Array.isArray(value) ? `${value[0]} of ${PER_CARD_PER_SECOND} transactions so far` : undefined;
 
 /** Records the eddy workers it spawns, so that one can be terminated from outside. */
 function trackedPlatform(alive: Set<SpawnedWorker>): WorkerPlatform {
@@ -286,9 +291,18 @@ class DemoHost {
     };
   }
 
-  /** The live state of one card in the card-profile operator. */
-  queryState(card: string): Promise<KeyStateView | undefined> {
-    return this.telemetry?.queryState(PROFILE_UID, card) ?? Promise.resolve(undefined);
+  /**
+   * The live state of one card: its profile, and its windows in flight in the window
+   * operator (each with its count so far), shaped for the inspector here, not on the page's thread.
+   */
+  async queryState(card: string): Promise<ShownCard> {
+    const telemetry = this.telemetry;
+    if (telemetry === undefined) return {};
+    const [profile, windows] = await Promise.all([telemetry.queryState(PROFILE_UID, card), telemetry.queryState(COUNT_UID, card)]);
+    return {
+      ...(profile === undefined ? {} : { profile: shapeKeyState(profile) }),
+      ...(windows === undefined ? {} : { windows: shapeKeyState(windows, describeWindow) }),
+    };
   }
 
   private track(r: Recovery): void {

@@ -30,9 +30,10 @@ export interface Verdict {
   readonly newest?: JudgedWindow;
 }
 
-/** A committed window and when the reader first saw it committed. */
+/** A committed window and when the sink committed it. */
 export interface JudgedWindow extends WindowSummary {
-  readonly seenAt: number;
+  /** Written by the sink in the commit's own IndexedDB transaction (`IndexedDbSinkEntry.committedAt`). */
+  readonly committedAt?: number;
 }
 
 /** Checks windows as they come (in commit order, which is event-time order), each once. */

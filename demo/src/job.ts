@@ -33,7 +33,7 @@ import type { BackendName } from './scenario.ts';
 import { SqliteStateBackend } from 'eddy/sqlite';
 import type { WindowSummary } from './invariant.ts';
 import { outputDatabaseName } from './output.ts';
-import { LARGE_CENTS, PROFILE_UID, SMALL_CENTS, type Tx } from './scenario.ts';
+import { COUNT_UID, LARGE_CENTS, PROFILE_UID, SMALL_CENTS, type Tx } from './scenario.ts';
 import { transactionSource } from './source.ts';
 
 /** What the job is built from (structured-cloneable: every worker gets a copy). */
@@ -128,7 +128,7 @@ export const demoJob = defineJob(import.meta.url, 'demoJob', (env, args: DemoJob
         },
       },
     )
-    .uid('count-per-card')
+    .uid(COUNT_UID)
     .name('1-s window count')
     .keyBy(() => 'all')
     .window(TumblingEventTimeWindows.of(1000))

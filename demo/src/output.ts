@@ -33,8 +33,7 @@ export class OutputReader {
 
   private async readMore(generated: number): Promise<Verdict> {
     const fresh = await readIndexedDbSinkAfter<WindowSummary>(outputDatabaseName(this.jobName), this.last, PAGE);
-    const seenAt = Date.now();
-    this.judge.add(fresh.map((e) => ({ ...e.value, seenAt })));
+    this.judge.add(fresh.map((e) => ({ ...e.value, committedAt: e.committedAt })));
     this.last = fresh.at(-1)?.key ?? this.last;
     return this.judge.verdict(generated);
   }

@@ -13,6 +13,8 @@ export type BackendName = 'memory' | 'indexeddb' | 'sqlite';
 
 /** The uid of the job's keyed operator whose state the inspector reads. */
 export const PROFILE_UID = 'card-profile';
+/** The uid of the job's window operator that counts each card's transactions per 1-s window (the inspector reads its windows in flight). */
+export const COUNT_UID = 'count-per-card';
 
 /** Cards in the world. */
 export const CARDS = 100;

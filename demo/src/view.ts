@@ -2,7 +2,8 @@
 import type { HostSnapshot, Recovery } from './host.worker.ts';
 import type { Verdict } from './invariant.ts';
 import type { BackendName } from './scenario.ts';
-import type { CheckpointStats, KeyStateView } from './telemetry.ts';
+import type { ShownCard, ShownKey, ShownState, ShownWindow } from './inspect.ts';
+import type { CheckpointStats } from './telemetry.ts';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const fmt = new Intl.NumberFormat('en');
@@ -187,22 +188,119 @@ function fillRow(row: HTMLTableRowElement, c: CheckpointStats): void {
   row.cells[1]!.title = c.failureMessage ?? '';
 }
 
-/** One key's state as the inspector shows it. */
-export function renderState(card: string, view: KeyStateView | undefined, error?: string): void {
-  const pre = $('state');
-  if (!view) {
-    pre.textContent = error ? `${card}: ${error}` : `${card}: no state (no transaction of this card processed yet).`;
-    pre.dataset.count = '';
+/** An element with a class and a text. */
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, text?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+/** The line under a list or map cut at MAX_ROWS rows. */
+function moreLine(more: number): HTMLParagraphElement {
+  return el('p', 'more', `… ${fmt.format(more)} more`);
+}
+
+/** A map state's first entries (the host sorted them by key) as a small key → value table. */
+function entriesTable(s: ShownState): HTMLTableElement {
+  const t = el('table', 'entries');
+  const head = t.createTHead().insertRow();
+  for (const h of ['key', 'value']) head.append(Object.assign(el('th', '', h), { scope: 'col' }));
+  const body = t.createTBody();
+  for (const [k, v] of s.entries ?? []) {
+    const row = body.insertRow();
+    row.append(Object.assign(el('th', '', k), { scope: 'row' }), el('td', '', v));
+  }
+  return t;
+}
+
+/** The cell of one state's value: a value, a short list, or a map's table; a cut one says how much is left out. */
+function valueCell(s: ShownState): HTMLTableCellElement {
+  const td = el('td', 'value');
+  if (s.kind === 'map') td.append(entriesTable(s));
+  else if (s.kind === 'list') {
+    const ol = el('ol', 'items');
+    for (const item of s.items ?? []) ol.append(el('li', '', item));
+    td.append(ol);
+  } else td.textContent = s.text ?? '';
+  if (s.more > 0) td.append(moreLine(s.more));
+  return td;
+}
+
+function stateRow(body: HTMLTableSectionElement, s: ShownState): void {
+  const row = body.insertRow();
+  row.dataset.state = s.name;
+  row.dataset.kind = s.kind;
+  row.dataset.size = String(s.size);
+  if (s.number !== undefined) row.dataset.value = String(s.number);
+  const name = Object.assign(el('th', '', s.name), { scope: 'row' });
+  const ttl = s.ttlRemainingMs === undefined ? '' : `, TTL ${Math.round(s.ttlRemainingMs / 1000)} s left`;
+  const size = s.kind === 'map' ? `, ${fmt.format(s.size)} entr${s.size === 1 ? 'y' : 'ies'}` : s.kind === 'list' ? `, ${fmt.format(s.size)} long` : '';
+  name.append(el('span', 'kind', `${s.kind} state${size}${ttl}`));
+  row.append(name, valueCell(s));
+}
+
+function timerRow(body: HTMLTableSectionElement, label: string, t: ShownKey['eventTimers']): void {
+  const row = body.insertRow();
+  row.className = 'timers';
+  const td = el('td', 'value', t.first.join(', ') || 'none');
+  if (t.more > 0) td.append(moreLine(t.more));
+  row.append(Object.assign(el('th', '', label), { scope: 'row' }), td);
+}
+
+/** A window in flight: its bounds, and what it holds (a state's name only when there are several). */
+function windowRow(body: HTMLTableSectionElement, w: ShownWindow): void {
+  const row = body.insertRow();
+  row.className = 'window';
+  const name = Object.assign(el('th', '', `window ${w.label}`), { scope: 'row' });
+  name.append(el('span', 'kind', 'event time, ms'));
+  const td = el('td', 'value');
+  for (const s of w.states) {
+    const cell = valueCell(s);
+    if (w.states.length > 1) cell.prepend(`${s.name}: `);
+    td.append(...cell.childNodes);
+  }
+  row.append(name, td);
+}
+
+/** One key of one operator as a table: a row per state, per window in flight, then its timers. */
+function keyTable(shown: ShownKey, operator: string): HTMLTableElement {
+  const table = el('table', 'state');
+  table.dataset.operator = operator;
+  const where = `key group ${shown.keyGroup}, subtask ${shown.subtaskIndex}${shown.worker === undefined ? '' : `, worker ${shown.worker + 1}`}`;
+  table.createCaption().textContent = `${shown.key} in ${operator} — ${where}`;
+  const head = table.createTHead().insertRow();
+  for (const h of ['State', 'Value']) head.append(Object.assign(el('th', '', h), { scope: 'col' }));
+  const body = table.createTBody();
+  for (const s of shown.states) stateRow(body, s);
+  for (const w of shown.windows) windowRow(body, w);
+  if (shown.windowsMore > 0) {
+    const row = body.insertRow();
+    row.append(el('th', '', ''), el('td', 'more', `… ${fmt.format(shown.windowsMore)} more windows`));
+  }
+  timerRow(body, 'event-time timers', shown.eventTimers);
+  timerRow(body, 'processing-time timers', shown.processingTimers);
+  return table;
+}
+
+/**
+ * One card's state as the inspector shows it: a table per operator (its profile, then its
+ * windows in flight), a row per state (a map state's entries as a nested key → value
+ * table, cut at MAX_ROWS rows), then the key's timers. The host shaped and cut it
+ * (`inspect.ts`): this only builds a few dozen elements.
+ */
+export function renderState(card: string, shown: ShownCard | undefined, error?: string): void {
+  const box = $('state');
+  box.dataset.count = '';
+  if (!shown?.profile && !shown?.windows) {
+    box.replaceChildren(el('p', 'empty', error ? `${card}: ${error}` : `${card}: no state (no transaction of this card processed yet).`));
     return;
   }
-  const lines = [`${card} — key group ${view.keyGroup}, subtask ${view.subtaskIndex}${view.worker === undefined ? '' : `, worker ${view.worker + 1}`}`];
-  for (const [name, s] of Object.entries(view.states)) {
-    const ttl = s.ttlRemainingMs === undefined ? '' : ` (TTL ${Math.round(s.ttlRemainingMs / 1000)} s left)`;
-    lines.push(`${name} [${s.kind}]${ttl} = ${JSON.stringify(s.value)}`);
-  }
-  lines.push(`event-time timers: ${view.timers.eventTime.join(', ') || 'none'}`);
-  lines.push(`processing-time timers: ${view.timers.processingTime.join(', ') || 'none'}`);
-  pre.textContent = lines.join('\n');
-  const count = view.states.count?.value;
-  pre.dataset.count = typeof count === 'number' ? String(count) : '';
+  const tables: HTMLElement[] = [];
+  if (shown.profile) tables.push(keyTable(shown.profile, 'card profile'));
+  if (shown.windows) tables.push(keyTable(shown.windows, '1-s window count'));
+  else tables.push(el('p', 'empty', `${card} has no 1-s window in flight.`));
+  box.replaceChildren(...tables);
+  const count = shown.profile?.states.find((s) => s.name === 'count')?.number;
+  if (count !== undefined) box.dataset.count = String(count);
 }

@@ -4,7 +4,9 @@
  * of a keyed operator is readable, by the operator's uid and the key. The query goes to
  * the subtask that owns the key's key group, runs there between two records (as mail, so
  * it sees a consistent state), reads without touching anything (no TTL refresh, no
- * cleanup), and leaves out values whose TTL expired (Flink's `NeverReturnExpired`).
+ * cleanup), and leaves out values whose TTL expired (Flink's `NeverReturnExpired`). State
+ * under other namespaces than the void one (a window operator's per-window state) is
+ * found through the key's pending timers: the backends have no index of namespaces by key.
  */
 import { EddyError, InvalidKeyError } from '../api/errors.ts';
 import { keyProblem, type Key } from '../format/key-bytes.ts';
@@ -35,6 +37,16 @@ export interface KeyStateView {
   readonly states: Record<string, KeyStateEntry>;
   /** The key's pending timers, ascending (window timers included). */
   readonly timers: { readonly eventTime: number[]; readonly processingTime: number[] };
+  /**
+   * State under namespaces other than the void one, by namespace, then by state name:
+   * a window operator keeps each window's contents (and its trigger's and
+   * `windowState()`'s state) under the window's namespace, `start,end` for a `TimeWindow`
+   * (end exclusive). Found through the key's pending timers, so it holds the windows in
+   * flight (each has a timer until it is purged); the contents of a merging (session)
+   * window live under a state window that no timer names, and are not found. Absent when
+   * there is none.
+   */
+  readonly namespaces?: Record<string, Record<string, KeyStateEntry>>;
 }
 
 /** Where a query goes. */
@@ -89,20 +101,39 @@ export function notRunning(status: string): EddyError {
 export async function readKeyState(target: QueryableState, route: QueryRoute, worker: number | undefined): Promise<KeyStateView | undefined> {
   const { backend, timers } = target;
   const now = target.now();
-  const states: Record<string, KeyStateEntry> = {};
-  backend.setCurrentKey(route.key, route.keyGroup);
-  try {
+  /** Every state of the current key that holds something in `namespace`. */
+  const statesIn = async (namespace: string): Promise<Record<string, KeyStateEntry>> => {
+    const states: Record<string, KeyStateEntry> = {};
     for (const meta of backend.states()) {
       // The registered TTL (a restored state learns it again when its descriptor is used).
-      const entry = await readState(backend, meta.name, meta.kind, meta.ttl?.ttlMs, now);
+      const entry = await readState(backend, meta.name, meta.kind, meta.ttl?.ttlMs, now, namespace);
       if (entry !== undefined) states[meta.name] = entry;
+    }
+    return states;
+  };
+  let states: Record<string, KeyStateEntry>;
+  const namespaces: Record<string, Record<string, KeyStateEntry>> = {};
+  backend.setCurrentKey(route.key, route.keyGroup);
+  try {
+    states = await statesIn(VOID_NAMESPACE);
+    for (const namespace of timers.namespacesOf?.(route.key) ?? []) {
+      const held = await statesIn(namespace);
+      if (Object.keys(held).length > 0) namespaces[namespace] = held;
     }
   } finally {
     backend.clearCurrentKey();
   }
   const pending = timers.timersOf(route.key);
   if (Object.keys(states).length === 0 && pending.eventTime.length === 0 && pending.processingTime.length === 0) return undefined;
-  return { key: route.key, keyGroup: route.keyGroup, subtaskIndex: route.subtaskIndex, ...(worker !== undefined ? { worker } : {}), states, timers: pending };
+  return {
+    key: route.key,
+    keyGroup: route.keyGroup,
+    subtaskIndex: route.subtaskIndex,
+    ...(worker !== undefined ? { worker } : {}),
+    states,
+    timers: pending,
+    ...(Object.keys(namespaces).length > 0 ? { namespaces } : {}),
+  };
 }
 
 /** One state of the current key; values of a state with TTL are `[value, lastAccess]` pairs, expired ones left out. */
@@ -112,6 +143,7 @@ async function readState(
   kind: KeyStateEntry['kind'],
   ttlMs: number | undefined,
   now: number,
+  namespace: string,
 ): Promise<KeyStateEntry | undefined> {
   let latest = -Infinity;
   /** The user value of a stored element, or `skip` when it expired. */
@@ -124,20 +156,20 @@ async function readState(
   };
   let value: unknown;
   if (kind === 'list') {
-    const list = (await backend.listTable<unknown>(name).get(VOID_NAMESPACE)) ?? [];
+    const list = (await backend.listTable<unknown>(name).get(namespace)) ?? [];
     const values = list.map(open).filter((v) => v !== skip);
     if (values.length === 0) return undefined;
     value = values;
   } else if (kind === 'map') {
     const entries: Array<[unknown, unknown]> = [];
-    for await (const [k, stored] of backend.mapTable<unknown>(name).entries(VOID_NAMESPACE)) {
+    for await (const [k, stored] of backend.mapTable<unknown>(name).entries(namespace)) {
       const v = open(stored);
       if (v !== skip) entries.push([k, v]);
     }
     if (entries.length === 0) return undefined;
     value = entries;
   } else {
-    const stored = await backend.valueTable<unknown>(name, kind).get(VOID_NAMESPACE);
+    const stored = await backend.valueTable<unknown>(name, kind).get(namespace);
     if (stored === undefined) return undefined;
     value = open(stored);
     if (value === skip) return undefined;

@@ -106,6 +106,11 @@ class TimerQueue {
     return out.sort((a, b) => a - b);
   }
 
+  /** The namespaces other than `''` in which a key has a pending timer (a state query). */
+  namespacesOf(id: KeyId, into: Set<string>): void {
+    for (const [namespace, index] of this.namespaced) if (index.has(id)) into.add(namespace);
+  }
+
   /** Forgets the changes of epochs up to `epoch` (that of a completed checkpoint: the base of later deltas). */
   forgetUpTo(epoch: number): void {
     let i = 0;
@@ -211,6 +216,12 @@ export interface OperatorTimers {
   pollDue(domain: TimeDomain, time: number): Timer | undefined;
   /** The pending timers of `key` by domain, ascending (a state query). */
   timersOf(key: Key): { eventTime: number[]; processingTime: number[] };
+  /**
+   * The namespaces other than `''` in which `key` has a pending timer, in either domain (a
+   * state query finds a window operator's windows in flight by them). Optional: a service
+   * without it leaves namespaced state out of a query.
+   */
+  namespacesOf?(key: Key): string[];
   /** Number of pending timers per domain. */
   size(domain: TimeDomain): number;
   /** The pending timers by key group, encoded whole. */
@@ -261,6 +272,14 @@ export class InternalTimerService implements OperatorTimers {
   timersOf(key: Key): { eventTime: number[]; processingTime: number[] } {
     const id = keyId(key);
     return { eventTime: this.eventTime.timestampsOf(id), processingTime: this.processingTime.timestampsOf(id) };
+  }
+
+  namespacesOf(key: Key): string[] {
+    const id = keyId(key);
+    const found = new Set<string>();
+    this.eventTime.namespacesOf(id, found);
+    this.processingTime.namespacesOf(id, found);
+    return [...found];
   }
 
   /** Number of pending timers per domain. */

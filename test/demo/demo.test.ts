@@ -5,7 +5,8 @@
  * reload resumes from the newest OPFS checkpoint without a click; a worker killed before
  * the first checkpoint makes the job start over, still exactly once; a stop-with-savepoint
  * restarts at another parallelism; with checkpointing off the kill shows the loss; the
- * inspector reads a key's live state; the CSP is in force and nothing logs an error.
+ * inspector reads a key's live state (a map state as a sorted, cut key → value table; the
+ * windows in flight); the CSP is in force and nothing logs an error.
  *
  * One browser and one page for the whole file (building the demo and starting Chromium
  * take most of a minute), but no test relies on another: each starts the job it needs, so
@@ -17,7 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { expectedCount, PER_SECOND } from '../../demo/src/scenario.ts';
+import { MAX_ROWS } from '../../demo/src/inspect.ts';
+import { eventTimeOf, expectedCount, PER_SECOND, SPLITS, transaction } from '../../demo/src/scenario.ts';
 import { buildDemo, openBrowser, serveStatic, type DemoSession } from './demo-site.ts';
 
 /** What the page shows, read from its elements' data attributes. */
@@ -39,6 +41,30 @@ async function shown(page: Page) {
       recovery: Object.assign({}, d('recovery'), { text: document.getElementById('recovery')!.textContent ?? '' }) as Record<string, string | undefined>,
     };
   });
+}
+
+/** How many transactions of `card` in the 1-s window that starts at `start`, among those generated when the splits stood at `positions`. */
+function windowCountOf(card: string, positions: readonly number[], start: number): number {
+  let n = 0;
+  positions.forEach((next, s) => {
+    for (let k = 0; k < next; k++) {
+      const tx = transaction(s + SPLITS * k, 0);
+      if (tx.card === card && tx.ts >= start && tx.ts < start + 1000) n++;
+    }
+  });
+  return n;
+}
+
+/** The merchants of `card` among the transactions generated when the splits stood at `positions`, with how many of each. */
+function merchantsOf(card: string, positions: readonly number[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  positions.forEach((next, s) => {
+    for (let k = 0; k < next; k++) {
+      const tx = transaction(s + SPLITS * k, 0);
+      if (tx.card === card) counts.set(tx.merchant, (counts.get(tx.merchant) ?? 0) + 1);
+    }
+  });
+  return counts;
 }
 
 describe('the demo page, built and served statically (Playwright + Chromium)', () => {
@@ -192,26 +218,96 @@ describe('the demo page, built and served statically (Playwright + Chromium)', (
     expect(s.job).toBe(before.job);
   }, 120_000);
 
-  it('the inspector reads a card’s live state: its count equals the transactions generated for it', async () => {
+  it('the inspector reads a card’s live state: its count equals the transactions generated for it; its map state shows as a key → value table, sorted and cut at MAX_ROWS rows; its windows in flight with their counts; the sink recorded its commit times', async () => {
     // Three workers: the query is routed to the one that owns the card's key group.
     await startJob({ backend: 'memory', parallelism: 3 });
     await until('some windows', async () => (await shown(page)).windows >= 1);
     await page.click('#pause');
     const card = 'card-042';
     // Paused, the job catches up; the count then stops moving and must equal what the generator made for the card.
+    // The windows downstream settle a moment later than the count: both must stay the same over two reads.
     let previous = '';
+    let previousWindows: string | null | undefined = '';
     await until('a settled count', async () => {
       await page.click(`button.pick >> text=${card}`);
       await page.waitForTimeout(300);
-      const count = await page.evaluate(() => document.getElementById('state')!.dataset.count ?? '');
-      const settled = count !== '' && count === previous;
-      previous = count;
+      const [count, windows] = await page.evaluate(() => [
+        document.getElementById('state')!.dataset.count ?? '',
+        document.querySelector('#state table[data-operator="1-s window count"]')?.textContent,
+      ]);
+      const settled = count !== '' && count === previous && windows === previousWindows;
+      previous = count!;
+      previousWindows = windows;
       return settled;
     });
     const positions = await page.evaluate(() => (JSON.parse(localStorage.getItem('eddy-demo')!) as { positions: number[] }).positions);
     expect(Number(previous)).toBe(expectedCount(card, positions));
+    // The map state shows as a key → value table: its first MAX_ROWS merchants by name with their counts, then how many more.
+    const merchants = merchantsOf(card, positions);
+    expect(merchants.size).toBeGreaterThan(MAX_ROWS);
+    const names = [...merchants.keys()].sort();
+    const inspected = await page.evaluate(() => {
+      const row = document.querySelector<HTMLTableRowElement>('#state tr[data-state="merchants"]')!;
+      const texts = (q: string) => [...row.querySelectorAll(q)].map((e) => e.textContent);
+      return {
+        kind: row.dataset.kind,
+        size: Number(row.dataset.size),
+        label: row.cells[0]!.textContent,
+        headers: texts('table.entries thead th'),
+        rows: [...row.querySelectorAll<HTMLTableRowElement>('table.entries tbody tr')].map((r) => [r.cells[0]!.textContent, r.cells[1]!.textContent]),
+        more: texts('.more'),
+        count: document.querySelector<HTMLTableRowElement>('#state tr[data-state="count"]')?.dataset.value,
+        caption: document.querySelector('#state caption')?.textContent,
+        windows: [...document.querySelectorAll<HTMLTableRowElement>('#state table[data-operator="1-s window count"] tr.window')].map((r) => [
+          r.cells[0]!.firstChild!.textContent,
+          r.cells[1]!.textContent,
+        ]),
+      };
+    });
+    expect(inspected).toMatchObject({
+      kind: 'map',
+      size: merchants.size,
+      headers: ['key', 'value'],
+      more: [`… ${merchants.size - MAX_ROWS} more`],
+      count: previous,
+    });
+    expect(inspected.rows).toEqual(names.slice(0, MAX_ROWS).map((m) => [m, merchants.get(m)!.toLocaleString('en')]));
     // The per-merchant counts carry a 30-s TTL; the inspector shows what is left of it.
-    expect(await page.textContent('#state')).toMatch(/merchants \[map\] \(TTL \d+ s left\) = \[\[/);
+    expect(inspected.label).toMatch(new RegExp(`^merchantsmap state, ${merchants.size} entries, TTL \\d+ s left$`));
+    expect(inspected.caption).toMatch(new RegExp(`^${card} in card profile — key group \\d+, subtask \\d, worker \\d$`));
+    // The window operator's windows in flight, each with the card's transactions in it so far (all of them: the job caught up).
+    // The newest second's window has not fired (the watermark is behind its end): it is shown whenever the card has a transaction in it.
+    const inWindow = (start: number) => windowCountOf(card, positions, start);
+    const newestTx = Math.max(...positions.map((next, s) => (next > 0 ? s + SPLITS * (next - 1) : 0)));
+    const newest = Math.floor(eventTimeOf(newestTx) / 1000) * 1000;
+    if (inWindow(newest) > 0) expect(inspected.windows.length).toBeGreaterThan(0);
+    for (const [label, text] of inspected.windows) {
+      const [start, end] = /^window \[([\d,]+), ([\d,]+)\)$/
+        .exec(label ?? '')!
+        .slice(1)
+        .map((n) => Number(n.replaceAll(',', '')));
+      expect(end! - start!).toBe(1000);
+      expect(text).toBe(`${inWindow(start!)} of 10 transactions so far`);
+    }
+    // The latency chart's "committed" line: the sink wrote a commit time with every transaction it committed (in real IndexedDB).
+    const times = await page.evaluate(
+      (job) =>
+        new Promise<number[]>((resolve, reject) => {
+          const open = indexedDB.open(`eddy-demo-output:${job}`);
+          open.onerror = () => reject(open.error);
+          open.onsuccess = () => {
+            const db = open.result;
+            const all = db.transaction('commitTimes').objectStore('commitTimes').getAll();
+            all.onsuccess = () => {
+              db.close();
+              resolve(all.result as number[]);
+            };
+          };
+        }),
+      (await shown(page)).job,
+    );
+    expect(times.length).toBeGreaterThan(0);
+    expect(times.every((t) => t > Date.now() - 600_000 && t <= Date.now())).toBe(true);
     await page.click('#pause');
   }, 120_000);
 

@@ -12,7 +12,7 @@ function second(k: number, change?: (counts: Record<string, number>) => void): J
   const counts: Record<string, number> = {};
   for (let i = k * PER_SECOND; i < (k + 1) * PER_SECOND; i++) counts[cardName(cardOf(i))] = (counts[cardName(cardOf(i))] ?? 0) + 1;
   change?.(counts);
-  return { start: k * 1000, counts, lastAt: 0, firedAt: 0, seenAt: 0 };
+  return { start: k * 1000, counts, lastAt: 0, firedAt: 0 };
 }
 
 const verdictOf = (windows: JudgedWindow[], generated = 1e9) => {

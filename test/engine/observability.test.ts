@@ -13,6 +13,9 @@ import {
   type JobClient,
   type JobEvent,
   type JobMetrics,
+  type Source,
+  TumblingEventTimeWindows,
+  WatermarkStrategy,
 } from '../../src/index.ts';
 import { CollectResults } from '../../src/engine/operators/sinks.ts';
 import { MAX_WATERMARK } from '../../src/api/watermarks.ts';
@@ -276,6 +279,63 @@ describe('JobClient.queryState (one thread)', () => {
     const stopped = await failure(client.queryState('inspect', 'k1'));
     expect(stopped).toMatchObject({ code: 'JOB_NOT_RUNNING' });
     expect(stopped!.message).toContain('CANCELED');
+  });
+});
+
+describe('JobClient.queryState of a window operator', () => {
+  it("reads the contents of the key's windows in flight, by window namespace (start,end); fired and purged windows are gone", async () => {
+    // 150 records 10 ms of event time apart, then nothing (the job keeps running): [0, 1000) fired, [1000, 2000) is open.
+    const records = 150;
+    const source: Source<{ key: string; seq: number }> = {
+      boundedness: 'bounded',
+      replayable: true,
+      createReader() {
+        let next = 0;
+        return {
+          async poll() {
+            await sleep(next < records ? 0 : 5);
+            if (next >= records) return [];
+            const out = Array.from({ length: Math.min(25, records - next) }, (_, j) => ({ key: keyOf(next + j, 4), seq: next + j }));
+            next += out.length;
+            return out;
+          },
+          snapshotSplits: () => [next],
+          restoreSplits(restored) {
+            next = (restored as number[])[0] ?? next;
+          },
+        };
+      },
+    };
+    const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1);
+    env
+      .fromSource(
+        source,
+        WatermarkStrategy.forMonotonousTimestamps<{ key: string; seq: number }>().withTimestampAssigner((e) => e.seq * 10),
+        'events',
+      )
+      .keyBy((e) => e.key)
+      .window(TumblingEventTimeWindows.of(1000))
+      .aggregate({
+        createAccumulator: () => 0,
+        add: (_e: { key: string; seq: number }, n: number) => n + 1,
+        getResult: (n: number) => n,
+      })
+      .uid('windows')
+      .addSink(() => {});
+    const client = await env.executeAsync('window-query');
+    const inOpen = (key: string) => Array.from({ length: 50 }, (_, i) => 100 + i).filter((i) => keyOf(i, 4) === key).length;
+    // Until the open window holds all of k1's records and the watermark passed the first one (fired, purged).
+    let view: Awaited<ReturnType<JobClient['queryState']>>;
+    for (let i = 0; i < 2000; i++) {
+      view = client.getJobStatus() === 'RUNNING' ? await client.queryState('windows', 'k1') : undefined;
+      const open = view?.namespaces?.['1000,2000']?.['_window/contents']?.value;
+      if (open === inOpen('k1') && view!.namespaces!['0,1000'] === undefined) break;
+      await sleep(5);
+    }
+    expect(view!.states).toEqual({});
+    expect(view!.timers.eventTime).toEqual([1999]);
+    expect(view!.namespaces).toEqual({ '1000,2000': { '_window/contents': { kind: 'aggregating', value: inOpen('k1') } } });
+    await client.cancel();
   });
 });
 

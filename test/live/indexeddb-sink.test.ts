@@ -108,6 +108,64 @@ describe('IndexedDbSink', () => {
     await sink.close();
   });
 
+  it("records each transaction's commit time in the commit itself: readIndexedDbSinkAfter returns it; a replayed commit keeps the first", async () => {
+    const database = freshName();
+    const sink = new IndexedDbSink<string>({ database });
+    const a = sink.beginTransaction();
+    sink.invoke(a, 'x', undefined as never);
+    sink.invoke(a, 'y', undefined as never);
+    await sink.preCommit(a);
+    const before = Date.now();
+    await sink.commit(a);
+    const after = Date.now();
+    const first = await readIndexedDbSinkAfter<string>(database);
+    expect(first.map((e) => e.value)).toEqual(['x', 'y']);
+    const at = first[0]!.committedAt!;
+    expect(at).toBeGreaterThanOrEqual(before);
+    expect(at).toBeLessThanOrEqual(after);
+    expect(first[1]!.committedAt).toBe(at);
+    await new Promise((r) => setTimeout(r, 5));
+    await sink.commit(a);
+    await sink.recoverAndCommit(a);
+    // A second transaction committed later has its own, later time; a page that starts inside the range reads it too.
+    const b = sink.beginTransaction();
+    sink.invoke(b, 'z', undefined as never);
+    await sink.preCommit(b);
+    await sink.commit(b);
+    const all = await readIndexedDbSinkAfter<string>(database);
+    expect(all.map((e) => e.committedAt)).toEqual([at, at, expect.any(Number)]);
+    expect(all[2]!.committedAt!).toBeGreaterThan(at);
+    expect((await readIndexedDbSinkAfter<string>(database, all[0]!.key)).map((e) => [e.value, e.committedAt])).toEqual([
+      ['y', at],
+      ['z', all[2]!.committedAt],
+    ]);
+    await sink.close();
+  });
+
+  it('a database an older eddy created (version 1, no commit times) is upgraded in place: its records are kept, without a time', async () => {
+    const database = freshName();
+    const { openDB } = await import('idb');
+    const old = await openDB(database, 1, {
+      upgrade(db) {
+        db.createObjectStore('pending');
+        db.createObjectStore('committed');
+      },
+    });
+    await old.put('committed', 'old', ['0-old', 0]);
+    old.close();
+    const sink = new IndexedDbSink<string>({ database });
+    const a = sink.beginTransaction();
+    sink.invoke(a, 'new', undefined as never);
+    await sink.preCommit(a);
+    await sink.commit(a);
+    const entries = await readIndexedDbSinkAfter<string>(database);
+    expect(entries.map((e) => e.value)).toEqual(['old', 'new']);
+    expect(entries[0]!.committedAt).toBeUndefined();
+    expect(entries[0]).not.toHaveProperty('committedAt');
+    expect(entries[1]!.committedAt).toEqual(expect.any(Number));
+    await sink.close();
+  });
+
   it('deleteIndexedDbSink clears committed and staged records: the next run starts from an empty output', async () => {
     const database = freshName();
     const sink = new IndexedDbSink<string>({ database });

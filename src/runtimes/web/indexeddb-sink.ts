@@ -5,8 +5,11 @@
  * the checkpoint is taken (pre-commit), and moved to the `committed` store in one
  * IndexedDB transaction once the checkpoint completes. Committed records are keyed
  * `[transactionId, index]`, so a commit replayed after a restore writes the same keys
- * again (and finds nothing pending): no duplicate, and nothing lost. Uses `idb`, off the
- * per-record path (IndexedDB is touched once per checkpoint and subtask).
+ * again (and finds nothing pending): no duplicate, and nothing lost. The same IndexedDB
+ * transaction records when the commit happened (one row per committed transaction, in a
+ * `commitTimes` store), so a reader can tell each record's commit time: end-to-end latency
+ * needs no clock of its own. Uses `idb`, off the per-record path (IndexedDB is touched
+ * once per checkpoint and subtask).
  */
 import type { IDBPDatabase } from 'idb';
 import { ConfigurationError } from '../../api/errors.ts';
@@ -15,7 +18,7 @@ import { TwoPhaseCommitSink } from '../../api/two-phase-commit.ts';
 
 /** Options of {@link IndexedDbSink}. */
 export interface IndexedDbSinkOptions {
-  /** The database name; its stores `pending` and `committed` are created on first use. */
+  /** The database name; its stores `pending`, `committed` and `commitTimes` are created on first use. */
   readonly database: string;
 }
 
@@ -26,6 +29,8 @@ export interface IndexedDbSinkTransaction {
 
 const PENDING = 'pending';
 const COMMITTED = 'committed';
+/** Transaction id → wall-clock ms of its commit (added in version 2 of the database). */
+const COMMIT_TIMES = 'commitTimes';
 
 /**
  * Opens (creating on first use) the sink's database. `idb` is loaded here, on first use,
@@ -34,10 +39,12 @@ const COMMITTED = 'committed';
  */
 async function open(database: string): Promise<IDBPDatabase> {
   const { openDB } = await import('idb');
-  return openDB(database, 1, {
+  // Version 2 added COMMIT_TIMES: a version-1 database (an older eddy's) gains the store and keeps its records.
+  return openDB(database, 2, {
     upgrade(db) {
       if (!db.objectStoreNames.contains(PENDING)) db.createObjectStore(PENDING);
       if (!db.objectStoreNames.contains(COMMITTED)) db.createObjectStore(COMMITTED);
+      if (!db.objectStoreNames.contains(COMMIT_TIMES)) db.createObjectStore(COMMIT_TIMES);
     },
   });
 }
@@ -93,17 +100,20 @@ export class IndexedDbSink<T> extends TwoPhaseCommitSink<T, IndexedDbSinkTransac
     await (await this.database()).put(PENDING, records, txn.id);
   }
 
-  /** Moves the staged records to `committed` in one IndexedDB transaction; idempotent. */
+  /**
+   * Moves the staged records to `committed` in one IndexedDB transaction, with the time of
+   * the commit; idempotent (a replayed commit finds nothing pending and keeps the first time).
+   */
   async commit(txn: IndexedDbSinkTransaction): Promise<void> {
     const db = await this.database();
-    const tx = db.transaction([PENDING, COMMITTED], 'readwrite');
+    const tx = db.transaction([PENDING, COMMITTED, COMMIT_TIMES], 'readwrite');
     const pending = tx.objectStore(PENDING);
     const committed = tx.objectStore(COMMITTED);
     const records = (await pending.get(txn.id)) as T[] | undefined;
     const writes: Promise<unknown>[] = [];
     if (records !== undefined) {
       for (let i = 0; i < records.length; i++) writes.push(committed.put(records[i], [txn.id, i]));
-      writes.push(pending.delete(txn.id));
+      writes.push(pending.delete(txn.id), tx.objectStore(COMMIT_TIMES).put(Date.now(), txn.id));
     }
     await Promise.all([...writes, tx.done]);
   }
@@ -135,6 +145,12 @@ export async function readIndexedDbSink<T>(database: string): Promise<T[]> {
 export interface IndexedDbSinkEntry<T> {
   readonly key: readonly [string, number];
   readonly value: T;
+  /**
+   * When its transaction was committed (wall-clock ms, `Date.now()` of the committing
+   * subtask, taken as the commit's IndexedDB transaction was issued); undefined for a
+   * record committed by an eddy that did not record commit times.
+   */
+  readonly committedAt?: number;
 }
 
 /**
@@ -149,12 +165,23 @@ export async function readIndexedDbSinkAfter<T>(database: string, after?: readon
   const db = await open(database);
   try {
     const range = after === undefined ? undefined : IDBKeyRange.lowerBound([...after], true);
-    const tx = db.transaction(COMMITTED, 'readonly');
+    const tx = db.transaction([COMMITTED, COMMIT_TIMES], 'readonly');
     const store = tx.objectStore(COMMITTED);
     // Two bulk reads (keys, values) instead of a cursor step per record: one round trip each.
-    const [keys, values] = await Promise.all([store.getAllKeys(range, limit), store.getAll(range, limit)]);
+    const [keys, values] = (await Promise.all([store.getAllKeys(range, limit), store.getAll(range, limit)])) as [Array<[string, number]>, T[]];
+    // The commit times of the transactions read: two more bulk reads over their id range.
+    const times = new Map<string, number>();
+    if (keys.length > 0) {
+      const ids = IDBKeyRange.bound(keys[0]![0], keys.at(-1)![0]);
+      const timeStore = tx.objectStore(COMMIT_TIMES);
+      const [timeKeys, timeValues] = await Promise.all([timeStore.getAllKeys(ids), timeStore.getAll(ids)]);
+      timeKeys.forEach((id, i) => times.set(id as string, timeValues[i] as number));
+    }
     await tx.done;
-    return keys.map((key, i) => ({ key: key as unknown as [string, number], value: values[i] as T }));
+    return keys.map((key, i) => {
+      const committedAt = times.get(key[0]);
+      return committedAt === undefined ? { key, value: values[i]! } : { key, value: values[i]!, committedAt };
+    });
   } finally {
     db.close();
   }
