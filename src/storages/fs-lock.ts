@@ -103,15 +103,8 @@ export async function takeLock(root: string, scope: string): Promise<StorageLock
       // finds the file must know it is ours, not a dead predecessor's with the same pid.
       heldLocks.set(lockPath, record.token);
       try {
-        try {
-          await writeAll(handle, new TextEncoder().encode(text));
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
+        await writeRecord(fs, handle, lockPath, text, true);
       } catch (error) {
-        // An empty lock file would lock the scope out for good (it cannot be judged): remove it.
-        await fs.rm(lockPath, { force: true }).catch(() => {});
         heldLocks.delete(lockPath);
         throw fsStorageError(error, 'lock', scope);
       }
@@ -305,16 +298,10 @@ async function takeGuard(t: Takeover): Promise<{ path: string; text: string; tok
       const record: LockRecord = { pid: me.pid, host: me.host, createdAt: new Date().toISOString(), token: randomName() };
       const text = `${JSON.stringify(record)}\n`;
       heldGuards.set(guardPath, record.token);
-      // No sync: a guard lives for a few file operations, and after a power loss its taker is gone anyway.
       try {
-        try {
-          await writeAll(handle, new TextEncoder().encode(text));
-        } finally {
-          await handle.close();
-        }
+        // No sync: a guard lives for a few file operations, and after a power loss its taker is gone anyway.
+        await writeRecord(fs, handle, guardPath, text, false);
       } catch (error) {
-        // A half-written guard would hold every taker off until it expires.
-        await fs.rm(guardPath, { force: true }).catch(() => {});
         heldGuards.delete(guardPath);
         throw fsStorageError(error, 'take over lock', lockPath);
       }
@@ -349,6 +336,26 @@ async function clearStaleGuard(fs: typeof NodeFs, me: Identity, guardPath: strin
   if (now !== undefined && (now.text !== judged.text || now.mtimeMs !== judged.mtimeMs)) return false; // replaced meanwhile
   await fs.rm(guardPath, { force: true });
   return true;
+}
+
+/**
+ * Writes a record (`{pid, host, createdAt, token}`) into the lock or guard file just created
+ * as `handle`, and closes it. On failure the file is removed before the error is rethrown:
+ * an empty or half-written lock could not be judged and would lock the scope out for good,
+ * a guard would hold every taker off until it expires.
+ */
+async function writeRecord(fs: typeof NodeFs, handle: NodeFs.FileHandle, filePath: string, text: string, durable: boolean): Promise<void> {
+  try {
+    try {
+      await writeAll(handle, new TextEncoder().encode(text));
+      if (durable) await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    await fs.rm(filePath, { force: true }).catch(() => {});
+    throw error;
+  }
 }
 
 /** Removes `.~tmp-*` files below `dir`: a dead lock holder's unfinished puts. */
