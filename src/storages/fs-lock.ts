@@ -1,7 +1,8 @@
 /**
  * The write lock of a scope in the filesystem storage: `<root>/<scope>/.~lock`, created
  * with `open(…, 'wx')`, holding `{pid, host, createdAt, token}`; a stale lock (its process
- * died on this host) is taken over under a short-lived guard file, `.~takeover`.
+ * died on this host) is taken over under a short-lived guard file, `.~takeover`, which
+ * records its taker the same way.
  */
 import type * as NodeFs from 'node:fs/promises';
 import type * as NodePath from 'node:path';
@@ -25,8 +26,14 @@ import {
 
 const LOCK_FILE = '.~lock';
 const GUARD_FILE = '.~takeover';
-/** A takeover guard older than this was left by a taker that crashed mid-takeover. */
+/**
+ * A takeover guard older than this was left by a taker that crashed mid-takeover. Only
+ * guards whose taker cannot be checked wait for it (another host's, an empty one, a
+ * live-looking pid): a guard of a dead pid on this host is cleared at once.
+ */
 const GUARD_EXPIRY_MS = 10_000;
+/** How long a lock() waits for another takeover to finish, or its guard to expire. */
+const GUARD_WAIT_MS = 2 * GUARD_EXPIRY_MS;
 
 interface Identity {
   readonly pid: number;
@@ -46,6 +53,8 @@ interface LockRecord {
 let identity: Promise<Identity> | undefined;
 /** Lock files this process holds (absolute path → token): tells our live locks from a dead predecessor that had the same pid (containers reuse pids). */
 const heldLocks = new Map<string, string>();
+/** Takeover guards this process holds (absolute path → token), for the same reason as `heldLocks`. */
+const heldGuards = new Map<string, string>();
 
 /** Only `lock` needs these, so Deno asks for `--allow-sys=hostname` only when locks are used. */
 function loadIdentity(): Promise<Identity> {
@@ -75,8 +84,8 @@ export async function takeLock(root: string, scope: string): Promise<StorageLock
   const lockPath = path.join(dir, LOCK_FILE);
   /** Set once this call removed a stale lock, for the warning when the lock is then ours. */
   let staleHolder: string | undefined;
-  /** When this call first found a takeover under way (its guard file present). */
-  let busySince: number | undefined;
+  /** Waiting for another taker's guard is bounded by this time, not by the attempts. */
+  const guardDeadline = Date.now() + GUARD_WAIT_MS;
   for (let attempt = 1; ; attempt++) {
     await makeDirectories(fs, path, dir, root, scope);
     const record: LockRecord = { pid: me.pid, host: me.host, createdAt: new Date().toISOString(), token: randomName() };
@@ -94,15 +103,8 @@ export async function takeLock(root: string, scope: string): Promise<StorageLock
       // finds the file must know it is ours, not a dead predecessor's with the same pid.
       heldLocks.set(lockPath, record.token);
       try {
-        try {
-          await writeAll(handle, new TextEncoder().encode(text));
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
+        await writeRecord(fs, handle, lockPath, text, true);
       } catch (error) {
-        // An empty lock file would lock the scope out for good (it cannot be judged): remove it.
-        await fs.rm(lockPath, { force: true }).catch(() => {});
         heldLocks.delete(lockPath);
         throw fsStorageError(error, 'lock', scope);
       }
@@ -147,19 +149,7 @@ export async function takeLock(root: string, scope: string): Promise<StorageLock
         throw locked(scope, `it is held by ${who}, and whether that process lives cannot be checked (${why}; in Deno run with --allow-run)`, state.unknown);
       }
     }
-    const outcome = await takeOver(fs, path, dir, lockPath, held);
-    if (outcome === 'removed') staleHolder = who;
-    if (outcome === 'busy') {
-      // Another taker is inside its few lines, or died there (a crash, a SIGKILL) and its
-      // guard goes stale after GUARD_EXPIRY_MS: wait for either, uncounted — counting these
-      // rounds gave up after ~0.2 s, and a restart after a kill mid-takeover failed.
-      busySince ??= Date.now();
-      if (Date.now() - busySince > 2 * GUARD_EXPIRY_MS)
-        throw locked(scope, `a takeover of its stale lock at ${lockPath} has not finished for ${(2 * GUARD_EXPIRY_MS) / 1000} s`);
-      attempt--;
-      await sleep(20);
-      continue;
-    }
+    if ((await takeOver({ fs, path, me, scope, dir, lockPath, guardDeadline }, held)) === 'removed') staleHolder = who;
     if (attempt >= MAX_ATTEMPTS) throw locked(scope, `its lock at ${lockPath} keeps changing hands`);
   }
 }
@@ -247,24 +237,26 @@ function probe(me: Identity, pid: number): 'alive' | 'dead' | { unknown: unknown
   }
 }
 
+interface Takeover {
+  readonly fs: typeof NodeFs;
+  readonly path: typeof NodePath;
+  readonly me: Identity;
+  readonly scope: string;
+  readonly dir: string;
+  readonly lockPath: string;
+  readonly guardDeadline: number;
+}
+
 /**
  * Removes a lock judged stale — but only if it is still the one judged. "Unlink if the
  * content is X" is not atomic, so takers serialise on a guard file (`.~takeover`, created
  * with 'wx'); without it, a slow taker could remove the fresh lock a faster one just made.
  * The caller then competes for the lock with open('wx') like any acquirer.
  */
-async function takeOver(fs: typeof NodeFs, path: typeof NodePath, dir: string, lockPath: string, judged: string): Promise<'removed' | 'busy' | 'changed'> {
-  const guard = path.join(dir, GUARD_FILE);
-  try {
-    await (await fs.open(guard, 'wx')).close();
-  } catch (error) {
-    if (errorCode(error) !== 'EEXIST') return 'changed'; // e.g. the scope directory vanished: just try again
-    // A taker that crashed inside these few lines would block takeovers for good: a guard
-    // older than GUARD_EXPIRY_MS is itself stale.
-    const stat = await fs.stat(guard).catch(() => undefined);
-    if (stat !== undefined && Date.now() - stat.mtimeMs > GUARD_EXPIRY_MS) await fs.rm(guard, { force: true });
-    return 'busy';
-  }
+async function takeOver(t: Takeover, judged: string): Promise<'removed' | 'changed'> {
+  const { fs, lockPath } = t;
+  const guard = await takeGuard(t);
+  if (guard === undefined) return 'changed';
   try {
     // Under the guard nobody else removes the lock, and nobody creates one while it exists:
     // if it still holds what we judged, unlinking it removes exactly the stale lock.
@@ -279,7 +271,90 @@ async function takeOver(fs: typeof NodeFs, path: typeof NodePath, dir: string, l
     await fs.unlink(lockPath);
     return 'removed';
   } finally {
-    await fs.rm(guard, { force: true });
+    // Only our own guard: one that replaced ours (ours judged expired) is another taker's.
+    if ((await fs.readFile(guard.path, 'utf8').catch(() => undefined)) === guard.text) await fs.rm(guard.path, { force: true });
+    if (heldGuards.get(guard.path) === guard.token) heldGuards.delete(guard.path);
+  }
+}
+
+/**
+ * Creates the guard with 'wx' and writes its taker into it. While another taker's guard
+ * is there, waits — until `guardDeadline` — for it to go, clearing it first if it is stale:
+ * at once if its taker is a dead pid on this host, after GUARD_EXPIRY_MS otherwise. The
+ * waiting is uncounted: counting these rounds gave up after ~0.2 s, and a restart after a
+ * SIGKILL mid-takeover failed. Undefined if the scope directory vanished (try again).
+ */
+async function takeGuard(t: Takeover): Promise<{ path: string; text: string; token: string } | undefined> {
+  const { fs, path, me, scope, dir, lockPath, guardDeadline } = t;
+  const guardPath = path.join(dir, GUARD_FILE);
+  for (;;) {
+    let handle: NodeFs.FileHandle | undefined;
+    try {
+      handle = await fs.open(guardPath, 'wx');
+    } catch (error) {
+      if (errorCode(error) !== 'EEXIST') return undefined; // e.g. the scope directory vanished
+    }
+    if (handle !== undefined) {
+      const record: LockRecord = { pid: me.pid, host: me.host, createdAt: new Date().toISOString(), token: randomName() };
+      const text = `${JSON.stringify(record)}\n`;
+      heldGuards.set(guardPath, record.token);
+      try {
+        // No sync: a guard lives for a few file operations, and after a power loss its taker is gone anyway.
+        await writeRecord(fs, handle, guardPath, text, false);
+      } catch (error) {
+        heldGuards.delete(guardPath);
+        throw fsStorageError(error, 'take over lock', lockPath);
+      }
+      return { path: guardPath, text, token: record.token };
+    }
+    if (!(await clearStaleGuard(fs, me, guardPath))) {
+      if (Date.now() > guardDeadline) throw locked(scope, `a takeover of its stale lock at ${lockPath} has not finished for ${GUARD_WAIT_MS / 1000} s`);
+      await sleep(20);
+    }
+  }
+}
+
+/**
+ * Removes the guard if it is stale, and says whether it is gone. A guard is stale when
+ * its taker is a dead pid on this host (or our own pid from an earlier life), or when it is
+ * older than GUARD_EXPIRY_MS; an empty guard (its taker between open and write, or killed
+ * there), another host's or a live pid's waits for the expiry. It is removed only if it is
+ * still the guard judged (same text and mtime), to leave alone a newer taker's guard.
+ */
+async function clearStaleGuard(fs: typeof NodeFs, me: Identity, guardPath: string): Promise<boolean> {
+  const look = async () => {
+    const [text, stat] = await Promise.all([fs.readFile(guardPath, 'utf8'), fs.stat(guardPath)]).catch(() => [undefined, undefined] as const);
+    return text === undefined || stat === undefined ? undefined : { text, mtimeMs: stat.mtimeMs };
+  };
+  const judged = await look();
+  if (judged === undefined) return true; // gone: try to take it
+  const taker = parseLock(judged.text);
+  const dead =
+    taker !== undefined && taker.host === me.host && (taker.pid === me.pid ? heldGuards.get(guardPath) !== taker.token : probe(me, taker.pid) === 'dead');
+  if (!dead && Date.now() - judged.mtimeMs <= GUARD_EXPIRY_MS) return false;
+  const now = await look();
+  if (now !== undefined && (now.text !== judged.text || now.mtimeMs !== judged.mtimeMs)) return false; // replaced meanwhile
+  await fs.rm(guardPath, { force: true });
+  return true;
+}
+
+/**
+ * Writes a record (`{pid, host, createdAt, token}`) into the lock or guard file just created
+ * as `handle`, and closes it. On failure the file is removed before the error is rethrown:
+ * an empty or half-written lock could not be judged and would lock the scope out for good,
+ * a guard would hold every taker off until it expires.
+ */
+async function writeRecord(fs: typeof NodeFs, handle: NodeFs.FileHandle, filePath: string, text: string, durable: boolean): Promise<void> {
+  try {
+    try {
+      await writeAll(handle, new TextEncoder().encode(text));
+      if (durable) await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    await fs.rm(filePath, { force: true }).catch(() => {});
+    throw error;
   }
 }
 

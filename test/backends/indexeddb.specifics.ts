@@ -13,10 +13,11 @@ import { HashMapStateBackend } from '../../src/backends/memory.ts';
 import { IndexedDbStateBackend, type IndexedDbStateBackendOptions } from '../../src/backends/indexeddb/index.ts';
 import { ENTRIES, openDatabase, resolveEnvironment } from '../../src/backends/indexeddb/database.ts';
 import { mergeKeyedChain } from '../../src/format/checkpoint-chain.ts';
-import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
+import { keyGroupForKey } from '../../src/format/key-groups.ts';
 import type { KeyedStateBackend } from '../../src/state/backend.ts';
 import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 import { readKeyGroup, type KeyedStateSnapshot } from '../../src/format/snapshot-format.ts';
+import { keyedOptions } from '../helpers/keyed-options.ts';
 
 const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 let seq = 0;
@@ -57,15 +58,7 @@ export function indexedDbSpecifics(label: string): void {
     });
 
     async function subtask(options: IndexedDbStateBackendOptions = {}, jobId = `eddy-idb-specific-${RUN}-${++seq}`) {
-      const kb = await new IndexedDbStateBackend(options).createKeyedStateBackend({
-        jobId,
-        operatorId: 'op',
-        operatorName: 'Op (1/1)',
-        subtaskIndex: 0,
-        parallelism: 1,
-        maxParallelism: 128,
-        keyGroupRange: keyGroupRangeForSubtask(128, 1, 0),
-      });
+      const kb = await new IndexedDbStateBackend(options).createKeyedStateBackend(keyedOptions(jobId));
       open.push(kb);
       const store = new KeyedStateStore(kb, 'Op (1/1)');
       return { kb, store, jobId, key: (k: string) => kb.setCurrentKey(k, keyGroupForKey(k, 128)) };
@@ -168,15 +161,7 @@ export function indexedDbSpecifics(label: string): void {
       const full = await t.kb.snapshot({ checkpointId: 3 });
       const merged = mergeKeyedChain([base, delta]);
       expect(contents(merged)).toEqual(contents(full));
-      const heap = new HashMapStateBackend().createKeyedStateBackend({
-        jobId: 'j',
-        operatorId: 'op',
-        operatorName: 'Op',
-        subtaskIndex: 0,
-        parallelism: 1,
-        maxParallelism: 128,
-        keyGroupRange: keyGroupRangeForSubtask(128, 1, 0),
-      });
+      const heap = new HashMapStateBackend().createKeyedStateBackend(keyedOptions('j', { operatorName: 'Op' }));
       await heap.restore([merged]);
       expect(contents(await heap.snapshot())).toEqual(contents(full));
     });

@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor } from '../../src/api/descriptors.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
 import { LayeredMap, type KeyGroupMaps, type KeyMap } from '../../src/backends/memory-layers.ts';
-import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
+import { keyGroupForKey } from '../../src/format/key-groups.ts';
 import type { KeyId } from '../../src/format/key-ids.ts';
 import type { KeyedStateSnapshot } from '../../src/format/snapshot-format.ts';
 import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
+import { keyedOptions } from '../helpers/keyed-options.ts';
 
 /** Seeded xorshift, so a failure replays. */
 function rng(seed: number): () => number {
@@ -64,15 +65,7 @@ describe('LayeredMap (writes over a map a snapshot still reads)', () => {
 
 /** A HashMap keyed backend owning every key group, with a value, a list and a map state. */
 function heap() {
-  const kb = new HashMapStateBackend().createKeyedStateBackend({
-    jobId: 'layers',
-    operatorId: 'op',
-    operatorName: 'Op (1/1)',
-    subtaskIndex: 0,
-    parallelism: 1,
-    maxParallelism: 128,
-    keyGroupRange: keyGroupRangeForSubtask(128, 1, 0),
-  });
+  const kb = new HashMapStateBackend().createKeyedStateBackend(keyedOptions('layers'));
   const store = new KeyedStateStore(kb, 'Op (1/1)');
   return {
     kb,

@@ -1,25 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor } from '../../src/api/descriptors.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
-import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
+import { keyGroupForKey } from '../../src/format/key-groups.ts';
 import type { Key } from '../../src/format/key-bytes.ts';
 import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 import type { KeyedStateSnapshot } from '../../src/format/snapshot-format.ts';
 import { runStateBackendSuite } from '../conformance/state-backend/index.ts';
+import { keyedOptions } from '../helpers/keyed-options.ts';
 
 runStateBackendSuite('hashmap', () => new HashMapStateBackend());
 
 /** A HashMap keyed backend owning every key group, with a store on top. */
 function heap() {
-  const kb = new HashMapStateBackend().createKeyedStateBackend({
-    jobId: 'hashmap-specific',
-    operatorId: 'op',
-    operatorName: 'Op (1/1)',
-    subtaskIndex: 0,
-    parallelism: 1,
-    maxParallelism: 128,
-    keyGroupRange: keyGroupRangeForSubtask(128, 1, 0),
-  });
+  const kb = new HashMapStateBackend().createKeyedStateBackend(keyedOptions('hashmap-specific'));
   return { kb, store: new KeyedStateStore(kb, 'Op (1/1)'), key: (k: Key) => kb.setCurrentKey(k, keyGroupForKey(k, 128)) };
 }
 

@@ -14,10 +14,11 @@ import type { ListState, MapState, ValueState } from '../../src/api/state.ts';
 import { StateTtlConfig } from '../../src/api/ttl.ts';
 import { SqliteStateBackend } from '../../src/backends/sqlite/index.ts';
 import { mergeKeyedChain } from '../../src/format/checkpoint-chain.ts';
-import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
+import { keyGroupForKey } from '../../src/format/key-groups.ts';
 import type { KeyedStateSnapshot } from '../../src/format/snapshot-format.ts';
 import type { KeyedStateBackend } from '../../src/state/backend.ts';
 import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
+import { keyedOptions } from '../helpers/keyed-options.ts';
 
 const MAX_P = 128;
 const TTL = 50;
@@ -74,15 +75,15 @@ const live: KeyedStateBackend[] = [];
 let seq = 0;
 
 async function open(parallelism: number, subtask: number, cacheBytes: number): Promise<KeyedStateBackend> {
-  const kb = await new SqliteStateBackend({ vfs: 'memory', cacheBytes }).createKeyedStateBackend({
-    jobId: 'sqlite-incremental-model',
-    operatorId: `op-${++seq}`,
-    operatorName: 'Model (1/1)',
-    subtaskIndex: subtask,
-    parallelism,
-    maxParallelism: MAX_P,
-    keyGroupRange: keyGroupRangeForSubtask(MAX_P, parallelism, subtask),
-  });
+  const kb = await new SqliteStateBackend({ vfs: 'memory', cacheBytes }).createKeyedStateBackend(
+    keyedOptions('sqlite-incremental-model', {
+      operatorId: `op-${++seq}`,
+      operatorName: 'Model (1/1)',
+      subtaskIndex: subtask,
+      parallelism,
+      maxParallelism: MAX_P,
+    }),
+  );
   live.push(kb);
   return kb;
 }

@@ -11,24 +11,17 @@ import { StateError } from '../../src/api/errors.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
 import { IndexedDbStateBackend, type IndexedDbStateBackendOptions } from '../../src/backends/indexeddb/index.ts';
 import type { Key } from '../../src/format/key-bytes.ts';
-import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
+import { keyGroupForKey } from '../../src/format/key-groups.ts';
 import type { KeyedStateBackend } from '../../src/state/backend.ts';
 import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
+import { keyedOptions } from '../helpers/keyed-options.ts';
 
 const opened: KeyedStateBackend[] = [];
 afterEach(async () => {
   for (const kb of opened.splice(0)) await kb.dispose();
 });
 
-const options = (operatorId: string) => ({
-  jobId: 'sync-access',
-  operatorId,
-  operatorName: 'Counter (1/1)',
-  subtaskIndex: 0,
-  parallelism: 1,
-  maxParallelism: 128,
-  keyGroupRange: keyGroupRangeForSubtask(128, 1, 0),
-});
+const options = (operatorId: string) => keyedOptions('sync-access', { operatorId, operatorName: 'Counter (1/1)' });
 
 let seq = 0;
 /** An IndexedDB subtask whose state of `keys` was written, snapshotted and restored: nothing of it is cached. */

@@ -5,21 +5,14 @@
  */
 import { MapStateDescriptor, ValueStateDescriptor } from '../../src/api/descriptors.ts';
 import { IndexedDbStateBackend } from '../../src/backends/indexeddb/index.ts';
-import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
+import { keyGroupForKey } from '../../src/format/key-groups.ts';
 import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 import { OpfsCheckpointStorage } from '../../src/storages/opfs.ts';
+import { keyedOptions } from '../helpers/keyed-options.ts';
 
 self.onmessage = async (e: MessageEvent<{ run: string }>) => {
   try {
-    const kb = await new IndexedDbStateBackend({ writeBehind: 16 }).createKeyedStateBackend({
-      jobId: `eddy-worker-${e.data.run}`,
-      operatorId: 'op',
-      operatorName: 'Op (1/1)',
-      subtaskIndex: 0,
-      parallelism: 1,
-      maxParallelism: 128,
-      keyGroupRange: keyGroupRangeForSubtask(128, 1, 0),
-    });
+    const kb = await new IndexedDbStateBackend({ writeBehind: 16 }).createKeyedStateBackend(keyedOptions(`eddy-worker-${e.data.run}`));
     const store = new KeyedStateStore(kb, 'Op (1/1)');
     const v = store.getState(new ValueStateDescriptor<number>('v'));
     const m = store.getMapState(new MapStateDescriptor<string, number>('m'));

@@ -7,9 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import { ValueStateDescriptor, MapStateDescriptor } from '../../src/api/descriptors.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
-import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
+import { keyGroupForKey } from '../../src/format/key-groups.ts';
 import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 import type { KeyedStateSnapshot } from '../../src/format/snapshot-format.ts';
+import { keyedOptions } from '../helpers/keyed-options.ts';
 
 interface Reply {
   snapshot?: KeyedStateSnapshot;
@@ -32,15 +33,7 @@ describe('in a dedicated worker (Chromium)', () => {
     expect(Array.from(reply.part!)).toEqual([1, 2, 3]);
 
     // The worker's snapshot restores into the heap backend with every value.
-    const kb = new HashMapStateBackend().createKeyedStateBackend({
-      jobId: 'j',
-      operatorId: 'op',
-      operatorName: 'Op',
-      subtaskIndex: 0,
-      parallelism: 1,
-      maxParallelism: 128,
-      keyGroupRange: keyGroupRangeForSubtask(128, 1, 0),
-    });
+    const kb = new HashMapStateBackend().createKeyedStateBackend(keyedOptions('j', { operatorName: 'Op' }));
     await kb.restore([reply.snapshot!]);
     const store = new KeyedStateStore(kb, 'Op');
     const v = store.getState(new ValueStateDescriptor<number>('v'));

@@ -9,6 +9,7 @@ import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 import { InternalTimerService } from '../../src/engine/timers.ts';
 import { loadCheckpoint } from '../../src/engine/checkpoint-restore.ts';
 import { MemoryCheckpointStorage } from '../../src/storages/memory.ts';
+import { keyedOptions } from '../helpers/keyed-options.ts';
 
 /**
  * A checkpoint written by the last build with only format version 1 (commit 330c664,
@@ -43,15 +44,7 @@ describe('checkpoint format versions', () => {
     const restore = loaded.restoreFor('op', 0, 1)!;
     expect(restore.sourceSplits).toEqual([{ offset: 3 }]);
 
-    const backend = new HashMapStateBackend().createKeyedStateBackend({
-      jobId: 'v1',
-      operatorId: 'op',
-      operatorName: 'op (1/1)',
-      subtaskIndex: 0,
-      parallelism: 1,
-      maxParallelism: 128,
-      keyGroupRange: range,
-    });
+    const backend = new HashMapStateBackend().createKeyedStateBackend(keyedOptions('v1', { operatorName: 'op (1/1)' }));
     const store = new KeyedStateStore(backend, 'op (1/1)');
     const count = store.getState(new ValueStateDescriptor<number>('count'));
     const seen = store.getListState(new ListStateDescriptor<string>('seen'));

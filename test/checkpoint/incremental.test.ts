@@ -7,7 +7,6 @@ import {
   ValueStateDescriptor,
   MapStateDescriptor,
   keyGroupForKey,
-  keyGroupRangeForSubtask,
   type RuntimeContext,
   type ValueState,
 } from '../../src/index.ts';
@@ -22,17 +21,10 @@ import { SqliteStateBackend } from '../../src/backends/sqlite/index.ts';
 import { IDBKeyRange as FakeKeyRange, IDBFactory as FakeFactory } from 'fake-indexeddb';
 import { IndexedDbStateBackend } from '../../src/backends/indexeddb/index.ts';
 import type { StateBackend } from '../../src/state/backend.ts';
+import { keyedOptions } from '../helpers/keyed-options.ts';
 
 function backend() {
-  const kb = new HashMapStateBackend().createKeyedStateBackend({
-    jobId: 'j',
-    operatorId: 'o',
-    operatorName: 'O',
-    subtaskIndex: 0,
-    parallelism: 1,
-    maxParallelism: 128,
-    keyGroupRange: keyGroupRangeForSubtask(128, 1, 0),
-  });
+  const kb = new HashMapStateBackend().createKeyedStateBackend(keyedOptions('j', { operatorId: 'o', operatorName: 'O' }));
   const store = new KeyedStateStore(kb, 'O');
   return { kb, store, key: (k: string) => kb.setCurrentKey(k, keyGroupForKey(k, 128)) };
 }

@@ -17,6 +17,7 @@ import { InternalTimerService } from '../../src/engine/timers.ts';
 import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 import { FIXTURE_KEYS, MAX_P, readFixture, writeFixture } from './fixture.ts';
 import { groupsToWire, snapshotFromWire, snapshotToWire, type WireSnapshot } from './wire.ts';
+import { keyedOptions } from '../helpers/keyed-options.ts';
 
 const path = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
 let mf: Miniflare | undefined;
@@ -55,15 +56,7 @@ async function call<T>(scenario: string, body?: unknown, object = scenario): Pro
 
 /** A HashMap keyed backend of subtask `index` of `parallelism`. */
 function heap(parallelism = 1, index = 0) {
-  return new HashMapStateBackend().createKeyedStateBackend({
-    jobId: 'node',
-    operatorId: 'op',
-    operatorName: `Op (${index + 1}/${parallelism})`,
-    subtaskIndex: index,
-    parallelism,
-    maxParallelism: MAX_P,
-    keyGroupRange: keyGroupRangeForSubtask(MAX_P, parallelism, index),
-  });
+  return new HashMapStateBackend().createKeyedStateBackend(keyedOptions('node', { subtaskIndex: index, parallelism, maxParallelism: MAX_P }));
 }
 
 /** A snapshot's entries per key group, decoded and sorted (entry order within a group is not part of the format's contract). */

@@ -9,22 +9,15 @@ import assert from 'node:assert/strict';
 import { ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor } from '../../src/api/descriptors.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
 import { SqliteStateBackend } from '../../src/backends/sqlite/index.ts';
-import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
+import { keyGroupForKey } from '../../src/format/key-groups.ts';
 import type { KeyedStateBackend, StateBackend } from '../../src/state/backend.ts';
 import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
+import { keyedOptions } from '../helpers/keyed-options.ts';
 
 const Deno = (globalThis as unknown as { Deno: { test(name: string, fn: () => Promise<void>): void } }).Deno;
 
 async function keyed(backend: StateBackend, operatorId: string): Promise<KeyedStateBackend> {
-  return backend.createKeyedStateBackend({
-    jobId: 'deno',
-    operatorId,
-    operatorName: 'Deno (1/1)',
-    subtaskIndex: 0,
-    parallelism: 1,
-    maxParallelism: 128,
-    keyGroupRange: keyGroupRangeForSubtask(128, 1, 0),
-  });
+  return backend.createKeyedStateBackend(keyedOptions('deno', { operatorId, operatorName: 'Deno (1/1)' }));
 }
 
 Deno.test('SqliteStateBackend in Deno: in-memory database, every shape, snapshot restores into the hashmap backend', async () => {

@@ -19,10 +19,11 @@ import {
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
 import { IndexedDbStateBackend } from '../../src/backends/indexeddb/index.ts';
 import { StreamTask } from '../../src/engine/task.ts';
-import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
+import { keyGroupForKey } from '../../src/format/key-groups.ts';
 import type { StateBackend } from '../../src/state/backend.ts';
 import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 import { keptShapes } from '../../src/engine/warm-shapes.ts';
+import { keyedOptions } from '../helpers/keyed-options.ts';
 
 class LastSeen extends KeyedProcessFunction<string, { k: string }, number> {
   last!: SyncValueState<string>;
@@ -76,15 +77,7 @@ describe('warm shapes: the last closed job is kept without its data', () => {
 });
 
 describe('a disposed backend holds no state (a state handle outlives the job)', () => {
-  const options = {
-    jobId: 'warm-shapes',
-    operatorId: 'op',
-    operatorName: 'Op (1/1)',
-    subtaskIndex: 0,
-    parallelism: 1,
-    maxParallelism: 128,
-    keyGroupRange: keyGroupRangeForSubtask(128, 1, 0),
-  };
+  const options = keyedOptions('warm-shapes');
   const backends: Array<[string, () => StateBackend]> = [
     ['hashmap', () => new HashMapStateBackend()],
     ['indexeddb', () => new IndexedDbStateBackend({ indexedDB: new FakeFactory(), IDBKeyRange: FakeKeyRange })],

@@ -1,5 +1,5 @@
 import { SqliteStateBackend, type SqliteKeyedStateBackend, type SqliteStateBackendOptions } from '../../src/backends/sqlite/index.ts';
-import { keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
+import { keyedOptions } from './keyed-options.ts';
 
 let seq = 0;
 
@@ -9,14 +9,6 @@ export async function openSqliteKeyed(
   options: SqliteStateBackendOptions = {},
 ): Promise<{ backend: SqliteStateBackend; kb: SqliteKeyedStateBackend }> {
   const backend = new SqliteStateBackend({ vfs: 'memory', ...options });
-  const kb = (await backend.createKeyedStateBackend({
-    jobId,
-    operatorId: `op-${++seq}`,
-    operatorName: 'Op (1/1)',
-    subtaskIndex: 0,
-    parallelism: 1,
-    maxParallelism: 128,
-    keyGroupRange: keyGroupRangeForSubtask(128, 1, 0),
-  })) as SqliteKeyedStateBackend;
+  const kb = (await backend.createKeyedStateBackend(keyedOptions(jobId, { operatorId: `op-${++seq}` }))) as SqliteKeyedStateBackend;
   return { backend, kb };
 }

@@ -10,28 +10,21 @@ import type { StateKind } from '../../src/api/descriptors.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
 import { IndexedDbStateBackend } from '../../src/backends/indexeddb/index.ts';
 import { SqliteStateBackend } from '../../src/backends/sqlite/index.ts';
-import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
+import { keyGroupForKey } from '../../src/format/key-groups.ts';
 import type { Key } from '../../src/format/key-bytes.ts';
 import type { KeyedStateBackend, ListTable, MapTable, StateBackend, StoredValues, ValueTable } from '../../src/state/backend.ts';
 import { KeyedBackendBase, type TableConfig } from '../../src/state/keyed-backend-base.ts';
 import { KEYED_SNAPSHOT_FORMAT_VERSION, type KeyedStateSnapshot } from '../../src/format/snapshot-format.ts';
 import { PLAIN_VALUES } from '../../src/state/stored-values.ts';
 import { TTL_PAIR_VALUES } from '../../src/state/ttl-tables.ts';
+import { keyedOptions } from '../helpers/keyed-options.ts';
 
 const MAX_P = 128;
 let seq = 0;
 
 /** Subtask 1 of 2: it owns key groups 64..127 only. */
 async function half(backend: StateBackend): Promise<KeyedStateBackend> {
-  return backend.createKeyedStateBackend({
-    jobId: 'base-test',
-    operatorId: `op-${++seq}`,
-    operatorName: 'Op (2/2)',
-    subtaskIndex: 1,
-    parallelism: 2,
-    maxParallelism: MAX_P,
-    keyGroupRange: keyGroupRangeForSubtask(MAX_P, 2, 1),
-  });
+  return backend.createKeyedStateBackend(keyedOptions('base-test', { operatorId: `op-${++seq}`, subtaskIndex: 1, parallelism: 2, maxParallelism: MAX_P }));
 }
 
 const backends: Array<[string, () => StateBackend]> = [
@@ -162,15 +155,7 @@ describe('StoredValues drive the live-value backends', () => {
 class Recording extends KeyedBackendBase<{ name: string; config?: TableConfig }> {
   readonly calls: string[] = [];
   constructor() {
-    super('recording', {
-      jobId: 'j',
-      operatorId: 'o',
-      operatorName: 'Rec (1/1)',
-      subtaskIndex: 0,
-      parallelism: 1,
-      maxParallelism: MAX_P,
-      keyGroupRange: keyGroupRangeForSubtask(MAX_P, 1, 0),
-    });
+    super('recording', keyedOptions('j', { operatorId: 'o', operatorName: 'Rec (1/1)', maxParallelism: MAX_P }));
   }
   protected enterKey(key: Key, keyGroup: number, index: number): void {
     this.calls.push(`enter ${String(key)} ${keyGroup} ${index}`);

@@ -199,6 +199,73 @@ describe('FileSystemCheckpointStorage: locks', () => {
     await lock.release();
   });
 
+  /** A guard `.~takeover` as a taker writes it: `{pid, host, createdAt, token}`, its mtime now. */
+  async function writeGuard(dir: string, taker: { pid: number; host: string; token?: string }): Promise<string> {
+    const guard = join(dir, 'job', '.~takeover');
+    await writeFile(guard, `${JSON.stringify({ createdAt: new Date().toISOString(), token: 'taker', ...taker })}\n`);
+    return guard;
+  }
+
+  it('a guard left mid-takeover by a taker whose pid is dead on this host is cleared at once, not after its 10-s expiry', async () => {
+    const { storage, dir } = await fresh();
+    await writeLock(dir, 'job', { pid: await deadPid(), host: hostname(), createdAt: '2020-01-01T00:00:00.000Z', token: 'old' });
+    const guard = await writeGuard(dir, { pid: await deadPid(), host: hostname() });
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const started = performance.now();
+    const lock = await storage.lock('job');
+    // The guard is fresh: before, lock() waited for it to expire (10 s). 5 s leaves room for a loaded machine.
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(JSON.parse(await readFile(join(dir, 'job', '.~lock'), 'utf8')).pid).toBe(process.pid);
+    expect(existsSync(guard)).toBe(false);
+    await lock.release();
+  });
+
+  it('a guard with this process’s pid that this process does not hold (an earlier life of the pid) is cleared at once', async () => {
+    const { storage, dir } = await fresh();
+    await writeLock(dir, 'job', { pid: await deadPid(), host: hostname(), createdAt: '2020-01-01T00:00:00.000Z', token: 'old' });
+    await writeGuard(dir, { pid: process.pid, host: hostname(), token: 'previous-life' });
+    vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const started = performance.now();
+    const lock = await storage.lock('job');
+    expect(performance.now() - started).toBeLessThan(5_000);
+    await lock.release();
+  });
+
+  it('a guard whose taker is a live pid, or on another host, holds a takeover off until it expires or its taker dies', async () => {
+    const { storage, dir } = await fresh();
+    await writeLock(dir, 'job', { pid: await deadPid(), host: hostname(), createdAt: '2020-01-01T00:00:00.000Z', token: 'old' });
+    const taker = await liveProcess();
+    const guard = await writeGuard(dir, { pid: taker, host: hostname() });
+    vi.spyOn(console, 'warn').mockImplementation(() => {});
+    let settled = false;
+    const locking = storage.lock('job').finally(() => {
+      settled = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(settled).toBe(false);
+    expect(existsSync(guard)).toBe(true);
+    // Its taker dies (and is reaped: a zombie still answers kill(pid, 0)): the guard is now clearable at once.
+    const child = children.find((c) => c.pid === taker)!;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    const diedAt = performance.now();
+    const lock = await locking;
+    expect(performance.now() - diedAt).toBeLessThan(5_000);
+    await lock.release();
+
+    // Another host's taker cannot be checked: its guard waits for the expiry too.
+    await writeLock(dir, 'job', { pid: await deadPid(), host: hostname(), createdAt: '2020-01-01T00:00:00.000Z', token: 'old' });
+    await writeGuard(dir, { pid: await deadPid(), host: `not-${hostname()}` });
+    const aged = new Date(Date.now() - 9_000);
+    await utimes(guard, aged, aged);
+    const started = performance.now();
+    const again = await storage.lock('job');
+    expect(performance.now() - started).toBeGreaterThan(800); // it waited for the guard's tenth second
+    await again.release();
+  });
+
   it('a lock with this process’s pid that this process does not hold (pid reused after a restart) is stale and taken over', async () => {
     const { storage, dir } = await fresh();
     await writeLock(dir, 'job', { pid: process.pid, host: hostname(), createdAt: '2020-01-01T00:00:00.000Z', token: 'previous-life' });

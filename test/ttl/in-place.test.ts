@@ -10,25 +10,18 @@ import { ManualClock } from '../../src/api/clock.ts';
 import { ValueStateDescriptor } from '../../src/api/descriptors.ts';
 import { StateTtlConfig } from '../../src/api/ttl.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
-import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
+import { keyGroupForKey } from '../../src/format/key-groups.ts';
 import type { KeyedStateBackend } from '../../src/state/backend.ts';
 import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 import type { InternalKvState } from '../../src/state/keyed-states.ts';
 import { entriesOf } from '../conformance/ttl/kinds.ts';
+import { keyedOptions } from '../helpers/keyed-options.ts';
 
 const MAX_P = 128;
 const TTL = StateTtlConfig.newBuilder(100).disableCleanupInBackground().build();
 
 async function open(clock: ManualClock, ttl: StateTtlConfig = TTL) {
-  const kb: KeyedStateBackend = await new HashMapStateBackend().createKeyedStateBackend({
-    jobId: 'ttl-in-place',
-    operatorId: 'op',
-    operatorName: 'Op (1/1)',
-    subtaskIndex: 0,
-    parallelism: 1,
-    maxParallelism: MAX_P,
-    keyGroupRange: keyGroupRangeForSubtask(MAX_P, 1, 0),
-  });
+  const kb: KeyedStateBackend = await new HashMapStateBackend().createKeyedStateBackend(keyedOptions('ttl-in-place', { maxParallelism: MAX_P }));
   const store = new KeyedStateStore(kb, 'Op (1/1)', clock);
   const count = store.getSyncState(new ValueStateDescriptor<number>('count').enableTimeToLive(ttl));
   /** Starts a record of key `k`, as the operator does (key, then the TTL hook). */

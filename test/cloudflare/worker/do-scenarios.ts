@@ -12,24 +12,18 @@ import {
   type DurableObjectKeyedStateBackend,
   type DurableObjectStorageLike,
 } from '../../../src/backends/durable-object/index.ts';
-import { keyGroupRangeForSubtask } from '../../../src/format/key-groups.ts';
 import { KeyedStateStore } from '../../../src/state/keyed-state-store.ts';
 import { enter, MAX_P, readFixture, writeFixture } from '../fixture.ts';
 import { snapshotFromWire, snapshotToWire, type WireSnapshot } from '../wire.ts';
+import { keyedOptions } from '../../helpers/keyed-options.ts';
 
 let seq = 0;
 
 /** A keyed backend of a fresh operator (or the given one), subtask `index` of `parallelism`. */
 export function open(storage: DurableObjectStorageLike, operatorId = `op-${++seq}`, parallelism = 1, index = 0): DurableObjectKeyedStateBackend {
-  return new DurableObjectStateBackend(storage).createKeyedStateBackend({
-    jobId: 'do-test',
-    operatorId,
-    operatorName: `Op (${index + 1}/${parallelism})`,
-    subtaskIndex: index,
-    parallelism,
-    maxParallelism: MAX_P,
-    keyGroupRange: keyGroupRangeForSubtask(MAX_P, parallelism, index),
-  });
+  return new DurableObjectStateBackend(storage).createKeyedStateBackend(
+    keyedOptions('do-test', { operatorId, subtaskIndex: index, parallelism, maxParallelism: MAX_P }),
+  );
 }
 
 /** Rows of the backend's tables, counted by SQL (one per value, list element and map entry). */
@@ -215,15 +209,9 @@ export async function rollback(storage: DurableObjectStorageLike & { transaction
  * rolled-back transaction needs `afterRollback()`.
  */
 export async function cache(storage: DurableObjectStorageLike & { transaction<T>(f: () => Promise<T>): Promise<T> }): Promise<unknown> {
-  const kb = new DurableObjectStateBackend(storage, { valueCache: { maxRows: 10 } }).createKeyedStateBackend({
-    jobId: 'do-test',
-    operatorId: `cached-${++seq}`,
-    operatorName: 'Op (1/1)',
-    subtaskIndex: 0,
-    parallelism: 1,
-    maxParallelism: MAX_P,
-    keyGroupRange: keyGroupRangeForSubtask(MAX_P, 1, 0),
-  });
+  const kb = new DurableObjectStateBackend(storage, { valueCache: { maxRows: 10 } }).createKeyedStateBackend(
+    keyedOptions('do-test', { operatorId: `cached-${++seq}`, maxParallelism: MAX_P }),
+  );
   const store = new KeyedStateStore(kb, 'Op (1/1)');
   const v = store.getState(new ValueStateDescriptor<number>('v'));
   const written = () => sqlRowsOf(storage, kb.scope);
