@@ -38,6 +38,8 @@ export const TTL_PAIR_VALUES: StoredValues = {
 
 /** Incremental cleanup, as the context sees it (see `ttl-cleanup.ts`). */
 export interface AccessHook {
+  /** Steps before this time cannot find anything expired: the caller may skip them. */
+  readonly idleUntil: number;
   /** Checks `size` entries at time `now`; a Promise only when the access has to wait for it. */
   step(now: number, size: number): Promise<unknown> | undefined;
 }
@@ -46,6 +48,10 @@ export interface AccessHook {
 export interface RecordClock extends Clock {
   /** Increases with every record and timer; 0 while no records flow (a store used directly). */
   readonly record: number;
+  /** The time of the latest access, once {@link advance} ran. */
+  readonly current: number;
+  /** Sets {@link current} for an access (a field rather than an answer: see `RecordTime.advance`). */
+  advance(): void;
 }
 
 /** What the decorated tables of one state share: its config, and the time of the current access. */
@@ -69,8 +75,12 @@ export class TtlContext {
 
   /** Starts an access: reads the clock and runs the cleanup step. */
   access(): Promise<unknown> | undefined {
-    const now = (this.now = this.clock.now());
-    return this.cleanupSize === 0 ? undefined : this.cleanup!.step(now, this.cleanupSize);
+    const clock = this.clock;
+    clock.advance();
+    const now = (this.now = clock.current);
+    // The idle check stays here so that no time is passed to a call on the usual path (see RecordTime.advance).
+    if (this.cleanupSize === 0 || now < this.cleanup!.idleUntil) return undefined;
+    return this.cleanup!.step(now, this.cleanupSize);
   }
 
   /** Whether a stored pair has expired at the current access's time. */
