@@ -119,6 +119,12 @@ export interface ValueTable<T> {
    * still encodes it). TTL uses it to renew its pairs without allocating new ones.
    */
   readonly ownedReads?: boolean;
+  /**
+   * With {@link ownedReads}: records as written the object that `get` answered for the
+   * current key and namespace, after the caller changed it in place within the same record
+   * — what `put` of that very object would do, without storing it again (it is stored).
+   */
+  rewritten?(namespace: string): void;
   get(namespace: string): MaybePromise<T | undefined>;
   put(namespace: string, value: T): MaybePromise<void>;
   remove(namespace: string): MaybePromise<void>;

@@ -109,7 +109,10 @@ function accessed<R>(ctx: TtlContext, f: () => MaybePromise<R>): MaybePromise<R>
 
 /** A value table with TTL over the backend's table of pairs. */
 export class TtlValueTable<T> implements ValueTable<T> {
-  /** Whether the backend's reads are the reader's own (`ValueTable.ownedReads`): pairs are then renewed in place. */
+  /**
+   * Whether the backend's reads are the reader's own (`ValueTable.ownedReads`) and it can
+   * record an in-place change (`ValueTable.rewritten`): pairs are then renewed in place.
+   */
   private readonly inPlace: boolean;
   /**
    * The pair the last read found, with the record, key and namespace it belongs to: a write
@@ -126,7 +129,7 @@ export class TtlValueTable<T> implements ValueTable<T> {
     private readonly ctx: TtlContext,
     private readonly inner: ValueTable<TtlValue<T>>,
   ) {
-    this.inPlace = inner.ownedReads === true;
+    this.inPlace = inner.ownedReads === true && inner.rewritten !== undefined;
   }
 
   resident(namespace: string): boolean {
@@ -175,7 +178,7 @@ export class TtlValueTable<T> implements ValueTable<T> {
     }
     if (ctx.updateOnRead) {
       tv[1] = ctx.now;
-      this.inner.put(namespace, tv);
+      this.inner.rewritten!(namespace);
     }
     this.lastRead = tv;
     this.readRecord = ctx.clock.record;
@@ -186,27 +189,30 @@ export class TtlValueTable<T> implements ValueTable<T> {
 
   put(namespace: string, value: T): MaybePromise<void> {
     const pending = this.ctx.access();
-    return pending === undefined ? this.inner.put(namespace, this.pairOf(namespace, value)) : this.putLater(pending, namespace, value);
+    if (pending !== undefined) return this.putLater(pending, namespace, value);
+    const tv = this.readThisRecord(namespace);
+    // A pair that expired since its read (a clock that moves within a record) may have been
+    // cleaned up by this very access: it is stored anew.
+    if (tv === undefined || this.ctx.expired(tv)) return this.inner.put(namespace, [value, this.ctx.now]);
+    tv[0] = value;
+    tv[1] = this.ctx.now;
+    // The pair is stored: around a value that needs no copy, only the write is left to record.
+    return value === null || typeof value !== 'object' ? this.inner.rewritten!(namespace) : this.inner.put(namespace, tv);
   }
 
   private putLater(pending: Promise<unknown>, namespace: string, value: T): Promise<void> {
-    return pending.then(() => this.inner.put(namespace, this.pairOf(namespace, value)));
+    this.lastRead = undefined;
+    return pending.then(() => this.inner.put(namespace, [value, this.ctx.now]));
   }
 
-  /** The pair that stores `value` now: the one read in this record for this key and namespace, renewed, else a new one. */
-  private pairOf(namespace: string, value: T): TtlValue<T> {
+  /** The pair the last read found, if that read was this record's, key's and namespace's (a read-modify-write); forgets it. */
+  private readThisRecord(namespace: string): TtlValue<T> | undefined {
     const tv = this.lastRead;
-    if (tv !== undefined) {
-      this.lastRead = undefined;
-      const ctx = this.ctx;
-      const record = ctx.clock.record;
-      if (record !== 0 && record === this.readRecord && namespace === this.readNamespace && ctx.backend.getCurrentKey() === this.readKey) {
-        tv[0] = value;
-        tv[1] = ctx.now;
-        return tv;
-      }
-    }
-    return [value, this.ctx.now];
+    if (tv === undefined) return undefined;
+    this.lastRead = undefined;
+    const ctx = this.ctx;
+    const record = ctx.clock.record;
+    return record !== 0 && record === this.readRecord && namespace === this.readNamespace && ctx.backend.getCurrentKey() === this.readKey ? tv : undefined;
   }
 
   remove(namespace: string): MaybePromise<void> {

@@ -1,9 +1,10 @@
 /**
  * On the heap backend a TTL value state renews its stored `[value, timestamp]` pair in
  * place in a read-modify-write (`ValueTable.ownedReads`) rather than allocating a pair
- * per write. These cases pin what that must never break: a snapshot still encoding keeps
- * what it captured, deltas carry the renewed value, and a pair is never shared between
- * keys, namespaces or records.
+ * per write, and a renewed pair around a primitive is not stored again, only marked as
+ * written (`ValueTable.rewritten`). These cases pin what that must never break: a snapshot
+ * still encoding keeps what it captured, deltas carry the renewed value, a pair is never
+ * shared between keys, namespaces or records, and a write is never lost or aliased.
  */
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/api/clock.ts';
@@ -142,5 +143,61 @@ describe('TTL pairs renewed in place on the heap backend', () => {
     t.count.update(v + 41);
     expect(Object.fromEntries(entriesOf(await snapshot))).toEqual({ 'count/a': [1, 0] });
     expect(t.count.value()).toBe(42);
+  });
+
+  it("a write after its read expired the pair within the record (a clock moving inside it) stores the value although the write's cleanup removed the pair", async () => {
+    const clock = new ManualClock(0);
+    // Flink's default background cleanup: 5 entries checked on every access.
+    const t = await open(clock, StateTtlConfig.newBuilder(100).build());
+    t.record('a');
+    t.increment();
+    clock.set(50);
+    t.record('a');
+    const v = t.count.value()!;
+    // Expires the pair read above: the write's own cleanup step removes it from the map.
+    clock.set(150);
+    t.count.update(v + 1);
+    t.record('a');
+    expect(t.count.value(), 'the write is stored, renewed at 150').toBe(2);
+    expect(Object.fromEntries(entriesOf(await t.kb.snapshot()))).toEqual({ 'count/a': [2, 150] });
+  });
+
+  it("an object value written in a read-modify-write is the state's own copy: changing it afterwards changes nothing stored", async () => {
+    const clock = new ManualClock(0);
+    const kb: KeyedStateBackend = await new HashMapStateBackend().createKeyedStateBackend({
+      jobId: 'ttl-in-place',
+      operatorId: 'op',
+      operatorName: 'Op (1/1)',
+      subtaskIndex: 0,
+      parallelism: 1,
+      maxParallelism: MAX_P,
+      keyGroupRange: keyGroupRangeForSubtask(MAX_P, 1, 0),
+    });
+    const store = new KeyedStateStore(kb, 'Op (1/1)', clock);
+    const box = store.getSyncState(new ValueStateDescriptor<{ n: number }>('box').enableTimeToLive(TTL));
+    kb.setCurrentKey('a', keyGroupForKey('a', MAX_P));
+    store.onRecord();
+    box.update({ n: 1 });
+    store.onRecord();
+    const written = { n: box.value()!.n + 1 };
+    box.update(written);
+    written.n = 99;
+    store.onRecord();
+    expect(box.value()).toEqual({ n: 2 });
+  });
+
+  it('a read renewing the timestamp (OnReadAndWrite) reaches the next incremental checkpoint', async () => {
+    const clock = new ManualClock(0);
+    const t = await open(clock, StateTtlConfig.newBuilder(100).updateTtlOnReadAndWrite().disableCleanupInBackground().build());
+    t.record('a');
+    t.count.update(7);
+    await t.kb.snapshot({ checkpointId: 1, incremental: true });
+    t.kb.notifyCheckpointComplete!(1);
+    clock.set(60);
+    t.record('a');
+    expect(t.count.value()).toBe(7);
+    const delta = await t.kb.snapshot({ checkpointId: 2, incremental: true });
+    expect(delta.incremental, 'a delta, not a full snapshot').toBeDefined();
+    expect(Object.fromEntries(entriesOf(delta)), 'the read renewed the timestamp').toEqual({ 'count/a': [7, 60] });
   });
 });
