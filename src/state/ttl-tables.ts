@@ -6,7 +6,7 @@
  *
  * Reads and writes stay synchronous when the backend answers synchronously. A pair handed
  * to the backend is changed only where the backend hands its stored objects out as the
- * reader's own (`ValueTable.ownedReads`, the heap backend), and only within the record
+ * reader's own (`ValueTable.ownedReads`: the heap backend, SQLite's cache), and only within the record
  * that read it; anywhere else a snapshot or a cache may still be reading it.
  */
 import type { Clock } from '../api/clock.ts';
@@ -23,7 +23,7 @@ export type TtlValue<T> = [value: T, lastAccess: number];
 /**
  * What backends are told about TTL pairs: this module builds a new pair for every write
  * and never changes one it handed over — except where the backend's reads are owned
- * (`ValueTable.ownedReads`: the heap backend, whose reads copy what a snapshot still reads) — so only an
+ * (`ValueTable.ownedReads`: the heap backend and SQLite's cache, whose reads copy what a snapshot still reads) — so only an
  * object user value needs a private copy (then in a new pair), and a pair around an
  * encodable primitive may be shared as it is.
  */
@@ -109,11 +109,10 @@ function accessed<R>(ctx: TtlContext, f: () => MaybePromise<R>): MaybePromise<R>
 
 /** A value table with TTL over the backend's table of pairs. */
 export class TtlValueTable<T> implements ValueTable<T> {
-  /**
-   * Whether the backend's reads are the reader's own (`ValueTable.ownedReads`) and it can
-   * record an in-place change (`ValueTable.rewritten`): pairs are then renewed in place.
-   */
+  /** Whether the backend's reads are the reader's own (`ValueTable.ownedReads`): pairs are then renewed in place. */
   private readonly inPlace: boolean;
+  /** Whether a pair renewed in place needs no `put`, only `ValueTable.rewritten` (the heap backend). */
+  private readonly rewrites: boolean;
   /**
    * The pair the last read found, with the record, key and namespace it belongs to: a write
    * of the same record, key and namespace (a read-modify-write) renews it in place instead
@@ -129,7 +128,8 @@ export class TtlValueTable<T> implements ValueTable<T> {
     private readonly ctx: TtlContext,
     private readonly inner: ValueTable<TtlValue<T>>,
   ) {
-    this.inPlace = inner.ownedReads === true && inner.rewritten !== undefined;
+    this.inPlace = inner.ownedReads === true;
+    this.rewrites = this.inPlace && inner.rewritten !== undefined;
   }
 
   resident(namespace: string): boolean {
@@ -178,7 +178,8 @@ export class TtlValueTable<T> implements ValueTable<T> {
     }
     if (ctx.updateOnRead) {
       tv[1] = ctx.now;
-      this.inner.rewritten!(namespace);
+      if (this.rewrites) this.inner.rewritten!(namespace);
+      else this.inner.put(namespace, tv);
     }
     this.lastRead = tv;
     this.readRecord = ctx.clock.record;
@@ -196,8 +197,8 @@ export class TtlValueTable<T> implements ValueTable<T> {
     if (tv === undefined || this.ctx.expired(tv)) return this.inner.put(namespace, [value, this.ctx.now]);
     tv[0] = value;
     tv[1] = this.ctx.now;
-    // The pair is stored: around a value that needs no copy, only the write is left to record.
-    return value === null || typeof value !== 'object' ? this.inner.rewritten!(namespace) : this.inner.put(namespace, tv);
+    // The pair is stored: around a value that needs no copy, only the write is left to record (where the backend can).
+    return this.rewrites && (value === null || typeof value !== 'object') ? this.inner.rewritten!(namespace) : this.inner.put(namespace, tv);
   }
 
   private putLater(pending: Promise<unknown>, namespace: string, value: T): Promise<void> {

@@ -1,18 +1,20 @@
 /**
- * On the heap backend a TTL value state renews its stored `[value, timestamp]` pair in
- * place in a read-modify-write (`ValueTable.ownedReads`) rather than allocating a pair
- * per write, and a renewed pair around a primitive is not stored again, only marked as
- * written (`ValueTable.rewritten`). These cases pin what that must never break: a snapshot
- * still encoding keeps what it captured, deltas carry the renewed value, a pair is never
- * shared between keys, namespaces or records, and a write is never lost or aliased.
+ * On the heap backend and SQLite's value cache a TTL value state renews its stored
+ * `[value, timestamp]` pair in place in a read-modify-write (`ValueTable.ownedReads`)
+ * rather than allocating a pair per write; on the heap a renewed pair around a primitive
+ * is not stored again, only marked as written (`ValueTable.rewritten`). These cases pin
+ * what that must never break: a snapshot still encoding keeps what it captured, deltas
+ * carry the renewed value, a pair is never shared between keys, namespaces or records,
+ * and a write is never lost or aliased.
  */
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/api/clock.ts';
 import { ValueStateDescriptor } from '../../src/api/descriptors.ts';
 import { StateTtlConfig } from '../../src/api/ttl.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
+import { SqliteStateBackend } from '../../src/backends/sqlite/index.ts';
 import { keyGroupForKey, keyGroupRangeForSubtask } from '../../src/format/key-groups.ts';
-import type { KeyedStateBackend } from '../../src/state/backend.ts';
+import type { KeyedStateBackend, StateBackend } from '../../src/state/backend.ts';
 import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 import type { InternalKvState } from '../../src/state/keyed-states.ts';
 import { entriesOf } from '../conformance/ttl/kinds.ts';
@@ -20,28 +22,39 @@ import { entriesOf } from '../conformance/ttl/kinds.ts';
 const MAX_P = 128;
 const TTL = StateTtlConfig.newBuilder(100).disableCleanupInBackground().build();
 
-async function open(clock: ManualClock, ttl: StateTtlConfig = TTL) {
-  const kb: KeyedStateBackend = await new HashMapStateBackend().createKeyedStateBackend({
+const BACKENDS: ReadonlyArray<[string, () => StateBackend]> = [
+  ['heap', () => new HashMapStateBackend()],
+  ['sqlite', () => new SqliteStateBackend({ vfs: 'memory' })],
+];
+
+let seq = 0;
+
+async function keyed(backend: StateBackend): Promise<KeyedStateBackend> {
+  return await backend.createKeyedStateBackend({
     jobId: 'ttl-in-place',
-    operatorId: 'op',
+    operatorId: `op-${++seq}`,
     operatorName: 'Op (1/1)',
     subtaskIndex: 0,
     parallelism: 1,
     maxParallelism: MAX_P,
     keyGroupRange: keyGroupRangeForSubtask(MAX_P, 1, 0),
   });
-  const store = new KeyedStateStore(kb, 'Op (1/1)', clock);
-  const count = store.getSyncState(new ValueStateDescriptor<number>('count').enableTimeToLive(ttl));
-  /** Starts a record of key `k`, as the operator does (key, then the TTL hook). */
-  const record = (k: string): void => {
-    kb.setCurrentKey(k, keyGroupForKey(k, MAX_P));
-    store.onRecord();
-  };
-  const increment = (): void => count.update((count.value() ?? 0) + 1);
-  return { kb, store, count, record, increment };
 }
 
-describe('TTL pairs renewed in place on the heap backend', () => {
+describe.each(BACKENDS)('TTL pairs renewed in place (%s)', (_name, makeBackend) => {
+  async function open(clock: ManualClock, ttl: StateTtlConfig = TTL) {
+    const kb = await keyed(makeBackend());
+    const store = new KeyedStateStore(kb, 'Op (1/1)', clock);
+    const count = store.getSyncState(new ValueStateDescriptor<number>('count').enableTimeToLive(ttl));
+    /** Starts a record of key `k`, as the operator does (key, then the TTL hook). */
+    const record = (k: string): void => {
+      kb.setCurrentKey(k, keyGroupForKey(k, MAX_P));
+      store.onRecord();
+    };
+    const increment = (): void => count.update((count.value() ?? 0) + 1);
+    return { kb, store, count, record, increment };
+  }
+
   it('a full snapshot still encoding keeps the values and timestamps it captured while records renew them', async () => {
     const clock = new ManualClock(0);
     const t = await open(clock);
@@ -164,15 +177,7 @@ describe('TTL pairs renewed in place on the heap backend', () => {
 
   it("an object value written in a read-modify-write is the state's own copy: changing it afterwards changes nothing stored", async () => {
     const clock = new ManualClock(0);
-    const kb: KeyedStateBackend = await new HashMapStateBackend().createKeyedStateBackend({
-      jobId: 'ttl-in-place',
-      operatorId: 'op',
-      operatorName: 'Op (1/1)',
-      subtaskIndex: 0,
-      parallelism: 1,
-      maxParallelism: MAX_P,
-      keyGroupRange: keyGroupRangeForSubtask(MAX_P, 1, 0),
-    });
+    const kb = await keyed(makeBackend());
     const store = new KeyedStateStore(kb, 'Op (1/1)', clock);
     const box = store.getSyncState(new ValueStateDescriptor<{ n: number }>('box').enableTimeToLive(TTL));
     kb.setCurrentKey('a', keyGroupForKey('a', MAX_P));
@@ -199,5 +204,28 @@ describe('TTL pairs renewed in place on the heap backend', () => {
     const delta = await t.kb.snapshot({ checkpointId: 2, incremental: true });
     expect(delta.incremental, 'a delta, not a full snapshot').toBeDefined();
     expect(Object.fromEntries(entriesOf(delta)), 'the read renewed the timestamp').toEqual({ 'count/a': [7, 60] });
+  });
+
+  it('a delta still encoding keeps the pair it captured while a later record renews it in place', async () => {
+    const clock = new ManualClock(0);
+    const t = await open(clock);
+    t.record('a');
+    t.increment();
+    await t.kb.snapshot({ checkpointId: 1, incremental: true });
+    t.kb.notifyCheckpointComplete!(1);
+    clock.set(10);
+    t.record('a');
+    t.increment();
+    const delta = t.kb.snapshot({ checkpointId: 2, incremental: true });
+    clock.set(20);
+    t.record('a');
+    t.increment();
+    expect(Object.fromEntries(entriesOf(await delta))).toEqual({ 'count/a': [2, 10] });
+    t.record('a');
+    expect(t.count.value()).toBe(3);
+    t.kb.notifyCheckpointComplete!(2);
+    expect(Object.fromEntries(entriesOf(await t.kb.snapshot({ checkpointId: 3, incremental: true }))), 'the next delta has the renewed pair').toEqual({
+      'count/a': [3, 20],
+    });
   });
 });
