@@ -211,6 +211,8 @@ class HeapKeyedStateBackend extends KeyedBackendBase<HeapTable> {
   protected openValueTable<T>(t: HeapTable): ValueTable<T> {
     return {
       ownedReads: true,
+      // The object read is the one stored (readOwned): only the delta's mark is left to do.
+      rewritten: (ns) => t.touched(ns),
       get: (ns) => t.readOwned(ns) as T | undefined,
       put: (ns, value) => t.set(ns, t.copy(value)),
       remove: (ns) => {

@@ -100,7 +100,8 @@ export interface StoredValues {
   copy<T>(value: T): T;
   /**
    * True when the element can never change and the codec encodes it: it may then be kept
-   * decoded and handed to every reader as it is.
+   * decoded and handed to every reader as it is (changed in place only by a reader that
+   * owns it, see `ValueTable.ownedReads`).
    */
   shareable(value: unknown): boolean;
 }
@@ -116,9 +117,16 @@ export interface ValueTable<T> {
    * True when `get` answers synchronously with the stored object itself, private to the
    * caller for the current access: changed in place, it may be written back with `put`
    * (the heap backend, which copies a stored object on its first read while a snapshot
-   * still encodes it). TTL uses it to renew its pairs without allocating new ones.
+   * still encodes it; SQLite's cache, which copies a cached array a delta still holds).
+   * TTL uses it to renew its pairs without allocating new ones.
    */
   readonly ownedReads?: boolean;
+  /**
+   * With {@link ownedReads}: records as written the object that `get` answered for the
+   * current key and namespace, after the caller changed it in place within the same record
+   * — what `put` of that very object would do, without storing it again (it is stored).
+   */
+  rewritten?(namespace: string): void;
   get(namespace: string): MaybePromise<T | undefined>;
   put(namespace: string, value: T): MaybePromise<void>;
   remove(namespace: string): MaybePromise<void>;

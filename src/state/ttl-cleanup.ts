@@ -21,7 +21,7 @@ const trackers = new WeakMap<KeyedStateBackend, Map<string, IncrementalCleanup>>
 /** Moves the backend's cleanup cursor of one state. */
 export class IncrementalCleanup implements AccessHook {
   /** Steps before this time cannot find anything expired. */
-  private idleUntil = -Infinity;
+  idleUntil = -Infinity;
   /** When the current walk began (undefined: none under way). */
   private walkStart: number | undefined = undefined;
   /** The oldest timestamp the current walk kept. */

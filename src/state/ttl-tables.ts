@@ -6,7 +6,7 @@
  *
  * Reads and writes stay synchronous when the backend answers synchronously. A pair handed
  * to the backend is changed only where the backend hands its stored objects out as the
- * reader's own (`ValueTable.ownedReads`, the heap backend), and only within the record
+ * reader's own (`ValueTable.ownedReads`: the heap backend, SQLite's cache), and only within the record
  * that read it; anywhere else a snapshot or a cache may still be reading it.
  */
 import type { Clock } from '../api/clock.ts';
@@ -23,7 +23,7 @@ export type TtlValue<T> = [value: T, lastAccess: number];
 /**
  * What backends are told about TTL pairs: this module builds a new pair for every write
  * and never changes one it handed over — except where the backend's reads are owned
- * (`ValueTable.ownedReads`: the heap backend, whose reads copy what a snapshot still reads) — so only an
+ * (`ValueTable.ownedReads`: the heap backend and SQLite's cache, whose reads copy what a snapshot still reads) — so only an
  * object user value needs a private copy (then in a new pair), and a pair around an
  * encodable primitive may be shared as it is.
  */
@@ -38,6 +38,8 @@ export const TTL_PAIR_VALUES: StoredValues = {
 
 /** Incremental cleanup, as the context sees it (see `ttl-cleanup.ts`). */
 export interface AccessHook {
+  /** Steps before this time cannot find anything expired: the caller may skip them. */
+  readonly idleUntil: number;
   /** Checks `size` entries at time `now`; a Promise only when the access has to wait for it. */
   step(now: number, size: number): Promise<unknown> | undefined;
 }
@@ -46,6 +48,10 @@ export interface AccessHook {
 export interface RecordClock extends Clock {
   /** Increases with every record and timer; 0 while no records flow (a store used directly). */
   readonly record: number;
+  /** The time of the latest access, once {@link advance} ran. */
+  readonly current: number;
+  /** Sets {@link current} for an access (a field rather than an answer: see `RecordTime.advance`). */
+  advance(): void;
 }
 
 /** What the decorated tables of one state share: its config, and the time of the current access. */
@@ -69,8 +75,12 @@ export class TtlContext {
 
   /** Starts an access: reads the clock and runs the cleanup step. */
   access(): Promise<unknown> | undefined {
-    const now = (this.now = this.clock.now());
-    return this.cleanupSize === 0 ? undefined : this.cleanup!.step(now, this.cleanupSize);
+    const clock = this.clock;
+    clock.advance();
+    const now = (this.now = clock.current);
+    // The idle check stays here so that no time is passed to a call on the usual path (see RecordTime.advance).
+    if (this.cleanupSize === 0 || now < this.cleanup!.idleUntil) return undefined;
+    return this.cleanup!.step(now, this.cleanupSize);
   }
 
   /** Whether a stored pair has expired at the current access's time. */
@@ -101,6 +111,8 @@ function accessed<R>(ctx: TtlContext, f: () => MaybePromise<R>): MaybePromise<R>
 export class TtlValueTable<T> implements ValueTable<T> {
   /** Whether the backend's reads are the reader's own (`ValueTable.ownedReads`): pairs are then renewed in place. */
   private readonly inPlace: boolean;
+  /** Whether a pair renewed in place needs no `put`, only `ValueTable.rewritten` (the heap backend). */
+  private readonly rewrites: boolean;
   /**
    * The pair the last read found, with the record, key and namespace it belongs to: a write
    * of the same record, key and namespace (a read-modify-write) renews it in place instead
@@ -117,6 +129,7 @@ export class TtlValueTable<T> implements ValueTable<T> {
     private readonly inner: ValueTable<TtlValue<T>>,
   ) {
     this.inPlace = inner.ownedReads === true;
+    this.rewrites = this.inPlace && inner.rewritten !== undefined;
   }
 
   resident(namespace: string): boolean {
@@ -165,7 +178,8 @@ export class TtlValueTable<T> implements ValueTable<T> {
     }
     if (ctx.updateOnRead) {
       tv[1] = ctx.now;
-      this.inner.put(namespace, tv);
+      if (this.rewrites) this.inner.rewritten!(namespace);
+      else this.inner.put(namespace, tv);
     }
     this.lastRead = tv;
     this.readRecord = ctx.clock.record;
@@ -176,27 +190,30 @@ export class TtlValueTable<T> implements ValueTable<T> {
 
   put(namespace: string, value: T): MaybePromise<void> {
     const pending = this.ctx.access();
-    return pending === undefined ? this.inner.put(namespace, this.pairOf(namespace, value)) : this.putLater(pending, namespace, value);
+    if (pending !== undefined) return this.putLater(pending, namespace, value);
+    const tv = this.readThisRecord(namespace);
+    // A pair that expired since its read (a clock that moves within a record) may have been
+    // cleaned up by this very access: it is stored anew.
+    if (tv === undefined || this.ctx.expired(tv)) return this.inner.put(namespace, [value, this.ctx.now]);
+    tv[0] = value;
+    tv[1] = this.ctx.now;
+    // The pair is stored: around a value that needs no copy, only the write is left to record (where the backend can).
+    return this.rewrites && (value === null || typeof value !== 'object') ? this.inner.rewritten!(namespace) : this.inner.put(namespace, tv);
   }
 
   private putLater(pending: Promise<unknown>, namespace: string, value: T): Promise<void> {
-    return pending.then(() => this.inner.put(namespace, this.pairOf(namespace, value)));
+    this.lastRead = undefined;
+    return pending.then(() => this.inner.put(namespace, [value, this.ctx.now]));
   }
 
-  /** The pair that stores `value` now: the one read in this record for this key and namespace, renewed, else a new one. */
-  private pairOf(namespace: string, value: T): TtlValue<T> {
+  /** The pair the last read found, if that read was this record's, key's and namespace's (a read-modify-write); forgets it. */
+  private readThisRecord(namespace: string): TtlValue<T> | undefined {
     const tv = this.lastRead;
-    if (tv !== undefined) {
-      this.lastRead = undefined;
-      const ctx = this.ctx;
-      const record = ctx.clock.record;
-      if (record !== 0 && record === this.readRecord && namespace === this.readNamespace && ctx.backend.getCurrentKey() === this.readKey) {
-        tv[0] = value;
-        tv[1] = ctx.now;
-        return tv;
-      }
-    }
-    return [value, this.ctx.now];
+    if (tv === undefined) return undefined;
+    this.lastRead = undefined;
+    const ctx = this.ctx;
+    const record = ctx.clock.record;
+    return record !== 0 && record === this.readRecord && namespace === this.readNamespace && ctx.backend.getCurrentKey() === this.readKey ? tv : undefined;
   }
 
   remove(namespace: string): MaybePromise<void> {

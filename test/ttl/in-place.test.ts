@@ -1,17 +1,20 @@
 /**
- * On the heap backend a TTL value state renews its stored `[value, timestamp]` pair in
- * place in a read-modify-write (`ValueTable.ownedReads`) rather than allocating a pair
- * per write. These cases pin what that must never break: a snapshot still encoding keeps
- * what it captured, deltas carry the renewed value, and a pair is never shared between
- * keys, namespaces or records.
+ * On the heap backend and SQLite's value cache a TTL value state renews its stored
+ * `[value, timestamp]` pair in place in a read-modify-write (`ValueTable.ownedReads`)
+ * rather than allocating a pair per write; on the heap a renewed pair around a primitive
+ * is not stored again, only marked as written (`ValueTable.rewritten`). These cases pin
+ * what that must never break: a snapshot still encoding keeps what it captured, deltas
+ * carry the renewed value, a pair is never shared between keys, namespaces or records,
+ * and a write is never lost or aliased.
  */
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/api/clock.ts';
 import { ValueStateDescriptor } from '../../src/api/descriptors.ts';
 import { StateTtlConfig } from '../../src/api/ttl.ts';
 import { HashMapStateBackend } from '../../src/backends/memory.ts';
+import { SqliteStateBackend } from '../../src/backends/sqlite/index.ts';
 import { keyGroupForKey } from '../../src/format/key-groups.ts';
-import type { KeyedStateBackend } from '../../src/state/backend.ts';
+import type { KeyedStateBackend, StateBackend } from '../../src/state/backend.ts';
 import { KeyedStateStore } from '../../src/state/keyed-state-store.ts';
 import type { InternalKvState } from '../../src/state/keyed-states.ts';
 import { entriesOf } from '../conformance/ttl/kinds.ts';
@@ -20,20 +23,31 @@ import { keyedOptions } from '../helpers/keyed-options.ts';
 const MAX_P = 128;
 const TTL = StateTtlConfig.newBuilder(100).disableCleanupInBackground().build();
 
-async function open(clock: ManualClock, ttl: StateTtlConfig = TTL) {
-  const kb: KeyedStateBackend = await new HashMapStateBackend().createKeyedStateBackend(keyedOptions('ttl-in-place', { maxParallelism: MAX_P }));
-  const store = new KeyedStateStore(kb, 'Op (1/1)', clock);
-  const count = store.getSyncState(new ValueStateDescriptor<number>('count').enableTimeToLive(ttl));
-  /** Starts a record of key `k`, as the operator does (key, then the TTL hook). */
-  const record = (k: string): void => {
-    kb.setCurrentKey(k, keyGroupForKey(k, MAX_P));
-    store.onRecord();
-  };
-  const increment = (): void => count.update((count.value() ?? 0) + 1);
-  return { kb, store, count, record, increment };
+const BACKENDS: ReadonlyArray<[string, () => StateBackend]> = [
+  ['heap', () => new HashMapStateBackend()],
+  ['sqlite', () => new SqliteStateBackend({ vfs: 'memory' })],
+];
+
+let seq = 0;
+
+async function keyed(backend: StateBackend): Promise<KeyedStateBackend> {
+  return await backend.createKeyedStateBackend(keyedOptions('ttl-in-place', { operatorId: `op-${++seq}`, maxParallelism: MAX_P }));
 }
 
-describe('TTL pairs renewed in place on the heap backend', () => {
+describe.each(BACKENDS)('TTL pairs renewed in place (%s)', (_name, makeBackend) => {
+  async function open(clock: ManualClock, ttl: StateTtlConfig = TTL) {
+    const kb = await keyed(makeBackend());
+    const store = new KeyedStateStore(kb, 'Op (1/1)', clock);
+    const count = store.getSyncState(new ValueStateDescriptor<number>('count').enableTimeToLive(ttl));
+    /** Starts a record of key `k`, as the operator does (key, then the TTL hook). */
+    const record = (k: string): void => {
+      kb.setCurrentKey(k, keyGroupForKey(k, MAX_P));
+      store.onRecord();
+    };
+    const increment = (): void => count.update((count.value() ?? 0) + 1);
+    return { kb, store, count, record, increment };
+  }
+
   it('a full snapshot still encoding keeps the values and timestamps it captured while records renew them', async () => {
     const clock = new ManualClock(0);
     const t = await open(clock);
@@ -135,5 +149,76 @@ describe('TTL pairs renewed in place on the heap backend', () => {
     t.count.update(v + 41);
     expect(Object.fromEntries(entriesOf(await snapshot))).toEqual({ 'count/a': [1, 0] });
     expect(t.count.value()).toBe(42);
+  });
+
+  it("a write after its read expired the pair within the record (a clock moving inside it) stores the value although the write's cleanup removed the pair", async () => {
+    const clock = new ManualClock(0);
+    // Flink's default background cleanup: 5 entries checked on every access.
+    const t = await open(clock, StateTtlConfig.newBuilder(100).build());
+    t.record('a');
+    t.increment();
+    clock.set(50);
+    t.record('a');
+    const v = t.count.value()!;
+    // Expires the pair read above: the write's own cleanup step removes it from the map.
+    clock.set(150);
+    t.count.update(v + 1);
+    t.record('a');
+    expect(t.count.value(), 'the write is stored, renewed at 150').toBe(2);
+    expect(Object.fromEntries(entriesOf(await t.kb.snapshot()))).toEqual({ 'count/a': [2, 150] });
+  });
+
+  it("an object value written in a read-modify-write is the state's own copy: changing it afterwards changes nothing stored", async () => {
+    const clock = new ManualClock(0);
+    const kb = await keyed(makeBackend());
+    const store = new KeyedStateStore(kb, 'Op (1/1)', clock);
+    const box = store.getSyncState(new ValueStateDescriptor<{ n: number }>('box').enableTimeToLive(TTL));
+    kb.setCurrentKey('a', keyGroupForKey('a', MAX_P));
+    store.onRecord();
+    box.update({ n: 1 });
+    store.onRecord();
+    const written = { n: box.value()!.n + 1 };
+    box.update(written);
+    written.n = 99;
+    store.onRecord();
+    expect(box.value()).toEqual({ n: 2 });
+  });
+
+  it('a read renewing the timestamp (OnReadAndWrite) reaches the next incremental checkpoint', async () => {
+    const clock = new ManualClock(0);
+    const t = await open(clock, StateTtlConfig.newBuilder(100).updateTtlOnReadAndWrite().disableCleanupInBackground().build());
+    t.record('a');
+    t.count.update(7);
+    await t.kb.snapshot({ checkpointId: 1, incremental: true });
+    t.kb.notifyCheckpointComplete!(1);
+    clock.set(60);
+    t.record('a');
+    expect(t.count.value()).toBe(7);
+    const delta = await t.kb.snapshot({ checkpointId: 2, incremental: true });
+    expect(delta.incremental, 'a delta, not a full snapshot').toBeDefined();
+    expect(Object.fromEntries(entriesOf(delta)), 'the read renewed the timestamp').toEqual({ 'count/a': [7, 60] });
+  });
+
+  it('a delta still encoding keeps the pair it captured while a later record renews it in place', async () => {
+    const clock = new ManualClock(0);
+    const t = await open(clock);
+    t.record('a');
+    t.increment();
+    await t.kb.snapshot({ checkpointId: 1, incremental: true });
+    t.kb.notifyCheckpointComplete!(1);
+    clock.set(10);
+    t.record('a');
+    t.increment();
+    const delta = t.kb.snapshot({ checkpointId: 2, incremental: true });
+    clock.set(20);
+    t.record('a');
+    t.increment();
+    expect(Object.fromEntries(entriesOf(await delta))).toEqual({ 'count/a': [2, 10] });
+    t.record('a');
+    expect(t.count.value()).toBe(3);
+    t.kb.notifyCheckpointComplete!(2);
+    expect(Object.fromEntries(entriesOf(await t.kb.snapshot({ checkpointId: 3, incremental: true }))), 'the next delta has the renewed pair').toEqual({
+      'count/a': [3, 20],
+    });
   });
 });

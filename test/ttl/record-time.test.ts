@@ -1,12 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock, SystemClock } from '../../src/index.ts';
-import { RECORDS_PER_SYSTEM_CLOCK_READ, RecordTime } from '../../src/state/ttl-states.ts';
+import { MAX_RECORDS_PER_SYSTEM_CLOCK_READ, RECORDS_PER_SYSTEM_CLOCK_READ, RecordTime } from '../../src/state/ttl-states.ts';
 
 /** The system clock, counting its readings and answering a new time for each. */
 class CountingSystemClock extends SystemClock {
   reads = 0;
   override now(): number {
     return 1_000 * ++this.reads;
+  }
+}
+
+/** The system clock standing still (records far faster than its millisecond) until moved; counts its readings. */
+class StillSystemClock extends SystemClock {
+  reads = 0;
+  time = 1_000;
+  override now(): number {
+    this.reads++;
+    return this.time;
   }
 }
 
@@ -58,5 +68,45 @@ describe('RecordTime: the processing time TTL runs on', () => {
     const clock = new CountingSystemClock();
     const time = new RecordTime(clock);
     expect([time.now(), time.now()]).toEqual([1_000, 2_000]);
+  });
+
+  it('shares a reading among more records while whole shares pass within one millisecond, up to the maximum', () => {
+    const clock = new StillSystemClock();
+    const time = new RecordTime(clock);
+    // Shares of 32, 64, ... up to the maximum, then the maximum again.
+    const shares: number[] = [];
+    for (let share = RECORDS_PER_SYSTEM_CLOCK_READ; share <= MAX_RECORDS_PER_SYSTEM_CLOCK_READ; share *= 2) shares.push(share);
+    shares.push(MAX_RECORDS_PER_SYSTEM_CLOCK_READ);
+    for (const share of shares) {
+      const before = clock.reads;
+      records(time, share);
+      expect(clock.reads - before, `one reading per share of ${share}`).toBe(1);
+    }
+    records(time, 1);
+    expect(clock.reads, 'never more than the maximum per reading').toBe(shares.length + 1);
+  });
+
+  it('starts over at the first share size once the clock moved during a share', () => {
+    const clock = new StillSystemClock();
+    const time = new RecordTime(clock);
+    records(time, RECORDS_PER_SYSTEM_CLOCK_READ + 2 * RECORDS_PER_SYSTEM_CLOCK_READ + 4 * RECORDS_PER_SYSTEM_CLOCK_READ);
+    expect(clock.reads).toBe(3);
+    clock.time += 1;
+    // The reading that finds the clock moved starts over: the share it begins is 32 again, not 8 × 32.
+    const afterMove = records(time, RECORDS_PER_SYSTEM_CLOCK_READ + 1);
+    expect(clock.reads).toBe(5);
+    expect(afterMove[0]).toBe(1_001);
+  });
+
+  it('does not grow the share from shares the event loop cut short (records slow enough to let it turn)', async () => {
+    const clock = new StillSystemClock();
+    const time = new RecordTime(clock);
+    for (let i = 0; i < 8; i++) {
+      records(time, 2);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    const before = clock.reads;
+    records(time, RECORDS_PER_SYSTEM_CLOCK_READ + 1);
+    expect(clock.reads - before, 'a reading at the first record and again after one share of the first size').toBe(2);
   });
 });

@@ -114,7 +114,10 @@ export class DeltaCapture {
     const held: HeldRow[] = [];
     for (const row of cache.dirty()) {
       // A row last written in the base's epoch or before is in the base already.
-      if (row.epoch > after && row.epoch <= upTo) held.push({ row, bytes: row.bytes, value: row.primitive });
+      if (row.epoch > after && row.epoch <= upTo) {
+        held.push({ row, bytes: row.bytes, value: row.primitive });
+        row.held = true;
+      }
     }
     return new DeltaCapture(held, states, after, upTo);
   }

@@ -38,10 +38,21 @@ export function bucketOf(s: SqlState, ns: string): Bucket {
   return b;
 }
 
-/** A row's value as the reader gets it: a shareable value as cached, any other decoded afresh (a private copy). */
+/**
+ * A row's value as the reader gets it: a shareable value as cached, any other decoded
+ * afresh (a private copy). A cached array (TTL's `[value, timestamp]` pair) is the reader's
+ * own to change in place and `put` back (`ValueTable.ownedReads`), so one a delta still
+ * holds is copied first.
+ */
 export function readRow(row: CachedRow): unknown {
   if (row.bytes === null) return undefined;
-  return row.primitive !== NOT_DECODED ? row.primitive : deserializeValue(row.bytes!);
+  const p = row.primitive;
+  if (p === NOT_DECODED) return deserializeValue(row.bytes!);
+  if (row.held && Array.isArray(p)) {
+    row.primitive = p.slice();
+    row.held = false;
+  }
+  return row.primitive;
 }
 
 /**
@@ -87,6 +98,8 @@ function expiryOf(s: SqlState, stored: unknown): number | null {
 /** Value rows (ValueState, ReducingState, AggregatingState), through the write-behind cache. */
 export function valueTable<T>(ctx: TableContext, s: SqlState): ValueTable<T> {
   return {
+    // See readRow: TTL renews its pairs in place instead of allocating one per write.
+    ownedReads: true,
     get: (ns) => {
       try {
         const bucket = bucketOf(s, ns);

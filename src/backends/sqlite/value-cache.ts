@@ -33,6 +33,11 @@ export class CachedRow {
   size = 0;
   /** The snapshot epoch of the row's last write (`ValueCache.epoch` then): which delta it belongs to. */
   epoch = 0;
+  /**
+   * True once a delta captured `primitive` by reference (`delta-capture.ts`) and until the
+   * next write: a reader that changes the value in place (`ValueTable.ownedReads`) gets a copy first.
+   */
+  held = false;
   constructor(
     readonly st: number,
     readonly kg: number,
@@ -111,6 +116,7 @@ export class ValueCache {
       this.bytes -= row.size;
       row.bytes = bytes;
       row.primitive = primitive;
+      row.held = false;
       row.exp = exp;
       row.size = sizeOf(row.key, row.ns, bytes, primitive);
     }
