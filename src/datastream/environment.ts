@@ -293,8 +293,10 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
     if (collection == null || typeof (collection as Iterable<T>)[Symbol.iterator] !== 'function') {
       throw new ConfigurationError('fromCollection() needs an iterable', { component: 'environment' });
     }
-    // An array with its own iterator is read through it, as any iterable.
-    const inPlace = Array.isArray(collection) && collection[Symbol.iterator] === Array.prototype[Symbol.iterator];
+    // Only a plain array: one with its own iterator is read through it, as any iterable, and
+    // a subclass would make its batches with its own constructor (Symbol.species).
+    const inPlace =
+      Array.isArray(collection) && Object.getPrototypeOf(collection) === Array.prototype && collection[Symbol.iterator] === Array.prototype[Symbol.iterator];
     const elements = inPlace ? (collection as readonly T[]) : Array.from(collection);
     return this.fromSource(new CollectionSource(elements, elements.length), undefined, 'Collection Source');
   }

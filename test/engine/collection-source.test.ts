@@ -68,6 +68,20 @@ describe('fromCollection', () => {
     expect(await env().fromCollection(input).executeAndCollect()).toEqual([7]);
   });
 
+  it('an Array subclass is copied into a plain array, so that batches are not built with its constructor', async () => {
+    let constructed = 0;
+    class Counted<T> extends Array<T> {
+      constructor(...args: T[]) {
+        super(...args);
+        constructed++;
+      }
+    }
+    const input = Counted.from([1, 2, 3]) as Counted<number>;
+    constructed = 0;
+    expect(await env().fromCollection(input).executeAndCollect()).toEqual([1, 2, 3]);
+    expect(constructed).toBe(0);
+  });
+
   it('the source restores its position within the array and stops at the length it was given', () => {
     const input = range(10);
     const reader = new CollectionSource(input, 6).createReader() as SourceReader<number>;
