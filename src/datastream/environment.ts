@@ -281,12 +281,24 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
     return this.fromSource(new AsyncIterableSource(iterable), undefined, sourceName);
   }
 
-  /** A bounded stream of the collection's elements, in order (a non-parallel source). */
+  /**
+   * A bounded stream of the collection's elements, in order (a non-parallel source).
+   *
+   * An array is read in place, not copied: the stream holds its elements up to its length
+   * at this call (elements pushed later are not read). Do not change the array while the
+   * job runs: after a failure the job reads it again from its checkpointed position. Any
+   * other iterable (a Set, a generator) is read once, here, into an array of its own.
+   */
   fromCollection<T>(collection: Iterable<T>): DataStream<T> {
     if (collection == null || typeof (collection as Iterable<T>)[Symbol.iterator] !== 'function') {
       throw new ConfigurationError('fromCollection() needs an iterable', { component: 'environment' });
     }
-    return this.fromSource(new CollectionSource(Array.from(collection)), undefined, 'Collection Source');
+    // Only a plain array: one with its own iterator is read through it, as any iterable, and
+    // a subclass would make its batches with its own constructor (Symbol.species).
+    const inPlace =
+      Array.isArray(collection) && Object.getPrototypeOf(collection) === Array.prototype && collection[Symbol.iterator] === Array.prototype[Symbol.iterator];
+    const elements = inPlace ? (collection as readonly T[]) : Array.from(collection);
+    return this.fromSource(new CollectionSource(elements, elements.length), undefined, 'Collection Source');
   }
 
   /** A bounded stream of the given elements. */
