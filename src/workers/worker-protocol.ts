@@ -142,6 +142,10 @@ export interface DeployMessage {
   readonly collectImmediate?: boolean;
   /** Elements a channel may have in flight before its sender waits for credit. */
   readonly credits: number;
+  /** How long a task may process its input before it lets the worker's host in (ms; `WorkerExecutorOptions.inputYieldIntervalMs`). */
+  readonly inputYieldIntervalMs: number;
+  /** Records a source task polls at a time (`WorkerExecutorOptions.sourceBatchSize`). */
+  readonly sourceBatchSize: number;
 }
 
 /** Main → worker. */

@@ -19,6 +19,7 @@
  * jobs and calls {@link serveWebWorker}.
  */
 import type { JobDefinition, JobResult } from '../../datastream/job-definition.ts';
+import { keptChannelYield } from '../../engine/yield.ts';
 import { runWorkerHost, type HostEndpoint } from '../../workers/worker-host.ts';
 import type { MessagePortLike, SpawnedWorker, WorkerPlatform } from '../../workers/worker-protocol.ts';
 
@@ -41,7 +42,7 @@ export interface WebWorkersOptions {
  * from its own bundle instead of importing their modules by URL.
  */
 export function serveWebWorker(options: { readonly jobs?: readonly JobDefinition<any, JobResult>[] } = {}): void {
-  runWorkerHost(globalThis as unknown as HostEndpoint, options);
+  runWorkerHost(globalThis as unknown as HostEndpoint, { ...options, yieldToHost: keptChannelYield() });
 }
 
 /** Dedicated Web Workers as the platform of a {@link WorkerExecutor}. */
