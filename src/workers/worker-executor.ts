@@ -47,7 +47,7 @@ export interface WorkerExecutorOptions {
   readonly inputYieldIntervalMs?: number;
   /**
    * Records a source subtask in a worker reads at a time; default
-   * {@link DEFAULT_WORKER_SOURCE_BATCH_SIZE} (one thread: 1,024). A batch is split over
+   * {@link DEFAULT_WORKER_SOURCE_BATCH_SIZE} (8,192; one thread: 1,024). A batch is split over
    * the consumers, and each part that goes to another worker is one message: fewer,
    * larger messages cost the threads less (see the constant), at the price of records
    * waiting for their batch a little longer.
@@ -69,12 +69,14 @@ export const DEFAULT_INPUT_YIELD_INTERVAL_MS = 4;
 
 /**
  * Default of `WorkerExecutorOptions.sourceBatchSize`. In Chromium every message between
- * workers costs both threads a task, Mojo and (de)serialization outside any JavaScript;
- * traced on workers-speedup (2 workers, load 10–13, 4 runs each), the workers' busy
- * samples were 1.31–1.71 × the page's for the same job with batches of 1,024 and
- * 1.03–1.09 × with 4,096, the difference mostly native per-message time (`(program)`).
+ * workers costs both threads a task, Mojo and (de)serialization outside any JavaScript.
+ * Traced on workers-speedup (2 workers, thread CPU of the page's threads, load 8–16, 10
+ * runs per setting), the workers' CPU was 1.75 × the page's for the same job with
+ * batches of 1,024, 1.49 × with 4,096 and 1.36 × with 8,192 (busiest worker 0.80, 0.69,
+ * 0.63 of the page; the V8 samples of both workers 1.04 × the page's at 8,192). Memory:
+ * a channel holds at most `credits` elements in flight, each at most one batch.
  */
-export const DEFAULT_WORKER_SOURCE_BATCH_SIZE = 4096;
+export const DEFAULT_WORKER_SOURCE_BATCH_SIZE = 8192;
 
 /** Runs each attempt of a job in a set of workers (kept in a pool between attempts and jobs). */
 export class WorkerExecutor implements Executor {
