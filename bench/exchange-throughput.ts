@@ -7,7 +7,7 @@
  * input gate. Both sides run in workers, so only the boundary differs.
  */
 import { StreamExecutionEnvironment, WorkerExecutor } from '../src/index.ts';
-import { DEFAULT_WORKER_SOURCE_BATCH_SIZE } from '../src/workers/worker-executor.ts';
+import { SOURCE_BATCH_SIZE } from '../src/engine/task.ts';
 import { nodeWorkerThreads } from '../src/runtimes/node/node-workers.ts';
 import { report, round, timeInterleaved } from './common.ts';
 import { exchangeJob } from './workers-jobs.ts';
@@ -42,7 +42,7 @@ export async function exchangeThroughput(runs: number): Promise<void> {
     bench: 'exchange-throughput',
     records: EVENTS,
     record: '{ k: string, v: number } (keyed: key and key group travel along)',
-    batchRecords: DEFAULT_WORKER_SOURCE_BATCH_SIZE,
+    batchRecords: SOURCE_BATCH_SIZE,
     creditsPerChannel: CREDITS,
     transport:
       'record batches of >= 64 records as one transferred ArrayBuffer each (column layout, src/workers/batch-wire.ts), smaller ones structured-cloned; elements of one microtask coalesced into one postMessage',

@@ -22,6 +22,7 @@ import { keyGroupRangeForSubtask, type KeyGroupRange } from '../format/key-group
 import type { OperatorRestore } from '../engine/operators/operator.ts';
 import { FINAL_CHECKPOINT_ID, type Deployment, type ExecutionOptions, type Executor } from '../engine/executor.ts';
 import { nonReplayableSources, operatorLayout, planJob } from '../engine/plan.ts';
+import { SOURCE_BATCH_SIZE } from '../engine/task.ts';
 import type { SubtaskSample } from '../engine/metrics.ts';
 import { routeQuery, type KeyStateView } from '../engine/state-query.ts';
 import { isWorkerCrash, WorkerPool } from './worker-pool.ts';
@@ -46,11 +47,11 @@ export interface WorkerExecutorOptions {
    */
   readonly inputYieldIntervalMs?: number;
   /**
-   * Records a source subtask in a worker reads at a time; default
-   * {@link DEFAULT_WORKER_SOURCE_BATCH_SIZE} (8,192; one thread: 1,024). A batch is split over
-   * the consumers, and each part that goes to another worker is one message: fewer,
-   * larger messages cost the threads less (see the constant), at the price of records
-   * waiting for their batch a little longer.
+   * Records a source subtask in a worker reads at a time; default the platform's
+   * `sourceBatchSize` (`webWorkers()`: 8,192), else 1,024 as in one thread. A batch is
+   * split over the consumers, and each part that goes to another worker is one message:
+   * fewer, larger messages cost less where messages are dear (Chromium), while more
+   * records in flight at once cost the garbage collector more (Node).
    */
   readonly sourceBatchSize?: number;
   /**
@@ -66,17 +67,6 @@ export interface WorkerExecutorOptions {
  * a run between tasks without these turns (two sessions) and 7–12 % with 4 ms.
  */
 export const DEFAULT_INPUT_YIELD_INTERVAL_MS = 4;
-
-/**
- * Default of `WorkerExecutorOptions.sourceBatchSize`. In Chromium every message between
- * workers costs both threads a task, Mojo and (de)serialization outside any JavaScript.
- * Traced on workers-speedup (2 workers, thread CPU of the page's threads, load 8–16, 10
- * runs per setting), the workers' CPU was 1.75 × the page's for the same job with
- * batches of 1,024, 1.49 × with 4,096 and 1.36 × with 8,192 (busiest worker 0.80, 0.69,
- * 0.63 of the page; the V8 samples of both workers 1.04 × the page's at 8,192). Memory:
- * a channel holds at most `credits` elements in flight, each at most one batch.
- */
-export const DEFAULT_WORKER_SOURCE_BATCH_SIZE = 8192;
 
 /** Runs each attempt of a job in a set of workers (kept in a pool between attempts and jobs). */
 export class WorkerExecutor implements Executor {
@@ -197,7 +187,7 @@ export class WorkerExecutor implements Executor {
         collectImmediate: collect?.immediate,
         credits: this.options.credits ?? 8,
         inputYieldIntervalMs: this.options.inputYieldIntervalMs ?? DEFAULT_INPUT_YIELD_INTERVAL_MS,
-        sourceBatchSize: this.options.sourceBatchSize ?? DEFAULT_WORKER_SOURCE_BATCH_SIZE,
+        sourceBatchSize: this.options.sourceBatchSize ?? this.options.platform.sourceBatchSize ?? SOURCE_BATCH_SIZE,
       }));
     } catch (e) {
       await attempt.close();

@@ -42,6 +42,11 @@ export interface WorkerPlatform {
   spawn(index: number): SpawnedWorker;
   /** A new MessageChannel whose ports can be transferred to workers. */
   createChannel(): { port1: MessagePortLike; port2: MessagePortLike };
+  /**
+   * The source batch size this platform's message costs call for, when not the one-thread
+   * default (`WorkerExecutorOptions.sourceBatchSize` overrides it).
+   */
+  readonly sourceBatchSize?: number;
 }
 
 /** The worker a task runs in: subtask `i` of every chain goes to worker `i % workers`. */
