@@ -51,8 +51,9 @@ export function serveWebWorker(options: { readonly jobs?: readonly JobDefinition
  * (de)serialization outside any JavaScript. Traced on workers-speedup (2 workers, thread
  * CPU of the page's threads, load 8–16, 10 runs per setting), the workers' CPU was 1.75 ×
  * the page's for the same job with batches of 1,024, 1.49 × with 4,096 and 1.36 × with
- * 8,192 (busiest worker 0.80, 0.69, 0.63 of the page). Node keeps 1,024: its messages are
- * cheap, and there the exchange-throughput consumer spent ~4 × the GC time with 8,192.
+ * 8,192 (busiest worker 0.80, 0.69, 0.63 of the page); exchange-throughput's job across
+ * 2 workers 680 vs 457 ms of CPU per run (1,024 vs 8,192). Node keeps 1,024: its messages
+ * are cheap, and there that exchange's consumer spent ~4 × the GC time with 8,192.
  */
 export const WEB_WORKER_SOURCE_BATCH_SIZE = 8192;
 
