@@ -13,6 +13,9 @@ export interface WorkersBenchConfig extends HeavyArgs {
   readonly runs: number;
   /** Credits per channel between the workers (WorkerExecutor's default when absent); for profiling. */
   readonly credits?: number;
+  /** WorkerExecutor's sourceBatchSize and inputYieldIntervalMs (its defaults when absent); for profiling. */
+  readonly sourceBatchSize?: number;
+  readonly inputYieldIntervalMs?: number;
 }
 
 /** What the page measured (ms per run; warm-up runs excluded). */
@@ -42,7 +45,13 @@ function expected(a: HeavyArgs): string {
 
 async function runBench(c: WorkersBenchConfig): Promise<WorkersBenchResult> {
   const want = expected(c);
-  const workers = new WorkerExecutor({ workers: 2, platform: webWorkers(), credits: c.credits });
+  const workers = new WorkerExecutor({
+    workers: 2,
+    platform: webWorkers(),
+    credits: c.credits,
+    sourceBatchSize: c.sourceBatchSize,
+    inputYieldIntervalMs: c.inputYieldIntervalMs,
+  });
   const local = new LocalExecutor();
   const once = async (who: string, executor: Executor) => {
     const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2).setExecutor(executor);

@@ -164,6 +164,7 @@ export async function deploy(graph: JobGraph, options: ExecutionOptions, placeme
           node.source ? (m.op as SourceOperator<unknown>) : undefined,
           options.checkpointHooks,
           secondInput.includes(true) ? secondInput : undefined,
+          placement?.tuning,
         );
         tasks.push(task);
         taskOf.set(m, task);

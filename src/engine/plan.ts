@@ -8,7 +8,7 @@
 import { ConfigurationError } from '../api/errors.ts';
 import { operatorIdOf, type GraphNode, type JobGraph } from './graph.ts';
 import type { ChannelSink } from './network-output.ts';
-import type { StreamTask } from './task.ts';
+import type { StreamTask, TaskTuning } from './task.ts';
 
 /** Resolves a node's parallelism and checks it against the max parallelism. */
 export function resolveParallelism(graph: JobGraph, node: GraphNode): number {
@@ -86,4 +86,6 @@ export interface Placement {
   remote(head: number, subtaskIndex: number): ChannelSink;
   /** Called with every local task once it exists (workers route incoming channels and commands to it). */
   bind?(address: string, task: StreamTask): void;
+  /** How the local tasks run in this thread (a worker's: batch size, turns for its peers' messages). */
+  readonly tuning?: TaskTuning;
 }

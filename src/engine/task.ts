@@ -6,7 +6,7 @@
  * mailbox model. Checkpoint barriers are aligned across inputs here.
  */
 import { WatermarkValve, type ValveOutput } from './watermark-valve.ts';
-import { yieldToHost } from './yield.ts';
+import { yieldToHost, type InputYield } from './yield.ts';
 import { MAX_WATERMARK } from '../api/watermarks.ts';
 import { isThenable } from './operators/base.ts';
 import type { OperatorSnapshot, OutputBuffer, RecordBatch, SnapshotOptions, StreamOperator } from './operators/operator.ts';
@@ -77,22 +77,24 @@ export interface CheckpointHooks {
   commitFinalCheckpoint?(checkpointId: number, parts: readonly PartSource[]): Promise<void>;
 }
 
-/** Records a source task polls at a time. */
+/** Records a source task polls at a time, unless its {@link TaskTuning} says otherwise. */
 export const SOURCE_BATCH_SIZE = 1024;
+
+/**
+ * How the tasks of a thread run there, where it differs from one thread doing everything
+ * (set by the worker host for a worker's tasks; see worker-host.ts).
+ */
+export interface TaskTuning {
+  /** How the input loop lets the host in while busy; without it the loop runs until its gate is empty. */
+  readonly inputYield?: InputYield;
+  /** Records a source task polls at a time; default {@link SOURCE_BATCH_SIZE}. */
+  readonly sourceBatchSize?: number;
+}
 /** How long a task may keep the thread before it lets timers and I/O run. */
 const YIELD_INTERVAL_MS = 20;
 
 /** One subtask of an operator chain, run as an async loop in the current thread. */
 export class StreamTask implements CoordinatedTask {
-  /**
-   * How long a task may process its inputs before it lets the host run (ms); never by
-   * default. A worker of the WorkerExecutor sets a few ms: records and returned credits
-   * from other workers arrive as messages, handled only between host tasks, and a busy
-   * input loop is one long microtask chain, so without a turn a worker would answer its
-   * peers only once its gate ran dry, and their sources wait for that.
-   */
-  static inputYieldIntervalMs = Number.POSITIVE_INFINITY;
-
   private finished = false;
   /** The newest checkpoint this task captured. */
   private lastCheckpoint = -Infinity;
@@ -106,7 +108,15 @@ export class StreamTask implements CoordinatedTask {
     private readonly hooks: CheckpointHooks | undefined,
     /** For a two-input head: per channel, whether it feeds the second input. */
     private readonly secondInput?: readonly boolean[],
-  ) {}
+    /** How the task shares its thread (a worker's tasks); without it the defaults of one thread. */
+    tuning: TaskTuning = {},
+  ) {
+    this.inputYield = tuning.inputYield;
+    this.sourceBatchSize = tuning.sourceBatchSize ?? SOURCE_BATCH_SIZE;
+  }
+
+  private readonly inputYield: InputYield | undefined;
+  private readonly sourceBatchSize: number;
 
   /** True for tasks that start with a source (they inject barriers). */
   get isSource(): boolean {
@@ -261,7 +271,7 @@ export class StreamTask implements CoordinatedTask {
       let control;
       while ((control = gate.takeControl()) !== undefined) await control();
       gate.throwIfFailed();
-      let polled = source.poll(SOURCE_BATCH_SIZE);
+      let polled = source.poll(this.sourceBatchSize);
       if (isThenable(polled)) {
         let result: { records: readonly unknown[] | null } | undefined;
         const got = (polled as Promise<readonly unknown[] | null>).then((records) => void (result = { records }));
@@ -288,7 +298,7 @@ export class StreamTask implements CoordinatedTask {
         await new Promise((resolve) => setTimeout(resolve, 0));
         lastYield = Date.now();
       } else if (Date.now() - lastYield > YIELD_INTERVAL_MS) {
-        await yieldToHost();
+        await (this.inputYield?.yieldToHost ?? yieldToHost)();
         lastYield = Date.now();
       }
     }
@@ -338,11 +348,11 @@ export class StreamTask implements CoordinatedTask {
       for (const items of held) replay.push(...items.splice(0));
     };
 
-    const yieldEvery = StreamTask.inputYieldIntervalMs;
+    const inputYield = this.inputYield;
     let lastYield = Date.now();
     while (endedCount < channels || replay.length > 0) {
-      if (yieldEvery !== Number.POSITIVE_INFINITY && Date.now() - lastYield > yieldEvery) {
-        await yieldToHost();
+      if (inputYield !== undefined && Date.now() - lastYield > inputYield.intervalMs) {
+        await inputYield.yieldToHost();
         lastYield = Date.now();
       }
       const item = replay.length > 0 ? replay.shift()! : await gate.take();

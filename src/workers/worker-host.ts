@@ -16,7 +16,8 @@ import type { OperatorRestore, OperatorSnapshot } from '../engine/operators/oper
 import { deploy, type Deployment } from '../engine/executor.ts';
 import { planJob, taskAddress, type Placement } from '../engine/plan.ts';
 import { PeerLink } from './remote-channel.ts';
-import { StreamTask, type CheckpointHooks } from '../engine/task.ts';
+import type { StreamTask, CheckpointHooks } from '../engine/task.ts';
+import { yieldToHost } from '../engine/yield.ts';
 import {
   graphFingerprint,
   toWireError,
@@ -31,13 +32,6 @@ import {
 
 /** The worker's own endpoint to the main thread (`self` in a Web Worker, `parentPort` in Node). */
 export type HostEndpoint = Pick<MessagePortLike, 'postMessage' | 'onmessage'>;
-
-/**
- * How often a task in a worker lets the host in while it has input: traced in Chromium
- * (workers-speedup at load 19–30, 9 runs per session), a worker waited on average 25 % of
- * a run between tasks without it (two sessions) and 7–12 % with 4 ms; a yield costs tens of µs.
- */
-const WORKER_INPUT_YIELD_MS = 4;
 
 /** One attempt's share of a job in this worker. */
 interface Share {
@@ -59,6 +53,12 @@ export interface WorkerHostOptions {
    * their module (a bundler gives the page's copy of a module another URL than a worker's).
    */
   readonly jobs?: readonly JobDefinition<any, JobResult>[];
+  /**
+   * One turn of this thread's event loop that lets messages which arrived before it in
+   * first (see `InputYield` in engine/yield.ts): the runtime's cheapest (a kept channel in
+   * browsers, `setImmediate` in Node). Default: a message over a new `MessageChannel`.
+   */
+  readonly yieldToHost?: () => Promise<void>;
 }
 
 /**
@@ -66,8 +66,6 @@ export interface WorkerHostOptions {
  * close; `reset` ends an attempt (failed or finished) so the worker can serve the next.
  */
 export function runWorkerHost(endpoint: HostEndpoint, options: WorkerHostOptions = {}): void {
-  // Input loops let this worker's messages in every few ms (see StreamTask.inputYieldIntervalMs).
-  StreamTask.inputYieldIntervalMs = WORKER_INPUT_YIELD_MS;
   let epoch = 0;
   let share: Share = newShare();
   /** A sender bound to the current attempt: a late message of an ended attempt is dropped, not mistaken for the next one's. */
@@ -199,6 +197,11 @@ export function runWorkerHost(endpoint: HostEndpoint, options: WorkerHostOptions
         tasks.set(address, task);
         addresses.set(task, address);
       },
+      tuning: {
+        sourceBatchSize: msg.sourceBatchSize,
+        // Input loops let this worker's messages (records, returned credits) in every few ms.
+        inputYield: { intervalMs: msg.inputYieldIntervalMs, yieldToHost: options.yieldToHost ?? yieldToHost },
+      },
     };
     const restores = new Map(msg.restore.map((r) => [`${r.operatorId}/${r.subtaskIndex}`, r.bytes]));
     return deploy(
@@ -280,6 +283,13 @@ const PAGE_GLOBAL = /\b(document|window|localStorage|sessionStorage|alert)\b/;
 const BUNDLED_HINT =
   'give webWorkers() a worker entry of your own that imports the job and calls serveWebWorker({ jobs: [...] }) (README: "Web Workers with a bundler")';
 
+/**
+ * Job modules this worker imported, by URL. A module is evaluated once anyway, but every
+ * `import()` of it walks its whole graph again: in Chromium one task per module (~150
+ * for a job importing eddy), a few ms of every deploy.
+ */
+const importedJobModules = new Map<string, Record<string, unknown>>();
+
 /** The job definition a deploy names: one bundled into this worker's entry, else an export of the module at its URL. */
 async function loadJob(origin: JobOrigin, bundled: WorkerHostOptions['jobs'] & {}): Promise<JobDefinition<unknown, JobResult>> {
   const named = bundled.filter((job) => job.exportName === origin.exportName);
@@ -288,9 +298,12 @@ async function loadJob(origin: JobOrigin, bundled: WorkerHostOptions['jobs'] & {
       component: 'executor:workers',
     });
   if (named.length === 1) return named[0]!;
-  let mod: Record<string, unknown>;
+  let mod = importedJobModules.get(origin.moduleUrl);
   try {
-    mod = (await import(/* @vite-ignore */ origin.moduleUrl)) as Record<string, unknown>;
+    if (mod === undefined) {
+      mod = (await import(/* @vite-ignore */ origin.moduleUrl)) as Record<string, unknown>;
+      importedJobModules.set(origin.moduleUrl, mod);
+    }
   } catch (e) {
     if (!(e instanceof ReferenceError && PAGE_GLOBAL.test(e.message))) throw e;
     throw new ConfigurationError(

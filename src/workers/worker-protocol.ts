@@ -42,6 +42,11 @@ export interface WorkerPlatform {
   spawn(index: number): SpawnedWorker;
   /** A new MessageChannel whose ports can be transferred to workers. */
   createChannel(): { port1: MessagePortLike; port2: MessagePortLike };
+  /**
+   * The source batch size this platform's message costs call for, when not the one-thread
+   * default (`WorkerExecutorOptions.sourceBatchSize` overrides it).
+   */
+  readonly sourceBatchSize?: number;
 }
 
 /** The worker a task runs in: subtask `i` of every chain goes to worker `i % workers`. */
@@ -142,6 +147,10 @@ export interface DeployMessage {
   readonly collectImmediate?: boolean;
   /** Elements a channel may have in flight before its sender waits for credit. */
   readonly credits: number;
+  /** How long a task may process its input before it lets the worker's host in (ms; `WorkerExecutorOptions.inputYieldIntervalMs`). */
+  readonly inputYieldIntervalMs: number;
+  /** Records a source task polls at a time (`WorkerExecutorOptions.sourceBatchSize`). */
+  readonly sourceBatchSize: number;
 }
 
 /** Main → worker. */

@@ -9,6 +9,7 @@ import { killingPlatform } from '../helpers/killing-platform.ts';
 import { countJob } from '../workers/jobs.ts';
 import { inspectJob } from '../workers/inspect-jobs.ts';
 import { CollectResults } from '../../src/engine/operators/sinks.ts';
+import { keptChannelYield } from '../../src/engine/yield.ts';
 
 const ARGS = { records: 600, perPoll: 20 };
 
@@ -84,5 +85,26 @@ describe('worker executor (chromium web workers)', () => {
     } finally {
       await executor.shutdown();
     }
+  });
+});
+
+describe('keptChannelYield (the input turn of a Web Worker)', () => {
+  it('lets messages that arrived on other ports before it run first, also ports made after its channel', async () => {
+    const yieldOnce = keptChannelYield();
+    // Made first, so its port is older than the "peer" port below (Node would serve it first).
+    await yieldOnce();
+    const order: string[] = [];
+    const peer = new MessageChannel();
+    peer.port1.onmessage = () => order.push('peer message');
+    for (let round = 0; round < 3; round++) {
+      peer.port2.postMessage(round);
+      // Let the message arrive and queue (a timer's turn), then yield behind it.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      peer.port2.postMessage(round);
+      await yieldOnce();
+      order.push('resumed');
+    }
+    peer.port1.close();
+    expect(order).toEqual(['peer message', 'peer message', 'resumed', 'peer message', 'peer message', 'resumed', 'peer message', 'peer message', 'resumed']);
   });
 });

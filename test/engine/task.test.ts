@@ -12,6 +12,7 @@ import type { SourceOperator } from '../../src/engine/operators/source.ts';
 import type { NetworkOutput } from '../../src/engine/network-output.ts';
 import { StreamTask, type CheckpointHooks, type CoordinatedTask } from '../../src/engine/task.ts';
 import { BackPressureMeter, SubtaskCounters } from '../../src/engine/metrics.ts';
+import type { InputYield } from '../../src/engine/yield.ts';
 
 const countersOf = (id: string) => new SubtaskCounters(id, id, undefined, 0, 1, new BackPressureMeter());
 
@@ -307,7 +308,7 @@ describe("StreamTask: idle inputs (Flink's WatermarkStatus)", () => {
 
 describe('StreamTask: letting the host in while busy with input', () => {
   /** 40 batches of 1 ms of work each, all queued; how many were done when a message posted at the start got its turn. */
-  async function doneWhenAMessageRan(): Promise<number> {
+  async function doneWhenAMessageRan(inputYield?: InputYield): Promise<number> {
     const op = new RecordingOperator();
     const busy = op.processBatch.bind(op);
     op.processBatch = (batch, out) => {
@@ -324,6 +325,8 @@ describe('StreamTask: letting the host in while busy with input', () => {
       gate,
       undefined,
       undefined,
+      undefined,
+      { inputYield },
     );
     const { port1, port2 } = new MessageChannel();
     // The message's turn comes after the run if the loop never lets the host in.
@@ -338,19 +341,22 @@ describe('StreamTask: letting the host in while busy with input', () => {
     return doneAtMessage;
   }
 
-  it('by default (the page, Node without workers) the input loop runs through: other host tasks wait until its gate is empty', async () => {
-    expect(StreamTask.inputYieldIntervalMs).toBe(Number.POSITIVE_INFINITY);
+  it('without an input yield (the page, Node without workers) the input loop runs through: other host tasks wait until its gate is empty', async () => {
     expect(await doneWhenAMessageRan()).toBe(40);
   });
 
-  it('with inputYieldIntervalMs (set in workers) a message gets its turn within a few ms of work, not after the whole input', async () => {
-    StreamTask.inputYieldIntervalMs = 4;
-    try {
-      const done = await doneWhenAMessageRan();
-      expect(done).toBeGreaterThan(0);
-      expect(done).toBeLessThan(20);
-    } finally {
-      StreamTask.inputYieldIntervalMs = Number.POSITIVE_INFINITY;
-    }
+  it('with an input yield (given in workers) a message gets its turn within a few ms of work, not after the whole input', async () => {
+    let turns = 0;
+    const done = await doneWhenAMessageRan({
+      intervalMs: 4,
+      yieldToHost: () => {
+        turns++;
+        return new Promise<void>((resolve) => setImmediate(resolve));
+      },
+    });
+    expect(done).toBeGreaterThan(0);
+    expect(done).toBeLessThan(20);
+    // Every 4 ms of the 40 ms of work, through the given yield.
+    expect(turns).toBeGreaterThanOrEqual(5);
   });
 });

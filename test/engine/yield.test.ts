@@ -4,7 +4,7 @@
  * timer only where the runtime has no MessageChannel.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { yieldToHost } from '../../src/engine/yield.ts';
+import { keptChannelYield, yieldToHost } from '../../src/engine/yield.ts';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -54,6 +54,35 @@ describe('yieldToHost', () => {
     expect(done).toBe(false);
     vi.advanceTimersByTime(0);
     await yielded;
+    expect(done).toBe(true);
+  });
+});
+
+describe('keptChannelYield', () => {
+  it('resolves yields waiting at once in order, each through one message on the one kept channel', async () => {
+    const yieldOnce = keptChannelYield();
+    const order: number[] = [];
+    await Promise.all([1, 2, 3].map((i) => yieldOnce().then(() => order.push(i))));
+    expect(order).toEqual([1, 2, 3]);
+    // Still usable afterwards (the channel is kept, not closed).
+    await yieldOnce();
+  });
+
+  it('resolves through a message, not a timer', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'setImmediate'] });
+    const yieldOnce = keptChannelYield();
+    let done = false;
+    void yieldOnce().then(() => {
+      done = true;
+    });
+    await new Promise<void>((resolve) => {
+      const { port1, port2 } = new MessageChannel();
+      port1.onmessage = () => {
+        port1.close();
+        resolve();
+      };
+      port2.postMessage(undefined);
+    });
     expect(done).toBe(true);
   });
 });

@@ -550,6 +550,18 @@ export const BAD_INPUTS: BadInput[] = [
   },
   { name: 'new WorkerExecutor without a platform', run: () => new WorkerExecutor(any({ workers: 1 })), code: 'INVALID_CONFIG', names: '[executor:workers]' },
   {
+    name: 'new WorkerExecutor with sourceBatchSize 0',
+    run: () => new WorkerExecutor(any({ workers: 1, platform: { spawn() {} }, sourceBatchSize: 0 })),
+    code: 'INVALID_CONFIG',
+    names: "[executor:workers] WorkerExecutor's sourceBatchSize must be a positive integer, got 0",
+  },
+  {
+    name: 'new WorkerExecutor with inputYieldIntervalMs -1',
+    run: () => new WorkerExecutor(any({ workers: 1, platform: { spawn() {} }, inputYieldIntervalMs: -1 })),
+    code: 'INVALID_CONFIG',
+    names: "[executor:workers] WorkerExecutor's inputYieldIntervalMs must be a number of ms >= 0 (Infinity: never), got -1",
+  },
+  {
     name: 'a WorkerExecutor job not built by defineJob()',
     run: () => {
       const e = env().setExecutor(new WorkerExecutor(any({ workers: 1, platform: { spawn() {}, createChannel() {} } })));

@@ -125,3 +125,24 @@ export const stuckJob = defineJob(import.meta.url, 'stuckJob', (env, args: Count
     .map((e: Ev) => (e.seq === args.stickAt ? new Promise<string>(() => {}) : `${e.seq}`))
     .name('Sticky'),
 );
+
+/** Each source subtask emits once the `max` its first poll was asked for (the source batch size of its thread). */
+export const pollSizeJob = defineJob(import.meta.url, 'pollSizeJob', (env, _args: Record<string, never>) =>
+  env.fromSource<number>(
+    {
+      boundedness: 'bounded',
+      createReader() {
+        let done = false;
+        return {
+          poll(max) {
+            if (done) return null;
+            done = true;
+            return [max];
+          },
+        };
+      },
+    },
+    undefined,
+    'poll sizes',
+  ),
+);

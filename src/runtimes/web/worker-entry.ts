@@ -7,6 +7,7 @@
  * sent them, on the same stream as the replies, and checkpoint bytes transferred — which
  * plain `postMessage` gives directly.
  */
+import { keptChannelYield } from '../../engine/yield.ts';
 import { runWorkerHost, type HostEndpoint } from '../../workers/worker-host.ts';
 
-runWorkerHost(globalThis as unknown as HostEndpoint);
+runWorkerHost(globalThis as unknown as HostEndpoint, { yieldToHost: keptChannelYield() });
