@@ -7,24 +7,11 @@
  *   node bench/top-self.mjs /tmp/eddy-prof/<file>.cpuprofile
  * A fourth argument `ttl` or `plain` runs only that side (for a profile of one side).
  */
-import { HashMapStateBackend, StateTtlConfig, StreamExecutionEnvironment, ValueStateDescriptor, type RuntimeContext, type StateBackend } from '../src/index.ts';
+import { HashMapStateBackend, StreamExecutionEnvironment, type StateBackend } from '../src/index.ts';
 import { SqliteStateBackend } from '../src/backends/sqlite/index.ts';
 import { gc, generateEvents, verifyCounts, type Ev } from './common.ts';
 import { Counter, SyncCounter } from './engine-count.ts';
-
-const TTL = StateTtlConfig.newBuilder(3_600_000).build();
-
-class TtlCounter extends Counter {
-  override open(ctx: RuntimeContext): void {
-    this.count = ctx.getState(new ValueStateDescriptor<number>('count').enableTimeToLive(TTL));
-  }
-}
-
-class SyncTtlCounter extends SyncCounter {
-  override open(ctx: RuntimeContext): void {
-    this.count = ctx.getSyncState(new ValueStateDescriptor<number>('count').enableTimeToLive(TTL));
-  }
-}
+import { SyncTtlCounter, TtlCounter } from './ttl-overhead.ts';
 
 const runs = Number(process.argv[2] ?? 5);
 const mode = process.argv[3] ?? 'sync';

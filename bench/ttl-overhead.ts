@@ -20,14 +20,14 @@ const FLOOR = 0.7;
 const TTL = StateTtlConfig.newBuilder(3_600_000).build();
 
 /** The keyed-count counter with TTL on its state. */
-class TtlCounter extends Counter {
+export class TtlCounter extends Counter {
   override open(ctx: RuntimeContext): void {
     this.count = ctx.getState(new ValueStateDescriptor<number>('count').enableTimeToLive(TTL));
   }
 }
 
 /** The synchronous counter with TTL on its state. */
-class SyncTtlCounter extends SyncCounter {
+export class SyncTtlCounter extends SyncCounter {
   override open(ctx: RuntimeContext): void {
     this.count = ctx.getSyncState(new ValueStateDescriptor<number>('count').enableTimeToLive(TTL));
   }
