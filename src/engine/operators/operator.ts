@@ -24,7 +24,7 @@ export interface RecordBatch {
   /** Per record key, set on batches that crossed a `keyBy`. */
   readonly keys?: Key[];
   /** Per record key group, alongside `keys`. */
-  readonly keyGroups?: number[];
+  readonly keyGroups?: ArrayLike<number>;
 }
 
 /** Collects what an operator emits, stamping each record with the current timestamp. */
