@@ -5,7 +5,7 @@
  * control mails (checkpoints, notifications) between whole elements, like Flink's
  * mailbox model. Checkpoint barriers are aligned across inputs here.
  */
-import { WatermarkValve, type ValveOutput } from './watermark-valve.ts';
+import { NO_CHANGE, WatermarkValve, type ValveOutput } from './watermark-valve.ts';
 import { yieldToHost, type InputYield } from './yield.ts';
 import { MAX_WATERMARK } from '../api/watermarks.ts';
 import { isThenable } from './operators/base.ts';
@@ -366,7 +366,9 @@ export class StreamTask implements CoordinatedTask {
         continue;
       }
       if (element.kind === 'records') {
-        await apply(valve.records(channel));
+        // Per batch, and nearly always unchanged: no await (a microtask turn) then.
+        const change = valve.records(channel);
+        if (change !== NO_CHANGE) await apply(change);
         await pushBatch(head, element.batch, this.secondInput?.[channel] === true);
         continue;
       }

@@ -8,6 +8,9 @@
 import { MAX_WATERMARK } from '../api/watermarks.ts';
 
 /** What changed for the task's output after an input event. */
+/** What a valve returns when its output did not change (shared, never written to). */
+export const NO_CHANGE: ValveOutput = Object.freeze({});
+
 export interface ValveOutput {
   /** The task's new watermark, if it advanced. */
   watermark?: number;
@@ -39,7 +42,8 @@ export class WatermarkValve {
 
   /** Records arrived on `channel`: an idle channel is active again. */
   records(channel: number): ValveOutput {
-    if (!this.idle[channel]) return {};
+    // Once per record batch: nothing to allocate when nothing changes.
+    if (!this.idle[channel]) return NO_CHANGE;
     this.idle[channel] = false;
     return this.update();
   }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { RestartStrategies, RichMapFunction, StreamExecutionEnvironment } from '../../src/index.ts';
 import { CollectionSource } from '../../src/engine/sources/collection.ts';
-import type { SourceReader } from '../../src/api/sources.ts';
+import type { Source, SourceReader } from '../../src/api/sources.ts';
+import { HANDS_OVER_BATCHES } from '../../src/engine/operators/source.ts';
 
 const env = () => StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1);
 
@@ -93,6 +94,32 @@ describe('fromCollection', () => {
     expect(again.poll(10)).toEqual([4, 5]);
     expect(again.poll(10)).toBeNull();
     expect(() => again.restoreSplits!([{ next: 7 }] as never)).toThrow(/cannot restore/);
+  });
+
+  it("a user reader's polled array is copied (it may reuse it), fromCollection's becomes the batch", async () => {
+    // One array refilled by every poll: records handed on without a copy would all read the last fill.
+    const reused: number[] = [];
+    let next = 0;
+    const reusing: Source<number> = {
+      boundedness: 'bounded',
+      createReader: () => ({
+        poll: (max) => {
+          if (next >= 10) return null;
+          reused.length = 0;
+          for (let i = 0; i < Math.min(max, 2); i++) reused.push(next++);
+          return reused;
+        },
+      }),
+    };
+    // keyBy: the records cross to another task, which reads them after later polls.
+    const out = await env()
+      .fromSource(reusing, undefined, 'reusing')
+      .keyBy(() => 0)
+      .map((x) => x)
+      .executeAndCollect();
+    expect(out).toEqual(range(10));
+    expect((new CollectionSource([1]).createReader() as { [HANDS_OVER_BATCHES]?: boolean })[HANDS_OVER_BATCHES]).toBe(true);
+    expect(await env().fromCollection(range(3000)).executeAndCollect()).toEqual(range(3000));
   });
 
   it.each([

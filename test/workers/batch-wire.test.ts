@@ -93,7 +93,7 @@ describe('record batches as bytes between workers', () => {
       values,
       timestamps: values.map((_, i) => (i === 5 ? Number.NaN : 1000 + i)),
       keys: values.map((v) => v.k),
-      keyGroups: values.map((_, i) => (i * 31) % 128),
+      keyGroups: Uint16Array.from(values, (_, i) => (i * 31) % 128),
     };
     const back = roundTrip(batch);
     expectSame(back.values, batch.values);

@@ -24,7 +24,7 @@ export interface RecordBatch {
   /** Per record key, set on batches that crossed a `keyBy`. */
   readonly keys?: Key[];
   /** Per record key group, alongside `keys`. */
-  readonly keyGroups?: number[];
+  readonly keyGroups?: ArrayLike<number>;
 }
 
 /** Collects what an operator emits, stamping each record with the current timestamp. */
@@ -50,15 +50,19 @@ export class OutputBuffer implements Collector<unknown> {
     return this.values.length;
   }
 
-  /** Collects many records without timestamps at once (a source without a watermark strategy). */
-  collectAll(values: readonly unknown[]): void {
+  /**
+   * Collects many records without timestamps at once (a source without a watermark
+   * strategy). `handedOver`: nobody else holds or changes `values` any more, so it may
+   * become the batch itself instead of a copy.
+   */
+  collectAll(values: readonly unknown[], handedOver = false): void {
     if (this.timestamps !== undefined || !Number.isNaN(this.timestamp) || this.watermark !== undefined) {
       for (const v of values) this.collect(v);
       return;
     }
     const target = this.values;
     // A copy in one go when nothing is pending (the usual case: one poll per batch).
-    if (target.length === 0) this.values = values.slice();
+    if (target.length === 0) this.values = handedOver ? (values as unknown[]) : values.slice();
     else for (let i = 0; i < values.length; i++) target.push(values[i]);
   }
 

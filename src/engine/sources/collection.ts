@@ -1,5 +1,6 @@
 /** The source behind `fromCollection` and `fromElements`: non-parallel and replayable. */
 import type { Source, SourceReader } from '../../api/sources.ts';
+import { HANDS_OVER_BATCHES } from '../operators/source.ts';
 
 /**
  * Hands out the first `length` elements of an array in order; its one split is the next
@@ -20,7 +21,9 @@ export class CollectionSource<T> implements Source<T> {
     const elements = this.elements;
     const length = this.length;
     let next = 0;
-    return {
+    const reader: SourceReader<T> & { [HANDS_OVER_BATCHES]: true } = {
+      // Every batch below is a fresh slice that this reader forgets.
+      [HANDS_OVER_BATCHES]: true,
       poll(max) {
         if (next >= length) return null;
         const end = Math.min(length, next + max);
@@ -41,5 +44,6 @@ export class CollectionSource<T> implements Source<T> {
         next = position;
       },
     };
+    return reader;
   }
 }
