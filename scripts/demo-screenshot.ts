@@ -23,6 +23,11 @@ try {
   await page.waitForTimeout(4000);
   await page.click('#inspect button[type=submit]');
   await page.waitForTimeout(500);
+  // A chart out of view skips its drawing until it scrolls back (demo/src/charts.ts): with
+  // the whole page in the viewport every chart is in view and draws on its next sample.
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  await page.setViewportSize({ width: 1200, height });
+  await page.waitForTimeout(1500);
   await page.screenshot({ path: out, fullPage: true });
   console.log(`wrote ${out}`);
 } finally {
