@@ -11,6 +11,18 @@ afterEach(() => {
   vi.unstubAllGlobals();
 });
 
+/** A real macrotask later, through a message (fake timers never fire on their own). */
+function aMessageLater(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const { port1, port2 } = new MessageChannel();
+    port1.onmessage = () => {
+      port1.close();
+      resolve();
+    };
+    port2.postMessage(undefined);
+  });
+}
+
 describe('yieldToHost', () => {
   it('resolves through a message, not a timer (it resolves while timers are frozen)', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'setImmediate'] });
@@ -18,15 +30,7 @@ describe('yieldToHost', () => {
     void yieldToHost().then(() => {
       done = true;
     });
-    // A real macrotask later (the fake timers never fire on their own).
-    await new Promise<void>((resolve) => {
-      const { port1, port2 } = new MessageChannel();
-      port1.onmessage = () => {
-        port1.close();
-        resolve();
-      };
-      port2.postMessage(undefined);
-    });
+    await aMessageLater();
     expect(done).toBe(true);
   });
 
@@ -75,14 +79,7 @@ describe('keptChannelYield', () => {
     void yieldOnce().then(() => {
       done = true;
     });
-    await new Promise<void>((resolve) => {
-      const { port1, port2 } = new MessageChannel();
-      port1.onmessage = () => {
-        port1.close();
-        resolve();
-      };
-      port2.postMessage(undefined);
-    });
+    await aMessageLater();
     expect(done).toBe(true);
   });
 });
