@@ -298,7 +298,7 @@ export class StreamExecutionEnvironment implements StreamGraphBuilder {
     const inPlace =
       Array.isArray(collection) && Object.getPrototypeOf(collection) === Array.prototype && collection[Symbol.iterator] === Array.prototype[Symbol.iterator];
     const elements = inPlace ? (collection as readonly T[]) : Array.from(collection);
-    return this.fromSource(new CollectionSource(elements, elements.length), undefined, 'Collection Source');
+    return this.fromSource(new CollectionSource(elements), undefined, 'Collection Source');
   }
 
   /** A bounded stream of the given elements. */

@@ -8,15 +8,15 @@
 import { MAX_WATERMARK } from '../api/watermarks.ts';
 
 /** What changed for the task's output after an input event. */
-/** What a valve returns when its output did not change (shared, never written to). */
-export const NO_CHANGE: ValveOutput = Object.freeze({});
-
 export interface ValveOutput {
   /** The task's new watermark, if it advanced. */
   watermark?: number;
   /** The task's output went idle (true) or became active again (false). */
   idle?: boolean;
 }
+
+/** What a valve returns when its output did not change (shared, never written to). */
+export const NO_CHANGE: ValveOutput = Object.freeze({});
 
 export class WatermarkValve {
   private readonly watermarks: number[];

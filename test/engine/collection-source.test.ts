@@ -83,13 +83,15 @@ describe('fromCollection', () => {
     expect(constructed).toBe(0);
   });
 
-  it('the source restores its position within the array and stops at the length it was given', () => {
-    const input = range(10);
-    const reader = new CollectionSource(input, 6).createReader() as SourceReader<number>;
+  it('the source restores its position within the array and stops at the length the array had when it was made', () => {
+    const input = range(6);
+    const source = new CollectionSource(input);
+    input.push(6, 7, 8, 9);
+    const reader = source.createReader() as SourceReader<number>;
     expect(reader.poll(4)).toEqual([0, 1, 2, 3]);
     const splits = reader.snapshotSplits!(1);
     input.push(99);
-    const again = new CollectionSource(input, 6).createReader() as SourceReader<number>;
+    const again = source.createReader() as SourceReader<number>;
     again.restoreSplits!(splits as never);
     expect(again.poll(10)).toEqual([4, 5]);
     expect(again.poll(10)).toBeNull();

@@ -12,10 +12,11 @@ export class CollectionSource<T> implements Source<T> {
   readonly boundedness = 'bounded' as const;
   readonly maxParallelism = 1;
   readonly replayable = true;
-  constructor(
-    private readonly elements: readonly T[],
-    private readonly length: number = elements.length,
-  ) {}
+  /** The array's length when the source was made: what it reads. */
+  private readonly length: number;
+  constructor(private readonly elements: readonly T[]) {
+    this.length = elements.length;
+  }
 
   createReader(): SourceReader<T> {
     const elements = this.elements;
