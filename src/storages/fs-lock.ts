@@ -88,8 +88,7 @@ export async function takeLock(root: string, scope: string): Promise<StorageLock
   const guardDeadline = Date.now() + GUARD_WAIT_MS;
   for (let attempt = 1; ; attempt++) {
     await makeDirectories(fs, path, dir, root, scope);
-    const record: LockRecord = { pid: me.pid, host: me.host, createdAt: new Date().toISOString(), token: randomName() };
-    const text = `${JSON.stringify(record)}\n`;
+    const { record, text } = newRecord(me);
     let handle: NodeFs.FileHandle | undefined;
     try {
       handle = await fs.open(lockPath, 'wx');
@@ -295,8 +294,7 @@ async function takeGuard(t: Takeover): Promise<{ path: string; text: string; tok
       if (errorCode(error) !== 'EEXIST') return undefined; // e.g. the scope directory vanished
     }
     if (handle !== undefined) {
-      const record: LockRecord = { pid: me.pid, host: me.host, createdAt: new Date().toISOString(), token: randomName() };
-      const text = `${JSON.stringify(record)}\n`;
+      const { record, text } = newRecord(me);
       heldGuards.set(guardPath, record.token);
       try {
         // No sync: a guard lives for a few file operations, and after a power loss its taker is gone anyway.
@@ -336,6 +334,12 @@ async function clearStaleGuard(fs: typeof NodeFs, me: Identity, guardPath: strin
   if (now !== undefined && (now.text !== judged.text || now.mtimeMs !== judged.mtimeMs)) return false; // replaced meanwhile
   await fs.rm(guardPath, { force: true });
   return true;
+}
+
+/** A fresh record of this process for a lock or guard file, and its text as written. */
+function newRecord(me: Identity): { record: LockRecord; text: string } {
+  const record: LockRecord = { pid: me.pid, host: me.host, createdAt: new Date().toISOString(), token: randomName() };
+  return { record, text: `${JSON.stringify(record)}\n` };
 }
 
 /**
