@@ -369,7 +369,8 @@ export class StreamTask implements CoordinatedTask {
         // Per batch, and nearly always unchanged: no await (a microtask turn) then.
         const change = valve.records(channel);
         if (change !== NO_CHANGE) await apply(change);
-        await pushBatch(head, element.batch, this.secondInput?.[channel] === true);
+        const pushed = pushBatch(head, element.batch, this.secondInput?.[channel] === true);
+        if (pushed !== undefined) await pushed;
         continue;
       }
       if (element.kind === 'barrier') {
@@ -400,11 +401,16 @@ export class StreamTask implements CoordinatedTask {
   }
 }
 
-async function pushBatch(member: ChainMember, batch: RecordBatch, second = false): Promise<void> {
+/**
+ * Runs a batch through `member` and hands on what it emitted. Undefined when all of that
+ * happened at once (a synchronous operator that emitted nothing, the usual case per batch
+ * of a keyed aggregation): callers then skip the `await`, a microtask turn per batch.
+ */
+function pushBatch(member: ChainMember, batch: RecordBatch, second = false): Promise<void> | undefined {
   member.counters.recordsIn += batch.values.length;
   const r = second ? member.op.processBatch2!(batch, member.out) : member.op.processBatch(batch, member.out);
-  if (isThenable(r)) await r;
-  await drain(member);
+  if (isThenable(r)) return (r as Promise<void>).then(() => drain(member));
+  return drain(member);
 }
 
 async function pushWatermark(member: ChainMember, watermark: number): Promise<void> {
@@ -413,9 +419,13 @@ async function pushWatermark(member: ChainMember, watermark: number): Promise<vo
   await drain(member);
 }
 
-/** Hands what a member emitted to its successors: records first, then its watermark. */
-async function drain(member: ChainMember): Promise<void> {
+/** Hands what a member emitted to its successors: records first, then its watermark. Undefined when it emitted nothing. */
+function drain(member: ChainMember): Promise<void> | undefined {
   if (member.halted) throw new Error('[eddy] [executor:local] the task was abandoned after its attempt failed; its output is discarded');
+  return member.out.isEmpty ? undefined : drainOutput(member);
+}
+
+async function drainOutput(member: ChainMember): Promise<void> {
   const sideOf = member.sideOf;
   // Active again before what made it active; idle after everything emitted so far.
   const idleness = member.out.takeIdleness();
@@ -463,7 +473,11 @@ async function forwardRecords(member: ChainMember, batch: RecordBatch): Promise<
   const sideOf = member.sideOf;
   if (batch.values.length === 0) return;
   member.counters.recordsOut += batch.values.length;
-  for (const n of member.next) if (sideOf === undefined || !sideOf.has(n)) await pushBatch(n, batch);
+  for (const n of member.next) {
+    if (sideOf !== undefined && sideOf.has(n)) continue;
+    const pushed = pushBatch(n, batch);
+    if (pushed !== undefined) await pushed;
+  }
   for (const n of member.network) if (sideOf === undefined || !sideOf.has(n)) await n.emitRecords(batch);
 }
 

@@ -26,7 +26,12 @@ class CountingWindowOperator extends WindowOperator<undefined> {
   recordPromises = 0;
   timerCalls = 0;
   timerPromises = 0;
-  protected override forEachRecord(batch: RecordBatch, out: OutputBuffer, what: string, invoke: (value: unknown, out: OutputBuffer) => unknown): Promise<void> {
+  protected override forEachRecord(
+    batch: RecordBatch,
+    out: OutputBuffer,
+    what: string,
+    invoke: (value: unknown, out: OutputBuffer) => unknown,
+  ): void | Promise<void> {
     return super.forEachRecord(batch, out, what, (v, o) => {
       const r = invoke(v, o);
       this.records++;

@@ -24,6 +24,25 @@ import type {
 } from './operator.ts';
 import { StreamingRuntimeContext } from './runtime-context.ts';
 
+/** Where {@link AbstractStreamOperator.forEachRecord} is in a batch. */
+interface RecordCursor {
+  readonly batch: RecordBatch;
+  readonly out: OutputBuffer;
+  readonly invoke: (value: unknown, out: OutputBuffer) => unknown;
+  readonly backend: KeyedStateBackend | undefined;
+  /** The record being processed (or next, once it completed). */
+  i: number;
+}
+
+/** What a record has to wait for before the batch goes on. */
+type RecordWait =
+  | { readonly prefetch: Promise<void> }
+  | { readonly cleanup: Promise<unknown> }
+  | { readonly result: PromiseLike<unknown> }
+  | { readonly mail: true };
+
+const MAIL_WAITS: RecordWait = { mail: true };
+
 /** A thenable check that is cheaper than awaiting every result. */
 export function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && typeof v === 'object' && typeof (v as PromiseLike<unknown>).then === 'function';
@@ -195,9 +214,9 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
    * Runs `invoke` for every record of the batch, with the record's key set on keyed
    * operators and its timestamp on `out`; waits only for results that are Promises.
    *
-   * A plain loop that continues from `then` callbacks rather than an async function:
-   * resuming an async function per record allocated and cost noticeably more, and an
-   * async user function already costs every record a few microtask turns.
+   * Returns nothing when every record completed at once (the usual case with synchronous
+   * user functions and state): no Promise, no closure and no microtask turn per batch.
+   * From the first record that has to wait it returns the Promise of the rest.
    */
   protected forEachRecord(
     batch: RecordBatch,
@@ -206,76 +225,112 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
     invoke: (value: unknown, out: OutputBuffer) => unknown,
     /** False for the broadcast input of a keyed operator: its records have no key. */
     withKeys = true,
-  ): Promise<void> {
-    const { values, timestamps, keys, keyGroups } = batch;
+  ): void | Promise<void> {
     const backend = withKeys ? this.backend : undefined;
-    if (backend !== undefined && keys === undefined) {
+    if (backend !== undefined && batch.keys === undefined) {
       return Promise.reject(
         new StateError('NO_KEY_CONTEXT', 'a keyed operator received records without keys', { component: 'runtime', operator: this.ctx.displayName }),
       );
     }
-    const prefetch = backend?.prefetch && keys ? backend.prefetch(keys, keyGroups!) : undefined;
+    const cursor: RecordCursor = { batch, out, invoke, backend, i: 0 };
+    const prefetch = backend?.prefetch && batch.keys ? backend.prefetch(batch.keys, batch.keyGroups!) : undefined;
+    if (prefetch !== undefined) return this.continueRecords(cursor, what, { prefetch });
+    try {
+      const wait = this.runRecords(cursor);
+      return wait === undefined ? undefined : this.continueRecords(cursor, what, wait);
+    } catch (e) {
+      backend?.clearCurrentKey();
+      return Promise.reject(this.userError(e, what, batch.keys?.[cursor.i]));
+    }
+  }
+
+  /**
+   * Runs records from `c.i` on for as long as each completes at once; at the first that
+   * has to wait, returns what for (its TTL cleanup, its result, or mail to run after it)
+   * with `c.i` on that record. Undefined once the batch is done.
+   */
+  private runRecords(c: RecordCursor): RecordWait | undefined {
+    const { values, timestamps, keys, keyGroups } = c.batch;
+    const { out, invoke, backend } = c;
     const store = this.keyedStore;
     const ctx = this.ctx;
+    let i = c.i;
+    try {
+      for (; i < values.length; i++) {
+        if (backend !== undefined) {
+          const keyGroup = keyGroups![i];
+          backend.setCurrentKey(keys![i], keyGroup);
+          this.currentKeyGroup = keyGroup;
+          // TTL: a new time sample, and cleanup asked to run per record (cleanupIncrementally(n, true)).
+          const cleanup = store?.onRecord();
+          if (cleanup !== undefined) return { cleanup };
+        }
+        out.timestamp = timestamps === undefined ? NaN : timestamps[i];
+        const r = invoke(values[i], out);
+        if (isThenable(r)) return { result: r };
+        if (ctx.hasMail()) return MAIL_WAITS;
+      }
+    } finally {
+      c.i = i;
+    }
+    backend?.clearCurrentKey();
+    if (store?.misuse !== undefined) throw store.misuse;
+    return undefined;
+  }
+
+  /**
+   * The rest of a batch once record `c.i` has to wait for `first`: continues from `then`
+   * callbacks rather than in an async function (resuming an async function per record
+   * allocated and cost noticeably more; an async user function already costs every record
+   * a few microtask turns).
+   */
+  private continueRecords(c: RecordCursor, what: string, first: RecordWait): Promise<void> {
+    const { values, timestamps, keys } = c.batch;
+    const { out, invoke, backend } = c;
+    const ctx = this.ctx;
     return new Promise<void>((resolve, reject) => {
-      let i = 0;
       const fail = (e: unknown): void => {
         backend?.clearCurrentKey();
-        reject(this.userError(e, what, keys?.[i]));
+        reject(this.userError(e, what, keys?.[c.i]));
+      };
+      const resume = (): void => {
+        let wait: RecordWait | undefined;
+        try {
+          wait = this.runRecords(c);
+        } catch (e) {
+          return fail(e);
+        }
+        if (wait === undefined) resolve();
+        else waitFor(wait);
       };
       const next = (): void => {
-        i++;
-        loop();
+        c.i++;
+        resume();
       };
-      // Lets mail in (checkpoints, processing time) between record i and the next one.
+      // Lets mail in (checkpoints, processing time) between record c.i and the next one.
       const runMail = (): void => {
         backend?.clearCurrentKey();
         ctx.runMail().then(next, fail);
       };
-      // After record i.
-      const settled = (): void => {
-        if (ctx.hasMail()) runMail();
-        else next();
-      };
-      // The rest of record i once its TTL cleanup has finished.
+      const settled = (): void => (ctx.hasMail() ? runMail() : next());
+      // The rest of record c.i once its TTL cleanup has finished.
       const invokeCurrent = (): void => {
         try {
-          out.timestamp = timestamps === undefined ? NaN : timestamps[i];
-          const r = invoke(values[i], out);
+          out.timestamp = timestamps === undefined ? NaN : timestamps[c.i];
+          const r = invoke(values[c.i], out);
           if (isThenable(r)) r.then(settled, fail);
           else settled();
         } catch (e) {
           fail(e);
         }
       };
-      const loop = (): void => {
-        try {
-          for (; i < values.length; i++) {
-            if (backend !== undefined) {
-              const keyGroup = keyGroups![i];
-              backend.setCurrentKey(keys![i], keyGroup);
-              this.currentKeyGroup = keyGroup;
-              // TTL: a new time sample, and cleanup asked to run per record (cleanupIncrementally(n, true)).
-              const cleanup = store?.onRecord();
-              if (cleanup !== undefined) return void cleanup.then(invokeCurrent, fail);
-            }
-            out.timestamp = timestamps === undefined ? NaN : timestamps[i];
-            const r = invoke(values[i], out);
-            if (isThenable(r)) return void r.then(settled, fail);
-            if (ctx.hasMail()) {
-              runMail();
-              return;
-            }
-          }
-          backend?.clearCurrentKey();
-          if (store?.misuse !== undefined) throw store.misuse;
-          resolve();
-        } catch (e) {
-          fail(e);
-        }
+      const waitFor = (w: RecordWait): void => {
+        if ('prefetch' in w) w.prefetch.then(resume, reject);
+        else if ('cleanup' in w) w.cleanup.then(invokeCurrent, fail);
+        else if ('result' in w) w.result.then(settled, fail);
+        else runMail();
       };
-      if (prefetch === undefined) loop();
-      else prefetch.then(loop, reject);
+      waitFor(first);
     });
   }
 

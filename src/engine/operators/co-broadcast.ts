@@ -109,7 +109,7 @@ export class BroadcastProcessOperator<IN1, IN2, OUT> extends BroadcastOperatorBa
   private readonly readOnlyContext: ReadOnlyBroadcastContext = { ...this.baseContext(), getBroadcastState: (d) => this.readOnlyState(d) };
   private readonly context: BroadcastContext = { ...this.baseContext(), getBroadcastState: (d) => this.broadcastState(d) };
 
-  processBatch(batch: RecordBatch, out: OutputBuffer): Promise<void> {
+  processBatch(batch: RecordBatch, out: OutputBuffer): void | Promise<void> {
     this.out = out;
     return this.forEachRecord(batch, out, 'processElement', (v, o) => {
       this.timestamp = o.timestamp;
@@ -117,7 +117,7 @@ export class BroadcastProcessOperator<IN1, IN2, OUT> extends BroadcastOperatorBa
     });
   }
 
-  processBatch2(batch: RecordBatch, out: OutputBuffer): Promise<void> {
+  processBatch2(batch: RecordBatch, out: OutputBuffer): void | Promise<void> {
     this.out = out;
     return this.forEachRecord(batch, out, 'processBroadcastElement', (v, o) => {
       this.timestamp = o.timestamp;
@@ -143,7 +143,7 @@ export class KeyedBroadcastProcessOperator<K extends Key, IN1, IN2, OUT> extends
     applyToKeyedState: (d: StateDescriptor, fn: KeyedStateFunction<K, unknown>) => this.applyToKeyedState(d, fn),
   };
 
-  processBatch(batch: RecordBatch, out: OutputBuffer): Promise<void> {
+  processBatch(batch: RecordBatch, out: OutputBuffer): void | Promise<void> {
     this.out = out;
     return this.forEachRecord(batch, out, 'processElement', (v, o) => {
       this.timestamp = o.timestamp;
@@ -151,7 +151,7 @@ export class KeyedBroadcastProcessOperator<K extends Key, IN1, IN2, OUT> extends
     });
   }
 
-  processBatch2(batch: RecordBatch, out: OutputBuffer): Promise<void> {
+  processBatch2(batch: RecordBatch, out: OutputBuffer): void | Promise<void> {
     this.out = out;
     // Broadcast records have no key: they reach keyed state only through applyToKeyedState.
     return this.forEachRecord(

@@ -14,10 +14,10 @@ import { emitToSide } from './process.ts';
 
 /** `connect(...).map(coMap)`: `map1` for the first input, `map2` for the second. */
 export class CoMapOperator<IN1, IN2, OUT> extends AbstractStreamOperator<CoMapFunction<IN1, IN2, OUT>> {
-  processBatch(batch: RecordBatch, out: OutputBuffer): Promise<void> {
+  processBatch(batch: RecordBatch, out: OutputBuffer): void | Promise<void> {
     return this.forEachRecord(batch, out, 'map1', (v, o) => collectResult(this.fn.map1(v as IN1), o));
   }
-  processBatch2(batch: RecordBatch, out: OutputBuffer): Promise<void> {
+  processBatch2(batch: RecordBatch, out: OutputBuffer): void | Promise<void> {
     return this.forEachRecord(batch, out, 'map2', (v, o) => collectResult(this.fn.map2(v as IN2), o));
   }
 }
@@ -30,10 +30,10 @@ function collectResult(r: unknown, out: OutputBuffer): unknown {
 
 /** `connect(...).flatMap(coFlatMap)`: `flatMap1` for the first input, `flatMap2` for the second. */
 export class CoFlatMapOperator<IN1, IN2, OUT> extends AbstractStreamOperator<CoFlatMapFunction<IN1, IN2, OUT>> {
-  processBatch(batch: RecordBatch, out: OutputBuffer): Promise<void> {
+  processBatch(batch: RecordBatch, out: OutputBuffer): void | Promise<void> {
     return this.forEachRecord(batch, out, 'flatMap1', (v, o) => this.fn.flatMap1(v as IN1, o as Collector<OUT>));
   }
-  processBatch2(batch: RecordBatch, out: OutputBuffer): Promise<void> {
+  processBatch2(batch: RecordBatch, out: OutputBuffer): void | Promise<void> {
     return this.forEachRecord(batch, out, 'flatMap2', (v, o) => this.fn.flatMap2(v as IN2, o as Collector<OUT>));
   }
 }
@@ -50,7 +50,7 @@ export class CoProcessOperator<IN1, IN2, OUT> extends AbstractStreamOperator<CoP
     output: (tag, value) => emitToSide(this.out, tag, value, this.ctx.displayName),
   };
 
-  processBatch(batch: RecordBatch, out: OutputBuffer): Promise<void> {
+  processBatch(batch: RecordBatch, out: OutputBuffer): void | Promise<void> {
     this.out = out;
     return this.forEachRecord(batch, out, 'processElement1', (v, o) => {
       this.timestamp = o.timestamp;
@@ -58,7 +58,7 @@ export class CoProcessOperator<IN1, IN2, OUT> extends AbstractStreamOperator<CoP
     });
   }
 
-  processBatch2(batch: RecordBatch, out: OutputBuffer): Promise<void> {
+  processBatch2(batch: RecordBatch, out: OutputBuffer): void | Promise<void> {
     this.out = out;
     return this.forEachRecord(batch, out, 'processElement2', (v, o) => {
       this.timestamp = o.timestamp;
@@ -86,7 +86,7 @@ export class KeyedCoProcessOperator<K extends Key, IN1, IN2, OUT> extends Abstra
     output: (tag, value) => emitToSide(this.out, tag, value, this.ctx.displayName),
   };
 
-  processBatch(batch: RecordBatch, out: OutputBuffer): Promise<void> {
+  processBatch(batch: RecordBatch, out: OutputBuffer): void | Promise<void> {
     this.out = out;
     return this.forEachRecord(batch, out, 'processElement1', (v, o) => {
       this.timestamp = o.timestamp;
@@ -94,7 +94,7 @@ export class KeyedCoProcessOperator<K extends Key, IN1, IN2, OUT> extends Abstra
     });
   }
 
-  processBatch2(batch: RecordBatch, out: OutputBuffer): Promise<void> {
+  processBatch2(batch: RecordBatch, out: OutputBuffer): void | Promise<void> {
     this.out = out;
     return this.forEachRecord(batch, out, 'processElement2', (v, o) => {
       this.timestamp = o.timestamp;

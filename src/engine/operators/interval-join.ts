@@ -66,12 +66,12 @@ export class IntervalJoinOperator<IN1, IN2, OUT> extends AbstractStreamOperator<
     this.rightBuffer = this.keyedStore!.getMapState(new MapStateDescriptor<number, unknown[]>(RIGHT_BUFFER));
   }
 
-  processBatch(batch: RecordBatch, out: OutputBuffer): Promise<void> {
+  processBatch(batch: RecordBatch, out: OutputBuffer): void | Promise<void> {
     this.out = out;
     return this.forEachRecord(batch, out, 'processElement', (v, o) => this.processElement(v, o, true));
   }
 
-  processBatch2(batch: RecordBatch, out: OutputBuffer): Promise<void> {
+  processBatch2(batch: RecordBatch, out: OutputBuffer): void | Promise<void> {
     this.out = out;
     return this.forEachRecord(batch, out, 'processElement', (v, o) => this.processElement(v, o, false));
   }

@@ -159,6 +159,11 @@ export class OutputBuffer implements Collector<unknown> {
     return out;
   }
 
+  /** True when nothing waits to be handed on: no record, watermark, idleness change or side output (a task then skips its drain). */
+  get isEmpty(): boolean {
+    return this.values.length === 0 && this.cuts === undefined && this.watermark === undefined && this.idleness === undefined && this.sides === undefined;
+  }
+
   /** Hands out what was collected and starts over. */
   take(): RecordBatch {
     const batch = { values: this.values, timestamps: this.timestamps };

@@ -28,7 +28,7 @@ export class ProcessOperator<IN, OUT> extends AbstractStreamOperator<ProcessFunc
   private readonly noTimers: TimerService = this.refusingTimerService(() => this.watermark);
   private watermark = -Infinity;
 
-  processBatch(batch: RecordBatch, out: OutputBuffer): Promise<void> {
+  processBatch(batch: RecordBatch, out: OutputBuffer): void | Promise<void> {
     this.out = out;
     return this.forEachRecord(batch, out, 'processElement', (v, o) => {
       this.timestamp = o.timestamp;
@@ -56,7 +56,7 @@ export class KeyedProcessOperator<K extends Key, IN, OUT> extends AbstractStream
   };
   private out: OutputBuffer | undefined;
 
-  processBatch(batch: RecordBatch, out: OutputBuffer): Promise<void> {
+  processBatch(batch: RecordBatch, out: OutputBuffer): void | Promise<void> {
     this.out = out;
     return this.forEachRecord(batch, out, 'processElement', (v, o) => {
       this.timestamp = o.timestamp;

@@ -28,7 +28,7 @@ export class KeyedReduceOperator<T> extends AbstractStreamOperator<ReduceFn<T>> 
     await super.open();
   }
 
-  processBatch(batch: RecordBatch, out: OutputBuffer): Promise<void> {
+  processBatch(batch: RecordBatch, out: OutputBuffer): void | Promise<void> {
     return this.forEachRecord(batch, out, 'reduce', this.reduceRecord);
   }
 

@@ -10,7 +10,7 @@ export class MapOperator<IN, OUT> extends AbstractStreamOperator<MapFunction<IN,
     super(fn);
     this.call = typeof fn === 'function' ? fn : (v) => fn.map(v);
   }
-  processBatch(batch: RecordBatch, out: OutputBuffer): Promise<void> {
+  processBatch(batch: RecordBatch, out: OutputBuffer): void | Promise<void> {
     return this.forEachRecord(batch, out, 'map', (v, o) => {
       const r = this.call(v as IN);
       if (isThenable(r)) return r.then((x) => o.collect(x));
@@ -26,7 +26,7 @@ export class FlatMapOperator<IN, OUT> extends AbstractStreamOperator<FlatMapFunc
     super(fn);
     this.call = typeof fn === 'function' ? fn : (v, out) => fn.flatMap(v, out);
   }
-  processBatch(batch: RecordBatch, out: OutputBuffer): Promise<void> {
+  processBatch(batch: RecordBatch, out: OutputBuffer): void | Promise<void> {
     return this.forEachRecord(batch, out, 'flatMap', (v, o) => this.call(v as IN, o as Collector<OUT>));
   }
 }
@@ -38,7 +38,7 @@ export class FilterOperator<T> extends AbstractStreamOperator<FilterFunction<T>>
     super(fn);
     this.call = typeof fn === 'function' ? fn : (v) => fn.filter(v);
   }
-  processBatch(batch: RecordBatch, out: OutputBuffer): Promise<void> {
+  processBatch(batch: RecordBatch, out: OutputBuffer): void | Promise<void> {
     return this.forEachRecord(batch, out, 'filter', (v, o) => {
       const r = this.call(v as T);
       if (isThenable(r)) return r.then((keep) => void (keep && o.collect(v)));

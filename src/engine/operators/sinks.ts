@@ -28,7 +28,7 @@ export class SinkFunctionOperator<T> extends SinkBase<SinkFunction<T> | TwoPhase
     if (fn instanceof TwoPhaseCommitSink) this.call = (v, ctx) => fn.write(v, ctx);
     else this.call = typeof fn === 'function' ? (v) => fn(v) : (v, ctx) => fn.invoke(v, ctx);
   }
-  processBatch(batch: RecordBatch, out: OutputBuffer): Promise<void> {
+  processBatch(batch: RecordBatch, out: OutputBuffer): void | Promise<void> {
     return this.forEachRecord(batch, out, 'invoke', (v, o) => {
       this.timestamp = o.timestamp;
       return this.call(v as T, this.sinkContext);
@@ -50,7 +50,7 @@ export class SinkWriterOperator<T> extends SinkBase<undefined> {
       });
     });
   }
-  processBatch(batch: RecordBatch, out: OutputBuffer): Promise<void> {
+  processBatch(batch: RecordBatch, out: OutputBuffer): void | Promise<void> {
     return this.forEachRecord(batch, out, 'write', (v, o) => {
       this.timestamp = o.timestamp;
       return this.writer.write(v as T, this.sinkContext);

@@ -77,7 +77,7 @@ export class WindowOperator<F> extends AbstractStreamOperator<F> {
     await super.open();
   }
 
-  processBatch(batch: RecordBatch, out: OutputBuffer): Promise<void> {
+  processBatch(batch: RecordBatch, out: OutputBuffer): void | Promise<void> {
     this.core.out = out;
     return this.forEachRecord(batch, out, 'window', this.processRecord);
   }
