@@ -298,7 +298,8 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
         try {
           wait = this.runRecords(c);
         } catch (e) {
-          return fail(e);
+          fail(e);
+          return;
         }
         if (wait === undefined) resolve();
         else waitFor(wait);
