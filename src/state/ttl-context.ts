@@ -14,7 +14,8 @@ export type TtlValue<T> = [value: T, lastAccess: number];
 /**
  * What backends are told about TTL pairs: TTL's tables build a new pair for every write
  * and never change one they handed over — except where the backend's reads are owned
- * (`ValueTable.ownedReads`: the heap backend and SQLite's cache, whose reads copy what a snapshot still reads) — so only an
+ * (`ValueTable.ownedReads`: the heap backend, SQLite's cache and the Durable Object backend,
+ * where nothing a snapshot still reads can be changed so) — so only an
  * object user value needs a private copy (then in a new pair), and a pair around an
  * encodable primitive may be shared as it is.
  */

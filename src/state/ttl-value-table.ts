@@ -4,8 +4,9 @@
  *
  * Reads and writes stay synchronous when the backend answers synchronously. A pair handed
  * to the backend is changed only where the backend hands its stored objects out as the
- * reader's own (`ValueTable.ownedReads`: the heap backend, SQLite's cache), and only within the record
- * that read it; anywhere else a snapshot or a cache may still be reading it.
+ * reader's own (`ValueTable.ownedReads`: the heap backend, SQLite's cache, the Durable
+ * Object backend), and only within the record that read it; anywhere else a snapshot or a
+ * cache may still be reading it.
  */
 import type { Key } from '../format/key-bytes.ts';
 import type { MaybePromise, ValueTable } from './backend.ts';
