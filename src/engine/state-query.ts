@@ -12,7 +12,7 @@ import { EddyError, InvalidKeyError } from '../api/errors.ts';
 import { keyProblem, type Key } from '../format/key-bytes.ts';
 import { keyGroupForKey, subtaskForKeyGroup } from '../format/key-groups.ts';
 import { VOID_NAMESPACE, type KeyedStateBackend } from '../state/backend.ts';
-import type { TtlValue } from '../state/ttl-tables.ts';
+import type { TtlValue } from '../state/ttl-context.ts';
 import { operatorIdOf, type GraphNode, type JobGraph } from './graph.ts';
 import type { QueryableState } from './operators/operator.ts';
 

@@ -32,7 +32,7 @@ export function storageShapeOf(kind: StateKind): StorageShape {
 /**
  * How a state with time-to-live is stored: every stored value (of a list, every element;
  * of a map, every value) is the pair `[userValue, lastAccessTimestamp]` (see
- * `src/state/ttl-tables.ts`). The pairs go through the value codec like any value.
+ * `src/state/ttl-context.ts`). The pairs go through the value codec like any value.
  */
 export interface TtlMetaInfo {
   /** The TTL when written; informative, a restore may change it (timestamps are stored, not deadlines). */

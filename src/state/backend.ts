@@ -117,7 +117,9 @@ export interface ValueTable<T> {
    * True when `get` answers synchronously with the stored object itself, private to the
    * caller for the current access: changed in place, it may be written back with `put`
    * (the heap backend, which copies a stored object on its first read while a snapshot
-   * still encodes it; SQLite's cache, which copies a cached array a delta still holds).
+   * still encodes it; SQLite's cache, which copies a cached array a delta still holds; the
+   * Durable Object backend, whose writes encode at once and whose snapshots are synchronous).
+   * A backend that can refuse that `put` (a row limit) keeps what it stored, read as before.
    * TTL uses it to renew its pairs without allocating new ones.
    */
   readonly ownedReads?: boolean;

@@ -1,6 +1,6 @@
 /**
  * The {@link StoredValues} core hands to backends. Plain user values are the default; a
- * state with TTL stores pairs and supplies its own (`TTL_PAIR_VALUES` in `ttl-tables.ts`).
+ * state with TTL stores pairs and supplies its own (`TTL_PAIR_VALUES` in `ttl-context.ts`).
  */
 import { cloneValue } from '../format/value-clone.ts';
 import type { StoredValues } from './backend.ts';

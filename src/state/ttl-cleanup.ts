@@ -11,7 +11,7 @@
  * of them after the first walk).
  */
 import type { KeyedStateBackend } from './backend.ts';
-import type { AccessHook, TtlValue } from './ttl-tables.ts';
+import type { AccessHook, TtlValue } from './ttl-context.ts';
 
 type Pruning = KeyedStateBackend & Required<Pick<KeyedStateBackend, 'pruneEntries'>>;
 

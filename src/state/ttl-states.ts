@@ -10,7 +10,9 @@ import { SnapshotError, StateError } from '../api/errors.ts';
 import { DEFAULT_INCREMENTAL_CLEANUP, StateTtlConfig, StateVisibility, UpdateType } from '../api/ttl.ts';
 import type { KeyedStateBackend, ListTable, MapTable, StateTableOptions, ValueTable } from './backend.ts';
 import { IncrementalCleanup } from './ttl-cleanup.ts';
-import { isExpired, TTL_PAIR_VALUES, TtlContext, TtlListTable, TtlMapTable, TtlValueTable, type TtlValue } from './ttl-tables.ts';
+import { isExpired, TTL_PAIR_VALUES, TtlContext, type TtlValue } from './ttl-context.ts';
+import { TtlListTable, TtlMapTable } from './ttl-tables.ts';
+import { TtlValueTable } from './ttl-value-table.ts';
 
 /**
  * The processing time TTL runs on. Once records flow (`nextRecord()`), the clock is read

@@ -16,7 +16,7 @@ import type { KeyedStateBackend, ListTable, MapTable, StateBackend, StoredValues
 import { KeyedBackendBase, type TableConfig } from '../../src/state/keyed-backend-base.ts';
 import { KEYED_SNAPSHOT_FORMAT_VERSION, type KeyedStateSnapshot } from '../../src/format/snapshot-format.ts';
 import { PLAIN_VALUES } from '../../src/state/stored-values.ts';
-import { TTL_PAIR_VALUES } from '../../src/state/ttl-tables.ts';
+import { TTL_PAIR_VALUES } from '../../src/state/ttl-context.ts';
 import { keyedOptions } from '../helpers/keyed-options.ts';
 
 const MAX_P = 128;

@@ -102,14 +102,33 @@ export function valueTable<T>(ctx: TableContext, s: DoState): ValueTable<T> {
     const shareable = v !== null && s.options.values.shareable(value);
     guard(ctx, s, what, () => cache.put(s.id, ctx.currentKg, ctx.currentId, keyBytes, ns, v, value, shareable, v === null ? null : expiryOf(s, value)));
   };
+  /**
+   * A `put`. The value may be the cached row's own decoded object, changed in place by its
+   * reader (`ownedReads`): when the write is refused, the row is decoded afresh from its
+   * bytes, which still hold what is stored.
+   */
+  const put = (ns: string, value: T) => {
+    try {
+      write(ns, serializeValue(value), value, 'writing a value');
+    } catch (e) {
+      ctx.cache?.redecode(s.id, ctx.currentId, ns);
+      throw e;
+    }
+  };
   return {
+    // TTL renews its pairs in place instead of allocating one per write. Without a cache every
+    // read decodes a private copy. With one, a value kept decoded is handed out as it is: write-backs
+    // and snapshots (synchronous, within one call) read the row's bytes, encoded at each write,
+    // never the decoded object, so no batch already taken can see an in-place change; only a
+    // refused write has to restore the decoded value from the bytes (see put).
+    ownedReads: true,
     get: (ns) =>
       guard(ctx, s, 'reading a value', () => {
         if (ctx.cache !== undefined) return ctx.cache.get(s.id, ctx.currentKg, ctx.currentId, keyBytes, ns, s.options.values.shareable) as T | undefined;
         const v = tables.getValue(s.id, ctx.currentKg, ctx.keyBytes(), ns);
         return v === undefined ? undefined : (deserializeValue(v) as T);
       }),
-    put: (ns, value) => write(ns, serializeValue(value), value, 'writing a value'),
+    put,
     remove: (ns) => write(ns, null, undefined, 'removing a value'),
   };
 }

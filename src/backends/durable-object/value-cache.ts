@@ -8,7 +8,9 @@
  *
  * Rows are kept encoded (every read decodes a private copy), or decoded when core says the
  * value can never change (`StoredValues.shareable`), so user code changing a value it read
- * never reaches the stored state.
+ * never reaches the stored state. A value kept decoded is handed to the reader as its own
+ * (`ValueTable.ownedReads`: TTL renews its pairs in place and `put`s them back); it is
+ * never what is written: every write encodes its bytes at once, and write-backs write those.
  *
  * The cache cannot see a transaction the host rolls back: after one, the host calls
  * `afterRollback()` on the keyed backend, or the cache would keep rolled-back values.
@@ -88,6 +90,16 @@ export class ValueRowCache {
       row.exp = exp;
       row.dirty = true;
     }
+  }
+
+  /**
+   * Decodes a cached row's value afresh from its bytes, after a refused write: the caller may
+   * have changed the decoded value in place (`ValueTable.ownedReads`) before the write that
+   * should have stored it failed, and the bytes are what the row holds.
+   */
+  redecode(st: number, id: KeyId, ns: string): void {
+    const row = this.rows.get(cacheId(st, ns, id));
+    if (row !== undefined && row.bytes !== null && row.decoded !== NOT_DECODED) row.decoded = deserializeValue(row.bytes);
   }
 
   /** Writes every dirty row to SQLite, in one transaction; the rows stay cached, clean. */

@@ -2,15 +2,16 @@
  * A Worker that runs the conformance suites inside workerd, in a Durable Object (where a
  * Durable Object state backend finds its storage). It is bundled by esbuild with `vitest`
  * aliased to the portable runner (test/portable/vitest-shim.ts), so the suites run
- * unchanged. `GET /run?suite=<state-backend|ttl|checkpoint-storage|r2-specific>&target=<name>` answers
+ * unchanged. `GET /run?suite=<state-backend|ttl|ttl-in-place|checkpoint-storage|r2-specific>&target=<name>` answers
  * `{ declared, results }`: how many cases the suite declared and each one's result.
  */
 import { checkpointStorageSuite } from '../../conformance/checkpoint-storage.suite.ts';
 import { runStateBackendSuite } from '../../conformance/state-backend/index.ts';
 import { runTtlSuite } from '../../conformance/ttl/index.ts';
+import { runTtlInPlaceSuite } from '../../ttl/in-place.suite.ts';
 import { collectCases, runCases } from '../../portable/vitest-shim.ts';
 import { r2SpecificCases } from './r2-cases.ts';
-import { CHECKPOINT_STORAGES, STATE_BACKENDS, type WorkerdHost } from './targets.ts';
+import { CHECKPOINT_STORAGES, IN_PLACE_CAPABILITIES, STATE_BACKENDS, type WorkerdHost } from './targets.ts';
 
 interface Env extends Record<string, unknown> {
   readonly CONFORMANCE: { idFromName(name: string): unknown; get(id: unknown): { fetch(request: Request): Promise<Response> } };
@@ -20,6 +21,8 @@ function define(suite: string, target: string, host: WorkerdHost): (() => void) 
   const backend = STATE_BACKENDS[target];
   if (suite === 'state-backend' && backend) return () => runStateBackendSuite(target, () => backend(host));
   if (suite === 'ttl' && backend) return () => runTtlSuite(target, () => backend(host));
+  const inPlace = IN_PLACE_CAPABILITIES[target];
+  if (suite === 'ttl-in-place' && backend && inPlace) return () => runTtlInPlaceSuite(target, () => backend(host), inPlace);
   const storage = CHECKPOINT_STORAGES[target];
   if (suite === 'checkpoint-storage' && storage) return () => checkpointStorageSuite(target, () => storage.make(host), storage.capabilities);
   if (suite === 'r2-specific' && target === 'r2') return () => r2SpecificCases(host.env.BUCKET);

@@ -10,6 +10,7 @@ import type { CheckpointStorage } from '../../../src/format/checkpoint-storage.t
 import type { StateBackend } from '../../../src/state/backend.ts';
 import { R2CheckpointStorage, type R2BucketLike } from '../../../src/storages/r2.ts';
 import type { CheckpointStorageCapabilities } from '../../conformance/checkpoint-storage.suite.ts';
+import type { InPlaceCapabilities } from '../../ttl/in-place.suite.ts';
 
 /** The Durable Object a suite runs in (its `ctx`), and the Worker's bindings. */
 export interface WorkerdHost {
@@ -23,6 +24,16 @@ export const STATE_BACKENDS: Record<string, (host: WorkerdHost) => StateBackend>
   'durable-object': ({ ctx }) => new DurableObjectStateBackend(ctx.storage as DurableObjectStorageLike),
   // A small cache, so that the suites' many-keys cases go through eviction and write-back, not only the cache.
   'durable-object-cached': ({ ctx }) => new DurableObjectStateBackend(ctx.storage as DurableObjectStorageLike, { valueCache: { maxRows: 64 } }),
+};
+
+/**
+ * What the TTL in-place cases (test/ttl/in-place.suite.ts) adapt to on each state backend: the
+ * Durable Object backend takes full snapshots only, and refuses a row over about 2 MiB.
+ */
+export const IN_PLACE_CAPABILITIES: Record<string, InPlaceCapabilities> = {
+  hashmap: { incremental: true },
+  'durable-object': { incremental: false, valueLimit: 2_300_000 },
+  'durable-object-cached': { incremental: false, valueLimit: 2_300_000 },
 };
 
 /** Checkpoint storages that run the checkpoint-storage suite in workerd, with what they declare. */
