@@ -123,7 +123,7 @@ export async function readKeyState(target: QueryableState, route: QueryRoute, wo
   } finally {
     backend.clearCurrentKey();
   }
-  const pending = timers.timersOf(route.key);
+  const pending = timers.timersOf(route.key, route.keyGroup);
   if (Object.keys(states).length === 0 && pending.eventTime.length === 0 && pending.processingTime.length === 0) return undefined;
   return {
     key: route.key,

@@ -66,7 +66,7 @@ describe('checkpoint format versions', () => {
 
     const timers = new InternalTimerService(range);
     for (const t of restore.timers) timers.restore(t);
-    expect(keys.map((k) => timers.timersOf(k))).toEqual([
+    expect(keys.map((k) => timers.timersOf(k, keyGroupForKey(k, 128)))).toEqual([
       { eventTime: [1000], processingTime: [] },
       { eventTime: [2000], processingTime: [5000] },
       { eventTime: [3000], processingTime: [] },

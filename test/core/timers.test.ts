@@ -33,7 +33,7 @@ describe('InternalTimerService against a sorted-list model', () => {
       } else if (op < 0.8) {
         const k = key();
         const t = timestamp();
-        service.delete('EVENT_TIME', k, t);
+        service.delete('EVENT_TIME', k, 0, t);
         model = model.filter((p) => !(p.key === k && p.timestamp === t));
       } else {
         time += Math.floor(random() * 8);

@@ -68,14 +68,14 @@ describe('timer deltas in incremental checkpoints', () => {
     timers.notifyCheckpointComplete(1);
 
     timers.register('EVENT_TIME', 'new', kg('new'), 1003); // added
-    timers.delete('EVENT_TIME', 'k5', 1005); // deleted
-    timers.delete('EVENT_TIME', 'k6', 1006);
+    timers.delete('EVENT_TIME', 'k5', kg('k5'), 1005); // deleted
+    timers.delete('EVENT_TIME', 'k6', kg('k6'), 1006);
     timers.register('EVENT_TIME', 'k6', kg('k6'), 1006); // deleted and registered again: moves behind its equals
     timers.register('EVENT_TIME', 'k7', kg('k7'), 1000); // a second timer for a key
     timers.register('EVENT_TIME', 'gone', kg('gone'), 1); // added and fired between checkpoints: nowhere
     expect(timers.pollDue('EVENT_TIME', 1)?.key).toBe('gone');
     expect(timers.pollDue('PROCESSING_TIME', 60)?.key).toBe('p'); // fired
-    timers.delete('EVENT_TIME', 'w', 70, 'window-1');
+    timers.delete('EVENT_TIME', 'w', kg('w'), 70, 'window-1');
     timers.register('EVENT_TIME', 'w', kg('w'), 71, 'window-1');
     const c2 = await checkpoint(timers, 2, chains);
     expect(c2.delta).toBe(true);
@@ -88,7 +88,7 @@ describe('timer deltas in incremental checkpoints', () => {
 
     // Checkpoint 3 never completes: checkpoint 4 still builds on 2, and carries 3's changes.
     timers.notifyCheckpointComplete(2);
-    timers.delete('EVENT_TIME', 'k1', 1001);
+    timers.delete('EVENT_TIME', 'k1', kg('k1'), 1001);
     await checkpoint(timers, 3, chains);
     timers.register('EVENT_TIME', 'k1', kg('k1'), 2000);
     expect(timers.pollDue('EVENT_TIME', 1000)?.key).toBe('w'); // a namespaced timer fired after a delta re-added it
@@ -113,7 +113,7 @@ describe('timer deltas in incremental checkpoints', () => {
           const ns = random() < 0.2 ? 'ns' : '';
           const r = random();
           if (r < 0.55) timers.register(domain, key, kg(key), ts, ns);
-          else if (r < 0.9) timers.delete(domain, key, ts, ns);
+          else if (r < 0.9) timers.delete(domain, key, kg(key), ts, ns);
           else timers.pollDue(domain, Math.floor(random() * 3));
         }
         const c = await checkpoint(timers, id, chains);
@@ -131,7 +131,7 @@ describe('timer deltas in incremental checkpoints', () => {
     for (let i = 0; i < 500; i++) timers.register('EVENT_TIME', `k${i}`, kg(`k${i}`), i);
     await checkpoint(timers, 1, chains);
     timers.notifyCheckpointComplete(1);
-    for (let i = 0; i < 500; i += 3) timers.delete('EVENT_TIME', `k${i}`, i);
+    for (let i = 0; i < 500; i += 3) timers.delete('EVENT_TIME', `k${i}`, kg(`k${i}`), i);
     for (let i = 500; i < 600; i++) timers.register('EVENT_TIME', `k${i}`, kg(`k${i}`), i);
     const c2 = await checkpoint(timers, 2, chains);
     const halves = [0, 1].flatMap((s) => fired(c2.folded, keyGroupRangeForSubtask(MAX, 2, s)));

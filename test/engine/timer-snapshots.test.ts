@@ -24,14 +24,14 @@ describe('timer snapshots: captured inside the call, encoded afterwards', () => 
     timers.register('EVENT_TIME', 'b', kg('b'), 20);
     timers.register('PROCESSING_TIME', 'c', kg('c'), 5);
     timers.register('EVENT_TIME', 'gone', kg('gone'), 1);
-    timers.delete('EVENT_TIME', 'gone', 1); // deleted before: not in the snapshot
+    timers.delete('EVENT_TIME', 'gone', kg('gone'), 1); // deleted before: not in the snapshot
     const pending = timers.snapshot();
     // After the call: none of this may reach the snapshot.
-    timers.delete('EVENT_TIME', 'b', 20);
+    timers.delete('EVENT_TIME', 'b', kg('b'), 20);
     expect(timers.pollDue('EVENT_TIME', 15)?.key).toBe('a');
     timers.register('EVENT_TIME', 'late', kg('late'), 30);
     timers.register('EVENT_TIME', 'b', kg('b'), 20); // re-registered after its delete
-    timers.delete('PROCESSING_TIME', 'c', 5);
+    timers.delete('PROCESSING_TIME', 'c', kg('c'), 5);
     expect(pendingIn(await pending)).toEqual(['e:a@10', 'e:b@20', 'p:c@5']);
     // The next snapshot sees the new situation.
     expect(pendingIn(await timers.snapshot())).toEqual(['e:b@20', 'e:late@30']);
@@ -43,7 +43,7 @@ describe('timer snapshots: captured inside the call, encoded afterwards', () => 
     const first = timers.snapshot();
     for (let i = 0; i < 500; i++) timers.pollDue('EVENT_TIME', 10_000);
     const second = timers.snapshot();
-    for (let i = 500; i < 1000; i++) timers.delete('EVENT_TIME', `k${i}`, i);
+    for (let i = 500; i < 1000; i++) timers.delete('EVENT_TIME', `k${i}`, kg(`k${i}`), i);
     expect(pendingIn(await first)).toHaveLength(1000);
     const rest = pendingIn(await second);
     expect(rest).toHaveLength(500);

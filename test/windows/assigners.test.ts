@@ -99,7 +99,7 @@ describe('timers with a namespace', () => {
     expect(t.register('EVENT_TIME', 'k', 3, 99, '50,100')).toBe(true);
     expect(t.register('EVENT_TIME', 'k', 3, 99, '0,100')).toBe(false);
     expect(t.register('EVENT_TIME', 'k', 3, 99)).toBe(true);
-    t.delete('EVENT_TIME', 'k', 99, '50,100');
+    t.delete('EVENT_TIME', 'k', 3, 99, '50,100');
     const fired = [];
     let timer;
     while ((timer = t.pollDue('EVENT_TIME', 1000)) !== undefined) fired.push(timer.namespace);

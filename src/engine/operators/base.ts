@@ -374,8 +374,8 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
       registerProcessingTimeTimer: (t) => {
         if (this.registerUserTimer('PROCESSING_TIME', t)) this.ctx.scheduleProcessingTime(t);
       },
-      deleteEventTimeTimer: (t) => this.timers!.delete('EVENT_TIME', this.timerKey(), t),
-      deleteProcessingTimeTimer: (t) => this.timers!.delete('PROCESSING_TIME', this.timerKey(), t),
+      deleteEventTimeTimer: (t) => this.timers!.delete('EVENT_TIME', this.timerKey(), this.currentKeyGroup, t),
+      deleteProcessingTimeTimer: (t) => this.timers!.delete('PROCESSING_TIME', this.timerKey(), this.currentKeyGroup, t),
     };
   }
 

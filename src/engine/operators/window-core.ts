@@ -128,8 +128,8 @@ export class WindowCore {
       registerProcessingTimeTimer: (t) => {
         if (timers.register('PROCESSING_TIME', this.key, host.keyGroup(), t, this.window.namespace())) ctx.scheduleProcessingTime(t);
       },
-      deleteEventTimeTimer: (t) => timers.delete('EVENT_TIME', this.key, t, this.window.namespace()),
-      deleteProcessingTimeTimer: (t) => timers.delete('PROCESSING_TIME', this.key, t, this.window.namespace()),
+      deleteEventTimeTimer: (t) => timers.delete('EVENT_TIME', this.key, host.keyGroup(), t, this.window.namespace()),
+      deleteProcessingTimeTimer: (t) => timers.delete('PROCESSING_TIME', this.key, host.keyGroup(), t, this.window.namespace()),
       getPartitionedState: ((desc: StateDescriptor) =>
         scoped(stateOf(store, renamed(desc, TRIGGER_PREFIX + desc.name)) as object, this.window.namespace())) as OnMergeContext['getPartitionedState'],
       mergePartitionedState: (desc) =>

@@ -27,7 +27,7 @@ class StoredTimers implements OperatorTimers {
   register(domain: TimeDomain, key: Key, keyGroup: number, timestamp: number, namespace = ''): boolean {
     return this.stored.register(domain, key, keyGroup, timestamp, namespace);
   }
-  delete(domain: TimeDomain, key: Key, timestamp: number, namespace = ''): void {
+  delete(domain: TimeDomain, key: Key, _keyGroup: number, timestamp: number, namespace = ''): void {
     this.stored.delete(domain, key, timestamp, namespace);
   }
   nextProcessingTime(): number | undefined {
@@ -38,7 +38,7 @@ class StoredTimers implements OperatorTimers {
     // Stored timers are gone once polled: no epoch or order to keep here.
     return t === undefined ? undefined : { ...t, addedIn: 0, endedIn: Number.POSITIVE_INFINITY, seq: 0 };
   }
-  timersOf(key: Key): { eventTime: number[]; processingTime: number[] } {
+  timersOf(key: Key, _keyGroup: number): { eventTime: number[]; processingTime: number[] } {
     if (this.stored.timersOf === undefined) {
       throw new EddyError('INVALID_ARGUMENT', 'the stored timer service has no timersOf(key): its timers cannot be listed for a state query', {
         component: 'cloudflare',
