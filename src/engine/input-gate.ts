@@ -18,6 +18,9 @@ export type StreamElement =
 /** What a task takes next: a mail, or an element from a channel. */
 export type GateItem = { readonly mail: () => Promise<void> } | { readonly channel: number; readonly element: StreamElement };
 
+/** What `put` answers when the element was queued at once. */
+const QUEUED: Promise<void> = Promise.resolve();
+
 export class InputGate {
   // A queue: `head` is the next to take; taken slots are cleared, the array is compacted now and then.
   private items: Array<{ channel: number; element: StreamElement } | undefined> = [];
@@ -41,18 +44,29 @@ export class InputGate {
     this.spaceWaiters = Array.from({ length: channelCount }, () => []);
   }
 
-  /** Adds an element; resolves once the channel has room (back-pressure). */
-  async put(channel: number, element: StreamElement): Promise<void> {
-    if (element.kind === 'records') {
-      while (this.queuedBatches[channel] >= this.capacity) {
-        if (this.failure !== undefined) throw this.failure;
-        await new Promise<void>((resolve) => this.spaceWaiters[channel].push(resolve));
-      }
-      this.queuedBatches[channel]++;
+  /**
+   * Adds an element; resolves once the channel has room (back-pressure). With room (the
+   * usual case) the element is queued at once and an already-settled Promise returned.
+   */
+  put(channel: number, element: StreamElement): Promise<void> {
+    if (element.kind === 'records' && this.queuedBatches[channel] >= this.capacity) return this.putWhenRoom(channel, element);
+    return this.queue(channel, element);
+  }
+
+  private async putWhenRoom(channel: number, element: StreamElement): Promise<void> {
+    while (this.queuedBatches[channel] >= this.capacity) {
+      if (this.failure !== undefined) throw this.failure;
+      await new Promise<void>((resolve) => this.spaceWaiters[channel].push(resolve));
     }
-    if (this.failure !== undefined) throw this.failure;
+    return this.queue(channel, element);
+  }
+
+  private queue(channel: number, element: StreamElement): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (element.kind === 'records') this.queuedBatches[channel]++;
     this.items.push({ channel, element });
     this.signal();
+    return QUEUED;
   }
 
   /** True when `put` of a record batch on `channel` would not wait (the channel is below its capacity). */

@@ -19,6 +19,8 @@ import type { StreamElement } from './input-gate.ts';
  */
 export interface ChannelSink {
   put(channel: number, element: StreamElement): Promise<void>;
+  /** True when a `put` of a record batch on `channel` would not wait (then no back-pressure is measured). */
+  hasRoom?(channel: number): boolean;
 }
 
 /** A consumer subtask's gate (or remote endpoint) and the channel index this producer writes to. */
@@ -44,7 +46,7 @@ export class NetworkOutput {
     this.nextTarget = producerIndex % targets.length;
   }
 
-  async emitRecords(batch: RecordBatch): Promise<void> {
+  emitRecords(batch: RecordBatch): Promise<void> {
     const p = this.partitioning;
     if (p.type === 'hash') return this.hash(batch, p.keySelector);
     // Consumers only read a batch, so every subtask may get the same one.
@@ -76,7 +78,8 @@ export class NetworkOutput {
   private send(target: number, element: StreamElement): Promise<void> {
     const t = this.targets[target];
     const put = t.gate.put(t.channel, element);
-    return this.backPressure === undefined ? put : this.backPressure.measure(put);
+    if (this.backPressure === undefined || t.gate.hasRoom?.(t.channel) === true) return put;
+    return this.backPressure.measure(put);
   }
 
   private async rebalance(batch: RecordBatch): Promise<void> {

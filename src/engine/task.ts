@@ -267,7 +267,8 @@ export class StreamTask implements CoordinatedTask {
     for (;;) {
       // A failed or cancelled attempt ends here, even when the source has nothing to read.
       gate.throwIfFailed();
-      await this.runMail();
+      // Per batch, and nearly always empty: no microtask turn then.
+      if (gate.hasMail) await this.runMail();
       let control;
       while ((control = gate.takeControl()) !== undefined) await control();
       gate.throwIfFailed();
