@@ -32,16 +32,16 @@ interface RecordCursor {
   readonly backend: KeyedStateBackend | undefined;
   /** The record being processed (or next, once it completed). */
   i: number;
+  /** What the batch waits for (see {@link RecordWait}), if a Promise. */
+  pending: PromiseLike<unknown> | undefined;
 }
 
-/** What a record has to wait for before the batch goes on. */
-type RecordWait =
-  | { readonly prefetch: Promise<void> }
-  | { readonly cleanup: Promise<unknown> }
-  | { readonly result: PromiseLike<unknown> }
-  | { readonly mail: true };
-
-const MAIL_WAITS: RecordWait = { mail: true };
+/**
+ * What a record has to wait for before the batch goes on (the Promise is the cursor's
+ * `pending`): the prefetch of the batch's keys before it, its TTL cleanup, its result, or
+ * mail to run after it.
+ */
+type RecordWait = 'prefetch' | 'cleanup' | 'result' | 'mail';
 
 /** A thenable check that is cheaper than awaiting every result. */
 export function isThenable(v: unknown): v is PromiseLike<unknown> {
@@ -232,9 +232,9 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
         new StateError('NO_KEY_CONTEXT', 'a keyed operator received records without keys', { component: 'runtime', operator: this.ctx.displayName }),
       );
     }
-    const cursor: RecordCursor = { batch, out, invoke, backend, i: 0 };
     const prefetch = backend?.prefetch && batch.keys ? backend.prefetch(batch.keys, batch.keyGroups!) : undefined;
-    if (prefetch !== undefined) return this.continueRecords(cursor, what, { prefetch });
+    const cursor: RecordCursor = { batch, out, invoke, backend, i: 0, pending: prefetch ?? undefined };
+    if (prefetch !== undefined) return this.continueRecords(cursor, what, 'prefetch');
     try {
       const wait = this.runRecords(cursor);
       return wait === undefined ? undefined : this.continueRecords(cursor, what, wait);
@@ -263,12 +263,18 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
           this.currentKeyGroup = keyGroup;
           // TTL: a new time sample, and cleanup asked to run per record (cleanupIncrementally(n, true)).
           const cleanup = store?.onRecord();
-          if (cleanup !== undefined) return { cleanup };
+          if (cleanup !== undefined) {
+            c.pending = cleanup;
+            return 'cleanup';
+          }
         }
         out.timestamp = timestamps === undefined ? NaN : timestamps[i];
         const r = invoke(values[i], out);
-        if (isThenable(r)) return { result: r };
-        if (ctx.hasMail()) return MAIL_WAITS;
+        if (isThenable(r)) {
+          c.pending = r;
+          return 'result';
+        }
+        if (ctx.hasMail()) return 'mail';
       }
     } finally {
       c.i = i;
@@ -326,9 +332,11 @@ export abstract class AbstractStreamOperator<F = unknown> implements StreamOpera
         }
       };
       const waitFor = (w: RecordWait): void => {
-        if ('prefetch' in w) w.prefetch.then(resume, reject);
-        else if ('cleanup' in w) w.cleanup.then(invokeCurrent, fail);
-        else if ('result' in w) w.result.then(settled, fail);
+        const pending = c.pending;
+        c.pending = undefined;
+        if (w === 'prefetch') pending!.then(resume, reject);
+        else if (w === 'cleanup') pending!.then(invokeCurrent, fail);
+        else if (w === 'result') pending!.then(settled, fail);
         else runMail();
       };
       waitFor(first);
