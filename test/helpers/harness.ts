@@ -16,6 +16,8 @@ export interface HarnessOptions {
   maxParallelism?: number;
   clock?: Clock;
   stateBackend?: StateBackend;
+  /** The task's mailbox as the operator sees it (default: never any mail). */
+  mailbox?: { hasMail(): boolean; runMail(): Promise<void> };
 }
 
 export class OperatorHarness {
@@ -33,6 +35,7 @@ export class OperatorHarness {
       maxParallelism: 128,
       clock: new ManualClock(0),
       stateBackend: new HashMapStateBackend(),
+      mailbox: { hasMail: () => false, runMail: async () => {} },
       ...options,
     };
     const h = new OperatorHarness(op, o);
@@ -53,8 +56,8 @@ export class OperatorHarness {
         clock: o.clock,
         stateBackend: o.stateBackend,
         scheduleProcessingTime: () => {},
-        hasMail: () => false,
-        runMail: async () => {},
+        hasMail: () => o.mailbox.hasMail(),
+        runMail: () => o.mailbox.runMail(),
       },
       restore,
     );
