@@ -84,3 +84,22 @@ export function keyFromId(id: KeyId): Key {
   if (bytes[0] !== TAG_ARRAY) badId('array id does not hold an array');
   return keyFromCanonicalBytes(bytes);
 }
+
+/**
+ * An upper bound of the length of the canonical bytes of the key whose id is `id`, found
+ * without encoding it; `Infinity` when there is none this cheap (a bigint). A string id
+ * holds the key's UTF-16 units (one to three UTF-8 bytes each; a surrogate pair, four for
+ * two) or, for an array, a latin1 char per canonical byte; the tag byte comes on top.
+ */
+export function keyBytesBound(id: KeyId): number {
+  switch (typeof id) {
+    case 'string':
+      return 1 + 3 * id.length;
+    case 'number':
+      return 9;
+    case 'boolean':
+      return 2;
+    default:
+      return Infinity;
+  }
+}

@@ -10,7 +10,7 @@ import { deserializeValue, serializeValue } from '../../format/value-codec.ts';
 import { canonicalKeyBytes, keyFromCanonicalBytes, type Key } from '../../format/key-bytes.ts';
 import type { ListTable, MapTable, ValueTable } from '../../state/backend.ts';
 import type { TableConfig } from '../../state/keyed-backend-base.ts';
-import type { KeyId } from '../../format/key-ids.ts';
+import { keyBytesBound, type KeyId } from '../../format/key-ids.ts';
 import type { FullRow, Tables } from './schema.ts';
 import { sqlFailure } from './storage.ts';
 import type { ValueRowCache } from './value-cache.ts';
@@ -79,28 +79,34 @@ export function valueTable<T>(ctx: TableContext, s: DoState): ValueTable<T> {
   const keyBytes = () => ctx.keyBytes();
   /** Writes a value's encoding `v`, or removes the value when `v` is null. */
   const write = (ns: string, v: Uint8Array | null, value: T | undefined, what: string) => {
-    const k = ctx.keyBytes();
-    const size = () => (v?.length ?? 0) + k.length;
     const { cache } = ctx;
     if (cache === undefined) {
+      const k = ctx.keyBytes();
       guard(
         ctx,
         s,
         what,
         () => (v === null ? tables.deleteRow(s.id, ctx.currentKg, k, ns, 0) : tables.putRow(s.id, ctx.currentKg, k, ns, 0, v, expiryOf(s, value))),
-        size,
+        () => (v?.length ?? 0) + k.length,
       );
       return;
     }
-    if (size() > CACHED_ROW_LIMIT)
-      throw sqlFailure(
-        new Error('SQLITE_TOOBIG (checked before caching)'),
-        { component: ctx.component, operator: ctx.operatorName, state: s.name },
-        what,
-        size(),
-      );
+    const id = ctx.currentId;
+    const valueSize = v?.length ?? 0;
+    // The exact size needs the key's canonical bytes: only asked for when a bound of them (from
+    // the key id, no encoding) does not already prove the row under the limit.
+    if (valueSize + keyBytesBound(id) > CACHED_ROW_LIMIT) {
+      const size = valueSize + (cache.keyBytesOf(s.id, id, ns) ?? ctx.keyBytes()).length;
+      if (size > CACHED_ROW_LIMIT)
+        throw sqlFailure(
+          new Error('SQLITE_TOOBIG (checked before caching)'),
+          { component: ctx.component, operator: ctx.operatorName, state: s.name },
+          what,
+          size,
+        );
+    }
     const shareable = v !== null && s.options.values.shareable(value);
-    guard(ctx, s, what, () => cache.put(s.id, ctx.currentKg, ctx.currentId, keyBytes, ns, v, value, shareable, v === null ? null : expiryOf(s, value)));
+    guard(ctx, s, what, () => cache.put(s.id, ctx.currentKg, id, keyBytes, ns, v, value, shareable, v === null ? null : expiryOf(s, value)));
   };
   /**
    * A `put`. The value may be the cached row's own decoded object, changed in place by its
