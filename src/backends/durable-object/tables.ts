@@ -77,6 +77,8 @@ const sizeOf = (parts: ReadonlyArray<{ length: number }>): number => parts.reduc
 export function valueTable<T>(ctx: TableContext, s: DoState): ValueTable<T> {
   const { tables } = ctx;
   const keyBytes = () => ctx.keyBytes();
+  // The per-record paths catch inline (no closure per call, as guard() would take).
+  const failed = (e: unknown, what: string) => sqlFailure(e, { component: ctx.component, operator: ctx.operatorName, state: s.name }, what);
   /** Writes a value's encoding `v`, or removes the value when `v` is null. */
   const write = (ns: string, v: Uint8Array | null, value: T | undefined, what: string) => {
     const { cache } = ctx;
@@ -106,7 +108,11 @@ export function valueTable<T>(ctx: TableContext, s: DoState): ValueTable<T> {
         );
     }
     const shareable = v !== null && s.options.values.shareable(value);
-    guard(ctx, s, what, () => cache.put(s.id, ctx.currentKg, id, keyBytes, ns, v, value, shareable, v === null ? null : expiryOf(s, value)));
+    try {
+      cache.put(s.id, ctx.currentKg, id, keyBytes, ns, v, value, shareable, v === null ? null : expiryOf(s, value));
+    } catch (e) {
+      throw failed(e, what);
+    }
   };
   /**
    * A `put`. The value may be the cached row's own decoded object, changed in place by its
@@ -128,12 +134,16 @@ export function valueTable<T>(ctx: TableContext, s: DoState): ValueTable<T> {
     // never the decoded object, so no batch already taken can see an in-place change; only a
     // refused write has to restore the decoded value from the bytes (see put).
     ownedReads: true,
-    get: (ns) =>
-      guard(ctx, s, 'reading a value', () => {
-        if (ctx.cache !== undefined) return ctx.cache.get(s.id, ctx.currentKg, ctx.currentId, keyBytes, ns, s.options.values.shareable) as T | undefined;
+    get: (ns) => {
+      try {
+        const { cache } = ctx;
+        if (cache !== undefined) return cache.get(s.id, ctx.currentKg, ctx.currentId, keyBytes, ns, s.options.values.shareable) as T | undefined;
         const v = tables.getValue(s.id, ctx.currentKg, ctx.keyBytes(), ns);
         return v === undefined ? undefined : (deserializeValue(v) as T);
-      }),
+      } catch (e) {
+        throw failed(e, 'reading a value');
+      }
+    },
     put,
     remove: (ns) => write(ns, null, undefined, 'removing a value'),
   };
