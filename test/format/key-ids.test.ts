@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SnapshotError } from '../../src/api/errors.ts';
 import { type Key, canonicalKeyBytes } from '../../src/format/key-bytes.ts';
-import { keyId, keyFromId } from '../../src/format/key-ids.ts';
+import { keyBytesBound, keyId, keyFromId } from '../../src/format/key-ids.ts';
 import { prng } from '../helpers/prng.ts';
 import { hex, unhex, randomKey, VECTORS } from './key-helpers.ts';
 
@@ -88,5 +88,20 @@ describe('keyId', () => {
     for (const id of ['\u0001', '\u0001x', '\u0001a', '\u0001a\u0002\u0000', '\u0001a\u0100', NaN]) {
       expect(() => keyFromId(id as never)).toThrow(SnapshotError);
     }
+  });
+});
+
+describe('keyBytesBound', () => {
+  it('is never below the length of the canonical bytes, for pinned, random and long keys; a bigint has none', () => {
+    const r = prng(17);
+    const keys: Key[] = [...VECTORS.map(([, key]) => key), ...Array.from({ length: 3000 }, () => randomKey(r))];
+    keys.push('€'.repeat(1000), '😀'.repeat(1000), 'é'.repeat(1000), '\u0001' + '€'.repeat(10), ['€'.repeat(500), ['😀']], -0, Number.MAX_VALUE);
+    for (const key of keys) {
+      const bound = keyBytesBound(keyId(key));
+      if (typeof key === 'bigint') expect(bound).toBe(Infinity);
+      else expect(bound, `bound of ${String(key)}`).toBeGreaterThanOrEqual(canonicalKeyBytes(key).length);
+    }
+    // Exact for 3-byte UTF-8, numbers and booleans: the bound is as tight as it can be without encoding.
+    expect([keyBytesBound(keyId('€'.repeat(1000))), keyBytesBound(keyId(1.5)), keyBytesBound(keyId(false))]).toEqual([3001, 9, 2]);
   });
 });
