@@ -33,8 +33,9 @@ function standIn(seed: Array<[st: number, ns: string, key: Key, value: unknown]>
     },
     putRows: (puts: FullRow[]) => {
       for (const [st, , k, ns, , v] of puts) {
-        rows.set(rowId(st, ns, k), v);
-        log.written.push(`${rowId(st, ns, k)}=${String(deserializeValue(v))}`);
+        // SQLite keeps a copy of what it binds.
+        rows.set(rowId(st, ns, k), v.slice());
+        log.written.push(`${rowId(st, ns, k)}=${JSON.stringify(deserializeValue(v))}`);
       }
     },
     deleteRow: (st: number, _kg: number, k: Uint8Array, ns: string) => {
@@ -152,6 +153,36 @@ describe('Durable Object value cache', () => {
     expect(c.cache.keyBytesOf(1, 'c', 'w')).toEqual(canonicalKeyBytes('c'));
     c.cache.clear();
     expect(c.cached(1, 'w', 'c'), 'cleared with the rest').toBe(false);
+  });
+
+  it('a row rewritten many times (same encoded length) reads back its last value and writes back what it held at each write-back', () => {
+    const c = cacheOf(100, [[1, '', 'a', { n: 10 }]]);
+    // Not shareable: every read decodes the row's bytes.
+    const put = (n: number) => c.cache.put(1, 0, 'a', () => canonicalKeyBytes('a'), '', serializeValue({ n }), { n }, false, null);
+    const read = () =>
+      c.cache.get(
+        1,
+        0,
+        'a',
+        () => canonicalKeyBytes('a'),
+        '',
+        () => false,
+      );
+    expect(read()).toEqual({ n: 10 });
+    put(12);
+    c.cache.clear();
+    expect(read(), 'the bytes read from the tables were not written into: a rollback finds them as stored').toEqual({ n: 10 });
+    const before = read();
+    for (let n = 11; n <= 40; n++) {
+      put(n);
+      expect(read()).toEqual({ n });
+      if (n % 10 === 0) c.cache.writeBack();
+    }
+    expect(before, "a value read earlier is its reader's own").toEqual({ n: 10 });
+    expect(c.log.written.map((w) => w.split('=')[1])).toEqual(['{"n":20}', '{"n":30}', '{"n":40}']);
+    expect(deserializeValue(c.stored(1, '', 'a')!)).toEqual({ n: 40 });
+    c.cache.clear();
+    expect(read(), 'read again from the tables').toEqual({ n: 40 });
   });
 
   it('writes back only the rows written since the last write-back, a removal as a delete, in one transaction', () => {

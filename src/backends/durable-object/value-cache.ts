@@ -32,6 +32,8 @@ type Bucket = Map<KeyId, CachedRow>;
 /** One cached value row; `bytes === null` caches an absent value (a removal, or a miss). A class, so every row has one shape. */
 class CachedRow {
   dirty = false;
+  /** `bytes` came from a write (nothing else holds them), so a later write of the same length may copy into them. */
+  ownsBytes = false;
   constructor(
     readonly st: number,
     readonly kg: number,
@@ -106,11 +108,20 @@ export class ValueRowCache {
     if (row === undefined) {
       row = new CachedRow(st, kg, k(), ns, id, bucket, bytes, decoded, exp);
       row.dirty = true;
+      row.ownsBytes = bytes !== null;
       this.dirty.add(row);
       this.add(row);
       return;
     }
-    row.bytes = bytes;
+    const old = row.bytes;
+    // Rows live long: a fresh array kept per write would outlive the young generation and be
+    // collected from the old one, which costs more than the rest of the write with many keys.
+    // Copied, the fresh one dies young, at no cost.
+    if (row.ownsBytes && bytes !== null && old !== null && old.length === bytes.length) old.set(bytes);
+    else {
+      row.bytes = bytes;
+      row.ownsBytes = bytes !== null;
+    }
     row.decoded = decoded;
     row.exp = exp;
     if (!row.dirty) {
