@@ -95,7 +95,7 @@ describe('keyBytesBound', () => {
   it('is never below the length of the canonical bytes, for pinned, random and long keys; a bigint has none', () => {
     const r = prng(17);
     const keys: Key[] = [...VECTORS.map(([, key]) => key), ...Array.from({ length: 3000 }, () => randomKey(r))];
-    keys.push('€'.repeat(1000), '😀'.repeat(1000), 'é'.repeat(1000), '\u0001' + '€'.repeat(10), ['€'.repeat(500), ['😀']], -0, Number.MAX_VALUE);
+    keys.push('€'.repeat(1000), '😀'.repeat(1000), 'é'.repeat(1000), `\u0001${'€'.repeat(10)}`, ['€'.repeat(500), ['😀']], -0, Number.MAX_VALUE);
     for (const key of keys) {
       const bound = keyBytesBound(keyId(key));
       if (typeof key === 'bigint') expect(bound).toBe(Infinity);
