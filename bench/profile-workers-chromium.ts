@@ -8,7 +8,7 @@
  * (with `disabled-by-default-v8.compile` and `v8` in PROFILE_CATEGORIES), and how long each
  * worker waited between its tasks (for messages; on a loaded machine also for a core).
  * `top` 0 prints only that. `PROFILE_CREDITS=n` runs the workers with n credits per channel,
- * `PROFILE_BATCH=n` with source batches of n records, `PROFILE_YIELD_MS=n` with input turns every n ms.
+ * `PROFILE_BATCH=n` with source batches of n records, `PROFILE_WORKERS=1` the workers side on one worker (no exchange: what a worker costs beside the page), `PROFILE_B_BATCH=n` / `PROFILE_B_CREDITS=n` a second workers side with that batch size / credits after the first in every round (runs `workersB <i>`: two settings under the same load), `PROFILE_YIELD_MS=n` with input turns every n ms.
  *   node --import tsx bench/profile-workers-chromium.ts [runs] [top]
  *   node --import tsx bench/profile-workers-chromium.ts saved-trace.json [top]   (analyse a kept trace)
  * `PROFILE_CONSOLE=1` echoes the page's and workers' console. `PROFILE_CHROMIUM_ARGS='--js-flags=--trace-deopt'` adds Chromium arguments (with `DEBUG=pw:browser` V8's output shows). `PROFILE_TRACE=/tmp/x.json` keeps the raw trace (loadable in chrome://tracing or Perfetto).
@@ -64,6 +64,15 @@ async function profile(): Promise<void> {
       rounds: Number(process.env.BENCH_ROUNDS ?? 200),
       runs,
       ...(process.env.PROFILE_CREDITS ? { credits: Number(process.env.PROFILE_CREDITS) } : {}),
+      ...(process.env.PROFILE_B_BATCH || process.env.PROFILE_B_CREDITS
+        ? {
+            variantB: {
+              ...(process.env.PROFILE_B_BATCH ? { sourceBatchSize: Number(process.env.PROFILE_B_BATCH) } : {}),
+              ...(process.env.PROFILE_B_CREDITS ? { credits: Number(process.env.PROFILE_B_CREDITS) } : {}),
+            },
+          }
+        : {}),
+      ...(process.env.PROFILE_WORKERS ? { workerCount: Number(process.env.PROFILE_WORKERS) } : {}),
       ...(process.env.PROFILE_BATCH ? { sourceBatchSize: Number(process.env.PROFILE_BATCH) } : {}),
       ...(process.env.PROFILE_YIELD_MS ? { inputYieldIntervalMs: Number(process.env.PROFILE_YIELD_MS) } : {}),
     };

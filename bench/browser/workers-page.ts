@@ -16,11 +16,20 @@ export interface WorkersBenchConfig extends HeavyArgs {
   /** WorkerExecutor's sourceBatchSize and inputYieldIntervalMs (its defaults when absent); for profiling. */
   readonly sourceBatchSize?: number;
   readonly inputYieldIntervalMs?: number;
+  /** Workers of the workers side (default 2); for profiling. */
+  readonly workerCount?: number;
+  /**
+   * For profiling: a second workers side with these options, run after the first in every
+   * round (marked `workersB <run>`), to compare two settings under the same load.
+   */
+  readonly variantB?: { readonly sourceBatchSize?: number; readonly credits?: number };
 }
 
 /** What the page measured (ms per run; warm-up runs excluded). */
 export interface WorkersBenchResult {
   readonly workers: number[];
+  /** The runs of `variantB`, when asked for. */
+  readonly workersB?: number[];
   readonly local: number[];
   readonly coldStartMs: number;
   readonly hardwareConcurrency: number;
@@ -46,12 +55,14 @@ function expected(a: HeavyArgs): string {
 async function runBench(c: WorkersBenchConfig): Promise<WorkersBenchResult> {
   const want = expected(c);
   const workers = new WorkerExecutor({
-    workers: 2,
+    workers: c.workerCount ?? 2,
     platform: webWorkers(),
     credits: c.credits,
     sourceBatchSize: c.sourceBatchSize,
     inputYieldIntervalMs: c.inputYieldIntervalMs,
   });
+  const variant =
+    c.variantB && new WorkerExecutor({ workers: c.workerCount ?? 2, platform: webWorkers(), inputYieldIntervalMs: c.inputYieldIntervalMs, ...c.variantB });
   const local = new LocalExecutor();
   const once = async (who: string, executor: Executor) => {
     const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2).setExecutor(executor);
@@ -66,12 +77,15 @@ async function runBench(c: WorkersBenchConfig): Promise<WorkersBenchResult> {
     const t1 = performance.now();
     await once('local (warm-up)', local);
     performance.measure('local warm-up', { start: t1 });
-    const ms = { workers: [] as number[], local: [] as number[] };
+    if (variant) await once('workersB (cold)', variant);
+    const ms = { workers: [] as number[], local: [] as number[], workersB: [] as number[] };
+    const sides: Array<readonly ['workers' | 'local' | 'workersB', Executor]> = [
+      ['workers', workers],
+      ['local', local],
+    ];
+    if (variant) sides.push(['workersB', variant]);
     for (let r = 0; r < c.runs; r++) {
-      for (const [name, executor] of [
-        ['workers', workers],
-        ['local', local],
-      ] as const) {
+      for (const [name, executor] of sides) {
         const t = performance.now();
         await once(name, executor);
         ms[name].push(performance.now() - t);
@@ -79,9 +93,10 @@ async function runBench(c: WorkersBenchConfig): Promise<WorkersBenchResult> {
         performance.measure(`${name} ${r}`, { start: t });
       }
     }
-    return { ...ms, coldStartMs, hardwareConcurrency: navigator.hardwareConcurrency };
+    return { ...ms, workersB: variant ? ms.workersB : undefined, coldStartMs, hardwareConcurrency: navigator.hardwareConcurrency };
   } finally {
     await workers.shutdown();
+    await variant?.shutdown();
   }
 }
 

@@ -247,6 +247,25 @@ export class ByteWriter {
   }
 
   /**
+   * Like {@link ByteWriter.finish}, but the bytes are copied into the buffer `take(length)`
+   * gives (at least `length` bytes; a recycled one, say) and returned as a view on it. A
+   * freshly allocated buffer costs a page fault per 4 KiB on its first write, which in a
+   * virtual machine measured ~0.1–0.3 ms for 57 KB, while copying into a buffer already
+   * touched costs about a microsecond.
+   */
+  finishInto(take: (length: number) => ArrayBuffer): Uint8Array {
+    const n = this.pos;
+    const out = new Uint8Array(take(n), 0, n);
+    out.set(this.buf.subarray(0, n));
+    if (this.buf.length > RETAIN_LIMIT) {
+      this.buf = new Uint8Array(this.initialCapacity);
+      this.view = new DataView(this.buf.buffer);
+    }
+    this.pos = 0;
+    return out;
+  }
+
+  /**
    * The bytes written, as an array of exactly that length that later writes never touch.
    * The writer is empty afterwards and can be reused.
    */

@@ -6,7 +6,10 @@
  * - Batching: records already travel as batches (one per producer batch and consumer);
  *   on top, everything sent to a peer within one microtask goes out as one message.
  *   A record batch goes as one transferred ArrayBuffer (batch-wire.ts) where that is
- *   cheaper and exact, otherwise structured-cloned (records must be plain data).
+ *   cheaper and exact, otherwise structured-cloned (records must be plain data). The
+ *   receiver gives each buffer back (transferred again, with its next message) once it
+ *   decoded it, and the sender encodes later batches into those: a fresh buffer pays a
+ *   page fault per 4 KiB on its first write, which measured more than the encoding.
  * - Back-pressure is credit-based, per channel: a sender may have `credits` elements in
  *   flight; the receiver returns a credit once it handed an element to the consumer's
  *   input gate (whose own bounded capacity then holds it). So a slow consumer makes
@@ -21,15 +24,17 @@
 import { EddyError } from '../api/errors.ts';
 import type { InputGate, StreamElement } from '../engine/input-gate.ts';
 import type { ChannelSink } from '../engine/network-output.ts';
-import { decodeBatch, encodeBatch } from './batch-wire.ts';
+import { BufferPool, decodeBatch, encodeBatch } from './batch-wire.ts';
 import type { MessagePortLike, TransferableLike } from './worker-protocol.ts';
 
 /** One message on a peer port: data elements and returned credits. */
 interface PeerMessage {
-  /** Elements: [consumer task address, channel, element]; an ArrayBuffer is an encoded record batch. */
-  readonly d: Array<[string, number, StreamElement | ArrayBuffer]>;
+  /** Elements: [consumer task address, channel, element]; a Uint8Array is an encoded record batch. */
+  readonly d: Array<[string, number, StreamElement | Uint8Array]>;
   /** Credits returned: [consumer task address, channel, how many]. */
   readonly c: Array<[string, number, number?]>;
+  /** Buffers of encoded batches given back once decoded, for the receiver to encode into. */
+  readonly b?: ArrayBuffer[];
 }
 
 interface Inbound {
@@ -44,6 +49,10 @@ export class PeerLink {
   private outData: PeerMessage['d'] = [];
   private outCredits: PeerMessage['c'] = [];
   private outTransfer: TransferableLike[] = [];
+  /** Decoded batches' buffers, going back with the next message. */
+  private outBuffers: ArrayBuffer[] = [];
+  /** Buffers the peer gave back, to encode into (its counters for statistics and tests). */
+  readonly buffers: BufferPool;
   private flushScheduled = false;
   /** Credits left per outgoing channel (`address#channel`). */
   private readonly credits = new Map<string, number>();
@@ -65,6 +74,8 @@ export class PeerLink {
     private readonly onError: (error: unknown) => void,
   ) {
     this.creditBatch = Math.max(1, Math.floor(initialCredits / 2));
+    // Enough for every batch in flight, plus those on their way back.
+    this.buffers = new BufferPool(initialCredits + this.creditBatch);
     port.onmessage = (event) => this.receive(event.data as PeerMessage);
   }
 
@@ -95,10 +106,10 @@ export class PeerLink {
     // The attempt is over: a producer must stop here, not run on into the void.
     if (this.closed) throw new Error('[eddy] [executor:workers] the channel was closed (the attempt ended)');
     this.credits.set(key, left - 1);
-    const binary = element.kind === 'records' ? encodeBatch(element.batch) : undefined;
+    const binary = element.kind === 'records' ? encodeBatch(element.batch, this.buffers.take) : undefined;
     if (binary !== undefined) {
       this.outData.push([address, channel, binary]);
-      this.outTransfer.push(binary);
+      this.outTransfer.push(binary.buffer as ArrayBuffer);
       this.binaryBatchesSent++;
     } else {
       this.outData.push([address, channel, element]);
@@ -115,12 +126,15 @@ export class PeerLink {
 
   private flush(): void {
     this.flushScheduled = false;
+    // Buffers alone do not make a message: they wait for the next credits or data.
     if (this.closed || (this.outData.length === 0 && this.outCredits.length === 0)) return;
-    const message: PeerMessage = { d: this.outData, c: this.outCredits };
-    const transfer = this.outTransfer;
+    const message: PeerMessage =
+      this.outBuffers.length === 0 ? { d: this.outData, c: this.outCredits } : { d: this.outData, c: this.outCredits, b: this.outBuffers };
+    const transfer = this.outBuffers.length === 0 ? this.outTransfer : [...this.outTransfer, ...this.outBuffers];
     this.outData = [];
     this.outCredits = [];
     this.outTransfer = [];
+    this.outBuffers = [];
     this.messagesSent++;
     try {
       this.port.postMessage(message, transfer);
@@ -139,6 +153,7 @@ export class PeerLink {
 
   private receive(message: PeerMessage): void {
     if (this.closed) return;
+    if (message.b !== undefined) for (const b of message.b) this.buffers.give(b);
     // [address, channel, n]: n credits; a pair without n is one.
     for (const [address, channel, n] of message.c) {
       const key = `${address}#${channel}`;
@@ -152,7 +167,12 @@ export class PeerLink {
     for (const [address, channel, sent] of message.d) {
       let element: StreamElement;
       try {
-        element = sent instanceof ArrayBuffer ? { kind: 'records', batch: decodeBatch(sent) } : sent;
+        if (sent instanceof Uint8Array) {
+          element = { kind: 'records', batch: decodeBatch(sent) };
+          this.outBuffers.push(sent.buffer as ArrayBuffer);
+        } else {
+          element = sent;
+        }
       } catch (e) {
         this.onError(e);
         return;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Key } from '../../src/format/key-bytes.ts';
 import type { RecordBatch } from '../../src/engine/operators/operator.ts';
 import { InputGate } from '../../src/engine/input-gate.ts';
-import { decodeBatch, encodeBatch, MIN_BINARY_RECORDS } from '../../src/workers/batch-wire.ts';
+import { BufferPool, decodeBatch, encodeBatch, MIN_BINARY_RECORDS } from '../../src/workers/batch-wire.ts';
 import { PeerLink } from '../../src/workers/remote-channel.ts';
 import type { MessagePortLike } from '../../src/workers/worker-protocol.ts';
 
@@ -54,9 +54,9 @@ const KINDS: Array<[string, unknown]> = [
 ];
 
 function roundTrip(batch: RecordBatch): RecordBatch {
-  const buffer = encodeBatch(batch);
-  expect(buffer).toBeInstanceOf(ArrayBuffer);
-  return decodeBatch(buffer!);
+  const bytes = encodeBatch(batch);
+  expect(bytes).toBeInstanceOf(Uint8Array);
+  return decodeBatch(bytes!);
 }
 
 /** Deep equality that also tells -0 from 0, prototypes and typed-array classes apart. */
@@ -130,6 +130,42 @@ describe('record batches as bytes between workers', () => {
     expect(decodeBatch(encodeBatch({ values: next, timestamps: undefined })!).values).toStrictEqual(next);
   });
 
+  it('encodes into a buffer it is given, larger and dirty, and decodes only the bytes written', () => {
+    const values = Array.from({ length: N * 2 }, (_, i) => ({ k: `k${i % 7}`, v: i * 0.5 }));
+    const keys = values.map((v) => v.k);
+    const keyGroups = Uint16Array.from(values, (_, i) => i % 128);
+    const given = new Uint8Array(1 << 16).fill(0xee).buffer;
+    const bytes = encodeBatch({ values, timestamps: undefined, keys, keyGroups }, () => given)!;
+    expect(bytes.buffer).toBe(given);
+    expect(bytes.byteLength).toBeLessThan(given.byteLength);
+    const back = decodeBatch(bytes);
+    expect(back.values).toStrictEqual(values);
+    expect(back.keys).toStrictEqual(keys);
+    expect(back.keyGroups).toStrictEqual(keyGroups);
+  });
+
+  it("BufferPool: a given-back buffer serves the next request it fits, a new one has room to spare, and it keeps at most 'max'", () => {
+    const pool = new BufferPool(2);
+    const fresh = pool.take(1000);
+    expect(fresh.byteLength).toBeGreaterThan(1000);
+    expect(pool.allocated).toBe(1);
+    pool.give(fresh);
+    expect(pool.take(1000)).toBe(fresh);
+    expect(pool.reused).toBe(1);
+    const a = new ArrayBuffer(10);
+    const b = new ArrayBuffer(30);
+    pool.give(a);
+    pool.give(b);
+    pool.give(new ArrayBuffer(50)); // over max: dropped
+    expect(pool.take(20)).toBe(b);
+    expect(pool.reused).toBe(2);
+    pool.give(b);
+    // Nothing fits 40 bytes and the pool is full: the smallest goes, the request gets a new buffer.
+    expect(pool.take(40).byteLength).toBeGreaterThan(40);
+    expect(pool.take(5)).toBe(b);
+    expect(pool.allocated).toBe(2);
+  });
+
   it('goes over a real MessagePort as a transferred buffer and arrives decoded, in order with clone-sent batches', async () => {
     const { port1, port2 } = new MessageChannel();
     const gate = new InputGate(1, 16);
@@ -160,6 +196,45 @@ describe('record batches as bytes between workers', () => {
       }
       expect(got.map((g) => ('element' in g && g.element.kind === 'records' ? g.element.batch.values : undefined))).toStrictEqual([[1, 2], big]);
       expect(errors).toEqual([]);
+      expect(sender.buffers.allocated).toBe(1);
+    } finally {
+      sender.close();
+      receiver.close();
+    }
+  });
+
+  it('gets each decoded buffer back with the next credits, and encodes later batches into it', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const gate = new InputGate(1, 64);
+    const errors: unknown[] = [];
+    // Credits go back every 2 elements (half the window of 4), and the buffers with them.
+    const sender = new PeerLink(
+      port1 as unknown as MessagePortLike,
+      4,
+      () => undefined,
+      (e) => errors.push(e),
+    );
+    const receiver = new PeerLink(
+      port2 as unknown as MessagePortLike,
+      4,
+      (a) => (a === 'c' ? gate : undefined),
+      (e) => errors.push(e),
+    );
+    try {
+      const sink = sender.sink('c');
+      const batches = Array.from({ length: 10 }, (_, b) => Array.from({ length: N * 2 }, (_, i) => ({ k: `k${i % 5}`, v: b * 1000 + i })));
+      for (const values of batches) await sink.put(0, { kind: 'records', batch: { values, timestamps: undefined } });
+      const got = [];
+      for (let i = 0; i < batches.length; i++) {
+        const item = await gate.take();
+        got.push('element' in item && item.element.kind === 'records' ? item.element.batch.values : undefined);
+      }
+      expect(got).toStrictEqual(batches);
+      expect(errors).toEqual([]);
+      expect(sender.binaryBatchesSent).toBe(10);
+      // The first window's buffers are new; after that the sender mostly writes into returned ones.
+      expect(sender.buffers.reused).toBeGreaterThanOrEqual(4);
+      expect(sender.buffers.allocated + sender.buffers.reused).toBe(10);
     } finally {
       sender.close();
       receiver.close();
