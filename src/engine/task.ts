@@ -253,7 +253,14 @@ export class StreamTask implements CoordinatedTask {
     this.lastCheckpoint = checkpointId;
     const start = Date.now();
     const pending = [];
-    for (const m of this.members) pending.push(await m.op.snapshotState(checkpointId, timestamp, { incremental }));
+    for (const m of this.members) {
+      const p = await m.op.snapshotState(checkpointId, timestamp, { incremental });
+      // A failing attempt leaves before acknowledging (a barrier that cannot be sent, the
+      // next member's capture): the encoding then fails as its backend closes, with no one
+      // to hear it. The restart restores the last completed checkpoint instead.
+      p.snapshot.catch(() => {});
+      pending.push(p);
+    }
     // A finished task's outputs ended: downstream aligns without its barrier.
     if (!this.finished) for (const m of this.members) for (const n of m.network) await n.emitBarrier(checkpointId, timestamp, incremental);
     this.hooks?.acknowledge(this, checkpointId, Promise.all(pending.map((p) => p.snapshot)), Date.now() - start);

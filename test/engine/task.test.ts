@@ -360,3 +360,39 @@ describe('StreamTask: letting the host in while busy with input', () => {
     expect(turns).toBeGreaterThanOrEqual(5);
   });
 });
+
+describe('StreamTask: a checkpoint its attempt leaves behind', () => {
+  it('a snapshot still encoding when the barrier cannot be sent fails with the attempt, not as an unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => void unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      // The backend closes under the encoding once the attempt fails (as SQLite's does).
+      class EncodingFails extends RecordingOperator {
+        override async snapshotState(): Promise<PendingSnapshot> {
+          return { snapshot: new Promise((_, reject) => setTimeout(() => reject(new Error('closed while encoding')), 5)) };
+        }
+      }
+      const network = fakeNetwork([]);
+      (network as unknown as { emitBarrier: () => Promise<void> }).emitBarrier = async () => {
+        throw new Error('downstream gate failed');
+      };
+      const gate = new InputGate(1, 8);
+      for (const element of [records(1), barrier(1), records(2), END]) await gate.put(0, element);
+      const heard: string[] = [];
+      const task = new StreamTask(
+        'Task (1/1)',
+        [{ op: new EncodingFails(), out: new OutputBuffer(), next: [], network: [network], operatorId: 'op', subtaskIndex: 0, counters: countersOf('op') }],
+        gate,
+        undefined,
+        { aligned: true, acknowledge: (_t, id) => void heard.push(`ack ${id}`), taskFinished: () => {} },
+      );
+      await expect(task.run()).rejects.toThrow(/downstream gate failed/);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(heard, 'the checkpoint was never acknowledged').toEqual([]);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});
