@@ -257,11 +257,7 @@ export class ByteWriter {
     const n = this.pos;
     const out = new Uint8Array(take(n), 0, n);
     out.set(this.buf.subarray(0, n));
-    if (this.buf.length > RETAIN_LIMIT) {
-      this.buf = new Uint8Array(this.initialCapacity);
-      this.view = new DataView(this.buf.buffer);
-    }
-    this.pos = 0;
+    this.startOver(false);
     return out;
   }
 
@@ -272,11 +268,16 @@ export class ByteWriter {
   finish(): Uint8Array {
     const full = this.pos === this.buf.length;
     const out = full ? this.buf : this.buf.slice(0, this.pos);
-    if (full || this.buf.length > RETAIN_LIMIT) {
+    this.startOver(full);
+    return out;
+  }
+
+  /** Empties the writer, on a fresh buffer when `handedOut` (the caller keeps the old one) or the old one grew past RETAIN_LIMIT. */
+  private startOver(handedOut: boolean): void {
+    if (handedOut || this.buf.length > RETAIN_LIMIT) {
       this.buf = new Uint8Array(this.initialCapacity);
       this.view = new DataView(this.buf.buffer);
     }
     this.pos = 0;
-    return out;
   }
 }
