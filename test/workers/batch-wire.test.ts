@@ -1,11 +1,9 @@
-import { MessageChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import type { Key } from '../../src/format/key-bytes.ts';
 import type { RecordBatch } from '../../src/engine/operators/operator.ts';
 import { InputGate } from '../../src/engine/input-gate.ts';
 import { BufferPool, decodeBatch, encodeBatch, MIN_BINARY_RECORDS } from '../../src/workers/batch-wire.ts';
-import { PeerLink } from '../../src/workers/remote-channel.ts';
-import type { MessagePortLike } from '../../src/workers/worker-protocol.ts';
+import { peerLinks } from '../helpers/peer-links.ts';
 
 const N = MIN_BINARY_RECORDS;
 
@@ -71,24 +69,6 @@ function expectSame(actual: unknown, expected: unknown): void {
   }
 }
 
-/** Two peer links over a real MessageChannel: `sender` sends to task 'c', whose gate is `gate` on the receiver's side. */
-function linkedPair(credits: number, gate: InputGate) {
-  const { port1, port2 } = new MessageChannel();
-  const errors: unknown[] = [];
-  const sender = new PeerLink(
-    port1 as unknown as MessagePortLike,
-    credits,
-    () => undefined,
-    (e) => errors.push(e),
-  );
-  const receiver = new PeerLink(
-    port2 as unknown as MessagePortLike,
-    credits,
-    (a) => (a === 'c' ? gate : undefined),
-    (e) => errors.push(e),
-  );
-  return { sender, receiver, errors };
-}
 describe('record batches as bytes between workers', () => {
   for (const [name, value] of KINDS) {
     it(`${name}: arrives as the same value, as a record and as a field of shaped records`, () => {
@@ -186,7 +166,7 @@ describe('record batches as bytes between workers', () => {
 
   it('goes over a real MessagePort as a transferred buffer and arrives decoded, in order with clone-sent batches', async () => {
     const gate = new InputGate(1, 16);
-    const { sender, receiver, errors } = linkedPair(8, gate);
+    const { sender, receiver, errors } = peerLinks(8, gate);
     try {
       const big = Array.from({ length: N * 4 }, (_, i) => ({ k: `k${i}`, v: i }));
       const sink = sender.sink('c');
@@ -211,7 +191,7 @@ describe('record batches as bytes between workers', () => {
   it('gets each decoded buffer back with the next credits, and encodes later batches into it', async () => {
     const gate = new InputGate(1, 64);
     // Credits go back every 2 elements (half the window of 4), and the buffers with them.
-    const { sender, receiver, errors } = linkedPair(4, gate);
+    const { sender, receiver, errors } = peerLinks(4, gate);
     try {
       const sink = sender.sink('c');
       const batches = Array.from({ length: 10 }, (_, b) => Array.from({ length: N * 2 }, (_, i) => ({ k: `k${i % 5}`, v: b * 1000 + i })));

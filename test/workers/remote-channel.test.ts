@@ -1,30 +1,14 @@
-import { MessageChannel } from 'node:worker_threads';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { InputGate, type StreamElement } from '../../src/engine/input-gate.ts';
-import { PeerLink } from '../../src/workers/remote-channel.ts';
-import type { MessagePortLike } from '../../src/workers/worker-protocol.ts';
+import { peerLinks } from '../helpers/peer-links.ts';
 
 const batch = (i: number): StreamElement => ({ kind: 'records', batch: { values: [i], timestamps: undefined } });
 const settle = () => new Promise((r) => setTimeout(r, 20));
 
 /** Two links over one MessageChannel, as two workers would hold them; the consumer's task 'c' has one gate. */
 function pair(credits: number, gateCapacity: number) {
-  const { port1, port2 } = new MessageChannel();
   const gate = new InputGate(2, gateCapacity);
-  const errors: unknown[] = [];
-  const sender = new PeerLink(
-    port1 as unknown as MessagePortLike,
-    credits,
-    () => undefined,
-    (e) => errors.push(e),
-  );
-  const receiver = new PeerLink(
-    port2 as unknown as MessagePortLike,
-    credits,
-    (a) => (a === 'c' ? gate : undefined),
-    (e) => errors.push(e),
-  );
-  return { sender, receiver, gate, errors, close: () => (sender.close(), receiver.close()) };
+  return { ...peerLinks(credits, gate), gate };
 }
 
 let cleanup: Array<() => void> = [];
