@@ -15,6 +15,16 @@ import { pacedSource } from '../helpers/sources.ts';
 let dbCounter = 0;
 const freshName = () => `eddy-sink-${process.pid}-${dbCounter++}`;
 
+/** A sink on a fresh database with one transaction holding 'x' and 'y', pre-committed. */
+async function preCommittedXY() {
+  const database = freshName();
+  const sink = new IndexedDbSink<string>({ database });
+  const a = sink.beginTransaction();
+  sink.invoke(a, 'x', undefined as never);
+  sink.invoke(a, 'y', undefined as never);
+  await sink.preCommit(a);
+  return { database, sink, a };
+}
 describe('IndexedDbSink', () => {
   it('every record is committed exactly once across injected failures and restarts', async () => {
     const database = freshName();
@@ -58,12 +68,7 @@ describe('IndexedDbSink', () => {
   });
 
   it('a commit replayed after a restore (same transaction) adds nothing; an aborted transaction leaves nothing', async () => {
-    const database = freshName();
-    const sink = new IndexedDbSink<string>({ database });
-    const a = sink.beginTransaction();
-    sink.invoke(a, 'x', undefined as never);
-    sink.invoke(a, 'y', undefined as never);
-    await sink.preCommit(a);
+    const { database, sink, a } = await preCommittedXY();
     await sink.commit(a);
     await sink.commit(a);
     await sink.recoverAndCommit(a);
@@ -109,12 +114,7 @@ describe('IndexedDbSink', () => {
   });
 
   it("records each transaction's commit time in the commit itself: readIndexedDbSinkAfter returns it; a replayed commit keeps the first", async () => {
-    const database = freshName();
-    const sink = new IndexedDbSink<string>({ database });
-    const a = sink.beginTransaction();
-    sink.invoke(a, 'x', undefined as never);
-    sink.invoke(a, 'y', undefined as never);
-    await sink.preCommit(a);
+    const { database, sink, a } = await preCommittedXY();
     const before = Date.now();
     await sink.commit(a);
     const after = Date.now();
