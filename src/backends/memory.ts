@@ -71,14 +71,23 @@ class HeapTable {
 
   /**
    * The void namespace's entry of `byNamespace`, once it exists. Entries there are only
-   * ever added, never replaced, so most states (which only use that namespace) save one
-   * Map lookup per read and write.
+   * ever added (by {@link addMaps}), never replaced, so most states (which only use that
+   * namespace) save one Map lookup per read and write. Set where the entry is added rather
+   * than looked up lazily: a lazy lookup is a branch each new table takes once, which
+   * deoptimised the compiled record path at the start of every job but the first.
    */
   private voidMaps: KeyGroupMaps | undefined;
 
   private mapsOf(namespace: string): KeyGroupMaps | undefined {
-    if (namespace !== VOID_NAMESPACE) return this.byNamespace.get(namespace);
-    return (this.voidMaps ??= this.byNamespace.get(namespace));
+    return namespace === VOID_NAMESPACE ? this.voidMaps : this.byNamespace.get(namespace);
+  }
+
+  /** Adds the (empty) key-group maps of a namespace that has none yet. */
+  addMaps(namespace: string): KeyGroupMaps {
+    const maps: KeyGroupMaps = new Array(this.backend.keyGroupRange.size);
+    this.byNamespace.set(namespace, maps);
+    if (namespace === VOID_NAMESPACE) this.voidMaps = maps;
+    return maps;
   }
 
   /** The current key group's map, if it exists. */
@@ -89,11 +98,7 @@ class HeapTable {
 
   /** The current key group's map for writing (a layer over it if a snapshot still reads it), created when missing. */
   private writeMap(namespace: string): KeyMap {
-    let maps = this.mapsOf(namespace);
-    if (maps === undefined) {
-      maps = new Array(this.backend.keyGroupRange.size);
-      this.byNamespace.set(namespace, maps);
-    }
+    const maps = this.mapsOf(namespace) ?? this.addMaps(namespace);
     const index = this.backend.currentIndex;
     return this.backend.support.writable(maps, index) ?? (maps[index] = new Map());
   }
@@ -175,6 +180,38 @@ class HeapTable {
   }
 }
 
+/**
+ * A value state's table. A class rather than an object of closures: every job's tables
+ * then share the same methods, so code the compiler optimised for one job's state calls
+ * stays valid for the next job's (new closures deoptimised it).
+ */
+class HeapValueTable<T> implements ValueTable<T> {
+  readonly ownedReads = true;
+
+  constructor(
+    private readonly table: HeapTable,
+    private readonly backend: HeapKeyedStateBackend,
+  ) {}
+
+  get(namespace: string): T | undefined {
+    // The object read is the one stored (readOwned): `rewritten` only marks it for the delta.
+    return this.table.readOwned(namespace) as T | undefined;
+  }
+
+  rewritten(namespace: string): void {
+    this.table.touched(namespace);
+  }
+
+  put(namespace: string, value: T): void {
+    this.table.set(namespace, this.table.copy(value));
+  }
+
+  remove(namespace: string): void {
+    this.table.existingWritable(namespace)?.delete(this.backend.currentKeyId);
+    this.table.touched(namespace);
+  }
+}
+
 class HeapKeyedStateBackend extends KeyedBackendBase<HeapTable> {
   /** Every table method answers synchronously: live objects in memory. */
   readonly syncAccess = 'always';
@@ -209,17 +246,7 @@ class HeapKeyedStateBackend extends KeyedBackendBase<HeapTable> {
   }
 
   protected openValueTable<T>(t: HeapTable): ValueTable<T> {
-    return {
-      ownedReads: true,
-      // The object read is the one stored (readOwned): only the delta's mark is left to do.
-      rewritten: (ns) => t.touched(ns),
-      get: (ns) => t.readOwned(ns) as T | undefined,
-      put: (ns, value) => t.set(ns, t.copy(value)),
-      remove: (ns) => {
-        t.existingWritable(ns)?.delete(this.currentKeyId);
-        t.touched(ns);
-      },
-    };
+    return new HeapValueTable<T>(t, this);
   }
 
   protected openListTable<T>(t: HeapTable): ListTable<T> {
@@ -326,9 +353,8 @@ class HeapKeyedStateBackend extends KeyedBackendBase<HeapTable> {
       const tables = states[i]!;
       let index = 0;
       const mapFor = (stateIndex: number, namespace: string): KeyMap => {
-        const maps = tables[stateIndex]!.byNamespace;
-        let kgMaps = maps.get(namespace);
-        if (kgMaps === undefined) maps.set(namespace, (kgMaps = new Array(size)));
+        const table = tables[stateIndex]!;
+        const kgMaps = table.byNamespace.get(namespace) ?? table.addMaps(namespace);
         return (kgMaps[index] ??= new Map());
       };
       for (const [keyGroup, bytes] of snapshot.keyGroups) {
