@@ -281,10 +281,10 @@ export function decodeBatch(bytes: Uint8Array | ArrayBuffer): RecordBatch {
     timestamps = new Array(n);
     readF64s(r, n, timestamps);
   }
-  let keyGroups: Uint16Array | undefined;
+  let keyGroups: number[] | undefined;
   if (flags & F_KEY_GROUPS) {
     // As the sending side makes them (NetworkOutput), so that the consumer's reads see one kind.
-    keyGroups = new Uint16Array(n);
+    keyGroups = new Array<number>(n);
     for (let i = 0; i < n; i++) keyGroups[i] = r.varint();
   }
   let keys: Key[] | undefined;
@@ -293,7 +293,7 @@ export function decodeBatch(bytes: Uint8Array | ArrayBuffer): RecordBatch {
     keys = (kind === C_KEYS_FROM ? columns[r.varint()]!.slice() : readColumn(r, n, kind)) as Key[];
   }
   if (!r.done) r.corrupt(`${r.remaining} trailing bytes after a record batch`);
-  const batch: { values: unknown[]; timestamps: number[] | undefined; keys?: Key[]; keyGroups?: Uint16Array } = { values, timestamps };
+  const batch: { values: unknown[]; timestamps: number[] | undefined; keys?: Key[]; keyGroups?: number[] } = { values, timestamps };
   if (keys) batch.keys = keys;
   if (keyGroups) batch.keyGroups = keyGroups;
   return batch;

@@ -193,7 +193,8 @@ export class HostedOperator<K extends Key, IN, OUT> {
     const { keyBy, maxParallelism, watermarks } = this.options;
     const n = events.length;
     const keys = new Array<Key>(n);
-    const keyGroups = new Uint16Array(n);
+    // As NetworkOutput makes them, so that the operator's reads see one kind of array.
+    const keyGroups = new Array<number>(n);
     const assign = watermarks?.timestampAssigner;
     const timestamps = assign ? new Array<number>(n) : undefined;
     for (let i = 0; i < n; i++) {
