@@ -14,7 +14,8 @@ import { exchangeJob } from './workers-jobs.ts';
 
 const EVENTS = 1_000_000;
 const CREDITS = 8;
-const FLOOR = 0.3;
+// Issue 18: ">= 0.6" (the figure was 0.44 before batches crossed as binary buffers).
+const FLOOR = 0.6;
 
 async function runOn(executor: WorkerExecutor): Promise<void> {
   const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2).setExecutor(executor);
@@ -55,7 +56,7 @@ export async function exchangeThroughput(runs: number): Promise<void> {
     engineMs: a!.ms,
     baselineMs: w!.ms,
     floor: FLOOR,
-    floorRule: 'ratio >= 0.3 (records/s across a boundary ÷ within one thread)',
+    floorRule: 'ratio >= 0.6 (records/s across a boundary ÷ within one thread)',
     pass: ratio >= FLOOR,
   });
 }
