@@ -45,11 +45,6 @@ function withoutRepeats(col: readonly string[], lens: Uint8Array, count: number)
   return parts.join('');
 }
 
-function shortStrings(col: readonly string[]): boolean {
-  for (let i = 0; i < col.length; i++) if (col[i]!.length >= SLICE_MIN) return false;
-  return true;
-}
-
 /**
  * A Float64Array kept for the float runs of every batch this thread encodes or decodes
  * (and, viewed as bytes or 16-bit units, for the other fixed-size runs). A new one per
@@ -152,36 +147,41 @@ export function writeColumn(w: ByteWriter, col: readonly unknown[]): number {
     for (let i = 0; i < n; i++) w.u8(col[i] ? 1 : 0);
     return W_PRIMITIVES;
   }
-  if (same && t === 'string' && !shortStrings(col as string[])) {
-    const start = w.length;
-    w.u8(C_STRINGS);
+  if (same && t === 'string') {
+    const strings = col as readonly string[];
+    // Lengths (or SAME_AS_BEFORE) first, so that repeats are never joined; a long string
+    // ends this and the column goes string by string.
+    const lens = new Uint8Array(f64Scratch((n + 7) >> 3).buffer, 0, n);
+    let repeats = 0;
     let i = 0;
-    while (i < n && w.tryString(col[i] as string)) i++;
-    if (i === n) return W_PRIMITIVES;
-    // A lone surrogate: the codec column keeps it (as UTF-16 units).
-    w.truncate(start);
-  } else if (same && t === 'string') {
-    const joined = (col as string[]).join('');
-    // Lone surrogates have no UTF-8 form (a joined pair would, but lengths cut it apart
-    // again, so only the joined string must be well-formed).
-    if (isWellFormed(joined)) {
-      w.u8(C_STRING);
-      // Each below SLICE_MIN: one byte per length, or SAME_AS_BEFORE.
-      const lens = new Uint8Array(f64Scratch((n + 7) >> 3).buffer, 0, n);
-      lens[0] = (col[0] as string).length;
-      let repeats = 0;
-      for (let i = 1; i < n; i++) {
-        const s = col[i] as string;
-        if (s === col[i - 1]) {
-          lens[i] = SAME_AS_BEFORE;
-          repeats++;
-        } else {
-          lens[i] = s.length;
-        }
+    for (; i < n; i++) {
+      const s = strings[i]!;
+      if (s.length >= SLICE_MIN) break;
+      if (i > 0 && s === strings[i - 1]) {
+        lens[i] = SAME_AS_BEFORE;
+        repeats++;
+      } else {
+        lens[i] = s.length;
       }
-      w.bytes(lens);
-      w.string(repeats === 0 ? joined : withoutRepeats(col as string[], lens, n - repeats));
-      return W_PRIMITIVES;
+    }
+    if (i === n) {
+      const joined = repeats === 0 ? strings.join('') : withoutRepeats(strings, lens, n - repeats);
+      // Lone surrogates have no UTF-8 form (a joined pair would, but lengths cut it apart
+      // again, so only the joined string must be well-formed).
+      if (isWellFormed(joined)) {
+        w.u8(C_STRING);
+        w.bytes(lens);
+        w.string(joined);
+        return W_PRIMITIVES;
+      }
+    } else {
+      const start = w.length;
+      w.u8(C_STRINGS);
+      let j = 0;
+      while (j < n && w.tryString(strings[j]!)) j++;
+      if (j === n) return W_PRIMITIVES;
+      // A lone surrogate: the codec column keeps it (as UTF-16 units).
+      w.truncate(start);
     }
   }
   w.u8(C_CODEC);
