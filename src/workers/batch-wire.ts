@@ -280,7 +280,16 @@ export function decodeBatch(bytes: Uint8Array | ArrayBuffer): RecordBatch {
   let keys: Key[] | undefined;
   if (flags & F_KEYS) {
     const kind = r.u8();
-    keys = (kind === C_KEYS_FROM ? columns[r.varint()]!.slice() : readColumn(r, n, kind)) as Key[];
+    if (kind === C_KEYS_FROM) {
+      const from = r.varint();
+      const column = columns[from];
+      if (column === undefined) return r.corrupt(`keys from column ${from} of ${columns.length}`);
+      // A shaped batch's columns are garbage once its records are built, so the keys take
+      // theirs as it is; the values array itself is copied (the two must not be one array).
+      keys = (column === values ? column.slice() : column) as Key[];
+    } else {
+      keys = readColumn(r, n, kind) as Key[];
+    }
   }
   if (!r.done) r.corrupt(`${r.remaining} trailing bytes after a record batch`);
   const batch: { values: unknown[]; timestamps: number[] | undefined; keys?: Key[]; keyGroups?: number[] } = { values, timestamps };

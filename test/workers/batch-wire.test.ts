@@ -164,6 +164,20 @@ describe('record batches as bytes between workers', () => {
     expect(encodeBatch({ values: withNaN, timestamps: undefined })).toBeUndefined();
   });
 
+  it('keys taken from a column: never the values array itself, and a column index out of range is corrupt', () => {
+    const words = Array.from({ length: N }, (_, i) => `w${i % 9}`);
+    const back = roundTrip({ values: words, timestamps: undefined, keys: words.slice() });
+    expect(back.keys).toStrictEqual(words);
+    expect(back.keys).not.toBe(back.values);
+    const shaped = words.map((w, i) => ({ w, i }));
+    const bytes = encodeBatch({ values: shaped, timestamps: undefined, keys: words })!;
+    expect(decodeBatch(bytes).keys).toStrictEqual(words);
+    // The batch ends with the keys' form and the column index (0, the `w` column).
+    expect(bytes[bytes.length - 1]).toBe(0);
+    bytes[bytes.length - 1] = 9;
+    expect(() => decodeBatch(bytes)).toThrow(expect.objectContaining({ code: 'SNAPSHOT_CORRUPT', message: expect.stringMatching(/keys from column 9 of 2/) }));
+  });
+
   it('key groups outside 0…65535 leave the batch to structured clone; a batch of another wire version is corrupt', () => {
     const values = Array.from({ length: N }, (_, i) => i);
     expect(encodeBatch({ values, timestamps: undefined, keyGroups: values.map((i) => (i === 9 ? 70_000 : i)) })).toBeUndefined();
