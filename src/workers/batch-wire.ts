@@ -2,21 +2,19 @@
  * Record batches as bytes, for the channels between workers (remote-channel.ts): one
  * ArrayBuffer per batch, transferred instead of structured-cloned.
  *
- * Why a column layout rather than the value codec per record: measured in Node 20
- * (1,024 `{ k: string, v: number }` records, one thread, machine under load), the
- * canonical value codec per record costs about what structured clone does (~2.8 ms per
- * batch each), so it buys nothing. What is cheaper is what structured clone cannot do:
- * records of one shape write their property names once, numbers go as one float64 run,
- * and all (short) strings of a column are joined and UTF-8-encoded (and later decoded) in
- * one call, then cut apart by their UTF-16 lengths. Keys that are a string column of the
- * values (`keyBy(e => e.k)`) are not written again. Columns holding anything else (nested
- * objects, bigint, Date, mixed types, …) go through the value codec, value by value.
+ * Records of one shape are cut into columns (batch-columns.ts): property names written
+ * once per batch, one form per column. Keys that are a string column of the values
+ * (`keyBy(e => e.k)`) are not written again.
  * Encode + decode against `structuredClone` of the same batch (keys, key groups and
  * timestamps included), per record: 0.23–0.29 µs vs 0.35–0.47 µs at 1,024 records on a
  * quiet moment, 0.5 vs 1.7–2.0 µs under heavy load; about equal at 32 records.
  * No fresh buffers per batch (a float run goes through one kept scratch array, the
  * bytes into a buffer the peer gave back): 4,096 such records encoded in 0.106 µs each
  * instead of 0.14 (Node 20, quiet), the rest of the old cost being page faults.
+ * Since then (wire version 2: no Set per batch where a number column proves the records
+ * distinct, internalized names and one store site per name when decoding, key groups as
+ * a 16-bit run): encode 110 → 53 ns and decode 117 → 57 ns per record of the bench's
+ * `{k, v}` batch (977 batches of 1,024, min of 21 rounds, load 5; bench/README.md).
  *
  * Exactness: every column form decodes to the same values of the same types (numbers as
  * float64 keep -0 and NaN; the codec keeps its kinds exactly). What the codec refuses
@@ -26,9 +24,9 @@
  * inside one record, the codec writes values as trees (as it does for state), so an
  * object shared by two fields of one record arrives as two equal objects.
  */
-import { ByteReader, ByteWriter, isWellFormed } from '../format/bytes.ts';
+import { ByteReader, ByteWriter } from '../format/bytes.ts';
 import type { Key } from '../format/key-bytes.ts';
-import { decodeValue, encodeValue } from '../format/value-codec.ts';
+import { C_KEYS_FROM, W_CODEC, W_DISTINCT, readColumn, readF64s, readU16s, writeColumn, writeF64s, writeU16s } from './batch-columns.ts';
 import type { RecordBatch } from '../engine/operators/operator.ts';
 
 /**
@@ -38,24 +36,13 @@ import type { RecordBatch } from '../engine/operators/operator.ts';
  */
 export const MIN_BINARY_RECORDS = 64;
 
-const C_F64 = 1;
-const C_STRING = 2;
-const C_BOOL = 3;
-const C_CODEC = 4;
-const C_KEYS_FROM = 5;
-const C_STRINGS = 6;
-
 /**
- * V8 makes a substring of 13 or more UTF-16 units a slice that keeps its whole parent
- * alive: cut out of a batch's joined text, one long key held in state would pin the
- * text of its whole batch. So only columns of shorter strings are joined.
+ * The first byte of every encoded batch. Both ends run one build, so this never differs
+ * in practice; it is there so that a change of layout read by an older reader fails as
+ * corrupt input instead of being misread. 2: key groups as fixed 16-bit runs, short
+ * string lengths as single bytes, the version byte itself.
  */
-const SLICE_MIN = 13;
-
-function shortStrings(col: readonly string[]): boolean {
-  for (let i = 0; i < col.length; i++) if (col[i]!.length >= SLICE_MIN) return false;
-  return true;
-}
+const WIRE_VERSION = 2;
 
 const V_PRIMITIVES = 0;
 const V_SHAPED = 1;
@@ -64,124 +51,48 @@ const F_TIMESTAMPS = 1;
 const F_KEYS = 2;
 const F_KEY_GROUPS = 4;
 
-/**
- * A Float64Array kept for the float runs of every batch this thread encodes or decodes.
- * A new one per column would be a fresh allocation, and the first write to fresh memory
- * costs a page fault per 4 KiB (in a virtual machine ~0.1 ms per 32 KB column, more
- * than the copy itself); runs longer than {@link SCRATCH_LIMIT} values get their own.
- */
-let scratch = new Float64Array(1024);
-const SCRATCH_LIMIT = 1 << 17;
-
-function f64Scratch(n: number): Float64Array {
-  if (n <= scratch.length) return scratch;
-  if (n > SCRATCH_LIMIT) return new Float64Array(n);
-  let size = scratch.length;
-  while (size < n) size *= 2;
-  return (scratch = new Float64Array(size));
+/** The records of a batch of one shape: its property names, and per name the values. */
+interface Shaped {
+  readonly shape: string[];
+  readonly columns: unknown[][];
 }
 
 /**
- * Numbers as one native-endian float64 run copied in one go: per-value DataView writes
- * cost more. The bytes never leave the process (they go between threads of one machine),
- * so native byte order is safe here, unlike in snapshots.
+ * The batch's records cut into columns, if all are plain objects with the same own
+ * enumerable keys in the same order. Symbol-keyed properties are left out, as structured
+ * clone leaves them out. One for-in per record both checks the shape and reads the
+ * values: it allocates nothing (unlike Object.keys), and V8 reads `v[k]` inside it
+ * through the enumeration cache, without a lookup. With the prototype being
+ * Object.prototype, an inherited enumerable key (a polluted prototype) shows up as a
+ * mismatch and the batch goes by structured clone.
  */
-function writeF64s(w: ByteWriter, col: readonly number[]): void {
-  const n = col.length;
-  const f = f64Scratch(n);
-  for (let i = 0; i < n; i++) f[i] = col[i]!;
-  w.bytes(new Uint8Array(f.buffer, 0, n * 8));
-}
-
-function readF64s(r: ByteReader, n: number, out: unknown[]): void {
-  // Copied out first: the run may sit at any offset, and a Float64Array needs 8-byte alignment.
-  const f = f64Scratch(n);
-  new Uint8Array(f.buffer, 0, n * 8).set(r.bytes(n * 8));
-  for (let i = 0; i < n; i++) out[i] = f[i];
-}
-
-/** Writes one column; throws if the codec refuses a value. */
-function writeColumn(w: ByteWriter, col: readonly unknown[]): void {
-  const n = col.length;
-  const t = typeof col[0];
-  let same = t === 'number' || t === 'string' || t === 'boolean';
-  for (let i = 1; i < n && same; i++) same = typeof col[i] === t;
-  if (same && t === 'number') {
-    w.u8(C_F64);
-    writeF64s(w, col as number[]);
-    return;
-  }
-  if (same && t === 'boolean') {
-    w.u8(C_BOOL);
-    for (let i = 0; i < n; i++) w.u8(col[i] ? 1 : 0);
-    return;
-  }
-  if (same && t === 'string' && !shortStrings(col as string[])) {
-    const start = w.length;
-    w.u8(C_STRINGS);
-    let i = 0;
-    while (i < n && w.tryString(col[i] as string)) i++;
-    if (i === n) return;
-    // A lone surrogate: the codec column keeps it (as UTF-16 units).
-    w.truncate(start);
-  } else if (same && t === 'string') {
-    const joined = (col as string[]).join('');
-    // Lone surrogates have no UTF-8 form (a joined pair would, but lengths cut it apart
-    // again, so only the joined string must be well-formed).
-    if (isWellFormed(joined)) {
-      w.u8(C_STRING);
-      for (let i = 0; i < n; i++) w.varint((col[i] as string).length);
-      w.string(joined);
-      return;
-    }
-  }
-  w.u8(C_CODEC);
-  for (let i = 0; i < n; i++) encodeValue(w, col[i]);
-}
-
-function readColumn(r: ByteReader, n: number, kind: number): unknown[] {
-  const out: unknown[] = new Array(n);
-  if (kind === C_F64) {
-    readF64s(r, n, out);
-  } else if (kind === C_BOOL) {
-    for (let i = 0; i < n; i++) out[i] = r.u8() === 1;
-  } else if (kind === C_STRING) {
-    const lens = new Array<number>(n);
-    for (let i = 0; i < n; i++) lens[i] = r.varint();
-    const joined = r.string();
-    for (let i = 0, p = 0; i < n; i++) out[i] = joined.substring(p, (p += lens[i]!));
-  } else if (kind === C_STRINGS) {
-    for (let i = 0; i < n; i++) out[i] = r.string();
-  } else if (kind === C_CODEC) {
-    for (let i = 0; i < n; i++) out[i] = decodeValue(r);
-  } else {
-    r.corrupt(`unknown batch column kind ${kind}`);
-  }
-  return out;
-}
-
-/**
- * The own enumerable keys all values share, if all are plain objects of one shape.
- * Symbol-keyed properties are left out, as structured clone leaves them out. The later
- * records are checked with for-in, which (unlike Object.keys) allocates nothing; with the
- * prototype being Object.prototype, an inherited enumerable key (a polluted prototype)
- * shows up as a mismatch and the batch goes by structured clone.
- */
-function shapeOf(values: readonly unknown[]): string[] | undefined {
+function shapedColumns(values: readonly unknown[]): Shaped | undefined {
   const first = values[0];
   if (typeof first !== 'object' || first === null || Object.getPrototypeOf(first) !== Object.prototype) return undefined;
-  const keys = Object.keys(first);
-  for (let i = 0; i < values.length; i++) {
+  const shape = Object.keys(first);
+  const m = shape.length;
+  const n = values.length;
+  const columns: unknown[][] = [];
+  for (let j = 0; j < m; j++) columns.push(new Array<unknown>(n));
+  for (let i = 0; i < n; i++) {
     const v = values[i];
     if (typeof v !== 'object' || v === null || Object.getPrototypeOf(v) !== Object.prototype) return undefined;
     let j = 0;
-    for (const k in v) if (k !== keys[j++]) return undefined;
-    if (j !== keys.length) return undefined;
+    for (const k in v) {
+      if (j === m || k !== shape[j]) return undefined;
+      columns[j++]![i] = (v as Record<string, unknown>)[k];
+    }
+    if (j !== m) return undefined;
   }
-  return keys;
+  return { shape, columns };
 }
 
-/** True if one object is two records of the batch (structured clone keeps them one object). */
+/**
+ * True if one object is two records of the batch (structured clone keeps them one
+ * object). A Set of every record costs more than the rest of the encoding (identity
+ * hashes of fresh objects), so {@link encodeBatch} asks only when no column proved the
+ * records distinct.
+ */
 function repeatsAnObject(values: readonly unknown[]): boolean {
   let seen: Set<unknown> | undefined;
   for (let i = 0; i < values.length; i++) {
@@ -194,6 +105,19 @@ function repeatsAnObject(values: readonly unknown[]): boolean {
   return false;
 }
 
+/** The index of the string column equal to `keys` element by element, or -1. */
+function columnEqualTo(columns: readonly unknown[][], keys: readonly Key[]): number {
+  const n = keys.length;
+  for (let j = 0; j < columns.length; j++) {
+    const c = columns[j]!;
+    if (typeof c[0] !== 'string') continue;
+    let i = 0;
+    while (i < n && c[i] === keys[i]) i++;
+    if (i === n) return j;
+  }
+  return -1;
+}
+
 const writer = new ByteWriter(1 << 16);
 
 const newBuffer = (length: number): ArrayBuffer => new ArrayBuffer(length);
@@ -203,37 +127,45 @@ const newBuffer = (length: number): ArrayBuffer => new ArrayBuffer(length);
  * record object repeated, or a value the codec refuses). The bytes are a view on the
  * buffer `take(length)` gives (at least `length` bytes, by default a new one): a sender
  * passes buffers its peer gave back (see {@link BufferPool}) and transfers the whole buffer.
+ *
+ * Repeated records: two records that are one object read the same from every property,
+ * so a number column that strictly increases (a sequence number, an event time) or
+ * decreases proves them all distinct, and only batches without one pay for the Set.
+ * (A getter answering differently on each read could defeat that proof; such getters
+ * already make any order of reading, and so this codec, differ from structured clone.)
  */
 export function encodeBatch(batch: RecordBatch, take: (length: number) => ArrayBuffer = newBuffer): Uint8Array | undefined {
   const { values, timestamps, keys, keyGroups } = batch;
   const n = values.length;
   if (n < MIN_BINARY_RECORDS) return undefined;
-  if (repeatsAnObject(values)) return undefined;
-  const shape = shapeOf(values);
+  const shaped = shapedColumns(values);
   const w = writer;
   try {
+    w.u8(WIRE_VERSION);
     w.varint(n);
     w.u8((timestamps ? F_TIMESTAMPS : 0) | (keys ? F_KEYS : 0) | (keyGroups ? F_KEY_GROUPS : 0));
-    const columns: unknown[][] = [];
-    if (shape === undefined) {
+    let columns: unknown[][];
+    let distinct = false;
+    if (shaped === undefined) {
       w.u8(V_PRIMITIVES);
-      columns.push(values);
-      writeColumn(w, values);
+      columns = [values as unknown[]];
+      // Numbers, strings or booleans only: no object to repeat.
+      distinct = writeColumn(w, values) !== W_CODEC;
     } else {
       w.u8(V_SHAPED);
-      w.varint(shape.length);
-      for (const k of shape) w.string(k);
-      for (const k of shape) {
-        const col = new Array<unknown>(n);
-        for (let i = 0; i < n; i++) col[i] = (values[i] as Record<string, unknown>)[k];
-        columns.push(col);
-        writeColumn(w, col);
-      }
+      w.varint(shaped.shape.length);
+      for (const k of shaped.shape) w.string(k);
+      columns = shaped.columns;
+      for (const col of columns) if (writeColumn(w, col) === W_DISTINCT) distinct = true;
+    }
+    if (!distinct && repeatsAnObject(values)) {
+      w.truncate(0);
+      return undefined;
     }
     if (timestamps) writeF64s(w, timestamps);
-    if (keyGroups) for (let i = 0; i < n; i++) w.varint(keyGroups[i]!);
+    if (keyGroups) writeU16s(w, keyGroups);
     if (keys) {
-      const from = columns.findIndex((c) => typeof c[0] === 'string' && c.every((v, i) => v === keys[i]));
+      const from = columnEqualTo(columns, keys);
       if (from >= 0) {
         w.u8(C_KEYS_FROM);
         w.varint(from);
@@ -249,9 +181,81 @@ export function encodeBatch(batch: RecordBatch, take: (length: number) => ArrayB
   return w.finishInto(take);
 }
 
+/**
+ * A property name as V8's internalized string: names decoded from bytes are fresh
+ * strings, and storing under one makes every store look the name up again (measured
+ * ~8× slower record building); a name that was a property key once is the table's own.
+ */
+function internalized(name: string): string {
+  return Object.keys({ [name]: 0 })[0] ?? name;
+}
+
+/**
+ * The records of a shaped batch, from its columns. Shapes of up to four names (most
+ * records) get a loop of their own, so that each store site always sees one name and
+ * stays a fast, monomorphic store; "__proto__" as a name takes the general path, which
+ * defines it as an own property rather than setting the prototype.
+ */
+function buildRecords(shape: readonly string[], columns: readonly unknown[][], n: number): unknown[] {
+  const values = new Array<unknown>(n);
+  if (!shape.includes('__proto__')) {
+    const [k0, k1, k2, k3] = shape as [string, string, string, string];
+    const [c0, c1, c2, c3] = columns as [unknown[], unknown[], unknown[], unknown[]];
+    type O = Record<string, unknown>;
+    switch (shape.length) {
+      case 1:
+        for (let i = 0; i < n; i++) {
+          const o: O = {};
+          o[k0] = c0[i];
+          values[i] = o;
+        }
+        return values;
+      case 2:
+        for (let i = 0; i < n; i++) {
+          const o: O = {};
+          o[k0] = c0[i];
+          o[k1] = c1[i];
+          values[i] = o;
+        }
+        return values;
+      case 3:
+        for (let i = 0; i < n; i++) {
+          const o: O = {};
+          o[k0] = c0[i];
+          o[k1] = c1[i];
+          o[k2] = c2[i];
+          values[i] = o;
+        }
+        return values;
+      case 4:
+        for (let i = 0; i < n; i++) {
+          const o: O = {};
+          o[k0] = c0[i];
+          o[k1] = c1[i];
+          o[k2] = c2[i];
+          o[k3] = c3[i];
+          values[i] = o;
+        }
+        return values;
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    const o: Record<string, unknown> = {};
+    for (let j = 0; j < shape.length; j++) {
+      const k = shape[j]!;
+      if (k === '__proto__') Object.defineProperty(o, k, { value: columns[j]![i], writable: true, enumerable: true, configurable: true });
+      else o[k] = columns[j]![i];
+    }
+    values[i] = o;
+  }
+  return values;
+}
+
 /** The inverse of {@link encodeBatch}; it copies everything out, so the buffer may be reused afterwards. */
 export function decodeBatch(bytes: Uint8Array | ArrayBuffer): RecordBatch {
   const r = new ByteReader(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes), 'executor:workers');
+  const version = r.u8();
+  if (version !== WIRE_VERSION) r.corrupt(`record batch of wire version ${version}, this build reads ${WIRE_VERSION}`);
   const n = r.varint();
   const flags = r.u8();
   const layout = r.u8();
@@ -262,35 +266,30 @@ export function decodeBatch(bytes: Uint8Array | ArrayBuffer): RecordBatch {
     columns.push(values);
   } else {
     const shape: string[] = [];
-    for (let j = r.varint(); j > 0; j--) shape.push(r.string());
+    for (let j = r.varint(); j > 0; j--) shape.push(internalized(r.string()));
     for (let j = 0; j < shape.length; j++) columns.push(readColumn(r, n, r.u8()));
-    values = new Array(n);
-    for (let i = 0; i < n; i++) {
-      const o: Record<string, unknown> = {};
-      for (let j = 0; j < shape.length; j++) {
-        const k = shape[j]!;
-        // "__proto__" as an own property must stay a property, not set the prototype.
-        if (k === '__proto__') Object.defineProperty(o, k, { value: columns[j]![i], writable: true, enumerable: true, configurable: true });
-        else o[k] = columns[j]![i];
-      }
-      values[i] = o;
-    }
+    values = buildRecords(shape, columns, n);
   }
   let timestamps: number[] | undefined;
   if (flags & F_TIMESTAMPS) {
     timestamps = new Array(n);
     readF64s(r, n, timestamps);
   }
-  let keyGroups: number[] | undefined;
-  if (flags & F_KEY_GROUPS) {
-    // As the sending side makes them (NetworkOutput), so that the consumer's reads see one kind.
-    keyGroups = new Array<number>(n);
-    for (let i = 0; i < n; i++) keyGroups[i] = r.varint();
-  }
+  // Plain arrays, as the sending side makes them (NetworkOutput), so that the consumer's reads see one kind.
+  const keyGroups = flags & F_KEY_GROUPS ? readU16s(r, n) : undefined;
   let keys: Key[] | undefined;
   if (flags & F_KEYS) {
     const kind = r.u8();
-    keys = (kind === C_KEYS_FROM ? columns[r.varint()]!.slice() : readColumn(r, n, kind)) as Key[];
+    if (kind === C_KEYS_FROM) {
+      const from = r.varint();
+      const column = columns[from];
+      if (column === undefined) return r.corrupt(`keys from column ${from} of ${columns.length}`);
+      // A shaped batch's columns are garbage once its records are built, so the keys take
+      // theirs as it is; the values array itself is copied (the two must not be one array).
+      keys = (column === values ? column.slice() : column) as Key[];
+    } else {
+      keys = readColumn(r, n, kind) as Key[];
+    }
   }
   if (!r.done) r.corrupt(`${r.remaining} trailing bytes after a record batch`);
   const batch: { values: unknown[]; timestamps: number[] | undefined; keys?: Key[]; keyGroups?: number[] } = { values, timestamps };

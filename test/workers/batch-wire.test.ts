@@ -128,6 +128,66 @@ describe('record batches as bytes between workers', () => {
     expect(decodeBatch(encodeBatch({ values: next, timestamps: undefined })!).values).toStrictEqual(next);
   });
 
+  it('records of one to six property names (and "__proto__" among them) arrive with their names in order', () => {
+    const names = ['alpha', 'b', 'gamma_long_name', 'd', '__proto__', 'f'];
+    for (let m = 1; m <= names.length; m++) {
+      const values = Array.from({ length: N }, (_, i) => JSON.parse(JSON.stringify(Object.fromEntries(names.slice(0, m).map((k, j) => [k, i * 10 + j])))));
+      const back = roundTrip({ values, timestamps: undefined });
+      back.values.forEach((v, i) => {
+        expect(Object.keys(v as object)).toEqual(names.slice(0, m));
+        expect(Object.getPrototypeOf(v)).toBe(Object.prototype);
+        expectSame(v, values[i]);
+      });
+    }
+  });
+
+  it('repeated strings in runs (first, middle, last, a whole column) arrive as the same strings', () => {
+    const runs = ['a', 'a', 'a', 'bc', 'bc', '', '', 'é', 'é', '😀', '😀', 'x'];
+    const values = Array.from({ length: N * 2 }, (_, i) => ({ s: runs[i % runs.length]!, same: 'k0', i }));
+    const back = roundTrip({ values, timestamps: undefined, keys: values.map((v) => v.same) });
+    expect(back.values).toStrictEqual(values);
+    expect(back.keys).toStrictEqual(values.map((v) => v.same));
+    const all = Array.from({ length: N }, () => 'zz');
+    expect(roundTrip({ values: all, timestamps: undefined }).values).toStrictEqual(all);
+  });
+
+  it('a repeated record object is refused whether or not a number column proves the others distinct', () => {
+    const records = Array.from({ length: N }, (_, i) => ({ v: N - i }));
+    // Strictly decreasing: all distinct, no Set needed, and the batch goes as bytes.
+    expect(roundTrip({ values: records, timestamps: undefined }).values).toStrictEqual(records);
+    // The same object twice: its number repeats, so the column proves nothing and the Set finds it.
+    const withRepeat = [...records.slice(0, N - 1), records[5]!];
+    expect(encodeBatch({ values: withRepeat, timestamps: undefined })).toBeUndefined();
+    // A NaN proves nothing either (NaN is neither above nor below anything).
+    const withNaN = records.map((r, i) => (i === 7 ? { v: Number.NaN } : r));
+    withNaN[N - 1] = withNaN[3]!;
+    expect(encodeBatch({ values: withNaN, timestamps: undefined })).toBeUndefined();
+  });
+
+  it('keys taken from a column: never the values array itself, and a column index out of range is corrupt', () => {
+    const words = Array.from({ length: N }, (_, i) => `w${i % 9}`);
+    const back = roundTrip({ values: words, timestamps: undefined, keys: words.slice() });
+    expect(back.keys).toStrictEqual(words);
+    expect(back.keys).not.toBe(back.values);
+    const shaped = words.map((w, i) => ({ w, i }));
+    const bytes = encodeBatch({ values: shaped, timestamps: undefined, keys: words })!;
+    expect(decodeBatch(bytes).keys).toStrictEqual(words);
+    // The batch ends with the keys' form and the column index (0, the `w` column).
+    expect(bytes[bytes.length - 1]).toBe(0);
+    bytes[bytes.length - 1] = 9;
+    expect(() => decodeBatch(bytes)).toThrow(expect.objectContaining({ code: 'SNAPSHOT_CORRUPT', message: expect.stringMatching(/keys from column 9 of 2/) }));
+  });
+
+  it('key groups outside 0…65535 leave the batch to structured clone; a batch of another wire version is corrupt', () => {
+    const values = Array.from({ length: N }, (_, i) => i);
+    expect(encodeBatch({ values, timestamps: undefined, keyGroups: values.map((i) => (i === 9 ? 70_000 : i)) })).toBeUndefined();
+    expect(encodeBatch({ values, timestamps: undefined, keyGroups: values.map((i) => (i === 9 ? 1.5 : i)) })).toBeUndefined();
+    const bytes = encodeBatch({ values, timestamps: undefined, keyGroups: values.map((i) => 32_767 - i) })!;
+    expect(decodeBatch(bytes).keyGroups).toStrictEqual(values.map((i) => 32_767 - i));
+    bytes[0] = bytes[0]! + 1;
+    expect(() => decodeBatch(bytes)).toThrow(expect.objectContaining({ code: 'SNAPSHOT_CORRUPT', message: expect.stringMatching(/wire version/) }));
+  });
+
   it('encodes into a buffer it is given, larger and dirty, and decodes only the bytes written', () => {
     const values = Array.from({ length: N * 2 }, (_, i) => ({ k: `k${i % 7}`, v: i * 0.5 }));
     const keys = values.map((v) => v.k);
