@@ -125,18 +125,29 @@ class HeapTable {
 
   /** The current key's stored value, safe to hand out or change in place while a snapshot encodes. */
   readOwned(namespace: string): unknown {
+    // The usual case only, and the rest called: this is inlined into every state read (with
+    // TTL twice), where V8 inlines only so much bytecode (see TtlValueTable).
     const b = this.backend;
-    const support = b.support;
-    if (!support.busy) return this.mapsOf(namespace)?.[b.currentIndex]?.get(b.currentKeyId);
+    if (b.support.busy) return this.readOwnedBusy(namespace);
+    return this.mapsOf(namespace)?.[b.currentIndex]?.get(b.currentKeyId);
+  }
+
+  /** {@link readOwned} while a snapshot encodes: the object handed out must not be the one it reads. */
+  private readOwnedBusy(namespace: string): unknown {
+    const b = this.backend;
     const map = this.existingWritable(namespace);
     const stored = map?.get(b.currentKeyId);
-    return stored === undefined ? undefined : support.ownObject(map!, b.currentKeyId, stored);
+    return stored === undefined ? undefined : b.support.ownObject(map!, b.currentKeyId, stored);
   }
 
   /** Marks the current key as written, for the next delta. */
   touched(namespace: string): void {
-    const support = this.backend.support;
-    if (support.tracking) this.marks.mark(namespace, this.backend.currentIndex, this.backend.currentKeyId, support.epoch);
+    if (this.backend.support.tracking) this.mark(namespace);
+  }
+
+  private mark(namespace: string): void {
+    const b = this.backend;
+    this.marks.mark(namespace, b.currentIndex, b.currentKeyId, b.support.epoch);
   }
 
   /** See `KeyedStateBackend.pruneEntries`. Maps created during a round are walked in the next one. */
