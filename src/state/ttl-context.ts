@@ -61,7 +61,7 @@ export class TtlContext {
    * idle (only a step can end that, and no step runs while it is idle), so an access needs
    * nothing — with the system clock, all but one access per 32 to 1,024 records.
    */
-  private idleAt = -2;
+  idleAt = -2;
 
   constructor(
     /** TTL's time source (per record, see `RecordTime` in ttl-states.ts). */
@@ -86,8 +86,8 @@ export class TtlContext {
     return this.idleAt === this.clock.reading ? undefined : this.fullAccess();
   }
 
-  /** {@link access} when nothing is known yet for the current clock reading. */
-  private fullAccess(): Promise<unknown> | undefined {
+  /** {@link access} when nothing is known yet for the current clock reading (its test is written out in TtlValueTable). */
+  fullAccess(): Promise<unknown> | undefined {
     const clock = this.clock;
     clock.advance();
     const now = (this.now = clock.current);

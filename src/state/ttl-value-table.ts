@@ -62,17 +62,18 @@ export class TtlValueTable<T> implements ValueTable<T> {
   // stopped being inlined, costing it more than the work it does.
   get(namespace: string): MaybePromise<T | undefined> {
     const ctx = this.ctx;
-    const pending = ctx.access();
+    // ctx.access() and ctx.expired() written out: no call is left on the usual path.
+    const pending = ctx.idleAt === ctx.clock.reading ? undefined : ctx.fullAccess();
     if (pending !== undefined) return this.readLater(pending, namespace);
-    const tv = this.inner.get(namespace);
+    const tv = this.inner.get(namespace) as TtlValue<T> | undefined;
     if (tv === undefined) return undefined;
     // The usual read: a live pair (a table with owned reads answers at once, no Promise).
-    if (this.plainReads && !ctx.expired(tv as TtlValue<T>)) {
-      this.lastRead = tv as TtlValue<T>;
+    if (this.plainReads && tv[1] + ctx.ttlMs > ctx.now) {
+      this.lastRead = tv;
       this.readRecord = ctx.clock.record;
       this.readKey = ctx.backend.getCurrentKey();
       this.readNamespace = namespace;
-      return (tv as TtlValue<T>)[0];
+      return tv[0];
     }
     return this.readOther(namespace, tv);
   }
@@ -126,12 +127,23 @@ export class TtlValueTable<T> implements ValueTable<T> {
 
   put(namespace: string, value: T): MaybePromise<void> {
     const ctx = this.ctx;
-    const pending = ctx.access();
+    const pending = ctx.idleAt === ctx.clock.reading ? undefined : ctx.fullAccess();
     if (pending !== undefined) return this.putLater(pending, namespace, value);
-    const tv = this.readThisRecord(namespace);
-    // The usual write: a read-modify-write of a value that needs no copy, where the pair
-    // read is the stored one: only the write is left to record.
-    if (tv !== undefined && this.rewrites && (value === null || typeof value !== 'object') && !ctx.expired(tv)) {
+    const tv = this.lastRead;
+    this.lastRead = undefined;
+    // The usual write: a read-modify-write (this record's read of the same key and
+    // namespace) of a value that needs no copy, where the pair read is the stored one and
+    // is still live: only the write is left to record.
+    if (
+      tv !== undefined &&
+      this.rewrites &&
+      this.readRecord === ctx.clock.record &&
+      namespace === this.readNamespace &&
+      ctx.backend.getCurrentKey() === this.readKey &&
+      (value === null || typeof value !== 'object') &&
+      tv[1] + ctx.ttlMs > ctx.now &&
+      this.readRecord !== 0
+    ) {
       tv[0] = value;
       tv[1] = ctx.now;
       return this.inner.rewritten!(namespace);
@@ -139,29 +151,24 @@ export class TtlValueTable<T> implements ValueTable<T> {
     return this.write(namespace, value, tv);
   }
 
-  /** {@link put} past its usual case; `tv` is this record's read of the same key and namespace, if any. */
+  /** {@link put} past its usual case; `tv` is the last read's pair, if any (already forgotten). */
   private write(namespace: string, value: T, tv: TtlValue<T> | undefined): MaybePromise<void> {
+    const ctx = this.ctx;
+    const record = ctx.clock.record;
+    // Only a pair this record read for the same key and namespace is renewed in place (see lastRead).
+    const own = tv !== undefined && record !== 0 && record === this.readRecord && namespace === this.readNamespace && ctx.backend.getCurrentKey() === this.readKey;
     // A pair that expired since its read (a clock that moves within a record) may have been
     // cleaned up by this very access: it is stored anew.
-    if (tv === undefined || this.ctx.expired(tv)) return this.inner.put(namespace, [value, this.ctx.now]);
+    if (!own || ctx.expired(tv)) return this.inner.put(namespace, [value, ctx.now]);
     tv[0] = value;
-    tv[1] = this.ctx.now;
-    return this.inner.put(namespace, tv);
+    tv[1] = ctx.now;
+    // The pair is stored: around a value that needs no copy, only the write is left to record (where the backend can).
+    return this.rewrites && (value === null || typeof value !== 'object') ? this.inner.rewritten!(namespace) : this.inner.put(namespace, tv);
   }
 
   private putLater(pending: Promise<unknown>, namespace: string, value: T): Promise<void> {
     this.lastRead = undefined;
     return pending.then(() => this.inner.put(namespace, [value, this.ctx.now]));
-  }
-
-  /** The pair the last read found, if that read was this record's, key's and namespace's (a read-modify-write); forgets it. */
-  private readThisRecord(namespace: string): TtlValue<T> | undefined {
-    const tv = this.lastRead;
-    if (tv === undefined) return undefined;
-    this.lastRead = undefined;
-    const ctx = this.ctx;
-    const record = ctx.clock.record;
-    return record !== 0 && record === this.readRecord && namespace === this.readNamespace && ctx.backend.getCurrentKey() === this.readKey ? tv : undefined;
   }
 
   remove(namespace: string): MaybePromise<void> {
