@@ -225,8 +225,8 @@ class HeapValueTable<T> implements ValueTable<T> {
     const t = this.table;
     const support = b.support;
     const map = support.busy || support.tracking ? undefined : (namespace === VOID_NAMESPACE ? t.voidMaps : t.byNamespace.get(namespace))?.[b.currentIndex];
-    if (map === undefined) return t.set(namespace, t.copy(value));
-    map.set(b.currentKeyId, t.copy(value));
+    if (map === undefined) t.set(namespace, t.copy(value));
+    else map.set(b.currentKeyId, t.copy(value));
   }
 
   remove(namespace: string): void {

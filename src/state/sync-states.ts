@@ -114,10 +114,12 @@ export class SyncValueStateImpl<T> extends SyncKvState implements SyncValueState
   }
 
   update(value: T | undefined): void {
-    if (!this.always || this.backend.getCurrentKey() === undefined || value === undefined) return this.updateChecked(value);
-    this.checkValue(value);
-    const r = this.table.put(this.namespace, value);
-    if (isPromise(r)) r.catch(toVoid);
+    if (!this.always || this.backend.getCurrentKey() === undefined || value === undefined) this.updateChecked(value);
+    else {
+      this.checkValue(value);
+      const r = this.table.put(this.namespace, value);
+      if (isPromise(r)) r.catch(toVoid);
+    }
   }
 
   /** {@link update} with every check (see {@link SyncKvState.done} for a Promise answered). */

@@ -156,7 +156,8 @@ export class TtlValueTable<T> implements ValueTable<T> {
     const ctx = this.ctx;
     const record = ctx.clock.record;
     // Only a pair this record read for the same key and namespace is renewed in place (see lastRead).
-    const own = tv !== undefined && record !== 0 && record === this.readRecord && namespace === this.readNamespace && ctx.backend.getCurrentKey() === this.readKey;
+    const own =
+      tv !== undefined && record !== 0 && record === this.readRecord && namespace === this.readNamespace && ctx.backend.getCurrentKey() === this.readKey;
     // A pair that expired since its read (a clock that moves within a record) may have been
     // cleaned up by this very access: it is stored anew.
     if (!own || ctx.expired(tv)) return this.inner.put(namespace, [value, ctx.now]);
