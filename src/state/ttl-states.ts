@@ -86,9 +86,13 @@ export class RecordTime implements Clock {
    */
   nextRecord(): void {
     this.record++;
-    if (this.perAccess) return;
-    if (this.sharesLeft > 0) this.sharesLeft--;
-    else this.read();
+    if (--this.sharesLeft < 0) this.nextReading();
+  }
+
+  /** The share of the last reading is used up (or was cut short): the next record reads the clock. */
+  private nextReading(): void {
+    this.sharesLeft = 0;
+    if (!this.perAccess) this.read();
   }
 
   private read(): void {
@@ -157,9 +161,14 @@ export class TtlStates {
    * (`cleanupIncrementally(n, true)`); `undefined` when there is nothing to wait for.
    */
   onRecord(): Promise<unknown> | undefined {
+    // Small, as the operator inlines it into its loop over a batch's records: the steps
+    // (and their closures, whose context V8 would allocate on every call) live apart.
     this.time.nextRecord();
+    return this.perRecord.length === 0 ? undefined : this.stepPerRecord();
+  }
+
+  private stepPerRecord(): Promise<unknown> | undefined {
     const steps = this.perRecord;
-    if (steps.length === 0) return undefined;
     const now = this.time.now();
     let chain: Promise<unknown> | undefined;
     for (const { cleanup, size } of steps) chain = chain === undefined ? cleanup.step(now, size) : chain.then(() => cleanup.step(now, size));
