@@ -125,19 +125,12 @@ class HeapTable {
 
   /** The current key's stored value, safe to hand out or change in place while a snapshot encodes. */
   readOwned(namespace: string): unknown {
-    // The usual case only, and the rest called: this is inlined into every state read (with
-    // TTL twice), where V8 inlines only so much bytecode (see TtlValueTable).
     const b = this.backend;
-    if (b.support.busy) return this.readOwnedBusy(namespace);
-    return this.mapsOf(namespace)?.[b.currentIndex]?.get(b.currentKeyId);
-  }
-
-  /** {@link readOwned} while a snapshot encodes: the object handed out must not be the one it reads. */
-  private readOwnedBusy(namespace: string): unknown {
-    const b = this.backend;
+    const support = b.support;
+    if (!support.busy) return this.mapsOf(namespace)?.[b.currentIndex]?.get(b.currentKeyId);
     const map = this.existingWritable(namespace);
     const stored = map?.get(b.currentKeyId);
-    return stored === undefined ? undefined : b.support.ownObject(map!, b.currentKeyId, stored);
+    return stored === undefined ? undefined : support.ownObject(map!, b.currentKeyId, stored);
   }
 
   /** Marks the current key as written, for the next delta. */
@@ -206,8 +199,8 @@ class HeapValueTable<T> implements ValueTable<T> {
 
   get(namespace: string): T | undefined {
     // The object read is the one stored (readOwned): `rewritten` only marks it for the delta.
-    // readOwned's usual case written out here, with no call left in it: V8 counts what it
-    // inlined into a function against every caller that inlines it in turn.
+    // readOwned's usual case written out, no call left: V8 charges what it inlined into a
+    // function to every caller that inlines it in turn (see TtlValueTable).
     const b = this.backend;
     const t = this.table;
     if (b.support.busy) return t.readOwned(namespace) as T | undefined;
