@@ -76,7 +76,7 @@ class HeapTable {
    * than looked up lazily: a lazy lookup is a branch each new table takes once, which
    * deoptimised the compiled record path at the start of every job but the first.
    */
-  private voidMaps: KeyGroupMaps | undefined;
+  voidMaps: KeyGroupMaps | undefined;
 
   private mapsOf(namespace: string): KeyGroupMaps | undefined {
     return namespace === VOID_NAMESPACE ? this.voidMaps : this.byNamespace.get(namespace);
@@ -135,8 +135,12 @@ class HeapTable {
 
   /** Marks the current key as written, for the next delta. */
   touched(namespace: string): void {
-    const support = this.backend.support;
-    if (support.tracking) this.marks.mark(namespace, this.backend.currentIndex, this.backend.currentKeyId, support.epoch);
+    if (this.backend.support.tracking) this.mark(namespace);
+  }
+
+  private mark(namespace: string): void {
+    const b = this.backend;
+    this.marks.mark(namespace, b.currentIndex, b.currentKeyId, b.support.epoch);
   }
 
   /** See `KeyedStateBackend.pruneEntries`. Maps created during a round are walked in the next one. */
@@ -195,7 +199,13 @@ class HeapValueTable<T> implements ValueTable<T> {
 
   get(namespace: string): T | undefined {
     // The object read is the one stored (readOwned): `rewritten` only marks it for the delta.
-    return this.table.readOwned(namespace) as T | undefined;
+    // readOwned's usual case written out, no call left: V8 charges what it inlined into a
+    // function to every caller that inlines it in turn (see TtlValueTable).
+    const b = this.backend;
+    const t = this.table;
+    if (b.support.busy) return t.readOwned(namespace) as T | undefined;
+    const maps = namespace === VOID_NAMESPACE ? t.voidMaps : t.byNamespace.get(namespace);
+    return maps?.[b.currentIndex]?.get(b.currentKeyId) as T | undefined;
   }
 
   rewritten(namespace: string): void {
@@ -203,7 +213,13 @@ class HeapValueTable<T> implements ValueTable<T> {
   }
 
   put(namespace: string, value: T): void {
-    this.table.set(namespace, this.table.copy(value));
+    // HeapTable.set's usual case written out here, with no call left in it but the copy (see get).
+    const b = this.backend;
+    const t = this.table;
+    const support = b.support;
+    const map = support.busy || support.tracking ? undefined : (namespace === VOID_NAMESPACE ? t.voidMaps : t.byNamespace.get(namespace))?.[b.currentIndex];
+    if (map === undefined) t.set(namespace, t.copy(value));
+    else map.set(b.currentKeyId, t.copy(value));
   }
 
   remove(namespace: string): void {

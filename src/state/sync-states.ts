@@ -22,7 +22,7 @@ interface Residency {
 /** @internal The common part of the synchronous states: residency and settled answers. */
 export abstract class SyncKvState extends KvState {
   /** True when every table call answers at once (no residency to ask about). */
-  private readonly always: boolean;
+  protected readonly always: boolean;
 
   constructor(backend: KeyedStateBackend, operator: string, name: string) {
     super(backend, operator, name);
@@ -88,16 +88,42 @@ export class SyncValueStateImpl<T> extends SyncKvState implements SyncValueState
     super(backend, operator, name);
   }
 
-  // The hot path of a synchronous counter: no closure, no Promise, no allocation.
+  // value() and update() are the hot path of a synchronous counter: no closure, no Promise,
+  // no allocation. Their usual case (a backend that always answers at once, a key set, a
+  // value stored) is written out and the rest is called: V8 inlines only so much bytecode
+  // into the user's function, and a counter class used both with and without TTL inlines
+  // both tables' paths at each call (see TtlValueTable).
   value(): T | undefined {
+    if (!this.always || this.backend.getCurrentKey() === undefined) return this.valueChecked();
+    const v = this.table.get(this.namespace);
+    return v !== undefined && !isPromise(v) ? v : this.orDefault(v);
+  }
+
+  /** {@link value} with every check: the key and residency first. */
+  private valueChecked(): T | undefined {
     this.enter(this.table);
-    const v = this.now(this.table.get(this.namespace));
+    return this.orDefault(this.table.get(this.namespace));
+  }
+
+  /** A read's answer past its usual case: a Promise where none may be is refused; nothing stored is the default. */
+  private orDefault(r: MaybePromise<T | undefined>): T | undefined {
+    const v = this.now(r);
     if (v !== undefined) return v;
     const d = this.defaultValue;
     return d !== null && typeof d === 'object' ? cloneValue(d) : d;
   }
 
   update(value: T | undefined): void {
+    if (!this.always || this.backend.getCurrentKey() === undefined || value === undefined) this.updateChecked(value);
+    else {
+      this.checkValue(value);
+      const r = this.table.put(this.namespace, value);
+      if (isPromise(r)) r.catch(toVoid);
+    }
+  }
+
+  /** {@link update} with every check (see {@link SyncKvState.done} for a Promise answered). */
+  private updateChecked(value: T | undefined): void {
     this.enter(this.table);
     if (value === undefined) this.done(this.table.remove(this.namespace));
     else {

@@ -36,10 +36,15 @@ export interface AccessHook {
   step(now: number, size: number): Promise<unknown> | undefined;
 }
 
+/** What a state without incremental cleanup has in its place: every access is idle. */
+export const NO_CLEANUP: AccessHook = Object.freeze({ idleUntil: Infinity, step: () => undefined });
+
 /** TTL's time source: processing time, and the number of the current record (`RecordTime` in ttl-states.ts). */
 export interface RecordClock extends Clock {
   /** Increases with every record and timer; 0 while no records flow (a store used directly). */
   readonly record: number;
+  /** Which reading of the clock {@link current} is (it changes with every reading); -1 while every access reads the clock. */
+  readonly reading: number;
   /** The time of the latest access, once {@link advance} ran. */
   readonly current: number;
   /** Sets {@link current} for an access (a field rather than an answer: see `RecordTime.advance`). */
@@ -50,6 +55,13 @@ export interface RecordClock extends Clock {
 export class TtlContext {
   /** Processing time of the current access, taken from `clock` once per access. */
   now = 0;
+  /**
+   * The clock reading at which an access found the cleanup idle (-2: none): until the
+   * clock is read again, {@link now} is still every access's time and the cleanup stays
+   * idle (only a step can end that, and no step runs while it is idle), so an access needs
+   * nothing — with the system clock, all but one access per 32 to 1,024 records.
+   */
+  idleAt = -2;
 
   constructor(
     /** TTL's time source (per record, see `RecordTime` in ttl-states.ts). */
@@ -60,19 +72,30 @@ export class TtlContext {
     /** `StateVisibility.ReturnExpiredIfNotCleanedUp`. */
     readonly returnExpired: boolean,
     readonly backend: KeyedStateBackend,
-    /** Incremental cleanup on every access, with its number of entries (0: none). */
-    private readonly cleanup: AccessHook | undefined,
+    /** Incremental cleanup on every access ({@link NO_CLEANUP}: none), with its number of entries. */
+    private readonly cleanup: AccessHook,
     private readonly cleanupSize: number,
   ) {}
 
-  /** Starts an access: reads the clock and runs the cleanup step. */
+  /**
+   * Starts an access: reads the clock and runs the cleanup step. Its usual case is one
+   * test, small enough for V8 to inline wherever it is called (twice per read-modify-write,
+   * inside the user's function, where V8 inlines only so much: see TtlValueTable).
+   */
   access(): Promise<unknown> | undefined {
+    return this.idleAt === this.clock.reading ? undefined : this.fullAccess();
+  }
+
+  /** {@link access} when nothing is known yet for the current clock reading (its test is written out in TtlValueTable). */
+  fullAccess(): Promise<unknown> | undefined {
     const clock = this.clock;
     clock.advance();
     const now = (this.now = clock.current);
     // The idle check stays here so that no time is passed to a call on the usual path (see RecordTime.advance).
-    if (this.cleanupSize === 0 || now < this.cleanup!.idleUntil) return undefined;
-    return this.cleanup!.step(now, this.cleanupSize);
+    if (now >= this.cleanup.idleUntil) return this.cleanup.step(now, this.cleanupSize);
+    // A reading of -1 is each access's own (the clock is read on every access): nothing carries over.
+    this.idleAt = clock.reading < 0 ? -2 : clock.reading;
+    return undefined;
   }
 
   /** Whether a stored pair has expired at the current access's time. */

@@ -10,7 +10,7 @@ import { SnapshotError, StateError } from '../api/errors.ts';
 import { DEFAULT_INCREMENTAL_CLEANUP, StateTtlConfig, StateVisibility, UpdateType } from '../api/ttl.ts';
 import type { KeyedStateBackend, ListTable, MapTable, StateTableOptions, ValueTable } from './backend.ts';
 import { IncrementalCleanup } from './ttl-cleanup.ts';
-import { isExpired, TTL_PAIR_VALUES, TtlContext, type TtlValue } from './ttl-context.ts';
+import { isExpired, NO_CLEANUP, TTL_PAIR_VALUES, TtlContext, type TtlValue } from './ttl-context.ts';
 import { TtlListTable, TtlMapTable } from './ttl-tables.ts';
 import { TtlValueTable } from './ttl-value-table.ts';
 
@@ -37,9 +37,15 @@ import { TtlValueTable } from './ttl-value-table.ts';
 export class RecordTime implements Clock {
   /** 0 until records flow; then one number per record (read by `TtlValueTable`, see `RecordClock`). */
   record = 0;
-  /** The time of the latest access, as {@link advance} left it. */
+  /** The time of the current record or, where every access reads the clock, of the latest access (see {@link advance}). */
   current = 0;
-  private sampledIn = 0;
+  /**
+   * Which reading of the clock {@link current} is: it changes with every reading, so that
+   * what an access worked out from one reading (TtlContext: the cleanup is idle) holds
+   * until it changes. -1 while every access reads the clock (an observable clock, or no
+   * records flowing).
+   */
+  reading = -1;
   private sample = 0;
   private readonly perAccess: boolean;
   private readonly shared: boolean;
@@ -63,31 +69,37 @@ export class RecordTime implements Clock {
   }
 
   /**
-   * Sets {@link current} to the time of an access. It answers nothing on purpose: a time in
-   * milliseconds is no small integer to V8, so returning it from a call that is not inlined
-   * allocates a number on the heap — once per record, a tenth of TTL's cost — while a
-   * field read by the caller allocates nothing.
+   * Sets {@link current} to the time of an access: reads the clock where every access
+   * does; once records flow, {@link nextRecord} has set it. It answers nothing on purpose:
+   * a time in milliseconds is no small integer to V8, so returning it from a call that is
+   * not inlined allocates a number on the heap — once per record, a tenth of TTL's cost —
+   * while a field read by the caller allocates nothing.
    */
   advance(): void {
-    if (this.perAccess || this.record === 0) {
-      this.current = this.clock.now();
-      return;
-    }
-    if (this.sampledIn !== this.record) {
-      this.sampledIn = this.record;
-      if (this.sharesLeft > 0) this.sharesLeft--;
-      else this.read();
-    }
-    this.current = this.sample;
+    if (this.reading < 0) this.current = this.clock.now();
   }
 
+  /**
+   * Starts a record (or timer): its time is the current share's reading, or a new one.
+   * Taken here rather than at the record's first access so that an access has nothing to
+   * do per record: most find everything as the previous record's left it (see TtlContext).
+   */
   nextRecord(): void {
     this.record++;
+    if (--this.sharesLeft < 0) this.nextReading();
+  }
+
+  /** The share of the last reading is used up (or was cut short): the next record reads the clock. */
+  private nextReading(): void {
+    this.sharesLeft = 0;
+    if (!this.perAccess) this.read();
   }
 
   private read(): void {
     const previous = this.sample;
     this.sample = this.clock.now();
+    this.current = this.sample;
+    this.reading++;
     if (!this.shared) return;
     if (!this.cut) this.share = this.sample === previous ? Math.min(2 * this.share, MAX_RECORDS_PER_SYSTEM_CLOCK_READ) : RECORDS_PER_SYSTEM_CLOCK_READ;
     this.cut = false;
@@ -149,9 +161,14 @@ export class TtlStates {
    * (`cleanupIncrementally(n, true)`); `undefined` when there is nothing to wait for.
    */
   onRecord(): Promise<unknown> | undefined {
+    // Small, as the operator inlines it into its loop over a batch's records: the steps
+    // (and their closures, whose context V8 would allocate on every call) live apart.
     this.time.nextRecord();
+    return this.perRecord.length === 0 ? undefined : this.stepPerRecord();
+  }
+
+  private stepPerRecord(): Promise<unknown> | undefined {
     const steps = this.perRecord;
-    if (steps.length === 0) return undefined;
     const now = this.time.now();
     let chain: Promise<unknown> | undefined;
     for (const { cleanup, size } of steps) chain = chain === undefined ? cleanup.step(now, size) : chain.then(() => cleanup.step(now, size));
@@ -186,7 +203,7 @@ export class TtlStates {
       config.updateType === UpdateType.OnReadAndWrite,
       config.stateVisibility === StateVisibility.ReturnExpiredIfNotCleanedUp,
       backend,
-      cleanup,
+      cleanup ?? NO_CLEANUP,
       size,
     );
     return { ctx, options: tableOptions(config, clock, native) };
