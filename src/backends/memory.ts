@@ -364,7 +364,7 @@ class HeapKeyedStateBackend extends KeyedBackendBase<HeapTable> {
   }
 
   protected async load(snapshots: readonly KeyedStateSnapshot[], states: ReadonlyArray<readonly HeapTable[]>): Promise<void> {
-    const { start, size } = this.keyGroupRange;
+    const { start } = this.keyGroupRange;
     for (const [i, snapshot] of snapshots.entries()) {
       const tables = states[i]!;
       let index = 0;
