@@ -9,8 +9,11 @@
  */
 import type { Timer } from './timer-snapshots.ts';
 
-/** `Timer.endedIn` of a pending timer. */
-export const LIVE = Infinity;
+/**
+ * `Timer.endedIn` of a pending timer: above every epoch (one per capture), and a small
+ * integer, so that the field holds no boxed number per timer as `Infinity` would.
+ */
+export const LIVE = 2 ** 30 - 1;
 
 /** Pending timers in firing order; ended ones are dropped as they reach the front. */
 export class TimerOrder {
@@ -18,6 +21,8 @@ export class TimerOrder {
   /** Timers in firing order from `runHead` on (the slots before it were taken). */
   private run: Array<Timer | undefined> = [];
   private runHead = 0;
+  /** The timestamp of the run's last timer (kept here: reading it is then no read of a timer). */
+  private runLast = 0;
   /** Whether the timer {@link front} returned is the run's (else the heap's). */
   private frontInRun = false;
 
@@ -25,8 +30,10 @@ export class TimerOrder {
   push(t: Timer): void {
     const run = this.run;
     // Not before the run's last, nor among equal timestamps (seq only grows): the run stays sorted.
-    if (run.length === this.runHead || t.timestamp >= run[run.length - 1]!.timestamp) run.push(t);
-    else this.rise(t, this.heap.push(t) - 1);
+    if (run.length === this.runHead || t.timestamp >= this.runLast) {
+      run.push(t);
+      this.runLast = t.timestamp;
+    } else this.rise(t, this.heap.push(t) - 1);
   }
 
   /** The earliest pending timer, if any; ended timers met on the way are dropped. */
