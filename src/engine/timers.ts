@@ -34,9 +34,6 @@ class TimerQueue {
   /** Timers of other namespaces than `''` (windows), by namespace, then by key. */
   private readonly namespaced = new Map<string, KeyIndex>();
   private live = 0;
-  /** Where the last {@link prepare} found room for a new timer: the index, and the key's entry there. */
-  private slotIndex: KeyIndex | undefined = undefined;
-  private slotEntry: Timer | Map<number, Timer> | undefined = undefined;
   /**
    * Change logs for deltas, once tracking (see {@link DeltaEpochs}): timers as they are
    * added and as they end, in epoch order. Trimmed by replacing the arrays, never in
@@ -46,7 +43,10 @@ class TimerQueue {
   private ended: Timer[] = [];
   tracking = false;
 
-  constructor(private readonly keyGroupRange: KeyGroupRange) {
+  constructor(
+    private readonly keyGroupRange: KeyGroupRange,
+    private readonly domain: TimeDomain,
+  ) {
     this.byKeyGroup = Array.from({ length: keyGroupRange.size }, () => undefined);
   }
 
@@ -73,50 +73,43 @@ class TimerQueue {
   }
 
   /**
-   * Whether the key of id `id` has no pending timer at `timestamp` in `namespace`; if so,
-   * {@link insert} adds one there next. Asking first means registering a timer again
-   * allocates nothing; the caller allocates the new timer itself, so that the optimized
-   * code of this queue does not depend on where timers are allocated (V8 changes that
-   * decision, and deoptimizes what depends on it, as timers come and go).
+   * Adds a timer unless `key` (whose id is `id`) has one at `timestamp` in `namespace`;
+   * true when added. The index is asked first, so registering a timer again allocates nothing.
    */
-  prepare(id: KeyId, keyGroup: number, timestamp: number, namespace: string): boolean {
+  add(key: Key, id: KeyId, keyGroup: number, timestamp: number, namespace: string, seq: number): boolean {
     const index = this.indexOf(namespace, keyGroup) ?? this.createIndex(namespace, keyGroup);
-    const entry = index.byKey.get(id);
-    if (entry !== undefined) {
-      if (entry instanceof Map) {
-        if (entry.has(timestamp)) return false;
-      } else if (entry.timestamp === timestamp && entry.endedIn === LIVE) return false;
-    }
-    this.slotIndex = index;
-    this.slotEntry = entry;
-    return true;
-  }
-
-  /** Adds `timer`, of the key of id `id`, where the last {@link prepare} found room for it. */
-  insert(id: KeyId, timer: Timer): void {
-    const index = this.slotIndex!;
-    const entry = this.slotEntry;
-    this.slotIndex = this.slotEntry = undefined;
-    // A fired timer left in the index (see KeyIndex) counts as absent.
+    const byKey = index.byKey;
+    const entry = byKey.get(id);
+    let timer: Timer;
     if (entry === undefined || (!(entry instanceof Map) && entry.endedIn !== LIVE)) {
       if (entry !== undefined) index.stale--;
-      index.byKey.set(id, timer);
-    } else if (entry instanceof Map) entry.set(timer.timestamp, timer);
-    else {
-      index.byKey.set(
+      timer = this.newTimer(key, keyGroup, timestamp, namespace, seq);
+      byKey.set(id, timer);
+    } else if (entry instanceof Map) {
+      if (entry.has(timestamp)) return false;
+      timer = this.newTimer(key, keyGroup, timestamp, namespace, seq);
+      entry.set(timestamp, timer);
+    } else {
+      if (entry.timestamp === timestamp) return false;
+      timer = this.newTimer(key, keyGroup, timestamp, namespace, seq);
+      byKey.set(
         id,
         new Map([
           [entry.timestamp, entry],
-          [timer.timestamp, timer],
+          [timestamp, timer],
         ]),
       );
       index.multi++;
     }
     index.live++;
-    timer.addedIn = this.epoch;
     if (this.tracking) this.added.push(timer);
     this.order.push(timer);
     this.live++;
+    return true;
+  }
+
+  private newTimer(key: Key, keyGroup: number, timestamp: number, namespace: string, seq: number): Timer {
+    return { timestamp, key, keyGroup, domain: this.domain, namespace, endedIn: LIVE, addedIn: this.epoch, seq };
   }
 
   delete(id: KeyId, keyGroup: number, timestamp: number, namespace: string): void {
@@ -277,16 +270,14 @@ export class InternalTimerService implements OperatorTimers {
   watermark = -Infinity;
 
   constructor(private readonly keyGroupRange: KeyGroupRange) {
-    this.eventTime = new TimerQueue(keyGroupRange);
-    this.processingTime = new TimerQueue(keyGroupRange);
+    this.eventTime = new TimerQueue(keyGroupRange, 'EVENT_TIME');
+    this.processingTime = new TimerQueue(keyGroupRange, 'PROCESSING_TIME');
   }
 
   /** Registers a timer unless one exists for the same key, namespace and timestamp; true when added. */
   register(domain: TimeDomain, key: Key, keyGroup: number, timestamp: number, namespace = ''): boolean {
-    const queue = this.queue(domain);
-    const id = keyId(key);
-    if (!queue.prepare(id, keyGroup, timestamp, namespace)) return false;
-    queue.insert(id, { timestamp, key, keyGroup, domain, namespace, endedIn: LIVE, addedIn: 0, seq: this.seq++ });
+    if (!this.queue(domain).add(key, keyId(key), keyGroup, timestamp, namespace, this.seq)) return false;
+    this.seq++;
     return true;
   }
 
