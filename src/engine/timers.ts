@@ -64,8 +64,12 @@ class TimerQueue {
   /** Forgets an index without pending timers (and the entries of fired timers it kept). */
   private dropIfEmpty(index: KeyIndex, namespace: string, keyGroup: number): void {
     if (index.live > 0 || (index.stale === 0 && namespace === '')) return;
-    if (namespace === '') this.byKeyGroup[keyGroup - this.keyGroupRange.start] = undefined;
-    else this.namespaced.delete(namespace);
+    if (namespace !== '') this.namespaced.delete(namespace);
+    else {
+      // Kept (empty) for the key group's next timers.
+      index.byKey.clear();
+      index.stale = 0;
+    }
   }
 
   get size(): number {
