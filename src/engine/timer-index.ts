@@ -11,7 +11,7 @@ export const COMPACT_AT = 256;
  * while a key has one (the common case, and no Map per key to allocate), a Map by
  * timestamp once it has more. A key's single timer stays in once it fired (ended: it
  * counts as absent) until the key registers again, the index has no pending timer left
- * (it is dropped whole) or fired ones outnumber pending ones ({@link compact}).
+ * (it is cleared whole) or fired ones outnumber pending ones ({@link compact}).
  */
 export class KeyIndex {
   readonly byKey = new Map<KeyId, Timer | Map<number, Timer>>();

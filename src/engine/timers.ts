@@ -61,8 +61,8 @@ class TimerQueue {
     return index;
   }
 
-  /** Forgets an index without pending timers (and the entries of fired timers it kept). */
-  private dropIfEmpty(index: KeyIndex, namespace: string, keyGroup: number): void {
+  /** Empties an index without pending timers of the entries of fired timers it kept (a namespace's is forgotten). */
+  private dropIfEmpty(index: KeyIndex, namespace: string): void {
     if (index.live > 0 || (index.stale === 0 && namespace === '')) return;
     if (namespace !== '') this.namespaced.delete(namespace);
     else {
@@ -143,7 +143,7 @@ class TimerQueue {
     if (this.tracking) this.ended.push(timer);
     this.live--;
     index.live--;
-    this.dropIfEmpty(index, timer.namespace, timer.keyGroup);
+    this.dropIfEmpty(index, timer.namespace);
   }
 
   /** The pending timestamps of a key, in every namespace, ascending (a state query). */
