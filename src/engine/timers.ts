@@ -10,24 +10,25 @@ import { keyFromCanonicalBytes, type Key } from '../format/key-bytes.ts';
 import { keyId, type KeyId } from '../format/key-ids.ts';
 import type { KeyGroupRange } from '../format/key-groups.ts';
 import { DeltaEpochs } from '../state/delta-epochs.ts';
+import { COMPACT_AT, KeyIndex } from './timer-index.ts';
+import { LIVE, TimerOrder } from './timer-order.ts';
 import { encodeFullTimers, encodeTimerDelta, type CapturedQueue, type Timer, type TimerDelta } from './timer-snapshots.ts';
 
 export type { Timer } from './timer-snapshots.ts';
 
-/** `Timer.endedIn` of a pending timer. */
-const LIVE = Infinity;
-
-/** A min-heap of timers by (timestamp, registration order) plus a (key, timestamp) index. */
+/**
+ * One domain's pending timers: their firing order ({@link TimerOrder}) and an index by
+ * (namespace, key, timestamp) for deduplication, deletion and state queries.
+ */
 class TimerQueue {
   /** The current snapshot epoch, stamped on timers as they end. */
   private epoch = 0;
-  private heap: Timer[] = [];
+  private readonly order = new TimerOrder();
   /**
-   * Pending timers of namespace `''` by key group (from the range's first), then by key:
-   * the timer itself while a key has one (the common case, and no Map per key to
-   * allocate), a Map by timestamp once it has more. Many small Maps rather than one: a
-   * Map that grows to hundreds of thousands of keys rehashes into ever larger tables
-   * (filling one Map with 10,000 keys costs ~6× what filling 128 Maps with the same keys does).
+   * Pending timers of namespace `''` by key group (from the range's first), then by key.
+   * Many small Maps rather than one: a Map that grows to hundreds of thousands of keys
+   * rehashes into ever larger tables (filling one Map with 10,000 keys costs ~6× what
+   * filling 128 Maps with the same keys does).
    */
   private readonly byKeyGroup: Array<KeyIndex | undefined>;
   /** Timers of other namespaces than `''` (windows), by namespace, then by key. */
@@ -42,86 +43,127 @@ class TimerQueue {
   private ended: Timer[] = [];
   tracking = false;
 
-  constructor(private readonly keyGroupRange: KeyGroupRange) {
+  constructor(
+    private readonly keyGroupRange: KeyGroupRange,
+    private readonly domain: TimeDomain,
+  ) {
     this.byKeyGroup = Array.from({ length: keyGroupRange.size }, () => undefined);
   }
 
-  private indexOf(namespace: string, keyGroup: number, create: boolean): KeyIndex | undefined {
-    if (namespace === '') {
-      const i = keyGroup - this.keyGroupRange.start;
-      const index = this.byKeyGroup[i];
-      if (index !== undefined || !create) return index;
-      return (this.byKeyGroup[i] = new Map());
-    }
-    let index = this.namespaced.get(namespace);
-    if (index === undefined && create) this.namespaced.set(namespace, (index = new Map()));
+  private indexOf(namespace: string, keyGroup: number): KeyIndex | undefined {
+    return namespace === '' ? this.byKeyGroup[keyGroup - this.keyGroupRange.start] : this.namespaced.get(namespace);
+  }
+
+  private createIndex(namespace: string, keyGroup: number): KeyIndex {
+    const index = new KeyIndex();
+    if (namespace === '') this.byKeyGroup[keyGroup - this.keyGroupRange.start] = index;
+    else this.namespaced.set(namespace, index);
     return index;
+  }
+
+  /** Empties an index without pending timers of the entries of fired timers it kept (a namespace's is forgotten). */
+  private dropIfEmpty(index: KeyIndex, namespace: string): void {
+    if (index.live > 0 || (index.stale === 0 && namespace === '')) return;
+    if (namespace !== '') this.namespaced.delete(namespace);
+    else {
+      // Kept (empty) for the key group's next timers.
+      index.byKey.clear();
+      index.stale = 0;
+    }
   }
 
   get size(): number {
     return this.live;
   }
 
-  add(timer: Timer, id: KeyId): boolean {
-    const index = this.indexOf(timer.namespace, timer.keyGroup, true)!;
-    const entry = index.get(id);
-    if (entry === undefined) index.set(id, timer);
-    else if (entry instanceof Map) {
-      if (entry.has(timer.timestamp)) return false;
-      entry.set(timer.timestamp, timer);
+  /**
+   * Adds a timer unless `key` (whose id is `id`) has one at `timestamp` in `namespace`;
+   * true when added. The index is asked first, so registering a timer again allocates nothing.
+   */
+  add(key: Key, id: KeyId, keyGroup: number, timestamp: number, namespace: string, seq: number): boolean {
+    const index = this.indexOf(namespace, keyGroup) ?? this.createIndex(namespace, keyGroup);
+    const byKey = index.byKey;
+    const entry = byKey.get(id);
+    let timer: Timer;
+    if (entry === undefined || (!(entry instanceof Map) && entry.endedIn !== LIVE)) {
+      if (entry !== undefined) index.stale--;
+      timer = this.newTimer(key, keyGroup, timestamp, namespace, seq);
+      byKey.set(id, timer);
+    } else if (entry instanceof Map) {
+      if (entry.has(timestamp)) return false;
+      timer = this.newTimer(key, keyGroup, timestamp, namespace, seq);
+      entry.set(timestamp, timer);
     } else {
-      if (entry.timestamp === timer.timestamp) return false;
-      index.set(
+      if (entry.timestamp === timestamp) return false;
+      timer = this.newTimer(key, keyGroup, timestamp, namespace, seq);
+      byKey.set(
         id,
         new Map([
           [entry.timestamp, entry],
-          [timer.timestamp, timer],
+          [timestamp, timer],
         ]),
       );
+      index.multi++;
     }
-    timer.addedIn = this.epoch;
+    index.live++;
     if (this.tracking) this.added.push(timer);
-    this.push(timer);
+    this.order.push(timer);
     this.live++;
     return true;
   }
 
+  private newTimer(key: Key, keyGroup: number, timestamp: number, namespace: string, seq: number): Timer {
+    return { timestamp, key, keyGroup, domain: this.domain, namespace, endedIn: LIVE, addedIn: this.epoch, seq };
+  }
+
   delete(id: KeyId, keyGroup: number, timestamp: number, namespace: string): void {
-    const index = this.indexOf(namespace, keyGroup, false);
-    const entry = index?.get(id);
+    const index = this.indexOf(namespace, keyGroup);
+    const entry = index?.byKey.get(id);
     if (index === undefined || entry === undefined) return;
     let timer: Timer | undefined;
     if (entry instanceof Map) {
       timer = entry.get(timestamp);
       if (timer === undefined) return;
       entry.delete(timestamp);
-      if (entry.size === 0) index.delete(id);
+      if (entry.size === 0) {
+        index.byKey.delete(id);
+        index.multi--;
+      }
     } else {
-      if (entry.timestamp !== timestamp) return;
+      if (entry.timestamp !== timestamp || entry.endedIn !== LIVE) return;
       timer = entry;
-      index.delete(id);
+      index.byKey.delete(id);
     }
-    if (index.size === 0 && namespace !== '') this.namespaced.delete(namespace);
+    this.end(timer, index);
+  }
+
+  /** Stamps a timer that was deleted or fired with the epoch it ended in. */
+  private end(timer: Timer, index: KeyIndex): void {
     timer.endedIn = this.epoch;
     if (this.tracking) this.ended.push(timer);
     this.live--;
+    index.live--;
+    this.dropIfEmpty(index, timer.namespace);
   }
 
   /** The pending timestamps of a key, in every namespace, ascending (a state query). */
   timestampsOf(id: KeyId, keyGroup: number): number[] {
     const out: number[] = [];
-    const own = this.indexOf('', keyGroup, false);
+    const own = this.indexOf('', keyGroup);
     for (const index of own === undefined ? this.namespaced.values() : [own, ...this.namespaced.values()]) {
-      const entry = index.get(id);
+      const entry = index.byKey.get(id);
       if (entry instanceof Map) out.push(...entry.keys());
-      else if (entry !== undefined) out.push(entry.timestamp);
+      else if (entry !== undefined && entry.endedIn === LIVE) out.push(entry.timestamp);
     }
     return out.sort((a, b) => a - b);
   }
 
   /** The namespaces other than `''` in which a key has a pending timer (a state query). */
   namespacesOf(id: KeyId, into: Set<string>): void {
-    for (const [namespace, index] of this.namespaced) if (index.has(id)) into.add(namespace);
+    for (const [namespace, index] of this.namespaced) {
+      const entry = index.byKey.get(id);
+      if (entry instanceof Map || (entry !== undefined && entry.endedIn === LIVE)) into.add(namespace);
+    }
   }
 
   /** Forgets the changes of epochs up to `epoch` (that of a completed checkpoint: the base of later deltas). */
@@ -136,28 +178,44 @@ class TimerQueue {
 
   /** The earliest live timer's timestamp, if any. */
   peekTimestamp(): number | undefined {
-    this.dropCancelled();
-    return this.heap.length > 0 ? this.heap[0].timestamp : undefined;
+    return this.order.front()?.timestamp;
   }
 
   /** Removes and returns the earliest live timer if its timestamp is ≤ `time`. */
   pollDue(time: number): Timer | undefined {
-    this.dropCancelled();
-    const top = this.heap[0];
+    const top = this.order.front();
     if (top === undefined || top.timestamp > time) return undefined;
-    this.pop();
-    this.delete(keyId(top.key), top.keyGroup, top.timestamp, top.namespace);
+    this.order.take();
+    const index = this.indexOf(top.namespace, top.keyGroup)!;
+    // With no key of more than one timer, the key's entry is this timer: it stays, ended
+    // (a later add replaces it), so firing does no Map lookup or deletion.
+    if (index.multi === 0) index.stale++;
+    else {
+      const id = keyId(top.key);
+      const entry = index.byKey.get(id)!;
+      if (entry === top) index.stale++;
+      else {
+        const timers = entry as Map<number, Timer>;
+        timers.delete(top.timestamp);
+        if (timers.size === 0) {
+          index.byKey.delete(id);
+          index.multi--;
+        }
+      }
+    }
+    this.end(top, index);
+    if (index.live > 0 && index.stale >= COMPACT_AT && index.stale > 2 * index.live) index.compact();
     return top;
   }
 
   /**
-   * The heap as it is now (a plain array copy: fast even for millions of timers), and
-   * the epoch it belongs to; later epochs begin. Timers that end afterwards are stamped
+   * The timers as they are now (plain array copies: fast even for millions of timers), and
+   * the epoch they belong to; later epochs begin. Timers that end afterwards are stamped
    * with a later epoch, so the copy still tells which were pending at capture.
    */
   capture(): CapturedQueue {
     return {
-      heap: this.heap.slice(),
+      heap: this.order.toArray(),
       epoch: this.epoch++,
       added: this.added,
       addedLength: this.added.length,
@@ -165,54 +223,6 @@ class TimerQueue {
       endedLength: this.ended.length,
     };
   }
-
-  private dropCancelled(): void {
-    while (this.heap.length > 0 && this.heap[0].endedIn !== LIVE) this.pop();
-  }
-
-  private push(t: Timer): void {
-    this.rise(t, this.heap.push(t) - 1);
-  }
-
-  /** Puts `t` into the hole at `i`, or above it while it sorts before the parent. */
-  private rise(t: Timer, i: number): void {
-    const h = this.heap;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!less(t, h[parent])) break;
-      h[i] = h[parent];
-      i = parent;
-    }
-    h[i] = t;
-  }
-
-  /**
-   * Removes the top. The hole it leaves walks down along the smaller children to a leaf
-   * and the last element rises from there: the last element nearly always belongs near
-   * the bottom, so this takes about half the comparisons of sifting it down from the top.
-   */
-  private pop(): void {
-    const h = this.heap;
-    const last = h.pop()!;
-    const n = h.length;
-    if (n === 0) return;
-    let i = 0;
-    for (;;) {
-      let child = 2 * i + 1;
-      if (child >= n) break;
-      if (child + 1 < n && less(h[child + 1], h[child])) child++;
-      h[i] = h[child];
-      i = child;
-    }
-    this.rise(last, i);
-  }
-}
-
-/** A key's pending timer, or its timers by timestamp once it has more than one. */
-type KeyIndex = Map<KeyId, Timer | Map<number, Timer>>;
-
-function less(a: Timer, b: Timer): boolean {
-  return a.timestamp < b.timestamp || (a.timestamp === b.timestamp && a.seq < b.seq);
 }
 
 /**
@@ -264,14 +274,15 @@ export class InternalTimerService implements OperatorTimers {
   watermark = -Infinity;
 
   constructor(private readonly keyGroupRange: KeyGroupRange) {
-    this.eventTime = new TimerQueue(keyGroupRange);
-    this.processingTime = new TimerQueue(keyGroupRange);
+    this.eventTime = new TimerQueue(keyGroupRange, 'EVENT_TIME');
+    this.processingTime = new TimerQueue(keyGroupRange, 'PROCESSING_TIME');
   }
 
   /** Registers a timer unless one exists for the same key, namespace and timestamp; true when added. */
   register(domain: TimeDomain, key: Key, keyGroup: number, timestamp: number, namespace = ''): boolean {
-    const timer: Timer = { timestamp, key, keyGroup, domain, namespace, endedIn: LIVE, addedIn: 0, seq: this.seq++ };
-    return this.queue(domain).add(timer, keyId(key));
+    if (!this.queue(domain).add(key, keyId(key), keyGroup, timestamp, namespace, this.seq)) return false;
+    this.seq++;
+    return true;
   }
 
   delete(domain: TimeDomain, key: Key, keyGroup: number, timestamp: number, namespace = ''): void {

@@ -6,6 +6,7 @@ import { prng } from '../helpers/prng.ts';
 /** A pending timer of the reference model: fires by timestamp, then registration order. */
 interface Pending {
   key: string;
+  namespace?: string;
   timestamp: number;
   seq: number;
 }
@@ -56,5 +57,49 @@ describe('InternalTimerService against a sorted-list model', () => {
     expect(order).toEqual(Array.from({ length: 10_000 }, (_, i) => `k${i}`));
     expect(service.register('EVENT_TIME', 'k5', 5, 100)).toBe(true);
     expect(service.register('EVENT_TIME', 'k5', 5, 100)).toBe(false);
+  });
+
+  it('matches the model with many keys of one timer each, namespaces and state queries (fired timers left in the index, compaction)', () => {
+    const random = prng(11);
+    const service = new InternalTimerService(KeyGroupRange.of(0, 127));
+    let model: Array<Pending & { namespace: string; group: number }> = [];
+    let seq = 0;
+    let time = 0;
+    // 3,000 keys in 4 key groups: most keys have at most one timer, so fired timers pile up
+    // in an index beyond the compaction threshold while others are pending; rarely two.
+    const pick = () => Math.floor(random() * 3000);
+    const namespaces = ['', '', '', 'w1', 'w2'];
+    const sameTimer = (a: Pending & { namespace: string }, k: string, t: number, ns: string) => a.key === k && a.timestamp === t && a.namespace === ns;
+    for (let step = 0; step < 30_000; step++) {
+      const op = random();
+      const n = pick();
+      const k = `k${n}`;
+      const group = n & 3;
+      const ns = namespaces[Math.floor(random() * namespaces.length)];
+      // Mostly one timestamp per key (its own), sometimes the next one: keys with two timers exist.
+      const t = time + (n % 50) + (random() < 0.05 ? 1 : 0);
+      if (op < 0.6) {
+        const added = service.register('EVENT_TIME', k, group, t, ns);
+        const duplicate = model.some((p) => sameTimer(p, k, t, ns));
+        expect(added).toBe(!duplicate);
+        if (!duplicate) model.push({ key: k, namespace: ns, group, timestamp: t, seq: seq++ });
+      } else if (op < 0.7) {
+        service.delete('EVENT_TIME', k, group, t, ns);
+        model = model.filter((p) => !sameTimer(p, k, t, ns));
+      } else if (op < 0.75) {
+        const mine = model.filter((p) => p.key === k);
+        expect(service.timersOf(k, group).eventTime).toEqual(mine.map((p) => p.timestamp).sort((a, b) => a - b));
+        expect(service.namespacesOf(k).sort()).toEqual([...new Set(mine.map((p) => p.namespace).filter((x) => x !== ''))].sort());
+      } else if (op < 0.77) {
+        time += Math.floor(random() * 30);
+        model.sort((a, b) => a.timestamp - b.timestamp || a.seq - b.seq);
+        const due = model.filter((p) => p.timestamp <= time);
+        model = model.filter((p) => p.timestamp > time);
+        const fired: Array<[string, string, number]> = [];
+        for (let timer; (timer = service.pollDue('EVENT_TIME', time)) !== undefined; ) fired.push([timer.key as string, timer.namespace, timer.timestamp]);
+        expect(fired).toEqual(due.map((p) => [p.key, p.namespace, p.timestamp]));
+      }
+      expect(service.size('EVENT_TIME')).toBe(model.length);
+    }
   });
 });
