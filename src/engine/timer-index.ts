@@ -3,6 +3,11 @@ import type { KeyId } from '../format/key-ids.ts';
 import type { Timer } from './timer-snapshots.ts';
 import { LIVE } from './timer-order.ts';
 
+/** An index entry left by a timer that fired: the key has no pending timer there. */
+export function isFired(entry: Timer | Map<number, Timer>): boolean {
+  return !(entry instanceof Map) && entry.endedIn !== LIVE;
+}
+
 /** Fired timers an index keeps before it removes them, while it has pending ones too (beyond twice as many). */
 export const COMPACT_AT = 256;
 
@@ -24,7 +29,7 @@ export class KeyIndex {
 
   /** Removes the entries of fired timers. */
   compact(): void {
-    for (const [id, entry] of this.byKey) if (!(entry instanceof Map) && entry.endedIn !== LIVE) this.byKey.delete(id);
+    for (const [id, entry] of this.byKey) if (isFired(entry)) this.byKey.delete(id);
     this.stale = 0;
   }
 }

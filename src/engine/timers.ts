@@ -10,7 +10,7 @@ import { keyFromCanonicalBytes, type Key } from '../format/key-bytes.ts';
 import { keyId, type KeyId } from '../format/key-ids.ts';
 import type { KeyGroupRange } from '../format/key-groups.ts';
 import { DeltaEpochs } from '../state/delta-epochs.ts';
-import { COMPACT_AT, KeyIndex } from './timer-index.ts';
+import { COMPACT_AT, isFired, KeyIndex } from './timer-index.ts';
 import { LIVE, TimerOrder } from './timer-order.ts';
 import { encodeFullTimers, encodeTimerDelta, type CapturedQueue, type Timer, type TimerDelta } from './timer-snapshots.ts';
 
@@ -85,7 +85,7 @@ class TimerQueue {
     const byKey = index.byKey;
     const entry = byKey.get(id);
     let timer: Timer;
-    if (entry === undefined || (!(entry instanceof Map) && entry.endedIn !== LIVE)) {
+    if (entry === undefined || isFired(entry)) {
       if (entry !== undefined) index.stale--;
       timer = this.newTimer(key, keyGroup, timestamp, namespace, seq);
       byKey.set(id, timer);
@@ -153,7 +153,7 @@ class TimerQueue {
     for (const index of own === undefined ? this.namespaced.values() : [own, ...this.namespaced.values()]) {
       const entry = index.byKey.get(id);
       if (entry instanceof Map) out.push(...entry.keys());
-      else if (entry !== undefined && entry.endedIn === LIVE) out.push(entry.timestamp);
+      else if (entry !== undefined && !isFired(entry)) out.push(entry.timestamp);
     }
     return out.sort((a, b) => a - b);
   }
@@ -162,7 +162,7 @@ class TimerQueue {
   namespacesOf(id: KeyId, into: Set<string>): void {
     for (const [namespace, index] of this.namespaced) {
       const entry = index.byKey.get(id);
-      if (entry instanceof Map || (entry !== undefined && entry.endedIn === LIVE)) into.add(namespace);
+      if (entry !== undefined && !isFired(entry)) into.add(namespace);
     }
   }
 
