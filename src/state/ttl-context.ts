@@ -28,6 +28,14 @@ export const TTL_PAIR_VALUES: StoredValues = {
   shareable: (stored) => Array.isArray(stored) && stored.length === 2 && isPlainPrimitive(stored[0]) && typeof stored[1] === 'number',
 };
 
+/**
+ * A time field's value before its first clock reading. It is -0 rather than 0 on purpose:
+ * a time in milliseconds is a double to V8, not a small integer, and a field that starts as
+ * 0 changes its representation at the first reading, which gives every such object a new
+ * hidden class in each job (see hidden-class.ts). It compares equal to 0.
+ */
+export const BEFORE_FIRST_READING = -0;
+
 /** Incremental cleanup, as the context sees it (see `ttl-cleanup.ts`). */
 export interface AccessHook {
   /** Steps before this time cannot find anything expired: the caller may skip them. */
@@ -54,7 +62,7 @@ export interface RecordClock extends Clock {
 /** What the decorated tables of one state share: its config, and the time of the current access. */
 export class TtlContext {
   /** Processing time of the current access, taken from `clock` once per access. */
-  now = 0;
+  now = BEFORE_FIRST_READING;
   /**
    * The clock reading at which an access found the cleanup idle (-2: none): until the
    * clock is read again, {@link now} is still every access's time and the cleanup stays

@@ -10,7 +10,8 @@ import { SnapshotError, StateError } from '../api/errors.ts';
 import { DEFAULT_INCREMENTAL_CLEANUP, StateTtlConfig, StateVisibility, UpdateType } from '../api/ttl.ts';
 import type { KeyedStateBackend, ListTable, MapTable, StateTableOptions, ValueTable } from './backend.ts';
 import { IncrementalCleanup } from './ttl-cleanup.ts';
-import { isExpired, NO_CLEANUP, TTL_PAIR_VALUES, TtlContext, type TtlValue } from './ttl-context.ts';
+import { keepHiddenClass } from './hidden-class.ts';
+import { BEFORE_FIRST_READING, isExpired, NO_CLEANUP, TTL_PAIR_VALUES, TtlContext, type TtlValue } from './ttl-context.ts';
 import { TtlListTable, TtlMapTable } from './ttl-tables.ts';
 import { TtlValueTable } from './ttl-value-table.ts';
 
@@ -38,7 +39,7 @@ export class RecordTime implements Clock {
   /** 0 until records flow; then one number per record (read by `TtlValueTable`, see `RecordClock`). */
   record = 0;
   /** The time of the current record or, where every access reads the clock, of the latest access (see {@link advance}). */
-  current = 0;
+  current = BEFORE_FIRST_READING;
   /**
    * Which reading of the clock {@link current} is: it changes with every reading, so that
    * what an access worked out from one reading (TtlContext: the cleanup is idle) holds
@@ -46,7 +47,7 @@ export class RecordTime implements Clock {
    * records flowing).
    */
   reading = -1;
-  private sample = 0;
+  private sample = BEFORE_FIRST_READING;
   private readonly perAccess: boolean;
   private readonly shared: boolean;
   /** Further records that may use `sample` (system clock only). */
@@ -239,3 +240,13 @@ function tableOptions(config: StateTtlConfig, clock: Clock, native: boolean): St
   if (native) options.expiry = { expiryOf: (stored) => (stored as TtlValue<unknown>)[1] + ttlMs, now: () => clock.now() };
   return options;
 }
+
+// What every access to a value state with TTL reads — its table, the table's context and
+// the record time — kept alive between jobs by one idle table (see hidden-class.ts). The
+// stand-ins for the backend and its table are widened, in place, by the first real ones.
+keepHiddenClass(
+  new TtlValueTable<never>(
+    new TtlContext(new RecordTime(new SystemClock()), 0, false, false, {} as KeyedStateBackend, NO_CLEANUP, 0),
+    {} as ValueTable<TtlValue<never>>,
+  ),
+);
