@@ -46,12 +46,14 @@ export interface TimedSide {
 
 /**
  * Times several sides interleaved (A B A B ...) so machine noise hits both alike.
- * One warm-up run per side first, then `runs` measured runs each; GC before every run.
+ * `warmups` runs per side first (interleaved too), then `runs` measured runs each; GC before every run.
  */
-export async function timeInterleaved(sides: readonly Side[], runs: number): Promise<TimedSide[]> {
-  for (const s of sides) {
-    gc();
-    await s.run();
+export async function timeInterleaved(sides: readonly Side[], runs: number, warmups = 1): Promise<TimedSide[]> {
+  for (let w = 0; w < warmups; w++) {
+    for (const s of sides) {
+      gc();
+      await s.run();
+    }
   }
   const ms: number[][] = sides.map(() => []);
   for (let r = 0; r < runs; r++) {
