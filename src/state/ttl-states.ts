@@ -241,12 +241,10 @@ function tableOptions(config: StateTtlConfig, clock: Clock, native: boolean): St
   return options;
 }
 
-// What every access to a value state with TTL reads — its table, the table's context and
-// the record time — kept alive between jobs by one idle table (see hidden-class.ts). The
-// stand-ins for the backend and its table are widened, in place, by the first real ones.
-keepHiddenClass(
-  new TtlValueTable<never>(
-    new TtlContext(new RecordTime(new SystemClock()), 0, false, false, {} as KeyedStateBackend, NO_CLEANUP, 0),
-    {} as ValueTable<TtlValue<never>>,
-  ),
-);
+// What every access to a state with TTL reads — its table, the table's context and the
+// record time — kept alive between jobs by idle tables (see hidden-class.ts). The stand-ins
+// for the backend and its tables are widened, in place, by the first real ones.
+const idleContext = new TtlContext(new RecordTime(new SystemClock()), 0, false, false, {} as KeyedStateBackend, NO_CLEANUP, 0);
+keepHiddenClass(new TtlValueTable<never>(idleContext, {} as ValueTable<TtlValue<never>>));
+keepHiddenClass(new TtlListTable<never>(idleContext, {} as ListTable<TtlValue<never>>));
+keepHiddenClass(new TtlMapTable<never>(idleContext, {} as MapTable<TtlValue<never>>));
