@@ -45,6 +45,14 @@ export interface TimedSide {
 }
 
 /**
+ * Warm-up runs per side for the 1M-record engine jobs measured against a hand loop:
+ * V8 needs about three of them before its code for the job stops changing (more when two
+ * kinds of job alternate, since each changes what the shared code has seen); with one, the
+ * first measured runs were still compiling. The hand loop and RxJS settle in one.
+ */
+export const ENGINE_WARMUPS = 3;
+
+/**
  * Times several sides interleaved (A B A B ...) so machine noise hits both alike.
  * `warmups` runs per side first (interleaved too), then `runs` measured runs each; GC before every run.
  */

@@ -4,7 +4,7 @@
  * no Promise, no await), vs the hand-written Map loop (floor 0.30, goal 0.5) and vs the
  * idiomatic RxJS count (floor 4×). Same pre-generated array on every side, counts verified.
  */
-import { generateEvents, report, round, timeInterleaved, verifyCounts } from './common.ts';
+import { ENGINE_WARMUPS, generateEvents, report, round, timeInterleaved, verifyCounts } from './common.ts';
 import { runEngineCountSync } from './engine-count.ts';
 import { EVENTS, handCount, KEYS } from './keyed-count.ts';
 import { rxjsCount } from './keyed-count-rxjs.ts';
@@ -24,6 +24,7 @@ export async function keyedCountSync(runs: number): Promise<void> {
       { name: 'rxjs', run: async () => verifyCounts(await rxjsCount(events), KEYS, perKey, 'rxjs') },
     ],
     runs,
+    ENGINE_WARMUPS,
   );
   const engineEps = EVENTS / (engine!.medianMs / 1000);
   const common = {
@@ -32,7 +33,7 @@ export async function keyedCountSync(runs: number): Promise<void> {
     parallelism: 1,
     function: 'KeyedProcessFunction with SyncValueState<number> (getSyncState): value()/update(), processElement and onTimer return nothing',
     input: 'same pre-generated array on every side (engine: fromCollection); generation not timed; result check timed on every side',
-    stat: `median of ${runs} interleaved runs after 1 warm-up each`,
+    stat: `median of ${runs} interleaved runs after ${ENGINE_WARMUPS} warm-ups each`,
     engineEventsPerSec: Math.round(engineEps),
     engineMs: engine!.ms,
   };

@@ -12,17 +12,11 @@
  */
 import { HashMapStateBackend, StateTtlConfig, StreamExecutionEnvironment, ValueStateDescriptor, type RuntimeContext, type StateBackend } from '../src/index.ts';
 import { SqliteStateBackend } from '../src/backends/sqlite/index.ts';
-import { generateEvents, report, round, timeInterleaved, verifyCounts, type Ev } from './common.ts';
+import { ENGINE_WARMUPS, generateEvents, report, round, timeInterleaved, verifyCounts, type Ev } from './common.ts';
 import { Counter, SyncCounter } from './engine-count.ts';
 import { EVENTS, KEYS } from './keyed-count.ts';
 
 const FLOOR = 0.7;
-/**
- * Warm-up runs per side. V8 needs about three of these jobs (3M records) before its code
- * for them stops changing — more when two kinds of job alternate, since each changes what
- * the shared code has seen — so one warm-up left the first measured runs still compiling.
- */
-const WARMUPS = 3;
 const TTL = StateTtlConfig.newBuilder(3_600_000).build();
 
 /** The keyed-count counter with TTL on its state. */
@@ -90,7 +84,7 @@ export async function ttlOverhead(runs: number): Promise<void> {
         },
       ],
       runs,
-      WARMUPS,
+      ENGINE_WARMUPS,
     );
     const ttlEps = backend.events / (ttl!.medianMs / 1000);
     const plainEps = backend.events / (plain!.medianMs / 1000);
@@ -103,7 +97,7 @@ export async function ttlOverhead(runs: number): Promise<void> {
       keys: KEYS,
       parallelism: 1,
       ttl: backend.ttl,
-      stat: `median of ${runs} interleaved runs after ${WARMUPS} warm-ups each`,
+      stat: `median of ${runs} interleaved runs after ${ENGINE_WARMUPS} warm-ups each`,
       ttlEventsPerSec: Math.round(ttlEps),
       plainEventsPerSec: Math.round(plainEps),
       ratio: round(ratio, 4),
